@@ -1,0 +1,82 @@
+"""Errors raised by the client SDK.
+
+Every error the SDK raises derives from :class:`ClientSDKError`, so a caller can catch one type::
+
+    ClientSDKError
+    ├── FormatError               a document (certificate, proof, receipt) is malformed or too large
+    ├── VerificationError         a check failed; ``.step`` names which one (see ``verify.Step``)
+    ├── ContentIntegrityError     bytes do not match the CID or digest they were fetched under
+    ├── DecryptionError           a trade-secret envelope cannot be opened (wrong key or tampered)
+    ├── ChainReadError            the chain could not be read (node down, wrong chain, no contract)
+    └── APIError                  the notary service answered with an error (``.status``, ``.code``)
+        └── TransportError        the service could not be reached at all
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "ChainReadError",
+    "ClientSDKError",
+    "ContentIntegrityError",
+    "DecryptionError",
+    "FormatError",
+    "TransportError",
+    "VerificationError",
+]
+
+
+class ClientSDKError(Exception):
+    """Root of every error the SDK raises."""
+
+
+class FormatError(ClientSDKError, ValueError):
+    """A document is malformed, of an unknown version, or over a documented size limit."""
+
+
+class VerificationError(ClientSDKError):
+    """A verification step failed.
+
+    ``step`` is the machine-readable name of the failed step (for example ``"signature"`` or
+    ``"inclusion_proof"``); the message says, for a human, what did not match and what it means.
+    """
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"verification failed at step '{step}': {message}")
+        self.step = step
+        self.reason = message
+
+
+class ContentIntegrityError(ClientSDKError):
+    """Bytes do not hash to the CID or digest they were stored or fetched under."""
+
+
+class DecryptionError(ClientSDKError):
+    """An encrypted envelope could not be opened: wrong recipient key, or the ciphertext was altered."""
+
+
+class ChainReadError(ClientSDKError):
+    """The chain could not be read, or it is not the chain/contract the certificate names."""
+
+
+class APIError(ClientSDKError):
+    """The notary service answered with an error document ``{type, title, status, detail, code}``."""
+
+    def __init__(
+        self, status: int, code: str, title: str, detail: str, body: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(f"{status} {code}: {detail or title}")
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.body = body or {}
+
+
+class TransportError(APIError):
+    """The service could not be reached (connection refused, timeout)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(0, "transport_error", "Service unreachable", message)

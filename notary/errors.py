@@ -1,0 +1,109 @@
+"""Errors of the notary service.
+
+Domain and storage code raise these; ``notary.api.errors`` maps them to HTTP problem documents
+``{type, title, status, detail, code}`` in one place::
+
+    NotaryError
+    ├── ConfigurationError        settings are inconsistent or unsafe for the environment
+    ├── InvalidInput              a request is well-formed JSON but breaks a rule (422)
+    ├── LimitExceeded             an input is over a documented limit (413)
+    ├── AuthenticationRequired    no or unknown API key (401)
+    ├── PermissionDenied          the key's role may not do this (403)
+    ├── NotFound                  no such record, or not visible to the caller (404)
+    ├── Conflict                  the request contradicts the current state (409)
+    ├── NotReady                  the record exists but is not anchored yet (409)
+    └── DependencyUnavailable     database, chain or content store is down (503)
+        ├── ContentStoreUnavailable
+        └── ChainUnavailable
+    ContentStoreError
+    ├── ContentNotFound           no content under that CID
+    └── ContentCorrupted          stored bytes no longer match their CID
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationRequired",
+    "ChainUnavailable",
+    "ConfigurationError",
+    "Conflict",
+    "ContentCorrupted",
+    "ContentNotFound",
+    "ContentStoreError",
+    "ContentStoreUnavailable",
+    "DependencyUnavailable",
+    "InvalidInput",
+    "LimitExceeded",
+    "NotFound",
+    "NotReady",
+    "NotaryError",
+    "PermissionDenied",
+]
+
+
+class NotaryError(Exception):
+    """Root of the service's errors. ``code`` is a stable machine-readable name."""
+
+    code = "notary_error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+
+
+class ConfigurationError(NotaryError):
+    code = "configuration_error"
+
+
+class InvalidInput(NotaryError, ValueError):
+    code = "invalid_input"
+
+
+class LimitExceeded(NotaryError, ValueError):
+    code = "limit_exceeded"
+
+
+class AuthenticationRequired(NotaryError):
+    code = "authentication_required"
+
+
+class PermissionDenied(NotaryError):
+    code = "permission_denied"
+
+
+class NotFound(NotaryError, LookupError):
+    code = "not_found"
+
+
+class Conflict(NotaryError):
+    code = "conflict"
+
+
+class NotReady(NotaryError):
+    code = "not_ready"
+
+
+class DependencyUnavailable(NotaryError):
+    code = "dependency_unavailable"
+
+
+class ContentStoreUnavailable(DependencyUnavailable):
+    code = "content_store_unavailable"
+
+
+class ChainUnavailable(DependencyUnavailable):
+    code = "chain_unavailable"
+
+
+class ContentStoreError(NotaryError):
+    code = "content_store_error"
+
+
+class ContentNotFound(ContentStoreError, LookupError):
+    code = "content_not_found"
+
+
+class ContentCorrupted(ContentStoreError):
+    code = "content_corrupted"
