@@ -1,0 +1,253 @@
+"""``NotaryClient``: a typed HTTP client for the notary service.
+
+The transport is injectable (``httpx.MockTransport`` in tests, a custom one for proxies or mTLS).
+Nothing the service returns is trusted blindly: receipts and certificates are checked with the
+SDK's own verifier before they are handed to the caller, and downloaded content is re-hashed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+
+from client_sdk.certificate import Certificate, Receipt, record_leaf_hash
+from client_sdk.errors import APIError, ContentIntegrityError, FormatError, TransportError
+from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
+from client_sdk.verify import verify_certificate
+
+__all__ = ["NotaryClient", "Submission"]
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submission's answer: the record id, whether it is new, and the verified signed receipt."""
+
+    id: str
+    created: bool
+    status: str
+    receipt: Receipt
+
+
+class _ProgressReader:
+    """Wraps a file so an upload can report bytes sent (for progress bars)."""
+
+    def __init__(self, fh: BinaryIO, callback: ProgressCallback | None) -> None:
+        self._fh = fh
+        self._callback = callback
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n)
+        if self._callback and data:
+            self._callback(len(data))
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(1 << 20):
+            yield chunk
+
+
+class NotaryClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 60.0,
+        trusted_issuer_keys: list[str] | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, transport=transport,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+        )
+        self.trusted_issuer_keys = trusted_issuer_keys
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> NotaryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Plumbing ----------------------------------------------------------------------------
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            raise TransportError(f"{method} {url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _api_error(response)
+        return response
+
+    def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+        response = self._request(method, url, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise FormatError(f"{method} {url} answered with non-JSON") from exc
+
+    def _submission(self, data: dict[str, Any]) -> Submission:
+        receipt = Receipt.from_json(data["receipt"])
+        self._check_receipt(receipt)
+        return Submission(data["id"], bool(data["created"]), data["status"], receipt)
+
+    def _check_receipt(self, receipt: Receipt) -> None:
+        """A receipt is only worth keeping if it is signed and its leaf matches its record."""
+        public = public_key_from_b64(receipt.issuer.public_key)
+        if key_id(public) != receipt.issuer.key_id or not signature_is_valid(
+            public, receipt.unsigned_body(), receipt.signature.value
+        ):
+            raise FormatError("the service returned a receipt with an invalid signature")
+        if record_leaf_hash(receipt.record).hex() != receipt.leaf_hash:
+            raise FormatError("the service returned a receipt whose leaf hash does not match")
+        if self.trusted_issuer_keys is not None and receipt.issuer.key_id not in self.trusted_issuer_keys:
+            raise FormatError(f"receipt signed by untrusted key {receipt.issuer.key_id}")
+
+    # Public API --------------------------------------------------------------------------
+
+    def trust(self) -> dict[str, Any]:
+        """The issuer key and registry address the service publishes (pin them out of band)."""
+        return dict(self._json("GET", "/v1/trust"))
+
+    def ready(self) -> dict[str, Any]:
+        try:
+            response = self._http.get("/readyz")
+        except httpx.TransportError as exc:
+            raise TransportError(str(exc)) from exc
+        return dict(response.json())
+
+    def submit_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        metadata: dict[str, Any] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Submission:
+        """Upload a file (streamed from disk, never loaded whole) as evidence."""
+        fields: dict[str, str] = {}
+        for key, value in (metadata or {}).items():
+            if value is None:
+                continue
+            fields[key] = ",".join(value) if isinstance(value, list) else str(value)
+        with open(path, "rb") as fh:
+            files = {"file": (Path(path).name, _ProgressReader(fh, progress), "application/octet-stream")}
+            data = self._json("POST", "/v1/evidence", data=fields, files=files)
+        return self._submission(data)
+
+    def submit_digest(
+        self, *, sha256: str, size: int, sm3: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> Submission:
+        body: dict[str, Any] = {"sha256": sha256, "size": size, "metadata": metadata or {}}
+        if sm3:
+            body["sm3"] = sm3
+        return self._submission(self._json("POST", "/v1/evidence", json=body))
+
+    def submit_digests(self, items: list[dict[str, Any]]) -> list[Submission]:
+        """Many digest submissions in one request (see the service's per-request limit)."""
+        data = self._json("POST", "/v1/evidence/digests", json={"items": items})
+        return [self._submission(d) for d in data]
+
+    def get(self, record_id: str, *, kind_path: str = "evidence") -> dict[str, Any]:
+        return dict(self._json("GET", f"/v1/{kind_path}/{record_id}"))
+
+    def list(self, *, limit: int = 100, kind_path: str = "evidence") -> Iterator[dict[str, Any]]:
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": limit}
+            if cursor:
+                params["cursor"] = cursor
+            page = self._json("GET", f"/v1/{kind_path}", params=params)
+            yield from page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def wait_anchored(
+        self, record_id: str, *, timeout: float = 60.0, poll: float = 0.5, kind_path: str = "evidence"
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.get(record_id, kind_path=kind_path)
+            if view["status"] == "anchored":
+                return view
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"record {record_id} not anchored after {timeout}s")
+            time.sleep(poll)
+
+    def receipt(self, record_id: str, *, kind_path: str = "evidence") -> Receipt:
+        receipt = Receipt.from_json(self._request("GET", f"/v1/{kind_path}/{record_id}/receipt").content)
+        self._check_receipt(receipt)
+        return receipt
+
+    def certificate(self, record_id: str, *, kind_path: str = "evidence") -> Certificate:
+        """Download a certificate and check it offline before returning it."""
+        raw = self._request("GET", f"/v1/{kind_path}/{record_id}/certificate").content
+        cert = Certificate.from_json(raw)
+        verify_certificate(cert, trusted_issuer_keys=self.trusted_issuer_keys)
+        return cert
+
+    def download_content(
+        self, record_id: str, destination: str | os.PathLike[str], *, kind_path: str = "evidence"
+    ) -> Path:
+        """Save the preserved bytes, re-hashing them against the record; a mismatch deletes the file."""
+        from client_sdk.fingerprint import Fingerprinter
+
+        view = self.get(record_id, kind_path=kind_path)
+        expected = view["record"].get("content", {})
+        dest = Path(destination)
+        fp = Fingerprinter()
+        try:
+            with self._http.stream("GET", f"/v1/{kind_path}/{record_id}/content") as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _api_error(response)
+                with open(dest, "wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        fp.update(chunk)
+                        out.write(chunk)
+            got = fp.finalize()
+        except httpx.TransportError as exc:
+            dest.unlink(missing_ok=True)
+            raise TransportError(str(exc)) from exc
+        finally:
+            fp.close()
+        if got.sha256 != expected.get("sha256") or got.size != expected.get("size"):
+            dest.unlink(missing_ok=True)
+            raise ContentIntegrityError(
+                f"downloaded content hashes to {got.sha256} ({got.size} bytes), the record says "
+                f"{expected.get('sha256')} ({expected.get('size')} bytes)"
+            )
+        return dest
+
+    def verify_remote(self, certificate: Certificate | dict[str, Any]) -> dict[str, Any]:
+        """Ask the service to verify (for thin clients; the SDK's ``verify_certificate`` needs no service)."""
+        body = certificate.model_dump(mode="json") if isinstance(certificate, Certificate) else certificate
+        return dict(self._json("POST", "/v1/verify", json={"certificate": body}))
+
+
+def _api_error(response: httpx.Response) -> APIError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return APIError(
+        response.status_code,
+        str(body.get("code", f"http_{response.status_code}")),
+        str(body.get("title", response.reason_phrase)),
+        str(body.get("detail", response.text[:500])),
+        body,
+    )

@@ -1,0 +1,46 @@
+"""The FastAPI application factory. ``create_app(settings)`` builds the runtime on startup."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from notary.api.errors import install_error_handlers
+from notary.api.routes import evidence, principals, system, verify
+from notary.config import Settings
+from notary.runtime import Runtime
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """An app for ``settings`` (read from the environment if omitted), or around a given runtime."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        rt = runtime or await run_in_threadpool(Runtime.build, settings or Settings())
+        app.state.runtime = rt
+        if owned:
+            rt.start()
+        try:
+            yield
+        finally:
+            if owned:
+                await run_in_threadpool(rt.close)
+
+    app = FastAPI(
+        title="IP Notary",
+        version="1",
+        summary="Blockchain-anchored evidence, works, trade secrets, credit and pledge records",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(principals.router)
+    app.include_router(evidence.router)
+    app.include_router(verify.router)
+    return app

@@ -1,0 +1,46 @@
+"""``/v1/principals``: the operator creates principals and keys; anyone can see who they are."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from notary.api.deps import CurrentPrincipal, SessionDep, require_roles
+from notary.domain.records import Role
+from notary.services.principals import create_principal
+from notary.storage.models import Principal
+
+router = APIRouter(prefix="/v1/principals", tags=["principals"])
+
+Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+
+
+class PrincipalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Role
+
+
+class PrincipalPublic(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class PrincipalCreated(PrincipalPublic):
+    api_key: str = Field(description="shown once; only its hash is stored")
+
+
+@router.post("", status_code=201, response_model=PrincipalCreated, summary="Create a principal (admin)")
+def create(body: PrincipalCreate, session: SessionDep, _: Admin) -> PrincipalCreated:
+    new = create_principal(session, name=body.name, role=body.role.value)
+    p = new.principal
+    return PrincipalCreated(id=p.id, name=p.name, role=p.role, api_key=new.api_key)
+
+
+@router.get("/me", response_model=PrincipalPublic, summary="Who this API key belongs to")
+def me(principal: CurrentPrincipal) -> PrincipalPublic:
+    return PrincipalPublic(id=principal.id, name=principal.name, role=principal.role)

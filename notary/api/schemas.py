@@ -1,0 +1,93 @@
+"""Request and response bodies of the REST API (the wire shapes; rules live in ``domain``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from notary.domain.records import ContentFingerprint, EvidenceMetadata
+
+__all__ = [
+    "AnchorInfo",
+    "DigestSubmission",
+    "DigestBatchSubmission",
+    "RecordPage",
+    "RecordView",
+    "SubmissionResult",
+    "VerifyRequest",
+    "VerifyResponse",
+]
+
+
+class DigestSubmission(ContentFingerprint):
+    """Evidence submitted by digest only: the holder keeps the content."""
+
+    metadata: EvidenceMetadata = Field(default_factory=EvidenceMetadata)
+
+
+class DigestBatchSubmission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[DigestSubmission], Field(min_length=1)]
+
+
+class AnchorInfo(BaseModel):
+    chain_id: int
+    contract: str
+    batch_id: int
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    block_timestamp: int
+    root: str
+
+
+class RecordView(BaseModel):
+    id: str
+    kind: str
+    status: Literal["pending", "batched", "anchored"]
+    leaf_hash: str
+    received_at: str
+    record: dict[str, Any]
+    anchor: AnchorInfo | None = None
+    has_content: bool
+
+
+class SubmissionResult(BaseModel):
+    """Answer to a submission: the record and the signed receipt (our promise to anchor it)."""
+
+    id: str
+    created: bool = Field(description="false when the same content from you was already recorded")
+    status: str
+    receipt: dict[str, Any]
+
+
+class RecordPage(BaseModel):
+    items: list[RecordView]
+    next_cursor: str | None
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: dict[str, Any]
+    content: ContentFingerprint | None = Field(
+        default=None, description="fingerprint of the file to compare with the record"
+    )
+    check_chain: bool = True
+    min_confirmations: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class VerifyResponse(BaseModel):
+    valid: bool
+    failed_step: str | None = None
+    reason: str | None = None
+    steps: list[str]
+    record_id: str | None = None
+    anchored_at: str | None = None
+    chain_id: int | None = None
+    contract: str | None = None
+    block_number: int | None = None
+    confirmations: int | None = None
+    issuer_key_id: str | None = None

@@ -1,0 +1,186 @@
+"""Streaming ``multipart/form-data`` uploads straight into the content store.
+
+Starlette's own form parser spools files to a temporary file first; for multi-GiB evidence that is
+a second full pass over the bytes. Here python-multipart's push parser feeds the file part, in
+1 MiB slices on a worker thread, into a content-store writer that fingerprints as it writes: one
+pass, constant memory, and the digests are ready when the upload ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+
+from notary.errors import InvalidInput, LimitExceeded
+
+__all__ = ["FormUpload", "read_multipart_upload"]
+
+_SLICE = 1 << 20
+MAX_FIELD_BYTES = 16 * 1024
+MAX_FIELDS = 64
+
+
+class _Writer(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+@dataclass
+class FormUpload:
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    filename: str | None = None
+    file_bytes: int = 0
+    saw_file: bool = False
+    writer: Any = None  # the content-store writer the file went to; the caller commits it
+
+
+@dataclass
+class _Part:
+    name: str = ""
+    filename: str | None = None
+    data: bytearray = field(default_factory=bytearray)
+    header_field: bytearray = field(default_factory=bytearray)
+    header_value: bytearray = field(default_factory=bytearray)
+    headers: dict[str, bytes] = field(default_factory=dict)
+
+
+async def read_multipart_upload(
+    content_type: str,
+    body: AsyncIterator[bytes],
+    *,
+    file_field: str,
+    open_writer: Callable[[], _Writer],
+    max_file_bytes: int,
+) -> FormUpload:
+    """Parse the request; the file part goes to ``open_writer()``'s writer, fields are collected.
+
+    Raises InvalidInput for a malformed form or a second file, LimitExceeded (413) for a file over
+    ``max_file_bytes`` or oversized fields; the writer is aborted then. On success the caller
+    commits ``result.writer``.
+    """
+    result = FormUpload()
+    try:
+        return await _read(content_type, body, result, file_field, open_writer, max_file_bytes)
+    except BaseException:
+        if result.writer is not None:
+            await run_in_threadpool(result.writer.abort)
+        raise
+
+
+async def _read(
+    content_type: str,
+    body: AsyncIterator[bytes],
+    result: FormUpload,
+    file_field: str,
+    open_writer: Callable[[], _Writer],
+    max_file_bytes: int,
+) -> FormUpload:
+    ctype, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if ctype != b"multipart/form-data" or not boundary:
+        raise InvalidInput("expected multipart/form-data with a boundary")
+
+    part = _Part()
+    events: list[tuple[str, Any]] = []
+    writer: _Writer | None = None
+    pending = bytearray()
+
+    def on_part_begin() -> None:
+        events.append(("begin", None))
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        events.append(("data", bytes(data[start:end])))
+
+    def on_part_end() -> None:
+        events.append(("end", None))
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        events.append(("hfield", bytes(data[start:end])))
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        events.append(("hvalue", bytes(data[start:end])))
+
+    def on_header_end() -> None:
+        events.append(("hend", None))
+
+    def on_headers_finished() -> None:
+        events.append(("headers", None))
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+        },
+    )
+
+    async def flush(force: bool) -> None:
+        nonlocal pending
+        if writer is not None and pending and (force or len(pending) >= _SLICE):
+            chunk, pending = bytes(pending), bytearray()
+            await run_in_threadpool(writer.write, chunk)
+
+    in_file = False
+    async for chunk in body:
+        try:
+            parser.write(chunk)
+        except Exception as exc:  # python-multipart raises its own assorted errors
+            raise InvalidInput(f"malformed multipart body: {exc}") from exc
+        for kind, value in events:
+            if kind == "begin":
+                part = _Part()
+            elif kind == "hfield":
+                part.header_field += value
+            elif kind == "hvalue":
+                part.header_value += value
+            elif kind == "hend":
+                part.headers[part.header_field.decode("latin-1").lower()] = bytes(part.header_value)
+                part.header_field, part.header_value = bytearray(), bytearray()
+            elif kind == "headers":
+                _, disp = parse_options_header(part.headers.get("content-disposition", b""))
+                part.name = disp.get(b"name", b"").decode("utf-8", "replace")
+                raw_filename = disp.get(b"filename")
+                part.filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
+                in_file = part.name == file_field
+                if in_file:
+                    if result.saw_file:
+                        raise InvalidInput(f"send one {file_field!r} part per request")
+                    result.saw_file = True
+                    result.filename = part.filename
+                    writer = result.writer = await run_in_threadpool(open_writer)
+                elif sum(len(v) for v in result.fields.values()) >= MAX_FIELDS:
+                    raise LimitExceeded(f"at most {MAX_FIELDS} form fields")
+            elif kind == "data":
+                if in_file:
+                    result.file_bytes += len(value)
+                    if result.file_bytes > max_file_bytes:
+                        raise LimitExceeded(f"the file is larger than the limit of {max_file_bytes} bytes")
+                    pending += value
+                else:
+                    part.data += value
+                    if len(part.data) > MAX_FIELD_BYTES:
+                        raise LimitExceeded(f"form field {part.name!r} is over {MAX_FIELD_BYTES} bytes")
+            elif kind == "end":
+                if in_file:
+                    await flush(True)
+                    in_file = False
+                else:
+                    result.fields.setdefault(part.name, []).append(part.data.decode("utf-8", "replace"))
+        events.clear()
+        await flush(False)
+    try:
+        parser.finalize()
+    except Exception as exc:
+        raise InvalidInput(f"malformed multipart body: {exc}") from exc
+    await flush(True)
+    return result

@@ -1,0 +1,291 @@
+"""The ``notary`` command: run the service, manage principals, and use it as a client.
+
+Service commands read the same ``NOTARY_*`` variables as the service (``notary.config.Settings``);
+client commands take ``--url``/``--api-key`` or ``NOTARY_URL``/``NOTARY_API_KEY``. ``verify`` needs
+neither: it checks a certificate with the file and, optionally, any node of the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+principal_app = typer.Typer(no_args_is_help=True, help="Create principals and API keys.")
+app.add_typer(principal_app, name="principal")
+
+out = Console()
+err = Console(stderr=True)
+
+UrlOpt = Annotated[str, typer.Option("--url", envvar="NOTARY_URL", help="Service base URL")]
+KeyOpt = Annotated[str, typer.Option("--api-key", envvar="NOTARY_API_KEY", help="Your API key")]
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _client(url: str, api_key: str | None) -> Any:
+    from client_sdk.client import NotaryClient
+
+    return NotaryClient(url, api_key)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (NOTARY_BIND_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (NOTARY_BIND_PORT)")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (NOTARY_DATA_DIR)")] = None,
+    workers: Annotated[int | None, typer.Option(help="API processes (NOTARY_WORKERS)")] = None,
+) -> None:
+    """Run the service (embedded chain, content store and SQLite unless configured otherwise)."""
+    import uvicorn
+
+    from notary.config import Settings
+
+    for name, value in (("BIND_HOST", host), ("BIND_PORT", port), ("DATA_DIR", data_dir),
+                        ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"NOTARY_{name}"] = str(value)
+    settings = Settings()
+    settings.check_safety()
+    err.print(f"notary: serving on http://{settings.bind_host}:{settings.bind_port} "
+              f"(data in {settings.data_dir.resolve()}, chain {settings.chain_backend.value}, "
+              f"content {settings.content_backend.value})")
+    uvicorn.run(
+        "notary.api.app:create_app",
+        factory=True,
+        host=settings.bind_host,
+        port=settings.bind_port,
+        workers=settings.workers,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+
+
+@principal_app.command("create")
+def principal_create(
+    name: Annotated[str, typer.Option(help="Display name, e.g. the company or office")],
+    role: Annotated[str, typer.Option(help="holder, notary, arbitrator, platform, "
+                                           "credit_authority, pledge_registrar or admin")],
+) -> None:
+    """Create a principal in the service's database and print its API key (shown once)."""
+    from sqlmodel import Session
+
+    from notary.config import Settings
+    from notary.errors import NotaryError
+    from notary.services.principals import create_principal
+    from notary.storage.db import create_db_engine, migrate
+
+    settings = Settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    migrate(engine)
+    try:
+        with Session(engine) as session:
+            new = create_principal(session, name=name, role=role)
+    except NotaryError as exc:
+        _fail(exc.detail)
+        return
+    finally:
+        engine.dispose()
+    out.print_json(data={"id": new.principal.id, "name": new.principal.name,
+                         "role": new.principal.role, "api_key": new.api_key})
+    err.print("[yellow]Store the API key now: only its hash is kept.[/yellow]")
+
+
+@app.command()
+def submit(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+    title: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    source_url: Annotated[str | None, typer.Option()] = None,
+    case_reference: Annotated[str | None, typer.Option()] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Repeatable")] = None,
+    digest_only: Annotated[bool, typer.Option(help="Send only the fingerprint; keep the file")] = False,
+    receipt_dir: Annotated[Path | None, typer.Option(help="Save each signed receipt here")] = None,
+) -> None:
+    """Preserve files as evidence; prints each record id and saves receipts."""
+    from client_sdk.errors import ClientSDKError
+    from client_sdk.fingerprint import fingerprint_file
+
+    metadata = {"title": title, "description": description, "source_url": source_url,
+                "case_reference": case_reference, "tags": tag or None}
+    metadata = {k: v for k, v in metadata.items() if v}
+    table = Table("file", "record id", "new", "sha256")
+    with _client(url, api_key) as client:
+        for path in files:
+            try:
+                if digest_only:
+                    fp = fingerprint_file(path)
+                    sub = client.submit_digest(sha256=fp.sha256, sm3=fp.sm3, size=fp.size,
+                                               metadata=metadata)
+                else:
+                    size = path.stat().st_size
+                    with Progress("[progress.description]{task.description}", BarColumn(),
+                                  DownloadColumn(), TransferSpeedColumn(), console=err,
+                                  transient=True, disable=size < 8 << 20) as progress:
+                        task = progress.add_task(path.name, total=size)
+                        sub = client.submit_file(path, metadata=metadata,
+                                                 progress=lambda n: progress.advance(task, n))
+            except ClientSDKError as exc:
+                _fail(f"{path}: {exc}")
+                return
+            if receipt_dir:
+                receipt_dir.mkdir(parents=True, exist_ok=True)
+                (receipt_dir / f"{sub.id}.receipt.json").write_bytes(sub.receipt.to_json_bytes())
+            table.add_row(str(path), sub.id, "yes" if sub.created else "no",
+                          sub.receipt.record["content"]["sha256"][:16] + "…")
+    out.print(table)
+
+
+@app.command()
+def status(record_id: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Show a record and whether it is anchored."""
+    from client_sdk.errors import ClientSDKError
+
+    try:
+        with _client(url, api_key) as client:
+            view = client.get(record_id)
+    except ClientSDKError as exc:
+        _fail(str(exc))
+        return
+    out.print_json(data=view)
+
+
+@app.command()
+def certificate(
+    record_id: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the certificate")],
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+    wait: Annotated[float, typer.Option(help="Seconds to wait for anchoring")] = 0.0,
+) -> None:
+    """Download a record's certificate (checked offline before it is saved)."""
+    from client_sdk.errors import ClientSDKError
+
+    try:
+        with _client(url, api_key) as client:
+            if wait > 0:
+                client.wait_anchored(record_id, timeout=wait)
+            cert = client.certificate(record_id)
+    except (ClientSDKError, TimeoutError) as exc:
+        _fail(str(exc))
+        return
+    output.write_bytes(cert.to_json_bytes())
+    err.print(f"certificate for {record_id} written to {output}")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path | None, typer.Argument(help="The notarised file (optional)")] = None,
+    cert: Annotated[Path, typer.Argument(help="The certificate JSON")] = Path("certificate.json"),
+    rpc: Annotated[str | None, typer.Option(help="Any JSON-RPC node of the certificate's chain")] = None,
+    chain_data: Annotated[Path | None, typer.Option(
+        help="An embedded chain's data directory (read-only), instead of --rpc")] = None,
+    issuer_key: Annotated[list[str] | None, typer.Option(
+        help="Trusted issuer key id or public key (repeatable)")] = None,
+    contract: Annotated[str | None, typer.Option(help="Trusted registry address")] = None,
+    confirmations: Annotated[int, typer.Option(min=1)] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
+) -> None:
+    """Verify a certificate, offline or against the chain. Exit status 0 = valid, 1 = invalid."""
+    from client_sdk.errors import ChainReadError, VerificationError
+    from client_sdk.verify import verify_certificate
+
+    try:
+        raw = cert.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {cert}: {exc}", 2)
+        return
+    chain = None
+    try:
+        chain = _open_chain_view(rpc, chain_data)
+        trusted_contracts = None
+        if contract:
+            doc = json.loads(raw)
+            trusted_contracts = {int(doc.get("anchor", {}).get("chain_id", 0)): contract}
+        result = verify_certificate(
+            raw, content=file, trusted_issuer_keys=issuer_key, trusted_contracts=trusted_contracts,
+            chain=chain, min_confirmations=confirmations,
+        )
+    except VerificationError as exc:
+        if as_json:
+            out.print_json(data={"valid": False, "failed_step": exc.step, "reason": exc.reason})
+        else:
+            out.print(f"[bold red]INVALID[/bold red] at step [bold]{exc.step}[/bold]: {exc.reason}")
+        raise typer.Exit(1) from None
+    except ChainReadError as exc:
+        _fail(f"could not read the chain: {exc}", 2)
+        return
+    finally:
+        if chain is not None and hasattr(chain, "close"):
+            chain.close()
+    report = {
+        "valid": True,
+        "record_id": result.record_id,
+        "kind": result.kind,
+        "anchored_at": result.anchored_at.isoformat(),
+        "chain_id": result.chain_id,
+        "contract": result.contract,
+        "batch_id": result.batch_id,
+        "block_number": result.block_number,
+        "confirmations": result.confirmations,
+        "issuer_key_id": result.issuer_key_id,
+        "issuer_trusted": result.issuer_trusted,
+        "content_checked": result.content_checked,
+        "chain_checked": result.chain_checked,
+        "steps": list(result.steps),
+    }
+    if as_json:
+        out.print_json(data=report)
+        return
+    out.print("[bold green]VALID[/bold green]")
+    table = Table(show_header=False)
+    for key, value in report.items():
+        if key != "valid":
+            table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+    out.print(table)
+    if not result.chain_checked:
+        err.print("[yellow]Only offline checks ran; pass --rpc to check the anchor on chain.[/yellow]")
+    if not result.issuer_trusted:
+        err.print("[yellow]Issuer key not pinned; pass --issuer-key to require a known issuer.[/yellow]")
+
+
+def _open_chain_view(rpc: str | None, chain_data: Path | None) -> Any:
+    if rpc and chain_data:
+        _fail("give --rpc or --chain-data, not both", 2)
+    if not rpc and not chain_data:
+        return None
+    from client_sdk.chain_view import open_chain_view
+
+    return open_chain_view(rpc_url=rpc, embedded_dir=chain_data)
+
+
+@app.command()
+def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Print SHA-256, SM3 and IPFS CIDs of files, as the service would compute them."""
+    from client_sdk.fingerprint import fingerprint_file
+
+    for path in files:
+        fp = fingerprint_file(path)
+        out.print_json(data={"file": str(path), "size": fp.size, "sha256": fp.sha256, "sm3": fp.sm3,
+                             "cid": fp.cid, "cid_v1": fp.cid_v1})
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,173 @@
+"""Record bodies: what gets hashed into a Merkle leaf, for every kind of notarised item.
+
+Pure rules (no web framework, database or chain). A record body is a JSON object whose canonical
+bytes (RFC 8785) are the leaf's input; once built it never changes. Every record carries ``id``,
+``kind``, ``schema`` (its version), ``holder`` and ``received_at``; each kind adds its own fields.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from client_sdk.certificate import format_timestamp
+
+__all__ = [
+    "ContentFingerprint",
+    "EvidenceMetadata",
+    "Role",
+    "build_evidence_record",
+    "dedup_key",
+    "new_id",
+]
+
+
+class Role(StrEnum):
+    holder = "holder"
+    notary = "notary"
+    arbitrator = "arbitrator"
+    platform = "platform"
+    credit_authority = "credit_authority"
+    pledge_registrar = "pledge_registrar"
+    admin = "admin"
+
+
+_ID_PREFIX = {
+    "evidence": "ev",
+    "work": "wk",
+    "trade_secret": "ts",
+    "disclosure": "ds",
+    "credit_entry": "ce",
+    "credit_repair": "cr",
+    "pledge_event": "pe",
+    "principal": "prn",
+    "api_key": "key",
+}
+
+
+def new_id(kind: str) -> str:
+    """A random 128-bit id with a readable prefix (``ev_…``); unguessable, so ids leak nothing."""
+    return f"{_ID_PREFIX[kind]}_{secrets.token_hex(16)}"
+
+
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$", to_lower=True)]
+SafeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _no_control_chars(value: str) -> str:
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+class ContentFingerprint(BaseModel):
+    """Digests of the content: computed by us on upload, or declared by a digest-only submitter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: Annotated[int, Field(ge=0, le=2**53 - 1)]
+    sha256: Hex64
+    sm3: Hex64 | None = None
+    cid: Annotated[str, StringConstraints(max_length=100)] | None = None
+    cid_v1: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+    def as_record_field(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class EvidenceMetadata(BaseModel):
+    """Optional description of an evidence item. Limits are documented in docs/api.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[SafeText, StringConstraints(max_length=300)] | None = None
+    description: Annotated[SafeText, StringConstraints(max_length=10_000)] | None = None
+    source_url: Annotated[AnyHttpUrl, Field()] | None = None
+    captured_at: datetime | None = None
+    case_reference: Annotated[SafeText, StringConstraints(max_length=200)] | None = None
+    tags: Annotated[
+        list[Annotated[SafeText, StringConstraints(max_length=64)]], Field(max_length=32)
+    ] = Field(default_factory=list)
+
+    @field_validator("title", "description", "case_reference")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return None if value is None else _no_control_chars(value)
+
+    @field_validator("source_url")
+    @classmethod
+    def _url_length(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and len(str(value)) > 2048:
+            raise ValueError("source_url is longer than 2048 characters")
+        return value
+
+    @field_validator("captured_at")
+    @classmethod
+    def _not_future(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("captured_at needs a time zone (e.g. 2026-01-31T08:00:00Z)")
+        if value > datetime.now(UTC) + timedelta(minutes=5):
+            raise ValueError("captured_at is in the future")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _unique_tags(cls, value: list[str]) -> list[str]:
+        return sorted({_no_control_chars(t) for t in value})
+
+    def as_record_field(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.title:
+            out["title"] = self.title
+        if self.description:
+            out["description"] = self.description
+        if self.source_url:
+            out["source_url"] = str(self.source_url)
+        if self.captured_at:
+            out["captured_at"] = format_timestamp(self.captured_at)
+        if self.case_reference:
+            out["case_reference"] = self.case_reference
+        if self.tags:
+            out["tags"] = self.tags
+        return out
+
+
+def dedup_key(kind: str, owner_id: str, sha256: str) -> str:
+    """Same content from the same holder is one record of each kind."""
+    return f"{kind}:{owner_id}:{sha256}"
+
+
+def build_evidence_record(
+    *,
+    record_id: str,
+    holder_id: str,
+    holder_name: str,
+    content: ContentFingerprint,
+    metadata: EvidenceMetadata,
+    received_at: datetime,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": record_id,
+        "kind": "evidence",
+        "schema": 1,
+        "holder": {"id": holder_id, "name": holder_name},
+        "content": content.as_record_field(),
+        "received_at": format_timestamp(received_at),
+    }
+    meta = metadata.as_record_field()
+    if meta:
+        body["metadata"] = meta
+    return body

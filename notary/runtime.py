@@ -1,0 +1,218 @@
+"""The composition root: builds every adapter from :class:`Settings` and wires the service.
+
+Start reading here to see which database, content store and chain a running service uses. Nothing
+is created at import time; ``Runtime.start`` is called by the app's lifespan (or a test).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from notary.config import ChainBackend, ContentBackend, Settings
+from notary.errors import ChainUnavailable, ConfigurationError, DependencyUnavailable
+from notary.services.anchoring import AnchoringWorker
+from notary.services.issuer import Issuer, load_or_create_issuer_key
+from notary.services.leadership import LeaderLock, leader_lock_for
+from notary.storage.content import ContentStore, EmbeddedContentStore, KuboContentStore
+from notary.storage.db import create_db_engine, migrate
+
+__all__ = ["ChainGateway", "Runtime"]
+
+log = logging.getLogger(__name__)
+
+
+class ChainGateway:
+    """Connects to the chain on first use and again after a failure.
+
+    The service must start, and accept receipts, while the node is down: nothing here connects
+    eagerly, and every failure is translated to ``ChainUnavailable`` at this boundary.
+    """
+
+    def __init__(self, connect: Callable[[], Any]) -> None:
+        self._connect = connect
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        from chain.errors import ChainError
+
+        with self._lock:
+            if self._client is None:
+                try:
+                    self._client = self._connect()
+                except ChainError as exc:
+                    raise ChainUnavailable(f"cannot use the chain: {exc}") from exc
+            return self._client
+
+    def anchor_root(self, root: bytes, leaf_count: int) -> Any:
+        from chain.errors import ChainUnavailable as NodeDown
+
+        client = self.client()
+        try:
+            return client.anchor_root(root, leaf_count)
+        except NodeDown:
+            self.reset()  # reconnect next time: the node may come back on another connection
+            raise
+
+    def check(self) -> None:
+        from chain.errors import ChainError
+
+        try:
+            self.client().check()
+        except ChainError as exc:
+            self.reset()
+            raise ChainUnavailable(str(exc)) from exc
+
+    def identity(self) -> tuple[int, str] | None:
+        """(chain id, registry address) once connected; None before."""
+        client = self._client
+        if client is None:
+            return None
+        return int(client.chain_id), str(client.address)
+
+    def reset(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                log.debug("closing the chain client failed", exc_info=True)
+
+    def close(self) -> None:
+        self.reset()
+
+
+def _connect_chain(settings: Settings) -> Callable[[], Any]:
+    def connect() -> Any:
+        from chain import EvidenceRegistryClient
+
+        key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
+        if settings.chain_backend is ChainBackend.embedded:
+            return EvidenceRegistryClient.connect_embedded(
+                settings.chain_dir,
+                chain_id=settings.chain_id,
+                private_key=key,
+                registry_address=settings.registry_address,
+            )
+        assert settings.chain_rpc_url is not None
+        if key is None:
+            raise ConfigurationError("NOTARY_CHAIN_PRIVATE_KEY is needed to anchor on an RPC chain")
+        return EvidenceRegistryClient.connect_rpc(
+            settings.chain_rpc_url,
+            private_key=key,
+            registry_address=settings.registry_address,
+            state_dir=settings.chain_dir,
+            confirmations=settings.chain_confirmations,
+            timeout=settings.chain_timeout_seconds,
+        )
+
+    return connect
+
+
+def _content_store(settings: Settings) -> ContentStore:
+    if settings.content_backend is ContentBackend.kubo:
+        return KuboContentStore(settings.kubo_api_url)
+    return EmbeddedContentStore(settings.content_dir)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    content_store: ContentStore
+    chain: ChainGateway
+    issuer: Issuer
+    worker: AnchoringWorker
+    leader: LeaderLock
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        settings.check_safety()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_db_engine(settings.resolved_database_url)
+        migrate(engine)
+        chain = ChainGateway(_connect_chain(settings))
+        # The worker talks to the gateway, not a client, so that it reconnects after outages.
+        worker = AnchoringWorker(
+            engine,
+            chain,
+            max_items=settings.batch_max_items,
+            interval_seconds=settings.batch_interval_seconds,
+        )
+        return cls(
+            settings=settings,
+            engine=engine,
+            content_store=_content_store(settings),
+            chain=chain,
+            issuer=Issuer(load_or_create_issuer_key(settings.resolved_issuer_key_file)),
+            worker=worker,
+            leader=leader_lock_for(engine, settings.data_dir),
+        )
+
+    def start(self) -> None:
+        """Start the anchoring loop (if this process may lead) and warm up the chain."""
+        if self.settings.run_anchoring_worker and self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self.worker.run_forever,
+                args=(self._stop,),
+                kwargs={"is_leader": self.leader.try_acquire},
+                name="anchoring-worker",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        self.leader.release()
+        self.chain.close()
+        self.engine.dispose()
+
+    def readiness(self) -> dict[str, dict[str, Any]]:
+        """Each dependency's state; ``ok`` False names what is down."""
+        checks: dict[str, dict[str, Any]] = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["database"] = {"ok": False, "error": _short(exc)}
+        try:
+            self.content_store.check()
+            checks["content_store"] = {"ok": True, "backend": self.settings.content_backend.value}
+        except Exception as exc:  # noqa: BLE001
+            checks["content_store"] = {"ok": False, "error": _short(exc)}
+        try:
+            self.chain.check()
+            ident = self.chain.identity()
+            checks["chain"] = {"ok": True, "chain_id": ident[0] if ident else None,
+                               "contract": ident[1] if ident else None}
+        except (DependencyUnavailable, ConfigurationError) as exc:
+            checks["chain"] = {"ok": False, "error": _short(exc)}
+        state = self.worker.state
+        with state.lock:
+            worker_ok = state.consecutive_failures < 3
+            checks["anchoring"] = {
+                "ok": worker_ok,
+                "leader": self.worker.is_leader,
+                "last_error": state.last_error,
+                "consecutive_failures": state.consecutive_failures,
+                "anchored_batches": state.anchored_batches,
+            }
+        return checks
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]

@@ -1,0 +1,112 @@
+"""Electing the one anchoring worker among several service processes, through the database.
+
+No home-made consensus: PostgreSQL's session-level advisory lock is held on a dedicated connection
+for as long as the leader lives; when its process dies, the server drops the connection and the lock,
+and another process's next attempt wins. With SQLite (one machine) an ``flock`` on a file in the
+data directory does the same job, and the kernel releases it when the process dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+__all__ = ["FileLeaderLock", "LeaderLock", "PostgresLeaderLock", "leader_lock_for"]
+
+log = logging.getLogger(__name__)
+
+# An arbitrary constant: the advisory lock id that means "I am the anchoring worker".
+_ANCHOR_LOCK_ID = 0x4E4F5441  # "NOTA"
+
+
+class LeaderLock(Protocol):
+    def try_acquire(self) -> bool:
+        """Take the lock if free; True while this process holds it."""
+
+    def release(self) -> None: ...
+
+
+class FileLeaderLock:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        if self._fd is not None:
+            return True
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+class PostgresLeaderLock:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def try_acquire(self) -> bool:
+        if self._conn is not None:
+            try:
+                # The lock lives exactly as long as this connection: check it is still alive.
+                self._conn.execute(text("SELECT 1"))
+                return True
+            except SQLAlchemyError:
+                log.warning("lost the database connection that held the anchoring lock")
+                self._drop()
+        try:
+            conn = self._engine.connect()
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": _ANCHOR_LOCK_ID}).scalar()
+            conn.commit()
+        except SQLAlchemyError as exc:
+            log.warning("could not ask for the anchoring lock: %s", exc)
+            return False
+        if got:
+            self._conn = conn
+            log.info("this process is now the anchoring worker")
+            return True
+        conn.close()
+        return False
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+            except SQLAlchemyError:
+                pass
+            self._conn = None
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _ANCHOR_LOCK_ID})
+                self._conn.close()
+            except SQLAlchemyError:
+                pass
+            self._conn = None
+
+
+def leader_lock_for(engine: Engine, data_dir: Path) -> LeaderLock:
+    if engine.dialect.name == "postgresql":
+        return PostgresLeaderLock(engine)
+    return FileLeaderLock(data_dir / "anchoring.lock")

@@ -1,0 +1,213 @@
+"""Storing and reading records of any kind; the one pipeline every module (evidence, works,
+trade secrets, credit, pledges) feeds.
+
+A record is accepted in one database transaction; the signed receipt is issued only after that
+commit, so an acknowledged record is durable. The anchoring worker (``services.anchoring``) later
+puts it in a batch; ``certificate_for`` turns an anchored record into a certificate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from client_sdk.canonical import canonical_json
+from client_sdk.certificate import Certificate, Receipt, record_leaf_hash
+from notary.domain.records import Role, new_id
+from notary.errors import NotFound, NotReady
+from notary.services.issuer import AnchorFacts, Issuer
+from notary.storage.models import Batch, Principal, Record
+
+__all__ = [
+    "READER_ROLES",
+    "StoredRecord",
+    "accept_record",
+    "body_of",
+    "certificate_for",
+    "get_visible_record",
+    "list_owned_records",
+    "receipt_for",
+    "record_status",
+]
+
+# Besides its owner, these roles may read any record (SPEC: notaries and arbitrators verify).
+READER_ROLES = frozenset({Role.notary, Role.arbitrator})
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    record: Record
+    created: bool  # False when the same content from the same holder already had a record
+
+
+def body_of(record: Record) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(record.body)
+    return body
+
+
+def accept_record(
+    session: Session,
+    *,
+    kind: str,
+    owner: Principal,
+    build_body: Callable[[str, datetime], dict[str, Any]],
+    dedup: str | None = None,
+    content_sha256: str | None = None,
+    content_cid: str | None = None,
+    now: datetime | None = None,
+) -> StoredRecord:
+    """Store a new record (or return the existing one with the same ``dedup`` key) and commit.
+
+    ``build_body(record_id, received_at)`` returns the record body; it is hashed here, once.
+    """
+    if dedup is not None:
+        existing = session.exec(select(Record).where(Record.dedup_key == dedup)).first()
+        if existing is not None:
+            return StoredRecord(existing, created=False)
+    received_at = now or datetime.now(UTC)
+    record_id = new_id(kind)
+    body = build_body(record_id, received_at)
+    record = Record(
+        id=record_id,
+        kind=kind,
+        owner_id=owner.id,
+        dedup_key=dedup,
+        body=canonical_json(body).decode("utf-8"),
+        leaf_hash=record_leaf_hash(body).hex(),
+        content_sha256=content_sha256,
+        content_cid=content_cid,
+        received_at=received_at,
+    )
+    session.add(record)
+    try:
+        session.commit()
+    except IntegrityError:
+        # A concurrent request stored the same content first: answer with that record.
+        session.rollback()
+        if dedup is None:
+            raise
+        existing = session.exec(select(Record).where(Record.dedup_key == dedup)).one()
+        return StoredRecord(existing, created=False)
+    session.refresh(record)
+    return StoredRecord(record, created=True)
+
+
+def accept_many(
+    session: Session,
+    *,
+    kind: str,
+    owner: Principal,
+    items: list[tuple[str | None, Callable[[str, datetime], dict[str, Any]], str | None]],
+    now: datetime | None = None,
+) -> list[StoredRecord]:
+    """Accept several records in one transaction: (dedup key, body builder, content sha256) each.
+
+    One commit for the lot is what makes the many-digests request fast; duplicates (within the
+    request or with earlier records) resolve to the existing record.
+    """
+    received_at = now or datetime.now(UTC)
+    keys = [k for k, _, _ in items if k is not None]
+    existing: dict[str, Record] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        for rec in session.exec(select(Record).where(col(Record.dedup_key).in_(chunk))):
+            existing[rec.dedup_key or ""] = rec
+    out: list[StoredRecord] = []
+    fresh: list[Record] = []
+    for key, build_body, sha256 in items:
+        if key is not None and key in existing:
+            out.append(StoredRecord(existing[key], created=False))
+            continue
+        record_id = new_id(kind)
+        body = build_body(record_id, received_at)
+        record = Record(
+            id=record_id,
+            kind=kind,
+            owner_id=owner.id,
+            dedup_key=key,
+            body=canonical_json(body).decode("utf-8"),
+            leaf_hash=record_leaf_hash(body).hex(),
+            content_sha256=sha256,
+            received_at=received_at,
+        )
+        if key is not None:
+            existing[key] = record
+        fresh.append(record)
+        out.append(StoredRecord(record, created=True))
+    session.add_all(fresh)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Lost a race with a concurrent request for some key: retry once, now seeing its rows.
+        session.rollback()
+        return accept_many(session, kind=kind, owner=owner, items=items, now=now)
+    return out
+
+
+def get_visible_record(session: Session, *, record_id: str, viewer: Principal) -> Record:
+    """The record, if ``viewer`` may see it; otherwise NotFound (we do not confirm it exists)."""
+    record = session.exec(select(Record).where(Record.id == record_id)).first()
+    if record is None or not (record.owner_id == viewer.id or viewer.role in READER_ROLES):
+        raise NotFound(f"no record {record_id!r} visible to you")
+    return record
+
+
+def list_owned_records(
+    session: Session, *, owner: Principal, kind: str | None, after_seq: int | None, limit: int
+) -> list[Record]:
+    query = select(Record).where(Record.owner_id == owner.id)
+    if kind is not None:
+        query = query.where(Record.kind == kind)
+    if after_seq is not None:
+        query = query.where(col(Record.seq) > after_seq)
+    return list(session.exec(query.order_by(col(Record.seq)).limit(limit)))
+
+
+def record_status(record: Record, batch: Batch | None) -> str:
+    if batch is not None and batch.status == "anchored":
+        return "anchored"
+    return "batched" if record.batch_seq is not None else "pending"
+
+
+def receipt_for(issuer: Issuer, record: Record) -> Receipt:
+    """Receipts are rebuilt on demand; Ed25519 is deterministic, so they are byte-identical."""
+    return issuer.receipt(body_of(record), record.leaf_hash, record.received_at)
+
+
+def certificate_for(session: Session, issuer: Issuer, record: Record) -> Certificate:
+    batch = session.get(Batch, record.batch_seq) if record.batch_seq is not None else None
+    if batch is None or batch.status != "anchored" or record.audit_path is None:
+        raise NotReady(
+            f"record {record.id} is not anchored yet; batches close every few seconds, "
+            "ask again shortly",
+            code="not_anchored_yet",
+        )
+    assert batch.chain_id is not None and batch.contract is not None
+    assert batch.chain_batch_id is not None and batch.tx_hash is not None
+    assert batch.block_number is not None and batch.block_hash is not None
+    assert batch.block_timestamp is not None and batch.anchored_at is not None
+    assert record.leaf_index is not None
+    return issuer.certificate(
+        record=body_of(record),
+        leaf_hash=record.leaf_hash,
+        leaf_index=record.leaf_index,
+        tree_size=batch.size,
+        audit_path=json.loads(record.audit_path),
+        root=batch.root,
+        anchor=AnchorFacts(
+            chain_id=batch.chain_id,
+            contract=batch.contract,
+            batch_id=batch.chain_batch_id,
+            tx_hash=batch.tx_hash,
+            block_number=batch.block_number,
+            block_hash=batch.block_hash,
+            block_timestamp=batch.block_timestamp,
+        ),
+        issued_at=batch.anchored_at,
+    )

@@ -1,0 +1,93 @@
+"""Database tables (SQLModel). Schema changes go through Alembic (``storage/migrations``).
+
+Records are stored with their canonical JSON body, exactly the bytes that were hashed into the
+Merkle leaf, so a certificate can always be rebuilt byte for byte.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = ["ApiKey", "Batch", "Principal", "Record"]
+
+# 64-bit sequence numbers, except on SQLite where only "INTEGER PRIMARY KEY" autoincrements.
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Principal(SQLModel, table=True):
+    """A user of the service: a rights holder, notary, arbitrator, platform, authority or admin."""
+
+    __tablename__ = "principal"
+
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=32, index=True)
+    created_at: datetime
+    disabled: bool = False
+    # Trade-secret recipients publish encryption keys (JSON: {"hpke": ..., "x25519": ...}).
+    encryption_keys: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """API keys are stored as SHA-256 hashes: they are 256-bit random, so no slow KDF is needed."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(primary_key=True, max_length=40)
+    principal_id: str = Field(foreign_key="principal.id", index=True, max_length=40)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class Record(SQLModel, table=True):
+    """One notarised item of any kind; ``body`` is its canonical JSON, the Merkle leaf's input."""
+
+    __tablename__ = "record"
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_record_dedup_key"),
+        Index("ix_record_owner_seq", "owner_id", "seq"),
+        Index("ix_record_pending", "batch_seq", "seq"),
+    )
+
+    seq: int | None = Field(
+        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
+    )
+    id: str = Field(max_length=40, unique=True)
+    kind: str = Field(max_length=32, index=True)
+    owner_id: str = Field(foreign_key="principal.id", max_length=40)
+    dedup_key: str | None = Field(default=None, max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    leaf_hash: str = Field(max_length=64, unique=True)
+    content_sha256: str | None = Field(default=None, max_length=64, index=True)
+    content_cid: str | None = Field(default=None, max_length=100)
+    received_at: datetime
+    batch_seq: int | None = Field(default=None, foreign_key="batch.seq")
+    leaf_index: int | None = None
+    audit_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Batch(SQLModel, table=True):
+    """A sealed set of records; its Merkle root is anchored in one chain transaction."""
+
+    __tablename__ = "batch"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    root: str = Field(max_length=64, unique=True)
+    size: int
+    status: str = Field(max_length=16, index=True)  # sealed -> anchored
+    sealed_at: datetime
+    anchored_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    chain_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    contract: str | None = Field(default=None, max_length=42)
+    chain_batch_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    tx_hash: str | None = Field(default=None, max_length=66)
+    block_number: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    block_hash: str | None = Field(default=None, max_length=66)
+    block_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    gas_used: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
