@@ -1,21 +1,11 @@
 const { expect } = require("chai");
-const { artifacts, ethers } = require("hardhat");
+const { ethers } = require("hardhat");
 const { loadFixture, time } = require("@nomicfoundation/hardhat-network-helpers");
+const { interfaceId } = require("./helpers");
 
 // The product target is at most 100 gas per item for 1,000-item batches; the whole anchor transaction,
 // 21,000 base cost included, must stay well below that.
 const ANCHOR_GAS_LIMIT = 80_000n;
-
-/** ERC-165 id of an interface: the XOR of its function selectors. */
-async function interfaceId(name) {
-  const { abi } = await artifacts.readArtifact(name);
-  const iface = new ethers.Interface(abi);
-  let id = 0n;
-  iface.forEachFunction((fn) => {
-    id ^= BigInt(fn.selector);
-  });
-  return ethers.toBeHex(id, 4);
-}
 
 const ROOT_A = ethers.keccak256(ethers.toUtf8Bytes("batch A"));
 const ROOT_B = ethers.keccak256(ethers.toUtf8Bytes("batch B"));

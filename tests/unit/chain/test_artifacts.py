@@ -7,7 +7,8 @@ compiler. Three kinds of checks keep them honest:
    contracts/, so a .sol edited without re-exporting fails here.
 2. When Node and the npm packages are installed (always in CI): a fresh compile reproduces the committed
    files byte for byte, and the Hardhat contract tests pass.
-3. Always: the committed bytecode deploys and runs on the embedded py-evm chain, within the gas budget.
+3. Always: the committed bytecode deploys and runs on the embedded py-evm chain: anchoring stays within
+   the gas budget and the pledge registry refuses a double pledge.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ import pytest
 from eth_tester.exceptions import TransactionFailed
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
+from web3.types import TxParams
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACT_DIR = ROOT / "chain" / "artifacts"
 CONTRACTS_DIR = ROOT / "contracts"
 EXPORT_HINT = "run `npm run export-artifacts` and commit chain/artifacts/"
-EXPECTED_CONTRACTS = {"EvidenceRegistry"}
+EXPECTED_CONTRACTS = {"EvidenceRegistry", "PledgeRegistry"}
 
 # Product target: at most 100 gas per item for 1,000-item batches. The whole transaction, 21,000 base cost
 # included, has to stay well under that.
@@ -223,3 +225,29 @@ def test_evidence_registry_anchors_and_finds_a_root_on_py_evm(w3: Web3) -> None:
         "EvidenceRegistryRootAlreadyAnchored",
         (roots[0], 1),
     )
+
+
+def test_pledge_registry_refuses_a_double_pledge_on_py_evm(w3: Web3) -> None:
+    registrar = w3.eth.accounts[0]
+    as_registrar: TxParams = {"from": registrar}
+    registry = _deploy(w3, "PledgeRegistry", registrar)
+    assert registry.functions.version().call() == "PledgeRegistry/1"
+    asset = Web3.keccak(text="patent:ZL202310000001.X")
+    pledgor, pledgee, other_pledgee = (Web3.keccak(text=p) for p in ("owner", "bank", "other bank"))
+    terms = Web3.keccak(text="terms")
+
+    tx_hash = registry.functions.register(asset, pledgor, pledgee, terms).transact(as_registrar)
+    assert w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
+    assert registry.functions.activePledgeOf(asset).call() == 1
+
+    with pytest.raises(TransactionFailed) as excinfo:
+        registry.functions.register(asset, pledgor, other_pledgee, terms).transact(as_registrar)
+    assert _custom_error(registry, excinfo.value) == (
+        "PledgeRegistryAssetAlreadyPledged",
+        (asset, 1),
+    )
+
+    registry.functions.release(1, pledgee).transact(as_registrar)
+    registry.functions.register(asset, pledgor, other_pledgee, terms).transact(as_registrar)
+    assert registry.functions.pledgesOf(asset).call() == [1, 2]
+    assert registry.functions.getPledge(1).call()[6] == 2  # status Released
