@@ -1,0 +1,238 @@
+"""Errors raised by the chain layer.
+
+Everything web3.py, eth-tester, py-evm or ``requests`` can raise is translated at
+the boundary of :mod:`chain` into one of these, so callers catch ``ChainError``
+(or a builtin it also inherits) and never a third-party type. Every message says
+what to do about it.
+
+::
+
+    ChainError
+    ├── ChainUnavailable (ConnectionError)        node unreachable, RPC failure
+    ├── ChainDataLocked (RuntimeError)            embedded data dir in use by another process
+    ├── ChainDataMismatch (ValueError)            embedded data dir made with other settings
+    ├── ReadOnlyChain (PermissionError)           write on a read-only chain or reader
+    ├── WrongChainId (ValueError)                 node serves another chain than configured
+    ├── ChainReset (RuntimeError)                 recorded deployment belongs to an older genesis
+    ├── ArtifactError (RuntimeError)              compiled contract artifact missing or malformed
+    ├── ContractNotFound (LookupError)            no code at the configured address
+    ├── ContractMismatch (ValueError)             other code at the configured address
+    ├── InvalidAnchorInput (ValueError)           root/leaf count of the wrong type or size
+    └── TransactionError                          a transaction failed; carries ``tx_hash``
+        ├── InsufficientFunds (ValueError)        signer cannot pay for gas
+        ├── TransactionTimeout (TimeoutError)     not mined / confirmed in time
+        ├── TransactionReorged (RuntimeError)     its block left the canonical chain
+        └── ContractReverted                      revert; ``error_name``, ``error_args`` decoded from the ABI
+            ├── ZeroRoot (ValueError)
+            ├── EmptyBatch (ValueError)
+            ├── RootAlreadyAnchored
+            ├── UnknownBatch (LookupError)
+            ├── UnknownRoot (LookupError)
+            └── MissingRole (PermissionError)
+
+Reverts of contracts other than EvidenceRegistry (e.g. PledgeRegistry) surface as
+plain :class:`ContractReverted` with the decoded custom error name and arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "ArtifactError",
+    "ChainDataLocked",
+    "ChainDataMismatch",
+    "ChainError",
+    "ChainReset",
+    "ChainUnavailable",
+    "ContractMismatch",
+    "ContractNotFound",
+    "ContractReverted",
+    "EmptyBatch",
+    "InsufficientFunds",
+    "InvalidAnchorInput",
+    "MissingRole",
+    "ReadOnlyChain",
+    "RootAlreadyAnchored",
+    "TransactionError",
+    "TransactionReorged",
+    "TransactionTimeout",
+    "UnknownBatch",
+    "UnknownRoot",
+    "WrongChainId",
+    "ZeroRoot",
+    "revert_error_class",
+]
+
+
+class ChainError(Exception):
+    """Root of every error raised by :mod:`chain`."""
+
+
+class ChainUnavailable(ChainError, ConnectionError):
+    """The chain node cannot be reached or answered with an RPC failure."""
+
+
+class ChainDataLocked(ChainError, RuntimeError):
+    """Another process holds the embedded chain's data directory."""
+
+
+class ChainDataMismatch(ChainError, ValueError):
+    """The embedded chain's data directory was created with different settings."""
+
+
+class ReadOnlyChain(ChainError, PermissionError):
+    """A write was attempted through a read-only chain or an ``AnchorReader``."""
+
+
+class WrongChainId(ChainError, ValueError):
+    """The node serves a different chain than the one configured."""
+
+    def __init__(self, expected: int, actual: int, *, setting: str = "expected_chain_id") -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"the chain node reports chain id {actual}, but {expected} is configured: "
+            f"point the RPC URL at a node of chain {expected}, or set {setting}={actual} "
+            "if that chain is the one you mean"
+        )
+
+
+class ChainReset(ChainError, RuntimeError):
+    """The deployment recorded for this chain id was made on a chain with another genesis."""
+
+
+class ArtifactError(ChainError, RuntimeError):
+    """A compiled contract artifact is missing or malformed."""
+
+
+class ContractNotFound(ChainError, LookupError):
+    """No contract code exists at the configured address."""
+
+
+class ContractMismatch(ChainError, ValueError):
+    """The code at the configured address is not the expected contract."""
+
+
+class InvalidAnchorInput(ChainError, ValueError):
+    """A root or leaf count has the wrong type or size (checked before any RPC)."""
+
+
+class TransactionError(ChainError):
+    """A transaction could not be sent, mined or confirmed."""
+
+    def __init__(self, message: str, *, tx_hash: str | None = None) -> None:
+        self.tx_hash = tx_hash
+        super().__init__(message if tx_hash is None else f"{message} (tx {tx_hash})")
+
+
+class InsufficientFunds(TransactionError, ValueError):
+    """The signing account cannot pay for the transaction's gas."""
+
+
+class TransactionTimeout(TransactionError, TimeoutError):
+    """A transaction was not mined, or not confirmed, within the configured time."""
+
+
+class TransactionReorged(TransactionError, RuntimeError):
+    """A mined transaction's block is no longer part of the canonical chain."""
+
+
+class ContractReverted(TransactionError):
+    """A contract call or transaction reverted.
+
+    ``error_name`` and ``error_args`` come from decoding the revert data against the
+    ABIs the client knows (custom errors, ``Error(string)``, ``Panic(uint256)``);
+    ``error_name`` is ``None`` when the data matched nothing (``data`` keeps it raw).
+    """
+
+    hint: str = ""
+
+    def __init__(
+        self,
+        error_name: str | None,
+        error_args: Mapping[str, Any] | None = None,
+        *,
+        data: bytes = b"",
+        tx_hash: str | None = None,
+        contract: str | None = None,
+        function: str | None = None,
+    ) -> None:
+        self.error_name = error_name
+        self.error_args: dict[str, Any] = dict(error_args or {})
+        self.data = data
+        self.contract = contract
+        self.function = function
+        where = f"{contract}.{function}" if contract and function else (function or contract or "call")
+        if error_name is None:
+            what = f"unrecognised revert data 0x{data.hex()}" if data else "no revert data"
+        else:
+            shown = ", ".join(f"{k}={_show(v)}" for k, v in self.error_args.items())
+            what = f"{error_name}({shown})"
+        message = f"{where} reverted with {what}"
+        hint = self._hint()
+        if hint:
+            message = f"{message}: {hint}"
+        super().__init__(message, tx_hash=tx_hash)
+
+    def _hint(self) -> str:
+        return self.hint
+
+
+class ZeroRoot(ContractReverted, ValueError):
+    hint = "the Merkle root is all zero bytes; anchor the real root of a non-empty batch"
+
+
+class EmptyBatch(ContractReverted, ValueError):
+    hint = "leaf_count is 0; a batch must contain at least one item"
+
+
+class RootAlreadyAnchored(ContractReverted):
+    hint = (
+        "this root is already on chain; call anchor_receipt_for_root() to get the "
+        "existing anchor (anchor_root() does this by itself)"
+    )
+
+
+class UnknownBatch(ContractReverted, LookupError):
+    hint = "no batch has this id; ids run from 1 to batchCount()"
+
+
+class UnknownRoot(ContractReverted, LookupError):
+    hint = "this root was never anchored on this contract"
+
+
+class MissingRole(ContractReverted, PermissionError):
+    def _hint(self) -> str:
+        account = self.error_args.get("account", "the sending account")
+        role = self.error_args.get("neededRole")
+        role_hex = "0x" + role.hex() if isinstance(role, bytes) else str(role)
+        return (
+            f"account {account} lacks role {role_hex}; an admin of the contract must call "
+            f"grantRole({role_hex}, {account}), or configure the private key of an account "
+            "that has the role"
+        )
+
+
+_REVERT_CLASSES: dict[str, type[ContractReverted]] = {
+    "EvidenceRegistryZeroRoot": ZeroRoot,
+    "EvidenceRegistryEmptyBatch": EmptyBatch,
+    "EvidenceRegistryRootAlreadyAnchored": RootAlreadyAnchored,
+    "EvidenceRegistryUnknownBatch": UnknownBatch,
+    "EvidenceRegistryUnknownRoot": UnknownRoot,
+    "AccessControlUnauthorizedAccount": MissingRole,
+}
+
+
+def revert_error_class(error_name: str | None) -> type[ContractReverted]:
+    """The most specific :class:`ContractReverted` subclass for a decoded error name."""
+    if error_name is None:
+        return ContractReverted
+    return _REVERT_CLASSES.get(error_name, ContractReverted)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
