@@ -118,6 +118,10 @@ def _leaf_tsize_v0(n: int) -> int:
     return len(_leaf_prefix(n)) + n + len(_leaf_suffix(n))
 
 
+BlockSink = Callable[[bytes, bytes], None]
+"""Receives ``(binary CID, block bytes)`` for each block built."""
+
+
 @dataclass(slots=True)
 class _Link:
     cid: bytes  # binary CID of the child
@@ -145,9 +149,12 @@ def _encode_internal_node(links: list[_Link]) -> bytes:
 class _BalancedDag:
     """Kubo's balanced layout, built bottom-up while leaves arrive (see the module docstring)."""
 
-    def __init__(self, node_prefix: bytes, max_links: int = MAX_LINKS) -> None:
+    def __init__(
+        self, node_prefix: bytes, max_links: int = MAX_LINKS, block_sink: BlockSink | None = None
+    ) -> None:
         self._node_prefix = node_prefix
         self._max_links = max_links
+        self._block_sink = block_sink
         self._levels: list[list[_Link]] = [[]]
 
     def add(self, link: _Link) -> None:
@@ -165,9 +172,11 @@ class _BalancedDag:
 
     def _make_node(self, links: list[_Link]) -> _Link:
         block = _encode_internal_node(links)
-        digest = hashlib.sha256(block).digest()
+        cid = self._node_prefix + hashlib.sha256(block).digest()
+        if self._block_sink is not None:
+            self._block_sink(cid, block)
         return _Link(
-            cid=self._node_prefix + digest,
+            cid=cid,
             tsize=len(block) + sum(link.tsize for link in links),
             filesize=sum(link.filesize for link in links),
         )
@@ -186,6 +195,11 @@ class _BalancedDag:
                 self._levels[level] = []
                 self._push(level + 1, self._make_node(pending))
             level += 1
+
+
+def _check_version(version: int) -> None:
+    if version not in (0, 1):
+        raise ValueError(f"CID version must be 0 or 1, not {version!r}")
 
 
 @dataclass(frozen=True)
@@ -233,6 +247,7 @@ class LeafDigests:
 
     def root_cid(self, version: int) -> str:
         """Rebuild the root CID (``0``: ``ipfs add``; ``1``: ``--cid-version 1``) from the digests."""
+        _check_version(version)
         dag = _BalancedDag(_PREFIX_V0 if version == 0 else _PREFIX_V1_DAG_PB, self.max_links)
         digests = self.dag_pb if version == 0 else self.raw
         for i in range(self.chunk_count):
@@ -246,6 +261,7 @@ class LeafDigests:
 
     def verify_chunk(self, index: int, chunk: bytes | memoryview, version: int) -> None:
         """Raise :class:`ContentIntegrityError` unless ``chunk`` is leaf ``index`` of the file."""
+        _check_version(version)
         n = self.chunk_length(index)
         offset = index * self.chunk_size
         if len(chunk) != n:
@@ -308,15 +324,25 @@ class UnixFSHasher:
 
     ``chunk_size`` and ``max_links`` exist so tests can build deep trees cheaply and compare
     them with ``ipfs add --chunker=size-N --max-file-links=M``; production uses the defaults.
+    ``block_sink(cid_bytes, block)``, if given, receives every block of both DAGs (leaves
+    included, so it costs a copy per chunk): for tools and tests that need the blocks
+    themselves, e.g. a fake daemon.
     """
 
-    def __init__(self, *, chunk_size: int = CHUNK_SIZE, max_links: int = MAX_LINKS) -> None:
+    def __init__(
+        self,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        max_links: int = MAX_LINKS,
+        block_sink: BlockSink | None = None,
+    ) -> None:
         self._chunk_size = chunk_size
         self._max_links = max_links
+        self._block_sink = block_sink
         self._size = 0
         self._pending = bytearray()
-        self._dag_v0 = _BalancedDag(_PREFIX_V0, max_links)
-        self._dag_v1 = _BalancedDag(_PREFIX_V1_DAG_PB, max_links)
+        self._dag_v0 = _BalancedDag(_PREFIX_V0, max_links, block_sink)
+        self._dag_v1 = _BalancedDag(_PREFIX_V1_DAG_PB, max_links, block_sink)
         self._digests_v0 = bytearray()
         self._digests_raw = bytearray()
         # Every leaf but the last has exactly CHUNK_SIZE bytes, so its dag-pb framing is fixed:
@@ -353,9 +379,19 @@ class UnixFSHasher:
         h.update(chunk)
         h.update(self._full_suffix)
         digest_raw = hashlib.sha256(chunk).digest()
-        self._add_leaf(h.digest(), digest_raw, self._chunk_size, self._full_tsize_v0)
+        self._add_leaf(h.digest(), digest_raw, self._chunk_size, self._full_tsize_v0, chunk)
 
-    def _add_leaf(self, digest_v0: bytes, digest_raw: bytes, n: int, tsize_v0: int) -> None:
+    def _add_leaf(
+        self,
+        digest_v0: bytes,
+        digest_raw: bytes,
+        n: int,
+        tsize_v0: int,
+        chunk: bytes | bytearray | memoryview,
+    ) -> None:
+        if self._block_sink is not None:
+            self._block_sink(_PREFIX_V0 + digest_v0, encode_leaf_block(bytes(chunk)))
+            self._block_sink(_PREFIX_V1_RAW + digest_raw, bytes(chunk))
         self._digests_v0 += digest_v0
         self._digests_raw += digest_raw
         self._dag_v0.add(_Link(_PREFIX_V0 + digest_v0, tsize_v0, n))
@@ -370,7 +406,7 @@ class UnixFSHasher:
             n = len(chunk)
             block = _leaf_prefix(n) + chunk + _leaf_suffix(n)
             self._add_leaf(
-                hashlib.sha256(block).digest(), hashlib.sha256(chunk).digest(), n, len(block)
+                hashlib.sha256(block).digest(), hashlib.sha256(chunk).digest(), n, len(block), chunk
             )
             self._pending = bytearray()
         self._result = UnixFSResult(
