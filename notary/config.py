@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     # Chain
     chain_backend: ChainBackend = ChainBackend.embedded
     chain_rpc_url: str | None = None
-    chain_id: Annotated[int, Field(gt=0)] = 1337
+    # Embedded: the chain's id (default 1337). RPC: if set, the node must serve this chain.
+    chain_id: Annotated[int, Field(gt=0)] | None = None
     chain_private_key: SecretStr | None = None
     chain_confirmations: Annotated[int, Field(ge=1, le=1000)] = 1
     chain_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0

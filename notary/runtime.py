@@ -60,6 +60,13 @@ class ChainGateway:
             self.reset()  # reconnect next time: the node may come back on another connection
             raise
 
+    def view(self) -> Any:
+        """A verifier's read-only view of this chain (``client_sdk.verify.ChainView``)."""
+        from client_sdk.chain_view import RegistryChainView
+
+        client = self.client()
+        return RegistryChainView(client.w3, endpoint="the service's chain")
+
     def check(self) -> None:
         from chain.errors import ChainError
 
@@ -74,7 +81,7 @@ class ChainGateway:
         client = self._client
         if client is None:
             return None
-        return int(client.chain_id), str(client.address)
+        return int(client.chain_id), str(client.registry_address)
 
     def reset(self) -> None:
         with self._lock:
@@ -91,13 +98,13 @@ class ChainGateway:
 
 def _connect_chain(settings: Settings) -> Callable[[], Any]:
     def connect() -> Any:
-        from chain import EvidenceRegistryClient
+        from chain import DEFAULT_CHAIN_ID, EvidenceRegistryClient
 
         key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
         if settings.chain_backend is ChainBackend.embedded:
             return EvidenceRegistryClient.connect_embedded(
                 settings.chain_dir,
-                chain_id=settings.chain_id,
+                chain_id=settings.chain_id or DEFAULT_CHAIN_ID,
                 private_key=key,
                 registry_address=settings.registry_address,
             )
@@ -107,6 +114,7 @@ def _connect_chain(settings: Settings) -> Callable[[], Any]:
         return EvidenceRegistryClient.connect_rpc(
             settings.chain_rpc_url,
             private_key=key,
+            expected_chain_id=settings.chain_id,
             registry_address=settings.registry_address,
             state_dir=settings.chain_dir,
             confirmations=settings.chain_confirmations,

@@ -1,0 +1,114 @@
+"""Reading anchors for the verifier from any node of the chain, or an embedded chain's directory.
+
+This is the verifier's only way to the chain (``verify.ChainView``). It goes through
+``chain.AnchorReader``, which refuses an address whose runtime code is not our registry's compiled
+code: a look-alike contract that "confirms" any root cannot pass as ours. Chain errors become
+``ChainReadError`` here; the verifier turns them into a failed step.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from client_sdk.errors import ChainReadError
+from client_sdk.verify import AnchorView
+
+__all__ = ["RegistryChainView", "open_chain_view"]
+
+
+class RegistryChainView:
+    """A ``ChainView`` over one web3 connection; one ``AnchorReader`` per registry address."""
+
+    def __init__(self, w3: Any, *, endpoint: str, embedded: Any = None, owns_embedded: bool = False) -> None:
+        self._w3 = w3
+        self._endpoint = endpoint
+        self._embedded = embedded
+        self._owns_embedded = owns_embedded
+        self._readers: dict[str, Any] = {}
+
+    def _reader(self, contract: str) -> Any:
+        from chain import AnchorReader
+        from chain.errors import ChainError
+
+        key = contract.lower()
+        if key not in self._readers:
+            try:
+                self._readers[key] = AnchorReader(
+                    self._w3, registry_address=contract, endpoint=self._endpoint, embedded=self._embedded
+                )
+            except ChainError as exc:
+                raise ChainReadError(str(exc)) from exc
+        return self._readers[key]
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        from chain.errors import ChainError
+
+        try:
+            return fn(*args)
+        except ChainError as exc:
+            raise ChainReadError(str(exc)) from exc
+
+    def chain_id(self) -> int:
+        from chain.errors import ChainError
+
+        try:
+            return int(self._w3.eth.chain_id)
+        except ChainError as exc:
+            raise ChainReadError(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - web3/requests errors: the node is unreachable
+            raise ChainReadError(f"cannot reach {self._endpoint}: {exc}") from exc
+
+    def find_anchor(self, contract: str, root: bytes) -> AnchorView | None:
+        found = self._call(self._reader(contract).find_root, root)
+        if found is None:
+            return None
+        return AnchorView(
+            batch_id=int(found.batch_id),
+            leaf_count=int(found.leaf_count),
+            timestamp=int(found.timestamp),
+            block_number=int(found.block_number),
+        )
+
+    def block_hash_and_time(self, block_number: int) -> tuple[str, int] | None:
+        if not self._readers:
+            raise ChainReadError("find_anchor must run before block lookups")
+        reader = next(iter(self._readers.values()))
+        try:
+            info = self._call(reader.block, block_number)
+        except LookupError:
+            return None
+        return str(info.hash), int(info.timestamp)
+
+    def head_block_number(self) -> int:
+        if self._readers:
+            return int(self._call(next(iter(self._readers.values())).head))
+        return int(self._w3.eth.block_number)
+
+    def close(self) -> None:
+        if self._owns_embedded and self._embedded is not None:
+            self._embedded.close()
+
+
+def open_chain_view(
+    *, rpc_url: str | None = None, embedded_dir: str | os.PathLike[str] | None = None,
+    request_timeout: float = 10.0,
+) -> RegistryChainView:
+    """A view through a JSON-RPC node (``rpc_url``) or an embedded chain directory, read-only."""
+    from chain import EmbeddedChain
+    from chain.errors import ChainError
+
+    if (rpc_url is None) == (embedded_dir is None):
+        raise ValueError("give exactly one of rpc_url or embedded_dir")
+    try:
+        if rpc_url is not None:
+            from web3 import Web3
+
+            w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}))
+            return RegistryChainView(w3, endpoint=rpc_url)
+        assert embedded_dir is not None
+        chain = EmbeddedChain.open_read_only(embedded_dir)
+        return RegistryChainView(chain.w3, endpoint=f"embedded chain {embedded_dir}", embedded=chain,
+                                 owns_embedded=True)
+    except ChainError as exc:
+        raise ChainReadError(str(exc)) from exc
