@@ -435,7 +435,10 @@ def _cid_to_str(cid_bytes: bytes) -> str:
 
 
 def parse_cid(cid: str | bytes) -> CID:
-    """Parse a CID, accepting only what our DAGs contain: sha2-256 with dag-pb or raw codec."""
+    """Parse a CID, accepting only what our DAGs contain: sha2-256 with dag-pb or raw codec.
+
+    CIDv1 comes back in base32, so ``str()`` of the result is the form Kubo prints.
+    """
     try:
         parsed = CID.decode(cid)
     except (ValueError, KeyError, TypeError) as exc:
@@ -444,7 +447,7 @@ def parse_cid(cid: str | bytes) -> CID:
         raise FormatError(f"unsupported CID {cid!r}: only sha2-256 is used for file content")
     if parsed.codec.name not in ("dag-pb", "raw"):
         raise FormatError(f"unsupported CID {cid!r}: codec {parsed.codec.name}")
-    return parsed
+    return parsed.set(base="base32") if parsed.version == 1 else parsed
 
 
 def _read_varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
@@ -509,7 +512,10 @@ def decode_pb_node(block: bytes) -> PBNode:
                 if lf == 1 and lw == 2 and isinstance(lv, memoryview):
                     cid = bytes(lv)
                 elif lf == 2 and lw == 2 and isinstance(lv, memoryview):
-                    name = bytes(lv).decode("utf-8", errors="strict")
+                    try:
+                        name = bytes(lv).decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        raise FormatError("dag-pb: link name is not UTF-8") from exc
                 elif lf == 3 and lw == 0 and isinstance(lv, int):
                     tsize = lv
                 else:

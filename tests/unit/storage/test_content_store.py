@@ -296,7 +296,7 @@ class FakeKubo:
         self.requests: list[str] = []
 
     def _cid(self, raw: bytes) -> str:
-        return str(parse_cid(raw).set(base="base32")) if raw[0] == 1 else str(parse_cid(raw))
+        return str(parse_cid(raw))
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
