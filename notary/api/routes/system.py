@@ -42,7 +42,5 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
     summary="The issuer key and registry address that verifiers should pin",
 )
 def trust(runtime: RuntimeDep) -> dict[str, Any]:
-    ident = runtime.chain.identity()
-    return public_trust_document(
-        runtime.issuer, ident[0] if ident else None, ident[1] if ident else None
-    )
+    client = runtime.chain.client()  # 503 chain_unavailable if the node cannot be reached
+    return public_trust_document(runtime.issuer, int(client.chain_id), str(client.registry_address))
