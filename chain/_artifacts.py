@@ -32,7 +32,7 @@ __all__ = ["ContractArtifact", "DecodedRevert", "RevertDecoder", "load_artifact"
 
 _REQUIRED_KEYS = ("contractName", "abi", "bytecode", "deployedBytecode")
 _REBUILD_HINT = (
-    "rebuild the contracts (npx hardhat compile, see contracts/) and commit chain/artifacts/"
+    "rebuild the contracts with `npm run export-artifacts` and commit chain/artifacts/"
 )
 
 

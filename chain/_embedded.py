@@ -373,6 +373,9 @@ class PersistentPyEVMBackend(PyEVMBackend):
         return cast(bytes, computation.output)
 
     def estimate_gas(self, transaction: Any, block_number: Any = "latest") -> int:
+        if not any(key in transaction for key in ("gas_price", "max_fee_per_gas")):
+            # As nodes do: an estimate without a fee does not need the sender to be funded.
+            transaction = {**transaction, "max_fee_per_gas": 0, "max_priority_fee_per_gas": 0}
         try:
             return cast(int, super().estimate_gas(transaction, block_number))
         except TransactionFailed as exc:
@@ -434,7 +437,9 @@ class _EmbeddedProvider(EthereumTesterProvider):
                 raise ChainUnavailable("the embedded chain has been closed; open it again")
             if self._backend.read_only:
                 if method in self._WRITE_METHODS:
-                    return self._error(-32000, "the embedded chain is open read-only")
+                    raise ReadOnlyChain(
+                        "the embedded chain is open read-only: it accepts no transactions"
+                    )
                 self._backend.follow_head()
                 return self._dispatch(method, params)
             if method not in self._WRITE_METHODS:

@@ -78,6 +78,7 @@ __all__ = ["AnchorReader", "EvidenceRegistryClient", "TransactionPolicy"]
 log = logging.getLogger(__name__)
 
 REGISTRY: Final = "EvidenceRegistry"
+SIGNER_KEY_FILE: Final = "signer.key"
 _UINT64_MAX: Final = 2**64 - 1
 _ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 _GWEI: Final = 10**9
@@ -95,7 +96,7 @@ class TransactionPolicy:
     poll_interval: float = 0.25
     gas_margin: float = 1.25
     """Multiplier on the node's gas estimate (the estimate can be tight when state moves)."""
-    max_send_attempts: int = 3
+    max_send_attempts: int = 5
     """Re-sends after a nonce clash (another sender using the same key)."""
     default_priority_fee: int = 1 * _GWEI
     """Tip used when the node cannot suggest one."""
@@ -120,24 +121,30 @@ class AnchorReader:
         self,
         w3: Web3,
         *,
-        contract_address: str,
+        registry_address: str,
         expected_chain_id: int | None = None,
-        endpoint: str,
+        endpoint: str | None = None,
         embedded: EmbeddedChain | None = None,
     ) -> None:
+        """Use any ``Web3`` (IPC, websocket, an open :class:`EmbeddedChain`'s ``w3``).
+
+        ``endpoint`` names the node in error messages; ``embedded`` is closed by :meth:`close`.
+        """
         self._setup(w3, endpoint=endpoint, embedded=embedded, expected_chain_id=expected_chain_id)
-        self._attach(contract_address)
+        self._attach(registry_address)
 
     def _setup(
         self,
         w3: Web3,
         *,
-        endpoint: str,
+        endpoint: str | None,
         embedded: EmbeddedChain | None,
         expected_chain_id: int | None,
     ) -> None:
         self._w3 = w3
-        self._endpoint = endpoint
+        self._endpoint = endpoint or str(
+            getattr(w3.provider, "endpoint_uri", None) or type(w3.provider).__name__
+        )
         self._embedded = embedded
         self._artifact: ContractArtifact = load_artifact(REGISTRY)
         self._decoder = RevertDecoder([self._artifact.abi])
@@ -147,8 +154,8 @@ class AnchorReader:
             raise WrongChainId(expected_chain_id, actual)
         self._chain_id = ChainId(actual)
 
-    def _attach(self, contract_address: str) -> None:
-        self._contract = self._bind(contract_address)
+    def _attach(self, registry_address: str) -> None:
+        self._contract = self._bind(registry_address)
         self._verify_code(self._contract.address)
         event = self._contract.events.BatchAnchored
         self._anchored_topic = HexBytes(event_abi_to_log_topic(cast(Any, event.abi)))
@@ -160,40 +167,40 @@ class AnchorReader:
         cls,
         url: str,
         *,
-        contract_address: str,
+        registry_address: str,
         expected_chain_id: int | None = None,
         request_timeout: float = 10.0,
     ) -> AnchorReader:
-        """Read the registry at ``contract_address`` through the JSON-RPC node at ``url``."""
+        """Read the registry at ``registry_address`` through the JSON-RPC node at ``url``."""
         return cls(
             _http_web3(url, request_timeout),
-            contract_address=contract_address,
+            registry_address=registry_address,
             expected_chain_id=expected_chain_id,
             endpoint=url,
         )
 
     @classmethod
     def from_embedded(
-        cls, data_dir: str | os.PathLike[str], *, contract_address: str | None = None
+        cls, data_dir: str | os.PathLike[str], *, registry_address: str | None = None
     ) -> AnchorReader:
         """Read an embedded chain's directory without locking it (the service may run).
 
-        Without ``contract_address`` the address the service recorded in the
+        Without ``registry_address`` the address the service recorded in the
         directory's ``deployments.json`` is used.
         """
         chain = EmbeddedChain.open_read_only(data_dir)
         try:
-            if contract_address is None:
+            if registry_address is None:
                 deployment = DeploymentBook(data_dir).get(chain.chain_id, REGISTRY)
                 if deployment is None or deployment.address is None:
                     raise ContractNotFound(
                         f"no {REGISTRY} deployment is recorded in {Path(data_dir)}; "
-                        "pass contract_address, or start the service once to deploy it"
+                        "pass registry_address, or start the service once to deploy it"
                     )
-                contract_address = deployment.address
+                registry_address = deployment.address
             return cls(
                 chain.w3,
-                contract_address=contract_address,
+                registry_address=registry_address,
                 expected_chain_id=chain.chain_id,
                 endpoint=f"embedded chain {Path(data_dir)}",
                 embedded=chain,
@@ -209,7 +216,8 @@ class AnchorReader:
         return self._chain_id
 
     @property
-    def contract_address(self) -> Address:
+    def registry_address(self) -> Address:
+        """Checksummed address of the EvidenceRegistry this object talks to."""
         return Address(self._contract.address)
 
     @property
@@ -433,19 +441,27 @@ class AnchorReader:
                 contract=self._artifact.name,
                 function=function,
             )
+        bound = getattr(self, "_contract", None)  # not yet bound while deploying
         return revert_error_class(decoded.name)(
             decoded.name,
             decoded.args,
             data=data,
             tx_hash=tx_hash,
             contract=self._artifact.name,
+            address=None if bound is None else bound.address,
             function=function,
         )
 
     def _insufficient_funds(self, message: str, tx_hash: str | None) -> InsufficientFunds:
+        hint = "fund it, or configure the key of a funded account"
+        if self._embedded is not None:
+            funded = ", ".join(self._embedded.genesis_accounts) or "no account"
+            hint = (
+                f"the embedded chain funded only {funded} when it was created; configure "
+                "that account's key, or start a new embedded chain in an empty directory"
+            )
         return InsufficientFunds(
-            f"the signing account cannot pay for gas on chain {self._chain_id} ({message}): "
-            "fund it, or configure the key of a funded account",
+            f"the signing account cannot pay for gas on chain {self._chain_id} ({message}): {hint}",
             tx_hash=tx_hash,
         )
 
@@ -463,13 +479,18 @@ class EvidenceRegistryClient(AnchorReader):
         w3: Web3,
         *,
         private_key: str | bytes,
-        contract_address: str | None,
-        state_dir: str | os.PathLike[str] | None,
-        expected_chain_id: int | None,
-        endpoint: str,
-        policy: TransactionPolicy,
+        registry_address: str | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+        expected_chain_id: int | None = None,
+        endpoint: str | None = None,
+        policy: TransactionPolicy | None = None,
         embedded: EmbeddedChain | None = None,
     ) -> None:
+        """Use any ``Web3``; see :meth:`connect_rpc` for the meaning of the arguments.
+
+        ``embedded`` (an open :class:`EmbeddedChain` whose ``w3`` this is) is closed by
+        :meth:`close`; pass None to keep it open for other clients.
+        """
         try:
             self._account: LocalAccount = Account.from_key(private_key)
         except (ValueError, TypeError):
@@ -477,18 +498,17 @@ class EvidenceRegistryClient(AnchorReader):
             raise ChainError(
                 "the configured private key is not a 32-byte secp256k1 key (hex or bytes)"
             ) from None
-        self._policy = policy
+        self._policy = policy or TransactionPolicy()
         self._send_lock = threading.Lock()
-        self._next_nonce: int | None = None
         self._setup(w3, endpoint=endpoint, embedded=embedded, expected_chain_id=expected_chain_id)
-        if contract_address is None:
+        if registry_address is None:
             if state_dir is None:
                 raise ChainError(
                     "neither a contract address nor a state directory is configured: set the "
                     "EvidenceRegistry address, or a state directory where the deployment is recorded"
                 )
-            contract_address = self._deploy_or_reuse(DeploymentBook(state_dir))
-        self._attach(contract_address)
+            registry_address = self._deploy_or_reuse(DeploymentBook(state_dir))
+        self._attach(registry_address)
 
     # -- construction ---------------------------------------------------------------
 
@@ -497,27 +517,35 @@ class EvidenceRegistryClient(AnchorReader):
         cls,
         data_dir: str | os.PathLike[str],
         *,
-        private_key: str | bytes,
+        private_key: str | bytes | None = None,
         chain_id: int = DEFAULT_CHAIN_ID,
-        contract_address: str | None = None,
-        policy: TransactionPolicy | None = None,
+        registry_address: str | None = None,
+        timeout: float = 120.0,
     ) -> EvidenceRegistryClient:
         """Open (or create) the embedded chain in ``data_dir`` and attach or deploy the registry.
 
-        On the first start the chain's genesis funds the account of ``private_key``,
-        and the registry is deployed with that account as admin and anchorer.
+        On the first start the chain's genesis funds the signing account, and the
+        registry is deployed with that account as admin and anchorer. Without
+        ``private_key`` a key is created once in ``data_dir/signer.key`` (mode 0600).
+        The embedded chain is final at one block, so there is no confirmations setting.
         """
-        account = Account.from_key(private_key)
-        chain = EmbeddedChain.open(data_dir, chain_id=chain_id, genesis_accounts=[account.address])
+        key = private_key if private_key is not None else _load_or_create_key(Path(data_dir))
+        try:
+            address = Account.from_key(key).address
+        except (ValueError, TypeError):
+            raise ChainError(
+                "the configured private key is not a 32-byte secp256k1 key (hex or bytes)"
+            ) from None
+        chain = EmbeddedChain.open(data_dir, chain_id=chain_id, genesis_accounts=[address])
         try:
             return cls(
                 chain.w3,
-                private_key=private_key,
-                contract_address=contract_address,
+                private_key=key,
+                registry_address=registry_address,
                 state_dir=data_dir,
                 expected_chain_id=chain_id,
                 endpoint=f"embedded chain {Path(data_dir)}",
-                policy=policy or TransactionPolicy(poll_interval=0.02),
+                policy=TransactionPolicy(receipt_timeout=timeout, poll_interval=0.02),
                 embedded=chain,
             )
         except BaseException:
@@ -531,24 +559,27 @@ class EvidenceRegistryClient(AnchorReader):
         *,
         private_key: str | bytes,
         expected_chain_id: int | None = None,
-        contract_address: str | None = None,
+        registry_address: str | None = None,
         state_dir: str | os.PathLike[str] | None = None,
-        policy: TransactionPolicy | None = None,
+        confirmations: int = 1,
+        timeout: float = 120.0,
         request_timeout: float = 10.0,
     ) -> EvidenceRegistryClient:
-        """Connect to a JSON-RPC node; attach to ``contract_address`` or deploy-and-record.
+        """Connect to a JSON-RPC node; attach to ``registry_address`` or deploy-and-record.
 
-        Without ``contract_address``, ``state_dir`` must be given: the deployment is
-        recorded there (per chain id) and reused on later starts.
+        Without ``registry_address``, ``state_dir`` must be given: the deployment is
+        recorded there (per chain id) and reused on later starts. ``timeout`` bounds
+        the wait for a transaction to be mined and ``confirmations`` deep;
+        ``request_timeout`` bounds each RPC request.
         """
         return cls(
             _http_web3(url, request_timeout),
             private_key=private_key,
-            contract_address=contract_address,
+            registry_address=registry_address,
             state_dir=state_dir,
             expected_chain_id=expected_chain_id,
             endpoint=url,
-            policy=policy or TransactionPolicy(),
+            policy=TransactionPolicy(confirmations=confirmations, receipt_timeout=timeout),
         )
 
     # -- public API -----------------------------------------------------------------
@@ -558,27 +589,32 @@ class EvidenceRegistryClient(AnchorReader):
         """Address of the signing account."""
         return Address(self._account.address)
 
-    def anchor_root(self, root: bytes, leaf_count: int) -> AnchorReceipt:
+    def anchor_root(
+        self, root: bytes, leaf_count: int, *, allow_existing: bool = True
+    ) -> AnchorReceipt:
         """Anchor one batch root; return where and when it landed.
 
         Idempotent: if ``root`` is already anchored (by an earlier call that crashed
         before recording the result, or by a concurrent sender), the existing anchor is
-        returned. Raises :class:`chain.errors.ContractReverted` subclasses for bad
-        input (``ZeroRoot``, ``EmptyBatch``) and missing permission (``MissingRole``).
+        returned; with ``allow_existing=False`` the contract's
+        :class:`chain.errors.RootAlreadyAnchored` is raised instead. Raises other
+        :class:`chain.errors.ContractReverted` subclasses for bad input (``ZeroRoot``,
+        ``EmptyBatch``) and missing permission (``MissingRole``).
         """
         _check_root(root)
         if not isinstance(leaf_count, int) or isinstance(leaf_count, bool) or not 0 <= leaf_count <= _UINT64_MAX:
             raise InvalidAnchorInput(f"leaf_count must be an int in 1..2**64-1, got {leaf_count!r}")
-        existing = self._existing_anchor(root, leaf_count)
-        if existing is not None:
-            return existing
+        if allow_existing:
+            existing = self._existing_anchor(root, leaf_count)
+            if existing is not None:
+                return existing
         data = self._contract.encode_abi("anchor", [root, leaf_count])
         deadline = time.monotonic() + self._policy.receipt_timeout
         tx_hash = self._send({"to": self._contract.address, "data": data}, function="anchor")
         receipt = self._await_receipt(tx_hash, deadline)
         if receipt["status"] != 1:
             # Lost a race to another sender of the same root? Then that anchor is ours too.
-            existing = self._existing_anchor(root, leaf_count)
+            existing = self._existing_anchor(root, leaf_count) if allow_existing else None
             if existing is not None:
                 return existing
             raise self._replayed_revert(receipt, self._contract.address, data, function="anchor")
@@ -617,10 +653,10 @@ class EvidenceRegistryClient(AnchorReader):
             attempt = 0
             while True:
                 attempt += 1
+                # The node's pending count, not a local counter: it survives restarts and
+                # other senders, and a dropped transaction cannot leave a gap behind.
                 with self._rpc("reading the account nonce"):
-                    pending = self._w3.eth.get_transaction_count(self._account.address, "pending")
-                # The local counter covers nodes whose pending count lags a just-sent tx.
-                nonce = max(pending, self._next_nonce or 0)
+                    nonce = self._w3.eth.get_transaction_count(self._account.address, "pending")
                 signed = self._account.sign_transaction(
                     cast(Any, {**tx, **fees, "gas": gas, "nonce": nonce})
                 )
@@ -635,7 +671,6 @@ class EvidenceRegistryClient(AnchorReader):
                         pass  # the node already holds this very transaction
                     elif _is_nonce_clash(message) and attempt < self._policy.max_send_attempts:
                         log.warning("nonce %d clashed (%s); retrying", nonce, message)
-                        self._next_nonce = None
                         continue
                     else:
                         with self._rpc(f"sending {function}", function=function, tx_hash=tx_hash):
@@ -643,7 +678,6 @@ class EvidenceRegistryClient(AnchorReader):
                 except Exception:
                     with self._rpc(f"sending {function}", function=function, tx_hash=tx_hash):
                         raise
-                self._next_nonce = nonce + 1
                 log.info("sent %s tx %s nonce %d gas %d", function, tx_hash, nonce, gas)
                 return tx_hash
 
@@ -772,6 +806,26 @@ class EvidenceRegistryClient(AnchorReader):
 
 
 # -- helpers -----------------------------------------------------------------------
+
+
+def _load_or_create_key(data_dir: Path) -> str:
+    """The embedded chain's signing key, created on first use; it never leaves the directory."""
+    path = data_dir / SIGNER_KEY_FILE
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = "0x" + os.urandom(32).hex()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another starter won the race: use its key
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
 
 
 def _http_web3(url: str, request_timeout: float) -> Web3:

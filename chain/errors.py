@@ -39,6 +39,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from eth_utils import keccak
+
 __all__ = [
     "ArtifactError",
     "ChainDataLocked",
@@ -157,12 +159,14 @@ class ContractReverted(TransactionError):
         data: bytes = b"",
         tx_hash: str | None = None,
         contract: str | None = None,
+        address: str | None = None,
         function: str | None = None,
     ) -> None:
         self.error_name = error_name
         self.error_args: dict[str, Any] = dict(error_args or {})
         self.data = data
         self.contract = contract
+        self.address = address
         self.function = function
         where = f"{contract}.{function}" if contract and function else (function or contract or "call")
         if error_name is None:
@@ -208,12 +212,19 @@ class MissingRole(ContractReverted, PermissionError):
         account = self.error_args.get("account", "the sending account")
         role = self.error_args.get("neededRole")
         role_hex = "0x" + role.hex() if isinstance(role, bytes) else str(role)
+        name = _ROLE_NAMES.get(role, role_hex) if isinstance(role, bytes) else role_hex
+        where = f" on {self.contract or 'the contract'} at {self.address}" if self.address else ""
         return (
-            f"account {account} lacks role {role_hex}; an admin of the contract must call "
-            f"grantRole({role_hex}, {account}), or configure the private key of an account "
-            "that has the role"
+            f"account {account} lacks {name} ({role_hex}); an account holding the role's admin "
+            f"role must call grantRole({role_hex}, {account}){where}, or configure the private "
+            "key of an account that has the role"
         )
 
+
+# OpenZeppelin roles are keccak256 of their names; DEFAULT_ADMIN_ROLE is zero.
+_ROLE_NAMES: dict[bytes, str] = {bytes(32): "DEFAULT_ADMIN_ROLE"} | {
+    keccak(text=name): name for name in ("ANCHORER_ROLE", "REGISTRAR_ROLE")
+}
 
 _REVERT_CLASSES: dict[str, type[ContractReverted]] = {
     "EvidenceRegistryZeroRoot": ZeroRoot,
