@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the real components the integration suites run against, from the package registries
+# only: geth and Kubo built with the Go toolchain into .tools/bin (pinned versions), PostgreSQL
+# from Debian's packages, and the npm packages (Hardhat node). Whatever is already installed at the
+# right version is reused, so a second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { echo "install-components: $*" >&2; }
+
+./scripts/setup.sh
+
+log "geth"
+./scripts/install-geth.sh >/dev/null
+log "kubo"
+./scripts/install-kubo.sh >/dev/null
+
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  log "postgresql (apt)"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  # The packaged cluster is not needed: the tests start their own on a free loopback port.
+  $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || $SUDO service postgresql stop >/dev/null 2>&1 || true
+fi
+log "done: $(ls .tools/bin | tr '\n' ' ')postgres $(ls /usr/lib/postgresql)"
