@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from client_sdk.fingerprint import fingerprint_file  # noqa: E402
+from client_sdk.fingerprint import fingerprint_file
 
 READ = 1 << 20
 
@@ -59,8 +59,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.bin"
         with open(path, "wb") as f:
-            for i in range(size // READ):
-                f.write(hashlib.shake_128(i.to_bytes(8, "big")).digest(READ))
+            f.writelines(
+                hashlib.shake_128(i.to_bytes(8, "big")).digest(READ) for i in range(size // READ)
+            )
         hash_file(path, "md5")  # warm the page cache
 
         mb = size / 1e6

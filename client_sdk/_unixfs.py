@@ -581,8 +581,9 @@ def _node_file_size(cid: CID, block: bytes) -> tuple[int, PBNode | None, UnixFSD
         raise FormatError(f"block {cid}: UnixFS type {fs.type} is not a file")
     if node.links:
         if len(fs.blocksizes) != len(node.links):
-            raise FormatError(f"block {cid}: {len(node.links)} links but "
-                              f"{len(fs.blocksizes)} blocksizes")
+            raise FormatError(
+                f"block {cid}: {len(node.links)} links but {len(fs.blocksizes)} blocksizes"
+            )
         size = len(fs.data) + sum(fs.blocksizes)
     else:
         size = len(fs.data)

@@ -25,7 +25,7 @@ import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, Self
 
 from client_sdk._unixfs import CHUNK_SIZE, LeafDigests, UnixFSHasher
 
@@ -91,9 +91,10 @@ def _sm3_worker(q: queue.Queue[object], h: _Hash, errors: list[BaseException]) -
         if item is _STOP:
             return
         if not errors:
+            # Any failure is handed to the caller's thread, which re-raises it in finalize().
             try:
                 h.update(item)  # type: ignore[arg-type]
-            except BaseException as exc:  # re-raised in the caller's thread by finalize()
+            except Exception as exc:  # noqa: BLE001
                 errors.append(exc)
 
 
@@ -134,8 +135,10 @@ class _SM3Pipeline:
     def _start(self) -> None:
         self._queue = queue.Queue(maxsize=_QUEUE_DEPTH)
         self._thread = threading.Thread(
-            target=_sm3_worker, args=(self._queue, self._hash, self._errors),
-            name="sm3-fingerprint", daemon=True,
+            target=_sm3_worker,
+            args=(self._queue, self._hash, self._errors),
+            name="sm3-fingerprint",
+            daemon=True,
         )
         self._thread.start()
         self._stopper = weakref.finalize(self, _stop_worker, self._queue)
@@ -227,7 +230,7 @@ class Fingerprinter:
         self._closed = True
         self._sm3.close()
 
-    def __enter__(self) -> Fingerprinter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

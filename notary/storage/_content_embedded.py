@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from multiformats import CID
 
@@ -142,7 +142,7 @@ class _EmbeddedWriter:
         with contextlib.suppress(FileNotFoundError):
             self._tmp_path.unlink()
 
-    def __enter__(self) -> _EmbeddedWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -277,7 +277,8 @@ class EmbeddedContentStore:
         parsed = _requested_cid(cid)
         key, leaves = self._verified_leaves(parsed)
         try:
-            f = open(self._object_path(key), "rb", buffering=0)
+            # Closed by the generator below when it finishes or is closed.
+            f = open(self._object_path(key), "rb", buffering=0)  # noqa: SIM115
         except FileNotFoundError:
             raise ContentNotFound(f"no content stored under {cid}") from None
         return self._read_verified(f, cid, leaves, parsed.version)

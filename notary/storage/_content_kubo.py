@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Iterator
 from os import PathLike
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from multiformats import CID
@@ -148,7 +148,7 @@ class _KuboWriter:
                 headers={"Content-Type": f"multipart/form-data; boundary={self._boundary}"},
                 timeout=self._store._add_timeout,
             )
-        except BaseException as exc:  # handed to the caller's thread in commit()/write()
+        except Exception as exc:  # noqa: BLE001 - handed to the caller's thread by commit()/write()
             self._error = exc
         finally:
             self._done.set()
@@ -227,7 +227,7 @@ class _KuboWriter:
         self._send(_ABORT)
         self._thread.join()
 
-    def __enter__(self) -> _KuboWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -285,11 +285,14 @@ class KuboContentStore:
             return ContentStoreUnavailable(f"Kubo at {self.api_url}: {message}")
         return ContentStoreError(f"Kubo {path} failed: {message}")
 
-    def _post(self, path: str, params: dict[str, str], *, timeout: float | None = None
-              ) -> httpx.Response:
+    def _post(
+        self, path: str, params: dict[str, str], *, timeout: float | None = None
+    ) -> httpx.Response:
         try:
             response = self._client.post(
-                path, params=params, timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT
+                path,
+                params=params,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
             raise ContentStoreUnavailable(
@@ -365,14 +368,16 @@ class KuboContentStore:
                 yield piece
                 offset += len(piece)
         except (ContentIntegrityError, FormatError) as exc:
-            raise ContentCorrupted(f"{cid}: content from Kubo fails verification at offset "
-                                   f"{offset}: {exc}") from exc
+            raise ContentCorrupted(
+                f"{cid}: content from Kubo fails verification at offset {offset}: {exc}"
+            ) from exc
 
     def has(self, cid: str) -> bool:
         parsed = _requested_cid(cid)
         try:
-            self._post("/api/v0/pin/ls", {"arg": str(parsed), "type": "recursive",
-                                          "offline": "true"})
+            self._post(
+                "/api/v0/pin/ls", {"arg": str(parsed), "type": "recursive", "offline": "true"}
+            )
         except ContentNotFound:
             return False
         return True

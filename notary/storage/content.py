@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from os import PathLike
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 from client_sdk.fingerprint import Fingerprint
 from notary.storage._content_embedded import EmbeddedContentStore
@@ -54,7 +54,7 @@ class ContentWriter(Protocol):
         """Drop everything written so far (idempotent; a no-op after commit)."""
         ...
 
-    def __enter__(self) -> ContentWriter: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(
         self,

@@ -87,8 +87,9 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     d.ipfs("config", "--json", "Bootstrap", "[]")
     log_path = repo.parent / "daemon.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([binary, "daemon", "--offline"], env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [binary, "daemon", "--offline"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -172,7 +173,8 @@ def test_block_rotted_inside_kubo_is_detected(daemon: Daemon, kubo_store: KuboCo
     data = generate_bytes("kubo-rot", 3 * CHUNK_SIZE)
     fp = kubo_store.put_bytes(data)
     leaf = next(
-        c for c in daemon.ipfs("refs", fp.cid).split()
+        c
+        for c in daemon.ipfs("refs", fp.cid).split()
         if data[CHUNK_SIZE : CHUNK_SIZE + 64] in _flatfs_block(daemon, c).read_bytes()
     )
     path = _flatfs_block(daemon, leaf)

@@ -46,8 +46,7 @@ def content_of(vector: dict[str, Any]) -> Iterator[bytes]:
 
 def write_file(path: Path, vector: dict[str, Any]) -> Path:
     with open(path, "wb") as f:
-        for piece in content_of(vector):
-            f.write(piece)
+        f.writelines(content_of(vector))
     return path
 
 

@@ -55,7 +55,8 @@ def test_empty():
 
 
 @pytest.mark.parametrize(
-    "vector", [v for v in load_vectors() if "chunker" not in v and not v.get("slow")],
+    "vector",
+    [v for v in load_vectors() if "chunker" not in v and not v.get("slow")],
     ids=lambda v: v["name"],
 )
 def test_cids_match_kubo_vectors(vector):

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from multiformats import CID, multihash
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from multiformats import CID, multihash
 
 from client_sdk._unixfs import (
     _PREFIX_V0,
@@ -37,8 +37,11 @@ HOSTILE = Path(__file__).parents[2] / "assets" / "cid" / "hostile"
 VECTORS = load_vectors()
 
 
-def _params(vector: dict[str, Any]) -> dict[str, int]:
-    return {"chunk_size": vector.get("chunker", CHUNK_SIZE), "max_links": vector.get("max_links", 174)}
+def _params(vector: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "chunk_size": vector.get("chunker", CHUNK_SIZE),
+        "max_links": vector.get("max_links", 174),
+    }
 
 
 def _vector_param(vector: dict[str, Any]) -> Any:
@@ -61,8 +64,10 @@ def test_known_answers_from_kubo(vector: dict[str, Any]):
 
 
 def test_the_two_published_answers():
-    for data, expected in ((b"", "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"),
-                           (b"hello world", "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD")):
+    for data, expected in (
+        (b"", "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"),
+        (b"hello world", "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD"),
+    ):
         hasher = UnixFSHasher()
         hasher.update(data)
         assert hasher.finalize().cid_v0 == expected
@@ -126,7 +131,7 @@ def test_update_after_finalize_is_refused():
 # -- LeafDigests (the store's sidecar) -------------------------------------------------------
 
 
-def _leaves(data: bytes, **params: int) -> LeafDigests:
+def _leaves(data: bytes, **params: Any) -> LeafDigests:
     hasher = UnixFSHasher(**params)
     hasher.update(data)
     return hasher.finalize().leaves
@@ -214,9 +219,13 @@ def test_walk_stops_at_a_tampered_leaf(version: int):
     data = generate_bytes("walk", 5000)
     blocks, v0, v1 = _blocks(data, chunk_size=1000, max_links=3)
     leaf_codec = "raw" if version else "dag-pb"
-    third = next(c for c, b in blocks.items()
-                 if parse_cid(c).codec.name == leaf_codec and data[2000:2100] in b
-                 and (version or c.startswith("Qm")))
+    third = next(
+        c
+        for c, b in blocks.items()
+        if parse_cid(c).codec.name == leaf_codec
+        and data[2000:2100] in b
+        and (version or c.startswith("Qm"))
+    )
     blocks[third] = blocks[third].replace(data[2050:2051], bytes([data[2050] ^ 1]), 1)
     received = bytearray()
     with pytest.raises(ContentIntegrityError, match="does not hash"):
@@ -241,7 +250,10 @@ def test_walk_rejects_a_child_that_delivers_other_than_its_parent_says():
     # The child node claims (consistently with itself) 3 bytes; the parent says 5.
     child_cid, child = _node([(leaf_cid, len(leaf), 3)])
     blocks[child_cid] = child
-    root_links = [_Link(parse_cid(child_cid).digest, 100, 5), _Link(parse_cid(leaf_cid).digest, 9, 3)]
+    root_links = [
+        _Link(parse_cid(child_cid).digest, 100, 5),
+        _Link(parse_cid(leaf_cid).digest, 9, 3),
+    ]
     root = _encode_internal_node(root_links)
     root_cid = str(parse_cid(bytes(_PREFIX_V0) + hashlib.sha256(root).digest()))
     blocks[root_cid] = root
@@ -273,14 +285,20 @@ def test_walk_rejects_a_directory():
 @pytest.mark.parametrize(
     "cid",
     [
-        pytest.param(str(CID("base32", 1, "dag-cbor", multihash.wrap(bytes(32), "sha2-256"))),
-                     id="dag-cbor"),
-        pytest.param(str(CID("base32", 1, "raw", multihash.wrap(bytes(32), "blake2b-256"))),
-                     id="blake2b"),
-        pytest.param(str(CID("base32", 1, "raw", multihash.wrap(b"evidence", "identity"))),
-                     id="identity-hash-inlines-content"),
-        pytest.param(str(CID("base32", 1, "raw", multihash.wrap(bytes(20), "sha2-256"))),
-                     id="truncated-sha256"),
+        pytest.param(
+            str(CID("base32", 1, "dag-cbor", multihash.wrap(bytes(32), "sha2-256"))), id="dag-cbor"
+        ),
+        pytest.param(
+            str(CID("base32", 1, "raw", multihash.wrap(bytes(32), "blake2b-256"))), id="blake2b"
+        ),
+        pytest.param(
+            str(CID("base32", 1, "raw", multihash.wrap(b"evidence", "identity"))),
+            id="identity-hash-inlines-content",
+        ),
+        pytest.param(
+            str(CID("base32", 1, "raw", multihash.wrap(bytes(20), "sha2-256"))),
+            id="truncated-sha256",
+        ),
         pytest.param("QmTooShort", id="garbage-v0"),
         pytest.param("", id="empty"),
     ],

@@ -108,7 +108,8 @@ class ContentStoreContract:
             store.size(UNKNOWN_V0)
 
     @pytest.mark.parametrize(
-        "bad", ["", "not-a-cid", "Qm123", "bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"]
+        "bad",
+        ["", "not-a-cid", "Qm123", "bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"],
     )
     def test_malformed_or_foreign_cid_is_invalid_input(self, store: ContentStore, bad: str):
         # The last one is a dag-cbor CID: never file content.
@@ -240,8 +241,7 @@ class TestEmbeddedContentStore(ContentStoreContract):
         data = content(CHUNK_SIZE * 2 + 1, "race")
         results = []
         threads = [
-            threading.Thread(target=lambda: results.append(store.put_bytes(data)))
-            for _ in range(4)
+            threading.Thread(target=lambda: results.append(store.put_bytes(data))) for _ in range(4)
         ]
         for t in threads:
             t.start()
@@ -279,7 +279,9 @@ class TestEmbeddedContentStore(ContentStoreContract):
         assert isinstance(open_content_store(tmp_path), EmbeddedContentStore)
         kubo = open_content_store("http://127.0.0.1:5001")
         assert isinstance(kubo, KuboContentStore)
-        assert isinstance(kubo, ContentStore) and isinstance(open_content_store(tmp_path), ContentStore)
+        assert isinstance(kubo, ContentStore) and isinstance(
+            open_content_store(tmp_path), ContentStore
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,7 +335,9 @@ class FakeKubo:
         start = body.index(b"\r\n\r\n") + 4
         end = body.rindex(b"\r\n--" + boundary + b"--")
         blocks: dict[str, bytes] = {}
-        hasher = UnixFSHasher(block_sink=lambda cid, block: blocks.__setitem__(self._cid(cid), block))
+        hasher = UnixFSHasher(
+            block_sink=lambda cid, block: blocks.__setitem__(self._cid(cid), block)
+        )
         hasher.update(body[start:end])
         result = hasher.finalize()
         # Keep only the CIDv0 DAG, as Kubo's default add does.
@@ -354,11 +358,15 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
 
     @pytest.fixture
     def store(self, fake: FakeKubo) -> Iterator[KuboContentStore]:
-        store = KuboContentStore("http://kubo.test:5001", transport=httpx.MockTransport(fake.handle))
+        store = KuboContentStore(
+            "http://kubo.test:5001", transport=httpx.MockTransport(fake.handle)
+        )
         yield store
         store.close()
 
-    def test_cid_disagreement_fails_loudly_and_unpins(self, store: KuboContentStore, fake: FakeKubo):
+    def test_cid_disagreement_fails_loudly_and_unpins(
+        self, store: KuboContentStore, fake: FakeKubo
+    ):
         fake.wrong_cid = True
         with pytest.raises(ContentStoreError, match="computed") as info:
             store.put_bytes(b"some evidence")
@@ -371,8 +379,9 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
         leaf_cids = [c for c, b in fake.blocks.items() if len(b) > CHUNK_SIZE and c != fp.cid]
         # Replace the second leaf's bytes (any leaf will do; find it by its data).
         second = next(c for c in leaf_cids if data[CHUNK_SIZE : CHUNK_SIZE + 64] in fake.blocks[c])
-        fake.blocks[second] = fake.blocks[second].replace(data[CHUNK_SIZE + 10 : CHUNK_SIZE + 11],
-                                                          b"\x00", 1)
+        fake.blocks[second] = fake.blocks[second].replace(
+            data[CHUNK_SIZE + 10 : CHUNK_SIZE + 11], b"\x00", 1
+        )
         received = bytearray()
         with pytest.raises(ContentCorrupted, match=f"offset {CHUNK_SIZE}") as info:
             for piece in store.open(fp.cid):
