@@ -406,7 +406,7 @@ def _geth_style_message(message: str) -> str:
 class _EmbeddedProvider(EthereumTesterProvider):
     """``EthereumTesterProvider`` that is thread-safe and answers like a node."""
 
-    _WRITE_METHODS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction", "evm_mine"})
+    _WRITE_METHODS = frozenset({"eth_sendRawTransaction", "evm_mine"})
     _CALL_METHODS = frozenset({"eth_call", "eth_estimateGas"})
 
     def __init__(
@@ -418,13 +418,21 @@ class _EmbeddedProvider(EthereumTesterProvider):
         chain_id: int,
         lock: threading.RLock,
     ) -> None:
-        endpoints = {namespace: dict(methods) for namespace, methods in API_ENDPOINTS.items()}
+        # What a node serves, and evm_mine. Snapshots, reverts and time travel would let
+        # a caller rewrite or back-date evidence; the chain holds no keys to sign with.
+        endpoints = {
+            "web3": dict(API_ENDPOINTS["web3"]),
+            "net": dict(API_ENDPOINTS["net"]),
+            "eth": {
+                name: handler
+                for name, handler in API_ENDPOINTS["eth"].items()
+                if name not in {"sendTransaction", "sign", "signTransaction"}
+            },
+            "evm": {"mine": API_ENDPOINTS["evm"]["mine"]},
+        }
         endpoints["eth"]["chainId"] = static_return(chain_id)
         endpoints["net"]["version"] = static_return(str(chain_id))
         endpoints["eth"]["accounts"] = static_return([])
-        # Snapshots, time travel and unlocked accounts have no place on an evidence chain.
-        endpoints.pop("testing", None)
-        endpoints.pop("personal", None)
         super().__init__(tester, api_endpoints=endpoints)
         self._backend = backend
         self._db = db
