@@ -1,0 +1,82 @@
+"""The chain client suite against real nodes: a Hardhat node and geth in --dev mode.
+
+Each node runs once per module on free loopback ports, in a temporary directory;
+each test deploys its own registry. Without the binaries the tests skip with the
+reason, except under ``CI=true``, where they fail (install with ``npm ci`` and
+``scripts/install-geth.sh``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chain import EvidenceRegistryClient
+from chain import errors
+from tests.integration.chain_backends import (
+    ADMIN,
+    ADMIN_KEY,
+    NodeBackend,
+    NodeProcess,
+    RegistryClientSuite,
+    start_geth,
+    start_hardhat,
+    unique_root,
+)
+
+
+def _funded_backend(node: NodeProcess, state_dir: Path) -> NodeBackend:
+    backend = NodeBackend(state_dir, node.url)
+    if backend.w3.eth.get_balance(ADMIN) < 10**18:
+        backend.fund(ADMIN, 10**21)
+    return backend
+
+
+@pytest.mark.hardhat
+class TestHardhatRegistryClient(RegistryClientSuite):
+    @pytest.fixture(scope="class")
+    def node(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+        node = start_hardhat(tmp_path_factory.mktemp("hardhat"))
+        yield node
+        node.stop()
+
+    @pytest.fixture
+    def backend(self, node: NodeProcess, tmp_path: Path) -> NodeBackend:
+        return _funded_backend(node, tmp_path)
+
+    def test_chain_id_is_hardhats(self, backend: NodeBackend) -> None:
+        assert backend.chain_id == 31337
+
+
+@pytest.mark.geth
+class TestGethRegistryClient(RegistryClientSuite):
+    @pytest.fixture(scope="class")
+    def node(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+        node = start_geth(tmp_path_factory.mktemp("geth"))
+        yield node
+        node.stop()
+
+    @pytest.fixture
+    def backend(self, node: NodeProcess, tmp_path: Path) -> NodeBackend:
+        return _funded_backend(node, tmp_path)
+
+    def test_confirmations_wait_for_later_blocks(self, backend: NodeBackend) -> None:
+        # geth --dev.period 1 seals a block every second, so depth comes by itself.
+        client = EvidenceRegistryClient.connect_rpc(
+            backend.url, private_key=ADMIN_KEY, state_dir=backend.state_dir, confirmations=3
+        )
+        receipt = client.anchor_root(unique_root(), 4)
+        assert client.head() >= receipt.block_number + 2
+
+    def test_node_that_stops_is_chain_unavailable(self, tmp_path: Path) -> None:
+        node = start_geth(tmp_path)
+        backend = _funded_backend(node, tmp_path)
+        client = backend.connect()
+        client.anchor_root(unique_root(), 1)
+        node.stop()
+        with pytest.raises(errors.ChainUnavailable, match="cannot reach the chain node"):
+            client.check()
+        with pytest.raises(errors.ChainUnavailable):
+            client.anchor_root(unique_root(), 1)
