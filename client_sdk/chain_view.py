@@ -56,7 +56,7 @@ class RegistryChainView:
             return int(self._w3.eth.chain_id)
         except ChainError as exc:
             raise ChainReadError(str(exc)) from exc
-        except Exception as exc:  # noqa: BLE001 - web3/requests errors: the node is unreachable
+        except Exception as exc:
             raise ChainReadError(f"cannot reach {self._endpoint}: {exc}") from exc
 
     def find_anchor(self, contract: str, root: bytes) -> AnchorView | None:

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notary.errors import ConfigurationError
 
-__all__ = ["ChainBackend", "ContentBackend", "Environment", "Settings", "DEV_CHAIN_KEYS"]
+__all__ = ["DEV_CHAIN_KEYS", "ChainBackend", "ContentBackend", "Environment", "Settings"]
 
 
 class Environment(StrEnum):

@@ -89,7 +89,7 @@ class ChainGateway:
         if client is not None:
             try:
                 client.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+            except Exception:
                 log.debug("closing the chain client failed", exc_info=True)
 
     def close(self) -> None:

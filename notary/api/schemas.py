@@ -10,8 +10,8 @@ from notary.domain.records import ContentFingerprint, EvidenceMetadata
 
 __all__ = [
     "AnchorInfo",
-    "DigestSubmission",
     "DigestBatchSubmission",
+    "DigestSubmission",
     "RecordPage",
     "RecordView",
     "SubmissionResult",

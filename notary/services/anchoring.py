@@ -142,7 +142,7 @@ class AnchoringWorker:
             for batch in sealed:
                 try:
                     receipt = self._anchorer.anchor_root(bytes.fromhex(batch.root), batch.size)
-                except Exception as exc:  # noqa: BLE001 - any failure is retried; its text is kept
+                except Exception as exc:
                     batch.attempts += 1
                     batch.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                     session.add(batch)

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from client_sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
-from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
-from notary.api.schemas import (
-    AnchorInfo,
-    DigestBatchSubmission,
-    DigestSubmission,
-    RecordPage,
-    RecordView,
-    SubmissionResult,
-)
+from notary.api.deps import RuntimeDep, SessionDep, require_roles
+from notary.api.routes._records import add_record_routes, submission_result, with_session
+from notary.api.schemas import DigestBatchSubmission, DigestSubmission, SubmissionResult
 from notary.api.uploads import read_multipart_upload
 from notary.domain.records import (
     ContentFingerprint,
@@ -30,10 +22,9 @@ from notary.domain.records import (
     build_evidence_record,
     dedup_key,
 )
-from notary.errors import InvalidInput, LimitExceeded, NotFound
-from notary.runtime import Runtime
+from notary.errors import InvalidInput, LimitExceeded
 from notary.services import records as svc
-from notary.storage.models import Batch, Principal, Record
+from notary.storage.models import Principal
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 
@@ -41,44 +32,6 @@ SUBMITTER_ROLES = (Role.holder, Role.notary, Role.arbitrator, Role.platform)
 Submitter = Annotated[Principal, Depends(require_roles(*SUBMITTER_ROLES))]
 
 MAX_PAGE = 500
-
-
-def record_view(session: Session, record: Record) -> RecordView:
-    batch = session.get(Batch, record.batch_seq) if record.batch_seq is not None else None
-    status = svc.record_status(record, batch)
-    anchor = None
-    if batch is not None and status == "anchored":
-        anchor = AnchorInfo(
-            chain_id=batch.chain_id or 0,
-            contract=batch.contract or "",
-            batch_id=batch.chain_batch_id or 0,
-            tx_hash=batch.tx_hash or "",
-            block_number=batch.block_number or 0,
-            block_hash=batch.block_hash or "",
-            block_timestamp=batch.block_timestamp or 0,
-            root=batch.root,
-        )
-    body = svc.body_of(record)
-    return RecordView(
-        id=record.id,
-        kind=record.kind,
-        status=status,  # type: ignore[arg-type]
-        leaf_hash=record.leaf_hash,
-        received_at=body["received_at"],
-        record=body,
-        anchor=anchor,
-        has_content=record.content_cid is not None,
-    )
-
-
-def _submission(runtime: Runtime, stored: svc.StoredRecord) -> SubmissionResult:
-    receipt = svc.receipt_for(runtime.issuer, stored.record)
-    return SubmissionResult(
-        id=stored.record.id,
-        created=stored.created,
-        status="pending" if stored.record.batch_seq is None else "batched",
-        receipt=receipt.model_dump(mode="json"),
-    )
 
 
 def _accept_evidence(
@@ -181,7 +134,7 @@ async def submit_evidence(
         if submission.cid or submission.cid_v1:
             raise InvalidInput("a digest submission cannot name a CID: we store no content for it")
         stored = await run_in_threadpool(
-            _with_session, runtime, lambda s: _accept_evidence(s, principal, content, submission.metadata)
+            with_session, runtime, lambda s: _accept_evidence(s, principal, content, submission.metadata)
         )
     elif content_type.startswith("multipart/form-data"):
         declared = request.headers.get("content-length")
@@ -208,7 +161,7 @@ async def submit_evidence(
             size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
         )
         stored = await run_in_threadpool(
-            _with_session, runtime, lambda s: _accept_evidence(s, principal, content, metadata)
+            with_session, runtime, lambda s: _accept_evidence(s, principal, content, metadata)
         )
     else:
         return JSONResponse(
@@ -222,13 +175,8 @@ async def submit_evidence(
             status_code=415,
             media_type="application/problem+json",
         )
-    result = _submission(runtime, stored)
+    result = submission_result(runtime, stored)
     return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
-
-
-def _with_session(runtime: Runtime, fn: Any) -> Any:
-    with Session(runtime.engine) as session:
-        return fn(session)
 
 
 @router.post(
@@ -258,84 +206,7 @@ def submit_digests(
 
         items.append((dedup_key("evidence", principal.id, sub.sha256), build, sub.sha256))
     stored = svc.accept_many(session, kind="evidence", owner=principal, items=items)
-    return [_submission(runtime, s) for s in stored]
+    return [submission_result(runtime, s) for s in stored]
 
 
-@router.get("", response_model=RecordPage, summary="List your own evidence records")
-def list_evidence(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=32, pattern=r"^\d+$")] = None,
-) -> RecordPage:
-    rows = svc.list_owned_records(
-        session, owner=principal, kind="evidence",
-        after_seq=int(cursor) if cursor else None, limit=limit + 1,
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return RecordPage(
-        items=[record_view(session, r) for r in rows],
-        next_cursor=str(rows[-1].seq) if more and rows else None,
-    )
-
-
-def _evidence(session: Session, record_id: str, principal: Principal) -> Record:
-    record = svc.get_visible_record(session, record_id=record_id, viewer=principal)
-    if record.kind != "evidence":
-        raise NotFound(f"no evidence record {record_id!r}")
-    return record
-
-
-@router.get("/{record_id}", response_model=RecordView, summary="One evidence record and its status")
-def get_evidence(record_id: str, session: SessionDep, principal: CurrentPrincipal) -> RecordView:
-    return record_view(session, _evidence(session, record_id, principal))
-
-
-@router.get("/{record_id}/receipt", summary="The signed receipt of a record")
-def get_receipt(
-    record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
-) -> Response:
-    receipt = svc.receipt_for(runtime.issuer, _evidence(session, record_id, principal))
-    return Response(receipt.to_json_bytes(), media_type=RECEIPT_MEDIA_TYPE)
-
-
-@router.get(
-    "/{record_id}/certificate",
-    summary="The certificate of an anchored record",
-    description="409 `not_anchored_yet` until the record's batch is anchored (a few seconds).",
-    responses={409: {"description": "not anchored yet"}},
-)
-def get_certificate(
-    record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
-) -> Response:
-    record = _evidence(session, record_id, principal)
-    cert = svc.certificate_for(session, runtime.issuer, record)
-    return Response(cert.to_json_bytes(), media_type=CERTIFICATE_MEDIA_TYPE)
-
-
-@router.get(
-    "/{record_id}/content",
-    summary="The preserved bytes, re-verified against their CID as they stream",
-    response_class=StreamingResponse,
-)
-def get_content(
-    record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
-) -> StreamingResponse:
-    record = _evidence(session, record_id, principal)
-    if record.content_cid is None:
-        raise NotFound("this record was submitted by digest only; we hold no content for it",
-                       code="no_content")
-    size = runtime.content_store.size(record.content_cid)
-    body = svc.body_of(record)
-    filename = json.dumps(f"{record.id}.bin")
-    return StreamingResponse(
-        runtime.content_store.open(record.content_cid),
-        media_type="application/octet-stream",
-        headers={
-            "Content-Length": str(size),
-            "Content-Disposition": f"attachment; filename={filename}",
-            "X-Content-SHA256": body["content"]["sha256"],
-            "X-Content-CID": record.content_cid,
-        },
-    )
+add_record_routes(router, kind="evidence", noun="evidence record")
