@@ -413,8 +413,10 @@ class RegistryClientSuite:
         assert (receipt.batch_id, receipt.root, receipt.leaf_count) == (1, root, 1000)
         block = client.block(receipt.block_number)
         assert (block.hash, block.timestamp) == (receipt.block_hash, receipt.block_timestamp)
-        # The block time is evidence: it must be the time of anchoring, not of some earlier block.
-        assert before - 2 <= receipt.block_timestamp <= after + 2
+        # The block time is evidence: never before the anchoring (that would back-date it).
+        # It may run ahead: chains that mine a block per transaction stamp each block at
+        # least parent + 1, so a burst of blocks outruns the clock for a while.
+        assert int(before) - 1 <= receipt.block_timestamp <= after + 300
         assert 21_000 < receipt.gas_used < 400_000
         tx = client.w3.eth.get_transaction(receipt.tx_hash)
         assert tx["blockNumber"] == receipt.block_number

@@ -34,17 +34,25 @@ def _funded_backend(node: NodeProcess, state_dir: Path) -> NodeBackend:
     return backend
 
 
+@pytest.fixture(scope="module")
+def hardhat_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    node = start_hardhat(tmp_path_factory.mktemp("hardhat"))
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def geth_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
+    node = start_geth(tmp_path_factory.mktemp("geth"))
+    yield node
+    node.stop()
+
+
 @pytest.mark.hardhat
 class TestHardhatRegistryClient(RegistryClientSuite):
-    @pytest.fixture(scope="class")
-    def node(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
-        node = start_hardhat(tmp_path_factory.mktemp("hardhat"))
-        yield node
-        node.stop()
-
     @pytest.fixture
-    def backend(self, node: NodeProcess, tmp_path: Path) -> NodeBackend:
-        return _funded_backend(node, tmp_path)
+    def backend(self, hardhat_node: NodeProcess, tmp_path: Path) -> NodeBackend:
+        return _funded_backend(hardhat_node, tmp_path)
 
     def test_chain_id_is_hardhats(self, backend: NodeBackend) -> None:
         assert backend.chain_id == 31337
@@ -52,15 +60,9 @@ class TestHardhatRegistryClient(RegistryClientSuite):
 
 @pytest.mark.geth
 class TestGethRegistryClient(RegistryClientSuite):
-    @pytest.fixture(scope="class")
-    def node(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeProcess]:
-        node = start_geth(tmp_path_factory.mktemp("geth"))
-        yield node
-        node.stop()
-
     @pytest.fixture
-    def backend(self, node: NodeProcess, tmp_path: Path) -> NodeBackend:
-        return _funded_backend(node, tmp_path)
+    def backend(self, geth_node: NodeProcess, tmp_path: Path) -> NodeBackend:
+        return _funded_backend(geth_node, tmp_path)
 
     def test_confirmations_wait_for_later_blocks(self, backend: NodeBackend) -> None:
         # geth --dev.period 1 seals a block every second, so depth comes by itself.
