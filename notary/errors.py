@@ -6,6 +6,7 @@ Domain and storage code raise these; ``notary.api.errors`` maps them to HTTP pro
     NotaryError
     ├── ConfigurationError        settings are inconsistent or unsafe for the environment
     ├── InvalidInput              a request is well-formed JSON but breaks a rule (422)
+    │   └── UnsupportedMediaType  a body in a format the endpoint does not take (415)
     ├── LimitExceeded             an input is over a documented limit (413)
     ├── AuthenticationRequired    no or unknown API key (401)
     ├── PermissionDenied          the key's role may not do this (403)
@@ -38,6 +39,7 @@ __all__ = [
     "NotReady",
     "NotaryError",
     "PermissionDenied",
+    "UnsupportedMediaType",
 ]
 
 
@@ -59,6 +61,10 @@ class ConfigurationError(NotaryError):
 
 class InvalidInput(NotaryError, ValueError):
     code = "invalid_input"
+
+
+class UnsupportedMediaType(InvalidInput):
+    code = "unsupported_media_type"
 
 
 class LimitExceeded(NotaryError, ValueError):

@@ -28,6 +28,7 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 _STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.ConfigurationError, 500, "Service misconfigured"),
     (e.LimitExceeded, 413, "Input over a documented limit"),
+    (e.UnsupportedMediaType, 415, "Unsupported media type"),
     (e.InvalidInput, 422, "Invalid input"),
     (e.AuthenticationRequired, 401, "Authentication required"),
     (e.PermissionDenied, 403, "Not allowed for your role"),

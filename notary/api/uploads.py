@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from notary.errors import InvalidInput, LimitExceeded
 
-__all__ = ["FormUpload", "read_multipart_upload"]
+__all__ = ["FormUpload", "read_multipart_upload", "receive_file_upload"]
+
+T = TypeVar("T")
 
 _SLICE = 1 << 20
 MAX_FIELD_BYTES = 16 * 1024
@@ -184,3 +186,42 @@ async def _read(
         raise InvalidInput(f"malformed multipart body: {exc}") from exc
     await flush(True)
     return result
+
+
+async def receive_file_upload(
+    request: Any,
+    runtime: Any,
+    *,
+    allowed_fields: set[str],
+    parse_fields: Callable[[dict[str, list[str]]], T],
+) -> tuple[Any, T]:
+    """Stream a multipart request's ``file`` part into the content store.
+
+    ``parse_fields`` validates the other form fields (only ``allowed_fields`` may appear) before
+    the content is committed, so a refused request leaves nothing behind. Returns the committed
+    fingerprint and what ``parse_fields`` returned. An upload whose declared length is over the
+    limit is refused before a byte is read.
+    """
+    limit = runtime.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 1024 * 1024:
+        raise LimitExceeded(f"the upload is larger than the limit of {limit} bytes")
+    form = await read_multipart_upload(
+        request.headers.get("content-type", ""),
+        request.stream(),
+        file_field="file",
+        open_writer=runtime.content_store.writer,
+        max_file_bytes=limit,
+    )
+    if not form.saw_file:
+        raise InvalidInput("the form needs a 'file' part")
+    try:
+        unknown = set(form.fields) - allowed_fields
+        if unknown:
+            raise InvalidInput(f"unknown form fields: {', '.join(sorted(unknown))}")
+        parsed = parse_fields(form.fields)
+    except BaseException:
+        await run_in_threadpool(form.writer.abort)
+        raise
+    fingerprint = await run_in_threadpool(form.writer.commit)
+    return fingerprint, parsed

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from notary.api.deps import RuntimeDep, SessionDep, require_roles
 from notary.api.routes._records import add_record_routes, submission_result, with_session
 from notary.api.schemas import DigestBatchSubmission, DigestSubmission, SubmissionResult
-from notary.api.uploads import read_multipart_upload
+from notary.api.uploads import receive_file_upload
 from notary.domain.records import (
     ContentFingerprint,
     EvidenceMetadata,
@@ -22,7 +22,7 @@ from notary.domain.records import (
     build_evidence_record,
     dedup_key,
 )
-from notary.errors import InvalidInput, LimitExceeded
+from notary.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
 from notary.services import records as svc
 from notary.storage.models import Principal
 
@@ -61,11 +61,10 @@ def _accept_evidence(
     )
 
 
+METADATA_FIELDS = {"title", "description", "source_url", "captured_at", "case_reference", "tags"}
+
+
 def _metadata_from_form(fields: dict[str, list[str]]) -> EvidenceMetadata:
-    known = {"title", "description", "source_url", "captured_at", "case_reference", "tags"}
-    unknown = set(fields) - known
-    if unknown:
-        raise InvalidInput(f"unknown form fields: {', '.join(sorted(unknown))}")
     raw: dict[str, Any] = {k: v[-1] for k, v in fields.items() if k != "tags"}
     tags = [t.strip() for v in fields.get("tags", []) for t in v.split(",") if t.strip()]
     if tags:
@@ -137,26 +136,9 @@ async def submit_evidence(
             with_session, runtime, lambda s: _accept_evidence(s, principal, content, submission.metadata)
         )
     elif content_type.startswith("multipart/form-data"):
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > runtime.settings.max_upload_bytes + 1024 * 1024:
-            raise LimitExceeded(
-                f"the upload is larger than the limit of {runtime.settings.max_upload_bytes} bytes"
-            )
-        form = await read_multipart_upload(
-            content_type,
-            request.stream(),
-            file_field="file",
-            open_writer=runtime.content_store.writer,
-            max_file_bytes=runtime.settings.max_upload_bytes,
+        fp, metadata = await receive_file_upload(
+            request, runtime, allowed_fields=METADATA_FIELDS, parse_fields=_metadata_from_form
         )
-        if not form.saw_file:
-            raise InvalidInput("the form needs a 'file' part")
-        try:
-            metadata = _metadata_from_form(form.fields)
-        except BaseException:
-            await run_in_threadpool(form.writer.abort)
-            raise
-        fp = await run_in_threadpool(form.writer.commit)
         content = ContentFingerprint(
             size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
         )
@@ -164,16 +146,8 @@ async def submit_evidence(
             with_session, runtime, lambda s: _accept_evidence(s, principal, content, metadata)
         )
     else:
-        return JSONResponse(
-            {
-                "type": "urn:ipnotary:problem:unsupported_media_type",
-                "title": "Unsupported media type",
-                "status": 415,
-                "detail": "send multipart/form-data (with a file) or application/json (digest only)",
-                "code": "unsupported_media_type",
-            },
-            status_code=415,
-            media_type="application/problem+json",
+        raise UnsupportedMediaType(
+            "send multipart/form-data (with a file) or application/json (digest only)"
         )
     result = submission_result(runtime, stored)
     return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)

@@ -1,0 +1,144 @@
+"""``/v1/works``: copyright registration, and the public-to-members "who registered it first"."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
+from notary.api.routes._records import add_record_routes, submission_result, with_session
+from notary.api.schemas import SubmissionResult
+from notary.api.uploads import receive_file_upload
+from notary.domain.records import ContentFingerprint, Role
+from notary.domain.works import WorkDetails
+from notary.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
+from notary.services.works import register_work, registrations_of
+from notary.storage.models import Principal
+
+router = APIRouter(prefix="/v1/works", tags=["works"])
+
+Registrant = Annotated[Principal, Depends(require_roles(Role.holder))]
+
+
+class WorkDigestRegistration(BaseModel):
+    """Registration by digest, for holders who keep the content (e.g. unpublished software)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    work: WorkDetails
+    content: ContentFingerprint
+
+
+class WorkSubmissionResult(SubmissionResult):
+    prior_registrations: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="earlier registrations of the same content by others: this one is not the first",
+    )
+
+
+class RegistrationEntry(BaseModel):
+    id: str
+    prior: bool
+    anchored: bool
+    received_at: str
+    anchored_at: int | None
+    block_number: int | None
+    holder: dict[str, Any]
+    work: dict[str, Any]
+
+
+class RegistrationLookup(BaseModel):
+    sha256: str
+    registrations: list[RegistrationEntry]
+
+
+def _invalid(exc: ValidationError) -> InvalidInput:
+    err = exc.errors()[0]
+    return InvalidInput(f"{'.'.join(str(p) for p in err['loc']) or 'work'}: {err['msg']}")
+
+
+def _work_from_form(fields: dict[str, list[str]]) -> WorkDetails:
+    raw = fields.get("work")
+    if not raw or len(raw) != 1:
+        raise InvalidInput("the form needs one 'work' field: JSON describing the work")
+    try:
+        return WorkDetails.model_validate_json(raw[0])
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=WorkSubmissionResult,
+    summary="Register a work",
+    description=(
+        "`multipart/form-data` with `file` and `work` (JSON: title, work_type, authors, "
+        "copyright_owner {name, id_type, id}, completed_on, optional first_publication {date, "
+        "place}), or `application/json` `{work, content: {sha256, size, sm3?}}`. Content that "
+        "someone else registered earlier is accepted but flagged in `prior_registrations`, in "
+        "the record and so in its certificate."
+    ),
+)
+async def register(request: Request, runtime: RuntimeDep, principal: Registrant) -> JSONResponse:
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        fp, details = await receive_file_upload(
+            request, runtime, allowed_fields={"work"}, parse_fields=_work_from_form
+        )
+        content = ContentFingerprint(size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid,
+                                     cid_v1=fp.cid_v1)
+    elif content_type.startswith("application/json"):
+        raw = await request.body()
+        if len(raw) > 64 * 1024:
+            raise LimitExceeded("a work registration is at most 64 KiB of JSON")
+        try:
+            body = WorkDigestRegistration.model_validate_json(raw)
+        except ValidationError as exc:
+            raise _invalid(exc) from exc
+        if body.content.cid or body.content.cid_v1:
+            raise InvalidInput("a digest registration cannot name a CID: we store no content for it")
+        details, content = body.work, body.content
+    else:
+        raise UnsupportedMediaType("send multipart/form-data (file + work) or application/json")
+
+    def store(session: Session) -> tuple[Any, Any]:
+        return register_work(session, holder=principal, details=details, content=content)
+
+    stored, prior = await run_in_threadpool(with_session, runtime, store)
+    base = submission_result(runtime, stored)
+    result = WorkSubmissionResult(**base.model_dump(), prior_registrations=[p.model_dump() for p in prior])
+    return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
+
+
+@router.get(
+    "/registrations",
+    response_model=RegistrationLookup,
+    summary="Who registered this exact content, in anchor order (the first is prior)",
+)
+def lookup(
+    session: SessionDep,
+    _: CurrentPrincipal,
+    sha256: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
+) -> RegistrationLookup:
+    from notary.services.records import body_of
+
+    entries = []
+    for reg in registrations_of(session, sha256=sha256):
+        body = body_of(reg.record)
+        entries.append(RegistrationEntry(
+            id=reg.record.id, prior=reg.prior, anchored=reg.anchored,
+            received_at=body["received_at"],
+            anchored_at=reg.batch.block_timestamp if reg.anchored and reg.batch else None,
+            block_number=reg.batch.block_number if reg.anchored and reg.batch else None,
+            holder=body["holder"], work=body["work"],
+        ))
+    return RegistrationLookup(sha256=sha256, registrations=entries)
+
+
+add_record_routes(router, kind="work", noun="work registration")

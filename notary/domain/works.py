@@ -1,0 +1,134 @@
+"""Copyright registration of works (the regulation's Art. 24).
+
+A work record states what was registered (title, type, authors, owner, dates) and the content's
+fingerprint, and lists any earlier registrations of the same content by someone else that the
+service knew of when it accepted this one: a second registrant is accepted but flagged, in the
+response and in the anchored record (so the flag is in the certificate too).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from client_sdk.certificate import format_timestamp
+from notary.domain.identifiers import PartyId
+from notary.domain.records import ContentFingerprint
+
+__all__ = ["PriorRegistration", "WorkDetails", "WorkType", "build_work_record"]
+
+
+class WorkType(StrEnum):
+    """Categories of works in the Copyright Law of the PRC, Art. 3."""
+
+    written = "written"
+    oral = "oral"
+    musical = "musical"
+    dramatic = "dramatic"
+    quyi = "quyi"
+    choreographic = "choreographic"
+    acrobatic = "acrobatic"
+    fine_art = "fine_art"
+    architectural = "architectural"
+    photographic = "photographic"
+    audiovisual = "audiovisual"
+    graphic_and_model = "graphic_and_model"
+    computer_software = "computer_software"
+    other = "other"
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Author(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[Text, StringConstraints(max_length=200)]
+    # Pseudonymous or anonymous authorship is allowed (Copyright Law Art. 12); an id is optional.
+    pen_name: Annotated[Text, StringConstraints(max_length=200)] | None = None
+
+
+class Publication(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    date: date
+    place: Annotated[Text, StringConstraints(max_length=200)]
+
+
+class WorkDetails(BaseModel):
+    """What a holder declares about a work. Limits are documented in docs/works.md."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: Annotated[Text, StringConstraints(max_length=300)]
+    work_type: WorkType
+    work_type_detail: Annotated[Text, StringConstraints(max_length=100)] | None = None
+    authors: Annotated[list[Author], Field(min_length=1, max_length=50)]
+    copyright_owner: PartyId
+    completed_on: date
+    first_publication: Publication | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> WorkDetails:
+        today = datetime.now(UTC).date()
+        if self.completed_on > today:
+            raise ValueError("completed_on is in the future")
+        if self.first_publication is not None:
+            if self.first_publication.date < self.completed_on:
+                raise ValueError("first publication cannot precede completion")
+            if self.first_publication.date > today:
+                raise ValueError("first publication date is in the future")
+        if self.work_type is WorkType.other and not self.work_type_detail:
+            raise ValueError("work_type 'other' needs work_type_detail saying what the work is")
+        return self
+
+    def as_record_field(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "title": self.title,
+            "work_type": self.work_type.value,
+            "authors": [a.model_dump(exclude_none=True) for a in self.authors],
+            "copyright_owner": self.copyright_owner.model_dump(mode="json"),
+            "completed_on": self.completed_on.isoformat(),
+        }
+        if self.work_type_detail:
+            out["work_type_detail"] = self.work_type_detail
+        if self.first_publication:
+            out["first_publication"] = self.first_publication.model_dump(mode="json")
+        return out
+
+
+class PriorRegistration(BaseModel):
+    """An earlier registration of the same content by another holder."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    received_at: str
+    copyright_owner: str  # the owner's name as registered
+
+
+def build_work_record(
+    *,
+    record_id: str,
+    holder_id: str,
+    holder_name: str,
+    details: WorkDetails,
+    content: ContentFingerprint,
+    prior: list[PriorRegistration],
+    received_at: datetime,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": record_id,
+        "kind": "work",
+        "schema": 1,
+        "holder": {"id": holder_id, "name": holder_name},
+        "work": details.as_record_field(),
+        "content": content.as_record_field(),
+        "received_at": format_timestamp(received_at),
+    }
+    if prior:
+        body["prior_registrations"] = [p.model_dump() for p in prior]
+    return body

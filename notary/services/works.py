@@ -1,0 +1,88 @@
+"""Registering works, and answering "who registered this exact content first, and when"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from notary.domain.records import ContentFingerprint, dedup_key
+from notary.domain.works import PriorRegistration, WorkDetails, build_work_record
+from notary.services.records import StoredRecord, accept_record, body_of
+from notary.storage.models import Batch, Principal, Record
+
+__all__ = ["Registration", "register_work", "registrations_of"]
+
+
+@dataclass(frozen=True)
+class Registration:
+    record: Record
+    batch: Batch | None
+    prior: bool
+
+    @property
+    def anchored(self) -> bool:
+        return self.batch is not None and self.batch.status == "anchored"
+
+
+def register_work(
+    session: Session, *, holder: Principal, details: WorkDetails, content: ContentFingerprint
+) -> tuple[StoredRecord, list[PriorRegistration]]:
+    """Store a work registration; earlier registrations of the content by others are flagged."""
+    earlier = session.exec(
+        select(Record)
+        .where(Record.kind == "work", Record.content_sha256 == content.sha256,
+               Record.owner_id != holder.id)
+        .order_by(col(Record.seq))
+        .limit(20)
+    ).all()
+    prior = [
+        PriorRegistration(
+            id=r.id,
+            received_at=body_of(r)["received_at"],
+            copyright_owner=body_of(r)["work"]["copyright_owner"]["name"],
+        )
+        for r in earlier
+    ]
+
+    def build(record_id: str, received_at: datetime) -> dict[str, Any]:
+        return build_work_record(
+            record_id=record_id, holder_id=holder.id, holder_name=holder.name,
+            details=details, content=content, prior=prior, received_at=received_at,
+        )
+
+    stored = accept_record(
+        session, kind="work", owner=holder, build_body=build,
+        dedup=dedup_key("work", holder.id, content.sha256),
+        content_sha256=content.sha256, content_cid=content.cid,
+    )
+    if not stored.created:  # the holder's own earlier registration: report what it recorded
+        prior = [PriorRegistration(**p) for p in body_of(stored.record).get("prior_registrations", [])]
+    return stored, prior
+
+
+def registrations_of(session: Session, *, sha256: str, limit: int = 100) -> list[Registration]:
+    """Every registration of this exact content, in anchor order; the first is the prior one.
+
+    Batches are sealed in acceptance order and leaves follow it within a batch, so acceptance
+    order is anchor order; anchored registrations are still sorted by their on-chain position,
+    which is what a verifier would check.
+    """
+    rows = session.exec(
+        select(Record, Batch)
+        .join(Batch, col(Record.batch_seq) == col(Batch.seq), isouter=True)
+        .where(Record.kind == "work", Record.content_sha256 == sha256)
+        .order_by(col(Record.seq))
+        .limit(limit)
+    ).all()
+
+    def position(item: tuple[Record, Batch | None]) -> tuple[int, int, int, int]:
+        record, batch = item
+        if batch is not None and batch.status == "anchored":
+            return (0, batch.block_number or 0, batch.chain_batch_id or 0, record.leaf_index or 0)
+        return (1, 0, 0, record.seq or 0)
+
+    ordered = sorted(rows, key=position)
+    return [Registration(r, b, prior=i == 0) for i, (r, b) in enumerate(ordered)]

@@ -1,0 +1,107 @@
+"""Works registration: details are validated, re-registration by someone else is flagged, and the
+lookup lists registrations in anchor order with the first marked prior."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from client_sdk import verify_certificate
+from client_sdk.fingerprint import fingerprint_bytes
+
+OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
+
+
+def work(**changes: Any) -> dict[str, Any]:
+    base = {
+        "title": "Moonlight over the river",
+        "work_type": "fine_art",
+        "authors": [{"name": "Li Hua"}],
+        "copyright_owner": OWNER,
+        "completed_on": "2025-03-01",
+        "first_publication": {"date": "2025-04-01", "place": "Hangzhou"},
+    }
+    base.update(changes)
+    return base
+
+
+def test_register_with_file_and_get_a_certificate(api) -> None:  # type: ignore[no-untyped-def]
+    h = api.principal("acme", "holder", "Acme Studio")
+    data = b"a painting, as a PNG would be" * 100
+    r = api.client.post("/v1/works", headers=h, files={"file": ("p.png", data)},
+                        data={"work": json.dumps(work())})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["prior_registrations"] == []
+    rec = body["receipt"]["record"]
+    assert rec["kind"] == "work" and rec["work"]["copyright_owner"]["id"] == OWNER["id"]
+    assert rec["content"]["sha256"] == fingerprint_bytes(data).sha256
+    view = api.wait_anchored(f"/v1/works/{body['id']}", h)
+    assert view["status"] == "anchored"
+    cert = api.client.get(f"/v1/works/{body['id']}/certificate", headers=h).json()
+    verify_certificate(cert, content=data, trusted_issuer_keys=[api.runtime.issuer.key_id])
+    assert api.client.get(f"/v1/works/{body['id']}/content", headers=h).content == data
+
+
+def test_second_registrant_is_accepted_but_flagged_and_lookup_orders_by_anchor(api) -> None:  # type: ignore[no-untyped-def]
+    first = api.principal("first", "holder", "First Owner")
+    second = api.principal("second", "holder", "Second Owner")
+    digest = {"sha256": "ab" * 32, "size": 1234}
+    r1 = api.client.post("/v1/works", headers=first, json={"work": work(), "content": digest})
+    assert r1.status_code == 201 and r1.json()["prior_registrations"] == []
+    api.wait_anchored(f"/v1/works/{r1.json()['id']}", first)
+    other_owner = {"name": "Second Owner", "id_type": "cn_resident_id", "id": "11010519491231002X"}
+    r2 = api.client.post("/v1/works", headers=second,
+                         json={"work": work(copyright_owner=other_owner), "content": digest})
+    assert r2.status_code == 201
+    flagged = r2.json()["prior_registrations"]
+    assert [p["id"] for p in flagged] == [r1.json()["id"]]
+    assert flagged[0]["copyright_owner"] == "Acme Studio Ltd"
+    # The flag is in the anchored record, so in the certificate too.
+    assert r2.json()["receipt"]["record"]["prior_registrations"][0]["id"] == r1.json()["id"]
+    # Same holder again: the same record, still flagged.
+    again = api.client.post("/v1/works", headers=second,
+                            json={"work": work(copyright_owner=other_owner), "content": digest})
+    assert again.status_code == 200 and again.json()["id"] == r2.json()["id"]
+    assert again.json()["prior_registrations"] == flagged
+    api.wait_anchored(f"/v1/works/{r2.json()['id']}", second)
+
+    platform = api.principal("platform", "platform")
+    lookup = api.client.get("/v1/works/registrations", params={"sha256": "ab" * 32}, headers=platform)
+    regs = lookup.json()["registrations"]
+    assert [r["id"] for r in regs] == [r1.json()["id"], r2.json()["id"]]
+    assert [r["prior"] for r in regs] == [True, False]
+    assert regs[0]["anchored_at"] <= regs[1]["anchored_at"]
+    assert regs[0]["block_number"] <= regs[1]["block_number"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"work_type": "poem"}, "work_type"),
+        ({"completed_on": "2999-01-01"}, "future"),
+        ({"first_publication": {"date": "2020-01-01", "place": "X"}}, "precede"),
+        ({"authors": []}, "authors"),
+        ({"copyright_owner": {**OWNER, "id": "91350100M000100Y44"}}, "check character"),
+        ({"work_type": "other"}, "work_type_detail"),
+        ({"title": ""}, "title"),
+    ],
+)
+def test_invalid_work_details_are_refused(api, change: dict[str, Any], message: str) -> None:  # type: ignore[no-untyped-def]
+    h = api.principal("acme", "holder")
+    r = api.client.post("/v1/works", headers=h, json={"work": work(**change),
+                                                        "content": {"sha256": "cd" * 32, "size": 1}})
+    assert r.status_code == 422 and message in r.json()["detail"], r.text
+
+
+def test_only_holders_register_and_lookup_needs_a_key(api) -> None:  # type: ignore[no-untyped-def]
+    r = api.client.post("/v1/works", headers=api.principal("n", "notary"),
+                        json={"work": work(), "content": {"sha256": "ef" * 32, "size": 1}})
+    assert r.status_code == 403
+    assert api.client.get("/v1/works/registrations", params={"sha256": "ab" * 32}).status_code == 401
+    bad = api.client.get("/v1/works/registrations", params={"sha256": "xyz"}, headers=api.principal("n", "notary"))
+    assert bad.status_code == 422
+    form = api.client.post("/v1/works", headers=api.principal("acme", "holder"), files={"file": ("a", b"x")})
+    assert form.status_code == 422 and "'work'" in form.json()["detail"]
