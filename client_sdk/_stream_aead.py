@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import IO
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -67,10 +67,20 @@ _MAX_SEGMENTS = 1 << 32  # the counter is 32 bits
 Observer = Callable[[bytes], None]
 
 
+class Source(Protocol):
+    """Anything with a blocking ``read(n)``: a file, a pipe, a socket file, a ``RawIOBase``."""
+
+    def read(self, size: int = ..., /) -> bytes | None: ...
+
+
+class Sink(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+
 def encrypt_stream(
     key: bytes,
-    source: IO[bytes],
-    sink: IO[bytes],
+    source: Source,
+    sink: Sink,
     associated_data: bytes,
     *,
     segment_size: int = DEFAULT_SEGMENT_SIZE,
@@ -110,8 +120,8 @@ def encrypt_stream(
 
 def decrypt_stream(
     key: bytes,
-    source: IO[bytes],
-    sink: IO[bytes],
+    source: Source,
+    sink: Sink,
     associated_data: bytes,
     *,
     segment_size: int = DEFAULT_SEGMENT_SIZE,
@@ -126,7 +136,7 @@ def decrypt_stream(
     _check_params(key, segment_size)
     header = read_up_to(source, HEADER_SIZE)
     if len(header) < HEADER_SIZE:
-        raise DecryptionError("the ciphertext ends inside its stream header (truncated)")
+        raise DecryptionError("the ciphertext is truncated inside its stream header")
     if header[0] != HEADER_SIZE:
         raise DecryptionError(
             f"the stream header announces {header[0]} bytes, expected {HEADER_SIZE} (altered)"
@@ -218,7 +228,7 @@ def _check_params(key: bytes, segment_size: int) -> None:
         )
 
 
-def read_up_to(stream: IO[bytes], size: int) -> bytes:
+def read_up_to(stream: Source, size: int) -> bytes:
     """Read ``size`` bytes, or fewer only at end of stream (pipes and sockets return short reads)."""
     data = stream.read(size)
     if data is None:

@@ -1,0 +1,609 @@
+"""Trade-secret filings: what a holder seals only the recipients it discloses to can open, any change
+to the ciphertext is refused, and the commitment pins the one plaintext that was filed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from client_sdk import _stream_aead
+from client_sdk.canonical import canonical_json
+from client_sdk.errors import DecryptionError, FormatError, VerificationError
+from client_sdk.trade_secret import (
+    CONTAINER_MAGIC,
+    SUITE_HYBRID,
+    SUITE_X25519,
+    KeyMaterial,
+    RecipientKeys,
+    SealedSecret,
+    WrappedKey,
+    compute_commitment,
+    disclose,
+    inspect_container,
+    new_filing_id,
+    open_secret,
+    seal_secret,
+    unwrap_data_key,
+    verify_commitment,
+    wrap_data_key,
+)
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "trade_secret"
+MIB = 1 << 20
+SEG = _stream_aead.DEFAULT_SEGMENT_SIZE
+FIRST = SEG - _stream_aead.HEADER_SIZE - _stream_aead.TAG_SIZE  # plaintext in segment 0
+SMALL = _stream_aead.MIN_SEGMENT_SIZE
+MARKER = b"TOP-SECRET-FORMULA-7f3a9c"
+
+
+@pytest.fixture(scope="module")
+def holder() -> RecipientKeys:
+    return RecipientKeys.generate()
+
+
+@pytest.fixture(scope="module")
+def arbitrator() -> RecipientKeys:
+    return RecipientKeys.generate()
+
+
+@pytest.fixture(scope="module")
+def notary() -> RecipientKeys:
+    return RecipientKeys.generate()
+
+
+def pattern(size: int, seed: int = 0) -> bytes:
+    """Incompressible-looking, reproducible bytes (a SHA-256 counter stream)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{seed}:{counter}".encode()).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def seal_bytes(tmp: Path, data: bytes, keys: RecipientKeys, *, filing_id: str | None = None,
+               segment_size: int = SEG) -> SealedSecret:
+    plain = tmp / "plain.bin"
+    plain.write_bytes(data)
+    return seal_secret(plain, tmp / "secret.ipnts", holder_public=keys.public_document(),
+                       filing_id=filing_id or new_filing_id(), segment_size=segment_size)
+
+
+def open_to(tmp: Path, sealed: SealedSecret, wrapped: WrappedKey, keys: RecipientKeys,
+            source: Path | bytes | None = None, **overrides: Any) -> bytes:
+    out = tmp / "opened.bin"
+    ciphertext: Path | io.BytesIO = sealed.ciphertext_path
+    if isinstance(source, bytes):
+        ciphertext = io.BytesIO(source)
+    elif source is not None:
+        ciphertext = source
+    args = {"filing_id": sealed.filing_id, "commitment": sealed.commitment, **overrides}
+    opened = open_secret(ciphertext, wrapped, keys, out, **args)
+    assert opened.path == out and opened.size == out.stat().st_size
+    return out.read_bytes()
+
+
+# ------------------------------------------------------------------------------ round trips --
+
+
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, FIRST - 1, FIRST, FIRST + 1, MIB, MIB + 1, FIRST + SEG - 16, 3 * MIB + 12345],
+    ids=["empty", "1-byte", "first-segment-minus-1", "exactly-first-segment",
+         "first-segment-plus-1", "1-MiB", "1-MiB-plus-1", "exactly-two-segments", "multi-MiB"],
+)
+def test_round_trip_through_disclosure(tmp_path: Path, holder: RecipientKeys,
+                                       arbitrator: RecipientKeys, size: int) -> None:
+    data = pattern(size)
+    sealed = seal_bytes(tmp_path, data, holder)
+    assert sealed.size == size
+    assert inspect_container(sealed.ciphertext_path).plaintext_size(
+        sealed.ciphertext_path.stat().st_size) == size
+
+    assert open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder) == data
+    to_arbitrator = disclose(sealed.holder_wrapped_key, holder, arbitrator.public_document(),
+                             filing_id=sealed.filing_id)
+    assert to_arbitrator.suite == SUITE_HYBRID
+    assert to_arbitrator.recipient_key_id == arbitrator.key_id
+    assert open_to(tmp_path, sealed, to_arbitrator, arbitrator) == data
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    size=st.one_of(
+        st.integers(0, 6 * SMALL),
+        # Segment boundaries for 1 KiB segments: 968 bytes in the first, 1008 in each later one.
+        st.sampled_from([SMALL - 56 + (SMALL - 16) * n for n in range(5)])
+        .flatmap(lambda edge: st.integers(edge - 2, edge + 2)),
+    ),
+    segment_size=st.sampled_from([SMALL, SMALL + 1, 4096]),
+    chunking=st.integers(1, 5000),
+)
+def test_stream_round_trip_at_segment_boundaries(size: int, segment_size: int,
+                                                 chunking: int) -> None:
+    """Any size, any segment size, and a source that returns short reads of any length."""
+    data = pattern(size, seed=size)
+    key = os.urandom(32)
+    sink = io.BytesIO()
+    seen = bytearray()
+    assert _stream_aead.encrypt_stream(key, ShortReads(data, chunking), sink, b"aad",
+                                       segment_size=segment_size, observe=seen.extend) == size
+    assert bytes(seen) == data
+    ciphertext = sink.getvalue()
+    assert _stream_aead.plaintext_size(len(ciphertext), segment_size) == size
+    out = io.BytesIO()
+    assert _stream_aead.decrypt_stream(key, ShortReads(ciphertext, chunking), out, b"aad",
+                                       segment_size=segment_size) == size
+    assert out.getvalue() == data
+    with pytest.raises(DecryptionError):
+        _stream_aead.decrypt_stream(key, io.BytesIO(ciphertext), io.BytesIO(), b"other aad",
+                                    segment_size=segment_size)
+
+
+class ShortReads(io.RawIOBase):
+    """A pipe-like source that never returns more than ``step`` bytes per read."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._pos, self._step = data, 0, step
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._step if size < 0 else min(size, self._step)
+        chunk = self._data[self._pos:self._pos + size]
+        self._pos += len(chunk)
+        return chunk
+
+
+def test_seal_accepts_a_stream_and_small_segments(tmp_path: Path, holder: RecipientKeys) -> None:
+    data = pattern(10 * SMALL + 3)
+    sealed = seal_secret(io.BytesIO(data), tmp_path / "c", holder_public=holder.public_document(),
+                         filing_id="ts_stream", segment_size=SMALL)
+    assert inspect_container(sealed.ciphertext_path).segment_size == SMALL
+    assert open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder) == data
+
+
+def test_tink_ciphertexts_decrypt_with_our_stream_reader() -> None:
+    """Vectors written by Google Tink itself (see make_tink_vectors.py): our framing is Tink's."""
+    vectors = json.loads((ASSETS / "tink-vectors.json").read_text())["vectors"]
+    assert len(vectors) >= 8
+    for v in vectors:
+        ciphertext = bytes.fromhex(v["ciphertext"])
+        out = io.BytesIO()
+        _stream_aead.decrypt_stream(bytes.fromhex(v["key"]), io.BytesIO(ciphertext), out,
+                                    bytes.fromhex(v["aad"]), segment_size=v["segment_size"])
+        assert out.getvalue() == bytes.fromhex(v["plaintext"])
+        assert _stream_aead.plaintext_size(len(ciphertext), v["segment_size"]) == len(out.getvalue())
+
+
+def test_tink_decrypts_what_we_encrypt() -> None:
+    tink = pytest.importorskip("tink", reason="tink is not a dependency; see make_tink_vectors.py")
+    sys.path.insert(0, str(ASSETS))
+    try:
+        from make_tink_vectors import streaming_primitive  # type: ignore[import-not-found]
+    finally:
+        sys.path.remove(str(ASSETS))
+    tink.streaming_aead.register()
+    for size in (0, 1, 968, 969, 1976, 5000):
+        key, data = os.urandom(32), pattern(size)
+        sink = io.BytesIO()
+        _stream_aead.encrypt_stream(key, io.BytesIO(data), sink, b"ad", segment_size=1024)
+        with streaming_primitive(key, 1024).new_decrypting_stream(
+                io.BytesIO(sink.getvalue()), b"ad") as dec:
+            assert dec.read() == data
+
+
+# ----------------------------------------------------------------- who can open what --
+
+
+def test_disclosure_to_one_recipient_does_not_open_for_another(
+        tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys,
+        notary: RecipientKeys) -> None:
+    sealed = seal_bytes(tmp_path, b"formula", holder)
+    to_arbitrator = disclose(sealed.holder_wrapped_key, holder, arbitrator.public_document(),
+                             filing_id=sealed.filing_id)
+
+    with pytest.raises(DecryptionError, match="made for recipient key"):
+        open_to(tmp_path, sealed, to_arbitrator, notary)
+    with pytest.raises(DecryptionError, match="made for recipient key"):
+        open_to(tmp_path, sealed, to_arbitrator, holder)
+    # Relabelling the wrapped key with the notary's id does not help: HPKE fails.
+    relabelled = replace(to_arbitrator, recipient_key_id=notary.key_id)
+    with pytest.raises(DecryptionError, match="failed authentication"):
+        open_to(tmp_path, sealed, relabelled, notary)
+    assert not (tmp_path / "opened.bin").exists()
+
+
+def test_a_wrapped_key_opens_only_its_own_filing(tmp_path: Path, holder: RecipientKeys) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first = seal_bytes(tmp_path / "one", b"secret one", holder, filing_id="ts_first")
+    second = seal_bytes(tmp_path / "two", b"secret two", holder, filing_id="ts_second")
+
+    with pytest.raises(DecryptionError, match="for filing 'ts_first', not 'ts_second'"):
+        open_to(tmp_path, second, first.holder_wrapped_key, holder)
+    relabelled = replace(first.holder_wrapped_key, filing_id="ts_second")
+    with pytest.raises(DecryptionError, match="failed authentication"):
+        open_to(tmp_path, second, relabelled, holder)
+    with pytest.raises(DecryptionError, match="for filing 'ts_first', not 'ts_second'"):
+        disclose(first.holder_wrapped_key, holder, holder.public_document(),
+                 filing_id="ts_second")
+    # The container of filing one presented as filing two is refused from its header.
+    with pytest.raises(DecryptionError, match="belongs to filing 'ts_first'"):
+        open_to(tmp_path, second, second.holder_wrapped_key, holder,
+                source=first.ciphertext_path)
+
+
+def test_wrong_filing_id_is_refused(tmp_path: Path, holder: RecipientKeys) -> None:
+    sealed = seal_bytes(tmp_path, b"x" * 100, holder)
+    with pytest.raises(DecryptionError, match="not 'ts_other'"):
+        open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder, filing_id="ts_other")
+
+
+def test_x25519_fallback_for_a_recipient_without_a_hybrid_key(
+        tmp_path: Path, holder: RecipientKeys) -> None:
+    classic = RecipientKeys.generate(post_quantum=False)
+    assert "hpke_mlkem768x25519" not in classic.public_document()
+    sealed = seal_bytes(tmp_path, MARKER * 1000, holder)
+    wrapped = disclose(sealed.holder_wrapped_key, holder, classic.public_document(),
+                       filing_id=sealed.filing_id)
+    assert wrapped.suite == SUITE_X25519
+    assert len(wrapped.to_bytes()) < 600  # no 1120-byte hybrid encapsulation
+    assert open_to(tmp_path, sealed, wrapped, classic) == MARKER * 1000
+
+    with pytest.raises(FormatError, match="no post-quantum"):
+        disclose(sealed.holder_wrapped_key, holder, classic.public_document(),
+                 filing_id=sealed.filing_id, require_post_quantum=True)
+
+
+def test_stripping_the_hybrid_key_from_a_document_is_detected(arbitrator: RecipientKeys) -> None:
+    """The operator cannot silently downgrade a recipient to classic X25519."""
+    doc = arbitrator.public_document()
+    stripped = {k: v for k, v in doc.items() if k != "hpke_mlkem768x25519"}
+    with pytest.raises(FormatError, match="key_id does not match"):
+        wrap_data_key(KeyMaterial.generate(), stripped, filing_id="ts_x")
+    # ... and recomputing the id gives a different id than the one the holder pinned.
+    stripped.pop("key_id")
+    stripped["key_id"] = hashlib.sha256(canonical_json(stripped)).hexdigest()
+    wrapped = wrap_data_key(KeyMaterial.generate(), stripped, filing_id="ts_x")
+    assert wrapped.recipient_key_id != arbitrator.key_id
+    with pytest.raises(DecryptionError, match="made for recipient key"):
+        unwrap_data_key(wrapped, arbitrator, filing_id="ts_x")
+
+
+def test_hybrid_wrapped_key_needs_the_hybrid_private_key(arbitrator: RecipientKeys) -> None:
+    wrapped = wrap_data_key(KeyMaterial.generate(), arbitrator.public_document(),
+                            filing_id="ts_x")
+    classic_only = RecipientKeys(x25519=arbitrator.x25519)
+    forged = replace(wrapped, recipient_key_id=classic_only.key_id)
+    with pytest.raises(DecryptionError, match="hybrid key"):
+        unwrap_data_key(forged, classic_only, filing_id="ts_x")
+
+
+# ------------------------------------------------------------------------------- tampering --
+
+
+def hostile_cases() -> list[str]:
+    return sorted(json.loads((ASSETS / "manifest.json").read_text())["cases"])
+
+
+@pytest.mark.parametrize("attack", hostile_cases())
+def test_hostile_container_is_refused(tmp_path: Path, attack: str) -> None:
+    manifest = json.loads((ASSETS / "manifest.json").read_text())
+    keys = RecipientKeys.load(ASSETS / "recipient-keys.json")
+    wrapped = WrappedKey.from_json(manifest["wrapped_key"])
+    out = tmp_path / "opened.bin"
+    with pytest.raises(DecryptionError, match=manifest["cases"][attack]):
+        open_secret(ASSETS / f"{attack}.bin", wrapped, keys, out,
+                    filing_id=manifest["filing_id"], commitment=manifest["commitment"])
+    assert list(tmp_path.iterdir()) == [], "no plaintext, partial or whole, may be left behind"
+
+
+def test_the_untampered_asset_opens(tmp_path: Path) -> None:
+    manifest = json.loads((ASSETS / "manifest.json").read_text())
+    keys = RecipientKeys.load(ASSETS / "recipient-keys.json")
+    opened = open_secret(ASSETS / "valid.bin", WrappedKey.from_json(manifest["wrapped_key"]), keys,
+                         tmp_path / "out", filing_id=manifest["filing_id"],
+                         commitment=manifest["commitment"])
+    assert opened.size == manifest["plaintext_size"]
+    assert b"TRADE-SECRET-MARKER" in opened.path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def small_container(tmp_path_factory: pytest.TempPathFactory,
+                    holder: RecipientKeys) -> tuple[SealedSecret, bytes]:
+    """Four 1 KiB segments, the last one short."""
+    tmp = tmp_path_factory.mktemp("small")
+    sealed = seal_bytes(tmp, pattern(3200), holder, segment_size=SMALL)
+    return sealed, sealed.ciphertext_path.read_bytes()
+
+
+def test_every_header_byte_is_protected(tmp_path: Path, holder: RecipientKeys,
+                                        small_container: tuple[SealedSecret, bytes]) -> None:
+    """Flip each byte of the magic, JSON header and stream header: every flip is refused."""
+    sealed, data = small_container
+    header_end = len(inspect_container(sealed.ciphertext_path).header_bytes)
+    for offset in range(header_end + _stream_aead.HEADER_SIZE):
+        tampered = bytearray(data)
+        tampered[offset] ^= 0x20
+        with pytest.raises(DecryptionError):
+            open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder, source=bytes(tampered))
+
+
+def test_a_flipped_byte_in_each_segment_is_refused(
+        tmp_path: Path, holder: RecipientKeys,
+        small_container: tuple[SealedSecret, bytes]) -> None:
+    sealed, data = small_container
+    start = len(inspect_container(sealed.ciphertext_path).header_bytes)
+    # First byte, a middle byte and the last tag byte of every segment.
+    boundaries = [start + _stream_aead.HEADER_SIZE] + list(range(start + SMALL, len(data), SMALL))
+    ends = boundaries[1:] + [len(data)]
+    for index, (lo, hi) in enumerate(zip(boundaries, ends, strict=True)):
+        for offset in (lo, (lo + hi) // 2, hi - 1):
+            tampered = bytearray(data)
+            tampered[offset] ^= 0x01
+            where = "first segment" if index == 0 else f"segment {index}"
+            with pytest.raises(DecryptionError, match=f"{where} failed authentication"):
+                open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder,
+                        source=bytes(tampered))
+    assert not (tmp_path / "opened.bin").exists()
+
+
+def test_cut_and_extended_streams_are_named(tmp_path: Path, holder: RecipientKeys) -> None:
+    """A container whose final segment is full: cutting it or appending to it is reported so."""
+    sealed = seal_bytes(tmp_path, pattern((SMALL - 56) + 2 * (SMALL - 16)), holder,
+                        segment_size=SMALL)
+    data = sealed.ciphertext_path.read_bytes()
+    assert (len(data) - len(inspect_container(sealed.ciphertext_path).header_bytes)) % SMALL == 0
+    with pytest.raises(DecryptionError, match="appended after the final segment"):
+        open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder, source=data + b"junk")
+    with pytest.raises(DecryptionError, match="truncated: it ends after segment 1"):
+        open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder, source=data[:-SMALL])
+
+
+def test_a_tampered_wrapped_key_is_refused(tmp_path: Path, holder: RecipientKeys) -> None:
+    sealed = seal_bytes(tmp_path, b"abc", holder)
+    wrapped = sealed.holder_wrapped_key
+    for offset in (0, 500, len(wrapped.sealed) - 1):
+        sealed_bytes = bytearray(wrapped.sealed)
+        sealed_bytes[offset] ^= 0x80
+        with pytest.raises(DecryptionError, match="failed authentication"):
+            open_to(tmp_path, sealed, replace(wrapped, sealed=bytes(sealed_bytes)), holder)
+
+
+# ------------------------------------------------------------------------------ commitment --
+
+
+def test_the_commitment_hides_the_plaintext_and_its_digest(
+        tmp_path: Path, holder: RecipientKeys) -> None:
+    data = b"guessable secret: the recipe is flour"
+    sealed = seal_bytes(tmp_path, data, holder)
+    digest = hashlib.sha256(data).digest()
+    assert sealed.commitment not in {
+        hashlib.sha256(data).hexdigest(),
+        hashlib.sha256(digest).hexdigest(),
+        hashlib.sha256(digest.hex().encode()).hexdigest(),
+    }
+    again = seal_bytes(tmp_path, data, holder)
+    assert again.commitment != sealed.commitment  # salted: equal secrets are not linkable
+
+    material = unwrap_data_key(sealed.holder_wrapped_key, holder, filing_id=sealed.filing_id)
+    verify_commitment(digest, material.commitment_salt, sealed.commitment)
+    assert compute_commitment(digest, material.commitment_salt) == sealed.commitment
+
+
+def test_the_holder_cannot_open_the_commitment_to_another_plaintext(
+        tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys) -> None:
+    """A holder who later wants the arbitrator to accept different contents under the anchored
+    commitment must forge a new container and key; the commitment check catches it."""
+    original = seal_bytes(tmp_path, b"the real formula", holder, filing_id="ts_dispute")
+    salt = unwrap_data_key(original.holder_wrapped_key, holder,
+                           filing_id="ts_dispute").commitment_salt
+    with pytest.raises(VerificationError, match="do not open"):
+        verify_commitment(hashlib.sha256(b"a better formula").digest(), salt, original.commitment)
+
+    forged_dir = tmp_path / "forged"
+    forged_dir.mkdir()
+    forged = seal_bytes(forged_dir, b"a better formula", holder, filing_id="ts_dispute")
+    forged_material = unwrap_data_key(forged.holder_wrapped_key, holder, filing_id="ts_dispute")
+    # Even reusing the original salt does not help.
+    to_arbitrator = wrap_data_key(
+        KeyMaterial(data_key=forged_material.data_key, commitment_salt=salt),
+        arbitrator.public_document(), filing_id="ts_dispute")
+    with pytest.raises(DecryptionError, match="does not match the filed commitment"):
+        open_to(tmp_path, original, to_arbitrator, arbitrator, source=forged.ciphertext_path)
+    assert not (tmp_path / "opened.bin").exists()
+
+
+def test_a_wrong_commitment_leaves_no_plaintext(tmp_path: Path, holder: RecipientKeys) -> None:
+    sealed = seal_bytes(tmp_path, MARKER, holder)
+    with pytest.raises(DecryptionError, match="does not match the filed commitment"):
+        open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder, commitment="0" * 64)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.bin", "secret.ipnts"]
+    with pytest.raises(FormatError):
+        open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder, commitment="XYZ")
+
+
+# --------------------------------------------------------------------- what leaves the machine --
+
+
+def test_nothing_sent_to_the_service_contains_the_plaintext_or_its_digest(
+        tmp_path: Path, holder: RecipientKeys) -> None:
+    data = b"prefix " + MARKER + b" suffix" + pattern(2 * MIB) + MARKER
+    sealed = seal_bytes(tmp_path, data, holder)
+    material = unwrap_data_key(sealed.holder_wrapped_key, holder, filing_id=sealed.filing_id)
+    digest = hashlib.sha256(data).digest()
+    uploaded = [sealed.ciphertext_path.read_bytes(), sealed.holder_wrapped_key.to_bytes(),
+                sealed.commitment.encode(), canonical_json(holder.public_document())]
+    forbidden = [MARKER, digest, digest.hex().encode(), material.data_key,
+                 material.commitment_salt, material.commitment_salt.hex().encode()]
+    for blob in uploaded:
+        for needle in forbidden:
+            assert needle not in blob
+    assert digest.hex() not in repr(sealed) and material.data_key.hex() not in repr(material)
+
+
+def test_opened_and_sealed_files_are_private_to_the_user(
+        tmp_path: Path, holder: RecipientKeys) -> None:
+    sealed = seal_bytes(tmp_path, MARKER, holder)
+    open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder)
+    assert stat.S_IMODE((tmp_path / "opened.bin").stat().st_mode) == 0o600
+
+
+# ---------------------------------------------------------------------- documents and keys --
+
+
+def test_wrapped_key_json_round_trip_and_limits(holder: RecipientKeys) -> None:
+    wrapped = wrap_data_key(KeyMaterial.generate(), holder.public_document(), filing_id="ts_j")
+    assert WrappedKey.from_bytes(wrapped.to_bytes()) == wrapped
+    assert WrappedKey.from_json(json.loads(wrapped.to_bytes())) == wrapped
+    doc = wrapped.to_json()
+    with pytest.raises(FormatError, match="unknown fields"):
+        WrappedKey.from_json({**doc, "plaintext_sha256": "00"})
+    with pytest.raises(FormatError, match="must be"):
+        WrappedKey.from_json({**doc, "sealed": doc["sealed"][:-8]})
+    with pytest.raises(FormatError, match="unknown suite"):
+        WrappedKey.from_json({**doc, "suite": "hpke-base/p256"})
+    with pytest.raises(FormatError, match="filing id"):
+        WrappedKey.from_json({**doc, "filing_id": "../../etc/passwd"})
+    with pytest.raises(FormatError, match="limit"):
+        WrappedKey.from_bytes(b" " * 9000)
+
+
+def test_public_document_is_validated(arbitrator: RecipientKeys) -> None:
+    doc = arbitrator.public_document()
+    assert doc["key_id"] == arbitrator.key_id
+    assert len(doc["key_id"]) == 64
+    with pytest.raises(FormatError, match="unknown fields"):
+        wrap_data_key(KeyMaterial.generate(), {**doc, "rsa": "x"}, filing_id="ts_x")
+    with pytest.raises(FormatError, match="media_type|not a trade-secret"):
+        wrap_data_key(KeyMaterial.generate(), {**doc, "media_type": "x"}, filing_id="ts_x")
+    short = {k: v for k, v in doc.items() if k != "key_id"}
+    short["x25519"] = short["x25519"][:-3]  # 30 bytes
+    short["key_id"] = hashlib.sha256(canonical_json(short)).hexdigest()
+    with pytest.raises(FormatError, match="32 bytes"):
+        wrap_data_key(KeyMaterial.generate(), short, filing_id="ts_x")
+
+
+def test_private_key_file_round_trip(tmp_path: Path, arbitrator: RecipientKeys) -> None:
+    arbitrator.save(tmp_path / "plain.json")
+    assert RecipientKeys.load(tmp_path / "plain.json").key_id == arbitrator.key_id
+    assert stat.S_IMODE((tmp_path / "plain.json").stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        arbitrator.save(tmp_path / "plain.json")
+
+    arbitrator.save(tmp_path / "locked.json", password="correct horse", scrypt_n=1 << 14)
+    text = (tmp_path / "locked.json").read_text()
+    assert arbitrator.private_document()["x25519"] not in text
+    assert RecipientKeys.load(tmp_path / "locked.json", password="correct horse").key_id == \
+        arbitrator.key_id
+    with pytest.raises(DecryptionError, match="wrong password"):
+        RecipientKeys.load(tmp_path / "locked.json", password="wrong horse")
+    with pytest.raises(DecryptionError, match="password-protected"):
+        RecipientKeys.load(tmp_path / "locked.json")
+    # The KDF parameters are authenticated: weakening them breaks the file.
+    doc = json.loads(text)
+    doc["kdf"]["n"] = 1 << 15
+    with pytest.raises(DecryptionError, match="wrong password"):
+        RecipientKeys.from_private_document(doc, password="correct horse")
+    doc["kdf"]["n"] = 1 << 30
+    with pytest.raises(FormatError, match="out-of-range"):
+        RecipientKeys.from_private_document(doc, password="correct horse")
+
+
+def test_private_key_for_a_classic_only_recipient(tmp_path: Path) -> None:
+    classic = RecipientKeys.generate(post_quantum=False)
+    classic.save(tmp_path / "k.json")
+    loaded = RecipientKeys.load(tmp_path / "k.json")
+    assert loaded.key_id == classic.key_id and not loaded.has_hybrid
+
+
+def test_filing_ids(holder: RecipientKeys, tmp_path: Path) -> None:
+    fid = new_filing_id()
+    assert fid.startswith("ts_") and len(fid) == 35 and fid != new_filing_id()
+    for bad in ("", "x" * 129, "ts/1", "ts 1", "-ts", "ts_\u00e9"):
+        with pytest.raises(FormatError):
+            seal_secret(io.BytesIO(b""), tmp_path / "c", holder_public=holder.public_document(),
+                        filing_id=bad)
+    assert not (tmp_path / "c").exists()
+
+
+def test_container_starts_with_its_magic(tmp_path: Path, holder: RecipientKeys) -> None:
+    sealed = seal_bytes(tmp_path, b"", holder)
+    data = sealed.ciphertext_path.read_bytes()
+    assert data.startswith(CONTAINER_MAGIC + b"\x01")
+    header = json.loads(inspect_container(sealed.ciphertext_path).header_bytes[11:])
+    assert set(header) == {"media_type", "filing_id", "stream", "segment_size"}
+
+
+# ----------------------------------------------------------------------------- big streams --
+
+_RSS_SCRIPT = textwrap.dedent(
+    """
+    import hashlib, io, json, os, resource, sys, time
+    from pathlib import Path
+    from client_sdk.trade_secret import RecipientKeys, open_secret, seal_secret
+
+    TOTAL = int(sys.argv[2])
+    BLOCKS = memoryview(os.urandom(1 << 20) * 2)
+
+    class Generated(io.RawIOBase):
+        def __init__(self):
+            self.left = TOTAL
+        def readable(self):
+            return True
+        def readinto(self, buf):
+            n = min(len(buf), self.left, 1 << 20)
+            offset = (TOTAL - self.left) % (1 << 20)
+            buf[:n] = BLOCKS[offset:offset + n]
+            self.left -= n
+            return n
+
+    tmp = Path(sys.argv[1])
+    keys = RecipientKeys.generate()
+    # Warm up imports and allocators before taking the baseline.
+    seal_secret(io.BytesIO(b"x" * 3000000), tmp / "warm", holder_public=keys.public_document(),
+                filing_id="ts_warm")
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    sealed = seal_secret(io.BufferedReader(Generated(), 1 << 16), tmp / "big.ipnts",
+                         holder_public=keys.public_document(), filing_id="ts_big")
+    t1 = time.perf_counter()
+    opened = open_secret(tmp / "big.ipnts", sealed.holder_wrapped_key, keys, tmp / "big.out",
+                         filing_id="ts_big", commitment=sealed.commitment)
+    t2 = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"size": opened.size, "rss_growth_kib": peak - base,
+                      "encrypt_mb_s": TOTAL / 1e6 / (t1 - t0),
+                      "decrypt_mb_s": TOTAL / 1e6 / (t2 - t1)}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_constant_memory_for_a_256_mib_stream(tmp_path: Path) -> None:
+    total = 256 * MIB
+    result = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(tmp_path), str(total)],
+        capture_output=True, text=True, check=True, timeout=600,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    report = json.loads(result.stdout)
+    print(report)
+    assert report["size"] == total
+    # Two 1 MiB segments plus their ciphertexts are in flight; allow generous slack.
+    assert report["rss_growth_kib"] < 32 * 1024, report
