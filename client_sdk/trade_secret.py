@@ -34,6 +34,7 @@ import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Final, Literal, cast
 
@@ -113,13 +114,12 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 _MLKEM768_PUBLIC_SIZE = 1184
 _MLKEM768_SEED_SIZE = 64
-_X25519_SIZE = 32
-_HYBRID_PUBLIC_SIZE = _MLKEM768_PUBLIC_SIZE + _X25519_SIZE  # pk_ML-KEM || pk_X25519
+_HYBRID_PUBLIC_SIZE = _MLKEM768_PUBLIC_SIZE + 32  # pk_ML-KEM-768 || pk_X25519
 
-# Key files: scrypt (RFC 7914) at 128 MiB of memory by default; reading accepts a bounded range
-# so a hostile file cannot ask for gigabytes.
+# Key files: scrypt (RFC 7914) at 128 MiB of memory by default; reading accepts at most 256 MiB
+# (N = 2^18) so a hostile file cannot make us allocate gigabytes.
 DEFAULT_SCRYPT_N = 1 << 17
-_SCRYPT_N_RANGE = (1 << 14, 1 << 20)
+_SCRYPT_N_RANGE = (1 << 14, 1 << 18)
 _SCRYPT_R = 8
 _SCRYPT_P = 1
 
@@ -160,6 +160,10 @@ class RecipientKeys:
 
     def public_document(self) -> dict[str, str]:
         """The document the service stores for this principal and holders wrap keys to."""
+        return dict(self._public_document)
+
+    @cached_property
+    def _public_document(self) -> dict[str, str]:
         doc = {
             "media_type": RECIPIENT_KEY_MEDIA_TYPE,
             "x25519": b64encode(self.x25519.public_key().public_bytes_raw()),
@@ -174,7 +178,8 @@ class RecipientKeys:
 
     @property
     def key_id(self) -> str:
-        return self.public_document()["key_id"]
+        """SHA-256 of the canonical public document (without this field); compare it out of band."""
+        return self._public_document["key_id"]
 
     def __repr__(self) -> str:
         return f"RecipientKeys(key_id={self.key_id!r}, post_quantum={self.has_hybrid})"
@@ -198,6 +203,8 @@ class RecipientKeys:
             plain["hybrid_x25519"] = b64encode(self.hybrid_x25519.private_bytes_raw())
         if password is None:
             return plain
+        if not password:
+            raise ValueError("an empty password protects nothing; pass password=None instead")
         if not _SCRYPT_N_RANGE[0] <= scrypt_n <= _SCRYPT_N_RANGE[1] or scrypt_n & (scrypt_n - 1):
             raise ValueError(f"scrypt_n must be a power of two in {_SCRYPT_N_RANGE}")
         envelope: dict[str, Any] = {
@@ -417,7 +424,10 @@ def wrap_data_key(material: KeyMaterial, recipient_public: Mapping[str, Any], *,
     else:
         suite, public_key = SUITE_X25519, recipient.x25519
     info = _wrap_info(filing_id, recipient.key_id, suite)
-    sealed = _HPKE_SUITES[suite].encrypt(material.to_bytes(), public_key, info=info)
+    try:
+        sealed = _HPKE_SUITES[suite].encrypt(material.to_bytes(), public_key, info=info)
+    except ValueError as exc:  # e.g. a low-order X25519 point: DH gives the all-zero secret
+        raise FormatError(f"recipient key {recipient.key_id} is not usable: {exc}") from exc
     return WrappedKey(filing_id=filing_id, recipient_key_id=recipient.key_id, suite=suite,
                       sealed=sealed)
 
@@ -437,7 +447,7 @@ def unwrap_data_key(wrapped: WrappedKey, keys: RecipientKeys, *, filing_id: str)
     try:
         plain = _HPKE_SUITES[wrapped.suite].decrypt(
             wrapped.sealed, keys._hpke_private_key(wrapped.suite), info=info)
-    except InvalidTag:
+    except (InvalidTag, ValueError):
         raise DecryptionError(
             "the wrapped key failed authentication: it was altered, or made for another filing "
             "or recipient and relabelled") from None
@@ -605,8 +615,10 @@ def seal_secret(
     :func:`new_filing_id`) because the container and the wrapped key are bound to it.
     """
     _check_filing_id(filing_id)
-    _parse_public_document(holder_public)  # refuse a bad key before doing the work
     material = KeyMaterial.generate()
+    # Wrapping first refuses a bad holder key before any work, and leaves no container behind.
+    wrapped = wrap_data_key(material, holder_public, filing_id=filing_id,
+                            require_post_quantum=require_post_quantum)
     digest = hashlib.sha256()
     out = Path(out_path)
     with _AtomicOutput(out) as sink:
@@ -622,8 +634,6 @@ def seal_secret(
                 material.data_key, plaintext_path, sink, prefix, segment_size=segment_size,
                 observe=digest.update)
     commitment = compute_commitment(digest.digest(), material.commitment_salt)
-    wrapped = wrap_data_key(material, holder_public, filing_id=filing_id,
-                            require_post_quantum=require_post_quantum)
     return SealedSecret(ciphertext_path=out, commitment=commitment, holder_wrapped_key=wrapped,
                         size=size, filing_id=filing_id)
 
@@ -783,12 +793,12 @@ def _decrypt_private_document(envelope: Mapping[str, Any],
             or not _SCRYPT_N_RANGE[0] <= n <= _SCRYPT_N_RANGE[1] or n & (n - 1)
             or kdf["r"] != _SCRYPT_R or kdf["p"] != _SCRYPT_P):
         raise FormatError("key file: unsupported or out-of-range key derivation parameters")
+    if not isinstance(envelope["ciphertext"], str):
+        raise FormatError("key file: ciphertext must be a base64url string")
     aad = canonical_json({k: v for k, v in envelope.items() if k != "ciphertext"})
     try:
         plain = AESGCM(_password_key(password, kdf)).decrypt(
-            _b64_exact(envelope["nonce"], 12, "nonce"),
-            b64decode(envelope["ciphertext"]) if isinstance(envelope["ciphertext"], str) else b"",
-            aad)
+            _b64_exact(envelope["nonce"], 12, "nonce"), b64decode(envelope["ciphertext"]), aad)
     except InvalidTag:
         raise DecryptionError("wrong password for this key file, or the file was altered") from None
     doc = parse_json(plain, max_bytes=MAX_PRIVATE_KEY_FILE_BYTES, what="private key document")

@@ -497,6 +497,10 @@ def test_public_document_is_validated(arbitrator: RecipientKeys) -> None:
     short["key_id"] = hashlib.sha256(canonical_json(short)).hexdigest()
     with pytest.raises(FormatError, match="32 bytes"):
         wrap_data_key(KeyMaterial.generate(), short, filing_id="ts_x")
+    low_order = {"media_type": doc["media_type"], "x25519": "A" * 43}  # the all-zero point
+    low_order["key_id"] = hashlib.sha256(canonical_json(low_order)).hexdigest()
+    with pytest.raises(FormatError, match="not usable"):
+        wrap_data_key(KeyMaterial.generate(), low_order, filing_id="ts_x")
 
 
 def test_private_key_file_round_trip(tmp_path: Path, arbitrator: RecipientKeys) -> None:
