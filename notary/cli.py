@@ -273,6 +273,61 @@ def _open_chain_view(rpc: str | None, chain_data: Path | None) -> Any:
     return open_chain_view(rpc_url=rpc, embedded_dir=chain_data)
 
 
+@app.command("claim-check")
+def claim_check(
+    cert: Annotated[list[Path], typer.Option("--cert", help="A certificate (repeatable)")],
+    claimant_name: Annotated[str, typer.Option()],
+    claimant_id_type: Annotated[str, typer.Option(help="uscc, cn_resident_id, passport or other")],
+    claimant_id: Annotated[str, typer.Option()],
+    listing_date: Annotated[str, typer.Option(help="YYYY-MM-DD or an RFC 3339 time")],
+    listing_file: Annotated[Path | None, typer.Option(help="The listing's content")] = None,
+    listing_sha256: Annotated[str | None, typer.Option(help="Or its SHA-256")] = None,
+    rpc: Annotated[str | None, typer.Option(help="Any JSON-RPC node of the chain")] = None,
+    chain_data: Annotated[Path | None, typer.Option(help="An embedded chain's data directory")] = None,
+    issuer_key: Annotated[list[str] | None, typer.Option(help="Trusted issuer key (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check an infringement complaint. Exit 0 = supported, 1 = not supported, 3 = inconclusive."""
+    from datetime import date, datetime
+
+    from client_sdk.claims import Claimant, Complaint, check_infringement_claim
+    from client_sdk.errors import ChainReadError, FormatError
+
+    try:
+        when: date | datetime = (datetime.fromisoformat(listing_date.replace("Z", "+00:00"))
+                                 if "T" in listing_date else date.fromisoformat(listing_date))
+    except ValueError:
+        _fail(f"--listing-date {listing_date!r} is not YYYY-MM-DD or an RFC 3339 time", 2)
+        return
+    complaint = Complaint(
+        certificates=[p.read_bytes() for p in cert],
+        claimant=Claimant(claimant_name, claimant_id_type, claimant_id),
+        listing_date=when, listing_content=listing_file, listing_sha256=listing_sha256,
+    )
+    chain = _open_chain_view(rpc, chain_data)
+    try:
+        verdict = check_infringement_claim(complaint, chain=chain, trusted_issuer_keys=issuer_key)
+    except (FormatError, ChainReadError) as exc:
+        _fail(str(exc), 2)
+        return
+    finally:
+        if chain is not None:
+            chain.close()
+    if as_json:
+        out.print_json(data={"verdict": verdict.verdict, "summary": verdict.summary(),
+                             "findings": [{"check": f.check, "outcome": f.outcome.value,
+                                           "detail": f.detail, "record_id": f.record_id}
+                                          for f in verdict.findings]})
+    else:
+        colour = {"supported": "green", "not_supported": "red"}.get(verdict.verdict, "yellow")
+        out.print(f"[bold {colour}]{verdict.verdict.upper()}[/bold {colour}]")
+        table = Table("check", "outcome", "detail")
+        for f in verdict.findings:
+            table.add_row(f.check, f.outcome.value, f.detail)
+        out.print(table)
+    raise typer.Exit({"supported": 0, "not_supported": 1}.get(verdict.verdict, 3))
+
+
 @app.command()
 def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Print SHA-256, SM3 and IPFS CIDs of files, as the service would compute them."""

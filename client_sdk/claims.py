@@ -1,0 +1,267 @@
+"""The platform's infringement-claim check (the regulation's Art. 13), with no trust in us.
+
+A platform receives a complaint: one or more certificates, who the claimant is, and the listing it
+targets (its content or digest, and the date it went up). :func:`check_infringement_claim` returns
+a reasoned verdict, every finding with its evidence:
+
+- ``authentic``         each certificate verifies (offline, and against the chain when a node is given)
+- ``owner``             the claimant is the registered copyright owner of a verified work
+- ``precedes_listing``  the claimant's registration was anchored before the listing date (both dates)
+- ``content_identical`` the listing's bytes or digest equal the registered content
+- ``first_registrant``  nobody else had registered the same content earlier
+- ``credit_status``     (given a credit source) the claimant has no active dishonest entries
+- ``pledge_status``     (given a pledge source) whether the work is pledged, and to whom
+
+It reads only the certificates, the listing and the chain; our service is not involved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from client_sdk.certificate import Certificate
+from client_sdk.errors import FormatError, VerificationError
+from client_sdk.verify import ChainView, VerificationResult, verify_certificate
+
+__all__ = [
+    "ClaimVerdict",
+    "Claimant",
+    "Complaint",
+    "CreditSource",
+    "Finding",
+    "Outcome",
+    "PledgeSource",
+    "check_infringement_claim",
+]
+
+
+class Outcome(StrEnum):
+    passed = "pass"
+    failed = "fail"
+    unknown = "unknown"
+
+
+@dataclass(frozen=True)
+class Claimant:
+    name: str
+    id_type: str  # uscc, cn_resident_id, passport, other
+    id: str
+
+    def key(self) -> str:
+        value = self.id.strip()
+        if self.id_type in {"uscc", "cn_resident_id", "passport"}:
+            value = value.upper()
+        return f"{self.id_type}:{value}"
+
+
+@dataclass(frozen=True)
+class Complaint:
+    certificates: Sequence[Certificate | bytes | str | Mapping[str, Any]]
+    claimant: Claimant
+    listing_date: date | datetime
+    listing_content: bytes | Path | None = None
+    listing_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    outcome: Outcome
+    detail: str
+    record_id: str | None = None
+
+
+class CreditSource(Protocol):
+    """Answers "active dishonest entries of subject X as of T" (see ``client_sdk.credit``)."""
+
+    def dishonest_entries(self, subject_key: str, as_of: datetime) -> list[dict[str, Any]]: ...
+
+
+class PledgeSource(Protocol):
+    """Answers "is asset X pledged as of T, and to whom" (see ``client_sdk.pledges``)."""
+
+    def pledge_status(self, asset: Mapping[str, Any], as_of: datetime) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class ClaimVerdict:
+    verdict: str  # supported | not_supported | inconclusive
+    findings: tuple[Finding, ...]
+    verified: tuple[VerificationResult, ...] = field(default=())
+
+    @property
+    def supported(self) -> bool:
+        return self.verdict == "supported"
+
+    def summary(self) -> str:
+        failed = [f for f in self.findings if f.outcome is Outcome.failed]
+        unknown = [f for f in self.findings if f.outcome is Outcome.unknown]
+        if self.verdict == "supported":
+            return "the claim is supported by every check"
+        if failed:
+            return "not supported: " + "; ".join(f.detail for f in failed)
+        return "inconclusive: " + "; ".join(f.detail for f in unknown)
+
+
+def _listing_cutoff(listing: date | datetime) -> datetime:
+    """The first moment of the listing: its datetime, or the start of its day in UTC."""
+    if isinstance(listing, datetime):
+        return listing if listing.tzinfo else listing.replace(tzinfo=UTC)
+    return datetime.combine(listing, time.min, tzinfo=UTC)
+
+
+def _listing_sha256(complaint: Complaint) -> str | None:
+    if complaint.listing_sha256:
+        return complaint.listing_sha256.strip().lower()
+    content = complaint.listing_content
+    if content is None:
+        return None
+    if isinstance(content, bytes):
+        return hashlib.sha256(content).hexdigest()
+    h = hashlib.sha256()
+    with open(content, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _owner_key(record: Mapping[str, Any]) -> str | None:
+    owner = record.get("work", {}).get("copyright_owner")
+    if not isinstance(owner, Mapping):
+        return None
+    return Claimant(str(owner.get("name", "")), str(owner.get("id_type", "")), str(owner.get("id", ""))).key()
+
+
+def check_infringement_claim(
+    complaint: Complaint,
+    *,
+    chain: ChainView | None = None,
+    trusted_issuer_keys: Collection[str] | None = None,
+    trusted_contracts: Mapping[int, str] | None = None,
+    min_confirmations: int = 1,
+    credit: CreditSource | None = None,
+    pledges: PledgeSource | None = None,
+) -> ClaimVerdict:
+    """Check a complaint; every finding says what was compared and with which values."""
+    if not complaint.certificates:
+        raise FormatError("a complaint needs at least one certificate")
+    findings: list[Finding] = []
+    verified: list[VerificationResult] = []
+    for raw in complaint.certificates:
+        try:
+            result = verify_certificate(
+                raw, trusted_issuer_keys=trusted_issuer_keys, trusted_contracts=trusted_contracts,
+                chain=chain, min_confirmations=min_confirmations,
+            )
+        except VerificationError as exc:
+            rid = raw.record_id if isinstance(raw, Certificate) else None
+            findings.append(Finding("authentic", Outcome.failed,
+                                    f"a certificate failed verification at step '{exc.step}': {exc.reason}", rid))
+            continue
+        where = "on chain" if result.chain_checked else "per the certificate (chain not checked)"
+        findings.append(Finding(
+            "authentic", Outcome.passed if result.chain_checked else Outcome.unknown,
+            f"{result.kind} {result.record_id} is authentic, anchored at "
+            f"{result.anchored_at.isoformat()} {where} (chain {result.chain_id}, block {result.block_number})",
+            result.record_id,
+        ))
+        verified.append(result)
+
+    claimant_key = complaint.claimant.key()
+    works = [r for r in verified if r.kind == "work"]
+    owned = [r for r in works if _owner_key(r.certificate.record) == claimant_key]
+    if owned:
+        findings.append(Finding("owner", Outcome.passed,
+                                f"{complaint.claimant.name} ({claimant_key}) is the registered copyright "
+                                f"owner in {', '.join(r.record_id for r in owned)}", owned[0].record_id))
+    elif works:
+        names = ", ".join(f"{r.record_id}: {_owner_key(r.certificate.record)}" for r in works)
+        findings.append(Finding("owner", Outcome.failed,
+                                f"the claimant {claimant_key} is not the registered owner ({names})"))
+    else:
+        findings.append(Finding("owner", Outcome.unknown,
+                                "no verified work registration among the certificates; evidence "
+                                "records prove existence, not ownership"))
+
+    basis = owned or verified
+    cutoff = _listing_cutoff(complaint.listing_date)
+    if basis:
+        earliest = min(basis, key=lambda r: r.anchored_at)
+        if earliest.anchored_at < cutoff:
+            findings.append(Finding("precedes_listing", Outcome.passed,
+                                    f"registered (anchored) {earliest.anchored_at.isoformat()}, before the "
+                                    f"listing date {cutoff.isoformat()}", earliest.record_id))
+        else:
+            findings.append(Finding("precedes_listing", Outcome.failed,
+                                    f"registered (anchored) {earliest.anchored_at.isoformat()}, which is not "
+                                    f"before the listing date {cutoff.isoformat()}", earliest.record_id))
+    else:
+        findings.append(Finding("precedes_listing", Outcome.unknown, "no verified certificate to date"))
+
+    listing_digest = _listing_sha256(complaint)
+    if listing_digest is None:
+        findings.append(Finding("content_identical", Outcome.unknown,
+                                "neither the listing's content nor its digest was given"))
+    elif basis:
+        same = [r for r in basis if r.certificate.record.get("content", {}).get("sha256") == listing_digest]
+        if same:
+            findings.append(Finding("content_identical", Outcome.passed,
+                                    f"the listing's SHA-256 {listing_digest} equals the content of "
+                                    f"{same[0].record_id}", same[0].record_id))
+        else:
+            findings.append(Finding("content_identical", Outcome.failed,
+                                    f"the listing's SHA-256 {listing_digest} differs from the registered "
+                                    "content: the copy is not byte-identical (a modified copy needs expert "
+                                    "comparison)"))
+    else:
+        findings.append(Finding("content_identical", Outcome.unknown, "no verified certificate to compare"))
+
+    for r in owned:
+        prior = r.certificate.record.get("prior_registrations") or []
+        if prior:
+            ids = ", ".join(str(p.get("id")) for p in prior)
+            findings.append(Finding("first_registrant", Outcome.failed,
+                                    f"others registered the same content before {r.record_id}: {ids}",
+                                    r.record_id))
+        else:
+            findings.append(Finding("first_registrant", Outcome.passed,
+                                    f"{r.record_id} names no earlier registration of the content",
+                                    r.record_id))
+
+    now = datetime.now(UTC)
+    if credit is not None:
+        entries = credit.dishonest_entries(claimant_key, now)
+        if entries:
+            findings.append(Finding("credit_status", Outcome.failed,
+                                    f"the claimant has {len(entries)} active dishonest IP credit "
+                                    f"entr{'y' if len(entries) == 1 else 'ies'}: "
+                                    + "; ".join(str(e.get("category", "")) for e in entries)))
+        else:
+            findings.append(Finding("credit_status", Outcome.passed,
+                                    "the claimant has no active dishonest IP credit entries"))
+    if pledges is not None:
+        for r in owned:
+            asset = r.certificate.record.get("work", {})
+            status = pledges.pledge_status({"type": "copyright", "work": r.record_id, **asset}, now)
+            if status:
+                findings.append(Finding("pledge_status", Outcome.passed,
+                                        f"{r.record_id} is pledged to {status.get('pledgee')} "
+                                        f"(pledge {status.get('pledge_id')}): the pledgee may need to join "
+                                        "the complaint", r.record_id))
+            else:
+                findings.append(Finding("pledge_status", Outcome.passed,
+                                        f"{r.record_id} is not pledged", r.record_id))
+
+    if any(f.outcome is Outcome.failed for f in findings):
+        verdict = "not_supported"
+    elif any(f.outcome is Outcome.unknown for f in findings):
+        verdict = "inconclusive"
+    else:
+        verdict = "supported"
+    return ClaimVerdict(verdict, tuple(findings), tuple(verified))

@@ -1,0 +1,139 @@
+"""The platform's claim check: each rule passes or fails with the values it compared."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from client_sdk.claims import Claimant, Complaint, Outcome, check_infringement_claim
+
+OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
+CONTENT = b"the registered song, as audio bytes" * 50
+
+
+def _work(owner: dict[str, str]) -> dict[str, Any]:
+    return {"title": "Song", "work_type": "musical", "authors": [{"name": "A"}],
+            "copyright_owner": owner, "completed_on": "2025-01-01"}
+
+
+@pytest.fixture(scope="module")
+def registered(api) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    h = api.principal("claimant", "holder", "Acme Studio")
+    r = api.client.post("/v1/works", headers=h, files={"file": ("song.wav", CONTENT)},
+                        data={"work": json.dumps(_work(OWNER))})
+    rid = r.json()["id"]
+    api.wait_anchored(f"/v1/works/{rid}", h)
+    cert = api.client.get(f"/v1/works/{rid}/certificate", headers=h).json()
+    return {"cert": cert, "id": rid}
+
+
+def check(api, certs: list[Any], *, claimant: Claimant | None = None, listing_date: Any = None,  # type: ignore[no-untyped-def]
+          content: bytes | None = CONTENT, chain: bool = True):
+    complaint = Complaint(
+        certificates=certs,
+        claimant=claimant or Claimant("Acme Studio Ltd", "uscc", "91350100m000100y43"),
+        listing_date=listing_date or datetime.now(UTC) + timedelta(days=1),
+        listing_content=content,
+    )
+    return check_infringement_claim(
+        complaint, chain=api.runtime.chain.view() if chain else None,
+        trusted_issuer_keys=[api.runtime.issuer.key_id],
+    )
+
+
+def outcome(verdict, name: str) -> Outcome:  # type: ignore[no-untyped-def]
+    return next(f.outcome for f in verdict.findings if f.check == name)
+
+
+def detail(verdict, name: str) -> str:  # type: ignore[no-untyped-def]
+    return next(f.detail for f in verdict.findings if f.check == name)
+
+
+def test_a_sound_claim_is_supported(api, registered) -> None:  # type: ignore[no-untyped-def]
+    verdict = check(api, [registered["cert"]])
+    assert verdict.verdict == "supported", verdict.summary()
+    assert {f.check for f in verdict.findings} == {"authentic", "owner", "precedes_listing",
+                                                   "content_identical", "first_registrant"}
+
+
+def test_registered_after_the_listing_says_so_with_both_dates(api, registered) -> None:  # type: ignore[no-untyped-def]
+    listing = datetime.now(UTC) - timedelta(days=30)
+    verdict = check(api, [registered["cert"]], listing_date=listing.date())
+    assert verdict.verdict == "not_supported"
+    assert outcome(verdict, "precedes_listing") is Outcome.failed
+    text = detail(verdict, "precedes_listing")
+    anchored = datetime.fromtimestamp(registered["cert"]["anchor"]["block_timestamp"], UTC)
+    assert anchored.isoformat() in text and listing.date().isoformat() in text
+
+
+def test_claimant_who_is_not_the_owner(api, registered) -> None:  # type: ignore[no-untyped-def]
+    verdict = check(api, [registered["cert"]], claimant=Claimant("Someone", "cn_resident_id", "11010519491231002X"))
+    assert outcome(verdict, "owner") is Outcome.failed
+    assert "uscc:91350100M000100Y43" in detail(verdict, "owner")
+
+
+def test_listing_with_other_content(api, registered) -> None:  # type: ignore[no-untyped-def]
+    verdict = check(api, [registered["cert"]], content=CONTENT + b"!")
+    assert outcome(verdict, "content_identical") is Outcome.failed
+    assert check(api, [registered["cert"]], content=None).verdict == "inconclusive"
+
+
+def test_tampered_certificate_is_not_authentic(api, registered) -> None:  # type: ignore[no-untyped-def]
+    forged = json.loads(json.dumps(registered["cert"]))
+    forged["record"]["work"]["copyright_owner"]["name"] = "Mallory"
+    verdict = check(api, [forged])
+    assert verdict.verdict == "not_supported"
+    assert outcome(verdict, "authentic") is Outcome.failed and "leaf_hash" in detail(verdict, "authentic")
+
+
+def test_without_a_chain_authenticity_is_only_offline(api, registered) -> None:  # type: ignore[no-untyped-def]
+    verdict = check(api, [registered["cert"]], chain=False)
+    assert verdict.verdict == "inconclusive"
+    assert "chain not checked" in detail(verdict, "authentic")
+
+
+def test_a_later_registrant_is_not_first(api, registered) -> None:  # type: ignore[no-untyped-def]
+    h = api.principal("copycat", "holder", "Copycat")
+    other = {"name": "Copycat Co", "id_type": "uscc", "id": "91110108551385082Q"}
+    r = api.client.post("/v1/works", headers=h, files={"file": ("song.wav", CONTENT)},
+                        data={"work": json.dumps(_work(other))})
+    rid = r.json()["id"]
+    api.wait_anchored(f"/v1/works/{rid}", h)
+    cert = api.client.get(f"/v1/works/{rid}/certificate", headers=h).json()
+    verdict = check(api, [cert], claimant=Claimant("Copycat Co", "uscc", "91110108551385082Q"))
+    assert outcome(verdict, "owner") is Outcome.passed
+    assert outcome(verdict, "first_registrant") is Outcome.failed
+    assert registered["id"] in detail(verdict, "first_registrant")
+
+
+def test_server_side_check_gives_the_same_verdict(api, registered) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    body = {"certificates": [registered["cert"]],
+            "claimant": {"name": "Acme", "id_type": "uscc", "id": "91350100M000100Y43"},
+            "listing_date": "2001-01-01", "listing_sha256": hashlib.sha256(CONTENT).hexdigest()}
+    r = api.client.post("/v1/claims/check", json=body, headers=api.principal("platform", "platform"))
+    assert r.status_code == 200, r.text
+    assert r.json()["verdict"] == "not_supported"
+    assert "2001-01-01" in next(f["detail"] for f in r.json()["findings"] if f["check"] == "precedes_listing")
+
+
+def test_cli_claim_check_exit_status(api, registered, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from notary.cli import app
+
+    cert = tmp_path / "c.json"
+    cert.write_text(json.dumps(registered["cert"]))
+    listing = tmp_path / "listing.wav"
+    listing.write_bytes(CONTENT)
+    args = ["claim-check", "--cert", str(cert), "--claimant-name", "Acme", "--claimant-id-type", "uscc",
+            "--claimant-id", "91350100M000100Y43", "--listing-file", str(listing), "--json",
+            "--issuer-key", api.runtime.issuer.key_id]
+    later = CliRunner().invoke(app, [*args, "--listing-date", "2999-01-01"])
+    assert later.exit_code == 3, later.output  # no chain given: authentic only offline
+    earlier = CliRunner().invoke(app, [*args, "--listing-date", "2001-01-01"])
+    assert earlier.exit_code == 1 and "not_supported" in earlier.output
