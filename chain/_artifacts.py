@@ -14,10 +14,11 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from eth_abi import abi as eth_abi
 from eth_abi.exceptions import DecodingError
+from eth_typing import ABIError
 from eth_utils import (
     abi_to_signature,
     function_signature_to_4byte_selector,
@@ -31,9 +32,7 @@ from .errors import ArtifactError
 __all__ = ["ContractArtifact", "DecodedRevert", "RevertDecoder", "load_artifact"]
 
 _REQUIRED_KEYS = ("contractName", "abi", "bytecode", "deployedBytecode")
-_REBUILD_HINT = (
-    "rebuild the contracts with `npm run export-artifacts` and commit chain/artifacts/"
-)
+_REBUILD_HINT = "rebuild the contracts with `npm run export-artifacts` and commit chain/artifacts/"
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,9 @@ class ContractArtifact:
     compiler: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, document: Mapping[str, Any], *, source: str = "artifact") -> ContractArtifact:
+    def from_json(
+        cls, document: Mapping[str, Any], *, source: str = "artifact"
+    ) -> ContractArtifact:
         missing = [key for key in _REQUIRED_KEYS if key not in document]
         if missing:
             raise ArtifactError(f"{source} lacks {', '.join(missing)}; {_REBUILD_HINT}")
@@ -58,7 +59,9 @@ class ContractArtifact:
             name=str(document["contractName"]),
             abi=tuple(abi),
             bytecode=_hex_code(document["bytecode"], f"{source}: bytecode"),
-            deployed_bytecode=_hex_code(document["deployedBytecode"], f"{source}: deployedBytecode"),
+            deployed_bytecode=_hex_code(
+                document["deployedBytecode"], f"{source}: deployedBytecode"
+            ),
             compiler=dict(document.get("compiler") or {}),
         )
 
@@ -67,7 +70,9 @@ def _hex_code(value: Any, what: str) -> bytes:
     if not isinstance(value, str) or not value.startswith("0x") or len(value) <= 2:
         raise ArtifactError(f"{what} is not non-empty 0x-hex; {_REBUILD_HINT}")
     if "__" in value:
-        raise ArtifactError(f"{what} has unlinked library placeholders; link them before committing")
+        raise ArtifactError(
+            f"{what} has unlinked library placeholders; link them before committing"
+        )
     try:
         return bytes.fromhex(value[2:])
     except ValueError as exc:
@@ -89,7 +94,9 @@ def load_artifact(name: str) -> ContractArtifact:
         raise ArtifactError(f"{source} is not a JSON object; {_REBUILD_HINT}")
     artifact = ContractArtifact.from_json(document, source=source)
     if artifact.name != name:
-        raise ArtifactError(f"{source} holds contract {artifact.name!r}, not {name!r}; {_REBUILD_HINT}")
+        raise ArtifactError(
+            f"{source} holds contract {artifact.name!r}, not {name!r}; {_REBUILD_HINT}"
+        )
     return artifact
 
 
@@ -125,6 +132,7 @@ class RevertDecoder:
             for item in abi:
                 if item.get("type") != "error":
                     continue
+                item = cast(ABIError, item)
                 selector = function_signature_to_4byte_selector(abi_to_signature(item))
                 names = get_abi_input_names(item)
                 self._by_selector.setdefault(

@@ -72,7 +72,9 @@ class DeploymentBook:
         try:
             document = json.loads(text)
         except ValueError as exc:
-            raise ChainError(f"{self.path} is not valid JSON ({exc}); fix or move the file away") from exc
+            raise ChainError(
+                f"{self.path} is not valid JSON ({exc}); fix or move the file away"
+            ) from exc
         if not isinstance(document, dict) or document.get("version") != _VERSION:
             raise ChainError(
                 f"{self.path} is not a version-{_VERSION} deployments file; fix or move it away"

@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Self, cast
 from urllib.parse import quote
 
 from eth.abc import AtomicWriteBatchAPI, BlockAPI, BlockHeaderAPI, SignedTransactionAPI
@@ -59,6 +59,7 @@ from eth_tester.backends.pyevm.serializers import (
 from eth_tester.exceptions import TransactionFailed
 from eth_tester.exceptions import TransactionNotFound as TesterTransactionNotFound
 from eth_tester.exceptions import ValidationError as TesterValidationError
+from eth_typing import BlockNumber, Hash32
 from eth_utils import ValidationError as EthValidationError
 from eth_utils import to_canonical_address, to_checksum_address
 from web3 import Web3
@@ -108,9 +109,7 @@ class SQLiteAtomicDB(BaseAtomicDB):
             )
         else:
             # check_same_thread=False: EmbeddedChain serialises access with its own lock.
-            self._conn = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False
-            )
+            self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute(
@@ -159,8 +158,8 @@ class SQLiteAtomicDB(BaseAtomicDB):
                     )
         finally:
             # Same as py-evm's AtomicDB: a batch is unusable once its context ends.
-            batch._track_diff = None
-            batch._write_target_db = None
+            batch._track_diff = None  # type: ignore[assignment]
+            batch._write_target_db = None  # type: ignore[assignment]
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -222,7 +221,7 @@ class _EmbeddedMiningChain(MiningChain):
     replaying with the VM it was created with when the libraries are upgraded.
     """
 
-    vm_configuration = ((0, PragueVM),)
+    vm_configuration = ((BlockNumber(0), PragueVM),)
     chain_id = DEFAULT_CHAIN_ID
 
     def create_header_from_parent(
@@ -238,7 +237,7 @@ class _EmbeddedMiningChain(MiningChain):
 
 def _chain_class(chain_id: int) -> type[_EmbeddedMiningChain]:
     # py-evm reads chain_id from the class (from_genesis is a classmethod).
-    return type("EmbeddedChain%d" % chain_id, (_EmbeddedMiningChain,), {"chain_id": chain_id})
+    return type(f"EmbeddedChain{chain_id}", (_EmbeddedMiningChain,), {"chain_id": chain_id})
 
 
 class _RevertWithData(Exception):
@@ -303,16 +302,22 @@ class PersistentPyEVMBackend(PyEVMBackend):
 
     def _refuse_writes(self) -> None:
         if self.read_only:
-            raise ReadOnlyChain("the embedded chain is open read-only; it cannot accept transactions")
+            raise ReadOnlyChain(
+                "the embedded chain is open read-only; it cannot accept transactions"
+            )
 
     def send_transaction(self, transaction: Any) -> bytes:
         raise NotImplementedError("the embedded chain holds no keys; send signed raw transactions")
 
-    def send_signed_transaction(self, signed_transaction: Any, block_number: Any = "latest") -> bytes:
+    def send_signed_transaction(
+        self, signed_transaction: Any, block_number: Any = "latest"
+    ) -> bytes:
         raise NotImplementedError("send signed raw transactions (eth_sendRawTransaction)")
 
     def reset_to_genesis(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("the embedded chain never resets; delete its data directory instead")
+        raise NotImplementedError(
+            "the embedded chain never resets; delete its data directory instead"
+        )
 
     def take_snapshot(self) -> bytes:
         raise NotImplementedError("snapshots would allow rewriting anchored evidence")
@@ -329,7 +334,7 @@ class PersistentPyEVMBackend(PyEVMBackend):
         self, transaction_hash: bytes
     ) -> tuple[BlockAPI, SignedTransactionAPI, int, bool]:
         try:
-            number, index = self.chain.chaindb.get_transaction_index(transaction_hash)
+            number, index = self.chain.chaindb.get_transaction_index(Hash32(transaction_hash))
         except EVMTransactionNotFound:
             pass
         else:
@@ -385,7 +390,10 @@ class PersistentPyEVMBackend(PyEVMBackend):
 # py-evm's validation messages, rewritten as geth words them so the client needs
 # one translation for every backend.
 _GETH_STYLE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"cannot afford txn gas|enough balance"), "insufficient funds for gas * price + value"),
+    (
+        re.compile(r"cannot afford txn gas|enough balance"),
+        "insufficient funds for gas * price + value",
+    ),
     (re.compile(r"lower than block's base fee"), "max fee per gas less than block base fee"),
     (re.compile(r"exceeds gas limit"), "exceeds block gas limit"),
 )
@@ -462,10 +470,14 @@ class _EmbeddedProvider(EthereumTesterProvider):
                 raise
 
     def _dispatch(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        if method in self._CALL_METHODS and params and isinstance(params[0], dict):
-            if params[0].get("from") is None:
-                # Nodes default a call's sender to the zero address; eth-tester insists on one.
-                params = [{**params[0], "from": _ZERO_ADDRESS}, *params[1:]]
+        if (
+            method in self._CALL_METHODS
+            and params
+            and isinstance(params[0], dict)
+            and params[0].get("from") is None
+        ):
+            # Nodes default a call's sender to the zero address; eth-tester insists on one.
+            params = [{**params[0], "from": _ZERO_ADDRESS}, *params[1:]]
         try:
             return super().make_request(method, params)
         except _RevertWithData as exc:
@@ -588,7 +600,7 @@ class EmbeddedChain:
     def closed(self) -> bool:
         return self._provider.closed
 
-    def __enter__(self) -> EmbeddedChain:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -602,7 +614,7 @@ def _create_genesis(
     genesis_balance: int,
     gas_limit: int,
 ) -> tuple[MiningChain, dict[str, Any]]:
-    state = {
+    state: dict[Any, Any] = {
         to_canonical_address(account): {
             "balance": genesis_balance,
             "nonce": 0,
@@ -612,8 +624,8 @@ def _create_genesis(
         for account in genesis_accounts
     }
     params = get_default_genesis_params({"gas_limit": gas_limit, "timestamp": int(time.time())})
-    chain = _chain_class(chain_id).from_genesis(db, params, state)
-    genesis = chain.get_canonical_block_header_by_number(0)
+    chain = cast(MiningChain, _chain_class(chain_id).from_genesis(db, params, state))
+    genesis = chain.get_canonical_block_header_by_number(BlockNumber(0))
     meta = {
         "format": _FORMAT,
         "vm": _VM_NAME,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, Self, cast
 
 import requests
 from eth_account import Account
@@ -314,7 +314,7 @@ class AnchorReader:
         if self._embedded is not None:
             self._embedded.close()
 
-    def __enter__(self) -> AnchorReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -602,7 +602,11 @@ class EvidenceRegistryClient(AnchorReader):
         ``EmptyBatch``) and missing permission (``MissingRole``).
         """
         _check_root(root)
-        if not isinstance(leaf_count, int) or isinstance(leaf_count, bool) or not 0 <= leaf_count <= _UINT64_MAX:
+        if (
+            not isinstance(leaf_count, int)
+            or isinstance(leaf_count, bool)
+            or not 0 <= leaf_count <= _UINT64_MAX
+        ):
             raise InvalidAnchorInput(f"leaf_count must be an int in 1..2**64-1, got {leaf_count!r}")
         if allow_existing:
             existing = self._existing_anchor(root, leaf_count)
@@ -688,7 +692,9 @@ class EvidenceRegistryClient(AnchorReader):
         if base_fee is None:
             return {"gasPrice": int(self._w3.eth.gas_price)}
         try:
-            tip = int(self._w3.manager.request_blocking(RPCEndpoint("eth_maxPriorityFeePerGas"), []), 0)
+            tip = int(
+                self._w3.manager.request_blocking(RPCEndpoint("eth_maxPriorityFeePerGas"), []), 0
+            )
         except (Web3RPCError, ValueError, TypeError):
             tip = self._policy.default_priority_fee
         # 2x base fee rides out several full blocks of base-fee growth before inclusion.
@@ -762,9 +768,15 @@ class EvidenceRegistryClient(AnchorReader):
             # A deployment was sent before a crash: adopt it if it was mined.
             address = self._deployed_address(recorded.tx_hash)
             if address is not None:
-                book.put(self._chain_id, REGISTRY, Deployment(
-                    tx_hash=recorded.tx_hash, genesis_hash=genesis, address=address,
-                ))
+                book.put(
+                    self._chain_id,
+                    REGISTRY,
+                    Deployment(
+                        tx_hash=recorded.tx_hash,
+                        genesis_hash=genesis,
+                        address=address,
+                    ),
+                )
                 return address
         return self._deploy(book, genesis)
 
@@ -781,14 +793,23 @@ class EvidenceRegistryClient(AnchorReader):
 
         tx_hash = self._send({"data": data}, function="constructor", before_send=record_pending)
         receipt = self._await_receipt(tx_hash, deadline)
-        if receipt["status"] != 1 or not receipt.get("contractAddress"):
+        created = receipt.get("contractAddress")
+        if receipt["status"] != 1 or not created:
             raise self._replayed_revert(receipt, None, data, function="constructor")
-        address = to_checksum_address(receipt["contractAddress"])
-        book.put(self._chain_id, REGISTRY, Deployment(
-            tx_hash=tx_hash, genesis_hash=genesis, address=address,
-            block_number=int(receipt["blockNumber"]),
-        ))
-        log.info("deployed %s at %s on chain %d (tx %s)", REGISTRY, address, self._chain_id, tx_hash)
+        address = to_checksum_address(created)
+        book.put(
+            self._chain_id,
+            REGISTRY,
+            Deployment(
+                tx_hash=tx_hash,
+                genesis_hash=genesis,
+                address=address,
+                block_number=int(receipt["blockNumber"]),
+            ),
+        )
+        log.info(
+            "deployed %s at %s on chain %d (tx %s)", REGISTRY, address, self._chain_id, tx_hash
+        )
         return address
 
     def _deployed_address(self, tx_hash: str) -> str | None:
@@ -797,9 +818,10 @@ class EvidenceRegistryClient(AnchorReader):
                 receipt = self._w3.eth.get_transaction_receipt(cast(Any, tx_hash))
             except TransactionNotFound:
                 return None
-        if receipt["status"] != 1 or not receipt.get("contractAddress"):
+        created = receipt.get("contractAddress")
+        if receipt["status"] != 1 or not created:
             return None
-        return to_checksum_address(receipt["contractAddress"])
+        return to_checksum_address(created)
 
     def _genesis_hash(self) -> str:
         return self.block(0).hash
@@ -888,7 +910,6 @@ def _rpc_message(exc: Web3RPCError) -> str:
 def _is_insufficient_funds(message: str) -> bool:
     lowered = message.lower()
     return "insufficient funds" in lowered or "enough funds" in lowered
-
 
 
 def _is_nonce_clash(message: str) -> bool:

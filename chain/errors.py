@@ -168,7 +168,9 @@ class ContractReverted(TransactionError):
         self.contract = contract
         self.address = address
         self.function = function
-        where = f"{contract}.{function}" if contract and function else (function or contract or "call")
+        where = (
+            f"{contract}.{function}" if contract and function else (function or contract or "call")
+        )
         if error_name is None:
             what = f"unrecognised revert data 0x{data.hex()}" if data else "no revert data"
         else:

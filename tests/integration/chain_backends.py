@@ -38,9 +38,9 @@ from chain import (
     EmbeddedChain,
     EvidenceRegistryClient,
     TransactionPolicy,
+    errors,
     load_artifact,
 )
-from chain import errors
 from chain._deployments import DEPLOYMENTS_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ OTHER = Account.from_key(OTHER_KEY).address
 POOR = Account.from_key(POOR_KEY).address
 
 # Runtime code "STOP": any contract that is not the EvidenceRegistry.
-_STOP_CONTRACT_INIT = bytes.fromhex("6001600c60003960016000f3" "00")
+_STOP_CONTRACT_INIT = bytes.fromhex("6001600c60003960016000f300")
 
 
 def in_ci() -> bool:
@@ -94,7 +94,9 @@ def send_signed(w3: Web3, key: str, tx: dict[str, Any]) -> Any:
         "maxFeePerGas": 2 * base_fee + 10**9,
         **tx,
     }
-    full.setdefault("gas", int(w3.eth.estimate_gas({k: v for k, v in full.items() if k != "gas"}) * 1.3))
+    full.setdefault(
+        "gas", int(w3.eth.estimate_gas({k: v for k, v in full.items() if k != "gas"}) * 1.3)
+    )
     signed = account.sign_transaction(full)
     tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.05)
@@ -231,8 +233,12 @@ class NodeBackend(ChainBackend):
 
     def fund(self, address: str, wei: int = 10**19) -> None:
         with self._fund_lock:
-            tx_hash = self._w3.eth.send_transaction({"from": self._funder, "to": address, "value": wei})
-            receipt = self._w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60, poll_latency=0.05)
+            tx_hash = self._w3.eth.send_transaction(
+                {"from": self._funder, "to": address, "value": wei}
+            )
+            receipt = self._w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=60, poll_latency=0.05
+            )
         assert receipt["status"] == 1
 
 
@@ -244,8 +250,12 @@ class NodeProcess:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            argv, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            argv,
+            cwd=cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def wait_ready(self, timeout: float) -> None:
@@ -257,7 +267,7 @@ class NodeProcess:
             try:
                 if w3.eth.block_number >= 0 and w3.eth.accounts:
                     return
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:  # noqa: BLE001, S110 - not up yet
                 pass
             time.sleep(0.2)
         self.stop()
@@ -285,7 +295,9 @@ def start_hardhat(tmp: Path) -> NodeProcess:
     port = free_port()
     node = NodeProcess(
         [str(hardhat), "node", "--hostname", "127.0.0.1", "--port", str(port)],
-        url=f"http://127.0.0.1:{port}", log_path=tmp / "hardhat.log", cwd=ROOT,
+        url=f"http://127.0.0.1:{port}",
+        log_path=tmp / "hardhat.log",
+        cwd=ROOT,
     )
     node.wait_ready(timeout=90)
     return node
@@ -307,19 +319,42 @@ def geth_binary() -> str | None:
 def start_geth(tmp: Path) -> NodeProcess:
     geth = geth_binary()
     if geth is None:
-        skip_or_fail("geth is not installed: run scripts/install-geth.sh (or set GETH=/path/to/geth)")
+        skip_or_fail(
+            "geth is not installed: run scripts/install-geth.sh (or set GETH=/path/to/geth)"
+        )
     assert geth is not None
     http_port, auth_port = free_port(), free_port()
     node = NodeProcess(
         [
-            geth, "--dev", "--dev.period", "1", "--datadir", str(tmp / "geth"),
-            "--http", "--http.addr", "127.0.0.1", "--http.port", str(http_port),
-            "--http.api", "eth,net,web3",
-            "--authrpc.addr", "127.0.0.1", "--authrpc.port", str(auth_port),
-            "--port", "0", "--nodiscover", "--maxpeers", "0", "--ipcdisable",
-            "--verbosity", "2",
+            geth,
+            "--dev",
+            "--dev.period",
+            "1",
+            "--datadir",
+            str(tmp / "geth"),
+            "--http",
+            "--http.addr",
+            "127.0.0.1",
+            "--http.port",
+            str(http_port),
+            "--http.api",
+            "eth,net,web3",
+            "--authrpc.addr",
+            "127.0.0.1",
+            "--authrpc.port",
+            str(auth_port),
+            "--port",
+            "0",
+            "--nodiscover",
+            "--maxpeers",
+            "0",
+            "--ipcdisable",
+            "--verbosity",
+            "2",
         ],
-        url=f"http://127.0.0.1:{http_port}", log_path=tmp / "geth.log", cwd=tmp,
+        url=f"http://127.0.0.1:{http_port}",
+        log_path=tmp / "geth.log",
+        cwd=tmp,
     )
     node.wait_ready(timeout=60)
     return node
@@ -368,7 +403,9 @@ class RegistryClientSuite:
         backend.connect()
         path = backend.state_dir / DEPLOYMENTS_FILE
         document = json.loads(path.read_text())
-        document["deployments"][str(backend.chain_id)]["EvidenceRegistry"]["genesis_hash"] = "0x" + "00" * 32
+        document["deployments"][str(backend.chain_id)]["EvidenceRegistry"]["genesis_hash"] = (
+            "0x" + "00" * 32
+        )
         path.write_text(json.dumps(document))
         with pytest.raises(errors.ChainReset, match="was reset") as info:
             backend.connect()
@@ -424,7 +461,10 @@ class RegistryClientSuite:
         batch = client.find_root(root)
         assert batch is not None
         assert (batch.batch_id, batch.root, batch.leaf_count) == (1, root, 1000)
-        assert (batch.timestamp, batch.block_number) == (receipt.block_timestamp, receipt.block_number)
+        assert (batch.timestamp, batch.block_number) == (
+            receipt.block_timestamp,
+            receipt.block_number,
+        )
         assert client.get_batch(1) == batch
         assert client.anchor_receipt_for_root(root) == receipt
         assert client.batch_count() == 1
@@ -451,10 +491,14 @@ class RegistryClientSuite:
         assert info.value.error_args == {"root": root, "batchId": anchored.batch_id}
         assert "anchor_receipt_for_root" in str(info.value)
 
-    def test_same_root_with_another_leaf_count_is_refused(self, client: EvidenceRegistryClient) -> None:
+    def test_same_root_with_another_leaf_count_is_refused(
+        self, client: EvidenceRegistryClient
+    ) -> None:
         root = unique_root()
         client.anchor_root(root, 3)
-        with pytest.raises(errors.InvalidAnchorInput, match="already anchored as batch 1 with leaf_count 3"):
+        with pytest.raises(
+            errors.InvalidAnchorInput, match="already anchored as batch 1 with leaf_count 3"
+        ):
             client.anchor_root(root, 4)
 
     def test_zero_root_is_refused(self, client: EvidenceRegistryClient) -> None:
@@ -474,7 +518,13 @@ class RegistryClientSuite:
 
     @pytest.mark.parametrize(
         ("root", "leaf_count"),
-        [(b"\x01" * 31, 1), ("ab" * 32, 1), (b"\x01" * 32, -1), (b"\x01" * 32, 2**64), (b"\x01" * 32, True)],
+        [
+            (b"\x01" * 31, 1),
+            ("ab" * 32, 1),
+            (b"\x01" * 32, -1),
+            (b"\x01" * 32, 2**64),
+            (b"\x01" * 32, True),
+        ],
         ids=["short-root", "str-root", "negative-count", "count-over-uint64", "bool-count"],
     )
     def test_malformed_input_is_refused_before_any_rpc(
@@ -540,7 +590,10 @@ class RegistryClientSuite:
         roots = [unique_root() for _ in range(8)]
         with ThreadPoolExecutor(max_workers=4) as pool:
             receipts = list(
-                pool.map(lambda pair: (first, second)[pair[0] % 2].anchor_root(pair[1], 2), enumerate(roots))
+                pool.map(
+                    lambda pair: (first, second)[pair[0] % 2].anchor_root(pair[1], 2),
+                    enumerate(roots),
+                )
             )
         assert sorted(r.batch_id for r in receipts) == list(range(1, 9))
         assert {r.root for r in receipts} == set(roots)

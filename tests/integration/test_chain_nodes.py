@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chain import EvidenceRegistryClient
-from chain import errors
+from chain import EvidenceRegistryClient, errors
 from tests.integration.chain_backends import (
     ADMIN,
     ADMIN_KEY,

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from chain import AnchorReader, EmbeddedChain, EvidenceRegistryClient
-from chain import errors
+from chain import AnchorReader, EmbeddedChain, EvidenceRegistryClient, errors
 from chain._embedded import DB_FILE, SQLiteAtomicDB
 from tests.integration.chain_backends import ADMIN, ADMIN_KEY, send_signed, unique_root
 
@@ -83,8 +82,12 @@ _OPEN_AND_HOLD = textwrap.dedent(
 def run_child(script: str, *args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", script, *args],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -93,8 +96,11 @@ def run_child(script: str, *args: str) -> str:
 def spawn_child(script: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", script, *args],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -133,7 +139,9 @@ def test_acknowledged_anchors_survive_kill_9(tmp_path: Path) -> None:
     assert child.stdout is not None
     acknowledged: list[tuple[str, str]] = []
     try:
-        assert child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
+        assert child.stdout.readline().strip() == "ready", (
+            child.stderr.read() if child.stderr else ""
+        )
         while len(acknowledged) < 15:
             line = child.stdout.readline()
             assert line, child.stderr.read() if child.stderr else "child died"
@@ -268,7 +276,7 @@ def test_closed_chain_refuses_requests(tmp_path: Path) -> None:
     chain.close()
     chain.close()  # idempotent
     with pytest.raises(errors.ChainUnavailable, match="closed"):
-        w3.eth.block_number
+        _ = w3.eth.block_number
 
 
 def test_evidence_rewriting_test_hooks_are_gone(chain: EmbeddedChain) -> None:
@@ -287,11 +295,10 @@ def test_evidence_rewriting_test_hooks_are_gone(chain: EmbeddedChain) -> None:
 def test_atomic_batch_is_all_or_nothing(tmp_path: Path) -> None:
     db = SQLiteAtomicDB(tmp_path / "kv.sqlite3")
     try:
-        with pytest.raises(RuntimeError):
-            with db.atomic_batch() as batch:
-                batch[b"a"] = b"1"
-                assert batch[b"a"] == b"1"
-                raise RuntimeError("crash mid-batch")
+        with pytest.raises(RuntimeError), db.atomic_batch() as batch:
+            batch[b"a"] = b"1"
+            assert batch[b"a"] == b"1"
+            raise RuntimeError("crash mid-batch")
         assert b"a" not in db
 
         with db.atomic_batch() as batch:
@@ -302,11 +309,10 @@ def test_atomic_batch_is_all_or_nothing(tmp_path: Path) -> None:
         assert b"a" not in db and db[b"b"] == b"2"
 
         # A batch inside an outer transaction commits only with it.
-        with pytest.raises(RuntimeError):
-            with db.transaction():
-                with db.atomic_batch() as batch:
-                    batch[b"c"] = b"3"
-                raise RuntimeError("crash before the block is complete")
+        with pytest.raises(RuntimeError), db.transaction():
+            with db.atomic_batch() as batch:
+                batch[b"c"] = b"3"
+            raise RuntimeError("crash before the block is complete")
         assert b"c" not in db
     finally:
         db.close()

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from chain import AnchorReader, EvidenceRegistryClient
-from chain import errors
+from chain import AnchorReader, EvidenceRegistryClient, errors
 from chain._artifacts import ContractArtifact, RevertDecoder, load_artifact
 from tests.integration.chain_backends import (
     ADMIN_KEY,
@@ -31,7 +30,9 @@ class TestEmbeddedRegistryClient(RegistryClientSuite):
 def test_unreachable_node_is_chain_unavailable() -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with pytest.raises(errors.ChainUnavailable, match="cannot reach the chain node") as info:
-        EvidenceRegistryClient.connect_rpc(url, private_key=ADMIN_KEY, registry_address=None, state_dir="x")
+        EvidenceRegistryClient.connect_rpc(
+            url, private_key=ADMIN_KEY, registry_address=None, state_dir="x"
+        )
     assert url in str(info.value) and "RPC URL" in str(info.value)
     assert isinstance(info.value, ConnectionError)
     with pytest.raises(errors.ChainUnavailable):
@@ -41,7 +42,9 @@ def test_unreachable_node_is_chain_unavailable() -> None:
 def test_rpc_client_needs_an_address_or_a_state_dir(tmp_path: Path) -> None:
     backend = EmbeddedBackend(tmp_path)
     try:
-        with pytest.raises(errors.ChainError, match="neither a contract address nor a state directory"):
+        with pytest.raises(
+            errors.ChainError, match="neither a contract address nor a state directory"
+        ):
             EvidenceRegistryClient(backend.w3, private_key=ADMIN_KEY)
     finally:
         backend.close()
@@ -100,9 +103,9 @@ def test_revert_decoder_reads_any_abi_and_builtin_errors() -> None:
     data = selector("Error(string)") + eth_abi.encode(["string"], ["nope"])
     assert decoder.decode(data).name == "Error"
     assert decoder.decode(data).args == {"message": "nope"}
-    assert decoder.decode(selector("Panic(uint256)") + eth_abi.encode(["uint256"], [0x11])).args == {
-        "code": 0x11
-    }
+    assert decoder.decode(
+        selector("Panic(uint256)") + eth_abi.encode(["uint256"], [0x11])
+    ).args == {"code": 0x11}
     pledge_errors = [item for item in pledge.abi if item["type"] == "error" and item["inputs"]]
     assert pledge_errors, "PledgeRegistry declares custom errors with arguments"
     assert decoder.decode(b"\xde\xad\xbe\xef").name is None
@@ -119,5 +122,10 @@ def test_artifact_validation_says_how_to_rebuild() -> None:
         ContractArtifact.from_json({"contractName": "X", "abi": []})
     with pytest.raises(errors.ArtifactError, match="unlinked library"):
         ContractArtifact.from_json(
-            {"contractName": "X", "abi": [], "bytecode": "0x60__$abc$__", "deployedBytecode": "0x00"}
+            {
+                "contractName": "X",
+                "abi": [],
+                "bytecode": "0x60__$abc$__",
+                "deployedBytecode": "0x00",
+            }
         )
