@@ -55,6 +55,9 @@ _READ_BLOCK = 1 << 20
 
 
 def _fsync_dir(path: Path) -> None:
+    # Makes a rename durable on POSIX; Windows cannot open directories and commits renames.
+    if os.name == "nt":
+        return
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)

@@ -33,6 +33,7 @@ import json
 import queue
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from os import PathLike
 from types import TracebackType
@@ -107,20 +108,22 @@ def _is_not_found(message: str) -> bool:
     return "not found" in lowered or "could not find" in lowered or "not pinned" in lowered
 
 
-class _KuboWriter:
-    """Fingerprints and forwards each write to a streamed ``/api/v0/add`` request."""
+class _AddRequest:
+    """One streamed ``/api/v0/add`` request, sent from its own thread, fed through a queue.
 
-    def __init__(self, store: KuboContentStore) -> None:
-        self._store = store
-        self._fingerprinter = Fingerprinter()
+    Kept apart from the writer so the thread holds no reference to it: a writer dropped
+    without commit/abort is collected, and its finalizer cancels the request.
+    """
+
+    def __init__(self, client: httpx.Client, timeout: httpx.Timeout) -> None:
+        self._client = client
+        self._timeout = timeout
         self._queue: queue.Queue[object] = queue.Queue(maxsize=_UPLOAD_QUEUE_DEPTH)
-        self._done = threading.Event()
-        self._response: httpx.Response | None = None
-        self._error: BaseException | None = None
-        self._state = "open"  # open -> committed | aborted
-        self._result: Fingerprint | None = None
         self._boundary = uuid.uuid4().hex
-        self._thread = threading.Thread(target=self._upload, name="kubo-add", daemon=True)
+        self.done = threading.Event()
+        self.response: httpx.Response | None = None
+        self.error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="kubo-add", daemon=True)
         self._thread.start()
 
     def _body(self) -> Iterator[bytes]:
@@ -139,23 +142,23 @@ class _KuboWriter:
             yield item
         yield f"\r\n--{self._boundary}--\r\n".encode()
 
-    def _upload(self) -> None:
+    def _run(self) -> None:
         try:
-            self._response = self._store._client.post(
+            self.response = self._client.post(
                 "/api/v0/add",
                 params=_ADD_PARAMS,
                 content=self._body(),
                 headers={"Content-Type": f"multipart/form-data; boundary={self._boundary}"},
-                timeout=self._store._add_timeout,
+                timeout=self._timeout,
             )
-        except Exception as exc:  # noqa: BLE001 - handed to the caller's thread by commit()/write()
-            self._error = exc
+        except Exception as exc:  # noqa: BLE001 - handed to the caller's thread by the writer
+            self.error = exc
         finally:
-            self._done.set()
+            self.done.set()
 
-    def _send(self, item: object) -> bool:
+    def send(self, item: object) -> bool:
         """Queue ``item`` for the request body; False if the request already ended."""
-        while not self._done.is_set():
+        while not self.done.is_set():
             try:
                 self._queue.put(item, timeout=0.2)
                 return True
@@ -163,18 +166,38 @@ class _KuboWriter:
                 continue
         return False
 
-    def _failure(self) -> ContentStoreError | ContentStoreUnavailable:
+    def finish(self) -> None:
+        self.send(_END)
         self._thread.join()
+
+    def cancel(self) -> None:
+        self.send(_ABORT)
+        self._thread.join()
+
+
+class _KuboWriter:
+    """Fingerprints and forwards each write to a streamed ``/api/v0/add`` request."""
+
+    def __init__(self, store: KuboContentStore) -> None:
+        self._store = store
+        self._fingerprinter = Fingerprinter()
+        self._request = _AddRequest(store._client, store._add_timeout)
+        self._cancel = weakref.finalize(self, self._request.cancel)
+        self._state = "open"  # open -> committed | aborted
+        self._result: Fingerprint | None = None
+
+    def _failure(self) -> ContentStoreError | ContentStoreUnavailable:
+        request = self._request
+        request.finish()
         store = self._store
-        if isinstance(self._error, httpx.HTTPError):
+        if isinstance(request.error, httpx.HTTPError):
             return ContentStoreUnavailable(
-                f"Kubo RPC API at {store.api_url} failed during add: {self._error}"
+                f"Kubo RPC API at {store.api_url} failed during add: {request.error}"
             )
-        if self._error is not None:
-            return ContentStoreError(f"add to Kubo at {store.api_url} failed: {self._error!r}")
-        assert self._response is not None
-        response = self._response
-        if response.status_code != 200:
+        if request.error is not None:
+            return ContentStoreError(f"add to Kubo at {store.api_url} failed: {request.error!r}")
+        response = request.response
+        if response is not None and response.status_code != 200:
             return store._http_failure("/api/v0/add", response)
         return ContentStoreError(f"Kubo at {store.api_url} ended the add request early")
 
@@ -187,7 +210,7 @@ class _KuboWriter:
             raise LimitExceeded(f"content is larger than the limit of {limit} bytes")
         piece = data if type(data) is bytes else bytes(data)  # the upload thread reads it later
         self._fingerprinter.update(piece)
-        if not self._send(piece):
+        if not self._request.send(piece):
             failure = self._failure()
             self.abort()
             raise failure
@@ -199,10 +222,9 @@ class _KuboWriter:
             raise ValueError(f"writer is already {self._state}")
         try:
             fingerprint = self._fingerprinter.finalize()
-            self._send(_END)
-            self._thread.join()
-            response = self._response
-            if self._error is not None or response is None or response.status_code != 200:
+            self._request.finish()
+            response = self._request.response
+            if self._request.error is not None or response is None or response.status_code != 200:
                 raise self._failure()
             kubo_cid = self._store._added_cid(response)
             if kubo_cid != fingerprint.cid:
@@ -216,6 +238,7 @@ class _KuboWriter:
             self.abort()
             raise
         self._state = "committed"
+        self._cancel.detach()
         self._result = fingerprint
         return fingerprint
 
@@ -224,8 +247,7 @@ class _KuboWriter:
             return
         self._state = "aborted"
         self._fingerprinter.close()
-        self._send(_ABORT)
-        self._thread.join()
+        self._cancel()  # cancels the request once; a no-op if it already ended
 
     def __enter__(self) -> Self:
         return self

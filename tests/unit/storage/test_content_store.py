@@ -8,10 +8,12 @@ runs the same suite in ``tests/integration/test_kubo_store.py``.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -403,6 +405,21 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
             b"".join(store.open(fp.cid))
         with pytest.raises(ContentCorrupted):
             store.size(fp.cid)
+
+    def test_dropped_writer_cancels_its_request(self, store: KuboContentStore):
+        def add_threads() -> int:
+            return sum(t.name == "kubo-add" for t in threading.enumerate())
+
+        before = add_threads()
+        writer = store.writer()
+        writer.write(b"never committed")
+        assert add_threads() == before + 1
+        del writer
+        gc.collect()
+        deadline = time.monotonic() + 5
+        while add_threads() > before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert add_threads() == before
 
     def test_unreachable_daemon_is_unavailable(self):
         def refuse(request: httpx.Request) -> httpx.Response:
