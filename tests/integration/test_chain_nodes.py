@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from web3.types import RPCEndpoint
 
 from chain import EvidenceRegistryClient, errors
 from tests.integration.chain_backends import (
@@ -55,6 +56,27 @@ class TestHardhatRegistryClient(RegistryClientSuite):
 
     def test_chain_id_is_hardhats(self, backend: NodeBackend) -> None:
         assert backend.chain_id == 31337
+
+    def test_unmined_anchor_times_out_then_completes_idempotently(
+        self, backend: NodeBackend
+    ) -> None:
+        client = EvidenceRegistryClient.connect_rpc(
+            backend.url, private_key=ADMIN_KEY, state_dir=backend.state_dir, timeout=1.5
+        )
+        root = unique_root()
+        backend.w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])
+        try:
+            with pytest.raises(errors.TransactionTimeout, match="not mined within") as info:
+                client.anchor_root(root, 1)
+            assert info.value.tx_hash is not None
+            assert "anchor_root() again" in str(info.value)
+        finally:
+            backend.w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [True])
+        backend.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+        # The retry finds the transaction that timed out, now mined: no second anchor.
+        receipt = client.anchor_root(root, 1)
+        assert receipt.tx_hash == info.value.tx_hash
+        assert client.batch_count() == 1
 
 
 @pytest.mark.geth

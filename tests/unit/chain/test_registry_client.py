@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from eth_account import Account
+from web3.middleware import Web3Middleware
+from web3.types import RPCEndpoint, RPCResponse
 
 from chain import AnchorReader, EvidenceRegistryClient, errors
 from chain._artifacts import ContractArtifact, RevertDecoder, load_artifact
@@ -129,3 +132,26 @@ def test_artifact_validation_says_how_to_rebuild() -> None:
                 "deployedBytecode": "0x00",
             }
         )
+
+
+class _PreLondonNode(Web3Middleware):
+    """Makes blocks look as a node without EIP-1559 serves them: no base fee."""
+
+    def response_processor(self, method: RPCEndpoint, response: RPCResponse) -> RPCResponse:
+        if method.startswith("eth_getBlockBy") and isinstance(response.get("result"), Mapping):
+            result = dict(response["result"])
+            result.pop("baseFeePerGas", None)
+            return cast(RPCResponse, {**response, "result": result})
+        return response
+
+
+def test_chain_without_base_fee_gets_legacy_transactions(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path)
+    try:
+        client = backend.connect()
+        backend.w3.middleware_onion.add(_PreLondonNode, name="pre-london")
+        receipt = client.anchor_root(unique_root(), 1)
+        tx = backend.w3.eth.get_transaction(cast(Any, receipt.tx_hash))
+        assert tx["type"] == 0 and tx["gasPrice"] > 0
+    finally:
+        backend.close()
