@@ -205,7 +205,8 @@ class NotaryClient:
         from client_sdk.fingerprint import Fingerprinter
 
         view = self.get(record_id, kind_path=kind_path)
-        expected = view["record"].get("content", {})
+        record = view["record"]
+        expected = record.get("content") or record.get("ciphertext") or {}
         dest = Path(destination)
         fp = Fingerprinter()
         try:
@@ -230,6 +231,83 @@ class NotaryClient:
                 f"{expected.get('sha256')} ({expected.get('size')} bytes)"
             )
         return dest
+
+    # Trade secrets: encryption happens here, on the caller's machine ----------------------
+
+    def register_encryption_key(self, keys: Any) -> str:
+        """Publish your recipient key (``trade_secret.RecipientKeys``) so filings and disclosures
+        can be sealed to it; returns its key id."""
+        data = self._json("PUT", "/v1/principals/me/encryption-key", json=keys.public_document())
+        return str(data["key_id"])
+
+    def encryption_key(self, principal_id: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/v1/principals/{principal_id}/encryption-key"))
+
+    def file_trade_secret(
+        self, path: str | os.PathLike[str], keys: Any, *, label: str | None = None,
+        require_post_quantum: bool = True,
+    ) -> Submission:
+        """Encrypt a secret locally, then upload only the container, commitment and wrapped key.
+
+        ``keys`` are the holder's ``RecipientKeys``. The plaintext and its digest never leave
+        this machine.
+        """
+        import tempfile
+
+        from client_sdk import trade_secret as ts
+
+        filing_id = ts.new_filing_id()
+        with tempfile.TemporaryDirectory(prefix="ipnotary-seal-") as tmp:
+            container = Path(tmp) / f"{filing_id}.ipnts"
+            sealed = ts.seal_secret(path, container, holder_public=keys.public_document(),
+                                    filing_id=filing_id, require_post_quantum=require_post_quantum)
+            filing = {"id": filing_id, "commitment": sealed.commitment,
+                      "holder_wrapped_key": sealed.holder_wrapped_key.to_json()}
+            if label:
+                filing["label"] = label
+            import json as _json
+
+            with open(container, "rb") as fh:
+                data = self._json(
+                    "POST", "/v1/trade-secrets",
+                    data={"filing": _json.dumps(filing)},
+                    files={"file": (container.name, fh, "application/octet-stream")},
+                )
+        return self._submission(data)
+
+    def disclose_trade_secret(self, filing_id: str, keys: Any, recipient_id: str) -> Submission:
+        """Re-wrap a filing's key to an arbitrator or notary; recorded and anchored by the service."""
+        from client_sdk import trade_secret as ts
+
+        own = ts.WrappedKey.from_bytes(self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content)
+        recipient = self.encryption_key(recipient_id)
+        wrapped = ts.disclose(own, keys, recipient, filing_id=filing_id)
+        data = self._json("POST", f"/v1/trade-secrets/{filing_id}/disclosures",
+                          json={"recipient_id": recipient_id, "wrapped_key": wrapped.to_json()})
+        return self._submission(data)
+
+    def open_trade_secret(self, filing_id: str, keys: Any, out_path: str | os.PathLike[str]) -> Any:
+        """Download the container and your wrapped key, decrypt locally, check the commitment.
+
+        The commitment is taken from the filing's signed record, and its certificate is checked
+        when the filing is anchored, so a substituted record would not pass.
+        """
+        import tempfile
+
+        from client_sdk import trade_secret as ts
+
+        view = self.get(filing_id, kind_path="trade-secrets")
+        record = view["record"]
+        if view["status"] == "anchored":
+            cert = self.certificate(filing_id, kind_path="trade-secrets")
+            if cert.record != record:
+                raise FormatError("the filing's record differs from its certificate")
+        wrapped = ts.WrappedKey.from_bytes(self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content)
+        with tempfile.TemporaryDirectory(prefix="ipnotary-open-") as tmp:
+            container = Path(tmp) / "container"
+            self.download_content(filing_id, container, kind_path="trade-secrets")
+            return ts.open_secret(container, wrapped, keys, out_path, filing_id=filing_id,
+                                  commitment=record["commitment"])
 
     def verify_remote(self, certificate: Certificate | dict[str, Any]) -> dict[str, Any]:
         """Ask the service to verify (for thin clients; the SDK's ``verify_certificate`` needs no service)."""

@@ -68,6 +68,7 @@ __all__ = [
     "inspect_container",
     "new_filing_id",
     "open_secret",
+    "recipient_key_id",
     "seal_secret",
     "unwrap_data_key",
     "verify_commitment",
@@ -309,6 +310,11 @@ def _parse_public_document(doc: Mapping[str, Any]) -> _RecipientPublic:
     except ValueError as exc:
         raise FormatError(f"recipient key document: {exc}") from exc
     return _RecipientPublic(key_id=doc["key_id"], x25519=x25519, hybrid=hybrid)
+
+
+def recipient_key_id(doc: Mapping[str, Any]) -> str:
+    """Validate a recipient key document (the service stores one per principal); its key id."""
+    return _parse_public_document(doc).key_id
 
 
 def _public_key_id(doc: Mapping[str, Any]) -> str:

@@ -21,6 +21,10 @@ from rich.table import Table
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 principal_app = typer.Typer(no_args_is_help=True, help="Create principals and API keys.")
 app.add_typer(principal_app, name="principal")
+keys_app = typer.Typer(no_args_is_help=True, help="Trade-secret recipient keys (kept on your machine).")
+app.add_typer(keys_app, name="keys")
+secret_app = typer.Typer(no_args_is_help=True, help="File, disclose and open trade secrets.")
+app.add_typer(secret_app, name="secret")
 
 out = Console()
 err = Console(stderr=True)
@@ -337,6 +341,123 @@ def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
         fp = fingerprint_file(path)
         out.print_json(data={"file": str(path), "size": fp.size, "sha256": fp.sha256, "sm3": fp.sm3,
                              "cid": fp.cid, "cid_v1": fp.cid_v1})
+
+
+KeysOpt = Annotated[Path, typer.Option("--keys", help="Your private key file ('notary keys generate')")]
+PasswordOpt = Annotated[str | None, typer.Option(
+    "--password", envvar="NOTARY_KEY_PASSWORD", help="Key file password (or NOTARY_KEY_PASSWORD)")]
+
+
+def _load_keys(path: Path, password: str | None) -> Any:
+    from client_sdk.errors import ClientSDKError
+    from client_sdk.trade_secret import RecipientKeys
+
+    try:
+        return RecipientKeys.load(path, password=password)
+    except (ClientSDKError, OSError) as exc:
+        _fail(f"cannot load keys from {path}: {exc}", 2)
+
+
+@keys_app.command("generate")
+def keys_generate(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Private key file to create (0600)")],
+    password: PasswordOpt = None,
+    classic_only: Annotated[bool, typer.Option(help="X25519 only, no ML-KEM-768 (not advised)")] = False,
+) -> None:
+    """Create your recipient keys (hybrid ML-KEM-768 + X25519). Keep the file; back it up."""
+    from client_sdk.trade_secret import RecipientKeys
+
+    keys = RecipientKeys.generate(post_quantum=not classic_only)
+    keys.save(output, password=password)
+    out.print_json(data=keys.public_document())
+    err.print(f"private keys written to {output}; key id {keys.key_id}")
+
+
+@keys_app.command("register")
+def keys_register(keys_file: KeysOpt, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "",
+                  password: PasswordOpt = None) -> None:
+    """Publish your public key so filings and disclosures can be sealed to it."""
+    from client_sdk.errors import ClientSDKError
+
+    keys = _load_keys(keys_file, password)
+    try:
+        with _client(url, api_key) as client:
+            key_id = client.register_encryption_key(keys)
+    except ClientSDKError as exc:
+        _fail(str(exc))
+        return
+    out.print(f"registered key {key_id}")
+
+
+@secret_app.command("file")
+def secret_file(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    keys_file: KeysOpt,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+    password: PasswordOpt = None,
+    label: Annotated[str | None, typer.Option(help="Public label; must not reveal the secret")] = None,
+) -> None:
+    """Encrypt a trade secret here and file only the ciphertext and a salted commitment."""
+    from client_sdk.errors import ClientSDKError
+
+    keys = _load_keys(keys_file, password)
+    try:
+        with _client(url, api_key) as client:
+            sub = client.file_trade_secret(path, keys, label=label)
+    except ClientSDKError as exc:
+        _fail(str(exc))
+        return
+    out.print_json(data={"id": sub.id, "created": sub.created,
+                         "commitment": sub.receipt.record["commitment"]})
+
+
+@secret_app.command("disclose")
+def secret_disclose(
+    filing_id: str,
+    to: Annotated[str, typer.Option("--to", help="The arbitrator's or notary's principal id")],
+    keys_file: KeysOpt,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+    password: PasswordOpt = None,
+) -> None:
+    """Disclose a filing to one arbitrator or notary; the disclosure itself is anchored."""
+    from client_sdk.errors import ClientSDKError
+
+    keys = _load_keys(keys_file, password)
+    try:
+        with _client(url, api_key) as client:
+            recipient = client.encryption_key(to)
+            err.print(f"sealing to {to}, key id {recipient['key_id']}: compare it with the id "
+                      "the recipient gave you")
+            sub = client.disclose_trade_secret(filing_id, keys, to)
+    except ClientSDKError as exc:
+        _fail(str(exc))
+        return
+    out.print_json(data={"disclosure_id": sub.id, "filing_id": filing_id, "recipient": to})
+
+
+@secret_app.command("open")
+def secret_open(
+    filing_id: str,
+    keys_file: KeysOpt,
+    output: Annotated[Path, typer.Option("-o", "--output")],
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+    password: PasswordOpt = None,
+) -> None:
+    """Decrypt a filing disclosed to you (or your own) and check it against its commitment."""
+    from client_sdk.errors import ClientSDKError
+
+    keys = _load_keys(keys_file, password)
+    try:
+        with _client(url, api_key) as client:
+            opened = client.open_trade_secret(filing_id, keys, output)
+    except ClientSDKError as exc:
+        _fail(str(exc))
+        return
+    out.print_json(data={"path": str(opened.path), "size": opened.size, "sha256": opened.sha256,
+                         "commitment": opened.commitment})
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from notary.api.errors import install_error_handlers
-from notary.api.routes import claims, evidence, principals, system, verify, works
+from notary.api.routes import claims, evidence, principals, system, trade_secrets, verify, works
 from notary.config import Settings
 from notary.runtime import Runtime
 
@@ -45,4 +45,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(verify.router)
     app.include_router(works.router)
     app.include_router(claims.router)
+    app.include_router(trade_secrets.router)
+    app.include_router(trade_secrets.disclosures)
     return app

@@ -22,7 +22,7 @@ from client_sdk.certificate import Certificate, Receipt, record_leaf_hash
 from notary.domain.records import Role, new_id
 from notary.errors import NotFound, NotReady
 from notary.services.issuer import AnchorFacts, Issuer
-from notary.storage.models import Batch, Principal, Record
+from notary.storage.models import Batch, KeyGrant, Principal, Record
 
 __all__ = [
     "READER_ROLES",
@@ -61,17 +61,21 @@ def accept_record(
     content_sha256: str | None = None,
     content_cid: str | None = None,
     now: datetime | None = None,
+    record_id: str | None = None,
+    extra_rows: Callable[[str], list[Any]] | None = None,
 ) -> StoredRecord:
     """Store a new record (or return the existing one with the same ``dedup`` key) and commit.
 
     ``build_body(record_id, received_at)`` returns the record body; it is hashed here, once.
+    ``record_id`` is for kinds whose id the client chose (a trade secret's id is bound into its
+    ciphertext). ``extra_rows(record_id)`` returns rows committed in the same transaction.
     """
     if dedup is not None:
         existing = session.exec(select(Record).where(Record.dedup_key == dedup)).first()
         if existing is not None:
             return StoredRecord(existing, created=False)
     received_at = now or datetime.now(UTC)
-    record_id = new_id(kind)
+    record_id = record_id or new_id(kind)
     body = build_body(record_id, received_at)
     record = Record(
         id=record_id,
@@ -85,6 +89,9 @@ def accept_record(
         received_at=received_at,
     )
     session.add(record)
+    if extra_rows is not None:
+        session.flush()  # the extra rows may refer to the record
+        session.add_all(extra_rows(record_id))
     try:
         session.commit()
     except IntegrityError:
@@ -150,10 +157,27 @@ def accept_many(
     return out
 
 
+# Trade secrets and their disclosures are seen by the holder and the named recipients only:
+# even a notary or arbitrator needs a disclosure to learn that a filing exists.
+_PRIVATE_KINDS = frozenset({"trade_secret", "disclosure"})
+
+
+def may_see(session: Session, record: Record, viewer: Principal) -> bool:
+    if record.owner_id == viewer.id:
+        return True
+    if record.kind in _PRIVATE_KINDS:
+        filing_id = record.id if record.kind == "trade_secret" else body_of(record)["filing"]["id"]
+        grant = session.exec(
+            select(KeyGrant).where(KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == viewer.id)
+        ).first()
+        return grant is not None and (record.kind == "trade_secret" or grant.disclosure_id == record.id)
+    return viewer.role in READER_ROLES
+
+
 def get_visible_record(session: Session, *, record_id: str, viewer: Principal) -> Record:
     """The record, if ``viewer`` may see it; otherwise NotFound (we do not confirm it exists)."""
     record = session.exec(select(Record).where(Record.id == record_id)).first()
-    if record is None or not (record.owner_id == viewer.id or viewer.role in READER_ROLES):
+    if record is None or not may_see(session, record, viewer):
         raise NotFound(f"no record {record_id!r} visible to you")
     return record
 

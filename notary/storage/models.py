@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ApiKey", "Batch", "Principal", "Record"]
+__all__ = ["ApiKey", "Batch", "KeyGrant", "Principal", "Record"]
 
 # 64-bit sequence numbers, except on SQLite where only "INTEGER PRIMARY KEY" autoincrements.
 _SEQ = BigInteger().with_variant(Integer(), "sqlite")
@@ -91,3 +91,22 @@ class Batch(SQLModel, table=True):
     block_hash: str | None = Field(default=None, max_length=66)
     block_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     gas_used: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class KeyGrant(SQLModel, table=True):
+    """A trade secret's data key, HPKE-wrapped to one principal (the holder, or a disclosee).
+
+    Nothing here is secret to the operator's advantage: opening a wrapped key needs the
+    recipient's private key, which never reaches the service.
+    """
+
+    __tablename__ = "key_grant"
+    __table_args__ = (UniqueConstraint("filing_id", "recipient_id", name="uq_key_grant_recipient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    filing_id: str = Field(foreign_key="record.id", max_length=40, index=True)
+    recipient_id: str = Field(foreign_key="principal.id", max_length=40, index=True)
+    recipient_key_id: str = Field(max_length=64)
+    wrapped_key: str = Field(sa_column=Column(Text, nullable=False))
+    disclosure_id: str | None = Field(default=None, max_length=40)
+    created_at: datetime

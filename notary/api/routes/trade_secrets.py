@@ -1,0 +1,130 @@
+"""``/v1/trade-secrets`` and ``/v1/disclosures``: encrypted filings and who they were opened to.
+
+The holder's SDK encrypts; these routes take a container, a commitment and wrapped keys. See
+``docs/trade-secrets.md`` for the flow and ``docs/trade-secret-crypto.md`` for the cryptography.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
+from notary.api.routes._records import (
+    add_record_routes,
+    record_view,
+    submission_result,
+    with_session,
+)
+from notary.api.schemas import RecordView, SubmissionResult
+from notary.api.uploads import receive_file_upload
+from notary.domain.records import ContentFingerprint, Role
+from notary.domain.trade_secrets import FilingRequest
+from notary.errors import InvalidInput, NotFound, UnsupportedMediaType
+from notary.services import trade_secrets as svc
+from notary.services.records import get_visible_record, may_see
+from notary.storage.models import KeyGrant, Principal, Record
+
+router = APIRouter(prefix="/v1/trade-secrets", tags=["trade secrets"])
+disclosures = APIRouter(prefix="/v1/disclosures", tags=["trade secrets"])
+
+Holder = Annotated[Principal, Depends(require_roles(Role.holder))]
+_HEAD_BYTES = 8192  # enough for any container header (its limit is 4 KiB)
+
+
+class DisclosureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    recipient_id: Annotated[str, StringConstraints(max_length=40)]
+    wrapped_key: dict[str, Any]
+
+
+def _filing_from_form(fields: dict[str, list[str]]) -> FilingRequest:
+    raw = fields.get("filing")
+    if not raw or len(raw) != 1:
+        raise InvalidInput("the form needs one 'filing' field: JSON with id, commitment, "
+                           "holder_wrapped_key and an optional label")
+    try:
+        return FilingRequest.model_validate_json(raw[0])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InvalidInput(f"filing.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SubmissionResult,
+    summary="File a trade secret (ciphertext only)",
+    description="`multipart/form-data`: `file` is the container made by the SDK's `seal_secret`; "
+    "`filing` is JSON `{id, commitment, holder_wrapped_key, label?}`. The holder must have "
+    "registered an encryption key (`PUT /v1/principals/me/encryption-key`).",
+)
+async def file_secret(request: Request, runtime: RuntimeDep, holder: Holder) -> JSONResponse:
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise UnsupportedMediaType("send multipart/form-data with the container and the filing")
+    fp, filing = await receive_file_upload(
+        request, runtime, allowed_fields={"filing"}, parse_fields=_filing_from_form
+    )
+
+    def head() -> bytes:
+        out = b""
+        for chunk in runtime.content_store.open(fp.cid):
+            out += chunk
+            if len(out) >= _HEAD_BYTES:
+                break
+        return out[:_HEAD_BYTES]
+
+    container_head = await run_in_threadpool(head)
+    ciphertext = ContentFingerprint(size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1)
+
+    def store(session: Session) -> Any:
+        return svc.file_trade_secret(session, holder=holder, request=filing, ciphertext=ciphertext,
+                                     container_head=container_head)
+
+    stored = await run_in_threadpool(with_session, runtime, store)
+    result = submission_result(runtime, stored)
+    return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
+
+
+@router.get("/{filing_id}/key", summary="Your wrapped data key for a filing (holder or disclosee)")
+def my_wrapped_key(filing_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    grant = svc.wrapped_key_for(session, filing_id=filing_id, principal=principal)
+    return Response(grant.wrapped_key, media_type="application/json")
+
+
+@router.post(
+    "/{filing_id}/disclosures",
+    status_code=201,
+    response_model=SubmissionResult,
+    summary="Disclose a filing to an arbitrator or notary (anchored as a disclosure record)",
+)
+def disclose(
+    filing_id: str, body: DisclosureRequest, runtime: RuntimeDep, session: SessionDep, holder: Holder
+) -> JSONResponse:
+    stored = svc.disclose_filing(session, holder=holder, filing_id=filing_id,
+                                 recipient_id=body.recipient_id, wrapped_key=body.wrapped_key)
+    result = submission_result(runtime, stored)
+    return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
+
+
+@router.get("/{filing_id}/disclosures", response_model=list[RecordView],
+            summary="Disclosures of a filing (the holder sees all, a recipient their own)")
+def list_disclosures(filing_id: str, session: SessionDep, principal: CurrentPrincipal) -> list[RecordView]:
+    filing = get_visible_record(session, record_id=filing_id, viewer=principal)
+    if filing.kind != "trade_secret":
+        raise NotFound(f"no trade-secret filing {filing_id!r}")
+    ids = [g.disclosure_id for g in session.exec(
+        select(KeyGrant).where(KeyGrant.filing_id == filing_id, col(KeyGrant.disclosure_id).is_not(None))
+    )]
+    rows = session.exec(select(Record).where(col(Record.id).in_(ids)).order_by(col(Record.seq))).all()
+    return [record_view(session, r) for r in rows if may_see(session, r, principal)]
+
+
+add_record_routes(router, kind="trade_secret", noun="trade-secret filing")
+add_record_routes(disclosures, kind="disclosure", noun="disclosure")

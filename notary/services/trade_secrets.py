@@ -1,0 +1,174 @@
+"""Trade-secret filings and disclosures on the service side: checks and bookkeeping only.
+
+Every cryptographic object arrives already made by the holder's SDK; the service checks that the
+pieces fit together (the container is bound to this filing id, the wrapped keys name the right
+recipients' registered keys) and stores them. It cannot decrypt anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from client_sdk import trade_secret as ts
+from client_sdk.canonical import canonical_json
+from client_sdk.errors import DecryptionError, FormatError
+from notary.domain.records import ContentFingerprint, Role, dedup_key, new_id
+from notary.domain.trade_secrets import (
+    FilingRequest,
+    build_disclosure_record,
+    build_trade_secret_record,
+)
+from notary.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from notary.services.records import StoredRecord, accept_record, body_of
+from notary.storage.models import KeyGrant, Principal, Record
+
+__all__ = [
+    "DISCLOSEE_ROLES",
+    "disclose_filing",
+    "encryption_key_of",
+    "file_trade_secret",
+    "set_encryption_key",
+    "wrapped_key_for",
+]
+
+DISCLOSEE_ROLES = frozenset({Role.arbitrator, Role.notary})
+
+
+def set_encryption_key(session: Session, *, principal: Principal, public_document: dict[str, Any]) -> str:
+    """Register a principal's trade-secret recipient key document; returns its key id."""
+    try:
+        key_id = ts.recipient_key_id(public_document)
+    except FormatError as exc:
+        raise InvalidInput(f"not a usable recipient key document: {exc}") from exc
+    principal.encryption_keys = canonical_json(public_document).decode()
+    session.add(principal)
+    session.commit()
+    return key_id
+
+
+def encryption_key_of(principal: Principal) -> dict[str, Any]:
+    if not principal.encryption_keys:
+        raise NotFound(
+            f"principal {principal.id} has registered no encryption key; they must run "
+            "'notary keys register' first", code="no_encryption_key",
+        )
+    doc: dict[str, Any] = json.loads(principal.encryption_keys)
+    return doc
+
+
+def _wrapped(doc: dict[str, Any], *, filing_id: str, key_id: str, whose: str) -> ts.WrappedKey:
+    try:
+        wrapped = ts.WrappedKey.from_json(doc)
+    except FormatError as exc:
+        raise InvalidInput(f"{whose} wrapped key: {exc}") from exc
+    if wrapped.filing_id != filing_id:
+        raise InvalidInput(f"{whose} wrapped key is for filing {wrapped.filing_id}, not {filing_id}")
+    if wrapped.recipient_key_id != key_id:
+        raise InvalidInput(
+            f"{whose} wrapped key is sealed to key {wrapped.recipient_key_id}, but the registered "
+            f"key is {key_id}"
+        )
+    return wrapped
+
+
+def file_trade_secret(
+    session: Session,
+    *,
+    holder: Principal,
+    request: FilingRequest,
+    ciphertext: ContentFingerprint,
+    container_head: bytes,
+) -> StoredRecord:
+    """Record a filing whose container is already in the content store.
+
+    ``container_head`` is the container's first bytes: its header must name this filing.
+    """
+    holder_doc = encryption_key_of(holder)
+    holder_key_id = ts.recipient_key_id(holder_doc)
+    wrapped = _wrapped(request.holder_wrapped_key, filing_id=request.id, key_id=holder_key_id,
+                       whose="the holder's")
+    try:
+        info = ts.inspect_container(io.BytesIO(container_head))
+    except (FormatError, DecryptionError, ValueError) as exc:
+        raise InvalidInput(f"the uploaded file is not a trade-secret container: {exc}") from exc
+    if info.filing_id != request.id:
+        raise InvalidInput(f"the container is sealed for filing {info.filing_id}, not {request.id}")
+    existing = session.exec(select(Record).where(Record.id == request.id)).first()
+    if existing is not None and existing.owner_id != holder.id:
+        raise Conflict(f"filing id {request.id} is taken")
+
+    def build(record_id: str, received_at: datetime) -> dict[str, Any]:
+        return build_trade_secret_record(
+            record_id=record_id, holder_id=holder.id, holder_name=holder.name,
+            commitment=request.commitment, ciphertext=ciphertext,
+            container_media_type=ts.CONTAINER_MEDIA_TYPE, stream_algorithm=ts.STREAM_ALGORITHM,
+            holder_key_id=holder_key_id, label=request.label, received_at=received_at,
+        )
+
+    def grant(record_id: str) -> list[Any]:
+        return [KeyGrant(filing_id=record_id, recipient_id=holder.id, recipient_key_id=holder_key_id,
+                         wrapped_key=wrapped.to_bytes().decode(), created_at=datetime.now(UTC))]
+
+    return accept_record(
+        session, kind="trade_secret", owner=holder, build_body=build, record_id=request.id,
+        dedup=dedup_key("trade_secret", holder.id, ciphertext.sha256),
+        content_sha256=ciphertext.sha256, content_cid=ciphertext.cid, extra_rows=grant,
+    )
+
+
+def disclose_filing(
+    session: Session, *, holder: Principal, filing_id: str, recipient_id: str, wrapped_key: dict[str, Any]
+) -> StoredRecord:
+    """Hand a wrapped key to an arbitrator or notary, as an anchored disclosure record."""
+    filing = session.exec(select(Record).where(Record.id == filing_id, Record.kind == "trade_secret")).first()
+    if filing is None or filing.owner_id != holder.id:
+        raise NotFound(f"no trade-secret filing {filing_id!r} of yours")
+    recipient = session.get(Principal, recipient_id)
+    if recipient is None or recipient.disabled:
+        raise NotFound(f"no principal {recipient_id!r}")
+    if recipient.role not in DISCLOSEE_ROLES:
+        raise PermissionDenied(
+            f"trade secrets are disclosed to arbitrators and notaries; {recipient_id} is a {recipient.role}"
+        )
+    recipient_doc = encryption_key_of(recipient)
+    recipient_key_id = ts.recipient_key_id(recipient_doc)
+    wrapped = _wrapped(wrapped_key, filing_id=filing_id, key_id=recipient_key_id, whose="the recipient's")
+    already = session.exec(
+        select(KeyGrant).where(KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == recipient_id)
+    ).first()
+    if already is not None and already.disclosure_id is not None:
+        record = session.exec(select(Record).where(Record.id == already.disclosure_id)).one()
+        return StoredRecord(record, created=False)
+    wrapped_bytes = wrapped.to_bytes()
+
+    def build(record_id: str, received_at: datetime) -> dict[str, Any]:
+        return build_disclosure_record(
+            record_id=record_id, holder_id=holder.id, holder_name=holder.name, filing_id=filing_id,
+            commitment=body_of(filing)["commitment"],
+            recipient={"id": recipient.id, "name": recipient.name, "role": recipient.role,
+                       "key_id": recipient_key_id},
+            wrapped_key_sha256=hashlib.sha256(wrapped_bytes).hexdigest(), received_at=received_at,
+        )
+
+    def grant(record_id: str) -> list[Any]:
+        return [KeyGrant(filing_id=filing_id, recipient_id=recipient.id, recipient_key_id=recipient_key_id,
+                         wrapped_key=wrapped_bytes.decode(), disclosure_id=record_id,
+                         created_at=datetime.now(UTC))]
+
+    return accept_record(session, kind="disclosure", owner=holder, build_body=build,
+                         record_id=new_id("disclosure"), extra_rows=grant)
+
+
+def wrapped_key_for(session: Session, *, filing_id: str, principal: Principal) -> KeyGrant:
+    grant = session.exec(
+        select(KeyGrant).where(KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == principal.id)
+    ).first()
+    if grant is None:
+        raise NotFound(f"filing {filing_id!r} has not been disclosed to you")
+    return grant

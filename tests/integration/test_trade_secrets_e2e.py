@@ -1,0 +1,116 @@
+"""Trade secrets through a real server: the plaintext never reaches the service, disclosure opens
+it to one named arbitrator only, and tampering is caught."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from client_sdk import NotaryClient, verify_certificate
+from client_sdk.errors import APIError, DecryptionError
+from client_sdk.fingerprint import fingerprint_bytes
+from client_sdk.trade_secret import RecipientKeys, WrappedKey, open_secret
+from tests.integration.service_process import ServiceProcess
+
+MARKER = b"SECRET-MARKER-7f3a9c: the recipe is 41% cocoa, 7% chili"
+
+
+def _all_bytes_under(root: Path) -> list[tuple[Path, bytes]]:
+    return [(p, p.read_bytes()) for p in root.rglob("*") if p.is_file()]
+
+
+@pytest.fixture
+def svc(tmp_path: Path):  # type: ignore[no-untyped-def]
+    service = ServiceProcess(tmp_path / "data", env={"NOTARY_LOG_LEVEL": "DEBUG"})
+    keys = {name: service.create_principal(name, role) for name, role in
+            [("holder", "holder"), ("arb_a", "arbitrator"), ("arb_b", "arbitrator"),
+             ("platform", "platform"), ("admin", "admin")]}
+    service.start()
+    yield service, keys
+    service.stop()
+
+
+def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    service, api_keys = svc
+    secret = tmp_path / "recipe.txt"
+    secret.write_bytes(b"header\n" + MARKER + b"\n" + b"x" * 3_000_000)
+    plain = fingerprint_bytes(secret.read_bytes())
+    holder_keys, a_keys, b_keys = (RecipientKeys.generate() for _ in range(3))
+    clients = {n: NotaryClient(service.url, k) for n, k in api_keys.items()}
+    try:
+        clients["holder"].register_encryption_key(holder_keys)
+        clients["arb_a"].register_encryption_key(a_keys)
+        clients["arb_b"].register_encryption_key(b_keys)
+        a_id = next(p["id"] for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})  # noqa: SLF001
+                    if p["name"] == "arb_a")
+        b_id = next(p["id"] for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})  # noqa: SLF001
+                    if p["name"] == "arb_b")
+
+        filing = clients["holder"].file_trade_secret(secret, holder_keys, label="cocoa recipe")
+        fid = filing.id
+        record = filing.receipt.record
+        assert record["kind"] == "trade_secret" and len(record["commitment"]) == 64
+        assert plain.sha256 not in str(record) and plain.sm3 not in str(record)
+        clients["holder"].wait_anchored(fid, kind_path="trade-secrets", timeout=60)
+        cert = clients["holder"].certificate(fid, kind_path="trade-secrets")
+        verify_certificate(cert)
+
+        # Nobody else sees that the filing exists, the operator's admin included.
+        for other in ("arb_a", "arb_b", "platform", "admin"):
+            with pytest.raises(APIError) as info:
+                clients[other].get(fid, kind_path="trade-secrets")
+            assert info.value.status == 404
+
+        disclosure = clients["holder"].disclose_trade_secret(fid, holder_keys, a_id)
+        assert disclosure.receipt.record["recipient"]["key_id"] == a_keys.key_id
+        assert disclosure.receipt.record["filing"]["id"] == fid
+        clients["holder"].wait_anchored(disclosure.id, kind_path="disclosures", timeout=60)
+        verify_certificate(clients["arb_a"].certificate(disclosure.id, kind_path="disclosures"))
+
+        opened = clients["arb_a"].open_trade_secret(fid, a_keys, tmp_path / "opened.txt")
+        assert (tmp_path / "opened.txt").read_bytes() == secret.read_bytes()
+        assert opened.sha256 == plain.sha256
+
+        # Arbitrator B got nothing: no key from the service, and A's wrapped key does not open for B.
+        with pytest.raises(APIError) as info:
+            clients["arb_b"]._request("GET", f"/v1/trade-secrets/{fid}/key")  # noqa: SLF001
+        assert info.value.status == 404
+        a_wrapped = WrappedKey.from_bytes(clients["arb_a"]._request("GET", f"/v1/trade-secrets/{fid}/key").content)  # noqa: SLF001
+        container = tmp_path / "container"
+        clients["arb_a"].download_content(fid, container, kind_path="trade-secrets")
+        with pytest.raises(DecryptionError):
+            open_secret(container, a_wrapped, b_keys, tmp_path / "b.txt", filing_id=fid,
+                        commitment=record["commitment"])
+        assert not (tmp_path / "b.txt").exists()
+
+        # A flipped ciphertext byte is refused with a clear error, and nothing is written.
+        data = bytearray(container.read_bytes())
+        data[len(data) // 2] ^= 0x40
+        container.write_bytes(bytes(data))
+        with pytest.raises(DecryptionError, match="segment"):
+            open_secret(container, a_wrapped, a_keys, tmp_path / "t.txt", filing_id=fid,
+                        commitment=record["commitment"])
+        assert not (tmp_path / "t.txt").exists()
+
+        # Disclosure only to arbitrators and notaries.
+        platform_id = clients["platform"]._json("GET", "/v1/principals/me")["id"]  # noqa: SLF001
+        clients["platform"].register_encryption_key(RecipientKeys.generate())
+        with pytest.raises(APIError) as info:
+            clients["holder"].disclose_trade_secret(fid, holder_keys, platform_id)
+        assert info.value.status == 403
+        assert b_id != a_id
+    finally:
+        for c in clients.values():
+            c.close()
+    service.stop()
+
+    # Neither the database, the content store, the chain nor the log holds the secret or its digest.
+    needles = [MARKER, plain.sha256.encode(), bytes.fromhex(plain.sha256), plain.sm3.encode(),
+               bytes.fromhex(plain.sm3), hashlib.sha256(MARKER).hexdigest().encode()]
+    files = _all_bytes_under(service.data_dir) + [(service.log_path, service.log_path.read_bytes())]
+    assert any(p.name.endswith(".sqlite3") or p.name == "notary.db" for p, _ in files)
+    for path, blob in files:
+        for needle in needles:
+            assert needle not in blob, f"{needle[:20]!r} found in {path}"
