@@ -35,17 +35,15 @@ KUBO_VERSION = "0.43.1"
 
 
 def _find_ipfs() -> tuple[str | None, str]:
-    tried = []
     env = os.environ.get("NOTARY_IPFS_BIN")
     candidates = [env] if env else []
     candidates += [str(ROOT / ".tools/bin/ipfs"), str(Path.home() / "go/bin/ipfs")]
-    candidates += [shutil.which("ipfs") or ""]
-    for candidate in filter(None, candidates):
-        tried.append(candidate)
-        if os.access(candidate, os.X_OK):
+    candidates += [shutil.which("ipfs") or "ipfs on PATH"]
+    for candidate in candidates:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate, ""
     return None, (
-        "Kubo binary not found (tried NOTARY_IPFS_BIN, " + ", ".join(tried[-3:]) + ", PATH); "
+        f"Kubo binary not found (NOTARY_IPFS_BIN={env or 'unset'}; tried {', '.join(candidates)}); "
         "run scripts/install-kubo.sh or set NOTARY_IPFS_BIN"
     )
 
