@@ -55,6 +55,7 @@ from .errors import (
     ContractReverted,
     InsufficientFunds,
     InvalidAnchorInput,
+    RootAlreadyAnchored,
     TransactionReorged,
     TransactionTimeout,
     UnknownRoot,
@@ -80,7 +81,6 @@ log = logging.getLogger(__name__)
 REGISTRY: Final = "EvidenceRegistry"
 SIGNER_KEY_FILE: Final = "signer.key"
 _UINT64_MAX: Final = 2**64 - 1
-_ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 _GWEI: Final = 10**9
 
 
@@ -401,7 +401,12 @@ class AnchorReader:
         except ChainError:
             raise
         except ContractLogicError as exc:
-            raise self._reverted(exc, function=function, tx_hash=tx_hash) from exc
+            raise self._reverted(
+                _revert_data(exc.data),
+                str(exc.message or exc),
+                function=function,
+                tx_hash=tx_hash,
+            ) from exc
         except (
             requests.ConnectionError,
             requests.Timeout,
@@ -419,6 +424,10 @@ class AnchorReader:
             ) from exc
         except Web3RPCError as exc:
             message = _rpc_message(exc)
+            data = _revert_data(_rpc_error_data(exc))
+            if data or "revert" in message.lower():
+                # Hardhat executes a transaction on send and reports its revert right there.
+                raise self._reverted(data, message, function=function, tx_hash=tx_hash) from exc
             if _is_insufficient_funds(message):
                 raise self._insufficient_funds(message, tx_hash) from exc
             raise ChainUnavailable(
@@ -428,27 +437,33 @@ class AnchorReader:
             raise ChainError(f"{action} failed on {self._endpoint}: {exc}") from exc
 
     def _reverted(
-        self, exc: ContractLogicError, *, function: str | None, tx_hash: str | None
+        self,
+        data: bytes,
+        message: str,
+        *,
+        function: str | None,
+        tx_hash: str | None,
     ) -> ContractReverted:
-        data = _revert_data(exc)
         decoded = self._decoder.decode(data)
+        bound = getattr(self, "_contract", None)  # not yet bound while deploying
+        address = None if bound is None else bound.address
         if decoded.name is None and not data:
             # Some nodes send only a reason text ("execution reverted: ...").
             return ContractReverted(
                 "Error",
-                {"message": str(exc.message or exc)},
+                {"message": message},
                 tx_hash=tx_hash,
                 contract=self._artifact.name,
+                address=address,
                 function=function,
             )
-        bound = getattr(self, "_contract", None)  # not yet bound while deploying
         return revert_error_class(decoded.name)(
             decoded.name,
             decoded.args,
             data=data,
             tx_hash=tx_hash,
             contract=self._artifact.name,
-            address=None if bound is None else bound.address,
+            address=address,
             function=function,
         )
 
@@ -614,7 +629,14 @@ class EvidenceRegistryClient(AnchorReader):
                 return existing
         data = self._contract.encode_abi("anchor", [root, leaf_count])
         deadline = time.monotonic() + self._policy.receipt_timeout
-        tx_hash = self._send({"to": self._contract.address, "data": data}, function="anchor")
+        try:
+            tx_hash = self._send({"to": self._contract.address, "data": data}, function="anchor")
+        except RootAlreadyAnchored:
+            # Anchored by someone else between our look-up and our gas estimate.
+            existing = self._existing_anchor(root, leaf_count) if allow_existing else None
+            if existing is None:
+                raise
+            return existing
         receipt = self._await_receipt(tx_hash, deadline)
         if receipt["status"] != 1:
             # Lost a race to another sender of the same root? Then that anchor is ours too.
@@ -692,9 +714,8 @@ class EvidenceRegistryClient(AnchorReader):
         if base_fee is None:
             return {"gasPrice": int(self._w3.eth.gas_price)}
         try:
-            tip = int(
-                self._w3.manager.request_blocking(RPCEndpoint("eth_maxPriorityFeePerGas"), []), 0
-            )
+            raw = self._w3.manager.request_blocking(RPCEndpoint("eth_maxPriorityFeePerGas"), [])
+            tip = raw if isinstance(raw, int) else int(raw, 16)
         except (Web3RPCError, ValueError, TypeError):
             tip = self._policy.default_priority_fee
         # 2x base fee rides out several full blocks of base-fee growth before inclusion.
@@ -882,9 +903,8 @@ def _hex(value: Any) -> str:
     return "0x" + bytes(value).hex()
 
 
-def _revert_data(exc: ContractLogicError) -> bytes:
+def _revert_data(data: Any) -> bytes:
     """Raw revert bytes from the shapes nodes use: "0x..", {"data": "0x.."}, nested dicts."""
-    data: Any = exc.data
     for _ in range(3):
         if isinstance(data, Mapping):
             data = data.get("data") or data.get("result")
@@ -896,6 +916,15 @@ def _revert_data(exc: ContractLogicError) -> bytes:
     if isinstance(data, bytes | bytearray):
         return bytes(data)
     return b""
+
+
+def _rpc_error_data(exc: Web3RPCError) -> Any:
+    response = getattr(exc, "rpc_response", None)
+    if isinstance(response, Mapping):
+        error = response.get("error")
+        if isinstance(error, Mapping):
+            return error.get("data")
+    return None
 
 
 def _rpc_message(exc: Web3RPCError) -> str:

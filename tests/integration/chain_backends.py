@@ -600,6 +600,18 @@ class RegistryClientSuite:
         for receipt in receipts:
             assert first.find_root(receipt.root) is not None
 
+    def test_same_root_from_racing_senders_is_anchored_once(self, backend: ChainBackend) -> None:
+        first = backend.connect()
+        second = backend.connect(registry_address=first.registry_address)
+        root = unique_root()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            receipts = list(
+                pool.map(lambda i: (first, second)[i % 2].anchor_root(root, 5), range(4))
+            )
+        # Losers of the race (refused at estimate, or mined and reverted) return the winner.
+        assert len(set(receipts)) == 1
+        assert first.batch_count() == 1
+
     def test_restart_continues_with_the_same_registry(self, backend: ChainBackend) -> None:
         client = backend.connect()
         one = client.anchor_root(unique_root(), 1)
