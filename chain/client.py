@@ -779,9 +779,10 @@ class EvidenceRegistryClient(AnchorReader):
         if recorded is not None and recorded.genesis_hash != genesis:
             raise ChainReset(
                 f"{book.path} records {REGISTRY} at {recorded.address} on chain {self._chain_id} "
-                f"with genesis {recorded.genesis_hash}, but the node's genesis is {genesis}: the "
-                "chain was reset and every anchor on it is gone. Point the RPC URL at the original "
-                f"chain, or move {book.path} away to deploy a new registry on this one"
+                f"with genesis {recorded.genesis_hash}, but the node's genesis is {genesis}: either "
+                "the chain was reset (and every anchor on it is gone) or this is another chain "
+                "with the same id. Point the RPC URL at the original chain, or move "
+                f"{book.path} away to deploy a new registry on this one"
             )
         if recorded is not None and recorded.address is not None:
             return recorded.address
