@@ -31,8 +31,8 @@ from eth_utils.exceptions import ValidationError as EthUtilsValidationError
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import BlockNotFound as Web3BlockNotFound
 from web3.exceptions import (
-    BlockNotFound,
     ContractLogicError,
     ProviderConnectionError,
     TimeExhausted,
@@ -47,6 +47,7 @@ from ._artifacts import ContractArtifact, RevertDecoder, load_artifact
 from ._deployments import Deployment, DeploymentBook
 from ._embedded import DEFAULT_CHAIN_ID, EmbeddedChain
 from .errors import (
+    BlockNotFound,
     ChainError,
     ChainReset,
     ChainUnavailable,
@@ -235,8 +236,8 @@ class AnchorReader:
         with self._rpc(f"reading block {block}"):
             try:
                 data = self._w3.eth.get_block(cast(Any, block))
-            except BlockNotFound:
-                raise LookupError(f"block {block} is not on chain {self._chain_id}") from None
+            except Web3BlockNotFound:
+                raise BlockNotFound(f"block {block} is not on chain {self._chain_id}") from None
         return BlockInfo(
             number=BlockNumber(data["number"]),
             hash=BlockHash(_hex(data["hash"])),

@@ -15,6 +15,7 @@ what to do about it.
     ├── WrongChainId (ValueError)                 node serves another chain than configured
     ├── ChainReset (RuntimeError)                 recorded deployment belongs to an older genesis
     ├── ArtifactError (RuntimeError)              compiled contract artifact missing or malformed
+    ├── BlockNotFound (LookupError)               no such block on the canonical chain
     ├── ContractNotFound (LookupError)            no code at the configured address
     ├── ContractMismatch (ValueError)             other code at the configured address
     ├── InvalidAnchorInput (ValueError)           root/leaf count of the wrong type or size
@@ -43,6 +44,7 @@ from eth_utils import keccak
 
 __all__ = [
     "ArtifactError",
+    "BlockNotFound",
     "ChainDataLocked",
     "ChainDataMismatch",
     "ChainError",
@@ -107,6 +109,10 @@ class ChainReset(ChainError, RuntimeError):
 
 class ArtifactError(ChainError, RuntimeError):
     """A compiled contract artifact is missing or malformed."""
+
+
+class BlockNotFound(ChainError, LookupError):
+    """The requested block is not (or no longer) on the node's canonical chain."""
 
 
 class ContractNotFound(ChainError, LookupError):

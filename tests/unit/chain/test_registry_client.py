@@ -155,3 +155,14 @@ def test_chain_without_base_fee_gets_legacy_transactions(tmp_path: Path) -> None
         assert tx["type"] == 0 and tx["gasPrice"] > 0
     finally:
         backend.close()
+
+
+def test_missing_block_is_block_not_found(tmp_path: Path) -> None:
+    backend = EmbeddedBackend(tmp_path)
+    try:
+        client = backend.connect()
+        with pytest.raises(errors.BlockNotFound, match="is not on chain 1337") as info:
+            client.block(10_000)
+        assert isinstance(info.value, LookupError)
+    finally:
+        backend.close()
