@@ -82,6 +82,9 @@ def principal_create(
     name: Annotated[str, typer.Option(help="Display name, e.g. the company or office")],
     role: Annotated[str, typer.Option(help="holder, notary, arbitrator, platform, "
                                            "credit_authority, pledge_registrar or admin")],
+    subject: Annotated[str | None, typer.Option(
+        help="The subject this principal speaks for, checked by you: type:id, e.g. "
+             "uscc:91350100M000100Y43 (lets it apply for credit repair)")] = None,
 ) -> None:
     """Create a principal in the service's database and print its API key (shown once)."""
     from sqlmodel import Session
@@ -96,7 +99,7 @@ def principal_create(
     migrate(engine)
     try:
         with Session(engine) as session:
-            new = create_principal(session, name=name, role=role)
+            new = create_principal(session, name=name, role=role, identifier=subject)
     except NotaryError as exc:
         _fail(exc.detail)
         return

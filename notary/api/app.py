@@ -9,7 +9,16 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from notary.api.errors import install_error_handlers
-from notary.api.routes import claims, evidence, principals, system, trade_secrets, verify, works
+from notary.api.routes import (
+    claims,
+    credit,
+    evidence,
+    principals,
+    system,
+    trade_secrets,
+    verify,
+    works,
+)
 from notary.config import Settings
 from notary.runtime import Runtime
 
@@ -47,4 +56,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(claims.router)
     app.include_router(trade_secrets.router)
     app.include_router(trade_secrets.disclosures)
+    app.include_router(credit.router)
+    app.include_router(credit.entries)
+    app.include_router(credit.repair_records)
     return app

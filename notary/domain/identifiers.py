@@ -22,7 +22,16 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
-__all__ = ["IdType", "PartyId", "is_valid_resident_id", "is_valid_uscc", "normalise_identifier"]
+from notary.errors import InvalidInput
+
+__all__ = [
+    "IdType",
+    "PartyId",
+    "is_valid_resident_id",
+    "is_valid_uscc",
+    "normalise_identifier",
+    "parse_subject_key",
+]
 
 
 class IdType(StrEnum):
@@ -110,3 +119,20 @@ class PartyId(BaseModel):
     def key(self) -> str:
         """``type:id``: equal for the same subject, whatever the display name."""
         return f"{self.id_type.value}:{self.id}"
+
+
+def parse_subject_key(text: str) -> str:
+    """Validate ``type:id`` (e.g. ``uscc:91350100M000100Y43``) and return its canonical form."""
+    id_type, sep, value = text.strip().partition(":")
+    if not sep:
+        raise InvalidInput("a subject is written type:id, e.g. uscc:91350100M000100Y43")
+    try:
+        kind = IdType(id_type)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown identifier type {id_type!r}; use one of {', '.join(t.value for t in IdType)}"
+        ) from None
+    try:
+        return f"{kind.value}:{normalise_identifier(kind, value)}"
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc

@@ -81,7 +81,8 @@ class Issuer:
     def _issuer_field(self) -> dict[str, str]:
         return {"key_id": self.key_id, "public_key": self.public_key_b64, "name": self.name}
 
-    def _sign(self, unsigned: dict[str, Any]) -> dict[str, Any]:
+    def sign(self, unsigned: dict[str, Any]) -> dict[str, Any]:
+        """Add an Ed25519 ``signature`` over the canonical JSON of ``unsigned``."""
         return {**unsigned, "signature": {"alg": "Ed25519", "value": sign_document(self._key, unsigned)}}
 
     def receipt(self, record: dict[str, Any], leaf_hash: str, issued_at: datetime) -> Receipt:
@@ -93,7 +94,7 @@ class Issuer:
             "issued_at": format_timestamp(issued_at),
             "issuer": self._issuer_field(),
         }
-        return Receipt.from_json(self._sign(unsigned))
+        return Receipt.from_json(self.sign(unsigned))
 
     def certificate(
         self,
@@ -131,7 +132,7 @@ class Issuer:
             "issued_at": format_timestamp(issued_at),
             "issuer": self._issuer_field(),
         }
-        cert = Certificate.from_json(self._sign(unsigned))
+        cert = Certificate.from_json(self.sign(unsigned))
         # Never hand out a certificate our own verifier would reject.
         verify_certificate(cert, trusted_issuer_keys=[self.key_id])
         return cert

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from notary.domain.identifiers import parse_subject_key
 from notary.domain.records import Role, new_id
 from notary.errors import AuthenticationRequired, InvalidInput, NotFound
 from notary.storage.models import ApiKey, Principal
@@ -32,7 +33,11 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_principal(session: Session, *, name: str, role: str) -> NewPrincipal:
+def create_principal(
+    session: Session, *, name: str, role: str, identifier: str | None = None
+) -> NewPrincipal:
+    """``identifier`` ("uscc:9135...") names the subject the principal speaks for, once the operator
+    has checked it (used for credit repair applications)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("a principal's name is 1 to 200 characters")
@@ -42,7 +47,10 @@ def create_principal(session: Session, *, name: str, role: str) -> NewPrincipal:
         raise InvalidInput(
             f"unknown role {role!r}; choose one of: {', '.join(r.value for r in Role)}"
         ) from None
-    principal = Principal(id=new_id("principal"), name=name, role=role, created_at=datetime.now(UTC))
+    if identifier is not None:
+        identifier = parse_subject_key(identifier)
+    principal = Principal(id=new_id("principal"), name=name, role=role, created_at=datetime.now(UTC),
+                          identifier=identifier)
     session.add(principal)
     session.flush()
     key = create_api_key(session, principal_id=principal.id)

@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlmodel import create_engine
 
-__all__ = ["create_db_engine", "migrate"]
+__all__ = ["create_db_engine", "migrate", "purge_erased_rows"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -35,6 +35,8 @@ def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Erased personal data (repaired credit entries) must not linger in free pages.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
@@ -56,3 +58,20 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def purge_erased_rows(engine: Engine, *tables: str) -> None:
+    """Make erased values unrecoverable from the database files, not just unreadable by SQL.
+
+    SQLite (with ``secure_delete``) overwrites old page contents once the WAL is checkpointed;
+    PostgreSQL keeps dead row versions until VACUUM.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    elif engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                if not table.isidentifier():
+                    raise ValueError(f"not a table name: {table!r}")
+                conn.exec_driver_sql(f"VACUUM {table}")

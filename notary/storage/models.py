@@ -6,12 +6,12 @@ Merkle leaf, so a certificate can always be rebuilt byte for byte.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ApiKey", "Batch", "KeyGrant", "Principal", "Record"]
+__all__ = ["ApiKey", "Batch", "CreditEntry", "CreditRepair", "KeyGrant", "Principal", "Record"]
 
 # 64-bit sequence numbers, except on SQLite where only "INTEGER PRIMARY KEY" autoincrements.
 _SEQ = BigInteger().with_variant(Integer(), "sqlite")
@@ -29,6 +29,9 @@ class Principal(SQLModel, table=True):
     disabled: bool = False
     # Trade-secret recipients publish encryption keys (JSON: {"hpke": ..., "x25519": ...}).
     encryption_keys: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The subject this principal speaks for ("uscc:9135..."), set by the operator after checking
+    # identity; lets a subject apply for credit repair of entries about it.
+    identifier: str | None = Field(default=None, max_length=120, index=True)
 
 
 class ApiKey(SQLModel, table=True):
@@ -110,3 +113,41 @@ class KeyGrant(SQLModel, table=True):
     wrapped_key: str = Field(sa_column=Column(Text, nullable=False))
     disclosure_id: str | None = Field(default=None, max_length=40)
     created_at: datetime
+
+
+class CreditEntry(SQLModel, table=True):
+    """The erasable side of a credit entry. Its anchored record holds only a commitment.
+
+    ``details`` and ``salt`` open the commitment; both, and the subject's identity, are set to
+    NULL when the entry is repaired or its publicity period ends.
+    """
+
+    __tablename__ = "credit_entry"
+
+    id: str = Field(primary_key=True, foreign_key="record.id", max_length=40)
+    authority_id: str = Field(foreign_key="principal.id", max_length=40, index=True)
+    commitment: str = Field(max_length=64)
+    conduct: str = Field(max_length=16)
+    status: str = Field(max_length=16, index=True)  # active -> repaired | expired
+    subject_key: str | None = Field(default=None, max_length=120, index=True)
+    details: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    salt: str | None = Field(default=None, max_length=64)
+    publicity_end: date
+    created_at: datetime
+    closed_at: datetime | None = None
+    closing_record_id: str | None = Field(default=None, max_length=40)
+
+
+class CreditRepair(SQLModel, table=True):
+    """A subject's application to repair an entry, and the authority's decision."""
+
+    __tablename__ = "credit_repair"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: str = Field(foreign_key="credit_entry.id", max_length=40, index=True)
+    applicant_id: str = Field(foreign_key="principal.id", max_length=40)
+    statement: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    submitted_at: datetime
+    decision: str = Field(max_length=16)  # pending -> approved | rejected
+    decided_at: datetime | None = None
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -22,6 +22,7 @@ class PrincipalCreate(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     role: Role
+    subject: Annotated[str, Field(max_length=120, description="type:id the principal speaks for")] | None = None
 
 
 class PrincipalPublic(BaseModel):
@@ -36,7 +37,7 @@ class PrincipalCreated(PrincipalPublic):
 
 @router.post("", status_code=201, response_model=PrincipalCreated, summary="Create a principal (admin)")
 def create(body: PrincipalCreate, session: SessionDep, _: Admin) -> PrincipalCreated:
-    new = create_principal(session, name=body.name, role=body.role.value)
+    new = create_principal(session, name=body.name, role=body.role.value, identifier=body.subject)
     p = new.principal
     return PrincipalCreated(id=p.id, name=p.name, role=p.role, api_key=new.api_key)
 
