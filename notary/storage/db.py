@@ -10,12 +10,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlmodel import create_engine
 
 __all__ = ["create_db_engine", "migrate", "purge_erased_rows"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
+# Advisory lock id held while migrating PostgreSQL ("NOTM"); the leader lock uses another.
+_MIGRATION_LOCK_ID = 0x4E4F544D
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -56,6 +58,10 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # API processes that start together on a fresh database would each create the
+            # tables and all but one fail; the lock makes them migrate one after another.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
