@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -87,7 +88,7 @@ class PostgresServer:
         """A ``postgresql://`` URL, as an operator would put in ``NOTARY_DATABASE_URL``."""
         return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{dbname}"
 
-    def _run_as(self) -> dict[str, object]:
+    def _run_as(self) -> dict[str, Any]:
         """Popen arguments that drop root to the ``postgres`` user (initdb refuses root)."""
         if os.geteuid() != 0:
             return {}
@@ -105,17 +106,32 @@ class PostgresServer:
         run_as = self._run_as()
         self.root = Path(tempfile.mkdtemp(prefix="notary-pg-"))
         if run_as:
-            os.chown(self.root, int(run_as["user"]), int(run_as["group"]))  # type: ignore[call-overload]
+            os.chown(self.root, run_as["user"], run_as["group"])
         pwfile = self.root / "pwfile"
         pwfile.write_text(self.password + "\n")
         if run_as:
-            os.chown(pwfile, int(run_as["user"]), int(run_as["group"]))  # type: ignore[call-overload]
+            os.chown(pwfile, run_as["user"], run_as["group"])
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"}
         initdb = subprocess.run(
-            [str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", self.user,
-             f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C",
-             "--no-sync"],
-            env=env, cwd=self.root, capture_output=True, timeout=120, **run_as,  # type: ignore[arg-type]
+            [
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                self.user,
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            check=False,
+            env=env,
+            cwd=self.root,
+            capture_output=True,
+            timeout=120,
+            **run_as,
         )
         pwfile.unlink()
         if initdb.returncode != 0:
@@ -137,8 +153,14 @@ class PostgresServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the postmaster keeps writing to it
         try:
             self.proc = subprocess.Popen(
-                argv, env=env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, **run_as,  # type: ignore[arg-type]
+                argv,
+                env=env,
+                cwd=self.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                **run_as,
             )
         finally:
             log.close()

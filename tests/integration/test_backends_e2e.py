@@ -1,0 +1,322 @@
+"""The same end-to-end scenario on each backend: database x chain x content store.
+
+Every test runs a real ``notary serve`` process configured only through ``NOTARY_*`` settings and
+talks to it through the SDK over HTTP, as a user would. The test id names the stack,
+``database-chain-content``, e.g. ``[postgres-geth-kubo]``.
+
+Not the full cross product: each backend appears in at least one full-stack run, and the all-real
+stacks (PostgreSQL + a chain node + Kubo) run once per node. Backends a run cannot start are
+skipped with the reason (a failure under ``CI=true``).
+
+* ``test_evidence_and_works_end_to_end``: principals, a file (twice), a digest, a many-digests
+  request; anchoring; certificates verified offline and against the chain with the service
+  stopped; content read back (from Kubo itself on Kubo); works registration and the "who was first"
+  lookup in anchor order.
+* ``test_kill_9_during_submissions_anchors_every_receipt_once``: ``kill -9`` twice in the middle of
+  concurrent submissions; every acknowledged receipt is stored as promised and anchored exactly
+  once (the database and the registry agree batch for batch).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from client_sdk import NotaryClient, Step, VerificationError, verify_certificate
+from client_sdk.chain_view import open_chain_view
+from client_sdk.errors import APIError
+from client_sdk.fingerprint import fingerprint_bytes
+from notary.storage.models import Batch, Record
+from tests.integration.conftest import (
+    Stack,
+    StackSettings,
+    check_database_and_chain_agree,
+    stack_settings,
+)
+from tests.integration.service_process import ServiceProcess
+
+STACKS = [
+    Stack("sqlite", "embedded", "embedded").param(),  # the embedded default
+    Stack("postgres", "embedded", "embedded").param(),  # the database alone changes
+    Stack("sqlite", "hardhat", "kubo").param(),
+    Stack("postgres", "hardhat", "kubo").param(),  # all real, Hardhat
+    Stack("postgres", "geth", "kubo").param(),  # all real, geth
+]
+
+OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
+SECOND_OWNER = {"name": "Second Owner", "id_type": "cn_resident_id", "id": "11010519491231002X"}
+
+
+def work(owner: dict[str, str]) -> dict[str, Any]:
+    return {
+        "title": "Moonlight over the river",
+        "work_type": "fine_art",
+        "authors": [{"name": "Li Hua"}],
+        "copyright_owner": owner,
+        "completed_on": "2025-03-01",
+    }
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> StackSettings:
+    return stack_settings(request, request.param, tmp_path)
+
+
+def _service(stack: StackSettings, tmp_path: Path, **env: str) -> ServiceProcess:
+    return ServiceProcess(tmp_path / "data", env={**stack.env, **env})
+
+
+def _wait_all_anchored(stack: StackSettings, data_dir: Path, timeout: float = 180) -> None:
+    """Wait until every stored record is in an anchored batch (read from the database: /readyz's
+    ``pending_records`` counts records not yet in a batch, not sealed batches awaiting the chain)."""
+    engine = stack.engine(data_dir)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with Session(engine) as session:
+                waiting = session.exec(
+                    select(func.count())
+                    .select_from(Record)
+                    .outerjoin(Batch)
+                    .where(or_(col(Record.batch_seq).is_(None), col(Batch.status) != "anchored"))
+                ).one()
+            if waiting == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{waiting} records still not anchored after {timeout}s")
+            time.sleep(0.3)
+    finally:
+        engine.dispose()
+
+
+def _wait_ready_leader(client: NotaryClient, timeout: float = 30) -> dict[str, Any]:
+    """/readyz once every dependency is up and this process leads the anchoring."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ready = client.ready()
+        if ready["status"] == "ready" and ready["checks"]["anchoring"]["leader"]:
+            return ready
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not ready, or not the anchoring leader, after {timeout}s: {ready}")
+        time.sleep(0.2)
+
+
+def _wait_status(
+    url: str, headers: dict[str, str], path: str, timeout: float = 90
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        view = httpx.get(url + path, headers=headers, timeout=10).json()
+        if view.get("status") == "anchored":
+            return dict(view)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{path} not anchored after {timeout}s: {view}")
+        time.sleep(0.3)
+
+
+def test_evidence_and_works_end_to_end(stack: StackSettings, tmp_path: Path) -> None:
+    svc = _service(stack, tmp_path)
+    holder_key = svc.create_principal("Acme Studio", "holder")
+    second_key = svc.create_principal("Second Owner", "holder")
+    platform_key = svc.create_principal("Marketplace", "platform")
+    svc.start()
+    try:
+        evidence = tmp_path / "design.bin"
+        payload = b"".join(i.to_bytes(4, "big") * 16 for i in range(12_000))  # 768 KiB: 3 chunks
+        evidence.write_bytes(payload)
+        with NotaryClient(svc.url, holder_key, timeout=60) as client:
+            ready = _wait_ready_leader(client)
+            assert ready["checks"]["content_store"]["backend"] == stack.stack.content
+            trust = client.trust()
+            issuer = trust["issuer"]["key_id"]
+            registry = trust["registry"]
+            if stack.node is not None:
+                assert registry["chain_id"] == stack.node.chain_id
+
+            sub = client.submit_file(evidence, metadata={"title": "Logo, final draft"})
+            assert sub.created and sub.status == "pending"
+            assert client.submit_file(evidence).id == sub.id  # same holder, same content
+            one = client.submit_digest(sha256="ab" * 32, size=1234, metadata={"title": "a digest"})
+            many = client.submit_digests(
+                [
+                    {"sha256": f"{i:064x}", "size": i, "metadata": {"title": f"item {i}"}}
+                    for i in range(1, 301)
+                ]
+            )
+            assert len({s.id for s in many}) == 300 and all(s.created for s in many)
+            assert client.submit_digests([{"sha256": f"{7:064x}", "size": 7}])[0].id == many[6].id
+
+            client.wait_anchored(sub.id, timeout=90)
+            _wait_all_anchored(stack, svc.data_dir)
+            certs = {s.id: client.certificate(s.id) for s in [sub, one, many[0], many[-1]]}
+            copy = tmp_path / "copy.bin"
+            client.download_content(sub.id, copy)
+        assert copy.read_bytes() == payload
+        cid = sub.receipt.record["content"]["cid"]
+        assert cid == fingerprint_bytes(payload).cid
+        if stack.kubo is not None:  # the bytes are in Kubo itself, under the CID we computed
+            kubo_copy = httpx.post(
+                f"{stack.kubo.api_url}/api/v0/cat", params={"arg": cid}, timeout=30
+            )
+            assert kubo_copy.status_code == 200 and kubo_copy.content == payload
+
+        # Works: a second holder registers the same content later; the lookup lists the first first.
+        content = {"sha256": "cd" * 32, "size": 4321}
+        first = httpx.post(
+            f"{svc.url}/v1/works",
+            headers=_auth(holder_key),
+            json={"work": work(OWNER), "content": content},
+            timeout=30,
+        )
+        assert first.status_code == 201, first.text
+        first_id = first.json()["id"]
+        _wait_status(svc.url, _auth(holder_key), f"/v1/works/{first_id}")
+        second = httpx.post(
+            f"{svc.url}/v1/works",
+            headers=_auth(second_key),
+            json={"work": work(SECOND_OWNER), "content": content},
+            timeout=30,
+        )
+        assert second.status_code == 201, second.text
+        assert [p["id"] for p in second.json()["prior_registrations"]] == [first_id]
+        _wait_status(svc.url, _auth(second_key), f"/v1/works/{second.json()['id']}")
+        lookup = httpx.get(
+            f"{svc.url}/v1/works/registrations",
+            params={"sha256": "cd" * 32},
+            headers=_auth(platform_key),
+            timeout=30,
+        ).json()["registrations"]
+        assert [r["id"] for r in lookup] == [first_id, second.json()["id"]]
+        assert [r["prior"] for r in lookup] == [True, False]
+        assert lookup[0]["block_number"] <= lookup[1]["block_number"]
+        assert lookup[0]["anchored_at"] <= lookup[1]["anchored_at"]
+    finally:
+        svc.stop()
+
+    # With the service stopped: offline checks, then any node of the chain.
+    cert = certs[sub.id]
+    result = verify_certificate(
+        cert.to_json_bytes(), content=evidence, trusted_issuer_keys=[issuer]
+    )
+    assert result.record_id == sub.id and result.content_checked and not result.chain_checked
+    with pytest.raises(VerificationError) as info:
+        verify_certificate(cert, content=payload[:-1] + b"\x00", trusted_issuer_keys=[issuer])
+    assert info.value.step == Step.CONTENT
+    view = open_chain_view(**stack.chain_view_args(svc.data_dir))
+    try:
+        for rid, c in certs.items():
+            checked = verify_certificate(
+                c,
+                chain=view,
+                trusted_issuer_keys=[issuer],
+                trusted_contracts={registry["chain_id"]: registry["contract"]},
+                content=evidence if rid == sub.id else None,
+            )
+            assert checked.chain_checked and checked.confirmations is not None
+            assert checked.contract == registry["contract"]
+    finally:
+        view.close()
+
+    engine = stack.engine(svc.data_dir)
+    reader = stack.reader(svc.data_dir, registry["contract"])
+    try:
+        agreed = check_database_and_chain_agree(engine, reader)
+    finally:
+        reader.close()
+        engine.dispose()
+    assert len(agreed.records) == 1 + 1 + 300 + 2
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+TOTAL = 1_500
+PER_REQUEST = 25
+
+
+def _digest(i: int) -> dict[str, Any]:
+    return {"sha256": f"{i + 10**6:064x}", "size": i, "metadata": {"title": f"item {i}"}}
+
+
+@pytest.mark.slow
+def test_kill_9_during_submissions_anchors_every_receipt_once(
+    stack: StackSettings, tmp_path: Path
+) -> None:
+    svc = _service(
+        stack, tmp_path, NOTARY_BATCH_MAX_ITEMS="200", NOTARY_BATCH_INTERVAL_SECONDS="0.3"
+    )
+    key = svc.create_principal("Crash Test Ltd", "holder")
+    acknowledged: dict[str, str] = {}  # record id -> leaf hash from its signed receipt
+    lock = threading.Lock()
+    todo = list(range(0, TOTAL, PER_REQUEST))
+    errors: list[BaseException] = []
+
+    def submit_all() -> None:
+        """Send every request until it is acknowledged; a dead server is just retried later."""
+        try:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    start = todo.pop()
+                items = [_digest(i) for i in range(start, start + PER_REQUEST)]
+                try:
+                    with NotaryClient(svc.url, key, timeout=30) as client:
+                        subs = client.submit_digests(items)
+                except APIError:
+                    with lock:
+                        todo.append(start)
+                    time.sleep(0.2)
+                    continue
+                with lock:
+                    for s in subs:
+                        acknowledged[s.id] = s.receipt.leaf_hash
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    svc.start()
+    workers = [threading.Thread(target=submit_all, daemon=True) for _ in range(4)]
+    for w in workers:
+        w.start()
+    try:
+        for threshold in (TOTAL // 3, 2 * TOTAL // 3):
+            deadline = time.monotonic() + 120
+            while len(acknowledged) < threshold and not errors and time.monotonic() < deadline:
+                time.sleep(0.01)
+            svc.kill()
+            time.sleep(0.5)
+            svc.start()
+        for w in workers:
+            w.join(timeout=300)
+        assert not errors, errors
+        assert len(acknowledged) == TOTAL
+        _wait_all_anchored(stack, svc.data_dir)
+        with NotaryClient(svc.url, key, timeout=60) as client:
+            registry = client.trust()["registry"]["contract"]
+            sample = sorted(acknowledged)[:: TOTAL // 10]
+            certs = [client.certificate(rid) for rid in sample]
+    finally:
+        svc.stop()
+
+    engine = stack.engine(svc.data_dir)
+    reader = stack.reader(svc.data_dir, registry)
+    try:
+        agreed = check_database_and_chain_agree(engine, reader, acknowledged)
+    finally:
+        reader.close()
+        engine.dispose()
+    assert len(agreed.records) == TOTAL
+    view = open_chain_view(**stack.chain_view_args(svc.data_dir))
+    try:
+        for cert in certs:
+            assert verify_certificate(cert, chain=view).chain_checked
+    finally:
+        view.close()
