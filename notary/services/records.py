@@ -51,6 +51,31 @@ def body_of(record: Record) -> dict[str, Any]:
     return body
 
 
+def _new_record(
+    *,
+    kind: str,
+    owner: Principal,
+    record_id: str,
+    body: dict[str, Any],
+    dedup: str | None,
+    content_sha256: str | None,
+    content_cid: str | None,
+    received_at: datetime,
+) -> Record:
+    """A record row whose ``body`` is stored as the exact canonical bytes its leaf hashes."""
+    return Record(
+        id=record_id,
+        kind=kind,
+        owner_id=owner.id,
+        dedup_key=dedup,
+        body=canonical_json(body).decode("utf-8"),
+        leaf_hash=record_leaf_hash(body).hex(),
+        content_sha256=content_sha256,
+        content_cid=content_cid,
+        received_at=received_at,
+    )
+
+
 def accept_record(
     session: Session,
     *,
@@ -76,17 +101,9 @@ def accept_record(
             return StoredRecord(existing, created=False)
     received_at = now or datetime.now(UTC)
     record_id = record_id or new_id(kind)
-    body = build_body(record_id, received_at)
-    record = Record(
-        id=record_id,
-        kind=kind,
-        owner_id=owner.id,
-        dedup_key=dedup,
-        body=canonical_json(body).decode("utf-8"),
-        leaf_hash=record_leaf_hash(body).hex(),
-        content_sha256=content_sha256,
-        content_cid=content_cid,
-        received_at=received_at,
+    record = _new_record(
+        kind=kind, owner=owner, record_id=record_id, body=build_body(record_id, received_at),
+        dedup=dedup, content_sha256=content_sha256, content_cid=content_cid, received_at=received_at,
     )
     session.add(record)
     if extra_rows is not None:
@@ -132,16 +149,9 @@ def accept_many(
             out.append(StoredRecord(existing[key], created=False))
             continue
         record_id = new_id(kind)
-        body = build_body(record_id, received_at)
-        record = Record(
-            id=record_id,
-            kind=kind,
-            owner_id=owner.id,
-            dedup_key=key,
-            body=canonical_json(body).decode("utf-8"),
-            leaf_hash=record_leaf_hash(body).hex(),
-            content_sha256=sha256,
-            received_at=received_at,
+        record = _new_record(
+            kind=kind, owner=owner, record_id=record_id, body=build_body(record_id, received_at),
+            dedup=key, content_sha256=sha256, content_cid=None, received_at=received_at,
         )
         if key is not None:
             existing[key] = record
