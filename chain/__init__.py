@@ -1,7 +1,11 @@
-"""Chain layer: anchor Merkle roots in the EvidenceRegistry contract and read them back.
+"""Chain layer: anchor Merkle roots and record IP pledges on chain, and read them back.
 
 * :class:`EvidenceRegistryClient` anchors (``connect_embedded`` or ``connect_rpc``).
 * :class:`AnchorReader` reads anchors without a key (``from_rpc`` or ``from_embedded``).
+* :class:`PledgeRegistryClient` writes IP pledges; get it from
+  ``EvidenceRegistryClient.pledge_registry()`` so both share one
+  :class:`TransactionSender` (one nonce lock per key).
+* :class:`PledgeReader` reads pledges as of any block or time without a key.
 * :class:`EmbeddedChain` is the in-process py-evm chain that persists in a directory.
 * :mod:`chain.errors` holds every error this package raises (root: ``ChainError``).
 * :mod:`chain.types` holds the chain scalars and result records.
@@ -11,8 +15,10 @@ Compiled contracts live in ``chain/artifacts/`` (written by the Hardhat build).
 
 from ._artifacts import ContractArtifact, load_artifact
 from ._embedded import DEFAULT_CHAIN_ID, EmbeddedChain
+from ._sender import TransactionSender
 from .client import AnchorReader, EvidenceRegistryClient, TransactionPolicy
 from .errors import ChainError
+from .pledges import PledgeReader, PledgeRegistryClient
 from .types import (
     Address,
     AnchoredBatch,
@@ -22,6 +28,12 @@ from .types import (
     BlockInfo,
     BlockNumber,
     ChainId,
+    Pledge,
+    PledgeAction,
+    PledgeId,
+    PledgeReceipt,
+    PledgeSnapshot,
+    PledgeStatus,
     TxHash,
 )
 
@@ -40,7 +52,16 @@ __all__ = [
     "ContractArtifact",
     "EmbeddedChain",
     "EvidenceRegistryClient",
+    "Pledge",
+    "PledgeAction",
+    "PledgeId",
+    "PledgeReader",
+    "PledgeReceipt",
+    "PledgeRegistryClient",
+    "PledgeSnapshot",
+    "PledgeStatus",
     "TransactionPolicy",
+    "TransactionSender",
     "TxHash",
     "load_artifact",
 ]

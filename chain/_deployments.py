@@ -5,30 +5,43 @@ records the address here, keyed by chain id and contract name, together with the
 chain's genesis hash so that a reset development chain is noticed instead of
 silently anchoring into a contract that no longer exists. The deployment
 transaction's hash is recorded *before* it is sent, so a crash between sending
-and recording finds the contract again instead of deploying a second one.
+and recording finds the contract again instead of deploying a second one. Every
+contract of a chain shares the file; :meth:`DeploymentBook.lock` serialises the
+look-up-and-deploy of starters (threads or processes) sharing the directory.
 
 File shape (version 1)::
 
     {"version": 1,
      "deployments": {"1337": {"EvidenceRegistry": {
          "address": "0x..." | null, "tx_hash": "0x...", "genesis_hash": "0x...",
-         "block_number": 1 | null}}}}
+         "block_number": 1 | null},
+                   "PledgeRegistry": {...}}}}
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ChainError
+from .errors import ChainError, ContractNotFound
 
-__all__ = ["DEPLOYMENTS_FILE", "Deployment", "DeploymentBook"]
+__all__ = [
+    "DEPLOYMENTS_FILE",
+    "DEPLOYMENTS_LOCK_FILE",
+    "Deployment",
+    "DeploymentBook",
+    "recorded_address",
+]
 
 DEPLOYMENTS_FILE = "deployments.json"
+DEPLOYMENTS_LOCK_FILE = "deployments.lock"
 _VERSION = 1
 
 
@@ -46,6 +59,22 @@ class DeploymentBook:
 
     def __init__(self, state_dir: str | os.PathLike[str]) -> None:
         self.path = Path(state_dir) / DEPLOYMENTS_FILE
+        self.lock_path = Path(state_dir) / DEPLOYMENTS_LOCK_FILE
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the book exclusively (blocking) for a read-deploy-record sequence.
+
+        An ``flock`` on a separate file, so readers of the book never wait, and a
+        killed holder's lock goes with its process. Not re-entrant: take it once.
+        """
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
     def get(self, chain_id: int, contract: str) -> Deployment | None:
         entry = self._read()["deployments"].get(str(chain_id), {}).get(contract)
@@ -101,3 +130,14 @@ class DeploymentBook:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def recorded_address(state_dir: str | os.PathLike[str], chain_id: int, contract: str) -> str:
+    """The address of ``contract`` on ``chain_id`` recorded in ``state_dir``'s book."""
+    deployment = DeploymentBook(state_dir).get(chain_id, contract)
+    if deployment is None or deployment.address is None:
+        raise ContractNotFound(
+            f"no {contract} deployment is recorded in {Path(state_dir)}; "
+            "pass registry_address, or start the service once to deploy it"
+        )
+    return deployment.address

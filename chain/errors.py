@@ -18,21 +18,32 @@ what to do about it.
     ├── BlockNotFound (LookupError)               no such block on the canonical chain
     ├── ContractNotFound (LookupError)            no code at the configured address
     ├── ContractMismatch (ValueError)             other code at the configured address
+    ├── HistoricalStateUnavailable (LookupError)  node pruned the state of an old block
     ├── InvalidAnchorInput (ValueError)           root/leaf count of the wrong type or size
+    ├── InvalidPledgeInput (ValueError)           pledge id / bytes32 of the wrong type or size
     └── TransactionError                          a transaction failed; carries ``tx_hash``
         ├── InsufficientFunds (ValueError)        signer cannot pay for gas
         ├── TransactionTimeout (TimeoutError)     not mined / confirmed in time
         ├── TransactionReorged (RuntimeError)     its block left the canonical chain
         └── ContractReverted                      revert; ``error_name``, ``error_args`` decoded from the ABI
+            ├── MissingRole (PermissionError)     either contract: the sender lacks the writer role
+            │   EvidenceRegistry
             ├── ZeroRoot (ValueError)
             ├── EmptyBatch (ValueError)
             ├── RootAlreadyAnchored
             ├── UnknownBatch (LookupError)
             ├── UnknownRoot (LookupError)
-            └── MissingRole (PermissionError)
+            │   PledgeRegistry
+            ├── ZeroPledgeValue (ValueError)      ``field`` names the zero argument
+            ├── SameParty (ValueError)
+            ├── AssetAlreadyPledged (ValueError)  ``asset_id``, ``active_pledge_id``
+            ├── UnknownPledge (LookupError)       ``pledge_id``
+            ├── PledgeNotActive                   ``pledge_id``, ``status`` (2 released, 3 enforced)
+            ├── NotAParty (PermissionError)       ``pledge_id``, ``party``
+            └── NotPledgee (PermissionError)      ``pledge_id``, ``party`` (the pledgor)
 
-Reverts of contracts other than EvidenceRegistry (e.g. PledgeRegistry) surface as
-plain :class:`ContractReverted` with the decoded custom error name and arguments.
+Errors are decoded against the ABIs of every contract the package ships, so a
+custom error without a class here still arrives with its name and arguments.
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ from eth_utils import keccak
 
 __all__ = [
     "ArtifactError",
+    "AssetAlreadyPledged",
     "BlockNotFound",
     "ChainDataLocked",
     "ChainDataMismatch",
@@ -54,17 +66,25 @@ __all__ = [
     "ContractNotFound",
     "ContractReverted",
     "EmptyBatch",
+    "HistoricalStateUnavailable",
     "InsufficientFunds",
     "InvalidAnchorInput",
+    "InvalidPledgeInput",
     "MissingRole",
+    "NotAParty",
+    "NotPledgee",
+    "PledgeNotActive",
     "ReadOnlyChain",
     "RootAlreadyAnchored",
+    "SameParty",
     "TransactionError",
     "TransactionReorged",
     "TransactionTimeout",
     "UnknownBatch",
+    "UnknownPledge",
     "UnknownRoot",
     "WrongChainId",
+    "ZeroPledgeValue",
     "ZeroRoot",
     "revert_error_class",
 ]
@@ -123,8 +143,16 @@ class ContractMismatch(ChainError, ValueError):
     """The code at the configured address is not the expected contract."""
 
 
+class HistoricalStateUnavailable(ChainError, LookupError):
+    """The node no longer keeps the state of the requested block (it prunes old state)."""
+
+
 class InvalidAnchorInput(ChainError, ValueError):
     """A root or leaf count has the wrong type or size (checked before any RPC)."""
+
+
+class InvalidPledgeInput(ChainError, ValueError):
+    """A pledge id, hash or timestamp has the wrong type or size (checked before any RPC)."""
 
 
 class TransactionError(ChainError):
@@ -229,6 +257,118 @@ class MissingRole(ContractReverted, PermissionError):
         )
 
 
+# -- PledgeRegistry ---------------------------------------------------------------------
+_PLEDGE_PARTIES = "client_sdk.pledges (asset_id, party_hash, terms_digest)"
+
+
+class ZeroPledgeValue(ContractReverted, ValueError):
+    @property
+    def field(self) -> str:
+        return str(self.error_args.get("field", "a value"))
+
+    def _hint(self) -> str:
+        return (
+            f"{self.field} is all zero bytes; pass the 32-byte commitment computed with "
+            f"{_PLEDGE_PARTIES}"
+        )
+
+
+class SameParty(ContractReverted, ValueError):
+    def _hint(self) -> str:
+        return (
+            f"pledgor and pledgee are the same party {_show(self.error_args.get('party'))}; "
+            "a pledge is given by the asset's owner to another party (the creditor): "
+            "check which identifiers were hashed"
+        )
+
+
+class AssetAlreadyPledged(ContractReverted, ValueError):
+    @property
+    def asset_id(self) -> bytes | None:
+        value = self.error_args.get("assetId")
+        return value if isinstance(value, bytes) else None
+
+    @property
+    def active_pledge_id(self) -> int:
+        return int(self.error_args.get("activePledgeId", 0))
+
+    def _hint(self) -> str:
+        pledge_id = self.active_pledge_id
+        return (
+            f"the asset already has active pledge {pledge_id} and can carry only one; "
+            f"get_pledge({pledge_id}) shows its parties and terms: release or enforce it "
+            "first, or amend() its terms if the same parties changed their agreement"
+        )
+
+
+class UnknownPledge(ContractReverted, LookupError):
+    @property
+    def pledge_id(self) -> int:
+        return int(self.error_args.get("pledgeId", 0))
+
+    def _hint(self) -> str:
+        return (
+            f"no pledge has id {self.pledge_id} on this registry; ids run from 1 to "
+            "pledge_count(): check the id and the registry address"
+        )
+
+
+_STATUS_NAMES = {1: "active", 2: "released", 3: "enforced"}
+
+
+class PledgeNotActive(ContractReverted):
+    @property
+    def pledge_id(self) -> int:
+        return int(self.error_args.get("pledgeId", 0))
+
+    @property
+    def status(self) -> int:
+        return int(self.error_args.get("status", 0))
+
+    def _hint(self) -> str:
+        state = _STATUS_NAMES.get(self.status, f"in status {self.status}")
+        return (
+            f"pledge {self.pledge_id} is already {state} and can no longer change; "
+            f"get_pledge({self.pledge_id}) shows when, and a new pledge on the asset "
+            "needs register()"
+        )
+
+
+class NotAParty(ContractReverted, PermissionError):
+    @property
+    def pledge_id(self) -> int:
+        return int(self.error_args.get("pledgeId", 0))
+
+    @property
+    def party(self) -> bytes | None:
+        value = self.error_args.get("party")
+        return value if isinstance(value, bytes) else None
+
+    def _hint(self) -> str:
+        return (
+            f"{_show(self.party)} is neither the pledgor nor the pledgee of pledge "
+            f"{self.pledge_id}; only they can ask for its release (only the pledgee for "
+            f"enforcement): pass one of the party hashes get_pledge({self.pledge_id}) shows"
+        )
+
+
+class NotPledgee(ContractReverted, PermissionError):
+    @property
+    def pledge_id(self) -> int:
+        return int(self.error_args.get("pledgeId", 0))
+
+    @property
+    def party(self) -> bytes | None:
+        value = self.error_args.get("party")
+        return value if isinstance(value, bytes) else None
+
+    def _hint(self) -> str:
+        return (
+            f"{_show(self.party)} is the pledgor of pledge {self.pledge_id}, and only the "
+            "pledgee can enforce a pledge; the pledgor can ask for release() instead"
+        )
+
+
 # OpenZeppelin roles are keccak256 of their names; DEFAULT_ADMIN_ROLE is zero.
 _ROLE_NAMES: dict[bytes, str] = {bytes(32): "DEFAULT_ADMIN_ROLE"} | {
     keccak(text=name): name for name in ("ANCHORER_ROLE", "REGISTRAR_ROLE")
@@ -241,6 +381,13 @@ _REVERT_CLASSES: dict[str, type[ContractReverted]] = {
     "EvidenceRegistryUnknownBatch": UnknownBatch,
     "EvidenceRegistryUnknownRoot": UnknownRoot,
     "AccessControlUnauthorizedAccount": MissingRole,
+    "PledgeRegistryZeroValue": ZeroPledgeValue,
+    "PledgeRegistrySameParty": SameParty,
+    "PledgeRegistryAssetAlreadyPledged": AssetAlreadyPledged,
+    "PledgeRegistryUnknownPledge": UnknownPledge,
+    "PledgeRegistryNotActive": PledgeNotActive,
+    "PledgeRegistryNotAParty": NotAParty,
+    "PledgeRegistryNotPledgee": NotPledgee,
 }
 
 

@@ -1,14 +1,17 @@
 """Chain scalars and the frozen result records of the chain layer.
 
 ``NewType``s keep a block number from being passed where a batch id is expected;
-the records are what :class:`chain.client.EvidenceRegistryClient` and
-:class:`chain.client.AnchorReader` return. Hashes and addresses are 0x-prefixed hex
-strings (addresses EIP-55 checksummed) so they serialise into certificates as is.
+the records are what :class:`chain.client.EvidenceRegistryClient`,
+:class:`chain.client.AnchorReader` and the pledge clients of :mod:`chain.pledges`
+return. Transaction and block hashes and addresses are 0x-prefixed hex strings
+(addresses EIP-55 checksummed) so they serialise into certificates as is; contract
+values (roots, pledge commitments) are raw 32-byte ``bytes``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum, StrEnum
 from typing import NewType
 
 __all__ = [
@@ -20,12 +23,20 @@ __all__ = [
     "BlockInfo",
     "BlockNumber",
     "ChainId",
+    "Pledge",
+    "PledgeAction",
+    "PledgeId",
+    "PledgeReceipt",
+    "PledgeSnapshot",
+    "PledgeStatus",
     "TxHash",
 ]
 
 ChainId = NewType("ChainId", int)
 BlockNumber = NewType("BlockNumber", int)
 BatchId = NewType("BatchId", int)
+PledgeId = NewType("PledgeId", int)
+"""1-based id of a pledge in its PledgeRegistry; 0 stands for "no pledge"."""
 TxHash = NewType("TxHash", str)
 """0x-prefixed, lower-case hex of 32 bytes."""
 BlockHash = NewType("BlockHash", str)
@@ -69,3 +80,76 @@ class BlockInfo:
     number: BlockNumber
     hash: BlockHash
     timestamp: int
+
+
+class PledgeStatus(IntEnum):
+    """``Pledge.status`` in the contract."""
+
+    ACTIVE = 1
+    RELEASED = 2
+    """Released at the request of the pledgor or the pledgee."""
+    ENFORCED = 3
+    """Enforced by the pledgee."""
+
+
+class PledgeAction(StrEnum):
+    """What one PledgeRegistry transaction did to a pledge (one per event)."""
+
+    REGISTERED = "registered"
+    AMENDED = "amended"
+    RELEASED = "released"
+    ENFORCED = "enforced"
+
+
+@dataclass(frozen=True, slots=True)
+class Pledge:
+    """What the PledgeRegistry stores about one pledge (at the block it was read at)."""
+
+    pledge_id: PledgeId
+    asset_id: bytes
+    pledgor: bytes
+    pledgee: bytes
+    terms_digest: bytes
+    """The current terms: replaced by every amendment."""
+    registered_at: int
+    """Unix time of the registering block."""
+    released_at: int | None
+    """Unix time of the block that released or enforced it; None while active."""
+    status: PledgeStatus
+
+    @property
+    def active(self) -> bool:
+        return self.status is PledgeStatus.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeReceipt:
+    """One mined PledgeRegistry transaction: what it did, to which pledge, where and when."""
+
+    chain_id: ChainId
+    contract: Address
+    pledge_id: PledgeId
+    action: PledgeAction
+    asset_id: bytes
+    terms_digest: bytes | None
+    """The terms it set (registered, amended); None for a release or enforcement."""
+    party: bytes | None
+    """The party that asked (released, enforced); None for a registration or amendment."""
+    tx_hash: TxHash
+    block_number: BlockNumber
+    block_hash: BlockHash
+    block_timestamp: int
+    gas_used: int
+
+
+@dataclass(frozen=True, slots=True)
+class PledgeSnapshot:
+    """Answer to "was this asset pledged at time T, and to whom": read at ``block``."""
+
+    asset_id: bytes
+    timestamp: int
+    """The time asked about."""
+    block: BlockInfo
+    """The newest block at or before ``timestamp``; the state was read there."""
+    pledge: Pledge | None
+    """The pledge active in that block, None if the asset was free."""
