@@ -256,16 +256,17 @@ class PledgeReader(ContractView):
                     return True, call.call(block_identifier=cast(Any, ident))
                 except BadFunctionCallOutput:
                     pass  # empty output: no code at that block? checked below
-        except ContractReverted:
-            raise
-        except Exception:
-            # A block past the head fails differently on every backend; name it once.
-            head = self.head() if isinstance(ident, int) else None
-            if head is not None and isinstance(ident, int) and ident > head:
-                raise BlockNotFound(
-                    f"block {ident} is not on chain {self._chain_id} yet (head {head}); "
-                    "read at an existing block"
-                ) from None
+        except Exception as exc:
+            # A block past the head fails differently on every backend (Hardhat even
+            # calls it a revert, without revert data); name it once.
+            decoded_revert = isinstance(exc, ContractReverted) and bool(exc.data)
+            if isinstance(ident, int) and not decoded_revert:
+                head = self.head()
+                if ident > head:
+                    raise BlockNotFound(
+                        f"block {ident} is not on chain {self._chain_id} yet (head {head}); "
+                        "read at an existing block"
+                    ) from None
             raise
         if self._conn.has_code(self._contract.address, ident):
             raise ChainError(
