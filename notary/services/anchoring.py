@@ -103,12 +103,18 @@ class AnchoringWorker:
                     ).one()
                     if pending < self.max_items:
                         return None
+            # FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite has one writer anyway) fences off a
+            # second sealer: if the leader lock ever moves while the old holder is mid-round,
+            # each skips the rows the other is sealing, so no record lands in two batches.
             rows = session.exec(
                 select(Record.seq, Record.leaf_hash)
                 .where(col(Record.batch_seq).is_(None))
                 .order_by(col(Record.seq))
                 .limit(self.max_items)
+                .with_for_update(skip_locked=True)
             ).all()
+            if not rows:
+                return None
             tree = MerkleTree.from_leaf_hashes([bytes.fromhex(h) for _, h in rows])
             batch = Batch(
                 root=tree.root.hex(), size=tree.size, status="sealed", sealed_at=datetime.now(UTC)

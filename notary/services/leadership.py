@@ -25,6 +25,18 @@ log = logging.getLogger(__name__)
 # An arbitrary constant: the advisory lock id that means "I am the anchoring worker".
 _ANCHOR_LOCK_ID = 0x4E4F5441  # "NOTA"
 
+# When the leader's machine dies or drops off the network, no FIN reaches the server, which then
+# keeps the session, and the lock, until TCP gives up: two hours with Linux defaults. Keepalive
+# probes on the server's side of this one session (and a bound on unacknowledged data) drop it
+# after about 20 s instead, so a follower can take over. Session settings; PostgreSQL >= 12.
+_ACQUIRE = text(
+    "SELECT set_config('tcp_keepalives_idle', '5', false),"
+    " set_config('tcp_keepalives_interval', '5', false),"
+    " set_config('tcp_keepalives_count', '3', false),"
+    " set_config('tcp_user_timeout', '20000', false),"
+    " pg_try_advisory_lock(:id)"
+)
+
 
 class LeaderLock(Protocol):
     def try_acquire(self) -> bool:
@@ -69,17 +81,23 @@ class PostgresLeaderLock:
         if self._conn is not None:
             try:
                 # The lock lives exactly as long as this connection: check it is still alive.
+                # Commit, so that the session rests "idle", not "idle in transaction" (which
+                # idle_in_transaction_session_timeout would end, and monitoring flags).
                 self._conn.execute(text("SELECT 1"))
+                self._conn.commit()
                 return True
             except SQLAlchemyError:
                 log.warning("lost the database connection that held the anchoring lock")
                 self._drop()
+        conn: Connection | None = None
         try:
             conn = self._engine.connect()
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": _ANCHOR_LOCK_ID}).scalar()
+            got = conn.execute(_ACQUIRE, {"id": _ANCHOR_LOCK_ID}).one()[-1]
             conn.commit()
         except SQLAlchemyError as exc:
             log.warning("could not ask for the anchoring lock: %s", exc)
+            if conn is not None:
+                conn.invalidate()
             return False
         if got:
             self._conn = conn
