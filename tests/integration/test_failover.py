@@ -1,0 +1,349 @@
+"""Several service processes, one anchoring worker: leadership through PostgreSQL, and failover.
+
+Two ``notary serve`` processes ("node a" and "node b", two ports, two data directories) share
+what a deployment behind a load balancer shares: one PostgreSQL database, one chain node (a real
+one: the embedded chain takes an exclusive lock), one Kubo daemon, the registry address and the
+issuer key. Submissions go round-robin to both, as a load balancer would send them.
+
+* ``test_kill_9_leader_hands_over_and_anchors_every_receipt_once``: exactly one process leads the
+  anchoring at any moment (``/readyz`` ``checks.anchoring.leader``, and PostgreSQL's lock table);
+  ``kill -9`` the leader, the other takes over within a bounded time, twice; every acknowledged
+  record is anchored exactly once (the database and the registry agree batch for batch).
+* ``test_leader_notices_its_lock_connection_dying``: the server ends the leader's lock session
+  (as a DBA, a proxy or a network failure would); the leader notices at its next check and
+  leadership settles on exactly one process again.
+
+Measured failover times are printed (``-s`` or ``-rA`` shows them).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from chain import AnchorReader, EvidenceRegistryClient
+from client_sdk import NotaryClient, verify_certificate
+from client_sdk.chain_view import open_chain_view
+from client_sdk.errors import APIError
+from notary.services.issuer import load_or_create_issuer_key
+from notary.storage.db import create_db_engine
+from tests.integration.conftest import Stack, check_database_and_chain_agree, fund_new_account
+from tests.integration.service_process import ServiceProcess
+
+# The anchoring lock's id (notary.services.leadership._ANCHOR_LOCK_ID), as pg_locks shows it.
+ANCHOR_LOCK_ID = 0x4E4F5441
+# Kill -9 to takeover: the server drops a dead client's session at once, a follower asks every second.
+MAX_FAILOVER_SECONDS = 10.0
+
+STACKS = [
+    Stack("postgres", "hardhat", "kubo").param(),
+    Stack("postgres", "geth", "kubo").param(pytest.mark.slow),
+]
+
+
+@dataclass
+class Cluster:
+    """Two service processes on shared PostgreSQL, chain, Kubo, registry and issuer key."""
+
+    nodes: dict[str, ServiceProcess]
+    database_url: str
+    rpc_url: str
+    registry: str
+    failovers: list[float] = field(default_factory=list)
+
+    def ready(self, name: str) -> dict[str, Any] | None:
+        """/readyz of one process, or None if it does not answer (killed, starting)."""
+        try:
+            return dict(httpx.get(f"{self.nodes[name].url}/readyz", timeout=5).json())
+        except (httpx.TransportError, ValueError):
+            return None
+
+    def leaders(self) -> dict[str, bool | None]:
+        """Each process's own view: leading, following, or None when not answering."""
+        out: dict[str, bool | None] = {}
+        for name in self.nodes:
+            ready = self.ready(name)
+            out[name] = None if ready is None else bool(ready["checks"]["anchoring"]["leader"])
+        return out
+
+    def lock_holder(self) -> tuple[str, int] | None:
+        """(application_name, backend pid) of the session holding the anchoring lock."""
+        with psycopg.connect(self.database_url) as conn:
+            row = conn.execute(
+                "SELECT a.application_name, a.pid FROM pg_locks l "
+                "JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = %s "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                (ANCHOR_LOCK_ID,),
+            ).fetchall()
+        assert len(row) <= 1, f"two sessions hold the anchoring lock: {row}"
+        return (str(row[0][0]), int(row[0][1])) if row else None
+
+    def wait_leader(self, *, not_: str | None = None, timeout: float = 30) -> str:
+        """The one process that leads (and holds the lock), once exactly one does."""
+        deadline = time.monotonic() + timeout
+        while True:
+            views = self.leaders()
+            leading = [n for n, v in views.items() if v]
+            holder = self.lock_holder()
+            if len(leading) == 1 and leading[0] != not_ and holder and holder[0] == leading[0]:
+                return leading[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no single leader after {timeout}s: {views}, lock {holder}")
+            time.sleep(0.1)
+
+
+class LeadershipMonitor(threading.Thread):
+    """Samples both processes' /readyz; fails the test if two ever say they lead at once."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(daemon=True)
+        self.cluster = cluster
+        self.stop = threading.Event()
+        self.samples = 0
+        self.both: list[dict[str, bool | None]] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            views = self.cluster.leaders()
+            self.samples += 1
+            if sum(1 for v in views.values() if v) > 1:
+                self.both.append(views)
+            self.stop.wait(0.2)
+
+
+def _start_all(nodes: list[ServiceProcess]) -> None:
+    """Start processes at the same moment, as an orchestrator does (they migrate together)."""
+    errors: list[BaseException] = []
+
+    def start(node: ServiceProcess) -> None:
+        try:
+            node.start()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in nodes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture(params=STACKS)
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    stack: Stack = request.param
+    database_url: str = request.getfixturevalue("postgres_url")
+    node = request.getfixturevalue(f"{stack.chain}_node")
+    kubo = request.getfixturevalue("daemon")
+    key = fund_new_account(node, tmp_path)
+    # Deployed once, ahead: several processes must never race to deploy their own registries.
+    deployer = EvidenceRegistryClient.connect_rpc(
+        node.url, private_key=key, state_dir=tmp_path / "deployer"
+    )
+    registry = str(deployer.registry_address)
+    deployer.close()
+    issuer_key = tmp_path / "shared" / "issuer-ed25519.pem"
+    load_or_create_issuer_key(issuer_key)
+    shared = {
+        "NOTARY_CHAIN_BACKEND": "rpc",
+        "NOTARY_CHAIN_RPC_URL": node.url,
+        "NOTARY_CHAIN_PRIVATE_KEY": key,
+        "NOTARY_REGISTRY_ADDRESS": registry,
+        "NOTARY_CONTENT_BACKEND": "kubo",
+        "NOTARY_KUBO_API_URL": kubo.api_url,
+        "NOTARY_ISSUER_KEY_FILE": str(issuer_key),
+        "NOTARY_BATCH_MAX_ITEMS": "200",
+        "NOTARY_BATCH_INTERVAL_SECONDS": "0.3",
+    }
+    nodes = {}
+    for name in ("a", "b"):
+        # application_name tells the processes' sessions apart in pg_stat_activity.
+        url = f"{database_url}?application_name=node-{name}"
+        nodes[f"node-{name}"] = ServiceProcess(
+            tmp_path / f"data-{name}", env={**shared, "NOTARY_DATABASE_URL": url}
+        )
+    cluster = Cluster(nodes, database_url, node.url, registry)
+    try:
+        _start_all(list(nodes.values()))
+        yield cluster
+    finally:
+        for svc in nodes.values():
+            svc.stop()
+        if cluster.failovers:
+            print(
+                f"\n[{stack.id}] failover after kill -9: "
+                + ", ".join(f"{s:.2f}s" for s in cluster.failovers)
+            )
+
+
+TOTAL = 2_000
+PER_REQUEST = 25
+
+
+def _digest(i: int) -> dict[str, Any]:
+    return {"sha256": f"{i + 2 * 10**6:064x}", "size": i}
+
+
+@pytest.mark.postgres
+@pytest.mark.kubo
+def test_kill_9_leader_hands_over_and_anchors_every_receipt_once(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    first = cluster.nodes["node-a"]
+    key = first.create_principal("Failover Ltd", "holder")
+    names = list(cluster.nodes)
+    leader = cluster.wait_leader()
+    monitor = LeadershipMonitor(cluster)
+    monitor.start()
+
+    # A file through one process, its content and certificate through the other.
+    evidence = tmp_path / "evidence.bin"
+    evidence.write_bytes(b"shared content store\n" * 20_000)
+    with NotaryClient(cluster.nodes[names[0]].url, key, timeout=30) as client:
+        file_sub = client.submit_file(evidence)
+
+    acknowledged: dict[str, str] = {}
+    lock = threading.Lock()
+    todo = list(range(0, TOTAL, PER_REQUEST))
+    errors: list[BaseException] = []
+
+    def submit_all(offset: int) -> None:
+        """Round-robin over both processes; a request to a dead one is sent to the next."""
+        turn = offset
+        try:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    start = todo.pop()
+                items = [_digest(i) for i in range(start, start + PER_REQUEST)]
+                while True:
+                    url = cluster.nodes[names[turn % 2]].url
+                    turn += 1
+                    try:
+                        with NotaryClient(url, key, timeout=30) as client:
+                            subs = client.submit_digests(items)
+                        break
+                    except APIError:
+                        time.sleep(0.05)
+                with lock:
+                    for s in subs:
+                        acknowledged[s.id] = s.receipt.leaf_hash
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    workers = [threading.Thread(target=submit_all, args=(i,), daemon=True) for i in range(4)]
+    for w in workers:
+        w.start()
+    try:
+        for threshold in (TOTAL // 3, 2 * TOTAL // 3):
+            deadline = time.monotonic() + 120
+            while len(acknowledged) < threshold and not errors and time.monotonic() < deadline:
+                time.sleep(0.01)
+            killed_at = time.monotonic()
+            cluster.nodes[leader].kill()
+            follower = cluster.wait_leader(not_=leader, timeout=60)
+            cluster.failovers.append(time.monotonic() - killed_at)
+            # The killed process comes back as a follower: the lock stays where it is.
+            cluster.nodes[leader].start()
+            time.sleep(2.5)  # more than two of a follower's attempts
+            assert cluster.leaders() == {follower: True, leader: False}
+            assert cluster.lock_holder()[0] == follower  # type: ignore[index]
+            leader = follower
+        for w in workers:
+            w.join(timeout=300)
+        assert not errors, errors
+        assert len(acknowledged) == TOTAL
+        acknowledged[file_sub.id] = file_sub.receipt.leaf_hash
+
+        other = cluster.nodes[names[1]]
+        with NotaryClient(other.url, key, timeout=30) as client:
+            client.wait_anchored(file_sub.id, timeout=120)
+            copy = tmp_path / "copy.bin"
+            client.download_content(file_sub.id, copy)
+            file_cert = client.certificate(file_sub.id)
+        assert copy.read_bytes() == evidence.read_bytes()
+        _wait_all_anchored(cluster, timeout=180)
+        sample = sorted(acknowledged)[:: TOTAL // 10]
+        certs = []
+        for i, rid in enumerate(sample):  # from either process: one issuer key, one registry
+            with NotaryClient(cluster.nodes[names[i % 2]].url, key, timeout=30) as client:
+                certs.append(client.certificate(rid))
+    finally:
+        monitor.stop.set()
+        monitor.join(timeout=10)
+
+    assert monitor.samples > 10
+    assert monitor.both == [], f"two processes led the anchoring at once: {monitor.both}"
+    assert all(t < MAX_FAILOVER_SECONDS for t in cluster.failovers), cluster.failovers
+
+    engine = create_db_engine(cluster.database_url)
+    reader = AnchorReader.from_rpc(cluster.rpc_url, registry_address=cluster.registry)
+    try:
+        agreed = check_database_and_chain_agree(engine, reader, acknowledged)
+    finally:
+        reader.close()
+        engine.dispose()
+    assert len(agreed.records) == TOTAL + 1
+    view = open_chain_view(rpc_url=cluster.rpc_url)
+    try:
+        assert verify_certificate(file_cert, content=evidence, chain=view).chain_checked
+        for cert in certs:
+            assert verify_certificate(cert, chain=view).chain_checked
+    finally:
+        view.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.kubo
+def test_leader_notices_its_lock_connection_dying(cluster: Cluster) -> None:
+    leader = cluster.wait_leader()
+    holder = cluster.lock_holder()
+    assert holder is not None and holder[0] == leader
+    with psycopg.connect(cluster.database_url) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s)", (holder[1],)).fetchone() == (True,)
+    # The lock went with the session. Whoever takes it next, the processes' own views must agree
+    # with the lock table again within a few of their checks, with a new session holding it.
+    deadline = time.monotonic() + 15
+    while True:
+        now = cluster.lock_holder()
+        views = cluster.leaders()
+        if (
+            now is not None
+            and now[1] != holder[1]
+            and views[now[0]]
+            and sum(1 for v in views.values() if v) == 1
+        ):
+            break
+        assert time.monotonic() < deadline, f"leadership did not settle: {views}, lock {now}"
+        time.sleep(0.1)
+    # Still stable a few checks later.
+    time.sleep(2.5)
+    assert sum(1 for v in cluster.leaders().values() if v) == 1
+    assert cluster.lock_holder() == now
+
+
+def _wait_all_anchored(cluster: Cluster, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(cluster.database_url) as conn:
+        while True:
+            (waiting,) = conn.execute(
+                "SELECT count(*) FROM record r LEFT JOIN batch b ON b.seq = r.batch_seq "
+                "WHERE r.batch_seq IS NULL OR b.status <> 'anchored'"
+            ).fetchone()  # type: ignore[misc]
+            conn.commit()
+            if waiting == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{waiting} records still not anchored after {timeout}s")
+            time.sleep(0.3)
