@@ -329,14 +329,15 @@ def geth_binary() -> str | None:
     return None
 
 
-def start_geth(tmp: Path) -> NodeProcess:
+def start_geth(tmp: Path, *, http_port: int | None = None) -> NodeProcess:
+    """geth --dev with its data in ``tmp/geth``; the same ``tmp`` and port restart the same chain."""
     geth = geth_binary()
     if geth is None:
         skip_or_fail(
             "geth is not installed: run scripts/install-geth.sh (or set GETH=/path/to/geth)"
         )
     assert geth is not None
-    http_port, auth_port = free_port(), free_port()
+    http_port, auth_port = http_port or free_port(), free_port()
     node = NodeProcess(
         [
             geth,
@@ -366,7 +367,7 @@ def start_geth(tmp: Path) -> NodeProcess:
             "2",
         ],
         url=f"http://127.0.0.1:{http_port}",
-        log_path=tmp / "geth.log",
+        log_path=tmp / f"geth-{time.monotonic_ns()}.log",
         cwd=tmp,
     )
     node.wait_ready(timeout=60)
