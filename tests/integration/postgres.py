@@ -70,6 +70,9 @@ class PostgresServer:
     port: int = field(default_factory=free_port)
     user: str = "notary"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # Extra addresses (and pg_hba.conf lines for their clients), e.g. for a network namespace.
+    listen_addresses: tuple[str, ...] = ("127.0.0.1",)
+    hba_lines: tuple[str, ...] = ()
     root: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -136,8 +139,11 @@ class PostgresServer:
         pwfile.unlink()
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{initdb.stdout.decode()}{initdb.stderr.decode()}")
+        if self.hba_lines:
+            with open(self.data_dir / "pg_hba.conf", "a") as hba:
+                hba.writelines(line + "\n" for line in self.hba_lines)
         settings = {
-            "listen_addresses": "127.0.0.1",
+            "listen_addresses": ",".join(self.listen_addresses),
             "port": str(self.port),
             "unix_socket_directories": str(self.root),
             "fsync": "off",

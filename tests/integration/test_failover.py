@@ -18,6 +18,10 @@ Measured failover times are printed (``-s`` or ``-rA`` shows them).
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,8 +38,11 @@ from client_sdk import NotaryClient, verify_certificate
 from client_sdk.chain_view import open_chain_view
 from client_sdk.errors import APIError
 from notary.services.issuer import load_or_create_issuer_key
-from notary.storage.db import create_db_engine
+from notary.services.leadership import PostgresLeaderLock
+from notary.storage.db import create_db_engine, migrate
+from tests.conftest import REPO, missing_component
 from tests.integration.conftest import Stack, check_database_and_chain_agree, fund_new_account
+from tests.integration.postgres import PostgresServer, find_pg_bin
 from tests.integration.service_process import ServiceProcess
 
 # The anchoring lock's id (notary.services.leadership._ANCHOR_LOCK_ID), as pg_locks shows it.
@@ -347,3 +354,139 @@ def _wait_all_anchored(cluster: Cluster, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{waiting} records still not anchored after {timeout}s")
             time.sleep(0.3)
+
+
+# -- a leader machine that vanishes ------------------------------------------------------------
+
+_LOCK_LOOP = """
+import sys, time
+from notary.storage.db import create_db_engine
+from notary.services.leadership import PostgresLeaderLock
+lock = PostgresLeaderLock(create_db_engine(sys.argv[1]))
+while not lock.try_acquire():
+    time.sleep(0.25)
+print("leading", flush=True)
+while True:
+    lock.try_acquire()
+    time.sleep(0.25)
+"""
+
+
+class CutOffNetwork:
+    """A network namespace joined to this host by a veth pair: a "machine" whose link we can cut.
+
+    Cutting the link (``ip link set ... down``) is what a dead host or a partition looks like to
+    the database server: no FIN, no RST, just silence.
+    """
+
+    def __init__(self) -> None:
+        suffix = os.getpid() % 10_000
+        self.host_if, self.ns_if = f"nth{suffix}", f"ntn{suffix}"
+        net = 18 + suffix % 2  # 198.18.0.0/15 is reserved for network tests (RFC 2544)
+        third = suffix % 250
+        self.host_ip, self.ns_ip = f"198.{net}.{third}.1", f"198.{net}.{third}.2"
+        self.subnet = f"198.{net}.{third}.0/30"
+        self.sleeper = subprocess.Popen(["unshare", "-n", "sleep", "3600"])
+        try:
+            time.sleep(0.2)
+            ns = str(self.sleeper.pid)
+            self._ip(
+                "link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if, "netns", ns
+            )
+            self._ip("addr", "add", f"{self.host_ip}/30", "dev", self.host_if)
+            self._ip("link", "set", self.host_if, "up")
+            inside = ["nsenter", "-t", ns, "-n", "ip"]
+            subprocess.run(
+                [*inside, "addr", "add", f"{self.ns_ip}/30", "dev", self.ns_if], check=True
+            )
+            subprocess.run([*inside, "link", "set", self.ns_if, "up"], check=True)
+            subprocess.run([*inside, "link", "set", "lo", "up"], check=True)
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _ip(*args: str) -> None:
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+        return subprocess.Popen(["nsenter", "-t", str(self.sleeper.pid), "-n", *argv], **kwargs)
+
+    def cut(self) -> None:
+        self._ip("link", "set", self.host_if, "down")
+
+    def close(self) -> None:
+        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, check=False)
+        self.sleeper.kill()
+        self.sleeper.wait()
+
+
+def _can_make_network_namespaces() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to create a network namespace and a veth pair"
+    missing = [tool for tool in ("unshare", "nsenter", "ip") if shutil.which(tool) is None]
+    if missing:
+        return f"needs {', '.join(missing)} (util-linux, iproute2)"
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return f"cannot create a network namespace here: {probe.stderr.decode().strip()}"
+    return None
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_a_leader_whose_machine_vanishes_is_replaced_within_30_s(tmp_path: Path) -> None:
+    """No FIN reaches the server when a machine dies: only keepalives on the lock session bound
+    how long its lock outlives it (about 20 s; two hours with Linux's TCP defaults)."""
+    reason = _can_make_network_namespaces()
+    if reason is not None:
+        pytest.skip(reason)
+    bin_dir, missing = find_pg_bin()
+    if bin_dir is None:
+        missing_component(missing)
+    assert bin_dir is not None
+    network = CutOffNetwork()
+    server = PostgresServer(
+        bin_dir,
+        listen_addresses=("127.0.0.1", network.host_ip),
+        hba_lines=(f"host all all {network.subnet} scram-sha-256",),
+    )
+    leader: subprocess.Popen[str] | None = None
+    engine = None
+    try:
+        server.start()
+        url = server.create_database()
+        migrate_engine = create_db_engine(url)
+        migrate(migrate_engine)
+        migrate_engine.dispose()
+        remote = url.replace("@127.0.0.1:", f"@{network.host_ip}:")
+        leader = network.popen(
+            [sys.executable, "-c", _LOCK_LOOP, remote],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert leader.stdout is not None
+        assert leader.stdout.readline().strip() == "leading"
+        engine = create_db_engine(url)
+        follower = PostgresLeaderLock(engine)
+        assert not follower.try_acquire()
+
+        network.cut()  # the leader process lives on, unreachable
+        cut_at = time.monotonic()
+        while not follower.try_acquire():
+            assert time.monotonic() - cut_at < 30, "the lock outlived its unreachable holder"
+            time.sleep(0.5)
+        took = time.monotonic() - cut_at
+        print(f"\nleader machine cut off: lock taken over after {took:.1f}s")
+        follower.release()
+    finally:
+        if leader is not None:
+            leader.kill()
+            leader.wait()
+        if engine is not None:
+            engine.dispose()
+        server.stop()
+        network.close()
