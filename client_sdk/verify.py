@@ -23,8 +23,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from client_sdk.certificate import Certificate, record_leaf_hash
 from client_sdk.errors import ChainReadError, FormatError, VerificationError
@@ -149,6 +152,14 @@ def _fingerprint(content: bytes | str | Path | ContentDigests) -> ContentDigests
     return ContentDigests(fp.size, fp.sha256, fp.sm3, fp.cid, fp.cid_v1)
 
 
+@lru_cache(maxsize=64)
+def _issuer_key(public_key_b64: str) -> tuple[Ed25519PublicKey, str]:
+    """The parsed issuer key and its id. Cached: a verifier sees the same few issuers again and
+    again, and the parsed key object is immutable. Unusable keys raise and are not cached."""
+    key = public_key_from_b64(public_key_b64)
+    return key, key_id(key)
+
+
 def _normalise_keys(keys: Collection[str]) -> set[str]:
     """Trusted issuer keys may be given as key ids or as base64url public keys."""
     out = set()
@@ -213,10 +224,10 @@ def verify_certificate(
     steps.append(Step.INCLUSION_PROOF)
 
     try:
-        issuer_key = public_key_from_b64(cert.issuer.public_key)
+        issuer_key, issuer_key_id = _issuer_key(cert.issuer.public_key)
     except FormatError as exc:
         raise VerificationError(Step.SIGNATURE, f"the issuer public key is unusable: {exc}") from exc
-    if key_id(issuer_key) != cert.issuer.key_id:
+    if issuer_key_id != cert.issuer.key_id:
         raise VerificationError(Step.SIGNATURE, "the issuer key id does not match its public key")
     if not signature_is_valid(issuer_key, cert.unsigned_body(), cert.signature.value):
         raise VerificationError(
