@@ -14,6 +14,8 @@ store, and :func:`stack_services` turns it into ``NOTARY_*`` settings for servic
 
 from __future__ import annotations
 
+import re
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,7 @@ __all__ = [
     "hardhat_node",
     "postgres_server",
     "postgres_url",
+    "record_measurement",
     "stack_settings",
 ]
 
@@ -183,3 +186,65 @@ def engines() -> Iterator[list[Engine]]:
     yield opened
     for engine in opened:
         engine.dispose()
+
+
+# -- the CI log: which real components and stacks ran, and what was measured -------------------
+
+COMPONENT_MARKERS = ("postgres", "hardhat", "geth", "kubo")
+_STACK_PATTERN = "-".join(f"(?:{'|'.join(names)})" for names in (DATABASES, CHAINS, CONTENT_STORES))
+# A stack id inside a test id's brackets, alone or beside other parameters.
+_STACK_ID = re.compile(rf"\[(?:[^\]]*-)?({_STACK_PATTERN})(?:-[^\]]*)?\]")
+_components: dict[str, tuple[str, ...]] = {}
+_by_component: dict[str, Counter[str]] = defaultdict(Counter)
+_by_stack: dict[str, Counter[str]] = defaultdict(Counter)
+_stack_seconds: Counter[str] = Counter()
+_measurements: list[str] = []
+
+
+def record_measurement(line: str) -> None:
+    """A figure for the end-of-run summary (e.g. a failover time), shown without ``-s``."""
+    _measurements.append(line)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = tuple(m for m in COMPONENT_MARKERS if item.get_closest_marker(m))
+        if names or _STACK_ID.search(item.nodeid):
+            _components[item.nodeid] = names
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    names = _components.get(report.nodeid)
+    if names is None:
+        return
+    stack = _STACK_ID.search(report.nodeid)
+    if stack is not None:
+        _stack_seconds[stack.group(1)] += report.duration
+    # One outcome per test: the call's, or the setup's when it skipped or failed before the call.
+    if report.when == "call" or (report.when != "call" and not report.passed):
+        outcome = "error" if report.failed and report.when != "call" else report.outcome
+        for name in names:
+            _by_component[name][outcome] += 1
+        if stack is not None:
+            _by_stack[stack.group(1)][outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _by_component and not _measurements:
+        return
+
+    def counts(c: Counter[str]) -> str:
+        return ", ".join(f"{n} {k}" for k, n in sorted(c.items()))
+
+    tr = terminalreporter
+    tr.write_sep("-", "real components (tests by marker)")
+    for name in COMPONENT_MARKERS:
+        if name in _by_component:
+            tr.write_line(f"{name:<10} {counts(_by_component[name])}")
+    if _by_stack:
+        tr.write_sep("-", "full-stack runs by database-chain-content")
+        for stack in sorted(_by_stack):
+            line = f"{stack:<26} {counts(_by_stack[stack]):<24} {_stack_seconds[stack]:7.1f}s"
+            tr.write_line(line)
+    for line in _measurements:
+        tr.write_line(line)

@@ -13,7 +13,7 @@ issuer key. Submissions go round-robin to both, as a load balancer would send th
   (as a DBA, a proxy or a network failure would); the leader notices at its next check and
   leadership settles on exactly one process again.
 
-Measured failover times are printed (``-s`` or ``-rA`` shows them).
+Measured failover times are printed in the run's closing summary.
 """
 
 from __future__ import annotations
@@ -41,7 +41,12 @@ from notary.services.issuer import load_or_create_issuer_key
 from notary.services.leadership import PostgresLeaderLock
 from notary.storage.db import create_db_engine, migrate
 from tests.conftest import REPO, missing_component
-from tests.integration.conftest import Stack, check_database_and_chain_agree, fund_new_account
+from tests.integration.conftest import (
+    Stack,
+    check_database_and_chain_agree,
+    fund_new_account,
+    record_measurement,
+)
 from tests.integration.postgres import PostgresServer, find_pg_bin
 from tests.integration.service_process import ServiceProcess
 
@@ -187,8 +192,8 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
         for svc in nodes.values():
             svc.stop()
         if cluster.failovers:
-            print(
-                f"\n[{stack.id}] failover after kill -9: "
+            record_measurement(
+                f"failover after kill -9 of the leader [{stack.id}]: "
                 + ", ".join(f"{s:.2f}s" for s in cluster.failovers)
             )
 
@@ -480,7 +485,7 @@ def test_a_leader_whose_machine_vanishes_is_replaced_within_30_s(tmp_path: Path)
             assert time.monotonic() - cut_at < 30, "the lock outlived its unreachable holder"
             time.sleep(0.5)
         took = time.monotonic() - cut_at
-        print(f"\nleader machine cut off: lock taken over after {took:.1f}s")
+        record_measurement(f"leader machine cut off (no FIN): lock taken over after {took:.1f}s")
         follower.release()
     finally:
         if leader is not None:
