@@ -279,6 +279,12 @@ class PersistentPyEVMBackend(PyEVMBackend):
         """
         if self.chain.header.transaction_root == BLANK_ROOT_HASH:
             head = self.chain.get_canonical_head()
+            # Block times must rise by at least a second. Rather than stamp a block ahead of the
+            # wall clock (a notary's timestamps must never claim a time that has not come yet),
+            # wait for the next second: at most one block per second, each stamped honestly.
+            delay = head.timestamp + 1 - time.time()
+            if delay > 0:
+                time.sleep(delay)
             self.chain.header = self.chain.create_header_from_parent(head)
 
     def send_raw_transaction(self, raw_transaction: bytes) -> bytes:

@@ -84,9 +84,9 @@ class CreditSource(Protocol):
 
 
 class PledgeSource(Protocol):
-    """Answers "is asset X pledged as of T, and to whom" (see ``client_sdk.pledges``)."""
+    """Answers "is asset X (``type:number``) pledged as of T, and to whom" (``client_sdk.pledges``)."""
 
-    def pledge_status(self, asset: Mapping[str, Any], as_of: datetime) -> dict[str, Any] | None: ...
+    def pledge_status(self, asset_key: str, as_of: datetime) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -247,8 +247,8 @@ def check_infringement_claim(
                                     "the claimant has no active dishonest IP credit entries"))
     if pledges is not None:
         for r in owned:
-            asset = r.certificate.record.get("work", {})
-            status = pledges.pledge_status({"type": "copyright", "work": r.record_id, **asset}, now)
+            # A work registered here is pledged under its record id as the registration number.
+            status = pledges.pledge_status(f"copyright:{r.record_id}", now)
             if status:
                 findings.append(Finding("pledge_status", Outcome.passed,
                                         f"{r.record_id} is pledged to {status.get('pledgee')} "

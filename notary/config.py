@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     chain_private_key: SecretStr | None = None
     chain_confirmations: Annotated[int, Field(ge=1, le=1000)] = 1
     chain_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
+    # Contract addresses; unset: deploy on first start and remember them in the data directory.
     registry_address: str | None = None
+    pledge_registry_address: str | None = None
 
     # Content store
     content_backend: ContentBackend = ContentBackend.embedded

@@ -34,9 +34,11 @@ class ChainGateway:
     eagerly, and every failure is translated to ``ChainUnavailable`` at this boundary.
     """
 
-    def __init__(self, connect: Callable[[], Any]) -> None:
+    def __init__(self, connect: Callable[[], Any], *, pledge_registry_address: str | None = None) -> None:
         self._connect = connect
+        self._pledge_address = pledge_registry_address
         self._client: Any = None
+        self._pledges: Any = None
         self._lock = threading.Lock()
 
     def client(self) -> Any:
@@ -49,6 +51,22 @@ class ChainGateway:
                 except ChainError as exc:
                     raise ChainUnavailable(f"cannot use the chain: {exc}") from exc
             return self._client
+
+    def pledges(self) -> Any:
+        """The PledgeRegistry client on the same chain, account and sender (deployed on first use)."""
+        from chain.errors import ChainError
+        from chain.errors import ChainUnavailable as NodeDown
+
+        client = self.client()
+        with self._lock:
+            if self._pledges is None:
+                try:
+                    self._pledges = client.pledge_registry(self._pledge_address)
+                except NodeDown as exc:
+                    raise ChainUnavailable(f"cannot use the chain: {exc}") from exc
+                except ChainError as exc:
+                    raise ChainUnavailable(f"cannot attach the pledge registry: {exc}") from exc
+            return self._pledges
 
     def anchor_root(self, root: bytes, leaf_count: int) -> Any:
         from chain.errors import ChainUnavailable as NodeDown
@@ -85,7 +103,7 @@ class ChainGateway:
 
     def reset(self) -> None:
         with self._lock:
-            client, self._client = self._client, None
+            client, self._client, self._pledges = self._client, None, None
         if client is not None:
             try:
                 client.close()
@@ -148,7 +166,8 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(settings.resolved_database_url)
         migrate(engine)
-        chain = ChainGateway(_connect_chain(settings))
+        chain = ChainGateway(_connect_chain(settings),
+                             pledge_registry_address=settings.pledge_registry_address)
         # The worker talks to the gateway, not a client, so that it reconnects after outages.
         worker = AnchoringWorker(
             engine,

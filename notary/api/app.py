@@ -13,6 +13,7 @@ from notary.api.routes import (
     claims,
     credit,
     evidence,
+    pledges,
     principals,
     system,
     trade_secrets,
@@ -59,4 +60,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(credit.router)
     app.include_router(credit.entries)
     app.include_router(credit.repair_records)
+    app.include_router(pledges.router)
+    app.include_router(pledges.events)
     return app

@@ -11,7 +11,16 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-__all__ = ["ApiKey", "Batch", "CreditEntry", "CreditRepair", "KeyGrant", "Principal", "Record"]
+__all__ = [
+    "ApiKey",
+    "Batch",
+    "CreditEntry",
+    "CreditRepair",
+    "KeyGrant",
+    "Pledge",
+    "Principal",
+    "Record",
+]
 
 # 64-bit sequence numbers, except on SQLite where only "INTEGER PRIMARY KEY" autoincrements.
 _SEQ = BigInteger().with_variant(Integer(), "sqlite")
@@ -151,3 +160,24 @@ class CreditRepair(SQLModel, table=True):
     decision: str = Field(max_length=16)  # pending -> approved | rejected
     decided_at: datetime | None = None
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Pledge(SQLModel, table=True):
+    """The details behind a PledgeRegistry entry; the chain holds their hashes and the state."""
+
+    __tablename__ = "pledge"
+    __table_args__ = (UniqueConstraint("chain_id", "contract", "pledge_id", name="uq_pledge_on_chain"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    contract: str = Field(max_length=42)
+    pledge_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    asset_key: str = Field(max_length=140, index=True)
+    asset: str = Field(sa_column=Column(Text, nullable=False))  # JSON of PledgeAsset
+    # JSON list of every version of the terms, oldest first; the last is current. Old versions
+    # are kept so that "as of T" answers can show the terms the chain held then.
+    terms: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16, index=True)  # active -> released | enforced
+    registrar_id: str = Field(foreign_key="principal.id", max_length=40)
+    registered_at: datetime
+    closed_at: datetime | None = None

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from notary.domain.identifiers import IdType, PartyId, is_valid_resident_id, is_valid_uscc, normalise_identifier
+from notary.domain.identifiers import (
+    IdType,
+    PartyId,
+    is_valid_resident_id,
+    is_valid_uscc,
+    normalise_identifier,
+)
 
 
 @pytest.mark.parametrize("code", ["91350100M000100Y43", "91110108551385082Q"])
