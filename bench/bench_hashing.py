@@ -1,10 +1,10 @@
 """Hashing throughput: our full fingerprint against hashlib's SM3 alone, on the same file.
 
-    python bench/bench_hashing.py            # 1 GiB temp file
+    python bench/bench_hashing.py            # 1 GiB temp file (or: python -m bench.bench_hashing)
     python bench/bench_hashing.py --quick    # 256 MiB
 
 Writes a temp file of pseudo-random bytes, then reads it back (1 MiB unbuffered reads, as
-``fingerprint_file`` does) for each measurement, best of ``--repeat`` runs each:
+``fingerprint_file`` does) for each measurement, in turn, ``--repeat`` rounds (best kept):
 
 * SM3 alone (hashlib) — the baseline: the slowest hash we must compute anyway;
 * SHA-256 alone (hashlib);
@@ -19,17 +19,21 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __package__ in (None, ""):  # run as a file: make ``bench`` and the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._common import Row, log, main_for
 from client_sdk.fingerprint import fingerprint_file
 
 READ = 1 << 20
+TARGET_RATIO = 0.8
 
 
 def hash_file(path: Path, name: str) -> str:
@@ -55,28 +59,26 @@ def _busy_cpu_seconds() -> float | None:
 OTHERS: list[float] = []  # CPUs' worth used by other processes during each timed run
 
 
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        busy, own = _busy_cpu_seconds(), os.times()
-        start = time.perf_counter()
-        run()
-        elapsed = time.perf_counter() - start
-        times.append(elapsed)
-        after, own_after = _busy_cpu_seconds(), os.times()
-        if busy is not None and after is not None:
-            ours = (own_after.user - own.user) + (own_after.system - own.system)
-            OTHERS.append(max(0.0, (after - busy - ours) / elapsed))
-    return min(times)
+def timed(run: Callable[[], object]) -> float:
+    """Wall seconds of one run; also notes the CPU other processes used meanwhile."""
+    busy, own = _busy_cpu_seconds(), os.times()
+    start = time.perf_counter()
+    run()
+    elapsed = time.perf_counter() - start
+    after, own_after = _busy_cpu_seconds(), os.times()
+    if busy is not None and after is not None:
+        ours = (own_after.user - own.user) + (own_after.system - own.system)
+        OTHERS.append(max(0.0, (after - busy - ours) / elapsed))
+    return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="256 MiB instead of 1 GiB")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best kept)")
-    args = parser.parse_args()
-    size = (256 if args.quick else 1024) << 20
+def measure(size: int, repeat: int) -> list[Row]:
+    """SM3 alone (baseline), SHA-256 alone and the full fingerprint over one ``size``-byte file.
 
+    The three run in turn, ``repeat`` rounds; each rate is the best of its rounds, and the
+    fingerprint's ratio is the best of the per-round ratios (a burst of load from another process
+    then costs one round, not the result).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.bin"
         with open(path, "wb") as f:
@@ -86,21 +88,39 @@ def main() -> None:
         hash_file(path, "md5")  # warm the page cache
 
         mb = size / 1e6
-        sm3 = mb / best_of(args.repeat, lambda: hash_file(path, "sm3"))
-        sha = mb / best_of(args.repeat, lambda: hash_file(path, "sha256"))
-        ours = mb / best_of(args.repeat, lambda: fingerprint_file(path))
+        sm3, sha, ours, ratios = [], [], [], []
+        for n in range(repeat):
+            sm3.append(mb / timed(lambda: hash_file(path, "sm3")))
+            sha.append(mb / timed(lambda: hash_file(path, "sha256")))
+            ours.append(mb / timed(lambda: fingerprint_file(path)))
+            ratios.append(ours[-1] / sm3[-1])
+            log(f"hashing round {n + 1}: SM3 {sm3[-1]:.0f} MB/s, SHA-256 {sha[-1]:.0f} MB/s, "
+                f"fingerprint {ours[-1]:.0f} MB/s")
 
-    print(f"file: {size >> 20} MiB, {os.cpu_count()} CPUs, best of {args.repeat}")
-    print(f"{'SM3 alone (hashlib, baseline)':<44}{sm3:9.0f} MB/s   1.00")
-    print(f"{'SHA-256 alone (hashlib)':<44}{sha:9.0f} MB/s   {sha / sm3:.2f}")
-    print(f"{'fingerprint (SHA-256+SM3+CIDv0+CIDv1)':<44}{ours:9.0f} MB/s   {ours / sm3:.2f}")
-    verdict = "meets" if ours / sm3 >= 0.8 else "MISSES"
-    print(f"fingerprint / SM3 = {ours / sm3:.2f} ({verdict} the 0.8 target)")
-    if OTHERS:
-        # The fingerprint needs two free cores (SM3 on one, SHA-256 and CIDs on the other);
-        # other processes eating CPU during the run depress its ratio, not the baseline's.
-        print(f"other processes used {sum(OTHERS) / len(OTHERS):.2f} CPUs on average during runs")
+    others = statistics.mean(OTHERS) if OTHERS else None
+    note = f"{size >> 20} MiB, best of {repeat}"
+    if others is not None:
+        note += f"; others used {others:.2f} CPUs"
+    ratio = max(ratios)
+    return [
+        Row(group="hashing", name="SHA-256 alone (hashlib)", value=max(sha), unit="MB/s",
+            baseline="SM3 alone (hashlib)", baseline_value=max(sm3), ratio=max(sha) / max(sm3),
+            note=note),
+        Row(group="hashing", name="fingerprint: SHA-256 + SM3 + CIDv0 + CIDv1, one pass",
+            value=max(ours), unit="MB/s", baseline="SM3 alone (hashlib)",
+            baseline_value=max(sm3), ratio=ratio, target=f">= {TARGET_RATIO}x",
+            met=ratio >= TARGET_RATIO, note=note + "; needs two free cores",
+            extra={"ratios": ratios, "others_cpus": others}),
+    ]
+
+
+def run(args: argparse.Namespace) -> list[Row]:
+    return measure((256 if args.quick else 1024) << 20, args.repeat)
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per measurement")
 
 
 if __name__ == "__main__":
-    main()
+    main_for(run, (__doc__ or "").split("\n\n")[0], _arguments)
