@@ -309,6 +309,58 @@ class NotaryClient:
             return ts.open_secret(container, wrapped, keys, out_path, filing_id=filing_id,
                                   commitment=record["commitment"])
 
+    # Credit register (Art. 34) ------------------------------------------------------------
+
+    def record_credit_entry(self, details: dict[str, Any]) -> tuple[Submission, dict[str, Any]]:
+        """Record an entry (credit authority); returns the receipt and the opening to keep."""
+        data = self._json("POST", "/v1/credit/entries", json=details)
+        return self._submission(data), dict(data["opening"])
+
+    def credit_status(self, subject: str, *, as_of: str | None = None, verify: bool = True,
+                      chain: Any = None) -> Any:
+        """A subject's status (``type:id``); verified (``client_sdk.credit``) unless ``verify=False``."""
+        params = {"subject": subject, **({"as_of": as_of} if as_of else {})}
+        doc = self._json("GET", "/v1/credit/status", params=params)
+        if not verify:
+            return doc
+        from client_sdk.credit import verify_credit_status
+
+        return verify_credit_status(doc, subject=doc.get("subject"), chain=chain,
+                                    trusted_issuer_keys=self.trusted_issuer_keys)
+
+    def apply_credit_repair(self, entry_id: str, statement: str) -> dict[str, Any]:
+        return dict(self._json("POST", f"/v1/credit/entries/{entry_id}/repairs",
+                               json={"statement": statement}))
+
+    def decide_credit_repair(self, repair_id: int, *, approve: bool, reason: str) -> dict[str, Any]:
+        body = {"decision": "approved" if approve else "rejected", "reason": reason}
+        return dict(self._json("POST", f"/v1/credit/repairs/{repair_id}/decision", json=body))
+
+    # Pledge register (Art. 27) ------------------------------------------------------------
+
+    def register_pledge(self, asset: dict[str, Any], terms: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("POST", "/v1/pledges", json={"asset": asset, "terms": terms}))
+
+    def amend_pledge(self, pledge_id: int, terms: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/amendments", json={"terms": terms}))
+
+    def release_pledge(self, pledge_id: int, party: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/release", json={"party": party}))
+
+    def enforce_pledge(self, pledge_id: int, party: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/enforcement", json={"party": party}))
+
+    def pledge_status(self, asset_type: str, number: str, *, as_of: str | None = None,
+                      reader: Any = None, verify: bool = True) -> Any:
+        """Is the asset pledged (as of a time)? Verified, on chain when ``reader`` is given."""
+        params = {"asset_type": asset_type, "number": number, **({"as_of": as_of} if as_of else {})}
+        doc = self._json("GET", "/v1/pledges/status", params=params)
+        if not verify:
+            return doc
+        from client_sdk.pledges import verify_pledge_status
+
+        return verify_pledge_status(doc, reader=reader, trusted_issuer_keys=self.trusted_issuer_keys)
+
     def verify_remote(self, certificate: Certificate | dict[str, Any]) -> dict[str, Any]:
         """Ask the service to verify (for thin clients; the SDK's ``verify_certificate`` needs no service)."""
         body = certificate.model_dump(mode="json") if isinstance(certificate, Certificate) else certificate

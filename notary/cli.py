@@ -25,6 +25,10 @@ keys_app = typer.Typer(no_args_is_help=True, help="Trade-secret recipient keys (
 app.add_typer(keys_app, name="keys")
 secret_app = typer.Typer(no_args_is_help=True, help="File, disclose and open trade secrets.")
 app.add_typer(secret_app, name="secret")
+credit_app = typer.Typer(no_args_is_help=True, help="The IP credit register (Art. 34).")
+app.add_typer(credit_app, name="credit")
+pledge_app = typer.Typer(no_args_is_help=True, help="IP pledge registrations (Art. 27).")
+app.add_typer(pledge_app, name="pledge")
 
 out = Console()
 err = Console(stderr=True)
@@ -461,6 +465,129 @@ def secret_open(
         return
     out.print_json(data={"path": str(opened.path), "size": opened.size, "sha256": opened.sha256,
                          "commitment": opened.commitment})
+
+
+JsonFile = Annotated[Path, typer.Option("--file", exists=True, dir_okay=False, help="JSON body")]
+
+
+def _call(url: str, api_key: str, fn: Any) -> Any:
+    from client_sdk.errors import ClientSDKError
+
+    try:
+        with _client(url, api_key) as client:
+            return fn(client)
+    except ClientSDKError as exc:
+        _fail(str(exc))
+
+
+def _party(name: str, id_type: str, id_: str) -> dict[str, str]:
+    return {"name": name, "id_type": id_type, "id": id_}
+
+
+@credit_app.command("record")
+def credit_record(file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "",
+                  opening_out: Annotated[Path | None, typer.Option(help="Save the opening here")] = None) -> None:
+    """Record a good or dishonest conduct entry (credit authority). Keep the opening it prints."""
+    sub, opening = _call(url, api_key, lambda c: c.record_credit_entry(json.loads(file.read_text())))
+    if opening_out:
+        opening_out.write_text(json.dumps(opening, indent=2))
+    out.print_json(data={"id": sub.id, "opening": opening})
+
+
+@credit_app.command("status")
+def credit_status(subject: Annotated[str, typer.Argument(help="type:id, e.g. uscc:91350100M000100Y43")],
+                  url: UrlOpt = DEFAULT_URL, as_of: Annotated[str | None, typer.Option()] = None,
+                  rpc: Annotated[str | None, typer.Option(help="Check the entries against this node")] = None,
+                  chain_data: Annotated[Path | None, typer.Option()] = None) -> None:
+    """A subject's credit class and public entries, verified (on chain with --rpc/--chain-data)."""
+    chain = _open_chain_view(rpc, chain_data)
+    try:
+        status = _call(url, "", lambda c: c.credit_status(subject, as_of=as_of, chain=chain))
+    finally:
+        if chain is not None:
+            chain.close()
+    out.print_json(data={"subject": status.subject, "class": status.credit_class,
+                         "as_of": status.as_of.isoformat(), "chain_checked": status.chain_checked,
+                         "entries": list(status.entries)})
+
+
+@credit_app.command("apply-repair")
+def credit_apply(entry_id: str, statement: Annotated[str, typer.Option()],
+                 url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Apply for repair of an entry about you."""
+    out.print_json(data=_call(url, api_key, lambda c: c.apply_credit_repair(entry_id, statement)))
+
+
+@credit_app.command("decide-repair")
+def credit_decide(repair_id: int, reason: Annotated[str, typer.Option()],
+                  approve: Annotated[bool, typer.Option("--approve/--reject")] = True,
+                  url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Approve or reject a repair application (the authority that recorded the entry)."""
+    out.print_json(data=_call(url, api_key, lambda c: c.decide_credit_repair(repair_id, approve=approve,
+                                                                             reason=reason)))
+
+
+@pledge_app.command("register")
+def pledge_register(file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Register a pledge: --file holds {"asset": {...}, "terms": {...}} (see docs/pledges.md)."""
+    body = json.loads(file.read_text())
+    out.print_json(data=_call(url, api_key, lambda c: c.register_pledge(body["asset"], body["terms"])))
+
+
+@pledge_app.command("amend")
+def pledge_amend(pledge_id: int, file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Replace a pledge's terms (--file holds the new terms; the parties cannot change)."""
+    terms = json.loads(file.read_text())
+    out.print_json(data=_call(url, api_key, lambda c: c.amend_pledge(pledge_id, terms)))
+
+
+@pledge_app.command("release")
+def pledge_release(pledge_id: int, party_name: Annotated[str, typer.Option()],
+                   party_id_type: Annotated[str, typer.Option()], party_id: Annotated[str, typer.Option()],
+                   url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Release a pledge at the request of its pledgor or pledgee."""
+    party = _party(party_name, party_id_type, party_id)
+    out.print_json(data=_call(url, api_key, lambda c: c.release_pledge(pledge_id, party)))
+
+
+@pledge_app.command("enforce")
+def pledge_enforce(pledge_id: int, party_name: Annotated[str, typer.Option()],
+                   party_id_type: Annotated[str, typer.Option()], party_id: Annotated[str, typer.Option()],
+                   url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """Record enforcement of a pledge by its pledgee."""
+    party = _party(party_name, party_id_type, party_id)
+    out.print_json(data=_call(url, api_key, lambda c: c.enforce_pledge(pledge_id, party)))
+
+
+@pledge_app.command("status")
+def pledge_status(asset_type: Annotated[str, typer.Option()], number: Annotated[str, typer.Option()],
+                  url: UrlOpt = DEFAULT_URL, as_of: Annotated[str | None, typer.Option()] = None,
+                  rpc: Annotated[str | None, typer.Option(help="Check the answer on this node")] = None,
+                  chain_data: Annotated[Path | None, typer.Option()] = None) -> None:
+    """Is the asset pledged (as of a time), and to whom; verified on chain with --rpc/--chain-data."""
+    doc = _call(url, "", lambda c: c.pledge_status(asset_type, number, as_of=as_of, verify=False))
+    from chain import PledgeReader
+    from client_sdk.errors import VerificationError
+    from client_sdk.pledges import verify_pledge_status
+
+    reader = None
+    contract = doc["chain"]["contract"]
+    if rpc:
+        reader = PledgeReader.from_rpc(rpc, registry_address=contract)
+    elif chain_data:
+        reader = PledgeReader.from_embedded(chain_data, registry_address=contract)
+    try:
+        verified = verify_pledge_status(doc, reader=reader)
+    except VerificationError as exc:
+        out.print(f"[bold red]INVALID[/bold red] at step {exc.step}: {exc.reason}")
+        raise typer.Exit(1) from None
+    finally:
+        if reader is not None:
+            reader.close()
+    out.print_json(data={"asset": verified.asset_key, "as_of": verified.as_of.isoformat(),
+                         "pledged": verified.pledged, "pledge_id": verified.pledge_id,
+                         "pledgee": verified.pledgee, "pledgor": verified.pledgor,
+                         "block_number": verified.block_number, "chain_checked": verified.chain_checked})
 
 
 def main() -> None:

@@ -1,0 +1,73 @@
+"""The credit and pledge registers driven through the CLI against a real server process, with
+answers verified against the chain read from the running service's data directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.conftest import REPO
+from tests.integration.service_process import NOTARY, ServiceProcess
+
+SUBJECT = {"name": "Shady Trading Co", "id_type": "uscc", "id": "91110108551385082Q"}
+BANK = {"name": "Bank of Hangzhou", "id_type": "uscc", "id": "91350100M000100Y43"}
+
+
+def run(svc: ServiceProcess, key: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    env = {**svc._env(), "NOTARY_URL": svc.url, "NOTARY_API_KEY": key}  # noqa: SLF001
+    out = subprocess.run([*NOTARY, *args], cwd=REPO, env=env, capture_output=True, timeout=120)
+    if check:
+        assert out.returncode == 0, out.stderr.decode()[-2000:]
+    return out
+
+
+def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
+    svc = ServiceProcess(tmp_path / "data")
+    authority = svc.create_principal("Market Bureau", "credit_authority")
+    registrar = svc.create_principal("Pledge Registry Office", "pledge_registrar")
+    svc.start()
+    try:
+        today = datetime.now(UTC).date()
+        entry = tmp_path / "entry.json"
+        entry.write_text(json.dumps({
+            "subject": SUBJECT, "conduct": "dishonest", "severity": "general", "category": "counterfeits",
+            "description": "sold counterfeit goods", "legal_basis": "Trademark Law Art. 57",
+            "deciding_authority": "Market Bureau", "decision_date": today.isoformat(),
+            "decision_document_sha256": "ab" * 32, "publicity_start": today.isoformat(),
+            "publicity_end": (today + timedelta(days=30)).isoformat()}))
+        recorded = json.loads(run(svc, authority, "credit", "record", "--file", str(entry)).stdout)
+        assert len(recorded["opening"]["salt"]) == 64
+        chain_dir = str(svc.data_dir / "chain")
+        status = {}
+        for _ in range(60):  # until the entry's batch is anchored and its proof can be checked
+            out = run(svc, "", "credit", "status", "uscc:91110108551385082Q", "--chain-data", chain_dir, check=False)
+            if out.returncode == 0:
+                status = json.loads(out.stdout)
+                break
+            subprocess.run(["sleep", "0.5"], check=True)
+        assert status["class"] == "C" and status["chain_checked"] is True
+
+        pledge = tmp_path / "pledge.json"
+        pledge.write_text(json.dumps({
+            "asset": {"type": "trademark", "registration_number": "12345678"},
+            "terms": {"pledgor": SUBJECT, "pledgee": BANK, "secured_amount": "1000000", "currency": "CNY",
+                      "term_start": "2026-01-01", "term_end": "2027-01-01",
+                      "contract_sha256": "cc" * 32, "valuation_report_sha256": "dd" * 32}}))
+        registered = json.loads(run(svc, registrar, "pledge", "register", "--file", str(pledge)).stdout)
+        pledge_id = registered["pledge"]["pledge_id"]
+        answer = json.loads(run(svc, "", "pledge", "status", "--asset-type", "trademark", "--number", "12345678",
+                                "--chain-data", chain_dir).stdout)
+        assert answer["pledged"] and answer["pledge_id"] == pledge_id and answer["chain_checked"]
+        assert answer["pledgee"]["name"] == BANK["name"]
+        refused = run(svc, registrar, "pledge", "release", str(pledge_id), "--party-name", "X",
+                      "--party-id-type", "passport", "--party-id", "E12345678", check=False)
+        assert refused.returncode == 1 and b"neither the pledgor nor the pledgee" in refused.stderr
+        run(svc, registrar, "pledge", "release", str(pledge_id), "--party-name", BANK["name"],
+            "--party-id-type", "uscc", "--party-id", BANK["id"])
+        freed = json.loads(run(svc, "", "pledge", "status", "--asset-type", "trademark", "--number", "12345678",
+                               "--chain-data", chain_dir).stdout)
+        assert freed["pledged"] is False
+    finally:
+        svc.stop()
