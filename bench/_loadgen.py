@@ -3,8 +3,9 @@
     python -m bench._loadgen '{"url": "http://127.0.0.1:8000", "api_key": "nk_...",
                                "mode": "digest", "concurrency": 16, "duration": 5}'
 
-prints one JSON object: requests, receipts (items acknowledged), errors, client-side latencies
-and the CPU this process used.
+prints one JSON object: requests, receipts (items acknowledged), errors, client-side latencies,
+when each receipt arrived (wall clock, with the record ids it acknowledged) and the CPU this
+process used.
 
 Why not httpx: on a two-core machine the load generator competes with the server for CPU, and
 a general client spends several times more per request than the server's own parsing. Here each
@@ -23,6 +24,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import resource
 import sys
 import time
@@ -31,6 +33,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 BOUNDARY = "benchboundary7MA4YWxkTrZu0gW"
+# Each submission result starts with its record id (compact JSON, as Starlette renders it).
+RESULT_ID = re.compile(rb'\{"id":"([a-z]+_[0-9a-f]{32})","created"')
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Stats:
     receipts: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    acknowledged: list[tuple[float, list[str]]] = field(default_factory=list)
     first_error: str | None = None
 
 
@@ -133,6 +138,8 @@ async def _connection(host: str, port: int, factory: RequestFactory, deadline: f
         stats.requests += 1
         if status in expected:
             stats.receipts += items
+            ids = [m.decode() for m in RESULT_ID.findall(body)]
+            stats.acknowledged.append((time.time(), ids))
         else:
             stats.errors[str(status)] = stats.errors.get(str(status), 0) + 1
             if stats.first_error is None:
@@ -167,6 +174,7 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
         "errors": stats.errors,
         "first_error": stats.first_error,
         "latencies": stats.latencies,
+        "acknowledged": stats.acknowledged,
         "cpu_seconds": cpu,
     }
 

@@ -17,8 +17,9 @@ reported on its own row:
 Full mode: 1, 4, 16 and 64 clients, 10 s each; quick mode: 1 and 8 clients, 3 s each.
 
 Receipts per second counts items acknowledged with a signed receipt (201/200). Receipt to anchored
-is ``batch.anchored_at - record.received_at`` from the service's database, for every record of the
-phase, after the phase drains.
+is measured from the client's side for every record of the phase: from the moment its receipt
+arrived to the first time a watcher polling the database (every 0.1 s) saw its batch anchored;
+the load generator reads the record ids out of the responses.
 
 Baseline, measured in the same run on the same kind of chain: every item anchored in its own
 transaction through the chain client, one after another (what the service would do without
@@ -36,10 +37,11 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from bench._common import (
     REPO,
@@ -172,12 +174,57 @@ class Bench:
                 "AND b.status = 'anchored'"), {"a": after_seq, "u": upto_seq}).all()
         return [(_dt(anchored) - _dt(received)).total_seconds() for received, anchored in rows]
 
+    def batch_of(self, after_seq: int, upto_seq: int) -> dict[str, int | None]:
+        """Record id -> batch seq for the records of a phase."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT id, batch_seq FROM record WHERE seq > :a AND seq <= :u"),
+                {"a": after_seq, "u": upto_seq}).all()
+        return {rid: seq for rid, seq in rows}
+
     def batches(self, after_seq: int, upto_seq: int) -> int:
         """How many batches the records of a phase went into."""
         count = self._scalar(
             "SELECT count(DISTINCT batch_seq) FROM record WHERE seq > :a AND seq <= :u",
             a=after_seq, u=upto_seq)
         return int(count or 0)
+
+
+class AnchorWatcher:
+    """Notes when each batch is first seen anchored, polling the service's database.
+
+    Timestamps are this machine's wall clock, like the load generator's receipt times, so the
+    difference needs no trust in how the database stored its own timestamps.
+    """
+
+    def __init__(self, bench: Bench, interval: float = 0.1) -> None:
+        from sqlalchemy import text
+
+        self._bench, self._interval = bench, interval
+        self._query = text("SELECT seq FROM batch WHERE status = 'anchored' AND seq > :floor")
+        self._floor = int(bench._scalar("SELECT coalesce(max(seq), 0) FROM batch"))
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._bench.engine.connect() as conn:
+                rows = conn.execute(self._query, {"floor": self._floor}).all()
+            now = time.time()
+            for (seq,) in rows:
+                self.seen.setdefault(seq, now)
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _dt(value: Any) -> Any:
@@ -199,11 +246,25 @@ def run_phase(bench: Bench, phase: Phase, duration: float, baseline: PerItemBase
               database: str) -> Row:
     before = bench.max_seq()
     meter = CpuMeter(watched={"server": bench.pid})
-    with meter.measure():
-        result = load(bench.service.url, bench.api_key, phase.mode, phase.concurrency, duration)
-    after = bench.max_seq()
-    drained = bench.wait_anchored(before, timeout=120)
-    delays = bench.anchoring_delays(before, after)
+    with AnchorWatcher(bench) as watcher:
+        with meter.measure():
+            result = load(bench.service.url, bench.api_key, phase.mode, phase.concurrency,
+                          duration)
+        after = bench.max_seq()
+        drained = bench.wait_anchored(before, timeout=120)
+        time.sleep(0.3)  # one more poll after the last batch
+    batch_of = bench.batch_of(before, after)
+    delays = []
+    acknowledged = result.pop("acknowledged")
+    acknowledged_ids = sum(len(ids) for _, ids in acknowledged)
+    for received, ids in acknowledged:
+        for rid in ids:
+            seen = watcher.seen.get(batch_of.get(rid) or -1)
+            if seen is not None:
+                delays.append(max(0.0, seen - received))
+    # The service's own view, for comparison: from received_at (set before the request's
+    # transaction, so it includes the request's own time) to anchored_at.
+    service_delays = bench.anchoring_delays(before, after)
     rate = result["receipts"] / result["wall"]
     p50, p95 = percentile(delays, 50), percentile(delays, 95)
     batches = bench.batches(before, after)
@@ -216,6 +277,8 @@ def run_phase(bench: Bench, phase: Phase, duration: float, baseline: PerItemBase
         note += f"; ERRORS {errors}"
     if not drained:
         note += "; NOT ALL ANCHORED within 120 s"
+    if len(delays) < acknowledged_ids or acknowledged_ids < result["receipts"]:
+        note += f"; anchoring time known for {len(delays)} of {result['receipts']} receipts"
     log(f"{database} {phase.mode} x{phase.concurrency}: {rate:,.0f} receipts/s, {note}"
         + (f"; first error: {result['first_error']}" if result["first_error"] else ""))
     return Row(
@@ -233,6 +296,9 @@ def run_phase(bench: Bench, phase: Phase, duration: float, baseline: PerItemBase
                "receipts": result["receipts"], "requests": result["requests"],
                "wall": result["wall"], "errors": errors, "anchored_p50": p50,
                "anchored_p95": p95, "anchored_max": max(delays, default=None),
+               "anchored_measured": len(delays), "acknowledged_ids": acknowledged_ids,
+               "received_to_anchored_p50": percentile(service_delays, 50),
+               "received_to_anchored_p95": percentile(service_delays, 95),
                "batches": batches, "records": after - before,
                "request_latency_p50": percentile(result["latencies"], 50),
                "request_latency_p95": percentile(result["latencies"], 95),
