@@ -197,7 +197,7 @@ _STACK_ID = re.compile(rf"\[(?:[^\]]*-)?({_STACK_PATTERN})(?:-[^\]]*)?\]")
 _components: dict[str, tuple[str, ...]] = {}
 _by_component: dict[str, Counter[str]] = defaultdict(Counter)
 _by_stack: dict[str, Counter[str]] = defaultdict(Counter)
-_stack_seconds: Counter[str] = Counter()
+_stack_seconds: defaultdict[str, float] = defaultdict(float)
 _measurements: list[str] = []
 
 

@@ -74,8 +74,7 @@ def _service(stack: StackSettings, tmp_path: Path, **env: str) -> ServiceProcess
 
 
 def _wait_all_anchored(stack: StackSettings, data_dir: Path, timeout: float = 180) -> None:
-    """Wait until every stored record is in an anchored batch (read from the database: /readyz's
-    ``pending_records`` counts records not yet in a batch, not sealed batches awaiting the chain)."""
+    """Wait until every stored record is in an anchored batch, read from the database itself."""
     engine = stack.engine(data_dir)
     try:
         deadline = time.monotonic() + timeout
