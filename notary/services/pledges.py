@@ -9,6 +9,7 @@ repaired by retrying: the chain client returns the existing transaction for a re
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -171,8 +172,15 @@ def pledge_status(
     """
     from chain import errors as ce
 
+    moment, now = as_of.timestamp(), time.time()
+    if moment > now + 5:
+        raise InvalidInput("as_of is in the future; the chain can only answer for times that have passed")
+    if int(moment) >= int(now):
+        # Block times are whole seconds: a block mined later in this same second could still carry
+        # time T. Let the second end first, so the answer is final for T.
+        time.sleep(int(moment) + 1 - now)
     try:
-        snapshot = chain.pledge_as_of(asset_id(asset.key()), int(as_of.timestamp()))
+        snapshot = chain.pledge_as_of(asset_id(asset.key()), int(moment))
     except ce.ChainError as exc:
         raise ChainUnavailable(f"the pledge registry could not be read: {exc}") from exc
     pledge_doc: dict[str, Any] | None = None

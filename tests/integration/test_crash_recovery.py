@@ -70,11 +70,13 @@ def test_kill_9_during_submissions_loses_nothing_and_anchors_once(tmp_path: Path
             w.join(timeout=600)
         assert len(acknowledged) == TOTAL
         with NotaryClient(svc.url, key) as client:
-            deadline = time.monotonic() + 180
+            deadline = time.monotonic() + 300
             while client.ready()["pending_records"] > 0 and time.monotonic() < deadline:
                 time.sleep(0.5)
             # Certificates of a sample (all are checked through the database below).
             sample = sorted(acknowledged)[:: TOTAL // 50]
+            for rid in sample:
+                client.wait_anchored(rid, timeout=120)
             certs = [client.certificate(rid) for rid in sample]
     finally:
         svc.stop()
