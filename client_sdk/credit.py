@@ -11,7 +11,7 @@ left no entry out rests on its signature (the document is evidence against it if
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -44,7 +44,7 @@ def entry_commitment(details: Mapping[str, Any], salt_hex: str) -> str:
     return hashlib.sha256(COMMITMENT_TAG + salt + canonical_json(dict(details))).hexdigest()
 
 
-def credit_class(entries: list[Mapping[str, Any]]) -> str:
+def credit_class(entries: Sequence[Mapping[str, Any]]) -> str:
     """A (trustworthy), B (no adverse record), C (one general dishonest entry), D (serious or more).
 
     ``entries`` are the details of the entries active at the moment asked about.

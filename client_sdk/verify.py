@@ -169,7 +169,7 @@ def _normalise_keys(keys: Collection[str]) -> set[str]:
 
 
 def verify_certificate(
-    certificate: Certificate | bytes | str | dict[str, Any],
+    certificate: Certificate | bytes | str | Mapping[str, Any],
     *,
     content: bytes | str | Path | ContentDigests | None = None,
     trusted_issuer_keys: Collection[str] | None = None,
@@ -187,7 +187,11 @@ def verify_certificate(
     steps: list[str] = []
     try:
         cert = (
-            certificate if isinstance(certificate, Certificate) else Certificate.from_json(certificate)
+            certificate
+            if isinstance(certificate, Certificate)
+            else Certificate.from_json(
+                certificate if isinstance(certificate, bytes | str) else dict(certificate)
+            )
         )
     except FormatError as exc:
         raise VerificationError(Step.FORMAT, str(exc)) from exc

@@ -32,7 +32,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
-        rt = runtime or await run_in_threadpool(Runtime.build, settings or Settings())
+        if runtime is not None:
+            rt = runtime
+        else:
+            rt = await run_in_threadpool(Runtime.build, settings or Settings())
         app.state.runtime = rt
         if owned:
             rt.start()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from client_sdk.certificate import format_timestamp
@@ -106,7 +107,7 @@ def sweep_expired(session: Session, *, now: datetime | None = None) -> int:
 
 def _purge(session: Session) -> None:
     bind = session.get_bind()
-    purge_erased_rows(bind.engine if hasattr(bind, "engine") else bind, "credit_entry", "credit_repair")
+    purge_erased_rows(bind if isinstance(bind, Engine) else bind.engine, "credit_entry", "credit_repair")
 
 
 def apply_for_repair(

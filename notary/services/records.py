@@ -9,7 +9,7 @@ puts it in a batch; ``certificate_for`` turns an anchored record into a certific
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -127,7 +127,7 @@ def accept_many(
     *,
     kind: str,
     owner: Principal,
-    items: list[tuple[str | None, Callable[[str, datetime], dict[str, Any]], str | None]],
+    items: Sequence[tuple[str | None, Callable[[str, datetime], dict[str, Any]], str | None]],
     now: datetime | None = None,
 ) -> list[StoredRecord]:
     """Accept several records in one transaction: (dedup key, body builder, content sha256) each.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -34,27 +35,29 @@ Submitter = Annotated[Principal, Depends(require_roles(*SUBMITTER_ROLES))]
 MAX_PAGE = 500
 
 
+def _evidence_body(
+    record_id: str, received_at: datetime, *, principal: Principal, content: ContentFingerprint,
+    metadata: EvidenceMetadata,
+) -> dict[str, Any]:
+    return build_evidence_record(
+        record_id=record_id, holder_id=principal.id, holder_name=principal.name,
+        content=content, metadata=metadata, received_at=received_at,
+    )
+
+
 def _accept_evidence(
     session: Session,
     principal: Principal,
     content: ContentFingerprint,
     metadata: EvidenceMetadata,
 ) -> svc.StoredRecord:
-    def build(record_id: str, received_at: datetime) -> dict[str, Any]:
-        return build_evidence_record(
-            record_id=record_id,
-            holder_id=principal.id,
-            holder_name=principal.name,
-            content=content,
-            metadata=metadata,
-            received_at=received_at,
-        )
-
     return svc.accept_record(
         session,
         kind="evidence",
         owner=principal,
-        build_body=build,
+        build_body=functools.partial(
+            _evidence_body, principal=principal, content=content, metadata=metadata
+        ),
         dedup=dedup_key("evidence", principal.id, content.sha256),
         content_sha256=content.sha256,
         content_cid=content.cid,
@@ -170,14 +173,11 @@ def submit_digests(
     for sub in batch.items:
         if sub.cid or sub.cid_v1:
             raise InvalidInput("a digest submission cannot name a CID: we store no content for it")
-        content = ContentFingerprint(size=sub.size, sha256=sub.sha256, sm3=sub.sm3)
-
-        def build(record_id: str, received_at: datetime, c=content, m=sub.metadata) -> dict[str, Any]:
-            return build_evidence_record(
-                record_id=record_id, holder_id=principal.id, holder_name=principal.name,
-                content=c, metadata=m, received_at=received_at,
-            )
-
+        build = functools.partial(
+            _evidence_body, principal=principal,
+            content=ContentFingerprint(size=sub.size, sha256=sub.sha256, sm3=sub.sm3),
+            metadata=sub.metadata,
+        )
         items.append((dedup_key("evidence", principal.id, sub.sha256), build, sub.sha256))
     stored = svc.accept_many(session, kind="evidence", owner=principal, items=items)
     return [submission_result(runtime, s) for s in stored]
