@@ -52,7 +52,7 @@ def upload(url: str, api_key: str, size: int) -> tuple[int, float]:
             "\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
     block = bytearray(os.urandom(1 << 20))
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=600)
     start = time.perf_counter()
     conn.putrequest("POST", "/v1/evidence")
     conn.putheader("Authorization", f"Bearer {api_key}")
