@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +22,9 @@ from notary.services.issuer import Issuer, load_or_create_issuer_key
 from notary.services.leadership import LeaderLock, leader_lock_for
 from notary.storage.content import ContentStore, EmbeddedContentStore, KuboContentStore
 from notary.storage.db import create_db_engine, migrate
+from notary.storage.models import Principal
 
-__all__ = ["ChainGateway", "Runtime"]
+__all__ = ["ChainGateway", "PrincipalCache", "Runtime"]
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,46 @@ class ChainGateway:
         self.reset()
 
 
+class PrincipalCache:
+    """API key -> principal, for a few seconds, so a request costs no authentication queries.
+
+    Entries are snapshots (new transient objects per request, never shared ORM instances);
+    ``invalidate`` drops a principal at once when its keys or state change. Revocation therefore
+    takes effect within ``ttl`` seconds at most across processes, at once in this one.
+    """
+
+    def __init__(self, engine: Engine, *, ttl: float = 5.0) -> None:
+        self._engine = engine
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def authenticate(self, key: str | None) -> Principal:
+        from sqlmodel import Session
+
+        from notary.services.principals import authenticate, hash_api_key
+
+        digest = hash_api_key(key) if key else ""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(digest)
+        if hit is not None and hit[0] > now:
+            return Principal(**hit[1])
+        with Session(self._engine) as session:
+            principal = authenticate(session, key)
+            fields = principal.model_dump()
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (now + self._ttl, fields)
+        return Principal(**fields)
+
+    def invalidate(self, principal_id: str) -> None:
+        with self._lock:
+            for digest in [d for d, (_, f) in self._entries.items() if f["id"] == principal_id]:
+                del self._entries[digest]
+
+
 def _connect_chain(settings: Settings) -> Callable[[], Any]:
     def connect() -> Any:
         from chain import DEFAULT_CHAIN_ID, EvidenceRegistryClient
@@ -157,6 +199,7 @@ class Runtime:
     issuer: Issuer
     worker: AnchoringWorker
     leader: LeaderLock
+    principals: PrincipalCache
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -183,6 +226,7 @@ class Runtime:
             issuer=Issuer(load_or_create_issuer_key(settings.resolved_issuer_key_file)),
             worker=worker,
             leader=leader_lock_for(engine, settings.data_dir),
+            principals=PrincipalCache(engine),
         )
 
     def start(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,7 +11,6 @@ from sqlmodel import Session
 from notary.domain.records import Role
 from notary.errors import PermissionDenied
 from notary.runtime import Runtime
-from notary.services.principals import authenticate
 from notary.storage.models import Principal
 
 __all__ = ["CurrentPrincipal", "RuntimeDep", "SessionDep", "require_roles"]
@@ -26,7 +25,8 @@ RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 def _session(runtime: RuntimeDep) -> Iterator[Session]:
-    with Session(runtime.engine) as session:
+    # Objects stay readable after commit: building a response must not reload every row.
+    with Session(runtime.engine, expire_on_commit=False) as session:
         yield session
 
 
@@ -41,17 +41,19 @@ def _bearer(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def _principal(request: Request, session: SessionDep) -> Principal:
-    return authenticate(session, _bearer(request))
+def _principal(request: Request, runtime: RuntimeDep) -> Principal:
+    # Not SessionDep: that connection would stay checked out until the response is sent, and a
+    # handler opening its own session would then hold two; under load the pool runs dry.
+    return runtime.principals.authenticate(_bearer(request))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     allowed = {r.value for r in roles}
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:  # no I/O: no thread hop
         if principal.role not in allowed:
             raise PermissionDenied(
                 f"role {principal.role!r} may not do this; it needs one of: {', '.join(sorted(allowed))}"

@@ -46,8 +46,11 @@ def set_encryption_key(session: Session, *, principal: Principal, public_documen
         key_id = ts.recipient_key_id(public_document)
     except FormatError as exc:
         raise InvalidInput(f"not a usable recipient key document: {exc}") from exc
-    principal.encryption_keys = canonical_json(public_document).decode()
-    session.add(principal)
+    row = session.get(Principal, principal.id)  # the caller's object may be a cached snapshot
+    if row is None:
+        raise NotFound(f"no principal {principal.id!r}")
+    row.encryption_keys = canonical_json(public_document).decode()
+    session.add(row)
     session.commit()
     return key_id
 
@@ -89,7 +92,7 @@ def file_trade_secret(
 
     ``container_head`` is the container's first bytes: its header must name this filing.
     """
-    holder_doc = encryption_key_of(holder)
+    holder_doc = encryption_key_of(session.get(Principal, holder.id) or holder)
     holder_key_id = ts.recipient_key_id(holder_doc)
     wrapped = _wrapped(request.holder_wrapped_key, filing_id=request.id, key_id=holder_key_id,
                        whose="the holder's")

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from client_sdk.canonical import canonical_json
 from client_sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
 from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from notary.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
@@ -56,18 +57,17 @@ def record_view(session: Session, record: Record) -> RecordView:
 
 
 def submission_result(runtime: Runtime, stored: svc.StoredRecord, **extra: Any) -> SubmissionResult:
-    receipt = svc.receipt_for(runtime.issuer, stored.record)
     return SubmissionResult(
         id=stored.record.id,
         created=stored.created,
         status="pending" if stored.record.batch_seq is None else "batched",
-        receipt=receipt.model_dump(mode="json"),
+        receipt=svc.receipt_for(runtime.issuer, stored.record),
         **extra,
     )
 
 
 def with_session(runtime: Runtime, fn: Any) -> Any:
-    with Session(runtime.engine) as session:
+    with Session(runtime.engine, expire_on_commit=False) as session:
         return fn(session)
 
 
@@ -114,7 +114,7 @@ def add_record_routes(router: APIRouter, *, kind: str, noun: str, list_own: bool
         record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
     ) -> Response:
         receipt = svc.receipt_for(runtime.issuer, visible(session, record_id, principal))
-        return Response(receipt.to_json_bytes(), media_type=RECEIPT_MEDIA_TYPE)
+        return Response(canonical_json(receipt), media_type=RECEIPT_MEDIA_TYPE)
 
     @router.get(
         "/{record_id}/certificate",

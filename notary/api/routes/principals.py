@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from notary.api.deps import CurrentPrincipal, SessionDep, require_roles
+from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
 from notary.domain.records import Role
 from notary.services.principals import create_principal
 from notary.storage.models import Principal
@@ -52,11 +52,12 @@ def me(principal: CurrentPrincipal) -> PrincipalPublic:
     summary="Register your trade-secret recipient key (public document from 'notary keys generate')",
 )
 def register_encryption_key(
-    document: dict[str, Any], session: SessionDep, principal: CurrentPrincipal
+    document: dict[str, Any], session: SessionDep, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> dict[str, str]:
     from notary.services.trade_secrets import set_encryption_key
 
     key_id = set_encryption_key(session, principal=principal, public_document=document)
+    runtime.principals.invalidate(principal.id)
     return {"principal_id": principal.id, "key_id": key_id}
 
 
