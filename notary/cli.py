@@ -541,22 +541,27 @@ def pledge_amend(pledge_id: int, file: JsonFile, url: UrlOpt = DEFAULT_URL, api_
     out.print_json(data=_call(url, api_key, lambda c: c.amend_pledge(pledge_id, terms)))
 
 
+PartyName = Annotated[str, typer.Option("--party-name")]
+PartyIdType = Annotated[str, typer.Option("--party-id-type", help="uscc, cn_resident_id, passport, other")]
+PartyIdOpt = Annotated[str, typer.Option("--party-id")]
+
+
+def _close_pledge(method: str, pledge_id: int, party: dict[str, str], url: str, api_key: str) -> None:
+    out.print_json(data=_call(url, api_key, lambda c: getattr(c, method)(pledge_id, party)))
+
+
 @pledge_app.command("release")
-def pledge_release(pledge_id: int, party_name: Annotated[str, typer.Option()],
-                   party_id_type: Annotated[str, typer.Option()], party_id: Annotated[str, typer.Option()],
+def pledge_release(pledge_id: int, party_name: PartyName, party_id_type: PartyIdType, party_id: PartyIdOpt,
                    url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Release a pledge at the request of its pledgor or pledgee."""
-    party = _party(party_name, party_id_type, party_id)
-    out.print_json(data=_call(url, api_key, lambda c: c.release_pledge(pledge_id, party)))
+    _close_pledge("release_pledge", pledge_id, _party(party_name, party_id_type, party_id), url, api_key)
 
 
 @pledge_app.command("enforce")
-def pledge_enforce(pledge_id: int, party_name: Annotated[str, typer.Option()],
-                   party_id_type: Annotated[str, typer.Option()], party_id: Annotated[str, typer.Option()],
+def pledge_enforce(pledge_id: int, party_name: PartyName, party_id_type: PartyIdType, party_id: PartyIdOpt,
                    url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Record enforcement of a pledge by its pledgee."""
-    party = _party(party_name, party_id_type, party_id)
-    out.print_json(data=_call(url, api_key, lambda c: c.enforce_pledge(pledge_id, party)))
+    _close_pledge("enforce_pledge", pledge_id, _party(party_name, party_id_type, party_id), url, api_key)
 
 
 @pledge_app.command("status")

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,3 +92,63 @@ class ServiceProcess:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmHWM")
+
+
+class DigestSubmitter:
+    """Submits ``total`` digests from several threads, ``per_request`` per many-digests request,
+    retrying every request until it is acknowledged (a killed server is simply retried later).
+
+    ``acknowledged`` maps each record id to the leaf hash its signed receipt promised.
+    """
+
+    def __init__(self, svc: ServiceProcess, key: str, *, total: int, per_request: int = 25,
+                 threads: int = 4) -> None:
+        self._svc, self._key, self.total, self._per = svc, key, total, per_request
+        self._todo = list(range(0, total, per_request))
+        self._lock = threading.Lock()
+        self.acknowledged: dict[str, str] = {}
+        self.errors: list[BaseException] = []
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    @staticmethod
+    def digest(i: int) -> dict[str, object]:
+        return {"sha256": f"{i:064x}", "size": i, "metadata": {"title": f"item {i}"}}
+
+    def _run(self) -> None:
+        from client_sdk import NotaryClient
+        from client_sdk.errors import APIError
+
+        try:
+            while True:
+                with self._lock:
+                    if not self._todo:
+                        return
+                    start = self._todo.pop()
+                items = [self.digest(i) for i in range(start, min(start + self._per, self.total))]
+                try:
+                    with NotaryClient(self._svc.url, self._key, timeout=30) as client:
+                        subs = client.submit_digests(items)
+                except APIError:
+                    with self._lock:
+                        self._todo.append(start)
+                    time.sleep(0.2)
+                    continue
+                with self._lock:
+                    for s in subs:
+                        self.acknowledged[s.id] = s.receipt.leaf_hash
+        except BaseException as exc:  # noqa: BLE001 - reported by the test's thread
+            self.errors.append(exc)
+
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    def wait_for(self, count: int, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.acknowledged) < count and not self.errors and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def join(self, timeout: float = 300) -> None:
+        for t in self._threads:
+            t.join(timeout=timeout)
+        assert not self.errors, self.errors

@@ -19,7 +19,6 @@ skipped with the reason (a failure under ``CI=true``).
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from sqlmodel import Session, col, select
 
 from client_sdk import NotaryClient, Step, VerificationError, verify_certificate
 from client_sdk.chain_view import open_chain_view
-from client_sdk.errors import APIError
 from client_sdk.fingerprint import fingerprint_bytes
 from notary.storage.models import Batch, Record
 from tests.integration.conftest import (
@@ -40,7 +38,7 @@ from tests.integration.conftest import (
     check_database_and_chain_agree,
     stack_settings,
 )
-from tests.integration.service_process import ServiceProcess
+from tests.integration.service_process import DigestSubmitter, ServiceProcess
 
 STACKS = [
     Stack("sqlite", "embedded", "embedded").param(),  # the embedded default
@@ -241,10 +239,6 @@ TOTAL = 1_500
 PER_REQUEST = 25
 
 
-def _digest(i: int) -> dict[str, Any]:
-    return {"sha256": f"{i + 10**6:064x}", "size": i, "metadata": {"title": f"item {i}"}}
-
-
 @pytest.mark.slow
 def test_kill_9_during_submissions_anchors_every_receipt_once(
     stack: StackSettings, tmp_path: Path
@@ -253,49 +247,17 @@ def test_kill_9_during_submissions_anchors_every_receipt_once(
         stack, tmp_path, NOTARY_BATCH_MAX_ITEMS="200", NOTARY_BATCH_INTERVAL_SECONDS="0.3"
     )
     key = svc.create_principal("Crash Test Ltd", "holder")
-    acknowledged: dict[str, str] = {}  # record id -> leaf hash from its signed receipt
-    lock = threading.Lock()
-    todo = list(range(0, TOTAL, PER_REQUEST))
-    errors: list[BaseException] = []
-
-    def submit_all() -> None:
-        """Send every request until it is acknowledged; a dead server is just retried later."""
-        try:
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    start = todo.pop()
-                items = [_digest(i) for i in range(start, start + PER_REQUEST)]
-                try:
-                    with NotaryClient(svc.url, key, timeout=30) as client:
-                        subs = client.submit_digests(items)
-                except APIError:
-                    with lock:
-                        todo.append(start)
-                    time.sleep(0.2)
-                    continue
-                with lock:
-                    for s in subs:
-                        acknowledged[s.id] = s.receipt.leaf_hash
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-
+    submitter = DigestSubmitter(svc, key, total=TOTAL, per_request=PER_REQUEST)
+    acknowledged = submitter.acknowledged
     svc.start()
-    workers = [threading.Thread(target=submit_all, daemon=True) for _ in range(4)]
-    for w in workers:
-        w.start()
+    submitter.start()
     try:
         for threshold in (TOTAL // 3, 2 * TOTAL // 3):
-            deadline = time.monotonic() + 120
-            while len(acknowledged) < threshold and not errors and time.monotonic() < deadline:
-                time.sleep(0.01)
+            submitter.wait_for(threshold)
             svc.kill()
             time.sleep(0.5)
             svc.start()
-        for w in workers:
-            w.join(timeout=300)
-        assert not errors, errors
+        submitter.join()
         assert len(acknowledged) == TOTAL
         _wait_all_anchored(stack, svc.data_dir)
         with NotaryClient(svc.url, key, timeout=60) as client:

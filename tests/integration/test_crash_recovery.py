@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -11,17 +10,12 @@ from sqlmodel import Session, func, select
 
 from chain import AnchorReader
 from client_sdk import NotaryClient, verify_certificate
-from client_sdk.errors import APIError
 from notary.storage.db import create_db_engine
 from notary.storage.models import Batch, Record
-from tests.integration.service_process import ServiceProcess
+from tests.integration.service_process import DigestSubmitter, ServiceProcess
 
 TOTAL = 5_000
 PER_REQUEST = 25
-
-
-def _digest(i: int) -> dict[str, object]:
-    return {"sha256": f"{i:064x}", "size": i, "metadata": {"title": f"item {i}"}}
 
 
 @pytest.mark.slow
@@ -29,45 +23,19 @@ def test_kill_9_during_submissions_loses_nothing_and_anchors_once(tmp_path: Path
     svc = ServiceProcess(tmp_path / "data", env={"NOTARY_BATCH_MAX_ITEMS": "400",
                                                  "NOTARY_BATCH_INTERVAL_SECONDS": "0.3"})
     key = svc.create_principal("Crash Test Ltd", "holder")
-    acknowledged: dict[str, str] = {}  # record id -> leaf hash from its signed receipt
-    lock = threading.Lock()
-    todo = list(range(0, TOTAL, PER_REQUEST))
-
-    def submit_all() -> None:
-        """Send every request until it is acknowledged; a dead server is just retried later."""
-        while True:
-            with lock:
-                if not todo:
-                    return
-                start = todo.pop()
-            items = [_digest(i) for i in range(start, start + PER_REQUEST)]
-            try:
-                with NotaryClient(svc.url, key, timeout=30) as client:
-                    subs = client.submit_digests(items)
-            except APIError:
-                with lock:
-                    todo.append(start)
-                time.sleep(0.2)
-                continue
-            with lock:
-                for s in subs:
-                    acknowledged[s.id] = s.receipt.leaf_hash
-
+    submitter = DigestSubmitter(svc, key, total=TOTAL, per_request=PER_REQUEST)
+    acknowledged = submitter.acknowledged
     svc.start()
     kills = 0
-    workers = [threading.Thread(target=submit_all) for _ in range(4)]
-    for w in workers:
-        w.start()
+    submitter.start()
     try:
         for threshold in (TOTAL // 3, 2 * TOTAL // 3):
-            while len(acknowledged) < threshold:
-                time.sleep(0.01)
+            submitter.wait_for(threshold)
             svc.kill()
             kills += 1
             time.sleep(0.5)
             svc.start()
-        for w in workers:
-            w.join(timeout=600)
+        submitter.join()
         assert len(acknowledged) == TOTAL
         with NotaryClient(svc.url, key) as client:
             deadline = time.monotonic() + 300
