@@ -31,12 +31,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio.to_thread
+
         owned = runtime is None
         if runtime is not None:
             rt = runtime
         else:
             rt = await run_in_threadpool(Runtime.build, settings or Settings())
         app.state.runtime = rt
+        anyio.to_thread.current_default_thread_limiter().total_tokens = rt.settings.api_threads
         if owned:
             rt.start()
         try:
