@@ -16,8 +16,10 @@ contract's name attached.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar, Final, Self, cast
 
 import requests
@@ -312,6 +314,53 @@ class ContractView:
     def _attach(self, address: str) -> None:
         self._contract = self._conn.bind(self._artifact, address)
         self._conn.verify_code(self._artifact, self._contract.address)
+
+    # -- construction (for the read-only views; the writing clients have their own) ---------
+
+    @classmethod
+    def from_rpc(
+        cls,
+        url: str,
+        *,
+        registry_address: str,
+        expected_chain_id: int | None = None,
+        request_timeout: float = 10.0,
+    ) -> Self:
+        """Read the contract at ``registry_address`` through the JSON-RPC node at ``url``."""
+        view: Self = cast(Any, cls)(
+            http_web3(url, request_timeout),
+            registry_address=registry_address,
+            expected_chain_id=expected_chain_id,
+            endpoint=url,
+        )
+        return view
+
+    @classmethod
+    def from_embedded(
+        cls, data_dir: str | os.PathLike[str], *, registry_address: str | None = None
+    ) -> Self:
+        """Read an embedded chain's directory without locking it (the service may run).
+
+        Without ``registry_address`` the address the service recorded in the
+        directory's ``deployments.json`` is used.
+        """
+        from ._deployments import recorded_address
+
+        chain = EmbeddedChain.open_read_only(data_dir)
+        try:
+            if registry_address is None:
+                registry_address = recorded_address(data_dir, chain.chain_id, cls.CONTRACT)
+            view: Self = cast(Any, cls)(
+                chain.w3,
+                registry_address=registry_address,
+                expected_chain_id=chain.chain_id,
+                endpoint=f"embedded chain {Path(data_dir)}",
+                embedded=chain,
+            )
+            return view
+        except BaseException:
+            chain.close()
+            raise
 
     # -- public API -------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from ._connection import ChainConnection, ContractView, hex_str, http_web3
-from ._deployments import DeploymentBook, recorded_address
+from ._deployments import DeploymentBook
 from ._embedded import DEFAULT_CHAIN_ID, EmbeddedChain
 from ._sender import TransactionPolicy, TransactionSender
 from .errors import (
@@ -86,49 +86,6 @@ class AnchorReader(ContractView):
         super()._attach(address)
         event = self._contract.events.BatchAnchored
         self._anchored_topic = HexBytes(event_abi_to_log_topic(cast(Any, event.abi)))
-
-    # -- construction ---------------------------------------------------------------
-
-    @classmethod
-    def from_rpc(
-        cls,
-        url: str,
-        *,
-        registry_address: str,
-        expected_chain_id: int | None = None,
-        request_timeout: float = 10.0,
-    ) -> AnchorReader:
-        """Read the registry at ``registry_address`` through the JSON-RPC node at ``url``."""
-        return cls(
-            http_web3(url, request_timeout),
-            registry_address=registry_address,
-            expected_chain_id=expected_chain_id,
-            endpoint=url,
-        )
-
-    @classmethod
-    def from_embedded(
-        cls, data_dir: str | os.PathLike[str], *, registry_address: str | None = None
-    ) -> AnchorReader:
-        """Read an embedded chain's directory without locking it (the service may run).
-
-        Without ``registry_address`` the address the service recorded in the
-        directory's ``deployments.json`` is used.
-        """
-        chain = EmbeddedChain.open_read_only(data_dir)
-        try:
-            if registry_address is None:
-                registry_address = recorded_address(data_dir, chain.chain_id, REGISTRY)
-            return cls(
-                chain.w3,
-                registry_address=registry_address,
-                expected_chain_id=chain.chain_id,
-                endpoint=f"embedded chain {Path(data_dir)}",
-                embedded=chain,
-            )
-        except BaseException:
-            chain.close()
-            raise
 
     # -- public API -----------------------------------------------------------------
     def find_root(self, root: bytes) -> AnchoredBatch | None:

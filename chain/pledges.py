@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import Any, Final, cast
 
 from eth_utils import event_abi_to_log_topic
@@ -58,8 +57,8 @@ from web3 import Web3
 from web3.exceptions import BadFunctionCallOutput
 from web3.types import LogReceipt, TxReceipt
 
-from ._connection import ChainConnection, ContractView, hex_str, http_web3
-from ._deployments import DeploymentBook, recorded_address
+from ._connection import ChainConnection, ContractView, hex_str
+from ._deployments import DeploymentBook
 from ._embedded import EmbeddedChain
 from ._sender import TransactionSender
 from .errors import (
@@ -134,49 +133,6 @@ class PledgeReader(ContractView):
             for action, name in _EVENTS.items()
         }
         self._actions = {topic: action for action, topic in self._topics.items()}
-
-    # -- construction ---------------------------------------------------------------
-
-    @classmethod
-    def from_rpc(
-        cls,
-        url: str,
-        *,
-        registry_address: str,
-        expected_chain_id: int | None = None,
-        request_timeout: float = 10.0,
-    ) -> PledgeReader:
-        """Read the PledgeRegistry at ``registry_address`` through the node at ``url``."""
-        return cls(
-            http_web3(url, request_timeout),
-            registry_address=registry_address,
-            expected_chain_id=expected_chain_id,
-            endpoint=url,
-        )
-
-    @classmethod
-    def from_embedded(
-        cls, data_dir: str | os.PathLike[str], *, registry_address: str | None = None
-    ) -> PledgeReader:
-        """Read an embedded chain's directory without locking it (the service may run).
-
-        Without ``registry_address`` the address recorded in the directory's
-        ``deployments.json`` is used.
-        """
-        chain = EmbeddedChain.open_read_only(data_dir)
-        try:
-            if registry_address is None:
-                registry_address = recorded_address(data_dir, chain.chain_id, PLEDGE_REGISTRY)
-            return cls(
-                chain.w3,
-                registry_address=registry_address,
-                expected_chain_id=chain.chain_id,
-                endpoint=f"embedded chain {Path(data_dir)}",
-                embedded=chain,
-            )
-        except BaseException:
-            chain.close()
-            raise
 
     # -- reads ----------------------------------------------------------------------
 
