@@ -136,7 +136,7 @@ def interleaved(
 # -- CPU accounting -------------------------------------------------------------------------
 
 
-def _machine_busy_seconds() -> float | None:
+def machine_busy_seconds() -> float | None:
     """CPU seconds every process has spent so far (Linux /proc/stat)."""
     try:
         with open("/proc/stat") as stat:
@@ -173,12 +173,12 @@ class CpuMeter:
 
     @contextmanager
     def measure(self) -> Iterator[CpuMeter]:
-        start_busy, start_own = _machine_busy_seconds(), os.times()
+        start_busy, start_own = machine_busy_seconds(), os.times()
         start_watched = {name: process_cpu_seconds(pid) for name, pid in self.watched.items()}
         start = time.perf_counter()
         yield self
         self.wall = time.perf_counter() - start
-        end_busy, end_own = _machine_busy_seconds(), os.times()
+        end_busy, end_own = machine_busy_seconds(), os.times()
         accounted = (end_own.user - start_own.user) + (end_own.system - start_own.system)
         accounted += (end_own.children_user - start_own.children_user) + (
             end_own.children_system - start_own.children_system)

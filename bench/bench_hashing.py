@@ -29,7 +29,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make ``bench`` and the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import Row, log, main_for
+from bench._common import Row, log, machine_busy_seconds, main_for
 from client_sdk.fingerprint import fingerprint_file
 
 READ = 1 << 20
@@ -44,28 +44,16 @@ def hash_file(path: Path, name: str) -> str:
     return h.hexdigest()
 
 
-def _busy_cpu_seconds() -> float | None:
-    """CPU seconds all processes have spent so far (Linux), to spot a machine shared with others."""
-    try:
-        with open("/proc/stat") as stat:
-            fields = stat.readline().split()[1:]
-    except OSError:
-        return None
-    ticks = [int(x) for x in fields]
-    idle = ticks[3] + ticks[4]  # idle + iowait
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 OTHERS: list[float] = []  # CPUs' worth used by other processes during each timed run
 
 
 def timed(run: Callable[[], object]) -> float:
     """Wall seconds of one run; also notes the CPU other processes used meanwhile."""
-    busy, own = _busy_cpu_seconds(), os.times()
+    busy, own = machine_busy_seconds(), os.times()
     start = time.perf_counter()
     run()
     elapsed = time.perf_counter() - start
-    after, own_after = _busy_cpu_seconds(), os.times()
+    after, own_after = machine_busy_seconds(), os.times()
     if busy is not None and after is not None:
         ours = (own_after.user - own.user) + (own_after.system - own.system)
         OTHERS.append(max(0.0, (after - busy - ours) / elapsed))

@@ -300,6 +300,26 @@ class ContractView:
 
     CONTRACT: ClassVar[str]
 
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        registry_address: str,
+        expected_chain_id: int | None = None,
+        endpoint: str | None = None,
+        embedded: EmbeddedChain | None = None,
+    ) -> None:
+        """Use any ``Web3`` (HTTP, IPC, an open :class:`EmbeddedChain`'s ``w3``).
+
+        ``endpoint`` names the node in error messages; ``embedded`` is closed by :meth:`close`.
+        The writing clients build their connection from a sender and do not call this.
+        """
+        connection = ChainConnection(
+            w3, endpoint=endpoint, embedded=embedded, expected_chain_id=expected_chain_id
+        )
+        self._open(connection, owned=embedded)
+        self._attach(registry_address)
+
     _conn: ChainConnection
     _artifact: ContractArtifact
     _contract: Contract
@@ -327,7 +347,7 @@ class ContractView:
         request_timeout: float = 10.0,
     ) -> Self:
         """Read the contract at ``registry_address`` through the JSON-RPC node at ``url``."""
-        view: Self = cast(Any, cls)(
+        view: Self = cls(
             http_web3(url, request_timeout),
             registry_address=registry_address,
             expected_chain_id=expected_chain_id,
@@ -350,7 +370,7 @@ class ContractView:
         try:
             if registry_address is None:
                 registry_address = recorded_address(data_dir, chain.chain_id, cls.CONTRACT)
-            view: Self = cast(Any, cls)(
+            view: Self = cls(
                 chain.w3,
                 registry_address=registry_address,
                 expected_chain_id=chain.chain_id,

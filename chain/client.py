@@ -63,25 +63,6 @@ class AnchorReader(ContractView):
 
     CONTRACT = REGISTRY
 
-    def __init__(
-        self,
-        w3: Web3,
-        *,
-        registry_address: str,
-        expected_chain_id: int | None = None,
-        endpoint: str | None = None,
-        embedded: EmbeddedChain | None = None,
-    ) -> None:
-        """Use any ``Web3`` (IPC, websocket, an open :class:`EmbeddedChain`'s ``w3``).
-
-        ``endpoint`` names the node in error messages; ``embedded`` is closed by :meth:`close`.
-        """
-        connection = ChainConnection(
-            w3, endpoint=endpoint, embedded=embedded, expected_chain_id=expected_chain_id
-        )
-        self._open(connection, owned=embedded)
-        self._attach(registry_address)
-
     def _attach(self, address: str) -> None:
         super()._attach(address)
         event = self._contract.events.BatchAnchored

@@ -53,13 +53,11 @@ from typing import Any, Final, cast
 
 from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
-from web3 import Web3
 from web3.exceptions import BadFunctionCallOutput
 from web3.types import LogReceipt, TxReceipt
 
-from ._connection import ChainConnection, ContractView, hex_str
+from ._connection import ContractView, hex_str
 from ._deployments import DeploymentBook
-from ._embedded import EmbeddedChain
 from ._sender import TransactionSender
 from .errors import (
     BlockNotFound,
@@ -107,22 +105,6 @@ class PledgeReader(ContractView):
     """
 
     CONTRACT = PLEDGE_REGISTRY
-
-    def __init__(
-        self,
-        w3: Web3,
-        *,
-        registry_address: str,
-        expected_chain_id: int | None = None,
-        endpoint: str | None = None,
-        embedded: EmbeddedChain | None = None,
-    ) -> None:
-        """Use any ``Web3``; ``embedded`` (if given) is closed by :meth:`close`."""
-        connection = ChainConnection(
-            w3, endpoint=endpoint, embedded=embedded, expected_chain_id=expected_chain_id
-        )
-        self._open(connection, owned=embedded)
-        self._attach(registry_address)
 
     def _attach(self, address: str) -> None:
         super()._attach(address)
