@@ -202,6 +202,7 @@ class Runtime:
     principals: PrincipalCache
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _housekeeping: threading.Thread | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -241,12 +242,33 @@ class Runtime:
                 daemon=True,
             )
             self._thread.start()
+            self._housekeeping = threading.Thread(
+                target=self._housekeep, name="housekeeping", daemon=True
+            )
+            self._housekeeping.start()
+
+    def _housekeep(self, period: float = 60.0) -> None:
+        """Leader-only periodic duties: erase credit entries whose publicity period has ended
+        (their personal data must go even if nobody asks about the subject again)."""
+        from sqlmodel import Session
+
+        from notary.services.credit import sweep_expired
+
+        while not self._stop.wait(period):
+            if not self.worker.is_leader:
+                continue
+            try:
+                with Session(self.engine) as session:
+                    sweep_expired(session)
+            except Exception:
+                log.warning("erasing expired credit entries failed", exc_info=True)
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        for thread in (self._thread, self._housekeeping):
+            if thread is not None:
+                thread.join(timeout=30)
+        self._thread = self._housekeeping = None
         self.leader.release()
         self.chain.close()
         self.engine.dispose()

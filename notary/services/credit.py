@@ -182,8 +182,11 @@ def decide_repair(
 
 
 def subject_status(session: Session, issuer: Issuer, *, subject_key: str, as_of: datetime) -> dict[str, Any]:
-    """The signed public answer: entries public at ``as_of`` with openings and certificates."""
-    sweep_expired(session)
+    """The signed public answer: entries public at ``as_of`` with openings and certificates.
+
+    Entries past their publicity period are left out here and erased by the leader's periodic
+    sweep (``Runtime._housekeep``), so a public read never writes.
+    """
     day = as_of.astimezone(UTC).date()
     active = session.exec(
         select(CreditEntry).where(CreditEntry.subject_key == subject_key, CreditEntry.status == "active")

@@ -141,7 +141,8 @@ def add_record_routes(router: APIRouter, *, kind: str, noun: str, list_own: bool
             raise NotFound("this record was submitted by digest only; we hold no content for it",
                            code="no_content")
         size = runtime.content_store.size(record.content_cid)
-        content = svc.body_of(record).get("content") or svc.body_of(record).get("ciphertext") or {}
+        body = svc.body_of(record)
+        content = body.get("content") or body.get("ciphertext") or {}
         return StreamingResponse(
             runtime.content_store.open(record.content_cid),
             media_type="application/octet-stream",

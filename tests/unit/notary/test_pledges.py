@@ -115,8 +115,7 @@ def test_tampered_status_answers_fail(make_api) -> None:  # type: ignore[no-unty
         ({"type": "other", "registration_number": "nothing"}, "scheme:value"),
     ],
 )
-def test_invalid_asset_numbers(make_api, asset: dict[str, str], message: str) -> None:  # type: ignore[no-untyped-def]
-    api = make_api() if not hasattr(test_invalid_asset_numbers, "api") else test_invalid_asset_numbers.api
+def test_invalid_asset_numbers(api, asset: dict[str, str], message: str) -> None:  # type: ignore[no-untyped-def]
     r = post(api, "/v1/pledges", {"asset": asset, "terms": terms()})
     assert r.status_code == 422 and message in r.text
 
