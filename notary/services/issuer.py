@@ -19,7 +19,6 @@ from client_sdk.certificate import (
     CERTIFICATE_MEDIA_TYPE,
     RECEIPT_MEDIA_TYPE,
     Certificate,
-    Receipt,
     format_timestamp,
 )
 from client_sdk.signing import key_id, public_key_to_b64, sign_document
@@ -84,9 +83,6 @@ class Issuer:
     def sign(self, unsigned: dict[str, Any]) -> dict[str, Any]:
         """Add an Ed25519 ``signature`` over the canonical JSON of ``unsigned``."""
         return {**unsigned, "signature": {"alg": "Ed25519", "value": sign_document(self._key, unsigned)}}
-
-    def receipt(self, record: dict[str, Any], leaf_hash: str, issued_at: datetime) -> Receipt:
-        return Receipt.from_json(self.receipt_document(record, leaf_hash, issued_at))
 
     def receipt_document(self, record: dict[str, Any], leaf_hash: str, issued_at: datetime) -> dict[str, Any]:
         """The signed receipt as JSON, built from already-validated parts (the hot path of

@@ -129,6 +129,7 @@ def accept_many(
     owner: Principal,
     items: Sequence[tuple[str | None, Callable[[str, datetime], dict[str, Any]], str | None]],
     now: datetime | None = None,
+    _retry: bool = True,
 ) -> list[StoredRecord]:
     """Accept several records in one transaction: (dedup key, body builder, content sha256) each.
 
@@ -165,7 +166,9 @@ def accept_many(
     except IntegrityError:
         # Lost a race with a concurrent request for some key: retry once, now seeing its rows.
         session.rollback()
-        return accept_many(session, kind=kind, owner=owner, items=items, now=now)
+        if not _retry:
+            raise
+        return accept_many(session, kind=kind, owner=owner, items=items, now=now, _retry=False)
     return out
 
 

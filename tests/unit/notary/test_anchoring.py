@@ -147,3 +147,37 @@ def test_same_content_same_holder_is_one_record(engine) -> None:  # type: ignore
     first = submit(engine, 1, holder=holder)
     again = submit(engine, 1, holder=holder)
     assert first == again
+
+
+def test_many_digests_race_with_a_concurrent_submission_resolves_to_one_record(engine) -> None:  # type: ignore[no-untyped-def]
+    """Another request stores item 2 between our duplicate check and our commit: the commit's
+    unique-key violation is retried once and item 2 becomes that request's record."""
+    from notary.services.records import accept_many
+
+    with Session(engine, expire_on_commit=False) as session:
+        holder = create_principal(session, name="H", role="holder").principal
+
+    def body(sha: str):  # type: ignore[no-untyped-def]
+        def build(rid: str, at: datetime) -> dict:  # type: ignore[type-arg]
+            if sha == "01" * 32 and not raced:
+                raced.append(submit_one("02" * 32))  # the concurrent request lands now
+            return build_evidence_record(record_id=rid, holder_id=holder.id, holder_name=holder.name,
+                                         content=ContentFingerprint(size=1, sha256=sha),
+                                         metadata=EvidenceMetadata(), received_at=at)
+        return build
+
+    def submit_one(sha: str) -> str:
+        with Session(engine) as other:
+            rec = accept_record(other, kind="evidence", owner=holder, build_body=body(sha),
+                                dedup=f"evidence:{holder.id}:{sha}")
+            return rec.record.id
+
+    raced: list[str] = []
+    with Session(engine, expire_on_commit=False) as session:
+        stored = accept_many(session, kind="evidence", owner=holder, items=[
+            (f"evidence:{holder.id}:{sha}", body(sha), sha) for sha in ("01" * 32, "02" * 32)
+        ])
+    assert [s.created for s in stored] == [True, False]
+    assert stored[1].record.id == raced[0]
+    with Session(engine) as session:
+        assert len(session.exec(select(Record)).all()) == 2
