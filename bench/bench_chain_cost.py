@@ -1,13 +1,15 @@
-"""Chain cost per evidence item: one ``anchor`` transaction per Merkle batch, against one per item.
+"""Chain cost per evidence item: one ``anchor`` transaction per log checkpoint, against one per item.
 
     python -m bench.bench_chain_cost [--quick] [--json PATH]
 
-For each batch size (1, 10, 100, 1,000, 10,000) the script builds the RFC 9162 tree over that many
-leaves (``client_sdk.merkle.MerkleTree``), anchors its root in one transaction and divides the gas
-the receipt reports by the batch size. The baseline, measured on the same chain in the same run,
-is what every item costs when it gets its own transaction: the mean gas of single-leaf anchors.
-The ratio says how many times cheaper an item is in a batch. Target: at most 100 gas per item at
-1,000-item batches.
+The records of a deployment form one append-only RFC 9162 log, and each anchor transaction commits a
+checkpoint of it (tree size, root) covering every item appended since the previous one. For each batch
+size (1, 10, 100, 1,000, 10,000) the script appends that many leaves to the log, anchors the log's new
+checkpoint in one transaction (``client_sdk.merkle.MerkleTree`` computes the root; the registry refuses
+a tree size that does not grow) and divides the gas the receipt reports by the batch size. The baseline,
+measured on the same chain in the same run, is what every item costs when it gets its own transaction:
+the mean gas of checkpoints one item apart. The ratio says how many times cheaper an item is in a batch.
+Target: at most 100 gas per item at 1,000-item batches.
 
 Chains: the embedded py-evm chain always; a Hardhat node and ``geth --dev`` when installed (the
 same launch code as the integration tests). Gas does not depend on timing, so these numbers are
@@ -39,13 +41,19 @@ def measure_chain(client: Any, chain: str, singles: int) -> list[Row]:
     """Gas per item for every batch size on one chain, against single-item transactions."""
     from client_sdk.merkle import MerkleTree
 
-    single_gas = [client.anchor_root(_leaves(1)[0], 1).gas_used for _ in range(singles)]
+    log_leaves: list[bytes] = []  # the registry is fresh: its log starts empty
+
+    def checkpoint(new_items: int) -> Any:
+        log_leaves.extend(_leaves(new_items))
+        tree = MerkleTree.from_leaf_hashes(log_leaves)
+        return client.anchor_root(tree.root, tree.size)
+
+    single_gas = [checkpoint(1).gas_used for _ in range(singles)]
     per_item_baseline = sum(single_gas) / len(single_gas)
     log(f"{chain}: one tx per item costs {per_item_baseline:,.0f} gas")
     rows = []
     for n in BATCH_SIZES:
-        tree = MerkleTree.from_leaf_hashes(_leaves(n))
-        receipt = client.anchor_root(tree.root, n)
+        receipt = checkpoint(n)
         per_item = receipt.gas_used / n
         log(f"{chain}: batch of {n:>6}: {receipt.gas_used:,} gas, {per_item:,.1f} per item")
         target = n == TARGET_BATCH

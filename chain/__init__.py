@@ -1,7 +1,9 @@
-"""Chain layer: anchor Merkle roots and record IP pledges on chain, and read them back.
+"""Chain layer: anchor the evidence log's checkpoints, record IP pledges, and read both back.
 
-* :class:`EvidenceRegistryClient` anchors (``connect_embedded`` or ``connect_rpc``).
-* :class:`AnchorReader` reads anchors without a key (``from_rpc`` or ``from_embedded``).
+* :class:`EvidenceRegistryClient` anchors checkpoints (tree size, root) of the one
+  append-only log (``connect_embedded`` or ``connect_rpc``).
+* :class:`AnchorReader` reads anchors without a key (``from_rpc`` or ``from_embedded``),
+  from the current registry or a version 1 one (``registry_version``).
 * :class:`PledgeRegistryClient` writes IP pledges; get it from
   ``EvidenceRegistryClient.pledge_registry()`` so both share one
   :class:`TransactionSender` (one nonce lock per key).
@@ -10,7 +12,8 @@
 * :mod:`chain.errors` holds every error this package raises (root: ``ChainError``).
 * :mod:`chain.types` holds the chain scalars and result records.
 
-Compiled contracts live in ``chain/artifacts/`` (written by the Hardhat build).
+Compiled contracts live in ``chain/artifacts/`` (written by the Hardhat build); frozen
+artifacts of earlier versions, only read, in ``chain/artifacts/legacy/``.
 """
 
 from ._artifacts import ContractArtifact, load_artifact

@@ -2,7 +2,9 @@
 
 ``chain/artifacts/<Name>.json`` is written by the contracts build (Hardhat, solc)
 and committed, so neither the service nor the tests need a compiler. This module
-loads and checks one (:func:`load_artifact`) and turns raw revert data into an
+loads and checks one (:func:`load_artifact`), or a frozen artifact of an earlier
+contract version that is only read (:func:`load_legacy_artifact`, from
+``chain/artifacts/legacy/``), and turns raw revert data into an
 error name and named arguments using every error the known ABIs declare
 (:class:`RevertDecoder`), so a new contract's custom errors read well for free.
 """
@@ -29,7 +31,13 @@ from eth_utils.exceptions import ValidationError as EthUtilsValidationError
 
 from .errors import ArtifactError
 
-__all__ = ["ContractArtifact", "DecodedRevert", "RevertDecoder", "load_artifact"]
+__all__ = [
+    "ContractArtifact",
+    "DecodedRevert",
+    "RevertDecoder",
+    "load_artifact",
+    "load_legacy_artifact",
+]
 
 _REQUIRED_KEYS = ("contractName", "abi", "bytecode", "deployedBytecode")
 _REBUILD_HINT = "rebuild the contracts with `npm run export-artifacts` and commit chain/artifacts/"
@@ -82,21 +90,37 @@ def _hex_code(value: Any, what: str) -> bytes:
 @functools.cache
 def load_artifact(name: str) -> ContractArtifact:
     """Load ``chain/artifacts/<name>.json`` (cached; artifacts never change at run time)."""
-    resource = resources.files("chain").joinpath("artifacts", f"{name}.json")
-    source = f"chain/artifacts/{name}.json"
+    return _load(name, ("artifacts", f"{name}.json"), hint=_REBUILD_HINT)
+
+
+@functools.cache
+def load_legacy_artifact(name: str, version: int) -> ContractArtifact:
+    """Load the frozen ``chain/artifacts/legacy/<name>-v<version>.json`` (cached).
+
+    These are the artifacts of earlier contract versions, kept so that contracts they
+    deployed are recognised by their runtime code; they are never rebuilt.
+    """
+    return _load(
+        name,
+        ("artifacts", "legacy", f"{name}-v{version}.json"),
+        hint="restore the file from git: frozen artifacts are never rebuilt",
+    )
+
+
+def _load(name: str, parts: tuple[str, ...], *, hint: str) -> ContractArtifact:
+    resource = resources.files("chain").joinpath(*parts)
+    source = "chain/" + "/".join(parts)
     try:
         document = json.loads(resource.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ArtifactError(f"{source} is missing; {_REBUILD_HINT}") from exc
+        raise ArtifactError(f"{source} is missing; {hint}") from exc
     except (OSError, ValueError) as exc:
-        raise ArtifactError(f"{source} cannot be read ({exc}); {_REBUILD_HINT}") from exc
+        raise ArtifactError(f"{source} cannot be read ({exc}); {hint}") from exc
     if not isinstance(document, dict):
-        raise ArtifactError(f"{source} is not a JSON object; {_REBUILD_HINT}")
+        raise ArtifactError(f"{source} is not a JSON object; {hint}")
     artifact = ContractArtifact.from_json(document, source=source)
     if artifact.name != name:
-        raise ArtifactError(
-            f"{source} holds contract {artifact.name!r}, not {name!r}; {_REBUILD_HINT}"
-        )
+        raise ArtifactError(f"{source} holds contract {artifact.name!r}, not {name!r}; {hint}")
     return artifact
 
 

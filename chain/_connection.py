@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Final, Self, cast
@@ -104,7 +104,7 @@ class ChainConnection:
             timestamp=int(data["timestamp"]),
         )
 
-    def genesis_hash(self) -> str:
+    def genesis_hash(self) -> BlockHash:
         return self.block(0).hash
 
     def block_at_or_before(self, timestamp: int) -> BlockInfo:
@@ -152,24 +152,37 @@ class ChainConnection:
 
     def verify_code(self, artifact: ContractArtifact, address: str) -> None:
         """Raise unless the code at ``address`` is exactly ``artifact``'s runtime code."""
-        with self.rpc("reading the contract code", contract=artifact.name, address=address):
+        self.match_code(address, (artifact,))
+
+    def match_code(self, address: str, candidates: Sequence[ContractArtifact]) -> ContractArtifact:
+        """The artifact among ``candidates`` whose runtime code is exactly the code at ``address``.
+
+        ``candidates[0]`` is the current build (named in messages); the others are
+        frozen earlier versions that may be read. Raises :class:`ContractNotFound` or
+        :class:`ContractMismatch` when none matches.
+        """
+        current = candidates[0]
+        with self.rpc("reading the contract code", contract=current.name, address=address):
             code = bytes(self.w3.eth.get_code(cast(Any, address)))
             head = self.w3.eth.block_number
         if not code:
             raise ContractNotFound(
                 f"no contract code at {address} on chain {self.chain_id} (head block {head}): "
                 "check the configured contract address and that the node is the right one, "
-                f"or leave the address unset to deploy a new {artifact.name}"
+                f"or leave the address unset to deploy a new {current.name}"
             )
-        expected = artifact.deployed_bytecode
-        if code != expected:
-            raise ContractMismatch(
-                f"the code at {address} on chain {self.chain_id} is not the {artifact.name} "
-                f"this version was built with ({len(code)} bytes, keccak 0x{keccak(code).hex()[:16]}..; "
-                f"expected {len(expected)} bytes, keccak 0x{keccak(expected).hex()[:16]}..): "
-                "configure the address of a registry deployed by this version, "
-                "or leave it unset to deploy one"
-            )
+        for artifact in candidates:
+            if code == artifact.deployed_bytecode:
+                return artifact
+        expected = current.deployed_bytecode
+        also = " (nor an earlier version it reads)" if len(candidates) > 1 else ""
+        raise ContractMismatch(
+            f"the code at {address} on chain {self.chain_id} is not the {current.name} "
+            f"this version was built with{also} ({len(code)} bytes, keccak "
+            f"0x{keccak(code).hex()[:16]}..; expected {len(expected)} bytes, keccak "
+            f"0x{keccak(expected).hex()[:16]}..): configure the address of a registry deployed "
+            "by this version, or leave it unset to deploy one"
+        )
 
     def has_code(self, address: str, block: int | str) -> bool:
         with self.rpc(f"reading the contract code at block {block}"):
@@ -401,6 +414,15 @@ class ContractView:
     def head(self) -> BlockNumber:
         """Number of the newest block."""
         return self._conn.head()
+
+    def genesis_hash(self) -> BlockHash:
+        """Hash of block 0 (0x-prefixed lower-case hex): names the chain better than its id.
+
+        Chain ids are chosen freely, so two chains (a reset development chain, another
+        network that took the same id) can share one, while a genesis block made at
+        another time or with other accounts has another hash. A trust policy pins it.
+        """
+        return self._conn.genesis_hash()
 
     def block(self, block: int | str) -> BlockInfo:
         """A canonical block by number, by 0x-hash, or ``"latest"``."""

@@ -15,7 +15,14 @@ File shape (version 1)::
      "deployments": {"1337": {"EvidenceRegistry": {
          "address": "0x..." | null, "tx_hash": "0x...", "genesis_hash": "0x...",
          "block_number": 1 | null},
+                   "EvidenceRegistry/1": {...},
                    "PledgeRegistry": {...}}}}
+
+A contract name holds the deployment of the current version. When a started
+client finds that it records a contract of an earlier version (by its runtime
+code; see ``superseded`` in :meth:`chain._sender.TransactionSender.deploy_or_reuse`),
+the record moves to the name plus ``/<version>`` (``"EvidenceRegistry/1"``, as that
+contract's ``version()`` says) and the current version is deployed beside it.
 """
 
 from __future__ import annotations

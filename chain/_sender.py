@@ -14,7 +14,9 @@ node's pending nonce, sign, and send raw; a nonce clash with another process
 using the key is retried. :meth:`TransactionSender.await_receipt` waits outside
 the lock for the receipt, the configured confirmations, and re-checks that the
 block is still canonical. :meth:`TransactionSender.deploy_or_reuse` deploys a
-contract once per chain and records it in the state directory's deployments book.
+contract once per chain and records it in the state directory's deployments book;
+a recorded contract of an earlier version is kept in the book under its own name
+and the current version is deployed beside it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -247,15 +249,22 @@ class TransactionSender:
         constructor_args: Sequence[Any],
         *,
         lost: str,
+        superseded: Mapping[str, bytes] | None = None,
     ) -> str:
         """Address of ``artifact``'s deployment recorded in ``book``; deploy it if there is none.
 
-        ``lost`` says what a reset chain has lost (for the message). The book is
-        locked for the whole look-up-and-deploy, so two starters (threads or
-        processes) sharing a state directory deploy once.
+        ``lost`` says what a reset chain has lost (for the message). ``superseded``
+        maps a book name (e.g. ``"EvidenceRegistry/1"``) to the runtime code of an
+        earlier version of the contract: if the recorded deployment has that code, its
+        record is kept under that name and the current version is deployed and
+        recorded under ``artifact.name``. The book is locked for the whole
+        look-up-and-deploy, so two starters (threads or processes) sharing a state
+        directory deploy once.
         """
         with self._deploy_lock, book.lock():
-            return self._deploy_or_reuse(book, artifact, constructor_args, lost=lost)
+            return self._deploy_or_reuse(
+                book, artifact, constructor_args, lost=lost, superseded=superseded or {}
+            )
 
     def _deploy_or_reuse(
         self,
@@ -264,6 +273,7 @@ class TransactionSender:
         constructor_args: Sequence[Any],
         *,
         lost: str,
+        superseded: Mapping[str, bytes],
     ) -> str:
         name = artifact.name
         chain_id = self.connection.chain_id
@@ -277,19 +287,39 @@ class TransactionSender:
                 "with the same id. Point the RPC URL at the original chain, or move "
                 f"{book.path} away to deploy a new registry on this one"
             )
-        if recorded is not None and recorded.address is not None:
-            return recorded.address
-        if recorded is not None:
+        if recorded is not None and recorded.address is None:
             # A deployment was sent before a crash: adopt it if it was mined.
             address = self._deployed_address(recorded.tx_hash)
             if address is not None:
-                book.put(
-                    chain_id,
-                    name,
-                    Deployment(tx_hash=recorded.tx_hash, genesis_hash=genesis, address=address),
+                recorded = Deployment(
+                    tx_hash=recorded.tx_hash, genesis_hash=genesis, address=address
                 )
-                return address
+                book.put(chain_id, name, recorded)
+        if recorded is not None and recorded.address is not None:
+            retired_as = self._superseded_name(recorded.address, superseded)
+            if retired_as is None:
+                return recorded.address
+            # Written before the new deployment's record replaces this one, so a crash in
+            # between finds the old contract again and retires it the same way.
+            if book.get(chain_id, retired_as) is None:
+                book.put(chain_id, retired_as, recorded)
+            log.info(
+                "%s at %s on chain %d is %s; deploying the current version beside it",
+                name,
+                recorded.address,
+                chain_id,
+                retired_as,
+            )
         return self._deploy(book, artifact, constructor_args, genesis)
+
+    def _superseded_name(self, address: str, superseded: Mapping[str, bytes]) -> str | None:
+        """The name under which ``superseded`` lists the code at ``address``, if it does."""
+        if not superseded:
+            return None
+        conn = self.connection
+        with conn.rpc("reading the code of the recorded deployment", address=address):
+            code = bytes(conn.w3.eth.get_code(cast(Any, address)))
+        return next((name for name, old in superseded.items() if old == code), None)
 
     def _deploy(
         self,

@@ -1,9 +1,18 @@
 """Talk to the EvidenceRegistry contract on any chain: embedded or a JSON-RPC node.
 
-Start with :class:`EvidenceRegistryClient` (anchors roots; needs a private key) and
-:class:`AnchorReader` (reads anchors; needs no key, e.g. for the SDK verifier).
-Both are built by their ``connect_*`` / ``from_*`` class methods, which check the
-chain id and the code at the contract address before returning.
+Start with :class:`EvidenceRegistryClient` (anchors checkpoints of the one
+append-only log; needs a private key) and :class:`AnchorReader` (reads anchors;
+needs no key, e.g. for the SDK verifier). Both are built by their ``connect_*`` /
+``from_*`` class methods, which check the chain id and the code at the contract
+address before returning.
+
+Registry versions: version 2 (the current build) anchors checkpoints (root, tree
+size) of one log and refuses a tree size that does not grow. Version 1 anchored one
+independent tree per batch; certificates of version 1 point at such registries, so
+:class:`AnchorReader` also attaches to the frozen version 1 code
+(``chain/artifacts/legacy/``) and says which it found
+(:attr:`AnchorReader.registry_version`). Only version 2 is anchored into: a client
+whose deployments book records a version 1 registry deploys version 2 beside it.
 
 The client is written once for every backend: transactions are signed locally and
 sent raw, the embedded chain answers like a node (see :mod:`chain._embedded`), and
@@ -16,25 +25,33 @@ everything third-party that can go wrong is translated into :mod:`chain.errors` 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, ClassVar, Final, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
+from ._artifacts import ContractArtifact, load_artifact, load_legacy_artifact
 from ._connection import ChainConnection, ContractView, hex_str, http_web3
 from ._deployments import DeploymentBook
 from ._embedded import DEFAULT_CHAIN_ID, EmbeddedChain
 from ._sender import TransactionPolicy, TransactionSender
 from .errors import (
+    AnchorEventNotFound,
     ChainError,
+    ContractMismatch,
+    ContractReverted,
     InvalidAnchorInput,
     RootAlreadyAnchored,
     TransactionReorged,
+    TreeSizeNotGrowing,
+    UnknownBatch,
     UnknownRoot,
 )
 from .pledges import PledgeRegistryClient
@@ -50,27 +67,66 @@ from .types import (
 __all__ = ["AnchorReader", "EvidenceRegistryClient", "TransactionPolicy"]
 
 REGISTRY: Final = "EvidenceRegistry"
+REGISTRY_VERSION: Final = 2
+"""Version of the EvidenceRegistry this package builds and anchors into."""
 SIGNER_KEY_FILE: Final = "signer.key"
 _UINT64_MAX: Final = 2**64 - 1
+_TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+def _registry_artifacts() -> dict[int, ContractArtifact]:
+    """Every EvidenceRegistry version this package recognises, current first."""
+    return {
+        REGISTRY_VERSION: load_artifact(REGISTRY),
+        1: load_legacy_artifact(REGISTRY, 1),
+    }
+
+
+# Per version: the anchoring event and the name of its tree-size argument.
+_ANCHOR_EVENTS: Final = {2: ("CheckpointAnchored", "treeSize"), 1: ("BatchAnchored", "leafCount")}
 
 
 class AnchorReader(ContractView):
-    """Read-only view of one EvidenceRegistry: roots, batches, blocks. Needs no key.
+    """Read-only view of one EvidenceRegistry: checkpoints, roots, blocks. Needs no key.
 
     Build with :meth:`from_rpc` or :meth:`from_embedded`; :meth:`check` re-verifies
     that the node is reachable, on the right chain, and that the contract is ours.
+    Attaches to the current (version 2) registry code or the frozen version 1 code;
+    :attr:`registry_version` says which.
     """
 
     CONTRACT = REGISTRY
+    _ACCEPTED_VERSIONS: ClassVar[frozenset[int]] = frozenset({REGISTRY_VERSION, 1})
 
     def _attach(self, address: str) -> None:
-        super()._attach(address)
-        event = self._contract.events.BatchAnchored
-        self._anchored_topic = HexBytes(event_abi_to_log_topic(cast(Any, event.abi)))
+        known = _registry_artifacts()
+        checksummed = self._conn.bind(known[REGISTRY_VERSION], address).address
+        found = self._conn.match_code(checksummed, list(known.values()))
+        version = next(v for v, artifact in known.items() if artifact is found)
+        if version not in self._ACCEPTED_VERSIONS:
+            raise ContractMismatch(
+                f"{checksummed} on chain {self._chain_id} holds a version {version} "
+                f"{REGISTRY} (one Merkle tree per batch), which this version reads but does not "
+                f"anchor into: configure the address of a version {REGISTRY_VERSION} registry, or "
+                "leave it unset to deploy one (certificates anchored in this one stay verifiable "
+                "by its address)"
+            )
+        self._registry_version = version
+        self._artifact = found
+        self._contract = self._conn.bind(found, checksummed)
+        event_name, self._size_arg = _ANCHOR_EVENTS[version]
+        self._anchored_event = self._contract.events[event_name]
+        self._anchored_topic = HexBytes(event_abi_to_log_topic(cast(Any, self._anchored_event.abi)))
 
     # -- public API -----------------------------------------------------------------
+
+    @property
+    def registry_version(self) -> int:
+        """2 for a registry of log checkpoints (current), 1 for a frozen one-tree-per-batch registry."""
+        return self._registry_version
+
     def find_root(self, root: bytes) -> AnchoredBatch | None:
-        """The batch that anchored ``root``, or None if it was never anchored."""
+        """The checkpoint (v1: batch) that anchored ``root``, or None if it was never anchored."""
         _check_root(root)
         try:
             with self._rpc("looking up a root", function="findRoot"):
@@ -80,21 +136,41 @@ class AnchorReader(ContractView):
         return _anchored_batch(batch_id, batch)
 
     def get_batch(self, batch_id: int) -> AnchoredBatch:
-        """Batch ``batch_id`` (1-based); raises :class:`chain.errors.UnknownBatch`."""
-        if not isinstance(batch_id, int) or not 0 <= batch_id <= _UINT64_MAX:
+        """Checkpoint ``batch_id`` (1-based); raises :class:`chain.errors.UnknownBatch`."""
+        if (
+            not isinstance(batch_id, int)
+            or isinstance(batch_id, bool)
+            or not 0 <= batch_id <= _UINT64_MAX
+        ):
             raise InvalidAnchorInput(f"batch_id must be an int in 0..2**64-1, got {batch_id!r}")
         with self._rpc("reading a batch", function="getBatch"):
             batch = self._contract.functions.getBatch(batch_id).call()
         return _anchored_batch(batch_id, batch)
 
     def batch_count(self) -> int:
+        """Number of checkpoints anchored so far, which is also the id of the latest one."""
         with self._rpc("reading the batch count", function="batchCount"):
             return int(self._contract.functions.batchCount().call())
+
+    def latest_checkpoint(self) -> AnchoredBatch | None:
+        """The newest checkpoint, the one with the largest tree size; None before the first.
+
+        On a version 1 registry: the newest batch (whose tree is its own, not a log's).
+        """
+        if self._registry_version == 1:
+            count = self.batch_count()
+            return None if count == 0 else self.get_batch(count)
+        try:
+            with self._rpc("reading the latest checkpoint", function="latestCheckpoint"):
+                batch_id, batch = self._contract.functions.latestCheckpoint().call()
+        except UnknownBatch:  # the contract's answer while nothing is anchored
+            return None
+        return _anchored_batch(batch_id, batch)
 
     def anchor_receipt_for_root(self, root: bytes) -> AnchorReceipt | None:
         """Rebuild the full anchor (tx hash, block hash, gas) of ``root`` from the chain.
 
-        ``findRoot`` gives the block; the ``BatchAnchored`` log in that block gives the
+        ``findRoot`` gives the block; the anchoring log in that block gives the
         transaction. None if the root was never anchored.
         """
         batch = self.find_root(root)
@@ -106,7 +182,7 @@ class AnchorReader(ContractView):
             hex_str(batch.batch_id.to_bytes(32, "big")),
             hex_str(root),
         ]
-        with self._rpc("reading the BatchAnchored log"):
+        with self._rpc(f"reading the {self._anchored_event.event_name} log"):
             logs = self._w3.eth.get_logs(
                 {
                     "address": self._contract.address,
@@ -119,49 +195,96 @@ class AnchorReader(ContractView):
             raise ChainError(
                 f"{REGISTRY} at {self._contract.address} reports root 0x{root.hex()} as batch "
                 f"{batch.batch_id} in block {batch.block_number}, but that block has no "
-                "BatchAnchored log for it; the node may be pruning logs: use an archive node"
+                f"{self._anchored_event.event_name} log for it; the node may be pruning logs: "
+                "use an archive node"
             )
-        entry = logs[0]
-        tx_hash = hex_str(entry["transactionHash"])
-        with self._rpc("reading the anchoring transaction"):
+        tx_hash = hex_str(logs[0]["transactionHash"])
+        with self._rpc("reading the anchoring transaction", tx_hash=tx_hash):
             receipt = self._w3.eth.get_transaction_receipt(cast(Any, tx_hash))
+        return self._anchor_receipt(receipt, expected_root=root)
+
+    def anchor_from_transaction(self, tx_hash: str, *, root: bytes | None = None) -> AnchorReceipt:
+        """The anchor that transaction ``tx_hash`` made in this registry, read from its receipt.
+
+        Checks a claimed anchor against the chain: the transaction must be mined on
+        the canonical chain and have emitted this registry's anchoring event
+        (``CheckpointAnchored``; ``BatchAnchored`` on a version 1 registry). With
+        ``root``, the event must anchor that root; without it, the transaction must
+        anchor exactly one. Raises :class:`chain.errors.AnchorEventNotFound` when the
+        transaction is unknown, failed, or anchored nothing (or another root) here.
+        """
+        if not isinstance(tx_hash, str) or not _TX_HASH.fullmatch(tx_hash):
+            raise InvalidAnchorInput(
+                f"a transaction hash is 0x and 64 hex digits, got {tx_hash!r:.80}"
+            )
+        if root is not None:
+            _check_root(root)
+        tx_hash = tx_hash.lower()
+        with self._rpc("reading a transaction receipt", tx_hash=tx_hash):
+            try:
+                receipt: TxReceipt | None = self._w3.eth.get_transaction_receipt(cast(Any, tx_hash))
+            except TransactionNotFound:
+                receipt = None
+        if receipt is None:
+            raise AnchorEventNotFound(
+                f"transaction {tx_hash} is not mined on chain {self._chain_id} "
+                f"({self._conn.endpoint}): it belongs to another chain, or is still pending, "
+                "or the hash is wrong",
+                tx_hash=tx_hash,
+            )
         return self._anchor_receipt(receipt, expected_root=root)
 
     # -- shared machinery -------------------------------------------------------------
 
-    def _anchor_receipt(self, receipt: TxReceipt, *, expected_root: bytes) -> AnchorReceipt:
+    def _anchor_receipt(self, receipt: TxReceipt, *, expected_root: bytes | None) -> AnchorReceipt:
+        tx_hash = hex_str(receipt["transactionHash"])
+        event_name = self._anchored_event.event_name
+        here = f"{REGISTRY} at {self._contract.address}"
         anchored = [
-            entry
+            self._anchored_event().process_log(entry)
             for entry in receipt["logs"]
-            if entry["address"] == self._contract.address
+            if str(entry["address"]).lower() == self._contract.address.lower()
             and entry["topics"]
             and HexBytes(entry["topics"][0]) == self._anchored_topic
         ]
         if not anchored:
-            raise ChainError(
-                f"transaction {hex_str(receipt['transactionHash'])} emitted no BatchAnchored event"
+            failed = " failed (status 0) and" if receipt["status"] != 1 else ""
+            raise AnchorEventNotFound(
+                f"transaction {tx_hash}{failed} emitted no {event_name} event of {here}: "
+                "it anchored nothing in this registry; check the transaction hash and the "
+                "registry address",
+                tx_hash=tx_hash,
             )
-        event = self._contract.events.BatchAnchored().process_log(anchored[0])
-        args = event["args"]
-        if bytes(args["root"]) != expected_root:
+        if expected_root is not None:
+            matching = [e for e in anchored if bytes(e["args"]["root"]) == expected_root]
+            if not matching:
+                shown = ", ".join(f"0x{bytes(e['args']['root']).hex()}" for e in anchored)
+                raise AnchorEventNotFound(
+                    f"transaction {tx_hash} anchored {shown} in {here}, "
+                    f"not 0x{expected_root.hex()}",
+                    tx_hash=tx_hash,
+                )
+            anchored = matching
+        if len(anchored) > 1:
             raise ChainError(
-                f"transaction {hex_str(receipt['transactionHash'])} anchored 0x{bytes(args['root']).hex()}, "
-                f"not 0x{expected_root.hex()}"
+                f"transaction {tx_hash} anchored {len(anchored)} roots in {here}; "
+                "pass root= to say which anchor to read"
             )
+        args = anchored[0]["args"]
         block = self.block(int(receipt["blockNumber"]))
         if block.hash != hex_str(receipt["blockHash"]):
             raise TransactionReorged(
                 f"block {block.number} was replaced on chain {self._chain_id}; "
                 "wait for the transaction to be mined again and retry",
-                tx_hash=hex_str(receipt["transactionHash"]),
+                tx_hash=tx_hash,
             )
         return AnchorReceipt(
             chain_id=self._chain_id,
             contract=Address(self._contract.address),
             batch_id=BatchId(int(args["batchId"])),
-            root=expected_root,
-            leaf_count=int(args["leafCount"]),
-            tx_hash=TxHash(hex_str(receipt["transactionHash"])),
+            root=bytes(args["root"]),
+            tree_size=int(args[self._size_arg]),
+            tx_hash=TxHash(tx_hash),
             block_number=block.number,
             block_hash=block.hash,
             block_timestamp=block.timestamp,
@@ -170,14 +293,17 @@ class AnchorReader(ContractView):
 
 
 class EvidenceRegistryClient(AnchorReader):
-    """Anchors Merkle roots in an EvidenceRegistry and reads them back.
+    """Anchors checkpoints of the append-only log in an EvidenceRegistry and reads them back.
 
     Safe to share between threads: nonces are assigned under a lock, and waiting for
     receipts happens outside it. :meth:`anchor_root` is idempotent, so after a crash
-    the caller simply calls it again for every batch not known to be anchored.
+    the caller simply calls it again for every checkpoint not known to be anchored.
     :meth:`pledge_registry` gives a PledgeRegistry client that sends through the same
     :class:`~chain._sender.TransactionSender`, so both can use the key concurrently.
+    Attaches only to a version 2 registry (:data:`REGISTRY_VERSION`).
     """
+
+    _ACCEPTED_VERSIONS: ClassVar[frozenset[int]] = frozenset({REGISTRY_VERSION})
 
     def __init__(
         self,
@@ -216,7 +342,15 @@ class EvidenceRegistryClient(AnchorReader):
                     "EvidenceRegistry address, or a state directory where the deployment is recorded"
                 )
             registry_address = self._sender.deploy_or_reuse(
-                DeploymentBook(state_dir), self._artifact, [account.address], lost="every anchor"
+                DeploymentBook(state_dir),
+                self._artifact,
+                [account.address],
+                lost="every anchor",
+                superseded={
+                    f"{REGISTRY}/{version}": artifact.deployed_bytecode
+                    for version, artifact in _registry_artifacts().items()
+                    if version != REGISTRY_VERSION
+                },
             )
         self._attach(registry_address)
 
@@ -235,7 +369,9 @@ class EvidenceRegistryClient(AnchorReader):
         """Open (or create) the embedded chain in ``data_dir`` and attach or deploy the registry.
 
         On the first start the chain's genesis funds the signing account, and the
-        registry is deployed with that account as admin and anchorer. Without
+        registry is deployed with that account as admin and anchorer (also when the
+        directory records a version 1 registry from an earlier release: version 2 is
+        deployed beside it, and the old one stays readable by its address). Without
         ``private_key`` a key is created once in ``data_dir/signer.key`` (mode 0600).
         The embedded chain is final at one block, so there is no confirmations setting.
         """
@@ -278,7 +414,8 @@ class EvidenceRegistryClient(AnchorReader):
         """Connect to a JSON-RPC node; attach to ``registry_address`` or deploy-and-record.
 
         Without ``registry_address``, ``state_dir`` must be given: the deployment is
-        recorded there (per chain id) and reused on later starts. ``timeout`` bounds
+        recorded there (per chain id) and reused on later starts; a recorded version 1
+        registry is kept in the record as ``EvidenceRegistry/1`` and version 2 deployed. ``timeout`` bounds
         the wait for a transaction to be mined and ``confirmations`` deep;
         ``request_timeout`` bounds each RPC request.
         """
@@ -326,29 +463,33 @@ class EvidenceRegistryClient(AnchorReader):
         )
 
     def anchor_root(
-        self, root: bytes, leaf_count: int, *, allow_existing: bool = True
+        self, root: bytes, tree_size: int, *, allow_existing: bool = True
     ) -> AnchorReceipt:
-        """Anchor one batch root; return where and when it landed.
+        """Anchor the log's checkpoint: root hash ``root`` at ``tree_size`` leaves.
 
-        Idempotent: if ``root`` is already anchored (by an earlier call that crashed
-        before recording the result, or by a concurrent sender), the existing anchor is
-        returned; with ``allow_existing=False`` the contract's
-        :class:`chain.errors.RootAlreadyAnchored` is raised instead. Raises other
-        :class:`chain.errors.ContractReverted` subclasses for bad input (``ZeroRoot``,
-        ``EmptyBatch``) and missing permission (``MissingRole``).
+        ``tree_size`` must be larger than that of the latest anchored checkpoint; the
+        contract refuses anything else with :class:`chain.errors.TreeSizeNotGrowing`
+        (the log would have shrunk or forked). Idempotent: if ``root`` is already
+        anchored with this tree size (by an earlier call that crashed before recording
+        the result, or by a concurrent sender), the existing anchor is returned; the
+        same root anchored with another tree size raises
+        :class:`chain.errors.InvalidAnchorInput`. With ``allow_existing=False`` the
+        contract's :class:`chain.errors.RootAlreadyAnchored` is raised instead. Raises
+        other :class:`chain.errors.ContractReverted` subclasses for bad input
+        (``ZeroRoot``) and missing permission (``MissingRole``).
         """
         _check_root(root)
         if (
-            not isinstance(leaf_count, int)
-            or isinstance(leaf_count, bool)
-            or not 0 <= leaf_count <= _UINT64_MAX
+            not isinstance(tree_size, int)
+            or isinstance(tree_size, bool)
+            or not 0 <= tree_size <= _UINT64_MAX
         ):
-            raise InvalidAnchorInput(f"leaf_count must be an int in 1..2**64-1, got {leaf_count!r}")
+            raise InvalidAnchorInput(f"tree_size must be an int in 1..2**64-1, got {tree_size!r}")
         if allow_existing:
-            existing = self._existing_anchor(root, leaf_count)
+            existing = self._existing_anchor(root, tree_size)
             if existing is not None:
                 return existing
-        data = self._contract.encode_abi("anchor", [root, leaf_count])
+        data = self._contract.encode_abi("anchor", [root, tree_size])
         sender = self._sender
         deadline = sender.deadline()
         try:
@@ -360,7 +501,7 @@ class EvidenceRegistryClient(AnchorReader):
             )
         except RootAlreadyAnchored:
             # Anchored by someone else between our look-up and our gas estimate.
-            existing = self._existing_anchor(root, leaf_count) if allow_existing else None
+            existing = self._existing_anchor(root, tree_size) if allow_existing else None
             if existing is None:
                 raise
             return existing
@@ -369,25 +510,43 @@ class EvidenceRegistryClient(AnchorReader):
         )
         if receipt["status"] != 1:
             # Lost a race to another sender of the same root? Then that anchor is ours too.
-            existing = self._existing_anchor(root, leaf_count) if allow_existing else None
+            existing = self._existing_anchor(root, tree_size) if allow_existing else None
             if existing is not None:
                 return existing
-            raise sender.replayed_revert(
-                receipt, self._contract.address, data, function="anchor", contract=REGISTRY
-            )
+            raise self._anchor_failure(receipt, data, tree_size)
         return self._anchor_receipt(receipt, expected_root=root)
 
     # -- sending --------------------------------------------------------------------
 
-    def _existing_anchor(self, root: bytes, leaf_count: int) -> AnchorReceipt | None:
+    def _existing_anchor(self, root: bytes, tree_size: int) -> AnchorReceipt | None:
         existing = self.anchor_receipt_for_root(root)
-        if existing is not None and existing.leaf_count != leaf_count:
+        if existing is not None and existing.tree_size != tree_size:
             raise InvalidAnchorInput(
                 f"root 0x{root.hex()} is already anchored as batch {existing.batch_id} with "
-                f"leaf_count {existing.leaf_count}, not {leaf_count}: the same root cannot stand "
-                "for batches of different sizes; check how the batch was built"
+                f"tree_size {existing.tree_size}, not {tree_size}: one root cannot be the log's "
+                "head at two sizes; check how the checkpoint was computed"
             )
         return existing
+
+    def _anchor_failure(self, receipt: TxReceipt, data: str, tree_size: int) -> ContractReverted:
+        """Why a mined anchor transaction failed, as the typed revert."""
+        error = self._sender.replayed_revert(
+            receipt, self._contract.address, data, function="anchor", contract=REGISTRY
+        )
+        if error.error_name is None:
+            # The replay runs on the state before the block, so it misses a checkpoint
+            # anchored earlier in the same block; the latest one shows it.
+            latest = self.latest_checkpoint()
+            if latest is not None and latest.tree_size >= tree_size:
+                return TreeSizeNotGrowing(
+                    "EvidenceRegistryTreeSizeNotGrowing",
+                    {"treeSize": tree_size, "latestTreeSize": latest.tree_size},
+                    tx_hash=hex_str(receipt["transactionHash"]),
+                    contract=REGISTRY,
+                    address=self._contract.address,
+                    function="anchor",
+                )
+        return error
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -420,11 +579,11 @@ def _check_root(root: bytes) -> None:
 
 
 def _anchored_batch(batch_id: int, batch: Any) -> AnchoredBatch:
-    root, leaf_count, timestamp, block_number = batch
+    root, tree_size, timestamp, block_number = batch
     return AnchoredBatch(
         batch_id=BatchId(int(batch_id)),
         root=bytes(root),
-        leaf_count=int(leaf_count),
+        tree_size=int(tree_size),
         timestamp=int(timestamp),
         block_number=BlockNumber(int(block_number)),
     )

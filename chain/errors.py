@@ -18,8 +18,9 @@ what to do about it.
     ├── BlockNotFound (LookupError)               no such block on the canonical chain
     ├── ContractNotFound (LookupError)            no code at the configured address
     ├── ContractMismatch (ValueError)             other code at the configured address
+    ├── AnchorEventNotFound (LookupError)         a transaction anchored nothing in this registry
     ├── HistoricalStateUnavailable (LookupError)  node pruned the state of an old block
-    ├── InvalidAnchorInput (ValueError)           root/leaf count of the wrong type or size
+    ├── InvalidAnchorInput (ValueError)           root/tree size of the wrong type or size
     ├── InvalidPledgeInput (ValueError)           pledge id / bytes32 of the wrong type or size
     └── TransactionError                          a transaction failed; carries ``tx_hash``
         ├── InsufficientFunds (ValueError)        signer cannot pay for gas
@@ -29,8 +30,8 @@ what to do about it.
             ├── MissingRole (PermissionError)     either contract: the sender lacks the writer role
             │   EvidenceRegistry
             ├── ZeroRoot (ValueError)
-            ├── EmptyBatch (ValueError)
             ├── RootAlreadyAnchored
+            ├── TreeSizeNotGrowing (ValueError)   ``tree_size``, ``latest_tree_size``
             ├── UnknownBatch (LookupError)
             ├── UnknownRoot (LookupError)
             │   PledgeRegistry
@@ -54,6 +55,7 @@ from typing import Any
 from eth_utils import keccak
 
 __all__ = [
+    "AnchorEventNotFound",
     "ArtifactError",
     "AssetAlreadyPledged",
     "BlockNotFound",
@@ -65,7 +67,6 @@ __all__ = [
     "ContractMismatch",
     "ContractNotFound",
     "ContractReverted",
-    "EmptyBatch",
     "HistoricalStateUnavailable",
     "InsufficientFunds",
     "InvalidAnchorInput",
@@ -80,6 +81,7 @@ __all__ = [
     "TransactionError",
     "TransactionReorged",
     "TransactionTimeout",
+    "TreeSizeNotGrowing",
     "UnknownBatch",
     "UnknownPledge",
     "UnknownRoot",
@@ -147,8 +149,20 @@ class HistoricalStateUnavailable(ChainError, LookupError):
     """The node no longer keeps the state of the requested block (it prunes old state)."""
 
 
+class AnchorEventNotFound(ChainError, LookupError):
+    """A transaction emitted no anchoring event of the registry asked about.
+
+    ``tx_hash`` is the transaction; the message says whether it is unknown to the
+    node, failed, or anchored nothing (or something else) in this registry.
+    """
+
+    def __init__(self, message: str, *, tx_hash: str) -> None:
+        self.tx_hash = tx_hash
+        super().__init__(message)
+
+
 class InvalidAnchorInput(ChainError, ValueError):
-    """A root or leaf count has the wrong type or size (checked before any RPC)."""
+    """A root or tree size has the wrong type or size (checked before any RPC)."""
 
 
 class InvalidPledgeInput(ChainError, ValueError):
@@ -221,11 +235,7 @@ class ContractReverted(TransactionError):
 
 
 class ZeroRoot(ContractReverted, ValueError):
-    hint = "the Merkle root is all zero bytes; anchor the real root of a non-empty batch"
-
-
-class EmptyBatch(ContractReverted, ValueError):
-    hint = "leaf_count is 0; a batch must contain at least one item"
+    hint = "the Merkle root is all zero bytes; anchor the real root of the log"
 
 
 class RootAlreadyAnchored(ContractReverted):
@@ -235,8 +245,31 @@ class RootAlreadyAnchored(ContractReverted):
     )
 
 
+class TreeSizeNotGrowing(ContractReverted, ValueError):
+    """The registry refused a checkpoint whose tree size is not larger than the latest one's."""
+
+    @property
+    def tree_size(self) -> int:
+        return int(self.error_args.get("treeSize", 0))
+
+    @property
+    def latest_tree_size(self) -> int:
+        return int(self.error_args.get("latestTreeSize", 0))
+
+    def _hint(self) -> str:
+        if self.tree_size == 0:
+            return "tree_size is 0: an empty log has no checkpoint to anchor"
+        return (
+            f"the registry already holds a checkpoint of {self.latest_tree_size} leaves, and a log "
+            f"only grows: a checkpoint of {self.tree_size} leaves after it means the log would have "
+            "shrunk or forked (another log, or this one rebuilt, anchoring into the same registry). "
+            "latest_checkpoint() shows the anchored one; check that the log and the registry "
+            "belong together, and never rebuild a log that has been anchored"
+        )
+
+
 class UnknownBatch(ContractReverted, LookupError):
-    hint = "no batch has this id; ids run from 1 to batchCount()"
+    hint = "no checkpoint has this id; ids run from 1 to batchCount()"
 
 
 class UnknownRoot(ContractReverted, LookupError):
@@ -376,7 +409,7 @@ _ROLE_NAMES: dict[bytes, str] = {bytes(32): "DEFAULT_ADMIN_ROLE"} | {
 
 _REVERT_CLASSES: dict[str, type[ContractReverted]] = {
     "EvidenceRegistryZeroRoot": ZeroRoot,
-    "EvidenceRegistryEmptyBatch": EmptyBatch,
+    "EvidenceRegistryTreeSizeNotGrowing": TreeSizeNotGrowing,
     "EvidenceRegistryRootAlreadyAnchored": RootAlreadyAnchored,
     "EvidenceRegistryUnknownBatch": UnknownBatch,
     "EvidenceRegistryUnknownRoot": UnknownRoot,

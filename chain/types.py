@@ -47,11 +47,17 @@ Address = NewType("Address", str)
 
 @dataclass(frozen=True, slots=True)
 class AnchoredBatch:
-    """What the EvidenceRegistry contract stores about one anchored Merkle root."""
+    """What the EvidenceRegistry contract stores about one anchored Merkle root.
+
+    On a version 2 registry each anchor is a checkpoint of the one append-only log:
+    ``root`` is the log's root hash at ``tree_size`` leaves. On a version 1 registry
+    (read only) each anchor was a batch with its own tree of ``tree_size`` leaves.
+    """
 
     batch_id: BatchId
     root: bytes
-    leaf_count: int
+    tree_size: int
+    """Leaves in the tree whose root this is (v1: the contract's ``leafCount``)."""
     timestamp: int
     """Unix time of the block that anchored the root (the contract's ``block.timestamp``)."""
     block_number: BlockNumber
@@ -65,7 +71,8 @@ class AnchorReceipt:
     contract: Address
     batch_id: BatchId
     root: bytes
-    leaf_count: int
+    tree_size: int
+    """Leaves in the tree whose root was anchored (v1 registries: the batch's ``leafCount``)."""
     tx_hash: TxHash
     block_number: BlockNumber
     block_hash: BlockHash

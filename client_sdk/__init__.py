@@ -1,10 +1,17 @@
 """Client SDK of the IP notary: verify certificates without trusting the operator, and talk to it.
 
-Start with :func:`verify_certificate` (offline, or against any chain node through
-:func:`open_chain_view`) and :class:`NotaryClient` (submit, fetch, wait, download).
+Start with :func:`verify_certificate` (under your :class:`TrustPolicy`, offline or against any
+chain node through ``client_sdk.chain_view.open_chain_view``) and :class:`NotaryClient` (submit,
+fetch, wait, download).
 """
 
-from client_sdk.certificate import Certificate, InclusionProof, Receipt
+from client_sdk.certificate import (
+    Certificate,
+    CertificateV1,
+    InclusionProof,
+    Receipt,
+    parse_certificate,
+)
 from client_sdk.client import NotaryClient, Submission
 from client_sdk.errors import (
     APIError,
@@ -17,11 +24,20 @@ from client_sdk.errors import (
     VerificationError,
 )
 from client_sdk.fingerprint import Fingerprint, fingerprint_bytes, fingerprint_file
-from client_sdk.verify import ContentDigests, Step, VerificationResult, verify_certificate
+from client_sdk.policy import TrustPolicy
+from client_sdk.verify import (
+    ContentDigests,
+    Step,
+    TimeSource,
+    VerificationResult,
+    Verdict,
+    verify_certificate,
+)
 
 __all__ = [
     "APIError",
     "Certificate",
+    "CertificateV1",
     "ChainReadError",
     "ClientSDKError",
     "ContentDigests",
@@ -34,10 +50,14 @@ __all__ = [
     "Receipt",
     "Step",
     "Submission",
+    "TimeSource",
     "TransportError",
+    "TrustPolicy",
     "VerificationError",
     "VerificationResult",
+    "Verdict",
     "fingerprint_bytes",
     "fingerprint_file",
+    "parse_certificate",
     "verify_certificate",
 ]

@@ -1,8 +1,12 @@
-"""Certificate v1 and receipt v1: the documents the service hands out and anyone can verify.
+"""Certificates and receipts: the documents the service hands out and anyone can verify.
 
-Start with :class:`Certificate`. A certificate is self-contained: the record that was anchored, its
-RFC 9162 inclusion proof, where the batch root sits on chain, and the issuer's Ed25519 signature over
-the RFC 8785 canonical JSON of everything else. ``docs/certificate.md`` specifies the format.
+Start with :class:`Certificate` (version 2). A certificate is self-contained: the record, its RFC
+9162 inclusion proof in the platform's one append-only log, the log's checkpoint as a C2SP signed
+note carrying the witnesses' cosignatures, RFC 3161 time-stamp tokens over that checkpoint, where
+the checkpoint sits on chain, and the issuer's Ed25519 signature over the RFC 8785 canonical JSON
+of everything else. :class:`CertificateV1` (one tree per batch, no log, no witnesses) is kept so
+that version 1 certificates keep verifying; :func:`parse_certificate` reads either.
+``docs/certificate.md`` specifies both.
 
 Models are strict (unknown fields are refused, every string has a pattern or a length limit) so a
 document either parses into something the verifier understands or fails at the ``format`` step.
@@ -11,7 +15,7 @@ document either parses into something the verifier understands or fails at the `
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,25 +32,36 @@ from client_sdk.merkle import leaf_hash
 
 __all__ = [
     "CERTIFICATE_MEDIA_TYPE",
+    "CERTIFICATE_V1_MEDIA_TYPE",
     "MAX_CERTIFICATE_BYTES",
     "MAX_RECORD_BYTES",
     "RECEIPT_MEDIA_TYPE",
     "Anchor",
+    "AnyCertificate",
     "Certificate",
+    "CertificateV1",
     "InclusionProof",
     "Issuer",
+    "LogProof",
     "Receipt",
+    "TimestampTokenField",
     "format_timestamp",
+    "parse_certificate",
+    "parse_time",
     "record_leaf_hash",
 ]
 
-CERTIFICATE_MEDIA_TYPE = "application/vnd.ipnotary.certificate+json;version=1"
+CERTIFICATE_MEDIA_TYPE = "application/vnd.ipnotary.certificate+json;version=2"
+CERTIFICATE_V1_MEDIA_TYPE = "application/vnd.ipnotary.certificate+json;version=1"
 RECEIPT_MEDIA_TYPE = "application/vnd.ipnotary.receipt+json;version=1"
 
 # Limits, to keep a hostile document from exhausting a verifier (see docs/certificate.md).
 MAX_CERTIFICATE_BYTES = 256 * 1024
 MAX_RECORD_BYTES = 64 * 1024
 MAX_AUDIT_PATH = 64
+MAX_CHECKPOINT_CHARS = 16 * 1024  # origin, size, root and up to ~40 signature lines
+MAX_TIMESTAMP_TOKENS = 8
+MAX_TOKEN_B64_CHARS = 24 * 1024
 
 Hex32 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Hex0x32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{64}$")]
@@ -63,6 +78,11 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def parse_time(value: str) -> datetime:
+    """The inverse of :func:`format_timestamp` (any RFC 3339 UTC form our documents carry)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
 def record_leaf_hash(record: dict[str, Any]) -> bytes:
     """The Merkle leaf of a record: RFC 9162 leaf hash of its canonical JSON."""
     data = canonical_json(record)
@@ -76,7 +96,7 @@ class _Strict(BaseModel):
 
 
 class InclusionProof(_Strict):
-    """RFC 9162 inclusion proof of the record's leaf in the anchored batch."""
+    """Version 1: RFC 9162 inclusion proof of the record's leaf in its batch's own tree."""
 
     hash_alg: Literal["sha256"]
     leaf_index: Uint63
@@ -86,7 +106,7 @@ class InclusionProof(_Strict):
 
 
 class Anchor(_Strict):
-    """Where the batch root was recorded on chain."""
+    """Where the root was recorded on chain (version 2: the checkpoint's root and tree size)."""
 
     chain_id: Annotated[int, Field(ge=1, le=2**53 - 1)]
     contract: Address
@@ -122,11 +142,14 @@ class _Signed(_Strict):
     signature: Signature
 
     def unsigned_body(self) -> dict[str, Any]:
-        """The JSON that the signature covers: the document without its ``signature``."""
-        return self.model_dump(mode="json", exclude={"signature"})
+        """The JSON that the signature covers: the document without its ``signature``.
+
+        Optional fields the document did not carry stay absent (``exclude_unset``): the
+        signature covers the document as written, not our model's defaults."""
+        return self.model_dump(mode="json", exclude={"signature"}, exclude_unset=True)
 
     def to_json_bytes(self) -> bytes:
-        return canonical_json(self.model_dump(mode="json"))
+        return canonical_json(self.model_dump(mode="json", exclude_unset=True))
 
     @classmethod
     def _parse(cls, data: bytes | str | dict[str, Any], what: str, max_bytes: int) -> Any:
@@ -156,20 +179,11 @@ class Receipt(_Signed):
         return receipt
 
 
-class Certificate(_Signed):
-    """A record, proven included in a batch whose root is anchored on chain, signed by the issuer."""
-
-    media_type: Literal["application/vnd.ipnotary.certificate+json;version=1"]
+class _CertificateBase(_Signed):
     record: dict[str, Any]
     leaf_hash: Hex32
-    proof: InclusionProof
     anchor: Anchor
     issued_at: Timestamp
-
-    @classmethod
-    def from_json(cls, data: bytes | str | dict[str, Any]) -> Certificate:
-        certificate: Certificate = cls._parse(data, "certificate", MAX_CERTIFICATE_BYTES)
-        return certificate
 
     @property
     def record_id(self) -> str:
@@ -178,3 +192,81 @@ class Certificate(_Signed):
     @property
     def kind(self) -> str:
         return str(self.record.get("kind", ""))
+
+
+class CertificateV1(_CertificateBase):
+    """Version 1: a record in a batch whose own root is anchored on chain, signed by the issuer.
+
+    Nothing but the operator vouches for its time; verifiers report it as such.
+    """
+
+    version: ClassVar[int] = 1
+    media_type: Literal["application/vnd.ipnotary.certificate+json;version=1"]
+    proof: InclusionProof
+
+    @classmethod
+    def from_json(cls, data: bytes | str | dict[str, Any]) -> CertificateV1:
+        certificate: CertificateV1 = cls._parse(data, "certificate", MAX_CERTIFICATE_BYTES)
+        return certificate
+
+
+Origin = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s+]+$")]
+
+
+class LogProof(_Strict):
+    """The record's place in the one append-only log, and the checkpoint that proves it.
+
+    ``checkpoint`` is the C2SP signed note of the log at ``tree_size`` leaves: the log's
+    signature and the witnesses' timestamped cosignatures (tlog-cosignature). The inclusion proof
+    leads from the record's leaf at ``leaf_index`` to the checkpoint's root.
+    """
+
+    origin: Origin
+    leaf_index: Uint63
+    tree_size: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    inclusion_proof: Annotated[list[Hex32], Field(max_length=MAX_AUDIT_PATH)]
+    checkpoint: Annotated[str, StringConstraints(min_length=1, max_length=MAX_CHECKPOINT_CHARS)]
+
+
+class TimestampTokenField(_Strict):
+    """An RFC 3161 time-stamp token (DER, standard base64) over SHA-256 of the checkpoint's
+    note text."""
+
+    token: Annotated[str, StringConstraints(
+        pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=MAX_TOKEN_B64_CHARS)]
+
+
+class Certificate(_CertificateBase):
+    """Version 2: a record in the platform's one log, at a witnessed, time-stamped and anchored
+    checkpoint, signed by the issuer."""
+
+    version: ClassVar[int] = 2
+    media_type: Literal["application/vnd.ipnotary.certificate+json;version=2"]
+    log: LogProof
+    timestamps: Annotated[list[TimestampTokenField], Field(max_length=MAX_TIMESTAMP_TOKENS)]
+    # Said by the issuer when nobody but itself vouches for this certificate's time.
+    notice: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+    @classmethod
+    def from_json(cls, data: bytes | str | dict[str, Any]) -> Certificate:
+        certificate: Certificate = cls._parse(data, "certificate", MAX_CERTIFICATE_BYTES)
+        return certificate
+
+
+AnyCertificate = Certificate | CertificateV1
+
+
+def parse_certificate(data: bytes | str | dict[str, Any]) -> AnyCertificate:
+    """A certificate of any version we know; ``FormatError`` for anything else."""
+    raw = data if isinstance(data, dict) else parse_json(
+        data, max_bytes=MAX_CERTIFICATE_BYTES, what="certificate")
+    if not isinstance(raw, dict):
+        raise FormatError("a certificate is a JSON object")
+    media_type = raw.get("media_type")
+    if media_type == CERTIFICATE_MEDIA_TYPE:
+        return Certificate.from_json(raw)
+    if media_type == CERTIFICATE_V1_MEDIA_TYPE:
+        return CertificateV1.from_json(raw)
+    raise FormatError(
+        f"not a certificate of a version this verifier knows (media_type {str(media_type)[:80]!r}; "
+        f"known: {CERTIFICATE_MEDIA_TYPE}, {CERTIFICATE_V1_MEDIA_TYPE})")

@@ -2,19 +2,23 @@
 
 This is the verifier's only way to the chain (``verify.ChainView``). It goes through
 ``chain.AnchorReader``, which refuses an address whose runtime code is not our registry's compiled
-code: a look-alike contract that "confirms" any root cannot pass as ours. Chain errors become
-``ChainReadError`` here; the verifier turns them into a failed step.
+code (the checkpoint registry, or the version 1 batch registry for old certificates): a look-alike
+contract that "confirms" any root cannot pass as ours. Chain errors become ``ChainReadError``
+here; the verifier turns them into a failed step.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from client_sdk.errors import ChainReadError
 from client_sdk.verify import AnchorView
 
 __all__ = ["RegistryChainView", "open_chain_view"]
+
+T = TypeVar("T")
 
 
 class RegistryChainView:
@@ -41,34 +45,42 @@ class RegistryChainView:
                 raise ChainReadError(str(exc)) from exc
         return self._readers[key]
 
-    def _call(self, fn: Any, *args: Any) -> Any:
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
         from chain.errors import ChainError
 
         try:
             return fn(*args)
         except ChainError as exc:
             raise ChainReadError(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - anything else from the node is "cannot read"
+            raise ChainReadError(f"cannot read {self._endpoint}: {exc}") from exc
 
     def chain_id(self) -> int:
-        from chain.errors import ChainError
+        return self._call(lambda: int(self._w3.eth.chain_id))
 
-        try:
-            return int(self._w3.eth.chain_id)
-        except ChainError as exc:
-            raise ChainReadError(str(exc)) from exc
-        except Exception as exc:
-            raise ChainReadError(f"cannot reach {self._endpoint}: {exc}") from exc
+    def genesis_hash(self) -> str:
+        return self._call(lambda: "0x" + bytes(self._w3.eth.get_block(0)["hash"]).hex())
 
     def find_anchor(self, contract: str, root: bytes) -> AnchorView | None:
         found = self._call(self._reader(contract).find_root, root)
         if found is None:
             return None
-        return AnchorView(
-            batch_id=int(found.batch_id),
-            leaf_count=int(found.leaf_count),
-            timestamp=int(found.timestamp),
-            block_number=int(found.block_number),
-        )
+        return AnchorView(batch_id=int(found.batch_id), tree_size=int(found.tree_size),
+                          timestamp=int(found.timestamp), block_number=int(found.block_number),
+                          root=bytes(found.root))
+
+    def anchor_in_transaction(self, contract: str, tx_hash: str) -> AnchorView | None:
+        from chain.errors import AnchorEventNotFound
+
+        try:
+            receipt = self._call(self._reader(contract).anchor_from_transaction, tx_hash)
+        except ChainReadError as exc:
+            if isinstance(exc.__cause__, AnchorEventNotFound):
+                return None
+            raise
+        return AnchorView(batch_id=int(receipt.batch_id), tree_size=int(receipt.tree_size),
+                          timestamp=int(receipt.block_timestamp),
+                          block_number=int(receipt.block_number), root=bytes(receipt.root))
 
     def block_hash_and_time(self, block_number: int) -> tuple[str, int] | None:
         if not self._readers:
@@ -76,14 +88,16 @@ class RegistryChainView:
         reader = next(iter(self._readers.values()))
         try:
             info = self._call(reader.block, block_number)
-        except LookupError:
-            return None
+        except ChainReadError as exc:
+            if isinstance(exc.__cause__, LookupError):
+                return None
+            raise
         return str(info.hash), int(info.timestamp)
 
     def head_block_number(self) -> int:
         if self._readers:
             return int(self._call(next(iter(self._readers.values())).head))
-        return int(self._w3.eth.block_number)
+        return self._call(lambda: int(self._w3.eth.block_number))
 
     def close(self) -> None:
         if self._owns_embedded and self._embedded is not None:

@@ -4,9 +4,12 @@ A platform receives a complaint: one or more certificates, who the claimant is, 
 targets (its content or digest, and the date it went up). :func:`check_infringement_claim` returns
 a reasoned verdict, every finding with its evidence:
 
-- ``authentic``         each certificate verifies (offline, and against the chain when a node is given)
+- ``authentic``         each certificate verifies under the platform's trust policy (offline, and
+                        against the chain when a node is given)
 - ``owner``             the claimant is the registered copyright owner of a verified work
-- ``precedes_listing``  the claimant's registration was anchored before the listing date (both dates)
+- ``precedes_listing``  the registration is proven to have existed before the listing date (the
+                        proven time and its source: witnesses, a TSA, a trusted chain, or the
+                        operator alone)
 - ``content_identical`` the listing's bytes or digest equal the registered content
 - ``first_registrant``  nobody else had registered the same content earlier
 - ``credit_status``     (given a credit source) the claimant has no active dishonest entries
@@ -18,16 +21,17 @@ It reads only the certificates, the listing and the chain; our service is not in
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from client_sdk.certificate import Certificate
+from client_sdk.certificate import Certificate, CertificateV1
 from client_sdk.errors import FormatError, VerificationError
-from client_sdk.verify import ChainView, VerificationResult, verify_certificate
+from client_sdk.policy import TrustPolicy
+from client_sdk.verify import ChainView, TimeSource, VerificationResult, verify_certificate
 
 __all__ = [
     "ClaimVerdict",
@@ -109,6 +113,13 @@ class ClaimVerdict:
         return "inconclusive: " + "; ".join(f.detail for f in unknown)
 
 
+def _source(result: VerificationResult) -> str:
+    if result.time_source is TimeSource.OPERATOR:
+        return "attested by the operator alone"
+    best = min(result.time_evidence, key=lambda e: e.time)
+    return f"proven by {best.detail}"
+
+
 def _listing_cutoff(listing: date | datetime) -> datetime:
     """The first moment of the listing: its datetime, or the start of its day in UTC."""
     if isinstance(listing, datetime):
@@ -141,34 +152,39 @@ def _owner_key(record: Mapping[str, Any]) -> str | None:
 def check_infringement_claim(
     complaint: Complaint,
     *,
+    policy: TrustPolicy | None,
     chain: ChainView | None = None,
-    trusted_issuer_keys: Collection[str] | None = None,
-    trusted_contracts: Mapping[int, str] | None = None,
-    min_confirmations: int = 1,
+    min_confirmations: int | None = None,
     credit: CreditSource | None = None,
     pledges: PledgeSource | None = None,
 ) -> ClaimVerdict:
-    """Check a complaint; every finding says what was compared and with which values."""
+    """Check a complaint under the platform's trust ``policy`` (``None``: no certificate can be
+    more than self-consistent, so the verdict is at best inconclusive); every finding says what was
+    compared and with which values."""
     if not complaint.certificates:
         raise FormatError("a complaint needs at least one certificate")
     findings: list[Finding] = []
     verified: list[VerificationResult] = []
     for raw in complaint.certificates:
         try:
-            result = verify_certificate(
-                raw, trusted_issuer_keys=trusted_issuer_keys, trusted_contracts=trusted_contracts,
-                chain=chain, min_confirmations=min_confirmations,
-            )
+            result = verify_certificate(raw, policy, chain=chain, min_confirmations=min_confirmations)
         except VerificationError as exc:
-            rid = raw.record_id if isinstance(raw, Certificate) else None
+            rid = raw.record_id if isinstance(raw, Certificate | CertificateV1) else None
             findings.append(Finding("authentic", Outcome.failed,
                                     f"a certificate failed verification at step '{exc.step}': {exc.reason}", rid))
             continue
-        where = "on chain" if result.chain_checked else "per the certificate (chain not checked)"
+        if not result.trusted:
+            outcome, how = Outcome.unknown, ("is self-consistent, but no trust policy was given: "
+                                             "nobody you trust vouches for it")
+        elif result.independent_time or result.chain_checked:
+            outcome, how = Outcome.passed, "is authentic"
+        else:
+            outcome, how = Outcome.unknown, ("is authentic as far as its signer goes; nobody but the "
+                                             "operator vouches for its time and the chain was not checked")
         findings.append(Finding(
-            "authentic", Outcome.passed if result.chain_checked else Outcome.unknown,
-            f"{result.kind} {result.record_id} is authentic, anchored at "
-            f"{result.anchored_at.isoformat()} {where} (chain {result.chain_id}, block {result.block_number})",
+            "authentic", outcome,
+            f"{result.kind} {result.record_id} {how}; existed by {result.proven_time.isoformat()} "
+            f"({_source(result)})",
             result.record_id,
         ))
         verified.append(result)
@@ -192,15 +208,16 @@ def check_infringement_claim(
     basis = owned or verified
     cutoff = _listing_cutoff(complaint.listing_date)
     if basis:
-        earliest = min(basis, key=lambda r: r.anchored_at)
-        if earliest.anchored_at < cutoff:
+        earliest = min(basis, key=lambda r: r.proven_time)
+        when = f"{earliest.proven_time.isoformat()} ({_source(earliest)})"
+        if earliest.proven_time < cutoff:
             findings.append(Finding("precedes_listing", Outcome.passed,
-                                    f"registered (anchored) {earliest.anchored_at.isoformat()}, before the "
+                                    f"registered, and proven to exist by {when}, before the "
                                     f"listing date {cutoff.isoformat()}", earliest.record_id))
         else:
             findings.append(Finding("precedes_listing", Outcome.failed,
-                                    f"registered (anchored) {earliest.anchored_at.isoformat()}, which is not "
-                                    f"before the listing date {cutoff.isoformat()}", earliest.record_id))
+                                    f"proven to exist only by {when}, which is not before the "
+                                    f"listing date {cutoff.isoformat()}", earliest.record_id))
     else:
         findings.append(Finding("precedes_listing", Outcome.unknown, "no verified certificate to date"))
 

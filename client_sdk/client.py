@@ -16,8 +16,9 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from client_sdk.certificate import Certificate, Receipt, record_leaf_hash
+from client_sdk.certificate import AnyCertificate, Receipt, parse_certificate, record_leaf_hash
 from client_sdk.errors import APIError, ContentIntegrityError, FormatError, TransportError
+from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from client_sdk.verify import verify_certificate
 
@@ -62,14 +63,16 @@ class NotaryClient:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
-        trusted_issuer_keys: list[str] | None = None,
+        policy: TrustPolicy | None = None,
     ) -> None:
+        """``policy``: the caller's trust policy; receipts, certificates and status documents are
+        checked against it as they arrive (without one, only for self-consistency)."""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"), headers=headers, transport=transport,
             timeout=httpx.Timeout(timeout, connect=10.0),
         )
-        self.trusted_issuer_keys = trusted_issuer_keys
+        self.policy = policy
 
     def close(self) -> None:
         self._http.close()
@@ -112,14 +115,16 @@ class NotaryClient:
             raise FormatError("the service returned a receipt with an invalid signature")
         if record_leaf_hash(receipt.record).hex() != receipt.leaf_hash:
             raise FormatError("the service returned a receipt whose leaf hash does not match")
-        if self.trusted_issuer_keys is not None and receipt.issuer.key_id not in self.trusted_issuer_keys:
-            raise FormatError(f"receipt signed by untrusted key {receipt.issuer.key_id}")
+        if self.policy is not None and self.policy.issuer(receipt.issuer.key_id) is None:
+            raise FormatError(f"receipt signed by key {receipt.issuer.key_id}, which your trust "
+                              "policy does not list")
 
     # Public API --------------------------------------------------------------------------
 
-    def trust(self) -> dict[str, Any]:
-        """The issuer key and registry address the service publishes (pin them out of band)."""
-        return dict(self._json("GET", "/v1/trust"))
+    def trust_policy(self) -> TrustPolicy:
+        """The trust policy the service suggests. Taking it from the service is trusting the
+        service: check its keys out of band before you rely on it (docs/trust.md)."""
+        return TrustPolicy.from_json(self._request("GET", "/v1/trust").content)
 
     def ready(self) -> dict[str, Any]:
         try:
@@ -191,11 +196,12 @@ class NotaryClient:
         self._check_receipt(receipt)
         return receipt
 
-    def certificate(self, record_id: str, *, kind_path: str = "evidence") -> Certificate:
-        """Download a certificate and check it offline before returning it."""
+    def certificate(self, record_id: str, *, kind_path: str = "evidence") -> AnyCertificate:
+        """Download a certificate and check it offline (under the client's policy) before
+        returning it."""
         raw = self._request("GET", f"/v1/{kind_path}/{record_id}/certificate").content
-        cert = Certificate.from_json(raw)
-        verify_certificate(cert, trusted_issuer_keys=self.trusted_issuer_keys)
+        cert = parse_certificate(raw)
+        verify_certificate(cert, self.policy)
         return cert
 
     def download_content(
@@ -325,8 +331,7 @@ class NotaryClient:
             return doc
         from client_sdk.credit import verify_credit_status
 
-        return verify_credit_status(doc, subject=doc.get("subject"), chain=chain,
-                                    trusted_issuer_keys=self.trusted_issuer_keys)
+        return verify_credit_status(doc, subject=doc.get("subject"), chain=chain, policy=self.policy)
 
     def apply_credit_repair(self, entry_id: str, statement: str) -> dict[str, Any]:
         return dict(self._json("POST", f"/v1/credit/entries/{entry_id}/repairs",
@@ -359,11 +364,11 @@ class NotaryClient:
             return doc
         from client_sdk.pledges import verify_pledge_status
 
-        return verify_pledge_status(doc, reader=reader, trusted_issuer_keys=self.trusted_issuer_keys)
+        return verify_pledge_status(doc, reader=reader, policy=self.policy)
 
-    def verify_remote(self, certificate: Certificate | dict[str, Any]) -> dict[str, Any]:
+    def verify_remote(self, certificate: AnyCertificate | dict[str, Any]) -> dict[str, Any]:
         """Ask the service to verify (for thin clients; the SDK's ``verify_certificate`` needs no service)."""
-        body = certificate.model_dump(mode="json") if isinstance(certificate, Certificate) else certificate
+        body = certificate if isinstance(certificate, dict) else certificate.model_dump(mode="json")
         return dict(self._json("POST", "/v1/verify", json={"certificate": body}))
 
 

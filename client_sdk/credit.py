@@ -11,13 +11,14 @@ left no entry out rests on its signature (the document is evidence against it if
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from client_sdk.canonical import canonical_json, parse_json
 from client_sdk.errors import FormatError, VerificationError
+from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from client_sdk.verify import ChainView, verify_certificate
 
@@ -61,9 +62,9 @@ def credit_class(entries: Sequence[Mapping[str, Any]]) -> str:
 
 def verify_credit_opening(certificate: Any, details: Mapping[str, Any], salt_hex: str, *,
                           chain: ChainView | None = None,
-                          trusted_issuer_keys: Collection[str] | None = None) -> None:
+                          policy: TrustPolicy | None = None) -> None:
     """Prove an entry's content from its certificate and opening (what an authority keeps)."""
-    result = verify_certificate(certificate, chain=chain, trusted_issuer_keys=trusted_issuer_keys)
+    result = verify_certificate(certificate, policy, chain=chain)
     record = result.certificate.record
     if record.get("kind") != "credit_entry":
         raise VerificationError("opening", f"record {result.record_id} is not a credit entry")
@@ -96,7 +97,7 @@ def verify_credit_status(
     *,
     subject: str | None = None,
     chain: ChainView | None = None,
-    trusted_issuer_keys: Collection[str] | None = None,
+    policy: TrustPolicy | None = None,
 ) -> VerifiedCreditStatus:
     doc = dict(document) if isinstance(document, Mapping) else parse_json(
         document, max_bytes=MAX_STATUS_BYTES, what="credit status")
@@ -114,8 +115,9 @@ def verify_credit_status(
     if key_id(public) != issuer.get("key_id") or not signature_is_valid(
             public, {k: v for k, v in doc.items() if k != "signature"}, signature):
         raise VerificationError("signature", "the register's signature does not cover this document")
-    if trusted_issuer_keys is not None and issuer["key_id"] not in trusted_issuer_keys:
-        raise VerificationError("issuer", f"signed by untrusted key {issuer['key_id']}")
+    if policy is not None and policy.issuer(str(issuer["key_id"])) is None:
+        raise VerificationError("issuer", f"signed by key {issuer['key_id']}, which the trust "
+                                          "policy does not list")
     if subject is not None and doc_subject != subject:
         raise VerificationError("subject", f"the document is about {doc_subject}, not {subject}")
     day: date = as_of.astimezone(UTC).date()
@@ -126,7 +128,7 @@ def verify_credit_status(
             raise VerificationError("opening", f"entry {entry.get('entry_id')} has no opening")
         if cert is None:
             raise VerificationError("anchor", f"entry {entry.get('entry_id')} is not anchored yet")
-        verify_credit_opening(cert, details, salt, chain=chain, trusted_issuer_keys=trusted_issuer_keys)
+        verify_credit_opening(cert, details, salt, chain=chain, policy=policy)
         subj = details.get("subject", {})
         if f"{subj.get('id_type')}:{subj.get('id')}" != doc_subject:
             raise VerificationError("subject", f"entry {entry.get('entry_id')} is about another subject")

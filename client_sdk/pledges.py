@@ -7,13 +7,14 @@ service and every verifier compute them the same way.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from client_sdk.canonical import canonical_json, parse_json
 from client_sdk.errors import FormatError, VerificationError
+from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
 
 __all__ = [
@@ -87,7 +88,7 @@ def verify_pledge_status(
     document: bytes | str | Mapping[str, Any],
     *,
     reader: Any = None,
-    trusted_issuer_keys: Collection[str] | None = None,
+    policy: TrustPolicy | None = None,
     trusted_contracts: Mapping[int, str] | None = None,
 ) -> VerifiedPledgeStatus:
     """Check a ``/v1/pledges/status`` answer; raise ``VerificationError`` naming the failed step.
@@ -111,8 +112,9 @@ def verify_pledge_status(
     if key_id(public) != issuer.get("key_id") or not signature_is_valid(
             public, {k: v for k, v in doc.items() if k != "signature"}, doc.get("signature", {}).get("value", "")):
         raise VerificationError("signature", "the register's signature does not cover this document")
-    if trusted_issuer_keys is not None and issuer["key_id"] not in trusted_issuer_keys:
-        raise VerificationError("issuer", f"signed by untrusted key {issuer['key_id']}")
+    if policy is not None and policy.issuer(str(issuer["key_id"])) is None:
+        raise VerificationError("issuer", f"signed by key {issuer['key_id']}, which the trust "
+                                          "policy does not list")
     if trusted_contracts is not None and str(trusted_contracts.get(chain_info["chain_id"], "")).lower() \
             != str(chain_info["contract"]).lower():
         raise VerificationError("contract", f"registry {chain_info['contract']} is not trusted")

@@ -1,27 +1,42 @@
-"""Certificate verification: ``verify_certificate`` returns a result or raises ``VerificationError``.
+"""Certificate verification under a trust policy: ``verify_certificate`` returns a result or raises
+``VerificationError`` naming the step that failed.
 
-"Don't trust the operator, verify": every check recomputes from the document, the file and the
-chain; nothing is taken from our service. The steps run in this order and the error names the first
-one that failed:
+"Don't trust the operator, verify": every check recomputes from the document, the file, the
+verifier's own :class:`~client_sdk.policy.TrustPolicy` and, optionally, any node of the chain;
+nothing is taken from our service. Without a policy (``policy=None``) the same checks run as far
+as they can, and the verdict is :attr:`Verdict.NOT_TRUSTED`: the document is self-consistent, but
+nobody the verifier trusts vouches for it. The steps, in order:
 
-1. ``format``          the document parses as certificate v1 within its size limits
-2. ``content``         (if a file or fingerprint is given) size, SHA-256, SM3 and CID match the record
+1. ``format``          the document parses as a certificate (version 2, or version 1) within limits
+2. ``content``         (if a file or fingerprint is given) size, SHA-256, SM3 and CIDs match the record
 3. ``leaf_hash``       the record's canonical JSON hashes to the certificate's leaf
-4. ``inclusion_proof`` the audit path leads from that leaf to the batch root
-5. ``signature``       the issuer's Ed25519 signature covers the whole document
-6. ``issuer``          (if trusted keys are given) the issuer key is one of them
-7. ``contract``        (if trusted contracts are given) the anchor names a trusted registry
-8. ``chain_id`` / ``anchor`` / ``block`` / ``confirmations``
-                       (if a chain is given) the node is on the certificate's chain, the registry
-                       holds this root in this batch with this leaf count, the block is canonical with
+4. ``checkpoint``      (v2) the checkpoint is a C2SP signed note of this log at this size; under a
+                       policy: the log's origin and a valid signature by the policy's log key
+5. ``inclusion_proof`` the proof leads from the leaf to the checkpoint's root (v1: the batch root)
+6. ``signature``       the issuer's Ed25519 signature covers the whole document
+7. ``issuer``          (policy) the issuer key is trusted, and was valid when the document was issued
+8. ``witnesses``       (policy) at least ``quorum`` of the policy's witnesses cosigned the checkpoint
+9. ``timestamps``      (policy with TSAs) RFC 3161 tokens over the checkpoint, from trusted TSAs
+10. ``anchor_fields``  the anchor is self-consistent (block time) and names the policy's registry
+11. ``chain_id`` / ``genesis`` / ``anchor`` / ``transaction`` / ``block`` / ``confirmations``
+                       (if a chain is given) the node is on the certificate's chain (and on the
+                       policy's genesis), the registry holds this root at this tree size in this
+                       block, the transaction emitted that anchoring, the block is canonical with
                        the stated hash and time, and enough blocks were built on top of it
+12. ``time``           the time the record is proven to have existed by, from the sources the
+                       policy trusts (the quorum's k-th earliest cosignature, a TSA's genTime, a
+                       trusted chain's block time; the earliest wins), is consistent with the
+                       record's ``received_at`` and the certificate's ``issued_at``; and a policy
+                       that requires an independent source gets one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import base64
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -29,9 +44,18 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from client_sdk.certificate import Certificate, record_leaf_hash
+from client_sdk.certificate import (
+    AnyCertificate,
+    Certificate,
+    CertificateV1,
+    parse_certificate,
+    parse_time,
+    record_leaf_hash,
+)
 from client_sdk.errors import ChainReadError, FormatError, VerificationError
 from client_sdk.merkle import root_from_inclusion_proof
+from client_sdk.note import Checkpoint, Note, parse_note
+from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
 
 __all__ = [
@@ -39,7 +63,10 @@ __all__ = [
     "ChainView",
     "ContentDigests",
     "Step",
+    "TimeEvidence",
+    "TimeSource",
     "VerificationResult",
+    "Verdict",
     "check_content",
     "verify_certificate",
 ]
@@ -49,14 +76,41 @@ class Step(StrEnum):
     FORMAT = "format"
     CONTENT = "content"
     LEAF_HASH = "leaf_hash"
+    CHECKPOINT = "checkpoint"
     INCLUSION_PROOF = "inclusion_proof"
     SIGNATURE = "signature"
     ISSUER = "issuer"
-    CONTRACT = "contract"
+    WITNESSES = "witnesses"
+    TIMESTAMPS = "timestamps"
+    ANCHOR_FIELDS = "anchor_fields"
     CHAIN_ID = "chain_id"
+    GENESIS = "genesis"
     ANCHOR = "anchor"
+    TRANSACTION = "transaction"
     BLOCK = "block"
     CONFIRMATIONS = "confirmations"
+    TIME = "time"
+
+
+class Verdict(StrEnum):
+    VALID = "valid"  # every check passed under the verifier's policy
+    NOT_TRUSTED = "not_trusted"  # self-consistent, but no policy was given: nobody vouches for it
+
+
+class TimeSource(StrEnum):
+    WITNESSES = "witnesses"  # the k-th earliest cosignature of the policy's quorum
+    TIMESTAMP_AUTHORITY = "timestamp_authority"  # a trusted TSA's genTime
+    CHAIN = "chain"  # the block time of a chain the policy trusts, checked on a node
+    OPERATOR = "operator"  # nobody but the operator: its chain's block time as it states it
+
+
+@dataclass(frozen=True)
+class TimeEvidence:
+    """One source's answer to "existed by when"."""
+
+    source: TimeSource
+    time: datetime
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -64,17 +118,22 @@ class AnchorView:
     """What the registry contract says about a root."""
 
     batch_id: int
-    leaf_count: int
+    tree_size: int  # v2: the checkpoint's tree size; v1: the batch's leaf count
     timestamp: int
     block_number: int
+    root: bytes = b""
 
 
 class ChainView(Protocol):
-    """The read-only chain access the verifier needs; ``chain.AnchorReader`` provides it."""
+    """The read-only chain access the verifier needs; ``client_sdk.chain_view`` provides it."""
 
     def chain_id(self) -> int: ...
 
+    def genesis_hash(self) -> str: ...
+
     def find_anchor(self, contract: str, root: bytes) -> AnchorView | None: ...
+
+    def anchor_in_transaction(self, contract: str, tx_hash: str) -> AnchorView | None: ...
 
     def block_hash_and_time(self, block_number: int) -> tuple[str, int] | None: ...
 
@@ -96,22 +155,41 @@ class ContentDigests:
 class VerificationResult:
     """What was proven. ``steps`` lists the checks that ran and passed, in order."""
 
+    verdict: Verdict
+    certificate_version: int
     record_id: str
     kind: str
     leaf_hash: str
     root: str
+    log_origin: str | None  # None for version 1 (no log)
+    tree_size: int
+    leaf_index: int
+    proven_time: datetime  # the record existed by then, per ``time_source``
+    time_source: TimeSource
+    time_evidence: tuple[TimeEvidence, ...]
+    witnesses: tuple[str, ...]  # the policy's witnesses whose cosignatures verified
     chain_id: int
     contract: str
     batch_id: int
     block_number: int
-    anchored_at: datetime
+    anchored_at: datetime  # the anchor block's time (checked on chain only if chain_checked)
     issuer_key_id: str
     issuer_trusted: bool
     content_checked: bool
     chain_checked: bool
     confirmations: int | None
     steps: tuple[str, ...]
-    certificate: Certificate
+    notes: tuple[str, ...]
+    certificate: AnyCertificate
+
+    @property
+    def trusted(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    @property
+    def independent_time(self) -> bool:
+        """Whether someone other than the operator vouches for ``proven_time``."""
+        return self.time_source is not TimeSource.OPERATOR
 
 
 def check_content(record: Mapping[str, Any], digests: ContentDigests) -> None:
@@ -160,46 +238,52 @@ def _issuer_key(public_key_b64: str) -> tuple[Ed25519PublicKey, str]:
     return key, key_id(key)
 
 
-def _normalise_keys(keys: Collection[str]) -> set[str]:
-    """Trusted issuer keys may be given as key ids or as base64url public keys."""
-    out = set()
-    for k in keys:
-        out.add(k if len(k) == 64 else key_id(public_key_from_b64(k)))
-    return out
+class _Run:
+    """The state of one verification: the steps passed so far and what each established."""
+
+    def __init__(self, cert: AnyCertificate, policy: TrustPolicy | None) -> None:
+        self.cert = cert
+        self.policy = policy
+        self.steps: list[str] = [Step.FORMAT]
+        self.notes: list[str] = []
+        self.evidence: list[TimeEvidence] = []
+        self.witnesses: tuple[str, ...] = ()
+        self.skew = timedelta(seconds=policy.max_clock_skew_seconds if policy else 300)
+
+    def passed(self, step: Step) -> None:
+        self.steps.append(step)
 
 
 def verify_certificate(
-    certificate: Certificate | bytes | str | Mapping[str, Any],
+    certificate: AnyCertificate | bytes | str | Mapping[str, Any],
+    policy: TrustPolicy | None,
     *,
     content: bytes | str | Path | ContentDigests | None = None,
-    trusted_issuer_keys: Collection[str] | None = None,
-    trusted_contracts: Mapping[int, str] | None = None,
     chain: ChainView | None = None,
-    min_confirmations: int = 1,
+    min_confirmations: int | None = None,
+    now: datetime | None = None,
 ) -> VerificationResult:
-    """Verify a certificate; raise ``VerificationError`` naming the first failed step.
+    """Verify a certificate under ``policy``; raise ``VerificationError`` at the first failed step.
 
-    ``content`` is the file (path or bytes) or its fingerprint. ``trusted_issuer_keys`` pins the
-    signer (key ids or public keys); ``trusted_contracts`` pins the registry per chain id. ``chain``
-    is any node of the certificate's chain (see ``chain.AnchorReader``); without it only the offline
-    steps run. Our service is never contacted.
+    ``policy`` is required: pass the verifier's :class:`TrustPolicy`, or ``None`` to learn only
+    whether the document is self-consistent (the verdict is then ``not_trusted``, never
+    ``valid``). ``content`` is the file (path or bytes) or its fingerprint. ``chain`` is any node
+    of the certificate's chain (``client_sdk.open_chain_view``); without it the chain is not
+    consulted and its block time is trusted only as far as the certificate's signer is.
+    ``min_confirmations`` defaults to the policy's setting for that chain (else 1). Our service is
+    never contacted.
     """
-    steps: list[str] = []
     try:
-        cert = (
-            certificate
-            if isinstance(certificate, Certificate)
-            else Certificate.from_json(
-                certificate if isinstance(certificate, bytes | str) else dict(certificate)
-            )
-        )
+        cert = (certificate if isinstance(certificate, Certificate | CertificateV1)
+                else parse_certificate(certificate if isinstance(certificate, bytes | str)
+                                       else dict(certificate)))
     except FormatError as exc:
         raise VerificationError(Step.FORMAT, str(exc)) from exc
-    steps.append(Step.FORMAT)
+    run = _Run(cert, policy)
 
     if content is not None:
         check_content(cert.record, _fingerprint(content))
-        steps.append(Step.CONTENT)
+        run.passed(Step.CONTENT)
 
     try:
         leaf = record_leaf_hash(cert.record)
@@ -210,23 +294,129 @@ def verify_certificate(
             Step.LEAF_HASH,
             "the record does not hash to the certificate's leaf hash: the record was altered",
         )
-    steps.append(Step.LEAF_HASH)
+    run.passed(Step.LEAF_HASH)
 
-    proof = cert.proof
+    if isinstance(cert, Certificate):
+        note, checkpoint = _check_checkpoint(run, cert)
+        leaf_index, tree_size, root = cert.log.leaf_index, cert.log.tree_size, checkpoint.root
+        path = cert.log.inclusion_proof
+    else:
+        note, checkpoint = None, None
+        leaf_index, tree_size = cert.proof.leaf_index, cert.proof.tree_size
+        root, path = bytes.fromhex(cert.proof.root), cert.proof.audit_path
+    _check_inclusion(leaf, leaf_index, tree_size, path, root)
+    run.passed(Step.INCLUSION_PROOF)
+
+    issuer_key_id = _check_signature(cert)
+    run.passed(Step.SIGNATURE)
+    issued_at = parse_time(cert.issued_at)
+    if policy is not None:
+        _check_issuer(policy, issuer_key_id, issued_at)
+        run.passed(Step.ISSUER)
+        _check_witnesses(run, note, checkpoint, now or datetime.now(UTC))
+        if policy.timestamp_authorities:
+            _check_timestamps(run, cert)
+    _check_anchor_fields(run)
+    run.passed(Step.ANCHOR_FIELDS)
+
+    confirmations = None
+    if chain is not None:
+        confirmations = _verify_on_chain(run, chain, root, tree_size, min_confirmations)
+
+    proven, source = _check_time(run, issued_at)
+    anchor = cert.anchor
+    if isinstance(cert, Certificate) and cert.notice:
+        run.notes.append(f"the issuer says: {cert.notice}")
+    return VerificationResult(
+        verdict=Verdict.VALID if policy is not None else Verdict.NOT_TRUSTED,
+        certificate_version=cert.version,
+        record_id=cert.record_id,
+        kind=cert.kind,
+        leaf_hash=cert.leaf_hash,
+        root=root.hex(),
+        log_origin=checkpoint.origin if checkpoint else None,
+        tree_size=tree_size,
+        leaf_index=leaf_index,
+        proven_time=proven,
+        time_source=source,
+        time_evidence=tuple(run.evidence),
+        witnesses=run.witnesses,
+        chain_id=anchor.chain_id,
+        contract=anchor.contract,
+        batch_id=anchor.batch_id,
+        block_number=anchor.block_number,
+        anchored_at=datetime.fromtimestamp(anchor.block_timestamp, UTC),
+        issuer_key_id=issuer_key_id,
+        issuer_trusted=policy is not None,
+        content_checked=content is not None,
+        chain_checked=chain is not None,
+        confirmations=confirmations,
+        steps=tuple(run.steps),
+        notes=tuple(run.notes),
+        certificate=cert,
+    )
+
+
+# -- the steps ---------------------------------------------------------------------------------
+
+
+def _check_checkpoint(run: _Run, cert: Certificate) -> tuple[Note, Checkpoint]:
     try:
-        root = root_from_inclusion_proof(
-            leaf, proof.leaf_index, proof.tree_size, [bytes.fromhex(h) for h in proof.audit_path]
+        note = parse_note(cert.log.checkpoint)
+        checkpoint = Checkpoint.parse(note.text)
+    except FormatError as exc:
+        raise VerificationError(Step.CHECKPOINT, f"the checkpoint is not a signed note: {exc}") from exc
+    if checkpoint.origin != cert.log.origin or checkpoint.size != cert.log.tree_size:
+        raise VerificationError(
+            Step.CHECKPOINT,
+            f"the checkpoint is of log {checkpoint.origin!r} at size {checkpoint.size}, the "
+            f"certificate says {cert.log.origin!r} at size {cert.log.tree_size}",
         )
+    policy = run.policy
+    if policy is not None:
+        if policy.log is None:
+            raise VerificationError(
+                Step.CHECKPOINT, "the trust policy names no log, so no log checkpoint can be trusted")
+        if checkpoint.origin != policy.log.origin:
+            raise VerificationError(
+                Step.CHECKPOINT,
+                f"the certificate is from log {checkpoint.origin!r}; the trust policy trusts "
+                f"{policy.log.origin!r} only",
+            )
+        signed = False
+        for verifier in policy.log.verifiers:
+            for sig in note.signatures:
+                if verifier.matches(sig):
+                    if not verifier.verify(note.text, sig):
+                        raise VerificationError(
+                            Step.CHECKPOINT,
+                            f"the log key {verifier.name} has a signature on the checkpoint that "
+                            "does not verify: the checkpoint was altered",
+                        )
+                    signed = True
+        if not signed:
+            raise VerificationError(
+                Step.CHECKPOINT,
+                "the checkpoint carries no signature by the log key the trust policy names",
+            )
+    run.passed(Step.CHECKPOINT)
+    return note, checkpoint
+
+
+def _check_inclusion(leaf: bytes, index: int, size: int, path: list[str], root: bytes) -> None:
+    try:
+        computed = root_from_inclusion_proof(leaf, index, size, [bytes.fromhex(h) for h in path])
     except ValueError as exc:
         raise VerificationError(Step.INCLUSION_PROOF, f"the inclusion proof is invalid: {exc}") from exc
-    if root.hex() != proof.root:
+    if computed != root:
         raise VerificationError(
             Step.INCLUSION_PROOF,
-            "the inclusion proof does not lead to the batch root it claims: "
+            "the inclusion proof does not lead to the root it claims: "
             "the proof, the leaf position or the root was altered",
         )
-    steps.append(Step.INCLUSION_PROOF)
 
+
+def _check_signature(cert: AnyCertificate) -> str:
     try:
         issuer_key, issuer_key_id = _issuer_key(cert.issuer.public_key)
     except FormatError as exc:
@@ -237,57 +427,126 @@ def verify_certificate(
         raise VerificationError(
             Step.SIGNATURE, "the issuer's signature does not cover this document: it was altered"
         )
-    steps.append(Step.SIGNATURE)
+    return issuer_key_id
 
-    issuer_trusted = False
-    if trusted_issuer_keys is not None:
-        if cert.issuer.key_id not in _normalise_keys(trusted_issuer_keys):
+
+def _check_issuer(policy: TrustPolicy, issuer_key_id: str, issued_at: datetime) -> None:
+    key = policy.issuer(issuer_key_id)
+    if key is None:
+        raise VerificationError(
+            Step.ISSUER,
+            f"the certificate was signed by key {issuer_key_id}, which the trust policy does not "
+            "list: anyone can sign a self-consistent certificate with a key of their own",
+        )
+    if not key.covers(issued_at):
+        raise VerificationError(
+            Step.ISSUER,
+            f"issuer key {issuer_key_id} is trusted from {key.not_before or 'the start'} to "
+            f"{key.not_after or 'now'}, and the certificate says it was issued {issued_at.isoformat()}",
+        )
+
+
+def _check_witnesses(run: _Run, note: Note | None, checkpoint: Checkpoint | None, now: datetime) -> None:
+    policy = run.policy
+    assert policy is not None
+    quorum = policy.witnesses.quorum
+    if note is None or checkpoint is None:
+        if quorum:
             raise VerificationError(
-                Step.ISSUER,
-                f"the certificate was signed by key {cert.issuer.key_id}, which is not among "
-                "the trusted issuer keys",
+                Step.WITNESSES,
+                f"this is a version {run.cert.version} certificate: it has no log checkpoint, so no "
+                f"witness vouches for it, and the trust policy requires {quorum} witness(es)",
             )
-        issuer_trusted = True
-        steps.append(Step.ISSUER)
+        return
+    times: list[tuple[datetime, str]] = []
+    for witness in policy.witnesses.members:
+        verifier = witness.verifier
+        for sig in note.signatures:
+            if not verifier.matches(sig):
+                continue
+            stamp = verifier.verify(note.text, sig)
+            if stamp is None:
+                raise VerificationError(
+                    Step.WITNESSES,
+                    f"witness {witness.name}'s cosignature does not verify: the checkpoint or "
+                    "the cosignature was altered",
+                )
+            moment = datetime.fromtimestamp(stamp, UTC)
+            if moment > now + run.skew:
+                raise VerificationError(
+                    Step.WITNESSES,
+                    f"witness {witness.name} cosigned at {moment.isoformat()}, in the future",
+                )
+            times.append((moment, witness.name))
+            break
+    run.witnesses = tuple(name for _, name in sorted(times, key=lambda t: t[1]))
+    if len(times) < quorum:
+        have = ", ".join(run.witnesses) or "none"
+        raise VerificationError(
+            Step.WITNESSES,
+            f"{len(times)} of the policy's witnesses cosigned the checkpoint ({have}); the quorum "
+            f"is {quorum} of {len(policy.witnesses.members)}",
+        )
+    if quorum:
+        # The k-th earliest: with at most k-1 dishonest witnesses, an honest one cosigned by then.
+        times.sort()
+        moment = times[quorum - 1][0]
+        run.evidence.append(TimeEvidence(
+            TimeSource.WITNESSES, moment,
+            f"{quorum} of {len(policy.witnesses.members)} witnesses had cosigned by then "
+            f"({', '.join(name for _, name in times[:quorum])})"))
+    run.passed(Step.WITNESSES)
 
-    anchor = cert.anchor
-    if trusted_contracts is not None:
-        expected = trusted_contracts.get(anchor.chain_id)
-        if expected is None or expected.lower() != anchor.contract.lower():
-            raise VerificationError(
-                Step.CONTRACT,
-                f"registry {anchor.contract} on chain {anchor.chain_id} is not a trusted registry",
-            )
-        steps.append(Step.CONTRACT)
 
-    confirmations = None
-    if chain is not None:
-        confirmations = _verify_on_chain(cert, chain, min_confirmations, steps)
+def _check_timestamps(run: _Run, cert: AnyCertificate) -> None:
+    from client_sdk.timestamp import TimestampError, verify_token  # only with TSAs in the policy
 
-    return VerificationResult(
-        record_id=cert.record_id,
-        kind=cert.kind,
-        leaf_hash=cert.leaf_hash,
-        root=proof.root,
-        chain_id=anchor.chain_id,
-        contract=anchor.contract,
-        batch_id=anchor.batch_id,
-        block_number=anchor.block_number,
-        anchored_at=datetime.fromtimestamp(anchor.block_timestamp, UTC),
-        issuer_key_id=cert.issuer.key_id,
-        issuer_trusted=issuer_trusted,
-        content_checked=content is not None,
-        chain_checked=chain is not None,
-        confirmations=confirmations,
-        steps=tuple(steps),
-        certificate=cert,
-    )
+    policy = run.policy
+    assert policy is not None
+    if not isinstance(cert, Certificate):
+        return
+    digest = hashlib.sha256(parse_note(cert.log.checkpoint).text.encode("utf-8")).digest()
+    for i, field in enumerate(cert.timestamps):
+        token = base64.b64decode(field.token)
+        for authority in policy.timestamp_authorities:
+            try:
+                info = verify_token(token, digest=digest, trusted_roots=authority.roots)
+            except (TimestampError, FormatError):
+                continue
+            run.evidence.append(TimeEvidence(
+                TimeSource.TIMESTAMP_AUTHORITY, info.gen_time,
+                f"time-stamp by {authority.name} ({info.tsa_name or 'TSA'})"))
+            break
+        else:
+            run.notes.append(f"time-stamp token {i + 1} is not from a TSA the policy trusts "
+                             "(or does not cover this checkpoint); it was not counted")
+    run.passed(Step.TIMESTAMPS)
+
+
+def _check_anchor_fields(run: _Run) -> None:
+    anchor = run.cert.anchor
+    stated = parse_time(anchor.block_time)
+    if stated != datetime.fromtimestamp(anchor.block_timestamp, UTC):
+        raise VerificationError(
+            Step.ANCHOR_FIELDS,
+            f"anchor.block_time {anchor.block_time} is not anchor.block_timestamp "
+            f"{anchor.block_timestamp}: the certificate contradicts itself",
+        )
+    trusted = run.policy.chain(anchor.chain_id) if run.policy else None
+    if trusted is not None and trusted.registry.lower() != anchor.contract.lower():
+        raise VerificationError(
+            Step.ANCHOR_FIELDS,
+            f"the anchor names registry {anchor.contract} on chain {anchor.chain_id}; the trust "
+            f"policy's registry there is {trusted.registry}",
+        )
 
 
 def _verify_on_chain(
-    cert: Certificate, chain: ChainView, min_confirmations: int, steps: list[str]
+    run: _Run, chain: ChainView, root: bytes, tree_size: int, min_confirmations: int | None
 ) -> int:
-    anchor, proof = cert.anchor, cert.proof
+    anchor = run.cert.anchor
+    trusted = run.policy.chain(anchor.chain_id) if run.policy else None
+    needed = min_confirmations or (trusted.min_confirmations if trusted else 1)
     current = Step.CHAIN_ID  # names the step in the error if the node fails mid-way
     try:
         actual_chain = chain.chain_id()
@@ -297,29 +556,43 @@ def _verify_on_chain(
                 f"the node serves chain {actual_chain}, the certificate was anchored on chain "
                 f"{anchor.chain_id}: ask a node of that chain",
             )
-        steps.append(Step.CHAIN_ID)
+        run.passed(Step.CHAIN_ID)
+
+        if trusted is not None:
+            current = Step.GENESIS
+            genesis = chain.genesis_hash().lower()
+            if genesis != trusted.genesis_hash.lower():
+                raise VerificationError(
+                    Step.GENESIS,
+                    f"the node's chain {actual_chain} starts at block {genesis}, the trust policy's "
+                    f"at {trusted.genesis_hash}: it is another chain with the same id (a rebuilt or "
+                    "private copy)",
+                )
+            run.passed(Step.GENESIS)
 
         current = Step.ANCHOR
-        found = chain.find_anchor(anchor.contract, bytes.fromhex(proof.root))
+        found = chain.find_anchor(anchor.contract, root)
         if found is None:
             raise VerificationError(
                 Step.ANCHOR,
-                f"registry {anchor.contract} has no record of root {proof.root}: "
-                "the batch was never anchored there",
+                f"registry {anchor.contract} has no record of root {root.hex()}: "
+                "it was never anchored there",
             )
-        mismatches = [
-            f"{name} is {got} on chain but {want} in the certificate"
-            for name, got, want in (
-                ("batch id", found.batch_id, anchor.batch_id),
-                ("leaf count", found.leaf_count, proof.tree_size),
-                ("block number", found.block_number, anchor.block_number),
-                ("timestamp", found.timestamp, anchor.block_timestamp),
+        _compare_anchor(Step.ANCHOR, found, anchor.batch_id, tree_size, anchor.block_number,
+                        anchor.block_timestamp, "on chain")
+        run.passed(Step.ANCHOR)
+
+        current = Step.TRANSACTION
+        in_tx = chain.anchor_in_transaction(anchor.contract, anchor.tx_hash)
+        if in_tx is None or in_tx.root != root:
+            raise VerificationError(
+                Step.TRANSACTION,
+                f"transaction {anchor.tx_hash} did not anchor root {root.hex()} in registry "
+                f"{anchor.contract}: the certificate names another transaction",
             )
-            if got != want
-        ]
-        if mismatches:
-            raise VerificationError(Step.ANCHOR, "; ".join(mismatches))
-        steps.append(Step.ANCHOR)
+        _compare_anchor(Step.TRANSACTION, in_tx, anchor.batch_id, tree_size, anchor.block_number,
+                        anchor.block_timestamp, "in the transaction")
+        run.passed(Step.TRANSACTION)
 
         current = Step.BLOCK
         block = chain.block_hash_and_time(anchor.block_number)
@@ -333,16 +606,76 @@ def _verify_on_chain(
             raise VerificationError(
                 Step.BLOCK, f"block time is {block[1]} on chain, {anchor.block_timestamp} claimed"
             )
-        steps.append(Step.BLOCK)
+        run.passed(Step.BLOCK)
 
         current = Step.CONFIRMATIONS
         confirmations = chain.head_block_number() - anchor.block_number + 1
-        if confirmations < min_confirmations:
+        if confirmations < needed:
             raise VerificationError(
                 Step.CONFIRMATIONS,
-                f"{confirmations} confirmation(s), {min_confirmations} required: wait and retry",
+                f"{confirmations} confirmation(s), {needed} required: wait and retry",
             )
-        steps.append(Step.CONFIRMATIONS)
-        return confirmations
+        run.passed(Step.CONFIRMATIONS)
     except ChainReadError as exc:
         raise VerificationError(current, f"the chain could not be read: {exc}") from exc
+    if trusted is not None:
+        run.evidence.append(TimeEvidence(
+            TimeSource.CHAIN, datetime.fromtimestamp(anchor.block_timestamp, UTC),
+            f"block {anchor.block_number} of chain {anchor.chain_id}, checked on a node"))
+    return confirmations
+
+
+def _compare_anchor(step: Step, found: AnchorView, batch_id: int, tree_size: int,
+                    block_number: int, timestamp: int, where: str) -> None:
+    mismatches = [
+        f"{name} is {got} {where} but {want} in the certificate"
+        for name, got, want in (
+            ("batch id", found.batch_id, batch_id),
+            ("tree size", found.tree_size, tree_size),
+            ("block number", found.block_number, block_number),
+            ("timestamp", found.timestamp, timestamp),
+        )
+        if got != want
+    ]
+    if mismatches:
+        raise VerificationError(step, "; ".join(mismatches))
+
+
+def _check_time(run: _Run, issued_at: datetime) -> tuple[datetime, TimeSource]:
+    cert, policy = run.cert, run.policy
+    if run.evidence:
+        best = min(run.evidence, key=lambda e: e.time)
+        proven, source = best.time, best.source
+    else:
+        if policy is not None and policy.require_independent_time:
+            raise VerificationError(
+                Step.TIME,
+                "nobody but the operator vouches for this certificate's time (no witness quorum, "
+                "trusted time-stamp or trusted chain checked on a node), and the trust policy "
+                "requires an independent source",
+            )
+        proven = datetime.fromtimestamp(cert.anchor.block_timestamp, UTC)
+        source = TimeSource.OPERATOR
+        run.notes.append("the time rests on the operator alone: no witness, time-stamp authority "
+                         "or trusted chain vouches for it")
+    received = cert.record.get("received_at")
+    if isinstance(received, str):
+        try:
+            received_at = parse_time(received)
+        except ValueError as exc:
+            raise VerificationError(Step.TIME, f"record.received_at is not a time: {exc}") from exc
+        if received_at > proven + run.skew:
+            raise VerificationError(
+                Step.TIME,
+                f"the record says it was received {received_at.isoformat()}, after the time it is "
+                f"proven to have existed by ({proven.isoformat()}, {source.value}): the operator's "
+                "clock or the record is wrong",
+            )
+    if proven > issued_at + run.skew:
+        raise VerificationError(
+            Step.TIME,
+            f"the certificate says it was issued {issued_at.isoformat()}, before the time its "
+            f"checkpoint was attested ({proven.isoformat()}, {source.value})",
+        )
+    run.passed(Step.TIME)
+    return proven, source

@@ -6,36 +6,42 @@ import {IEvidenceRegistry} from "./interfaces/IEvidenceRegistry.sol";
 
 /**
  * @title EvidenceRegistry
- * @notice Anchors the Merkle roots of evidence batches. One transaction anchors a whole batch, so the cost
- * per evidence item falls as batches grow.
- * @dev Storage is laid out for a cheap {anchor}: one new slot keyed by root holds the batch id, leaf count,
- * timestamp and block number; one new slot keyed by id holds the root; the batch counter is never zero, so
- * bumping it rewrites a used slot rather than filling an empty one. Roles come from OpenZeppelin's
- * {AccessControl}: the admin given to the constructor holds `DEFAULT_ADMIN_ROLE` and {ANCHORER_ROLE}.
+ * @notice Anchors the checkpoints (tree size, root) of one append-only evidence log and refuses a checkpoint
+ * whose tree size does not grow. One transaction anchors every leaf appended since the last checkpoint, so
+ * the cost per evidence item falls as more items wait between checkpoints.
+ * @dev Storage is laid out for a cheap {anchor}: one new slot keyed by root holds the checkpoint id, tree
+ * size, timestamp and block number; one new slot keyed by id holds the root; the next id and the latest
+ * tree size share one slot, so the growth check reads the slot that {anchor} rewrites anyway (two plain
+ * variables: a struct there cost about 1,000 gas more per anchor), and since the next id is never zero that
+ * rewrite never fills an empty slot. Roles come from OpenZeppelin's {AccessControl}: the admin given to the
+ * constructor holds `DEFAULT_ADMIN_ROLE` and {ANCHORER_ROLE}.
  */
 contract EvidenceRegistry is AccessControl, IEvidenceRegistry {
     /// @inheritdoc IEvidenceRegistry
     bytes32 public constant ANCHORER_ROLE = keccak256("ANCHORER_ROLE");
 
     /**
-     * @dev Everything stored about a batch except its root, packed into one slot.
+     * @dev Everything stored about a checkpoint except its root, packed into one slot.
      * A zero `batchId` means the root was never anchored.
      */
     struct PackedBatch {
         uint64 batchId;
-        uint64 leafCount;
+        uint64 treeSize;
         uint64 timestamp;
         uint64 blockNumber;
     }
 
-    /// @dev Batch data by root.
+    /// @dev Checkpoint data by root.
     mapping(bytes32 root => PackedBatch) private _batches;
 
-    /// @dev Root by batch id.
+    /// @dev Root by checkpoint id.
     mapping(uint64 batchId => bytes32 root) private _roots;
 
-    /// @dev Id the next batch will get, i.e. {batchCount} + 1. Starts at 1 and is never zero (see contract notes).
+    /// @dev Id the next checkpoint will get, i.e. {batchCount} + 1. Starts at 1, never zero (see contract notes).
     uint64 private _nextBatchId;
+
+    /// @dev Tree size of the latest checkpoint, 0 before the first one. Shares its slot with `_nextBatchId`.
+    uint64 private _latestTreeSize;
 
     /**
      * @notice Deploys the registry with `admin` as administrator and first anchorer.
@@ -52,16 +58,17 @@ contract EvidenceRegistry is AccessControl, IEvidenceRegistry {
     }
 
     /// @inheritdoc IEvidenceRegistry
-    function anchor(bytes32 root, uint64 leafCount) external onlyRole(ANCHORER_ROLE) returns (uint64 batchId) {
+    function anchor(bytes32 root, uint64 treeSize) external onlyRole(ANCHORER_ROLE) returns (uint64 batchId) {
         if (root == bytes32(0)) {
             revert EvidenceRegistryZeroRoot();
-        }
-        if (leafCount == 0) {
-            revert EvidenceRegistryEmptyBatch(root);
         }
         uint64 existing = _batches[root].batchId;
         if (existing != 0) {
             revert EvidenceRegistryRootAlreadyAnchored(root, existing);
+        }
+        uint64 latestTreeSize = _latestTreeSize;
+        if (treeSize <= latestTreeSize) {
+            revert EvidenceRegistryTreeSizeNotGrowing(treeSize, latestTreeSize);
         }
 
         batchId = _nextBatchId;
@@ -69,14 +76,15 @@ contract EvidenceRegistry is AccessControl, IEvidenceRegistry {
         uint64 timestamp = uint64(block.timestamp);
         _batches[root] = PackedBatch({
             batchId: batchId,
-            leafCount: leafCount,
+            treeSize: treeSize,
             timestamp: timestamp,
             blockNumber: uint64(block.number)
         });
         _roots[batchId] = root;
         _nextBatchId = batchId + 1;
+        _latestTreeSize = treeSize;
 
-        emit BatchAnchored(batchId, root, leafCount, timestamp, _msgSender());
+        emit CheckpointAnchored(batchId, root, treeSize, timestamp, _msgSender());
     }
 
     /// @inheritdoc IEvidenceRegistry
@@ -98,6 +106,16 @@ contract EvidenceRegistry is AccessControl, IEvidenceRegistry {
     }
 
     /// @inheritdoc IEvidenceRegistry
+    function latestCheckpoint() external view returns (uint64 batchId, Batch memory batch) {
+        batchId = _nextBatchId - 1;
+        if (batchId == 0) {
+            revert EvidenceRegistryUnknownBatch(0);
+        }
+        bytes32 root = _roots[batchId];
+        return (batchId, _unpack(root, _batches[root]));
+    }
+
+    /// @inheritdoc IEvidenceRegistry
     function isAnchored(bytes32 root) external view returns (bool) {
         return _batches[root].batchId != 0;
     }
@@ -109,7 +127,7 @@ contract EvidenceRegistry is AccessControl, IEvidenceRegistry {
 
     /// @inheritdoc IEvidenceRegistry
     function version() external pure returns (string memory) {
-        return "EvidenceRegistry/1";
+        return "EvidenceRegistry/2";
     }
 
     /**
@@ -124,15 +142,15 @@ contract EvidenceRegistry is AccessControl, IEvidenceRegistry {
 
     /**
      * @dev Rebuilds the public {Batch} view from its root and packed slot.
-     * @param root Merkle root of the batch.
+     * @param root Root hash of the checkpoint.
      * @param packed The packed slot stored under `root`.
-     * @return The batch.
+     * @return The checkpoint.
      */
     function _unpack(bytes32 root, PackedBatch memory packed) private pure returns (Batch memory) {
         return
             Batch({
                 root: root,
-                leafCount: packed.leafCount,
+                treeSize: packed.treeSize,
                 timestamp: packed.timestamp,
                 blockNumber: packed.blockNumber
             });

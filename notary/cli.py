@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
+from notary.witness.cli import witness_app
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 principal_app = typer.Typer(no_args_is_help=True, help="Create principals and API keys.")
 app.add_typer(principal_app, name="principal")
@@ -29,6 +31,9 @@ credit_app = typer.Typer(no_args_is_help=True, help="The IP credit register (Art
 app.add_typer(credit_app, name="credit")
 pledge_app = typer.Typer(no_args_is_help=True, help="IP pledge registrations (Art. 27).")
 app.add_typer(pledge_app, name="pledge")
+policy_app = typer.Typer(no_args_is_help=True, help="Trust policies for verifying certificates.")
+app.add_typer(policy_app, name="policy")
+app.add_typer(witness_app, name="witness")
 
 out = Console()
 err = Console(stderr=True)
@@ -198,42 +203,54 @@ def certificate(
     err.print(f"certificate for {record_id} written to {output}")
 
 
+PolicyOpt = Annotated[Path | None, typer.Option(
+    "--policy", envvar="NOTARY_TRUST_POLICY", exists=True, dir_okay=False,
+    help="Your trust policy (JSON; docs/trust.md says how to obtain one out of band)")]
+
+# Exit statuses of `verify`: 0 valid under the policy, 1 invalid, 2 could not check (bad input,
+# unreadable chain), 4 self-consistent but not trusted (no policy given).
+EXIT_NOT_TRUSTED = 4
+
+
 @app.command()
 def verify(
     file: Annotated[Path | None, typer.Argument(help="The notarised file (optional)")] = None,
     cert: Annotated[Path, typer.Argument(help="The certificate JSON")] = Path("certificate.json"),
+    policy: PolicyOpt = None,
     rpc: Annotated[str | None, typer.Option(help="Any JSON-RPC node of the certificate's chain")] = None,
     chain_data: Annotated[Path | None, typer.Option(
         help="An embedded chain's data directory (read-only), instead of --rpc")] = None,
-    issuer_key: Annotated[list[str] | None, typer.Option(
-        help="Trusted issuer key id or public key (repeatable)")] = None,
-    contract: Annotated[str | None, typer.Option(help="Trusted registry address")] = None,
-    confirmations: Annotated[int, typer.Option(min=1)] = 1,
+    confirmations: Annotated[int | None, typer.Option(
+        min=1, help="Blocks required on top of the anchor (default: the policy's)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
 ) -> None:
-    """Verify a certificate, offline or against the chain. Exit status 0 = valid, 1 = invalid."""
-    from client_sdk.errors import ChainReadError, VerificationError
+    """Verify a certificate under your trust policy, offline or against the chain.
+
+    Exit status 0 = valid, 1 = invalid, 2 = could not check, 4 = not trusted (no policy given:
+    the certificate is self-consistent, but nobody you trust vouches for it).
+    """
+    from client_sdk.errors import ChainReadError, FormatError, VerificationError
+    from client_sdk.policy import TrustPolicy
     from client_sdk.verify import verify_certificate
 
     try:
         raw = cert.read_bytes()
+        trust = TrustPolicy.load(policy) if policy else None
     except OSError as exc:
         _fail(f"cannot read {cert}: {exc}", 2)
+        return
+    except FormatError as exc:
+        _fail(str(exc), 2)
         return
     chain = None
     try:
         chain = _open_chain_view(rpc, chain_data)
-        trusted_contracts = None
-        if contract:
-            doc = json.loads(raw)
-            trusted_contracts = {int(doc.get("anchor", {}).get("chain_id", 0)): contract}
-        result = verify_certificate(
-            raw, content=file, trusted_issuer_keys=issuer_key, trusted_contracts=trusted_contracts,
-            chain=chain, min_confirmations=confirmations,
-        )
+        result = verify_certificate(raw, trust, content=file, chain=chain,
+                                    min_confirmations=confirmations)
     except VerificationError as exc:
         if as_json:
-            out.print_json(data={"valid": False, "failed_step": exc.step, "reason": exc.reason})
+            out.print_json(data={"verdict": "invalid", "valid": False, "failed_step": exc.step,
+                                 "reason": exc.reason})
         else:
             out.print(f"[bold red]INVALID[/bold red] at step [bold]{exc.step}[/bold]: {exc.reason}")
         raise typer.Exit(1) from None
@@ -243,35 +260,70 @@ def verify(
     finally:
         if chain is not None and hasattr(chain, "close"):
             chain.close()
-    report = {
-        "valid": True,
+    report = _verification_report(result)
+    if as_json:
+        out.print_json(data=report)
+    else:
+        _print_verification(result, report)
+    if not result.trusted:
+        raise typer.Exit(EXIT_NOT_TRUSTED)
+
+
+def _verification_report(result: Any) -> dict[str, Any]:
+    return {
+        "verdict": result.verdict.value,
+        "valid": result.trusted,
         "record_id": result.record_id,
         "kind": result.kind,
-        "anchored_at": result.anchored_at.isoformat(),
+        "certificate_version": result.certificate_version,
+        "proven_time": result.proven_time.isoformat(),
+        "time_source": result.time_source.value,
+        "time_evidence": [{"source": e.source.value, "time": e.time.isoformat(), "detail": e.detail}
+                          for e in result.time_evidence],
+        "log_origin": result.log_origin,
+        "leaf_index": result.leaf_index,
+        "tree_size": result.tree_size,
+        "witnesses": list(result.witnesses),
         "chain_id": result.chain_id,
         "contract": result.contract,
         "batch_id": result.batch_id,
         "block_number": result.block_number,
+        "anchored_at": result.anchored_at.isoformat(),
         "confirmations": result.confirmations,
         "issuer_key_id": result.issuer_key_id,
-        "issuer_trusted": result.issuer_trusted,
         "content_checked": result.content_checked,
         "chain_checked": result.chain_checked,
         "steps": list(result.steps),
+        "notes": list(result.notes),
     }
-    if as_json:
-        out.print_json(data=report)
-        return
-    out.print("[bold green]VALID[/bold green]")
+
+
+def _print_verification(result: Any, report: dict[str, Any]) -> None:
+    from client_sdk.verify import TimeSource
+
+    if not result.trusted:
+        out.print("[bold yellow]NOT TRUSTED[/bold yellow]: the certificate is self-consistent, but "
+                  "no trust policy was given, so nobody you trust vouches for it (--policy FILE)")
+    elif result.time_source is TimeSource.OPERATOR:
+        out.print("[bold green]VALID[/bold green] [yellow](the time rests on the operator alone)"
+                  "[/yellow]")
+    else:
+        out.print("[bold green]VALID[/bold green]")
     table = Table(show_header=False)
-    for key, value in report.items():
-        if key != "valid":
-            table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+    table.add_row("existed by", f"{report['proven_time']} ({result.time_source.value})")
+    for e in result.time_evidence:
+        table.add_row(f"  {e.source.value}", f"{e.time.isoformat()}: {e.detail}")
+    for key in ("record_id", "kind", "certificate_version", "log_origin", "leaf_index", "tree_size",
+                "witnesses", "chain_id", "contract", "block_number", "anchored_at",
+                "confirmations", "issuer_key_id", "content_checked", "chain_checked", "steps"):
+        value = report[key]
+        table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
     out.print(table)
+    for note in result.notes:
+        err.print(f"[yellow]note:[/yellow] {note}")
     if not result.chain_checked:
-        err.print("[yellow]Only offline checks ran; pass --rpc to check the anchor on chain.[/yellow]")
-    if not result.issuer_trusted:
-        err.print("[yellow]Issuer key not pinned; pass --issuer-key to require a known issuer.[/yellow]")
+        err.print("[yellow]The chain was not consulted; pass --rpc (or --chain-data) to check the "
+                  "anchor on chain.[/yellow]")
 
 
 def _open_chain_view(rpc: str | None, chain_data: Path | None) -> Any:
@@ -295,7 +347,7 @@ def claim_check(
     listing_sha256: Annotated[str | None, typer.Option(help="Or its SHA-256")] = None,
     rpc: Annotated[str | None, typer.Option(help="Any JSON-RPC node of the chain")] = None,
     chain_data: Annotated[Path | None, typer.Option(help="An embedded chain's data directory")] = None,
-    issuer_key: Annotated[list[str] | None, typer.Option(help="Trusted issuer key (repeatable)")] = None,
+    policy: PolicyOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check an infringement complaint. Exit 0 = supported, 1 = not supported, 3 = inconclusive."""
@@ -315,9 +367,12 @@ def claim_check(
         claimant=Claimant(claimant_name, claimant_id_type, claimant_id),
         listing_date=when, listing_content=listing_file, listing_sha256=listing_sha256,
     )
+    from client_sdk.policy import TrustPolicy
+
     chain = _open_chain_view(rpc, chain_data)
     try:
-        verdict = check_infringement_claim(complaint, chain=chain, trusted_issuer_keys=issuer_key)
+        trust = TrustPolicy.load(policy) if policy else None
+        verdict = check_infringement_claim(complaint, policy=trust, chain=chain)
     except (FormatError, ChainReadError) as exc:
         _fail(str(exc), 2)
         return
@@ -593,6 +648,72 @@ def pledge_status(asset_type: Annotated[str, typer.Option()], number: Annotated[
                          "pledged": verified.pledged, "pledge_id": verified.pledge_id,
                          "pledgee": verified.pledgee, "pledgor": verified.pledgor,
                          "block_number": verified.block_number, "chain_checked": verified.chain_checked})
+
+
+@policy_app.command("fetch")
+def policy_fetch(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the policy")],
+    url: UrlOpt = DEFAULT_URL,
+) -> None:
+    """Save the trust policy a service suggests. Check every key in it out of band before you
+    rely on it: taking it from the service is trusting the service (docs/trust.md)."""
+    from client_sdk.errors import ClientSDKError
+
+    try:
+        with _client(url, None) as client:
+            policy = client.trust_policy()
+    except ClientSDKError as exc:
+        _fail(str(exc))
+        return
+    output.write_bytes(policy.to_json_bytes())
+    _print_policy(policy)
+    err.print(f"[yellow]Written to {output}. This is what the operator suggests: confirm the log "
+              "key with the operator's published statement and each witness key with that "
+              "witness before relying on it.[/yellow]")
+
+
+@policy_app.command("show")
+def policy_show(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Show what a trust policy trusts, with the fingerprints to compare out of band."""
+    from client_sdk.errors import FormatError
+    from client_sdk.policy import TrustPolicy
+
+    try:
+        policy = TrustPolicy.load(file)
+    except FormatError as exc:
+        _fail(str(exc), 2)
+        return
+    _print_policy(policy)
+
+
+def _print_policy(policy: Any) -> None:
+    table = Table("trusts", "what", "fingerprint / key")
+    if policy.log:
+        for key in policy.log.keys:
+            table.add_row("log", policy.log.origin, key)
+    for issuer in policy.issuers:
+        window = f"{issuer.not_before or '…'} to {issuer.not_after or '…'}"
+        table.add_row("issuer", f"{issuer.name or 'issuer'} ({window})", issuer.key_id)
+    for w in policy.witnesses.members:
+        table.add_row("witness", w.name, w.key)
+    table.add_row("quorum", f"{policy.witnesses.quorum} of {len(policy.witnesses.members)}", "")
+    for tsa in policy.timestamp_authorities:
+        for root in tsa.roots:
+            table.add_row("TSA", tsa.name, _cert_fingerprint(root))
+    for c in policy.chains:
+        table.add_row("chain (time)", f"chain {c.chain_id}, registry {c.registry}", c.genesis_hash)
+    out.print(table)
+    if policy.notice:
+        err.print(f"[yellow]{policy.notice}[/yellow]")
+    if not policy.require_independent_time:
+        err.print("[yellow]This policy accepts certificates whose time only the operator "
+                  "attests.[/yellow]")
+
+
+def _cert_fingerprint(certificate: Any) -> str:
+    from cryptography.hazmat.primitives import hashes
+
+    return "SHA-256 " + certificate.fingerprint(hashes.SHA256()).hex()
 
 
 def main() -> None:

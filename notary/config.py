@@ -10,12 +10,19 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from notary.errors import ConfigurationError
 
-__all__ = ["DEV_CHAIN_KEYS", "ChainBackend", "ContentBackend", "Environment", "Settings"]
+__all__ = [
+    "DEV_CHAIN_KEYS",
+    "ChainBackend",
+    "ContentBackend",
+    "Environment",
+    "Settings",
+    "WitnessSetting",
+]
 
 
 class Environment(StrEnum):
@@ -42,6 +49,17 @@ DEV_CHAIN_KEYS = frozenset(
         "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291",  # geth dev default
     }
 )
+
+
+class WitnessSetting(BaseModel):
+    """One witness the log sends its checkpoints to: its tlog-witness submission prefix and its
+    cosignature verifier key (``name+keyid+base64``, type 0x04), both given by the witness's
+    operator. The key is the witness's own: the operator never holds its private half."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: Annotated[str, Field(min_length=8, max_length=500, pattern=r"^https?://")]
+    key: Annotated[str, Field(min_length=10, max_length=500)]
 
 
 class Settings(BaseSettings):
@@ -89,6 +107,30 @@ class Settings(BaseSettings):
     # Issuer (Ed25519) key for receipts and certificates; generated in data_dir on first start
     issuer_key_file: Path | None = None
 
+    # The log: its origin (a schema-less URL naming this deployment, fixed for the log's life;
+    # default derived from the log key) and its checkpoint-signing Ed25519 key (generated in
+    # data_dir on first start).
+    log_origin: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s+]+$")] | None = None
+    log_key_file: Path | None = None
+
+    # Witnesses (C2SP tlog-witness), as JSON: [{"url": "https://w.example/", "key": "<vkey>"}].
+    # A certificate waits until witness_quorum of them cosigned its checkpoint (default: all).
+    witnesses: list[WitnessSetting] = Field(default_factory=list, max_length=32)
+    witness_quorum: Annotated[int, Field(ge=0, le=32)] | None = None
+    witness_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+    # RFC 3161 time-stamp authorities: URLs, comma-separated or JSON. A certificate waits until
+    # tsa_quorum of them stamped its checkpoint (default: all). tsa_ca_file: PEM roots the
+    # tokens must chain to (checked on receipt and published in the trust policy).
+    tsa_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, max_length=8)
+    tsa_quorum: Annotated[int, Field(ge=0, le=8)] | None = None
+    tsa_ca_file: Path | None = None
+    tsa_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+    # Whether the served trust policy suggests the RPC chain as a source of time (a public chain
+    # no single party controls). Never for the embedded chain: it is the operator's own.
+    chain_trusted_for_time: bool = False
+
     # Limits (documented in docs/api.md)
     max_upload_bytes: Annotated[int, Field(gt=0)] = 8 * 1024**3
     max_digests_per_request: Annotated[int, Field(ge=1, le=100_000)] = 1_000
@@ -105,11 +147,48 @@ class Settings(BaseSettings):
             raise ValueError("NOTARY_CHAIN_PRIVATE_KEY must be 32 bytes of hex (64 hex digits)")
         return SecretStr(raw)
 
+    @field_validator("tsa_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [u.strip() for u in text.split(",") if u.strip()]
+        return value
+
+    @field_validator("tsa_urls")
+    @classmethod
+    def _http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")) or len(url) > 500:
+                raise ValueError(f"NOTARY_TSA_URLS: {url[:80]!r} is not an http(s) URL")
+        return value
+
     @model_validator(mode="after")
     def _backend_needs(self) -> Settings:
         if self.chain_backend is ChainBackend.rpc and not self.chain_rpc_url:
             raise ValueError("NOTARY_CHAIN_BACKEND=rpc needs NOTARY_CHAIN_RPC_URL")
+        if self.witness_quorum is not None and self.witness_quorum > len(self.witnesses):
+            raise ValueError(f"NOTARY_WITNESS_QUORUM is {self.witness_quorum} but only "
+                             f"{len(self.witnesses)} witness(es) are configured")
+        if self.tsa_quorum is not None and self.tsa_quorum > len(self.tsa_urls):
+            raise ValueError(f"NOTARY_TSA_QUORUM is {self.tsa_quorum} but only "
+                             f"{len(self.tsa_urls)} TSA URL(s) are configured")
+        if self.chain_trusted_for_time and self.chain_backend is ChainBackend.embedded:
+            raise ValueError("NOTARY_CHAIN_TRUSTED_FOR_TIME cannot be set for the embedded chain: "
+                             "it is the operator's own and proves nothing against the operator")
         return self
+
+    @property
+    def required_cosignatures(self) -> int:
+        return len(self.witnesses) if self.witness_quorum is None else self.witness_quorum
+
+    @property
+    def required_timestamps(self) -> int:
+        return len(self.tsa_urls) if self.tsa_quorum is None else self.tsa_quorum
 
     # Derived locations -------------------------------------------------------------------
 
@@ -134,6 +213,10 @@ class Settings(BaseSettings):
     @property
     def resolved_issuer_key_file(self) -> Path:
         return self.issuer_key_file or self.keys_dir / "issuer-ed25519.pem"
+
+    @property
+    def resolved_log_key_file(self) -> Path:
+        return self.log_key_file or self.keys_dir / "log-ed25519.pem"
 
     def check_safety(self) -> None:
         """Refuse settings that are only safe on a developer's machine."""

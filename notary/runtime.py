@@ -13,13 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 
+from client_sdk.note import NoteSigner
+from client_sdk.policy import TrustPolicy
+from client_sdk.signing import key_id
 from notary.config import ChainBackend, ContentBackend, Settings
 from notary.errors import ChainUnavailable, ConfigurationError, DependencyUnavailable
-from notary.services.anchoring import AnchoringWorker
-from notary.services.issuer import Issuer, load_or_create_issuer_key
+from notary.services.anchoring import AnchoringWorker, CertificationRule
+from notary.services.attestation import AttestationLoop, TimestampRequester, WitnessSubmitter
+from notary.services.issuer import Issuer
+from notary.services.keys import load_or_create_ed25519_key
 from notary.services.leadership import LeaderLock, leader_lock_for
+from notary.services.transparency_log import TransparencyLog, log_size
+from notary.services.trust import load_tsa_roots, served_policy
 from notary.storage.content import ContentStore, EmbeddedContentStore, KuboContentStore
 from notary.storage.db import create_db_engine, migrate
 from notary.storage.models import Principal
@@ -70,12 +79,12 @@ class ChainGateway:
                     raise ChainUnavailable(f"cannot attach the pledge registry: {exc}") from exc
             return self._pledges
 
-    def anchor_root(self, root: bytes, leaf_count: int) -> Any:
+    def anchor_root(self, root: bytes, tree_size: int) -> Any:
         from chain.errors import ChainUnavailable as NodeDown
 
         client = self.client()
         try:
-            return client.anchor_root(root, leaf_count)
+            return client.anchor_root(root, tree_size)
         except NodeDown:
             self.reset()  # reconnect next time: the node may come back on another connection
             raise
@@ -102,6 +111,14 @@ class ChainGateway:
         if client is None:
             return None
         return int(client.chain_id), str(client.registry_address)
+
+    def genesis_hash(self) -> str:
+        from chain.errors import ChainError
+
+        try:
+            return str(self.client().genesis_hash())
+        except ChainError as exc:
+            raise ChainUnavailable(f"cannot read the genesis block: {exc}") from exc
 
     def reset(self) -> None:
         with self._lock:
@@ -184,6 +201,12 @@ def _connect_chain(settings: Settings) -> Callable[[], Any]:
     return connect
 
 
+def default_log_origin(log_key_id: str) -> str:
+    """A development log's origin, derived from its key so two deployments never share one.
+    Production sets ``NOTARY_LOG_ORIGIN`` to a URL naming the deployment."""
+    return f"ip-notary.local/log/{log_key_id[:16]}"
+
+
 def _content_store(settings: Settings) -> ContentStore:
     if settings.content_backend is ContentBackend.kubo:
         return KuboContentStore(settings.kubo_api_url)
@@ -197,12 +220,15 @@ class Runtime:
     content_store: ContentStore
     chain: ChainGateway
     issuer: Issuer
+    log: TransparencyLog
     worker: AnchoringWorker
+    attestation: list[AttestationLoop]
     leader: LeaderLock
     principals: PrincipalCache
+    _http: httpx.Client
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-    _housekeeping: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _policy: TrustPolicy | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -212,40 +238,82 @@ class Runtime:
         migrate(engine)
         chain = ChainGateway(_connect_chain(settings),
                              pledge_registry_address=settings.pledge_registry_address)
+        log_key = load_or_create_ed25519_key(settings.resolved_log_key_file, purpose="log")
+        origin = settings.log_origin or default_log_origin(key_id(log_key.public_key()))
+        log = TransparencyLog(origin, NoteSigner(origin, log_key))
+        with Session(engine) as session:
+            log.check_origin(session)
+        http = httpx.Client(timeout=settings.witness_timeout_seconds,
+                            limits=httpx.Limits(max_connections=len(settings.witnesses) + 8))
+        submitters = [WitnessSubmitter(engine, url=w.url, vkey=w.key, client=http)
+                      for w in settings.witnesses]
+        roots = load_tsa_roots(settings)
+        stampers = [TimestampRequester(engine, url=url, client=http, roots=roots,
+                                       timeout=settings.tsa_timeout_seconds)
+                    for url in settings.tsa_urls]
         # The worker talks to the gateway, not a client, so that it reconnects after outages.
         worker = AnchoringWorker(
             engine,
             chain,
+            log,
             max_items=settings.batch_max_items,
             interval_seconds=settings.batch_interval_seconds,
+            certification=CertificationRule(
+                witnesses=frozenset(s.name for s in submitters),
+                cosignatures=settings.required_cosignatures,
+                authorities=frozenset(settings.tsa_urls),
+                timestamps=settings.required_timestamps,
+            ),
         )
-        return cls(
+        runtime = cls(
             settings=settings,
             engine=engine,
             content_store=_content_store(settings),
             chain=chain,
-            issuer=Issuer(load_or_create_issuer_key(settings.resolved_issuer_key_file)),
+            issuer=Issuer(load_or_create_ed25519_key(settings.resolved_issuer_key_file,
+                                                     purpose="issuer")),
+            log=log,
             worker=worker,
+            attestation=[AttestationLoop(e) for e in [*submitters, *stampers]],
             leader=leader_lock_for(engine, settings.data_dir),
             principals=PrincipalCache(engine),
+            _http=http,
         )
+        if not settings.chain_trusted_for_time:
+            runtime.issuer.policy = runtime.trust_policy()  # needs no chain: set it at once
+        return runtime
+
+    def trust_policy(self) -> TrustPolicy:
+        """The policy this deployment suggests (``services.trust``); built once. Suggesting the
+        chain for time needs its genesis hash, so then the first call needs the chain."""
+        if self._policy is None:
+            chain = None
+            if self.settings.chain_trusted_for_time:
+                self.chain.client()  # connects, or 503 chain_unavailable
+                ident = self.chain.identity()
+                assert ident is not None
+                chain = (ident[0], self.chain.genesis_hash(), ident[1])
+            self._policy = served_policy(settings=self.settings, issuer=self.issuer, log=self.log,
+                                         chain=chain)
+            self.issuer.policy = self._policy
+        return self._policy
 
     def start(self) -> None:
-        """Start the anchoring loop (if this process may lead) and warm up the chain."""
-        if self.settings.run_anchoring_worker and self._thread is None:
+        """Start the anchoring loop and the witness/TSA loops (they act only while this process
+        leads), and the housekeeping."""
+        if self.settings.run_anchoring_worker and not self._threads:
             self._stop.clear()
-            self._thread = threading.Thread(
-                target=self.worker.run_forever,
-                args=(self._stop,),
-                kwargs={"is_leader": self.leader.try_acquire},
-                name="anchoring-worker",
-                daemon=True,
-            )
-            self._thread.start()
-            self._housekeeping = threading.Thread(
-                target=self._housekeep, name="housekeeping", daemon=True
-            )
-            self._housekeeping.start()
+            self._spawn("anchoring-worker", self.worker.run_forever, self._stop,
+                        is_leader=self.leader.try_acquire)
+            for loop in self.attestation:
+                self._spawn(f"attest-{loop.endpoint.state.name}", loop.run, self._stop,
+                            lambda: self.worker.is_leader)
+            self._spawn("housekeeping", self._housekeep)
+
+    def _spawn(self, name: str, target: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def _housekeep(self, period: float = 60.0) -> None:
         """Leader-only periodic duties: erase credit entries whose publicity period has ended
@@ -265,12 +333,12 @@ class Runtime:
 
     def close(self) -> None:
         self._stop.set()
-        for thread in (self._thread, self._housekeeping):
-            if thread is not None:
-                thread.join(timeout=30)
-        self._thread = self._housekeeping = None
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
         self.leader.release()
         self.chain.close()
+        self._http.close()
         self.engine.dispose()
 
     def readiness(self) -> dict[str, dict[str, Any]]:
@@ -304,6 +372,23 @@ class Runtime:
                 "consecutive_failures": state.consecutive_failures,
                 "anchored_batches": state.anchored_batches,
             }
+        try:
+            with Session(self.engine) as session:
+                checks["log"] = {"ok": True, "origin": self.log.origin, "size": log_size(session)}
+        except Exception as exc:  # noqa: BLE001
+            checks["log"] = {"ok": False, "error": _short(exc)}
+        for kind, quorum in (("witness", self.settings.required_cosignatures),
+                             ("timestamp_authority", self.settings.required_timestamps)):
+            members = [loop.endpoint.state.report() for loop in self.attestation
+                       if loop.endpoint.state.kind == kind]
+            if members:
+                healthy = sum(1 for m in members if m["ok"])
+                # Ready while the quorum can still be met; a single witness down is named
+                # in "down" members but does not stop certificates.
+                checks[f"{kind}es" if kind == "witness" else "timestamp_authorities"] = {
+                    "ok": healthy >= quorum, "quorum": quorum, "healthy": healthy,
+                    "down": [m["name"] for m in members if not m["ok"]], "members": members,
+                }
         return checks
 
 

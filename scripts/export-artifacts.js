@@ -9,6 +9,9 @@
  *
  *   node scripts/export-artifacts.js           compile and (re)write chain/artifacts/*.json
  *   node scripts/export-artifacts.js --check   compile from scratch and fail if any committed file differs
+ *
+ * Only the files directly in chain/artifacts/ are written, checked or removed: chain/artifacts/legacy/ holds
+ * frozen artifacts of earlier contract versions (see its README), which are never rebuilt.
  */
 "use strict";
 
@@ -95,11 +98,13 @@ async function renderArtifacts({ force }) {
   return rendered;
 }
 
+/** The committed artifacts of the current build: JSON files directly in OUT_DIR, not in legacy/. */
 function committedArtifactNames() {
   if (!fs.existsSync(OUT_DIR)) return [];
   return fs
-    .readdirSync(OUT_DIR)
-    .filter((f) => f.endsWith(".json"))
+    .readdirSync(OUT_DIR, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".json"))
+    .map((entry) => entry.name)
     .sort();
 }
 

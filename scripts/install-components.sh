@@ -13,6 +13,8 @@ log "geth"
 ./scripts/install-geth.sh >/dev/null
 log "kubo"
 ./scripts/install-kubo.sh >/dev/null
+log "torchwood (litewitness, spicy)"
+./scripts/install-torchwood.sh >/dev/null
 
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   log "postgresql (apt)"

@@ -7,9 +7,10 @@ const { interfaceId } = require("./helpers");
 // 21,000 base cost included, must stay well below that.
 const ANCHOR_GAS_LIMIT = 80_000n;
 
-const ROOT_A = ethers.keccak256(ethers.toUtf8Bytes("batch A"));
-const ROOT_B = ethers.keccak256(ethers.toUtf8Bytes("batch B"));
-const ROOT_C = ethers.keccak256(ethers.toUtf8Bytes("batch C"));
+const ROOT_A = ethers.keccak256(ethers.toUtf8Bytes("checkpoint A"));
+const ROOT_B = ethers.keccak256(ethers.toUtf8Bytes("checkpoint B"));
+const ROOT_C = ethers.keccak256(ethers.toUtf8Bytes("checkpoint C"));
+const MAX_UINT64 = 2n ** 64n - 1n;
 
 describe("EvidenceRegistry", function () {
   async function deployFixture() {
@@ -41,7 +42,7 @@ describe("EvidenceRegistry", function () {
       const { registry } = await loadFixture(deployFixture);
       expect(await registry.batchCount()).to.equal(0n);
       expect(await registry.isAnchored(ROOT_A)).to.equal(false);
-      expect(await registry.version()).to.equal("EvidenceRegistry/1");
+      expect(await registry.version()).to.equal("EvidenceRegistry/2");
     });
 
     it("reverts for a zero admin", async function () {
@@ -62,44 +63,74 @@ describe("EvidenceRegistry", function () {
   });
 
   describe("anchor", function () {
-    it("records root, leaf count, block time and block number", async function () {
+    it("records root, tree size, block time and block number", async function () {
       const { registry, block } = await loadFixture(anchoredFixture);
       const batch = await registry.getBatch(1);
       expect(batch.root).to.equal(ROOT_A);
-      expect(batch.leafCount).to.equal(1000n);
+      expect(batch.treeSize).to.equal(1000n);
       expect(batch.timestamp).to.equal(BigInt(block.timestamp));
       expect(batch.blockNumber).to.equal(BigInt(block.number));
       expect(await registry.batchCount()).to.equal(1n);
       expect(await registry.isAnchored(ROOT_A)).to.equal(true);
     });
 
-    it("emits BatchAnchored with the batch id, root, leaf count, time and anchorer", async function () {
+    it("emits CheckpointAnchored with the batch id, root, tree size, time and anchorer", async function () {
       const { registry, admin } = await loadFixture(deployFixture);
       const next = (await time.latest()) + 10;
       await time.setNextBlockTimestamp(next);
       await expect(registry.anchor(ROOT_A, 7))
-        .to.emit(registry, "BatchAnchored")
+        .to.emit(registry, "CheckpointAnchored")
         .withArgs(1n, ROOT_A, 7n, BigInt(next), admin.address);
     });
 
-    it("gives sequential batch ids starting at 1", async function () {
+    it("gives sequential batch ids starting at 1 to checkpoints of a growing log", async function () {
       const { registry } = await loadFixture(deployFixture);
       expect(await registry.anchor.staticCall(ROOT_A, 1)).to.equal(1n);
       await registry.anchor(ROOT_A, 1);
       expect(await registry.anchor.staticCall(ROOT_B, 2)).to.equal(2n);
       await registry.anchor(ROOT_B, 2);
-      await registry.anchor(ROOT_C, 3);
+      await registry.anchor(ROOT_C, 1000);
       expect(await registry.batchCount()).to.equal(3n);
       expect((await registry.getBatch(2)).root).to.equal(ROOT_B);
-      expect((await registry.getBatch(3)).leafCount).to.equal(3n);
+      expect((await registry.getBatch(3)).treeSize).to.equal(1000n);
     });
 
-    it("accepts a batch of one leaf and the largest uint64 leaf count", async function () {
+    it("accepts a log of one leaf and the largest uint64 tree size", async function () {
       const { registry } = await loadFixture(deployFixture);
-      const maxUint64 = 2n ** 64n - 1n;
       await registry.anchor(ROOT_A, 1);
-      await registry.anchor(ROOT_B, maxUint64);
-      expect((await registry.getBatch(2)).leafCount).to.equal(maxUint64);
+      await registry.anchor(ROOT_B, MAX_UINT64);
+      expect((await registry.getBatch(2)).treeSize).to.equal(MAX_UINT64);
+    });
+
+    it("refuses a tree size equal to or smaller than the latest, naming both sizes", async function () {
+      const { registry } = await loadFixture(anchoredFixture);
+      for (const treeSize of [1000n, 999n, 1n]) {
+        await expect(registry.anchor(ROOT_B, treeSize))
+          .to.be.revertedWithCustomError(registry, "EvidenceRegistryTreeSizeNotGrowing")
+          .withArgs(treeSize, 1000n);
+      }
+      expect(await registry.isAnchored(ROOT_B)).to.equal(false);
+      expect(await registry.batchCount()).to.equal(1n);
+      // The refusals left the log where it was: the next size up is accepted.
+      await registry.anchor(ROOT_B, 1001);
+      await expect(registry.anchor(ROOT_C, 1001))
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistryTreeSizeNotGrowing")
+        .withArgs(1001n, 1001n);
+    });
+
+    it("refuses an empty log, even as the first checkpoint", async function () {
+      const { registry } = await loadFixture(deployFixture);
+      await expect(registry.anchor(ROOT_A, 0))
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistryTreeSizeNotGrowing")
+        .withArgs(0n, 0n);
+    });
+
+    it("refuses every checkpoint after one at the largest uint64 tree size", async function () {
+      const { registry } = await loadFixture(deployFixture);
+      await registry.anchor(ROOT_A, MAX_UINT64);
+      await expect(registry.anchor(ROOT_B, MAX_UINT64))
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistryTreeSizeNotGrowing")
+        .withArgs(MAX_UINT64, MAX_UINT64);
     });
 
     it("reverts for a zero root", async function () {
@@ -110,19 +141,16 @@ describe("EvidenceRegistry", function () {
       );
     });
 
-    it("reverts for an empty batch, naming the root", async function () {
-      const { registry } = await loadFixture(deployFixture);
-      await expect(registry.anchor(ROOT_A, 0))
-        .to.be.revertedWithCustomError(registry, "EvidenceRegistryEmptyBatch")
-        .withArgs(ROOT_A);
-    });
-
-    it("reverts for a root already anchored, naming the first batch", async function () {
+    it("reverts for a root already anchored, naming the first batch, before checking the size", async function () {
       const { registry } = await loadFixture(anchoredFixture);
-      await registry.anchor(ROOT_B, 5);
-      await expect(registry.anchor(ROOT_A, 3))
-        .to.be.revertedWithCustomError(registry, "EvidenceRegistryRootAlreadyAnchored")
-        .withArgs(ROOT_A, 1n);
+      await registry.anchor(ROOT_B, 1005);
+      // Re-sending the same checkpoint (a retry) and sending its root with any size both name the first
+      // batch: the client recognises an anchor it already made by this error.
+      for (const treeSize of [1000n, 3n, 2000n]) {
+        await expect(registry.anchor(ROOT_A, treeSize))
+          .to.be.revertedWithCustomError(registry, "EvidenceRegistryRootAlreadyAnchored")
+          .withArgs(ROOT_A, 1n);
+      }
       expect(await registry.batchCount()).to.equal(2n);
     });
 
@@ -133,11 +161,11 @@ describe("EvidenceRegistry", function () {
         .withArgs(stranger.address, ANCHORER_ROLE);
     });
 
-    it("costs less than 80,000 gas, first batch and later ones", async function () {
+    it("costs less than 80,000 gas, first checkpoint and later ones", async function () {
       const { registry } = await loadFixture(deployFixture);
       const roots = [ROOT_A, ROOT_B, ROOT_C];
-      for (const root of roots) {
-        const receipt = await (await registry.anchor(root, 1000)).wait();
+      for (const [i, root] of roots.entries()) {
+        const receipt = await (await registry.anchor(root, 1000 * (i + 1))).wait();
         expect(receipt.gasUsed).to.be.lessThan(ANCHOR_GAS_LIMIT);
       }
     });
@@ -150,7 +178,7 @@ describe("EvidenceRegistry", function () {
         .to.emit(registry, "RoleGranted")
         .withArgs(ANCHORER_ROLE, anchorer.address, admin.address);
       await expect(registry.connect(anchorer).anchor(ROOT_A, 1))
-        .to.emit(registry, "BatchAnchored")
+        .to.emit(registry, "CheckpointAnchored")
         .withArgs(1n, ROOT_A, 1n, (value) => typeof value === "bigint", anchorer.address);
     });
 
@@ -179,9 +207,36 @@ describe("EvidenceRegistry", function () {
       const [batchId, batch] = await registry.findRoot(ROOT_A);
       expect(batchId).to.equal(1n);
       expect(batch.root).to.equal(ROOT_A);
-      expect(batch.leafCount).to.equal(1000n);
+      expect(batch.treeSize).to.equal(1000n);
       expect(batch.timestamp).to.equal(BigInt(block.timestamp));
       expect(batch.blockNumber).to.equal(BigInt(block.number));
+    });
+
+    it("gives the latest checkpoint, the one with the largest tree size", async function () {
+      const { registry } = await loadFixture(anchoredFixture);
+      let [batchId, batch] = await registry.latestCheckpoint();
+      expect(batchId).to.equal(1n);
+      expect(batch.root).to.equal(ROOT_A);
+      expect(batch.treeSize).to.equal(1000n);
+
+      const receipt = await (await registry.anchor(ROOT_B, 1500)).wait();
+      const block = await ethers.provider.getBlock(receipt.blockNumber);
+      [batchId, batch] = await registry.latestCheckpoint();
+      expect(batchId).to.equal(await registry.batchCount());
+      expect([batch.root, batch.treeSize, batch.timestamp, batch.blockNumber]).to.deep.equal([
+        ROOT_B,
+        1500n,
+        BigInt(block.timestamp),
+        BigInt(block.number),
+      ]);
+      expect(batch).to.deep.equal(await registry.getBatch(2));
+    });
+
+    it("reverts latestCheckpoint with UnknownBatch(0) before the first checkpoint", async function () {
+      const { registry } = await loadFixture(deployFixture);
+      await expect(registry.latestCheckpoint())
+        .to.be.revertedWithCustomError(registry, "EvidenceRegistryUnknownBatch")
+        .withArgs(0n);
     });
 
     it("reverts getBatch for id 0 and for ids past the latest batch", async function () {

@@ -13,6 +13,7 @@ from notary.api.routes import (
     claims,
     credit,
     evidence,
+    log,
     pledges,
     principals,
     system,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     install_error_handlers(app)
     app.include_router(system.router)
+    app.include_router(log.router)
     app.include_router(principals.router)
     app.include_router(evidence.router)
     app.include_router(verify.router)

@@ -51,6 +51,7 @@ class RecordView(BaseModel):
     received_at: str
     record: dict[str, Any]
     anchor: AnchorInfo | None = None
+    log_index: int | None = Field(default=None, description="position in the log, once sealed")
     has_content: bool
 
 
@@ -85,6 +86,11 @@ class VerifyResponse(BaseModel):
     reason: str | None = None
     steps: list[str]
     record_id: str | None = None
+    proven_time: str | None = Field(default=None, description="existed by then, per time_source")
+    time_source: str | None = Field(
+        default=None, description="witnesses, timestamp_authority, chain or operator")
+    witnesses: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
     anchored_at: str | None = None
     chain_id: int | None = None
     contract: str | None = None

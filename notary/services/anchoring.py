@@ -1,21 +1,25 @@
-"""The anchoring worker: closes batches of pending records and anchors each batch's Merkle root.
+"""The anchoring worker: appends pending records to the log and anchors each new checkpoint.
 
 Exactly-once anchoring, even across ``kill -9``, rests on two durable steps:
 
-1. *Seal* (one database transaction): take up to ``max_items`` pending records, build the RFC 9162
-   tree over their leaf hashes, store the batch as ``sealed`` and each record's position and audit
-   path. A crash before the commit leaves the records pending; after it, the batch exists.
-2. *Anchor*: send the root to the registry and mark the batch ``anchored``. A crash between the
-   transaction and the database update is harmless: the contract refuses a root twice, and the
-   chain client answers an already-anchored root with the existing anchor instead of a new
-   transaction.
+1. *Seal* (one database transaction): take up to ``max_items`` pending records, append their leaf
+   hashes to the one log (``services.transparency_log``), sign the new checkpoint, store the batch
+   as ``sealed`` and each record's log index. A crash before the commit leaves the records
+   pending; after it, the batch and its checkpoint exist.
+2. *Anchor*: send the checkpoint (root, tree size) to the registry, oldest first, and mark the
+   batch ``anchored``. A crash between the transaction and the database update is harmless: the
+   contract refuses a root twice (and any size that does not grow), and the chain client answers
+   an already-anchored root with the existing anchor instead of a new transaction.
+
+A checkpoint is *certified* (``certify_ready``) once it is anchored, cosigned by the witness
+quorum and stamped by the required time-stamp authorities (``services.attestation`` collects
+those): certificates are built only on certified checkpoints.
 
 Only one worker seals at a time: the caller holds a leader lock (``services.leadership``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -23,13 +27,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, exists, func, update
 from sqlmodel import Session, col, select
 
-from client_sdk.merkle import MerkleTree
-from notary.storage.models import Batch, Record
+from notary.services.transparency_log import TransparencyLog
+from notary.storage.models import Batch, Cosignature, Record, TimestampToken
 
-__all__ = ["AnchorResult", "Anchorer", "AnchoringWorker", "WorkerState"]
+__all__ = [
+    "AnchorResult",
+    "Anchorer",
+    "AnchoringWorker",
+    "CertificationRule",
+    "WorkerState",
+    "certify_ready",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +59,55 @@ class AnchorResult(Protocol):
 class Anchorer(Protocol):
     """What the worker needs from the chain layer (``chain.EvidenceRegistryClient`` fits)."""
 
-    def anchor_root(self, root: bytes, leaf_count: int) -> AnchorResult: ...
+    def anchor_root(self, root: bytes, tree_size: int) -> AnchorResult: ...
+
+
+@dataclass(frozen=True)
+class CertificationRule:
+    """What a checkpoint waits for before certificates are built on it: cosignatures from
+    ``cosignatures`` of the named witnesses and tokens from ``timestamps`` of the named TSAs."""
+
+    witnesses: frozenset[str] = frozenset()
+    cosignatures: int = 0
+    authorities: frozenset[str] = frozenset()
+    timestamps: int = 0
+
+
+def certify_ready(session: Session, rule: CertificationRule, *, now: datetime | None = None) -> int:
+    """Mark every anchored checkpoint that meets ``rule`` as certified; returns how many."""
+    query = select(Batch.seq).where(
+        Batch.status == "anchored", col(Batch.certified_at).is_(None),
+        col(Batch.log_size).is_not(None))
+    if rule.cosignatures:
+        cosigned = (select(func.count()).select_from(Cosignature)
+                    .where(Cosignature.batch_seq == Batch.seq,
+                           col(Cosignature.witness).in_(rule.witnesses))
+                    .scalar_subquery())
+        query = query.where(cosigned >= rule.cosignatures)
+    if rule.timestamps:
+        stamped = (select(func.count()).select_from(TimestampToken)
+                   .where(TimestampToken.batch_seq == Batch.seq,
+                          col(TimestampToken.authority).in_(rule.authorities))
+                   .scalar_subquery())
+        query = query.where(stamped >= rule.timestamps)
+    ready = list(session.exec(query))
+    if ready:
+        session.execute(update(Batch).where(col(Batch.seq).in_(ready))
+                        .values(certified_at=now or datetime.now(UTC)))
+        session.commit()
+        log.info("certified checkpoint(s) of batch(es) %s", ready)
+    return len(ready)
+
+
+def certified_log_size(session: Session) -> int:
+    """Records with a log index below this have a certificate (sizes only grow, so the newest
+    certified checkpoint includes every earlier record)."""
+    return int(session.exec(select(func.max(Batch.log_size))
+                            .where(col(Batch.certified_at).is_not(None))).one() or 0)
+
+
+def has_pending_records(session: Session) -> bool:
+    return bool(session.exec(select(exists().where(col(Record.batch_seq).is_(None)))).one())
 
 
 @dataclass
@@ -68,13 +127,17 @@ class AnchoringWorker:
         self,
         engine: Engine,
         anchorer: Anchorer,
+        log: TransparencyLog,
         *,
         max_items: int,
         interval_seconds: float,
+        certification: CertificationRule = CertificationRule(),
         max_backoff_seconds: float = 30.0,
     ) -> None:
         self._engine = engine
         self._anchorer = anchorer
+        self._log = log
+        self.certification = certification
         self.max_items = max_items
         self.interval = timedelta(seconds=interval_seconds)
         self._poll = min(0.25, interval_seconds / 4)
@@ -115,27 +178,25 @@ class AnchoringWorker:
             ).all()
             if not rows:
                 return None
-            tree = MerkleTree.from_leaf_hashes([bytes.fromhex(h) for _, h in rows])
+            appended = self._log.append(session, [bytes.fromhex(h) for _, h in rows])
             batch = Batch(
-                root=tree.root.hex(), size=tree.size, status="sealed", sealed_at=datetime.now(UTC)
+                root=appended.root.hex(), size=len(rows), status="sealed",
+                sealed_at=datetime.now(UTC), log_start=appended.start, log_size=appended.size,
+                checkpoint=appended.checkpoint,
             )
             session.add(batch)
-            session.flush()
+            session.flush()  # a racing sealer from the same log size fails here (log_start)
             session.execute(
                 update(Record),
                 [
-                    {
-                        "seq": seq,
-                        "batch_seq": batch.seq,
-                        "leaf_index": i,
-                        "audit_path": json.dumps([h.hex() for h in tree.audit_path(i)]),
-                    }
+                    {"seq": seq, "batch_seq": batch.seq, "log_index": appended.start + i}
                     for i, (seq, _) in enumerate(rows)
                 ],
             )
             session.commit()
             session.refresh(batch)
-            log.info("sealed batch %s: %d records, root %s", batch.seq, batch.size, batch.root)
+            log.info("sealed batch %s: %d records, log size %d, root %s",
+                     batch.seq, batch.size, appended.size, batch.root)
             return batch
 
     def anchor_sealed(self) -> int:
@@ -146,8 +207,10 @@ class AnchoringWorker:
                 select(Batch).where(Batch.status == "sealed").order_by(col(Batch.seq))
             ).all()
             for batch in sealed:
+                if batch.log_size is None:
+                    raise RuntimeError(f"batch {batch.seq} has no checkpoint to anchor")
                 try:
-                    receipt = self._anchorer.anchor_root(bytes.fromhex(batch.root), batch.size)
+                    receipt = self._anchorer.anchor_root(bytes.fromhex(batch.root), batch.log_size)
                 except Exception as exc:
                     batch.attempts += 1
                     batch.last_error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -175,10 +238,16 @@ class AnchoringWorker:
         return done
 
     def run_once(self, *, force: bool = False) -> int:
-        """Seal what is due, then anchor every sealed batch."""
+        """Seal what is due, anchor every sealed batch, certify what is ready."""
         while self.seal_batch(force=force) is not None:
             force = False  # only the first batch is forced; the rest follow the normal rule
-        return self.anchor_sealed()
+        anchored = self.anchor_sealed()
+        self.certify()
+        return anchored
+
+    def certify(self) -> int:
+        with Session(self._engine) as session:
+            return certify_ready(session, self.certification)
 
     # The loop ----------------------------------------------------------------------------
 

@@ -1,57 +1,38 @@
 """The service's Ed25519 issuer key, and the signed documents it issues (receipts, certificates).
 
-The key lives in a PEM file (mode 0600) in the data directory, generated on first start. Signatures
-are deterministic (Ed25519), so a certificate rebuilt later from the database is byte-identical.
+The key lives in a PEM file (``services.keys``). Signatures are deterministic (Ed25519), so a
+certificate rebuilt later from the database is byte-identical.
 """
 
 from __future__ import annotations
 
-import os
+import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client_sdk.certificate import (
     CERTIFICATE_MEDIA_TYPE,
+    CERTIFICATE_V1_MEDIA_TYPE,
     RECEIPT_MEDIA_TYPE,
-    Certificate,
+    AnyCertificate,
+    parse_certificate,
     format_timestamp,
 )
+from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id, public_key_to_b64, sign_document
 from client_sdk.verify import verify_certificate
-from notary.errors import ConfigurationError
 
-__all__ = ["AnchorFacts", "Issuer", "load_or_create_issuer_key", "public_trust_document"]
+__all__ = ["OPERATOR_ONLY_NOTICE", "AnchorFacts", "Issuer", "LogFacts"]
 
-
-def load_or_create_issuer_key(path: Path) -> Ed25519PrivateKey:
-    if path.exists():
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (ValueError, TypeError) as exc:
-            raise ConfigurationError(f"issuer key file {path} is not a PEM private key: {exc}") from exc
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigurationError(f"issuer key file {path} holds a non-Ed25519 key")
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    # O_EXCL: two processes starting at once must not each write a different key.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return load_or_create_issuer_key(path)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return key
+OPERATOR_ONLY_NOTICE = (
+    "No independent party vouches for the time of this certificate: it carries no witness "
+    "cosignature and no time-stamp token, and its chain is the operator's own. It shows what the "
+    "operator attests, not what the operator could not have backdated."
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +48,24 @@ class AnchorFacts:
     block_timestamp: int
 
 
+@dataclass(frozen=True)
+class LogFacts:
+    """A record's place in the log, and the (cosigned) checkpoint that includes it."""
+
+    origin: str
+    leaf_index: int
+    tree_size: int
+    inclusion_proof: Sequence[bytes]
+    checkpoint: str  # the signed note, with cosignature lines
+
+
 class Issuer:
-    """Signs receipts and certificates with the service key."""
+    """Signs receipts and certificates with the service key.
+
+    ``policy`` (set by the runtime once the log and witnesses are known) is what every issued
+    certificate is checked against before it leaves: never hand out a certificate our own
+    verifier would reject under our own published policy.
+    """
 
     def __init__(self, private_key: Ed25519PrivateKey, name: str = "ip-notary") -> None:
         self._key = private_key
@@ -76,6 +73,7 @@ class Issuer:
         self.key_id = key_id(public)
         self.public_key_b64 = public_key_to_b64(public)
         self.name = name
+        self.policy: TrustPolicy | None = None
 
     def _issuer_field(self) -> dict[str, str]:
         return {"key_id": self.key_id, "public_key": self.public_key_b64, "name": self.name}
@@ -102,15 +100,53 @@ class Issuer:
         *,
         record: dict[str, Any],
         leaf_hash: str,
+        log: LogFacts,
+        timestamps: Sequence[bytes],
+        cosignatures: int,
+        anchor: AnchorFacts,
+        issued_at: datetime,
+    ) -> AnyCertificate:
+        """A version 2 certificate: the record's inclusion in the log at a cosigned checkpoint.
+
+        When nothing in it but our own signatures and our own chain vouches for its time (no
+        cosignature, no token, no chain our policy suggests for time), it says so in ``notice``.
+        """
+        unsigned: dict[str, Any] = {
+            "media_type": CERTIFICATE_MEDIA_TYPE,
+            "record": record,
+            "leaf_hash": leaf_hash,
+            "log": {
+                "origin": log.origin,
+                "leaf_index": log.leaf_index,
+                "tree_size": log.tree_size,
+                "inclusion_proof": [h.hex() for h in log.inclusion_proof],
+                "checkpoint": log.checkpoint,
+            },
+            "timestamps": [{"token": base64.b64encode(t).decode("ascii")} for t in timestamps],
+            "anchor": _anchor_field(anchor),
+            "issued_at": format_timestamp(issued_at),
+            "issuer": self._issuer_field(),
+        }
+        if not cosignatures and not timestamps and not (self.policy and self.policy.chains):
+            unsigned["notice"] = OPERATOR_ONLY_NOTICE
+        return self._checked(unsigned)
+
+    def certificate_v1(
+        self,
+        *,
+        record: dict[str, Any],
+        leaf_hash: str,
         leaf_index: int,
         tree_size: int,
         audit_path: list[str],
         root: str,
         anchor: AnchorFacts,
         issued_at: datetime,
-    ) -> Certificate:
+    ) -> AnyCertificate:
+        """A version 1 certificate, for records anchored in their own batch tree before the log
+        existed: they can be fetched again, as what they are."""
         unsigned = {
-            "media_type": CERTIFICATE_MEDIA_TYPE,
+            "media_type": CERTIFICATE_V1_MEDIA_TYPE,
             "record": record,
             "leaf_hash": leaf_hash,
             "proof": {
@@ -120,28 +156,27 @@ class Issuer:
                 "audit_path": audit_path,
                 "root": root,
             },
-            "anchor": {
-                "chain_id": anchor.chain_id,
-                "contract": anchor.contract,
-                "batch_id": anchor.batch_id,
-                "tx_hash": anchor.tx_hash.lower(),
-                "block_number": anchor.block_number,
-                "block_hash": anchor.block_hash.lower(),
-                "block_timestamp": anchor.block_timestamp,
-                "block_time": format_timestamp(datetime.fromtimestamp(anchor.block_timestamp, UTC)),
-            },
+            "anchor": _anchor_field(anchor),
             "issued_at": format_timestamp(issued_at),
             "issuer": self._issuer_field(),
         }
-        cert = Certificate.from_json(self.sign(unsigned))
-        # Never hand out a certificate our own verifier would reject.
-        verify_certificate(cert, trusted_issuer_keys=[self.key_id])
+        return self._checked(unsigned)
+
+    def _checked(self, unsigned: dict[str, Any]) -> AnyCertificate:
+        cert = parse_certificate(self.sign(unsigned))
+        # Never hand out a certificate our own verifier would reject under our own policy.
+        verify_certificate(cert, self.policy)
         return cert
 
 
-def public_trust_document(issuer: Issuer, chain_id: int | None, contract: str | None) -> dict[str, Any]:
-    """What verifiers pin: the issuer key and the registry address (served at /v1/trust)."""
+def _anchor_field(anchor: AnchorFacts) -> dict[str, Any]:
     return {
-        "issuer": {"key_id": issuer.key_id, "public_key": issuer.public_key_b64, "name": issuer.name},
-        "registry": {"chain_id": chain_id, "contract": contract},
+        "chain_id": anchor.chain_id,
+        "contract": anchor.contract,
+        "batch_id": anchor.batch_id,
+        "tx_hash": anchor.tx_hash.lower(),
+        "block_number": anchor.block_number,
+        "block_hash": anchor.block_hash.lower(),
+        "block_timestamp": anchor.block_timestamp,
+        "block_time": format_timestamp(datetime.fromtimestamp(anchor.block_timestamp, UTC)),
     }

@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from client_sdk.canonical import canonical_json
-from client_sdk.certificate import Certificate, record_leaf_hash
+from client_sdk.certificate import AnyCertificate, record_leaf_hash
+from client_sdk.note import Checkpoint, parse_note
 from notary.domain.records import Role, new_id
 from notary.errors import NotFound, NotReady
-from notary.services.issuer import AnchorFacts, Issuer
-from notary.storage.models import Batch, KeyGrant, Principal, Record
+from notary.services.issuer import AnchorFacts, Issuer, LogFacts
+from notary.services.transparency_log import cosigned_checkpoint, inclusion_proof
+from notary.storage.models import Batch, Cosignature, KeyGrant, Principal, Record, TimestampToken
 
 __all__ = [
     "READER_ROLES",
@@ -208,9 +210,17 @@ def list_owned_records(
     return list(session.exec(query.order_by(col(Record.seq)).limit(limit)))
 
 
-def record_status(record: Record, batch: Batch | None) -> str:
+def record_status(record: Record, batch: Batch | None, certified_size: int) -> str:
+    """``anchored`` once a certificate can be fetched (its checkpoint is anchored, witnessed and
+    time-stamped as configured), ``batched`` once it is in the log, else ``pending``.
+
+    ``certified_size`` is the newest certified checkpoint's size
+    (``anchoring.certified_log_size``), read once per request.
+    """
+    if record.log_index is not None:
+        return "anchored" if record.log_index < certified_size else "batched"
     if batch is not None and batch.status == "anchored":
-        return "anchored"
+        return "anchored"  # a version 1 record
     return "batched" if record.batch_seq is not None else "pending"
 
 
@@ -220,34 +230,80 @@ def receipt_for(issuer: Issuer, record: Record) -> dict[str, Any]:
     return issuer.receipt_document(body_of(record), record.leaf_hash, record.received_at)
 
 
-def certificate_for(session: Session, issuer: Issuer, record: Record) -> Certificate:
-    batch = session.get(Batch, record.batch_seq) if record.batch_seq is not None else None
-    if batch is None or batch.status != "anchored" or record.audit_path is None:
+def certificate_for(session: Session, issuer: Issuer, record: Record) -> AnyCertificate:
+    """The record's certificate, on the earliest certified checkpoint that includes it."""
+    if record.log_index is None:
+        if record.audit_path is not None:
+            return _certificate_v1(session, issuer, record)
         raise NotReady(
-            f"record {record.id} is not anchored yet; batches close every few seconds, "
+            f"record {record.id} is not in the log yet; batches close every few seconds, "
             "ask again shortly",
             code="not_anchored_yet",
         )
+    batch = session.exec(
+        select(Batch).where(col(Batch.log_size) > record.log_index,
+                            col(Batch.certified_at).is_not(None))
+        .order_by(col(Batch.log_size)).limit(1)
+    ).first()
+    if batch is None:
+        raise NotReady(
+            f"record {record.id} is in the log but its checkpoint is not yet anchored, cosigned "
+            "by the witness quorum and time-stamped; ask again shortly",
+            code="not_anchored_yet",
+        )
+    assert batch.log_size is not None and batch.certified_at is not None
+    checkpoint = cosigned_checkpoint(session, batch)
+    tokens = list(session.exec(select(TimestampToken.token)
+                               .where(TimestampToken.batch_seq == batch.seq)
+                               .order_by(col(TimestampToken.authority))))
+    cosignatures = session.exec(select(func.count()).select_from(Cosignature)
+                                .where(Cosignature.batch_seq == batch.seq)).one()
+    return issuer.certificate(
+        record=body_of(record),
+        leaf_hash=record.leaf_hash,
+        log=LogFacts(
+            origin=Checkpoint.parse(parse_note(checkpoint).text).origin,
+            leaf_index=record.log_index,
+            tree_size=batch.log_size,
+            inclusion_proof=inclusion_proof(session, record.log_index, batch.log_size),
+            checkpoint=checkpoint,
+        ),
+        timestamps=[bytes(t) for t in tokens],
+        cosignatures=int(cosignatures),
+        anchor=_anchor_facts(batch),
+        issued_at=batch.certified_at,
+    )
+
+
+def _anchor_facts(batch: Batch) -> AnchorFacts:
     assert batch.chain_id is not None and batch.contract is not None
     assert batch.chain_batch_id is not None and batch.tx_hash is not None
     assert batch.block_number is not None and batch.block_hash is not None
-    assert batch.block_timestamp is not None and batch.anchored_at is not None
-    assert record.leaf_index is not None
-    return issuer.certificate(
+    assert batch.block_timestamp is not None
+    return AnchorFacts(
+        chain_id=batch.chain_id,
+        contract=batch.contract,
+        batch_id=batch.chain_batch_id,
+        tx_hash=batch.tx_hash,
+        block_number=batch.block_number,
+        block_hash=batch.block_hash,
+        block_timestamp=batch.block_timestamp,
+    )
+
+
+def _certificate_v1(session: Session, issuer: Issuer, record: Record) -> AnyCertificate:
+    """Records anchored in their own batch tree before the log existed keep version 1."""
+    batch = session.get(Batch, record.batch_seq) if record.batch_seq is not None else None
+    if batch is None or batch.status != "anchored" or batch.anchored_at is None:
+        raise NotReady(f"record {record.id} is not anchored", code="not_anchored_yet")
+    assert record.leaf_index is not None and record.audit_path is not None
+    return issuer.certificate_v1(
         record=body_of(record),
         leaf_hash=record.leaf_hash,
         leaf_index=record.leaf_index,
         tree_size=batch.size,
         audit_path=json.loads(record.audit_path),
         root=batch.root,
-        anchor=AnchorFacts(
-            chain_id=batch.chain_id,
-            contract=batch.contract,
-            batch_id=batch.chain_batch_id,
-            tx_hash=batch.tx_hash,
-            block_number=batch.block_number,
-            block_hash=batch.block_hash,
-            block_timestamp=batch.block_timestamp,
-        ),
+        anchor=_anchor_facts(batch),
         issued_at=batch.anchored_at,
     )

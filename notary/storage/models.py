@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, SmallInteger, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
     "ApiKey",
     "Batch",
+    "Cosignature",
     "CreditEntry",
     "CreditRepair",
     "KeyGrant",
+    "LogTile",
     "Pledge",
     "Principal",
     "Record",
+    "TimestampToken",
 ]
 
 # 64-bit sequence numbers, except on SQLite where only "INTEGER PRIMARY KEY" autoincrements.
@@ -63,6 +66,7 @@ class Record(SQLModel, table=True):
         UniqueConstraint("dedup_key", name="uq_record_dedup_key"),
         Index("ix_record_owner_seq", "owner_id", "seq"),
         Index("ix_record_pending", "batch_seq", "seq"),
+        UniqueConstraint("log_index", name="uq_record_log_index"),
     )
 
     seq: int | None = Field(
@@ -78,20 +82,41 @@ class Record(SQLModel, table=True):
     content_cid: str | None = Field(default=None, max_length=100)
     received_at: datetime
     batch_seq: int | None = Field(default=None, foreign_key="batch.seq")
+    # Position in the one append-only log, set when the record's batch is sealed.
+    log_index: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # Version 1 only (records sealed before the log existed): position and audit path in the
+    # batch's own tree. Log records take their proofs from the log's tiles instead.
     leaf_index: int | None = None
     audit_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Batch(SQLModel, table=True):
-    """A sealed set of records; its Merkle root is anchored in one chain transaction."""
+    """Records appended to the log together, and the checkpoint the log reached with them.
+
+    Sealing appends ``size`` leaves at ``log_start`` and signs the checkpoint of the log at
+    ``log_size`` leaves, whose root is ``root``; one chain transaction anchors that checkpoint,
+    witnesses cosign it and time-stamp authorities stamp it. Batches from before the log (version
+    1) have no ``log_size``: ``root`` is then the root of the batch's own tree.
+    """
 
     __tablename__ = "batch"
+    # Unique: two sealers that raced from the same log size cannot both commit.
+    __table_args__ = (
+        UniqueConstraint("log_start", name="uq_batch_log_start"),
+        UniqueConstraint("log_size", name="uq_batch_log_size"),
+    )
 
     seq: int | None = Field(default=None, primary_key=True)
     root: str = Field(max_length=64, unique=True)
     size: int
     status: str = Field(max_length=16, index=True)  # sealed -> anchored
     sealed_at: datetime
+    log_start: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    log_size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The checkpoint as a C2SP signed note, signed by the log key only (cosignatures are rows).
+    checkpoint: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # When the checkpoint had everything a certificate waits for (anchor, witness quorum, tokens).
+    certified_at: datetime | None = Field(default=None, index=True)
     anchored_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -103,6 +128,45 @@ class Batch(SQLModel, table=True):
     block_hash: str | None = Field(default=None, max_length=66)
     block_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     gas_used: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class LogTile(SQLModel, table=True):
+    """One C2SP tlog-tiles tile of the log: up to 256 concatenated 32-byte hashes at tree height
+    8 * level (see ``notary.domain.tiles``). Only the rightmost tile of a level ever changes."""
+
+    __tablename__ = "log_tile"
+
+    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Cosignature(SQLModel, table=True):
+    """A witness's C2SP tlog-cosignature on a batch's checkpoint, as the witness sent it."""
+
+    __tablename__ = "cosignature"
+    __table_args__ = (UniqueConstraint("batch_seq", "witness", name="uq_cosignature_witness"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_seq: int = Field(foreign_key="batch.seq", index=True)
+    witness: str = Field(max_length=200)  # the witness key's name
+    timestamp: int = Field(sa_column=Column(BigInteger, nullable=False))
+    signature_line: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime
+
+
+class TimestampToken(SQLModel, table=True):
+    """An RFC 3161 time-stamp token over a batch's checkpoint text, from one authority."""
+
+    __tablename__ = "timestamp_token"
+    __table_args__ = (UniqueConstraint("batch_seq", "authority", name="uq_timestamp_authority"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_seq: int = Field(foreign_key="batch.seq", index=True)
+    authority: str = Field(max_length=500)  # the URL it was requested from
+    token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    gen_time: datetime
+    received_at: datetime
 
 
 class KeyGrant(SQLModel, table=True):

@@ -102,4 +102,4 @@ class TestGethRegistryClient(RegistryClientSuite):
         with pytest.raises(errors.ChainUnavailable, match="cannot reach the chain node"):
             client.check()
         with pytest.raises(errors.ChainUnavailable):
-            client.anchor_root(unique_root(), 1)
+            client.anchor_root(unique_root(), 2)

@@ -21,6 +21,7 @@ from notary.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionRes
 from notary.errors import NotFound
 from notary.runtime import Runtime
 from notary.services import records as svc
+from notary.services.anchoring import certified_log_size
 from notary.storage.models import Batch, Principal, Record
 
 __all__ = ["MAX_PAGE", "add_record_routes", "record_view", "submission_result", "with_session"]
@@ -28,11 +29,14 @@ __all__ = ["MAX_PAGE", "add_record_routes", "record_view", "submission_result", 
 MAX_PAGE = 500
 
 
-def record_view(session: Session, record: Record) -> RecordView:
+def record_view(session: Session, record: Record, certified_size: int | None = None) -> RecordView:
+    """``certified_size``: ``certified_log_size(session)``, passed in when viewing many records."""
     batch = session.get(Batch, record.batch_seq) if record.batch_seq is not None else None
-    status = svc.record_status(record, batch)
+    if certified_size is None:
+        certified_size = certified_log_size(session)
+    status = svc.record_status(record, batch, certified_size)
     anchor = None
-    if batch is not None and status == "anchored":
+    if batch is not None and batch.status == "anchored" and status == "anchored":
         anchor = AnchorInfo(
             chain_id=batch.chain_id or 0,
             contract=batch.contract or "",
@@ -52,6 +56,7 @@ def record_view(session: Session, record: Record) -> RecordView:
         received_at=body["received_at"],
         record=body,
         anchor=anchor,
+        log_index=record.log_index,
         has_content=record.content_cid is not None,
     )
 
@@ -100,8 +105,9 @@ def add_record_routes(router: APIRouter, *, kind: str, noun: str, list_own: bool
             )
             more = len(rows) > limit
             rows = rows[:limit]
+            certified = certified_log_size(session)
             return RecordPage(
-                items=[record_view(session, r) for r in rows],
+                items=[record_view(session, r, certified) for r in rows],
                 next_cursor=str(rows[-1].seq) if more and rows else None,
             )
 
@@ -119,7 +125,8 @@ def add_record_routes(router: APIRouter, *, kind: str, noun: str, list_own: bool
     @router.get(
         "/{record_id}/certificate",
         summary=f"The certificate of an anchored {noun}",
-        description="409 `not_anchored_yet` until the record's batch is anchored (a few seconds).",
+        description="409 `not_anchored_yet` until the record's checkpoint is anchored, cosigned "
+                    "by the witness quorum and time-stamped (a few seconds).",
         responses={409: {"description": "not anchored yet"}},
     )
     def get_certificate(

@@ -55,8 +55,8 @@ def check(body: ClaimRequest, runtime: RuntimeDep, _: CurrentPrincipal) -> Claim
             listing_date=body.listing_date,
             listing_sha256=body.listing_sha256,
         ),
+        policy=runtime.trust_policy(),
         chain=runtime.chain.view(),
-        trusted_issuer_keys=[runtime.issuer.key_id],
     )
     return ClaimResponse(
         verdict=verdict.verdict,

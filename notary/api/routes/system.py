@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from notary.api.deps import RuntimeDep
-from notary.services.issuer import public_trust_document
+from notary.services.trust import NO_INDEPENDENT_PARTY
 
 router = APIRouter(tags=["system"])
 
@@ -39,8 +39,12 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 
 @router.get(
     "/v1/trust",
-    summary="The issuer key and registry address that verifiers should pin",
+    summary="The trust policy this deployment suggests to verifiers (check it out of band)",
+    description="A verifier that takes this policy from us trusts us: check the log key, the "
+                "witness keys and the TSA roots with their holders before relying on it "
+                "(docs/trust.md). Without witnesses or TSAs its `notice` says: "
+                + NO_INDEPENDENT_PARTY,
 )
-def trust(runtime: RuntimeDep) -> dict[str, Any]:
-    client = runtime.chain.client()  # 503 chain_unavailable if the node cannot be reached
-    return public_trust_document(runtime.issuer, int(client.chain_id), str(client.registry_address))
+def trust(runtime: RuntimeDep) -> Response:
+    policy = runtime.trust_policy()
+    return Response(policy.to_json_bytes(), media_type="application/json")

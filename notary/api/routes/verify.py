@@ -1,6 +1,8 @@
 """``POST /v1/verify``: server-side verification for clients without the SDK.
 
-It runs the SDK's own ``verify_certificate`` against this service's chain node; a verdict is data,
+It runs the SDK's own ``verify_certificate`` under this deployment's own trust policy
+(``/v1/trust``) and against this service's chain node: convenient, but it is the operator vouching
+for itself. A court or notary verifies with the SDK and its own policy instead. A verdict is data,
 so an invalid certificate is a 200 with ``valid: false`` and the failed step.
 """
 
@@ -27,8 +29,8 @@ def verify(body: VerifyRequest, runtime: RuntimeDep) -> VerifyResponse:
     try:
         result = verify_certificate(
             body.certificate,
+            runtime.trust_policy(),
             content=content,
-            trusted_issuer_keys=[runtime.issuer.key_id],
             chain=chain,
             min_confirmations=body.min_confirmations,
         )
@@ -42,6 +44,10 @@ def verify(body: VerifyRequest, runtime: RuntimeDep) -> VerifyResponse:
         valid=True,
         steps=list(result.steps),
         record_id=result.record_id,
+        proven_time=result.proven_time.isoformat().replace("+00:00", "Z"),
+        time_source=result.time_source.value,
+        witnesses=list(result.witnesses),
+        notes=list(result.notes),
         anchored_at=result.anchored_at.isoformat().replace("+00:00", "Z"),
         chain_id=result.chain_id,
         contract=result.contract,

@@ -8,7 +8,11 @@ compiler. Three kinds of checks keep them honest:
 2. When Node and the npm packages are installed (always in CI): a fresh compile reproduces the committed
    files byte for byte, and the Hardhat contract tests pass.
 3. Always: the committed bytecode deploys and runs on the embedded py-evm chain: anchoring stays within
-   the gas budget and the pledge registry refuses a double pledge.
+   the gas budget, the evidence registry refuses a log that does not grow and the pledge registry a double
+   pledge.
+
+The frozen artifacts of earlier versions (chain/artifacts/legacy/) are outside all of this: they are never
+rebuilt, and a pinned digest keeps them byte for byte as the earlier release deployed them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,6 +37,12 @@ ARTIFACT_DIR = ROOT / "chain" / "artifacts"
 CONTRACTS_DIR = ROOT / "contracts"
 EXPORT_HINT = "run `npm run export-artifacts` and commit chain/artifacts/"
 EXPECTED_CONTRACTS = {"EvidenceRegistry", "PledgeRegistry"}
+# SHA-256 of each frozen artifact; a change means the code of deployed registries is no longer recognised.
+FROZEN_ARTIFACTS = {
+    "legacy/EvidenceRegistry-v1.json": (
+        "5d5b86a20b19110bd637aa4f06cfdf5e81689ac8bfe63228a60f75147beba19e"
+    ),
+}
 
 # Product target: at most 100 gas per item for 1,000-item batches. The whole transaction, 21,000 base cost
 # included, has to stay well under that.
@@ -97,6 +108,35 @@ def test_artifact_sources_match_files_on_disk(artifact: tuple[Path, dict[str, An
         assert _sha256(source) == recorded, (
             f"{source_name} changed since chain/artifacts/{path.name} was exported; {EXPORT_HINT}"
         )
+
+
+def test_frozen_artifacts_are_unchanged() -> None:
+    on_disk = {
+        path.relative_to(ARTIFACT_DIR).as_posix(): _sha256(path)
+        for path in ARTIFACT_DIR.glob("legacy/*.json")
+    }
+    assert on_disk == FROZEN_ARTIFACTS, (
+        "chain/artifacts/legacy/ holds frozen artifacts of earlier contract versions: restore them "
+        "from git, never rebuild them (add a new frozen version with its digest here)"
+    )
+
+
+def test_every_artifact_is_shipped_in_the_package() -> None:
+    # The chain layer loads these at run time (the frozen ones to recognise old registries), so a
+    # wheel without them cannot attach to a registry at all.
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]["chain"]
+    shipped = {path for pattern in patterns for path in (ROOT / "chain").glob(pattern)}
+    unshipped = [
+        path.relative_to(ROOT).as_posix()
+        for path in sorted(ARTIFACT_DIR.rglob("*.json"))
+        if path not in shipped
+    ]
+    assert not unshipped, (
+        f"{unshipped} would be missing from an installed package: add their directory's *.json to "
+        "[tool.setuptools.package-data] chain in pyproject.toml"
+    )
 
 
 def test_every_contract_source_is_in_some_artifact() -> None:
@@ -198,15 +238,15 @@ def _custom_error(contract: Contract, exc: BaseException) -> tuple[str, tuple[An
     raise AssertionError(f"revert data {data.hex()} matches no error in the ABI")
 
 
-def test_evidence_registry_anchors_and_finds_a_root_on_py_evm(w3: Web3) -> None:
+def test_evidence_registry_anchors_a_growing_log_on_py_evm(w3: Web3) -> None:
     admin = w3.eth.accounts[0]
     registry = _deploy(w3, "EvidenceRegistry", admin)
-    assert registry.functions.version().call() == "EvidenceRegistry/1"
+    assert registry.functions.version().call() == "EvidenceRegistry/2"
 
     gas_used = []
-    roots = [Web3.keccak(text=f"batch {i}") for i in range(3)]
-    for root in roots:
-        tx_hash = registry.functions.anchor(root, 1000).transact({"from": admin})
+    roots = [Web3.keccak(text=f"checkpoint {i}") for i in range(3)]
+    for size, root in enumerate(roots, start=1):
+        tx_hash = registry.functions.anchor(root, 1000 * size).transact({"from": admin})
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
         assert receipt["status"] == 1
         gas_used.append(receipt["gasUsed"])
@@ -215,7 +255,8 @@ def test_evidence_registry_anchors_and_finds_a_root_on_py_evm(w3: Web3) -> None:
     block = w3.eth.get_block(receipt["blockNumber"])
     batch_id, batch = registry.functions.findRoot(roots[-1]).call()
     assert batch_id == 3
-    assert tuple(batch) == (roots[-1], 1000, block["timestamp"], block["number"])
+    assert tuple(batch) == (roots[-1], 3000, block["timestamp"], block["number"])
+    assert registry.functions.latestCheckpoint().call() == [3, batch]
     assert registry.functions.isAnchored(roots[0]).call()
     assert registry.functions.batchCount().call() == 3
 
@@ -224,6 +265,12 @@ def test_evidence_registry_anchors_and_finds_a_root_on_py_evm(w3: Web3) -> None:
     assert _custom_error(registry, excinfo.value) == (
         "EvidenceRegistryRootAlreadyAnchored",
         (roots[0], 1),
+    )
+    with pytest.raises(TransactionFailed) as excinfo:
+        registry.functions.anchor(Web3.keccak(text="forked"), 2999).transact({"from": admin})
+    assert _custom_error(registry, excinfo.value) == (
+        "EvidenceRegistryTreeSizeNotGrowing",
+        (2999, 3000),
     )
 
 

@@ -30,9 +30,10 @@ _ANCHOR_AND_PRINT = textwrap.dedent(
     """
     import json, sys
     from chain import EvidenceRegistryClient
-    data_dir, key, root = sys.argv[1], sys.argv[2], bytes.fromhex(sys.argv[3])
+    data_dir, key = sys.argv[1], sys.argv[2]
+    root, size = bytes.fromhex(sys.argv[3]), int(sys.argv[4])
     client = EvidenceRegistryClient.connect_embedded(data_dir, private_key=key)
-    receipt = client.anchor_root(root, 42)
+    receipt = client.anchor_root(root, size)
     print(json.dumps({"address": client.registry_address, "tx": receipt.tx_hash,
                       "block": receipt.block_number, "hash": receipt.block_hash,
                       "time": receipt.block_timestamp, "batch": receipt.batch_id}))
@@ -60,9 +61,9 @@ _ANCHOR_UNTIL_KILLED = textwrap.dedent(
     from chain import EvidenceRegistryClient
     client = EvidenceRegistryClient.connect_embedded(sys.argv[1], private_key=sys.argv[2])
     print("ready", flush=True)
-    for _ in range(2000):
+    for size in range(1, 2001):
         root = os.urandom(32)
-        receipt = client.anchor_root(root, 1)
+        receipt = client.anchor_root(root, size)
         # Acknowledged: from here on the anchor must survive anything.
         print(root.hex(), receipt.tx_hash, flush=True)
     """
@@ -122,12 +123,14 @@ def transfer(chain: EmbeddedChain) -> dict[str, int]:
 
 def test_anchor_survives_restart_in_a_new_process(tmp_path: Path) -> None:
     root = unique_root()
-    written = json.loads(run_child(_ANCHOR_AND_PRINT, str(tmp_path), ADMIN_KEY, root.hex()))
+    written = json.loads(run_child(_ANCHOR_AND_PRINT, str(tmp_path), ADMIN_KEY, root.hex(), "42"))
     # Another process, read-only: same contract, same block hash and time.
     read = json.loads(run_child(_READ_AND_PRINT, str(tmp_path), root.hex()))
     assert read == written
     # And a writer that restarts goes on from there.
-    again = json.loads(run_child(_ANCHOR_AND_PRINT, str(tmp_path), ADMIN_KEY, unique_root().hex()))
+    again = json.loads(
+        run_child(_ANCHOR_AND_PRINT, str(tmp_path), ADMIN_KEY, unique_root().hex(), "43")
+    )
     assert again["address"] == written["address"]
     assert again["batch"] == written["batch"] + 1
     assert again["block"] == written["block"] + 1
@@ -167,10 +170,12 @@ def test_acknowledged_anchors_survive_kill_9(tmp_path: Path) -> None:
             receipt = client.anchor_receipt_for_root(bytes.fromhex(root_hex))
             assert receipt is not None, f"acknowledged anchor {tx_hash} was lost"
             assert receipt.tx_hash == tx_hash
-        # The chain goes on: nonce and batch ids continue after the crash.
+        # The chain goes on: nonce, batch ids and the log's size continue after the crash.
         count = client.batch_count()
         assert count >= len(acknowledged)
-        assert client.anchor_root(unique_root(), 1).batch_id == count + 1
+        latest = client.latest_checkpoint()
+        assert latest is not None and latest.tree_size == count
+        assert client.anchor_root(unique_root(), count + 1).batch_id == count + 1
     finally:
         client.close()
 
@@ -238,7 +243,7 @@ def test_read_only_reader_follows_a_running_writer(tmp_path: Path) -> None:
         reader = AnchorReader.from_embedded(tmp_path)
         try:
             assert reader.anchor_receipt_for_root(first.root) == first
-            second = writer.anchor_root(unique_root(), 1)  # after the reader opened
+            second = writer.anchor_root(unique_root(), 2)  # after the reader opened
             assert reader.head() == second.block_number
             assert reader.find_root(second.root) is not None
         finally:

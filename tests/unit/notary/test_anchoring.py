@@ -1,22 +1,34 @@
-"""The anchoring worker: batches close on size or time, each root is anchored once, failures retry."""
+"""The anchoring worker: batches close on size or time and append to the one log, each checkpoint
+is anchored once (and only ever growing), failures retry, certification waits for attestations."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from client_sdk.merkle import root_from_inclusion_proof
+from client_sdk.merkle import root_from_inclusion_proof, verify_consistency
+from client_sdk.note import Checkpoint, NoteSigner, parse_note
 from notary.domain.records import ContentFingerprint, EvidenceMetadata, build_evidence_record
-from notary.services.anchoring import AnchoringWorker
+from notary.errors import ConfigurationError
+from notary.services.anchoring import AnchoringWorker, CertificationRule
 from notary.services.principals import create_principal
 from notary.services.records import accept_record
+from notary.services.transparency_log import (
+    TransparencyLog,
+    consistency_proof,
+    inclusion_proof,
+    log_size,
+)
 from notary.storage.db import create_db_engine, migrate
-from notary.storage.models import Batch, Record
+from notary.storage.models import Batch, Cosignature, Record
+
+ORIGIN = "test.example/log"
 
 
 @dataclass(frozen=True)
@@ -32,18 +44,23 @@ class FakeReceipt:
 
 
 class FakeRegistry:
-    """Behaves like the contract: a root is recorded once; ``fail`` simulates an outage."""
+    """Behaves like the contract: a root is recorded once, tree sizes only grow; ``fail``
+    simulates an outage."""
 
     def __init__(self) -> None:
         self.roots: dict[bytes, FakeReceipt] = {}
+        self.sizes: list[int] = []
         self.transactions = 0
         self.fail = False
 
-    def anchor_root(self, root: bytes, leaf_count: int) -> FakeReceipt:
+    def anchor_root(self, root: bytes, tree_size: int) -> FakeReceipt:
         if self.fail:
             raise ConnectionError("node down")
         if root in self.roots:
             return self.roots[root]
+        if self.sizes and tree_size <= self.sizes[-1]:
+            raise ValueError(f"tree size {tree_size} does not grow past {self.sizes[-1]}")
+        self.sizes.append(tree_size)
         self.transactions += 1
         n = len(self.roots) + 1
         receipt = FakeReceipt(1337, "0x" + "ab" * 20, n, "0x" + f"{n:064x}", n, "0x" + f"{n:064x}",
@@ -58,6 +75,21 @@ def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
     migrate(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def log_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def tlog(log_key: Ed25519PrivateKey) -> TransparencyLog:
+    return TransparencyLog(ORIGIN, NoteSigner(ORIGIN, log_key))
+
+
+def worker_for(engine, tlog: TransparencyLog, registry: FakeRegistry, **kwargs) -> AnchoringWorker:  # type: ignore[no-untyped-def]
+    kwargs.setdefault("interval_seconds", 3600)
+    return AnchoringWorker(engine, registry, tlog, **kwargs)
 
 
 def submit(engine, n: int, *, holder=None) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
@@ -80,26 +112,99 @@ def submit(engine, n: int, *, holder=None) -> list[tuple[int, str]]:  # type: ig
     return out
 
 
-def test_batch_closes_on_size_and_every_record_gets_a_valid_proof(engine) -> None:  # type: ignore[no-untyped-def]
+def test_batches_append_to_one_log_with_signed_growing_checkpoints(engine, tlog) -> None:  # type: ignore[no-untyped-def]
     registry = FakeRegistry()
-    worker = AnchoringWorker(engine, registry, max_items=10, interval_seconds=3600)
+    worker = worker_for(engine, tlog, registry, max_items=10)
     submit(engine, 25)
     worker.run_once()
     with Session(engine) as session:
         batches = session.exec(select(Batch).order_by(Batch.seq)).all()
         assert [b.size for b in batches] == [10, 10]  # the last 5 wait for size or time
+        assert [(b.log_start, b.log_size) for b in batches] == [(0, 10), (10, 20)]
         assert all(b.status == "anchored" for b in batches)
-        for rec in session.exec(select(Record).where(Record.batch_seq.is_not(None))):  # type: ignore[union-attr]
-            batch = session.get(Batch, rec.batch_seq)
-            path = [bytes.fromhex(h) for h in json.loads(rec.audit_path)]
-            root = root_from_inclusion_proof(bytes.fromhex(rec.leaf_hash), rec.leaf_index, batch.size, path)
-            assert root.hex() == batch.root
+        assert registry.sizes == [10, 20]  # each anchor commits the checkpoint's tree size
+        checkpoints = []
+        for b in batches:
+            note = parse_note(b.checkpoint)
+            checkpoint = Checkpoint.parse(note.text)
+            assert (checkpoint.origin, checkpoint.size, checkpoint.root.hex()) == (ORIGIN, b.log_size, b.root)
+            assert tlog.signer.verifier().verify(note.text, note.signatures[0])
+            checkpoints.append(checkpoint)
+        # the second checkpoint provably extends the first
+        verify_consistency(10, 20, checkpoints[0].root, checkpoints[1].root,
+                           consistency_proof(session, 10, 20))
+        records = session.exec(select(Record).where(Record.batch_seq.is_not(None))  # type: ignore[union-attr]
+                               .order_by(Record.seq)).all()
+        assert [r.log_index for r in records] == list(range(20))  # sealing order, no gaps
+        for rec in records:
+            for size, root in ((10, checkpoints[0].root), (20, checkpoints[1].root)):
+                if rec.log_index >= size:
+                    continue
+                path = inclusion_proof(session, rec.log_index, size)
+                assert root_from_inclusion_proof(bytes.fromhex(rec.leaf_hash), rec.log_index,
+                                                 size, path) == root
     assert registry.transactions == 2
 
 
-def test_batch_closes_on_time(engine) -> None:  # type: ignore[no-untyped-def]
+def test_two_sealers_from_the_same_log_size_cannot_both_commit(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+    """A second append from a stale size would fork the log: the database refuses it."""
+    submit(engine, 2)
+    leaf = bytes(32)
+    with Session(engine) as first, Session(engine) as second:
+        a = tlog.append(first, [leaf])
+        b = tlog.append(second, [b"\x01" * 32])
+        assert a.start == b.start == 0
+        first.add(Batch(root=a.root.hex(), size=1, status="sealed", sealed_at=datetime.now(UTC),
+                        log_start=a.start, log_size=a.size, checkpoint=a.checkpoint))
+        first.commit()
+        second.add(Batch(root=b.root.hex(), size=1, status="sealed", sealed_at=datetime.now(UTC),
+                         log_start=b.start, log_size=b.size, checkpoint=b.checkpoint))
+        with pytest.raises(IntegrityError):
+            second.commit()
+    with Session(engine) as session:
+        assert log_size(session) == 1
+
+
+def test_a_log_refuses_to_continue_under_another_origin_or_key(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+    submit(engine, 2)
+    worker_for(engine, tlog, FakeRegistry(), max_items=2).run_once()
+    with Session(engine) as session:
+        tlog.check_origin(session)  # the same log: fine
+        other_origin = TransparencyLog("other.example/log",
+                                       NoteSigner("other.example/log", Ed25519PrivateKey.generate()))
+        with pytest.raises(ConfigurationError, match="origin never changes"):
+            other_origin.check_origin(session)
+        other_key = TransparencyLog(ORIGIN, NoteSigner(ORIGIN, Ed25519PrivateKey.generate()))
+        with pytest.raises(ConfigurationError, match="another key"):
+            other_key.check_origin(session)
+
+
+def test_certification_waits_for_the_witness_quorum(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+    rule = CertificationRule(witnesses=frozenset({"w1", "w2", "w3"}), cosignatures=2)
+    worker = worker_for(engine, tlog, FakeRegistry(), max_items=3, certification=rule)
+    submit(engine, 3)
+    worker.run_once()
+    with Session(engine) as session:
+        batch = session.exec(select(Batch)).one()
+        assert batch.status == "anchored" and batch.certified_at is None
+        seq = batch.seq
+        for name in ("w1", "stranger"):  # a witness the rule does not name does not count
+            session.add(Cosignature(batch_seq=seq, witness=name, timestamp=1, signature_line="x",
+                                    received_at=datetime.now(UTC)))
+        session.commit()
+    assert worker.certify() == 0
+    with Session(engine) as session:
+        session.add(Cosignature(batch_seq=seq, witness="w3", timestamp=1, signature_line="x",
+                                received_at=datetime.now(UTC)))
+        session.commit()
+    assert worker.certify() == 1
+    with Session(engine) as session:
+        assert session.exec(select(Batch)).one().certified_at is not None
+
+
+def test_batch_closes_on_time(engine, tlog) -> None:  # type: ignore[no-untyped-def]
     registry = FakeRegistry()
-    worker = AnchoringWorker(engine, registry, max_items=1000, interval_seconds=60)
+    worker = worker_for(engine, tlog, registry, max_items=1000, interval_seconds=60)
     records = submit(engine, 3)
     assert worker.run_once() == 0  # young and few: nothing closes
     with Session(engine) as session:
@@ -112,9 +217,9 @@ def test_batch_closes_on_time(engine) -> None:  # type: ignore[no-untyped-def]
     assert registry.transactions == 1
 
 
-def test_outage_keeps_the_batch_sealed_and_retry_anchors_it_once(engine) -> None:  # type: ignore[no-untyped-def]
+def test_outage_keeps_the_batch_sealed_and_retry_anchors_it_once(engine, tlog) -> None:  # type: ignore[no-untyped-def]
     registry = FakeRegistry()
-    worker = AnchoringWorker(engine, registry, max_items=5, interval_seconds=3600)
+    worker = worker_for(engine, tlog, registry, max_items=5)
     submit(engine, 5)
     registry.fail = True
     with pytest.raises(ConnectionError):
@@ -128,13 +233,13 @@ def test_outage_keeps_the_batch_sealed_and_retry_anchors_it_once(engine) -> None
     assert registry.transactions == 1
 
 
-def test_crash_after_the_transaction_does_not_anchor_twice(engine) -> None:  # type: ignore[no-untyped-def]
+def test_crash_after_the_transaction_does_not_anchor_twice(engine, tlog) -> None:  # type: ignore[no-untyped-def]
     """The chain has the root but the database never heard back: the retry adopts the anchor."""
     registry = FakeRegistry()
-    worker = AnchoringWorker(engine, registry, max_items=4, interval_seconds=3600)
+    worker = worker_for(engine, tlog, registry, max_items=4)
     submit(engine, 4)
     batch = worker.seal_batch()
-    registry.anchor_root(bytes.fromhex(batch.root), batch.size)  # sent, then "kill -9"
+    registry.anchor_root(bytes.fromhex(batch.root), batch.log_size)  # sent, then "kill -9"
     assert worker.anchor_sealed() == 1
     assert registry.transactions == 1
     with Session(engine) as session:

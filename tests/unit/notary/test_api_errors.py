@@ -125,7 +125,7 @@ def test_certificate_before_anchoring_says_so(api) -> None:  # type: ignore[no-u
     client, keys = api
     rid = client.post("/v1/evidence", json={"sha256": "cd" * 32, "size": 1}, headers=auth(keys)).json()["id"]
     body = assert_problem(client.get(f"/v1/evidence/{rid}/certificate", headers=auth(keys)), 409, "not_anchored_yet")
-    assert "not anchored yet" in body["detail"]
+    assert "not in the log yet" in body["detail"]
     assert_problem(client.get(f"/v1/evidence/{rid}/content", headers=auth(keys)), 404, "no_content")
 
 

@@ -39,8 +39,7 @@ def check(api, certs: list[Any], *, claimant: Claimant | None = None, listing_da
         listing_content=content,
     )
     return check_infringement_claim(
-        complaint, chain=api.runtime.chain.view() if chain else None,
-        trusted_issuer_keys=[api.runtime.issuer.key_id],
+        complaint, policy=api.runtime.trust_policy(), chain=api.runtime.chain.view() if chain else None,
     )
 
 
@@ -92,7 +91,8 @@ def test_tampered_certificate_is_not_authentic(api, registered) -> None:  # type
 def test_without_a_chain_authenticity_is_only_offline(api, registered) -> None:  # type: ignore[no-untyped-def]
     verdict = check(api, [registered["cert"]], chain=False)
     assert verdict.verdict == "inconclusive"
-    assert "chain not checked" in detail(verdict, "authentic")
+    assert "the chain was not checked" in detail(verdict, "authentic")
+    assert "attested by the operator alone" in detail(verdict, "authentic")
 
 
 def test_a_later_registrant_is_not_first(api, registered) -> None:  # type: ignore[no-untyped-def]
@@ -128,11 +128,13 @@ def test_cli_claim_check_exit_status(api, registered, tmp_path) -> None:  # type
 
     cert = tmp_path / "c.json"
     cert.write_text(json.dumps(registered["cert"]))
+    policy = tmp_path / "policy.json"
+    policy.write_bytes(api.runtime.trust_policy().to_json_bytes())
     listing = tmp_path / "listing.wav"
     listing.write_bytes(CONTENT)
     args = ["claim-check", "--cert", str(cert), "--claimant-name", "Acme", "--claimant-id-type", "uscc",
             "--claimant-id", "91350100M000100Y43", "--listing-file", str(listing), "--json",
-            "--issuer-key", api.runtime.issuer.key_id]
+            "--policy", str(policy)]
     later = CliRunner().invoke(app, [*args, "--listing-date", "2999-01-01"])
     assert later.exit_code == 3, later.output  # no chain given: authentic only offline
     earlier = CliRunner().invoke(app, [*args, "--listing-date", "2001-01-01"])

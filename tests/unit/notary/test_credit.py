@@ -66,7 +66,7 @@ def test_status_classes_and_verification(make_api) -> None:  # type: ignore[no-u
     doc = status(api)
     assert doc["class"] == "C"
     verified = verify_credit_status(doc, subject=KEY, chain=api.runtime.chain.view(),
-                                    trusted_issuer_keys=[api.runtime.issuer.key_id])
+                                    policy=api.runtime.trust_policy())
     assert verified.chain_checked and [e["conduct"] for e in verified.dishonest_entries(KEY, verified.as_of)] == ["dishonest"]
     record(api, entry(severity="serious", category="counterfeiting at scale"))
     assert status(api)["class"] == "D"

@@ -70,10 +70,10 @@ def test_register_refuse_double_release_and_status_over_time(make_api) -> None: 
     assert again.status_code == 409 and again.json()["code"] == "pledge_not_active"
 
     reader = api.runtime.chain.pledges()
-    keys = [api.runtime.issuer.key_id]
+    policy = api.runtime.trust_policy()
     during = status(api, PATENT, registered_at)
     assert during["pledged"] and during["pledge"]["terms"]["pledgee"]["name"] == BANK["name"]
-    verified = verify_pledge_status(during, reader=reader, trusted_issuer_keys=keys)
+    verified = verify_pledge_status(during, reader=reader, policy=policy)
     assert verified.chain_checked and verified.pledge_id == pledge_id
     before = status(api, PATENT, registered_at - 1)
     assert before["pledged"] is False
@@ -149,7 +149,7 @@ def test_claim_check_reports_a_pledged_work(make_api) -> None:  # type: ignore[n
     verdict = check_infringement_claim(
         Complaint([cert], Claimant(OWNER["name"], "uscc", OWNER["id"]), listing_date=datetime(2999, 1, 1),
                   listing_content=b"song bytes"),
-        chain=api.runtime.chain.view(), pledges=pledge_doc,
+        policy=api.runtime.trust_policy(), chain=api.runtime.chain.view(), pledges=pledge_doc,
     )
     finding = next(f for f in verdict.findings if f.check == "pledge_status")
     assert finding.outcome is Outcome.passed and BANK["name"] in finding.detail

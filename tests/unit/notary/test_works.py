@@ -41,7 +41,7 @@ def test_register_with_file_and_get_a_certificate(api) -> None:  # type: ignore[
     view = api.wait_anchored(f"/v1/works/{body['id']}", h)
     assert view["status"] == "anchored"
     cert = api.client.get(f"/v1/works/{body['id']}/certificate", headers=h).json()
-    verify_certificate(cert, content=data, trusted_issuer_keys=[api.runtime.issuer.key_id])
+    verify_certificate(cert, api.runtime.trust_policy(), content=data)
     assert api.client.get(f"/v1/works/{body['id']}/content", headers=h).content == data
 
 

@@ -1,0 +1,221 @@
+"""The verifier's trust policy: whom a verifier trusts, for what, obtained out of band.
+
+A certificate proves nothing by itself: anyone can sign a self-consistent document with their own
+keys and their own chain. What makes it evidence is that the verifier checks it against parties it
+chose to trust, the way Sigstore verifiers hold a ``trusted_root.json`` and Certificate
+Transparency clients a log list. :class:`TrustPolicy` holds:
+
+* ``log``: the log's origin and its checkpoint key(s) (C2SP signed-note verifier keys);
+* ``issuers``: the service keys that sign certificates, each with a validity window (rotation);
+* ``witnesses``: each witness's name and cosignature key, and the ``quorum`` (k of n) of them
+  that must have cosigned a checkpoint (C2SP tlog-policy's threshold, written as JSON);
+* ``timestamp_authorities``: RFC 3161 TSAs by their trusted root certificates;
+* ``chains``: chains trusted as a source of time (chain id, genesis block hash, registry);
+* ``require_independent_time``: whether a certificate whose time nobody but the operator
+  vouches for may verify at all (a policy for the embedded demo deployment says no).
+
+``docs/trust.md`` says how a verifier assembles one (witness keys from the witnesses themselves,
+TSA roots from the national time service, the log key from the operator's published documents).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from cryptography import x509
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from client_sdk.canonical import canonical_json, parse_json
+from client_sdk.certificate import B64, Address, Hex0x32, Origin, Timestamp, parse_time
+from client_sdk.errors import FormatError
+from client_sdk.note import CosignatureVerifier, NoteVerifier
+from client_sdk.signing import key_id, public_key_from_b64
+
+__all__ = [
+    "POLICY_MEDIA_TYPE",
+    "IssuerKey",
+    "LogPolicy",
+    "TimestampAuthority",
+    "TrustPolicy",
+    "TrustedChain",
+    "Witness",
+    "WitnessPolicy",
+]
+
+POLICY_MEDIA_TYPE = "application/vnd.ipnotary.trust-policy+json;version=1"
+MAX_POLICY_BYTES = 512 * 1024
+
+VKey = Annotated[str, StringConstraints(min_length=10, max_length=400)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Pem = Annotated[str, StringConstraints(min_length=50, max_length=16_384)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LogPolicy(_Strict):
+    """The log: its origin and the keys that may sign its checkpoints (named as the origin)."""
+
+    origin: Origin
+    keys: Annotated[list[VKey], Field(min_length=1, max_length=8)]
+
+    @model_validator(mode="after")
+    def _keys(self) -> LogPolicy:
+        for vkey in self.keys:
+            verifier = NoteVerifier.from_vkey(vkey)
+            if verifier.name != self.origin:
+                raise ValueError(f"log key {verifier.name!r} is not named as the origin {self.origin!r}")
+        return self
+
+    @functools.cached_property
+    def verifiers(self) -> tuple[NoteVerifier, ...]:
+        return tuple(NoteVerifier.from_vkey(k) for k in self.keys)
+
+
+class IssuerKey(_Strict):
+    """A key that signs certificates, trusted for certificates issued within its window."""
+
+    public_key: B64
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    not_before: Timestamp | None = None
+    not_after: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _usable(self) -> IssuerKey:
+        public_key_from_b64(self.public_key)
+        if self.not_before and self.not_after and parse_time(self.not_after) < parse_time(self.not_before):
+            raise ValueError("not_after is before not_before")
+        return self
+
+    @property
+    def key_id(self) -> str:
+        return key_id(public_key_from_b64(self.public_key))
+
+    def covers(self, moment: datetime) -> bool:
+        return ((self.not_before is None or parse_time(self.not_before) <= moment)
+                and (self.not_after is None or moment <= parse_time(self.not_after)))
+
+
+class Witness(_Strict):
+    """A witness by its cosignature verifier key (type 0x04); ``name`` is for people."""
+
+    name: Name
+    key: VKey
+
+    @functools.cached_property
+    def verifier(self) -> CosignatureVerifier:
+        return CosignatureVerifier.from_vkey(self.key)
+
+
+class WitnessPolicy(_Strict):
+    quorum: Annotated[int, Field(ge=0, le=32)] = 0
+    members: Annotated[list[Witness], Field(max_length=32)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WitnessPolicy:
+        if self.quorum > len(self.members):
+            raise ValueError(f"a quorum of {self.quorum} needs at least that many witnesses, "
+                             f"{len(self.members)} listed")
+        keys = [(w.verifier.name, w.verifier.key_id) for w in self.members]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a witness key is listed twice; each witness counts once")
+        return self
+
+
+class TimestampAuthority(_Strict):
+    """An RFC 3161 TSA, trusted through its root certificate(s) (PEM)."""
+
+    name: Name
+    certificates: Annotated[list[Pem], Field(min_length=1, max_length=8)]
+
+    @functools.cached_property
+    def roots(self) -> tuple[x509.Certificate, ...]:
+        return tuple(x509.load_pem_x509_certificate(p.encode("ascii")) for p in self.certificates)
+
+    @model_validator(mode="after")
+    def _parse(self) -> TimestampAuthority:
+        try:
+            _ = self.roots
+        except ValueError as exc:
+            raise ValueError(f"timestamp authority {self.name!r}: not a PEM certificate: {exc}") from exc
+        return self
+
+
+class TrustedChain(_Strict):
+    """A chain whose block times the verifier trusts, with the registry the log anchors in."""
+
+    chain_id: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    genesis_hash: Hex0x32
+    registry: Address
+    min_confirmations: Annotated[int, Field(ge=1, le=100_000)] = 1
+
+
+class TrustPolicy(_Strict):
+    """Everything a verifier trusts. Load with :meth:`load` or :meth:`from_json`."""
+
+    media_type: Literal["application/vnd.ipnotary.trust-policy+json;version=1"] = POLICY_MEDIA_TYPE
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    log: LogPolicy | None = None
+    issuers: Annotated[list[IssuerKey], Field(min_length=1, max_length=32)]
+    witnesses: WitnessPolicy = Field(default_factory=WitnessPolicy)
+    timestamp_authorities: Annotated[list[TimestampAuthority], Field(max_length=16)] = Field(
+        default_factory=list)
+    chains: Annotated[list[TrustedChain], Field(max_length=16)] = Field(default_factory=list)
+    require_independent_time: bool = True
+    max_clock_skew_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
+    notice: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> TrustPolicy:
+        if self.witnesses.quorum and self.log is None:
+            raise ValueError("a witness quorum needs the log it witnesses")
+        return self
+
+    @classmethod
+    def from_json(cls, data: bytes | str | dict[str, Any]) -> TrustPolicy:
+        raw = data if isinstance(data, dict) else parse_json(data, max_bytes=MAX_POLICY_BYTES,
+                                                            what="trust policy")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+                for err in exc.errors()[:5])
+            raise FormatError(f"trust policy is malformed: {problems}") from exc
+        except (FormatError, ValueError) as exc:
+            raise FormatError(f"trust policy is malformed: {exc}") from exc
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrustPolicy:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise FormatError(f"cannot read the trust policy {path}: {exc}") from exc
+        return cls.from_json(data)
+
+    def to_json_bytes(self) -> bytes:
+        return canonical_json(self.model_dump(mode="json", exclude_none=True))
+
+    def issuer(self, key_id_hex: str) -> IssuerKey | None:
+        return next((k for k in self.issuers if k.key_id == key_id_hex), None)
+
+    def chain(self, chain_id: int) -> TrustedChain | None:
+        return next((c for c in self.chains if c.chain_id == chain_id), None)
+
+    @property
+    def independent_sources(self) -> bool:
+        """Whether anything but the operator can vouch for a time under this policy."""
+        return bool(self.witnesses.quorum or self.timestamp_authorities or self.chains)
+
+

@@ -1,0 +1,84 @@
+"""The trust policy this deployment suggests to its verifiers (served at ``/v1/trust``).
+
+It is a *suggestion*: a verifier who takes it from us trusts us. ``docs/trust.md`` tells
+verifiers to check each part out of band (the witness keys with the witnesses themselves, the TSA
+roots with the time service, the log key and origin with the operator's published statement)
+before relying on it. The service also checks every certificate it issues against this policy.
+
+When nothing independent is configured (no witness quorum, no TSA roots, no chain trusted for
+time), the policy says so in its ``notice`` and does not require an independent time: that is the
+embedded demo deployment, whose certificates rest on the operator alone.
+"""
+
+from __future__ import annotations
+
+from cryptography import x509
+
+from client_sdk.note import CosignatureVerifier
+from client_sdk.policy import (
+    IssuerKey,
+    LogPolicy,
+    TimestampAuthority,
+    TrustedChain,
+    TrustPolicy,
+    Witness,
+    WitnessPolicy,
+)
+from notary.config import Settings
+from notary.errors import ConfigurationError
+from notary.services.issuer import Issuer
+from notary.services.transparency_log import TransparencyLog
+
+__all__ = ["NO_INDEPENDENT_PARTY", "load_tsa_roots", "served_policy"]
+
+NO_INDEPENDENT_PARTY = (
+    "This deployment has no witnesses, no time-stamp authority and no chain trusted for time: "
+    "nobody but its operator vouches for the times in its certificates, and the operator could "
+    "rebuild its own chain backdated. Use it to try the service, not as evidence."
+)
+
+
+def load_tsa_roots(settings: Settings) -> list[x509.Certificate]:
+    if settings.tsa_ca_file is None:
+        return []
+    try:
+        return x509.load_pem_x509_certificates(settings.tsa_ca_file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"NOTARY_TSA_CA_FILE {settings.tsa_ca_file}: {exc}") from exc
+
+
+def served_policy(
+    *,
+    settings: Settings,
+    issuer: Issuer,
+    log: TransparencyLog,
+    chain: tuple[int, str, str] | None,
+) -> TrustPolicy:
+    """The policy for this deployment; ``chain`` is (chain id, genesis hash, registry) when the
+    chain is to be suggested as a source of time (``NOTARY_CHAIN_TRUSTED_FOR_TIME``)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    members = [
+        Witness(name=CosignatureVerifier.from_vkey(w.key).name, key=w.key) for w in settings.witnesses
+    ]
+    roots = load_tsa_roots(settings)
+    authorities = (
+        [TimestampAuthority(name="configured time-stamp authorities",
+                            certificates=[c.public_bytes(Encoding.PEM).decode("ascii") for c in roots])]
+        if roots and settings.tsa_urls else []
+    )
+    chains = ([TrustedChain(chain_id=chain[0], genesis_hash=chain[1], registry=chain[2],
+                            min_confirmations=settings.chain_confirmations)]
+              if chain is not None else [])
+    quorum = settings.required_cosignatures
+    independent = bool(quorum or authorities or chains)
+    return TrustPolicy(
+        name=f"suggested by the operator of {log.origin}",
+        log=LogPolicy(origin=log.origin, keys=[log.vkey]),
+        issuers=[IssuerKey(public_key=issuer.public_key_b64, name=issuer.name)],
+        witnesses=WitnessPolicy(quorum=quorum, members=members),
+        timestamp_authorities=authorities,
+        chains=chains,
+        require_independent_time=independent,
+        notice=None if independent else NO_INDEPENDENT_PARTY,
+    )

@@ -1,0 +1,16 @@
+"""``notary witness``: a C2SP tlog-witness that another party runs beside the notary's log.
+
+A witness has its own Ed25519 key and its own state, and depends only on ``client_sdk`` (formats,
+Merkle proofs) and the web stack, never on the service's settings, database or runtime. Read in
+this order:
+
+* :mod:`notary.witness.protocol`: :class:`Witness`, the add-checkpoint decision in the spec's order;
+* :mod:`notary.witness.state`: the SQLite state and the atomic, durable check-and-store step;
+* :mod:`notary.witness.app`: HTTP (status codes, body limits); :mod:`notary.witness.cli`: commands;
+* :mod:`notary.witness.keys` and :mod:`notary.witness.errors`.
+"""
+
+from notary.witness.errors import WitnessError
+from notary.witness.protocol import MAX_REQUEST_BYTES, Witness, init_witness, open_witness
+
+__all__ = ["MAX_REQUEST_BYTES", "Witness", "WitnessError", "init_witness", "open_witness"]
