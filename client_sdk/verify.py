@@ -313,9 +313,10 @@ def verify_certificate(
     if policy is not None:
         _check_issuer(policy, issuer_key_id, issued_at)
         run.passed(Step.ISSUER)
-        _check_witnesses(run, note, checkpoint, now or datetime.now(UTC))
+        moment = now or datetime.now(UTC)
+        _check_witnesses(run, note, checkpoint, moment)
         if policy.timestamp_authorities:
-            _check_timestamps(run, cert)
+            _check_timestamps(run, cert, moment)
     _check_anchor_fields(run)
     run.passed(Step.ANCHOR_FIELDS)
 
@@ -498,7 +499,7 @@ def _check_witnesses(run: _Run, note: Note | None, checkpoint: Checkpoint | None
     run.passed(Step.WITNESSES)
 
 
-def _check_timestamps(run: _Run, cert: AnyCertificate) -> None:
+def _check_timestamps(run: _Run, cert: AnyCertificate, now: datetime) -> None:
     from client_sdk.timestamp import TimestampError, verify_token  # only with TSAs in the policy
 
     policy = run.policy
@@ -513,6 +514,10 @@ def _check_timestamps(run: _Run, cert: AnyCertificate) -> None:
                 info = verify_token(token, digest=digest, trusted_roots=authority.roots)
             except (TimestampError, FormatError):
                 continue
+            if info.gen_time > now + run.skew:
+                raise VerificationError(
+                    Step.TIMESTAMPS,
+                    f"{authority.name}'s time-stamp says {info.gen_time.isoformat()}, in the future")
             run.evidence.append(TimeEvidence(
                 TimeSource.TIMESTAMP_AUTHORITY, info.gen_time,
                 f"time-stamp by {authority.name} ({info.tsa_name or 'TSA'})"))

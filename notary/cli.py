@@ -33,6 +33,10 @@ pledge_app = typer.Typer(no_args_is_help=True, help="IP pledge registrations (Ar
 app.add_typer(pledge_app, name="pledge")
 policy_app = typer.Typer(no_args_is_help=True, help="Trust policies for verifying certificates.")
 app.add_typer(policy_app, name="policy")
+log_app = typer.Typer(no_args_is_help=True, help="The service's append-only log (its identity).")
+app.add_typer(log_app, name="log")
+proof_app = typer.Typer(no_args_is_help=True, help="Export a certificate's log proof for other tools.")
+app.add_typer(proof_app, name="proof")
 app.add_typer(witness_app, name="witness")
 
 out = Console()
@@ -214,8 +218,9 @@ EXIT_NOT_TRUSTED = 4
 
 @app.command()
 def verify(
-    file: Annotated[Path | None, typer.Argument(help="The notarised file (optional)")] = None,
-    cert: Annotated[Path, typer.Argument(help="The certificate JSON")] = Path("certificate.json"),
+    paths: Annotated[list[Path], typer.Argument(
+        help="[FILE] CERT: the notarised file (optional) and the certificate JSON",
+        metavar="[FILE] CERT")],
     policy: PolicyOpt = None,
     rpc: Annotated[str | None, typer.Option(help="Any JSON-RPC node of the certificate's chain")] = None,
     chain_data: Annotated[Path | None, typer.Option(
@@ -233,6 +238,9 @@ def verify(
     from client_sdk.policy import TrustPolicy
     from client_sdk.verify import verify_certificate
 
+    if len(paths) > 2:
+        _fail("give at most two paths: [FILE] CERT", 2)
+    file, cert = (paths[0], paths[1]) if len(paths) == 2 else (None, paths[0])
     try:
         raw = cert.read_bytes()
         trust = TrustPolicy.load(policy) if policy else None
@@ -648,6 +656,54 @@ def pledge_status(asset_type: Annotated[str, typer.Option()], number: Annotated[
                          "pledged": verified.pledged, "pledge_id": verified.pledge_id,
                          "pledgee": verified.pledgee, "pledgor": verified.pledgor,
                          "block_number": verified.block_number, "chain_checked": verified.chain_checked})
+
+
+@log_app.command("show")
+def log_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print the log's origin and verifier key (creating the key on first use), as each witness
+    operator registers them: `notary witness add-log --origin ORIGIN --key VKEY`."""
+    from notary.config import Settings
+    from notary.runtime import build_log
+
+    log = build_log(Settings())
+    if as_json:
+        out.print_json(data={"origin": log.origin, "vkey": log.vkey})
+    else:
+        out.print(f"origin {log.origin}\nvkey   {log.vkey}", soft_wrap=True)
+
+
+@proof_app.command("export")
+def proof_export(
+    cert: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A version 2 certificate")],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Directory to write into")] = Path("."),
+) -> None:
+    """Write the record as the log's leaf entry (RECORD.json, RFC 8785 canonical JSON) with its
+    inclusion proof and cosigned checkpoint beside it, as a C2SP tlog-proof (RECORD.json.tlog-proof)
+    and as a torchwood spicy bundle (RECORD.json.spicy: `spicy -verify LOG_VKEY RECORD.json`), so
+    that tools that are not ours can check it."""
+    from client_sdk.canonical import canonical_json
+    from client_sdk.certificate import Certificate, parse_certificate
+    from client_sdk.errors import FormatError
+    from client_sdk.tlog_proof import format_spicy_bundle, format_tlog_proof
+
+    try:
+        parsed = parse_certificate(cert.read_bytes())
+    except FormatError as exc:
+        _fail(str(exc), 2)
+        return
+    if not isinstance(parsed, Certificate):
+        _fail("a version 1 certificate has no log proof to export", 2)
+        return
+    proof = [bytes.fromhex(h) for h in parsed.log.inclusion_proof]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    entry = out_dir / f"{parsed.record_id}.json"
+    entry.write_bytes(canonical_json(parsed.record))
+    Path(f"{entry}.tlog-proof").write_text(
+        format_tlog_proof(parsed.log.leaf_index, proof, parsed.log.checkpoint), encoding="utf-8")
+    Path(f"{entry}.spicy").write_text(
+        format_spicy_bundle(parsed.log.leaf_index, proof, parsed.log.checkpoint), encoding="utf-8")
+    typer.echo(str(entry))  # plain: scripts read the path (rich would wrap it)
+    err.print(f"wrote {entry} (the leaf entry) with .tlog-proof and .spicy beside it")
 
 
 @policy_app.command("fetch")

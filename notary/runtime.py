@@ -207,6 +207,14 @@ def default_log_origin(log_key_id: str) -> str:
     return f"ip-notary.local/log/{log_key_id[:16]}"
 
 
+def build_log(settings: Settings) -> TransparencyLog:
+    """The log's identity: its key (created on first use) and origin. Witness operators register
+    exactly this origin and verifier key (``notary log show`` prints them)."""
+    log_key = load_or_create_ed25519_key(settings.resolved_log_key_file, purpose="log")
+    origin = settings.log_origin or default_log_origin(key_id(log_key.public_key()))
+    return TransparencyLog(origin, NoteSigner(origin, log_key))
+
+
 def _content_store(settings: Settings) -> ContentStore:
     if settings.content_backend is ContentBackend.kubo:
         return KuboContentStore(settings.kubo_api_url)
@@ -238,9 +246,7 @@ class Runtime:
         migrate(engine)
         chain = ChainGateway(_connect_chain(settings),
                              pledge_registry_address=settings.pledge_registry_address)
-        log_key = load_or_create_ed25519_key(settings.resolved_log_key_file, purpose="log")
-        origin = settings.log_origin or default_log_origin(key_id(log_key.public_key()))
-        log = TransparencyLog(origin, NoteSigner(origin, log_key))
+        log = build_log(settings)
         with Session(engine) as session:
             log.check_origin(session)
         http = httpx.Client(timeout=settings.witness_timeout_seconds,

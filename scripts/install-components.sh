@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real components the integration suites run against, from the package registries
-# only: geth and Kubo built with the Go toolchain into .tools/bin (pinned versions), PostgreSQL
-# from Debian's packages, and the npm packages (Hardhat node). Whatever is already installed at the
-# right version is reused, so a second run takes seconds.
+# only: geth, Kubo and torchwood's litewitness and spicy built with the Go toolchain into
+# .tools/bin (pinned versions), PostgreSQL, OpenSSL (the test TSA) and faketime (the backdating
+# attack test runs the service under a clock set years back) from Debian's packages, and the npm
+# packages (Hardhat node). Whatever is already installed at the right version is reused, so a
+# second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { echo "install-components: $*" >&2; }
@@ -16,12 +18,16 @@ log "kubo"
 log "torchwood (litewitness, spicy)"
 ./scripts/install-torchwood.sh >/dev/null
 
-if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-  log "postgresql (apt)"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+packages=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || packages+=(postgresql)
+command -v openssl >/dev/null || packages+=(openssl)
+command -v faketime >/dev/null || packages+=(faketime)
+if [ "${#packages[@]}" -gt 0 ]; then
+  log "${packages[*]} (apt)"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${packages[@]}" >/dev/null
   # The packaged cluster is not needed: the tests start their own on a free loopback port.
   $SUDO systemctl disable --now postgresql >/dev/null 2>&1 || $SUDO service postgresql stop >/dev/null 2>&1 || true
 fi

@@ -140,7 +140,15 @@ class WitnessSubmitter:
         for _ in range(3):  # a 409 tells us the witness's size; try again from there
             old = self._known_size or 0
             if old > batch.log_size:
-                return  # the witness has seen a larger checkpoint: this one can no longer be cosigned
+                # The witness has moved past this checkpoint: it can no longer cosign it (a later
+                # one will carry the records). That is only sound if the size it holds is one of
+                # our own checkpoints; otherwise our log is not the one it saw.
+                if session.exec(select(Batch.seq).where(Batch.log_size == old)).first() is None:
+                    raise WitnessRefused(
+                        f"witness {self.name} holds our log at size {old}, a checkpoint this "
+                        "database never made: the log has FORKED, or the database was restored "
+                        "from an older state (see docs/trust.md)")
+                return
             proof = consistency_proof(session, old, batch.log_size) if old else []
             body = (f"old {old}\n" + "".join(base64.b64encode(h).decode() + "\n" for h in proof)
                     + "\n" + batch.checkpoint)

@@ -9,11 +9,17 @@ Each real component has one owner and one fixture, imported here rather than cop
 
 Each starts only when a test asks for it and, when its binary is missing, skips with the reason
 (fails under ``CI=true``). :class:`Stack` names one combination of database, chain and content
-store, and :func:`stack_services` turns it into ``NOTARY_*`` settings for service processes.
+store, and :func:`stack_settings` turns it into ``NOTARY_*`` settings for service processes.
+
+What every suite checks the same way lives here too: :func:`check_operator_only_policy` (the
+policy a deployment without witnesses or time-stamp authorities serves at ``/v1/trust``, against
+the keys in its files), :func:`check_valid_on_operator_time` (what such a certificate verifies
+as), and :func:`check_database_and_chain_agree` (one append-only log, anchored exactly once).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -27,6 +33,13 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from chain import AnchorReader
+from client_sdk import TimeSource, TrustPolicy, Verdict, VerificationResult
+from client_sdk.merkle import MerkleTree, verify_consistency
+from client_sdk.note import Checkpoint, NoteSigner, parse_note
+from client_sdk.signing import key_id
+from notary.domain.tiles import TILE_WIDTH, TileKey
+from notary.services.keys import load_or_create_ed25519_key
+from notary.services.transparency_log import consistency_proof, read_tile
 from notary.storage.db import create_db_engine
 from notary.storage.models import Batch, Record
 from tests.integration.chain_backends import NodeBackend, NodeProcess
@@ -39,6 +52,8 @@ __all__ = [
     "Stack",
     "StackSettings",
     "check_database_and_chain_agree",
+    "check_operator_only_policy",
+    "check_valid_on_operator_time",
     "daemon",
     "geth_node",
     "hardhat_node",
@@ -139,6 +154,38 @@ def stack_settings(request: pytest.FixtureRequest, stack: Stack, tmp: Path) -> S
     return out
 
 
+def check_operator_only_policy(
+    policy: TrustPolicy, *, issuer_key_file: Path, log_key_file: Path, log_origin: str
+) -> None:
+    """The policy a deployment with no witness, no time-stamp authority and no chain trusted for
+    time serves (``/v1/trust``): it names exactly the keys in its key files and the log origin its
+    ``/readyz`` reports, trusts nobody else, and says that only the operator vouches for times."""
+    issuer_key = load_or_create_ed25519_key(issuer_key_file, purpose="issuer")
+    log_key = load_or_create_ed25519_key(log_key_file, purpose="log")
+    assert [k.key_id for k in policy.issuers] == [key_id(issuer_key.public_key())]
+    assert policy.log is not None and policy.log.origin == log_origin
+    assert policy.log.keys == [NoteSigner(log_origin, log_key).vkey()]
+    assert (policy.witnesses.quorum, policy.witnesses.members) == (0, [])
+    assert policy.timestamp_authorities == [] and policy.chains == []
+    assert policy.require_independent_time is False
+    assert policy.notice is not None and "nobody but its operator" in policy.notice
+
+
+def check_valid_on_operator_time(result: VerificationResult, policy: TrustPolicy) -> None:
+    """A version 2 certificate of such a deployment, verified under its policy: VALID, in the
+    policy's log, with the operator's anchor block time as its only time, said so in a note."""
+    assert policy.log is not None
+    assert result.verdict is Verdict.VALID and result.trusted and result.issuer_trusted
+    assert result.certificate_version == 2 and result.log_origin == policy.log.origin
+    assert 0 <= result.leaf_index < result.tree_size
+    assert result.time_source is TimeSource.OPERATOR and not result.independent_time
+    assert result.proven_time == result.anchored_at and result.time_evidence == ()
+    assert result.witnesses == ()
+    assert any("rests on the operator alone" in note for note in result.notes), result.notes
+    assert {"checkpoint", "issuer", "witnesses", "anchor_fields"} <= set(result.steps)
+    assert result.steps[-1] == "time"
+
+
 @dataclass(frozen=True)
 class ChainAgreement:
     records: dict[str, Record]
@@ -146,17 +193,35 @@ class ChainAgreement:
 
 
 def check_database_and_chain_agree(
-    engine: Engine, reader: AnchorReader, acknowledged: dict[str, str] | None = None
+    engine: Engine,
+    reader: AnchorReader,
+    acknowledged: dict[str, str] | None = None,
+    *,
+    policy: TrustPolicy | None = None,
 ) -> ChainAgreement:
-    """Exactly-once anchoring, checked from both sides.
+    """Exactly-once anchoring of one append-only log, checked from both sides.
 
-    Every record is in an anchored batch; the registry holds exactly one chain batch per database
-    batch (so nothing was anchored twice, nor left out), each root once, with the batch's size.
-    ``acknowledged`` (record id -> leaf hash from its signed receipt) must all be stored as promised.
+    The database: every record is in the log exactly once (log indexes 0..n-1, no gaps) and in an
+    anchored batch; each batch appended its records where the previous one ended, so the batches'
+    checkpoints grow one from the other; the log's leaves (its level 0 tiles) are the records' leaf
+    hashes in log order; each batch's checkpoint is a signed note of the log at its size whose root
+    is recomputed here from those leaves, and the log serves a valid consistency proof from each
+    checkpoint to the next. With ``policy``, every checkpoint is of the policy's log and signed by
+    its key.
+
+    The chain: the registry (version 2) holds exactly one checkpoint per batch (so nothing was
+    anchored twice, nor left out), with the batch's root and tree size, in growing order; its
+    latest checkpoint is the log's. ``acknowledged`` (record id -> leaf hash from its signed
+    receipt) must all be stored as promised.
     """
     with Session(engine) as session:
         records = {r.id: r for r in session.exec(select(Record))}
         batches = list(session.exec(select(Batch).order_by(Batch.seq)))  # type: ignore[arg-type]
+        log_size = max((b.log_size or 0 for b in batches), default=0)
+        tiles = b"".join(read_tile(session, TileKey(0, i))
+                         for i in range((log_size + TILE_WIDTH - 1) // TILE_WIDTH))
+        proofs = [consistency_proof(session, a.log_size or 0, b.log_size or 0)
+                  for a, b in itertools.pairwise(batches)]
         for r in records.values():
             session.expunge(r)
         for b in batches:
@@ -169,14 +234,59 @@ def check_database_and_chain_agree(
     assert all(r.batch_seq is not None for r in records.values()), "records left unbatched"
     assert [b.seq for b in batches if b.status != "anchored"] == [], "batches left unanchored"
     assert sum(b.size for b in batches) == len(records), "a record is in two batches, or none"
+
+    # One log: each batch appends where the previous checkpoint ended, its records in its range.
+    assert [(b.log_start, b.log_size) for b in batches] == [
+        (end - b.size, end) for end in _running_totals([b.size for b in batches])
+    ], "the batches do not append to one log one after the other"
+    by_index = sorted(records.values(), key=lambda r: r.log_index if r.log_index is not None else -1)
+    assert [r.log_index for r in by_index] == list(range(len(records))), "log indexes with gaps"
+    ranges = {b.seq: (b.log_start, b.log_size) for b in batches}
+    assert all(ranges[r.batch_seq][0] <= r.log_index < ranges[r.batch_seq][1]  # type: ignore[index, operator]
+               for r in by_index), "a record's log index is outside its batch's range"
+    leaves = [bytes.fromhex(r.leaf_hash) for r in by_index]
+    assert tiles == b"".join(leaves), "the log's leaves are not the records' leaf hashes"
+    checkpoints = []
+    for b in batches:
+        assert b.checkpoint is not None and b.log_size is not None
+        note = parse_note(b.checkpoint)
+        checkpoint = Checkpoint.parse(note.text)
+        assert checkpoint.size == b.log_size and checkpoint.root.hex() == b.root
+        assert MerkleTree.from_leaf_hashes(leaves[: b.log_size]).root == checkpoint.root
+        if policy is not None:
+            assert policy.log is not None and checkpoint.origin == policy.log.origin
+            assert any(v.verify(note.text, sig) for v in policy.log.verifiers
+                       for sig in note.signatures), f"batch {b.seq}'s checkpoint is not signed"
+        checkpoints.append(checkpoint)
+    assert len({c.origin for c in checkpoints}) <= 1, "checkpoints of more than one log"
+    for old, new, proof in zip(checkpoints, checkpoints[1:], proofs, strict=True):
+        verify_consistency(old.size, new.size, old.root, new.root, proof)
+
+    # The chain: one checkpoint per batch, in the same order, with the same root and size.
+    assert reader.registry_version == 2
     assert reader.batch_count() == len(batches), "the chain has more or fewer batches than the DB"
-    assert sorted(b.chain_batch_id or 0 for b in batches) == list(range(1, len(batches) + 1))
+    assert [b.chain_batch_id for b in batches] == list(range(1, len(batches) + 1))
     assert len({b.root for b in batches}) == len(batches)
     for b in batches:
         on_chain = reader.find_root(bytes.fromhex(b.root))
         assert on_chain is not None, f"batch {b.seq}'s root is not on the chain"
-        assert (on_chain.batch_id, on_chain.leaf_count) == (b.chain_batch_id, b.size)
+        assert (on_chain.batch_id, on_chain.tree_size) == (b.chain_batch_id, b.log_size)
+        assert (on_chain.block_number, on_chain.timestamp) == (b.block_number, b.block_timestamp)
+    latest = reader.latest_checkpoint()
+    if batches:
+        assert latest is not None
+        assert (latest.root.hex(), latest.tree_size) == (batches[-1].root, batches[-1].log_size)
+    else:
+        assert latest is None
     return ChainAgreement(records, batches)
+
+
+def _running_totals(sizes: list[int]) -> list[int]:
+    out, total = [], 0
+    for size in sizes:
+        total += size
+        out.append(total)
+    return out
 
 
 @pytest.fixture

@@ -50,12 +50,17 @@ def latest_checkpoint(session: SessionDep) -> Response:
     return _checkpoint_response(tlog.cosigned_checkpoint(session, batch))
 
 
+@router.get("/log/tile/entries/{path:path}", summary="Entry bundles: not served", status_code=404)
+def entries(path: str) -> Response:
+    raise NotFound("entry bundles are not served: the entries are records private to their "
+                   "holders; the level 0 tiles hold their leaf hashes", code="no_tile")
+
+
 @router.get("/log/tile/{level}/{path:path}", summary="A tile of the log (C2SP tlog-tiles)")
 def tile(session: SessionDep, level: Annotated[int, Path(ge=0, le=63)], path: str) -> Response:
     match = _TILE_PATH.match(path)
-    if path.startswith("entries") or match is None:
-        raise NotFound("no such tile (entry bundles are not served: records are private)",
-                       code="no_tile")
+    if match is None:
+        raise NotFound(f"no tile {level}/{path}", code="no_tile")
     try:
         index = decode_tile_index(match["index"])
     except ValueError as exc:
