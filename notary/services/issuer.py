@@ -22,9 +22,11 @@ from client_sdk.certificate import (
     parse_certificate,
     format_timestamp,
 )
+from client_sdk.errors import VerificationError
 from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id, public_key_to_b64, sign_document
 from client_sdk.verify import verify_certificate
+from notary.errors import ConfigurationError
 
 __all__ = ["OPERATOR_ONLY_NOTICE", "AnchorFacts", "Issuer", "LogFacts"]
 
@@ -165,7 +167,14 @@ class Issuer:
     def _checked(self, unsigned: dict[str, Any]) -> AnyCertificate:
         cert = parse_certificate(self.sign(unsigned))
         # Never hand out a certificate our own verifier would reject under our own policy.
-        verify_certificate(cert, self.policy)
+        try:
+            verify_certificate(cert, self.policy)
+        except VerificationError as exc:
+            raise ConfigurationError(
+                f"refusing to issue a certificate that fails our own trust policy at step "
+                f"'{exc.step}': {exc.reason} (is this server's clock right?)",
+                code="certificate_self_check_failed",
+            ) from exc
         return cert
 
 

@@ -236,8 +236,9 @@ def check_database_and_chain_agree(
     assert sum(b.size for b in batches) == len(records), "a record is in two batches, or none"
 
     # One log: each batch appends where the previous checkpoint ended, its records in its range.
+    ends = list(itertools.accumulate(b.size for b in batches))
     assert [(b.log_start, b.log_size) for b in batches] == [
-        (end - b.size, end) for end in _running_totals([b.size for b in batches])
+        (end - b.size, end) for b, end in zip(batches, ends, strict=True)
     ], "the batches do not append to one log one after the other"
     by_index = sorted(records.values(), key=lambda r: r.log_index if r.log_index is not None else -1)
     assert [r.log_index for r in by_index] == list(range(len(records))), "log indexes with gaps"
@@ -259,7 +260,7 @@ def check_database_and_chain_agree(
                        for sig in note.signatures), f"batch {b.seq}'s checkpoint is not signed"
         checkpoints.append(checkpoint)
     assert len({c.origin for c in checkpoints}) <= 1, "checkpoints of more than one log"
-    for old, new, proof in zip(checkpoints, checkpoints[1:], proofs, strict=True):
+    for (old, new), proof in zip(itertools.pairwise(checkpoints), proofs, strict=True):
         verify_consistency(old.size, new.size, old.root, new.root, proof)
 
     # The chain: one checkpoint per batch, in the same order, with the same root and size.
@@ -279,14 +280,6 @@ def check_database_and_chain_agree(
     else:
         assert latest is None
     return ChainAgreement(records, batches)
-
-
-def _running_totals(sizes: list[int]) -> list[int]:
-    out, total = [], 0
-    for size in sizes:
-        total += size
-        out.append(total)
-    return out
 
 
 @pytest.fixture

@@ -9,12 +9,17 @@ stacks (PostgreSQL + a chain node + Kubo) run once per node. Backends a run cann
 skipped with the reason (a failure under ``CI=true``).
 
 * ``test_evidence_and_works_end_to_end``: principals, a file (twice), a digest, a many-digests
-  request; anchoring; certificates verified offline and against the chain with the service
-  stopped; content read back (from Kubo itself on Kubo); works registration and the "who was first"
-  lookup in anchor order.
+  request; anchoring into the one log; certificates verified under the served trust policy,
+  offline and against the chain with the service stopped (on a chain node, also under a verifier's
+  policy that trusts that chain for time); content read back (from Kubo itself on Kubo); works
+  registration and the "who was first" lookup in anchor order.
 * ``test_kill_9_during_submissions_anchors_every_receipt_once``: ``kill -9`` twice in the middle of
-  concurrent submissions; every acknowledged receipt is stored as promised and anchored exactly
-  once (the database and the registry agree batch for batch).
+  concurrent submissions; every acknowledged receipt is stored as promised, appended to the log once
+  and anchored exactly once (the database, the log and the registry agree checkpoint for
+  checkpoint).
+
+None of these deployments has witnesses or a time-stamp authority: under the policy they serve,
+their certificates are VALID with the time resting on the operator alone.
 """
 
 from __future__ import annotations
@@ -28,14 +33,25 @@ import pytest
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from client_sdk import NotaryClient, Step, VerificationError, verify_certificate
+from client_sdk import (
+    Certificate,
+    NotaryClient,
+    Step,
+    TimeSource,
+    TrustPolicy,
+    VerificationError,
+    verify_certificate,
+)
 from client_sdk.chain_view import open_chain_view
 from client_sdk.fingerprint import fingerprint_bytes
+from client_sdk.policy import TrustedChain
 from notary.storage.models import Batch, Record
 from tests.integration.conftest import (
     Stack,
     StackSettings,
     check_database_and_chain_agree,
+    check_operator_only_policy,
+    check_valid_on_operator_time,
     stack_settings,
 )
 from tests.integration.service_process import DigestSubmitter, ServiceProcess
@@ -105,6 +121,27 @@ def _wait_ready_leader(client: NotaryClient, timeout: float = 30) -> dict[str, A
         time.sleep(0.2)
 
 
+def _served_policy(svc: ServiceProcess, client: NotaryClient) -> TrustPolicy:
+    """``/v1/trust``, checked against the key files in the service's data directory."""
+    policy = client.trust_policy()
+    check_operator_only_policy(
+        policy,
+        issuer_key_file=svc.data_dir / "keys" / "issuer-ed25519.pem",
+        log_key_file=svc.data_dir / "keys" / "log-ed25519.pem",
+        log_origin=client.ready()["checks"]["log"]["origin"],
+    )
+    return policy
+
+
+def _trusting_the_chain(policy: TrustPolicy, chain_id: int, genesis_hash: str, registry: str) -> TrustPolicy:
+    """A verifier's own policy: the served one, plus a chain it trusts for time (a public chain
+    no single party controls), pinned by the genesis block hash it read from a node itself."""
+    chain = TrustedChain(chain_id=chain_id, genesis_hash=genesis_hash, registry=registry)
+    return TrustPolicy.from_json({**policy.model_dump(mode="json", exclude_none=True),
+                                  "chains": [chain.model_dump(mode="json")],
+                                  "require_independent_time": True, "notice": None})
+
+
 def _wait_status(
     url: str, headers: dict[str, str], path: str, timeout: float = 90
 ) -> dict[str, Any]:
@@ -128,12 +165,12 @@ def test_evidence_and_works_end_to_end(stack: StackSettings, tmp_path: Path) -> 
         evidence = tmp_path / "design.bin"
         payload = b"".join(i.to_bytes(4, "big") * 16 for i in range(12_000))  # 768 KiB: 3 chunks
         evidence.write_bytes(payload)
-        with NotaryClient(svc.url, holder_key, timeout=60) as client:
-            ready = _wait_ready_leader(client)
+        with NotaryClient(svc.url, holder_key, timeout=60) as anonymous:
+            ready = _wait_ready_leader(anonymous)
+            policy = _served_policy(svc, anonymous)
+        with NotaryClient(svc.url, holder_key, timeout=60, policy=policy) as client:
             assert ready["checks"]["content_store"]["backend"] == stack.stack.content
-            trust = client.trust()
-            issuer = trust["issuer"]["key_id"]
-            registry = trust["registry"]
+            registry = ready["checks"]["chain"]
             if stack.node is not None:
                 assert registry["chain_id"] == stack.node.chain_id
 
@@ -152,7 +189,9 @@ def test_evidence_and_works_end_to_end(stack: StackSettings, tmp_path: Path) -> 
 
             client.wait_anchored(sub.id, timeout=90)
             _wait_all_anchored(stack, svc.data_dir)
+            # Each certificate is checked under the policy as it arrives (NotaryClient(policy=)).
             certs = {s.id: client.certificate(s.id) for s in [sub, one, many[0], many[-1]]}
+            log_indexes = {s.id: client.get(s.id)["log_index"] for s in [sub, one, many[0], many[-1]]}
             copy = tmp_path / "copy.bin"
             client.download_content(sub.id, copy)
         assert copy.read_bytes() == payload
@@ -197,34 +236,50 @@ def test_evidence_and_works_end_to_end(stack: StackSettings, tmp_path: Path) -> 
     finally:
         svc.stop()
 
+    # Version 2: each record at its own place in the one log, under a checkpoint that includes it.
+    assert all(isinstance(c, Certificate) for c in certs.values())
+    assert len(set(log_indexes.values())) == len(certs)
+    for rid, c in certs.items():
+        assert isinstance(c, Certificate)
+        assert c.log.leaf_index == log_indexes[rid] < c.log.tree_size
+        assert c.log.origin == policy.log.origin  # type: ignore[union-attr]
+
     # With the service stopped: offline checks, then any node of the chain.
     cert = certs[sub.id]
-    result = verify_certificate(
-        cert.to_json_bytes(), content=evidence, trusted_issuer_keys=[issuer]
-    )
+    result = verify_certificate(cert.to_json_bytes(), policy, content=evidence)
     assert result.record_id == sub.id and result.content_checked and not result.chain_checked
+    check_valid_on_operator_time(result, policy)
     with pytest.raises(VerificationError) as info:
-        verify_certificate(cert, content=payload[:-1] + b"\x00", trusted_issuer_keys=[issuer])
+        verify_certificate(cert, policy, content=payload[:-1] + b"\x00")
     assert info.value.step == Step.CONTENT
     view = open_chain_view(**stack.chain_view_args(svc.data_dir))
     try:
         for rid, c in certs.items():
             checked = verify_certificate(
-                c,
-                chain=view,
-                trusted_issuer_keys=[issuer],
-                trusted_contracts={registry["chain_id"]: registry["contract"]},
-                content=evidence if rid == sub.id else None,
+                c, policy, chain=view, content=evidence if rid == sub.id else None
             )
+            check_valid_on_operator_time(checked, policy)
             assert checked.chain_checked and checked.confirmations is not None
-            assert checked.contract == registry["contract"]
+            assert (checked.chain_id, checked.contract) == (registry["chain_id"], registry["contract"])
+            assert "transaction" in checked.steps and "genesis" not in checked.steps
+        if stack.node is not None:
+            # A verifier who trusts this chain pins its genesis block and gets its block time.
+            own = _trusting_the_chain(policy, registry["chain_id"], view.genesis_hash(),
+                                      registry["contract"])
+            for c in certs.values():
+                checked = verify_certificate(c, own, chain=view)
+                assert checked.time_source is TimeSource.CHAIN and checked.independent_time
+                assert checked.proven_time == checked.anchored_at and "genesis" in checked.steps
+            with pytest.raises(VerificationError) as info:  # without a node, nothing vouches
+                verify_certificate(cert, own)
+            assert info.value.step == Step.TIME
     finally:
         view.close()
 
     engine = stack.engine(svc.data_dir)
     reader = stack.reader(svc.data_dir, registry["contract"])
     try:
-        agreed = check_database_and_chain_agree(engine, reader)
+        agreed = check_database_and_chain_agree(engine, reader, policy=policy)
     finally:
         reader.close()
         engine.dispose()
@@ -260,8 +315,10 @@ def test_kill_9_during_submissions_anchors_every_receipt_once(
         submitter.join()
         assert len(acknowledged) == TOTAL
         _wait_all_anchored(stack, svc.data_dir)
-        with NotaryClient(svc.url, key, timeout=60) as client:
-            registry = client.trust()["registry"]["contract"]
+        with NotaryClient(svc.url, key, timeout=60) as anonymous:
+            policy = _served_policy(svc, anonymous)
+            registry = _wait_ready_leader(anonymous)["checks"]["chain"]["contract"]
+        with NotaryClient(svc.url, key, timeout=60, policy=policy) as client:
             sample = sorted(acknowledged)[:: TOTAL // 10]
             certs = [client.certificate(rid) for rid in sample]
     finally:
@@ -270,14 +327,17 @@ def test_kill_9_during_submissions_anchors_every_receipt_once(
     engine = stack.engine(svc.data_dir)
     reader = stack.reader(svc.data_dir, registry)
     try:
-        agreed = check_database_and_chain_agree(engine, reader, acknowledged)
+        agreed = check_database_and_chain_agree(engine, reader, acknowledged, policy=policy)
     finally:
         reader.close()
         engine.dispose()
     assert len(agreed.records) == TOTAL
+    assert len(agreed.batches) > 1  # the log grew over several checkpoints, across the kills
     view = open_chain_view(**stack.chain_view_args(svc.data_dir))
     try:
         for cert in certs:
-            assert verify_certificate(cert, chain=view).chain_checked
+            result = verify_certificate(cert, policy, chain=view)
+            assert result.chain_checked and result.contract == registry
+            check_valid_on_operator_time(result, policy)
     finally:
         view.close()

@@ -1,5 +1,7 @@
 """The credit and pledge registers driven through the CLI against a real server process, with
-answers verified against the chain read from the running service's data directory."""
+answers verified against the chain read from the running service's data directory; and the same
+answers checked by the SDK under the service's trust policy (and refused under a policy that trusts
+another issuer)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,12 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from client_sdk import NotaryClient, TrustPolicy, VerificationError
+from client_sdk.chain_view import open_chain_view
+from client_sdk.signing import public_key_to_b64
 from tests.conftest import REPO
 from tests.integration.service_process import NOTARY, ServiceProcess
 
@@ -16,8 +24,9 @@ BANK = {"name": "Bank of Hangzhou", "id_type": "uscc", "id": "91350100M000100Y43
 
 
 def run(svc: ServiceProcess, key: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    env = {**svc._env(), "NOTARY_URL": svc.url, "NOTARY_API_KEY": key}  # noqa: SLF001
-    out = subprocess.run([*NOTARY, *args], cwd=REPO, env=env, capture_output=True, timeout=120)
+    env = {**svc._env(), "NOTARY_URL": svc.url, "NOTARY_API_KEY": key}
+    out = subprocess.run([*NOTARY, *args], cwd=REPO, env=env, capture_output=True, timeout=120,
+                         check=False)
     if check:
         assert out.returncode == 0, out.stderr.decode()[-2000:]
     return out
@@ -48,6 +57,7 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
                 break
             subprocess.run(["sleep", "0.5"], check=True)
         assert status["class"] == "C" and status["chain_checked"] is True
+        _check_credit_under_policies(svc, "uscc:91110108551385082Q")
 
         pledge = tmp_path / "pledge.json"
         pledge.write_text(json.dumps({
@@ -61,6 +71,7 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
                                 "--chain-data", chain_dir).stdout)
         assert answer["pledged"] and answer["pledge_id"] == pledge_id and answer["chain_checked"]
         assert answer["pledgee"]["name"] == BANK["name"]
+        _check_pledge_under_policies(svc, pledge_id)
         refused = run(svc, registrar, "pledge", "release", str(pledge_id), "--party-name", "X",
                       "--party-id-type", "passport", "--party-id", "E12345678", check=False)
         assert refused.returncode == 1 and b"neither the pledgor nor the pledgee" in refused.stderr
@@ -71,3 +82,37 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         assert freed["pledged"] is False
     finally:
         svc.stop()
+
+
+def _policies(svc: ServiceProcess) -> tuple[TrustPolicy, TrustPolicy]:
+    """The service's suggested policy, and one that trusts another issuer key instead."""
+    with NotaryClient(svc.url) as client:
+        policy = client.trust_policy()
+    stranger = public_key_to_b64(Ed25519PrivateKey.generate().public_key())
+    other = TrustPolicy.from_json({**policy.model_dump(mode="json", exclude_none=True),
+                                   "issuers": [{"public_key": stranger}]})
+    return policy, other
+
+
+def _check_credit_under_policies(svc: ServiceProcess, subject: str) -> None:
+    policy, other = _policies(svc)
+    chain = open_chain_view(embedded_dir=svc.data_dir / "chain")
+    try:
+        with NotaryClient(svc.url, policy=policy) as client:
+            verified = client.credit_status(subject, chain=chain)  # each entry's certificate too
+        assert verified.credit_class == "C" and verified.chain_checked
+        with NotaryClient(svc.url, policy=other) as client, pytest.raises(VerificationError) as info:
+            client.credit_status(subject, chain=chain)
+        assert info.value.step == "issuer"
+    finally:
+        chain.close()
+
+
+def _check_pledge_under_policies(svc: ServiceProcess, pledge_id: int) -> None:
+    policy, other = _policies(svc)
+    with NotaryClient(svc.url, policy=policy) as client:
+        verified = client.pledge_status("trademark", "12345678")
+    assert verified.pledged and verified.pledge_id == pledge_id
+    with NotaryClient(svc.url, policy=other) as client, pytest.raises(VerificationError) as info:
+        client.pledge_status("trademark", "12345678")
+    assert info.value.step == "issuer"

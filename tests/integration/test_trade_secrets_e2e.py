@@ -1,5 +1,6 @@
 """Trade secrets through a real server: the plaintext never reaches the service, disclosure opens
-it to one named arbitrator only, and tampering is caught."""
+it to one named arbitrator only, and tampering is caught. The filing and the disclosure are records
+of the one log, and their certificates verify under the service's policy."""
 
 from __future__ import annotations
 
@@ -8,13 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from client_sdk import NotaryClient, verify_certificate
+from client_sdk import NotaryClient, TrustPolicy, verify_certificate
+from client_sdk.certificate import AnyCertificate
 from client_sdk.errors import APIError, DecryptionError
 from client_sdk.fingerprint import fingerprint_bytes
 from client_sdk.trade_secret import RecipientKeys, WrappedKey, open_secret
+from tests.integration.conftest import check_valid_on_operator_time
 from tests.integration.service_process import ServiceProcess
 
 MARKER = b"SECRET-MARKER-7f3a9c: the recipe is 41% cocoa, 7% chili"
+
+
+def _check_valid(cert: AnyCertificate, policy: TrustPolicy, *, record_id: str) -> None:
+    result = verify_certificate(cert, policy)
+    assert result.record_id == record_id
+    check_valid_on_operator_time(result, policy)
 
 
 def _all_bytes_under(root: Path) -> list[tuple[Path, bytes]]:
@@ -38,14 +47,17 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
     secret.write_bytes(b"header\n" + MARKER + b"\n" + b"x" * 3_000_000)
     plain = fingerprint_bytes(secret.read_bytes())
     holder_keys, a_keys, b_keys = (RecipientKeys.generate() for _ in range(3))
-    clients = {n: NotaryClient(service.url, k) for n, k in api_keys.items()}
+    with NotaryClient(service.url) as anonymous:
+        policy = anonymous.trust_policy()
+    # Every client checks the certificates it fetches under the policy (NotaryClient(policy=)).
+    clients = {n: NotaryClient(service.url, k, policy=policy) for n, k in api_keys.items()}
     try:
         clients["holder"].register_encryption_key(holder_keys)
         clients["arb_a"].register_encryption_key(a_keys)
         clients["arb_b"].register_encryption_key(b_keys)
-        a_id = next(p["id"] for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})  # noqa: SLF001
+        a_id = next(p["id"] for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})
                     if p["name"] == "arb_a")
-        b_id = next(p["id"] for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})  # noqa: SLF001
+        b_id = next(p["id"] for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})
                     if p["name"] == "arb_b")
 
         filing = clients["holder"].file_trade_secret(secret, holder_keys, label="cocoa recipe")
@@ -55,7 +67,7 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         assert plain.sha256 not in str(record) and plain.sm3 not in str(record)
         clients["holder"].wait_anchored(fid, kind_path="trade-secrets", timeout=60)
         cert = clients["holder"].certificate(fid, kind_path="trade-secrets")
-        verify_certificate(cert)
+        _check_valid(cert, policy, record_id=fid)
 
         # Nobody else sees that the filing exists, the operator's admin included.
         for other in ("arb_a", "arb_b", "platform", "admin"):
@@ -67,7 +79,9 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         assert disclosure.receipt.record["recipient"]["key_id"] == a_keys.key_id
         assert disclosure.receipt.record["filing"]["id"] == fid
         clients["holder"].wait_anchored(disclosure.id, kind_path="disclosures", timeout=60)
-        verify_certificate(clients["arb_a"].certificate(disclosure.id, kind_path="disclosures"))
+        disclosed = clients["arb_a"].certificate(disclosure.id, kind_path="disclosures")
+        _check_valid(disclosed, policy, record_id=disclosure.id)
+        assert disclosed.log.leaf_index > cert.log.leaf_index  # type: ignore[union-attr]
 
         opened = clients["arb_a"].open_trade_secret(fid, a_keys, tmp_path / "opened.txt")
         assert (tmp_path / "opened.txt").read_bytes() == secret.read_bytes()
@@ -75,9 +89,9 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
 
         # Arbitrator B got nothing: no key from the service, and A's wrapped key does not open for B.
         with pytest.raises(APIError) as info:
-            clients["arb_b"]._request("GET", f"/v1/trade-secrets/{fid}/key")  # noqa: SLF001
+            clients["arb_b"]._request("GET", f"/v1/trade-secrets/{fid}/key")
         assert info.value.status == 404
-        a_wrapped = WrappedKey.from_bytes(clients["arb_a"]._request("GET", f"/v1/trade-secrets/{fid}/key").content)  # noqa: SLF001
+        a_wrapped = WrappedKey.from_bytes(clients["arb_a"]._request("GET", f"/v1/trade-secrets/{fid}/key").content)
         container = tmp_path / "container"
         clients["arb_a"].download_content(fid, container, kind_path="trade-secrets")
         with pytest.raises(DecryptionError):
@@ -95,7 +109,7 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         assert not (tmp_path / "t.txt").exists()
 
         # Disclosure only to arbitrators and notaries.
-        platform_id = clients["platform"]._json("GET", "/v1/principals/me")["id"]  # noqa: SLF001
+        platform_id = clients["platform"]._json("GET", "/v1/principals/me")["id"]
         clients["platform"].register_encryption_key(RecipientKeys.generate())
         with pytest.raises(APIError) as info:
             clients["holder"].disclose_trade_secret(fid, holder_keys, platform_id)
