@@ -219,6 +219,29 @@ def test_a_rebuilt_backdated_log_is_refused_by_the_witnesses_and_fails_under_the
         verify_certificate(cert, honest.policy, content=FORGED_CONTENT)
     assert info.value.step == Step.WITNESSES  # ... but no witness vouches for it
 
+    # A policy that also trusts the honest chain for time tells the rebuilt chain apart by its
+    # genesis block, even though the registry sits at the same address (same key, same nonce).
+    from client_sdk.chain_view import open_chain_view
+    from client_sdk.policy import TrustedChain
+
+    honest_chain = open_chain_view(embedded_dir=honest.data_dir / "chain")
+    try:
+        genesis = honest_chain.genesis_hash()
+    finally:
+        honest_chain.close()
+    assert cert.anchor.contract == honest.certificate.anchor.contract
+    chain_policy = honest.policy.model_copy(update={
+        "witnesses": honest.policy.witnesses.model_copy(update={"quorum": 0}),
+        "chains": [TrustedChain(chain_id=cert.anchor.chain_id, genesis_hash=genesis,
+                                registry=honest.certificate.anchor.contract)]})
+    rebuilt = open_chain_view(embedded_dir=forged / "chain")
+    try:
+        with pytest.raises(VerificationError) as info:
+            verify_certificate(cert, chain_policy, chain=rebuilt)
+    finally:
+        rebuilt.close()
+    assert info.value.step == Step.GENESIS
+
     # Borrowing the honest checkpoint's cosignatures does not help: they sign another tree.
     borrowed = parse_note(honest.certificate.log.checkpoint).signatures[1:]
     forged_note = parse_note(cert.log.checkpoint)
