@@ -14,7 +14,8 @@ store, and :func:`stack_settings` turns it into ``NOTARY_*`` settings for servic
 What every suite checks the same way lives here too: :func:`check_operator_only_policy` (the
 policy a deployment without witnesses or time-stamp authorities serves at ``/v1/trust``, against
 the keys in its files), :func:`check_valid_on_operator_time` (what such a certificate verifies
-as), and :func:`check_database_and_chain_agree` (one append-only log, anchored exactly once).
+as), :func:`check_one_log` (every record in the one append-only log once, the log consistent) and
+:func:`check_database_and_chain_agree` (that log, anchored exactly once).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from sqlmodel import Session, select
 from chain import AnchorReader
 from client_sdk import TimeSource, TrustPolicy, Verdict, VerificationResult
 from client_sdk.merkle import MerkleTree, verify_consistency
-from client_sdk.note import Checkpoint, NoteSigner, parse_note
+from client_sdk.note import Checkpoint, NoteSigner, NoteVerifier, parse_note
 from client_sdk.signing import key_id
 from notary.domain.tiles import TILE_WIDTH, TileKey
 from notary.services.keys import load_or_create_ed25519_key
@@ -49,9 +50,11 @@ from tests.integration.test_kubo_store import Daemon, daemon
 
 __all__ = [
     "ChainAgreement",
+    "OneLog",
     "Stack",
     "StackSettings",
     "check_database_and_chain_agree",
+    "check_one_log",
     "check_operator_only_policy",
     "check_valid_on_operator_time",
     "daemon",
@@ -187,6 +190,74 @@ def check_valid_on_operator_time(result: VerificationResult, policy: TrustPolicy
 
 
 @dataclass(frozen=True)
+class OneLog:
+    records: dict[str, Record]
+    batches: list[Batch]  # in the order they were sealed
+    checkpoints: list[Checkpoint]  # each batch's
+
+
+def check_one_log(
+    engine: Engine, *, origin: str | None = None, keys: Sequence[NoteVerifier] = ()
+) -> OneLog:
+    """Every record is in the one append-only log exactly once, and the log is what it claims.
+
+    Every record is in a batch, each batch holds exactly its records, and each batch appended them
+    where the previous one ended (log indexes 0..n-1, no gaps, no position taken twice), so the
+    batches' checkpoints grow one from the other. The log's leaves (its level 0 tiles) are the
+    records' leaf hashes in log order; each batch's checkpoint is a note of the log at its size
+    whose root is recomputed here from those leaves; the log serves a valid consistency proof from
+    each checkpoint to the next. With ``origin``/``keys``, every checkpoint is of that log and
+    signed by one of the keys.
+    """
+    with Session(engine) as session:
+        records = {r.id: r for r in session.exec(select(Record))}
+        batches = list(session.exec(select(Batch).order_by(Batch.seq)))  # type: ignore[arg-type]
+        size = max((b.log_size or 0 for b in batches), default=0)
+        tiles = b"".join(read_tile(session, TileKey(0, i))
+                         for i in range((size + TILE_WIDTH - 1) // TILE_WIDTH))
+        proofs = [consistency_proof(session, a.log_size or 0, b.log_size or 0)
+                  for a, b in itertools.pairwise(batches)]
+        for r in records.values():
+            session.expunge(r)
+        for b in batches:
+            session.expunge(b)
+    assert all(r.batch_seq is not None for r in records.values()), "records left unbatched"
+    assert sum(b.size for b in batches) == len(records), "a record is in two batches, or none"
+    members = Counter(r.batch_seq for r in records.values())
+    assert dict(members) == {b.seq: b.size for b in batches}, "a batch does not hold exactly its records"
+
+    # Each batch appends where the previous checkpoint ended; its records sit in its range.
+    ends = list(itertools.accumulate(b.size for b in batches))
+    assert [(b.log_start, b.log_size) for b in batches] == [
+        (end - b.size, end) for b, end in zip(batches, ends, strict=True)
+    ], "the batches do not append to one log one after the other"
+    by_index = sorted(records.values(), key=lambda r: -1 if r.log_index is None else r.log_index)
+    assert [r.log_index for r in by_index] == list(range(len(records))), "log indexes with gaps"
+    ranges = {b.seq: (b.log_start or 0, b.log_size or 0) for b in batches}
+    assert all(ranges[r.batch_seq][0] <= (r.log_index or 0) < ranges[r.batch_seq][1]
+               for r in by_index if r.batch_seq is not None), "a log index outside its batch"
+    leaves = [bytes.fromhex(r.leaf_hash) for r in by_index]
+    assert tiles == b"".join(leaves), "the log's leaves are not the records' leaf hashes"
+    checkpoints = []
+    for b in batches:
+        assert b.checkpoint is not None and b.log_size is not None
+        note = parse_note(b.checkpoint)
+        checkpoint = Checkpoint.parse(note.text)
+        assert checkpoint.size == b.log_size and checkpoint.root.hex() == b.root
+        assert MerkleTree.from_leaf_hashes(leaves[: b.log_size]).root == checkpoint.root
+        if origin is not None:
+            assert checkpoint.origin == origin
+        if keys:
+            assert any(k.verify(note.text, sig) for k in keys for sig in note.signatures), (
+                f"batch {b.seq}'s checkpoint is not signed by the log's key")
+        checkpoints.append(checkpoint)
+    assert len({c.origin for c in checkpoints}) <= 1, "checkpoints of more than one log"
+    for (old, new), proof in zip(itertools.pairwise(checkpoints), proofs, strict=True):
+        verify_consistency(old.size, new.size, old.root, new.root, proof)
+    return OneLog(records, batches, checkpoints)
+
+
+@dataclass(frozen=True)
 class ChainAgreement:
     records: dict[str, Record]
     batches: list[Batch]
@@ -201,67 +272,25 @@ def check_database_and_chain_agree(
 ) -> ChainAgreement:
     """Exactly-once anchoring of one append-only log, checked from both sides.
 
-    The database: every record is in the log exactly once (log indexes 0..n-1, no gaps) and in an
-    anchored batch; each batch appended its records where the previous one ended, so the batches'
-    checkpoints grow one from the other; the log's leaves (its level 0 tiles) are the records' leaf
-    hashes in log order; each batch's checkpoint is a signed note of the log at its size whose root
-    is recomputed here from those leaves, and the log serves a valid consistency proof from each
-    checkpoint to the next. With ``policy``, every checkpoint is of the policy's log and signed by
-    its key.
-
-    The chain: the registry (version 2) holds exactly one checkpoint per batch (so nothing was
-    anchored twice, nor left out), with the batch's root and tree size, in growing order; its
-    latest checkpoint is the log's. ``acknowledged`` (record id -> leaf hash from its signed
-    receipt) must all be stored as promised.
+    The database holds one log (:func:`check_one_log`; with ``policy``, the policy's log, signed
+    by its key) and every batch is anchored. The chain: the registry (version 2) holds exactly one
+    checkpoint per batch (so nothing was anchored twice, nor left out), with the batch's root, tree
+    size, block and time, in the order the log grew; its latest checkpoint is the log's.
+    ``acknowledged`` (record id -> leaf hash from its signed receipt) must all be stored as
+    promised.
     """
-    with Session(engine) as session:
-        records = {r.id: r for r in session.exec(select(Record))}
-        batches = list(session.exec(select(Batch).order_by(Batch.seq)))  # type: ignore[arg-type]
-        log_size = max((b.log_size or 0 for b in batches), default=0)
-        tiles = b"".join(read_tile(session, TileKey(0, i))
-                         for i in range((log_size + TILE_WIDTH - 1) // TILE_WIDTH))
-        proofs = [consistency_proof(session, a.log_size or 0, b.log_size or 0)
-                  for a, b in itertools.pairwise(batches)]
-        for r in records.values():
-            session.expunge(r)
-        for b in batches:
-            session.expunge(b)
+    log = check_one_log(
+        engine,
+        origin=policy.log.origin if policy is not None and policy.log is not None else None,
+        keys=policy.log.verifiers if policy is not None and policy.log is not None else (),
+    )
+    records, batches = log.records, log.batches
     if acknowledged is not None:
         assert {
             rid: records[rid].leaf_hash for rid in acknowledged if rid in records
         } == acknowledged
         assert set(acknowledged) <= set(records), "an acknowledged record is missing"
-    assert all(r.batch_seq is not None for r in records.values()), "records left unbatched"
     assert [b.seq for b in batches if b.status != "anchored"] == [], "batches left unanchored"
-    assert sum(b.size for b in batches) == len(records), "a record is in two batches, or none"
-
-    # One log: each batch appends where the previous checkpoint ended, its records in its range.
-    ends = list(itertools.accumulate(b.size for b in batches))
-    assert [(b.log_start, b.log_size) for b in batches] == [
-        (end - b.size, end) for b, end in zip(batches, ends, strict=True)
-    ], "the batches do not append to one log one after the other"
-    by_index = sorted(records.values(), key=lambda r: r.log_index if r.log_index is not None else -1)
-    assert [r.log_index for r in by_index] == list(range(len(records))), "log indexes with gaps"
-    ranges = {b.seq: (b.log_start, b.log_size) for b in batches}
-    assert all(ranges[r.batch_seq][0] <= r.log_index < ranges[r.batch_seq][1]  # type: ignore[index, operator]
-               for r in by_index), "a record's log index is outside its batch's range"
-    leaves = [bytes.fromhex(r.leaf_hash) for r in by_index]
-    assert tiles == b"".join(leaves), "the log's leaves are not the records' leaf hashes"
-    checkpoints = []
-    for b in batches:
-        assert b.checkpoint is not None and b.log_size is not None
-        note = parse_note(b.checkpoint)
-        checkpoint = Checkpoint.parse(note.text)
-        assert checkpoint.size == b.log_size and checkpoint.root.hex() == b.root
-        assert MerkleTree.from_leaf_hashes(leaves[: b.log_size]).root == checkpoint.root
-        if policy is not None:
-            assert policy.log is not None and checkpoint.origin == policy.log.origin
-            assert any(v.verify(note.text, sig) for v in policy.log.verifiers
-                       for sig in note.signatures), f"batch {b.seq}'s checkpoint is not signed"
-        checkpoints.append(checkpoint)
-    assert len({c.origin for c in checkpoints}) <= 1, "checkpoints of more than one log"
-    for (old, new), proof in zip(itertools.pairwise(checkpoints), proofs, strict=True):
-        verify_consistency(old.size, new.size, old.root, new.root, proof)
 
     # The chain: one checkpoint per batch, in the same order, with the same root and size.
     assert reader.registry_version == 2

@@ -8,31 +8,35 @@ Two parts:
   gets its own database; test ids say which, e.g. ``[postgres-test_works]``.
 * What only PostgreSQL has: concurrent first starts migrating one database, the advisory-lock
   leader (one holder, hand-over, a dead session noticed, a session that rests idle with TCP
-  keepalives), and two sealers at once never putting a record in two batches.
+  keepalives), and two sealers at once never putting a record in two batches nor both appending
+  to the log from the same size (``FOR UPDATE SKIP LOCKED`` lets them take different records; the
+  unique log positions refuse the one that sealed from a stale size).
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
-from sqlmodel import Session, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from client_sdk.merkle import root_from_inclusion_proof
 from notary.services.anchoring import AnchoringWorker
 from notary.services.leadership import PostgresLeaderLock, leader_lock_for
+from notary.services.transparency_log import AppendResult, TransparencyLog, inclusion_proof
 from notary.storage.db import create_db_engine, migrate
-from notary.storage.models import Batch, Record
+from notary.storage.models import Record
 from tests.conftest import REPO
+from tests.integration.conftest import OneLog, check_one_log
 from tests.integration.postgres import PostgresServer
 from tests.unit.notary import (
     test_anchoring,
@@ -227,22 +231,55 @@ def test_the_lock_session_rests_idle_with_keepalives(two_locks, postgres_url: st
     }
 
 
-def test_two_sealers_at_once_never_put_a_record_in_two_batches(engine: Engine) -> None:
+# The unique constraints (and the tile table's key) that refuse a second append from one size.
+_LOG_POSITION = ("uq_batch_log_start", "uq_batch_log_size", "uq_record_log_index", "log_tile_pkey")
+
+
+def _refused_for_its_log_position(exc: BaseException) -> bool:
+    return isinstance(exc, IntegrityError) and any(name in str(exc) for name in _LOG_POSITION)
+
+
+def _check_log(engine: Engine, tlog: TransparencyLog, total: int) -> OneLog:
+    """One log of ``total`` records signed by ``tlog``'s key, and inclusion proofs served from
+    its tiles that lead each record to its batch's checkpoint."""
+    log = check_one_log(engine, origin=tlog.origin, keys=[tlog.signer.verifier()])
+    assert len(log.records) == total
+    by_seq = {b.seq: b for b in log.batches}
+    with Session(engine) as session:
+        for r in list(log.records.values())[:: max(1, total // 40)]:
+            batch = by_seq[r.batch_seq]
+            assert r.log_index is not None and batch.log_size is not None
+            path = inclusion_proof(session, r.log_index, batch.log_size)
+            root = root_from_inclusion_proof(bytes.fromhex(r.leaf_hash), r.log_index,
+                                             batch.log_size, path)
+            assert root.hex() == batch.root
+    return log
+
+
+def test_two_sealers_at_once_never_put_a_record_in_two_batches(engine: Engine, tlog) -> None:  # type: ignore[no-untyped-def]
     """Fencing for the moment two processes both believe they lead (a lock session dropped while
-    its holder was mid-round): a record is sealed into one batch only, whoever seals it."""
+    its holder was mid-round): a record is sealed into one batch only, whoever seals it, and the
+    log never forks: of two sealers that appended from the same size, the database commits one
+    and refuses the other, whose records wait for the next round."""
     submit(engine, 2_000)
     workers = [
-        AnchoringWorker(engine, FakeRegistry(), max_items=50, interval_seconds=3600)  # type: ignore[arg-type]
+        AnchoringWorker(engine, FakeRegistry(), tlog, max_items=50, interval_seconds=3600)  # type: ignore[arg-type]
         for _ in range(2)
     ]
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
+    refused: list[BaseException] = []
 
     def seal_all(worker: AnchoringWorker) -> None:
         try:
             barrier.wait()
-            while worker.seal_batch(force=True) is not None:
-                pass
+            for _ in range(1_000):  # the worker's loop retries a refused round, so does this
+                try:
+                    if worker.seal_batch(force=True) is None:
+                        return
+                except IntegrityError as exc:
+                    refused.append(exc)
+            raise AssertionError("sealing did not finish in 1,000 rounds")
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -250,28 +287,69 @@ def test_two_sealers_at_once_never_put_a_record_in_two_batches(engine: Engine) -
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=300)
     assert errors == []
+    assert all(_refused_for_its_log_position(exc) for exc in refused), refused[:1]
+    log = _check_log(engine, tlog, 2_000)
+    assert sum(b.size for b in log.batches) == 2_000, "a record was sealed twice"
+    assert all(b.size <= 50 for b in log.batches)
+
+
+class _PausingLog(TransparencyLog):
+    """Stops a sealer after it appended to the log (in its open transaction), until resumed."""
+
+    def __init__(self, log: TransparencyLog) -> None:
+        super().__init__(log.origin, log.signer)
+        self.appended = threading.Event()
+        self.resume = threading.Event()
+
+    def append(self, session: Session, leaf_hashes: Sequence[bytes]) -> AppendResult:
+        result = super().append(session, leaf_hashes)
+        self.appended.set()
+        assert self.resume.wait(60), "never resumed"
+        return result
+
+
+def test_a_sealer_that_appended_from_a_stale_size_is_refused(engine: Engine, tlog) -> None:  # type: ignore[no-untyped-def]
+    """The race made certain: one sealer has appended 10 records at log size 0 and not committed;
+    a second takes the next 10 (SKIP LOCKED), appends them at size 0 too and commits. The first
+    is then refused by the database, and its records go into the log after the second's."""
+    submit(engine, 20)
+    paused = _PausingLog(tlog)
+    registry = FakeRegistry()
+    slow = AnchoringWorker(engine, registry, paused, max_items=10, interval_seconds=3600)  # type: ignore[arg-type]
+    fast = AnchoringWorker(engine, registry, tlog, max_items=10, interval_seconds=3600)  # type: ignore[arg-type]
+    outcome: dict[str, object] = {}
+
+    def seal_slowly() -> None:
+        try:
+            outcome["batch"] = slow.seal_batch(force=True)
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=seal_slowly)
+    thread.start()
+    try:
+        assert paused.appended.wait(60)
+        won = fast.seal_batch(force=True)  # does not wait for the slow sealer's records
+    finally:
+        paused.resume.set()
+        thread.join(timeout=60)
+    assert won is not None and (won.log_start, won.log_size) == (0, 10)
+    assert "batch" not in outcome and _refused_for_its_log_position(outcome["error"]), outcome  # type: ignore[arg-type]
     with Session(engine) as session:
-        batches = {b.seq: b for b in session.exec(select(Batch))}
-        records = list(session.exec(select(Record)))
-        assert session.exec(select(func.count()).select_from(Record)).one() == 2_000
-    assert all(r.batch_seq is not None for r in records)
-    assert sum(b.size for b in batches.values()) == 2_000, "a record was sealed twice"
-    members: dict[int | None, int] = {}
-    for r in records:
-        assert r.batch_seq is not None and r.leaf_index is not None and r.audit_path is not None
-        members[r.batch_seq] = members.get(r.batch_seq, 0) + 1
-        batch = batches[r.batch_seq]
-        path = [bytes.fromhex(h) for h in json.loads(r.audit_path)]
-        root = root_from_inclusion_proof(bytes.fromhex(r.leaf_hash), r.leaf_index, batch.size, path)
-        assert root.hex() == batch.root
-    assert members == {seq: b.size for seq, b in batches.items()}
+        seqs = session.exec(select(Record.seq, Record.batch_seq).order_by(col(Record.seq))).all()
+    # The winner sealed the records the paused sealer had not locked: the newer ten.
+    assert [batch for _, batch in seqs] == [None] * 10 + [won.seq] * 10
+    later = fast.seal_batch(force=True)
+    assert later is not None and (later.log_start, later.log_size) == (10, 20)
+    assert fast.seal_batch(force=True) is None
+    _check_log(engine, tlog, 20)
 
 
-def test_the_backlog_counts_sealed_batches_until_they_are_anchored(engine: Engine) -> None:
+def test_the_backlog_counts_sealed_batches_until_they_are_anchored(engine: Engine, tlog) -> None:  # type: ignore[no-untyped-def]
     """/readyz's pending_records: during a chain outage records are sealed but not anchored."""
-    worker = AnchoringWorker(engine, FakeRegistry(), max_items=10, interval_seconds=3600)  # type: ignore[arg-type]
+    worker = AnchoringWorker(engine, FakeRegistry(), tlog, max_items=10, interval_seconds=3600)  # type: ignore[arg-type]
     submit(engine, 25)
     assert worker.pending_count() == 25
     assert worker.seal_batch() is not None and worker.seal_batch() is not None

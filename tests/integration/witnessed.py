@@ -94,8 +94,8 @@ def court_policy(*, origin: str, log_vkey: str, issuer_public_key: str,
     root from the time service, the log key and issuer key from the operator's statement."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
+    changes.setdefault("name", "court policy (test)")
     return TrustPolicy(
-        name="court policy (test)",
         log=LogPolicy(origin=origin, keys=[log_vkey]),
         issuers=[IssuerKey(public_key=issuer_public_key)],
         witnesses=WitnessPolicy(quorum=quorum, members=[
