@@ -29,8 +29,8 @@ from client_sdk.verify import (
     ContentDigests,
     Step,
     TimeSource,
-    VerificationResult,
     Verdict,
+    VerificationResult,
     verify_certificate,
 )
 
@@ -53,9 +53,9 @@ __all__ = [
     "TimeSource",
     "TransportError",
     "TrustPolicy",
+    "Verdict",
     "VerificationError",
     "VerificationResult",
-    "Verdict",
     "fingerprint_bytes",
     "fingerprint_file",
     "parse_certificate",

@@ -52,7 +52,7 @@ class RegistryChainView:
             return fn(*args)
         except ChainError as exc:
             raise ChainReadError(str(exc)) from exc
-        except Exception as exc:  # noqa: BLE001 - anything else from the node is "cannot read"
+        except Exception as exc:
             raise ChainReadError(f"cannot read {self._endpoint}: {exc}") from exc
 
     def chain_id(self) -> int:

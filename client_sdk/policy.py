@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from cryptography import x509
 from pydantic import (
@@ -52,7 +52,7 @@ __all__ = [
     "WitnessPolicy",
 ]
 
-POLICY_MEDIA_TYPE = "application/vnd.ipnotary.trust-policy+json;version=1"
+POLICY_MEDIA_TYPE: Final = "application/vnd.ipnotary.trust-policy+json;version=1"
 MAX_POLICY_BYTES = 512 * 1024
 
 VKey = Annotated[str, StringConstraints(min_length=10, max_length=400)]

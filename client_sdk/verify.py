@@ -65,8 +65,8 @@ __all__ = [
     "Step",
     "TimeEvidence",
     "TimeSource",
-    "VerificationResult",
     "Verdict",
+    "VerificationResult",
     "check_content",
     "verify_certificate",
 ]

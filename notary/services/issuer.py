@@ -19,8 +19,8 @@ from client_sdk.certificate import (
     CERTIFICATE_V1_MEDIA_TYPE,
     RECEIPT_MEDIA_TYPE,
     AnyCertificate,
-    parse_certificate,
     format_timestamp,
+    parse_certificate,
 )
 from client_sdk.errors import VerificationError
 from client_sdk.policy import TrustPolicy

@@ -1,14 +1,17 @@
 """Several service processes, one anchoring worker: leadership through PostgreSQL, and failover.
 
 Two ``notary serve`` processes ("node a" and "node b", two ports, two data directories) share
-what a deployment behind a load balancer shares: one PostgreSQL database, one chain node (a real
-one: the embedded chain takes an exclusive lock), one Kubo daemon, the registry address and the
-issuer key. Submissions go round-robin to both, as a load balancer would send them.
+what a deployment behind a load balancer shares: one PostgreSQL database (and so one log), one
+chain node (a real one: the embedded chain takes an exclusive lock), one Kubo daemon, the registry
+address, the issuer key and the log key. Submissions go round-robin to both, as a load balancer
+would send them; both serve the same trust policy.
 
 * ``test_kill_9_leader_hands_over_and_anchors_every_receipt_once``: exactly one process leads the
   anchoring at any moment (``/readyz`` ``checks.anchoring.leader``, and PostgreSQL's lock table);
   ``kill -9`` the leader, the other takes over within a bounded time, twice; every acknowledged
-  record is anchored exactly once (the database and the registry agree batch for batch).
+  record is appended to the one log once and anchored exactly once (the database, the log and the
+  registry agree checkpoint for checkpoint), and certificates from either process verify under
+  the one policy.
 * ``test_leader_notices_its_lock_connection_dying``: the server ends the leader's lock session
   (as a DBA, a proxy or a network failure would); the leader notices at its next check and
   leadership settles on exactly one process again.
@@ -34,16 +37,18 @@ import psycopg
 import pytest
 
 from chain import AnchorReader, EvidenceRegistryClient
-from client_sdk import NotaryClient, verify_certificate
+from client_sdk import NotaryClient, TrustPolicy, verify_certificate
 from client_sdk.chain_view import open_chain_view
 from client_sdk.errors import APIError
-from notary.services.issuer import load_or_create_issuer_key
+from notary.services.keys import load_or_create_ed25519_key
 from notary.services.leadership import PostgresLeaderLock
 from notary.storage.db import create_db_engine, migrate
 from tests.conftest import REPO, missing_component
 from tests.integration.conftest import (
     Stack,
     check_database_and_chain_agree,
+    check_operator_only_policy,
+    check_valid_on_operator_time,
     fund_new_account,
     record_measurement,
 )
@@ -63,13 +68,27 @@ STACKS = [
 
 @dataclass
 class Cluster:
-    """Two service processes on shared PostgreSQL, chain, Kubo, registry and issuer key."""
+    """Two service processes on shared PostgreSQL, chain, Kubo, registry, issuer and log keys."""
 
     nodes: dict[str, ServiceProcess]
     database_url: str
     rpc_url: str
     registry: str
+    issuer_key_file: Path
+    log_key_file: Path
     failovers: list[float] = field(default_factory=list)
+
+    def policy(self) -> TrustPolicy:
+        """The trust policy the processes serve: the same from each, naming the shared keys."""
+        served = []
+        for svc in self.nodes.values():
+            with NotaryClient(svc.url) as client:
+                served.append((client.trust_policy(), client.ready()["checks"]["log"]["origin"]))
+        policy, origin = served[0]
+        assert all(p == policy and o == origin for p, o in served), "the processes disagree"
+        check_operator_only_policy(policy, issuer_key_file=self.issuer_key_file,
+                                   log_key_file=self.log_key_file, log_origin=origin)
+        return policy
 
     def ready(self, name: str) -> dict[str, Any] | None:
         """/readyz of one process, or None if it does not answer (killed, starting)."""
@@ -165,7 +184,9 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
     registry = str(deployer.registry_address)
     deployer.close()
     issuer_key = tmp_path / "shared" / "issuer-ed25519.pem"
-    load_or_create_issuer_key(issuer_key)
+    load_or_create_ed25519_key(issuer_key, purpose="issuer")
+    log_key = tmp_path / "shared" / "log-ed25519.pem"  # one log, whichever process seals
+    load_or_create_ed25519_key(log_key, purpose="log")
     shared = {
         "NOTARY_CHAIN_BACKEND": "rpc",
         "NOTARY_CHAIN_RPC_URL": node.url,
@@ -174,6 +195,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
         "NOTARY_CONTENT_BACKEND": "kubo",
         "NOTARY_KUBO_API_URL": kubo.api_url,
         "NOTARY_ISSUER_KEY_FILE": str(issuer_key),
+        "NOTARY_LOG_KEY_FILE": str(log_key),
         "NOTARY_BATCH_MAX_ITEMS": "200",
         "NOTARY_BATCH_INTERVAL_SECONDS": "0.3",
     }
@@ -184,7 +206,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
         nodes[f"node-{name}"] = ServiceProcess(
             tmp_path / f"data-{name}", env={**shared, "NOTARY_DATABASE_URL": url}
         )
-    cluster = Cluster(nodes, database_url, node.url, registry)
+    cluster = Cluster(nodes, database_url, node.url, registry, issuer_key, log_key)
     try:
         _start_all(list(nodes.values()))
         yield cluster
@@ -215,13 +237,14 @@ def test_kill_9_leader_hands_over_and_anchors_every_receipt_once(
     key = first.create_principal("Failover Ltd", "holder")
     names = list(cluster.nodes)
     leader = cluster.wait_leader()
+    policy = cluster.policy()
     monitor = LeadershipMonitor(cluster)
     monitor.start()
 
     # A file through one process, its content and certificate through the other.
     evidence = tmp_path / "evidence.bin"
     evidence.write_bytes(b"shared content store\n" * 20_000)
-    with NotaryClient(cluster.nodes[names[0]].url, key, timeout=30) as client:
+    with NotaryClient(cluster.nodes[names[0]].url, key, timeout=30, policy=policy) as client:
         file_sub = client.submit_file(evidence)
 
     acknowledged: dict[str, str] = {}
@@ -279,7 +302,7 @@ def test_kill_9_leader_hands_over_and_anchors_every_receipt_once(
         acknowledged[file_sub.id] = file_sub.receipt.leaf_hash
 
         other = cluster.nodes[names[1]]
-        with NotaryClient(other.url, key, timeout=30) as client:
+        with NotaryClient(other.url, key, timeout=30, policy=policy) as client:
             client.wait_anchored(file_sub.id, timeout=120)
             copy = tmp_path / "copy.bin"
             client.download_content(file_sub.id, copy)
@@ -288,8 +311,9 @@ def test_kill_9_leader_hands_over_and_anchors_every_receipt_once(
         _wait_all_anchored(cluster, timeout=180)
         sample = sorted(acknowledged)[:: TOTAL // 10]
         certs = []
-        for i, rid in enumerate(sample):  # from either process: one issuer key, one registry
-            with NotaryClient(cluster.nodes[names[i % 2]].url, key, timeout=30) as client:
+        for i, rid in enumerate(sample):  # from either process: one log, one issuer, one registry
+            with NotaryClient(cluster.nodes[names[i % 2]].url, key, timeout=30,
+                              policy=policy) as client:
                 certs.append(client.certificate(rid))
     finally:
         monitor.stop.set()
@@ -302,16 +326,20 @@ def test_kill_9_leader_hands_over_and_anchors_every_receipt_once(
     engine = create_db_engine(cluster.database_url)
     reader = AnchorReader.from_rpc(cluster.rpc_url, registry_address=cluster.registry)
     try:
-        agreed = check_database_and_chain_agree(engine, reader, acknowledged)
+        agreed = check_database_and_chain_agree(engine, reader, acknowledged, policy=policy)
     finally:
         reader.close()
         engine.dispose()
     assert len(agreed.records) == TOTAL + 1
     view = open_chain_view(rpc_url=cluster.rpc_url)
     try:
-        assert verify_certificate(file_cert, content=evidence, chain=view).chain_checked
+        result = verify_certificate(file_cert, policy, content=evidence, chain=view)
+        assert result.chain_checked and result.content_checked
+        check_valid_on_operator_time(result, policy)
         for cert in certs:
-            assert verify_certificate(cert, chain=view).chain_checked
+            result = verify_certificate(cert, policy, chain=view)
+            assert result.chain_checked and result.contract == cluster.registry
+            check_valid_on_operator_time(result, policy)
     finally:
         view.close()
 

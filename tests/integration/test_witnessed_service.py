@@ -156,7 +156,7 @@ def test_cli_verify_is_valid_only_under_a_policy(setup: Setup, tmp_path: Path) -
     cert_file, policy_file = tmp_path / "c.json", tmp_path / "policy.json"
     cert_file.write_bytes(cert.to_json_bytes())
     policy_file.write_bytes(setup.policy.to_json_bytes())
-    run = lambda *a: subprocess.run([*NOTARY, "verify", *a], capture_output=True, text=True,  # noqa: E731
+    run = lambda *a: subprocess.run([*NOTARY, "verify", *a], capture_output=True, text=True,
                                     timeout=120, check=False)
     valid = run(str(cert_file), "--policy", str(policy_file), "--json")
     assert valid.returncode == 0, valid.stdout + valid.stderr

@@ -18,7 +18,7 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "certificate.md"
 
 def _example() -> tuple[str, TrustPolicy]:
     section = DOC.read_text(encoding="utf-8").split("## Worked example", 1)[1]
-    blocks = re.findall(r"```json\n(.*?)\n```", section, flags=re.S)
+    blocks = re.findall(r"```json\n(.*?)\n```", section, flags=re.DOTALL)
     assert len(blocks) >= 2, "the worked example lost its certificate or its policy"
     return blocks[0], TrustPolicy.from_json(blocks[1])
 

@@ -18,7 +18,14 @@ from client_sdk.certificate import format_timestamp, record_leaf_hash
 from client_sdk.errors import VerificationError
 from client_sdk.merkle import MerkleTree
 from client_sdk.note import Checkpoint, CosignatureSigner, Note, NoteSigner
-from client_sdk.policy import IssuerKey, LogPolicy, TrustedChain, TrustPolicy, Witness, WitnessPolicy
+from client_sdk.policy import (
+    IssuerKey,
+    LogPolicy,
+    TrustedChain,
+    TrustPolicy,
+    Witness,
+    WitnessPolicy,
+)
 from client_sdk.verify import ContentDigests, Step, TimeSource, Verdict, verify_certificate
 from notary.services.issuer import AnchorFacts, Issuer, LogFacts
 
