@@ -2,12 +2,15 @@
 
     python -m bench.bench_verify [--quick] [--json PATH] [--nodes hardhat]
 
-Real certificates: a batch of evidence records is anchored on the chain (embedded, and a Hardhat
-node when installed) and the service's issuer (``notary.services.issuer.Issuer``) signs one
-certificate per record, as the service does. Each certificate is then verified from its JSON
-bytes, as a verifier reads it from a file, with ``client_sdk.verify_certificate``.
+Real certificates (version 2): a batch of evidence records is appended to a log whose key signs
+the checkpoint, the checkpoint is anchored on the chain (embedded, and a Hardhat node when
+installed) and the service's issuer (``notary.services.issuer.Issuer``) signs one certificate per
+record, as the service does. Each certificate is then verified from its JSON bytes, as a verifier
+reads it from a file, with ``client_sdk.verify_certificate`` under a trust policy naming the log
+and issuer keys (no witnesses: the deployment the embedded default runs).
 
-* offline (format, leaf hash, inclusion proof, signature, issuer pinning), pinned to one core;
+* offline (format, leaf hash, checkpoint signature, inclusion proof, signature, issuer), pinned to
+  one core;
 * with the chain check through ``client_sdk.chain_view.open_chain_view``: the embedded chain's
   directory (read-only, as ``notary verify --chain-data`` does) and a Hardhat node over HTTP.
 
@@ -32,15 +35,20 @@ from bench._common import Row, funded_key, interleaved, log, main_for, start_har
 TARGET_OFFLINE = 5_000
 
 
-def make_certificates(client: Any, count: int) -> tuple[list[bytes], str]:
-    """Anchor ``count`` evidence records in one batch and sign a certificate for each."""
+def make_certificates(client: Any, count: int) -> tuple[list[bytes], Any]:
+    """Append ``count`` evidence records to a new log, anchor its checkpoint, and sign a
+    certificate for each; returns them with the trust policy they verify under."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from client_sdk.certificate import format_timestamp, record_leaf_hash
     from client_sdk.merkle import MerkleTree
-    from notary.services.issuer import AnchorFacts, Issuer
+    from client_sdk.note import Checkpoint, Note, NoteSigner
+    from client_sdk.policy import IssuerKey, LogPolicy, TrustPolicy
+    from notary.services.issuer import AnchorFacts, Issuer, LogFacts
 
     issuer = Issuer(Ed25519PrivateKey.generate())
+    origin = "bench.example/log"
+    log_key = NoteSigner(origin, Ed25519PrivateKey.generate())
     now = format_timestamp(datetime.now(UTC))
     records = [
         {
@@ -55,6 +63,8 @@ def make_certificates(client: Any, count: int) -> tuple[list[bytes], str]:
     ]
     leaves = [record_leaf_hash(r) for r in records]
     tree = MerkleTree.from_leaf_hashes(leaves)
+    text = Checkpoint(origin=origin, size=tree.size, root=tree.root).text()
+    checkpoint = Note(text=text, signatures=(log_key.sign(text),)).format()
     receipt = client.anchor_root(tree.root, tree.size)
     anchor = AnchorFacts(
         chain_id=receipt.chain_id, contract=receipt.contract, batch_id=receipt.batch_id,
@@ -63,13 +73,17 @@ def make_certificates(client: Any, count: int) -> tuple[list[bytes], str]:
     )
     certs = [
         issuer.certificate(
-            record=r, leaf_hash=leaves[i].hex(), leaf_index=i, tree_size=tree.size,
-            audit_path=[h.hex() for h in tree.audit_path(i)], root=tree.root.hex(),
-            anchor=anchor, issued_at=datetime.now(UTC),
+            record=r, leaf_hash=leaves[i].hex(),
+            log=LogFacts(origin=origin, leaf_index=i, tree_size=tree.size,
+                         inclusion_proof=tree.audit_path(i), checkpoint=checkpoint),
+            timestamps=[], cosignatures=0, anchor=anchor, issued_at=datetime.now(UTC),
         ).to_json_bytes()
         for i, r in enumerate(records)
     ]
-    return certs, issuer.key_id
+    policy = TrustPolicy(log=LogPolicy(origin=origin, keys=[log_key.vkey()]),
+                         issuers=[IssuerKey(public_key=issuer.public_key_b64)],
+                         require_independent_time=False)
+    return certs, policy
 
 
 def _rate(items: list[Any], work: Callable[[Any], object], min_seconds: float,
@@ -118,15 +132,14 @@ def run(args: argparse.Namespace) -> list[Row]:
         tmp = Path(tmp_name)
         client = EvidenceRegistryClient.connect_embedded(tmp / "chain")
         try:
-            certs, key_id = make_certificates(client, count)
+            certs, policy = make_certificates(client, count)
         finally:
             client.close()
         log(f"{len(certs)} certificates of {sum(map(len, certs)) // len(certs)} bytes on average")
         baseline = ed25519_baseline(certs)
 
         def offline(clock: Callable[[], float] = time.thread_time) -> float:
-            return _rate(certs, lambda c: verify_certificate(c, trusted_issuer_keys=[key_id]),
-                         0.3, clock)
+            return _rate(certs, lambda c: verify_certificate(c, policy), 0.3, clock)
 
         def offline_wall() -> float:
             return offline(time.perf_counter)
@@ -146,8 +159,8 @@ def run(args: argparse.Namespace) -> list[Row]:
             sample = certs[: 100 if args.quick else 300]
 
             def embedded() -> float:
-                return _rate(sample, lambda c: verify_certificate(
-                    c, trusted_issuer_keys=[key_id], chain=view), 0.5, time.perf_counter)
+                return _rate(sample, lambda c: verify_certificate(c, policy, chain=view), 0.5,
+                             time.perf_counter)
 
             base, subj, ratio = interleaved(3, offline_wall, embedded)
             log(f"with the embedded chain: {subj:,.0f}/s")
@@ -178,14 +191,14 @@ def _node_rows(tmp: Path, name: str, quick: bool, offline: Callable[[], float]) 
         client = EvidenceRegistryClient.connect_rpc(
             node.url, private_key=funded_key(node.url, state), state_dir=state)
         try:
-            certs, key_id = make_certificates(client, 100 if quick else 300)
+            certs, policy = make_certificates(client, 100 if quick else 300)
         finally:
             client.close()
         view = open_chain_view(rpc_url=node.url)
         try:
             def rpc() -> float:
-                return _rate(certs, lambda c: verify_certificate(
-                    c, trusted_issuer_keys=[key_id], chain=view), 1.0, time.perf_counter)
+                return _rate(certs, lambda c: verify_certificate(c, policy, chain=view), 1.0,
+                             time.perf_counter)
 
             base, subj, ratio = interleaved(3, offline, rpc)
         finally:
@@ -193,7 +206,7 @@ def _node_rows(tmp: Path, name: str, quick: bool, offline: Callable[[], float]) 
         log(f"with a {name} node: {subj:,.0f}/s")
         return [Row(group="verification", name=f"with chain check: {name} node over HTTP",
                     value=subj, unit="certs/s", baseline="offline", baseline_value=base,
-                    ratio=ratio, note="wall clock; 4 JSON-RPC calls a certificate")]
+                    ratio=ratio, note="wall clock; 6 JSON-RPC calls a certificate")]
     finally:
         node.stop()
 

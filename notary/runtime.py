@@ -286,8 +286,7 @@ class Runtime:
             principals=PrincipalCache(engine),
             _http=http,
         )
-        if not settings.chain_trusted_for_time:
-            runtime.issuer.policy = runtime.trust_policy()  # needs no chain: set it at once
+        runtime.issuer.policy_source = runtime.trust_policy
         return runtime
 
     def trust_policy(self) -> TrustPolicy:
@@ -302,7 +301,6 @@ class Runtime:
                 chain = (ident[0], self.chain.genesis_hash(), ident[1])
             self._policy = served_policy(settings=self.settings, issuer=self.issuer, log=self.log,
                                          chain=chain)
-            self.issuer.policy = self._policy
         return self._policy
 
     def start(self) -> None:
@@ -384,15 +382,16 @@ class Runtime:
                 checks["log"] = {"ok": True, "origin": self.log.origin, "size": log_size(session)}
         except Exception as exc:  # noqa: BLE001
             checks["log"] = {"ok": False, "error": _short(exc)}
-        for kind, quorum in (("witness", self.settings.required_cosignatures),
-                             ("timestamp_authority", self.settings.required_timestamps)):
+        for check, kind, quorum in (
+                ("witnesses", "witness", self.settings.required_cosignatures),
+                ("timestamp_authorities", "timestamp_authority", self.settings.required_timestamps)):
             members = [loop.endpoint.state.report() for loop in self.attestation
                        if loop.endpoint.state.kind == kind]
             if members:
                 healthy = sum(1 for m in members if m["ok"])
-                # Ready while the quorum can still be met; a single witness down is named
-                # in "down" members but does not stop certificates.
-                checks[f"{kind}es" if kind == "witness" else "timestamp_authorities"] = {
+                # Ready while the quorum can still be met: a member that is down is named, but
+                # certificates still come.
+                checks[check] = {
                     "ok": healthy >= quorum, "quorum": quorum, "healthy": healthy,
                     "down": [m["name"] for m in members if not m["ok"]], "members": members,
                 }

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine, exists, func, update
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from notary.services.transparency_log import TransparencyLog
@@ -104,10 +104,6 @@ def certified_log_size(session: Session) -> int:
     certified checkpoint includes every earlier record)."""
     return int(session.exec(select(func.max(Batch.log_size))
                             .where(col(Batch.certified_at).is_not(None))).one() or 0)
-
-
-def has_pending_records(session: Session) -> bool:
-    return bool(session.exec(select(exists().where(col(Record.batch_seq).is_(None)))).one())
 
 
 @dataclass

@@ -7,7 +7,7 @@ certificate rebuilt later from the database is byte-identical.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -64,9 +64,9 @@ class LogFacts:
 class Issuer:
     """Signs receipts and certificates with the service key.
 
-    ``policy`` (set by the runtime once the log and witnesses are known) is what every issued
-    certificate is checked against before it leaves: never hand out a certificate our own
-    verifier would reject under our own published policy.
+    ``policy_source`` (set by the runtime: the deployment's published policy, built on first use)
+    is what every issued certificate is checked against before it leaves: never hand out a
+    certificate our own verifier would reject under our own published policy.
     """
 
     def __init__(self, private_key: Ed25519PrivateKey, name: str = "ip-notary") -> None:
@@ -75,7 +75,11 @@ class Issuer:
         self.key_id = key_id(public)
         self.public_key_b64 = public_key_to_b64(public)
         self.name = name
-        self.policy: TrustPolicy | None = None
+        self.policy_source: Callable[[], TrustPolicy] | None = None
+
+    @property
+    def policy(self) -> TrustPolicy | None:
+        return self.policy_source() if self.policy_source is not None else None
 
     def _issuer_field(self) -> dict[str, str]:
         return {"key_id": self.key_id, "public_key": self.public_key_b64, "name": self.name}
@@ -129,7 +133,8 @@ class Issuer:
             "issued_at": format_timestamp(issued_at),
             "issuer": self._issuer_field(),
         }
-        if not cosignatures and not timestamps and not (self.policy and self.policy.chains):
+        policy = self.policy
+        if not cosignatures and not timestamps and not (policy and policy.chains):
             unsigned["notice"] = OPERATOR_ONLY_NOTICE
         return self._checked(unsigned)
 

@@ -13,7 +13,8 @@ store, and :func:`stack_settings` turns it into ``NOTARY_*`` settings for servic
 
 What every suite checks the same way lives here too: :func:`check_operator_only_policy` (the
 policy a deployment without witnesses or time-stamp authorities serves at ``/v1/trust``, against
-the keys in its files), :func:`check_valid_on_operator_time` (what such a certificate verifies
+the keys in its files; :func:`served_operator_policy` fetches and checks it),
+:func:`check_valid_on_operator_time` (what such a certificate verifies
 as), :func:`check_one_log` (every record in the one append-only log once, the log consistent) and
 :func:`check_database_and_chain_agree` (that log, anchored exactly once).
 """
@@ -34,7 +35,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from chain import AnchorReader
-from client_sdk import TimeSource, TrustPolicy, Verdict, VerificationResult
+from client_sdk import NotaryClient, TimeSource, TrustPolicy, Verdict, VerificationResult
 from client_sdk.merkle import MerkleTree, verify_consistency
 from client_sdk.note import Checkpoint, NoteSigner, NoteVerifier, parse_note
 from client_sdk.signing import key_id
@@ -45,6 +46,7 @@ from notary.storage.db import create_db_engine
 from notary.storage.models import Batch, Record
 from tests.integration.chain_backends import NodeBackend, NodeProcess
 from tests.integration.postgres import postgres_server, postgres_url
+from tests.integration.service_process import ServiceProcess
 from tests.integration.test_chain_nodes import geth_node, hardhat_node
 from tests.integration.test_kubo_store import Daemon, daemon
 
@@ -63,6 +65,7 @@ __all__ = [
     "postgres_server",
     "postgres_url",
     "record_measurement",
+    "served_operator_policy",
     "stack_settings",
 ]
 
@@ -172,6 +175,23 @@ def check_operator_only_policy(
     assert policy.timestamp_authorities == [] and policy.chains == []
     assert policy.require_independent_time is False
     assert policy.notice is not None and "nobody but its operator" in policy.notice
+
+
+def served_operator_policy(svc: ServiceProcess) -> TrustPolicy:
+    """The policy a running service without witnesses or TSAs serves at ``/v1/trust``, checked
+    with :func:`check_operator_only_policy` against its key files (given or in its data
+    directory) and the log origin its ``/readyz`` reports."""
+    with NotaryClient(svc.url) as client:
+        policy = client.trust_policy()
+        origin = client.ready()["checks"]["log"]["origin"]
+    keys = svc.data_dir / "keys"
+    check_operator_only_policy(
+        policy,
+        issuer_key_file=Path(svc.env.get("NOTARY_ISSUER_KEY_FILE", keys / "issuer-ed25519.pem")),
+        log_key_file=Path(svc.env.get("NOTARY_LOG_KEY_FILE", keys / "log-ed25519.pem")),
+        log_origin=origin,
+    )
+    return policy
 
 
 def check_valid_on_operator_time(result: VerificationResult, policy: TrustPolicy) -> None:

@@ -50,8 +50,8 @@ from tests.integration.conftest import (
     Stack,
     StackSettings,
     check_database_and_chain_agree,
-    check_operator_only_policy,
     check_valid_on_operator_time,
+    served_operator_policy,
     stack_settings,
 )
 from tests.integration.service_process import DigestSubmitter, ServiceProcess
@@ -121,18 +121,6 @@ def _wait_ready_leader(client: NotaryClient, timeout: float = 30) -> dict[str, A
         time.sleep(0.2)
 
 
-def _served_policy(svc: ServiceProcess, client: NotaryClient) -> TrustPolicy:
-    """``/v1/trust``, checked against the key files in the service's data directory."""
-    policy = client.trust_policy()
-    check_operator_only_policy(
-        policy,
-        issuer_key_file=svc.data_dir / "keys" / "issuer-ed25519.pem",
-        log_key_file=svc.data_dir / "keys" / "log-ed25519.pem",
-        log_origin=client.ready()["checks"]["log"]["origin"],
-    )
-    return policy
-
-
 def _trusting_the_chain(policy: TrustPolicy, chain_id: int, genesis_hash: str, registry: str) -> TrustPolicy:
     """A verifier's own policy: the served one, plus a chain it trusts for time (a public chain
     no single party controls), pinned by the genesis block hash it read from a node itself."""
@@ -167,7 +155,7 @@ def test_evidence_and_works_end_to_end(stack: StackSettings, tmp_path: Path) -> 
         evidence.write_bytes(payload)
         with NotaryClient(svc.url, holder_key, timeout=60) as anonymous:
             ready = _wait_ready_leader(anonymous)
-            policy = _served_policy(svc, anonymous)
+        policy = served_operator_policy(svc)
         with NotaryClient(svc.url, holder_key, timeout=60, policy=policy) as client:
             assert ready["checks"]["content_store"]["backend"] == stack.stack.content
             registry = ready["checks"]["chain"]
@@ -316,8 +304,8 @@ def test_kill_9_during_submissions_anchors_every_receipt_once(
         assert len(acknowledged) == TOTAL
         _wait_all_anchored(stack, svc.data_dir)
         with NotaryClient(svc.url, key, timeout=60) as anonymous:
-            policy = _served_policy(svc, anonymous)
             registry = _wait_ready_leader(anonymous)["checks"]["chain"]["contract"]
+        policy = served_operator_policy(svc)
         with NotaryClient(svc.url, key, timeout=60, policy=policy) as client:
             sample = sorted(acknowledged)[:: TOTAL // 10]
             certs = [client.certificate(rid) for rid in sample]

@@ -14,7 +14,11 @@ from client_sdk import NotaryClient, verify_certificate
 from client_sdk.chain_view import open_chain_view
 from notary.storage.db import create_db_engine
 from tests.integration.chain_backends import NodeBackend, free_port, start_geth
-from tests.integration.conftest import check_database_and_chain_agree, check_valid_on_operator_time
+from tests.integration.conftest import (
+    check_database_and_chain_agree,
+    check_valid_on_operator_time,
+    served_operator_policy,
+)
 from tests.integration.service_process import ServiceProcess
 
 
@@ -35,8 +39,7 @@ def test_node_down_then_back(tmp_path: Path) -> None:
     key = svc.create_principal("Outage Ltd", "holder")
     svc.start()
     try:
-        with NotaryClient(svc.url, key) as anonymous:
-            policy = anonymous.trust_policy()
+        policy = served_operator_policy(svc)
         with NotaryClient(svc.url, key, policy=policy) as client:
             first = client.submit_digest(sha256="01" * 32, size=1)
             client.wait_anchored(first.id, timeout=60)

@@ -16,8 +16,8 @@ from notary.storage.db import create_db_engine
 from notary.storage.models import Record
 from tests.integration.conftest import (
     check_database_and_chain_agree,
-    check_operator_only_policy,
     check_valid_on_operator_time,
+    served_operator_policy,
 )
 from tests.integration.service_process import DigestSubmitter, ServiceProcess
 
@@ -44,14 +44,7 @@ def test_kill_9_during_submissions_loses_nothing_and_anchors_once(tmp_path: Path
             svc.start()
         submitter.join()
         assert len(acknowledged) == TOTAL
-        with NotaryClient(svc.url, key) as anonymous:
-            policy = anonymous.trust_policy()
-            check_operator_only_policy(
-                policy,
-                issuer_key_file=svc.data_dir / "keys" / "issuer-ed25519.pem",
-                log_key_file=svc.data_dir / "keys" / "log-ed25519.pem",
-                log_origin=anonymous.ready()["checks"]["log"]["origin"],
-            )
+        policy = served_operator_policy(svc)
         with NotaryClient(svc.url, key, policy=policy) as client:
             deadline = time.monotonic() + 300
             while client.ready()["pending_records"] > 0 and time.monotonic() < deadline:

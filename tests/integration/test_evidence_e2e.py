@@ -22,7 +22,6 @@ from client_sdk import (
     Certificate,
     NotaryClient,
     Step,
-    TrustPolicy,
     VerificationError,
     verify_certificate,
 )
@@ -30,7 +29,7 @@ from client_sdk.chain_view import open_chain_view
 from client_sdk.merkle import verify_consistency
 from client_sdk.note import Checkpoint, parse_note
 from tests.conftest import REPO
-from tests.integration.conftest import check_operator_only_policy, check_valid_on_operator_time
+from tests.integration.conftest import check_valid_on_operator_time, served_operator_policy
 from tests.integration.service_process import NOTARY, ServiceProcess
 
 
@@ -43,24 +42,11 @@ def service(tmp_path: Path):  # type: ignore[no-untyped-def]
     svc.stop()
 
 
-def _served_policy(svc: ServiceProcess, client: NotaryClient) -> TrustPolicy:
-    """``/v1/trust``, checked against the key files in the service's data directory."""
-    policy = client.trust_policy()
-    check_operator_only_policy(
-        policy,
-        issuer_key_file=svc.data_dir / "keys" / "issuer-ed25519.pem",
-        log_key_file=svc.data_dir / "keys" / "log-ed25519.pem",
-        log_origin=client.ready()["checks"]["log"]["origin"],
-    )
-    return policy
-
-
 def test_submit_anchor_certificate_then_verify_with_the_service_stopped(service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     svc, key = service
     evidence = tmp_path / "design.txt"
     evidence.write_bytes(b"final logo design, 2026-11-25\n" * 1000)
-    with NotaryClient(svc.url, key) as anonymous:
-        policy = _served_policy(svc, anonymous)
+    policy = served_operator_policy(svc)
     policy_path = tmp_path / "policy.json"
     policy_path.write_bytes(policy.to_json_bytes())
     with NotaryClient(svc.url, key, policy=policy) as client:
@@ -145,8 +131,8 @@ def test_certificate_for_another_chain_root_fails_on_chain(service, tmp_path: Pa
     """A certificate whose anchor fields were re-signed by a forger does not survive the policy,
     nor, checked for self-consistency alone, the chain."""
     svc, key = service
-    with NotaryClient(svc.url, key) as client:
-        policy = client.trust_policy()
+    policy = served_operator_policy(svc)
+    with NotaryClient(svc.url, key, policy=policy) as client:
         sub = client.submit_digest(sha256="11" * 32, size=3)
         client.wait_anchored(sub.id, timeout=60)
         cert = client.certificate(sub.id).model_dump(mode="json", exclude_unset=True)

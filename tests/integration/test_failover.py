@@ -47,10 +47,10 @@ from tests.conftest import REPO, missing_component
 from tests.integration.conftest import (
     Stack,
     check_database_and_chain_agree,
-    check_operator_only_policy,
     check_valid_on_operator_time,
     fund_new_account,
     record_measurement,
+    served_operator_policy,
 )
 from tests.integration.postgres import PostgresServer, find_pg_bin
 from tests.integration.service_process import ServiceProcess
@@ -74,21 +74,13 @@ class Cluster:
     database_url: str
     rpc_url: str
     registry: str
-    issuer_key_file: Path
-    log_key_file: Path
     failovers: list[float] = field(default_factory=list)
 
     def policy(self) -> TrustPolicy:
         """The trust policy the processes serve: the same from each, naming the shared keys."""
-        served = []
-        for svc in self.nodes.values():
-            with NotaryClient(svc.url) as client:
-                served.append((client.trust_policy(), client.ready()["checks"]["log"]["origin"]))
-        policy, origin = served[0]
-        assert all(p == policy and o == origin for p, o in served), "the processes disagree"
-        check_operator_only_policy(policy, issuer_key_file=self.issuer_key_file,
-                                   log_key_file=self.log_key_file, log_origin=origin)
-        return policy
+        served = [served_operator_policy(svc) for svc in self.nodes.values()]
+        assert all(p == served[0] for p in served), "the processes serve different policies"
+        return served[0]
 
     def ready(self, name: str) -> dict[str, Any] | None:
         """/readyz of one process, or None if it does not answer (killed, starting)."""
@@ -206,7 +198,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
         nodes[f"node-{name}"] = ServiceProcess(
             tmp_path / f"data-{name}", env={**shared, "NOTARY_DATABASE_URL": url}
         )
-    cluster = Cluster(nodes, database_url, node.url, registry, issuer_key, log_key)
+    cluster = Cluster(nodes, database_url, node.url, registry)
     try:
         _start_all(list(nodes.values()))
         yield cluster

@@ -17,6 +17,7 @@ from client_sdk import NotaryClient, TrustPolicy, VerificationError
 from client_sdk.chain_view import open_chain_view
 from client_sdk.signing import public_key_to_b64
 from tests.conftest import REPO
+from tests.integration.conftest import served_operator_policy
 from tests.integration.service_process import NOTARY, ServiceProcess
 
 SUBJECT = {"name": "Shady Trading Co", "id_type": "uscc", "id": "91110108551385082Q"}
@@ -86,8 +87,7 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
 
 def _policies(svc: ServiceProcess) -> tuple[TrustPolicy, TrustPolicy]:
     """The service's suggested policy, and one that trusts another issuer key instead."""
-    with NotaryClient(svc.url) as client:
-        policy = client.trust_policy()
+    policy = served_operator_policy(svc)
     stranger = public_key_to_b64(Ed25519PrivateKey.generate().public_key())
     other = TrustPolicy.from_json({**policy.model_dump(mode="json", exclude_none=True),
                                    "issuers": [{"public_key": stranger}]})

@@ -14,7 +14,7 @@ from client_sdk.certificate import AnyCertificate
 from client_sdk.errors import APIError, DecryptionError
 from client_sdk.fingerprint import fingerprint_bytes
 from client_sdk.trade_secret import RecipientKeys, WrappedKey, open_secret
-from tests.integration.conftest import check_valid_on_operator_time
+from tests.integration.conftest import check_valid_on_operator_time, served_operator_policy
 from tests.integration.service_process import ServiceProcess
 
 MARKER = b"SECRET-MARKER-7f3a9c: the recipe is 41% cocoa, 7% chili"
@@ -47,8 +47,7 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
     secret.write_bytes(b"header\n" + MARKER + b"\n" + b"x" * 3_000_000)
     plain = fingerprint_bytes(secret.read_bytes())
     holder_keys, a_keys, b_keys = (RecipientKeys.generate() for _ in range(3))
-    with NotaryClient(service.url) as anonymous:
-        policy = anonymous.trust_policy()
+    policy = served_operator_policy(service)
     # Every client checks the certificates it fetches under the policy (NotaryClient(policy=)).
     clients = {n: NotaryClient(service.url, k, policy=policy) for n, k in api_keys.items()}
     try:
