@@ -98,7 +98,7 @@ class IssuerKey(_Strict):
             raise ValueError("not_after is before not_before")
         return self
 
-    @property
+    @functools.cached_property
     def key_id(self) -> str:
         return key_id(public_key_from_b64(self.public_key))
 

@@ -54,7 +54,14 @@ from client_sdk.certificate import (
 )
 from client_sdk.errors import ChainReadError, FormatError, VerificationError
 from client_sdk.merkle import root_from_inclusion_proof
-from client_sdk.note import Checkpoint, Note, parse_note
+from client_sdk.note import (
+    Checkpoint,
+    CosignatureVerifier,
+    Note,
+    NoteSignature,
+    NoteVerifier,
+    parse_note,
+)
 from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
 
@@ -238,6 +245,19 @@ def _issuer_key(public_key_b64: str) -> tuple[Ed25519PublicKey, str]:
     return key, key_id(key)
 
 
+# Every certificate of a batch carries the same checkpoint and cosignatures: a verifier checking
+# many of them (a court's bundle, a platform's queue) checks each signature once. Keys are the
+# full verifier key, the exact note text and the signature bytes, so a hit is the same check.
+@lru_cache(maxsize=1024)
+def _log_signature_valid(vkey: str, text: str, sig: NoteSignature) -> bool:
+    return NoteVerifier.from_vkey(vkey).verify(text, sig)
+
+
+@lru_cache(maxsize=1024)
+def _cosignature_time(vkey: str, text: str, sig: NoteSignature) -> int | None:
+    return CosignatureVerifier.from_vkey(vkey).verify(text, sig)
+
+
 class _Run:
     """The state of one verification: the steps passed so far and what each established."""
 
@@ -361,10 +381,16 @@ def verify_certificate(
 # -- the steps ---------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
+def _parse_checkpoint(signed_note: str) -> tuple[Note, Checkpoint]:
+    """Parsed once per distinct checkpoint (both results are immutable); errors are not cached."""
+    note = parse_note(signed_note)
+    return note, Checkpoint.parse(note.text)
+
+
 def _check_checkpoint(run: _Run, cert: Certificate) -> tuple[Note, Checkpoint]:
     try:
-        note = parse_note(cert.log.checkpoint)
-        checkpoint = Checkpoint.parse(note.text)
+        note, checkpoint = _parse_checkpoint(cert.log.checkpoint)
     except FormatError as exc:
         raise VerificationError(Step.CHECKPOINT, f"the checkpoint is not a signed note: {exc}") from exc
     if checkpoint.origin != cert.log.origin or checkpoint.size != cert.log.tree_size:
@@ -388,7 +414,7 @@ def _check_checkpoint(run: _Run, cert: Certificate) -> tuple[Note, Checkpoint]:
         for verifier in policy.log.verifiers:
             for sig in note.signatures:
                 if verifier.matches(sig):
-                    if not verifier.verify(note.text, sig):
+                    if not _log_signature_valid(verifier.vkey(), note.text, sig):
                         raise VerificationError(
                             Step.CHECKPOINT,
                             f"the log key {verifier.name} has a signature on the checkpoint that "
@@ -465,7 +491,7 @@ def _check_witnesses(run: _Run, note: Note | None, checkpoint: Checkpoint | None
         for sig in note.signatures:
             if not verifier.matches(sig):
                 continue
-            stamp = verifier.verify(note.text, sig)
+            stamp = _cosignature_time(verifier.vkey(), note.text, sig)
             if stamp is None:
                 raise VerificationError(
                     Step.WITNESSES,
@@ -506,7 +532,7 @@ def _check_timestamps(run: _Run, cert: AnyCertificate, now: datetime) -> None:
     assert policy is not None
     if not isinstance(cert, Certificate):
         return
-    digest = hashlib.sha256(parse_note(cert.log.checkpoint).text.encode("utf-8")).digest()
+    digest = hashlib.sha256(_parse_checkpoint(cert.log.checkpoint)[0].text.encode("utf-8")).digest()
     for i, field in enumerate(cert.timestamps):
         token = base64.b64decode(field.token)
         for authority in policy.timestamp_authorities:

@@ -47,10 +47,10 @@ KeyOpt = Annotated[str, typer.Option("--api-key", envvar="NOTARY_API_KEY", help=
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
-def _client(url: str, api_key: str | None) -> Any:
+def _client(url: str, api_key: str | None, policy: Any = None) -> Any:
     from client_sdk.client import NotaryClient
 
-    return NotaryClient(url, api_key)
+    return NotaryClient(url, api_key, policy=policy)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -533,14 +533,35 @@ def secret_open(
 JsonFile = Annotated[Path, typer.Option("--file", exists=True, dir_okay=False, help="JSON body")]
 
 
-def _call(url: str, api_key: str, fn: Any) -> Any:
-    from client_sdk.errors import ClientSDKError
+def _call(url: str, api_key: str, fn: Any, *, policy: Any = None) -> Any:
+    from client_sdk.errors import ClientSDKError, VerificationError
 
     try:
-        with _client(url, api_key) as client:
+        with _client(url, api_key, policy) as client:
             return fn(client)
+    except VerificationError:
+        raise  # the caller reports a failed check as INVALID
     except ClientSDKError as exc:
         _fail(str(exc))
+
+
+def _load_policy(path: Path | None) -> Any:
+    from client_sdk.errors import FormatError
+    from client_sdk.policy import TrustPolicy
+
+    if path is None:
+        return None
+    try:
+        return TrustPolicy.load(path)
+    except FormatError as exc:
+        _fail(str(exc), 2)
+
+
+def _untrusted_exit(policy: Any) -> None:
+    if policy is None:
+        err.print("[yellow]NOT TRUSTED: no trust policy was given (--policy), so nobody you trust "
+                  "vouches for this answer; it is only self-consistent.[/yellow]")
+        raise typer.Exit(EXIT_NOT_TRUSTED)
 
 
 def _party(name: str, id_type: str, id_: str) -> dict[str, str]:
@@ -561,17 +582,27 @@ def credit_record(file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "
 def credit_status(subject: Annotated[str, typer.Argument(help="type:id, e.g. uscc:91350100M000100Y43")],
                   url: UrlOpt = DEFAULT_URL, as_of: Annotated[str | None, typer.Option()] = None,
                   rpc: Annotated[str | None, typer.Option(help="Check the entries against this node")] = None,
-                  chain_data: Annotated[Path | None, typer.Option()] = None) -> None:
-    """A subject's credit class and public entries, verified (on chain with --rpc/--chain-data)."""
+                  chain_data: Annotated[Path | None, typer.Option()] = None,
+                  policy: PolicyOpt = None) -> None:
+    """A subject's credit class and public entries, verified under your trust policy (on chain
+    with --rpc/--chain-data). Exit 4 without a policy: nobody you trust vouches for the answer."""
+    from client_sdk.errors import VerificationError
+
+    trust = _load_policy(policy)
     chain = _open_chain_view(rpc, chain_data)
     try:
-        status = _call(url, "", lambda c: c.credit_status(subject, as_of=as_of, chain=chain))
+        status = _call(url, "", lambda c: c.credit_status(subject, as_of=as_of, chain=chain),
+                       policy=trust)
+    except VerificationError as exc:
+        out.print(f"[bold red]INVALID[/bold red] at step {exc.step}: {exc.reason}")
+        raise typer.Exit(1) from None
     finally:
         if chain is not None:
             chain.close()
     out.print_json(data={"subject": status.subject, "class": status.credit_class,
                          "as_of": status.as_of.isoformat(), "chain_checked": status.chain_checked,
-                         "entries": list(status.entries)})
+                         "trusted": trust is not None, "entries": list(status.entries)})
+    _untrusted_exit(trust)
 
 
 @credit_app.command("apply-repair")
@@ -631,8 +662,11 @@ def pledge_enforce(pledge_id: int, party_name: PartyName, party_id_type: PartyId
 def pledge_status(asset_type: Annotated[str, typer.Option()], number: Annotated[str, typer.Option()],
                   url: UrlOpt = DEFAULT_URL, as_of: Annotated[str | None, typer.Option()] = None,
                   rpc: Annotated[str | None, typer.Option(help="Check the answer on this node")] = None,
-                  chain_data: Annotated[Path | None, typer.Option()] = None) -> None:
-    """Is the asset pledged (as of a time), and to whom; verified on chain with --rpc/--chain-data."""
+                  chain_data: Annotated[Path | None, typer.Option()] = None,
+                  policy: PolicyOpt = None) -> None:
+    """Is the asset pledged (as of a time), and to whom; verified under your trust policy, on chain
+    with --rpc/--chain-data. Exit 4 without a policy: nobody you trust vouches for the answer."""
+    trust = _load_policy(policy)
     doc = _call(url, "", lambda c: c.pledge_status(asset_type, number, as_of=as_of, verify=False))
     from chain import PledgeReader
     from client_sdk.errors import VerificationError
@@ -645,7 +679,7 @@ def pledge_status(asset_type: Annotated[str, typer.Option()], number: Annotated[
     elif chain_data:
         reader = PledgeReader.from_embedded(chain_data, registry_address=contract)
     try:
-        verified = verify_pledge_status(doc, reader=reader)
+        verified = verify_pledge_status(doc, reader=reader, policy=trust)
     except VerificationError as exc:
         out.print(f"[bold red]INVALID[/bold red] at step {exc.step}: {exc.reason}")
         raise typer.Exit(1) from None
@@ -655,7 +689,9 @@ def pledge_status(asset_type: Annotated[str, typer.Option()], number: Annotated[
     out.print_json(data={"asset": verified.asset_key, "as_of": verified.as_of.isoformat(),
                          "pledged": verified.pledged, "pledge_id": verified.pledge_id,
                          "pledgee": verified.pledgee, "pledgor": verified.pledgor,
-                         "block_number": verified.block_number, "chain_checked": verified.chain_checked})
+                         "block_number": verified.block_number, "chain_checked": verified.chain_checked,
+                         "trusted": trust is not None})
+    _untrusted_exit(trust)
 
 
 @log_app.command("show")

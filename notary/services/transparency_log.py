@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import func, tuple_, update
+from sqlalchemy import func, text, tuple_, update
 from sqlmodel import Session, col, select
 
 from client_sdk.merkle import NodeReader, nodes_needed
@@ -45,6 +45,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+# Advisory lock id held while appending on PostgreSQL ("NOTL"); migrations and the leader use others.
+_APPEND_LOCK_ID = 0x4E4F544C
 
 
 def checkpoint_digest(checkpoint_note: str) -> bytes:
@@ -80,13 +83,16 @@ class TransparencyLog:
 
     def check_origin(self, session: Session) -> None:
         """Refuse to continue a log that was started under another origin or key: a second log
-        in the same database would fork the first one's history."""
+        in the same database would fork the first one's history. Checked at start-up and again
+        before every append (processes sharing a database must share the log key too)."""
         latest = session.exec(
             select(Batch.checkpoint).where(col(Batch.log_size).is_not(None))
             .order_by(col(Batch.log_size).desc()).limit(1)
         ).first()
-        if latest is None:
-            return
+        if latest is not None:
+            self._check_note(latest)
+
+    def _check_note(self, latest: str) -> None:
         note = parse_note(latest)
         origin = Checkpoint.parse(note.text).origin
         if origin != self.origin:
@@ -111,7 +117,19 @@ class TransparencyLog:
         """
         if not leaf_hashes:
             raise ValueError("nothing to append")
-        start = log_size(session)
+        if session.get_bind().dialect.name == "postgresql":
+            # One appender at a time, for the whole transaction: a sealer that read the size
+            # before another committed would otherwise read tiles after it (READ COMMITTED).
+            # SQLite has a single writer already.
+            session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _APPEND_LOCK_ID})
+        head = session.exec(
+            select(Batch.log_size, Batch.checkpoint).where(col(Batch.log_size).is_not(None))
+            .order_by(col(Batch.log_size).desc()).limit(1)
+        ).first()
+        start = 0
+        if head is not None:
+            start = int(head[0] or 0)
+            self._check_note(head[1] or "")
         changed = append_leaves(start, leaf_hashes, lambda key: read_tile(session, key))
         existing = {(t.level, t.idx) for t in session.exec(
             select(LogTile).where(tuple_(col(LogTile.level), col(LogTile.idx))
@@ -125,8 +143,8 @@ class TransparencyLog:
                 session.add(LogTile(level=key.level, idx=key.index, hashes=data))
         size = start + len(leaf_hashes)
         root = _with_nodes(session, lambda node: _tree_root(size, node), overlay=changed)
-        text = Checkpoint(origin=self.origin, size=size, root=root).text()
-        note = Note(text=text, signatures=(self.signer.sign(text),))
+        body = Checkpoint(origin=self.origin, size=size, root=root).text()
+        note = Note(text=body, signatures=(self.signer.sign(body),))
         return AppendResult(start, size, root, note.format())
 
 

@@ -34,7 +34,7 @@ from notary.services.anchoring import AnchoringWorker
 from notary.services.leadership import PostgresLeaderLock, leader_lock_for
 from notary.services.transparency_log import AppendResult, TransparencyLog, inclusion_proof
 from notary.storage.db import create_db_engine, migrate
-from notary.storage.models import Record
+from notary.storage.models import Batch, Record
 from tests.conftest import REPO
 from tests.integration.conftest import OneLog, check_one_log, record_measurement
 from tests.integration.postgres import PostgresServer
@@ -231,19 +231,6 @@ def test_the_lock_session_rests_idle_with_keepalives(two_locks, postgres_url: st
     }
 
 
-# The unique constraints (and the tile table's key) that refuse a second append from one size.
-_LOG_POSITION = ("uq_batch_log_start", "uq_batch_log_size", "uq_record_log_index", "log_tile_pkey")
-
-
-def _refused_for_its_log_position(exc: BaseException) -> bool:
-    """A sealer that appended from a size another sealer has since extended is refused: by the
-    unique log positions when it writes, or, if it read the log's size before the other's commit
-    and a tile after it (READ COMMITTED), already by the tile check when it computes the append."""
-    if isinstance(exc, IntegrityError):
-        return any(name in str(exc) for name in _LOG_POSITION)
-    return isinstance(exc, ValueError) and "the stored log is inconsistent" in str(exc)
-
-
 def _check_log(engine: Engine, tlog: TransparencyLog, total: int) -> OneLog:
     """One log of ``total`` records signed by ``tlog``'s key, and inclusion proofs served from
     its tiles that lead each record to its batch's checkpoint."""
@@ -264,8 +251,8 @@ def _check_log(engine: Engine, tlog: TransparencyLog, total: int) -> OneLog:
 def test_two_sealers_at_once_never_put_a_record_in_two_batches(engine: Engine, tlog) -> None:  # type: ignore[no-untyped-def]
     """Fencing for the moment two processes both believe they lead (a lock session dropped while
     its holder was mid-round): a record is sealed into one batch only, whoever seals it, and the
-    log never forks: of two sealers that appended from the same size, the database commits one
-    and refuses the other, whose records wait for the next round."""
+    log never forks: appends take turns (an advisory lock for the transaction), each from the
+    size the other left."""
     submit(engine, 2_000)
     workers = [
         AnchoringWorker(engine, FakeRegistry(), tlog, max_items=50, interval_seconds=3600)  # type: ignore[arg-type]
@@ -282,7 +269,7 @@ def test_two_sealers_at_once_never_put_a_record_in_two_batches(engine: Engine, t
                 try:
                     if worker.seal_batch(force=True) is None:
                         return
-                except (IntegrityError, ValueError) as exc:  # asserted below: a stale append
+                except (IntegrityError, ValueError) as exc:  # asserted below: never
                     refused.append(exc)
             raise AssertionError("sealing did not finish in 1,000 rounds")
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -294,14 +281,11 @@ def test_two_sealers_at_once_never_put_a_record_in_two_batches(engine: Engine, t
     for t in threads:
         t.join(timeout=300)
     assert errors == []
-    assert [exc for exc in refused if not _refused_for_its_log_position(exc)] == []
+    assert refused == [], "an append from a stale log size reached the database"
     log = _check_log(engine, tlog, 2_000)
     assert sum(b.size for b in log.batches) == 2_000, "a record was sealed twice"
     assert all(b.size <= 50 for b in log.batches)
-    at_write = sum(1 for exc in refused if isinstance(exc, IntegrityError))
-    record_measurement(f"two sealers at once: {len(log.batches)} batches sealed, {len(refused)} "
-                       f"round(s) refused for a stale log size ({at_write} by a unique log "
-                       f"position, {len(refused) - at_write} by the tile check)")
+    record_measurement(f"two sealers at once: {len(log.batches)} batches sealed, none refused")
 
 
 class _PausingLog(TransparencyLog):
@@ -319,10 +303,10 @@ class _PausingLog(TransparencyLog):
         return result
 
 
-def test_a_sealer_that_appended_from_a_stale_size_is_refused(engine: Engine, tlog) -> None:  # type: ignore[no-untyped-def]
-    """The race made certain: one sealer has appended 10 records at log size 0 and not committed;
-    a second takes the next 10 (SKIP LOCKED), appends them at size 0 too and commits. The first
-    is then refused by the database, and its records go into the log after the second's."""
+def test_a_second_sealer_waits_for_the_first_and_appends_after_it(engine: Engine, tlog) -> None:  # type: ignore[no-untyped-def]
+    """The race made certain: one sealer has appended 10 records at log size 0 and not committed.
+    A second takes the next 10 (SKIP LOCKED) and must not append from size 0 too: it waits for
+    the first to commit, then appends from size 10."""
     submit(engine, 20)
     paused = _PausingLog(tlog)
     registry = FakeRegistry()
@@ -330,28 +314,33 @@ def test_a_sealer_that_appended_from_a_stale_size_is_refused(engine: Engine, tlo
     fast = AnchoringWorker(engine, registry, tlog, max_items=10, interval_seconds=3600)  # type: ignore[arg-type]
     outcome: dict[str, object] = {}
 
-    def seal_slowly() -> None:
+    def seal(name: str, worker: AnchoringWorker) -> None:
         try:
-            outcome["batch"] = slow.seal_batch(force=True)
+            outcome[name] = worker.seal_batch(force=True)
         except BaseException as exc:  # noqa: BLE001 - asserted below
-            outcome["error"] = exc
+            outcome[f"{name} error"] = exc
 
-    thread = threading.Thread(target=seal_slowly)
-    thread.start()
+    first = threading.Thread(target=seal, args=("slow", slow))
+    first.start()
+    second = threading.Thread(target=seal, args=("fast", fast))
     try:
         assert paused.appended.wait(60)
-        won = fast.seal_batch(force=True)  # does not wait for the slow sealer's records
+        second.start()
+        second.join(timeout=2)
+        assert second.is_alive(), "the second sealer appended while the first held the log"
     finally:
         paused.resume.set()
-        thread.join(timeout=60)
-    assert won is not None and (won.log_start, won.log_size) == (0, 10)
-    assert "batch" not in outcome and _refused_for_its_log_position(outcome["error"]), outcome  # type: ignore[arg-type]
+        first.join(timeout=60)
+        if second.ident is not None:
+            second.join(timeout=60)
+    slow_batch, fast_batch = outcome.get("slow"), outcome.get("fast")
+    assert isinstance(slow_batch, Batch) and isinstance(fast_batch, Batch), outcome
+    assert (slow_batch.log_start, slow_batch.log_size) == (0, 10)
+    assert (fast_batch.log_start, fast_batch.log_size) == (10, 20)
     with Session(engine) as session:
         seqs = session.exec(select(Record.seq, Record.batch_seq).order_by(col(Record.seq))).all()
-    # The winner sealed the records the paused sealer had not locked: the newer ten.
-    assert [batch for _, batch in seqs] == [None] * 10 + [won.seq] * 10
-    later = fast.seal_batch(force=True)
-    assert later is not None and (later.log_start, later.log_size) == (10, 20)
+    # Each sealed the records it had locked: the older ten first, the newer ten after.
+    assert [batch for _, batch in seqs] == [slow_batch.seq] * 10 + [fast_batch.seq] * 10
     assert fast.seal_batch(force=True) is None
     _check_log(engine, tlog, 20)
 

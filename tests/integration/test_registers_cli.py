@@ -50,14 +50,20 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         recorded = json.loads(run(svc, authority, "credit", "record", "--file", str(entry)).stdout)
         assert len(recorded["opening"]["salt"]) == 64
         chain_dir = str(svc.data_dir / "chain")
+        policy_file = tmp_path / "policy.json"
+        policy_file.write_bytes(served_operator_policy(svc).to_json_bytes())
         status = {}
         for _ in range(60):  # until the entry's batch is anchored and its proof can be checked
-            out = run(svc, "", "credit", "status", "uscc:91110108551385082Q", "--chain-data", chain_dir, check=False)
+            out = run(svc, "", "credit", "status", "uscc:91110108551385082Q", "--chain-data", chain_dir,
+                      "--policy", str(policy_file), check=False)
             if out.returncode == 0:
                 status = json.loads(out.stdout)
                 break
             subprocess.run(["sleep", "0.5"], check=True)
-        assert status["class"] == "C" and status["chain_checked"] is True
+        assert status["class"] == "C" and status["chain_checked"] is True and status["trusted"]
+        # the same answer without a policy is only self-consistent: printed, and exit status 4
+        untrusted = run(svc, "", "credit", "status", "uscc:91110108551385082Q", check=False)
+        assert untrusted.returncode == 4 and b"NOT TRUSTED" in untrusted.stderr
         _check_credit_under_policies(svc, "uscc:91110108551385082Q")
 
         pledge = tmp_path / "pledge.json"
@@ -69,7 +75,7 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         registered = json.loads(run(svc, registrar, "pledge", "register", "--file", str(pledge)).stdout)
         pledge_id = registered["pledge"]["pledge_id"]
         answer = json.loads(run(svc, "", "pledge", "status", "--asset-type", "trademark", "--number", "12345678",
-                                "--chain-data", chain_dir).stdout)
+                                "--chain-data", chain_dir, "--policy", str(policy_file)).stdout)
         assert answer["pledged"] and answer["pledge_id"] == pledge_id and answer["chain_checked"]
         assert answer["pledgee"]["name"] == BANK["name"]
         _check_pledge_under_policies(svc, pledge_id)
@@ -78,9 +84,9 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         assert refused.returncode == 1 and b"neither the pledgor nor the pledgee" in refused.stderr
         run(svc, registrar, "pledge", "release", str(pledge_id), "--party-name", BANK["name"],
             "--party-id-type", "uscc", "--party-id", BANK["id"])
-        freed = json.loads(run(svc, "", "pledge", "status", "--asset-type", "trademark", "--number", "12345678",
-                               "--chain-data", chain_dir).stdout)
-        assert freed["pledged"] is False
+        freed = run(svc, "", "pledge", "status", "--asset-type", "trademark", "--number", "12345678",
+                    "--chain-data", chain_dir, check=False)
+        assert freed.returncode == 4 and json.loads(freed.stdout)["pledged"] is False  # no policy
     finally:
         svc.stop()
 

@@ -146,21 +146,18 @@ def test_batches_append_to_one_log_with_signed_growing_checkpoints(engine, tlog)
     assert registry.transactions == 2
 
 
-def test_two_sealers_from_the_same_log_size_cannot_both_commit(engine, tlog) -> None:  # type: ignore[no-untyped-def]
-    """A second append from a stale size would fork the log: the database refuses it."""
+def test_the_database_refuses_a_second_batch_at_the_same_log_position(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+    """The backstop against a forked log: whatever a sealer computed, the database takes only one
+    batch per log position (appends also take turns: tests/integration/test_postgres_repository.py
+    pauses one sealer mid-append and watches the other wait)."""
     submit(engine, 2)
-    leaf = bytes(32)
-    with Session(engine) as first, Session(engine) as second:
-        a = tlog.append(first, [leaf])
-        b = tlog.append(second, [b"\x01" * 32])
-        assert a.start == b.start == 0
-        first.add(Batch(root=a.root.hex(), size=1, status="sealed", sealed_at=datetime.now(UTC),
-                        log_start=a.start, log_size=a.size, checkpoint=a.checkpoint))
-        first.commit()
-        second.add(Batch(root=b.root.hex(), size=1, status="sealed", sealed_at=datetime.now(UTC),
-                         log_start=b.start, log_size=b.size, checkpoint=b.checkpoint))
+    worker_for(engine, tlog, FakeRegistry(), max_items=1).seal_batch(force=True)
+    with Session(engine) as session:
+        stale = Batch(root="ab" * 32, size=1, status="sealed", sealed_at=datetime.now(UTC),
+                      log_start=0, log_size=2, checkpoint="x")
+        session.add(stale)
         with pytest.raises(IntegrityError):
-            second.commit()
+            session.commit()
     with Session(engine) as session:
         assert log_size(session) == 1
 
