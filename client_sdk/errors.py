@@ -8,6 +8,8 @@ Every error the SDK raises derives from :class:`ClientSDKError`, so a caller can
     ├── ContentIntegrityError     bytes do not match the CID or digest they were fetched under
     ├── DecryptionError           a trade-secret envelope cannot be opened (wrong key or tampered)
     ├── ChainReadError            the chain could not be read (node down, wrong chain, no contract)
+    ├── TimestampError            a TSA refused, was unreachable, or answered for something else
+    │   └── TimestampVerificationError  an RFC 3161 token did not verify (``.step``, ``.reason``)
     └── APIError                  the notary service answered with an error (``.status``, ``.code``)
         └── TransportError        the service could not be reached at all
 """
@@ -23,6 +25,8 @@ __all__ = [
     "ContentIntegrityError",
     "DecryptionError",
     "FormatError",
+    "TimestampError",
+    "TimestampVerificationError",
     "TransportError",
     "VerificationError",
 ]
@@ -59,6 +63,20 @@ class DecryptionError(ClientSDKError):
 
 class ChainReadError(ClientSDKError):
     """The chain could not be read, or it is not the chain/contract the certificate names."""
+
+
+class TimestampError(ClientSDKError):
+    """The TSA refused the request, answered for another digest or nonce, or was unreachable."""
+
+
+class TimestampVerificationError(TimestampError):
+    """A time-stamp token did not verify; ``step`` names the failed
+    ``client_sdk.timestamp.TimestampCheck``."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"time-stamp token failed check '{step}': {message}")
+        self.step = step
+        self.reason = message
 
 
 class APIError(ClientSDKError):

@@ -50,7 +50,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from rfc3161_client import VerificationError as _Rfc3161VerificationError
 from rfc3161_client import VerifierBuilder, decode_timestamp_response
 
-from client_sdk.errors import ClientSDKError, FormatError
+from client_sdk.errors import FormatError, TimestampError, TimestampVerificationError
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -97,10 +97,6 @@ class _TimeStampResp(tsp.TimeStampResp):
     ]
 
 
-class TimestampError(ClientSDKError):
-    """The TSA refused the request, answered for another digest or nonce, or was unreachable."""
-
-
 class TimestampCheck(StrEnum):
     """The checks of :func:`verify_token`, in the order they run."""
 
@@ -110,15 +106,6 @@ class TimestampCheck(StrEnum):
     SIGNATURE = "signature"
     TSA_CERTIFICATE = "tsa_certificate"
     SIGNING_CERTIFICATE = "signing_certificate"
-
-
-class TimestampVerificationError(TimestampError):
-    """A token did not verify. ``step`` names the failed :class:`TimestampCheck`."""
-
-    def __init__(self, step: TimestampCheck, message: str) -> None:
-        super().__init__(f"time-stamp token failed check '{step}': {message}")
-        self.step = step
-        self.reason = message
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id
 from notary.config import ChainBackend, ContentBackend, Settings
 from notary.errors import ChainUnavailable, ConfigurationError, DependencyUnavailable
-from notary.services.anchoring import AnchoringWorker, CertificationRule
+from notary.services.anchoring import AnchoringWorker, CertificationRule, certified_log_size
 from notary.services.attestation import AttestationLoop, TimestampRequester, WitnessSubmitter
 from notary.services.issuer import Issuer
 from notary.services.keys import load_or_create_ed25519_key
@@ -379,7 +379,9 @@ class Runtime:
             }
         try:
             with Session(self.engine) as session:
-                checks["log"] = {"ok": True, "origin": self.log.origin, "size": log_size(session)}
+                # Records between the two sizes are in the log, awaiting anchor, witnesses or TSAs.
+                checks["log"] = {"ok": True, "origin": self.log.origin, "size": log_size(session),
+                                 "certified_size": certified_log_size(session)}
         except Exception as exc:  # noqa: BLE001
             checks["log"] = {"ok": False, "error": _short(exc)}
         for check, kind, quorum in (
