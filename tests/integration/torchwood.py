@@ -143,7 +143,59 @@ def run_spicy(log_vkey: str, file: Path | str) -> subprocess.CompletedProcess[st
     )
 
 
-class LiteWitness:
+class _WitnessProcess:
+    """What both witness harnesses share: a process, its log file, and the tlog-witness call."""
+
+    port: int
+    log_path: Path
+    _proc: subprocess.Popen[bytes] | None
+
+    @property
+    def url(self) -> str:
+        """The submission prefix: requests go to ``<url>/add-checkpoint``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL (``kill -9``), like a power cut to the process: no shutdown, no flush."""
+        _end(self._proc, signal.SIGKILL)
+
+    def close(self) -> None:
+        _end(self._proc, signal.SIGKILL)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def add_checkpoint(
+        self, old_size: int, proof: Sequence[bytes], note: Note | str, timeout: float = 10.0
+    ) -> httpx.Response:
+        """``POST <url>/add-checkpoint`` (C2SP tlog-witness)."""
+        return httpx.post(
+            self.url + "/add-checkpoint",
+            content=add_checkpoint_body(old_size, proof, note), timeout=timeout,
+        )
+
+
+def _end(proc: subprocess.Popen[bytes] | None, sig: signal.Signals) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+class LiteWitness(_WitnessProcess):
     """A litewitness process with its own ssh-agent, Ed25519 key and SQLite database.
 
     ``stop()`` (SIGINT, clean shutdown) or ``kill()`` (SIGKILL) end the witness and keep its state
@@ -193,11 +245,6 @@ class LiteWitness:
             witness.close()
             raise
         return witness
-
-    @property
-    def url(self) -> str:
-        """The submission prefix: requests go to ``<url>/add-checkpoint``."""
-        return f"http://127.0.0.1:{self.port}"
 
     # -- state ------------------------------------------------------------------------------
 
@@ -279,53 +326,15 @@ class LiteWitness:
         match = re.search(r"vkey=(\S+)", self.log())
         return match.group(1) if match else None
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
-
     def stop(self) -> None:
         """SIGINT: litewitness shuts its server down cleanly."""
-        self._end(self._proc, signal.SIGINT)
-
-    def kill(self) -> None:
-        """SIGKILL, like a power cut to the process."""
-        self._end(self._proc, signal.SIGKILL)
-
-    @staticmethod
-    def _end(proc: subprocess.Popen[bytes] | None, sig: signal.Signals) -> None:
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        _end(self._proc, signal.SIGINT)
 
     def close(self) -> None:
         """End litewitness and its ssh-agent, and remove the agent's socket directory."""
-        self._end(self._proc, signal.SIGKILL)
-        self._end(self._agent, signal.SIGTERM)
+        _end(self._proc, signal.SIGKILL)
+        _end(self._agent, signal.SIGTERM)
         shutil.rmtree(self._sock_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    # -- protocol ---------------------------------------------------------------------------
-
-    def add_checkpoint(
-        self, old_size: int, proof: Sequence[bytes], note: Note | str, timeout: float = 10.0
-    ) -> httpx.Response:
-        """``POST <url>/add-checkpoint`` (C2SP tlog-witness)."""
-        return httpx.post(
-            self.url + "/add-checkpoint",
-            content=add_checkpoint_body(old_size, proof, note), timeout=timeout,
-        )
 
 
 @pytest.fixture
@@ -335,7 +344,7 @@ def litewitness(tmp_path: Path) -> Iterator[LiteWitness]:
         yield witness
 
 
-class NotaryWitness:
+class NotaryWitness(_WitnessProcess):
     """``notary witness serve`` as a real process, set up through its own CLI (``init``,
     ``add-log``, ``show``). Same interface as :class:`LiteWitness`."""
 
@@ -364,10 +373,6 @@ class NotaryWitness:
             witness.close()
             raise
         return witness
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def _command(self, *args: str) -> list[str]:
         return [sys.executable, "-c", "from notary.cli import main; main()", "witness", *args,
@@ -420,36 +425,9 @@ class NotaryWitness:
                 raise TimeoutError(f"notary witness not answering after {timeout} s:\n{self.log()}")
             time.sleep(0.1)
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
-
     def stop(self) -> None:
         """SIGTERM: uvicorn finishes in-flight requests and exits."""
-        LiteWitness._end(self._proc, signal.SIGTERM)
-
-    def kill(self) -> None:
-        """SIGKILL (``kill -9``): no shutdown, no flush."""
-        LiteWitness._end(self._proc, signal.SIGKILL)
-
-    def close(self) -> None:
-        LiteWitness._end(self._proc, signal.SIGKILL)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def add_checkpoint(
-        self, old_size: int, proof: Sequence[bytes], note: Note | str, timeout: float = 10.0
-    ) -> httpx.Response:
-        return httpx.post(
-            self.url + "/add-checkpoint",
-            content=add_checkpoint_body(old_size, proof, note), timeout=timeout,
-        )
+        _end(self._proc, signal.SIGTERM)
 
 
 @pytest.fixture
