@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 import httpx
 from cryptography import x509
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -224,13 +224,17 @@ class TimestampRequester:
         self._roots = list(roots)
         self._timeout = timeout
         self.state = EndpointState(httpx.URL(url).host or url, url, "timestamp_authority")
+        self._stamped_size: int | None = None
 
     def run_once(self) -> int:
         with Session(self._engine) as session:
+            if self._stamped_size is None:  # checkpoints are stamped in order: start after the last
+                self._stamped_size = int(session.exec(
+                    select(func.max(Batch.log_size))
+                    .join(TimestampToken, col(TimestampToken.batch_seq) == Batch.seq)
+                    .where(TimestampToken.authority == self.url)).one() or 0)
             pending = session.exec(
-                select(Batch).where(col(Batch.log_size).is_not(None),
-                                    ~col(Batch.seq).in_(select(TimestampToken.batch_seq)
-                                                        .where(TimestampToken.authority == self.url)))
+                select(Batch).where(col(Batch.log_size) > self._stamped_size)
                 .order_by(col(Batch.log_size)).limit(ROUND_LIMIT)
             ).all()
             for batch in pending:
@@ -248,6 +252,7 @@ class TimestampRequester:
                     session.commit()
                 except IntegrityError:
                     session.rollback()
+                self._stamped_size = batch.log_size
                 self.state.ok(batch.log_size)
             return len(pending)
 

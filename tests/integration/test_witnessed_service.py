@@ -223,3 +223,27 @@ def test_a_dead_witness_stops_neither_receipts_nor_certificates_below_the_quorum
     assert verify_certificate(cert, setup.policy).trusted
     wait_for(lambda: not readiness(setup.url)["checks"]["witnesses"]["down"], 60,
              "both witnesses to be back")
+
+
+def test_a_refusing_tsa_holds_certificates_back_until_it_answers(setup: Setup) -> None:
+    """With one TSA required, a TSA that refuses (or answers garbage) is named by /readyz and
+    certificates wait; receipts do not. When it answers again, the backlog is stamped."""
+    setup.tsa.fault = "rejection"
+    try:
+        with NotaryClient(setup.url, setup.key) as client:
+            sub = client.submit_digest(sha256=hashlib.sha256(b"awaiting a time-stamp").hexdigest(),
+                                       size=21)
+            with pytest.raises(TimeoutError):
+                client.wait_anchored(sub.id, timeout=5, poll=0.3)
+        ready = wait_for(lambda: (r := readiness(setup.url))["checks"]["timestamp_authorities"]["down"]
+                         and r, 30, "readyz to name the TSA")
+        assert ready["status"] == "degraded" and "timestamp_authorities" in ready["down"]
+        member = ready["checks"]["timestamp_authorities"]["members"][0]
+        assert "refuse" in (member["last_error"] or "").lower() or "rejection" in (member["last_error"] or "")
+    finally:
+        setup.tsa.fault = None
+    with NotaryClient(setup.url, setup.key) as client:
+        client.wait_anchored(sub.id, timeout=60, poll=0.3)
+        cert = client.certificate(sub.id)
+    assert isinstance(cert, Certificate) and len(cert.timestamps) == 1
+    assert verify_certificate(cert, setup.policy).trusted
