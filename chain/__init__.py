@@ -19,7 +19,12 @@ artifacts of earlier versions, only read, in ``chain/artifacts/legacy/``.
 from ._artifacts import ContractArtifact, load_artifact
 from ._embedded import DEFAULT_CHAIN_ID, EmbeddedChain
 from ._sender import TransactionSender
-from .client import AnchorReader, EvidenceRegistryClient, TransactionPolicy
+from .client import (
+    AnchorReader,
+    EvidenceRegistryClient,
+    TransactionPolicy,
+    load_or_create_signer_key,
+)
 from .errors import ChainError
 from .pledges import PledgeReader, PledgeRegistryClient
 from .types import (
@@ -67,4 +72,5 @@ __all__ = [
     "TransactionSender",
     "TxHash",
     "load_artifact",
+    "load_or_create_signer_key",
 ]

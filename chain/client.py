@@ -24,6 +24,7 @@ everything third-party that can go wrong is translated into :mod:`chain.errors` 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any, ClassVar, Final, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
@@ -365,6 +367,7 @@ class EvidenceRegistryClient(AnchorReader):
         chain_id: int = DEFAULT_CHAIN_ID,
         registry_address: str | None = None,
         timeout: float = 120.0,
+        key_passphrase: bytes | None = None,
     ) -> EvidenceRegistryClient:
         """Open (or create) the embedded chain in ``data_dir`` and attach or deploy the registry.
 
@@ -372,10 +375,12 @@ class EvidenceRegistryClient(AnchorReader):
         registry is deployed with that account as admin and anchorer (also when the
         directory records a version 1 registry from an earlier release: version 2 is
         deployed beside it, and the old one stays readable by its address). Without
-        ``private_key`` a key is created once in ``data_dir/signer.key`` (mode 0600).
+        ``private_key`` a key is created once in ``data_dir/signer.key`` (mode 0600; encrypted
+        under ``key_passphrase`` if given: :func:`load_or_create_signer_key`).
         The embedded chain is final at one block, so there is no confirmations setting.
         """
-        key = private_key if private_key is not None else _load_or_create_key(Path(data_dir))
+        key = (private_key if private_key is not None
+               else load_or_create_signer_key(data_dir, passphrase=key_passphrase))
         try:
             address = Account.from_key(key).address
         except (ValueError, TypeError):
@@ -552,24 +557,56 @@ class EvidenceRegistryClient(AnchorReader):
 # -- helpers -----------------------------------------------------------------------
 
 
-def _load_or_create_key(data_dir: Path) -> str:
-    """The embedded chain's signing key, created on first use; it never leaves the directory."""
-    path = data_dir / SIGNER_KEY_FILE
+def load_or_create_signer_key(data_dir: str | os.PathLike[str], *,
+                              passphrase: bytes | None = None) -> str:
+    """The embedded chain's signing key (0x-hex), created on first use in ``data_dir/signer.key``
+    (mode 0600); it never leaves the directory.
+
+    With ``passphrase`` the file is a standard Ethereum keystore (Web3 Secret Storage v3: scrypt
+    and AES-128-CTR, as geth and every wallet read it; ``eth_account`` writes and opens it), and
+    a plaintext key file found is encrypted in place. Opening it costs scrypt's ~1 s, once per
+    start.
+    """
+    path = Path(data_dir) / SIGNER_KEY_FILE
     try:
-        return path.read_text(encoding="ascii").strip()
+        stored = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = "0x" + os.urandom(32).hex()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another starter won the race: use its key
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return key
+        stored = None
+    if stored is None:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        key = "0x" + os.urandom(32).hex()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another starter won the race: use its key
+            return load_or_create_signer_key(data_dir, passphrase=passphrase)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(_signer_file(key, passphrase))
+            handle.flush()
+            os.fsync(handle.fileno())
+        return key
+    if stored.startswith("{"):
+        if passphrase is None:
+            raise ChainError(f"the signer key {path} is encrypted: give its passphrase")
+        try:
+            # eth_account types the password as str but reads bytes too (eth_keyfile to_bytes)
+            return "0x" + bytes(Account.decrypt(stored, cast(str, passphrase))).hex()
+        except ValueError:  # eth_account: "MAC mismatch"
+            raise ChainError(f"the passphrase does not open the signer key {path}") from None
+    if passphrase is not None:
+        scratch = path.with_name(path.name + ".tmp")
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(_signer_file(stored, passphrase))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(scratch, path)
+    return stored
+
+
+def _signer_file(key: str, passphrase: bytes | None) -> str:
+    if passphrase is None:
+        return key + "\n"
+    return json.dumps(Account.encrypt(cast(HexStr, key), cast(str, passphrase))) + "\n"
 
 
 def _check_root(root: bytes) -> None:

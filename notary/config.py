@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     # Issuer (Ed25519) key for receipts and certificates; generated in data_dir on first start
     issuer_key_file: Path | None = None
 
+    # Key files at rest (issuer, log, the embedded chain's signer): encrypted under this
+    # passphrase, given directly or as a file (e.g. a mounted secret). Unset: plaintext, mode 0600.
+    key_passphrase: SecretStr | None = None
+    key_passphrase_file: Path | None = None
+
     # The log: its origin (a schema-less URL naming this deployment, fixed for the log's life;
     # default derived from the log key) and its checkpoint-signing Ed25519 key (generated in
     # data_dir on first start).
@@ -213,6 +218,25 @@ class Settings(BaseSettings):
     @property
     def resolved_issuer_key_file(self) -> Path:
         return self.issuer_key_file or self.keys_dir / "issuer-ed25519.pem"
+
+    @property
+    def resolved_key_passphrase(self) -> bytes | None:
+        """The passphrase for key files at rest, from the setting or its file (trailing newline
+        dropped), or None."""
+        if self.key_passphrase is not None and self.key_passphrase_file is not None:
+            raise ConfigurationError("give NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE, not both")
+        if self.key_passphrase is not None:
+            value = self.key_passphrase.get_secret_value().encode("utf-8")
+        elif self.key_passphrase_file is not None:
+            try:
+                value = self.key_passphrase_file.read_bytes().rstrip(b"\r\n")
+            except OSError as exc:
+                raise ConfigurationError(f"NOTARY_KEY_PASSPHRASE_FILE: {exc}") from exc
+        else:
+            return None
+        if len(value) < 12:
+            raise ConfigurationError("the key passphrase is shorter than 12 bytes")
+        return value
 
     @property
     def resolved_log_key_file(self) -> Path:

@@ -174,10 +174,21 @@ class PrincipalCache:
 
 
 def _connect_chain(settings: Settings) -> Callable[[], Any]:
+    key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
+    if key is None and settings.chain_backend is ChainBackend.embedded:
+        from chain import load_or_create_signer_key
+        from chain.errors import ChainError
+
+        try:  # once, here: opening an encrypted key costs scrypt's second
+            key = load_or_create_signer_key(settings.chain_dir,
+                                            passphrase=settings.resolved_key_passphrase)
+        except ChainError as exc:
+            raise ConfigurationError(f"{exc} (NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE)",
+                                     code="chain_key_unreadable") from exc
+
     def connect() -> Any:
         from chain import DEFAULT_CHAIN_ID, EvidenceRegistryClient
 
-        key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
         if settings.chain_backend is ChainBackend.embedded:
             return EvidenceRegistryClient.connect_embedded(
                 settings.chain_dir,
@@ -210,7 +221,8 @@ def default_log_origin(log_key_id: str) -> str:
 def build_log(settings: Settings) -> TransparencyLog:
     """The log's identity: its key (created on first use) and origin. Witness operators register
     exactly this origin and verifier key (``notary log show`` prints them)."""
-    log_key = load_or_create_ed25519_key(settings.resolved_log_key_file, purpose="log")
+    log_key = load_or_create_ed25519_key(settings.resolved_log_key_file, purpose="log",
+                                         passphrase=settings.resolved_key_passphrase)
     origin = settings.log_origin or default_log_origin(key_id(log_key.public_key()))
     return TransparencyLog(origin, NoteSigner(origin, log_key))
 
@@ -277,7 +289,8 @@ class Runtime:
             content_store=_content_store(settings),
             chain=chain,
             issuer=Issuer(load_or_create_ed25519_key(settings.resolved_issuer_key_file,
-                                                     purpose="issuer")),
+                                                     purpose="issuer",
+                                                     passphrase=settings.resolved_key_passphrase)),
             log=log,
             worker=worker,
             attestation=[*(AttestationLoop(w) for w in submitters),
