@@ -291,7 +291,8 @@ def verify_certificate(
     of the certificate's chain (``client_sdk.open_chain_view``); without it the chain is not
     consulted and its block time is trusted only as far as the certificate's signer is.
     ``min_confirmations`` defaults to the policy's setting for that chain (else 1). Our service is
-    never contacted.
+    never contacted. A chain node that cannot be read raises ``ChainReadError``, never a
+    ``VerificationError``: that the node is down says nothing about the certificate.
     """
     try:
         cert = (certificate if isinstance(certificate, Certificate | CertificateV1)
@@ -648,7 +649,9 @@ def _verify_on_chain(
             )
         run.passed(Step.CONFIRMATIONS)
     except ChainReadError as exc:
-        raise VerificationError(current, f"the chain could not be read: {exc}") from exc
+        # An unreachable or unreadable node is not a forgery: it is not a failed step, and the
+        # caller (``notary verify``: exit status 2) must be able to tell the two apart.
+        raise ChainReadError(f"could not check step '{current}': {exc}") from exc
     if trusted is not None:
         run.evidence.append(TimeEvidence(
             TimeSource.CHAIN, datetime.fromtimestamp(anchor.block_timestamp, UTC),
