@@ -13,6 +13,7 @@ a reasoned verdict, every finding with its evidence:
 - ``content_identical`` the listing's bytes or digest equal the registered content
 - ``first_registrant``  nobody else had registered the same content earlier
 - ``credit_status``     (given a credit source) the claimant has no active dishonest entries
+                        (an entry is for a person to weigh: it makes the verdict inconclusive)
 - ``pledge_status``     (given a pledge source) whether the work is pledged, and to whom
 
 It reads only the certificates, the listing and the chain; our service is not involved.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -163,6 +164,9 @@ def check_infringement_claim(
     compared and with which values."""
     if not complaint.certificates:
         raise FormatError("a complaint needs at least one certificate")
+    if _listing_cutoff(complaint.listing_date) > datetime.now(UTC) + timedelta(minutes=5):
+        raise FormatError(f"the listing date {complaint.listing_date} is in the future: a listing "
+                          "cannot have gone up after the complaint about it")
     findings: list[Finding] = []
     verified: list[VerificationResult] = []
     for raw in complaint.certificates:
@@ -232,10 +236,11 @@ def check_infringement_claim(
                                     f"the listing's SHA-256 {listing_digest} equals the content of "
                                     f"{same[0].record_id}", same[0].record_id))
         else:
-            findings.append(Finding("content_identical", Outcome.failed,
+            # Not a contradiction: infringing copies are usually re-encoded, cropped or resized.
+            findings.append(Finding("content_identical", Outcome.unknown,
                                     f"the listing's SHA-256 {listing_digest} differs from the registered "
-                                    "content: the copy is not byte-identical (a modified copy needs expert "
-                                    "comparison)"))
+                                    "content: the copy is not byte-identical, and whether it is a modified "
+                                    "copy needs expert comparison"))
     else:
         findings.append(Finding("content_identical", Outcome.unknown, "no verified certificate to compare"))
 
@@ -255,7 +260,9 @@ def check_infringement_claim(
     if credit is not None:
         entries = credit.dishonest_entries(claimant_key, now)
         if entries:
-            findings.append(Finding("credit_status", Outcome.failed,
+            # A person weighs it: a dishonest record about something else does not make this
+            # claim false.
+            findings.append(Finding("credit_status", Outcome.unknown,
                                     f"the claimant has {len(entries)} active dishonest IP credit "
                                     f"entr{'y' if len(entries) == 1 else 'ies'}: "
                                     + "; ".join(str(e.get("category", "")) for e in entries)))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from client_sdk.claims import Claimant, Complaint, Outcome, check_infringement_claim
+from client_sdk.errors import FormatError
 
 OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
 CONTENT = b"the registered song, as audio bytes" * 50
@@ -35,7 +36,7 @@ def check(api, certs: list[Any], *, claimant: Claimant | None = None, listing_da
     complaint = Complaint(
         certificates=certs,
         claimant=claimant or Claimant("Acme Studio Ltd", "uscc", "91350100m000100y43"),
-        listing_date=listing_date or datetime.now(UTC) + timedelta(days=1),
+        listing_date=listing_date or datetime.now(UTC),
         listing_content=content,
     )
     return check_infringement_claim(
@@ -74,10 +75,33 @@ def test_claimant_who_is_not_the_owner(api, registered) -> None:  # type: ignore
     assert "uscc:91350100M000100Y43" in detail(verdict, "owner")
 
 
-def test_listing_with_other_content(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_a_listing_that_is_not_byte_identical_needs_a_person_not_a_rejection(api, registered) -> None:  # type: ignore[no-untyped-def]
+    """Infringing copies are re-encoded or cropped: a different digest is no contradiction."""
     verdict = check(api, [registered["cert"]], content=CONTENT + b"!")
-    assert outcome(verdict, "content_identical") is Outcome.failed
+    assert outcome(verdict, "content_identical") is Outcome.unknown
+    assert verdict.verdict == "inconclusive" and "expert comparison" in detail(verdict, "content_identical")
     assert check(api, [registered["cert"]], content=None).verdict == "inconclusive"
+
+
+def test_an_unrelated_dishonest_credit_entry_needs_a_person(api, registered) -> None:  # type: ignore[no-untyped-def]
+    class OneEntry:
+        def dishonest_entries(self, subject_key: str, as_of: datetime) -> list[dict[str, Any]]:
+            return [{"category": "late filing of a trademark renewal"}]
+
+    complaint = Complaint(certificates=[registered["cert"]],
+                          claimant=Claimant("Acme Studio Ltd", "uscc", "91350100m000100y43"),
+                          listing_date=datetime.now(UTC), listing_content=CONTENT)
+    verdict = check_infringement_claim(complaint, policy=api.runtime.trust_policy(),
+                                       chain=api.runtime.chain.view(), credit=OneEntry())
+    assert outcome(verdict, "credit_status") is Outcome.unknown
+    assert verdict.verdict == "inconclusive"  # ownership and dates still check out
+    assert {outcome(verdict, c) for c in ("owner", "precedes_listing", "content_identical")} == {
+        Outcome.passed}
+
+
+def test_a_listing_date_in_the_future_is_refused(api, registered) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(FormatError, match="in the future"):
+        check(api, [registered["cert"]], listing_date=datetime.now(UTC) + timedelta(days=2))
 
 
 def test_tampered_certificate_is_not_authentic(api, registered) -> None:  # type: ignore[no-untyped-def]
@@ -135,7 +159,9 @@ def test_cli_claim_check_exit_status(api, registered, tmp_path) -> None:  # type
     args = ["claim-check", "--cert", str(cert), "--claimant-name", "Acme", "--claimant-id-type", "uscc",
             "--claimant-id", "91350100M000100Y43", "--listing-file", str(listing), "--json",
             "--policy", str(policy)]
-    later = CliRunner().invoke(app, [*args, "--listing-date", "2999-01-01"])
+    later = CliRunner().invoke(app, [*args, "--listing-date", datetime.now(UTC).isoformat()])
     assert later.exit_code == 3, later.output  # no chain given: authentic only offline
+    future = CliRunner().invoke(app, [*args, "--listing-date", "2999-01-01"])
+    assert future.exit_code == 2 and "in the future" in future.output
     earlier = CliRunner().invoke(app, [*args, "--listing-date", "2001-01-01"])
     assert earlier.exit_code == 1 and "not_supported" in earlier.output

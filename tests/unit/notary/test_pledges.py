@@ -147,7 +147,7 @@ def test_claim_check_reports_a_pledged_work(make_api) -> None:  # type: ignore[n
     assert post(api, "/v1/pledges", {"asset": asset, "terms": terms()}).status_code == 201
     pledge_doc = verify_pledge_status(status(api, asset), reader=api.runtime.chain.pledges())
     verdict = check_infringement_claim(
-        Complaint([cert], Claimant(OWNER["name"], "uscc", OWNER["id"]), listing_date=datetime(2999, 1, 1),
+        Complaint([cert], Claimant(OWNER["name"], "uscc", OWNER["id"]), listing_date=datetime.now(UTC),
                   listing_content=b"song bytes"),
         policy=api.runtime.trust_policy(), chain=api.runtime.chain.view(), pledges=pledge_doc,
     )
