@@ -6,6 +6,7 @@ down. :meth:`Settings.check_safety` refuses well-known development keys outside 
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from notary.errors import ConfigurationError
 
 __all__ = [
-    "DEV_CHAIN_KEYS",
+    "development_chain_keys",
     "ChainBackend",
     "ContentBackend",
     "Environment",
@@ -40,15 +41,26 @@ class ContentBackend(StrEnum):
     kubo = "kubo"  # a Kubo daemon through its RPC API
 
 
-# Private keys published by Hardhat/Anvil/geth docs: fine for a laptop, a gift to thieves elsewhere.
-DEV_CHAIN_KEYS = frozenset(
-    {
-        "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",  # hardhat #0
-        "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",  # hardhat #1
-        "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",  # hardhat #2
-        "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291",  # geth dev default
+# The mnemonic Hardhat and Anvil derive their accounts from, and geth --dev's fixed key: published
+# in their docs, so a gift to thieves anywhere but a developer's machine.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_ACCOUNTS = 20  # Hardhat's default count (Anvil's 10 are the first of them)
+GETH_DEV_KEY = "b71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291"
+
+
+@functools.lru_cache(maxsize=1)
+def development_chain_keys() -> frozenset[str]:
+    """Every key derived from the development mnemonic (m/44'/60'/0'/0/i), and geth's dev key:
+    derived rather than listed, so that no account of the well-known set is forgotten."""
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()  # BIP-39/32 derivation, used here read-only
+    derived = {
+        bytes(Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").key).hex()
+        for i in range(DEV_ACCOUNTS)
     }
-)
+    return frozenset(derived | {GETH_DEV_KEY})
+
 
 
 class WitnessSetting(BaseModel):
@@ -247,7 +259,7 @@ class Settings(BaseSettings):
         if self.env is Environment.development:
             return
         key = self.chain_private_key.get_secret_value() if self.chain_private_key else None
-        if key in DEV_CHAIN_KEYS:
+        if key in development_chain_keys():
             raise ConfigurationError(
                 "NOTARY_CHAIN_PRIVATE_KEY is a publicly known development key; "
                 "generate a fresh key for NOTARY_ENV=production",

@@ -38,6 +38,29 @@ def test_development_key_is_refused_in_production() -> None:
         prod.check_safety()
 
 
+# Hardhat's accounts #3 and #19 and geth --dev's key, as their docs print them: none of them is
+# in the source as a list; the check derives them from the published mnemonic.
+PUBLISHED_DEV_KEYS = [
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",  # hardhat #3
+    "0xdf57089febbacf7ba0bc227dafbffa9fc08a93fdc68e1e42411a14efcf23656e",  # hardhat #19
+    "0xb71c71a67e1177ad4e901695e1b4b9ee17ae16c6668d313eac2f96dbcda3f291",  # geth --dev
+]
+
+
+@pytest.mark.parametrize("key", PUBLISHED_DEV_KEYS)
+def test_every_published_development_key_is_refused_in_production(key: str) -> None:
+    prod = Settings(env="production", chain_backend="rpc", chain_rpc_url="http://x", chain_private_key=key)
+    with pytest.raises(ConfigurationError, match="publicly known development key"):
+        prod.check_safety()
+
+
+def test_a_fresh_key_is_accepted_in_production() -> None:
+    import os
+
+    Settings(env="production", chain_backend="rpc", chain_rpc_url="http://x",
+             chain_private_key=os.urandom(32).hex()).check_safety()
+
+
 def test_rpc_needs_url_and_production_rpc_needs_a_key() -> None:
     with pytest.raises(ValidationError, match="NOTARY_CHAIN_RPC_URL"):
         Settings(chain_backend="rpc")
