@@ -17,12 +17,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from notary.errors import ConfigurationError
 
 __all__ = [
-    "development_chain_keys",
     "ChainBackend",
     "ContentBackend",
     "Environment",
     "Settings",
     "WitnessSetting",
+    "development_chain_keys",
 ]
 
 
