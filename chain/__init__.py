@@ -6,7 +6,8 @@
   from the current registry or a version 1 one (``registry_version``).
 * :class:`PledgeRegistryClient` writes IP pledges; get it from
   ``EvidenceRegistryClient.pledge_registry()`` so both share one
-  :class:`TransactionSender` (one nonce lock per key).
+  :class:`TransactionSender` (one nonce lock per key); ``for_registrar()`` gives each
+  registrar its own account, derived from that key.
 * :class:`PledgeReader` reads pledges as of any block or time without a key.
 * :class:`EmbeddedChain` is the in-process py-evm chain that persists in a directory.
 * :mod:`chain.errors` holds every error this package raises (root: ``ChainError``).
@@ -26,7 +27,7 @@ from .client import (
     load_or_create_signer_key,
 )
 from .errors import ChainError
-from .pledges import PledgeReader, PledgeRegistryClient
+from .pledges import PledgeReader, PledgeRegistryClient, RegistrarAccount, RegistrarFunding
 from .types import (
     Address,
     AnchoredBatch,
@@ -68,6 +69,8 @@ __all__ = [
     "PledgeRegistryClient",
     "PledgeSnapshot",
     "PledgeStatus",
+    "RegistrarAccount",
+    "RegistrarFunding",
     "TransactionPolicy",
     "TransactionSender",
     "TxHash",

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Final, Self, cast
+from urllib.parse import unquote, urlsplit
 
 import requests
 from eth_utils import keccak, to_checksum_address
@@ -53,7 +54,7 @@ from .errors import (
 )
 from .types import Address, BlockHash, BlockInfo, BlockNumber, ChainId
 
-__all__ = ["KNOWN_CONTRACTS", "ChainConnection", "ContractView"]
+__all__ = ["KNOWN_CONTRACTS", "ChainConnection", "ContractView", "node_name"]
 
 KNOWN_CONTRACTS: Final = ("EvidenceRegistry", "PledgeRegistry")
 """Contracts whose custom errors every connection decodes."""
@@ -72,12 +73,14 @@ class ChainConnection:
     ) -> None:
         """``endpoint`` names the node in messages; ``embedded`` is only used for hints.
 
+        A URL is shown by its origin only (:func:`node_name`), and third-party error texts are
+        cleaned of the rest of the provider's URL: it may hold credentials.
         The connection never closes ``embedded``: whoever opened it does.
         """
         self.w3 = w3
-        self.endpoint = endpoint or str(
-            getattr(w3.provider, "endpoint_uri", None) or type(w3.provider).__name__
-        )
+        uri = getattr(w3.provider, "endpoint_uri", None)
+        self.endpoint = node_name(endpoint or str(uri or type(w3.provider).__name__))
+        self._private = _private_parts(str(uri or ""), endpoint or "")
         self.embedded = embedded
         self.decoder = RevertDecoder(load_artifact(name).abi for name in KNOWN_CONTRACTS)
         with self.rpc("reading the chain id"):
@@ -211,7 +214,7 @@ class ChainConnection:
         except ContractLogicError as exc:
             raise self.reverted(
                 revert_data(exc.data),
-                str(exc.message or exc),
+                self.scrub(str(exc.message or exc)),
                 function=function,
                 tx_hash=tx_hash,
                 contract=contract,
@@ -225,15 +228,15 @@ class ChainConnection:
             ConnectionError,
         ) as exc:
             raise ChainUnavailable(
-                f"cannot reach the chain node ({self.endpoint}) while {action}: {exc}; "
-                "check that the node is running and the RPC URL setting"
+                f"cannot reach the chain node ({self.endpoint}) while {action}: "
+                f"{self.scrub(str(exc))}; check that the node is running and the RPC URL setting"
             ) from exc
         except requests.RequestException as exc:
             raise ChainUnavailable(
-                f"the chain node ({self.endpoint}) failed while {action}: {exc}"
+                f"the chain node ({self.endpoint}) failed while {action}: {self.scrub(str(exc))}"
             ) from exc
         except Web3RPCError as exc:
-            message = rpc_message(exc)
+            message = self.scrub(rpc_message(exc))
             data = revert_data(rpc_error_data(exc))
             if data or "revert" in message.lower():
                 # Hardhat executes a transaction on send and reports its revert right there.
@@ -257,7 +260,16 @@ class ChainConnection:
                 f"the chain node ({self.endpoint}) refused {action}: {message}"
             ) from exc
         except (Web3Exception, EthUtilsValidationError) as exc:
-            raise ChainError(f"{action} failed on {self.endpoint}: {exc}") from exc
+            raise ChainError(
+                f"{action} failed on {self.endpoint}: {self.scrub(str(exc))}"
+            ) from exc
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the parts of the node's URL past its origin (``requests`` quotes
+        the path in "Max retries exceeded with url: /v3/<API key>")."""
+        for part in self._private:
+            text = text.replace(part, "***")
+        return text
 
     def reverted(
         self,
@@ -537,3 +549,42 @@ def _utc(timestamp: int) -> str:
         return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat()
     except (OverflowError, OSError, ValueError):
         return "out of range"
+
+
+def node_name(endpoint: str) -> str:
+    """How messages name a node: a URL by its origin (``scheme://host:port``) alone, since its
+    user-info, path and query may hold credentials (``https://user:pass@host/v3/<API key>``);
+    anything else (``embedded chain /data``) as given."""
+    if "://" not in endpoint:
+        return endpoint
+    try:
+        parts = urlsplit(endpoint.strip())
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return "the chain node"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _private_parts(*urls: str) -> tuple[str, ...]:
+    """What follows the origin in ``urls`` (user-info, path, query, fragment, and their pieces
+    of 8 characters or more), as written and percent-decoded, longest first."""
+    found: set[str] = set()
+    for url in urls:
+        if "://" not in url:
+            continue
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:
+            found.add(url.strip())
+            continue
+        userinfo, at, _ = parts.netloc.rpartition("@")
+        if at:
+            found.update({userinfo, *userinfo.split(":", 1)})
+        rest = parts.path.rstrip("/") + (f"?{parts.query}" if parts.query else "")
+        found.update({rest, parts.path.rstrip("/"), parts.query, parts.fragment})
+        found.update(s for s in parts.path.split("/") if len(s) >= 8)
+        found.update(p.partition("=")[2] for p in parts.query.split("&"))
+    found |= {unquote(p) for p in found}
+    return tuple(sorted((p for p in found if len(p) >= 4), key=len, reverse=True))

@@ -17,10 +17,16 @@ block is still canonical. :meth:`TransactionSender.deploy_or_reuse` deploys a
 contract once per chain and records it in the state directory's deployments book;
 a recorded contract of an earlier version is kept in the book under its own name
 and the current version is deployed beside it.
+
+:meth:`TransactionSender.derived` gives the sender of an account whose key is
+derived from this one's and a label (the pledge registry gives each registrar its
+own account this way): nothing more to store, and one sender per derived account.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -28,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3.exceptions import TransactionNotFound, Web3RPCError
@@ -44,6 +51,9 @@ __all__ = ["TransactionPolicy", "TransactionSender"]
 log = logging.getLogger(__name__)
 
 _GWEI: Final = 10**9
+_DERIVED_KEY_TAG: Final = b"ipnotary/derived-account/v1\x00"
+_SECP256K1_ORDER: Final = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_MAX_LABEL_BYTES: Final = 200
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,8 @@ class TransactionSender:
         self._account = account
         self._send_lock = threading.Lock()
         self._deploy_lock = threading.Lock()
+        self._derived: dict[str, TransactionSender] = {}
+        self._derived_lock = threading.Lock()
         self.nonce_clashes = 0
         """Sends retried because the nonce was taken (by a process sharing the key)."""
 
@@ -94,6 +106,39 @@ class TransactionSender:
     def account(self) -> Address:
         """Address of the signing account."""
         return Address(self._account.address)
+
+    # -- derived accounts ---------------------------------------------------------------
+
+    def derived(self, label: str) -> TransactionSender:
+        """The sender of the account derived from this account's key and ``label``.
+
+        Its key is HMAC-SHA256(this key, tag ‖ label) taken as a secp256k1 scalar, so it
+        is never stored: this key re-derives it after any restart, in any process, and
+        neither a derived key nor its label reveals this key or another label's. One
+        sender per label (one nonce lock per derived account), with this one's
+        connection and policy. The account starts without funds or roles.
+        """
+        if not isinstance(label, str) or not label or len(label.encode()) > _MAX_LABEL_BYTES:
+            raise ValueError(f"a derived account's label is 1 to {_MAX_LABEL_BYTES} bytes of text")
+        with self._derived_lock:
+            sender = self._derived.get(label)
+            if sender is None:
+                account = Account.from_key(_derive_key(bytes(self._account.key), label))
+                sender = TransactionSender(self.connection, account, self.policy)
+                self._derived[label] = sender
+            return sender
+
+    def balance(self, address: str | None = None) -> int:
+        """Wei held by ``address`` (default: this account) at the latest block."""
+        who = self._account.address if address is None else to_checksum_address(address)
+        with self.connection.rpc("reading an account balance", address=who):
+            return int(self.connection.w3.eth.get_balance(who))
+
+    def fee_per_gas(self) -> int:
+        """The most a transaction sent now pays per unit of gas (max fee, or the gas price)."""
+        with self.connection.rpc("reading the gas price"):
+            fees = self._fees()
+        return int(fees.get("maxFeePerGas", fees.get("gasPrice", 0)))
 
     def deadline(self) -> float:
         """``time.monotonic()`` value by which a transaction sent now must be confirmed."""
@@ -379,6 +424,17 @@ class TransactionSender:
         if receipt["status"] != 1 or not created:
             return None
         return to_checksum_address(created)
+
+
+def _derive_key(parent: bytes, label: str) -> bytes:
+    counter = 0
+    while True:  # a digest outside 1..n-1 has probability 2**-128: try the next counter
+        digest = hmac.new(
+            parent, _DERIVED_KEY_TAG + label.encode() + bytes([counter]), hashlib.sha256
+        ).digest()
+        if 0 < int.from_bytes(digest, "big") < _SECP256K1_ORDER:
+            return digest
+        counter += 1
 
 
 def _is_nonce_clash(message: str) -> bool:

@@ -40,8 +40,11 @@ what to do about it.
             ├── AssetAlreadyPledged (ValueError)  ``asset_id``, ``active_pledge_id``
             ├── UnknownPledge (LookupError)       ``pledge_id``
             ├── PledgeNotActive                   ``pledge_id``, ``status`` (2 released, 3 enforced)
+            ├── NotRegistrar (PermissionError)    ``pledge_id``, ``registrar``, ``caller``
             ├── NotAParty (PermissionError)       ``pledge_id``, ``party``
-            └── NotPledgee (PermissionError)      ``pledge_id``, ``party`` (the pledgor)
+            ├── NotPledgee (PermissionError)      ``pledge_id``, ``party`` (the pledgor)
+            ├── ZeroRegistrar (ValueError)        ``add_registrar`` given the zero address
+            └── RegistrarFundingFailed            ``account``, ``amount``: the account refused the wei
 
 Errors are decoded against the ABIs of every contract the package ships, so a
 custom error without a class here still arrives with its name and arguments.
@@ -52,7 +55,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 __all__ = [
     "AnchorEventNotFound",
@@ -74,8 +77,10 @@ __all__ = [
     "MissingRole",
     "NotAParty",
     "NotPledgee",
+    "NotRegistrar",
     "PledgeNotActive",
     "ReadOnlyChain",
+    "RegistrarFundingFailed",
     "RootAlreadyAnchored",
     "SameParty",
     "TransactionError",
@@ -87,6 +92,7 @@ __all__ = [
     "UnknownRoot",
     "WrongChainId",
     "ZeroPledgeValue",
+    "ZeroRegistrar",
     "ZeroRoot",
     "revert_error_class",
 ]
@@ -367,6 +373,31 @@ class PledgeNotActive(ContractReverted):
         )
 
 
+class NotRegistrar(ContractReverted, PermissionError):
+    """The pledge was registered by another account; only that one may change it."""
+
+    @property
+    def pledge_id(self) -> int:
+        return int(self.error_args.get("pledgeId", 0))
+
+    @property
+    def registrar(self) -> str | None:
+        """The registering account, EIP-55 checksummed."""
+        return _address(self.error_args.get("registrar"))
+
+    @property
+    def caller(self) -> str | None:
+        """The refused account, EIP-55 checksummed."""
+        return _address(self.error_args.get("caller"))
+
+    def _hint(self) -> str:
+        return (
+            f"pledge {self.pledge_id} was registered by {self.registrar}, and only that account "
+            f"may amend, release or enforce it, not {self.caller}: send the change through the "
+            "registrar that registered it (get_pledge() names it)"
+        )
+
+
 class NotAParty(ContractReverted, PermissionError):
     @property
     def pledge_id(self) -> int:
@@ -380,8 +411,8 @@ class NotAParty(ContractReverted, PermissionError):
     def _hint(self) -> str:
         return (
             f"{_show(self.party)} is neither the pledgor nor the pledgee of pledge "
-            f"{self.pledge_id}; only they can ask for its release (only the pledgee for "
-            f"enforcement): pass one of the party hashes get_pledge({self.pledge_id}) shows"
+            f"{self.pledge_id}; a release or an enforcement names the pledgee, whose consent "
+            f"it carries: pass the pledgee hash get_pledge({self.pledge_id}) shows"
         )
 
 
@@ -398,7 +429,28 @@ class NotPledgee(ContractReverted, PermissionError):
     def _hint(self) -> str:
         return (
             f"{_show(self.party)} is the pledgor of pledge {self.pledge_id}, and only the "
-            "pledgee can enforce a pledge; the pledgor can ask for release() instead"
+            "pledgee can consent to its release or enforce it: obtain the pledgee's signed consent"
+        )
+
+
+class ZeroRegistrar(ContractReverted, ValueError):
+    hint = "a registrar account cannot be the zero address"
+
+
+class RegistrarFundingFailed(ContractReverted):
+    @property
+    def account(self) -> str | None:
+        return _address(self.error_args.get("account"))
+
+    @property
+    def amount(self) -> int:
+        return int(self.error_args.get("amount", 0))
+
+    def _hint(self) -> str:
+        return (
+            f"{self.account} refused the {self.amount} wei sent with its registrar role (a "
+            "contract without a receive function?); a registrar is an account with a key: grant "
+            "the role without wei, or use another account"
         )
 
 
@@ -421,6 +473,9 @@ _REVERT_CLASSES: dict[str, type[ContractReverted]] = {
     "PledgeRegistryNotActive": PledgeNotActive,
     "PledgeRegistryNotAParty": NotAParty,
     "PledgeRegistryNotPledgee": NotPledgee,
+    "PledgeRegistryNotRegistrar": NotRegistrar,
+    "PledgeRegistryZeroRegistrar": ZeroRegistrar,
+    "PledgeRegistryFundingFailed": RegistrarFundingFailed,
 }
 
 
@@ -429,6 +484,10 @@ def revert_error_class(error_name: str | None) -> type[ContractReverted]:
     if error_name is None:
         return ContractReverted
     return _REVERT_CLASSES.get(error_name, ContractReverted)
+
+
+def _address(value: Any) -> str | None:
+    return None if value is None else to_checksum_address(str(value))
 
 
 def _show(value: Any) -> str:

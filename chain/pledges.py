@@ -3,9 +3,21 @@
 * :class:`PledgeRegistryClient` writes; get it from an existing
   :meth:`chain.EvidenceRegistryClient.pledge_registry`, so both contracts are
   written through one :class:`~chain._sender.TransactionSender` (one nonce lock
-  per key) on one connection.
+  per key) on one connection. That client signs as the registry's admin.
+* Each registrar has its own account: :meth:`PledgeRegistryClient.for_registrar`
+  gives the client of the account derived from the admin key and the registrar's
+  label (:meth:`~chain._sender.TransactionSender.derived`: never stored, re-derived
+  on every start), and :meth:`PledgeRegistryClient.provision_registrar` grants it
+  ``REGISTRAR_ROLE`` and the wei for its gas in one ``addRegistrar`` transaction
+  (topped up when it runs low). The contract records the registering account in
+  every pledge and refuses changes from any other (``NotRegistrar``).
 * :class:`PledgeReader` reads without a key (verifiers): ``from_rpc`` or
   ``from_embedded`` (read-only, beside a running service).
+
+Release and enforcement name the pledgee and carry ``consent_digest``, the hash of
+the pledgee's signed consent (:func:`client_sdk.pledges.consent_digest`); the
+contract cannot check an Ed25519 signature, so the registrar checks it and
+publishes the signed consent, and the hash on chain pins what was published.
 
 Every read takes ``block=``: the contract keeps everything in storage, so the
 state "as of" a time is an ``eth_call`` at the newest block stamped at or before it
@@ -25,18 +37,19 @@ same key), with ``allow_existing=True`` (the default):
 call               returns the earlier result instead of failing when      still fails (not idempotent) when
 =================  ======================================================  =====================================
 ``register``       the asset's *active* pledge has the same pledgor,       that pledge was released or enforced
-                   pledgee and terms: its registration receipt             meanwhile: a retry then registers a
+                   pledgee, terms and registrar: its registration receipt  meanwhile: a retry then registers a
                                                                            new pledge (the chain keeps no
-                                                                           request id to tell them apart);
+                                                                           request id to tell them apart:
+                                                                           the service keeps idempotency keys);
                                                                            its terms were amended meanwhile
                                                                            (``AssetAlreadyPledged``)
 ``amend``          the active pledge's terms already equal the new         the pledge is no longer active; the
                    ones: the receipt of the transaction that set them      terms were changed again meanwhile
                    (the latest amendment to them, or the registration:     (A->B retried after B->C re-applies
                    ``receipt.action`` tells which)                         B: amend is last-writer-wins)
-``release``        the pledge is released and its ``PledgeReleased``       it was released by the *other* party
-                   event names the same party: that receipt                or enforced (``PledgeNotActive``)
-``enforce``        the pledge is enforced by the same party (the pledgee)  it was released (``PledgeNotActive``)
+``release``        the pledge is released and its ``PledgeReleased``       it was released with another consent
+                   event names the same party and consent: that receipt    or enforced (``PledgeNotActive``)
+``enforce``        the pledge is enforced with the same party and consent  it was released (``PledgeNotActive``)
 =================  ======================================================  =====================================
 
 Each check runs before sending and again after a revert, so a lost race returns
@@ -48,10 +61,12 @@ with the pledge's times; nodes that prune logs cannot do it (``ChainError``).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from eth_utils import event_abi_to_log_topic
+from eth_utils import event_abi_to_log_topic, to_checksum_address
 from hexbytes import HexBytes
 from web3.exceptions import BadFunctionCallOutput
 from web3.types import LogReceipt, TxReceipt
@@ -79,7 +94,14 @@ from .types import (
     TxHash,
 )
 
-__all__ = ["PLEDGE_REGISTRY", "BlockRef", "PledgeReader", "PledgeRegistryClient"]
+__all__ = [
+    "PLEDGE_REGISTRY",
+    "BlockRef",
+    "PledgeReader",
+    "PledgeRegistryClient",
+    "RegistrarAccount",
+    "RegistrarFunding",
+]
 
 PLEDGE_REGISTRY: Final = "PledgeRegistry"
 _UINT64_MAX: Final = 2**64 - 1
@@ -95,6 +117,40 @@ _EVENTS: Final = {
 
 BlockRef = int | BlockInfo | None
 """Where to read: a block number, a :class:`BlockInfo`, or None for the latest block."""
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrarFunding:
+    """How much gas money the admin gives a registrar account, counted in transactions.
+
+    The wei of a transaction is ``gas_per_transaction`` times the fee per gas when the
+    account is provisioned. Below ``low_water`` transactions' worth, the account is
+    topped up to ``transactions``' worth.
+    """
+
+    gas_per_transaction: int = 1_200_000
+    """Enough for a first register on every chain we test (geth --dev prices storage at ~1M;
+    Cancun/Prague mainnet pricing needs about 230,000)."""
+    transactions: int = 16
+    low_water: int = 4
+
+    def __post_init__(self) -> None:
+        if not 0 < self.low_water <= self.transactions or self.gas_per_transaction <= 0:
+            raise ValueError("RegistrarFunding needs 0 < low_water <= transactions and gas > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrarAccount:
+    """A registrar's own account, and what :meth:`PledgeRegistryClient.provision_registrar` did."""
+
+    label: str
+    address: Address
+    granted_tx: TxHash | None
+    """The ``addRegistrar`` transaction that granted the role (and funds) now; None if it had it."""
+    funded_tx: TxHash | None
+    """A top-up transfer sent now (the account ran low); None otherwise."""
+    funded_wei: int
+    """Wei sent now, with the grant or the top-up."""
 
 
 class PledgeReader(ContractView):
@@ -295,6 +351,7 @@ class PledgeReader(ContractView):
             )
         terms = args.get("termsDigest")
         party = args.get("party")
+        consent = args.get("consentDigest")
         return PledgeReceipt(
             chain_id=self._chain_id,
             contract=Address(self._contract.address),
@@ -303,6 +360,8 @@ class PledgeReader(ContractView):
             asset_id=bytes(args["assetId"]),
             terms_digest=None if terms is None else bytes(terms),
             party=None if party is None else bytes(party),
+            consent_digest=None if consent is None else bytes(consent),
+            registrar=Address(to_checksum_address(receipt["from"])),
             tx_hash=TxHash(tx_hash),
             block_number=block.number,
             block_hash=block.hash,
@@ -318,7 +377,9 @@ class PledgeRegistryClient(PledgeReader):
     sending goes through the shared :class:`~chain._sender.TransactionSender`. The
     sending account needs ``REGISTRAR_ROLE`` (the deploying account has it);
     without it every write raises :class:`~chain.errors.MissingRole`, naming the fix.
-    See the module docstring for what is idempotent.
+    A pledge can be changed only by the account that registered it
+    (:class:`~chain.errors.NotRegistrar`). :meth:`for_registrar` gives the client of a
+    registrar's own account. See the module docstring for what is idempotent.
     """
 
     def __init__(
@@ -333,6 +394,9 @@ class PledgeRegistryClient(PledgeReader):
         The client shares ``sender``'s connection and never closes its chain.
         """
         self._sender = sender
+        self._registrars: dict[str, PledgeRegistryClient] = {}
+        self._registrar_locks: dict[str, threading.Lock] = {}
+        self._registrars_lock = threading.Lock()
         self._open(sender.connection, owned=None)
         if registry_address is None:
             if state_dir is None:
@@ -350,6 +414,98 @@ class PledgeRegistryClient(PledgeReader):
     def account(self) -> Address:
         """Address of the signing account."""
         return self._sender.account
+
+    # -- registrars -----------------------------------------------------------------------
+
+    def registrar_address(self, label: str) -> Address:
+        """Address of the account of registrar ``label`` (derived from this client's key)."""
+        return self._sender.derived(_check_label(label)).account
+
+    def for_registrar(self, label: str) -> PledgeRegistryClient:
+        """The client of registrar ``label``'s own account, on this registry (cached).
+
+        Sends nothing: call :meth:`provision_registrar` first so that the account holds
+        the role and the wei for its gas.
+        """
+        label = _check_label(label)
+        with self._registrars_lock:
+            client = self._registrars.get(label)
+            if client is None:
+                client = PledgeRegistryClient(
+                    self._sender.derived(label), registry_address=self._contract.address
+                )
+                self._registrars[label] = client
+            return client
+
+    def is_registrar(self, account: str, *, block: BlockRef = None) -> bool:
+        """Whether ``account`` holds ``REGISTRAR_ROLE`` at ``block``."""
+        found, role = self._read("REGISTRAR_ROLE", [], block, action="reading the registrar role")
+        if not found:
+            return False
+        found, value = self._read(
+            "hasRole", [role, to_checksum_address(account)], block, action="reading a role"
+        )
+        return bool(found and value)
+
+    def provision_registrar(
+        self, label: str, *, funding: RegistrarFunding | None = None
+    ) -> RegistrarAccount:
+        """Make registrar ``label``'s account a registrar with wei for its gas; sent by this
+        client's account, which needs ``DEFAULT_ADMIN_ROLE`` (the deploying account has it).
+
+        A new registrar gets the role and its funds in one ``addRegistrar`` transaction;
+        an existing one is topped up by a transfer when it holds less than
+        ``funding.low_water`` transactions' worth. Safe to call before every write: it
+        reads the role and the balance, and sends only when something is missing.
+        """
+        label = _check_label(label)
+        funding = funding or RegistrarFunding()
+        derived = self._sender.derived(label)
+        address = derived.account
+        with self._registrars_lock:
+            lock = self._registrar_locks.setdefault(label, threading.Lock())
+        with lock:
+            balance = self._sender.balance(address)
+            per_transaction = funding.gas_per_transaction * self._sender.fee_per_gas()
+            target = funding.transactions * per_transaction
+            top_up = target - balance if balance < funding.low_water * per_transaction else 0
+            if not self.is_registrar(address):
+                tx_hash = self._send_admin(
+                    "addRegistrar", [address], value=top_up, what=f"grant {address} its role"
+                )
+                return RegistrarAccount(label, address, tx_hash, None, top_up)
+            if top_up:
+                tx_hash = self._send_admin(
+                    None, [address], value=top_up, what=f"top up registrar {address}"
+                )
+                return RegistrarAccount(label, address, None, tx_hash, top_up)
+            return RegistrarAccount(label, address, None, None, 0)
+
+    def _send_admin(
+        self, function: str | None, args: list[Any], *, value: int, what: str
+    ) -> TxHash:
+        """Send ``function(args)`` to the registry (None: a plain transfer to ``args[0]``)."""
+        sender = self._sender
+        if function is None:
+            tx: dict[str, Any] = {"to": args[0], "value": value}
+            name, contract, address = "transfer", "account", args[0]
+        else:
+            tx = {
+                "to": self._contract.address,
+                "data": self._contract.encode_abi(function, args),
+                "value": value,
+            }
+            name, contract, address = function, PLEDGE_REGISTRY, self._contract.address
+        deadline = sender.deadline()
+        tx_hash = sender.send(cast(Any, tx), function=name, contract=contract, address=address)
+        receipt = sender.await_receipt(
+            tx_hash, deadline, retry_hint=f"try again to {what}: it is safe to repeat"
+        )
+        if receipt["status"] != 1:
+            raise sender.replayed_revert(
+                receipt, address, str(tx.get("data", "0x")), function=name, contract=contract
+            )
+        return TxHash(tx_hash)
 
     # -- writes -------------------------------------------------------------------------
 
@@ -414,26 +570,34 @@ class PledgeRegistryClient(PledgeReader):
         )
 
     def release(
-        self, pledge_id: int, party: bytes, *, allow_existing: bool = True
+        self, pledge_id: int, party: bytes, consent_digest: bytes, *, allow_existing: bool = True
     ) -> PledgeReceipt:
-        """Release active pledge ``pledge_id`` at the request of ``party`` (pledgor or pledgee).
+        """Release active pledge ``pledge_id`` with the consent of ``party``, its pledgee.
 
-        If the pledge is already released at the request of the same party, that
-        release's receipt is returned. Refusals: ``UnknownPledge``,
-        ``PledgeNotActive``, ``NotAParty``, ``MissingRole``.
+        ``consent_digest`` is the hash of the pledgee's signed consent. If the pledge is
+        already released with the same party and consent, that release's receipt is
+        returned. Refusals: ``UnknownPledge``, ``PledgeNotActive``, ``NotRegistrar``,
+        ``NotPledgee`` (``party`` is the pledgor), ``NotAParty``, ``ZeroPledgeValue``,
+        ``MissingRole``.
         """
-        return self._close(pledge_id, party, PledgeAction.RELEASED, "release", allow_existing)
+        return self._close(
+            pledge_id, party, consent_digest, PledgeAction.RELEASED, "release", allow_existing
+        )
 
     def enforce(
-        self, pledge_id: int, party: bytes, *, allow_existing: bool = True
+        self, pledge_id: int, party: bytes, consent_digest: bytes, *, allow_existing: bool = True
     ) -> PledgeReceipt:
         """Record that ``party``, the pledgee, enforced active pledge ``pledge_id``.
 
-        If the pledge is already enforced by the same party, that receipt is
-        returned. Refusals: ``UnknownPledge``, ``PledgeNotActive``, ``NotPledgee``
-        (``party`` is the pledgor), ``NotAParty``, ``MissingRole``.
+        ``consent_digest`` is the hash of the pledgee's signed demand. If the pledge is
+        already enforced with the same party and demand, that receipt is returned.
+        Refusals: ``UnknownPledge``, ``PledgeNotActive``, ``NotRegistrar``,
+        ``NotPledgee`` (``party`` is the pledgor), ``NotAParty``, ``ZeroPledgeValue``,
+        ``MissingRole``.
         """
-        return self._close(pledge_id, party, PledgeAction.ENFORCED, "enforce", allow_existing)
+        return self._close(
+            pledge_id, party, consent_digest, PledgeAction.ENFORCED, "enforce", allow_existing
+        )
 
     # -- machinery ----------------------------------------------------------------------
 
@@ -441,19 +605,21 @@ class PledgeRegistryClient(PledgeReader):
         self,
         pledge_id: int,
         party: bytes,
+        consent_digest: bytes,
         action: PledgeAction,
         function: str,
         allow_existing: bool,
     ) -> PledgeReceipt:
         pledge_id = _check_pledge_id(pledge_id)
         party = _check_bytes32(party, "party")
+        consent = _check_bytes32(consent_digest, "consent_digest")
 
         def existing() -> PledgeReceipt | None:
-            return self._existing_closing(pledge_id, party, action)
+            return self._existing_closing(pledge_id, party, consent, action)
 
         return self._transact(
             function,
-            [pledge_id, party],
+            [pledge_id, party, consent],
             action=action,
             pledge_id=pledge_id,
             existing=existing if allow_existing else None,
@@ -533,7 +699,12 @@ class PledgeRegistryClient(PledgeReader):
         if not pledge_id:
             return None
         pledge = self.get_pledge(pledge_id, block=at)
-        if (pledge.pledgor, pledge.pledgee, pledge.terms_digest) != (pledgor, pledgee, terms):
+        if (pledge.pledgor, pledge.pledgee, pledge.terms_digest, pledge.registrar) != (
+            pledgor,
+            pledgee,
+            terms,
+            self.account,
+        ):
             return None
         first, last = self._blocks_stamped(pledge.registered_at)
         return self._find_receipt(pledge_id, first, last, [PledgeAction.REGISTERED], lambda r: True)
@@ -552,7 +723,7 @@ class PledgeRegistryClient(PledgeReader):
         )
 
     def _existing_closing(
-        self, pledge_id: int, party: bytes, action: PledgeAction
+        self, pledge_id: int, party: bytes, consent: bytes, action: PledgeAction
     ) -> PledgeReceipt | None:
         pledge = self._pledge_or_none(pledge_id)
         wanted = PledgeStatus.RELEASED if action is PledgeAction.RELEASED else PledgeStatus.ENFORCED
@@ -560,7 +731,7 @@ class PledgeRegistryClient(PledgeReader):
             return None
         first, last = self._blocks_stamped(pledge.released_at)
         closing = self._find_receipt(pledge_id, first, last, [action], lambda r: True)
-        return closing if closing.party == party else None
+        return closing if (closing.party, closing.consent_digest) == (party, consent) else None
 
     def _pledge_or_none(self, pledge_id: int) -> Pledge | None:
         # Unknown: let the transaction's estimate report it, named after the call made.
@@ -602,14 +773,21 @@ def _check_pledge_id(value: Any) -> int:
     return int(value)
 
 
+def _check_label(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value.encode()) <= 200:
+        raise InvalidPledgeInput(f"a registrar label is 1 to 200 bytes of text, got {value!r:.80}")
+    return value
+
+
 def _pledge(pledge_id: int, value: Sequence[Any]) -> Pledge:
-    asset_id, pledgor, pledgee, terms, registered_at, released_at, status = value
+    asset_id, pledgor, pledgee, terms, registrar, registered_at, released_at, status = value
     return Pledge(
         pledge_id=PledgeId(pledge_id),
         asset_id=bytes(asset_id),
         pledgor=bytes(pledgor),
         pledgee=bytes(pledgee),
         terms_digest=bytes(terms),
+        registrar=Address(to_checksum_address(registrar)),
         registered_at=int(registered_at),
         released_at=int(released_at) or None,
         status=PledgeStatus(int(status)),

@@ -94,7 +94,7 @@ class PledgeStatus(IntEnum):
 
     ACTIVE = 1
     RELEASED = 2
-    """Released at the request of the pledgor or the pledgee."""
+    """Released with the pledgee's consent."""
     ENFORCED = 3
     """Enforced by the pledgee."""
 
@@ -118,6 +118,8 @@ class Pledge:
     pledgee: bytes
     terms_digest: bytes
     """The current terms: replaced by every amendment."""
+    registrar: Address
+    """The account that registered the pledge: the only one the contract lets change it."""
     registered_at: int
     """Unix time of the registering block."""
     released_at: int | None
@@ -141,7 +143,11 @@ class PledgeReceipt:
     terms_digest: bytes | None
     """The terms it set (registered, amended); None for a release or enforcement."""
     party: bytes | None
-    """The party that asked (released, enforced); None for a registration or amendment."""
+    """The pledgee that consented (released, enforced); None for a registration or amendment."""
+    consent_digest: bytes | None
+    """Hash of the pledgee's signed consent (released, enforced); None otherwise."""
+    registrar: Address
+    """The account that sent the transaction: the pledge's registrar (the contract checks it)."""
     tx_hash: TxHash
     block_number: BlockNumber
     block_hash: BlockHash

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from client_sdk.errors import ChainReadError
+from client_sdk.redaction import Redactor, redact_url
 from client_sdk.verify import AnchorView
 
 __all__ = ["RegistryChainView", "open_chain_view"]
@@ -26,7 +27,10 @@ class RegistryChainView:
 
     def __init__(self, w3: Any, *, endpoint: str, embedded: Any = None, owns_embedded: bool = False) -> None:
         self._w3 = w3
-        self._endpoint = endpoint
+        # A node URL may carry credentials (https://user:pass@host/v3/<API key>): never shown.
+        self._endpoint = redact_url(endpoint) if "://" in endpoint else endpoint
+        provider_url = getattr(getattr(w3, "provider", None), "endpoint_uri", None)
+        self._redact = Redactor.for_urls([endpoint, provider_url])
         self._embedded = embedded
         self._owns_embedded = owns_embedded
         self._readers: dict[str, Any] = {}
@@ -53,7 +57,7 @@ class RegistryChainView:
         except ChainError as exc:
             raise ChainReadError(str(exc)) from exc
         except Exception as exc:
-            raise ChainReadError(f"cannot read {self._endpoint}: {exc}") from exc
+            raise ChainReadError(self._redact(f"cannot read {self._endpoint}: {exc}")) from exc
 
     def chain_id(self) -> int:
         return self._call(lambda: int(self._w3.eth.chain_id))

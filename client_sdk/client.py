@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import httpx
 
@@ -21,6 +22,9 @@ from client_sdk.errors import APIError, ContentIntegrityError, FormatError, Tran
 from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from client_sdk.verify import verify_certificate
+
+if TYPE_CHECKING:  # the trade-secret module (cryptography's HPKE) loads only when used
+    from client_sdk.trade_secret import OpenedSecret, RecipientKeys, RecipientPublicKey
 
 __all__ = ["NotaryClient", "Submission"]
 
@@ -240,24 +244,37 @@ class NotaryClient:
 
     # Trade secrets: encryption happens here, on the caller's machine ----------------------
 
-    def register_encryption_key(self, keys: Any) -> str:
-        """Publish your recipient key (``trade_secret.RecipientKeys``) so filings and disclosures
-        can be sealed to it; returns its key id."""
+    def register_encryption_key(self, keys: RecipientKeys) -> str:
+        """Publish your signed recipient key document so filings and disclosures can be sealed to
+        it; returns its (encryption) key id. Holders check it against ``keys.signing_key_id``,
+        which you give them out of band."""
         data = self._json("PUT", "/v1/principals/me/encryption-key", json=keys.public_document())
         return str(data["key_id"])
 
     def encryption_key(self, principal_id: str) -> dict[str, Any]:
+        """A principal's key document as the service serves it: unverified, so not something to
+        wrap to (see :meth:`recipient_key`)."""
         return dict(self._json("GET", f"/v1/principals/{principal_id}/encryption-key"))
 
+    def recipient_key(self, principal_id: str, *, signing_key_id: str) -> RecipientPublicKey:
+        """A principal's public keys, fetched once and accepted only if signed by
+        ``signing_key_id`` (the id they gave you out of band)."""
+        from client_sdk import trade_secret as ts
+
+        return ts.verify_recipient_document(self.encryption_key(principal_id),
+                                            signing_key_id=signing_key_id)
+
     def file_trade_secret(
-        self, path: str | os.PathLike[str], keys: Any, *, label: str | None = None,
-        require_post_quantum: bool = True,
+        self, path: str | os.PathLike[str], keys: RecipientKeys, *, label: str | None = None,
+        allow_classic: bool = False,
     ) -> Submission:
         """Encrypt a secret locally, then upload only the container, commitment and wrapped key.
 
-        ``keys`` are the holder's ``RecipientKeys``. The plaintext and its digest never leave
-        this machine.
+        ``keys`` are the holder's ``RecipientKeys``: the data key is wrapped to their own public
+        key (never to a document the service sends), with the hybrid ML-KEM-768 + X25519 suite
+        unless ``allow_classic``. The plaintext and its digest never leave this machine.
         """
+        import json
         import tempfile
 
         from client_sdk import trade_secret as ts
@@ -265,34 +282,41 @@ class NotaryClient:
         filing_id = ts.new_filing_id()
         with tempfile.TemporaryDirectory(prefix="ipnotary-seal-") as tmp:
             container = Path(tmp) / f"{filing_id}.ipnts"
-            sealed = ts.seal_secret(path, container, holder_public=keys.public_document(),
-                                    filing_id=filing_id, require_post_quantum=require_post_quantum)
+            sealed = ts.seal_secret(path, container, holder=keys.public_key(),
+                                    filing_id=filing_id, allow_classic=allow_classic)
             filing = {"id": filing_id, "commitment": sealed.commitment,
                       "holder_wrapped_key": sealed.holder_wrapped_key.to_json()}
             if label:
                 filing["label"] = label
-            import json as _json
-
             with open(container, "rb") as fh:
                 data = self._json(
                     "POST", "/v1/trade-secrets",
-                    data={"filing": _json.dumps(filing)},
+                    data={"filing": json.dumps(filing)},
                     files={"file": (container.name, fh, "application/octet-stream")},
                 )
         return self._submission(data)
 
-    def disclose_trade_secret(self, filing_id: str, keys: Any, recipient_id: str) -> Submission:
-        """Re-wrap a filing's key to an arbitrator or notary; recorded and anchored by the service."""
+    def disclose_trade_secret(
+        self, filing_id: str, keys: RecipientKeys, recipient_id: str, *, signing_key_id: str,
+        allow_classic: bool = False,
+    ) -> Submission:
+        """Re-wrap a filing's key to an arbitrator or notary; recorded and anchored by the service.
+
+        ``signing_key_id`` is the recipient's, obtained from them out of band: their key document
+        is fetched once and used only if that key signed it (``VerificationError`` at step
+        ``recipient_key`` otherwise, and nothing is sent).
+        """
         from client_sdk import trade_secret as ts
 
         own = ts.WrappedKey.from_bytes(self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content)
-        recipient = self.encryption_key(recipient_id)
-        wrapped = ts.disclose(own, keys, recipient, filing_id=filing_id)
+        wrapped = ts.disclose(own, keys, self.encryption_key(recipient_id), filing_id=filing_id,
+                              signing_key_id=signing_key_id, allow_classic=allow_classic)
         data = self._json("POST", f"/v1/trade-secrets/{filing_id}/disclosures",
                           json={"recipient_id": recipient_id, "wrapped_key": wrapped.to_json()})
         return self._submission(data)
 
-    def open_trade_secret(self, filing_id: str, keys: Any, out_path: str | os.PathLike[str]) -> Any:
+    def open_trade_secret(self, filing_id: str, keys: RecipientKeys,
+                          out_path: str | os.PathLike[str]) -> OpenedSecret:
         """Download the container and your wrapped key, decrypt locally, check the commitment.
 
         The commitment is taken from the filing's signed record, and its certificate is checked
@@ -343,33 +367,103 @@ class NotaryClient:
 
     # Pledge register (Art. 27) ------------------------------------------------------------
 
-    def register_pledge(self, asset: dict[str, Any], terms: dict[str, Any]) -> dict[str, Any]:
-        return dict(self._json("POST", "/v1/pledges", json={"asset": asset, "terms": terms}))
+    def register_pledge(self, asset: dict[str, Any], terms: dict[str, Any], *,
+                        idempotency_key: str | None = None) -> dict[str, Any]:
+        """Register a pledge (pledge registrar). Pass the same ``idempotency_key`` when retrying a
+        registration whose answer was lost: the service answers with the first registration, even
+        after the pledge was released. Without one, a random key is used (no retry protection)."""
+        key = idempotency_key or uuid.uuid4().hex
+        return dict(self._json("POST", "/v1/pledges", json={"asset": asset, "terms": terms},
+                               headers={"Idempotency-Key": key}))
+
+    def pledge(self, pledge_id: int) -> dict[str, Any]:
+        """One pledge from the public register (its chain id and contract name it in a consent)."""
+        return dict(self._json("GET", f"/v1/pledges/{int(pledge_id)}"))
 
     def amend_pledge(self, pledge_id: int, terms: dict[str, Any]) -> dict[str, Any]:
         return dict(self._json("POST", f"/v1/pledges/{pledge_id}/amendments", json={"terms": terms}))
 
-    def release_pledge(self, pledge_id: int, party: dict[str, Any]) -> dict[str, Any]:
-        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/release", json={"party": party}))
+    def release_pledge(self, pledge_id: int, consent: dict[str, Any]) -> dict[str, Any]:
+        """Release, with the pledgee's signed consent (``client_sdk.pledges.sign_pledge_act``)."""
+        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/release", json={"consent": consent}))
 
-    def enforce_pledge(self, pledge_id: int, party: dict[str, Any]) -> dict[str, Any]:
-        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/enforcement", json={"party": party}))
+    def enforce_pledge(self, pledge_id: int, consent: dict[str, Any]) -> dict[str, Any]:
+        """Record enforcement, with the pledgee's signed demand."""
+        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/enforcement",
+                               json={"consent": consent}))
 
     def pledge_status(self, asset_type: str, number: str, *, as_of: str | None = None,
-                      reader: Any = None, verify: bool = True) -> Any:
-        """Is the asset pledged (as of a time)? Verified, on chain when ``reader`` is given."""
+                      reader: Any = None, verify: bool = True, max_wait: float = 60.0) -> Any:
+        """Is the asset pledged (as of a time)? Verified, on chain when ``reader`` is given.
+
+        For an ``as_of`` whose second is not over yet the service answers 425 with ``Retry-After``;
+        this waits that long (here, in the caller's thread) and asks again, up to ``max_wait``
+        seconds in all."""
         params = {"asset_type": asset_type, "number": number, **({"as_of": as_of} if as_of else {})}
-        doc = self._json("GET", "/v1/pledges/status", params=params)
+        deadline = time.monotonic() + max_wait
+        while True:
+            try:
+                doc = self._json("GET", "/v1/pledges/status", params=params)
+                break
+            except APIError as exc:
+                wait = _retry_after(exc)
+                if exc.status != 425 or wait is None or time.monotonic() + wait > deadline:
+                    raise
+                time.sleep(wait)
         if not verify:
             return doc
         from client_sdk.pledges import verify_pledge_status
 
         return verify_pledge_status(doc, reader=reader, policy=self.policy)
 
+    # API keys and the audit log ------------------------------------------------------------
+
+    def api_keys(self, principal_id: str = "me") -> tuple[dict[str, Any], ...]:
+        """A principal's keys (an admin: anyone's; otherwise ``me``): ids, expiry, revocation."""
+        return tuple(self._json("GET", f"/v1/principals/{principal_id}/keys"))
+
+    def issue_api_key(self, principal_id: str = "me", *,
+                      expires_at: str | None = None) -> dict[str, Any]:
+        """Another key for a principal; the answer holds the key, shown once."""
+        body = {"expires_at": expires_at} if expires_at else {}
+        return dict(self._json("POST", f"/v1/principals/{principal_id}/keys", json=body))
+
+    def revoke_api_key(self, key_id: str, *, reason: str | None = None) -> dict[str, Any]:
+        """Revoke a key (an admin: any; otherwise one's own); it answers 401 from now on."""
+        body = {"reason": reason} if reason else {}
+        return dict(self._json("POST", f"/v1/api-keys/{key_id}/revoke", json=body))
+
+    def rotate_api_key(self, key_id: str, *, expires_at: str | None = None) -> dict[str, Any]:
+        """A new key in place of ``key_id``, which is revoked at once; the answer holds the new key.
+        Rotating the key this client uses? Build a new client with the new key."""
+        body = {"expires_at": expires_at} if expires_at else {}
+        return dict(self._json("POST", f"/v1/api-keys/{key_id}/rotate", json=body))
+
+    def audit_log(self, *, limit: int = 100, action: str | None = None,
+                  target_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every administrative act, oldest first (admin), page by page."""
+        cursor: int | None = None
+        while True:
+            params: dict[str, Any] = {"limit": limit}
+            for name, value in (("cursor", cursor), ("action", action), ("target_id", target_id)):
+                if value is not None:
+                    params[name] = value
+            page = self._json("GET", "/v1/audit", params=params)
+            yield from page["events"]
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                return
+
     def verify_remote(self, certificate: AnyCertificate | dict[str, Any]) -> dict[str, Any]:
         """Ask the service to verify (for thin clients; the SDK's ``verify_certificate`` needs no service)."""
         body = certificate if isinstance(certificate, dict) else certificate.model_dump(mode="json")
         return dict(self._json("POST", "/v1/verify", json={"certificate": body}))
+
+
+def _retry_after(error: APIError) -> float | None:
+    """Seconds from a problem's ``retry_after`` (the service also sends the ``Retry-After`` header)."""
+    value = error.body.get("retry_after")
+    return float(value) if isinstance(value, int | float) and 0 < value <= 3600 else None
 
 
 def _api_error(response: httpx.Response) -> APIError:

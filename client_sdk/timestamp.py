@@ -51,6 +51,7 @@ from rfc3161_client import VerificationError as _Rfc3161VerificationError
 from rfc3161_client import VerifierBuilder, decode_timestamp_response
 
 from client_sdk.errors import FormatError, TimestampError, TimestampVerificationError
+from client_sdk.redaction import Redactor, redact_url
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -195,6 +196,7 @@ def request_token(
     :data:`MAX_RESPONSE_BYTES` that answers this digest and nonce (:func:`token_from_response`).
     Pass ``client`` to reuse connections or set a proxy or transport.
     """
+    shown = redact_url(url)  # messages never carry the URL's credentials or API key
     nonce = secrets.randbits(64)
     body = build_request(digest, nonce=nonce, cert_req=True)
     headers = {"Content-Type": QUERY_MEDIA_TYPE, "Accept": REPLY_MEDIA_TYPE}
@@ -204,31 +206,32 @@ def request_token(
             if reply.status_code != 200:
                 detail = _read_limited(reply, 512).decode("utf-8", "replace").strip()
                 raise TimestampError(
-                    f"the TSA at {url} answered HTTP {reply.status_code}"
+                    f"the TSA at {shown} answered HTTP {reply.status_code}"
                     + (f": {detail[:200]}" if detail else "")
                 )
             media_type = reply.headers.get("content-type", "").split(";")[0].strip().lower()
             if media_type != REPLY_MEDIA_TYPE:
                 raise TimestampError(
-                    f"the TSA at {url} answered {media_type or 'no content type'}, "
+                    f"the TSA at {shown} answered {media_type or 'no content type'}, "
                     f"not {REPLY_MEDIA_TYPE}: is this the TSA's URL?"
                 )
             declared = reply.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
                 raise FormatError(
-                    f"the TSA at {url} announced a {declared}-byte reply, "
+                    f"the TSA at {shown} announced a {declared}-byte reply, "
                     f"over the limit of {MAX_RESPONSE_BYTES}"
                 )
             data = _read_limited(reply, MAX_RESPONSE_BYTES + 1)
     except httpx.HTTPError as exc:
         raise TimestampError(
-            f"the TSA at {url} could not be reached: {exc.__class__.__name__}: {exc}"
+            f"the TSA at {shown} could not be reached: {exc.__class__.__name__}: "
+            f"{Redactor.for_urls([url])(str(exc))}"
         ) from exc
     finally:
         if client is None:
             http.close()
     if len(data) > MAX_RESPONSE_BYTES:
-        raise FormatError(f"the TSA at {url} sent a reply over the limit of {MAX_RESPONSE_BYTES}")
+        raise FormatError(f"the TSA at {shown} sent a reply over the limit of {MAX_RESPONSE_BYTES}")
     return token_from_response(data, digest=digest, nonce=nonce)
 
 

@@ -4,23 +4,29 @@ The plaintext never leaves the holder's machine. :func:`seal_secret` encrypts a 
 (only this ciphertext is uploaded), computes a salted commitment to the plaintext's SHA-256 (the
 only thing anchored on chain) and wraps the random data key, together with the commitment salt, to
 the holder's own public keys. :func:`disclose` re-wraps that key to an arbitrator's or notary's
-public keys; :func:`open_secret` is what the recipient runs: it decrypts while checking every segment
-and finally the commitment, and only then moves the plaintext into place. Nobody without a wrapped
-key, the operator included, can read the secret. ``docs/trade-secret-crypto.md`` has the byte
-layout, the threat model and the reasons behind each choice.
+public keys, taken from their signed key document and only if it is signed by the key the
+recipient named out of band; :func:`open_secret` is what the recipient runs: it decrypts while
+checking every segment and finally the commitment, and only then moves the plaintext into place.
+Nobody without a wrapped key, the operator included, can read the secret.
+``docs/trade-secret-crypto.md`` has the byte layout, the threat model and the reasons behind each
+choice.
 
 Pieces, all from ``cryptography`` (nothing hand-made below the framing):
 
-* key wrapping: HPKE (RFC 9180, mode base) with the hybrid post-quantum KEM ML-KEM-768 + X25519,
-  or DHKEM(X25519) when a recipient has no hybrid key; HKDF-SHA256; AES-256-GCM. The HPKE ``info``
-  binds the filing id and the recipient's key id, so a wrapped key opens for nothing else.
+* keys and their signed documents: :mod:`client_sdk._trade_secret_keys` (re-exported here);
+* key wrapping: HPKE (RFC 9180, mode base) with the hybrid post-quantum KEM ML-KEM-768 + X25519;
+  DHKEM(X25519) only when the holder explicitly allows it for a recipient without a hybrid key;
+  HKDF-SHA256; AES-256-GCM. The HPKE ``info`` binds the filing id and the recipient's key id, so a
+  wrapped key opens for nothing else.
 * content: Tink's AES-GCM-HKDF streaming AEAD (STREAM), see :mod:`client_sdk._stream_aead`.
 * commitment: ``SHA-256(tag || salt || SHA-256(plaintext))`` with a 32-byte random salt.
 
 Start reading at :func:`seal_secret`. Errors: documents that do not parse raise
-:class:`~client_sdk.errors.FormatError`; anything that stops a secret from opening (wrong recipient,
-wrong filing, altered or cut ciphertext, commitment mismatch) raises
-:class:`~client_sdk.errors.DecryptionError` with a message saying which.
+:class:`~client_sdk.errors.FormatError`; a recipient key document that is not provably the
+recipient's, or that would need the classic suite without the holder's consent, raises
+:class:`~client_sdk.errors.VerificationError` (step ``recipient_key``); anything that stops a
+secret from opening (wrong recipient, wrong filing, altered or cut ciphertext, commitment
+mismatch) raises :class:`~client_sdk.errors.DecryptionError` with a message saying which.
 """
 
 from __future__ import annotations
@@ -31,21 +37,28 @@ import os
 import re
 import secrets
 import tempfile
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Final, Literal, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
-from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey, MLKEM768PublicKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from client_sdk import _stream_aead
+from client_sdk._trade_secret_keys import (
+    RECIPIENT_KEY_MEDIA_TYPE,
+    RECIPIENT_KEY_STEP,
+    SIGNED_RECIPIENT_KEY_MEDIA_TYPE,
+    RecipientKeyInfo,
+    RecipientKeys,
+    RecipientPublicKey,
+    check_recipient_document,
+    expect_keys,
+    recipient_key_id,
+    verify_recipient_document,
+)
 from client_sdk.canonical import canonical_json, parse_json
 from client_sdk.errors import DecryptionError, FormatError, VerificationError
 from client_sdk.signing import b64decode, b64encode
@@ -54,15 +67,20 @@ __all__ = [
     "CONTAINER_MAGIC",
     "CONTAINER_MEDIA_TYPE",
     "RECIPIENT_KEY_MEDIA_TYPE",
+    "RECIPIENT_KEY_STEP",
+    "SIGNED_RECIPIENT_KEY_MEDIA_TYPE",
     "SUITE_HYBRID",
     "SUITE_X25519",
     "WRAPPED_KEY_MEDIA_TYPE",
     "ContainerInfo",
     "KeyMaterial",
     "OpenedSecret",
+    "RecipientKeyInfo",
     "RecipientKeys",
+    "RecipientPublicKey",
     "SealedSecret",
     "WrappedKey",
+    "check_recipient_document",
     "compute_commitment",
     "disclose",
     "inspect_container",
@@ -72,14 +90,10 @@ __all__ = [
     "seal_secret",
     "unwrap_data_key",
     "verify_commitment",
+    "verify_recipient_document",
     "wrap_data_key",
 ]
 
-RECIPIENT_KEY_MEDIA_TYPE = "application/vnd.ipnotary.trade-secret-recipient-key+json;version=1"
-PRIVATE_KEY_MEDIA_TYPE = "application/vnd.ipnotary.trade-secret-private-key+json;version=1"
-ENCRYPTED_PRIVATE_KEY_MEDIA_TYPE = (
-    "application/vnd.ipnotary.trade-secret-private-key-encrypted+json;version=1"
-)
 WRAPPED_KEY_MEDIA_TYPE = "application/vnd.ipnotary.trade-secret-wrapped-key+json;version=1"
 CONTAINER_MEDIA_TYPE = "application/vnd.ipnotary.trade-secret-container;version=1"
 
@@ -108,218 +122,8 @@ _COMMITMENT_TAG = b"ipnotary/trade-secret/commitment/v1\x00"
 # Limits ("to prevent DoS"): every document here is small; anything larger is hostile.
 MAX_CONTAINER_HEADER_BYTES = 4096
 MAX_WRAPPED_KEY_BYTES = 8192
-MAX_PUBLIC_DOCUMENT_BYTES = 4096
-MAX_PRIVATE_KEY_FILE_BYTES = 8192
 _FILING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-_MLKEM768_PUBLIC_SIZE = 1184
-_MLKEM768_SEED_SIZE = 64
-_HYBRID_PUBLIC_SIZE = _MLKEM768_PUBLIC_SIZE + 32  # pk_ML-KEM-768 || pk_X25519
-
-# Key files: scrypt (RFC 7914) at 128 MiB of memory by default; reading accepts at most 256 MiB
-# (N = 2^18) so a hostile file cannot make us allocate gigabytes.
-DEFAULT_SCRYPT_N = 1 << 17
-_SCRYPT_N_RANGE = (1 << 14, 1 << 18)
-_SCRYPT_R = 8
-_SCRYPT_P = 1
-
-
-# --------------------------------------------------------------------------------------- keys --
-
-
-@dataclass(frozen=True, repr=False)
-class RecipientKeys:
-    """A principal's private keys for trade secrets: a hybrid HPKE key pair and an X25519 key pair.
-
-    The hybrid key is ML-KEM-768 plus its own X25519 key (never the classic one: one key, one use).
-    It is optional only for a principal whose tooling has no ML-KEM; such a principal receives
-    classic X25519 HPKE, which a future quantum computer could break.
-    """
-
-    x25519: X25519PrivateKey
-    mlkem768: MLKEM768PrivateKey | None = None
-    hybrid_x25519: X25519PrivateKey | None = None
-
-    def __post_init__(self) -> None:
-        if (self.mlkem768 is None) != (self.hybrid_x25519 is None):
-            raise ValueError("the hybrid key needs both its ML-KEM-768 and its X25519 half")
-
-    @classmethod
-    def generate(cls, *, post_quantum: bool = True) -> RecipientKeys:
-        if not post_quantum:
-            return cls(x25519=X25519PrivateKey.generate())
-        return cls(
-            x25519=X25519PrivateKey.generate(),
-            mlkem768=MLKEM768PrivateKey.generate(),
-            hybrid_x25519=X25519PrivateKey.generate(),
-        )
-
-    @property
-    def has_hybrid(self) -> bool:
-        return self.mlkem768 is not None
-
-    def public_document(self) -> dict[str, str]:
-        """The document the service stores for this principal and holders wrap keys to."""
-        return dict(self._public_document)
-
-    @cached_property
-    def _public_document(self) -> dict[str, str]:
-        doc = {
-            "media_type": RECIPIENT_KEY_MEDIA_TYPE,
-            "x25519": b64encode(self.x25519.public_key().public_bytes_raw()),
-        }
-        if self.mlkem768 is not None and self.hybrid_x25519 is not None:
-            doc["hpke_mlkem768x25519"] = b64encode(
-                self.mlkem768.public_key().public_bytes_raw()
-                + self.hybrid_x25519.public_key().public_bytes_raw()
-            )
-        doc["key_id"] = _public_key_id(doc)
-        return doc
-
-    @property
-    def key_id(self) -> str:
-        """SHA-256 of the canonical public document (without this field); compare it out of band."""
-        return self._public_document["key_id"]
-
-    def __repr__(self) -> str:
-        return f"RecipientKeys(key_id={self.key_id!r}, post_quantum={self.has_hybrid})"
-
-    # -- private key file --
-
-    def private_document(self, *, password: str | bytes | None = None,
-                         scrypt_n: int = DEFAULT_SCRYPT_N) -> dict[str, Any]:
-        """The private keys as a JSON document, encrypted under ``password`` if one is given.
-
-        With a password: scrypt(N=``scrypt_n``, r=8, p=1) derives an AES-256-GCM key that encrypts
-        the plain document; the KDF parameters and key id are authenticated as associated data.
-        """
-        plain: dict[str, Any] = {
-            "media_type": PRIVATE_KEY_MEDIA_TYPE,
-            "key_id": self.key_id,
-            "x25519": b64encode(self.x25519.private_bytes_raw()),
-        }
-        if self.mlkem768 is not None and self.hybrid_x25519 is not None:
-            plain["mlkem768_seed"] = b64encode(self.mlkem768.private_bytes_raw())
-            plain["hybrid_x25519"] = b64encode(self.hybrid_x25519.private_bytes_raw())
-        if password is None:
-            return plain
-        if not password:
-            raise ValueError("an empty password protects nothing; pass password=None instead")
-        if not _SCRYPT_N_RANGE[0] <= scrypt_n <= _SCRYPT_N_RANGE[1] or scrypt_n & (scrypt_n - 1):
-            raise ValueError(f"scrypt_n must be a power of two in {_SCRYPT_N_RANGE}")
-        envelope: dict[str, Any] = {
-            "media_type": ENCRYPTED_PRIVATE_KEY_MEDIA_TYPE,
-            "key_id": self.key_id,
-            "kdf": {"name": "scrypt", "salt": b64encode(os.urandom(16)), "n": scrypt_n,
-                    "r": _SCRYPT_R, "p": _SCRYPT_P},
-            "aead": "aes-256-gcm",
-            "nonce": b64encode(os.urandom(12)),
-        }
-        key = _password_key(password, envelope["kdf"])
-        envelope["ciphertext"] = b64encode(
-            AESGCM(key).encrypt(b64decode(envelope["nonce"]), canonical_json(plain),
-                                canonical_json(envelope))
-        )
-        return envelope
-
-    @classmethod
-    def from_private_document(cls, doc: Mapping[str, Any], *,
-                              password: str | bytes | None = None) -> RecipientKeys:
-        if not isinstance(doc, Mapping):
-            raise FormatError("a private key document is a JSON object")
-        if doc.get("media_type") == ENCRYPTED_PRIVATE_KEY_MEDIA_TYPE:
-            if password is None:
-                raise DecryptionError("this key file is password-protected; give the password")
-            doc = _decrypt_private_document(doc, password)
-        _expect_keys(doc, {"media_type", "key_id", "x25519"},
-                     {"mlkem768_seed", "hybrid_x25519"}, what="private key document")
-        if doc["media_type"] != PRIVATE_KEY_MEDIA_TYPE:
-            raise FormatError(f"not a trade-secret private key document: {doc['media_type']!r}")
-        try:
-            x25519 = X25519PrivateKey.from_private_bytes(_b64_exact(doc["x25519"], 32, "x25519"))
-            mlkem = hybrid_x = None
-            if "mlkem768_seed" in doc or "hybrid_x25519" in doc:
-                mlkem = MLKEM768PrivateKey.from_seed_bytes(
-                    _b64_exact(doc.get("mlkem768_seed"), _MLKEM768_SEED_SIZE, "mlkem768_seed"))
-                hybrid_x = X25519PrivateKey.from_private_bytes(
-                    _b64_exact(doc.get("hybrid_x25519"), 32, "hybrid_x25519"))
-            keys = cls(x25519=x25519, mlkem768=mlkem, hybrid_x25519=hybrid_x)
-        except ValueError as exc:
-            raise FormatError(f"private key document: {exc}") from exc
-        if keys.key_id != doc["key_id"]:
-            raise FormatError("private key document: the keys do not match its key_id")
-        return keys
-
-    def save(self, path: str | os.PathLike[str], *, password: str | bytes | None = None,
-             scrypt_n: int = DEFAULT_SCRYPT_N) -> None:
-        """Write the private key file, readable by its owner only; never overwrites a file."""
-        data = canonical_json(self.private_document(password=password, scrypt_n=scrypt_n))
-        fd = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str], *,
-             password: str | bytes | None = None) -> RecipientKeys:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_PRIVATE_KEY_FILE_BYTES + 1)
-        doc = parse_json(data, max_bytes=MAX_PRIVATE_KEY_FILE_BYTES, what="private key file")
-        return cls.from_private_document(doc, password=password)
-
-    # -- used by unwrap --
-
-    def _hpke_private_key(self, suite: str) -> Any:
-        if suite == SUITE_X25519:
-            return self.x25519
-        if self.mlkem768 is None or self.hybrid_x25519 is None:
-            raise DecryptionError("the key was wrapped to a hybrid key, and these keys have none")
-        return hpke.MLKEM768X25519PrivateKey(self.mlkem768, self.hybrid_x25519)
-
-
-@dataclass(frozen=True)
-class _RecipientPublic:
-    key_id: str
-    x25519: X25519PublicKey
-    hybrid: hpke.MLKEM768X25519PublicKey | None
-
-
-def _parse_public_document(doc: Mapping[str, Any]) -> _RecipientPublic:
-    if not isinstance(doc, Mapping):
-        raise FormatError("a recipient key document is a JSON object")
-    _expect_keys(doc, {"media_type", "x25519", "key_id"}, {"hpke_mlkem768x25519"},
-                 what="recipient key document")
-    if doc["media_type"] != RECIPIENT_KEY_MEDIA_TYPE:
-        raise FormatError(f"not a trade-secret recipient key document: {doc['media_type']!r}")
-    if len(canonical_json(dict(doc))) > MAX_PUBLIC_DOCUMENT_BYTES:
-        raise FormatError(f"recipient key document is over {MAX_PUBLIC_DOCUMENT_BYTES} bytes")
-    if doc["key_id"] != _public_key_id(doc):
-        raise FormatError("recipient key document: key_id does not match its keys")
-    try:
-        x25519 = X25519PublicKey.from_public_bytes(_b64_exact(doc["x25519"], 32, "x25519"))
-        hybrid = None
-        if "hpke_mlkem768x25519" in doc:
-            raw = _b64_exact(doc["hpke_mlkem768x25519"], _HYBRID_PUBLIC_SIZE,
-                             "hpke_mlkem768x25519")
-            hybrid = hpke.MLKEM768X25519PublicKey(
-                MLKEM768PublicKey.from_public_bytes(raw[:_MLKEM768_PUBLIC_SIZE]),
-                X25519PublicKey.from_public_bytes(raw[_MLKEM768_PUBLIC_SIZE:]),
-            )
-    except ValueError as exc:
-        raise FormatError(f"recipient key document: {exc}") from exc
-    return _RecipientPublic(key_id=doc["key_id"], x25519=x25519, hybrid=hybrid)
-
-
-def recipient_key_id(doc: Mapping[str, Any]) -> str:
-    """Validate a recipient key document (the service stores one per principal); its key id."""
-    return _parse_public_document(doc).key_id
-
-
-def _public_key_id(doc: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical document without ``key_id``: one id covering every key in it."""
-    return hashlib.sha256(canonical_json({k: v for k, v in doc.items() if k != "key_id"})).hexdigest()
 
 
 # ----------------------------------------------------------------------------- key wrapping --
@@ -395,7 +199,7 @@ class WrappedKey:
     def from_json(cls, doc: Mapping[str, Any]) -> WrappedKey:
         if not isinstance(doc, Mapping):
             raise FormatError("a wrapped key is a JSON object")
-        _expect_keys(doc, {"media_type", "filing_id", "recipient_key_id", "suite", "sealed"},
+        expect_keys(doc, {"media_type", "filing_id", "recipient_key_id", "suite", "sealed"},
                      set(), what="wrapped key")
         if doc["media_type"] != WRAPPED_KEY_MEDIA_TYPE:
             raise FormatError(f"not a trade-secret wrapped key: {doc['media_type']!r}")
@@ -410,25 +214,34 @@ class WrappedKey:
         return cls.from_json(parse_json(data, max_bytes=MAX_WRAPPED_KEY_BYTES, what="wrapped key"))
 
 
-def wrap_data_key(material: KeyMaterial, recipient_public: Mapping[str, Any], *, filing_id: str,
-                  require_post_quantum: bool = False) -> WrappedKey:
-    """Seal ``material`` to a recipient's public key document for one filing.
+def wrap_data_key(material: KeyMaterial, recipient: RecipientPublicKey, *, filing_id: str,
+                  allow_classic: bool = False) -> WrappedKey:
+    """Seal ``material`` to a recipient's public keys for one filing.
 
-    Uses the recipient's hybrid ML-KEM-768 + X25519 key when the document has one, else its X25519
-    key; ``require_post_quantum`` refuses the fallback (a document stripped of its hybrid key has
-    a different ``key_id``, so pinning the id you expect also detects that downgrade).
+    ``recipient`` is one's own :meth:`RecipientKeys.public_key` or what
+    :func:`verify_recipient_document` returned for a document checked against the recipient's
+    pinned signing key id; a raw document is refused. The hybrid ML-KEM-768 + X25519 suite is
+    used; a recipient without a hybrid key is refused unless ``allow_classic`` says the holder
+    accepts classic X25519 HPKE, which a future quantum computer could open. Never a silent
+    fallback.
     """
     _check_filing_id(filing_id)
-    recipient = _parse_public_document(recipient_public)
+    if not isinstance(recipient, RecipientPublicKey):
+        raise TypeError(
+            "wrap_data_key takes a RecipientPublicKey: your own (RecipientKeys.public_key()) or "
+            "a recipient's document checked by verify_recipient_document(doc, signing_key_id=...)")
     suite: Suite
     public_key: hpke.MLKEM768X25519PublicKey | X25519PublicKey
     if recipient.hybrid is not None:
         suite, public_key = SUITE_HYBRID, recipient.hybrid
-    elif require_post_quantum:
-        raise FormatError(
-            f"recipient key {recipient.key_id} has no post-quantum (ML-KEM-768) key")
-    else:
+    elif allow_classic:
         suite, public_key = SUITE_X25519, recipient.x25519
+    else:
+        raise VerificationError(
+            RECIPIENT_KEY_STEP,
+            f"recipient key {recipient.key_id} has no post-quantum (ML-KEM-768 + X25519) key; "
+            "classic X25519 is used only if you allow it explicitly (allow_classic=True, "
+            "--allow-classic on the command line)")
     info = _wrap_info(filing_id, recipient.key_id, suite)
     try:
         sealed = _HPKE_SUITES[suite].encrypt(material.to_bytes(), public_key, info=info)
@@ -452,12 +265,20 @@ def unwrap_data_key(wrapped: WrappedKey, keys: RecipientKeys, *, filing_id: str)
     info = _wrap_info(filing_id, own_id, wrapped.suite)
     try:
         plain = _HPKE_SUITES[wrapped.suite].decrypt(
-            wrapped.sealed, keys._hpke_private_key(wrapped.suite), info=info)
+            wrapped.sealed, _hpke_private_key(keys, wrapped.suite), info=info)
     except (InvalidTag, ValueError):
         raise DecryptionError(
             "the wrapped key failed authentication: it was altered, or made for another filing "
             "or recipient and relabelled") from None
     return KeyMaterial.from_bytes(plain)
+
+
+def _hpke_private_key(keys: RecipientKeys, suite: str) -> Any:
+    if suite == SUITE_X25519:
+        return keys.x25519
+    if keys.mlkem768 is None or keys.hybrid_x25519 is None:
+        raise DecryptionError("the key was wrapped to a hybrid key, and these keys have none")
+    return hpke.MLKEM768X25519PrivateKey(keys.mlkem768, keys.hybrid_x25519)
 
 
 def _wrap_info(filing_id: str, recipient_key_id: str, suite: str) -> bytes:
@@ -546,7 +367,7 @@ def _read_container_header(source: BinaryIO) -> ContainerInfo:
         raise DecryptionError("the container is truncated inside its header")
     try:
         header = parse_json(raw, max_bytes=MAX_CONTAINER_HEADER_BYTES, what="container header")
-        _expect_keys(header, {"media_type", "filing_id", "stream", "segment_size"}, set(),
+        expect_keys(header, {"media_type", "filing_id", "stream", "segment_size"}, set(),
                      what="container header")
         if canonical_json(header) != raw:
             raise FormatError("container header is not in canonical JSON form")
@@ -609,22 +430,23 @@ def seal_secret(
     plaintext_path: str | os.PathLike[str] | BinaryIO,
     out_path: str | os.PathLike[str],
     *,
-    holder_public: Mapping[str, Any],
+    holder: RecipientPublicKey,
     filing_id: str,
     segment_size: int = _stream_aead.DEFAULT_SEGMENT_SIZE,
-    require_post_quantum: bool = False,
+    allow_classic: bool = False,
 ) -> SealedSecret:
     """Encrypt a secret into a container at ``out_path`` and commit to it; nothing leaves the machine.
 
-    The plaintext is read once, in segments (constant memory). The container appears at
-    ``out_path`` only when complete. ``filing_id`` is chosen before sealing (see
-    :func:`new_filing_id`) because the container and the wrapped key are bound to it.
+    ``holder`` is the filer's own public key, ``RecipientKeys.public_key()`` of the key file
+    (never a document the service sent). The plaintext is read once, in segments (constant
+    memory). The container appears at ``out_path`` only when complete. ``filing_id`` is chosen
+    before sealing (see :func:`new_filing_id`) because the container and the wrapped key are
+    bound to it. ``allow_classic``: see :func:`wrap_data_key`.
     """
     _check_filing_id(filing_id)
     material = KeyMaterial.generate()
     # Wrapping first refuses a bad holder key before any work, and leaves no container behind.
-    wrapped = wrap_data_key(material, holder_public, filing_id=filing_id,
-                            require_post_quantum=require_post_quantum)
+    wrapped = wrap_data_key(material, holder, filing_id=filing_id, allow_classic=allow_classic)
     digest = hashlib.sha256()
     out = Path(out_path)
     with _AtomicOutput(out) as sink:
@@ -647,19 +469,23 @@ def seal_secret(
 def disclose(
     wrapped_for_holder: WrappedKey,
     holder_keys: RecipientKeys,
-    recipient_public: Mapping[str, Any],
+    recipient_document: Mapping[str, Any],
     *,
     filing_id: str,
-    require_post_quantum: bool = False,
+    signing_key_id: str,
+    allow_classic: bool = False,
 ) -> WrappedKey:
     """Re-wrap a filing's key from the holder to a recipient (arbitrator, notary).
 
-    The ciphertext is untouched: the recipient gets the same data key and commitment salt, so the
-    anchored commitment and the stored container stay valid.
+    ``recipient_document`` is the recipient's signed key document (the service serves it);
+    ``signing_key_id`` is the id the recipient gave you out of band. The document is used only if
+    that key signed it (:func:`verify_recipient_document`); ``allow_classic``: see
+    :func:`wrap_data_key`. The ciphertext is untouched: the recipient gets the same data key and
+    commitment salt, so the anchored commitment and the stored container stay valid.
     """
+    recipient = verify_recipient_document(recipient_document, signing_key_id=signing_key_id)
     material = unwrap_data_key(wrapped_for_holder, holder_keys, filing_id=filing_id)
-    return wrap_data_key(material, recipient_public, filing_id=filing_id,
-                         require_post_quantum=require_post_quantum)
+    return wrap_data_key(material, recipient, filing_id=filing_id, allow_classic=allow_classic)
 
 
 def open_secret(
@@ -756,58 +582,3 @@ def _check_filing_id(filing_id: object) -> None:
         raise FormatError(
             "a filing id is 1-128 characters from A-Z a-z 0-9 _ . : - and starts with a letter "
             "or digit")
-
-
-def _expect_keys(doc: Mapping[str, Any], required: set[str], optional: set[str], *,
-                 what: str) -> None:
-    if not isinstance(doc, Mapping):
-        raise FormatError(f"{what} is not a JSON object")
-    missing = required - doc.keys()
-    if missing:
-        raise FormatError(f"{what} lacks {sorted(missing)}")
-    unknown = doc.keys() - required - optional
-    if unknown:
-        raise FormatError(f"{what} has unknown fields {sorted(unknown)}")
-
-
-def _b64_exact(value: object, size: int, name: str) -> bytes:
-    if not isinstance(value, str):
-        raise FormatError(f"{name} must be a base64url string")
-    raw = b64decode(value)
-    if len(raw) != size:
-        raise FormatError(f"{name} must be {size} bytes, not {len(raw)}")
-    return raw
-
-
-def _password_key(password: str | bytes, kdf: Mapping[str, Any]) -> bytes:
-    if isinstance(password, str):
-        # NFC so the same password typed on two systems gives the same bytes.
-        password = unicodedata.normalize("NFC", password).encode("utf-8")
-    return Scrypt(salt=b64decode(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"],
-                  p=kdf["p"]).derive(password)
-
-
-def _decrypt_private_document(envelope: Mapping[str, Any],
-                              password: str | bytes) -> dict[str, Any]:
-    _expect_keys(envelope, {"media_type", "key_id", "kdf", "aead", "nonce", "ciphertext"}, set(),
-                 what="encrypted private key document")
-    kdf = envelope["kdf"]
-    _expect_keys(kdf, {"name", "salt", "n", "r", "p"}, set(), what="key file kdf")
-    n = kdf["n"]
-    if (kdf["name"] != "scrypt" or envelope["aead"] != "aes-256-gcm"
-            or not isinstance(n, int) or isinstance(n, bool)
-            or not _SCRYPT_N_RANGE[0] <= n <= _SCRYPT_N_RANGE[1] or n & (n - 1)
-            or kdf["r"] != _SCRYPT_R or kdf["p"] != _SCRYPT_P):
-        raise FormatError("key file: unsupported or out-of-range key derivation parameters")
-    if not isinstance(envelope["ciphertext"], str):
-        raise FormatError("key file: ciphertext must be a base64url string")
-    aad = canonical_json({k: v for k, v in envelope.items() if k != "ciphertext"})
-    try:
-        plain = AESGCM(_password_key(password, kdf)).decrypt(
-            _b64_exact(envelope["nonce"], 12, "nonce"), b64decode(envelope["ciphertext"]), aad)
-    except InvalidTag:
-        raise DecryptionError("wrong password for this key file, or the file was altered") from None
-    doc = parse_json(plain, max_bytes=MAX_PRIVATE_KEY_FILE_BYTES, what="private key document")
-    if not isinstance(doc, dict) or doc.get("key_id") != envelope["key_id"]:
-        raise FormatError("key file: the encrypted keys do not carry the key id outside")
-    return doc

@@ -75,6 +75,7 @@ __all__ = [
     "Verdict",
     "VerificationResult",
     "check_content",
+    "declared_digests",
     "verify_certificate",
 ]
 
@@ -188,6 +189,9 @@ class VerificationResult:
     steps: tuple[str, ...]
     notes: tuple[str, ...]
     certificate: AnyCertificate
+    # The record's digests compared with the given file or fingerprint (empty without one); a
+    # note says which of them the submitter only declared (``record.content.declared``).
+    digests_checked: tuple[str, ...] = ()
 
     @property
     def trusted(self) -> bool:
@@ -199,8 +203,10 @@ class VerificationResult:
         return self.time_source is not TimeSource.OPERATOR
 
 
-def check_content(record: Mapping[str, Any], digests: ContentDigests) -> None:
-    """Compare a file's fingerprint with the one the record holds; raises at step ``content``."""
+def check_content(record: Mapping[str, Any], digests: ContentDigests) -> tuple[str, ...]:
+    """Compare a file's fingerprint with the one the record holds; raises at step ``content``.
+
+    Returns the names of the digests that were compared (both sides had them)."""
     content = record.get("content")
     if not isinstance(content, Mapping):
         raise VerificationError(Step.CONTENT, "the record holds no content fingerprint to compare")
@@ -212,6 +218,7 @@ def check_content(record: Mapping[str, Any], digests: ContentDigests) -> None:
         "cid": digests.cid,
         "cid_v1": digests.cid_v1,
     }
+    compared = []
     for name, want in expected.items():
         got = actual[name]
         if want is None or got is None:
@@ -222,6 +229,40 @@ def check_content(record: Mapping[str, Any], digests: ContentDigests) -> None:
                 f"the file's {name} is {got} but the certificate records {want}: "
                 "this is not the file that was notarised, or it was altered",
             )
+        compared.append(name)
+    return tuple(compared)
+
+
+def declared_digests(record: Mapping[str, Any]) -> frozenset[str]:
+    """The record's content digests that the submitter declared and the service never measured.
+
+    ``content.declared`` says so in records made since it exists; in older records content
+    without a CID was never stored by the service, so all of its digests were declared."""
+    content = record.get("content")
+    if not isinstance(content, Mapping):
+        return frozenset()
+    declared = content.get("declared")
+    if isinstance(declared, list):
+        return frozenset(d for d in declared if isinstance(d, str))
+    if content.get("cid") is None and content.get("cid_v1") is None:
+        return frozenset(k for k in ("sha256", "size", "sm3") if content.get(k) is not None)
+    return frozenset()
+
+
+def _declared_notes(record: Mapping[str, Any], compared: tuple[str, ...]) -> list[str]:
+    declared = declared_digests(record)
+    matched = [d for d in compared if d in declared]
+    unchecked = sorted(declared - set(compared))
+    notes = []
+    if matched:
+        notes.append(
+            f"{', '.join(matched)} matched the record, which holds them as declared by the "
+            "submitter (the service never received the file): the match shows this is the file "
+            "the submitter described, not a measurement by the service")
+    if unchecked:
+        notes.append(f"the record's {', '.join(unchecked)}, declared by the submitter, could not "
+                     "be compared with the file given")
+    return notes
 
 
 def _fingerprint(content: bytes | str | Path | ContentDigests) -> ContentDigests:
@@ -302,9 +343,11 @@ def verify_certificate(
         raise VerificationError(Step.FORMAT, str(exc)) from exc
     run = _Run(cert, policy)
 
+    digests_checked: tuple[str, ...] = ()
     if content is not None:
-        check_content(cert.record, _fingerprint(content))
+        digests_checked = check_content(cert.record, _fingerprint(content))
         run.passed(Step.CONTENT)
+        run.notes.extend(_declared_notes(cert.record, digests_checked))
 
     try:
         leaf = record_leaf_hash(cert.record)
@@ -376,6 +419,7 @@ def verify_certificate(
         steps=tuple(run.steps),
         notes=tuple(run.notes),
         certificate=cert,
+        digests_checked=digests_checked,
     )
 
 

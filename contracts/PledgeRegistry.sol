@@ -6,11 +6,17 @@ import {IPledgeRegistry} from "./interfaces/IPledgeRegistry.sol";
 
 /**
  * @title PledgeRegistry
- * @notice Registry of intellectual-property pledges kept by a pledge registrar: registration, change of
- * terms, release and enforcement, with at most one active pledge per asset.
+ * @notice Registry of intellectual-property pledges kept by pledge registrars: registration, change of
+ * terms, release and enforcement, with at most one active pledge per asset. Each pledge belongs to the
+ * registrar account that registered it; release and enforcement name the pledgee and carry the hash of its
+ * signed consent.
  * @dev Roles come from OpenZeppelin's {AccessControl}: the admin given to the constructor holds
- * `DEFAULT_ADMIN_ROLE` and {REGISTRAR_ROLE}. Pledges are never deleted; a released or enforced pledge keeps
- * its record and stays in the asset's history.
+ * `DEFAULT_ADMIN_ROLE` and {REGISTRAR_ROLE}, and adds registrars ({addRegistrar}, or `grantRole`). Holding
+ * {REGISTRAR_ROLE} lets an account register; changing a pledge also needs to be the account recorded in
+ * it, so one registrar cannot touch another's pledges, and revoking a registrar's role freezes its pledges
+ * until it is granted again. The registrar shares a storage slot with the two times and the status (times
+ * are `uint40`: enough until the year 36812), so recording it costs no extra slot. Pledges are never
+ * deleted; a released or enforced pledge keeps its record and stays in the asset's history.
  */
 contract PledgeRegistry is AccessControl, IPledgeRegistry {
     /// @inheritdoc IPledgeRegistry
@@ -19,7 +25,7 @@ contract PledgeRegistry is AccessControl, IPledgeRegistry {
     /// @notice Value of `Pledge.status` for a pledge in force.
     uint8 public constant STATUS_ACTIVE = 1;
 
-    /// @notice Value of `Pledge.status` for a pledge released at the request of a party.
+    /// @notice Value of `Pledge.status` for a pledge released with the pledgee's consent.
     uint8 public constant STATUS_RELEASED = 2;
 
     /// @notice Value of `Pledge.status` for a pledge enforced by the pledgee.
@@ -51,6 +57,17 @@ contract PledgeRegistry is AccessControl, IPledgeRegistry {
     }
 
     /// @inheritdoc IPledgeRegistry
+    function addRegistrar(address account) external payable onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (account == address(0)) revert PledgeRegistryZeroRegistrar();
+        _grantRole(REGISTRAR_ROLE, account);
+        if (msg.value != 0) {
+            // After the state change, and only the admin calls: a re-entering registrar gains nothing.
+            (bool sent, ) = account.call{value: msg.value}("");
+            if (!sent) revert PledgeRegistryFundingFailed(account, msg.value);
+        }
+    }
+
+    /// @inheritdoc IPledgeRegistry
     function register(
         bytes32 assetId,
         bytes32 pledgor,
@@ -73,19 +90,20 @@ contract PledgeRegistry is AccessControl, IPledgeRegistry {
             pledgor: pledgor,
             pledgee: pledgee,
             termsDigest: termsDigest,
-            registeredAt: uint64(block.timestamp),
+            registrar: msg.sender,
+            registeredAt: uint40(block.timestamp),
             releasedAt: 0,
             status: STATUS_ACTIVE
         });
         _activePledges[assetId] = pledgeId;
         _history[assetId].push(pledgeId);
 
-        emit PledgeRegistered(pledgeId, assetId, pledgor, pledgee, termsDigest);
+        emit PledgeRegistered(pledgeId, assetId, pledgor, pledgee, termsDigest, msg.sender);
     }
 
     /// @inheritdoc IPledgeRegistry
     function amend(uint64 pledgeId, bytes32 newTermsDigest) external onlyRole(REGISTRAR_ROLE) {
-        Pledge storage pledge = _activePledge(pledgeId);
+        Pledge storage pledge = _ownActivePledge(pledgeId);
         if (newTermsDigest == bytes32(0)) revert PledgeRegistryZeroValue("termsDigest");
 
         pledge.termsDigest = newTermsDigest;
@@ -94,30 +112,23 @@ contract PledgeRegistry is AccessControl, IPledgeRegistry {
     }
 
     /// @inheritdoc IPledgeRegistry
-    function release(uint64 pledgeId, bytes32 party) external onlyRole(REGISTRAR_ROLE) {
-        Pledge storage pledge = _activePledge(pledgeId);
-        if (party != pledge.pledgor && party != pledge.pledgee) {
-            revert PledgeRegistryNotAParty(pledgeId, party);
-        }
+    function release(uint64 pledgeId, bytes32 party, bytes32 consentDigest) external onlyRole(REGISTRAR_ROLE) {
+        Pledge storage pledge = _ownActivePledge(pledgeId);
+        _checkPledgee(pledge, pledgeId, party, consentDigest);
 
         bytes32 assetId = _close(pledge, STATUS_RELEASED);
 
-        emit PledgeReleased(pledgeId, assetId, party);
+        emit PledgeReleased(pledgeId, assetId, party, consentDigest);
     }
 
     /// @inheritdoc IPledgeRegistry
-    function enforce(uint64 pledgeId, bytes32 party) external onlyRole(REGISTRAR_ROLE) {
-        Pledge storage pledge = _activePledge(pledgeId);
-        if (party != pledge.pledgee) {
-            if (party == pledge.pledgor) {
-                revert PledgeRegistryNotPledgee(pledgeId, party);
-            }
-            revert PledgeRegistryNotAParty(pledgeId, party);
-        }
+    function enforce(uint64 pledgeId, bytes32 party, bytes32 consentDigest) external onlyRole(REGISTRAR_ROLE) {
+        Pledge storage pledge = _ownActivePledge(pledgeId);
+        _checkPledgee(pledge, pledgeId, party, consentDigest);
 
         bytes32 assetId = _close(pledge, STATUS_ENFORCED);
 
-        emit PledgeEnforced(pledgeId, assetId, party);
+        emit PledgeEnforced(pledgeId, assetId, party, consentDigest);
     }
 
     /// @inheritdoc IPledgeRegistry
@@ -146,7 +157,7 @@ contract PledgeRegistry is AccessControl, IPledgeRegistry {
 
     /// @inheritdoc IPledgeRegistry
     function version() external pure returns (string memory) {
-        return "PledgeRegistry/1";
+        return "PledgeRegistry/2";
     }
 
     /**
@@ -160,11 +171,11 @@ contract PledgeRegistry is AccessControl, IPledgeRegistry {
     }
 
     /**
-     * @dev Returns pledge `pledgeId`, reverting unless it exists and is active.
+     * @dev Returns pledge `pledgeId`, reverting unless it exists, is active and was registered by the caller.
      * @param pledgeId Id of the pledge.
      * @return pledge Storage pointer to the pledge.
      */
-    function _activePledge(uint64 pledgeId) private view returns (Pledge storage pledge) {
+    function _ownActivePledge(uint64 pledgeId) private view returns (Pledge storage pledge) {
         pledge = _pledges[pledgeId];
         uint8 status = pledge.status;
         if (status == 0) {
@@ -173,6 +184,27 @@ contract PledgeRegistry is AccessControl, IPledgeRegistry {
         if (status != STATUS_ACTIVE) {
             revert PledgeRegistryNotActive(pledgeId, status);
         }
+        address registrar = pledge.registrar;
+        if (registrar != msg.sender) {
+            revert PledgeRegistryNotRegistrar(pledgeId, registrar, msg.sender);
+        }
+    }
+
+    /**
+     * @dev Reverts unless `party` is the pledgee of `pledge` and `consentDigest` is set.
+     * @param pledge Storage pointer to the active pledge.
+     * @param pledgeId Its id, for the errors.
+     * @param party The party named as consenting.
+     * @param consentDigest Hash of its signed consent.
+     */
+    function _checkPledgee(Pledge storage pledge, uint64 pledgeId, bytes32 party, bytes32 consentDigest) private view {
+        if (party != pledge.pledgee) {
+            if (party == pledge.pledgor) {
+                revert PledgeRegistryNotPledgee(pledgeId, party);
+            }
+            revert PledgeRegistryNotAParty(pledgeId, party);
+        }
+        if (consentDigest == bytes32(0)) revert PledgeRegistryZeroValue("consentDigest");
     }
 
     /**
@@ -184,7 +216,7 @@ contract PledgeRegistry is AccessControl, IPledgeRegistry {
     function _close(Pledge storage pledge, uint8 status) private returns (bytes32 assetId) {
         assetId = pledge.assetId;
         pledge.status = status;
-        pledge.releasedAt = uint64(block.timestamp);
+        pledge.releasedAt = uint40(block.timestamp);
         delete _activePledges[assetId];
     }
 }

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -90,6 +93,52 @@ def serve(
     )
 
 
+@contextmanager
+def _operator_session() -> Iterator[Any]:
+    """A session on the service's database, for the operator's commands on the server host."""
+    from sqlmodel import Session
+
+    from notary.config import Settings
+    from notary.storage.db import create_db_engine, migrate
+
+    settings = Settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _operator_act(act: Any) -> Any:
+    """Run ``act(session)`` as the operator; a refusal is printed, exit status 1."""
+    from notary.errors import NotaryError
+
+    try:
+        with _operator_session() as session:
+            return act(session)
+    except NotaryError as exc:
+        _fail(exc.detail)
+
+
+ExpiresOpt = Annotated[datetime | None, typer.Option(
+    "--expires-at", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
+    help="When the key stops working, e.g. 2027-01-01T00:00:00+00:00 (a bare date: midnight UTC); "
+         "default never")]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _key_json(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "principal_id": row.principal_id,
+            **{k: (None if getattr(row, k) is None else getattr(row, k).isoformat())
+               for k in ("created_at", "expires_at", "revoked_at")},
+            "replaced_by": row.replaced_by}
+
+
 @principal_app.command("create")
 def principal_create(
     name: Annotated[str, typer.Option(help="Display name, e.g. the company or office")],
@@ -98,29 +147,88 @@ def principal_create(
     subject: Annotated[str | None, typer.Option(
         help="The subject this principal speaks for, checked by you: type:id, e.g. "
              "uscc:91350100M000100Y43 (lets it apply for credit repair)")] = None,
+    key_expires_at: Annotated[datetime | None, typer.Option(
+        "--key-expires-at", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
+        help="When its first API key stops working; default never")] = None,
 ) -> None:
     """Create a principal in the service's database and print its API key (shown once)."""
-    from sqlmodel import Session
-
-    from notary.config import Settings
-    from notary.errors import NotaryError
     from notary.services.principals import create_principal
-    from notary.storage.db import create_db_engine, migrate
 
-    settings = Settings()
-    engine = create_db_engine(settings.resolved_database_url)
-    migrate(engine)
-    try:
-        with Session(engine) as session:
-            new = create_principal(session, name=name, role=role, identifier=subject)
-    except NotaryError as exc:
-        _fail(exc.detail)
-        return
-    finally:
-        engine.dispose()
+    new = _operator_act(lambda session: create_principal(
+        session, name=name, role=role, identifier=subject, key_expires_at=_aware(key_expires_at)))
     out.print_json(data={"id": new.principal.id, "name": new.principal.name,
-                         "role": new.principal.role, "api_key": new.api_key})
+                         "role": new.principal.role, "api_key": new.api_key, "key_id": new.key_id})
     err.print("[yellow]Store the API key now: only its hash is kept.[/yellow]")
+
+
+@principal_app.command("keys")
+def principal_keys(principal_id: str) -> None:
+    """List a principal's API keys: id, created, expires, revoked, replaced by (never the key)."""
+    from notary.services.principals import keys_of
+
+    rows = _operator_act(lambda session: keys_of(session, principal_id))
+    out.print_json(data=[_key_json(row) for row in rows])
+
+
+@principal_app.command("issue-key")
+def principal_issue_key(principal_id: str, expires_at: ExpiresOpt = None) -> None:
+    """Give a principal another API key (printed once); its other keys keep working."""
+    from notary.services.principals import Actor, issue_api_key
+
+    def act(session: Any) -> Any:
+        issued = issue_api_key(session, principal_id=principal_id, actor=Actor.operator(),
+                               expires_at=_aware(expires_at))
+        session.commit()
+        return issued
+
+    issued = _operator_act(act)
+    out.print_json(data={**_key_json(issued.row), "api_key": issued.api_key})
+    err.print("[yellow]Store the API key now: only its hash is kept.[/yellow]")
+
+
+@principal_app.command("revoke-key")
+def principal_revoke_key(
+    key_id: str,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit log")] = None,
+) -> None:
+    """Revoke an API key. A running service refuses it within 5 s (its key cache's lifetime)."""
+    from notary.services.principals import Actor, revoke_api_key
+
+    row = _operator_act(lambda session: revoke_api_key(session, key_id=key_id, actor=Actor.operator(),
+                                                       reason=reason))
+    out.print_json(data=_key_json(row))
+
+
+@principal_app.command("rotate-key")
+def principal_rotate_key(key_id: str, expires_at: ExpiresOpt = None) -> None:
+    """Replace an API key: print a new key for the same principal and revoke the old one."""
+    from notary.services.principals import Actor, rotate_api_key
+
+    issued = _operator_act(lambda session: rotate_api_key(
+        session, key_id=key_id, actor=Actor.operator(), expires_at=_aware(expires_at)))
+    out.print_json(data={**_key_json(issued.row), "api_key": issued.api_key, "replaces": key_id})
+    err.print("[yellow]Store the API key now: only its hash is kept. The old key is revoked."
+              "[/yellow]")
+
+
+@principal_app.command("audit")
+def principal_audit(
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Events to print")] = 100,
+    after: Annotated[int | None, typer.Option(help="Only events after this sequence number")] = None,
+    action: Annotated[str | None, typer.Option(
+        help="Only this act, e.g. api_key.revoke, principal.create")] = None,
+    target: Annotated[str | None, typer.Option(help="Only acts on this principal or key id")] = None,
+) -> None:
+    """Print the audit log of administrative acts (who, what, when, target), oldest first."""
+    from notary.services.principals import audit_events
+
+    events = _operator_act(lambda session: audit_events(session, limit=limit, after=after,
+                                                        action=action, target_id=target))
+    out.print_json(data=[{"seq": e.seq, "at": e.at.isoformat(), "actor_id": e.actor_id,
+                          "actor": e.actor, "action": e.action, "target_type": e.target_type,
+                          "target_id": e.target_id,
+                          "detail": None if e.detail is None else json.loads(e.detail)}
+                         for e in events])
 
 
 @app.command()
@@ -428,25 +536,68 @@ def _load_keys(path: Path, password: str | None) -> Any:
         _fail(f"cannot load keys from {path}: {exc}", 2)
 
 
+def _print_key_ids(keys: Any) -> None:
+    # soft_wrap: an id broken across lines would be copied wrong.
+    err.print(f"key id (encryption):  {keys.key_id}", soft_wrap=True)
+    if keys.signing_key_id is None:
+        err.print("[yellow]no signing key:[/yellow] this file predates signed key documents; "
+                  "'notary keys upgrade' adds one (the key id stays, old filings still open)")
+        return
+    err.print(f"signing key id:       {keys.signing_key_id}", soft_wrap=True)
+    err.print("Give the signing key id to anyone who will disclose a secret to you, out of band "
+              "(in person, a signed letter, a call you place): they pass it as --signing-key-id, "
+              "and their SDK refuses any key document it did not sign.")
+
+
 @keys_app.command("generate")
 def keys_generate(
     output: Annotated[Path, typer.Option("-o", "--output", help="Private key file to create (0600)")],
     password: PasswordOpt = None,
     classic_only: Annotated[bool, typer.Option(help="X25519 only, no ML-KEM-768 (not advised)")] = False,
 ) -> None:
-    """Create your recipient keys (hybrid ML-KEM-768 + X25519). Keep the file; back it up."""
+    """Create your recipient keys (hybrid ML-KEM-768 + X25519, and the Ed25519 key that signs
+    your key document). Keep the file; back it up."""
     from client_sdk.trade_secret import RecipientKeys
 
     keys = RecipientKeys.generate(post_quantum=not classic_only)
     keys.save(output, password=password)
     out.print_json(data=keys.public_document())
-    err.print(f"private keys written to {output}; key id {keys.key_id}")
+    err.print(f"private keys written to {output}", soft_wrap=True)
+    _print_key_ids(keys)
+
+
+@keys_app.command("show")
+def keys_show(keys_file: KeysOpt, password: PasswordOpt = None) -> None:
+    """Print the ids of your keys (the signing key id is the one to give out of band)."""
+    keys = _load_keys(keys_file, password)
+    out.print_json(data={"key_id": keys.key_id, "signing_key_id": keys.signing_key_id,
+                         "post_quantum": keys.has_hybrid})
+    _print_key_ids(keys)
+
+
+@keys_app.command("upgrade")
+def keys_upgrade(
+    keys_file: KeysOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="New private key file (0600)")],
+    password: PasswordOpt = None,
+) -> None:
+    """Add a signing key to a key file made before key documents were signed. The encryption
+    keys and their key id stay, so filings wrapped to the old file open with the new one."""
+    keys = _load_keys(keys_file, password)
+    try:
+        upgraded = keys.with_signing_key()
+        upgraded.save(output, password=password)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc), 2)
+        return
+    err.print(f"private keys written to {output}; register them again ('notary keys register')")
+    _print_key_ids(upgraded)
 
 
 @keys_app.command("register")
 def keys_register(keys_file: KeysOpt, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "",
                   password: PasswordOpt = None) -> None:
-    """Publish your public key so filings and disclosures can be sealed to it."""
+    """Publish your signed key document so filings and disclosures can be sealed to it."""
     from client_sdk.errors import ClientSDKError
 
     keys = _load_keys(keys_file, password)
@@ -456,7 +607,13 @@ def keys_register(keys_file: KeysOpt, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt
     except ClientSDKError as exc:
         _fail(str(exc))
         return
-    out.print(f"registered key {key_id}")
+    out.print(f"registered key {key_id}, signed by {keys.signing_key_id}", soft_wrap=True)
+
+
+AllowClassicOpt = Annotated[bool, typer.Option(
+    "--allow-classic",
+    help="Accept classic X25519 key wrapping when the recipient has no ML-KEM-768 key "
+         "(a future quantum computer could open it); refused otherwise")]
 
 
 @secret_app.command("file")
@@ -467,14 +624,16 @@ def secret_file(
     api_key: KeyOpt = "",
     password: PasswordOpt = None,
     label: Annotated[str | None, typer.Option(help="Public label; must not reveal the secret")] = None,
+    allow_classic: AllowClassicOpt = False,
 ) -> None:
-    """Encrypt a trade secret here and file only the ciphertext and a salted commitment."""
+    """Encrypt a trade secret here and file only the ciphertext and a salted commitment; the
+    data key is wrapped to the keys in your key file, never to a document the service sends."""
     from client_sdk.errors import ClientSDKError
 
     keys = _load_keys(keys_file, password)
     try:
         with _client(url, api_key) as client:
-            sub = client.file_trade_secret(path, keys, label=label)
+            sub = client.file_trade_secret(path, keys, label=label, allow_classic=allow_classic)
     except ClientSDKError as exc:
         _fail(str(exc))
         return
@@ -486,10 +645,15 @@ def secret_file(
 def secret_disclose(
     filing_id: str,
     to: Annotated[str, typer.Option("--to", help="The arbitrator's or notary's principal id")],
+    signing_key_id: Annotated[str, typer.Option(
+        "--signing-key-id",
+        help="The recipient's signing key id, as they gave it to you out of band ('notary keys "
+             "show' prints it); any key document it did not sign is refused")],
     keys_file: KeysOpt,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
     password: PasswordOpt = None,
+    allow_classic: AllowClassicOpt = False,
 ) -> None:
     """Disclose a filing to one arbitrator or notary; the disclosure itself is anchored."""
     from client_sdk.errors import ClientSDKError
@@ -497,14 +661,16 @@ def secret_disclose(
     keys = _load_keys(keys_file, password)
     try:
         with _client(url, api_key) as client:
-            recipient = client.encryption_key(to)
-            err.print(f"sealing to {to}, key id {recipient['key_id']}: compare it with the id "
-                      "the recipient gave you")
-            sub = client.disclose_trade_secret(filing_id, keys, to)
+            sub = client.disclose_trade_secret(filing_id, keys, to, signing_key_id=signing_key_id,
+                                               allow_classic=allow_classic)
     except ClientSDKError as exc:
         _fail(str(exc))
         return
-    out.print_json(data={"disclosure_id": sub.id, "filing_id": filing_id, "recipient": to})
+    recipient = sub.receipt.record["recipient"]
+    err.print(f"sealed to {to}'s key {recipient['key_id']}, signed by {signing_key_id}",
+              soft_wrap=True)
+    out.print_json(data={"disclosure_id": sub.id, "filing_id": filing_id, "recipient": to,
+                         "key_id": recipient["key_id"]})
 
 
 @secret_app.command("open")
@@ -564,10 +730,6 @@ def _untrusted_exit(policy: Any) -> None:
         raise typer.Exit(EXIT_NOT_TRUSTED)
 
 
-def _party(name: str, id_type: str, id_: str) -> dict[str, str]:
-    return {"name": name, "id_type": id_type, "id": id_}
-
-
 @credit_app.command("record")
 def credit_record(file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "",
                   opening_out: Annotated[Path | None, typer.Option(help="Save the opening here")] = None) -> None:
@@ -622,40 +784,142 @@ def credit_decide(repair_id: int, reason: Annotated[str, typer.Option()],
 
 
 @pledge_app.command("register")
-def pledge_register(file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
-    """Register a pledge: --file holds {"asset": {...}, "terms": {...}} (see docs/pledges.md)."""
-    body = json.loads(file.read_text())
-    out.print_json(data=_call(url, api_key, lambda c: c.register_pledge(body["asset"], body["terms"])))
+def pledge_register(
+    file: JsonFile,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+    idempotency_key: Annotated[str | None, typer.Option(
+        "--idempotency-key",
+        help="Same on every retry of this registration, new for a new pledge (default: the file's "
+             "SHA-256, so re-running the command answers with the first registration)")] = None,
+) -> None:
+    """Register a pledge: --file holds {"asset": {...}, "terms": {...}} (see docs/pledges.md); the
+    terms name the pledgee's key (pledgee_key, from 'notary pledge keygen')."""
+    import hashlib
+
+    raw = file.read_bytes()
+    body = json.loads(raw)
+    key = idempotency_key or f"sha256-{hashlib.sha256(raw).hexdigest()}"
+    out.print_json(data=_call(url, api_key, lambda c: c.register_pledge(
+        body["asset"], body["terms"], idempotency_key=key)))
 
 
 @pledge_app.command("amend")
 def pledge_amend(pledge_id: int, file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
-    """Replace a pledge's terms (--file holds the new terms; the parties cannot change)."""
+    """Replace a pledge's terms (--file holds the new terms; the parties and pledgee key cannot change)."""
     terms = json.loads(file.read_text())
     out.print_json(data=_call(url, api_key, lambda c: c.amend_pledge(pledge_id, terms)))
 
 
-PartyName = Annotated[str, typer.Option("--party-name")]
-PartyIdType = Annotated[str, typer.Option("--party-id-type", help="uscc, cn_resident_id, passport, other")]
-PartyIdOpt = Annotated[str, typer.Option("--party-id")]
+PledgeeKeyOpt = Annotated[Path, typer.Option(
+    "--key", help="The pledgee's private signing key file ('notary pledge keygen')")]
+ConsentOpt = Annotated[Path, typer.Option(
+    "--consent", exists=True, dir_okay=False,
+    help="The pledgee's signed consent ('notary pledge consent' on the pledgee's side)")]
 
 
-def _close_pledge(method: str, pledge_id: int, party: dict[str, str], url: str, api_key: str) -> None:
-    out.print_json(data=_call(url, api_key, lambda c: getattr(c, method)(pledge_id, party)))
+def _load_pledgee_key(path: Path, password: str | None) -> Any:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        key = load_pem_private_key(path.read_bytes(), password.encode() if password else None)
+    except (OSError, ValueError, TypeError) as exc:
+        _fail(f"cannot load the signing key from {path}: {exc}", 2)
+    if not isinstance(key, Ed25519PrivateKey):
+        _fail(f"{path} holds no Ed25519 key", 2)
+    return key
+
+
+@pledge_app.command("keygen")
+def pledge_keygen(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Private key file to create (0600)")],
+    password: PasswordOpt = None,
+) -> None:
+    """Create a pledgee's Ed25519 signing key. Prints the public key: put it in the pledge's terms
+    as pledgee_key. Releases and enforcements then need a consent signed with this key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        BestAvailableEncryption,
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from client_sdk.signing import public_key_to_b64
+
+    key = Ed25519PrivateKey.generate()
+    encryption = BestAvailableEncryption(password.encode()) if password else NoEncryption()
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, encryption)
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        _fail(f"{output} exists; choose another file", 2)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    out.print_json(data={"pledgee_key": public_key_to_b64(key.public_key())})
+    err.print(f"private key written to {output}; keep it: it alone consents to releases")
+
+
+@pledge_app.command("consent")
+def pledge_consent(
+    pledge_id: int,
+    action: Annotated[str, typer.Option(help="release or enforce")],
+    key: PledgeeKeyOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the consent")],
+    party_id_type: Annotated[str | None, typer.Option(
+        "--party-id-type", help="Your id type as the pledgee (default: as the register shows it)")] = None,
+    party_id: Annotated[str | None, typer.Option(
+        "--party-id", help="Your id as the pledgee (default: as the register shows it)")] = None,
+    url: UrlOpt = DEFAULT_URL,
+    chain_id: Annotated[int | None, typer.Option(help="Sign offline: the pledge's chain id")] = None,
+    contract: Annotated[str | None, typer.Option(help="Sign offline: its registry address")] = None,
+    password: PasswordOpt = None,
+) -> None:
+    """As the pledgee: sign your consent to release (or your demand to enforce) one pledge. The
+    consent names the pledge, its registry and chain, so it is good for nothing else; hand the
+    file to the pledge registrar ('notary pledge release ID --consent FILE')."""
+    from client_sdk.errors import FormatError
+    from client_sdk.pledges import pledge_act, sign_pledge_act
+
+    signer = _load_pledgee_key(key, password)
+    if None in (chain_id, contract, party_id_type, party_id):
+        view = _call(url, "", lambda c: c.pledge(pledge_id))
+        pledgee = view["terms"]["pledgee"]
+        chain_id = view["chain_id"] if chain_id is None else chain_id
+        contract = view["contract"] if contract is None else contract
+        party_id_type = pledgee["id_type"] if party_id_type is None else party_id_type
+        party_id = pledgee["id"] if party_id is None else party_id
+        err.print(f"pledge {pledge_id}: {json.dumps(view['asset'], ensure_ascii=False)}, pledgee "
+                  f"{pledgee['name']}, status {view['status']}", soft_wrap=True)
+    assert chain_id is not None and contract is not None
+    assert party_id_type is not None and party_id is not None
+    try:
+        act = pledge_act(chain_id=chain_id, contract=contract, pledge_id=pledge_id, action=action,
+                         party={"id_type": party_id_type, "id": party_id})
+    except FormatError as exc:
+        _fail(str(exc), 2)
+    output.write_text(json.dumps(sign_pledge_act(signer, act), indent=2) + "\n")
+    out.print_json(data=act)
+
+
+def _close_pledge(method: str, pledge_id: int, consent: Path, url: str, api_key: str) -> None:
+    signed = json.loads(consent.read_text())
+    out.print_json(data=_call(url, api_key, lambda c: getattr(c, method)(pledge_id, signed)))
 
 
 @pledge_app.command("release")
-def pledge_release(pledge_id: int, party_name: PartyName, party_id_type: PartyIdType, party_id: PartyIdOpt,
-                   url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
-    """Release a pledge at the request of its pledgor or pledgee."""
-    _close_pledge("release_pledge", pledge_id, _party(party_name, party_id_type, party_id), url, api_key)
+def pledge_release(pledge_id: int, consent: ConsentOpt, url: UrlOpt = DEFAULT_URL,
+                   api_key: KeyOpt = "") -> None:
+    """Release a pledge you registered, with the pledgee's signed consent."""
+    _close_pledge("release_pledge", pledge_id, consent, url, api_key)
 
 
 @pledge_app.command("enforce")
-def pledge_enforce(pledge_id: int, party_name: PartyName, party_id_type: PartyIdType, party_id: PartyIdOpt,
-                   url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
-    """Record enforcement of a pledge by its pledgee."""
-    _close_pledge("enforce_pledge", pledge_id, _party(party_name, party_id_type, party_id), url, api_key)
+def pledge_enforce(pledge_id: int, consent: ConsentOpt, url: UrlOpt = DEFAULT_URL,
+                   api_key: KeyOpt = "") -> None:
+    """Record enforcement of a pledge you registered, on the pledgee's signed demand."""
+    _close_pledge("enforce_pledge", pledge_id, consent, url, api_key)
 
 
 @pledge_app.command("status")

@@ -151,6 +151,13 @@ class Settings(BaseSettings):
     # Limits (documented in docs/api.md)
     max_upload_bytes: Annotated[int, Field(gt=0)] = 8 * 1024**3
     max_digests_per_request: Annotated[int, Field(ge=1, le=100_000)] = 1_000
+    # Every request body except the file uploads (max_upload_bytes, on their routes): refused with
+    # 413 from its Content-Length before a byte is read, or as soon as a chunked body passes it.
+    max_request_bytes: Annotated[int, Field(ge=64 * 1024, le=1024**3)] = 1024**2
+    # Per client (API key, else address) on the public endpoints, in this process: a token bucket
+    # refilled at rate_limit_per_minute and holding rate_limit_burst; 0 turns the limit off.
+    rate_limit_per_minute: Annotated[int, Field(ge=0, le=1_000_000)] = 1200
+    rate_limit_burst: Annotated[int, Field(ge=1, le=100_000)] = 120
 
     log_level: str = "INFO"
 

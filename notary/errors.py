@@ -13,6 +13,7 @@ Domain and storage code raise these; ``notary.api.errors`` maps them to HTTP pro
     ├── NotFound                  no such record, or not visible to the caller (404)
     ├── Conflict                  the request contradicts the current state (409)
     ├── NotReady                  the record exists but is not anchored yet (409)
+    │   └── TooEarly              asked about a time that has not passed yet (425, Retry-After)
     └── DependencyUnavailable     database, chain or content store is down (503)
         ├── ContentStoreUnavailable
         └── ChainUnavailable
@@ -39,6 +40,7 @@ __all__ = [
     "NotReady",
     "NotaryError",
     "PermissionDenied",
+    "TooEarly",
     "UnsupportedMediaType",
 ]
 
@@ -89,6 +91,16 @@ class Conflict(NotaryError):
 
 class NotReady(NotaryError):
     code = "not_ready"
+
+
+class TooEarly(NotReady):
+    """The answer is not final before ``retry_after`` seconds have passed: ask again then."""
+
+    code = "too_early"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after
 
 
 class DependencyUnavailable(NotaryError):

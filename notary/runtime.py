@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from client_sdk.note import NoteSigner
 from client_sdk.policy import TrustPolicy
+from client_sdk.redaction import Redactor
 from client_sdk.signing import key_id
 from notary.config import ChainBackend, ContentBackend, Settings
 from notary.errors import ChainUnavailable, ConfigurationError, DependencyUnavailable
@@ -33,7 +34,7 @@ from notary.storage.content import ContentStore, EmbeddedContentStore, KuboConte
 from notary.storage.db import create_db_engine, migrate
 from notary.storage.models import Principal
 
-__all__ = ["ChainGateway", "PrincipalCache", "Runtime"]
+__all__ = ["ChainGateway", "PrincipalCache", "Runtime", "redactor_for"]
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,8 @@ class PrincipalCache:
 
     Entries are snapshots (new transient objects per request, never shared ORM instances);
     ``invalidate`` drops a principal at once when its keys or state change. Revocation therefore
-    takes effect within ``ttl`` seconds at most across processes, at once in this one.
+    takes effect within ``ttl`` seconds at most across processes, at once in this one; a key with
+    an expiry is never served from the cache past it.
     """
 
     def __init__(self, engine: Engine, *, ttl: float = 5.0) -> None:
@@ -150,7 +152,7 @@ class PrincipalCache:
     def authenticate(self, key: str | None) -> Principal:
         from sqlmodel import Session
 
-        from notary.services.principals import authenticate, hash_api_key
+        from notary.services.principals import authenticate_key, hash_api_key
 
         digest = hash_api_key(key) if key else ""
         now = time.monotonic()
@@ -159,12 +161,12 @@ class PrincipalCache:
         if hit is not None and hit[0] > now:
             return Principal(**hit[1])
         with Session(self._engine) as session:
-            principal = authenticate(session, key)
+            principal, seconds_left = authenticate_key(session, key)
             fields = principal.model_dump()
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[digest] = (now + self._ttl, fields)
+            self._entries[digest] = (now + min(self._ttl, seconds_left), fields)
         return Principal(**fields)
 
     def invalidate(self, principal_id: str) -> None:
@@ -210,6 +212,16 @@ def _connect_chain(settings: Settings) -> Callable[[], Any]:
         )
 
     return connect
+
+
+def redactor_for(settings: Settings) -> Redactor:
+    """Cleans text of the secrets of every URL the settings name (chain node, Kubo, database,
+    witnesses, TSAs) and of the chain key: what readiness, problems and logs may show."""
+    key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
+    urls = [settings.chain_rpc_url, settings.kubo_api_url, settings.database_url,
+            *(w.url for w in settings.witnesses), *settings.tsa_urls]
+    known = Redactor.for_urls(urls).secrets
+    return Redactor([*known, key] if key else known)
 
 
 def default_log_origin(log_key_id: str) -> str:
@@ -360,7 +372,13 @@ class Runtime:
         self.engine.dispose()
 
     def readiness(self) -> dict[str, dict[str, Any]]:
-        """Each dependency's state; ``ok`` False names what is down."""
+        """Each dependency's state; ``ok`` False names what is down. Error texts are cleaned of
+        the configured URLs' credentials (:func:`redactor_for`): a node's error quotes its URL."""
+        checks = self._readiness()
+        cleaned: dict[str, dict[str, Any]] = redactor_for(self.settings).value(checks)
+        return cleaned
+
+    def _readiness(self) -> dict[str, dict[str, Any]]:
         checks: dict[str, dict[str, Any]] = {}
         try:
             with self.engine.connect() as conn:

@@ -5,10 +5,15 @@ pragma solidity ^0.8.28;
  * @title IPledgeRegistry
  * @notice Registers pledges of intellectual-property assets (patents, trademarks, copyright registrations)
  * and their change of terms, release and enforcement, refusing a second active pledge on the same asset.
+ * Each pledge belongs to the registrar account that registered it: only that account can amend, release or
+ * enforce it.
  * @dev Parties and terms are commitments computed off chain: `assetId` hashes the normalised asset type and
- * registration number, `pledgor` and `pledgee` hash party identifiers, and `termsDigest` hashes the canonical
- * JSON of amount, currency, term, contract digest and valuation digest. Everything is in storage, so "was
- * asset X pledged at block B" is answered by reading the contract at block B.
+ * registration number, `pledgor` and `pledgee` hash party identifiers, `termsDigest` hashes the canonical
+ * JSON of amount, currency, term, contract digest, valuation digest and the pledgee's consent key, and
+ * `consentDigest` hashes the pledgee's signed consent to a release or enforcement (an Ed25519 signature,
+ * which the registrar checks off chain and publishes, so anyone can re-check it against this hash).
+ * Everything is in storage, so "was asset X pledged at block B" is answered by reading the contract at
+ * block B.
  */
 interface IPledgeRegistry {
     /**
@@ -17,6 +22,7 @@ interface IPledgeRegistry {
      * @param pledgor Hash identifying the party giving the pledge (the asset's owner).
      * @param pledgee Hash identifying the party receiving the pledge (the creditor).
      * @param termsDigest Hash of the current terms; replaced by {amend}.
+     * @param registrar The account that registered the pledge, the only one that may change it.
      * @param registeredAt `block.timestamp` of the registration.
      * @param releasedAt `block.timestamp` at which the pledge stopped being active (released or enforced),
      * zero while it is active.
@@ -27,25 +33,28 @@ interface IPledgeRegistry {
         bytes32 pledgor;
         bytes32 pledgee;
         bytes32 termsDigest;
-        uint64 registeredAt;
-        uint64 releasedAt;
+        address registrar;
+        uint40 registeredAt;
+        uint40 releasedAt;
         uint8 status;
     }
 
     /**
-     * @notice Emitted when pledge `pledgeId` of asset `assetId` is registered.
+     * @notice Emitted when pledge `pledgeId` of asset `assetId` is registered by `registrar`.
      * @param pledgeId Sequential id of the new pledge.
      * @param assetId Hash identifying the pledged asset.
      * @param pledgor Hash identifying the pledgor.
      * @param pledgee Hash identifying the pledgee.
      * @param termsDigest Hash of the terms.
+     * @param registrar The registering account, the only one that may change the pledge.
      */
     event PledgeRegistered(
         uint64 indexed pledgeId,
         bytes32 indexed assetId,
         bytes32 pledgor,
         bytes32 pledgee,
-        bytes32 termsDigest
+        bytes32 termsDigest,
+        address indexed registrar
     );
 
     /**
@@ -57,27 +66,39 @@ interface IPledgeRegistry {
     event PledgeAmended(uint64 indexed pledgeId, bytes32 indexed assetId, bytes32 termsDigest);
 
     /**
-     * @notice Emitted when pledge `pledgeId` is released at the request of `party`.
+     * @notice Emitted when pledge `pledgeId` is released with the consent of its pledgee `party`.
      * @param pledgeId Id of the pledge.
      * @param assetId Hash identifying the asset, now free of this pledge.
-     * @param party The pledgor or pledgee who requested the release.
+     * @param party The pledgee who consented to the release.
+     * @param consentDigest Hash of the pledgee's signed consent.
      */
-    event PledgeReleased(uint64 indexed pledgeId, bytes32 indexed assetId, bytes32 party);
+    event PledgeReleased(uint64 indexed pledgeId, bytes32 indexed assetId, bytes32 party, bytes32 consentDigest);
 
     /**
      * @notice Emitted when pledge `pledgeId` is enforced by its pledgee `party`.
      * @param pledgeId Id of the pledge.
      * @param assetId Hash identifying the asset the pledge was enforced on.
      * @param party The pledgee who enforced the pledge.
+     * @param consentDigest Hash of the pledgee's signed demand for enforcement.
      */
-    event PledgeEnforced(uint64 indexed pledgeId, bytes32 indexed assetId, bytes32 party);
+    event PledgeEnforced(uint64 indexed pledgeId, bytes32 indexed assetId, bytes32 party, bytes32 consentDigest);
 
     /// @notice The constructor was given the zero address as administrator.
     error PledgeRegistryZeroAdmin();
 
+    /// @notice {addRegistrar} was given the zero address.
+    error PledgeRegistryZeroRegistrar();
+
+    /**
+     * @notice {addRegistrar} could not pass `amount` wei on to the new registrar `account`.
+     * @param account The registrar account.
+     * @param amount The wei sent with the call.
+     */
+    error PledgeRegistryFundingFailed(address account, uint256 amount);
+
     /**
      * @notice A required value was zero.
-     * @param field Name of the parameter: "assetId", "pledgor", "pledgee" or "termsDigest".
+     * @param field Name of the parameter: "assetId", "pledgor", "pledgee", "termsDigest" or "consentDigest".
      */
     error PledgeRegistryZeroValue(string field);
 
@@ -108,6 +129,15 @@ interface IPledgeRegistry {
     error PledgeRegistryNotActive(uint64 pledgeId, uint8 status);
 
     /**
+     * @notice Pledge `pledgeId` was registered by `registrar`, and only that account may change it, not
+     * `caller`.
+     * @param pledgeId The pledge.
+     * @param registrar The account that registered it.
+     * @param caller The account that tried to change it.
+     */
+    error PledgeRegistryNotRegistrar(uint64 pledgeId, address registrar, address caller);
+
+    /**
      * @notice `party` is neither the pledgor nor the pledgee of pledge `pledgeId`.
      * @param pledgeId The pledge.
      * @param party The party named.
@@ -115,20 +145,33 @@ interface IPledgeRegistry {
     error PledgeRegistryNotAParty(uint64 pledgeId, bytes32 party);
 
     /**
-     * @notice Only the pledgee can enforce pledge `pledgeId`, and `party` is its pledgor.
+     * @notice Only the pledgee can consent to the release of pledge `pledgeId` or enforce it, and `party` is
+     * its pledgor.
      * @param pledgeId The pledge.
      * @param party The party named.
      */
     error PledgeRegistryNotPledgee(uint64 pledgeId, bytes32 party);
 
     /**
-     * @notice Role allowed to register, amend, release and enforce pledges: `keccak256("REGISTRAR_ROLE")`.
+     * @notice Role allowed to register pledges and to change the ones it registered:
+     * `keccak256("REGISTRAR_ROLE")`.
      * @return The role identifier.
      */
     function REGISTRAR_ROLE() external view returns (bytes32);
 
     /**
-     * @notice Registers a pledge of `assetId` by `pledgor` to `pledgee` on terms `termsDigest`.
+     * @notice Grants {REGISTRAR_ROLE} to `account` and passes on the wei sent, so that a new registrar can pay
+     * for its transactions from the start; one transaction instead of two.
+     * @dev Admin only. Reverts with {PledgeRegistryZeroRegistrar} for the zero address and
+     * {PledgeRegistryFundingFailed} if `account` refuses the wei. Granting an account that already holds the
+     * role only passes the wei on. Emits `RoleGranted` for a new registrar.
+     * @param account The registrar's account.
+     */
+    function addRegistrar(address account) external payable;
+
+    /**
+     * @notice Registers a pledge of `assetId` by `pledgor` to `pledgee` on terms `termsDigest`, owned by the
+     * calling registrar.
      * @dev Registrar only. Reverts with {PledgeRegistryZeroValue} for a zero argument,
      * {PledgeRegistrySameParty} if pledgor and pledgee are equal and {PledgeRegistryAssetAlreadyPledged} if
      * the asset has an active pledge. Emits {PledgeRegistered}.
@@ -147,31 +190,35 @@ interface IPledgeRegistry {
 
     /**
      * @notice Replaces the terms of active pledge `pledgeId` with `newTermsDigest`.
-     * @dev Registrar only. Reverts with {PledgeRegistryUnknownPledge}, {PledgeRegistryNotActive} or
-     * {PledgeRegistryZeroValue}. Emits {PledgeAmended}.
+     * @dev The pledge's registrar only. Reverts with {PledgeRegistryUnknownPledge},
+     * {PledgeRegistryNotActive}, {PledgeRegistryNotRegistrar} or {PledgeRegistryZeroValue}. Emits
+     * {PledgeAmended}.
      * @param pledgeId Id of the pledge.
      * @param newTermsDigest Hash of the new terms.
      */
     function amend(uint64 pledgeId, bytes32 newTermsDigest) external;
 
     /**
-     * @notice Releases active pledge `pledgeId` at the request of `party`, its pledgor or pledgee.
-     * @dev Registrar only. Reverts with {PledgeRegistryUnknownPledge}, {PledgeRegistryNotActive} or
-     * {PledgeRegistryNotAParty}. Frees the asset for a new pledge. Emits {PledgeReleased}.
+     * @notice Releases active pledge `pledgeId` with the consent of `party`, its pledgee.
+     * @dev The pledge's registrar only. Reverts with {PledgeRegistryUnknownPledge}, {PledgeRegistryNotActive},
+     * {PledgeRegistryNotRegistrar}, {PledgeRegistryZeroValue}, {PledgeRegistryNotPledgee} (`party` is the
+     * pledgor) or {PledgeRegistryNotAParty}. Frees the asset for a new pledge. Emits {PledgeReleased}.
      * @param pledgeId Id of the pledge.
-     * @param party The pledgor or pledgee requesting the release.
+     * @param party The pledgee consenting to the release.
+     * @param consentDigest Hash of the pledgee's signed consent.
      */
-    function release(uint64 pledgeId, bytes32 party) external;
+    function release(uint64 pledgeId, bytes32 party, bytes32 consentDigest) external;
 
     /**
      * @notice Records that the pledgee `party` enforced active pledge `pledgeId`.
-     * @dev Registrar only. Reverts with {PledgeRegistryUnknownPledge}, {PledgeRegistryNotActive},
-     * {PledgeRegistryNotAParty} or {PledgeRegistryNotPledgee}. Frees the asset for a new pledge.
-     * Emits {PledgeEnforced}.
+     * @dev The pledge's registrar only. Reverts with {PledgeRegistryUnknownPledge}, {PledgeRegistryNotActive},
+     * {PledgeRegistryNotRegistrar}, {PledgeRegistryZeroValue}, {PledgeRegistryNotPledgee} or
+     * {PledgeRegistryNotAParty}. Frees the asset for a new pledge. Emits {PledgeEnforced}.
      * @param pledgeId Id of the pledge.
      * @param party The pledgee enforcing the pledge.
+     * @param consentDigest Hash of the pledgee's signed demand.
      */
-    function enforce(uint64 pledgeId, bytes32 party) external;
+    function enforce(uint64 pledgeId, bytes32 party, bytes32 consentDigest) external;
 
     /**
      * @notice Returns pledge `pledgeId`.
@@ -203,7 +250,7 @@ interface IPledgeRegistry {
 
     /**
      * @notice Name and version of the contract's interface and storage layout.
-     * @return The string "PledgeRegistry/1".
+     * @return The string "PledgeRegistry/2".
      */
     function version() external pure returns (string memory);
 }

@@ -1,4 +1,9 @@
-"""The FastAPI application factory. ``create_app(settings)`` builds the runtime on startup."""
+"""The FastAPI application factory. ``create_app(settings)`` builds the runtime on startup.
+
+Around the routes: the per-client rate limit of the public endpoints (``api/rate_limit.py``),
+then the request-body limit (``api/bodies.py``); every log line of the process and every problem
+detail passes the redactor of the configured URLs (``client_sdk.redaction``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
+from client_sdk.redaction import install_log_redaction
+from notary.api.bodies import RequestBodyLimit, documented_body_schemas
 from notary.api.errors import install_error_handlers
+from notary.api.rate_limit import RateLimit, is_public
 from notary.api.routes import (
     claims,
     credit,
@@ -22,32 +31,48 @@ from notary.api.routes import (
     works,
 )
 from notary.config import Settings
-from notary.runtime import Runtime
+from notary.runtime import Runtime, redactor_for
 
 __all__ = ["create_app"]
 
 
+def _principal_id(scope: Scope, api_key: str) -> str | None:
+    """The principal of a valid API key (the rate limit's client), None for any other."""
+    runtime: Runtime = scope["app"].state.runtime
+    try:
+        return runtime.principals.authenticate(api_key).id
+    except Exception:  # noqa: BLE001 - unknown key or database down: count by address
+        return None
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """An app for ``settings`` (read from the environment if omitted), or around a given runtime."""
+    config = runtime.settings if runtime is not None else settings or Settings()
+    redactor = redactor_for(config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         import anyio.to_thread
 
+        # Before the runtime is built: building it can already log a node's or database's URL.
+        stop_redacting = install_log_redaction(redactor)
         owned = runtime is None
-        if runtime is not None:
-            rt = runtime
-        else:
-            rt = await run_in_threadpool(Runtime.build, settings or Settings())
-        app.state.runtime = rt
-        anyio.to_thread.current_default_thread_limiter().total_tokens = rt.settings.api_threads
-        if owned:
-            rt.start()
         try:
-            yield
-        finally:
+            if runtime is not None:
+                rt = runtime
+            else:
+                rt = await run_in_threadpool(Runtime.build, config)
+            app.state.runtime = rt
+            anyio.to_thread.current_default_thread_limiter().total_tokens = rt.settings.api_threads
             if owned:
-                await run_in_threadpool(rt.close)
+                rt.start()
+            try:
+                yield
+            finally:
+                if owned:
+                    await run_in_threadpool(rt.close)
+        finally:
+            stop_redacting()
 
     app = FastAPI(
         title="IP Notary",
@@ -55,7 +80,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         summary="Blockchain-anchored evidence, works, trade secrets, credit and pledge records",
         lifespan=lifespan,
     )
+    app.state.redactor = redactor
     install_error_handlers(app)
+    app.add_middleware(RequestBodyLimit, max_bytes=config.max_request_bytes)
+    app.add_middleware(RateLimit, per_minute=config.rate_limit_per_minute,
+                       burst=config.rate_limit_burst, identify=_principal_id)
     app.include_router(system.router)
     app.include_router(log.router)
     app.include_router(principals.router)
@@ -70,4 +99,45 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(credit.repair_records)
     app.include_router(pledges.router)
     app.include_router(pledges.events)
+    _document_limits(app, rate_limited=config.rate_limit_per_minute > 0)
     return app
+
+
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _document_limits(app: FastAPI, *, rate_limited: bool) -> None:
+    """The OpenAPI document names the answers every route may give from outside the route:
+    413 for a body over the limit, 429 on the public endpoints (when the limit is on)."""
+    base = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = base()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, body_schema in documented_body_schemas().items():
+            components.setdefault(name, body_schema)
+        components["Problem"] = {
+            "type": "object",
+            "required": ["type", "title", "status", "detail", "code"],
+            "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                           "status": {"type": "integer"}, "detail": {"type": "string"},
+                           "code": {"type": "string"}},
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                if method in {"post", "put", "patch"}:
+                    responses.setdefault("413", {"description": "request body over its limit",
+                                                 "content": _PROBLEM})
+                if rate_limited and is_public(path):
+                    responses.setdefault("429", {
+                        "description": "rate limited: retry after `Retry-After` seconds",
+                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                        "content": _PROBLEM,
+                    })
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

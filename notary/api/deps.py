@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
+from starlette.datastructures import Headers
 
 from notary.domain.records import Role
 from notary.errors import PermissionDenied
 from notary.runtime import Runtime
 from notary.storage.models import Principal
 
-__all__ = ["CurrentPrincipal", "RuntimeDep", "SessionDep", "require_roles"]
+__all__ = ["CurrentPrincipal", "RuntimeDep", "SessionDep", "api_key_of", "require_roles"]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -33,18 +34,19 @@ def _session(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(_session)]
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def api_key_of(headers: Headers) -> str | None:
+    """The API key a request carries: ``Authorization: Bearer <key>`` or ``X-API-Key``."""
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token:
+    if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.headers.get("x-api-key")
+    return headers.get("x-api-key")
 
 
 def _principal(request: Request, runtime: RuntimeDep) -> Principal:
     # Not SessionDep: that connection would stay checked out until the response is sent, and a
     # handler opening its own session would then hold two; under load the pool runs dry.
-    return runtime.principals.authenticate(_bearer(request))
+    return runtime.principals.authenticate(api_key_of(request.headers))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]

@@ -2,7 +2,9 @@
 
 RFC 9457 problem details plus a stable ``code``. Validation errors add pydantic's ``errors`` list
 (``loc``, ``msg``, ``type``). Nothing unexpected ever leaks a stack trace: it is logged, and the
-client gets a 500 problem with an incident id to quote.
+client gets a 500 problem with an incident id to quote. Every detail passes the app's
+:class:`~client_sdk.redaction.Redactor` (``app.state.redactor``): a dependency's error quoting its
+URL must not hand its password or API key to the caller.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from client_sdk.errors import FormatError
+from client_sdk.redaction import Redactor
 from notary import errors as e
+from notary.api.bodies import BodyTooLarge
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "install_error_handlers", "problem"]
+__all__ = ["PROBLEM_MEDIA_TYPE", "install_error_handlers", "problem", "redactor_of"]
 
 log = logging.getLogger(__name__)
 
@@ -41,30 +45,46 @@ _STATUS: list[tuple[type[e.NotaryError], int, str]] = [
 ]
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(status: int, code: str, title: str, detail: str, *,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body = {"type": f"urn:ipnotary:problem:{code}", "title": title, "status": status,
             "detail": detail, "code": code, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE,
+                        headers=headers or None)
 
 
-def _for_notary_error(exc: e.NotaryError) -> JSONResponse:
+def redactor_of(request: Request) -> Redactor:
+    """The app's redactor (it knows the configured URLs' secrets); a generic one before startup."""
+    redactor = getattr(request.app.state, "redactor", None)
+    return redactor if isinstance(redactor, Redactor) else Redactor()
+
+
+def _for_notary_error(exc: e.NotaryError, redact: Redactor) -> JSONResponse:
+    detail = redact(exc.detail)
     for cls, status, title in _STATUS:
         if isinstance(exc, cls):
             if status >= 500:
-                log.error("%s: %s", type(exc).__name__, exc.detail)
-            return problem(status, exc.code, title, exc.detail)
-    return problem(500, exc.code, "Service error", exc.detail)
+                log.error("%s: %s", type(exc).__name__, detail)
+            return problem(status, exc.code, title, detail)
+    return problem(500, exc.code, "Service error", detail)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(e.NotaryError)
-    async def _notary(_: Request, exc: e.NotaryError) -> JSONResponse:
-        return _for_notary_error(exc)
+    async def _notary(request: Request, exc: e.NotaryError) -> JSONResponse:
+        return _for_notary_error(exc, redactor_of(request))
 
     @app.exception_handler(FormatError)
-    async def _format(_: Request, exc: FormatError) -> JSONResponse:
-        return problem(422, "malformed_document", "Malformed document", str(exc))
+    async def _format(request: Request, exc: FormatError) -> JSONResponse:
+        return problem(422, "malformed_document", "Malformed document",
+                       redactor_of(request)(str(exc)))
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
+        return problem(413, "limit_exceeded", "Input over a documented limit", str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -15,6 +15,7 @@ __all__ = [
     "RecordPage",
     "RecordView",
     "SubmissionResult",
+    "VerifyOptions",
     "VerifyRequest",
     "VerifyResponse",
 ]
@@ -26,10 +27,14 @@ class DigestSubmission(ContentFingerprint):
     metadata: EvidenceMetadata = Field(default_factory=EvidenceMetadata)
 
 
+# The most NOTARY_MAX_DIGESTS_PER_REQUEST can be; the setting (default 1,000) is checked with 413.
+MAX_DIGESTS_PER_REQUEST = 100_000
+
+
 class DigestBatchSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: Annotated[list[DigestSubmission], Field(min_length=1)]
+    items: Annotated[list[DigestSubmission], Field(min_length=1, max_length=MAX_DIGESTS_PER_REQUEST)]
 
 
 class AnchorInfo(BaseModel):
@@ -69,15 +74,23 @@ class RecordPage(BaseModel):
     next_cursor: str | None
 
 
-class VerifyRequest(BaseModel):
+class VerifyOptions(BaseModel):
+    """Everything of a verify request but the certificate (which the SDK's parser reads)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    certificate: dict[str, Any]
     content: ContentFingerprint | None = Field(
         default=None, description="fingerprint of the file to compare with the record"
     )
     check_chain: bool = True
     min_confirmations: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class VerifyRequest(VerifyOptions):
+    """The documented shape of ``POST /v1/verify`` (the route reads the certificate raw)."""
+
+    certificate: dict[str, Any] = Field(
+        description="the certificate as issued: at most 256 KiB, nesting 32, no key twice")
 
 
 class VerifyResponse(BaseModel):

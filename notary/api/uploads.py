@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
+from notary.api.bodies import allow_body_up_to
 from notary.errors import InvalidInput, LimitExceeded
 
 __all__ = ["FormUpload", "read_multipart_upload", "receive_file_upload"]
@@ -24,6 +25,8 @@ T = TypeVar("T")
 _SLICE = 1 << 20
 MAX_FIELD_BYTES = 16 * 1024
 MAX_FIELDS = 64
+# Room for the form's other fields and part headers around the file.
+_FORM_OVERHEAD = MAX_FIELDS * (MAX_FIELD_BYTES + 1024)
 
 
 class _Writer(Protocol):
@@ -204,8 +207,10 @@ async def receive_file_upload(
     """
     limit = runtime.settings.max_upload_bytes
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 1024 * 1024:
+    if declared and declared.isdigit() and int(declared) > limit + _FORM_OVERHEAD:
         raise LimitExceeded(f"the upload is larger than the limit of {limit} bytes")
+    # The only requests whose body may pass NOTARY_MAX_REQUEST_BYTES.
+    allow_body_up_to(request, limit + _FORM_OVERHEAD)
     form = await read_multipart_upload(
         request.headers.get("content-type", ""),
         request.stream(),

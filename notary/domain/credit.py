@@ -22,10 +22,11 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from client_sdk.credit import credit_class, entry_commitment
 from notary.domain.identifiers import PartyId
+from notary.domain.text import CheckedTextModel, Text
 
 __all__ = [
     "Conduct",
@@ -38,9 +39,6 @@ __all__ = [
     "new_salt",
 ]
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-
-
 class Conduct(StrEnum):
     good = "good"
     dishonest = "dishonest"
@@ -51,8 +49,9 @@ class Severity(StrEnum):
     serious = "serious"
 
 
-class CreditEntryDetails(BaseModel):
-    """One decision about a subject's IP conduct. Every field is committed to on chain."""
+class CreditEntryDetails(CheckedTextModel):
+    """One decision about a subject's IP conduct. Every field is committed to on chain, and no
+    text may hold invisible formatting characters (``notary.domain.text``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -102,7 +101,7 @@ def class_of(active: list[CreditEntryDetails]) -> str:
     return credit_class([e.model_dump(mode="json") for e in active])
 
 
-class RepairApplication(BaseModel):
+class RepairApplication(CheckedTextModel):
     model_config = ConfigDict(extra="forbid")
 
     statement: Annotated[Text, StringConstraints(max_length=2000)]

@@ -13,6 +13,10 @@ Registration numbers are validated per type:
 - copyright: a registration number such as ``国作登字-2021-F-00012345`` or ``2021SR0123456``
   (software), or a work registered on this platform (``wk_`` and 32 hex digits);
 - other: ``scheme:value``.
+
+The terms also name ``pledgee_key``, the Ed25519 public key with which the pledgee signs its
+consent to a release or an enforcement (``client_sdk.pledges.sign_pledge_act``): inside the terms
+it is hashed into the chain's ``termsDigest``, so nobody can swap it later, and amendments keep it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
 
+from client_sdk.errors import FormatError
 from client_sdk.pledges import asset_id, party_hash, terms_digest
+from client_sdk.signing import public_key_from_b64
 from notary.domain.identifiers import PartyId
 
 __all__ = [
@@ -117,6 +123,18 @@ class PledgeTerms(BaseModel):
     term_end: date
     contract_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     valuation_report_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    pledgee_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")] | None = None
+    """The pledgee's Ed25519 public key (unpadded base64url of its 32 bytes); required to register."""
+
+    @field_validator("pledgee_key")
+    @classmethod
+    def _ed25519(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                public_key_from_b64(value)
+            except (FormatError, ValueError):
+                raise ValueError("pledgee_key is an Ed25519 public key: 32 bytes, base64url") from None
+        return value
 
     @field_validator("secured_amount")
     @classmethod
@@ -137,4 +155,5 @@ class PledgeTerms(BaseModel):
         return self
 
     def as_document(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        # exclude_none: terms registered before pledgee keys existed keep their digest.
+        return self.model_dump(mode="json", exclude_none=True)

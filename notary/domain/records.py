@@ -22,8 +22,10 @@ from pydantic import (
 )
 
 from client_sdk.certificate import format_timestamp
+from notary.domain.text import CheckedTextModel, Text
 
 __all__ = [
+    "DIGEST_FIELDS",
     "ContentFingerprint",
     "EvidenceMetadata",
     "Role",
@@ -62,17 +64,18 @@ def new_id(kind: str) -> str:
 
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$", to_lower=True)]
-SafeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
-
-def _no_control_chars(value: str) -> str:
-    if any(ord(c) < 32 and c not in "\n\t" for c in value):
-        raise ValueError("control characters are not allowed")
-    return value
+# What a fingerprint states about the bytes; the CIDs are addresses in our own content store.
+DIGEST_FIELDS = ("sha256", "size", "sm3")
 
 
 class ContentFingerprint(BaseModel):
-    """Digests of the content: computed by us on upload, or declared by a digest-only submitter."""
+    """Digests of the content: computed by us on upload, or declared by a digest-only submitter.
+
+    Only bytes the service stored have a CID (it is the content store's address, and every
+    digest route refuses a CID), so a fingerprint without one holds the submitter's word, and its
+    record field says so: ``declared`` lists the digests nobody here computed.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -82,28 +85,34 @@ class ContentFingerprint(BaseModel):
     cid: Annotated[str, StringConstraints(max_length=100)] | None = None
     cid_v1: Annotated[str, StringConstraints(max_length=100)] | None = None
 
+    @property
+    def declared(self) -> list[str]:
+        """The fields the submitter declared and the service never measured, sorted."""
+        if self.cid is not None:
+            return []
+        return sorted(k for k in DIGEST_FIELDS if getattr(self, k) is not None)
+
     def as_record_field(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
+        field = self.model_dump(exclude_none=True)
+        if self.declared:
+            field["declared"] = self.declared
+        return field
 
 
-class EvidenceMetadata(BaseModel):
-    """Optional description of an evidence item. Limits are documented in docs/api.md."""
+class EvidenceMetadata(CheckedTextModel):
+    """Optional description of an evidence item. Limits are documented in docs/api.md; no field
+    may hold invisible formatting characters (``notary.domain.text``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[SafeText, StringConstraints(max_length=300)] | None = None
-    description: Annotated[SafeText, StringConstraints(max_length=10_000)] | None = None
+    title: Annotated[Text, StringConstraints(max_length=300)] | None = None
+    description: Annotated[Text, StringConstraints(max_length=10_000)] | None = None
     source_url: Annotated[AnyHttpUrl, Field()] | None = None
     captured_at: datetime | None = None
-    case_reference: Annotated[SafeText, StringConstraints(max_length=200)] | None = None
+    case_reference: Annotated[Text, StringConstraints(max_length=200)] | None = None
     tags: Annotated[
-        list[Annotated[SafeText, StringConstraints(max_length=64)]], Field(max_length=32)
+        list[Annotated[Text, StringConstraints(max_length=64)]], Field(max_length=32)
     ] = Field(default_factory=list)
-
-    @field_validator("title", "description", "case_reference")
-    @classmethod
-    def _text(cls, value: str | None) -> str | None:
-        return None if value is None else _no_control_chars(value)
 
     @field_validator("source_url")
     @classmethod
@@ -126,7 +135,7 @@ class EvidenceMetadata(BaseModel):
     @field_validator("tags")
     @classmethod
     def _unique_tags(cls, value: list[str]) -> list[str]:
-        return sorted({_no_control_chars(t) for t in value})
+        return sorted(set(value))
 
     def as_record_field(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

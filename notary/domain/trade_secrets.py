@@ -11,18 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import ConfigDict, StringConstraints
 
 from client_sdk.certificate import format_timestamp
 from notary.domain.records import ContentFingerprint
+from notary.domain.text import CheckedTextModel
 
 __all__ = ["FilingRequest", "build_disclosure_record", "build_trade_secret_record"]
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-class FilingRequest(BaseModel):
-    """What accompanies the uploaded container."""
+class FilingRequest(CheckedTextModel):
+    """What accompanies the uploaded container (the label is checked as record text)."""
 
     model_config = ConfigDict(extra="forbid")
 

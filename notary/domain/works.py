@@ -8,6 +8,7 @@ response and in the anchored record (so the flag is in the certificate too).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -15,10 +16,18 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from client_sdk.certificate import format_timestamp
-from notary.domain.identifiers import PartyId
+from notary.domain.identifiers import IdType, PartyId, mask_identifier, normalise_identifier
 from notary.domain.records import ContentFingerprint
+from notary.domain.text import CheckedTextModel, Text
 
-__all__ = ["PriorRegistration", "WorkDetails", "WorkType", "build_work_record"]
+__all__ = [
+    "PriorRegistration",
+    "WorkDetails",
+    "WorkType",
+    "build_work_record",
+    "mask_work_identities",
+    "owner_subject_key",
+]
 
 
 class WorkType(StrEnum):
@@ -40,10 +49,7 @@ class WorkType(StrEnum):
     other = "other"
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-
-
-class Author(BaseModel):
+class Author(CheckedTextModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[Text, StringConstraints(max_length=200)]
@@ -51,15 +57,16 @@ class Author(BaseModel):
     pen_name: Annotated[Text, StringConstraints(max_length=200)] | None = None
 
 
-class Publication(BaseModel):
+class Publication(CheckedTextModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     date: date
     place: Annotated[Text, StringConstraints(max_length=200)]
 
 
-class WorkDetails(BaseModel):
-    """What a holder declares about a work. Limits are documented in docs/works.md."""
+class WorkDetails(CheckedTextModel):
+    """What a holder declares about a work. Limits are documented in docs/works.md; no text may
+    hold invisible formatting characters (``notary.domain.text``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -132,3 +139,30 @@ def build_work_record(
     if prior:
         body["prior_registrations"] = [p.model_dump() for p in prior]
     return body
+
+
+def owner_subject_key(work: Mapping[str, Any]) -> str | None:
+    """``type:id`` of a recorded work's copyright owner, normalised as identifiers are today (a
+    record made before NFKC normalisation may spell it otherwise), or None if it does not parse."""
+    owner = work.get("copyright_owner")
+    if not isinstance(owner, Mapping):
+        return None
+    try:
+        kind = IdType(str(owner.get("id_type")))
+        return f"{kind.value}:{normalise_identifier(kind, str(owner.get('id', '')))}"
+    except ValueError:
+        return None
+
+
+def mask_work_identities(work: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a recorded ``work`` whose copyright owner's identity number is masked
+    (``identifiers.mask_identifier``): what others are shown. The anchored record is unchanged."""
+    out = dict(work)
+    owner = work.get("copyright_owner")
+    if isinstance(owner, Mapping) and isinstance(owner.get("id"), str):
+        try:
+            masked = mask_identifier(str(owner.get("id_type")), owner["id"])
+        except ValueError:  # an id type this version does not know: show none of it
+            masked = "*" * len(owner["id"])
+        out["copyright_owner"] = {**owner, "id": masked}
+    return out

@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 
 from client_sdk.errors import FormatError
 from client_sdk.note import CosignatureVerifier, parse_note, parse_signature_lines
+from client_sdk.redaction import redact_url
 from client_sdk.timestamp import TimestampError, read_token, request_token, verify_token
 from notary.errors import DependencyUnavailable
 from notary.services.transparency_log import checkpoint_digest, consistency_proof
@@ -155,8 +156,8 @@ class WitnessSubmitter:
             try:
                 response = self._client.post(self._endpoint, content=body.encode("utf-8"))
             except httpx.HTTPError as exc:
-                raise DependencyUnavailable(f"witness {self.name} at {self.state.url} is "
-                                            f"unreachable: {type(exc).__name__}: {exc}") from exc
+                raise DependencyUnavailable(f"witness {self.name} at {redact_url(self.state.url)} "
+                                            f"is unreachable: {type(exc).__name__}: {exc}") from exc
             text = response.text[:MAX_RESPONSE_BYTES]
             if response.status_code == 200:
                 self._store(session, batch, text)
@@ -245,7 +246,8 @@ class TimestampRequester:
                     info = (verify_token(token, digest=digest, trusted_roots=self._roots)
                             if self._roots else read_token(token))
                 except (TimestampError, FormatError) as exc:
-                    raise DependencyUnavailable(f"time-stamp authority {self.url}: {exc}") from exc
+                    raise DependencyUnavailable(
+                        f"time-stamp authority {redact_url(self.url)}: {exc}") from exc
                 session.add(TimestampToken(batch_seq=batch.seq or 0, authority=self.url, token=token,
                                            gen_time=info.gen_time, received_at=datetime.now(UTC)))
                 try:

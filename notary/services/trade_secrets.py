@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from client_sdk import trade_secret as ts
 from client_sdk.canonical import canonical_json
-from client_sdk.errors import DecryptionError, FormatError
+from client_sdk.errors import DecryptionError, FormatError, VerificationError
 from notary.domain.records import ContentFingerprint, Role, dedup_key, new_id
 from notary.domain.trade_secrets import (
     FilingRequest,
@@ -41,18 +41,26 @@ DISCLOSEE_ROLES = frozenset({Role.arbitrator, Role.notary})
 
 
 def set_encryption_key(session: Session, *, principal: Principal, public_document: dict[str, Any]) -> str:
-    """Register a principal's trade-secret recipient key document; returns its key id."""
+    """Register a principal's signed trade-secret key document; returns its encryption key id.
+
+    Only signed documents (version 2) are taken: holders accept a document only if the signing
+    key they were given out of band signed it, so an unsigned one would be useless to them.
+    """
     try:
-        key_id = ts.recipient_key_id(public_document)
-    except FormatError as exc:
+        info = ts.check_recipient_document(public_document)
+    except (FormatError, VerificationError) as exc:
         raise InvalidInput(f"not a usable recipient key document: {exc}") from exc
+    if info.signing_key_id is None:
+        raise InvalidInput(
+            "the recipient key document is unsigned (version 1); register the signed document "
+            "that 'notary keys generate' prints (older key files: 'notary keys upgrade')")
     row = session.get(Principal, principal.id)  # the caller's object may be a cached snapshot
     if row is None:
         raise NotFound(f"no principal {principal.id!r}")
     row.encryption_keys = canonical_json(public_document).decode()
     session.add(row)
     session.commit()
-    return key_id
+    return info.key_id
 
 
 def encryption_key_of(principal: Principal) -> dict[str, Any]:
@@ -65,18 +73,25 @@ def encryption_key_of(principal: Principal) -> dict[str, Any]:
     return doc
 
 
-def _wrapped(doc: dict[str, Any], *, filing_id: str, key_id: str, whose: str) -> ts.WrappedKey:
+def _wrapped(doc: dict[str, Any], *, filing_id: str, key: ts.RecipientKeyInfo,
+             whose: str) -> ts.WrappedKey:
     try:
         wrapped = ts.WrappedKey.from_json(doc)
     except FormatError as exc:
         raise InvalidInput(f"{whose} wrapped key: {exc}") from exc
     if wrapped.filing_id != filing_id:
         raise InvalidInput(f"{whose} wrapped key is for filing {wrapped.filing_id}, not {filing_id}")
-    if wrapped.recipient_key_id != key_id:
+    if wrapped.recipient_key_id != key.key_id:
         raise InvalidInput(
             f"{whose} wrapped key is sealed to key {wrapped.recipient_key_id}, but the registered "
-            f"key is {key_id}"
+            f"key is {key.key_id}"
         )
+    if key.post_quantum and wrapped.suite != ts.SUITE_HYBRID:
+        # The SDK never does this; another client that downgrades a post-quantum recipient is
+        # refused rather than recorded.
+        raise InvalidInput(
+            f"{whose} wrapped key uses the classic suite, but the registered key has an "
+            "ML-KEM-768 + X25519 key: wrap with the hybrid suite")
     return wrapped
 
 
@@ -92,9 +107,10 @@ def file_trade_secret(
 
     ``container_head`` is the container's first bytes: its header must name this filing.
     """
-    holder_doc = encryption_key_of(session.get(Principal, holder.id) or holder)
-    holder_key_id = ts.recipient_key_id(holder_doc)
-    wrapped = _wrapped(request.holder_wrapped_key, filing_id=request.id, key_id=holder_key_id,
+    holder_key = ts.check_recipient_document(
+        encryption_key_of(session.get(Principal, holder.id) or holder))
+    holder_key_id = holder_key.key_id
+    wrapped = _wrapped(request.holder_wrapped_key, filing_id=request.id, key=holder_key,
                        whose="the holder's")
     try:
         info = ts.inspect_container(io.BytesIO(container_head))
@@ -139,9 +155,9 @@ def disclose_filing(
         raise PermissionDenied(
             f"trade secrets are disclosed to arbitrators and notaries; {recipient_id} is a {recipient.role}"
         )
-    recipient_doc = encryption_key_of(recipient)
-    recipient_key_id = ts.recipient_key_id(recipient_doc)
-    wrapped = _wrapped(wrapped_key, filing_id=filing_id, key_id=recipient_key_id, whose="the recipient's")
+    recipient_key = ts.check_recipient_document(encryption_key_of(recipient))
+    recipient_key_id = recipient_key.key_id
+    wrapped = _wrapped(wrapped_key, filing_id=filing_id, key=recipient_key, whose="the recipient's")
     already = session.exec(
         select(KeyGrant).where(KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == recipient_id)
     ).first()
@@ -149,13 +165,18 @@ def disclose_filing(
         record = session.exec(select(Record).where(Record.id == already.disclosure_id)).one()
         return StoredRecord(record, created=False)
     wrapped_bytes = wrapped.to_bytes()
+    # The signing key id names the key that vouched for the document the holder sealed to, so
+    # the recipient can see in the anchored record that it was theirs.
+    recipient_field = {"id": recipient.id, "name": recipient.name, "role": recipient.role,
+                       "key_id": recipient_key_id}
+    if recipient_key.signing_key_id is not None:
+        recipient_field["signing_key_id"] = recipient_key.signing_key_id
 
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
         return build_disclosure_record(
             record_id=record_id, holder_id=holder.id, holder_name=holder.name, filing_id=filing_id,
             commitment=body_of(filing)["commitment"],
-            recipient={"id": recipient.id, "name": recipient.name, "role": recipient.role,
-                       "key_id": recipient_key_id},
+            recipient=recipient_field,
             wrapped_key_sha256=hashlib.sha256(wrapped_bytes).hexdigest(), received_at=received_at,
         )
 

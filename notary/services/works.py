@@ -1,4 +1,10 @@
-"""Registering works, and answering "who registered this exact content first, and when"."""
+"""Registering works, and answering "who registered this exact content first, and when".
+
+The lookup is open to every API key, so what it shows of each registration depends on who asks:
+identity numbers of copyright owners are masked except for the registrant, the owner themselves
+(a principal whose identifier is the owner's) and the roles that need them (notaries and
+arbitrators). The anchored records, and so the certificates, are never changed.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,18 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from notary.domain.records import ContentFingerprint, dedup_key
-from notary.domain.works import PriorRegistration, WorkDetails, build_work_record
-from notary.services.records import StoredRecord, accept_record, body_of
+from notary.domain.works import (
+    PriorRegistration,
+    WorkDetails,
+    build_work_record,
+    mask_work_identities,
+    owner_subject_key,
+)
+from notary.services.records import READER_ROLES, StoredRecord, accept_record, body_of
 from notary.storage.models import Batch, Principal, Record
 
-__all__ = ["Registration", "register_work", "registrations_of"]
+__all__ = ["Registration", "identities_visible_to", "register_work", "registrations_of",
+           "work_as_seen_by"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +99,19 @@ def registrations_of(session: Session, *, sha256: str, limit: int = 100) -> list
 
     ordered = sorted(rows, key=position)
     return [Registration(r, b, prior=i == 0) for i, (r, b) in enumerate(ordered)]
+
+
+def identities_visible_to(viewer: Principal, record: Record) -> bool:
+    """May ``viewer`` read the identity numbers in this work record?"""
+    if record.owner_id == viewer.id or viewer.role in READER_ROLES:
+        return True
+    return viewer.identifier is not None and viewer.identifier == owner_subject_key(
+        body_of(record)["work"])
+
+
+def work_as_seen_by(viewer: Principal, record: Record) -> tuple[dict[str, Any], bool]:
+    """The record's ``work`` as ``viewer`` may see it, and whether identity numbers were masked."""
+    work: dict[str, Any] = body_of(record)["work"]
+    if identities_visible_to(viewer, record):
+        return work, False
+    return mask_work_identities(work), True

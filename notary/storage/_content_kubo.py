@@ -51,6 +51,7 @@ from client_sdk._unixfs import (
 )
 from client_sdk.errors import ContentIntegrityError, FormatError
 from client_sdk.fingerprint import Fingerprint, Fingerprinter
+from client_sdk.redaction import redact_url
 from notary.errors import (
     ContentCorrupted,
     ContentNotFound,
@@ -192,14 +193,14 @@ class _KuboWriter:
         store = self._store
         if isinstance(request.error, httpx.HTTPError):
             return ContentStoreUnavailable(
-                f"Kubo RPC API at {store.api_url} failed during add: {request.error}"
+                f"Kubo RPC API at {store.shown_url} failed during add: {request.error}"
             )
         if request.error is not None:
-            return ContentStoreError(f"add to Kubo at {store.api_url} failed: {request.error!r}")
+            return ContentStoreError(f"add to Kubo at {store.shown_url} failed: {request.error!r}")
         response = request.response
         if response is not None and response.status_code != 200:
             return store._http_failure("/api/v0/add", response)
-        return ContentStoreError(f"Kubo at {store.api_url} ended the add request early")
+        return ContentStoreError(f"Kubo at {store.shown_url} ended the add request early")
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._state != "open":
@@ -230,7 +231,7 @@ class _KuboWriter:
             if kubo_cid != fingerprint.cid:
                 self._store._unpin_quietly(kubo_cid)
                 raise ContentStoreError(
-                    f"Kubo at {self._store.api_url} computed {kubo_cid} but this content is "
+                    f"Kubo at {self._store.shown_url} computed {kubo_cid} but this content is "
                     f"{fingerprint.cid} (Kubo defaults are assumed); refusing to record it",
                     code="content_cid_mismatch",
                 )
@@ -279,6 +280,8 @@ class KuboContentStore:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        # Messages name the daemon by this: its URL may carry a password or an API key.
+        self.shown_url = redact_url(self.api_url)
         self.max_size = max_size
         self._add_timeout = httpx.Timeout(add_timeout, connect=min(timeout, 10.0))
         self._client = httpx.Client(
@@ -286,7 +289,7 @@ class KuboContentStore:
         )
 
     def __repr__(self) -> str:
-        return f"KuboContentStore({self.api_url!r})"
+        return f"KuboContentStore({self.shown_url!r})"
 
     def close(self) -> None:
         self._client.close()
@@ -300,11 +303,11 @@ class KuboContentStore:
         if response.status_code in (401, 403, 404, 405):
             # An RPC endpoint that refuses us or does not exist: the setting is wrong.
             return ContentStoreUnavailable(
-                f"{self.api_url}{path} answered HTTP {response.status_code} ({message}); "
+                f"{self.shown_url}{path} answered HTTP {response.status_code} ({message}); "
                 "is this a Kubo RPC API address (usually port 5001, not the gateway)?"
             )
         if response.status_code >= 502:
-            return ContentStoreUnavailable(f"Kubo at {self.api_url}: {message}")
+            return ContentStoreUnavailable(f"Kubo at {self.shown_url}: {message}")
         return ContentStoreError(f"Kubo {path} failed: {message}")
 
     def _post(
@@ -318,7 +321,7 @@ class KuboContentStore:
             )
         except httpx.HTTPError as exc:
             raise ContentStoreUnavailable(
-                f"Kubo RPC API at {self.api_url} is unreachable: {exc}"
+                f"Kubo RPC API at {self.shown_url} is unreachable: {exc}"
             ) from exc
         if response.status_code == 200:
             return response
@@ -419,7 +422,7 @@ class KuboContentStore:
             version = response.json()["Version"]
         except (ValueError, KeyError, TypeError) as exc:
             raise ContentStoreUnavailable(
-                f"{self.api_url} answered /api/v0/version without a version; not a Kubo RPC API?"
+                f"{self.shown_url} answered /api/v0/version without a version; not a Kubo RPC API?"
             ) from exc
         if not isinstance(version, str):
-            raise ContentStoreUnavailable(f"{self.api_url}: unexpected version answer {version!r}")
+            raise ContentStoreUnavailable(f"{self.shown_url}: unexpected version answer {version!r}")

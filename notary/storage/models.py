@@ -22,6 +22,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "Batch",
     "Cosignature",
     "CreditEntry",
@@ -56,7 +57,10 @@ class Principal(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """API keys are stored as SHA-256 hashes: they are 256-bit random, so no slow KDF is needed."""
+    """API keys are stored as SHA-256 hashes: they are 256-bit random, so no slow KDF is needed.
+
+    A key answers 401 once ``revoked_at`` or ``expires_at`` has passed; rotating a key revokes it
+    and names its successor in ``replaced_by``."""
 
     __tablename__ = "api_key"
 
@@ -65,6 +69,28 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64, unique=True)
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+    replaced_by: str | None = Field(default=None, max_length=40)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One administrative act: who did what to which target, when. Only appended, never changed.
+
+    ``actor_id`` is the principal whose key made the request; acts done on the server host (the
+    ``notary principal`` commands) have none and name the operator in ``actor``."""
+
+    __tablename__ = "audit_event"
+
+    seq: int | None = Field(
+        default=None, sa_column=Column(_SEQ, primary_key=True, autoincrement=True)
+    )
+    at: datetime = Field(index=True)
+    actor_id: str | None = Field(default=None, max_length=40, index=True)
+    actor: str = Field(max_length=300)
+    action: str = Field(max_length=64, index=True)
+    target_type: str = Field(max_length=32)
+    target_id: str = Field(max_length=80, index=True)
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
 
 
 class Record(SQLModel, table=True):
@@ -236,10 +262,16 @@ class CreditRepair(SQLModel, table=True):
 
 
 class Pledge(SQLModel, table=True):
-    """The details behind a PledgeRegistry entry; the chain holds their hashes and the state."""
+    """The details behind a PledgeRegistry entry; the chain holds their hashes and the state.
+
+    ``idempotency_key`` (with the SHA-256 of the request it came with) makes a retried
+    registration return the first answer, even after the pledge was released."""
 
     __tablename__ = "pledge"
-    __table_args__ = (UniqueConstraint("chain_id", "contract", "pledge_id", name="uq_pledge_on_chain"),)
+    __table_args__ = (
+        UniqueConstraint("chain_id", "contract", "pledge_id", name="uq_pledge_on_chain"),
+        UniqueConstraint("registrar_id", "idempotency_key", name="uq_pledge_idempotency_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
@@ -254,3 +286,8 @@ class Pledge(SQLModel, table=True):
     registrar_id: str = Field(foreign_key="principal.id", max_length=40)
     registered_at: datetime
     closed_at: datetime | None = None
+    # The registrar's own chain account, which the contract lets change this pledge.
+    registrar_account: str | None = Field(default=None, max_length=42)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_sha256: str | None = Field(default=None, max_length=64)
+    registration_record_id: str | None = Field(default=None, max_length=40)

@@ -44,6 +44,7 @@ from chain import (
     PledgeReader,
     PledgeRegistryClient,
     PledgeStatus,
+    RegistrarFunding,
     TransactionPolicy,
     errors,
     load_artifact,
@@ -865,9 +866,9 @@ class PledgeClientSuite:
     """
 
     register_gas_limit: ClassVar[int] = 240_000
-    """Cancun/Prague pricing: about 229,500 for the first pledge, 212,400 after."""
+    """Cancun/Prague pricing: about 230,200 for the first pledge, 213,100 after."""
     change_gas_limit: ClassVar[int] = 45_000
-    """amend, release, enforce: about 36,000 each."""
+    """amend, release, enforce: about 36,000 to 37,500 each."""
 
     @pytest.fixture
     def registry(self, backend: ChainBackend) -> Iterator[EvidenceRegistryClient]:
@@ -930,6 +931,7 @@ class PledgeClientSuite:
 
         assert (receipt.pledge_id, receipt.action) == (1, PledgeAction.REGISTERED)
         assert (receipt.asset_id, receipt.terms_digest, receipt.party) == (asset, terms, None)
+        assert (receipt.consent_digest, receipt.registrar) == (None, pledges.account)
         assert (receipt.chain_id, receipt.contract) == (pledges.chain_id, pledges.registry_address)
         block = pledges.block(receipt.block_number)
         assert (block.hash, block.timestamp) == (receipt.block_hash, receipt.block_timestamp)
@@ -946,6 +948,7 @@ class PledgeClientSuite:
             terms,
         )
         assert (pledge.registered_at, pledge.released_at) == (receipt.block_timestamp, None)
+        assert pledge.registrar == pledges.account
         assert pledge.status is PledgeStatus.ACTIVE and pledge.active
         assert pledges.active_pledge_of(asset) == 1
         assert pledges.pledges_of(asset) == (1,)
@@ -965,12 +968,14 @@ class PledgeClientSuite:
         assert amended.gas_used < self.change_gas_limit
         assert pledges.get_pledge(1).terms_digest == new_terms
 
-        released = pledges.release(1, pledgee)  # either party may ask
+        consent = h32()
+        released = pledges.release(1, pledgee, consent)  # with the pledgee's consent
         assert (released.action, released.party, released.asset_id) == (
             PledgeAction.RELEASED,
             pledgee,
             asset,
         )
+        assert released.consent_digest == consent
         assert released.gas_used < self.change_gas_limit
         pledge = pledges.get_pledge(1)
         assert pledge.status is PledgeStatus.RELEASED and not pledge.active
@@ -980,7 +985,7 @@ class PledgeClientSuite:
         # The asset is free again: a new pledge, then enforced by its pledgee.
         second = pledges.register(asset, pledgor, pledgee, terms)
         assert second.pledge_id == 2 and second.gas_used < self.register_gas_limit
-        enforced = pledges.enforce(2, pledgee)
+        enforced = pledges.enforce(2, pledgee, consent)
         assert (enforced.action, enforced.party) == (PledgeAction.ENFORCED, pledgee)
         assert enforced.gas_used < self.change_gas_limit
         assert pledges.get_pledge(2).status is PledgeStatus.ENFORCED
@@ -1011,14 +1016,20 @@ class PledgeClientSuite:
         with pytest.raises(errors.AssetAlreadyPledged):
             pledges.register(*values, allow_existing=False)
 
-    def test_release_by_a_stranger_is_refused(self, pledges: PledgeRegistryClient) -> None:
-        pledge_id = pledges.register(h32(), h32(), h32(), h32()).pledge_id
+    def test_release_by_a_stranger_or_the_pledgor_is_refused(
+        self, pledges: PledgeRegistryClient
+    ) -> None:
+        pledgor = h32()
+        pledge_id = pledges.register(h32(), pledgor, h32(), h32()).pledge_id
         stranger = h32()
         with pytest.raises(errors.NotAParty) as info:
-            pledges.release(pledge_id, stranger)
+            pledges.release(pledge_id, stranger, h32())
         assert (info.value.pledge_id, info.value.party) == (pledge_id, stranger)
         assert isinstance(info.value, PermissionError)
         assert "neither the pledgor nor the pledgee" in str(info.value)
+        with pytest.raises(errors.NotPledgee) as not_pledgee:
+            pledges.release(pledge_id, pledgor, h32())  # the pledgee consents, not the pledgor
+        assert "consent" in str(not_pledgee.value)
         assert pledges.get_pledge(pledge_id).active
 
     def test_enforce_by_the_pledgor_or_a_stranger_is_refused(
@@ -1027,26 +1038,97 @@ class PledgeClientSuite:
         pledgor = h32()
         pledge_id = pledges.register(h32(), pledgor, h32(), h32()).pledge_id
         with pytest.raises(errors.NotPledgee) as info:
-            pledges.enforce(pledge_id, pledgor)
+            pledges.enforce(pledge_id, pledgor, h32())
         assert info.value.party == pledgor and isinstance(info.value, PermissionError)
-        assert "only the pledgee can enforce" in str(info.value)
-        assert "release()" in str(info.value)
+        assert "only the pledgee can consent to its release or enforce it" in str(info.value)
         with pytest.raises(errors.NotAParty):
-            pledges.enforce(pledge_id, h32())
+            pledges.enforce(pledge_id, h32(), h32())
         assert pledges.get_pledge(pledge_id).active
+
+    def test_release_without_consent_is_refused(self, pledges: PledgeRegistryClient) -> None:
+        pledgee = h32()
+        pledge_id = pledges.register(h32(), h32(), pledgee, h32()).pledge_id
+        for close in (pledges.release, pledges.enforce):
+            with pytest.raises(errors.ZeroPledgeValue) as info:
+                close(pledge_id, pledgee, bytes(32))
+            assert info.value.field == "consentDigest"
+        assert pledges.get_pledge(pledge_id).active
+
+    # registrars ------------------------------------------------------------------------------
+
+    def test_each_registrar_changes_only_its_own_pledges(
+        self, backend: ChainBackend, pledges: PledgeRegistryClient
+    ) -> None:
+        first, second = pledges.for_registrar("prn_first"), pledges.for_registrar("prn_second")
+        granted = pledges.provision_registrar("prn_first")
+        assert granted.address == first.account != pledges.account
+        assert granted.granted_tx is not None and granted.funded_wei > 0
+        assert pledges.is_registrar(first.account) and not pledges.is_registrar(second.account)
+        pledges.provision_registrar("prn_second")
+        # Provisioned already and funded: nothing is sent.
+        nonce = self.nonce(pledges)
+        assert pledges.provision_registrar("prn_first").granted_tx is None
+        assert self.nonce(pledges) == nonce
+        assert pledges.for_registrar("prn_first") is first  # one client (one sender) per registrar
+
+        pledgee = h32()
+        mine = first.register(h32(), h32(), pledgee, h32())
+        assert mine.registrar == first.account
+        assert pledges.get_pledge(mine.pledge_id).registrar == first.account
+        for change in (
+            lambda c: c.amend(mine.pledge_id, h32()),
+            lambda c: c.release(mine.pledge_id, pledgee, h32()),
+            lambda c: c.enforce(mine.pledge_id, pledgee, h32()),
+        ):
+            for other in (second, pledges):  # another registrar, or the admin
+                with pytest.raises(errors.NotRegistrar) as info:
+                    change(other)
+                assert (info.value.pledge_id, info.value.registrar, info.value.caller) == (
+                    mine.pledge_id,
+                    first.account,
+                    other.account,
+                )
+                assert isinstance(info.value, PermissionError)
+                assert "only that account" in str(info.value)
+        assert first.release(mine.pledge_id, pledgee, h32()).registrar == first.account
+
+    def test_registrar_accounts_are_derived_again_after_a_restart(
+        self, backend: ChainBackend, pledges: PledgeRegistryClient
+    ) -> None:
+        address = pledges.provision_registrar("prn_restart").address
+        again = backend.connect().pledge_registry()
+        assert again.registrar_address("prn_restart") == address
+        assert again.for_registrar("prn_restart").account == address
+        assert again.registrar_address("prn_other") != address
+        # Another admin key derives other accounts: the derivation is keyed.
+        assert backend.connect(private_key=OTHER_KEY).pledge_registry(
+            pledges.registry_address
+        ).registrar_address("prn_restart") != address
+
+    def test_a_registrar_running_low_is_topped_up(self, pledges: PledgeRegistryClient) -> None:
+        funding = RegistrarFunding(gas_per_transaction=300_000, transactions=4, low_water=2)
+        first = pledges.provision_registrar("prn_low", funding=funding)
+        assert first.granted_tx is not None
+        balance = pledges.w3.eth.get_balance(first.address)
+        assert balance == first.funded_wei
+        # Costlier transactions: what it holds is now under the low-water mark.
+        richer = RegistrarFunding(gas_per_transaction=3_000_000, transactions=4, low_water=2)
+        topped = pledges.provision_registrar("prn_low", funding=richer)
+        assert topped.granted_tx is None and topped.funded_tx is not None
+        assert pledges.w3.eth.get_balance(first.address) == balance + topped.funded_wei
 
     def test_closed_pledge_cannot_change(self, pledges: PledgeRegistryClient) -> None:
         pledgor, pledgee = h32(), h32()
         pledge_id = pledges.register(h32(), pledgor, pledgee, h32()).pledge_id
-        pledges.release(pledge_id, pledgor)
+        pledges.release(pledge_id, pledgee, h32())
         with pytest.raises(errors.PledgeNotActive) as info:
             pledges.amend(pledge_id, h32())
         assert (info.value.pledge_id, info.value.status) == (pledge_id, PledgeStatus.RELEASED)
         assert "already released" in str(info.value) and "register()" in str(info.value)
         with pytest.raises(errors.PledgeNotActive):
-            pledges.enforce(pledge_id, pledgee)  # released, so not enforceable
+            pledges.enforce(pledge_id, pledgee, h32())  # released, so not enforceable
         with pytest.raises(errors.PledgeNotActive):
-            pledges.release(pledge_id, pledgee)  # released by the other party: not a retry
+            pledges.release(pledge_id, pledgee, h32())  # another consent: not a retry
 
     def test_unknown_pledge(self, pledges: PledgeRegistryClient) -> None:
         with pytest.raises(errors.UnknownPledge) as info:
@@ -1054,8 +1136,8 @@ class PledgeClientSuite:
         assert info.value.pledge_id == 99 and isinstance(info.value, LookupError)
         assert "pledge_count()" in str(info.value)
         for call in (
-            lambda: pledges.release(99, h32()),
-            lambda: pledges.enforce(99, h32()),
+            lambda: pledges.release(99, h32(), h32()),
+            lambda: pledges.enforce(99, h32(), h32()),
             lambda: pledges.amend(99, h32()),
         ):
             with pytest.raises(errors.UnknownPledge):
@@ -1087,8 +1169,10 @@ class PledgeClientSuite:
         [
             lambda p: p.register(b"\x01" * 31, h32(), h32(), h32()),
             lambda p: p.register(h32(), "ab" * 32, h32(), h32()),
-            lambda p: p.release(-1, h32()),
-            lambda p: p.enforce(2**64, h32()),
+            lambda p: p.release(-1, h32(), h32()),
+            lambda p: p.enforce(2**64, h32(), h32()),
+            lambda p: p.release(1, h32(), b"short consent"),
+            lambda p: p.for_registrar(""),
             lambda p: p.amend(True, h32()),
             lambda p: p.get_pledge(1, block=-1),
             lambda p: p.active_pledge_of(h32(), block="latest"),
@@ -1098,6 +1182,8 @@ class PledgeClientSuite:
             "str-party",
             "negative-id",
             "id-over-uint64",
+            "short-consent",
+            "empty-registrar-label",
             "bool-id",
             "negative-block",
             "str-block",
@@ -1144,7 +1230,7 @@ class PledgeClientSuite:
         # Not idempotent by design: the chain cannot tell a retry from a new pledge here.
         values = (h32(), h32(), h32(), h32())
         first = pledges.register(*values)
-        pledges.release(first.pledge_id, values[1])
+        pledges.release(first.pledge_id, values[2], h32())
         assert pledges.register(*values).pledge_id == first.pledge_id + 1
 
     def test_release_and_enforce_retries_return_the_first_receipt(
@@ -1153,14 +1239,15 @@ class PledgeClientSuite:
         pledgor, pledgee = h32(), h32()
         released_id = pledges.register(h32(), pledgor, pledgee, h32()).pledge_id
         enforced_id = pledges.register(h32(), pledgor, pledgee, h32()).pledge_id
-        released = pledges.release(released_id, pledgor)
-        enforced = pledges.enforce(enforced_id, pledgee)
+        consent = h32()
+        released = pledges.release(released_id, pledgee, consent)
+        enforced = pledges.enforce(enforced_id, pledgee, consent)
         nonce = self.nonce(pledges)
-        assert pledges.release(released_id, pledgor) == released
-        assert pledges.enforce(enforced_id, pledgee) == enforced
+        assert pledges.release(released_id, pledgee, consent) == released
+        assert pledges.enforce(enforced_id, pledgee, consent) == enforced
         assert self.nonce(pledges) == nonce
         with pytest.raises(errors.PledgeNotActive):
-            pledges.release(released_id, pledgor, allow_existing=False)
+            pledges.release(released_id, pledgee, consent, allow_existing=False)
 
     def test_amend_retry_returns_the_transaction_that_set_the_terms(
         self, pledges: PledgeRegistryClient
@@ -1192,7 +1279,7 @@ class PledgeClientSuite:
         asset, pledgor, pledgee, terms, new_terms = h32(), h32(), h32(), h32(), h32()
         a = pledges.register(asset, pledgor, pledgee, terms)
         m = pledges.amend(a.pledge_id, new_terms)
-        b = pledges.release(a.pledge_id, pledgor)
+        b = pledges.release(a.pledge_id, pledgee, h32())
         assert a.block_number < m.block_number < b.block_number
 
         assert pledges.active_pledge_of(asset, block=a.block_number) == a.pledge_id
@@ -1247,7 +1334,7 @@ class PledgeClientSuite:
     ) -> None:
         asset, pledgor, pledgee = h32(), h32(), h32()
         a = pledges.register(asset, pledgor, pledgee, h32())
-        b = pledges.enforce(a.pledge_id, pledgee)
+        b = pledges.enforce(a.pledge_id, pledgee, h32())
         reader = backend.pledge_reader(pledges.registry_address)
         reader.check()
         assert reader.chain_id == pledges.chain_id

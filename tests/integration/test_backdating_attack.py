@@ -131,13 +131,14 @@ def _forge(honest: Honest, data_dir: Path, *, witnesses: bool, extra: dict[str, 
     service = deployment.start()
     try:
         key = service.create_principal("Backdating Operator", "holder")
+        admin = service.create_principal("Backdating Admin", "admin")
         with NotaryClient(service.url, key) as client:
             sub, *_ = client.submit_digests(
                 [{"sha256": hashlib.sha256(FORGED_CONTENT).hexdigest(), "size": len(FORGED_CONTENT)}]
                 + [{"sha256": f"{i:064x}", "size": i} for i in range(1, filler + 1)])
         assert sub.receipt.record["received_at"].startswith("2019-03-01")  # the clock is back
         time.sleep(settle)
-        return sub.id, readiness(service.url)
+        return sub.id, readiness(service.url, admin)
     finally:
         deployment.stop()
 

@@ -43,7 +43,7 @@ class TestHardhatPledgeClient(PledgeClientSuite):
             backend.url, private_key=ADMIN_KEY, state_dir=backend.state_dir, timeout=1.5
         )
         pledges = registry.pledge_registry()
-        values = asset, pledgor, _, _ = (h32(), h32(), h32(), h32())
+        values = asset, _, pledgee, _ = (h32(), h32(), h32(), h32())
 
         def unmined(call: object) -> errors.TransactionTimeout:
             backend.w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])
@@ -63,8 +63,9 @@ class TestHardhatPledgeClient(PledgeClientSuite):
         assert registered.tx_hash == timed_out.tx_hash
         assert pledges.active_pledge_of(asset) == registered.pledge_id
 
-        timed_out = unmined(lambda: pledges.release(registered.pledge_id, pledgor))
-        released = pledges.release(registered.pledge_id, pledgor)
+        consent = h32()
+        timed_out = unmined(lambda: pledges.release(registered.pledge_id, pledgee, consent))
+        released = pledges.release(registered.pledge_id, pledgee, consent)
         assert (released.tx_hash, released.action) == (timed_out.tx_hash, PledgeAction.RELEASED)
         assert pledges.get_pledge(registered.pledge_id).status is PledgeStatus.RELEASED
         assert pledges.pledge_count() == 1

@@ -66,12 +66,15 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         assert untrusted.returncode == 4 and b"NOT TRUSTED" in untrusted.stderr
         _check_credit_under_policies(svc, "uscc:91110108551385082Q")
 
+        bank_key = tmp_path / "bank.key"
+        pledgee_key = json.loads(run(svc, "", "pledge", "keygen", "-o", str(bank_key)).stdout)["pledgee_key"]
         pledge = tmp_path / "pledge.json"
         pledge.write_text(json.dumps({
             "asset": {"type": "trademark", "registration_number": "12345678"},
             "terms": {"pledgor": SUBJECT, "pledgee": BANK, "secured_amount": "1000000", "currency": "CNY",
                       "term_start": "2026-01-01", "term_end": "2027-01-01",
-                      "contract_sha256": "cc" * 32, "valuation_report_sha256": "dd" * 32}}))
+                      "contract_sha256": "cc" * 32, "valuation_report_sha256": "dd" * 32,
+                      "pledgee_key": pledgee_key}}))
         registered = json.loads(run(svc, registrar, "pledge", "register", "--file", str(pledge)).stdout)
         pledge_id = registered["pledge"]["pledge_id"]
         answer = json.loads(run(svc, "", "pledge", "status", "--asset-type", "trademark", "--number", "12345678",
@@ -79,14 +82,37 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         assert answer["pledged"] and answer["pledge_id"] == pledge_id and answer["chain_checked"]
         assert answer["pledgee"]["name"] == BANK["name"]
         _check_pledge_under_policies(svc, pledge_id)
-        refused = run(svc, registrar, "pledge", "release", str(pledge_id), "--party-name", "X",
-                      "--party-id-type", "passport", "--party-id", "E12345678", check=False)
-        assert refused.returncode == 1 and b"neither the pledgor nor the pledgee" in refused.stderr
-        run(svc, registrar, "pledge", "release", str(pledge_id), "--party-name", BANK["name"],
-            "--party-id-type", "uscc", "--party-id", BANK["id"])
+
+        # Somebody else's key, signing as somebody else: refused before anything is sent.
+        other_key, forged = tmp_path / "other.key", tmp_path / "forged.json"
+        run(svc, "", "pledge", "keygen", "-o", str(other_key))
+        run(svc, "", "pledge", "consent", str(pledge_id), "--action", "release", "--key", str(other_key),
+            "--party-id-type", "passport", "--party-id", "E12345678", "-o", str(forged))
+        refused = run(svc, registrar, "pledge", "release", str(pledge_id), "--consent", str(forged),
+                      check=False)
+        assert refused.returncode == 1 and b"not as the pledgee" in b" ".join(refused.stderr.split())
+
+        # Another registrar cannot release it, even with the bank's consent.
+        consent = tmp_path / "consent.json"
+        signed = json.loads(run(svc, "", "pledge", "consent", str(pledge_id), "--action", "release",
+                                "--key", str(bank_key), "--party-id-type", "uscc", "--party-id", BANK["id"],
+                                "-o", str(consent)).stdout)
+        assert signed["pledge_id"] == pledge_id and signed["action"] == "release"
+        other_office = svc.create_principal("Another Registry Office", "pledge_registrar")
+        foreign = run(svc, other_office, "pledge", "release", str(pledge_id), "--consent", str(consent),
+                      check=False)
+        assert foreign.returncode == 1 and b"not_your_pledge" in b" ".join(foreign.stderr.split())
+        released = json.loads(run(svc, registrar, "pledge", "release", str(pledge_id),
+                                  "--consent", str(consent)).stdout)
+        assert released["event"]["receipt"]["record"]["consent"]["act"] == signed
         freed = run(svc, "", "pledge", "status", "--asset-type", "trademark", "--number", "12345678",
                     "--chain-data", chain_dir, check=False)
         assert freed.returncode == 4 and json.loads(freed.stdout)["pledged"] is False  # no policy
+
+        # Running the registration again (its answer was lost, say) does not pledge the asset again.
+        again = json.loads(run(svc, registrar, "pledge", "register", "--file", str(pledge)).stdout)
+        assert again["pledge"]["pledge_id"] == pledge_id and again["pledge"]["status"] == "released"
+        assert again["event"]["id"] == registered["event"]["id"]
     finally:
         svc.stop()
 

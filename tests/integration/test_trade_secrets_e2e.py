@@ -11,7 +11,7 @@ import pytest
 
 from client_sdk import NotaryClient, TrustPolicy, verify_certificate
 from client_sdk.certificate import AnyCertificate
-from client_sdk.errors import APIError, DecryptionError
+from client_sdk.errors import APIError, DecryptionError, VerificationError
 from client_sdk.fingerprint import fingerprint_bytes
 from client_sdk.trade_secret import RecipientKeys, WrappedKey, open_secret
 from tests.integration.conftest import check_valid_on_operator_time, served_operator_policy
@@ -74,8 +74,19 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
                 clients[other].get(fid, kind_path="trade-secrets")
             assert info.value.status == 404
 
-        disclosure = clients["holder"].disclose_trade_secret(fid, holder_keys, a_id)
+        # The service cannot make the holder seal to a key document the arbitrator did not sign:
+        # the pin is the signing key id arbitrator A gave out of band, and B's document fails it.
+        assert a_keys.signing_key_id is not None and b_keys.signing_key_id is not None
+        with pytest.raises(VerificationError) as refused:
+            clients["holder"].disclose_trade_secret(fid, holder_keys, b_id,
+                                                    signing_key_id=a_keys.signing_key_id)
+        assert refused.value.step == "recipient_key"
+        assert clients["holder"]._json("GET", f"/v1/trade-secrets/{fid}/disclosures") == []
+
+        disclosure = clients["holder"].disclose_trade_secret(
+            fid, holder_keys, a_id, signing_key_id=a_keys.signing_key_id)
         assert disclosure.receipt.record["recipient"]["key_id"] == a_keys.key_id
+        assert disclosure.receipt.record["recipient"]["signing_key_id"] == a_keys.signing_key_id
         assert disclosure.receipt.record["filing"]["id"] == fid
         clients["holder"].wait_anchored(disclosure.id, kind_path="disclosures", timeout=60)
         disclosed = clients["arb_a"].certificate(disclosure.id, kind_path="disclosures")
@@ -109,9 +120,12 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
 
         # Disclosure only to arbitrators and notaries.
         platform_id = clients["platform"]._json("GET", "/v1/principals/me")["id"]
-        clients["platform"].register_encryption_key(RecipientKeys.generate())
+        platform_keys = RecipientKeys.generate()
+        clients["platform"].register_encryption_key(platform_keys)
+        assert platform_keys.signing_key_id is not None
         with pytest.raises(APIError) as info:
-            clients["holder"].disclose_trade_secret(fid, holder_keys, platform_id)
+            clients["holder"].disclose_trade_secret(fid, holder_keys, platform_id,
+                                                    signing_key_id=platform_keys.signing_key_id)
         assert info.value.status == 403
         assert b_id != a_id
     finally:

@@ -118,5 +118,7 @@ def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.2) -
         time.sleep(interval)
 
 
-def readiness(url: str) -> dict[str, Any]:
-    return dict(httpx.get(f"{url}/readyz", timeout=10).json())
+def readiness(url: str, admin_key: str | None = None) -> dict[str, Any]:
+    """``/readyz``; with an admin key it includes each dependency's error text."""
+    headers = {"Authorization": f"Bearer {admin_key}"} if admin_key else {}
+    return dict(httpx.get(f"{url}/readyz", headers=headers, timeout=10).json())

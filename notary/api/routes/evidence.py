@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from notary.api.bodies import json_body_doc, read_body
 from notary.api.deps import RuntimeDep, SessionDep, require_roles
 from notary.api.routes._records import add_record_routes, submission_result, with_session
 from notary.api.schemas import DigestBatchSubmission, DigestSubmission, SubmissionResult
@@ -33,6 +34,7 @@ SUBMITTER_ROLES = (Role.holder, Role.notary, Role.arbitrator, Role.platform)
 Submitter = Annotated[Principal, Depends(require_roles(*SUBMITTER_ROLES))]
 
 MAX_PAGE = 500
+MAX_DIGEST_JSON_BYTES = 64 * 1024
 
 
 def _evidence_body(
@@ -96,7 +98,7 @@ def _metadata_from_form(fields: dict[str, list[str]]) -> EvidenceMetadata:
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/json": {"schema": DigestSubmission.model_json_schema()},
+                **json_body_doc(DigestSubmission),
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
@@ -122,9 +124,7 @@ async def submit_evidence(
 ) -> Response:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
-        raw = await request.body()
-        if len(raw) > 64 * 1024:
-            raise LimitExceeded("a digest submission is at most 64 KiB of JSON")
+        raw = await read_body(request, max_bytes=MAX_DIGEST_JSON_BYTES)
         try:
             submission = DigestSubmission.model_validate_json(raw)
         except ValidationError as exc:

@@ -1,24 +1,25 @@
-"""``/v1/pledges``: IP pledge registrations (Art. 27). Writes by pledge registrars; the status of
+"""``/v1/pledges``: IP pledge registrations (Art. 27). Writes by pledge registrars, each on the
+pledges it registered; releases and enforcements carry the pledgee's signed consent. The status of
 an asset as of any time is public and checkable against the chain (``client_sdk.pledges``)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from notary.api.deps import RuntimeDep, SessionDep, require_roles
+from notary.api.errors import problem
 from notary.api.routes._records import add_record_routes, submission_result, with_session
-from notary.domain.identifiers import PartyId
 from notary.domain.pledges import AssetType, PledgeAsset, PledgeTerms
 from notary.domain.records import Role
-from notary.errors import InvalidInput
+from notary.errors import InvalidInput, TooEarly
 from notary.services import pledges as svc
 from notary.storage.models import Pledge, Principal
 
@@ -26,6 +27,12 @@ router = APIRouter(prefix="/v1/pledges", tags=["pledges"])
 events = APIRouter(prefix="/v1/pledge-events", tags=["pledges"])
 
 Registrar = Annotated[Principal, Depends(require_roles(Role.pledge_registrar))]
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]{8,200}$",
+    description="required: 8 to 200 visible ASCII characters, new for each pledge; a retry with "
+                "the same key and body answers with the first registration")]
 
 
 class PledgeCreate(BaseModel):
@@ -41,10 +48,42 @@ class Amendment(BaseModel):
     terms: PledgeTerms
 
 
-class PartyRequest(BaseModel):
+class ActParty(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id_type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class PledgeAct(BaseModel):
+    """What the pledgee signs (``client_sdk.pledges.pledge_act``); checked byte for byte as sent."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    media_type: Literal["application/vnd.ipnotary.pledge-act+json;version=1"]  # PLEDGE_ACT_MEDIA_TYPE
+    chain_id: int
+    contract: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{40}$")]
+    pledge_id: Annotated[int, Field(gt=0, lt=2**64)]
+    action: Literal["release", "enforce"]
+    party: ActParty
+    signed_at: Annotated[str, StringConstraints(max_length=40)]
+    nonce: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+
+
+class SignedConsent(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    act: PledgeAct
+    public_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
+    signature: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{86}$")]
+
+
+class ConsentRequest(BaseModel):
+    """A release or enforcement: the pledgee's consent, signed with the key its terms name."""
+
     model_config = ConfigDict(extra="forbid")
 
-    party: PartyId
+    consent: SignedConsent
 
 
 def _view(row: Pledge) -> dict[str, Any]:
@@ -54,6 +93,7 @@ def _view(row: Pledge) -> dict[str, Any]:
         "asset": json.loads(row.asset), "terms": versions[-1], "amendments": len(versions) - 1,
         "status": row.status, "registered_at": row.registered_at.isoformat(),
         "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+        "registrar_id": row.registrar_id, "registrar_account": row.registrar_account,
     }
 
 
@@ -62,11 +102,23 @@ def _answer(runtime: Any, row: Pledge, stored: Any, status: int) -> JSONResponse
     return JSONResponse(body, status_code=status if stored.created else 200)
 
 
-@router.post("", status_code=201, summary="Register a pledge (refused while the asset has an active one)")
-async def register(body: PledgeCreate, runtime: RuntimeDep, registrar: Registrar) -> JSONResponse:
+@router.post("", status_code=201, summary="Register a pledge (refused while the asset has an active one)",
+             responses={200: {"description": "a retry: the first registration with this "
+                                             "Idempotency-Key"},
+                        400: {"description": "no Idempotency-Key header", "content": _PROBLEM}})
+async def register(body: PledgeCreate, runtime: RuntimeDep, registrar: Registrar,
+                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    if idempotency_key is None:
+        # A retry after a lost answer must not register a second pledge once the first is released;
+        # only a key the client chose can tell a retry from a new pledge.
+        return problem(400, "idempotency_key_required", "Idempotency-Key required",
+                       "send an Idempotency-Key header (8 to 200 visible ASCII characters), new for "
+                       "each pledge and the same on every retry of it")
+    key = idempotency_key
+
     def work(session: Session) -> Any:
         return svc.register_pledge(session, registrar=registrar, chain=runtime.chain.pledges(),
-                                   asset=body.asset, terms=body.terms)
+                                   asset=body.asset, terms=body.terms, idempotency_key=key)
 
     row, stored = await run_in_threadpool(with_session, runtime, work)
     return _answer(runtime, row, stored, 201)
@@ -81,37 +133,54 @@ def _change(runtime: Any, registrar: Principal, pledge_id: int, **kwargs: Any) -
     return _answer(runtime, row, stored, 201)
 
 
-@router.post("/{pledge_id}/amendments", status_code=201, summary="Change the terms (same parties)")
+@router.post("/{pledge_id}/amendments", status_code=201,
+             summary="Change the terms (same parties and pledgee key; the registering registrar only)")
 def amend(pledge_id: int, body: Amendment, runtime: RuntimeDep, registrar: Registrar) -> JSONResponse:
     return _change(runtime, registrar, pledge_id, action="amended", terms=body.terms)
 
 
-@router.post("/{pledge_id}/release", status_code=201, summary="Release, at the request of a party")
-def release(pledge_id: int, body: PartyRequest, runtime: RuntimeDep, registrar: Registrar) -> JSONResponse:
-    return _change(runtime, registrar, pledge_id, action="released", party=body.party)
+@router.post("/{pledge_id}/release", status_code=201,
+             summary="Release, with the pledgee's signed consent (the registering registrar only)")
+def release(pledge_id: int, body: ConsentRequest, runtime: RuntimeDep,
+            registrar: Registrar) -> JSONResponse:
+    return _change(runtime, registrar, pledge_id, action="released",
+                   consent=body.consent.model_dump(mode="json"))
 
 
-@router.post("/{pledge_id}/enforcement", status_code=201, summary="Record enforcement by the pledgee")
-def enforce(pledge_id: int, body: PartyRequest, runtime: RuntimeDep, registrar: Registrar) -> JSONResponse:
-    return _change(runtime, registrar, pledge_id, action="enforced", party=body.party)
+@router.post("/{pledge_id}/enforcement", status_code=201,
+             summary="Record enforcement, on the pledgee's signed demand (the registering registrar only)")
+def enforce(pledge_id: int, body: ConsentRequest, runtime: RuntimeDep,
+            registrar: Registrar) -> JSONResponse:
+    return _change(runtime, registrar, pledge_id, action="enforced",
+                   consent=body.consent.model_dump(mode="json"))
 
 
-@router.get("/status", summary="Is this asset pledged as of a time, and to whom (public, verifiable)")
+@router.get("/status", summary="Is this asset pledged as of a time, and to whom (public, verifiable)",
+            responses={425: {"description": "as_of has not passed yet: ask again after `Retry-After` "
+                                            "seconds (also `retry_after` in the problem)",
+                             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                             "content": _PROBLEM}})
 def status(
     runtime: RuntimeDep,
     session: SessionDep,
     asset_type: AssetType,
     number: Annotated[str, Query(min_length=1, max_length=100)],
     as_of: datetime | None = None,
-) -> dict[str, Any]:
+) -> Any:
     try:
         asset = PledgeAsset(type=asset_type, registration_number=number)
     except ValidationError as exc:
         raise InvalidInput(exc.errors()[0]["msg"]) from exc
-    moment = as_of or datetime.now(UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return svc.pledge_status(session, runtime.issuer, chain=runtime.chain.pledges(), asset=asset, as_of=moment)
+    if as_of is not None and as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    try:
+        svc.refuse_unfinished(as_of)  # before the chain: a 425 needs no node, and never waits
+        return svc.pledge_status(session, runtime.issuer, chain=runtime.chain.pledges(), asset=asset,
+                                 as_of=as_of)
+    except TooEarly as exc:
+        # Never wait in a request thread: the client waits, and the thread serves others.
+        return problem(425, exc.code, "Too early", exc.detail, retry_after=exc.retry_after,
+                       headers={"Retry-After": str(exc.retry_after)})
 
 
 @router.get("/{pledge_id}", summary="One pledge (public register)")

@@ -1,18 +1,28 @@
-"""``/v1/principals``: the operator creates principals and keys; anyone can see who they are."""
+"""``/v1/principals``, ``/v1/api-keys``, ``/v1/audit``: the operator creates principals; keys are
+issued, rotated and revoked by an admin (any key) or their principal (its own); every such act is in
+the audit log, which only admins read. Anyone with a key can see who principals are.
+
+The paths are written out in full (the router has no prefix) so that the key and audit endpoints
+can live beside the principals they belong to.
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
 from notary.domain.records import Role
-from notary.services.principals import create_principal
-from notary.storage.models import Principal
+from notary.errors import PermissionDenied
+from notary.services import principals as svc
+from notary.services.principals import Actor, create_principal
+from notary.storage.models import ApiKey, AuditEvent, Principal
 
-router = APIRouter(prefix="/v1/principals", tags=["principals"])
+router = APIRouter(tags=["principals"])
 
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
 
@@ -23,6 +33,8 @@ class PrincipalCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     role: Role
     subject: Annotated[str, Field(max_length=120, description="type:id the principal speaks for")] | None = None
+    key_expires_at: AwareDatetime | None = Field(
+        default=None, description="when the first API key stops working (RFC 3339); none: never")
 
 
 class PrincipalPublic(BaseModel):
@@ -33,22 +45,157 @@ class PrincipalPublic(BaseModel):
 
 class PrincipalCreated(PrincipalPublic):
     api_key: str = Field(description="shown once; only its hash is stored")
+    key_id: str
+    key_expires_at: datetime | None = None
 
 
-@router.post("", status_code=201, response_model=PrincipalCreated, summary="Create a principal (admin)")
-def create(body: PrincipalCreate, session: SessionDep, _: Admin) -> PrincipalCreated:
-    new = create_principal(session, name=body.name, role=body.role.value, identifier=body.subject)
+class KeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="when the new key stops working (RFC 3339); none: never")
+
+
+class RevokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+class KeyPublic(BaseModel):
+    """An API key's state; never its hash."""
+
+    id: str
+    principal_id: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    replaced_by: str | None
+
+
+class KeyIssued(BaseModel):
+    id: str
+    principal_id: str
+    api_key: str = Field(description="shown once; only its hash is stored")
+    expires_at: datetime | None
+    replaces: str | None = None
+
+
+class AuditEventPublic(BaseModel):
+    seq: int
+    at: datetime
+    actor_id: str | None
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    detail: dict[str, Any] | None
+
+
+class AuditPage(BaseModel):
+    events: list[AuditEventPublic] = Field(max_length=svc.MAX_AUDIT_PAGE)
+    next_cursor: int | None = Field(description="pass as cursor for the next page; null at the end")
+
+
+def _key_view(row: ApiKey) -> KeyPublic:
+    return KeyPublic(id=row.id, principal_id=row.principal_id, created_at=row.created_at,
+                     expires_at=row.expires_at, revoked_at=row.revoked_at,
+                     replaced_by=row.replaced_by)
+
+
+def _issued(issued: svc.IssuedKey, replaces: str | None = None) -> KeyIssued:
+    row = issued.row
+    return KeyIssued(id=row.id, principal_id=row.principal_id, api_key=issued.api_key,
+                     expires_at=row.expires_at, replaces=replaces)
+
+
+def _target(principal_id: str, caller: Principal) -> str:
+    """``me`` or a principal id; a principal other than the caller needs an admin."""
+    target = caller.id if principal_id == "me" else principal_id
+    if target != caller.id and caller.role != Role.admin.value:
+        raise PermissionDenied("only an admin may manage another principal's keys",
+                               code="not_your_key")
+    return target
+
+
+@router.post("/v1/principals", status_code=201, response_model=PrincipalCreated,
+             summary="Create a principal (admin)")
+def create(body: PrincipalCreate, session: SessionDep, admin: Admin) -> PrincipalCreated:
+    new = create_principal(session, name=body.name, role=body.role.value, identifier=body.subject,
+                           key_expires_at=body.key_expires_at, actor=Actor.of(admin))
     p = new.principal
-    return PrincipalCreated(id=p.id, name=p.name, role=p.role, api_key=new.api_key)
+    return PrincipalCreated(id=p.id, name=p.name, role=p.role, api_key=new.api_key,
+                            key_id=new.key_id, key_expires_at=body.key_expires_at)
 
 
-@router.get("/me", response_model=PrincipalPublic, summary="Who this API key belongs to")
+@router.get("/v1/principals/{principal_id}/keys", response_model=list[KeyPublic],
+            summary="A principal's API keys (admin: any; a principal: its own, as 'me')")
+def list_keys(principal_id: str, session: SessionDep, caller: CurrentPrincipal) -> list[KeyPublic]:
+    return [_key_view(k) for k in svc.keys_of(session, _target(principal_id, caller))]
+
+
+@router.post("/v1/principals/{principal_id}/keys", status_code=201, response_model=KeyIssued,
+             summary="Issue another API key (admin: any principal; a principal: itself, as 'me')")
+def issue_key(principal_id: str, body: KeyRequest, session: SessionDep,
+              caller: CurrentPrincipal) -> KeyIssued:
+    issued = svc.issue_api_key(session, principal_id=_target(principal_id, caller),
+                               actor=Actor.of(caller), expires_at=body.expires_at)
+    session.commit()
+    session.refresh(issued.row)
+    return _issued(issued)
+
+
+@router.post("/v1/api-keys/{key_id}/revoke", response_model=KeyPublic,
+             summary="Revoke an API key at once (admin: any; a principal: its own)")
+def revoke_key(key_id: str, body: RevokeRequest, session: SessionDep, caller: CurrentPrincipal,
+               runtime: RuntimeDep) -> KeyPublic:
+    row = svc.revoke_api_key(session, key_id=key_id, actor=Actor.of(caller), by=caller,
+                             reason=body.reason)
+    # At once in this process; other processes drop it when their cache entry expires.
+    runtime.principals.invalidate(row.principal_id)
+    return _key_view(row)
+
+
+@router.post("/v1/api-keys/{key_id}/rotate", status_code=201, response_model=KeyIssued,
+             summary="Replace an API key by a new one; the old one is revoked at once")
+def rotate_key(key_id: str, body: KeyRequest, session: SessionDep, caller: CurrentPrincipal,
+               runtime: RuntimeDep) -> KeyIssued:
+    issued = svc.rotate_api_key(session, key_id=key_id, actor=Actor.of(caller), by=caller,
+                                expires_at=body.expires_at)
+    runtime.principals.invalidate(issued.row.principal_id)
+    return _issued(issued, replaces=key_id)
+
+
+@router.get("/v1/audit", response_model=AuditPage, tags=["audit"],
+            summary="The audit log of administrative acts, oldest first (admin)")
+def audit_log(
+    session: SessionDep,
+    _: Admin,
+    limit: Annotated[int, Query(ge=1, le=svc.MAX_AUDIT_PAGE)] = 100,
+    cursor: Annotated[int | None, Query(ge=0, description="next_cursor of the previous page")] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    target_id: Annotated[str | None, Query(max_length=80)] = None,
+) -> AuditPage:
+    events = svc.audit_events(session, limit=limit, after=cursor, action=action, target_id=target_id)
+    return AuditPage(events=[_audit_view(e) for e in events],
+                     next_cursor=events[-1].seq if len(events) == limit else None)
+
+
+def _audit_view(event: AuditEvent) -> AuditEventPublic:
+    assert event.seq is not None
+    return AuditEventPublic(seq=event.seq, at=event.at, actor_id=event.actor_id, actor=event.actor,
+                            action=event.action, target_type=event.target_type,
+                            target_id=event.target_id,
+                            detail=None if event.detail is None else json.loads(event.detail))
+
+
+@router.get("/v1/principals/me", response_model=PrincipalPublic, summary="Who this API key belongs to")
 def me(principal: CurrentPrincipal) -> PrincipalPublic:
     return PrincipalPublic(id=principal.id, name=principal.name, role=principal.role)
 
 
 @router.put(
-    "/me/encryption-key",
+    "/v1/principals/me/encryption-key",
     summary="Register your trade-secret recipient key (public document from 'notary keys generate')",
 )
 def register_encryption_key(
@@ -61,7 +208,7 @@ def register_encryption_key(
     return {"principal_id": principal.id, "key_id": key_id}
 
 
-@router.get("/{principal_id}/encryption-key", summary="A principal's public recipient key")
+@router.get("/v1/principals/{principal_id}/encryption-key", summary="A principal's public recipient key")
 def get_encryption_key(principal_id: str, session: SessionDep, _: CurrentPrincipal) -> dict[str, Any]:
     from notary.errors import NotFound
     from notary.services.trade_secrets import encryption_key_of
@@ -72,7 +219,8 @@ def get_encryption_key(principal_id: str, session: SessionDep, _: CurrentPrincip
     return encryption_key_of(target)
 
 
-@router.get("", response_model=list[PrincipalPublic], summary="Directory of principals by role")
+@router.get("/v1/principals", response_model=list[PrincipalPublic],
+            summary="Directory of principals by role")
 def directory(
     session: SessionDep, _: CurrentPrincipal, role: Role | None = None
 ) -> list[PrincipalPublic]:

@@ -4,14 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from notary.api.deps import RuntimeDep
+from notary.api.deps import RuntimeDep, api_key_of
+from notary.domain.records import Role
+from notary.runtime import Runtime
 from notary.services.trust import NO_INDEPENDENT_PARTY
 
 router = APIRouter(tags=["system"])
+
+# What anyone may read of a check: its state, never an error text (which may quote a host, a
+# path or a dependency's answer). An admin's key sees everything, cleaned of URL credentials.
+_PUBLIC_FIELDS = frozenset({
+    "ok", "backend", "chain_id", "contract", "leader", "consecutive_failures",
+    "anchored_batches", "origin", "size", "certified_size", "quorum", "healthy", "down",
+    "members", "name", "attested_size", "last_ok_at",
+})
+
+
+def _public_view(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _public_view(v) for k, v in value.items() if k in _PUBLIC_FIELDS}
+    if isinstance(value, list):
+        return [_public_view(v) for v in value]
+    return value
+
+
+def _is_admin(runtime: Runtime, api_key: str | None) -> bool:
+    if not api_key:
+        return False
+    try:
+        return runtime.principals.authenticate(api_key).role == Role.admin.value
+    except Exception:  # noqa: BLE001 - unknown key, or the database is what is down
+        return False  # readiness answers every caller; they see the public view
 
 
 @router.get("/healthz", summary="The process is alive")
@@ -22,12 +49,16 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Database, content store, chain and anchoring worker; 503 names what is down",
+    description="Anyone sees the status, what is down and each check's state; the error texts "
+                "only with an admin's API key.",
     responses={503: {"description": "degraded: at least one dependency is down"}},
 )
-async def readyz(runtime: RuntimeDep) -> JSONResponse:
+async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
     checks = await run_in_threadpool(runtime.readiness)
     pending = await run_in_threadpool(runtime.worker.pending_count)
     down = sorted(name for name, c in checks.items() if not c["ok"])
+    if not await run_in_threadpool(_is_admin, runtime, api_key_of(request.headers)):
+        checks = {name: _public_view(check) for name, check in checks.items()}
     body: dict[str, Any] = {
         "status": "ready" if not down else "degraded",
         "down": down,

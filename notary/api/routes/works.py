@@ -1,4 +1,5 @@
-"""``/v1/works``: copyright registration, and the public-to-members "who registered it first"."""
+"""``/v1/works``: copyright registration, and the public-to-members "who registered it first"
+(with identity numbers masked for those who may not read them, ``services.works``)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from notary.api.uploads import receive_file_upload
 from notary.domain.records import ContentFingerprint, Role
 from notary.domain.works import WorkDetails
 from notary.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
-from notary.services.works import register_work, registrations_of
+from notary.services.works import register_work, registrations_of, work_as_seen_by
 from notary.storage.models import Principal
 
 router = APIRouter(prefix="/v1/works", tags=["works"])
@@ -50,6 +51,10 @@ class RegistrationEntry(BaseModel):
     block_number: int | None
     holder: dict[str, Any]
     work: dict[str, Any]
+    identities_masked: bool = Field(
+        description="the owner's identity number in `work` is masked for you; the registrant, "
+        "the owner, notaries and arbitrators see it whole (and the certificate holds it whole)",
+    )
 
 
 class RegistrationLookup(BaseModel):
@@ -120,10 +125,13 @@ async def register(request: Request, runtime: RuntimeDep, principal: Registrant)
     "/registrations",
     response_model=RegistrationLookup,
     summary="Who registered this exact content, in anchor order (the first is prior)",
+    description="Any API key. Identity numbers of copyright owners (resident identity numbers, "
+    "passports, other identifiers; not organisations' credit codes) are masked except for the "
+    "registrant, the owner and notaries and arbitrators (`identities_masked`).",
 )
 def lookup(
     session: SessionDep,
-    _: CurrentPrincipal,
+    viewer: CurrentPrincipal,
     sha256: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
 ) -> RegistrationLookup:
     from notary.services.records import body_of
@@ -131,12 +139,13 @@ def lookup(
     entries = []
     for reg in registrations_of(session, sha256=sha256):
         body = body_of(reg.record)
+        work, masked = work_as_seen_by(viewer, reg.record)
         entries.append(RegistrationEntry(
             id=reg.record.id, prior=reg.prior, anchored=reg.anchored,
             received_at=body["received_at"],
             anchored_at=reg.batch.block_timestamp if reg.anchored and reg.batch else None,
             block_number=reg.batch.block_number if reg.anchored and reg.batch else None,
-            holder=body["holder"], work=body["work"],
+            holder=body["holder"], work=work, identities_masked=masked,
         ))
     return RegistrationLookup(sha256=sha256, registrations=entries)
 

@@ -52,12 +52,16 @@ def _with_header(valid: bytes, prefix_len: int, header: bytes) -> bytes:
 
 
 def main() -> None:
-    keys = RecipientKeys.generate()
+    # Without a signing key, on purpose: a key file from before key documents were signed, so the
+    # tests show that such files (and the filings wrapped to them) keep opening.
+    fresh = RecipientKeys.generate()
+    keys = RecipientKeys(x25519=fresh.x25519, mlkem768=fresh.mlkem768,
+                         hybrid_x25519=fresh.hybrid_x25519)
     (HERE / "recipient-keys.json").write_bytes(canonical_json(keys.private_document()))
     plain_path = HERE / "plaintext.tmp"
     plain_path.write_bytes(PLAINTEXT)
     try:
-        sealed = seal_secret(plain_path, HERE / "valid.bin", holder_public=keys.public_document(),
+        sealed = seal_secret(plain_path, HERE / "valid.bin", holder=keys.public_key(),
                              filing_id=FILING_ID, segment_size=SEGMENT)
     finally:
         plain_path.unlink()

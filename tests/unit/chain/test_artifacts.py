@@ -278,7 +278,7 @@ def test_pledge_registry_refuses_a_double_pledge_on_py_evm(w3: Web3) -> None:
     registrar = w3.eth.accounts[0]
     as_registrar: TxParams = {"from": registrar}
     registry = _deploy(w3, "PledgeRegistry", registrar)
-    assert registry.functions.version().call() == "PledgeRegistry/1"
+    assert registry.functions.version().call() == "PledgeRegistry/2"
     asset = Web3.keccak(text="patent:ZL202310000001.X")
     pledgor, pledgee, other_pledgee = (Web3.keccak(text=p) for p in ("owner", "bank", "other bank"))
     terms = Web3.keccak(text="terms")
@@ -294,7 +294,9 @@ def test_pledge_registry_refuses_a_double_pledge_on_py_evm(w3: Web3) -> None:
         (asset, 1),
     )
 
-    registry.functions.release(1, pledgee).transact(as_registrar)
+    consent = Web3.keccak(text="the pledgee's signed consent")
+    registry.functions.release(1, pledgee, consent).transact(as_registrar)
     registry.functions.register(asset, pledgor, other_pledgee, terms).transact(as_registrar)
     assert registry.functions.pledgesOf(asset).call() == [1, 2]
-    assert registry.functions.getPledge(1).call()[6] == 2  # status Released
+    released = registry.functions.getPledge(1).call()
+    assert (released[4], released[7]) == (registrar, 2)  # its registrar; status Released

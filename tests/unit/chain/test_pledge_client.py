@@ -60,7 +60,7 @@ def test_embedded_restart_finds_the_pledge_registry_again(tmp_path: Path) -> Non
         with PledgeReader.from_embedded(tmp_path) as reader:
             assert reader.registry_address == registered.contract
             assert reader.active_pledge_of(asset) == registered.pledge_id
-            released = restarted.release(registered.pledge_id, pledgee)
+            released = restarted.release(registered.pledge_id, pledgee, h32())
             assert reader.get_pledge(registered.pledge_id).status is PledgeStatus.RELEASED
             assert reader.active_pledge_of(asset, block=registered.block_number) == 1
             snapshot = reader.pledge_as_of(asset, released.block_timestamp)

@@ -15,21 +15,25 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from client_sdk import _stream_aead
+from client_sdk import NotaryClient, _stream_aead
 from client_sdk.canonical import canonical_json
-from client_sdk.errors import DecryptionError, FormatError, VerificationError
+from client_sdk.errors import APIError, DecryptionError, FormatError, VerificationError
+from client_sdk.signing import sign_document
 from client_sdk.trade_secret import (
     CONTAINER_MAGIC,
+    RECIPIENT_KEY_STEP,
     SUITE_HYBRID,
     SUITE_X25519,
     KeyMaterial,
     RecipientKeys,
     SealedSecret,
     WrappedKey,
+    check_recipient_document,
     compute_commitment,
     disclose,
     inspect_container,
@@ -38,10 +42,12 @@ from client_sdk.trade_secret import (
     seal_secret,
     unwrap_data_key,
     verify_commitment,
+    verify_recipient_document,
     wrap_data_key,
 )
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "trade_secret"
+KEY_DOCS = ASSETS / "key-documents"
 MIB = 1 << 20
 SEG = _stream_aead.DEFAULT_SEGMENT_SIZE
 FIRST = SEG - _stream_aead.HEADER_SIZE - _stream_aead.TAG_SIZE  # plaintext in segment 0
@@ -64,6 +70,12 @@ def notary() -> RecipientKeys:
     return RecipientKeys.generate()
 
 
+def pin(keys: RecipientKeys) -> str:
+    """The signing key id a recipient hands out of band."""
+    assert keys.signing_key_id is not None
+    return keys.signing_key_id
+
+
 def pattern(size: int, seed: int = 0) -> bytes:
     """Incompressible-looking, reproducible bytes (a SHA-256 counter stream)."""
     out = bytearray()
@@ -78,7 +90,7 @@ def seal_bytes(tmp: Path, data: bytes, keys: RecipientKeys, *, filing_id: str | 
                segment_size: int = SEG) -> SealedSecret:
     plain = tmp / "plain.bin"
     plain.write_bytes(data)
-    return seal_secret(plain, tmp / "secret.ipnts", holder_public=keys.public_document(),
+    return seal_secret(plain, tmp / "secret.ipnts", holder=keys.public_key(),
                        filing_id=filing_id or new_filing_id(), segment_size=segment_size)
 
 
@@ -115,7 +127,7 @@ def test_round_trip_through_disclosure(tmp_path: Path, holder: RecipientKeys,
 
     assert open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder) == data
     to_arbitrator = disclose(sealed.holder_wrapped_key, holder, arbitrator.public_document(),
-                             filing_id=sealed.filing_id)
+                             filing_id=sealed.filing_id, signing_key_id=pin(arbitrator))
     assert to_arbitrator.suite == SUITE_HYBRID
     assert to_arbitrator.recipient_key_id == arbitrator.key_id
     assert open_to(tmp_path, sealed, to_arbitrator, arbitrator) == data
@@ -171,7 +183,7 @@ class ShortReads(io.RawIOBase):
 
 def test_seal_accepts_a_stream_and_small_segments(tmp_path: Path, holder: RecipientKeys) -> None:
     data = pattern(10 * SMALL + 3)
-    sealed = seal_secret(io.BytesIO(data), tmp_path / "c", holder_public=holder.public_document(),
+    sealed = seal_secret(io.BytesIO(data), tmp_path / "c", holder=holder.public_key(),
                          filing_id="ts_stream", segment_size=SMALL)
     assert inspect_container(sealed.ciphertext_path).segment_size == SMALL
     assert open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder) == data
@@ -215,7 +227,7 @@ def test_disclosure_to_one_recipient_does_not_open_for_another(
         notary: RecipientKeys) -> None:
     sealed = seal_bytes(tmp_path, b"formula", holder)
     to_arbitrator = disclose(sealed.holder_wrapped_key, holder, arbitrator.public_document(),
-                             filing_id=sealed.filing_id)
+                             filing_id=sealed.filing_id, signing_key_id=pin(arbitrator))
 
     with pytest.raises(DecryptionError, match="made for recipient key"):
         open_to(tmp_path, sealed, to_arbitrator, notary)
@@ -241,7 +253,7 @@ def test_a_wrapped_key_opens_only_its_own_filing(tmp_path: Path, holder: Recipie
         open_to(tmp_path, second, relabelled, holder)
     with pytest.raises(DecryptionError, match="for filing 'ts_first', not 'ts_second'"):
         disclose(first.holder_wrapped_key, holder, holder.public_document(),
-                 filing_id="ts_second")
+                 filing_id="ts_second", signing_key_id=pin(holder))
     # The container of filing one presented as filing two is refused from its header.
     with pytest.raises(DecryptionError, match="belongs to filing 'ts_first'"):
         open_to(tmp_path, second, second.holder_wrapped_key, holder,
@@ -254,40 +266,155 @@ def test_wrong_filing_id_is_refused(tmp_path: Path, holder: RecipientKeys) -> No
         open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder, filing_id="ts_other")
 
 
-def test_x25519_fallback_for_a_recipient_without_a_hybrid_key(
+def test_classic_x25519_only_when_the_holder_allows_it(
         tmp_path: Path, holder: RecipientKeys) -> None:
+    """wrap_data_key never falls back on its own: a recipient without an ML-KEM-768 key gets a
+    classic wrap only if the holder says so."""
     classic = RecipientKeys.generate(post_quantum=False)
-    assert "hpke_mlkem768x25519" not in classic.public_document()
+    assert "hpke_mlkem768x25519" not in classic.public_document()["encryption_key"]
     sealed = seal_bytes(tmp_path, MARKER * 1000, holder)
+    with pytest.raises(VerificationError, match="no post-quantum") as info:
+        disclose(sealed.holder_wrapped_key, holder, classic.public_document(),
+                 filing_id=sealed.filing_id, signing_key_id=pin(classic))
+    assert info.value.step == RECIPIENT_KEY_STEP
+    with pytest.raises(VerificationError, match="no post-quantum"):
+        wrap_data_key(KeyMaterial.generate(), classic.public_key(), filing_id="ts_x")
     wrapped = disclose(sealed.holder_wrapped_key, holder, classic.public_document(),
-                       filing_id=sealed.filing_id)
+                       filing_id=sealed.filing_id, signing_key_id=pin(classic),
+                       allow_classic=True)
     assert wrapped.suite == SUITE_X25519
     assert len(wrapped.to_bytes()) < 600  # no 1120-byte hybrid encapsulation
     assert open_to(tmp_path, sealed, wrapped, classic) == MARKER * 1000
-
-    with pytest.raises(FormatError, match="no post-quantum"):
-        disclose(sealed.holder_wrapped_key, holder, classic.public_document(),
-                 filing_id=sealed.filing_id, require_post_quantum=True)
+    # Filing to oneself with classic-only keys needs the same consent, and leaves nothing behind.
+    (tmp_path / "own").mkdir()
+    with pytest.raises(VerificationError, match="no post-quantum"):
+        seal_bytes(tmp_path / "own", b"x", classic)
+    assert not (tmp_path / "own" / "secret.ipnts").exists()
 
 
 def test_stripping_the_hybrid_key_from_a_document_is_detected(arbitrator: RecipientKeys) -> None:
-    """The operator cannot silently downgrade a recipient to classic X25519."""
+    """The operator cannot silently downgrade a recipient to classic X25519: the stripped
+    document no longer carries the recipient's signature."""
     doc = arbitrator.public_document()
-    stripped = {k: v for k, v in doc.items() if k != "hpke_mlkem768x25519"}
-    with pytest.raises(FormatError, match="key_id does not match"):
-        wrap_data_key(KeyMaterial.generate(), stripped, filing_id="ts_x")
-    # ... and recomputing the id gives a different id than the one the holder pinned.
-    stripped.pop("key_id")
-    stripped["key_id"] = hashlib.sha256(canonical_json(stripped)).hexdigest()
-    wrapped = wrap_data_key(KeyMaterial.generate(), stripped, filing_id="ts_x")
-    assert wrapped.recipient_key_id != arbitrator.key_id
-    with pytest.raises(DecryptionError, match="made for recipient key"):
-        unwrap_data_key(wrapped, arbitrator, filing_id="ts_x")
+    inner = {k: v for k, v in doc["encryption_key"].items()
+             if k not in ("hpke_mlkem768x25519", "key_id")}
+    inner["key_id"] = hashlib.sha256(canonical_json(inner)).hexdigest()
+    with pytest.raises(VerificationError, match="signature does not verify"):
+        verify_recipient_document({**doc, "encryption_key": inner},
+                                  signing_key_id=pin(arbitrator))
+
+
+def test_wrap_data_key_takes_no_unverified_document(arbitrator: RecipientKeys) -> None:
+    with pytest.raises(TypeError, match="verify_recipient_document"):
+        wrap_data_key(KeyMaterial.generate(), arbitrator.public_document(),  # type: ignore[arg-type]
+                      filing_id="ts_x")
+
+
+def key_document_cases() -> list[str]:
+    return sorted(json.loads((KEY_DOCS / "manifest.json").read_text())["cases"])
+
+
+@pytest.mark.parametrize("case", key_document_cases())
+def test_a_served_key_document_is_used_only_if_the_pinned_key_signed_it(
+        tmp_path: Path, holder: RecipientKeys, case: str) -> None:
+    """What a malicious operator could serve in place of the recipient's document, one file per
+    attack (tests/assets/trade_secret/key-documents/)."""
+    manifest = json.loads((KEY_DOCS / "manifest.json").read_text())
+    expected = manifest["cases"][case]
+    doc = json.loads((KEY_DOCS / f"{case}.json").read_text())
+    sealed = seal_bytes(tmp_path, b"formula", holder)
+    if expected["raises"] is None:
+        key = verify_recipient_document(doc, signing_key_id=manifest["signing_key_id"])
+        assert key.signing_key_id == manifest["signing_key_id"]
+        wrapped = disclose(sealed.holder_wrapped_key, holder, doc, filing_id=sealed.filing_id,
+                           signing_key_id=manifest["signing_key_id"], allow_classic=True)
+        assert wrapped.recipient_key_id == key.key_id
+        return
+    error = {"VerificationError": VerificationError, "FormatError": FormatError}[expected["raises"]]
+    with pytest.raises(error, match=expected["message"]) as info:
+        disclose(sealed.holder_wrapped_key, holder, doc, filing_id=sealed.filing_id,
+                 signing_key_id=manifest["signing_key_id"], allow_classic=True)
+    if isinstance(info.value, VerificationError):
+        assert info.value.step == RECIPIENT_KEY_STEP
+    # The service's own check (no pin) refuses the same forgeries of the signature.
+    if expected["message"] == "signature does not verify":
+        with pytest.raises(VerificationError):
+            check_recipient_document(doc)
+
+
+def test_a_pin_is_a_signing_key_id(arbitrator: RecipientKeys) -> None:
+    doc = arbitrator.public_document()
+    for bad in ("", arbitrator.key_id.upper(), "prn_123"):
+        with pytest.raises(FormatError, match="64 lowercase hex"):
+            verify_recipient_document(doc, signing_key_id=bad)
+    # The encryption key id is not a pin: only the signing key vouches for a document.
+    with pytest.raises(VerificationError, match="not by"):
+        verify_recipient_document(doc, signing_key_id=arbitrator.key_id)
+
+
+class FakeService:
+    """Serves the holder's wrapped key and whatever key document the operator chooses."""
+
+    def __init__(self, own: WrappedKey, served: dict[str, Any]) -> None:
+        self.own, self.served = own, served
+        self.document_fetches = 0
+        self.posted: list[dict[str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/encryption-key"):
+            self.document_fetches += 1
+            return httpx.Response(200, json=self.served)
+        if request.url.path.endswith("/key"):
+            return httpx.Response(200, content=self.own.to_bytes())
+        self.posted.append(json.loads(request.content))
+        return httpx.Response(503, json={"code": "stop_here", "title": "stop", "detail": "stop"})
+
+
+def test_the_client_fetches_the_key_document_once_and_sends_nothing_for_a_substitute(
+        tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys) -> None:
+    sealed = seal_bytes(tmp_path, b"formula", holder)
+    operator = RecipientKeys.generate()
+    fake = FakeService(sealed.holder_wrapped_key, operator.public_document())
+    with NotaryClient("http://notary.test", "k", transport=httpx.MockTransport(fake)) as client:
+        with pytest.raises(VerificationError, match="not by"):
+            client.disclose_trade_secret(sealed.filing_id, holder, "prn_arb",
+                                         signing_key_id=pin(arbitrator))
+        assert fake.document_fetches == 1 and fake.posted == []
+
+        fake.served, fake.document_fetches = arbitrator.public_document(), 0
+        with pytest.raises(APIError):  # the fake stops at the POST; what was posted is checked
+            client.disclose_trade_secret(sealed.filing_id, holder, "prn_arb",
+                                         signing_key_id=pin(arbitrator))
+    assert fake.document_fetches == 1
+    wrapped = WrappedKey.from_json(fake.posted[0]["wrapped_key"])
+    assert wrapped.recipient_key_id == arbitrator.key_id and wrapped.suite == SUITE_HYBRID
+    assert open_to(tmp_path, sealed, wrapped, arbitrator) == b"formula"
+
+
+def test_key_files_made_before_signed_documents_keep_opening_their_filings(
+        tmp_path: Path) -> None:
+    """recipient-keys.json is a first-version key file (no signing key); upgrading it keeps the
+    key id, so the filing wrapped to it still opens, and the upgraded file can sign."""
+    manifest = json.loads((ASSETS / "manifest.json").read_text())
+    old = RecipientKeys.load(ASSETS / "recipient-keys.json")
+    assert old.signing_key_id is None
+    with pytest.raises(FormatError, match="notary keys upgrade"):
+        old.public_document()
+    old.with_signing_key().save(tmp_path / "upgraded.json")
+    upgraded = RecipientKeys.load(tmp_path / "upgraded.json")
+    assert upgraded.key_id == old.key_id and upgraded.signing_key_id is not None
+    opened = open_secret(ASSETS / "valid.bin", WrappedKey.from_json(manifest["wrapped_key"]),
+                         upgraded, tmp_path / "out", filing_id=manifest["filing_id"],
+                         commitment=manifest["commitment"])
+    assert opened.size == manifest["plaintext_size"]
+    assert verify_recipient_document(upgraded.public_document(),
+                                     signing_key_id=upgraded.signing_key_id).key_id == old.key_id
+    with pytest.raises(ValueError, match="already have a signing key"):
+        upgraded.with_signing_key()
 
 
 def test_hybrid_wrapped_key_needs_the_hybrid_private_key(arbitrator: RecipientKeys) -> None:
-    wrapped = wrap_data_key(KeyMaterial.generate(), arbitrator.public_document(),
-                            filing_id="ts_x")
+    wrapped = wrap_data_key(KeyMaterial.generate(), arbitrator.public_key(), filing_id="ts_x")
     classic_only = RecipientKeys(x25519=arbitrator.x25519)
     forged = replace(wrapped, recipient_key_id=classic_only.key_id)
     with pytest.raises(DecryptionError, match="hybrid key"):
@@ -423,7 +550,7 @@ def test_the_holder_cannot_open_the_commitment_to_another_plaintext(
     # Even reusing the original salt does not help.
     to_arbitrator = wrap_data_key(
         KeyMaterial(data_key=forged_material.data_key, commitment_salt=salt),
-        arbitrator.public_document(), filing_id="ts_dispute")
+        arbitrator.public_key(), filing_id="ts_dispute")
     with pytest.raises(DecryptionError, match="does not match the filed commitment"):
         open_to(tmp_path, original, to_arbitrator, arbitrator, source=forged.ciphertext_path)
     assert not (tmp_path / "opened.bin").exists()
@@ -468,7 +595,7 @@ def test_opened_and_sealed_files_are_private_to_the_user(
 
 
 def test_wrapped_key_json_round_trip_and_limits(holder: RecipientKeys) -> None:
-    wrapped = wrap_data_key(KeyMaterial.generate(), holder.public_document(), filing_id="ts_j")
+    wrapped = wrap_data_key(KeyMaterial.generate(), holder.public_key(), filing_id="ts_j")
     assert WrappedKey.from_bytes(wrapped.to_bytes()) == wrapped
     assert WrappedKey.from_json(json.loads(wrapped.to_bytes())) == wrapped
     doc = wrapped.to_json()
@@ -486,29 +613,50 @@ def test_wrapped_key_json_round_trip_and_limits(holder: RecipientKeys) -> None:
 
 def test_public_document_is_validated(arbitrator: RecipientKeys) -> None:
     doc = arbitrator.public_document()
-    assert doc["key_id"] == arbitrator.key_id
-    assert len(doc["key_id"]) == 64
+    inner = doc["encryption_key"]
+    assert inner["key_id"] == arbitrator.key_id
+    assert len(inner["key_id"]) == 64
+    assert check_recipient_document(doc).signing_key_id == arbitrator.signing_key_id
+
+    def signed(encryption_key: dict[str, Any]) -> dict[str, Any]:
+        """Re-signed by the arbitrator: what the signature cannot vouch for is still checked."""
+        assert arbitrator.signing is not None
+        unsigned = {**doc, "encryption_key": encryption_key}
+        unsigned.pop("signature")
+        return {**unsigned, "signature": sign_document(arbitrator.signing, unsigned)}
+
+    def check(encryption_key: dict[str, Any]) -> None:
+        verify_recipient_document(signed(encryption_key), signing_key_id=pin(arbitrator))
+
     with pytest.raises(FormatError, match="unknown fields"):
-        wrap_data_key(KeyMaterial.generate(), {**doc, "rsa": "x"}, filing_id="ts_x")
+        check({**inner, "rsa": "x"})
     with pytest.raises(FormatError, match="media_type|not a trade-secret"):
-        wrap_data_key(KeyMaterial.generate(), {**doc, "media_type": "x"}, filing_id="ts_x")
-    short = {k: v for k, v in doc.items() if k != "key_id"}
+        check({**inner, "media_type": "x"})
+    short = {k: v for k, v in inner.items() if k != "key_id"}
     short["x25519"] = short["x25519"][:-3]  # 30 bytes
     short["key_id"] = hashlib.sha256(canonical_json(short)).hexdigest()
     with pytest.raises(FormatError, match="32 bytes"):
-        wrap_data_key(KeyMaterial.generate(), short, filing_id="ts_x")
-    low_order = {"media_type": doc["media_type"], "x25519": "A" * 43}  # the all-zero point
+        check(short)
+    low_order = {"media_type": inner["media_type"], "x25519": "A" * 43}  # the all-zero point
     low_order["key_id"] = hashlib.sha256(canonical_json(low_order)).hexdigest()
+    key = verify_recipient_document(signed(low_order), signing_key_id=pin(arbitrator))
     with pytest.raises(FormatError, match="not usable"):
-        wrap_data_key(KeyMaterial.generate(), low_order, filing_id="ts_x")
+        wrap_data_key(KeyMaterial.generate(), key, filing_id="ts_x", allow_classic=True)
 
 
 def test_private_key_file_round_trip(tmp_path: Path, arbitrator: RecipientKeys) -> None:
     arbitrator.save(tmp_path / "plain.json")
-    assert RecipientKeys.load(tmp_path / "plain.json").key_id == arbitrator.key_id
+    loaded = RecipientKeys.load(tmp_path / "plain.json")
+    assert loaded.key_id == arbitrator.key_id
+    assert loaded.signing_key_id == arbitrator.signing_key_id
+    assert loaded.public_document() == arbitrator.public_document()  # Ed25519 is deterministic
     assert stat.S_IMODE((tmp_path / "plain.json").stat().st_mode) == 0o600
     with pytest.raises(FileExistsError):
         arbitrator.save(tmp_path / "plain.json")
+    # A signing key that does not match the file's signing_key_id is refused.
+    doc = json.loads((tmp_path / "plain.json").read_text())
+    with pytest.raises(FormatError, match="signing key does not match"):
+        RecipientKeys.from_private_document({**doc, "signing_key_id": "0" * 64})
 
     arbitrator.save(tmp_path / "locked.json", password="correct horse", scrypt_n=1 << 14)
     text = (tmp_path / "locked.json").read_text()
@@ -541,7 +689,7 @@ def test_filing_ids(holder: RecipientKeys, tmp_path: Path) -> None:
     assert fid.startswith("ts_") and len(fid) == 35 and fid != new_filing_id()
     for bad in ("", "x" * 129, "ts/1", "ts 1", "-ts", "ts_\u00e9"):
         with pytest.raises(FormatError):
-            seal_secret(io.BytesIO(b""), tmp_path / "c", holder_public=holder.public_document(),
+            seal_secret(io.BytesIO(b""), tmp_path / "c", holder=holder.public_key(),
                         filing_id=bad)
     assert not (tmp_path / "c").exists()
 
@@ -580,12 +728,12 @@ _RSS_SCRIPT = textwrap.dedent(
     tmp = Path(sys.argv[1])
     keys = RecipientKeys.generate()
     # Warm up imports and allocators before taking the baseline.
-    seal_secret(io.BytesIO(b"x" * 3000000), tmp / "warm", holder_public=keys.public_document(),
+    seal_secret(io.BytesIO(b"x" * 3000000), tmp / "warm", holder=keys.public_key(),
                 filing_id="ts_warm")
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     sealed = seal_secret(io.BufferedReader(Generated(), 1 << 16), tmp / "big.ipnts",
-                         holder_public=keys.public_document(), filing_id="ts_big")
+                         holder=keys.public_key(), filing_id="ts_big")
     t1 = time.perf_counter()
     opened = open_secret(tmp / "big.ipnts", sealed.holder_wrapped_key, keys, tmp / "big.out",
                          filing_id="ts_big", commitment=sealed.commitment)

@@ -1,6 +1,9 @@
-"""Identifier validation: GB 32100-2015 credit codes, GB 11643 resident ids, passports, other."""
+"""Identifier validation: GB 32100-2015 credit codes, GB 11643 resident ids, passports, other;
+NFKC normalisation, refusal of invisible and look-alike characters, masking."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from pydantic import ValidationError
@@ -10,8 +13,11 @@ from notary.domain.identifiers import (
     PartyId,
     is_valid_resident_id,
     is_valid_uscc,
+    mask_identifier,
     normalise_identifier,
+    parse_subject_key,
 )
+from notary.errors import InvalidInput
 
 
 @pytest.mark.parametrize("code", ["91350100M000100Y43", "91110108551385082Q"])
@@ -61,3 +67,60 @@ def test_party_normalises_and_refuses() -> None:
         PartyId(name="X", id_type="other", id="no scheme")
     with pytest.raises(ValidationError):
         PartyId(name="X", id_type="passport", id="E1")
+
+
+@pytest.mark.parametrize(
+    ("id_type", "typed", "canonical"),
+    [
+        (IdType.cn_resident_id, "１１０１０５１９４９１２３１００２ｘ", "11010519491231002X"),  # full width
+        (IdType.uscc, "９１３５０１００ｍ０００１００ｙ４３", "91350100M000100Y43"),
+        (IdType.uscc, "\u3000 91350100M000100Y43\u3000", "91350100M000100Y43"),  # ideographic spaces
+        (IdType.passport, "ｅ１２３４５６７８", "E12345678"),
+        (IdType.passport, "e１２３４５６７８", "E12345678"),
+        (IdType.other, "HK-CR:Ab①２３", "hk-cr:Ab123"),  # scheme case-folded, value keeps its case
+    ],
+)
+def test_identifiers_are_nfkc_normalised_before_they_are_compared(
+        id_type: IdType, typed: str, canonical: str) -> None:
+    assert normalise_identifier(id_type, typed) == canonical
+    assert PartyId(name="X", id_type=id_type, id=typed).key() == f"{id_type.value}:{canonical}"
+
+
+def test_subject_keys_are_nfkc_normalised() -> None:
+    assert parse_subject_key("ＵＳＣＣ：９１３５０１００ｍ０００１００ｙ４３") == "uscc:91350100M000100Y43"
+    assert parse_subject_key("Passport:e12345678") == "passport:E12345678"
+
+
+ARABIC_INDIC_RESIDENT_ID = "11010519491231002X".translate(
+    {ord(d): 0x0660 + int(d) for d in "0123456789"})
+
+
+@pytest.mark.parametrize(
+    ("id_type", "value", "message"),
+    [
+        (IdType.passport, "E1234\u200b5678", "U+200B ZERO WIDTH SPACE"),
+        (IdType.cn_resident_id, "110105\u202e19491231002X", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        (IdType.other, "hk-cr:12\u2067345", "U+2067 RIGHT-TO-LEFT ISOLATE"),
+        (IdType.passport, "\u0415123456", "U+0415 CYRILLIC CAPITAL LETTER IE"),  # looks like E
+        (IdType.passport, "\u0131d123456", "DOTLESS I"),  # upper() would make it a Latin I
+        # \d took these before: "١١٠١٠٥..." was a second spelling of the same number.
+        (IdType.cn_resident_id, ARABIC_INDIC_RESIDENT_ID, "ARABIC-INDIC DIGIT"),
+    ],
+)
+def test_invisible_and_look_alike_characters_in_identifiers_are_refused(
+        id_type: IdType, value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        normalise_identifier(id_type, value)
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        parse_subject_key(f"{id_type.value}:{value}")
+
+
+def test_identity_numbers_are_masked_recognisably() -> None:
+    assert mask_identifier(IdType.cn_resident_id, "11010519491231002X") == "110***********002X"
+    assert mask_identifier(IdType.passport, "E12345678") == "E1*****78"
+    assert mask_identifier(IdType.passport, "E1234") == "E****"  # too short to show both ends
+    assert mask_identifier(IdType.other, "hk-id:A1234567") == "hk-id:A1****67"
+    # An organisation's credit code is a public registration.
+    assert mask_identifier(IdType.uscc, "91350100M000100Y43") == "91350100M000100Y43"
+    # Nothing of the birth date (positions 7-14) survives.
+    assert "19491231" not in mask_identifier(IdType.cn_resident_id, "11010519491231002X")

@@ -1,20 +1,38 @@
-"""IP pledges: one active pledge per asset, party rules, and verifiable status as of a time."""
+"""IP pledges: one active pledge per asset, each registrar on its own pledges, the pledgee's signed
+consent to releases and enforcements, idempotent registration, and verifiable status as of a time."""
 
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from chain import errors as chain_errors
 from client_sdk.claims import Claimant, Complaint, Outcome, check_infringement_claim
 from client_sdk.errors import VerificationError
-from client_sdk.pledges import verify_pledge_status
+from client_sdk.pledges import (
+    asset_id,
+    consent_digest,
+    party_hash,
+    pledge_act,
+    sign_pledge_act,
+    verify_pledge_event,
+    verify_pledge_status,
+)
+from client_sdk.signing import public_key_to_b64
 
 BANK = {"name": "Bank of Hangzhou", "id_type": "uscc", "id": "91350100M000100Y43"}
 OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91110108551385082Q"}
 STRANGER = {"name": "Nobody", "id_type": "cn_resident_id", "id": "11010519491231002X"}
+BANK_KEY = Ed25519PrivateKey.generate()
+OWNER_KEY = Ed25519PrivateKey.generate()
+STRANGER_KEY = Ed25519PrivateKey.generate()
+KEYS = {BANK["id"]: BANK_KEY, OWNER["id"]: OWNER_KEY, STRANGER["id"]: STRANGER_KEY}
 
 
 def terms(**changes: Any) -> dict[str, Any]:
@@ -22,14 +40,31 @@ def terms(**changes: Any) -> dict[str, Any]:
             "term_start": "2026-01-01", "term_end": "2028-12-31",
             "contract_sha256": "aa" * 32, "valuation_report_sha256": "bb" * 32}
     base.update(changes)
+    base.setdefault("pledgee_key", public_key_to_b64(KEYS[base["pledgee"]["id"]].public_key()))
     return base
 
 
 PATENT = {"type": "patent", "registration_number": "ZL201710601862.3"}
+REGISTRAR = ("pledge_registrar", "pledge_registrar", "IP Pledge Registry")
 
 
-def post(api, path: str, body: dict[str, Any], role: str = "pledge_registrar"):  # type: ignore[no-untyped-def]
-    return api.client.post(path, json=body, headers=api.principal(role, role, "IP Pledge Registry"))
+def post(api, path: str, body: dict[str, Any], role: str = "pledge_registrar",  # type: ignore[no-untyped-def]
+         label: str | None = None, idempotency_key: str | None = None):
+    headers = api.principal(label or role, role, "IP Pledge Registry")
+    if path == "/v1/pledges":
+        headers = {**headers, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+    return api.client.post(path, json=body, headers=headers)
+
+
+def consent(api, pledge_id: int, action: str, *, signer: dict[str, str] = BANK,  # type: ignore[no-untyped-def]
+            key: Ed25519PrivateKey | None = None, signed_at: datetime | None = None,
+            act: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The pledgee's signed consent, as its own software would make it from the public register
+    (``act`` overrides fields of the act)."""
+    view = api.client.get(f"/v1/pledges/{pledge_id}").json()
+    fields = {"chain_id": view["chain_id"], "contract": view["contract"], "pledge_id": pledge_id,
+              "action": action, "party": signer, "signed_at": signed_at, **(act or {})}
+    return {"consent": sign_pledge_act(key or KEYS[signer["id"]], pledge_act(**fields))}
 
 
 def status(api, asset: dict[str, Any], as_of: int | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
@@ -53,17 +88,22 @@ def test_register_refuse_double_release_and_status_over_time(make_api) -> None: 
     assert double.status_code == 409 and double.json()["code"] == "asset_already_pledged"
     assert str(pledge_id) in double.json()["detail"]
 
-    bad_party = post(api, f"/v1/pledges/{pledge_id}/release", {"party": STRANGER})
+    bad_party = post(api, f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release",
+                                                                      signer=STRANGER))
     assert bad_party.status_code == 403 and bad_party.json()["code"] == "not_a_party"
-    by_pledgor = post(api, f"/v1/pledges/{pledge_id}/enforcement", {"party": OWNER})
+    by_pledgor = post(api, f"/v1/pledges/{pledge_id}/enforcement",
+                      consent(api, pledge_id, "enforce", signer=OWNER))
     assert by_pledgor.status_code == 403 and by_pledgor.json()["code"] == "not_pledgee"
 
     amended = post(api, f"/v1/pledges/{pledge_id}/amendments", {"terms": terms(secured_amount="6000000")})
     assert amended.status_code == 201 and amended.json()["pledge"]["amendments"] == 1
     other_parties = post(api, f"/v1/pledges/{pledge_id}/amendments", {"terms": terms(pledgee=STRANGER)})
     assert other_parties.status_code == 422
+    other_key = post(api, f"/v1/pledges/{pledge_id}/amendments",
+                     {"terms": terms(pledgee_key=public_key_to_b64(STRANGER_KEY.public_key()))})
+    assert other_key.status_code == 422 and other_key.json()["code"] == "pledgee_key_fixed"
 
-    released = post(api, f"/v1/pledges/{pledge_id}/release", {"party": BANK})
+    released = post(api, f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release"))
     assert released.status_code == 201 and released.json()["pledge"]["status"] == "released"
     released_at = released.json()["event"]["receipt"]["record"]["pledge"]["block_timestamp"]
     again = post(api, f"/v1/pledges/{pledge_id}/amendments", {"terms": terms()})
@@ -87,10 +127,178 @@ def test_register_refuse_double_release_and_status_over_time(make_api) -> None: 
     assert second.status_code == 201 and second.json()["pledge"]["pledge_id"] != pledge_id
 
 
+def test_a_registrar_changes_only_the_pledges_it_registered(make_api) -> None:  # type: ignore[no-untyped-def]
+    api = make_api()
+    mine = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}, label="office-a")
+    assert mine.status_code == 201, mine.text
+    pledge = mine.json()["pledge"]
+    pledge_id, account_a = pledge["pledge_id"], pledge["registrar_account"]
+    assert pledge["registrar_id"] == api.ids["office-a"]
+
+    other = {"asset": {"type": "trademark", "registration_number": "12345678"}, "terms": terms()}
+    theirs = post(api, "/v1/pledges", other, label="office-b").json()["pledge"]
+    account_b = theirs["registrar_account"]
+    admin_account = api.runtime.chain.pledges().account
+    assert len({account_a, account_b, admin_account}) == 3  # each registrar its own chain account
+
+    for path, body in (
+        (f"/v1/pledges/{pledge_id}/amendments", {"terms": terms(secured_amount="1.00")}),
+        (f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release")),
+        (f"/v1/pledges/{pledge_id}/enforcement", consent(api, pledge_id, "enforce")),
+    ):
+        refused = post(api, path, body, label="office-b")
+        assert refused.status_code == 403 and refused.json()["code"] == "not_your_pledge", refused.text
+
+    # The contract refuses it too, whoever sends: office B's account, or the service's own.
+    chain = api.runtime.chain.pledges()
+    pledgee = party_hash(f"{BANK['id_type']}:{BANK['id']}")
+    for sender in (chain.for_registrar(api.ids["office-b"]), chain):
+        with pytest.raises(chain_errors.NotRegistrar) as info:
+            sender.release(pledge_id, pledgee, b"\x01" * 32)
+        assert (info.value.registrar, info.value.caller) == (account_a, sender.account)
+    assert chain.get_pledge(pledge_id).registrar == account_a and chain.get_pledge(pledge_id).active
+
+    assert post(api, f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release"),
+                label="office-a").status_code == 201
+
+    # Each registrar's chain account was granted once, by the service, and the grant is audited.
+    admin = api.principal("admin", "admin")
+    grants = api.client.get("/v1/audit", params={"action": "pledge_registrar.account_grant"},
+                            headers=admin).json()["events"]
+    assert {(g["target_id"], g["detail"]["address"]) for g in grants} == {
+        (api.ids["office-a"], account_a), (api.ids["office-b"], account_b)}
+    assert all(g["actor_id"] is None and g["actor"] == "the service" for g in grants)
+
+
+def test_release_and_enforcement_need_the_pledgees_signed_consent(make_api) -> None:  # type: ignore[no-untyped-def]
+    api = make_api()
+    pledge_id = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}).json()["pledge"]["pledge_id"]
+    path = f"/v1/pledges/{pledge_id}/release"
+
+    assert post(api, path, {"party": BANK}).status_code == 422  # the old form: a name, no signature
+    forged = consent(api, pledge_id, "release", key=STRANGER_KEY)  # as the bank, another key
+    assert post(api, path, forged).json()["code"] == "consent_invalid"
+    tampered = consent(api, pledge_id, "release")
+    tampered["consent"]["act"]["nonce"] = "0" * 32
+    assert post(api, path, tampered).json()["code"] == "consent_invalid"
+    for wrong in ({"pledge_id": pledge_id + 1}, {"action": "enforce"},
+                  {"contract": "0x" + "12" * 20}, {"chain_id": 1}):
+        answer = post(api, path, consent(api, pledge_id, "release", act=wrong))
+        assert answer.status_code == 403 and answer.json()["code"] == "consent_invalid", wrong
+    stale = consent(api, pledge_id, "release", signed_at=datetime.now(UTC) - timedelta(days=8))
+    assert "ago" in post(api, path, stale).json()["detail"]
+    future = consent(api, pledge_id, "release", signed_at=datetime.now(UTC) + timedelta(hours=1))
+    assert "future" in post(api, path, future).json()["detail"]
+    assert api.runtime.chain.pledges().get_pledge(pledge_id).active
+
+    given = consent(api, pledge_id, "release")
+    released = post(api, path, given)
+    assert released.status_code == 201, released.text
+    record = released.json()["event"]["receipt"]["record"]
+    assert record["consent"] == given["consent"]
+    assert record["consent_digest"] == consent_digest(given["consent"]).hex()
+    # The hash of the consent is on chain, in the release transaction's event.
+    chain = api.runtime.chain.pledges()
+    on_chain = [r for r in chain.pledge_receipts(pledge_id) if r.tx_hash == record["pledge"]["tx_hash"]]
+    assert on_chain[0].consent_digest == consent_digest(given["consent"])
+    # A retry with the same consent answers with the same release.
+    retried = post(api, path, given)
+    assert retried.status_code == 200 and retried.json()["event"]["id"] == released.json()["event"]["id"]
+
+    # A verifier checks the consent against the key the terms name, and the chain.
+    checked = verify_pledge_event(record, reader=chain)
+    assert checked.chain_checked and checked.consent is not None
+    assert checked.consent["party"] == {"id_type": BANK["id_type"], "id": BANK["id"]}
+    for change in (
+        lambda r: r["consent"]["act"].update(nonce="1" * 32),
+        lambda r: r["terms"].update(pledgee_key=public_key_to_b64(STRANGER_KEY.public_key())),
+        lambda r: r.update(consent_digest="00" * 32),
+    ):
+        altered = copy.deepcopy(record)
+        change(altered)
+        with pytest.raises(VerificationError):
+            verify_pledge_event(altered, reader=chain)
+    # A consent signed anew by the bank, but not the one whose hash the chain holds.
+    swapped = copy.deepcopy(record)
+    swapped["consent"] = consent(api, pledge_id, "release")["consent"]
+    swapped["consent_digest"] = consent_digest(swapped["consent"]).hex()
+    with pytest.raises(VerificationError) as info:
+        verify_pledge_event(swapped, reader=chain)
+    assert info.value.step == "consent"
+    verify_pledge_event(swapped)  # without the chain, only the signature can be checked
+
+    # Enforcement: the pledgee's signed demand.
+    asset = {"type": "trademark", "registration_number": "7654321"}
+    second = post(api, "/v1/pledges", {"asset": asset, "terms": terms()}).json()["pledge"]["pledge_id"]
+    enforced = post(api, f"/v1/pledges/{second}/enforcement", consent(api, second, "enforce"))
+    assert enforced.status_code == 201 and enforced.json()["pledge"]["status"] == "enforced"
+    verify_pledge_event(enforced.json()["event"]["receipt"]["record"], reader=chain)
+
+
+def test_a_retried_registration_after_a_release_returns_the_first_answer(make_api) -> None:  # type: ignore[no-untyped-def]
+    api = make_api()
+    body = {"asset": PATENT, "terms": terms()}
+    headers = api.principal("pledge_registrar", "pledge_registrar")
+    missing = api.client.post("/v1/pledges", json=body, headers=headers)
+    assert missing.status_code == 400 and missing.json()["code"] == "idempotency_key_required"
+
+    first = post(api, "/v1/pledges", body, idempotency_key="pledge-0001")
+    assert first.status_code == 201
+    pledge_id = first.json()["pledge"]["pledge_id"]
+    assert post(api, f"/v1/pledges/{pledge_id}/release",
+                consent(api, pledge_id, "release")).status_code == 201
+
+    # The answer to the first request was lost; the client retries after the release.
+    retry = post(api, "/v1/pledges", body, idempotency_key="pledge-0001")
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["pledge"]["pledge_id"] == pledge_id
+    assert retry.json()["pledge"]["status"] == "released"
+    assert retry.json()["event"]["id"] == first.json()["event"]["id"]
+    chain = api.runtime.chain.pledges()
+    assert chain.pledge_count() == 1  # no second pledge on chain
+    assert chain.active_pledge_of(asset_id("patent:201710601862.3")) == 0
+
+    reused = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms(secured_amount="1.00")},
+                  idempotency_key="pledge-0001")
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+    # Another registrar's key space is its own.
+    elsewhere = post(api, "/v1/pledges", body, label="office-b", idempotency_key="pledge-0001")
+    assert elsewhere.status_code == 201 and elsewhere.json()["pledge"]["pledge_id"] == pledge_id + 1
+    # A new key is a new pledge.
+    assert post(api, f"/v1/pledges/{pledge_id + 1}/release", consent(api, pledge_id + 1, "release"),
+                label="office-b").status_code == 201
+    assert post(api, "/v1/pledges", body, idempotency_key="pledge-0002").json()["pledge"][
+        "pledge_id"] == pledge_id + 2
+
+
+def test_status_for_a_time_not_yet_over_answers_at_once(make_api) -> None:  # type: ignore[no-untyped-def]
+    api = make_api()
+    params = {"asset_type": "patent", "number": PATENT["registration_number"]}
+    soon = datetime.now(UTC) + timedelta(seconds=3)
+    started = time.monotonic()
+    early = api.client.get("/v1/pledges/status", params={**params, "as_of": soon.isoformat()})
+    assert time.monotonic() - started < 1.0  # no sleeping in the request thread
+    assert early.status_code == 425 and early.json()["code"] == "too_early"
+    retry_after = int(early.headers["Retry-After"])
+    assert 1 <= retry_after <= 4 and early.json()["retry_after"] == retry_after
+    assert early.headers["content-type"].startswith("application/problem+json")
+    far = api.client.get("/v1/pledges/status",
+                         params={**params, "as_of": (soon + timedelta(hours=1)).isoformat()})
+    assert far.status_code == 422
+    now = api.client.get("/v1/pledges/status", params=params)
+    assert now.status_code == 200 and now.json()["pledged"] is False
+    verify_pledge_status(now.json(), reader=api.runtime.chain.pledges())
+
+    time.sleep(max(0.0, soon.timestamp() + 1.05 - time.time()))
+    later = api.client.get("/v1/pledges/status", params={**params, "as_of": soon.isoformat()})
+    assert later.status_code == 200, later.text
+
+
 def test_tampered_status_answers_fail(make_api) -> None:  # type: ignore[no-untyped-def]
     api = make_api()
     assert post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}).status_code == 201
     doc = status(api, PATENT)
+    assert doc["pledged"]
     reader = api.runtime.chain.pledges()
     forged = copy.deepcopy(doc)
     forged["pledge"]["terms"]["pledgee"] = STRANGER
@@ -128,7 +336,18 @@ def test_refusals_of_role_and_terms(make_api) -> None:  # type: ignore[no-untype
     assert same.status_code == 422 and "different parties" in same.text
     zero = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms(secured_amount="0")})
     assert zero.status_code == 422
-    assert post(api, "/v1/pledges/999/release", {"party": BANK}).status_code == 404
+    keyless = {k: v for k, v in terms().items() if k != "pledgee_key"}
+    no_key = post(api, "/v1/pledges", {"asset": PATENT, "terms": keyless})
+    assert no_key.status_code == 422 and no_key.json()["code"] == "pledgee_key_required"
+    bad_key = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms(pledgee_key="A" * 42)})
+    assert bad_key.status_code == 422
+    assert post(api, "/v1/pledges/999/release", consent_stub()).status_code == 404
+
+
+def consent_stub() -> dict[str, Any]:
+    act = pledge_act(chain_id=1337, contract="0x" + "00" * 20, pledge_id=999, action="release",
+                     party=BANK)
+    return {"consent": sign_pledge_act(BANK_KEY, act)}
 
 
 def test_claim_check_reports_a_pledged_work(make_api) -> None:  # type: ignore[no-untyped-def]
@@ -153,3 +372,28 @@ def test_claim_check_reports_a_pledged_work(make_api) -> None:  # type: ignore[n
     )
     finding = next(f for f in verdict.findings if f.check == "pledge_status")
     assert finding.outcome is Outcome.passed and BANK["name"] in finding.detail
+
+
+def test_the_sdk_waits_out_a_too_early_answer_in_its_own_thread() -> None:
+    import httpx
+
+    from client_sdk.client import NotaryClient
+    from client_sdk.errors import APIError
+
+    asked: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(time.monotonic())
+        if len(asked) == 1:
+            return httpx.Response(425, headers={"Retry-After": "1"}, json={
+                "type": "urn:ipnotary:problem:too_early", "title": "Too early", "status": 425,
+                "detail": "not over yet", "code": "too_early", "retry_after": 1})
+        return httpx.Response(200, json={"pledged": False})
+
+    with NotaryClient("http://notary.test", transport=httpx.MockTransport(answer)) as client:
+        assert client.pledge_status("patent", "ZL201710601862.3", as_of="2026-01-01T00:00:00Z",
+                                    verify=False) == {"pledged": False}
+        assert len(asked) == 2 and asked[1] - asked[0] >= 1.0
+        asked.clear()
+        with pytest.raises(APIError, match="too_early"):  # will not wait beyond max_wait
+            client.pledge_status("patent", "ZL201710601862.3", verify=False, max_wait=0.5)

@@ -105,3 +105,74 @@ def test_only_holders_register_and_lookup_needs_a_key(api) -> None:  # type: ign
     assert bad.status_code == 422
     form = api.client.post("/v1/works", headers=api.principal("acme", "holder"), files={"file": ("a", b"x")})
     assert form.status_code == 422 and "'work'" in form.json()["detail"]
+
+
+def test_registrations_lookup_masks_identity_numbers_for_others(api) -> None:  # type: ignore[no-untyped-def]
+    """A resident identity number is shown whole to the registrant, the owner, notaries and
+    arbitrators; everyone else sees a recognisable mask. The anchored record keeps it whole."""
+    from sqlmodel import Session
+
+    from notary.services.principals import create_principal
+
+    person = {"name": "Wang Fang", "id_type": "cn_resident_id", "id": "11010519491231002X"}
+    registrant = api.principal("mask-registrant", "holder")
+    digest = {"sha256": "7e" * 32, "size": 10}
+    r = api.client.post("/v1/works", headers=registrant,
+                        json={"work": work(copyright_owner=person), "content": digest})
+    assert r.status_code == 201, r.text
+    assert r.json()["receipt"]["record"]["work"]["copyright_owner"]["id"] == person["id"]
+    with Session(api.runtime.engine) as session:
+        owner_key = create_principal(session, name="Wang Fang", role="holder",
+                                     identifier="cn_resident_id:11010519491231002x").api_key
+    owner = {"Authorization": f"Bearer {owner_key}"}
+
+    def seen_by(headers: dict[str, str]) -> tuple[str, bool]:
+        regs = api.client.get("/v1/works/registrations", params={"sha256": "7e" * 32},
+                              headers=headers).json()["registrations"]
+        return regs[0]["work"]["copyright_owner"]["id"], regs[0]["identities_masked"]
+
+    for who in (registrant, owner, api.principal("mask-notary", "notary"),
+                api.principal("mask-arb", "arbitrator")):
+        assert seen_by(who) == (person["id"], False)
+    for who in (api.principal("mask-platform", "platform"), api.principal("mask-other", "holder"),
+                api.principal("mask-admin", "admin")):
+        assert seen_by(who) == ("110***********002X", True)
+    # Organisations' credit codes are public registrations: never masked.
+    r = api.client.post("/v1/works", headers=registrant,
+                        json={"work": work(), "content": {"sha256": "7f" * 32, "size": 10}})
+    regs = api.client.get("/v1/works/registrations", params={"sha256": "7f" * 32},
+                          headers=api.principal("mask-platform", "platform")).json()
+    assert regs["registrations"][0]["work"]["copyright_owner"]["id"] == OWNER["id"]
+
+
+def test_an_owner_typed_in_full_width_digits_is_one_identity(api) -> None:  # type: ignore[no-untyped-def]
+    h = api.principal("fullwidth", "holder")
+    owner = {"name": "Li Hua", "id_type": "cn_resident_id", "id": "１１０１０５１９４９１２３１００２ｘ"}
+    r = api.client.post("/v1/works", headers=h,
+                        json={"work": work(copyright_owner=owner),
+                              "content": {"sha256": "6a" * 32, "size": 3}})
+    assert r.status_code == 201, r.text
+    assert r.json()["receipt"]["record"]["work"]["copyright_owner"]["id"] == "11010519491231002X"
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "code_point"),
+    [
+        ({"title": "Moonlight\u202eover"}, "work.title", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ({"authors": [{"name": "Li\u200bHua"}]}, "work.authors.0.name", "U+200B ZERO WIDTH SPACE"),
+        ({"authors": [{"name": "Li", "pen_name": "X\u2066Y"}]}, "work.authors.0.pen_name",
+         "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ({"first_publication": {"date": "2025-04-01", "place": "Hang\u2028zhou"}},
+         "work.first_publication.place", "U+2028 LINE SEPARATOR"),
+        ({"copyright_owner": {**OWNER, "name": "Acme\u00adStudio"}}, "work.copyright_owner.name",
+         "U+00AD SOFT HYPHEN"),
+        ({"work_type": "other", "work_type_detail": "a\ufeffb"}, "work.work_type_detail",
+         "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+    ],
+)
+def test_invisible_characters_in_work_fields_are_refused(
+        api, change: dict[str, Any], where: str, code_point: str) -> None:  # type: ignore[no-untyped-def]
+    r = api.client.post("/v1/works", headers=api.principal("acme", "holder"),
+                        json={"work": work(**change), "content": {"sha256": "ce" * 32, "size": 1}})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith(f"{where}: ") and code_point in r.json()["detail"]
