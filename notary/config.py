@@ -20,6 +20,7 @@ __all__ = [
     "ChainBackend",
     "ContentBackend",
     "Environment",
+    "RetiredIssuerKey",
     "Settings",
     "WitnessSetting",
     "development_chain_keys",
@@ -74,6 +75,19 @@ class WitnessSetting(BaseModel):
     key: Annotated[str, Field(min_length=10, max_length=500)]
 
 
+class RetiredIssuerKey(BaseModel):
+    """An issuer key this deployment signed with before ``NOTARY_ISSUER_KEY_FILE``'s: its public
+    half and the end of its validity window, published in the trust policy so that certificates
+    it signed keep verifying and nothing it signs later does (rotation, or a compromise)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    public_key: Annotated[str, Field(min_length=40, max_length=60, pattern=r"^[A-Za-z0-9_-]+$")]
+    not_after: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")]
+    not_before: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")] | None = None
+    name: Annotated[str, Field(max_length=200)] = ""
+
+
 class Settings(BaseSettings):
     """Everything the service can be told. Each field maps to ``NOTARY_<FIELD>``."""
 
@@ -118,6 +132,10 @@ class Settings(BaseSettings):
 
     # Issuer (Ed25519) key for receipts and certificates; generated in data_dir on first start
     issuer_key_file: Path | None = None
+
+    # Issuer keys signed with before the current one, as JSON:
+    # [{"public_key": "<base64url>", "not_after": "2026-12-01T00:00:00Z"}] (see docs/trust.md).
+    issuer_retired_keys: list[RetiredIssuerKey] = Field(default_factory=list, max_length=32)
 
     # Key files at rest (issuer, log, the embedded chain's signer): encrypted under this
     # passphrase, given directly or as a file (e.g. a mounted secret). Unset: plaintext, mode 0600.

@@ -75,7 +75,10 @@ def served_policy(
     return TrustPolicy(
         name=f"suggested by the operator of {log.origin}",
         log=LogPolicy(origin=log.origin, keys=[log.vkey]),
-        issuers=[IssuerKey(public_key=issuer.public_key_b64, name=issuer.name)],
+        issuers=[IssuerKey(public_key=issuer.public_key_b64, name=issuer.name),
+                 *(IssuerKey(public_key=k.public_key, name=k.name or f"{issuer.name} (retired)",
+                             not_before=k.not_before, not_after=k.not_after)
+                   for k in settings.issuer_retired_keys if k.public_key != issuer.public_key_b64)],
         witnesses=WitnessPolicy(quorum=quorum, members=members),
         timestamp_authorities=authorities,
         chains=chains,

@@ -1,0 +1,69 @@
+"""Rotating the issuer key: the retired key is published with the end of its window, the
+certificates it signed keep verifying, and anything it signs after its window does not."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from client_sdk.certificate import format_timestamp
+from client_sdk.errors import VerificationError
+from client_sdk.verify import Step, verify_certificate
+from notary.api.app import create_app
+from notary.config import Settings
+from notary.runtime import Runtime
+from notary.services.issuer import Issuer
+from notary.services.keys import load_or_create_ed25519_key
+from notary.services.principals import create_principal
+
+
+def _certificate(data_dir: Path, **settings: object) -> tuple[dict[str, object], Runtime]:
+    from fastapi.testclient import TestClient
+
+    runtime = Runtime.build(Settings(data_dir=data_dir, batch_interval_seconds=0.2, **settings))  # type: ignore[arg-type]
+    runtime.start()
+    with TestClient(create_app(runtime=runtime)) as client, Session(runtime.engine) as session:
+        key = create_principal(session, name="Holder", role="holder").api_key
+        h = {"Authorization": f"Bearer {key}"}
+        rid = client.post("/v1/evidence", json={"sha256": "5a" * 32, "size": 1}, headers=h).json()["id"]
+        for _ in range(200):
+            if client.get(f"/v1/evidence/{rid}", headers=h).json()["status"] == "anchored":
+                break
+            import time
+
+            time.sleep(0.05)
+        cert = client.get(f"/v1/evidence/{rid}/certificate", headers=h).json()
+    return cert, runtime
+
+
+def test_a_retired_issuer_key_is_published_with_its_window(tmp_path: Path) -> None:
+    data = tmp_path / "svc"
+    old_cert, before = _certificate(data)
+    old_key = before.issuer.public_key_b64
+    before.close()
+
+    retired_at = datetime.now(UTC)
+    new_key_file = tmp_path / "issuer-2026.pem"
+    cert, after = _certificate(data, issuer_key_file=new_key_file, issuer_retired_keys=[
+        {"public_key": old_key, "not_after": format_timestamp(retired_at)}])
+    try:
+        policy = after.trust_policy()
+        assert [k.public_key for k in policy.issuers] == [after.issuer.public_key_b64, old_key]
+        assert policy.issuers[1].not_after == format_timestamp(retired_at)
+        assert cert["issuer"]["public_key"] == after.issuer.public_key_b64  # new certificates: new key
+        assert verify_certificate(cert, policy).trusted
+        assert verify_certificate(old_cert, policy).trusted  # signed within the old key's window
+
+        # Whoever still holds the old key cannot sign anything dated after its window.
+        thief = Issuer(load_or_create_ed25519_key(data / "keys" / "issuer-ed25519.pem", purpose="issuer"))
+        late = {k: v for k, v in cert.items() if k not in ("signature", "issuer")}
+        late["issued_at"] = format_timestamp(retired_at + timedelta(minutes=1))
+        late["issuer"] = {"key_id": thief.key_id, "public_key": thief.public_key_b64, "name": thief.name}
+        with pytest.raises(VerificationError) as info:
+            verify_certificate(thief.sign(late), policy)
+        assert info.value.step == Step.ISSUER
+    finally:
+        after.close()
