@@ -23,7 +23,9 @@ from rich.table import Table
 
 from notary.witness.cli import witness_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+# No pretty tracebacks: main() turns every error into one line (NOTARY_DEBUG=1 for the traceback).
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__,
+                  pretty_exceptions_enable=False)
 principal_app = typer.Typer(no_args_is_help=True, help="Create principals and API keys.")
 app.add_typer(principal_app, name="principal")
 keys_app = typer.Typer(no_args_is_help=True, help="Trade-secret recipient keys (kept on your machine).")
@@ -94,14 +96,27 @@ def serve(
 
 
 @contextmanager
-def _operator_session() -> Iterator[Any]:
-    """A session on the service's database, for the operator's commands on the server host."""
+def _operator_session(*, init: bool = False) -> Iterator[Any]:
+    """A session on the service's database, for the operator's commands on the server host.
+
+    Says which database it uses, and refuses to create a new SQLite database unless ``init``:
+    run from the wrong directory, it would otherwise print keys the service never sees."""
     from sqlmodel import Session
 
     from notary.config import Settings
     from notary.storage.db import create_db_engine, migrate
 
     settings = Settings()
+    if settings.database_url is None:
+        db_file = (settings.data_dir / "notary.db").resolve()
+        if not db_file.exists() and not init:
+            _fail(f"no service database at {db_file}: run this where the service runs, set "
+                  "NOTARY_DATA_DIR (or NOTARY_DATABASE_URL), or pass --init to create a new one", 2)
+        err.print(f"database: {db_file}", soft_wrap=True)
+    else:
+        from client_sdk.redaction import redact_url
+
+        err.print(f"database: {redact_url(settings.database_url)}", soft_wrap=True)
     engine = create_db_engine(settings.resolved_database_url)
     try:
         migrate(engine)
@@ -111,12 +126,12 @@ def _operator_session() -> Iterator[Any]:
         engine.dispose()
 
 
-def _operator_act(act: Any) -> Any:
+def _operator_act(act: Any, *, init: bool = False) -> Any:
     """Run ``act(session)`` as the operator; a refusal is printed, exit status 1."""
     from notary.errors import NotaryError
 
     try:
-        with _operator_session() as session:
+        with _operator_session(init=init) as session:
             return act(session)
     except NotaryError as exc:
         _fail(exc.detail)
@@ -150,12 +165,15 @@ def principal_create(
     key_expires_at: Annotated[datetime | None, typer.Option(
         "--key-expires-at", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
         help="When its first API key stops working; default never")] = None,
+    init: Annotated[bool, typer.Option(
+        "--init", help="Create the service's database if there is none yet (a new deployment)")] = False,
 ) -> None:
     """Create a principal in the service's database and print its API key (shown once)."""
     from notary.services.principals import create_principal
 
     new = _operator_act(lambda session: create_principal(
-        session, name=name, role=role, identifier=subject, key_expires_at=_aware(key_expires_at)))
+        session, name=name, role=role, identifier=subject, key_expires_at=_aware(key_expires_at)),
+        init=init)
     out.print_json(data={"id": new.principal.id, "name": new.principal.name,
                          "role": new.principal.role, "api_key": new.api_key, "key_id": new.key_id})
     err.print("[yellow]Store the API key now: only its hash is kept.[/yellow]")
@@ -243,6 +261,7 @@ def submit(
     tag: Annotated[list[str] | None, typer.Option(help="Repeatable")] = None,
     digest_only: Annotated[bool, typer.Option(help="Send only the fingerprint; keep the file")] = False,
     receipt_dir: Annotated[Path | None, typer.Option(help="Save each signed receipt here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Preserve files as evidence; prints each record id and saves receipts."""
     from client_sdk.errors import ClientSDKError
@@ -251,7 +270,7 @@ def submit(
     metadata = {"title": title, "description": description, "source_url": source_url,
                 "case_reference": case_reference, "tags": tag or None}
     metadata = {k: v for k, v in metadata.items() if v}
-    table = Table("file", "record id", "new", "sha256")
+    rows: list[dict[str, Any]] = []
     with _client(url, api_key) as client:
         for path in files:
             try:
@@ -266,15 +285,37 @@ def submit(
                                   transient=True, disable=size < 8 << 20) as progress:
                         task = progress.add_task(path.name, total=size)
                         sub = client.submit_file(path, metadata=metadata,
-                                                 progress=lambda n: progress.advance(task, n))
+                                                 progress=lambda n, t=task: progress.advance(t, n))
             except ClientSDKError as exc:
                 _fail(f"{path}: {exc}")
                 return
             if receipt_dir:
                 receipt_dir.mkdir(parents=True, exist_ok=True)
                 (receipt_dir / f"{sub.id}.receipt.json").write_bytes(sub.receipt.to_json_bytes())
-            table.add_row(str(path), sub.id, "yes" if sub.created else "no",
-                          sub.receipt.record["content"]["sha256"][:16] + "…")
+            rows.append({"file": str(path), "record_id": sub.id, "created": sub.created,
+                         "sha256": sub.receipt.record["content"]["sha256"]})
+    _print_rows(rows, as_json=as_json, ids=("record_id", "sha256"))
+
+
+def _print_rows(rows: list[dict[str, Any]], *, as_json: bool, ids: tuple[str, ...] = ()) -> None:
+    """Rows as JSON (``--json``), as tab-separated lines when piped, or as a table on a terminal;
+    an identifier is never cut or wrapped (a copied id must be the whole id)."""
+    if as_json:
+        out.print_json(data=rows)
+        return
+    if not rows:
+        return
+    if not sys.stdout.isatty():
+        for row in rows:
+            typer.echo("\t".join(str(v) for v in row.values()))
+        return
+    table = Table()
+    for key in rows[0]:
+        longest = max(len(str(r[key])) for r in rows)
+        table.add_column(key.replace("_", " "), no_wrap=key in ids,
+                         min_width=longest if key in ids else None)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
     out.print(table)
 
 
@@ -425,16 +466,18 @@ def _print_verification(result: Any, report: dict[str, Any]) -> None:
                   "[/yellow]")
     else:
         out.print("[bold green]VALID[/bold green]")
-    table = Table(show_header=False)
-    table.add_row("existed by", f"{report['proven_time']} ({result.time_source.value})")
-    for e in result.time_evidence:
-        table.add_row(f"  {e.source.value}", f"{e.time.isoformat()}: {e.detail}")
+    # Plain "name  value" lines, never a table: a table cuts long ids to fit the terminal, and a
+    # key id or record id copied from here must be whole.
+    lines = [("existed by", f"{report['proven_time']} ({result.time_source.value})")]
+    lines += [(f"  {e.source.value}", f"{e.time.isoformat()}: {e.detail}")
+              for e in result.time_evidence]
     for key in ("record_id", "kind", "certificate_version", "log_origin", "leaf_index", "tree_size",
                 "witnesses", "chain_id", "contract", "block_number", "anchored_at",
                 "confirmations", "issuer_key_id", "content_checked", "chain_checked", "steps"):
         value = report[key]
-        table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
-    out.print(table)
+        lines.append((key, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+    for name, value in lines:
+        out.print(f"{name:<20} {value}", soft_wrap=True, highlight=False)
     for note in result.notes:
         err.print(f"[yellow]note:[/yellow] {note}")
     if not result.chain_checked:
@@ -473,7 +516,7 @@ def claim_check(
     from client_sdk.errors import ChainReadError, FormatError
 
     try:
-        when: date | datetime = (datetime.fromisoformat(listing_date.replace("Z", "+00:00"))
+        when: date | datetime = (datetime.fromisoformat(listing_date)
                                  if "T" in listing_date else date.fromisoformat(listing_date))
     except ValueError:
         _fail(f"--listing-date {listing_date!r} is not YYYY-MM-DD or an RFC 3339 time", 2)
@@ -1029,7 +1072,9 @@ def policy_fetch(
 
 
 @policy_app.command("show")
-def policy_show(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+def policy_show(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+                as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+                ) -> None:
     """Show what a trust policy trusts, with the fingerprints to compare out of band."""
     from client_sdk.errors import FormatError
     from client_sdk.policy import TrustPolicy
@@ -1039,26 +1084,25 @@ def policy_show(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False
     except FormatError as exc:
         _fail(str(exc), 2)
         return
-    _print_policy(policy)
+    _print_policy(policy, as_json=as_json)
 
 
-def _print_policy(policy: Any) -> None:
-    table = Table("trusts", "what", "fingerprint / key")
+def _print_policy(policy: Any, *, as_json: bool = False) -> None:
+    rows: list[dict[str, Any]] = []
     if policy.log:
-        for key in policy.log.keys:
-            table.add_row("log", policy.log.origin, key)
+        rows += [{"trusts": "log", "what": policy.log.origin, "key": key} for key in policy.log.keys]
     for issuer in policy.issuers:
         window = f"{issuer.not_before or '…'} to {issuer.not_after or '…'}"
-        table.add_row("issuer", f"{issuer.name or 'issuer'} ({window})", issuer.key_id)
-    for w in policy.witnesses.members:
-        table.add_row("witness", w.name, w.key)
-    table.add_row("quorum", f"{policy.witnesses.quorum} of {len(policy.witnesses.members)}", "")
-    for tsa in policy.timestamp_authorities:
-        for root in tsa.roots:
-            table.add_row("TSA", tsa.name, _cert_fingerprint(root))
-    for c in policy.chains:
-        table.add_row("chain (time)", f"chain {c.chain_id}, registry {c.registry}", c.genesis_hash)
-    out.print(table)
+        rows.append({"trusts": "issuer", "what": f"{issuer.name or 'issuer'} ({window})",
+                     "key": issuer.key_id})
+    rows += [{"trusts": "witness", "what": w.name, "key": w.key} for w in policy.witnesses.members]
+    rows.append({"trusts": "quorum",
+                 "what": f"{policy.witnesses.quorum} of {len(policy.witnesses.members)}", "key": ""})
+    rows += [{"trusts": "TSA", "what": tsa.name, "key": _cert_fingerprint(root)}
+             for tsa in policy.timestamp_authorities for root in tsa.roots]
+    rows += [{"trusts": "chain (time)", "what": f"chain {c.chain_id}, registry {c.registry}",
+              "key": c.genesis_hash} for c in policy.chains]
+    _print_rows(rows, as_json=as_json, ids=("key",))
     if policy.notice:
         err.print(f"[yellow]{policy.notice}[/yellow]")
     if not policy.require_independent_time:
@@ -1073,7 +1117,24 @@ def _cert_fingerprint(certificate: Any) -> str:
 
 
 def main() -> None:
+    """The ``notary`` command. Every error a user can cause ends in one line that says what
+    went wrong (exit status 2), never a traceback; ``NOTARY_DEBUG=1`` shows the traceback."""
+    from client_sdk.errors import ClientSDKError
+    from notary.errors import NotaryError
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except (ClientSDKError, NotaryError, OSError, ValueError) as exc:
+        if os.environ.get("NOTARY_DEBUG"):
+            raise
+        detail = exc.detail if isinstance(exc, NotaryError) else str(exc)
+        err.print(f"[red]error:[/red] {detail or type(exc).__name__}", soft_wrap=True)
+        sys.exit(2)
+    except Exception as exc:  # a bug: still one line, and how to see more
+        if os.environ.get("NOTARY_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+                  "(run again with NOTARY_DEBUG=1 for the traceback, and report it)", soft_wrap=True)
+        sys.exit(70)

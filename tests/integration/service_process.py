@@ -46,7 +46,7 @@ class ServiceProcess:
 
     def create_principal(self, name: str, role: str) -> str:
         out = subprocess.run(
-            [*NOTARY, "principal", "create", "--name", name, "--role", role],
+            [*NOTARY, "principal", "create", "--name", name, "--role", role, "--init"],
             env=self._env(), cwd=REPO, capture_output=True, check=True, timeout=120,
         )
         return str(json.loads(out.stdout)["api_key"])
