@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -357,9 +357,20 @@ class NotaryClient:
 
         return verify_credit_status(doc, subject=doc.get("subject"), chain=chain, policy=self.policy)
 
-    def apply_credit_repair(self, entry_id: str, statement: str) -> dict[str, Any]:
+    def apply_credit_repair(self, entry_id: str, statement: str,
+                            evidence_sha256: Sequence[str] = ()) -> dict[str, Any]:
+        """Apply for repair of an entry about you; ``evidence_sha256`` names the documents you
+        send the authority. Keep the answer's ``id`` to read the decision (:meth:`credit_repair`)."""
         return dict(self._json("POST", f"/v1/credit/entries/{entry_id}/repairs",
-                               json={"statement": statement}))
+                               json={"statement": statement, "evidence_sha256": list(evidence_sha256)}))
+
+    def credit_repairs(self, status: str = "pending") -> Sequence[dict[str, Any]]:
+        """Repair applications on the entries you recorded (credit authority)."""
+        return list(self._json("GET", "/v1/credit/repairs", params={"status": status}))
+
+    def credit_repair(self, repair_id: int) -> dict[str, Any]:
+        """One repair application and its decision (its applicant or deciding authority)."""
+        return dict(self._json("GET", f"/v1/credit/repairs/{repair_id}"))
 
     def decide_credit_repair(self, repair_id: int, *, approve: bool, reason: str) -> dict[str, Any]:
         body = {"decision": "approved" if approve else "rejected", "reason": reason}

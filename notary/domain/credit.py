@@ -7,12 +7,18 @@ entry is repaired or its publicity period ends, the details and the salt are era
 database; the commitment stays on chain and reveals nothing, and the deciding authority, which kept
 its own copy of the opening, can still prove what was decided and when.
 
-Classes (documented in docs/credit.md), from the entries active at the moment asked about:
+A ``credit_entry`` record (schema 2, :func:`build_credit_entry_record`) also carries the entry's
+non-personal fields in the clear (conduct, severity, publicity period) and a separately salted
+commitment to its subject, so that after erasure an answer for an earlier time can still prove
+which subject the entry was about and what it contributed to the class (``client_sdk.credit``).
 
-- ``A`` (trustworthy): no active dishonest entry and at least one active good-conduct entry;
-- ``B`` (no adverse record): no active dishonest entry;
-- ``C`` (dishonest, warning): exactly one active dishonest entry, of ``general`` severity;
-- ``D`` (seriously dishonest): an active ``serious`` dishonest entry, or two or more dishonest ones.
+Classes (documented in docs/credit.md), from the entries that count at the moment asked about
+(``client_sdk.credit.counts_at``):
+
+- ``A`` (trustworthy): no dishonest entry and at least one good-conduct entry;
+- ``B`` (no adverse record): no dishonest entry;
+- ``C`` (dishonest, warning): exactly one dishonest entry, of ``general`` severity;
+- ``D`` (seriously dishonest): a ``serious`` dishonest entry, or two or more dishonest ones.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from client_sdk.credit import credit_class, entry_commitment
+from client_sdk.certificate import format_timestamp
+from client_sdk.credit import credit_class, entry_commitment, subject_commitment
 from notary.domain.identifiers import PartyId
 from notary.domain.text import CheckedTextModel, Text
 
@@ -34,10 +41,15 @@ __all__ = [
     "RepairApplication",
     "RepairDecision",
     "Severity",
+    "build_credit_entry_record",
+    "build_credit_repair_record",
     "class_of",
     "entry_commitment",
     "new_salt",
+    "subject_commitment",
 ]
+
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 class Conduct(StrEnum):
     good = "good"
@@ -63,7 +75,7 @@ class CreditEntryDetails(CheckedTextModel):
     legal_basis: Annotated[Text, StringConstraints(max_length=500)]
     deciding_authority: Annotated[Text, StringConstraints(max_length=200)]
     decision_date: date
-    decision_document_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    decision_document_sha256: Sha256Hex
     publicity_start: date
     publicity_end: date
 
@@ -96,15 +108,55 @@ class RepairDecision(StrEnum):
     rejected = "rejected"
 
 
-def class_of(active: list[CreditEntryDetails]) -> str:
-    """The class of a subject from its active entries (the rule lives in ``client_sdk.credit``)."""
-    return credit_class([e.model_dump(mode="json") for e in active])
+def class_of(counted: list[dict[str, Any]]) -> str:
+    """The class of a subject from the ``conduct`` and ``severity`` of the entries that count
+    (the rule lives in ``client_sdk.credit``)."""
+    return credit_class(counted)
+
+
+def build_credit_entry_record(
+    record_id: str, received_at: datetime, *, authority: dict[str, str], details: CreditEntryDetails,
+    commitment: str, subject_commitment: str,
+) -> dict[str, Any]:
+    """A ``credit_entry`` record, schema 2: the commitments and the non-personal fields.
+
+    Schema 1 (before the register answered for past times) held only ``entry_commitment``.
+    """
+    return {
+        "id": record_id,
+        "kind": "credit_entry",
+        "schema": 2,
+        "authority": authority,
+        "entry_commitment": commitment,
+        "subject_commitment": subject_commitment,
+        "conduct": details.conduct.value,
+        "severity": None if details.severity is None else details.severity.value,
+        "publicity_start": details.publicity_start.isoformat(),
+        "publicity_end": details.publicity_end.isoformat(),
+        "received_at": format_timestamp(received_at),
+    }
+
+
+def build_credit_repair_record(
+    record_id: str, received_at: datetime, *, authority: dict[str, str], entry_id: str, commitment: str,
+) -> dict[str, Any]:
+    """A ``credit_repair`` record: the authority closed this entry (named by id and commitment)."""
+    return {
+        "id": record_id,
+        "kind": "credit_repair",
+        "schema": 1,
+        "authority": authority,
+        "entry": {"id": entry_id, "commitment": commitment},
+        "decision": "repaired",
+        "received_at": format_timestamp(received_at),
+    }
 
 
 class RepairApplication(CheckedTextModel):
+    """A subject's application: why the entry should be repaired, and digests of the evidence it
+    sends the authority out of band (the authority compares the documents it receives)."""
+
     model_config = ConfigDict(extra="forbid")
 
     statement: Annotated[Text, StringConstraints(max_length=2000)]
-    evidence_sha256: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = Field(
-        default_factory=list, max_length=20
-    )
+    evidence_sha256: list[Sha256Hex] = Field(default_factory=list, max_length=20)

@@ -224,10 +224,14 @@ class KeyGrant(SQLModel, table=True):
 
 
 class CreditEntry(SQLModel, table=True):
-    """The erasable side of a credit entry. Its anchored record holds only a commitment.
+    """The erasable side of a credit entry. Its anchored record holds commitments and the
+    non-personal fields (schema 2), never the details.
 
-    ``details`` and ``salt`` open the commitment; both, and the subject's identity, are set to
-    NULL when the entry is repaired or its publicity period ends.
+    ``details`` and ``salt`` open the entry's commitment; both are set to NULL when the entry is
+    repaired or its publicity period ends. What an answer for an earlier time needs is kept:
+    the subject (``subject_key``, and ``subject_salt`` opening the record's subject commitment),
+    conduct, severity and the publicity period. Entries erased before revision 0007 lost their
+    subject too and no longer appear in any answer.
     """
 
     __tablename__ = "credit_entry"
@@ -244,10 +248,18 @@ class CreditEntry(SQLModel, table=True):
     created_at: datetime
     closed_at: datetime | None = None
     closing_record_id: str | None = Field(default=None, max_length=40)
+    # Revision 0007: NULL only on entries erased before it (schema 1 records; no subject salt).
+    severity: str | None = Field(default=None, max_length=16)
+    publicity_start: date | None = None
+    subject_salt: str | None = Field(default=None, max_length=64)
 
 
 class CreditRepair(SQLModel, table=True):
-    """A subject's application to repair an entry, and the authority's decision."""
+    """A subject's application to repair an entry, and the authority's decision.
+
+    ``statement`` may hold personal data: it is erased with the entry's details (on approval, or
+    when the entry's publicity ends). ``evidence_sha256`` (a JSON list) names the documents the
+    applicant sent, and stays with the decision."""
 
     __tablename__ = "credit_repair"
 
@@ -259,6 +271,7 @@ class CreditRepair(SQLModel, table=True):
     decision: str = Field(max_length=16)  # pending -> approved | rejected
     decided_at: datetime | None = None
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    evidence_sha256: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Pledge(SQLModel, table=True):

@@ -53,10 +53,10 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         policy_file = tmp_path / "policy.json"
         policy_file.write_bytes(served_operator_policy(svc).to_json_bytes())
         status = {}
-        for _ in range(60):  # until the entry's batch is anchored and its proof can be checked
+        for _ in range(60):  # until the entry is certified: before that it is pending, not counted
             out = run(svc, "", "credit", "status", "uscc:91110108551385082Q", "--chain-data", chain_dir,
                       "--policy", str(policy_file), check=False)
-            if out.returncode == 0:
+            if out.returncode == 0 and json.loads(out.stdout)["class"] == "C":
                 status = json.loads(out.stdout)
                 break
             subprocess.run(["sleep", "0.5"], check=True)
