@@ -213,12 +213,20 @@ class PledgeReader(ContractView):
         """Was ``asset_id`` pledged at Unix time ``timestamp``, and to whom?
 
         Reads the newest block stamped at or before ``timestamp`` (see
-        :meth:`block_at_or_before`, which also says what a future time means).
+        :meth:`block_at_or_before`, which also says what a future time means). A time before the
+        genesis block reads the genesis block: nothing can have been pledged before the chain
+        existed, and block 0's state says so checkably (a verifier accepts block 0 for any
+        earlier time, and no other block stamped after it).
         """
         asset_id = _check_bytes32(asset_id, "asset_id")
         if not isinstance(timestamp, int) or isinstance(timestamp, bool):
             raise InvalidPledgeInput(f"timestamp must be an int, got {type(timestamp).__name__}")
-        block = self.block_at_or_before(timestamp)
+        try:
+            block = self.block_at_or_before(timestamp)
+        except BlockNotFound:
+            block = self.block(0)
+            if block.timestamp <= timestamp:
+                raise
         pledge_id = self.active_pledge_of(asset_id, block=block)
         pledge = self.get_pledge(pledge_id, block=block) if pledge_id else None
         return PledgeSnapshot(asset_id=asset_id, timestamp=timestamp, block=block, pledge=pledge)

@@ -506,7 +506,9 @@ def _check_on_chain(
                 "block", f"block {number} is not {chain_info['block_hash']} on this chain"
             )
         moment = int(as_of.timestamp())
-        if block.timestamp > moment:
+        if block.timestamp > moment and number != 0:
+            # Block 0 stands for any earlier time: the chain's first state, before anything
+            # could be pledged on it.
             raise VerificationError("block", f"block {number} is later than the time asked about")
         if number < int(reader.head()):
             after = reader.block(number + 1)

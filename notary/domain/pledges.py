@@ -5,14 +5,25 @@ normalised registration number, a party by the hash of its typed identifier, and
 the hash of their canonical JSON. The ``PledgeRegistry`` contract keeps at most one active pledge
 per asset; the details behind each hash are published with every answer so anyone can re-hash them.
 
-Registration numbers are validated per type:
+Every asset has one identity, whatever spelling it arrives in: the number is normalised per type
+before anything is hashed, stored or looked up, so the one-active-pledge rule and the status query
+see the same asset (docs/pledges.md, *One asset, one identity*). First NFKC (full-width digits and
+letters become ASCII), then:
 
-- patent: the CNIPA application number behind "ZL": 12 digits (or 8 for pre-2004 numbers), a dot
-  and a check character: the digits weighted 2, 3, ..., 9, 2, 3, ... summed modulo 11 (10 is X);
-- trademark: the registration number, 4 to 9 digits;
+- patent: the CNIPA application number: 12 digits (or 8 for pre-2004 numbers), a dot and a check
+  character (the digits weighted 2, 3, ..., 9, 2, 3, ... summed modulo 11; 10 is X). Accepted with
+  or without ``ZL``/``CN``, spaces, a middle dot or no dot before the check character, or without
+  the check character (computed); a check character that does not match is refused as a typo.
+  Canonical: ``201710601862.3``;
+- trademark: the registration number, 4 to 9 digits (``第12345678号`` and leading zeros accepted).
+  Canonical: the digits without leading zeros;
 - copyright: a registration number such as ``国作登字-2021-F-00012345`` or ``2021SR0123456``
-  (software), or a work registered on this platform (``wk_`` and 32 hex digits);
-- other: ``scheme:value``.
+  (software), or a work registered on this platform (``wk_`` and 32 hex digits), whose registered
+  copyright owner must be the pledgor (``services.pledges``).
+
+``other`` (free ``scheme:value`` text) was accepted before and is now refused: no rule could tell
+two spellings of one asset apart, so the one-active-pledge rule would not hold. Pledges stored with
+it still load (``PledgeAsset.stored``).
 
 The terms also name ``pledgee_key``, the Ed25519 public key with which the pledgee signs its
 consent to a release or an enforcement (``client_sdk.pledges.sign_pledge_act``): inside the terms
@@ -22,12 +33,20 @@ it is hashed into the chain's ``termsDigest``, so nobody can swap it later, and 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from client_sdk.errors import FormatError
 from client_sdk.pledges import asset_id, party_hash, terms_digest
@@ -42,6 +61,7 @@ __all__ = [
     "is_valid_patent_number",
     "normalise_registration_number",
     "party_hash",
+    "patent_check_character",
     "terms_digest",
 ]
 
@@ -54,43 +74,58 @@ class AssetType(StrEnum):
 
 
 _PATENT = re.compile(r"^(\d{12}|\d{8})\.([\dX])$")
+_PATENT_LOOSE = re.compile(r"^(?:ZL|CN)*(\d{12}|\d{8})(?:\.?([\dX]))?$")
+_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−﹣"})
+_STORED = "stored"  # validation context: a pledge row read back, kept exactly as it was stored
+
+
+def patent_check_character(digits: str) -> str:
+    """The check character of a CNIPA application number's 12 (or 8) digits."""
+    total = sum(int(d) * (2 + i % 8) for i, d in enumerate(digits))
+    rem = total % 11
+    return "X" if rem == 10 else str(rem)
 
 
 def is_valid_patent_number(number: str) -> bool:
     m = _PATENT.match(number)
-    if not m:
-        return False
-    digits, check = m.group(1), m.group(2)
-    total = sum(int(d) * (2 + i % 8) for i, d in enumerate(digits))
-    rem = total % 11
-    return check == ("X" if rem == 10 else str(rem))
+    return m is not None and m.group(2) == patent_check_character(m.group(1))
 
 
 def normalise_registration_number(asset_type: AssetType, number: str) -> str:
-    value = number.strip()
+    """The one canonical spelling of an asset's number, or ``ValueError`` saying what is wrong."""
+    value = unicodedata.normalize("NFKC", number).strip()
     if asset_type is AssetType.patent:
-        value = re.sub(r"[\s]", "", value.upper())
-        value = value.removeprefix("ZL").removeprefix("CN")
-        if not _PATENT.match(value):
+        compact = re.sub(r"[\s]", "", value.upper()).replace("·", ".").replace("・", ".")
+        m = _PATENT_LOOSE.match(compact)
+        if not m:
             raise ValueError("a patent number is 12 digits (8 before 2004), a dot and a check "
                              "character, e.g. ZL201710601862.3")
-        if not is_valid_patent_number(value):
-            raise ValueError(f"patent number {value} fails its check character; check for a typo")
-        return value
+        digits, check = m.group(1), m.group(2)
+        expected = patent_check_character(digits)
+        if check is not None and check != expected:
+            raise ValueError(f"patent number {digits}.{check} fails its check character (expected "
+                             f"{expected}); check for a typo")
+        return f"{digits}.{expected}"
     if asset_type is AssetType.trademark:
-        value = value.replace(" ", "")
-        if not re.fullmatch(r"\d{4,9}", value):
+        compact = re.sub(r"\s", "", value)
+        m = re.fullmatch(r"第?(\d{1,12})号?", compact)
+        digits = m.group(1).lstrip("0") if m else ""
+        if not re.fullmatch(r"\d{4,9}", digits):
             raise ValueError("a trademark registration number is 4 to 9 digits")
-        return value
+        return digits
     if asset_type is AssetType.copyright:
-        if re.fullmatch(r"国作登字-\d{4}-[A-Z]-\d{8}", value) or re.fullmatch(r"\d{4}SR\d{7}", value) \
-                or re.fullmatch(r"wk_[0-9a-f]{32}", value):
-            return value
+        compact = re.sub(r"\s", "", value.translate(_DASHES))
+        if m := re.fullmatch(r"国作登字-?(\d{4})-?([A-Za-z])-?(\d{8})", compact):
+            return f"国作登字-{m.group(1)}-{m.group(2).upper()}-{m.group(3)}"
+        if m := re.fullmatch(r"(\d{4})SR(\d{7})", compact.upper()):
+            return f"{m.group(1)}SR{m.group(2)}"
+        if re.fullmatch(r"wk_[0-9a-f]{32}", compact.lower()):
+            return compact.lower()
         raise ValueError("a copyright registration number looks like 国作登字-2021-F-00012345, "
                          "2021SR0123456 (software) or a work id wk_… from this platform")
-    if not re.fullmatch(r"[a-z][a-z0-9_.-]{1,30}:[^\s:][^\x00-\x1f]{0,98}", value):
-        raise ValueError("an 'other' asset is 'scheme:value', e.g. 'plant-variety:CNA20191234.5'")
-    return value
+    raise ValueError("asset type 'other' is no longer accepted: a free-text 'scheme:value' has no "
+                     "single spelling, so a second pledge on the same asset could not be refused; "
+                     "use patent, trademark or copyright")
 
 
 class PledgeAsset(BaseModel):
@@ -101,10 +136,23 @@ class PledgeAsset(BaseModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
 
     @model_validator(mode="after")
-    def _number(self) -> PledgeAsset:
+    def _number(self, info: ValidationInfo) -> PledgeAsset:
+        if isinstance(info.context, dict) and info.context.get(_STORED):
+            return self  # normalised when it was registered (by the rules of that day): keep it
         object.__setattr__(self, "registration_number",
                            normalise_registration_number(self.type, self.registration_number))
         return self
+
+    @classmethod
+    def stored(cls, text: str) -> PledgeAsset:
+        """A pledge row's asset as it was stored, its identity (and so its ``asset_id``) unchanged."""
+        return cls.model_validate_json(text, context={_STORED: True})
+
+    @property
+    def work_id(self) -> str | None:
+        """The work registered on this platform that a copyright asset names, if any."""
+        number = self.registration_number
+        return number if self.type is AssetType.copyright and number.startswith("wk_") else None
 
     def key(self) -> str:
         return f"{self.type.value}:{self.registration_number}"

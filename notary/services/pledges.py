@@ -18,6 +18,12 @@ Who may do what, checked here and again by the contract:
    :data:`CONSENT_MAX_AGE` old. Its hash goes on chain, the consent itself into the anchored event.
 4. A registration carries an idempotency key; a retry with the same key and body answers with the
    first registration, even after the pledge was released (the chain alone could not tell).
+
+What is registered must be able to hold: a term that has already ended is refused (it would block
+the asset for nothing), and a copyright pledged as a work registered here (``wk_…``) must exist and
+name the pledgor as its copyright owner. For every other asset the register cannot see who owns it,
+and the ``registered`` event says so (``ownership``). A closed pledge answers 409
+``pledge_not_active`` to every further act, a repeated release included.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from client_sdk.errors import VerificationError
 from client_sdk.pledges import PLEDGE_STATUS_MEDIA_TYPE, check_pledge_consent, consent_digest
 from notary.domain.identifiers import PartyId
 from notary.domain.pledges import PledgeAsset, PledgeTerms, asset_id, party_hash, terms_digest
+from notary.domain.works import owner_subject_key
 from notary.errors import (
     ChainUnavailable,
     Conflict,
@@ -48,7 +55,7 @@ from notary.errors import (
 )
 from notary.services.issuer import Issuer
 from notary.services.principals import Actor, audit
-from notary.services.records import StoredRecord, accept_record
+from notary.services.records import StoredRecord, accept_record, body_of
 from notary.storage.models import Pledge, Principal, Record
 
 __all__ = [
@@ -88,7 +95,8 @@ def _chain_call(fn: Callable[..., Any], *args: Any) -> Any:
         raise PermissionDenied("that party is neither the pledgor nor the pledgee of this pledge",
                                code="not_a_party") from exc
     except ce.PledgeNotActive as exc:
-        raise Conflict(f"the pledge is no longer active: {exc}", code="pledge_not_active") from exc
+        raise Conflict(f"the pledge was already released or enforced (by another act than this "
+                       f"one): {exc}", code="pledge_not_active") from exc
     except ce.UnknownPledge as exc:
         raise NotFound(f"no such pledge on chain: {exc}") from exc
     except (ce.SameParty, ce.ZeroPledgeValue) as exc:
@@ -123,6 +131,7 @@ def _event_record(
     terms: Mapping[str, Any] | None,
     party: Mapping[str, Any] | None,
     consent: Mapping[str, Any] | None = None,
+    ownership: Mapping[str, Any] | None = None,
     extra_rows: Callable[[str], list[Any]] | None = None,
 ) -> StoredRecord:
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
@@ -151,6 +160,8 @@ def _event_record(
         if consent is not None:
             body["consent"] = dict(consent)
             body["consent_digest"] = consent_digest(consent).hex()
+        if ownership is not None:
+            body["ownership"] = dict(ownership)
         return body
 
     dedup = f"pledge_event:{receipt.chain_id}:{receipt.tx_hash}"
@@ -173,6 +184,32 @@ def _replay(session: Session, row: Pledge, digest: str) -> tuple[Pledge, StoredR
     return row, StoredRecord(record, created=False)
 
 
+def _ended(terms: PledgeTerms, what: str) -> None:
+    today = datetime.now(UTC).date()
+    if terms.term_end < today:
+        raise InvalidInput(f"the term ended on {terms.term_end.isoformat()}, before today "
+                           f"({today.isoformat()}): {what}", code="term_ended")
+
+
+def _ownership(session: Session, asset: PledgeAsset, terms: PledgeTerms) -> dict[str, Any]:
+    """Whether the pledgor is known to own the asset: checked for works registered here, refused
+    when it is not theirs; anything registered elsewhere is marked as not checked."""
+    work_id = asset.work_id
+    if work_id is None:
+        return {"checked": False,
+                "reason": f"the {asset.type.value} is registered outside this platform; the "
+                          "register did not check that the pledgor owns it"}
+    record = session.exec(select(Record).where(Record.id == work_id, Record.kind == "work")).first()
+    if record is None:
+        raise InvalidInput(f"no work {work_id} is registered here; pledge a copyright registered "
+                           "elsewhere by its registration number", code="work_not_registered")
+    owner = owner_subject_key(body_of(record)["work"])
+    if owner != terms.pledgor.key():
+        raise InvalidInput(f"work {work_id} is registered with another copyright owner than the "
+                           "pledgor; only its owner can pledge it", code="pledgor_not_owner")
+    return {"checked": True, "work": work_id, "copyright_owner": owner}
+
+
 def register_pledge(
     session: Session,
     *,
@@ -193,6 +230,8 @@ def register_pledge(
         raise InvalidInput("the terms must name pledgee_key, the pledgee's Ed25519 public key: "
                            "releases and enforcements need the pledgee's signature with it",
                            code="pledgee_key_required")
+    _ended(terms, "a pledge for it would block the asset while securing nothing")
+    ownership = _ownership(session, asset, terms)
     own = _registrar_chain(session, chain, registrar)
     receipt = _chain_call(
         own.register, asset_id(asset.key()), party_hash(terms.pledgor.key()),
@@ -219,7 +258,7 @@ def register_pledge(
 
     stored = _event_record(session, registrar=registrar, receipt=receipt, action="registered",
                            asset=asset, terms=terms.as_document(), party=None,
-                           extra_rows=rows if created else None)
+                           ownership=ownership, extra_rows=rows if created else None)
     # Re-read: a concurrent retry may have stored the row (and the event) first.
     return session.exec(select(Pledge).where(*on_chain)).one(), stored
 
@@ -274,7 +313,16 @@ def change_pledge(
     if row.registrar_id != registrar.id:
         raise PermissionDenied(f"pledge {pledge_id} was registered by another registrar; only it may "
                                "amend, release or enforce it", code="not_your_pledge")
-    asset = PledgeAsset.model_validate_json(row.asset)
+    if row.status != "active" and not (action == row.status and consent is not None):
+        # A retry of the very act that closed it (the same signed consent) goes on to the chain,
+        # which answers with the same transaction, and so with the first event (200); a new act
+        # of either kind is refused there as here. A crash between the chain and the database
+        # leaves the row active, so the retry that repairs it goes through as well.
+        closed = row.closed_at.isoformat() if row.closed_at else "earlier"
+        raise Conflict(f"pledge {pledge_id} was {row.status} at {closed}; nothing more can be done "
+                       f"to it (GET /v1/pledges/{pledge_id} and its events show how it ended)",
+                       code="pledge_not_active")
+    asset = PledgeAsset.stored(row.asset)
     versions = json.loads(row.terms)
     current: dict[str, Any] = versions[-1]
     event_terms: Mapping[str, Any] = current
@@ -288,6 +336,7 @@ def change_pledge(
         if terms.pledgee_key != was.pledgee_key:
             raise InvalidInput("an amendment cannot change the pledgee's key; it is what consents "
                                "to a release", code="pledgee_key_fixed")
+        _ended(terms, "release the pledge instead of amending it into the past")
         own = _registrar_chain(session, chain, registrar)
         receipt = _chain_call(own.amend, pledge_id, terms_digest(terms.as_document()))
         event_terms = terms.as_document()

@@ -1313,6 +1313,9 @@ class PledgeClientSuite:
             pledges.block_at_or_before(genesis.timestamp - 1)
         assert isinstance(info.value, LookupError)
         assert pledges.block_at_or_before(genesis.timestamp).number == 0
+        # "As of" before the chain existed: its first state, where nothing is pledged.
+        early = pledges.pledge_as_of(h32(), genesis.timestamp - 86_400)
+        assert early.block.number == 0 and early.pledge is None
         head = pledges.block("latest")
         assert pledges.block_at_or_before(head.timestamp + 10**6).number >= head.number
         with pytest.raises(errors.BlockNotFound, match="not on chain"):

@@ -320,7 +320,8 @@ def test_tampered_status_answers_fail(make_api) -> None:  # type: ignore[no-unty
         ({"type": "patent", "registration_number": "12345"}, "12 digits"),
         ({"type": "trademark", "registration_number": "12a"}, "4 to 9 digits"),
         ({"type": "copyright", "registration_number": "my song"}, "国作登字"),
-        ({"type": "other", "registration_number": "nothing"}, "scheme:value"),
+        ({"type": "other", "registration_number": "plant-variety:CNA20191234.5"}, "no longer accepted"),
+        ({"type": "trademark", "registration_number": "第00123号"}, "4 to 9 digits"),
     ],
 )
 def test_invalid_asset_numbers(api, asset: dict[str, str], message: str) -> None:  # type: ignore[no-untyped-def]
@@ -397,3 +398,127 @@ def test_the_sdk_waits_out_a_too_early_answer_in_its_own_thread() -> None:
         asked.clear()
         with pytest.raises(APIError, match="too_early"):  # will not wait beyond max_wait
             client.pledge_status("patent", "ZL201710601862.3", verify=False, max_wait=0.5)
+
+
+SPELLINGS = ["201710601862.3", "CN201710601862.3", "zl 2017 1060 1862.3", "2017106018623",
+             "201710601862", "ZL201710601862·3", "ＺＬ２０１７１０６０１８６２．３"]
+
+
+def test_one_asset_has_one_identity_whatever_its_spelling(make_api) -> None:  # type: ignore[no-untyped-def]
+    """A bank relies on "not pledged": no other spelling of the same patent or trademark can be
+    pledged beside the first, and the status for any spelling names the one pledge."""
+    api = make_api()
+    first = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()})
+    assert first.status_code == 201, first.text
+    pledge_id = first.json()["pledge"]["pledge_id"]
+    assert first.json()["pledge"]["asset"]["registration_number"] == "201710601862.3"
+    for spelling in SPELLINGS:
+        asset = {"type": "patent", "registration_number": spelling}
+        again = post(api, "/v1/pledges", {"asset": asset, "terms": terms(pledgee=STRANGER)})
+        assert again.status_code == 409, (spelling, again.text)
+        assert again.json()["code"] == "asset_already_pledged"
+        answer = status(api, asset)
+        assert answer["pledged"] and answer["pledge"]["pledge_id"] == pledge_id, spelling
+    # The same number under the free-text type that used to take anything is refused, not stored.
+    other = post(api, "/v1/pledges", {"asset": {"type": "other", "registration_number":
+                                                "patent:ZL201710601862.3"}, "terms": terms()})
+    assert other.status_code == 422 and "no longer accepted" in other.text
+    # A wrong check character is a typo, not another patent.
+    typo = post(api, "/v1/pledges", {"asset": {**PATENT, "registration_number": "2017106018624"},
+                                     "terms": terms()})
+    assert typo.status_code == 422 and "check character" in typo.text
+
+    mark = {"type": "trademark", "registration_number": "12345678"}
+    assert post(api, "/v1/pledges", {"asset": mark, "terms": terms()}).status_code == 201
+    for spelling in ("第12345678号", "012345678", "１２３４５６７８"):
+        asset = {"type": "trademark", "registration_number": spelling}
+        again = post(api, "/v1/pledges", {"asset": asset, "terms": terms(pledgee=STRANGER)})
+        assert again.status_code == 409, (spelling, again.text)
+        assert status(api, asset)["pledged"], spelling
+
+
+def register_work(api, owner: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+    import json
+
+    h = api.principal("owner", "holder", "Acme")
+    work = {"title": "Song", "work_type": "musical", "authors": [{"name": "A"}],
+            "copyright_owner": owner, "completed_on": "2025-01-01"}
+    r = api.client.post("/v1/works", headers=h, files={"file": ("s.wav", uuid.uuid4().bytes)},
+                        data={"work": json.dumps(work)})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def test_a_pledged_work_must_be_registered_here_and_owned_by_the_pledgor(make_api) -> None:  # type: ignore[no-untyped-def]
+    api = make_api()
+    unknown = {"type": "copyright", "registration_number": "wk_" + "0" * 32}
+    r = post(api, "/v1/pledges", {"asset": unknown, "terms": terms()})
+    assert r.status_code == 422 and r.json()["code"] == "work_not_registered"
+
+    theirs = {"type": "copyright", "registration_number": register_work(api, STRANGER)}
+    r = post(api, "/v1/pledges", {"asset": theirs, "terms": terms()})
+    assert r.status_code == 422 and r.json()["code"] == "pledgor_not_owner"
+    assert status(api, theirs)["pledged"] is False
+
+    ours = {"type": "copyright", "registration_number": register_work(api, OWNER)}
+    r = post(api, "/v1/pledges", {"asset": ours, "terms": terms()})
+    assert r.status_code == 201, r.text
+    event = r.json()["event"]["receipt"]["record"]
+    assert event["ownership"] == {"checked": True, "work": ours["registration_number"],
+                                  "copyright_owner": f"uscc:{OWNER['id']}"}
+    # Registered elsewhere: accepted, and the anchored event says visibly that nobody checked.
+    elsewhere = {"type": "copyright", "registration_number": "国作登字—2021—f—00012345"}
+    r = post(api, "/v1/pledges", {"asset": elsewhere, "terms": terms()})
+    assert r.status_code == 201, r.text
+    assert r.json()["pledge"]["asset"]["registration_number"] == "国作登字-2021-F-00012345"
+    ownership = r.json()["event"]["receipt"]["record"]["ownership"]
+    assert ownership["checked"] is False and "did not check" in ownership["reason"]
+
+
+def test_an_ended_term_is_refused_and_a_closed_pledge_answers_409_to_every_act(make_api) -> None:  # type: ignore[no-untyped-def]
+    api = make_api()
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    ended = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms(term_start="2020-01-01",
+                                                                       term_end=yesterday)})
+    assert ended.status_code == 422 and ended.json()["code"] == "term_ended"
+    assert status(api, PATENT)["pledged"] is False  # it blocks nothing
+
+    r = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()})
+    pledge_id = r.json()["pledge"]["pledge_id"]
+    into_past = post(api, f"/v1/pledges/{pledge_id}/amendments",
+                     {"terms": terms(term_start="2020-01-01", term_end=yesterday)})
+    assert into_past.status_code == 422 and into_past.json()["code"] == "term_ended"
+    release = consent(api, pledge_id, "release")
+    first = post(api, f"/v1/pledges/{pledge_id}/release", release)
+    assert first.status_code == 201
+    # A retry of that very act (its answer was lost) answers with its event, as registration does.
+    retried = post(api, f"/v1/pledges/{pledge_id}/release", release)
+    assert retried.status_code == 200 and retried.json()["event"]["id"] == first.json()["event"]["id"]
+    # Every new act on the closed pledge is the same 409, whatever it is.
+    for path, body in ((f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release")),
+                       (f"/v1/pledges/{pledge_id}/enforcement", consent(api, pledge_id, "enforce")),
+                       (f"/v1/pledges/{pledge_id}/amendments", {"terms": terms()})):
+        again = post(api, path, body)
+        assert again.status_code == 409 and again.json()["code"] == "pledge_not_active", again.text
+        assert "released" in again.json()["detail"]
+
+
+def test_status_before_the_chain_existed_is_not_pledged_and_provable(make_api) -> None:  # type: ignore[no-untyped-def]
+    api = make_api()
+    assert post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}).status_code == 201
+    reader = api.runtime.chain.pledges()
+    genesis = reader.block(0)
+    early = genesis.timestamp - 86_400 * 200  # the docs' kind of example date, long before
+    doc = status(api, PATENT, early)
+    assert doc["pledged"] is False and doc["chain"]["block_number"] == 0
+    verified = verify_pledge_status(doc, reader=reader, policy=api.runtime.trust_policy())
+    assert verified.chain_checked and not verified.pledged
+    # Block 0 stands only for times before it: a later block for such a time is refused.
+    if int(reader.head()) >= 1:
+        later = {k: v for k, v in doc.items() if k != "signature"}
+        block = reader.block(1)
+        later["chain"] = {**later["chain"], "block_number": 1, "block_hash": str(block.hash),
+                          "block_timestamp": int(block.timestamp)}
+        with pytest.raises(VerificationError) as info:
+            verify_pledge_status(api.runtime.issuer.sign(later), reader=reader)
+        assert info.value.step == "block"
