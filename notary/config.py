@@ -11,7 +11,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from notary.errors import ConfigurationError
@@ -40,6 +48,14 @@ class ChainBackend(StrEnum):
 class ContentBackend(StrEnum):
     embedded = "embedded"  # content-addressed files under the data directory
     kubo = "kubo"  # a Kubo daemon through its RPC API
+
+
+class LogFormat(StrEnum):
+    json = "json"  # one JSON object a line, for a log pipeline (the production default)
+    text = "text"  # one readable line an event, for a terminal (the development default)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 # The mnemonic Hardhat and Anvil derive their accounts from, and geth --dev's fixed key: published
@@ -177,7 +193,42 @@ class Settings(BaseSettings):
     rate_limit_per_minute: Annotated[int, Field(ge=0, le=1_000_000)] = 1200
     rate_limit_burst: Annotated[int, Field(ge=1, le=100_000)] = 120
 
+    # Logs (notary.observability.logs): the level of every logger of the process, ours and
+    # uvicorn's; the format defaults to json in production and text in development.
     log_level: str = "INFO"
+    log_format: LogFormat | None = None
+    # Who may read GET /metrics besides an admin's API key: addresses or networks (comma-separated
+    # or JSON), e.g. the Prometheus servers. Empty: admins only (docs/deployment.md, *Metrics*).
+    metrics_allow_from: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list, max_length=64)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            level = value.strip().upper()
+            if level not in LOG_LEVELS:
+                raise ValueError(f"NOTARY_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+            return level
+        return value
+
+    @field_validator("metrics_allow_from", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [n.strip() for n in text.split(",") if n.strip()]
+        return value
+
+    @property
+    def resolved_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.json if self.env is Environment.production else LogFormat.text
 
     @field_validator("chain_private_key")
     @classmethod

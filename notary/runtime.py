@@ -23,6 +23,7 @@ from client_sdk.redaction import Redactor
 from client_sdk.signing import key_id
 from notary.config import ChainBackend, ContentBackend, Settings
 from notary.errors import ChainUnavailable, ConfigurationError, DependencyUnavailable
+from notary.observability import metrics
 from notary.services.anchoring import AnchoringWorker, CertificationRule, certified_log_size
 from notary.services.attestation import AttestationLoop, TimestampRequester, WitnessSubmitter
 from notary.services.issuer import Issuer
@@ -43,7 +44,8 @@ class ChainGateway:
     """Connects to the chain on first use and again after a failure.
 
     The service must start, and accept receipts, while the node is down: nothing here connects
-    eagerly, and every failure is translated to ``ChainUnavailable`` at this boundary.
+    eagerly, and every failure is translated to ``ChainUnavailable`` at this boundary, and
+    counted there in ``notary_chain_errors`` by operation.
     """
 
     def __init__(self, connect: Callable[[], Any], *, pledge_registry_address: str | None = None) -> None:
@@ -61,6 +63,7 @@ class ChainGateway:
                 try:
                     self._client = self._connect()
                 except ChainError as exc:
+                    _count_chain_error("connect", exc)
                     raise ChainUnavailable(f"cannot use the chain: {exc}") from exc
             return self._client
 
@@ -75,8 +78,10 @@ class ChainGateway:
                 try:
                     self._pledges = client.pledge_registry(self._pledge_address)
                 except NodeDown as exc:
+                    _count_chain_error("pledge_registry", exc)
                     raise ChainUnavailable(f"cannot use the chain: {exc}") from exc
                 except ChainError as exc:
+                    _count_chain_error("pledge_registry", exc)
                     raise ChainUnavailable(f"cannot attach the pledge registry: {exc}") from exc
             return self._pledges
 
@@ -84,11 +89,18 @@ class ChainGateway:
         from chain.errors import ChainUnavailable as NodeDown
 
         client = self.client()
+        started = time.perf_counter()
         try:
-            return client.anchor_root(root, tree_size)
-        except NodeDown:
+            receipt = client.anchor_root(root, tree_size)
+        except NodeDown as exc:
+            _count_chain_error("anchor", exc)
             self.reset()  # reconnect next time: the node may come back on another connection
             raise
+        except Exception as exc:
+            _count_chain_error("anchor", exc)
+            raise
+        metrics.ANCHOR_DURATION.observe(time.perf_counter() - started)
+        return receipt
 
     def view(self) -> Any:
         """A verifier's read-only view of this chain (``client_sdk.verify.ChainView``)."""
@@ -103,6 +115,7 @@ class ChainGateway:
         try:
             self.client().check()
         except ChainError as exc:
+            _count_chain_error("check", exc)
             self.reset()
             raise ChainUnavailable(str(exc)) from exc
 
@@ -119,6 +132,7 @@ class ChainGateway:
         try:
             return str(self.client().genesis_hash())
         except ChainError as exc:
+            _count_chain_error("genesis", exc)
             raise ChainUnavailable(f"cannot read the genesis block: {exc}") from exc
 
     def reset(self) -> None:
@@ -132,6 +146,10 @@ class ChainGateway:
 
     def close(self) -> None:
         self.reset()
+
+
+def _count_chain_error(operation: str, exc: BaseException) -> None:
+    metrics.CHAIN_ERRORS.labels(operation, type(exc).__name__).inc()
 
 
 class PrincipalCache:

@@ -16,6 +16,11 @@ quorum and stamped by the required time-stamp authorities (``services.attestatio
 those): certificates are built only on certified checkpoints.
 
 Only one worker seals at a time: the caller holds a leader lock (``services.leadership``).
+
+Each step logs one line with its ``event`` (``batch_sealed``, ``batch_anchored``,
+``checkpoint_certified``, ``anchoring_retry``, ``anchoring_recovered``) and counts in
+``notary.observability.metrics``; :func:`anchoring_backlog` is what ``/metrics`` reports of the
+records still waiting.
 """
 
 from __future__ import annotations
@@ -30,15 +35,19 @@ from typing import Protocol
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
+from notary.observability import metrics
+from notary.observability.logs import event
 from notary.services.transparency_log import TransparencyLog
 from notary.storage.models import Batch, Cosignature, Record, TimestampToken
 
 __all__ = [
     "AnchorResult",
     "Anchorer",
+    "AnchoringBacklog",
     "AnchoringWorker",
     "CertificationRule",
     "WorkerState",
+    "anchoring_backlog",
     "certify_ready",
 ]
 
@@ -75,7 +84,7 @@ class CertificationRule:
 
 def certify_ready(session: Session, rule: CertificationRule, *, now: datetime | None = None) -> int:
     """Mark every anchored checkpoint that meets ``rule`` as certified; returns how many."""
-    query = select(Batch.seq).where(
+    query = select(Batch.seq, Batch.log_size).where(
         Batch.status == "anchored", col(Batch.certified_at).is_(None),
         col(Batch.log_size).is_not(None))
     if rule.cosignatures:
@@ -90,12 +99,16 @@ def certify_ready(session: Session, rule: CertificationRule, *, now: datetime | 
                           col(TimestampToken.authority).in_(rule.authorities))
                    .scalar_subquery())
         query = query.where(stamped >= rule.timestamps)
-    ready = list(session.exec(query))
+    ready = [(seq, size) for seq, size in session.exec(query)]
     if ready:
-        session.execute(update(Batch).where(col(Batch.seq).in_(ready))
+        session.execute(update(Batch).where(col(Batch.seq).in_([seq for seq, _ in ready]))
                         .values(certified_at=now or datetime.now(UTC)))
         session.commit()
-        log.info("certified checkpoint(s) of batch(es) %s", ready)
+        metrics.BATCHES_CERTIFIED.inc(len(ready))
+        for seq, size in ready:
+            log.info("certified the checkpoint of batch %s (log size %s): its records have "
+                     "certificates", seq, size,
+                     extra=event("checkpoint_certified", batch_seq=seq, log_size=size))
     return len(ready)
 
 
@@ -104,6 +117,47 @@ def certified_log_size(session: Session) -> int:
     certified checkpoint includes every earlier record)."""
     return int(session.exec(select(func.max(Batch.log_size))
                             .where(col(Batch.certified_at).is_not(None))).one() or 0)
+
+
+@dataclass(frozen=True)
+class AnchoringBacklog:
+    """Records not anchored yet, and when the oldest of them and the oldest checkpoint without
+    a certificate arrived (None when there is none)."""
+
+    records: int
+    oldest_received_at: datetime | None
+    oldest_uncertified_sealed_at: datetime | None
+
+
+def anchoring_backlog(session: Session) -> AnchoringBacklog:
+    """Indexed look-ups only (the oldest unbatched record, the oldest unanchored batch's first
+    record, the oldest uncertified batch): cheap enough for every scrape."""
+    unbatched = session.exec(select(func.count()).select_from(Record)
+                             .where(col(Record.batch_seq).is_(None))).one()
+    in_sealed = session.exec(select(func.coalesce(func.sum(Batch.size), 0))
+                             .where(Batch.status != "anchored")).one()
+    oldest: list[datetime] = []
+    first_unbatched = session.exec(
+        select(Record.received_at).where(col(Record.batch_seq).is_(None))
+        .order_by(col(Record.seq)).limit(1)).first()
+    if first_unbatched is not None:
+        oldest.append(_aware(first_unbatched))
+    first_unanchored_batch = session.exec(
+        select(func.min(Batch.seq)).where(Batch.status != "anchored")).one()
+    if first_unanchored_batch is not None:
+        received = session.exec(
+            select(Record.received_at).where(Record.batch_seq == first_unanchored_batch)
+            .order_by(col(Record.seq)).limit(1)).first()
+        if received is not None:
+            oldest.append(_aware(received))
+    sealed_at = session.exec(
+        select(Batch.sealed_at).where(col(Batch.certified_at).is_(None))
+        .order_by(col(Batch.seq)).limit(1)).first()
+    return AnchoringBacklog(
+        records=int(unbatched) + int(in_sealed),
+        oldest_received_at=min(oldest) if oldest else None,
+        oldest_uncertified_sealed_at=_aware(sealed_at) if sealed_at is not None else None,
+    )
 
 
 @dataclass
@@ -191,8 +245,12 @@ class AnchoringWorker:
             )
             session.commit()
             session.refresh(batch)
+            metrics.BATCHES_SEALED.inc()
+            metrics.RECORDS_SEALED.inc(batch.size)
             log.info("sealed batch %s: %d records, log size %d, root %s",
-                     batch.seq, batch.size, appended.size, batch.root)
+                     batch.seq, batch.size, appended.size, batch.root,
+                     extra=event("batch_sealed", batch_seq=batch.seq, records=batch.size,
+                                 log_size=appended.size, root=batch.root))
             return batch
 
     def anchor_sealed(self) -> int:
@@ -227,9 +285,14 @@ class AnchoringWorker:
                 session.add(batch)
                 session.commit()
                 done += 1
+                metrics.BATCHES_ANCHORED.inc()
                 log.info(
-                    "anchored batch %s as chain batch %s in block %s (tx %s)",
-                    batch.seq, receipt.batch_id, receipt.block_number, receipt.tx_hash,
+                    "anchored batch %s (log size %s) as chain batch %s in block %s (tx %s)",
+                    batch.seq, batch.log_size, receipt.batch_id, receipt.block_number,
+                    receipt.tx_hash,
+                    extra=event("batch_anchored", batch_seq=batch.seq, log_size=batch.log_size,
+                                chain_batch_id=receipt.batch_id,
+                                block_number=receipt.block_number, tx_hash=receipt.tx_hash),
                 )
         return done
 
@@ -249,30 +312,47 @@ class AnchoringWorker:
 
     def run_forever(self, stop: threading.Event, *, is_leader: Callable[[], bool] = lambda: True) -> None:
         backoff = 0.0
-        while not stop.is_set():
-            self.is_leader = is_leader()
-            if not self.is_leader:
-                stop.wait(1.0)
-                continue
-            try:
-                anchored = self.run_once()
-            except Exception as exc:  # noqa: BLE001 - the loop must survive any outage
-                backoff = min(self._max_backoff, max(0.5, backoff * 2))
-                with self.state.lock:
-                    self.state.last_error = f"{type(exc).__name__}: {exc}"
-                    self.state.last_error_at = datetime.now(UTC)
-                    self.state.consecutive_failures += 1
-                log.warning("anchoring failed (retrying in %.1fs): %s", backoff, exc)
-                stop.wait(backoff)
-                continue
-            backoff = 0.0
-            if anchored:
-                with self.state.lock:
-                    self.state.last_anchor_at = datetime.now(UTC)
-                    self.state.anchored_batches += anchored
-                    self.state.last_error = None
-                    self.state.consecutive_failures = 0
-            stop.wait(self._poll)
+        failed_rounds = 0  # since the last round that succeeded: for the "recovered" line
+        try:
+            while not stop.is_set():
+                self.is_leader = is_leader()
+                metrics.LEADER.set(1 if self.is_leader else 0)
+                if not self.is_leader:
+                    stop.wait(1.0)
+                    continue
+                try:
+                    anchored = self.run_once()
+                except Exception as exc:  # noqa: BLE001 - the loop must survive any outage
+                    backoff = min(self._max_backoff, max(0.5, backoff * 2))
+                    with self.state.lock:
+                        self.state.last_error = f"{type(exc).__name__}: {exc}"
+                        self.state.last_error_at = datetime.now(UTC)
+                        self.state.consecutive_failures += 1
+                    failed_rounds += 1
+                    metrics.ANCHORING_FAILURES.labels(type(exc).__name__).inc()
+                    log.warning("anchoring failed (retrying in %.1fs): %s", backoff, exc,
+                                extra=event("anchoring_retry", backoff_seconds=backoff,
+                                            consecutive_failures=failed_rounds,
+                                            error_type=type(exc).__name__))
+                    stop.wait(backoff)
+                    continue
+                self._after_round(anchored, failed_rounds)
+                failed_rounds = 0
+                backoff = 0.0
+                stop.wait(self._poll)
+        finally:
+            metrics.LEADER.set(0)
+
+    def _after_round(self, anchored: int, failed_rounds: int) -> None:
+        if failed_rounds:
+            log.info("anchoring works again after %d failed round(s)", failed_rounds,
+                     extra=event("anchoring_recovered", failed_rounds=failed_rounds))
+        if anchored:
+            with self.state.lock:
+                self.state.last_anchor_at = datetime.now(UTC)
+                self.state.anchored_batches += anchored
+                self.state.last_error = None
+                self.state.consecutive_failures = 0
 
     def pending_count(self) -> int:
         """Records not anchored yet: waiting for a batch, or in a sealed batch awaiting the chain

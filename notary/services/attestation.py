@@ -11,7 +11,10 @@
 Each endpoint runs in its own thread (:class:`AttestationLoop`) on the leader only, so a slow or
 dead witness delays nothing but its own cosignatures; the anchoring worker certifies a checkpoint
 once enough of them arrived (``anchoring.certify_ready``). Every endpoint keeps an
-:class:`EndpointState` for ``/readyz``.
+:class:`EndpointState` for ``/readyz``, and the same state in ``notary_witness_up`` /
+``notary_tsa_up``; each request's latency and each failed round are counted
+(``notary.observability.metrics``), and a failed round logs ``witness_down`` / ``tsa_down``, the
+first good one after it ``witness_recovered`` / ``tsa_recovered``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +38,8 @@ from client_sdk.note import CosignatureVerifier, parse_note, parse_signature_lin
 from client_sdk.redaction import redact_url
 from client_sdk.timestamp import TimestampError, read_token, request_token, verify_token
 from notary.errors import DependencyUnavailable
+from notary.observability import metrics
+from notary.observability.logs import event
 from notary.services.transparency_log import checkpoint_digest, consistency_proof
 from notary.storage.models import Batch, Cosignature, TimestampToken
 
@@ -153,11 +159,15 @@ class WitnessSubmitter:
             proof = consistency_proof(session, old, batch.log_size) if old else []
             body = (f"old {old}\n" + "".join(base64.b64encode(h).decode() + "\n" for h in proof)
                     + "\n" + batch.checkpoint)
+            started = time.perf_counter()
             try:
                 response = self._client.post(self._endpoint, content=body.encode("utf-8"))
             except httpx.HTTPError as exc:
                 raise DependencyUnavailable(f"witness {self.name} at {redact_url(self.state.url)} "
                                             f"is unreachable: {type(exc).__name__}: {exc}") from exc
+            finally:
+                metrics.WITNESS_REQUEST_DURATION.labels(self.name).observe(
+                    time.perf_counter() - started)
             text = response.text[:MAX_RESPONSE_BYTES]
             if response.status_code == 200:
                 self._store(session, batch, text)
@@ -241,8 +251,14 @@ class TimestampRequester:
             for batch in pending:
                 assert batch.checkpoint is not None and batch.log_size is not None
                 digest = checkpoint_digest(batch.checkpoint)
+                started = time.perf_counter()
                 try:
-                    token = request_token(self.url, digest, timeout=self._timeout, client=self._client)
+                    try:
+                        token = request_token(self.url, digest, timeout=self._timeout,
+                                              client=self._client)
+                    finally:
+                        metrics.TSA_REQUEST_DURATION.labels(self.state.name).observe(
+                            time.perf_counter() - started)
                     info = (verify_token(token, digest=digest, trusted_roots=self._roots)
                             if self._roots else read_token(token))
                 except (TimestampError, FormatError) as exc:
@@ -267,21 +283,43 @@ class AttestationLoop:
         self.endpoint = endpoint
         self._poll = poll_seconds
         self._max_backoff = max_backoff_seconds
+        self._kind = "witness" if isinstance(endpoint, WitnessSubmitter) else "tsa"
+        metrics.attestation_registered(self._kind, endpoint.state.name)
 
     def run(self, stop: threading.Event, is_leader: Callable[[], bool]) -> None:
         backoff = 0.0
+        down = False  # a failure was logged and no round has succeeded since
         while not stop.is_set():
             if not is_leader():
                 stop.wait(1.0)
                 continue
+            state = self.endpoint.state
             try:
                 self.endpoint.run_once()
             except Exception as exc:  # noqa: BLE001 - an endpoint's outage must not end its loop
                 backoff = min(self._max_backoff, max(0.5, backoff * 2))
-                self.endpoint.state.failed(f"{type(exc).__name__}: {exc}")
-                log.warning("%s %s failed (retrying in %.1fs): %s", self.endpoint.state.kind,
-                            self.endpoint.state.name, backoff, exc)
+                down = True
+                state.failed(f"{type(exc).__name__}: {exc}")
+                refused = isinstance(exc, WitnessRefused)
+                metrics.attestation_failed(self._kind, state.name, refused=refused)
+                log.warning("%s %s failed (retrying in %.1fs): %s", state.kind, state.name,
+                            backoff, exc,
+                            extra=event(f"{self._kind}_down", **{self._kind: state.name},
+                                        reason=("refused" if refused else "unreachable")
+                                        if self._kind == "witness" else "failed",
+                                        consecutive_failures=state.consecutive_failures,
+                                        backoff_seconds=backoff))
                 stop.wait(backoff)
                 continue
+            with state.lock:
+                healthy = state.consecutive_failures == 0  # as /readyz judges it
+            if healthy:
+                metrics.attestation_succeeded(self._kind, state.name)
+                if down:
+                    log.info("%s %s attests again (log size %d)", state.kind, state.name,
+                             state.attested_size,
+                             extra=event(f"{self._kind}_recovered", **{self._kind: state.name},
+                                         attested_size=state.attested_size))
+                down = False
             backoff = 0.0
             stop.wait(self._poll)

@@ -4,6 +4,9 @@ No home-made consensus: PostgreSQL's session-level advisory lock is held on a de
 for as long as the leader lives; when its process dies, the server drops the connection and the lock,
 and another process's next attempt wins. With SQLite (one machine) an ``flock`` on a file in the
 data directory does the same job, and the kernel releases it when the process dies.
+
+Changes of leadership are logged as events: ``leader_acquired``, ``leader_lost`` (the lock's
+connection died under it), ``leader_released`` (on shutdown); ``notary_leader`` follows them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Protocol
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
+
+from notary.observability.logs import event
 
 __all__ = ["FileLeaderLock", "LeaderLock", "PostgresLeaderLock", "leader_lock_for"]
 
@@ -63,6 +68,8 @@ class FileLeaderLock:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
+        log.info("this process is now the anchoring leader (lock file %s)", self._path,
+                 extra=event("leader_acquired", lock="file"))
         return True
 
     def release(self) -> None:
@@ -70,6 +77,7 @@ class FileLeaderLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+            log.info("released the anchoring leader lock", extra=event("leader_released"))
 
 
 class PostgresLeaderLock:
@@ -86,8 +94,10 @@ class PostgresLeaderLock:
                 self._conn.execute(text("SELECT 1"))
                 self._conn.commit()
                 return True
-            except SQLAlchemyError:
-                log.warning("lost the database connection that held the anchoring lock")
+            except SQLAlchemyError as exc:
+                log.warning("no longer the anchoring leader: lost the database connection that "
+                            "held the lock (%s)", type(exc).__name__,
+                            extra=event("leader_lost", lock="postgresql"))
                 self._drop()
         conn: Connection | None = None
         try:
@@ -95,13 +105,15 @@ class PostgresLeaderLock:
             got = conn.execute(_ACQUIRE, {"id": _ANCHOR_LOCK_ID}).one()[-1]
             conn.commit()
         except SQLAlchemyError as exc:
-            log.warning("could not ask for the anchoring lock: %s", exc)
+            log.warning("could not ask for the anchoring lock: %s", exc,
+                        extra=event("leader_lock_unavailable"))
             if conn is not None:
                 conn.invalidate()
             return False
         if got:
             self._conn = conn
-            log.info("this process is now the anchoring worker")
+            log.info("this process is now the anchoring leader (PostgreSQL advisory lock %#x)",
+                     _ANCHOR_LOCK_ID, extra=event("leader_acquired", lock="postgresql"))
             return True
         conn.close()
         return False
@@ -122,6 +134,7 @@ class PostgresLeaderLock:
             except SQLAlchemyError:
                 pass
             self._conn = None
+            log.info("released the anchoring leader lock", extra=event("leader_released"))
 
 
 def leader_lock_for(engine: Engine, data_dir: Path) -> LeaderLock:
