@@ -34,12 +34,21 @@ def b64encode(data: bytes) -> str:
 
 
 def b64decode(text: str) -> bytes:
+    """The bytes of unpadded base64url ``text``, which must be their one encoding.
+
+    The last character of a value whose length is not a multiple of three carries unused bits,
+    and a decoder ignores them: without the check, sixteen spellings of one Ed25519 signature (four
+    of a public key) would decode the same, and a certificate with its signature respelled would
+    still verify while being another document (found by tests/fuzz/test_verifier_fuzz.py)."""
     if not isinstance(text, str) or len(text) > 4096:
         raise FormatError("expected a short base64url string")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, TypeError) as exc:
         raise FormatError(f"invalid base64url: {exc}") from exc
+    if b64encode(raw) != text:
+        raise FormatError("base64url must be the one encoding of its bytes (unused bits zero)")
+    return raw
 
 
 def public_key_raw(key: Ed25519PublicKey) -> bytes:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPBearer
 from sqlmodel import Session
 from starlette.datastructures import Headers
 
@@ -43,7 +44,14 @@ def api_key_of(headers: Headers) -> str | None:
     return headers.get("x-api-key")
 
 
-def _principal(request: Request, runtime: RuntimeDep) -> Principal:
+# Declared, never enforced here: they put both ways of sending a key into the OpenAPI document
+# (``security``); ``api_key_of`` reads the key and the principals service judges it.
+_BEARER = Security(HTTPBearer(auto_error=False, description="an API key: `Bearer nk_...`"))
+_KEY_HEADER = Security(APIKeyHeader(name="X-API-Key", auto_error=False))
+
+
+def _principal(request: Request, runtime: RuntimeDep, _bearer: Annotated[object, _BEARER],
+               _header: Annotated[object, _KEY_HEADER]) -> Principal:
     # Not SessionDep: that connection would stay checked out until the response is sent, and a
     # handler opening its own session would then hold two; under load the pool runs dry.
     return runtime.principals.authenticate(api_key_of(request.headers))

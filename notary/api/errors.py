@@ -23,7 +23,13 @@ from client_sdk.redaction import Redactor
 from notary import errors as e
 from notary.api.bodies import BodyTooLarge
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "install_error_handlers", "problem", "redactor_of"]
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "document_problems",
+    "install_error_handlers",
+    "problem",
+    "redactor_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -110,3 +116,58 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error (incident %s)", incident)
         return problem(500, "internal_error", "Internal error",
                        f"the service failed unexpectedly; quote incident {incident}", incident=incident)
+
+
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["loc", "msg", "type"],
+            "properties": {"loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                           "msg": {"type": "string"}, "type": {"type": "string"}}}},
+        "incident": {"type": "string"},
+    },
+}
+
+
+def _content(schema: str = "Problem") -> dict[str, Any]:
+    return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the handlers above answer.
+
+    FastAPI documents its 422 as ``HTTPValidationError`` in ``application/json``; every error is a
+    problem document instead. Each documented error status names the problem shape, a ``default``
+    response covers the statuses a route does not list (403, 404, 409, 503, ...), and the
+    operations that read the caller's key (``security``, from ``api/deps.py``) list their 401.
+    """
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = base()
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        schemas["Problem"] = _PROBLEM_SCHEMA
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, response in responses.items():
+                    if status[0] in "45":
+                        response["content"] = _content()
+                if operation.get("security"):
+                    responses.setdefault("401", {
+                        "description": "no key, or an unknown, revoked or expired key",
+                        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                        "content": _content()})
+                responses.setdefault("default", {
+                    "description": "any other status: a problem document (docs/api.md, Errors)",
+                    "content": _content()})
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

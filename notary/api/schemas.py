@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from notary.domain.records import ContentFingerprint, EvidenceMetadata
+from notary.domain.scalars import JsonBool, JsonInt
 
 __all__ = [
     "AnchorInfo",
@@ -82,8 +83,8 @@ class VerifyOptions(BaseModel):
     content: ContentFingerprint | None = Field(
         default=None, description="fingerprint of the file to compare with the record"
     )
-    check_chain: bool = True
-    min_confirmations: Annotated[int, Field(ge=1, le=1000)] = 1
+    check_chain: JsonBool = True
+    min_confirmations: Annotated[JsonInt, Field(ge=1, le=1000)] = 1
 
 
 class VerifyRequest(VerifyOptions):

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from client_sdk.certificate import format_timestamp
+from notary.domain.scalars import JsonDateTime, JsonInt
 from notary.domain.text import CheckedTextModel, Text
 
 __all__ = [
@@ -79,7 +80,7 @@ class ContentFingerprint(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    size: Annotated[int, Field(ge=0, le=2**53 - 1)]
+    size: Annotated[JsonInt, Field(ge=0, le=2**53 - 1)]
     sha256: Hex64
     sm3: Hex64 | None = None
     cid: Annotated[str, StringConstraints(max_length=100)] | None = None
@@ -108,7 +109,7 @@ class EvidenceMetadata(CheckedTextModel):
     title: Annotated[Text, StringConstraints(max_length=300)] | None = None
     description: Annotated[Text, StringConstraints(max_length=10_000)] | None = None
     source_url: Annotated[AnyHttpUrl, Field()] | None = None
-    captured_at: datetime | None = None
+    captured_at: JsonDateTime | None = None
     case_reference: Annotated[Text, StringConstraints(max_length=200)] | None = None
     tags: Annotated[
         list[Annotated[Text, StringConstraints(max_length=64)]], Field(max_length=32)

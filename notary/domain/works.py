@@ -9,7 +9,7 @@ response and in the anchored record (so the flag is in the certificate too).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from client_sdk.certificate import format_timestamp
 from notary.domain.identifiers import IdType, PartyId, mask_identifier, normalise_identifier
 from notary.domain.records import ContentFingerprint
+from notary.domain.scalars import JsonDate
 from notary.domain.text import CheckedTextModel, Text
 
 __all__ = [
@@ -60,7 +61,7 @@ class Author(CheckedTextModel):
 class Publication(CheckedTextModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    date: date
+    date: JsonDate
     place: Annotated[Text, StringConstraints(max_length=200)]
 
 
@@ -75,7 +76,7 @@ class WorkDetails(CheckedTextModel):
     work_type_detail: Annotated[Text, StringConstraints(max_length=100)] | None = None
     authors: Annotated[list[Author], Field(min_length=1, max_length=50)]
     copyright_owner: PartyId
-    completed_on: date
+    completed_on: JsonDate
     first_publication: Publication | None = None
 
     @model_validator(mode="after")

@@ -41,6 +41,7 @@ __all__ = [
 
 # Besides its owner, these roles may read any record (SPEC: notaries and arbitrators verify).
 READER_ROLES = frozenset({Role.notary, Role.arbitrator})
+MAX_SEQ = 2**63 - 1  # the largest sequence number a 64-bit INTEGER column holds
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,8 @@ def list_owned_records(
     if kind is not None:
         query = query.where(Record.kind == kind)
     if after_seq is not None:
+        if after_seq > MAX_SEQ:  # past every record; and the database's integers end there
+            return []
         query = query.where(col(Record.seq) > after_seq)
     return list(session.exec(query.order_by(col(Record.seq)).limit(limit)))
 

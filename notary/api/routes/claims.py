@@ -9,7 +9,6 @@ certificate Starlette's parser quietly rewrote (it keeps the last of two duplica
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -33,6 +32,7 @@ from notary.api.bodies import (
 )
 from notary.api.deps import CurrentPrincipal, RuntimeDep
 from notary.api.errors import redactor_of
+from notary.domain.scalars import JsonDate, JsonDateTime
 from notary.runtime import Runtime
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -54,7 +54,7 @@ class ClaimFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     claimant: ClaimantIn
-    listing_date: date | datetime
+    listing_date: JsonDate | JsonDateTime
     listing_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 

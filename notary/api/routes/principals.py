@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
 from notary.domain.records import Role
+from notary.domain.scalars import JsonAwareDateTime
 from notary.errors import PermissionDenied
 from notary.services import principals as svc
 from notary.services.principals import Actor, create_principal
@@ -33,7 +34,7 @@ class PrincipalCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     role: Role
     subject: Annotated[str, Field(max_length=120, description="type:id the principal speaks for")] | None = None
-    key_expires_at: AwareDatetime | None = Field(
+    key_expires_at: JsonAwareDateTime | None = Field(
         default=None, description="when the first API key stops working (RFC 3339); none: never")
 
 
@@ -52,7 +53,7 @@ class PrincipalCreated(PrincipalPublic):
 class KeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    expires_at: AwareDatetime | None = Field(
+    expires_at: JsonAwareDateTime | None = Field(
         default=None, description="when the new key stops working (RFC 3339); none: never")
 
 
@@ -172,7 +173,8 @@ def audit_log(
     session: SessionDep,
     _: Admin,
     limit: Annotated[int, Query(ge=1, le=svc.MAX_AUDIT_PAGE)] = 100,
-    cursor: Annotated[int | None, Query(ge=0, description="next_cursor of the previous page")] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=2**63 - 1,
+                                        description="next_cursor of the previous page")] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_id: Annotated[str | None, Query(max_length=80)] = None,
 ) -> AuditPage:

@@ -1,0 +1,97 @@
+"""Numbers, booleans and dates in a request are taken only in the JSON type the OpenAPI document
+gives them (``notary.domain.scalars``). Found by the API fuzzer (issue 11, item 12): ``"size":
+false`` was recorded as a size of 0, ``"captured_at": 0`` as 1 January 1970, a ``listing_date`` of
+``0`` compared as 1970; ``"min_confirmations": 2.0``, ``"check_chain": "no"`` and a key expiry
+in seconds since 1970 were taken."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+DIGEST = {"sha256": "ab" * 32, "size": 5}
+OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
+WORK = {"title": "Moonlight", "work_type": "fine_art", "authors": [{"name": "Li Hua"}],
+        "copyright_owner": OWNER, "completed_on": "2025-03-01",
+        "first_publication": {"date": "2025-04-01", "place": "Hangzhou"}}
+CLAIM = {"certificates": [{}], "claimant": {"name": "Acme", "id_type": "uscc", "id": "1"},
+         "listing_date": "2001-01-01"}
+
+
+def _digest(n: int, **changes: Any) -> dict[str, Any]:
+    return {**DIGEST, "sha256": f"{n:064x}", **changes}
+
+
+def _work(n: int, work: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    return {"work": {**WORK, **(work or {})}, "content": {"sha256": f"{n:064x}", "size": 1},
+            **changes}
+
+
+# (name, method, path, the request as it should be, the same request with one value mistyped)
+CASES = [
+    ("size false", "POST", "/v1/evidence", _digest(1), _digest(1, size=False)),
+    ("size true", "POST", "/v1/evidence", _digest(2), _digest(2, size=True)),
+    ("size 5.0", "POST", "/v1/evidence", _digest(3), _digest(3, size=5.0)),
+    ("size as text", "POST", "/v1/evidence", _digest(4), _digest(4, size="5")),
+    ("size false in a batch", "POST", "/v1/evidence/digests", {"items": [_digest(5)]},
+     {"items": [_digest(5, size=False)]}),
+    ("captured_at a number", "POST", "/v1/evidence",
+     _digest(6, metadata={"captured_at": "2023-11-14T22:13:20Z"}),
+     _digest(6, metadata={"captured_at": 1700000000})),
+    ("captured_at digits", "POST", "/v1/evidence",
+     _digest(7, metadata={"captured_at": "2023-11-14T22:13:20Z"}),
+     _digest(7, metadata={"captured_at": "1700000000"})),
+    ("completed_on a number", "POST", "/v1/works", _work(8), _work(8, {"completed_on": 0})),
+    ("publication date with a time", "POST", "/v1/works", _work(9),
+     _work(9, {"first_publication": {"date": "2025-04-01T00:00:00Z", "place": "Hangzhou"}})),
+    ("work content size false", "POST", "/v1/works", _work(10),
+     {**_work(10), "content": {"sha256": f"{10:064x}", "size": False}}),
+    ("listing_date a number", "POST", "/v1/claims/check", CLAIM, {**CLAIM, "listing_date": 0}),
+    ("check_chain a string", "POST", "/v1/verify",
+     {"certificate": {}, "check_chain": False}, {"certificate": {}, "check_chain": "no"}),
+    ("check_chain a number", "POST", "/v1/verify",
+     {"certificate": {}, "check_chain": False}, {"certificate": {}, "check_chain": 0}),
+    ("min_confirmations a float", "POST", "/v1/verify",
+     {"certificate": {}, "min_confirmations": 2}, {"certificate": {}, "min_confirmations": 2.0}),
+    ("verify content size false", "POST", "/v1/verify",
+     {"certificate": {}, "content": DIGEST},
+     {"certificate": {}, "content": {**DIGEST, "size": False}}),
+    ("key expiry a number", "POST", "/v1/principals/me/keys",
+     {"expires_at": "2999-01-01T00:00:00Z"}, {"expires_at": 1900000000}),
+]
+
+
+@pytest.mark.parametrize(("name", "method", "path", "good", "bad"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_a_value_of_another_json_type_is_refused(api, name: str, method: str, path: str,  # type: ignore[no-untyped-def]
+                                                 good: dict[str, Any], bad: dict[str, Any]) -> None:
+    headers = api.principal(f"types {name}", "holder", "Acme")
+    refused = api.client.request(method, path, json=bad, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] in ("invalid_input", "validation_error"), refused.text
+    accepted = api.client.request(method, path, json=good, headers=headers)
+    assert accepted.status_code < 300, accepted.text  # the same request, typed right, is fine
+
+
+def test_a_cursor_past_the_largest_sequence_number_is_past_every_record(api) -> None:  # type: ignore[no-untyped-def]
+    """It reached SQLite, which holds 64-bit integers, and answered 500 (every record list)."""
+    headers = api.principal("types cursor", "holder", "Acme")
+    for path in ("/v1/evidence", "/v1/works", "/v1/pledge-events"):
+        r = api.client.get(path, params={"cursor": "9" * 32}, headers=headers)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"items": [], "next_cursor": None}
+    admin = api.principal("types admin", "admin")
+    r = api.client.get("/v1/audit", params={"cursor": str(2**64)}, headers=admin)
+    assert r.status_code == 422 and r.json()["code"] in ("invalid_input", "validation_error"), r.text
+
+
+def test_a_recorded_size_and_time_are_what_the_client_wrote(api) -> None:  # type: ignore[no-untyped-def]
+    headers = api.principal("types recorded", "holder", "Acme")
+    r = api.client.post("/v1/evidence", headers=headers,
+                        json=_digest(99, metadata={"captured_at": "2023-11-14T22:13:20+08:00"}))
+    assert r.status_code == 201, r.text
+    record = r.json()["receipt"]["record"]
+    assert record["content"]["size"] == 5 and type(record["content"]["size"]) is int
+    assert record["metadata"]["captured_at"] == "2023-11-14T14:13:20.000000Z"
