@@ -31,6 +31,7 @@ from .pledges import PledgeReader, PledgeRegistryClient, RegistrarAccount, Regis
 from .types import (
     Address,
     AnchoredBatch,
+    AnchoringAccount,
     AnchorReceipt,
     BatchId,
     BlockHash,
@@ -52,6 +53,7 @@ __all__ = [
     "AnchorReader",
     "AnchorReceipt",
     "AnchoredBatch",
+    "AnchoringAccount",
     "BatchId",
     "BlockHash",
     "BlockInfo",

@@ -60,18 +60,22 @@ from .pledges import PledgeRegistryClient
 from .types import (
     Address,
     AnchoredBatch,
+    AnchoringAccount,
     AnchorReceipt,
     BatchId,
     BlockNumber,
     TxHash,
 )
 
-__all__ = ["AnchorReader", "EvidenceRegistryClient", "TransactionPolicy"]
+__all__ = ["ANCHOR_GAS", "AnchorReader", "EvidenceRegistryClient", "TransactionPolicy"]
 
 REGISTRY: Final = "EvidenceRegistry"
 REGISTRY_VERSION: Final = 2
 """Version of the EvidenceRegistry this package builds and anchors into."""
 SIGNER_KEY_FILE: Final = "signer.key"
+ANCHOR_GAS: Final = 150_000
+"""Gas budgeted per anchor when counting the anchors an account can pay for: ``anchor`` uses about
+78k (one stored checkpoint and its event); the margin covers storage costs changing."""
 _UINT64_MAX: Final = 2**64 - 1
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
@@ -445,6 +449,17 @@ class EvidenceRegistryClient(AnchorReader):
     def sender(self) -> TransactionSender:
         """The sender of this account's transactions; share it with every client of the key."""
         return self._sender
+
+    def anchoring_account(self) -> AnchoringAccount:
+        """Whether this client's account can anchor: ``ANCHORER_ROLE`` in the registry, and the
+        wei for how many anchors at the current fee. A service checks it on every process, so a
+        follower whose key cannot anchor is found out before it becomes the leader."""
+        with self._rpc("reading the anchorer role", function="hasRole"):
+            role = self._contract.functions.ANCHORER_ROLE().call()
+            has_role = bool(self._contract.functions.hasRole(role, self.account).call())
+        balance, fee = self._sender.balance(), self._sender.fee_per_gas()
+        affordable = balance // (fee * ANCHOR_GAS) if fee > 0 else None
+        return AnchoringAccount(self.account, has_role, balance, fee, affordable)
 
     def pledge_registry(
         self,

@@ -18,6 +18,7 @@ __all__ = [
     "Address",
     "AnchorReceipt",
     "AnchoredBatch",
+    "AnchoringAccount",
     "BatchId",
     "BlockHash",
     "BlockInfo",
@@ -166,3 +167,19 @@ class PledgeSnapshot:
     """The newest block at or before ``timestamp``; the state was read there."""
     pledge: Pledge | None
     """The pledge active in that block, None if the asset was free."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnchoringAccount:
+    """The account a service anchors with, as the chain sees it now.
+
+    ``anchors_affordable`` is ``balance_wei`` over the fee of one anchor at ``fee_per_gas``
+    (:data:`chain.client.ANCHOR_GAS` gas); None when the chain charges nothing.
+    """
+
+    address: Address
+    has_anchorer_role: bool
+    balance_wei: int
+    fee_per_gas: int
+    anchors_affordable: int | None
+

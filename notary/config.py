@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     chain_private_key: SecretStr | None = None
     chain_confirmations: Annotated[int, Field(ge=1, le=1000)] = 1
     chain_timeout_seconds: Annotated[float, Field(gt=0)] = 120.0
+    # Production: how long a starting process waits for a chain node that does not answer yet
+    # before it gives up (it must check the chain is the deployment's before serving).
+    startup_timeout_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
     # Contract addresses; unset: deploy on first start and remember them in the data directory.
     registry_address: str | None = None
     pledge_registry_address: str | None = None
@@ -346,3 +349,31 @@ class Settings(BaseSettings):
                 "NOTARY_CHAIN_BACKEND=rpc needs NOTARY_CHAIN_PRIVATE_KEY (the anchoring account)",
                 code="missing_chain_key",
             )
+        problems = self._production_problems()
+        if problems:
+            raise ConfigurationError(
+                "NOTARY_ENV=production refuses to invent what every process must share: "
+                + "; ".join(problems), code="production_settings_missing")
+
+    def _production_problems(self) -> list[str]:
+        """What production requires to be set rather than created or deployed on the spot: a
+        process that made its own issuer key or registry would silently disagree with the others
+        (``notary deploy`` creates them once and prints these settings)."""
+        problems = []
+        for setting, path in (("NOTARY_ISSUER_KEY_FILE", self.issuer_key_file),
+                              ("NOTARY_LOG_KEY_FILE", self.log_key_file)):
+            if path is None:
+                problems.append(f"set {setting}")
+            elif not path.is_file():
+                problems.append(f"{setting} {path} does not exist (no key is created in "
+                                "production: restore it, or run `notary deploy` for a new "
+                                "deployment)")
+        if self.chain_id is None:
+            problems.append("set NOTARY_CHAIN_ID")
+        if self.chain_backend is ChainBackend.rpc:
+            for setting, value in (("NOTARY_REGISTRY_ADDRESS", self.registry_address),
+                                   ("NOTARY_PLEDGE_REGISTRY_ADDRESS", self.pledge_registry_address)):
+                if not value:
+                    problems.append(f"set {setting} (no registry is deployed on the spot in "
+                                    "production)")
+        return problems

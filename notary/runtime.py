@@ -26,6 +26,7 @@ from notary.errors import ChainUnavailable, ConfigurationError, DependencyUnavai
 from notary.observability import metrics
 from notary.services.anchoring import AnchoringWorker, CertificationRule, certified_log_size
 from notary.services.attestation import AttestationLoop, TimestampRequester, WitnessSubmitter
+from notary.services.deployment import check_anchoring_account
 from notary.services.issuer import Issuer
 from notary.services.keys import load_or_create_ed25519_key
 from notary.services.leadership import LeaderLock, leader_lock_for
@@ -125,6 +126,16 @@ class ChainGateway:
         if client is None:
             return None
         return int(client.chain_id), str(client.registry_address)
+
+    def anchoring_account(self) -> Any:
+        """``chain.AnchoringAccount``: can this process's key anchor, and pay for it?"""
+        from chain.errors import ChainError
+
+        try:
+            return self.client().anchoring_account()
+        except ChainError as exc:
+            _count_chain_error("account", exc)
+            raise ChainUnavailable(f"cannot read the anchoring account: {exc}") from exc
 
     def genesis_hash(self) -> str:
         from chain.errors import ChainError
@@ -381,6 +392,7 @@ class Runtime:
 
     def close(self) -> None:
         self._stop.set()
+        self.worker.nudge()
         for thread in self._threads:
             thread.join(timeout=30)
         self._threads = []
@@ -409,16 +421,29 @@ class Runtime:
             checks["content_store"] = {"ok": True, "backend": self.settings.content_backend.value}
         except Exception as exc:  # noqa: BLE001
             checks["content_store"] = {"ok": False, "error": _short(exc)}
+        chain_ok = False
         try:
             self.chain.check()
             ident = self.chain.identity()
-            checks["chain"] = {"ok": True, "chain_id": ident[0] if ident else None,
-                               "contract": ident[1] if ident else None}
+            # Every process, follower or leader: a key that cannot anchor is found before a
+            # failover makes this process the one that must (services.deployment).
+            account = check_anchoring_account(self.chain.anchoring_account())
+            chain_ok = account.ok
+            checks["chain"] = {"ok": account.ok, "chain_id": ident[0] if ident else None,
+                               "contract": ident[1] if ident else None, **account.detail}
+            if account.problem:
+                checks["chain"]["error"] = account.problem
         except (DependencyUnavailable, ConfigurationError) as exc:
             checks["chain"] = {"ok": False, "error": _short(exc)}
         state = self.worker.state
+        if chain_ok and self.worker.is_backing_off():
+            # The chain answers again: retry now rather than at the end of the backoff, so the
+            # backlog clears and this process reports what the others do.
+            self.worker.nudge()
         with state.lock:
-            worker_ok = state.consecutive_failures < 3
+            # Failures the chain explains are the chain's check, not the worker's: once the
+            # chain answers, the leader is as ready as any follower.
+            worker_ok = state.consecutive_failures < 3 or (chain_ok and state.last_error_is_chain)
             checks["anchoring"] = {
                 "ok": worker_ok,
                 "leader": self.worker.is_leader,

@@ -1,7 +1,8 @@
 """The FastAPI application factory. ``create_app(settings)`` builds the runtime on startup.
 
-Around the routes: the per-client rate limit of the public endpoints (``api/rate_limit.py``),
-then the request-body limit (``api/bodies.py``); every log line of the process and every problem
+Around the routes: the request id, access line and request metrics (``api/request_telemetry.py``),
+the per-client rate limit of the public endpoints (``api/rate_limit.py``), then the
+request-body limit (``api/bodies.py``); every log line of the process and every problem
 detail passes the redactor of the configured URLs (``client_sdk.redaction``).
 """
 
@@ -16,13 +17,15 @@ from starlette.types import Scope
 
 from client_sdk.redaction import install_log_redaction
 from notary.api.bodies import RequestBodyLimit, documented_body_schemas
-from notary.api.errors import install_error_handlers
+from notary.api.errors import document_problems, install_error_handlers
 from notary.api.rate_limit import RateLimit, is_public
+from notary.api.request_telemetry import RequestTelemetry
 from notary.api.routes import (
     claims,
     credit,
     evidence,
     log,
+    metrics,
     pledges,
     principals,
     system,
@@ -85,7 +88,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(RequestBodyLimit, max_bytes=config.max_request_bytes)
     app.add_middleware(RateLimit, per_minute=config.rate_limit_per_minute,
                        burst=config.rate_limit_burst, identify=_principal_id)
+    # Outermost: a 413 or 429 answered above also gets its request id, access line and count.
+    app.add_middleware(RequestTelemetry)
     app.include_router(system.router)
+    app.include_router(metrics.router)
     app.include_router(log.router)
     app.include_router(principals.router)
     app.include_router(evidence.router)
@@ -100,6 +106,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(pledges.router)
     app.include_router(pledges.events)
     _document_limits(app, rate_limited=config.rate_limit_per_minute > 0)
+    document_problems(app)
     return app
 
 

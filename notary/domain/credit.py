@@ -33,6 +33,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from client_sdk.certificate import format_timestamp
 from client_sdk.credit import credit_class, entry_commitment, subject_commitment
 from notary.domain.identifiers import PartyId
+from notary.domain.scalars import JsonDate
 from notary.domain.text import CheckedTextModel, Text
 
 __all__ = [
@@ -74,10 +75,10 @@ class CreditEntryDetails(CheckedTextModel):
     description: Annotated[Text, StringConstraints(max_length=2000)]
     legal_basis: Annotated[Text, StringConstraints(max_length=500)]
     deciding_authority: Annotated[Text, StringConstraints(max_length=200)]
-    decision_date: date
+    decision_date: JsonDate
     decision_document_sha256: Sha256Hex
-    publicity_start: date
-    publicity_end: date
+    publicity_start: JsonDate
+    publicity_end: JsonDate
 
     @model_validator(mode="after")
     def _rules(self) -> CreditEntryDetails:

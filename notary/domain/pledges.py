@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
@@ -52,6 +51,7 @@ from client_sdk.errors import FormatError
 from client_sdk.pledges import asset_id, party_hash, terms_digest
 from client_sdk.signing import public_key_from_b64
 from notary.domain.identifiers import PartyId
+from notary.domain.scalars import JsonDate
 
 __all__ = [
     "AssetType",
@@ -167,8 +167,8 @@ class PledgeTerms(BaseModel):
     pledgee: PartyId
     secured_amount: Annotated[str, StringConstraints(pattern=r"^\d{1,15}(\.\d{1,2})?$")]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-    term_start: date
-    term_end: date
+    term_start: JsonDate
+    term_end: JsonDate
     contract_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     valuation_report_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     pledgee_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")] | None = None

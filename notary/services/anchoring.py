@@ -169,6 +169,7 @@ class WorkerState:
     last_anchor_at: datetime | None = None
     consecutive_failures: int = 0
     anchored_batches: int = 0
+    last_error_is_chain: bool = False  # the last failure was the chain's (node down, RPC error)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -182,7 +183,7 @@ class AnchoringWorker:
         max_items: int,
         interval_seconds: float,
         certification: CertificationRule = CertificationRule(),
-        max_backoff_seconds: float = 30.0,
+        max_backoff_seconds: float = 5.0,
     ) -> None:
         self._engine = engine
         self._anchorer = anchorer
@@ -191,9 +192,25 @@ class AnchoringWorker:
         self.max_items = max_items
         self.interval = timedelta(seconds=interval_seconds)
         self._poll = min(0.25, interval_seconds / 4)
+        # Capped low: after an outage the backlog waits at most this long once the chain is back
+        # (and readiness nudges the worker as soon as its chain check passes).
         self._max_backoff = max_backoff_seconds
         self.state = WorkerState()
         self.is_leader = False
+        self._wake = threading.Event()
+        self._backing_off = False
+
+    def nudge(self) -> None:
+        """End a backoff (or poll) wait now: the chain answers again, or the process stops."""
+        self._wake.set()
+
+    def is_backing_off(self) -> bool:
+        return self._backing_off
+
+    def _pause(self, stop: threading.Event, seconds: float) -> None:
+        if not stop.is_set():
+            self._wake.wait(seconds)
+        self._wake.clear()
 
     # One round ---------------------------------------------------------------------------
 
@@ -328,13 +345,16 @@ class AnchoringWorker:
                         self.state.last_error = f"{type(exc).__name__}: {exc}"
                         self.state.last_error_at = datetime.now(UTC)
                         self.state.consecutive_failures += 1
+                        self.state.last_error_is_chain = _is_chain_failure(exc)
                     failed_rounds += 1
                     metrics.ANCHORING_FAILURES.labels(type(exc).__name__).inc()
                     log.warning("anchoring failed (retrying in %.1fs): %s", backoff, exc,
                                 extra=event("anchoring_retry", backoff_seconds=backoff,
                                             consecutive_failures=failed_rounds,
                                             error_type=type(exc).__name__))
-                    stop.wait(backoff)
+                    self._backing_off = True
+                    self._pause(stop, backoff)
+                    self._backing_off = False
                     continue
                 self._after_round(anchored, failed_rounds)
                 failed_rounds = 0
@@ -347,12 +367,14 @@ class AnchoringWorker:
         if failed_rounds:
             log.info("anchoring works again after %d failed round(s)", failed_rounds,
                      extra=event("anchoring_recovered", failed_rounds=failed_rounds))
-        if anchored:
-            with self.state.lock:
+        with self.state.lock:
+            if anchored:
                 self.state.last_anchor_at = datetime.now(UTC)
                 self.state.anchored_batches += anchored
+            if failed_rounds or anchored:  # a round that worked ends the failure streak
                 self.state.last_error = None
                 self.state.consecutive_failures = 0
+                self.state.last_error_is_chain = False
 
     def pending_count(self) -> int:
         """Records not anchored yet: waiting for a batch, or in a sealed batch awaiting the chain
@@ -366,6 +388,13 @@ class AnchoringWorker:
                 select(func.coalesce(func.sum(Batch.size), 0)).where(Batch.status != "anchored")
             ).one()
             return int(unbatched) + int(sealed)
+
+
+def _is_chain_failure(exc: BaseException) -> bool:
+    from chain.errors import ChainError
+    from notary.errors import DependencyUnavailable
+
+    return isinstance(exc, (ChainError, DependencyUnavailable))
 
 
 def _aware(moment: datetime) -> datetime:

@@ -304,3 +304,16 @@ class Pledge(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, max_length=200)
     request_sha256: str | None = Field(default=None, max_length=64)
     registration_record_id: str | None = Field(default=None, max_length=40)
+
+
+class DeploymentFact(SQLModel, table=True):
+    """One fact of the deployment's identity (issuer key id, log origin and key, chain id and
+    genesis, registry addresses), recorded by the first process that starts in production and
+    checked by every later one (``services.deployment``): processes sharing a database can then
+    never silently sign with another key or anchor in another registry."""
+
+    __tablename__ = "deployment_fact"
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=200)
+    recorded_at: datetime

@@ -54,11 +54,15 @@ def test_every_published_development_key_is_refused_in_production(key: str) -> N
         prod.check_safety()
 
 
-def test_a_fresh_key_is_accepted_in_production() -> None:
+def test_a_fresh_key_is_accepted_in_production(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
 
+    key_file = tmp_path / "key.pem"
+    key_file.write_text("a key")
     Settings(env="production", chain_backend="rpc", chain_rpc_url="http://x",
-             chain_private_key=os.urandom(32).hex()).check_safety()
+             chain_private_key=os.urandom(32).hex(), chain_id=1, issuer_key_file=key_file,
+             log_key_file=key_file, registry_address="0x" + "11" * 20,
+             pledge_registry_address="0x" + "22" * 20).check_safety()
 
 
 def test_rpc_needs_url_and_production_rpc_needs_a_key() -> None:
