@@ -75,6 +75,8 @@ class PostgresServer:
     hba_lines: tuple[str, ...] = ()
     root: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    # Server settings on top of (or instead of) the ones below, e.g. WAL archiving.
+    extra_settings: dict[str, str] = field(default_factory=dict)
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -105,11 +107,18 @@ class PostgresServer:
             raise
         return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
-    def start(self, timeout: float = 60.0) -> PostgresServer:
+    def make_root(self) -> Path:
+        """A new directory the server's user owns (what ``start`` puts the cluster in)."""
         run_as = self._run_as()
         self.root = Path(tempfile.mkdtemp(prefix="notary-pg-"))
         if run_as:
             os.chown(self.root, run_as["user"], run_as["group"])
+        return self.root
+
+    def start(self, timeout: float = 60.0) -> PostgresServer:
+        run_as = self._run_as()
+        self.make_root()
+        assert self.root is not None
         pwfile = self.root / "pwfile"
         pwfile.write_text(self.password + "\n")
         if run_as:
@@ -142,6 +151,13 @@ class PostgresServer:
         if self.hba_lines:
             with open(self.data_dir / "pg_hba.conf", "a") as hba:
                 hba.writelines(line + "\n" for line in self.hba_lines)
+        return self.run_postmaster(timeout)
+
+    def run_postmaster(self, timeout: float = 60.0) -> PostgresServer:
+        """Start the postmaster on the cluster in ``data_dir`` (made by ``start``, or restored
+        there from a backup) and wait until it accepts connections."""
+        run_as = self._run_as()
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"}
         settings = {
             "listen_addresses": ",".join(self.listen_addresses),
             "port": str(self.port),
@@ -152,6 +168,7 @@ class PostgresServer:
             "max_connections": "200",
             "shared_buffers": "32MB",
             "timezone": SERVER_TIMEZONE,
+            **self.extra_settings,
         }
         argv = [str(self.bin_dir / "postgres"), "-D", str(self.data_dir)]
         for name, value in settings.items():
