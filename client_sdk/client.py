@@ -26,7 +26,7 @@ from client_sdk.verify import verify_certificate
 if TYPE_CHECKING:  # the trade-secret module (cryptography's HPKE) loads only when used
     from client_sdk.trade_secret import OpenedSecret, RecipientKeys, RecipientPublicKey
 
-__all__ = ["NotaryClient", "Submission"]
+__all__ = ["RECORD_PATHS", "NotaryClient", "Submission", "record_path"]
 
 ProgressCallback = Callable[[int], None]
 
@@ -59,6 +59,21 @@ class _ProgressReader:
             yield chunk
 
 
+# Where each kind of record lives in the API, by its id's prefix (``ev_…``): a certificate or
+# status is fetched from its id alone, whatever kind it is.
+RECORD_PATHS: dict[str, str] = {
+    "ev": "evidence", "wk": "works", "ts": "trade-secrets", "ds": "disclosures",
+    "ce": "credit/entries", "cr": "credit/repair-records", "pe": "pledge-events",
+}
+
+
+def record_path(record_id: str, kind_path: str | None = None) -> str:
+    """``/v1/<kind>/<id>``: ``kind_path`` if given, else the path the id's prefix names."""
+    if kind_path is None:
+        kind_path = RECORD_PATHS.get(record_id.partition("_")[0], "evidence")
+    return f"/v1/{kind_path}/{record_id}"
+
+
 class NotaryClient:
     def __init__(
         self,
@@ -89,11 +104,19 @@ class NotaryClient:
 
     # Plumbing ----------------------------------------------------------------------------
 
+    def _unreachable(self, what: str, exc: httpx.TransportError) -> TransportError:
+        """A transport failure naming the service it could not reach (its origin only: a path or
+        credentials in the base URL stay out of messages) and what it was doing."""
+        base = self._http.base_url
+        origin = f"{base.scheme}://{base.host}" + (f":{base.port}" if base.port else "")
+        reason = str(exc) or type(exc).__name__
+        return TransportError(f"could not reach the notary service at {origin} ({what}): {reason}")
+
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, url, **kwargs)
         except httpx.TransportError as exc:
-            raise TransportError(f"{method} {url}: {exc}") from exc
+            raise self._unreachable(f"{method} {url}", exc) from exc
         if response.status_code >= 400:
             raise _api_error(response)
         return response
@@ -134,7 +157,7 @@ class NotaryClient:
         try:
             response = self._http.get("/readyz")
         except httpx.TransportError as exc:
-            raise TransportError(str(exc)) from exc
+            raise self._unreachable("GET /readyz", exc) from exc
         return dict(response.json())
 
     def submit_file(
@@ -168,8 +191,8 @@ class NotaryClient:
         data = self._json("POST", "/v1/evidence/digests", json={"items": items})
         return [self._submission(d) for d in data]
 
-    def get(self, record_id: str, *, kind_path: str = "evidence") -> dict[str, Any]:
-        return dict(self._json("GET", f"/v1/{kind_path}/{record_id}"))
+    def get(self, record_id: str, *, kind_path: str | None = None) -> dict[str, Any]:
+        return dict(self._json("GET", record_path(record_id, kind_path)))
 
     def list(self, *, limit: int = 100, kind_path: str = "evidence") -> Iterator[dict[str, Any]]:
         cursor = None
@@ -184,7 +207,8 @@ class NotaryClient:
                 return
 
     def wait_anchored(
-        self, record_id: str, *, timeout: float = 60.0, poll: float = 0.5, kind_path: str = "evidence"
+        self, record_id: str, *, timeout: float = 60.0, poll: float = 0.5,
+        kind_path: str | None = None,
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
@@ -195,21 +219,22 @@ class NotaryClient:
                 raise TimeoutError(f"record {record_id} not anchored after {timeout}s")
             time.sleep(poll)
 
-    def receipt(self, record_id: str, *, kind_path: str = "evidence") -> Receipt:
-        receipt = Receipt.from_json(self._request("GET", f"/v1/{kind_path}/{record_id}/receipt").content)
+    def receipt(self, record_id: str, *, kind_path: str | None = None) -> Receipt:
+        receipt = Receipt.from_json(
+            self._request("GET", f"{record_path(record_id, kind_path)}/receipt").content)
         self._check_receipt(receipt)
         return receipt
 
-    def certificate(self, record_id: str, *, kind_path: str = "evidence") -> AnyCertificate:
+    def certificate(self, record_id: str, *, kind_path: str | None = None) -> AnyCertificate:
         """Download a certificate and check it offline (under the client's policy) before
         returning it."""
-        raw = self._request("GET", f"/v1/{kind_path}/{record_id}/certificate").content
+        raw = self._request("GET", f"{record_path(record_id, kind_path)}/certificate").content
         cert = parse_certificate(raw)
         verify_certificate(cert, self.policy)
         return cert
 
     def download_content(
-        self, record_id: str, destination: str | os.PathLike[str], *, kind_path: str = "evidence"
+        self, record_id: str, destination: str | os.PathLike[str], *, kind_path: str | None = None
     ) -> Path:
         """Save the preserved bytes, re-hashing them against the record; a mismatch deletes the file."""
         from client_sdk.fingerprint import Fingerprinter
@@ -220,7 +245,7 @@ class NotaryClient:
         dest = Path(destination)
         fp = Fingerprinter()
         try:
-            with self._http.stream("GET", f"/v1/{kind_path}/{record_id}/content") as response:
+            with self._http.stream("GET", f"{record_path(record_id, kind_path)}/content") as response:
                 if response.status_code >= 400:
                     response.read()
                     raise _api_error(response)
@@ -231,7 +256,7 @@ class NotaryClient:
             got = fp.finalize()
         except httpx.TransportError as exc:
             dest.unlink(missing_ok=True)
-            raise TransportError(str(exc)) from exc
+            raise self._unreachable("downloading the content", exc) from exc
         finally:
             fp.close()
         if got.sha256 != expected.get("sha256") or got.size != expected.get("size"):

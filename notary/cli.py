@@ -73,7 +73,7 @@ def serve(
     """Run the service (embedded chain, content store and SQLite unless configured otherwise)."""
     import uvicorn
 
-    from notary.config import Settings
+    from notary.config import Environment, Settings
 
     for name, value in (("BIND_HOST", host), ("BIND_PORT", port), ("DATA_DIR", data_dir),
                         ("WORKERS", workers)):
@@ -81,18 +81,112 @@ def serve(
             os.environ[f"NOTARY_{name}"] = str(value)
     settings = Settings()
     settings.check_safety()
-    err.print(f"notary: serving on http://{settings.bind_host}:{settings.bind_port} "
-              f"(data in {settings.data_dir.resolve()}, chain {settings.chain_backend.value}, "
-              f"content {settings.content_backend.value})")
-    uvicorn.run(
-        "notary.api.app:create_app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.bind_port,
-        workers=settings.workers,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=10,
+    import logging
+
+    from notary.observability.logs import configure_logging, event, logging_config
+    from notary.observability.metrics import prepare_multiprocess_dir
+    from notary.runtime import redactor_for
+
+    # Once here, and by uvicorn in each worker it spawns (log_config); the app writes the access
+    # lines itself, with the request id (notary.api.request_telemetry).
+    fmt, redactor = settings.resolved_log_format, redactor_for(settings)
+    log_config = logging_config(level=settings.log_level, fmt=fmt, redactor=redactor)
+    configure_logging(level=settings.log_level, fmt=fmt, redactor=redactor)
+    if settings.env is Environment.production:
+        _preflight(settings)
+    # A log line, not a print: a pipeline reading JSON lines on stderr must parse every line.
+    logging.getLogger("notary.cli").info(
+        "serving on http://%s:%s (data in %s, chain %s, content %s, %d worker(s))",
+        settings.bind_host, settings.bind_port, settings.data_dir.resolve(),
+        settings.chain_backend.value, settings.content_backend.value, settings.workers,
+        extra=event("service_starting", bind=f"{settings.bind_host}:{settings.bind_port}",
+                    workers=settings.workers))
+    remove_metrics_dir = prepare_multiprocess_dir(settings.workers)
+    try:
+        uvicorn.run(
+            "notary.api.app:create_app",
+            factory=True,
+            host=settings.bind_host,
+            port=settings.bind_port,
+            workers=settings.workers,
+            log_config=log_config,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        remove_metrics_dir()
+
+
+def _preflight(settings: Any) -> None:
+    """Production: this process must belong to the deployment its database records (same keys,
+    chain and registries) and its key must be able to anchor, or it does not start: one line."""
+    import logging
+
+    from notary.errors import ConfigurationError
+    from notary.observability.logs import event
+    from notary.runtime import Runtime
+    from notary.services.deployment import preflight
+
+    try:
+        runtime = Runtime.build(settings)
+        try:
+            preflight(runtime)
+        finally:
+            runtime.close()
+    except ConfigurationError as exc:
+        logging.getLogger("notary.cli").error("refusing to start: %s", exc.detail,
+                                              extra=event("startup_refused", code=exc.code))
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def deploy(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the settings as JSON")] = False,
+) -> None:
+    """Create a new deployment once: the issuer and log keys (where NOTARY_ISSUER_KEY_FILE and
+    NOTARY_LOG_KEY_FILE point, if missing), the registries (unless their addresses are set), and
+    the deployment's identity in the database; prints the settings every process must share.
+    Run again, it changes nothing and prints the same settings."""
+    from notary.config import Environment, Settings
+    from notary.errors import ConfigurationError
+    from notary.runtime import Runtime
+    from notary.services.deployment import (
+        check_anchoring_account,
+        check_facts,
+        deployment_facts,
+        wait_for_chain,
     )
+
+    settings = Settings()
+    try:
+        settings.check_safety()
+    except ConfigurationError as exc:
+        if exc.code != "production_settings_missing":  # what deploy is here to create
+            raise
+    runtime = Runtime.build(settings.model_copy(update={"env": Environment.development}))
+    try:
+        wait_for_chain(runtime, settings.startup_timeout_seconds)
+        facts = deployment_facts(runtime)
+        check_facts(runtime.engine, facts)
+        account = check_anchoring_account(runtime.chain.anchoring_account())
+    finally:
+        runtime.close()
+    env = {
+        "NOTARY_ENV": "production",
+        "NOTARY_ISSUER_KEY_FILE": str(settings.resolved_issuer_key_file.resolve()),
+        "NOTARY_LOG_KEY_FILE": str(settings.resolved_log_key_file.resolve()),
+        "NOTARY_LOG_ORIGIN": facts["log_origin"],
+        "NOTARY_CHAIN_ID": facts["chain_id"],
+        "NOTARY_REGISTRY_ADDRESS": facts["registry_address"],
+        "NOTARY_PLEDGE_REGISTRY_ADDRESS": facts["pledge_registry_address"],
+    }
+    if as_json:
+        out.print_json(json.dumps({"settings": env, "facts": facts, "account": account.detail}))
+    else:
+        for name, value in env.items():
+            out.print(f"{name}={value}", soft_wrap=True, highlight=False)
+    if not account.ok:
+        _fail(account.problem or "the chain key cannot anchor")
 
 
 @contextmanager
@@ -546,10 +640,10 @@ def claim_check(
     else:
         colour = {"supported": "green", "not_supported": "red"}.get(verdict.verdict, "yellow")
         out.print(f"[bold {colour}]{verdict.verdict.upper()}[/bold {colour}]")
-        table = Table("check", "outcome", "detail")
+        # One line a finding, never wrapped by us: a digest or id in a detail is copied whole.
         for f in verdict.findings:
-            table.add_row(f.check, f.outcome.value, f.detail)
-        out.print(table)
+            out.print(f"{f.check:<16} {f.outcome.value:<12} {f.detail}", soft_wrap=True,
+                      highlight=False, markup=False)
     raise typer.Exit({"supported": 0, "not_supported": 1}.get(verdict.verdict, 3))
 
 
@@ -806,15 +900,46 @@ def credit_status(subject: Annotated[str, typer.Argument(help="type:id, e.g. usc
             chain.close()
     out.print_json(data={"subject": status.subject, "class": status.credit_class,
                          "as_of": status.as_of.isoformat(), "chain_checked": status.chain_checked,
-                         "trusted": trust is not None, "entries": list(status.entries)})
+                         "trusted": trust is not None, "entries": list(status.entries),
+                         "unchecked": [{"entry_id": u.entry_id, "counted": u.counted, "reason": u.reason}
+                                       for u in status.unchecked]})
     _untrusted_exit(trust)
 
 
 @credit_app.command("apply-repair")
 def credit_apply(entry_id: str, statement: Annotated[str, typer.Option()],
+                 evidence_sha256: Annotated[list[str] | None, typer.Option(
+                     "--evidence-sha256", help="SHA-256 of a document you send the authority "
+                     "(repeat for each)")] = None,
                  url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
-    """Apply for repair of an entry about you."""
-    out.print_json(data=_call(url, api_key, lambda c: c.apply_credit_repair(entry_id, statement)))
+    """Apply for repair of an entry about you. Keep the id it prints: `notary credit repair ID`
+    shows the decision."""
+    out.print_json(data=_call(url, api_key, lambda c: c.apply_credit_repair(entry_id, statement,
+                                                                            evidence_sha256 or ())))
+
+
+@credit_app.command("repairs")
+def credit_repairs(
+    status: Annotated[str, typer.Option(help="pending, approved or rejected")] = "pending",
+    url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Repair applications on the entries you recorded (credit authority): the id that
+    `decide-repair` takes, the applicant's statement and the digests of its evidence."""
+    rows = _call(url, api_key, lambda c: c.credit_repairs(status))
+    if as_json:
+        out.print_json(data=rows)
+        return
+    _print_rows([{"id": r["id"], "entry_id": r["entry_id"], "submitted_at": r["submitted_at"],
+                  "decision": r["decision"], "statement": r["statement"] or "(erased)",
+                  "evidence_sha256": " ".join(r["evidence_sha256"]) or "-"} for r in rows],
+                as_json=False, ids=("id", "entry_id", "evidence_sha256"))
+
+
+@credit_app.command("repair")
+def credit_repair(repair_id: int, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+    """One repair application and its decision (the applicant, or the deciding authority)."""
+    out.print_json(data=_call(url, api_key, lambda c: c.credit_repair(repair_id)))
 
 
 @credit_app.command("decide-repair")
@@ -1013,6 +1138,123 @@ def log_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         out.print_json(data={"origin": log.origin, "vkey": log.vkey})
     else:
         out.print(f"origin {log.origin}\nvkey   {log.vkey}", soft_wrap=True)
+
+
+@app.command()
+def reconcile(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
+    receipts: Annotated[Path | None, typer.Option(
+        "--receipts", exists=True, file_okay=False,
+        help="A directory of holders' receipts (*.json) to place in the log")] = None,
+    restore: Annotated[bool, typer.Option(
+        "--restore", help="Re-insert the records those receipts give back")] = False,
+) -> None:
+    """After a restore, compare the database with the chain, the witnesses and its own log; name
+    every anchored batch, log entry and receipted record it cannot account for. Exit 0: all
+    accounted for; 1: something is missing; 2: the chain could not be read."""
+    import time
+
+    from notary.config import Settings
+    from notary.errors import ChainUnavailable
+    from notary.services import reconcile as rc
+
+    if restore and receipts is None:
+        _fail("--restore needs --receipts DIR", 2)
+    settings = Settings()
+    started = time.perf_counter()
+    anchors = _open_anchor_reader(settings)
+    try:
+        with _operator_session() as session:
+            try:
+                witnesses = [(w.url, w.key) for w in settings.witnesses]
+                report = rc.reconcile(session, anchors, witnesses=witnesses)
+                anchored = rc.read_anchored_checkpoints(anchors) if receipts else []
+            except ChainUnavailable as exc:
+                _fail(exc.detail, 2)
+                return
+            if receipts is not None:
+                found = rc.check_receipts(
+                    session, rc.load_receipts(receipts), issuer_keys=_issuer_keys(settings),
+                    report=report, anchored=anchored, restore=restore)
+                if any(f.outcome is rc.ReceiptOutcome.restored for f in found):
+                    report = rc.reconcile(session, anchors, witnesses=witnesses)  # as it is now
+                report.receipts = found
+    finally:
+        anchors.close()
+    report.seconds = round(time.perf_counter() - started, 3)
+    if as_json:
+        out.print_json(json.dumps(report.to_json()))
+    else:
+        _print_reconcile(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _open_anchor_reader(settings: Any) -> Any:
+    """The registry, read-only: never deploys, needs no key. Exit 2 when it cannot be read."""
+    from chain import AnchorReader
+    from chain.errors import ChainError
+    from notary.config import ChainBackend
+
+    try:
+        if settings.chain_backend is ChainBackend.embedded:
+            return AnchorReader.from_embedded(settings.chain_dir,
+                                              registry_address=settings.registry_address)
+        from chain._deployments import recorded_address
+
+        address = settings.registry_address
+        if address is None:
+            if settings.chain_id is None:
+                _fail("set NOTARY_REGISTRY_ADDRESS (or NOTARY_CHAIN_ID, to read the address "
+                      f"recorded in {settings.chain_dir})", 2)
+            address = recorded_address(settings.chain_dir, settings.chain_id, "EvidenceRegistry")
+        return AnchorReader.from_rpc(settings.chain_rpc_url, registry_address=address,
+                                     expected_chain_id=settings.chain_id)
+    except ChainError as exc:
+        from notary.runtime import redactor_for
+
+        _fail(redactor_for(settings)(f"cannot read the registry: {exc}"), 2)
+
+
+def _issuer_keys(settings: Any) -> dict[str, str]:
+    """Key id -> public key of every issuer key this deployment signs or signed receipts with."""
+    from client_sdk.signing import key_id, public_key_from_b64, public_key_to_b64
+    from notary.services.keys import load_or_create_ed25519_key
+
+    keys = {key_id(public_key_from_b64(k.public_key)): k.public_key
+            for k in settings.issuer_retired_keys}
+    path = settings.resolved_issuer_key_file
+    if path.exists():  # never create one here: a new key would sign nothing a holder has
+        public = load_or_create_ed25519_key(path, purpose="issuer",
+                                            passphrase=settings.resolved_key_passphrase).public_key()
+        keys[key_id(public)] = public_key_to_b64(public)
+    elif not keys:
+        _fail(f"no issuer key at {path} (NOTARY_ISSUER_KEY_FILE) to check receipts against", 2)
+    return keys
+
+
+def _print_reconcile(report: Any) -> None:
+    out.print(f"chain {report.chain_id}, registry {report.registry}: "
+              f"{report.anchored_checkpoints} checkpoints anchored, up to log size "
+              f"{report.anchored_size}", soft_wrap=True, highlight=False)
+    out.print(f"database: log size {report.database_log_size}, {report.database_batches} batches, "
+              f"{report.pending_records} records pending", soft_wrap=True, highlight=False)
+    for w in report.witnesses:
+        size = "unknown" if w.size is None else str(w.size)
+        out.print(f"witness {w.name}: size {size} (cosignatures here up to "
+                  f"{w.cosigned_in_database}){': ' + w.error if w.error else ''}",
+                  soft_wrap=True, highlight=False)
+    if report.lost is not None:
+        out.print(f"LOST log entries {report.lost} ({report.lost.count})", soft_wrap=True,
+                  highlight=False)
+    for p in report.problems:
+        out.print(f"MISSING {p.code}: {p.message}", soft_wrap=True, highlight=False)
+    for r in report.receipts:
+        out.print(f"receipt {r.source}: {r.outcome.value}: {r.message}", soft_wrap=True,
+                  highlight=False)
+    verdict = ("everything anchored, witnessed and receipted is accounted for" if report.ok
+               else "the database cannot account for everything above")
+    out.print(f"{verdict} ({report.seconds:.2f} s)", soft_wrap=True, highlight=False)
 
 
 @proof_app.command("export")

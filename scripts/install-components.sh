@@ -24,6 +24,9 @@ packages=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || packages+=(postgresql)
 command -v openssl >/dev/null || packages+=(openssl)
 command -v faketime >/dev/null || packages+=(faketime)
+# The docs' examples (tests/integration/test_docs_examples.py) run as a user would type them.
+command -v jq >/dev/null || packages+=(jq)
+command -v curl >/dev/null || packages+=(curl)
 if [ "${#packages[@]}" -gt 0 ]; then
   log "${packages[*]} (apt)"
   $SUDO apt-get update -qq

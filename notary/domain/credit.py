@@ -33,7 +33,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from client_sdk.certificate import format_timestamp
 from client_sdk.credit import credit_class, entry_commitment, subject_commitment
 from notary.domain.identifiers import PartyId
-from notary.domain.scalars import JsonDate
+from notary.domain.scalars import Hex64, JsonDate
 from notary.domain.text import CheckedTextModel, Text
 
 __all__ = [
@@ -50,7 +50,7 @@ __all__ = [
     "subject_commitment",
 ]
 
-Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Sha256Hex = Hex64
 
 class Conduct(StrEnum):
     good = "good"

@@ -51,7 +51,7 @@ from client_sdk.errors import FormatError
 from client_sdk.pledges import asset_id, party_hash, terms_digest
 from client_sdk.signing import public_key_from_b64
 from notary.domain.identifiers import PartyId
-from notary.domain.scalars import JsonDate
+from notary.domain.scalars import Hex64, JsonDate
 
 __all__ = [
     "AssetType",
@@ -169,8 +169,8 @@ class PledgeTerms(BaseModel):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     term_start: JsonDate
     term_end: JsonDate
-    contract_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-    valuation_report_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    contract_sha256: Hex64
+    valuation_report_sha256: Hex64
     pledgee_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")] | None = None
     """The pledgee's Ed25519 public key (unpadded base64url of its 32 bytes); required to register."""
 

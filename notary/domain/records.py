@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from client_sdk.certificate import format_timestamp
-from notary.domain.scalars import JsonDateTime, JsonInt
+from notary.domain.scalars import Hex64, JsonDateTime, JsonInt
 from notary.domain.text import CheckedTextModel, Text
 
 __all__ = [
@@ -64,7 +64,6 @@ def new_id(kind: str) -> str:
     return f"{_ID_PREFIX[kind]}_{secrets.token_hex(16)}"
 
 
-Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$", to_lower=True)]
 
 # What a fingerprint states about the bytes; the CIDs are addresses in our own content store.
 DIGEST_FIELDS = ("sha256", "size", "sm3")

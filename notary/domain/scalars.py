@@ -26,10 +26,10 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator, Strict
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Strict, StringConstraints
 from pydantic_core import PydanticCustomError
 
-__all__ = ["JsonAwareDateTime", "JsonBool", "JsonDate", "JsonDateTime", "JsonInt"]
+__all__ = ["Hex64", "JsonAwareDateTime", "JsonBool", "JsonDate", "JsonDateTime", "JsonInt"]
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?")
@@ -63,3 +63,9 @@ JsonBool = Annotated[bool, Strict()]
 JsonDate = Annotated[date, BeforeValidator(_date_text)]
 JsonDateTime = Annotated[datetime, BeforeValidator(_date_time_text)]
 JsonAwareDateTime = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
+
+
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$"), AfterValidator(str.lower)]
+"""A SHA-256 or SM3 digest as 64 hex digits, in either case as tools print them (``sha256sum``
+lower, Windows' ``certutil`` upper); stored, hashed and compared in lower case."""
+

@@ -15,11 +15,11 @@ from pydantic import ConfigDict, StringConstraints
 
 from client_sdk.certificate import format_timestamp
 from notary.domain.records import ContentFingerprint
+from notary.domain.scalars import Hex64
 from notary.domain.text import CheckedTextModel
 
 __all__ = ["FilingRequest", "build_disclosure_record", "build_trade_secret_record"]
 
-Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class FilingRequest(CheckedTextModel):

@@ -114,4 +114,5 @@ def work_as_seen_by(viewer: Principal, record: Record) -> tuple[dict[str, Any], 
     work: dict[str, Any] = body_of(record)["work"]
     if identities_visible_to(viewer, record):
         return work, False
-    return mask_work_identities(work), True
+    masked = mask_work_identities(work)
+    return masked, masked != work  # an organisation's credit code is public: nothing to mask

@@ -32,7 +32,7 @@ from notary.api.bodies import (
 )
 from notary.api.deps import CurrentPrincipal, RuntimeDep
 from notary.api.errors import redactor_of
-from notary.domain.scalars import JsonDate, JsonDateTime
+from notary.domain.scalars import Hex64, JsonDate, JsonDateTime
 from notary.runtime import Runtime
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -55,7 +55,7 @@ class ClaimFields(BaseModel):
 
     claimant: ClaimantIn
     listing_date: JsonDate | JsonDateTime
-    listing_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+    listing_sha256: Hex64 | None = None
 
 
 class ClaimRequest(ClaimFields):

@@ -42,6 +42,8 @@ class PrincipalPublic(BaseModel):
     id: str
     name: str
     role: str
+    subject: str | None = Field(default=None, description="type:id the principal speaks for "
+                                "(its identity as a party: works it owns, credit about it)")
 
 
 class PrincipalCreated(PrincipalPublic):
@@ -125,7 +127,8 @@ def create(body: PrincipalCreate, session: SessionDep, admin: Admin) -> Principa
     new = create_principal(session, name=body.name, role=body.role.value, identifier=body.subject,
                            key_expires_at=body.key_expires_at, actor=Actor.of(admin))
     p = new.principal
-    return PrincipalCreated(id=p.id, name=p.name, role=p.role, api_key=new.api_key,
+    return PrincipalCreated(id=p.id, name=p.name, role=p.role, subject=p.identifier,
+                            api_key=new.api_key,
                             key_id=new.key_id, key_expires_at=body.key_expires_at)
 
 
@@ -193,7 +196,8 @@ def _audit_view(event: AuditEvent) -> AuditEventPublic:
 
 @router.get("/v1/principals/me", response_model=PrincipalPublic, summary="Who this API key belongs to")
 def me(principal: CurrentPrincipal) -> PrincipalPublic:
-    return PrincipalPublic(id=principal.id, name=principal.name, role=principal.role)
+    return PrincipalPublic(id=principal.id, name=principal.name, role=principal.role,
+                           subject=principal.identifier)
 
 
 @router.put(
@@ -231,4 +235,5 @@ def directory(
     query = select(Principal).where(Principal.disabled == False)
     if role is not None:
         query = query.where(Principal.role == role.value)
-    return [PrincipalPublic(id=p.id, name=p.name, role=p.role) for p in session.exec(query.limit(500))]
+    return [PrincipalPublic(id=p.id, name=p.name, role=p.role, subject=p.identifier)
+            for p in session.exec(query.limit(500))]

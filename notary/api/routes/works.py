@@ -132,10 +132,11 @@ async def register(request: Request, runtime: RuntimeDep, principal: Registrant)
 def lookup(
     session: SessionDep,
     viewer: CurrentPrincipal,
-    sha256: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
+    sha256: Annotated[str, Query(pattern=r"^[0-9a-fA-F]{64}$")],
 ) -> RegistrationLookup:
     from notary.services.records import body_of
 
+    sha256 = sha256.lower()  # as sha256sum or certutil print it: stored in lower case
     entries = []
     for reg in registrations_of(session, sha256=sha256):
         body = body_of(reg.record)

@@ -74,6 +74,8 @@ def test_an_unreachable_service_is_a_transport_error() -> None:
     with client(refuse) as c, pytest.raises(TransportError) as info:
         c.get("ev_x")
     assert info.value.status == 0 and "connection refused" in str(info.value)
+    # It names the service it could not reach, and what it was doing.
+    assert "http://notary.test" in info.value.detail and "/v1/evidence/ev_x" in info.value.detail
 
 
 def test_a_non_json_answer_is_a_format_error() -> None:

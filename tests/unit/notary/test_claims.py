@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -165,3 +166,7 @@ def test_cli_claim_check_exit_status(api, registered, tmp_path) -> None:  # type
     assert future.exit_code == 2 and "in the future" in future.output
     earlier = CliRunner().invoke(app, [*args, "--listing-date", "2001-01-01"])
     assert earlier.exit_code == 1 and "not_supported" in earlier.output
+    # Without --json, piped into 80 columns: one line a finding, the listing's digest whole.
+    plain = [a for a in args if a != "--json"]
+    text = CliRunner().invoke(app, [*plain, "--listing-date", "2001-01-01"], terminal_width=80)
+    assert text.exit_code == 1 and hashlib.sha256(CONTENT).hexdigest() in text.output, text.output
