@@ -127,6 +127,16 @@ class ChainGateway:
             return None
         return int(client.chain_id), str(client.registry_address)
 
+    def latest_checkpoint(self) -> Any:
+        """``chain.AnchoredBatch`` the registry anchored last (None before the first)."""
+        from chain.errors import ChainError
+
+        try:
+            return self.client().latest_checkpoint()
+        except ChainError as exc:
+            _count_chain_error("latest_checkpoint", exc)
+            raise ChainUnavailable(f"cannot read the registry's latest checkpoint: {exc}") from exc
+
     def anchoring_account(self) -> Any:
         """``chain.AnchoringAccount``: can this process's key anchor, and pay for it?"""
         from chain.errors import ChainError

@@ -30,14 +30,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
+from notary.errors import ConfigurationError
 from notary.observability import metrics
 from notary.observability.logs import event
-from notary.services.transparency_log import TransparencyLog
+from notary.services.transparency_log import TransparencyLog, log_size, tree_root
 from notary.storage.models import Batch, Cosignature, Record, TimestampToken
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "AnchoringBacklog",
     "AnchoringWorker",
     "CertificationRule",
+    "ChainHead",
+    "LogBehindChain",
     "WorkerState",
     "anchoring_backlog",
     "certify_ready",
@@ -69,6 +72,20 @@ class Anchorer(Protocol):
     """What the worker needs from the chain layer (``chain.EvidenceRegistryClient`` fits)."""
 
     def anchor_root(self, root: bytes, tree_size: int) -> AnchorResult: ...
+
+
+@runtime_checkable
+class ChainHead(Protocol):
+    """An anchorer that can also say what the registry last anchored (``runtime.ChainGateway``):
+    the worker then checks the chain's latest checkpoint against its own log before anchoring."""
+
+    def latest_checkpoint(self) -> Any: ...  # chain.AnchoredBatch | None
+
+
+class LogBehindChain(ConfigurationError):
+    """The registry holds a checkpoint this database's log cannot account for: entries were lost
+    (a restore from an older backup) or the log forked. Anchoring stops until an operator runs
+    ``notary reconcile`` (docs/deployment.md, *Backups and restore*)."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +294,8 @@ class AnchoringWorker:
             sealed = session.exec(
                 select(Batch).where(Batch.status == "sealed").order_by(col(Batch.seq))
             ).all()
+            if sealed:
+                self._check_chain_head(session)
             for batch in sealed:
                 if batch.log_size is None:
                     raise RuntimeError(f"batch {batch.seq} has no checkpoint to anchor")
@@ -312,6 +331,28 @@ class AnchoringWorker:
                                 block_number=receipt.block_number, tx_hash=receipt.tx_hash),
                 )
         return done
+
+    def _check_chain_head(self, session: Session) -> None:
+        """Refuse to anchor unless the registry's latest checkpoint is one of this log's: after a
+        restore that lost anchored entries, re-sealing would otherwise anchor a shorter log, and
+        once it grew past the chain's size, a fork of the anchored one."""
+        if not isinstance(self._anchorer, ChainHead):
+            return
+        head = self._anchorer.latest_checkpoint()
+        if head is None:
+            return
+        size, root = int(head.tree_size), bytes(head.root)
+        ours = log_size(session)
+        if size > ours:
+            raise LogBehindChain(
+                f"the registry's latest checkpoint has {size} entries but this database's log "
+                f"only {ours}: entries anchored on chain are missing here (restored from an older "
+                "backup?). Anchoring stopped; run `notary reconcile`", code="log_behind_chain")
+        if tree_root(session, size) != root:
+            raise LogBehindChain(
+                f"the registry's checkpoint at {size} entries has root {root.hex()}, this log's "
+                f"root at that size is {tree_root(session, size).hex()}: the log forked. "
+                "Anchoring stopped; run `notary reconcile`", code="log_forked")
 
     def run_once(self, *, force: bool = False) -> int:
         """Seal what is due, anchor every sealed batch, certify what is ready."""

@@ -283,3 +283,56 @@ def test_many_digests_race_with_a_concurrent_submission_resolves_to_one_record(e
     assert stored[1].record.id == raced[0]
     with Session(engine) as session:
         assert len(session.exec(select(Record)).all()) == 2
+
+
+@dataclass(frozen=True)
+class FakeCheckpoint:
+    root: bytes
+    tree_size: int
+
+
+class RegistryWithHead(FakeRegistry):
+    """Also says what it anchored last, as ``runtime.ChainGateway`` does."""
+
+    def latest_checkpoint(self) -> FakeCheckpoint | None:
+        if not self.sizes:
+            return None
+        root = next(r for r, receipt in self.roots.items() if receipt.batch_id == len(self.sizes))
+        return FakeCheckpoint(root, self.sizes[-1])
+
+
+def test_a_database_behind_or_beside_the_chain_never_anchors(engine, tlog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Restored from an older backup, a database must not anchor its shorter log (nor, once it
+    grew past the chain's size, a fork of the anchored one): anchoring stops and says why."""
+    from notary.services.anchoring import LogBehindChain
+
+    registry = RegistryWithHead()
+    submit(engine, 20)
+    worker_for(engine, tlog, registry, max_items=10).run_once()
+    assert registry.sizes == [10, 20]
+
+    def fresh_database(name: str):  # type: ignore[no-untyped-def]
+        eng = create_db_engine(f"sqlite:///{tmp_path / name}")
+        migrate(eng)
+        return eng
+
+    behind = fresh_database("behind.sqlite")  # lost the anchored entries 10..19
+    submit(behind, 10)
+    with pytest.raises(LogBehindChain, match="only 10") as info:
+        worker_for(behind, tlog, registry, max_items=10).run_once()
+    assert info.value.code == "log_behind_chain" and registry.sizes == [10, 20]
+
+    forked = fresh_database("forked.sqlite")  # another history, longer than the chain's
+    with Session(forked) as session:
+        other = create_principal(session, name="Other", role="holder").principal
+    submit(forked, 30, holder=other)
+    with pytest.raises(LogBehindChain, match="forked") as info:
+        worker_for(forked, tlog, registry, max_items=30).run_once()
+    assert info.value.code == "log_forked" and registry.sizes == [10, 20]
+
+    # The database that holds the anchored log goes on anchoring.
+    submit(engine, 10)
+    worker_for(engine, tlog, registry, max_items=10).run_once()
+    assert registry.sizes == [10, 20, 30]
+    behind.dispose()
+    forked.dispose()
