@@ -18,6 +18,7 @@ types, lone surrogates) goes to ``rfc8785``, which raises every error it always 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -97,6 +98,8 @@ def parse_json(data: bytes | str, *, max_bytes: int, what: str) -> Any:
                 seen.add(key)
         return out
 
+    if _nests_too_deep(data):
+        raise FormatError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         value = json.loads(data, object_pairs_hook=no_duplicates)
     except FormatError:
@@ -106,6 +109,32 @@ def parse_json(data: bytes | str, *, max_bytes: int, what: str) -> Any:
     if _depth(value) > MAX_JSON_DEPTH:
         raise FormatError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     return value
+
+
+# Outside strings, an innermost container (one holding no other): removing them all, level by
+# level, measures the nesting without recursion.
+_STRING: dict[type, re.Pattern[Any]] = {str: re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL),
+           bytes: re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)}
+_INNERMOST: dict[type, re.Pattern[Any]] = {str: re.compile(r"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}"),
+              bytes: re.compile(rb"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")}
+_OPENING: dict[type, re.Pattern[Any]] = {str: re.compile(r"[\[{]"), bytes: re.compile(rb"[\[{]")}
+
+
+def _nests_too_deep(data: bytes | str) -> bool:
+    """Whether containers nest more than :data:`MAX_JSON_DEPTH` deep, found before parsing: the
+    C decoder recurses once a level, and on a thread with a raised recursion limit a hostile
+    ``[[[[...`` overflows the stack (the process dies, no exception to catch). A linear regex pass
+    per level, at most ``MAX_JSON_DEPTH`` passes, and the strings cannot hide brackets."""
+    kind = bytes if isinstance(data, bytes | bytearray) else str
+    opening = (b"[", b"{") if kind is bytes else ("[", "{")
+    if data.count(opening[0]) + data.count(opening[1]) <= MAX_JSON_DEPTH:  # type: ignore[arg-type]
+        return False  # too few containers to nest that deep (most documents): no scan
+    text: Any = _STRING[kind].sub(b'""' if kind is bytes else '""', data)
+    for _ in range(MAX_JSON_DEPTH):
+        text, removed = _INNERMOST[kind].subn(b"0" if kind is bytes else "0", text)
+        if not removed:
+            return False
+    return _OPENING[kind].search(text) is not None
 
 
 def _depth(value: Any, level: int = 1) -> int:
