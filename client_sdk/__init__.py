@@ -12,7 +12,7 @@ from client_sdk.certificate import (
     Receipt,
     parse_certificate,
 )
-from client_sdk.client import NotaryClient, Submission
+from client_sdk.client import NotaryClient, Submission, WorkSubmission
 from client_sdk.errors import (
     APIError,
     ChainReadError,
@@ -24,6 +24,7 @@ from client_sdk.errors import (
     VerificationError,
 )
 from client_sdk.fingerprint import Fingerprint, fingerprint_bytes, fingerprint_file
+from client_sdk.kinds import RecordKind
 from client_sdk.policy import TrustPolicy
 from client_sdk.verify import (
     ContentDigests,
@@ -48,6 +49,7 @@ __all__ = [
     "InclusionProof",
     "NotaryClient",
     "Receipt",
+    "RecordKind",
     "Step",
     "Submission",
     "TimeSource",
@@ -56,6 +58,7 @@ __all__ = [
     "Verdict",
     "VerificationError",
     "VerificationResult",
+    "WorkSubmission",
     "fingerprint_bytes",
     "fingerprint_file",
     "parse_certificate",

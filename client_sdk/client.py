@@ -7,18 +7,23 @@ SDK's own verifier before they are handed to the caller, and downloaded content 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
+import re
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Self
 
 import httpx
 
 from client_sdk.certificate import AnyCertificate, Receipt, parse_certificate, record_leaf_hash
 from client_sdk.errors import APIError, ContentIntegrityError, FormatError, TransportError
+from client_sdk.kinds import RecordKind
 from client_sdk.policy import TrustPolicy
 from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from client_sdk.verify import verify_certificate
@@ -26,9 +31,10 @@ from client_sdk.verify import verify_certificate
 if TYPE_CHECKING:  # the trade-secret module (cryptography's HPKE) loads only when used
     from client_sdk.trade_secret import OpenedSecret, RecipientKeys, RecipientPublicKey
 
-__all__ = ["RECORD_PATHS", "NotaryClient", "Submission", "record_path"]
+__all__ = ["RECORD_PATHS", "NotaryClient", "RecordKind", "Submission", "WorkSubmission", "record_path"]
 
 ProgressCallback = Callable[[int], None]
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -41,15 +47,29 @@ class Submission:
     receipt: Receipt
 
 
-class _ProgressReader:
-    """Wraps a file so an upload can report bytes sent (for progress bars)."""
+@dataclass(frozen=True)
+class WorkSubmission(Submission):
+    """A work registration's answer: a :class:`Submission` and the earlier registrations of the
+    same content by others (empty when this one is the first; the record holds the same list)."""
 
-    def __init__(self, fh: BinaryIO, callback: ProgressCallback | None) -> None:
+    prior_registrations: tuple[dict[str, Any], ...] = ()
+
+
+class _ProgressReader:
+    """Wraps a file so an upload can report bytes sent (for progress bars), and hashes what it
+    sends when asked to (``sha256``: a hash's ``update``), so the answer can be checked against
+    the bytes that left."""
+
+    def __init__(self, fh: BinaryIO, callback: ProgressCallback | None,
+                 sha256: Callable[[bytes], object] | None = None) -> None:
         self._fh = fh
         self._callback = callback
+        self._sha256 = sha256
 
     def read(self, n: int = -1) -> bytes:
         data = self._fh.read(n)
+        if self._sha256 is not None:
+            self._sha256(data)
         if self._callback and data:
             self._callback(len(data))
         return data
@@ -59,19 +79,43 @@ class _ProgressReader:
             yield chunk
 
 
-# Where each kind of record lives in the API, by its id's prefix (``ev_…``): a certificate or
-# status is fetched from its id alone, whatever kind it is.
-RECORD_PATHS: dict[str, str] = {
-    "ev": "evidence", "wk": "works", "ts": "trade-secrets", "ds": "disclosures",
-    "ce": "credit/entries", "cr": "credit/repair-records", "pe": "pledge-events",
-}
+# Where each kind of record lives in the API, by its id's prefix (``ev_…``): kept for callers of
+# earlier releases; ``RecordKind`` is the one declaration.
+RECORD_PATHS: dict[str, str] = {k.id_prefix: k.api_path.removeprefix("/v1/") for k in RecordKind}
 
 
-def record_path(record_id: str, kind_path: str | None = None) -> str:
-    """``/v1/<kind>/<id>``: ``kind_path`` if given, else the path the id's prefix names."""
+_KIND_NAMES = frozenset(k.value for k in RecordKind)
+
+
+def record_path(record_id: str, kind: RecordKind | str | None = None) -> str:
+    """``/v1/<collection>/<id>``: of ``kind`` if given, else of the kind the id's prefix names
+    (evidence for a prefix no kind uses). A collection path string (``"works"``) in place of
+    ``kind`` is deprecated."""
+    return _kind_for(record_id, kind).record_path(record_id)
+
+
+def _kind_for(record_id: str, kind: RecordKind | str | None) -> RecordKind:
+    if kind is None:
+        return RecordKind.of_id(record_id) or RecordKind.evidence
+    if isinstance(kind, RecordKind):
+        return kind
+    if kind in _KIND_NAMES:
+        return RecordKind(kind)
+    warnings.warn("a collection path as the kind is deprecated; pass a RecordKind "
+                  f"(RecordKind.{RecordKind.of_api_path(kind).name})", DeprecationWarning, stacklevel=3)
+    return RecordKind.of_api_path(kind)
+
+
+def _legacy_kind(kind: RecordKind | None, kind_path: str | None) -> RecordKind | None:
+    """``kind_path=`` (a collection path string) from earlier releases, as a ``RecordKind``."""
     if kind_path is None:
-        kind_path = RECORD_PATHS.get(record_id.partition("_")[0], "evidence")
-    return f"/v1/{kind_path}/{record_id}"
+        return kind
+    if kind is not None:
+        raise TypeError("pass kind= or the deprecated kind_path=, not both")
+    found = RecordKind.of_api_path(kind_path)
+    warnings.warn(f"kind_path= is deprecated and will be removed in the next release; pass "
+                  f"kind=RecordKind.{found.name}", DeprecationWarning, stacklevel=3)
+    return found
 
 
 class NotaryClient:
@@ -96,7 +140,7 @@ class NotaryClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> NotaryClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -191,16 +235,86 @@ class NotaryClient:
         data = self._json("POST", "/v1/evidence/digests", json={"items": items})
         return [self._submission(d) for d in data]
 
-    def get(self, record_id: str, *, kind_path: str | None = None) -> dict[str, Any]:
-        return dict(self._json("GET", record_path(record_id, kind_path)))
+    # Works (copyright registration) ------------------------------------------------------
 
-    def list(self, *, limit: int = 100, kind_path: str = "evidence") -> Iterator[dict[str, Any]]:
+    def register_work(
+        self,
+        path_or_bytes: str | os.PathLike[str] | bytes,
+        work: dict[str, Any],
+        *,
+        filename: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> WorkSubmission:
+        """Register a work with its content (a file, streamed from disk, or bytes); ``work`` is
+        the work's details (docs/works.md). Content another holder registered earlier is accepted
+        and flagged in ``prior_registrations``. The receipt is checked, and must name the bytes
+        that were sent (their SHA-256 is computed as they are uploaded)."""
+        import json
+
+        sent = hashlib.sha256()
+        if isinstance(path_or_bytes, bytes):
+            name = filename or "work.bin"
+            opened: BinaryIO = io.BytesIO(path_or_bytes)
+        else:
+            name = filename or Path(path_or_bytes).name
+            opened = open(path_or_bytes, "rb")  # noqa: SIM115 - closed below, after the upload
+        try:
+            files = {"file": (name, _ProgressReader(opened, progress, sent.update), "application/octet-stream")}
+            data = self._json("POST", "/v1/works", data={"work": json.dumps(work)}, files=files)
+        finally:
+            opened.close()
+        return self._work_submission(data, sent.hexdigest())
+
+    def register_work_digest(
+        self, work: dict[str, Any], *, sha256: str, size: int, sm3: str | None = None,
+    ) -> WorkSubmission:
+        """Register a work by its content's digests, keeping the content (e.g. unpublished
+        software); the record says the digests were ``declared``, not measured by the service."""
+        content: dict[str, Any] = {"sha256": sha256, "size": size, **({"sm3": sm3} if sm3 else {})}
+        data = self._json("POST", "/v1/works", json={"work": work, "content": content})
+        return self._work_submission(data, sha256.lower())
+
+    def _work_submission(self, data: dict[str, Any], sha256: str) -> WorkSubmission:
+        sub = self._submission(data)
+        record = sub.receipt.record
+        if record.get("kind") != RecordKind.work or record.get("content", {}).get("sha256") != sha256:
+            raise FormatError(f"the service's receipt is not a work registration of content {sha256}")
+        prior = data.get("prior_registrations") or []
+        return WorkSubmission(sub.id, sub.created, sub.status, sub.receipt,
+                              prior_registrations=tuple(dict(p) for p in prior))
+
+    def work_registrations(self, sha256: str) -> Sequence[dict[str, Any]]:
+        """Who registered this exact content (hex SHA-256), in anchor order: the first entry, with
+        ``prior: true``, registered it first. Each entry: ``id``, ``prior``, ``anchored``,
+        ``received_at``, ``anchored_at``, ``block_number``, ``holder``, ``work`` (the owner's
+        identity number masked unless you may read it: ``identities_masked``). Empty if nobody
+        registered it. To rely on an entry, fetch its certificate from its registrant."""
+        digest = sha256.strip().lower()
+        if not _SHA256_HEX.fullmatch(digest):
+            raise ValueError(f"a SHA-256 is 64 hexadecimal digits, not {sha256!r}")
+        data = self._json("GET", "/v1/works/registrations", params={"sha256": digest})
+        if not isinstance(data, dict) or data.get("sha256") != digest:
+            raise FormatError(f"the service answered a lookup of {digest} about other content")
+        return tuple(dict(r) for r in data.get("registrations", []))
+
+    # Any record, of any kind: by its id (whose prefix names the kind) or with ``kind`` ----------
+
+    def get(self, record_id: str, *, kind: RecordKind | None = None,
+            kind_path: str | None = None) -> dict[str, Any]:
+        """A record and its status. ``kind_path`` (a collection path) is deprecated: use ``kind``."""
+        kind = _legacy_kind(kind, kind_path)
+        return dict(self._json("GET", record_path(record_id, kind)))
+
+    def list(self, *, limit: int = 100, kind: RecordKind = RecordKind.evidence,
+             kind_path: str | None = None) -> Iterator[dict[str, Any]]:
+        """Your own records of ``kind``, oldest first, page by page."""
+        kind = _legacy_kind(None, kind_path) or kind
         cursor = None
         while True:
             params: dict[str, Any] = {"limit": limit}
             if cursor:
                 params["cursor"] = cursor
-            page = self._json("GET", f"/v1/{kind_path}", params=params)
+            page = self._json("GET", kind.api_path, params=params)
             yield from page["items"]
             cursor = page.get("next_cursor")
             if not cursor:
@@ -208,44 +322,51 @@ class NotaryClient:
 
     def wait_anchored(
         self, record_id: str, *, timeout: float = 60.0, poll: float = 0.5,
-        kind_path: str | None = None,
+        kind: RecordKind | None = None, kind_path: str | None = None,
     ) -> dict[str, Any]:
+        kind = _legacy_kind(kind, kind_path)
         deadline = time.monotonic() + timeout
         while True:
-            view = self.get(record_id, kind_path=kind_path)
+            view = self.get(record_id, kind=kind)
             if view["status"] == "anchored":
                 return view
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"record {record_id} not anchored after {timeout}s")
             time.sleep(poll)
 
-    def receipt(self, record_id: str, *, kind_path: str | None = None) -> Receipt:
+    def receipt(self, record_id: str, *, kind: RecordKind | None = None,
+                kind_path: str | None = None) -> Receipt:
+        kind = _legacy_kind(kind, kind_path)
         receipt = Receipt.from_json(
-            self._request("GET", f"{record_path(record_id, kind_path)}/receipt").content)
+            self._request("GET", f"{record_path(record_id, kind)}/receipt").content)
         self._check_receipt(receipt)
         return receipt
 
-    def certificate(self, record_id: str, *, kind_path: str | None = None) -> AnyCertificate:
+    def certificate(self, record_id: str, *, kind: RecordKind | None = None,
+                    kind_path: str | None = None) -> AnyCertificate:
         """Download a certificate and check it offline (under the client's policy) before
         returning it."""
-        raw = self._request("GET", f"{record_path(record_id, kind_path)}/certificate").content
+        kind = _legacy_kind(kind, kind_path)
+        raw = self._request("GET", f"{record_path(record_id, kind)}/certificate").content
         cert = parse_certificate(raw)
         verify_certificate(cert, self.policy)
         return cert
 
     def download_content(
-        self, record_id: str, destination: str | os.PathLike[str], *, kind_path: str | None = None
+        self, record_id: str, destination: str | os.PathLike[str], *,
+        kind: RecordKind | None = None, kind_path: str | None = None,
     ) -> Path:
         """Save the preserved bytes, re-hashing them against the record; a mismatch deletes the file."""
         from client_sdk.fingerprint import Fingerprinter
 
-        view = self.get(record_id, kind_path=kind_path)
+        kind = _legacy_kind(kind, kind_path)
+        view = self.get(record_id, kind=kind)
         record = view["record"]
         expected = record.get("content") or record.get("ciphertext") or {}
         dest = Path(destination)
         fp = Fingerprinter()
         try:
-            with self._http.stream("GET", f"{record_path(record_id, kind_path)}/content") as response:
+            with self._http.stream("GET", f"{record_path(record_id, kind)}/content") as response:
                 if response.status_code >= 400:
                     response.read()
                     raise _api_error(response)
@@ -351,16 +472,16 @@ class NotaryClient:
 
         from client_sdk import trade_secret as ts
 
-        view = self.get(filing_id, kind_path="trade-secrets")
+        view = self.get(filing_id, kind=RecordKind.trade_secret)
         record = view["record"]
         if view["status"] == "anchored":
-            cert = self.certificate(filing_id, kind_path="trade-secrets")
+            cert = self.certificate(filing_id, kind=RecordKind.trade_secret)
             if cert.record != record:
                 raise FormatError("the filing's record differs from its certificate")
         wrapped = ts.WrappedKey.from_bytes(self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content)
         with tempfile.TemporaryDirectory(prefix="ipnotary-open-") as tmp:
             container = Path(tmp) / "container"
-            self.download_content(filing_id, container, kind_path="trade-secrets")
+            self.download_content(filing_id, container, kind=RecordKind.trade_secret)
             return ts.open_secret(container, wrapped, keys, out_path, filing_id=filing_id,
                                   commitment=record["commitment"])
 

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
@@ -47,8 +49,10 @@ from pydantic import (
     model_validator,
 )
 
+from client_sdk.certificate import format_timestamp
 from client_sdk.errors import FormatError
-from client_sdk.pledges import asset_id, party_hash, terms_digest
+from client_sdk.kinds import RecordKind
+from client_sdk.pledges import asset_id, consent_digest, party_hash, terms_digest
 from client_sdk.signing import public_key_from_b64
 from notary.domain.identifiers import PartyId
 from notary.domain.scalars import Hex64, JsonDate
@@ -58,6 +62,7 @@ __all__ = [
     "PledgeAsset",
     "PledgeTerms",
     "asset_id",
+    "build_pledge_event_record",
     "is_valid_patent_number",
     "normalise_registration_number",
     "party_hash",
@@ -205,3 +210,55 @@ class PledgeTerms(BaseModel):
     def as_document(self) -> dict[str, Any]:
         # exclude_none: terms registered before pledgee keys existed keep their digest.
         return self.model_dump(mode="json", exclude_none=True)
+
+
+def build_pledge_event_record(
+    record_id: str,
+    received_at: datetime,
+    *,
+    registrar: Mapping[str, str],
+    action: str,
+    asset: PledgeAsset,
+    transaction: Mapping[str, Any],
+    terms: Mapping[str, Any] | None = None,
+    party: Mapping[str, Any] | None = None,
+    consent: Mapping[str, Any] | None = None,
+    ownership: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``pledge_event`` record: one ``PledgeRegistry`` transaction and the details behind its
+    hashes, so a certificate re-derives what the chain holds (``client_sdk.pledges``).
+
+    ``registrar`` is ``{id, name, account}`` (its chain account); ``transaction`` the mined
+    transaction (``chain_id``, ``contract``, ``pledge_id``, ``tx_hash``, ``block_number``,
+    ``block_timestamp``); ``terms`` as set by a registration or amendment, ``party`` the consenting
+    pledgee and ``consent`` its signed act (release, enforcement), ``ownership`` whether the
+    pledgor is known to own the asset (registration).
+    """
+    body: dict[str, Any] = {
+        "id": record_id,
+        "kind": RecordKind.pledge_event.value,
+        "schema": 1,
+        "registrar": {"id": str(registrar["id"]), "name": str(registrar["name"]),
+                      "account": str(registrar["account"])},
+        "action": action,
+        "asset": asset.model_dump(mode="json", exclude_none=True),
+        "pledge": {
+            "chain_id": int(transaction["chain_id"]),
+            "contract": str(transaction["contract"]),
+            "pledge_id": int(transaction["pledge_id"]),
+            "tx_hash": str(transaction["tx_hash"]),
+            "block_number": int(transaction["block_number"]),
+            "block_timestamp": int(transaction["block_timestamp"]),
+        },
+        "received_at": format_timestamp(received_at),
+    }
+    if terms is not None:
+        body["terms"] = dict(terms)
+    if party is not None:
+        body["party"] = dict(party)
+    if consent is not None:
+        body["consent"] = dict(consent)
+        body["consent_digest"] = consent_digest(consent).hex()
+    if ownership is not None:
+        body["ownership"] = dict(ownership)
+    return body

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from client_sdk.certificate import format_timestamp
+from client_sdk.kinds import RecordKind
 from notary.domain.scalars import Hex64, JsonDateTime, JsonInt
 from notary.domain.text import CheckedTextModel, Text
 
@@ -29,6 +30,7 @@ __all__ = [
     "DIGEST_FIELDS",
     "ContentFingerprint",
     "EvidenceMetadata",
+    "RecordKind",
     "Role",
     "build_evidence_record",
     "dedup_key",
@@ -46,23 +48,18 @@ class Role(StrEnum):
     admin = "admin"
 
 
-_ID_PREFIX = {
-    "evidence": "ev",
-    "work": "wk",
-    "trade_secret": "ts",
-    "disclosure": "ds",
-    "credit_entry": "ce",
-    "credit_repair": "cr",
-    "pledge_event": "pe",
+# Record kinds are declared once, in the SDK (which must read ids without the service); the
+# service's other objects with ids add theirs here.
+_ID_PREFIX: dict[str, str] = {
+    **{kind.value: kind.id_prefix for kind in RecordKind},
     "principal": "prn",
     "api_key": "key",
 }
 
 
-def new_id(kind: str) -> str:
+def new_id(kind: RecordKind | str) -> str:
     """A random 128-bit id with a readable prefix (``ev_…``); unguessable, so ids leak nothing."""
     return f"{_ID_PREFIX[kind]}_{secrets.token_hex(16)}"
-
 
 
 # What a fingerprint states about the bytes; the CIDs are addresses in our own content store.
@@ -154,9 +151,9 @@ class EvidenceMetadata(CheckedTextModel):
         return out
 
 
-def dedup_key(kind: str, owner_id: str, sha256: str) -> str:
+def dedup_key(kind: RecordKind | str, owner_id: str, sha256: str) -> str:
     """Same content from the same holder is one record of each kind."""
-    return f"{kind}:{owner_id}:{sha256}"
+    return f"{RecordKind(kind).value}:{owner_id}:{sha256}"
 
 
 def build_evidence_record(
@@ -170,7 +167,7 @@ def build_evidence_record(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": record_id,
-        "kind": "evidence",
+        "kind": RecordKind.evidence.value,
         "schema": 1,
         "holder": {"id": holder_id, "name": holder_name},
         "content": content.as_record_field(),

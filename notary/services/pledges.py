@@ -43,7 +43,14 @@ from client_sdk.certificate import format_timestamp
 from client_sdk.errors import VerificationError
 from client_sdk.pledges import PLEDGE_STATUS_MEDIA_TYPE, check_pledge_consent, consent_digest
 from notary.domain.identifiers import PartyId
-from notary.domain.pledges import PledgeAsset, PledgeTerms, asset_id, party_hash, terms_digest
+from notary.domain.pledges import (
+    PledgeAsset,
+    PledgeTerms,
+    asset_id,
+    build_pledge_event_record,
+    party_hash,
+    terms_digest,
+)
 from notary.domain.works import owner_subject_key
 from notary.errors import (
     ChainUnavailable,
@@ -135,34 +142,15 @@ def _event_record(
     extra_rows: Callable[[str], list[Any]] | None = None,
 ) -> StoredRecord:
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": record_id,
-            "kind": "pledge_event",
-            "schema": 1,
-            "registrar": {"id": registrar.id, "name": registrar.name,
-                          "account": str(receipt.registrar)},
-            "action": action,
-            "asset": asset.model_dump(mode="json", exclude_none=True),
-            "pledge": {
-                "chain_id": int(receipt.chain_id),
-                "contract": str(receipt.contract),
-                "pledge_id": int(receipt.pledge_id),
-                "tx_hash": str(receipt.tx_hash),
-                "block_number": int(receipt.block_number),
-                "block_timestamp": int(receipt.block_timestamp),
-            },
-            "received_at": format_timestamp(received_at),
-        }
-        if terms is not None:
-            body["terms"] = dict(terms)
-        if party is not None:
-            body["party"] = dict(party)
-        if consent is not None:
-            body["consent"] = dict(consent)
-            body["consent_digest"] = consent_digest(consent).hex()
-        if ownership is not None:
-            body["ownership"] = dict(ownership)
-        return body
+        return build_pledge_event_record(
+            record_id, received_at,
+            registrar={"id": registrar.id, "name": registrar.name, "account": str(receipt.registrar)},
+            action=action, asset=asset,
+            transaction={"chain_id": receipt.chain_id, "contract": receipt.contract,
+                         "pledge_id": receipt.pledge_id, "tx_hash": receipt.tx_hash,
+                         "block_number": receipt.block_number,
+                         "block_timestamp": receipt.block_timestamp},
+            terms=terms, party=party, consent=consent, ownership=ownership)
 
     dedup = f"pledge_event:{receipt.chain_id}:{receipt.tx_hash}"
     return accept_record(session, kind="pledge_event", owner=registrar, build_body=build,

@@ -13,6 +13,7 @@ from client_sdk import NotaryClient, TrustPolicy, verify_certificate
 from client_sdk.certificate import AnyCertificate
 from client_sdk.errors import APIError, DecryptionError, VerificationError
 from client_sdk.fingerprint import fingerprint_bytes
+from client_sdk.kinds import RecordKind
 from client_sdk.trade_secret import RecipientKeys, WrappedKey, open_secret
 from tests.integration.conftest import check_valid_on_operator_time, served_operator_policy
 from tests.integration.service_process import ServiceProcess
@@ -64,14 +65,14 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         record = filing.receipt.record
         assert record["kind"] == "trade_secret" and len(record["commitment"]) == 64
         assert plain.sha256 not in str(record) and plain.sm3 not in str(record)
-        clients["holder"].wait_anchored(fid, kind_path="trade-secrets", timeout=60)
-        cert = clients["holder"].certificate(fid, kind_path="trade-secrets")
+        clients["holder"].wait_anchored(fid, kind=RecordKind.trade_secret, timeout=60)
+        cert = clients["holder"].certificate(fid, kind=RecordKind.trade_secret)
         _check_valid(cert, policy, record_id=fid)
 
         # Nobody else sees that the filing exists, the operator's admin included.
         for other in ("arb_a", "arb_b", "platform", "admin"):
             with pytest.raises(APIError) as info:
-                clients[other].get(fid, kind_path="trade-secrets")
+                clients[other].get(fid, kind=RecordKind.trade_secret)
             assert info.value.status == 404
 
         # The service cannot make the holder seal to a key document the arbitrator did not sign:
@@ -88,8 +89,8 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         assert disclosure.receipt.record["recipient"]["key_id"] == a_keys.key_id
         assert disclosure.receipt.record["recipient"]["signing_key_id"] == a_keys.signing_key_id
         assert disclosure.receipt.record["filing"]["id"] == fid
-        clients["holder"].wait_anchored(disclosure.id, kind_path="disclosures", timeout=60)
-        disclosed = clients["arb_a"].certificate(disclosure.id, kind_path="disclosures")
+        clients["holder"].wait_anchored(disclosure.id, kind=RecordKind.disclosure, timeout=60)
+        disclosed = clients["arb_a"].certificate(disclosure.id, kind=RecordKind.disclosure)
         _check_valid(disclosed, policy, record_id=disclosure.id)
         assert disclosed.log.leaf_index > cert.log.leaf_index  # type: ignore[union-attr]
 
@@ -103,7 +104,7 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         assert info.value.status == 404
         a_wrapped = WrappedKey.from_bytes(clients["arb_a"]._request("GET", f"/v1/trade-secrets/{fid}/key").content)
         container = tmp_path / "container"
-        clients["arb_a"].download_content(fid, container, kind_path="trade-secrets")
+        clients["arb_a"].download_content(fid, container, kind=RecordKind.trade_secret)
         with pytest.raises(DecryptionError):
             open_secret(container, a_wrapped, b_keys, tmp_path / "b.txt", filing_id=fid,
                         commitment=record["commitment"])

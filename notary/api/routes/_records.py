@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from client_sdk.canonical import canonical_json
 from client_sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
+from client_sdk.kinds import RecordKind
 from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from notary.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
 from notary.errors import NotFound
@@ -86,8 +87,11 @@ async def in_session(runtime: Runtime, fn: Any) -> Any:
     return await run_in_threadpool(with_session, runtime, fn)
 
 
-def add_record_routes(router: APIRouter, *, kind: str, noun: str, list_own: bool = True) -> None:
-    """Register the shared read routes of ``kind`` on ``router`` (prefix ``/v1/<path>``)."""
+def add_record_routes(router: APIRouter, *, kind: RecordKind, noun: str, list_own: bool = True) -> None:
+    """Register the shared read routes of ``kind`` on ``router``, whose prefix must be the kind's
+    API path (``RecordKind.api_path``: where the SDK looks for it)."""
+    if router.prefix != kind.api_path:
+        raise ValueError(f"the {kind.value} routes belong under {kind.api_path}, not {router.prefix}")
 
     def visible(session: Session, record_id: str, principal: Principal) -> Record:
         record = svc.get_visible_record(session, record_id=record_id, viewer=principal)
@@ -106,7 +110,7 @@ def add_record_routes(router: APIRouter, *, kind: str, noun: str, list_own: bool
             cursor: Annotated[str | None, Query(max_length=32, pattern=r"^\d+$")] = None,
         ) -> RecordPage:
             rows = svc.list_owned_records(
-                session, owner=principal, kind=kind,
+                session, owner=principal, kind=kind.value,
                 after_seq=int(cursor) if cursor else None, limit=limit + 1,
             )
             more = len(rows) > limit

@@ -17,14 +17,14 @@ from notary.api.errors import problem
 from notary.api.routes._records import add_record_routes, submission_result
 from notary.domain.credit import CreditEntryDetails, RepairApplication, RepairDecision
 from notary.domain.identifiers import parse_subject_key
-from notary.domain.records import Role
+from notary.domain.records import RecordKind, Role
 from notary.errors import TooEarly
 from notary.services import credit as svc
 from notary.storage.models import CreditRepair, Principal
 
 router = APIRouter(prefix="/v1/credit", tags=["credit"])
-entries = APIRouter(prefix="/v1/credit/entries", tags=["credit"])
-repair_records = APIRouter(prefix="/v1/credit/repair-records", tags=["credit"])
+entries = APIRouter(prefix=RecordKind.credit_entry.api_path, tags=["credit"])
+repair_records = APIRouter(prefix=RecordKind.credit_repair.api_path, tags=["credit"])
 
 Authority = Annotated[Principal, Depends(require_roles(Role.credit_authority))]
 # A database integer: past 2**63-1 the query itself would fail (a 500 the API fuzzer found).
@@ -139,5 +139,5 @@ def status(runtime: RuntimeDep, session: SessionDep,
     return svc.subject_status(session, runtime.issuer, subject_key=key, as_of=as_of or datetime.now(UTC))
 
 
-add_record_routes(entries, kind="credit_entry", noun="credit entry")
-add_record_routes(repair_records, kind="credit_repair", noun="credit repair record")
+add_record_routes(entries, kind=RecordKind.credit_entry, noun="credit entry")
+add_record_routes(repair_records, kind=RecordKind.credit_repair, noun="credit repair record")

@@ -20,6 +20,7 @@ from notary.api.uploads import receive_file_upload
 from notary.domain.records import (
     ContentFingerprint,
     EvidenceMetadata,
+    RecordKind,
     Role,
     build_evidence_record,
     dedup_key,
@@ -28,7 +29,7 @@ from notary.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
 from notary.services import records as svc
 from notary.storage.models import Principal
 
-router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
+router = APIRouter(prefix=RecordKind.evidence.api_path, tags=["evidence"])
 
 SUBMITTER_ROLES = (Role.holder, Role.notary, Role.arbitrator, Role.platform)
 Submitter = Annotated[Principal, Depends(require_roles(*SUBMITTER_ROLES))]
@@ -55,12 +56,12 @@ def _accept_evidence(
 ) -> svc.StoredRecord:
     return svc.accept_record(
         session,
-        kind="evidence",
+        kind=RecordKind.evidence.value,
         owner=principal,
         build_body=functools.partial(
             _evidence_body, principal=principal, content=content, metadata=metadata
         ),
-        dedup=dedup_key("evidence", principal.id, content.sha256),
+        dedup=dedup_key(RecordKind.evidence, principal.id, content.sha256),
         content_sha256=content.sha256,
         content_cid=content.cid,
     )
@@ -178,9 +179,9 @@ def submit_digests(
             content=ContentFingerprint(size=sub.size, sha256=sub.sha256, sm3=sub.sm3),
             metadata=sub.metadata,
         )
-        items.append((dedup_key("evidence", principal.id, sub.sha256), build, sub.sha256))
-    stored = svc.accept_many(session, kind="evidence", owner=principal, items=items)
+        items.append((dedup_key(RecordKind.evidence, principal.id, sub.sha256), build, sub.sha256))
+    stored = svc.accept_many(session, kind=RecordKind.evidence.value, owner=principal, items=items)
     return [submission_result(runtime, s) for s in stored]
 
 
-add_record_routes(router, kind="evidence", noun="evidence record")
+add_record_routes(router, kind=RecordKind.evidence, noun="evidence record")

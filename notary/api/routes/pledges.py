@@ -18,13 +18,13 @@ from notary.api.deps import RuntimeDep, SessionDep, require_roles
 from notary.api.errors import problem
 from notary.api.routes._records import add_record_routes, submission_result, with_session
 from notary.domain.pledges import AssetType, PledgeAsset, PledgeTerms
-from notary.domain.records import Role
+from notary.domain.records import RecordKind, Role
 from notary.errors import InvalidInput, TooEarly
 from notary.services import pledges as svc
 from notary.storage.models import Pledge, Principal
 
 router = APIRouter(prefix="/v1/pledges", tags=["pledges"])
-events = APIRouter(prefix="/v1/pledge-events", tags=["pledges"])
+events = APIRouter(prefix=RecordKind.pledge_event.api_path, tags=["pledges"])
 
 Registrar = Annotated[Principal, Depends(require_roles(Role.pledge_registrar))]
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -188,4 +188,4 @@ def get_pledge(pledge_id: int, runtime: RuntimeDep, session: SessionDep) -> dict
     return _view(svc.load_pledge(session, pledge_id, runtime.chain.pledges()))
 
 
-add_record_routes(events, kind="pledge_event", noun="pledge event")
+add_record_routes(events, kind=RecordKind.pledge_event, noun="pledge event")

@@ -23,15 +23,15 @@ from notary.api.routes._records import (
 )
 from notary.api.schemas import RecordView, SubmissionResult
 from notary.api.uploads import receive_file_upload
-from notary.domain.records import ContentFingerprint, Role
+from notary.domain.records import ContentFingerprint, RecordKind, Role
 from notary.domain.trade_secrets import FilingRequest
 from notary.errors import InvalidInput, NotFound, UnsupportedMediaType
 from notary.services import trade_secrets as svc
 from notary.services.records import get_visible_record, may_see
 from notary.storage.models import KeyGrant, Principal, Record
 
-router = APIRouter(prefix="/v1/trade-secrets", tags=["trade secrets"])
-disclosures = APIRouter(prefix="/v1/disclosures", tags=["trade secrets"])
+router = APIRouter(prefix=RecordKind.trade_secret.api_path, tags=["trade secrets"])
+disclosures = APIRouter(prefix=RecordKind.disclosure.api_path, tags=["trade secrets"])
 
 Holder = Annotated[Principal, Depends(require_roles(Role.holder))]
 _HEAD_BYTES = 8192  # enough for any container header (its limit is 4 KiB)
@@ -117,7 +117,7 @@ def disclose(
             summary="Disclosures of a filing (the holder sees all, a recipient their own)")
 def list_disclosures(filing_id: str, session: SessionDep, principal: CurrentPrincipal) -> list[RecordView]:
     filing = get_visible_record(session, record_id=filing_id, viewer=principal)
-    if filing.kind != "trade_secret":
+    if filing.kind != RecordKind.trade_secret:
         raise NotFound(f"no trade-secret filing {filing_id!r}")
     ids = [g.disclosure_id for g in session.exec(
         select(KeyGrant).where(KeyGrant.filing_id == filing_id, col(KeyGrant.disclosure_id).is_not(None))
@@ -126,5 +126,5 @@ def list_disclosures(filing_id: str, session: SessionDep, principal: CurrentPrin
     return [record_view(session, r) for r in rows if may_see(session, r, principal)]
 
 
-add_record_routes(router, kind="trade_secret", noun="trade-secret filing")
-add_record_routes(disclosures, kind="disclosure", noun="disclosure")
+add_record_routes(router, kind=RecordKind.trade_secret, noun="trade-secret filing")
+add_record_routes(disclosures, kind=RecordKind.disclosure, noun="disclosure")

@@ -15,13 +15,13 @@ from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_ro
 from notary.api.routes._records import add_record_routes, submission_result, with_session
 from notary.api.schemas import SubmissionResult
 from notary.api.uploads import receive_file_upload
-from notary.domain.records import ContentFingerprint, Role
+from notary.domain.records import ContentFingerprint, RecordKind, Role
 from notary.domain.works import WorkDetails
 from notary.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
 from notary.services.works import register_work, registrations_of, work_as_seen_by
 from notary.storage.models import Principal
 
-router = APIRouter(prefix="/v1/works", tags=["works"])
+router = APIRouter(prefix=RecordKind.work.api_path, tags=["works"])
 
 Registrant = Annotated[Principal, Depends(require_roles(Role.holder))]
 
@@ -151,4 +151,4 @@ def lookup(
     return RegistrationLookup(sha256=sha256, registrations=entries)
 
 
-add_record_routes(router, kind="work", noun="work registration")
+add_record_routes(router, kind=RecordKind.work, noun="work registration")

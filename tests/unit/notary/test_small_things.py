@@ -62,6 +62,7 @@ def test_the_sdk_and_cli_find_any_record_by_its_id() -> None:
     import httpx
 
     from client_sdk.client import NotaryClient
+    from client_sdk.kinds import RecordKind
 
     asked: list[str] = []
 
@@ -72,7 +73,7 @@ def test_the_sdk_and_cli_find_any_record_by_its_id() -> None:
     with NotaryClient("http://notary.test", transport=httpx.MockTransport(answer)) as client:
         for record_id in ("ev_1", "wk_2", "ts_3", "ds_4", "ce_5", "cr_6", "pe_7"):
             client.get(record_id)
-        client.get("wk_8", kind_path="evidence")  # an explicit path still wins
+        client.get("wk_8", kind=RecordKind.evidence)  # an explicit kind still wins
     assert asked == ["/v1/evidence/ev_1", "/v1/works/wk_2", "/v1/trade-secrets/ts_3",
                      "/v1/disclosures/ds_4", "/v1/credit/entries/ce_5",
                      "/v1/credit/repair-records/cr_6", "/v1/pledge-events/pe_7",
