@@ -5,6 +5,7 @@ chain node through ``client_sdk.chain_view.open_chain_view``) and :class:`Notary
 fetch, wait, download).
 """
 
+from client_sdk._version import __version__
 from client_sdk.certificate import (
     Certificate,
     CertificateV1,
@@ -59,6 +60,7 @@ __all__ = [
     "VerificationError",
     "VerificationResult",
     "WorkSubmission",
+    "__version__",
     "fingerprint_bytes",
     "fingerprint_file",
     "parse_certificate",

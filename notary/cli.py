@@ -26,6 +26,24 @@ from notary.witness.cli import witness_app
 # No pretty tracebacks: main() turns every error into one line (NOTARY_DEBUG=1 for the traceback).
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__,
                   pretty_exceptions_enable=False)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from client_sdk._version import __version__
+
+        typer.echo(f"notary {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True,
+        help="Print the release (as /healthz reports the service's) and exit")] = False) -> None:
+    """IP notary: evidence, works, trade secrets, credit and pledges, verifiable without trusting
+    the operator."""
+
+
 principal_app = typer.Typer(no_args_is_help=True, help="Create principals and API keys.")
 app.add_typer(principal_app, name="principal")
 keys_app = typer.Typer(no_args_is_help=True, help="Trade-secret recipient keys (kept on your machine).")

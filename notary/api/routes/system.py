@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from client_sdk._version import __version__
 from notary.api.deps import RuntimeDep, api_key_of
 from notary.domain.records import Role
 from notary.runtime import Runtime
@@ -43,7 +44,7 @@ def _is_admin(runtime: Runtime, api_key: str | None) -> bool:
 
 @router.get("/healthz", summary="The process is alive")
 def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+    return {"status": "ok", "version": __version__}
 
 
 @router.get(
