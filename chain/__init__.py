@@ -18,7 +18,6 @@ artifacts of earlier versions, only read, in ``chain/artifacts/legacy/``.
 """
 
 from ._artifacts import ContractArtifact, load_artifact
-from ._embedded import DEFAULT_CHAIN_ID, EmbeddedChain
 from ._sender import TransactionSender
 from .client import (
     AnchorReader,
@@ -29,6 +28,7 @@ from .client import (
 from .errors import ChainError
 from .pledges import PledgeReader, PledgeRegistryClient, RegistrarAccount, RegistrarFunding
 from .types import (
+    DEFAULT_CHAIN_ID,
     Address,
     AnchoredBatch,
     AnchoringAccount,
@@ -79,3 +79,14 @@ __all__ = [
     "load_artifact",
     "load_or_create_signer_key",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The embedded chain pulls in py-evm and eth-tester (a second of imports and most of the
+    # service's install): loaded on first use, so a verifier reading a node never imports them.
+    if name == "EmbeddedChain":
+        from ._embedded import EmbeddedChain
+
+        return EmbeddedChain
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+

@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Final, Self, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, cast
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -38,8 +38,10 @@ from web3.exceptions import (
 )
 from web3.providers.rpc import HTTPProvider
 
+if TYPE_CHECKING:  # py-evm is loaded only when an embedded chain is opened
+    from ._embedded import EmbeddedChain
+
 from ._artifacts import ContractArtifact, RevertDecoder, load_artifact
-from ._embedded import EmbeddedChain
 from .errors import (
     BlockNotFound,
     ChainError,
@@ -390,6 +392,7 @@ class ContractView:
         directory's ``deployments.json`` is used.
         """
         from ._deployments import recorded_address
+        from ._embedded import EmbeddedChain
 
         chain = EmbeddedChain.open_read_only(data_dir)
         try:

@@ -68,6 +68,7 @@ from web3.providers.eth_tester.defaults import API_ENDPOINTS, static_return
 from web3.types import RPCEndpoint, RPCResponse
 
 from .errors import ChainDataLocked, ChainDataMismatch, ChainUnavailable, ReadOnlyChain
+from .types import DEFAULT_CHAIN_ID
 
 __all__ = [
     "DEFAULT_CHAIN_ID",
@@ -78,7 +79,6 @@ __all__ = [
     "SQLiteAtomicDB",
 ]
 
-DEFAULT_CHAIN_ID = 1337
 DEFAULT_GAS_LIMIT = 30_000_000
 DEFAULT_GENESIS_BALANCE = 10**6 * 10**18  # 1e6 ether: gas for millions of anchors
 DB_FILE = "chain.sqlite3"

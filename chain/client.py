@@ -28,7 +28,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Final, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, cast
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -39,10 +39,12 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
+if TYPE_CHECKING:  # py-evm is loaded only when an embedded chain is opened
+    from ._embedded import EmbeddedChain
+
 from ._artifacts import ContractArtifact, load_artifact, load_legacy_artifact
 from ._connection import ChainConnection, ContractView, hex_str, http_web3
 from ._deployments import DeploymentBook
-from ._embedded import DEFAULT_CHAIN_ID, EmbeddedChain
 from ._sender import TransactionPolicy, TransactionSender
 from .errors import (
     AnchorEventNotFound,
@@ -58,6 +60,7 @@ from .errors import (
 )
 from .pledges import PledgeRegistryClient
 from .types import (
+    DEFAULT_CHAIN_ID,
     Address,
     AnchoredBatch,
     AnchoringAccount,
@@ -391,6 +394,8 @@ class EvidenceRegistryClient(AnchorReader):
             raise ChainError(
                 "the configured private key is not a 32-byte secp256k1 key (hex or bytes)"
             ) from None
+        from ._embedded import EmbeddedChain
+
         chain = EmbeddedChain.open(data_dir, chain_id=chain_id, genesis_accounts=[address])
         try:
             return cls(

@@ -15,6 +15,7 @@ from enum import IntEnum, StrEnum
 from typing import NewType
 
 __all__ = [
+    "DEFAULT_CHAIN_ID",
     "Address",
     "AnchorReceipt",
     "AnchoredBatch",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 ChainId = NewType("ChainId", int)
+DEFAULT_CHAIN_ID = 1337
+"""The embedded chain's id unless told otherwise (Hardhat's and geth --dev's too)."""
 BlockNumber = NewType("BlockNumber", int)
 BatchId = NewType("BatchId", int)
 PledgeId = NewType("PledgeId", int)
