@@ -229,7 +229,8 @@ def start_geth(tmp: Path) -> tuple[Any | None, str]:
 
 
 def start_postgres() -> tuple[Any | None, str]:
-    """A throwaway PostgreSQL cluster run as the ``postgres`` user (``tests/integration/postgres.py``)."""
+    """A throwaway PostgreSQL cluster run as the ``postgres`` user
+    (``tests/integration/postgres.py``)."""
     from tests.integration.postgres import PostgresServer, find_pg_bin
 
     bin_dir, reason = find_pg_bin()

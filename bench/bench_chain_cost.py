@@ -1,15 +1,16 @@
-"""Chain cost per evidence item: one ``anchor`` transaction per log checkpoint, against one per item.
+"""Chain cost per evidence item: one ``anchor`` transaction per log checkpoint, against one per
+item.
 
     python -m bench.bench_chain_cost [--quick] [--json PATH]
 
 The records of a deployment form one append-only RFC 9162 log, and each anchor transaction commits a
-checkpoint of it (tree size, root) covering every item appended since the previous one. For each batch
-size (1, 10, 100, 1,000, 10,000) the script appends that many leaves to the log, anchors the log's new
-checkpoint in one transaction (``client_sdk.merkle.MerkleTree`` computes the root; the registry refuses
-a tree size that does not grow) and divides the gas the receipt reports by the batch size. The baseline,
-measured on the same chain in the same run, is what every item costs when it gets its own transaction:
-the mean gas of checkpoints one item apart. The ratio says how many times cheaper an item is in a batch.
-Target: at most 100 gas per item at 1,000-item batches.
+checkpoint of it (tree size, root) covering every item appended since the previous one. For each
+batch size (1, 10, 100, 1,000, 10,000) the script appends that many leaves to the log, anchors the
+log's new checkpoint in one transaction (``client_sdk.merkle.MerkleTree`` computes the root; the
+registry refuses a tree size that does not grow) and divides the gas the receipt reports by the
+batch size. The baseline, measured on the same chain in the same run, is what every item costs when
+it gets its own transaction: the mean gas of checkpoints one item apart. The ratio says how many
+times cheaper an item is in a batch. Target: at most 100 gas per item at 1,000-item batches.
 
 Chains: the embedded py-evm chain always; a Hardhat node and ``geth --dev`` when installed (the
 same launch code as the integration tests). Gas does not depend on timing, so these numbers are

@@ -81,20 +81,33 @@ def _measure(tmp: Path, rounds: int) -> list[Row]:
     tsa = OpenSSLTimestampAuthority(tmp / "tsa", "ec", openssl=require_openssl())
     http = httpx.Client(timeout=30)
     try:
-        witnesses = {"notary witness": ours, "litewitness": lite}
+        witnesses: dict[str, NotaryWitness | LiteWitness] = {
+            "notary witness": ours,
+            "litewitness": lite,
+        }
         for w in witnesses.values():
             w.add_log(origin, tlog.vkey)
-        sizes = {name: 0 for name in witnesses}
-        seal, cosign, stamp = [], {name: [] for name in witnesses}, []
+        sizes = dict.fromkeys(witnesses, 0)
+        seal: list[float] = []
+        stamp: list[float] = []
+        cosign: dict[str, list[float]] = {name: [] for name in witnesses}
         for _ in range(rounds):
             # baseline: the seal of one checkpoint of 1,000 leaves
             leaves = [leaf_hash(os.urandom(32)) for _ in range(LEAVES_PER_CHECKPOINT)]
             started = time.perf_counter()
             with Session(engine) as session:
                 appended = tlog.append(session, leaves)
-                session.add(Batch(root=appended.root.hex(), size=len(leaves), status="sealed",
-                                  sealed_at=_now(), log_start=appended.start, log_size=appended.size,
-                                  checkpoint=appended.checkpoint))
+                session.add(
+                    Batch(
+                        root=appended.root.hex(),
+                        size=len(leaves),
+                        status="sealed",
+                        sealed_at=_now(),
+                        log_start=appended.start,
+                        log_size=appended.size,
+                        checkpoint=appended.checkpoint,
+                    )
+                )
                 session.commit()
             seal.append(time.perf_counter() - started)
             text = parse_note(appended.checkpoint).text
@@ -102,9 +115,15 @@ def _measure(tmp: Path, rounds: int) -> list[Row]:
                 verifier = CosignatureVerifier.from_vkey(witness.vkey)
                 started = time.perf_counter()
                 with Session(engine) as session:
-                    proof = consistency_proof(session, sizes[name], appended.size) if sizes[name] else []
-                answer = http.post(witness.url + "/add-checkpoint",
-                                   content=add_checkpoint_body(sizes[name], proof, appended.checkpoint))
+                    proof = (
+                        consistency_proof(session, sizes[name], appended.size)
+                        if sizes[name]
+                        else []
+                    )
+                answer = http.post(
+                    witness.url + "/add-checkpoint",
+                    content=add_checkpoint_body(sizes[name], proof, appended.checkpoint),
+                )
                 assert answer.status_code == 200, answer.text
                 assert any(verifier.verify(text, s) is not None
                            for s in parse_signature_lines(answer.text) if verifier.matches(s))
@@ -162,32 +181,61 @@ def _verification(tlog: Any, tsa: Any, http: Any, rounds: int) -> list[Row]:
               "received_at": "2026-01-01T00:00:00.000000Z"}
     tree = MerkleTree.from_leaf_hashes([record_leaf_hash(record)] * 1 + [bytes(32)] * 999)
     text = Checkpoint(origin=tlog.origin, size=tree.size, root=tree.root).text()
-    cosigners = [CosignatureSigner(f"bench.example/w{i}", Ed25519PrivateKey.generate()) for i in range(3)]
+    cosigners = [
+        CosignatureSigner(f"bench.example/w{i}", Ed25519PrivateKey.generate()) for i in range(3)
+    ]
     stamp = 1_767_225_700  # after the record was received
     plain = Note(text=text, signatures=(tlog.signer.sign(text),))
-    attested = Note(text=text, signatures=plain.signatures + tuple(c.cosign(text, stamp) for c in cosigners))
+    attested = Note(
+        text=text, signatures=plain.signatures + tuple(c.cosign(text, stamp) for c in cosigners)
+    )
 
     def certificate(note: Note, tokens: list[bytes]) -> bytes:
         return issuer.certificate(
-            record=record, leaf_hash=record_leaf_hash(record).hex(),
-            log=LogFacts(origin=tlog.origin, leaf_index=0, tree_size=tree.size,
-                         inclusion_proof=tree.audit_path(0), checkpoint=note.format()),
-            timestamps=tokens, cosignatures=len(note.signatures) - 1,
-            anchor=AnchorFacts(chain_id=1337, contract="0x" + "12" * 20, batch_id=1,
-                               tx_hash="0x" + "ab" * 32, block_number=2, block_hash="0x" + "cd" * 32,
-                               block_timestamp=stamp + 1),
+            record=record,
+            leaf_hash=record_leaf_hash(record).hex(),
+            log=LogFacts(
+                origin=tlog.origin,
+                leaf_index=0,
+                tree_size=tree.size,
+                inclusion_proof=tree.audit_path(0),
+                checkpoint=note.format(),
+            ),
+            timestamps=tokens,
+            cosignatures=len(note.signatures) - 1,
+            anchor=AnchorFacts(
+                chain_id=1337,
+                contract="0x" + "12" * 20,
+                batch_id=1,
+                tx_hash="0x" + "ab" * 32,
+                block_number=2,
+                block_hash="0x" + "cd" * 32,
+                block_timestamp=stamp + 1,
+            ),
             issued_at=_now(),
         ).to_json_bytes()
 
     base_policy = TrustPolicy(log=LogPolicy(origin=tlog.origin, keys=[tlog.vkey]),
                               issuers=[IssuerKey(public_key=issuer.public_key_b64)],
                               require_independent_time=False)
-    full_policy = base_policy.model_copy(update={
-        "witnesses": WitnessPolicy(quorum=2, members=[Witness(name=c.name, key=c.vkey()) for c in cosigners]),
-        "require_independent_time": True,
-    })
-    full_policy = full_policy.model_copy(update={"timestamp_authorities": [TimestampAuthority(
-        name="bench TSA", certificates=[tsa.root_certificate.public_bytes(Encoding.PEM).decode()])]})
+    full_policy = base_policy.model_copy(
+        update={
+            "witnesses": WitnessPolicy(
+                quorum=2, members=[Witness(name=c.name, key=c.vkey()) for c in cosigners]
+            ),
+            "require_independent_time": True,
+        }
+    )
+    full_policy = full_policy.model_copy(
+        update={
+            "timestamp_authorities": [
+                TimestampAuthority(
+                    name="bench TSA",
+                    certificates=[tsa.root_certificate.public_bytes(Encoding.PEM).decode()],
+                )
+            ]
+        }
+    )
     token = request_token(tsa.url, hashlib.sha256(text.encode()).digest(), client=http)
     bare, full = certificate(plain, []), certificate(attested, [token])
     n = 200 if rounds < 30 else 1000

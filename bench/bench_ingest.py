@@ -188,7 +188,7 @@ class Bench:
             rows = conn.execute(text(
                 "SELECT id, batch_seq FROM record WHERE seq > :a AND seq <= :u"),
                 {"a": after_seq, "u": upto_seq}).all()
-        return {rid: seq for rid, seq in rows}
+        return dict(rows)
 
     def batches(self, after_seq: int, upto_seq: int) -> int:
         """How many batches the records of a phase went into."""
@@ -289,7 +289,8 @@ def run_phase(bench: Bench, phase: Phase, duration: float, baseline: PerItemBase
         + (f"; first error: {result['first_error']}" if result["first_error"] else ""))
     return Row(
         group="ingest",
-        name=f"{database}: {phase.mode}, {phase.concurrency} client{'s' if phase.concurrency > 1 else ''}",
+        name=f"{database}: {phase.mode}, {phase.concurrency} "
+             f"client{'s' if phase.concurrency > 1 else ''}",
         value=rate,
         unit="receipts/s",
         baseline="1 tx per item",
@@ -298,18 +299,29 @@ def run_phase(bench: Bench, phase: Phase, duration: float, baseline: PerItemBase
         target=f"p95 <= {TARGET_P95:.0f} s",
         met=bool(drained and not errors and p95 is not None and p95 <= TARGET_P95),
         note=note,
-        extra={"database": database, "mode": phase.mode, "concurrency": phase.concurrency,
-               "receipts": result["receipts"], "requests": result["requests"],
-               "wall": result["wall"], "errors": errors, "anchored_p50": p50,
-               "anchored_p95": p95, "anchored_max": max(delays, default=None),
-               "anchored_measured": len(delays), "acknowledged_ids": acknowledged_ids,
-               "received_to_anchored_p50": percentile(service_delays, 50),
-               "received_to_anchored_p95": percentile(service_delays, 95),
-               "batches": batches, "records": after - before,
-               "request_latency_p50": percentile(result["latencies"], 50),
-               "request_latency_p95": percentile(result["latencies"], 95),
-               "cpu_server": meter.cpus.get("server"), "cpu_client": client_cpu,
-               "cpu_others": meter.others},
+        extra={
+            "database": database,
+            "mode": phase.mode,
+            "concurrency": phase.concurrency,
+            "receipts": result["receipts"],
+            "requests": result["requests"],
+            "wall": result["wall"],
+            "errors": errors,
+            "anchored_p50": p50,
+            "anchored_p95": p95,
+            "anchored_max": max(delays, default=None),
+            "anchored_measured": len(delays),
+            "acknowledged_ids": acknowledged_ids,
+            "received_to_anchored_p50": percentile(service_delays, 50),
+            "received_to_anchored_p95": percentile(service_delays, 95),
+            "batches": batches,
+            "records": after - before,
+            "request_latency_p50": percentile(result["latencies"], 50),
+            "request_latency_p95": percentile(result["latencies"], 95),
+            "cpu_server": meter.cpus.get("server"),
+            "cpu_client": client_cpu,
+            "cpu_others": meter.others,
+        },
     )
 
 

@@ -17,6 +17,8 @@ Compiled contracts live in ``chain/artifacts/`` (written by the Hardhat build); 
 artifacts of earlier versions, only read, in ``chain/artifacts/legacy/``.
 """
 
+from typing import TYPE_CHECKING
+
 from ._artifacts import ContractArtifact, load_artifact
 from ._sender import TransactionSender
 from .client import (
@@ -46,6 +48,9 @@ from .types import (
     PledgeStatus,
     TxHash,
 )
+
+if TYPE_CHECKING:  # at run time __getattr__ below loads it on first use
+    from ._embedded import EmbeddedChain
 
 __all__ = [
     "DEFAULT_CHAIN_ID",

@@ -327,8 +327,8 @@ class TransactionSender:
         if recorded is not None and recorded.genesis_hash != genesis:
             raise ChainReset(
                 f"{book.path} records {name} at {recorded.address} on chain {chain_id} "
-                f"with genesis {recorded.genesis_hash}, but the node's genesis is {genesis}: either "
-                f"the chain was reset (and {lost} on it is gone) or this is another chain "
+                f"with genesis {recorded.genesis_hash}, but the node's genesis is {genesis}: "
+                f"either the chain was reset (and {lost} on it is gone) or this is another chain "
                 "with the same id. Point the RPC URL at the original chain, or move "
                 f"{book.path} away to deploy a new registry on this one"
             )

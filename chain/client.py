@@ -19,7 +19,8 @@ sent raw, the embedded chain answers like a node (see :mod:`chain._embedded`), a
 everything third-party that can go wrong is translated into :mod:`chain.errors` by
 :class:`chain._connection.ChainConnection`. Sending (nonces, fees, receipts) lives in
 :class:`chain._sender.TransactionSender`, which the client shares with the
-:class:`chain.pledges.PledgeRegistryClient` it hands out (:meth:`EvidenceRegistryClient.pledge_registry`).
+:class:`chain.pledges.PledgeRegistryClient` it hands out
+(:meth:`EvidenceRegistryClient.pledge_registry`).
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ class AnchorReader(ContractView):
 
     @property
     def registry_version(self) -> int:
-        """2 for a registry of log checkpoints (current), 1 for a frozen one-tree-per-batch registry."""
+        """2 for a registry of log checkpoints (current), 1 for a frozen one-tree-per-batch
+        registry."""
         return self._registry_version
 
     def find_root(self, root: bytes) -> AnchoredBatch | None:
@@ -348,7 +350,8 @@ class EvidenceRegistryClient(AnchorReader):
             if state_dir is None:
                 raise ChainError(
                     "neither a contract address nor a state directory is configured: set the "
-                    "EvidenceRegistry address, or a state directory where the deployment is recorded"
+                    "EvidenceRegistry address, or a state directory where the deployment is "
+                    "recorded"
                 )
             registry_address = self._sender.deploy_or_reuse(
                 DeploymentBook(state_dir),
@@ -427,11 +430,11 @@ class EvidenceRegistryClient(AnchorReader):
     ) -> EvidenceRegistryClient:
         """Connect to a JSON-RPC node; attach to ``registry_address`` or deploy-and-record.
 
-        Without ``registry_address``, ``state_dir`` must be given: the deployment is
-        recorded there (per chain id) and reused on later starts; a recorded version 1
-        registry is kept in the record as ``EvidenceRegistry/1`` and version 2 deployed. ``timeout`` bounds
-        the wait for a transaction to be mined and ``confirmations`` deep;
-        ``request_timeout`` bounds each RPC request.
+        Without ``registry_address``, ``state_dir`` must be given: the deployment is recorded there
+        (per chain id) and reused on later starts; a recorded version 1 registry is kept in the
+        record as ``EvidenceRegistry/1`` and version 2 deployed. ``timeout`` bounds the wait for a
+        transaction to be mined and ``confirmations`` deep; ``request_timeout`` bounds each RPC
+        request.
         """
         return cls(
             http_web3(url, request_timeout),

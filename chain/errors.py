@@ -48,7 +48,7 @@ what to do about it.
 
 Errors are decoded against the ABIs of every contract the package ships, so a
 custom error without a class here still arrives with its name and arguments.
-"""
+"""  # noqa: E501 - the tree of errors above is wider than 100 columns
 
 from __future__ import annotations
 
@@ -267,8 +267,9 @@ class TreeSizeNotGrowing(ContractReverted, ValueError):
             return "tree_size is 0: an empty log has no checkpoint to anchor"
         return (
             f"the registry already holds a checkpoint of {self.latest_tree_size} leaves, and a log "
-            f"only grows: a checkpoint of {self.tree_size} leaves after it means the log would have "
-            "shrunk or forked (another log, or this one rebuilt, anchoring into the same registry). "
+            f"only grows: a checkpoint of {self.tree_size} leaves after it means the log would "
+            "have shrunk or forked (another log, or this one rebuilt, anchoring into the same "
+            "registry). "
             "latest_checkpoint() shows the anchored one; check that the log and the registry "
             "belong together, and never rebuild a log that has been anchored"
         )

@@ -1,4 +1,5 @@
-"""IP pledges in the PledgeRegistry contract: register, amend, release, enforce, and read as of any time.
+"""IP pledges in the PledgeRegistry contract: register, amend, release, enforce, and read as of any
+time.
 
 * :class:`PledgeRegistryClient` writes; get it from an existing
   :meth:`chain.EvidenceRegistryClient.pledge_registry`, so both contracts are
@@ -56,7 +57,7 @@ Each check runs before sending and again after a revert, so a lost race returns
 the winner's receipt. ``allow_existing=False`` always sends and lets the contract
 refuse. Rebuilding an earlier receipt reads the event logs of the blocks stamped
 with the pledge's times; nodes that prune logs cannot do it (``ChainError``).
-"""
+"""  # noqa: E501 - the table above is wider than 100 columns
 
 from __future__ import annotations
 
@@ -175,7 +176,8 @@ class PledgeReader(ContractView):
     # -- reads ----------------------------------------------------------------------
 
     def get_pledge(self, pledge_id: int, *, block: BlockRef = None) -> Pledge:
-        """Pledge ``pledge_id`` as it stood at ``block``; raises :class:`~chain.errors.UnknownPledge`."""
+        """Pledge ``pledge_id`` as it stood at ``block``; raises
+        :class:`~chain.errors.UnknownPledge`."""
         pledge_id = _check_pledge_id(pledge_id)
         found, value = self._read("getPledge", [pledge_id], block, action="reading a pledge")
         if not found:
@@ -273,8 +275,8 @@ class PledgeReader(ContractView):
         if self._conn.has_code(self._contract.address, ident):
             raise ChainError(
                 f"{PLEDGE_REGISTRY}.{function} at {self._contract.address} returned no data at "
-                f"block {ident} though the contract has code there; the node ({self._conn.endpoint}) "
-                "may be out of sync"
+                f"block {ident} though the contract has code there; the node "
+                f"({self._conn.endpoint}) may be out of sync"
             )
         return False, None  # the registry was deployed later: nothing was pledged in it yet
 

@@ -1,4 +1,5 @@
-"""Streaming authenticated encryption of one file: Tink's AES-GCM-HKDF Streaming AEAD, byte for byte.
+"""Streaming authenticated encryption of one file: Tink's AES-GCM-HKDF Streaming AEAD, byte for
+byte.
 
 This is the STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár ("Online
 Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015) in the exact form
@@ -19,13 +20,14 @@ dropping, duplicating, truncating and extending the stream detectable.
 
 Why implemented here and not imported: Tink's own Python package (``tink`` on PyPI) installs and
 interoperates (``tests/unit/client_sdk/test_trade_secret.py`` decrypts a ciphertext Tink produced),
-but it needs protobuf and absl, wants keys inside protobuf keysets, and encrypted at a quarter of the
-speed of ``cryptography``'s AES-GCM in our measurements; ``pyrage``/age never exposes the file key,
-so a secret could not be disclosed by re-wrapping its key without re-encrypting it. Only the framing
-lives here (about a hundred lines); every primitive (AES-GCM, HKDF, the RNG) is ``cryptography``'s or
-the OS's. Keeping Tink's framing exactly means any Tink (Java, Go, C++, Python) can decrypt our
-payloads given the data key, which is how an arbitrator can check us with independent code.
-"""
+but it needs protobuf and absl, wants keys inside protobuf keysets, and encrypted at a quarter of
+the speed of ``cryptography``'s AES-GCM in our measurements; ``pyrage``/age never exposes the file
+key, so a secret could not be disclosed by re-wrapping its key without re-encrypting it. Only the
+framing lives here (about a hundred lines); every primitive (AES-GCM, HKDF, the RNG) is
+``cryptography``'s or the OS's. Keeping Tink's framing exactly means any Tink (Java, Go, C++,
+Python) can decrypt our payloads given the data key, which is how an arbitrator can check us with
+independent code.
+"""  # noqa: E501 - the layout above is wider than 100 columns
 
 from __future__ import annotations
 
@@ -229,7 +231,8 @@ def _check_params(key: bytes, segment_size: int) -> None:
 
 
 def read_up_to(stream: Source, size: int) -> bytes:
-    """Read ``size`` bytes, or fewer only at end of stream (pipes and sockets return short reads)."""
+    """Read ``size`` bytes, or fewer only at end of stream (pipes and sockets return short
+    reads)."""
     data = stream.read(size)
     if data is None:
         raise ValueError("non-blocking streams are not supported")

@@ -145,7 +145,8 @@ def check_recipient_document(doc: Mapping[str, Any]) -> RecipientKeyInfo:
 
 
 def recipient_key_id(doc: Mapping[str, Any]) -> str:
-    """The encryption key id of a valid recipient key document (see :func:`check_recipient_document`)."""
+    """The encryption key id of a valid recipient key document (see
+    :func:`check_recipient_document`)."""
     return check_recipient_document(doc).key_id
 
 
@@ -239,7 +240,9 @@ def _parse_encryption_document(doc: Mapping[str, Any]) -> RecipientPublicKey:
 
 def _encryption_key_id(doc: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical document without ``key_id``: one id covering every key in it."""
-    return hashlib.sha256(canonical_json({k: v for k, v in doc.items() if k != "key_id"})).hexdigest()
+    return hashlib.sha256(
+        canonical_json({k: v for k, v in doc.items() if k != "key_id"})
+    ).hexdigest()
 
 
 # --------------------------------------------------------------------------- private keys --

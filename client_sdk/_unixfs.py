@@ -246,7 +246,8 @@ class LeafDigests:
         return min(self.chunk_size, self.size - index * self.chunk_size)
 
     def root_cid(self, version: int) -> str:
-        """Rebuild the root CID (``0``: ``ipfs add``; ``1``: ``--cid-version 1``) from the digests."""
+        """Rebuild the root CID (``0``: ``ipfs add``; ``1``: ``--cid-version 1``) from the
+        digests."""
         _check_version(version)
         dag = _BalancedDag(_PREFIX_V0 if version == 0 else _PREFIX_V1_DAG_PB, self.max_links)
         digests = self.dag_pb if version == 0 else self.raw

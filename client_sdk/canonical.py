@@ -1,8 +1,8 @@
 """Canonical JSON (RFC 8785, JCS): the byte form that is hashed into Merkle leaves and signed.
 
 We use the ``rfc8785`` package (Trail of Bits, used by sigstore-python) rather than
-``json.dumps(sort_keys=True)``: JCS also fixes number formatting and string escaping, which a verifier
-in another language must reproduce byte for byte.
+``json.dumps(sort_keys=True)``: JCS also fixes number formatting and string escaping, which a
+verifier in another language must reproduce byte for byte.
 
 ``rfc8785`` is pure Python, and canonicalising is most of the cost of checking a certificate and
 of issuing a receipt. So values that the standard library's C encoder writes exactly as JCS does go

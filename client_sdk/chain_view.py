@@ -25,7 +25,9 @@ T = TypeVar("T")
 class RegistryChainView:
     """A ``ChainView`` over one web3 connection; one ``AnchorReader`` per registry address."""
 
-    def __init__(self, w3: Any, *, endpoint: str, embedded: Any = None, owns_embedded: bool = False) -> None:
+    def __init__(
+        self, w3: Any, *, endpoint: str, embedded: Any = None, owns_embedded: bool = False
+    ) -> None:
         self._w3 = w3
         # A node URL may carry credentials (https://user:pass@host/v3/<API key>): never shown.
         self._endpoint = redact_url(endpoint) if "://" in endpoint else endpoint
@@ -43,7 +45,10 @@ class RegistryChainView:
         if key not in self._readers:
             try:
                 self._readers[key] = AnchorReader(
-                    self._w3, registry_address=contract, endpoint=self._endpoint, embedded=self._embedded
+                    self._w3,
+                    registry_address=contract,
+                    endpoint=self._endpoint,
+                    embedded=self._embedded,
                 )
             except ChainError as exc:
                 raise ChainReadError(str(exc)) from exc
@@ -126,7 +131,8 @@ def open_chain_view(
             return RegistryChainView(w3, endpoint=rpc_url)
         assert embedded_dir is not None
         chain = EmbeddedChain.open_read_only(embedded_dir)
-        return RegistryChainView(chain.w3, endpoint=f"embedded chain {embedded_dir}", embedded=chain,
-                                 owns_embedded=True)
+        return RegistryChainView(
+            chain.w3, endpoint=f"embedded chain {embedded_dir}", embedded=chain, owns_embedded=True
+        )
     except ChainError as exc:
         raise ChainReadError(str(exc)) from exc

@@ -89,7 +89,8 @@ class CreditSource(Protocol):
 
 
 class PledgeSource(Protocol):
-    """Answers "is asset X (``type:number``) pledged as of T, and to whom" (``client_sdk.pledges``)."""
+    """Answers "is asset X (``type:number``) pledged as of T, and to whom"
+    (``client_sdk.pledges``)."""
 
     def pledge_status(self, asset_key: str, as_of: datetime) -> dict[str, Any] | None: ...
 
@@ -147,7 +148,9 @@ def _owner_key(record: Mapping[str, Any]) -> str | None:
     owner = record.get("work", {}).get("copyright_owner")
     if not isinstance(owner, Mapping):
         return None
-    return Claimant(str(owner.get("name", "")), str(owner.get("id_type", "")), str(owner.get("id", ""))).key()
+    return Claimant(
+        str(owner.get("name", "")), str(owner.get("id_type", "")), str(owner.get("id", ""))
+    ).key()
 
 
 def check_infringement_claim(
@@ -171,11 +174,19 @@ def check_infringement_claim(
     verified: list[VerificationResult] = []
     for raw in complaint.certificates:
         try:
-            result = verify_certificate(raw, policy, chain=chain, min_confirmations=min_confirmations)
+            result = verify_certificate(
+                raw, policy, chain=chain, min_confirmations=min_confirmations
+            )
         except VerificationError as exc:
             rid = raw.record_id if isinstance(raw, Certificate | CertificateV1) else None
-            findings.append(Finding("authentic", Outcome.failed,
-                                    f"a certificate failed verification at step '{exc.step}': {exc.reason}", rid))
+            findings.append(
+                Finding(
+                    "authentic",
+                    Outcome.failed,
+                    f"a certificate failed verification at step '{exc.step}': {exc.reason}",
+                    rid,
+                )
+            )
             continue
         if not result.trusted:
             outcome, how = Outcome.unknown, ("is self-consistent, but no trust policy was given: "
@@ -183,8 +194,13 @@ def check_infringement_claim(
         elif result.independent_time or result.chain_checked:
             outcome, how = Outcome.passed, "is authentic"
         else:
-            outcome, how = Outcome.unknown, ("is authentic as far as its signer goes; nobody but the "
-                                             "operator vouches for its time and the chain was not checked")
+            outcome, how = (
+                Outcome.unknown,
+                (
+                    "is authentic as far as its signer goes; nobody but the "
+                    "operator vouches for its time and the chain was not checked"
+                ),
+            )
         findings.append(Finding(
             "authentic", outcome,
             f"{result.kind} {result.record_id} {how}; existed by {result.proven_time.isoformat()} "
@@ -197,13 +213,24 @@ def check_infringement_claim(
     works = [r for r in verified if r.kind == "work"]
     owned = [r for r in works if _owner_key(r.certificate.record) == claimant_key]
     if owned:
-        findings.append(Finding("owner", Outcome.passed,
-                                f"{complaint.claimant.name} ({claimant_key}) is the registered copyright "
-                                f"owner in {', '.join(r.record_id for r in owned)}", owned[0].record_id))
+        findings.append(
+            Finding(
+                "owner",
+                Outcome.passed,
+                f"{complaint.claimant.name} ({claimant_key}) is the registered copyright "
+                f"owner in {', '.join(r.record_id for r in owned)}",
+                owned[0].record_id,
+            )
+        )
     elif works:
         names = ", ".join(f"{r.record_id}: {_owner_key(r.certificate.record)}" for r in works)
-        findings.append(Finding("owner", Outcome.failed,
-                                f"the claimant {claimant_key} is not the registered owner ({names})"))
+        findings.append(
+            Finding(
+                "owner",
+                Outcome.failed,
+                f"the claimant {claimant_key} is not the registered owner ({names})",
+            )
+        )
     else:
         findings.append(Finding("owner", Outcome.unknown,
                                 "no verified work registration among the certificates; evidence "
@@ -223,34 +250,52 @@ def check_infringement_claim(
                                     f"proven to exist only by {when}, which is not before the "
                                     f"listing date {cutoff.isoformat()}", earliest.record_id))
     else:
-        findings.append(Finding("precedes_listing", Outcome.unknown, "no verified certificate to date"))
+        findings.append(
+            Finding("precedes_listing", Outcome.unknown, "no verified certificate to date")
+        )
 
     listing_digest = _listing_sha256(complaint)
     if listing_digest is None:
         findings.append(Finding("content_identical", Outcome.unknown,
                                 "neither the listing's content nor its digest was given"))
     elif basis:
-        same = [r for r in basis if r.certificate.record.get("content", {}).get("sha256") == listing_digest]
+        same = [
+            r
+            for r in basis
+            if r.certificate.record.get("content", {}).get("sha256") == listing_digest
+        ]
         if same:
             findings.append(Finding("content_identical", Outcome.passed,
                                     f"the listing's SHA-256 {listing_digest} equals the content of "
                                     f"{same[0].record_id}", same[0].record_id))
         else:
             # Not a contradiction: infringing copies are usually re-encoded, cropped or resized.
-            findings.append(Finding("content_identical", Outcome.unknown,
-                                    f"the listing's SHA-256 {listing_digest} differs from the registered "
-                                    "content: the copy is not byte-identical, and whether it is a modified "
-                                    "copy needs expert comparison"))
+            findings.append(
+                Finding(
+                    "content_identical",
+                    Outcome.unknown,
+                    f"the listing's SHA-256 {listing_digest} differs from the registered "
+                    "content: the copy is not byte-identical, and whether it is a modified "
+                    "copy needs expert comparison",
+                )
+            )
     else:
-        findings.append(Finding("content_identical", Outcome.unknown, "no verified certificate to compare"))
+        findings.append(
+            Finding("content_identical", Outcome.unknown, "no verified certificate to compare")
+        )
 
     for r in owned:
         prior = r.certificate.record.get("prior_registrations") or []
         if prior:
             ids = ", ".join(str(p.get("id")) for p in prior)
-            findings.append(Finding("first_registrant", Outcome.failed,
-                                    f"others registered the same content before {r.record_id}: {ids}",
-                                    r.record_id))
+            findings.append(
+                Finding(
+                    "first_registrant",
+                    Outcome.failed,
+                    f"others registered the same content before {r.record_id}: {ids}",
+                    r.record_id,
+                )
+            )
         else:
             findings.append(Finding("first_registrant", Outcome.passed,
                                     f"{r.record_id} names no earlier registration of the content",
@@ -274,10 +319,16 @@ def check_infringement_claim(
             # A work registered here is pledged under its record id as the registration number.
             status = pledges.pledge_status(f"copyright:{r.record_id}", now)
             if status:
-                findings.append(Finding("pledge_status", Outcome.passed,
-                                        f"{r.record_id} is pledged to {status.get('pledgee')} "
-                                        f"(pledge {status.get('pledge_id')}): the pledgee may need to join "
-                                        "the complaint", r.record_id))
+                findings.append(
+                    Finding(
+                        "pledge_status",
+                        Outcome.passed,
+                        f"{r.record_id} is pledged to {status.get('pledgee')} "
+                        f"(pledge {status.get('pledge_id')}): the pledgee may need to join "
+                        "the complaint",
+                        r.record_id,
+                    )
+                )
             else:
                 findings.append(Finding("pledge_status", Outcome.passed,
                                         f"{r.record_id} is not pledged", r.record_id))

@@ -31,7 +31,14 @@ from client_sdk.verify import verify_certificate
 if TYPE_CHECKING:  # the trade-secret module (cryptography's HPKE) loads only when used
     from client_sdk.trade_secret import OpenedSecret, RecipientKeys, RecipientPublicKey
 
-__all__ = ["RECORD_PATHS", "NotaryClient", "RecordKind", "Submission", "WorkSubmission", "record_path"]
+__all__ = [
+    "RECORD_PATHS",
+    "NotaryClient",
+    "RecordKind",
+    "Submission",
+    "WorkSubmission",
+    "record_path",
+]
 
 ProgressCallback = Callable[[int], None]
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -101,8 +108,12 @@ def _kind_for(record_id: str, kind: RecordKind | str | None) -> RecordKind:
         return kind
     if kind in _KIND_NAMES:
         return RecordKind(kind)
-    warnings.warn("a collection path as the kind is deprecated; pass a RecordKind "
-                  f"(RecordKind.{RecordKind.of_api_path(kind).name})", DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        "a collection path as the kind is deprecated; pass a RecordKind "
+        f"(RecordKind.{RecordKind.of_api_path(kind).name})",
+        DeprecationWarning,
+        stacklevel=3,
+    )
     return RecordKind.of_api_path(kind)
 
 
@@ -218,12 +229,19 @@ class NotaryClient:
                 continue
             fields[key] = ",".join(value) if isinstance(value, list) else str(value)
         with open(path, "rb") as fh:
-            files = {"file": (Path(path).name, _ProgressReader(fh, progress), "application/octet-stream")}
+            files = {
+                "file": (Path(path).name, _ProgressReader(fh, progress), "application/octet-stream")
+            }
             data = self._json("POST", "/v1/evidence", data=fields, files=files)
         return self._submission(data)
 
     def submit_digest(
-        self, *, sha256: str, size: int, sm3: str | None = None, metadata: dict[str, Any] | None = None
+        self,
+        *,
+        sha256: str,
+        size: int,
+        sm3: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Submission:
         body: dict[str, Any] = {"sha256": sha256, "size": size, "metadata": metadata or {}}
         if sm3:
@@ -259,7 +277,13 @@ class NotaryClient:
             name = filename or Path(path_or_bytes).name
             opened = open(path_or_bytes, "rb")  # noqa: SIM115 - closed below, after the upload
         try:
-            files = {"file": (name, _ProgressReader(opened, progress, sent.update), "application/octet-stream")}
+            files = {
+                "file": (
+                    name,
+                    _ProgressReader(opened, progress, sent.update),
+                    "application/octet-stream",
+                )
+            }
             data = self._json("POST", "/v1/works", data={"work": json.dumps(work)}, files=files)
         finally:
             opened.close()
@@ -277,8 +301,13 @@ class NotaryClient:
     def _work_submission(self, data: dict[str, Any], sha256: str) -> WorkSubmission:
         sub = self._submission(data)
         record = sub.receipt.record
-        if record.get("kind") != RecordKind.work or record.get("content", {}).get("sha256") != sha256:
-            raise FormatError(f"the service's receipt is not a work registration of content {sha256}")
+        if (
+            record.get("kind") != RecordKind.work
+            or record.get("content", {}).get("sha256") != sha256
+        ):
+            raise FormatError(
+                f"the service's receipt is not a work registration of content {sha256}"
+            )
         prior = data.get("prior_registrations") or []
         return WorkSubmission(sub.id, sub.created, sub.status, sub.receipt,
                               prior_registrations=tuple(dict(p) for p in prior))
@@ -301,7 +330,8 @@ class NotaryClient:
 
     def get(self, record_id: str, *, kind: RecordKind | None = None,
             kind_path: str | None = None) -> dict[str, Any]:
-        """A record and its status. ``kind_path`` (a collection path) is deprecated: use ``kind``."""
+        """A record and its status. ``kind_path`` (a collection path) is deprecated: use
+        ``kind``."""
         kind = _legacy_kind(kind, kind_path)
         return dict(self._json("GET", record_path(record_id, kind)))
 
@@ -356,7 +386,8 @@ class NotaryClient:
         self, record_id: str, destination: str | os.PathLike[str], *,
         kind: RecordKind | None = None, kind_path: str | None = None,
     ) -> Path:
-        """Save the preserved bytes, re-hashing them against the record; a mismatch deletes the file."""
+        """Save the preserved bytes, re-hashing them against the record; a mismatch deletes the
+        file."""
         from client_sdk.fingerprint import Fingerprinter
 
         kind = _legacy_kind(kind, kind_path)
@@ -454,7 +485,9 @@ class NotaryClient:
         """
         from client_sdk import trade_secret as ts
 
-        own = ts.WrappedKey.from_bytes(self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content)
+        own = ts.WrappedKey.from_bytes(
+            self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content
+        )
         wrapped = ts.disclose(own, keys, self.encryption_key(recipient_id), filing_id=filing_id,
                               signing_key_id=signing_key_id, allow_classic=allow_classic)
         data = self._json("POST", f"/v1/trade-secrets/{filing_id}/disclosures",
@@ -478,7 +511,9 @@ class NotaryClient:
             cert = self.certificate(filing_id, kind=RecordKind.trade_secret)
             if cert.record != record:
                 raise FormatError("the filing's record differs from its certificate")
-        wrapped = ts.WrappedKey.from_bytes(self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content)
+        wrapped = ts.WrappedKey.from_bytes(
+            self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content
+        )
         with tempfile.TemporaryDirectory(prefix="ipnotary-open-") as tmp:
             container = Path(tmp) / "container"
             self.download_content(filing_id, container, kind=RecordKind.trade_secret)
@@ -494,21 +529,30 @@ class NotaryClient:
 
     def credit_status(self, subject: str, *, as_of: str | None = None, verify: bool = True,
                       chain: Any = None) -> Any:
-        """A subject's status (``type:id``); verified (``client_sdk.credit``) unless ``verify=False``."""
+        """A subject's status (``type:id``); verified (``client_sdk.credit``) unless
+        ``verify=False``."""
         params = {"subject": subject, **({"as_of": as_of} if as_of else {})}
         doc = self._json("GET", "/v1/credit/status", params=params)
         if not verify:
             return doc
         from client_sdk.credit import verify_credit_status
 
-        return verify_credit_status(doc, subject=doc.get("subject"), chain=chain, policy=self.policy)
+        return verify_credit_status(
+            doc, subject=doc.get("subject"), chain=chain, policy=self.policy
+        )
 
     def apply_credit_repair(self, entry_id: str, statement: str,
                             evidence_sha256: Sequence[str] = ()) -> dict[str, Any]:
         """Apply for repair of an entry about you; ``evidence_sha256`` names the documents you
-        send the authority. Keep the answer's ``id`` to read the decision (:meth:`credit_repair`)."""
-        return dict(self._json("POST", f"/v1/credit/entries/{entry_id}/repairs",
-                               json={"statement": statement, "evidence_sha256": list(evidence_sha256)}))
+        send the authority. Keep the answer's ``id`` to read the decision
+        (:meth:`credit_repair`)."""
+        return dict(
+            self._json(
+                "POST",
+                f"/v1/credit/entries/{entry_id}/repairs",
+                json={"statement": statement, "evidence_sha256": list(evidence_sha256)},
+            )
+        )
 
     def credit_repairs(self, status: str = "pending") -> Sequence[dict[str, Any]]:
         """Repair applications on the entries you recorded (credit authority)."""
@@ -538,11 +582,15 @@ class NotaryClient:
         return dict(self._json("GET", f"/v1/pledges/{int(pledge_id)}"))
 
     def amend_pledge(self, pledge_id: int, terms: dict[str, Any]) -> dict[str, Any]:
-        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/amendments", json={"terms": terms}))
+        return dict(
+            self._json("POST", f"/v1/pledges/{pledge_id}/amendments", json={"terms": terms})
+        )
 
     def release_pledge(self, pledge_id: int, consent: dict[str, Any]) -> dict[str, Any]:
         """Release, with the pledgee's signed consent (``client_sdk.pledges.sign_pledge_act``)."""
-        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/release", json={"consent": consent}))
+        return dict(
+            self._json("POST", f"/v1/pledges/{pledge_id}/release", json={"consent": consent})
+        )
 
     def enforce_pledge(self, pledge_id: int, consent: dict[str, Any]) -> dict[str, Any]:
         """Record enforcement, with the pledgee's signed demand."""
@@ -612,13 +660,15 @@ class NotaryClient:
                 return
 
     def verify_remote(self, certificate: AnyCertificate | dict[str, Any]) -> dict[str, Any]:
-        """Ask the service to verify (for thin clients; the SDK's ``verify_certificate`` needs no service)."""
+        """Ask the service to verify (for thin clients; the SDK's ``verify_certificate`` needs no
+        service)."""
         body = certificate if isinstance(certificate, dict) else certificate.model_dump(mode="json")
         return dict(self._json("POST", "/v1/verify", json={"certificate": body}))
 
 
 def _retry_after(error: APIError) -> float | None:
-    """Seconds from a problem's ``retry_after`` (the service also sends the ``Retry-After`` header)."""
+    """Seconds from a problem's ``retry_after`` (the service also sends the ``Retry-After``
+    header)."""
     value = error.body.get("retry_after")
     return float(value) if isinstance(value, int | float) and 0 < value <= 3600 else None
 

@@ -81,8 +81,11 @@ def _salt(salt_hex: str) -> bytes:
 
 
 def entry_commitment(details: Mapping[str, Any], salt_hex: str) -> str:
-    """``SHA-256(tag ‖ salt ‖ JCS(details))``: hiding (secret 32-byte salt) and binding (SHA-256)."""
-    return hashlib.sha256(COMMITMENT_TAG + _salt(salt_hex) + canonical_json(dict(details))).hexdigest()
+    """``SHA-256(tag ‖ salt ‖ JCS(details))``: hiding (secret 32-byte salt) and binding
+    (SHA-256)."""
+    return hashlib.sha256(
+        COMMITMENT_TAG + _salt(salt_hex) + canonical_json(dict(details))
+    ).hexdigest()
 
 
 def subject_commitment(subject_key: str, salt_hex: str) -> str:
@@ -148,9 +151,12 @@ def _check_opening(record: Mapping[str, Any], details: Mapping[str, Any], salt_h
                                            f"{record.get('id')}: they are not what was recorded")
     if record.get("schema", 1) >= 2:
         if _public_fields(record) != _public_fields(details):
-            raise VerificationError("opening", f"record {record.get('id')} states fields "
-                                               f"{_public_fields(record)} that its committed details "
-                                               "contradict")
+            raise VerificationError(
+                "opening",
+                f"record {record.get('id')} states fields "
+                f"{_public_fields(record)} that its committed details "
+                "contradict",
+            )
         if subject_salt is not None:
             _check_subject_commitment(record, _subject_key(details), subject_salt)
 
@@ -224,8 +230,10 @@ class _Check:
         result = verify_certificate(cert, self.policy, chain=self.chain)
         record = result.certificate.record
         if record.get("kind") != kind:
-            raise VerificationError("anchor", f"the certificate of {what} is of a {record.get('kind')} "
-                                              f"record, not a {kind}")
+            raise VerificationError(
+                "anchor",
+                f"the certificate of {what} is of a {record.get('kind')} record, not a {kind}",
+            )
         return result
 
     def recorded(self, item: Mapping[str, Any]) -> tuple[str, VerificationResult]:
@@ -233,16 +241,19 @@ class _Check:
         entry_id = str(item.get("entry_id"))
         result = self.certificate(item, "credit_entry", f"entry {entry_id}")
         record = result.certificate.record
-        if record.get("id") != entry_id or item.get("commitment", record.get("entry_commitment")) != \
-                record.get("entry_commitment"):
+        if record.get("id") != entry_id or item.get(
+            "commitment", record.get("entry_commitment")
+        ) != record.get("entry_commitment"):
             raise VerificationError("anchor", f"entry {entry_id} is shown with the certificate of "
                                               f"another record ({record.get('id')})")
         if result.proven_time > self.as_of:
             raise VerificationError(
                 "recorded",
-                f"entry {entry_id} is proven recorded only at {format_timestamp(result.proven_time)} "
-                f"({result.time_source.value}), after {format_timestamp(self.as_of)}: it cannot count "
-                "then")
+                f"entry {entry_id} is proven recorded only at "
+                f"{format_timestamp(result.proven_time)} "
+                f"({result.time_source.value}), after {format_timestamp(self.as_of)}: it cannot "
+                "count then",
+            )
         return entry_id, result
 
     def repair(self, item: Mapping[str, Any], entry_id: str,
@@ -254,10 +265,17 @@ class _Check:
         record_id = str(repair.get("record_id"))
         if repair.get("certificate") is None:
             return record_id, None
-        result = self.certificate(repair, "credit_repair", f"repair {record_id} of entry {entry_id}")
+        result = self.certificate(
+            repair, "credit_repair", f"repair {record_id} of entry {entry_id}"
+        )
         named = result.certificate.record.get("entry")
-        if named != {"id": entry_id, "commitment": entry.certificate.record.get("entry_commitment")}:
-            raise VerificationError("repair", f"repair {record_id} names {named}, not entry {entry_id}")
+        if named != {
+            "id": entry_id,
+            "commitment": entry.certificate.record.get("entry_commitment"),
+        }:
+            raise VerificationError(
+                "repair", f"repair {record_id} names {named}, not entry {entry_id}"
+            )
         return record_id, result
 
     def counted(self, item: Mapping[str, Any]) -> dict[str, Any]:
@@ -283,27 +301,40 @@ class _Check:
             if schema >= 2:
                 # The record's own fields: the class contribution is proven, not just stated.
                 if "subject_salt" not in item:
-                    raise VerificationError("subject", f"entry {entry_id} is erased and shown without "
-                                                       "the salt of its subject commitment")
+                    raise VerificationError(
+                        "subject",
+                        f"entry {entry_id} is erased and shown without "
+                        "the salt of its subject commitment",
+                    )
                 _check_subject_commitment(record, self.subject, item["subject_salt"])
                 fields = _public_fields(record)
             else:
                 kept = item.get("kept")
                 if not isinstance(kept, Mapping):
-                    raise VerificationError("opening", f"entry {entry_id} shows neither an opening nor "
-                                                       "the fields kept after its erasure")
+                    raise VerificationError(
+                        "opening",
+                        f"entry {entry_id} shows neither an opening nor "
+                        "the fields kept after its erasure",
+                    )
                 fields = _public_fields(kept)
-                self.unchecked.append(UncheckedEntry(
-                    entry_id, "recorded before entries carried their conduct, severity and period in "
-                              "the clear, and its details are erased: those fields and its subject "
-                              "rest on the register's signature", counted=True))
+                self.unchecked.append(
+                    UncheckedEntry(
+                        entry_id,
+                        "recorded before entries carried their conduct, severity and period in "
+                        "the clear, and its details are erased: those fields and its subject "
+                        "rest on the register's signature",
+                        counted=True,
+                    )
+                )
             out.update(fields)
             self.erasure(item, entry_id, erased, fields)
         try:
             start = date.fromisoformat(str(fields["publicity_start"]))
             end = date.fromisoformat(str(fields["publicity_end"]))
         except (KeyError, ValueError) as exc:
-            raise VerificationError("publicity", f"entry {entry_id} has no valid publicity period") from exc
+            raise VerificationError(
+                "publicity", f"entry {entry_id} has no valid publicity period"
+            ) from exc
         if not counts_at(self.as_of, recorded=result.proven_time, publicity_start=start,
                          publicity_end=end, repaired=None):
             raise VerificationError("publicity", f"entry {entry_id} is not public on "
@@ -312,15 +343,21 @@ class _Check:
             record_id, repair = self.repair(item, entry_id, result)
             out["repair_record_id"] = record_id
             if repair is None:
-                self.unchecked.append(UncheckedEntry(
-                    entry_id, f"its repair {record_id} is not certified yet: whether it closed the "
-                              f"entry by {format_timestamp(self.as_of)} cannot be checked", counted=True))
+                self.unchecked.append(
+                    UncheckedEntry(
+                        entry_id,
+                        f"its repair {record_id} is not certified yet: whether it closed the "
+                        f"entry by {format_timestamp(self.as_of)} cannot be checked",
+                        counted=True,
+                    )
+                )
             elif repair.proven_time <= self.as_of:
                 raise VerificationError(
                     "repair",
-                    f"entry {entry_id} is shown as counting at {format_timestamp(self.as_of)}, but its "
-                    f"repair {record_id} is proven by {format_timestamp(repair.proven_time)} "
-                    f"({repair.time_source.value}): it was closed by then")
+                    f"entry {entry_id} is shown as counting at {format_timestamp(self.as_of)}, but "
+                    f"its repair {record_id} is proven by {format_timestamp(repair.proven_time)} "
+                    f"({repair.time_source.value}): it was closed by then",
+                )
         return out
 
     def erasure(self, item: Mapping[str, Any], entry_id: str, erased: Any,
@@ -329,8 +366,11 @@ class _Check:
         has ended by the document's date: anything else would hide a repair (step ``repair``)."""
         if erased == "repaired":
             if not isinstance(item.get("repair"), Mapping):
-                raise VerificationError("repair", f"entry {entry_id} is erased as repaired, but the "
-                                                  "document does not show its repair")
+                raise VerificationError(
+                    "repair",
+                    f"entry {entry_id} is erased as repaired, but the "
+                    "document does not show its repair",
+                )
             return
         if erased != "expired":
             raise VerificationError("repair", f"entry {entry_id} is erased ({erased!r}) neither as "
@@ -382,7 +422,9 @@ def verify_credit_status(
         raise VerificationError("format", f"credit status is malformed: {exc}") from exc
     if key_id(public) != issuer.get("key_id") or not signature_is_valid(
             public, {k: v for k, v in doc.items() if k != "signature"}, signature):
-        raise VerificationError("signature", "the register's signature does not cover this document")
+        raise VerificationError(
+            "signature", "the register's signature does not cover this document"
+        )
     if policy is not None and policy.issuer(str(issuer["key_id"])) is None:
         raise VerificationError("issuer", f"signed by key {issuer['key_id']}, which the trust "
                                           "policy does not list")
@@ -396,6 +438,8 @@ def verify_credit_status(
             "again once its certificate is issued (the answer may then include it)", counted=False))
     expected = credit_class(counted)
     if doc.get("class") != expected:
-        raise VerificationError("class", f"the document says class {doc.get('class')}, its entries give {expected}")
+        raise VerificationError(
+            "class", f"the document says class {doc.get('class')}, its entries give {expected}"
+        )
     return VerifiedCreditStatus(doc_subject, as_of, expected, tuple(counted), chain is not None,
                                 tuple(check.unchecked))

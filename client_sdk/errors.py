@@ -58,7 +58,8 @@ class ContentIntegrityError(ClientSDKError):
 
 
 class DecryptionError(ClientSDKError):
-    """An encrypted envelope could not be opened: wrong recipient key, or the ciphertext was altered."""
+    """An encrypted envelope could not be opened: wrong recipient key, or the ciphertext was
+    altered."""
 
 
 class ChainReadError(ClientSDKError):
@@ -80,7 +81,8 @@ class TimestampVerificationError(TimestampError):
 
 
 class APIError(ClientSDKError):
-    """The notary service answered with an error document ``{type, title, status, detail, code}``."""
+    """The notary service answered with an error document ``{type, title, status, detail,
+    code}``."""
 
     def __init__(
         self, status: int, code: str, title: str, detail: str, body: dict[str, Any] | None = None

@@ -94,7 +94,7 @@ def _sm3_worker(q: queue.Queue[object], h: _Hash, errors: list[BaseException]) -
             # Any failure is handed to the caller's thread, which re-raises it in finalize().
             try:
                 h.update(item)  # type: ignore[arg-type]
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
                 errors.append(exc)
 
 
@@ -246,7 +246,7 @@ def fingerprint_stream(
         raise ValueError("chunk_size must be positive")
     with Fingerprinter() as fp:
         if hasattr(stream, "read"):
-            read = stream.read  # type: ignore[union-attr]
+            read = stream.read
             while chunk := read(chunk_size):
                 fp.update(chunk)
         else:

@@ -19,7 +19,7 @@ class RecordKind(StrEnum):
 
     evidence = "evidence"
     work = "work"
-    trade_secret = "trade_secret"
+    trade_secret = "trade_secret"  # noqa: S105 - a record kind, not a password
     disclosure = "disclosure"
     credit_entry = "credit_entry"
     credit_repair = "credit_repair"

@@ -1,7 +1,7 @@
 """RFC 9162 (Certificate Transparency v2) Merkle trees: hashing, inclusion and consistency proofs.
 
-Leaves are ``SHA-256(0x00 || data)`` and interior nodes ``SHA-256(0x01 || left || right)``, so a leaf
-can never be passed off as a node (the second-preimage attack on naive Merkle trees).
+Leaves are ``SHA-256(0x00 || data)`` and interior nodes ``SHA-256(0x01 || left || right)``, so a
+leaf can never be passed off as a node (the second-preimage attack on naive Merkle trees).
 
 Two ways in:
 
@@ -300,4 +300,6 @@ def verify_consistency(
     if fr != old_root:
         raise ValueError("the proof does not lead to the old root: the old tree is not a prefix")
     if sr != new_root:
-        raise ValueError("the proof does not lead to the new root: the log was not only appended to")
+        raise ValueError(
+            "the proof does not lead to the new root: the log was not only appended to"
+        )

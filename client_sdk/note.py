@@ -3,8 +3,9 @@
 The log's checkpoints are `c2sp.org/signed-note`_ texts in the `c2sp.org/tlog-checkpoint`_ shape,
 signed by the log (signature type 0x01, :class:`NoteSigner`) and cosigned by witnesses that other
 parties run (`c2sp.org/tlog-cosignature`_ ``cosignature/v1``, type 0x04,
-:class:`CosignatureSigner`). The same bytes are read by the Go ecosystem (``golang.org/x/mod/sumdb/note``,
-torchwood's litewitness and spicy), and the tests check that both ways.
+:class:`CosignatureSigner`). The same bytes are read by the Go ecosystem
+(``golang.org/x/mod/sumdb/note``, torchwood's litewitness and spicy), and the tests check that both
+ways.
 
 Where to start reading:
 
@@ -12,7 +13,8 @@ Where to start reading:
   signature lines ``— <name> base64(key id || signature)``).
 * :class:`Checkpoint`: the note text of a tree head (origin, size, root hash, extension lines).
 * :class:`NoteSigner` / :class:`NoteVerifier` and :class:`CosignatureSigner` /
-  :class:`CosignatureVerifier`: keys, written as *vkeys* ``<name>+<key id hex>+base64(type || key)``.
+  :class:`CosignatureVerifier`: keys, written as *vkeys* ``<name>+<key id hex>+base64(type ||
+  key)``.
 
 Parsing raises :class:`~client_sdk.errors.FormatError` on anything the specs forbid, and every input
 has a size limit to prevent DoS. Verifying never raises: ``verify`` returns ``False`` (or ``None``
@@ -401,7 +403,8 @@ class _Ed25519Key:
         self.key_id = key_id(name, self.signature_type, _raw_public(public_key))
 
     def vkey(self) -> str:
-        """``<name>+<key id hex>+base64(type || public key)``, the form logs and witnesses publish."""
+        """``<name>+<key id hex>+base64(type || public key)``, the form logs and witnesses
+        publish."""
         material = bytes([self.signature_type]) + _raw_public(self.public_key)
         return f"{self.name}+{self.key_id:08x}+{_b64(material)}"
 

@@ -128,7 +128,8 @@ def pledge_act(
 
 
 def sign_pledge_act(private_key: Ed25519PrivateKey, act: Mapping[str, Any]) -> dict[str, Any]:
-    """The signed consent: ``{act, public_key, signature}``, Ed25519 over the act's RFC 8785 bytes."""
+    """The signed consent: ``{act, public_key, signature}``, Ed25519 over the act's RFC 8785
+    bytes."""
     _check_act_shape(act)
     return {
         "act": dict(act),

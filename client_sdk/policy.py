@@ -75,7 +75,9 @@ class LogPolicy(_Strict):
         for vkey in self.keys:
             verifier = NoteVerifier.from_vkey(vkey)
             if verifier.name != self.origin:
-                raise ValueError(f"log key {verifier.name!r} is not named as the origin {self.origin!r}")
+                raise ValueError(
+                    f"log key {verifier.name!r} is not named as the origin {self.origin!r}"
+                )
         return self
 
     @functools.cached_property
@@ -94,7 +96,11 @@ class IssuerKey(_Strict):
     @model_validator(mode="after")
     def _usable(self) -> IssuerKey:
         public_key_from_b64(self.public_key)
-        if self.not_before and self.not_after and parse_time(self.not_after) < parse_time(self.not_before):
+        if (
+            self.not_before
+            and self.not_after
+            and parse_time(self.not_after) < parse_time(self.not_before)
+        ):
             raise ValueError("not_after is before not_before")
         return self
 
@@ -148,7 +154,9 @@ class TimestampAuthority(_Strict):
         try:
             _ = self.roots
         except ValueError as exc:
-            raise ValueError(f"timestamp authority {self.name!r}: not a PEM certificate: {exc}") from exc
+            raise ValueError(
+                f"timestamp authority {self.name!r}: not a PEM certificate: {exc}"
+            ) from exc
         return self
 
 

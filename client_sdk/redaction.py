@@ -121,8 +121,11 @@ class Redactor:
         unique = {s for s in secrets if len(s) >= MIN_SECRET_CHARS}
         self.secrets = frozenset(unique)
         # Longest first, so that a secret containing another is replaced whole.
-        self._pattern = (re.compile("|".join(re.escape(s) for s in sorted(unique, key=len, reverse=True)))
-                         if unique else None)
+        self._pattern = (
+            re.compile("|".join(re.escape(s) for s in sorted(unique, key=len, reverse=True)))
+            if unique
+            else None
+        )
 
     @classmethod
     def for_urls(cls, urls: Iterable[str | None]) -> Redactor:

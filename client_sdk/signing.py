@@ -75,7 +75,9 @@ def sign_document(private_key: Ed25519PrivateKey, unsigned: dict[str, Any]) -> s
     return b64encode(private_key.sign(canonical_json(unsigned)))
 
 
-def signature_is_valid(public_key: Ed25519PublicKey, unsigned: dict[str, Any], signature: str) -> bool:
+def signature_is_valid(
+    public_key: Ed25519PublicKey, unsigned: dict[str, Any], signature: str
+) -> bool:
     try:
         public_key.verify(b64decode(signature), canonical_json(unsigned))
     except (InvalidSignature, FormatError):

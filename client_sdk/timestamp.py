@@ -5,13 +5,13 @@ token's ``genTime``, signed by a TSA the verifier trusts, not by our operator. S
 :func:`request_token` (client side) and :func:`verify_token` (verifier side);
 :func:`read_token` shows what a token says without trusting it.
 
-Why these libraries: no maintained Python library issues RFC 3161 messages, so requests are built and
-responses and tokens are read as DER with ``asn1crypto``. The cryptographic checks are not ours:
+Why these libraries: no maintained Python library issues RFC 3161 messages, so requests are built
+and responses and tokens are read as DER with ``asn1crypto``. The cryptographic checks are not ours:
 ``rfc3161-client`` (Trail of Bits, used by sigstore) verifies the CMS signature and the certificate
 chain with OpenSSL's ``PKCS7_verify`` (which also refuses a signer whose extended key usage is not
 timeStamping alone, marked critical) and checks that usage again itself. The one check it lacks (the
-ESS ``signingCertificate`` attribute, which binds the signature to the signer's certificate, RFC 3161
-section 2.4.1 / RFC 5035) is a hash comparison of signed bytes, made here with ``hashlib``.
+ESS ``signingCertificate`` attribute, which binds the signature to the signer's certificate, RFC
+3161 section 2.4.1 / RFC 5035) is a hash comparison of signed bytes, made here with ``hashlib``.
 ``openssl ts -verify`` accepts the same tokens and refuses the same forgeries (integration tests).
 
 Two things rfc3161-client needs that :func:`verify_token` takes care of: it verifies responses, not
@@ -27,8 +27,8 @@ Errors (see ``client_sdk.errors`` for the SDK's tree)::
         └── TimestampVerificationError     a token does not verify; ``.step`` names the check
 
 Limits, to prevent denial of service: a token is at most :data:`MAX_TOKEN_BYTES`, a response at most
-:data:`MAX_RESPONSE_BYTES`. Only SHA-256 imprints are requested or accepted. Revocation (CRL, OCSP) of
-the TSA certificate is not checked: the chain is validated at the token's ``genTime``.
+:data:`MAX_RESPONSE_BYTES`. Only SHA-256 imprints are requested or accepted. Revocation (CRL, OCSP)
+of the TSA certificate is not checked: the chain is validated at the token's ``genTime``.
 """
 
 from __future__ import annotations
@@ -271,9 +271,9 @@ def verify_token(
 
     ``tsa_certificate`` is needed only for tokens requested without ``certReq``; when given, an
     embedded signer certificate must be that one. Neither it nor ``intermediates`` may be
-    self-signed (unless also in ``trusted_roots``): rfc3161-client puts them in its trust store, where
-    a self-signed one would become a root. Revocation is not checked.
-    """
+    self-signed (unless also in ``trusted_roots``): rfc3161-client puts them in its trust store,
+    where a self-signed one would become a root. Revocation is not checked.
+    """  # noqa: E501 - the table of checks above is wider than 100 columns
     _check_digest(digest)
     parsed = _read(token)  # 1. format
     info, signer = parsed.info, parsed.signer
@@ -320,7 +320,7 @@ def verify_token(
     return info
 
 
-# --- parsing ---------------------------------------------------------------------------------------
+# --- parsing --------------------------------------------------------------------------------------
 
 def _load(spec: Any, data: bytes, what: str, *, walk: bool = False) -> Any:
     """Parse DER with no trailing data. asn1crypto parses lazily, so a field can still fail when it
@@ -349,7 +349,9 @@ class _Signer:
         try:
             certificate = x509.load_der_x509_certificate(der)
         except (ValueError, x509.InvalidVersion) as exc:
-            raise FormatError(f"time-stamp token: its signer certificate does not parse: {exc}") from exc
+            raise FormatError(
+                f"time-stamp token: its signer certificate does not parse: {exc}"
+            ) from exc
         return cls(der, certificate, asn1_x509.Certificate.load(der))
 
     @property
@@ -467,7 +469,7 @@ def _read_limited(reply: httpx.Response, limit: int) -> bytes:
     return b"".join(chunks)[:limit]
 
 
-# --- verification ----------------------------------------------------------------------------------
+# --- verification ---------------------------------------------------------------------------------
 
 _OPENSSL_DATA = re.compile(r'data: "([^"]+)"')
 _OPENSSL_REASON = re.compile(r'reason: "([^"]+)"')

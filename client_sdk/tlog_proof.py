@@ -10,9 +10,10 @@ A proof says "entry ``index`` is in the tree this signed (and cosigned) checkpoi
     <blank line>
     <the checkpoint note, verbatim, with the log's signature and witnesses' cosignatures>
 
-Start with :func:`format_tlog_proof` and :func:`parse_tlog_proof`. :func:`format_spicy_bundle` writes
-the same content in the form torchwood's ``spicy -verify`` v0.6.1 reads from ``FILE.spicy`` (no
-header line, no extra line; it starts at ``index``), so an independent program can check our proofs.
+Start with :func:`format_tlog_proof` and :func:`parse_tlog_proof`. :func:`format_spicy_bundle`
+writes the same content in the form torchwood's ``spicy -verify`` v0.6.1 reads from ``FILE.spicy``
+(no header line, no extra line; it starts at ``index``), so an independent program can check our
+proofs.
 
 Parsing checks the structure, the checkpoint note and that the index is inside the tree; it does not
 check signatures (that needs the verifier's trust policy) and it does not trust the ``extra`` data.

@@ -1,13 +1,13 @@
 """Trade-secret filings: encrypt on the holder's machine, commit to the plaintext, disclose by key.
 
-The plaintext never leaves the holder's machine. :func:`seal_secret` encrypts a file into a container
-(only this ciphertext is uploaded), computes a salted commitment to the plaintext's SHA-256 (the
-only thing anchored on chain) and wraps the random data key, together with the commitment salt, to
-the holder's own public keys. :func:`disclose` re-wraps that key to an arbitrator's or notary's
-public keys, taken from their signed key document and only if it is signed by the key the
-recipient named out of band; :func:`open_secret` is what the recipient runs: it decrypts while
-checking every segment and finally the commitment, and only then moves the plaintext into place.
-Nobody without a wrapped key, the operator included, can read the secret.
+The plaintext never leaves the holder's machine. :func:`seal_secret` encrypts a file into a
+container (only this ciphertext is uploaded), computes a salted commitment to the plaintext's
+SHA-256 (the only thing anchored on chain) and wraps the random data key, together with the
+commitment salt, to the holder's own public keys. :func:`disclose` re-wraps that key to an
+arbitrator's or notary's public keys, taken from their signed key document and only if it is signed
+by the key the recipient named out of band; :func:`open_secret` is what the recipient runs: it
+decrypts while checking every segment and finally the commitment, and only then moves the plaintext
+into place. Nobody without a wrapped key, the operator included, can read the secret.
 ``docs/trade-secret-crypto.md`` has the byte layout, the threat model and the reasons behind each
 choice.
 
@@ -44,7 +44,7 @@ from typing import IO, Any, BinaryIO, Final, Literal, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from client_sdk import _stream_aead
 from client_sdk._trade_secret_keys import (
@@ -273,7 +273,9 @@ def unwrap_data_key(wrapped: WrappedKey, keys: RecipientKeys, *, filing_id: str)
     return KeyMaterial.from_bytes(plain)
 
 
-def _hpke_private_key(keys: RecipientKeys, suite: str) -> Any:
+def _hpke_private_key(
+    keys: RecipientKeys, suite: str
+) -> X25519PrivateKey | hpke.MLKEM768X25519PrivateKey:
     if suite == SUITE_X25519:
         return keys.x25519
     if keys.mlkem768 is None or keys.hybrid_x25519 is None:
@@ -435,7 +437,8 @@ def seal_secret(
     segment_size: int = _stream_aead.DEFAULT_SEGMENT_SIZE,
     allow_classic: bool = False,
 ) -> SealedSecret:
-    """Encrypt a secret into a container at ``out_path`` and commit to it; nothing leaves the machine.
+    """Encrypt a secret into a container at ``out_path`` and commit to it; nothing leaves the
+    machine.
 
     ``holder`` is the filer's own public key, ``RecipientKeys.public_key()`` of the key file
     (never a document the service sent). The plaintext is read once, in segments (constant

@@ -28,7 +28,7 @@ nobody the verifier trusts vouches for it. The steps, in order:
                        trusted chain's block time; the earliest wins), is consistent with the
                        record's ``received_at`` and the certificate's ``issued_at``; and a policy
                        that requires an independent source gets one.
-"""
+"""  # noqa: E501 - the table of steps above is wider than 100 columns
 
 from __future__ import annotations
 
@@ -437,7 +437,9 @@ def _check_checkpoint(run: _Run, cert: Certificate) -> tuple[Note, Checkpoint]:
     try:
         note, checkpoint = _parse_checkpoint(cert.log.checkpoint)
     except FormatError as exc:
-        raise VerificationError(Step.CHECKPOINT, f"the checkpoint is not a signed note: {exc}") from exc
+        raise VerificationError(
+            Step.CHECKPOINT, f"the checkpoint is not a signed note: {exc}"
+        ) from exc
     if checkpoint.origin != cert.log.origin or checkpoint.size != cert.log.tree_size:
         raise VerificationError(
             Step.CHECKPOINT,
@@ -448,7 +450,9 @@ def _check_checkpoint(run: _Run, cert: Certificate) -> tuple[Note, Checkpoint]:
     if policy is not None:
         if policy.log is None:
             raise VerificationError(
-                Step.CHECKPOINT, "the trust policy names no log, so no log checkpoint can be trusted")
+                Step.CHECKPOINT,
+                "the trust policy names no log, so no log checkpoint can be trusted",
+            )
         if checkpoint.origin != policy.log.origin:
             raise VerificationError(
                 Step.CHECKPOINT,
@@ -479,7 +483,9 @@ def _check_inclusion(leaf: bytes, index: int, size: int, path: list[str], root: 
     try:
         computed = root_from_inclusion_proof(leaf, index, size, [bytes.fromhex(h) for h in path])
     except ValueError as exc:
-        raise VerificationError(Step.INCLUSION_PROOF, f"the inclusion proof is invalid: {exc}") from exc
+        raise VerificationError(
+            Step.INCLUSION_PROOF, f"the inclusion proof is invalid: {exc}"
+        ) from exc
     if computed != root:
         raise VerificationError(
             Step.INCLUSION_PROOF,
@@ -492,7 +498,9 @@ def _check_signature(cert: AnyCertificate) -> str:
     try:
         issuer_key, issuer_key_id = _issuer_key(cert.issuer.public_key)
     except FormatError as exc:
-        raise VerificationError(Step.SIGNATURE, f"the issuer public key is unusable: {exc}") from exc
+        raise VerificationError(
+            Step.SIGNATURE, f"the issuer public key is unusable: {exc}"
+        ) from exc
     if issuer_key_id != cert.issuer.key_id:
         raise VerificationError(Step.SIGNATURE, "the issuer key id does not match its public key")
     if not signature_is_valid(issuer_key, cert.unsigned_body(), cert.signature.value):
@@ -514,11 +522,14 @@ def _check_issuer(policy: TrustPolicy, issuer_key_id: str, issued_at: datetime) 
         raise VerificationError(
             Step.ISSUER,
             f"issuer key {issuer_key_id} is trusted from {key.not_before or 'the start'} to "
-            f"{key.not_after or 'now'}, and the certificate says it was issued {issued_at.isoformat()}",
+            f"{key.not_after or 'now'}, and the certificate says it was issued "
+            f"{issued_at.isoformat()}",
         )
 
 
-def _check_witnesses(run: _Run, note: Note | None, checkpoint: Checkpoint | None, now: datetime) -> None:
+def _check_witnesses(
+    run: _Run, note: Note | None, checkpoint: Checkpoint | None, now: datetime
+) -> None:
     policy = run.policy
     assert policy is not None
     quorum = policy.witnesses.quorum
@@ -526,8 +537,8 @@ def _check_witnesses(run: _Run, note: Note | None, checkpoint: Checkpoint | None
         if quorum:
             raise VerificationError(
                 Step.WITNESSES,
-                f"this is a version {run.cert.version} certificate: it has no log checkpoint, so no "
-                f"witness vouches for it, and the trust policy requires {quorum} witness(es)",
+                f"this is a version {run.cert.version} certificate: it has no log checkpoint, so "
+                f"no witness vouches for it, and the trust policy requires {quorum} witness(es)",
             )
         return
     times: list[tuple[datetime, str]] = []
@@ -588,7 +599,9 @@ def _check_timestamps(run: _Run, cert: AnyCertificate, now: datetime) -> None:
             if info.gen_time > now + run.skew:
                 raise VerificationError(
                     Step.TIMESTAMPS,
-                    f"{authority.name}'s time-stamp says {info.gen_time.isoformat()}, in the future")
+                    f"{authority.name}'s time-stamp says {info.gen_time.isoformat()}, "
+                    "in the future",
+                )
             run.evidence.append(TimeEvidence(
                 TimeSource.TIMESTAMP_AUTHORITY, info.gen_time,
                 f"time-stamp by {authority.name} ({info.tsa_name or 'TSA'})"))
@@ -640,9 +653,10 @@ def _verify_on_chain(
             if genesis != trusted.genesis_hash.lower():
                 raise VerificationError(
                     Step.GENESIS,
-                    f"the node's chain {actual_chain} starts at block {genesis}, the trust policy's "
-                    f"at {trusted.genesis_hash}: it is another chain with the same id (a rebuilt or "
-                    "private copy)",
+                    f"the node's chain {actual_chain} starts at block {genesis}, the trust "
+                    "policy's "
+                    f"at {trusted.genesis_hash}: it is another chain with the same id (a rebuilt "
+                    "or private copy)",
                 )
             run.passed(Step.GENESIS)
 

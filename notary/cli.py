@@ -46,7 +46,9 @@ def _main(version: Annotated[bool, typer.Option(
 
 principal_app = typer.Typer(no_args_is_help=True, help="Create principals and API keys.")
 app.add_typer(principal_app, name="principal")
-keys_app = typer.Typer(no_args_is_help=True, help="Trade-secret recipient keys (kept on your machine).")
+keys_app = typer.Typer(
+    no_args_is_help=True, help="Trade-secret recipient keys (kept on your machine)."
+)
 app.add_typer(keys_app, name="keys")
 secret_app = typer.Typer(no_args_is_help=True, help="File, disclose and open trade secrets.")
 app.add_typer(secret_app, name="secret")
@@ -61,7 +63,9 @@ policy_app = typer.Typer(no_args_is_help=True, help="Trust policies for verifyin
 app.add_typer(policy_app, name="policy")
 log_app = typer.Typer(no_args_is_help=True, help="The service's append-only log (its identity).")
 app.add_typer(log_app, name="log")
-proof_app = typer.Typer(no_args_is_help=True, help="Export a certificate's log proof for other tools.")
+proof_app = typer.Typer(
+    no_args_is_help=True, help="Export a certificate's log proof for other tools."
+)
 app.add_typer(proof_app, name="proof")
 app.add_typer(witness_app, name="witness")
 
@@ -272,16 +276,33 @@ def _key_json(row: Any) -> dict[str, Any]:
 @principal_app.command("create")
 def principal_create(
     name: Annotated[str, typer.Option(help="Display name, e.g. the company or office")],
-    role: Annotated[str, typer.Option(help="holder, notary, arbitrator, platform, "
-                                           "credit_authority, pledge_registrar or admin")],
-    subject: Annotated[str | None, typer.Option(
-        help="The subject this principal speaks for, checked by you: type:id, e.g. "
-             "uscc:91350100M000100Y43 (lets it apply for credit repair)")] = None,
-    key_expires_at: Annotated[datetime | None, typer.Option(
-        "--key-expires-at", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
-        help="When its first API key stops working; default never")] = None,
-    init: Annotated[bool, typer.Option(
-        "--init", help="Create the service's database if there is none yet (a new deployment)")] = False,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="holder, notary, arbitrator, platform, credit_authority, pledge_registrar or admin"
+        ),
+    ],
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="The subject this principal speaks for, checked by you: type:id, e.g. "
+            "uscc:91350100M000100Y43 (lets it apply for credit repair)"
+        ),
+    ] = None,
+    key_expires_at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--key-expires-at",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
+            help="When its first API key stops working; default never",
+        ),
+    ] = None,
+    init: Annotated[
+        bool,
+        typer.Option(
+            "--init", help="Create the service's database if there is none yet (a new deployment)"
+        ),
+    ] = False,
 ) -> None:
     """Create a principal in the service's database and print its API key (shown once)."""
     from notary.services.principals import create_principal
@@ -327,8 +348,11 @@ def principal_revoke_key(
     """Revoke an API key. A running service refuses it within 5 s (its key cache's lifetime)."""
     from notary.services.principals import Actor, revoke_api_key
 
-    row = _operator_act(lambda session: revoke_api_key(session, key_id=key_id, actor=Actor.operator(),
-                                                       reason=reason))
+    row = _operator_act(
+        lambda session: revoke_api_key(
+            session, key_id=key_id, actor=Actor.operator(), reason=reason
+        )
+    )
     out.print_json(data=_key_json(row))
 
 
@@ -347,10 +371,15 @@ def principal_rotate_key(key_id: str, expires_at: ExpiresOpt = None) -> None:
 @principal_app.command("audit")
 def principal_audit(
     limit: Annotated[int, typer.Option(min=1, max=500, help="Events to print")] = 100,
-    after: Annotated[int | None, typer.Option(help="Only events after this sequence number")] = None,
-    action: Annotated[str | None, typer.Option(
-        help="Only this act, e.g. api_key.revoke, principal.create")] = None,
-    target: Annotated[str | None, typer.Option(help="Only acts on this principal or key id")] = None,
+    after: Annotated[
+        int | None, typer.Option(help="Only events after this sequence number")
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only this act, e.g. api_key.revoke, principal.create")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Only acts on this principal or key id")
+    ] = None,
 ) -> None:
     """Print the audit log of administrative acts (who, what, when, target), oldest first."""
     from notary.services.principals import audit_events
@@ -374,7 +403,9 @@ def submit(
     source_url: Annotated[str | None, typer.Option()] = None,
     case_reference: Annotated[str | None, typer.Option()] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Repeatable")] = None,
-    digest_only: Annotated[bool, typer.Option(help="Send only the fingerprint; keep the file")] = False,
+    digest_only: Annotated[
+        bool, typer.Option(help="Send only the fingerprint; keep the file")
+    ] = False,
     receipt_dir: Annotated[Path | None, typer.Option(help="Save each signed receipt here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
@@ -482,15 +513,25 @@ EXIT_NOT_TRUSTED = 4
 
 @app.command()
 def verify(
-    paths: Annotated[list[Path], typer.Argument(
-        help="[FILE] CERT: the notarised file (optional) and the certificate JSON",
-        metavar="[FILE] CERT")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="[FILE] CERT: the notarised file (optional) and the certificate JSON",
+            metavar="[FILE] CERT",
+        ),
+    ],
     policy: PolicyOpt = None,
-    rpc: Annotated[str | None, typer.Option(help="Any JSON-RPC node of the certificate's chain")] = None,
-    chain_data: Annotated[Path | None, typer.Option(
-        help="An embedded chain's data directory (read-only), instead of --rpc")] = None,
-    confirmations: Annotated[int | None, typer.Option(
-        min=1, help="Blocks required on top of the anchor (default: the policy's)")] = None,
+    rpc: Annotated[
+        str | None, typer.Option(help="Any JSON-RPC node of the certificate's chain")
+    ] = None,
+    chain_data: Annotated[
+        Path | None,
+        typer.Option(help="An embedded chain's data directory (read-only), instead of --rpc"),
+    ] = None,
+    confirmations: Annotated[
+        int | None,
+        typer.Option(min=1, help="Blocks required on top of the anchor (default: the policy's)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
 ) -> None:
     """Verify a certificate under your trust policy, offline or against the chain.
@@ -620,7 +661,9 @@ def claim_check(
     listing_file: Annotated[Path | None, typer.Option(help="The listing's content")] = None,
     listing_sha256: Annotated[str | None, typer.Option(help="Or its SHA-256")] = None,
     rpc: Annotated[str | None, typer.Option(help="Any JSON-RPC node of the chain")] = None,
-    chain_data: Annotated[Path | None, typer.Option(help="An embedded chain's data directory")] = None,
+    chain_data: Annotated[
+        Path | None, typer.Option(help="An embedded chain's data directory")
+    ] = None,
     policy: PolicyOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -679,7 +722,9 @@ def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
                              "cid": fp.cid, "cid_v1": fp.cid_v1})
 
 
-KeysOpt = Annotated[Path, typer.Option("--keys", help="Your private key file ('notary keys generate')")]
+KeysOpt = Annotated[
+    Path, typer.Option("--keys", help="Your private key file ('notary keys generate')")
+]
 PasswordOpt = Annotated[str | None, typer.Option(
     "--password", envvar="NOTARY_KEY_PASSWORD", help="Key file password (or NOTARY_KEY_PASSWORD)")]
 
@@ -709,9 +754,13 @@ def _print_key_ids(keys: Any) -> None:
 
 @keys_app.command("generate")
 def keys_generate(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Private key file to create (0600)")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Private key file to create (0600)")
+    ],
     password: PasswordOpt = None,
-    classic_only: Annotated[bool, typer.Option(help="X25519 only, no ML-KEM-768 (not advised)")] = False,
+    classic_only: Annotated[
+        bool, typer.Option(help="X25519 only, no ML-KEM-768 (not advised)")
+    ] = False,
 ) -> None:
     """Create your recipient keys (hybrid ML-KEM-768 + X25519, and the Ed25519 key that signs
     your key document). Keep the file; back it up."""
@@ -781,7 +830,9 @@ def secret_file(
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
     password: PasswordOpt = None,
-    label: Annotated[str | None, typer.Option(help="Public label; must not reveal the secret")] = None,
+    label: Annotated[
+        str | None, typer.Option(help="Public label; must not reveal the secret")
+    ] = None,
     allow_classic: AllowClassicOpt = False,
 ) -> None:
     """Encrypt a trade secret here and file only the ciphertext and a salted commitment; the
@@ -889,21 +940,30 @@ def _untrusted_exit(policy: Any) -> None:
 
 
 @credit_app.command("record")
-def credit_record(file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "",
-                  opening_out: Annotated[Path | None, typer.Option(help="Save the opening here")] = None) -> None:
+def credit_record(
+    file: JsonFile,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+    opening_out: Annotated[Path | None, typer.Option(help="Save the opening here")] = None,
+) -> None:
     """Record a good or dishonest conduct entry (credit authority). Keep the opening it prints."""
-    sub, opening = _call(url, api_key, lambda c: c.record_credit_entry(json.loads(file.read_text())))
+    sub, opening = _call(
+        url, api_key, lambda c: c.record_credit_entry(json.loads(file.read_text()))
+    )
     if opening_out:
         opening_out.write_text(json.dumps(opening, indent=2))
     out.print_json(data={"id": sub.id, "opening": opening})
 
 
 @credit_app.command("status")
-def credit_status(subject: Annotated[str, typer.Argument(help="type:id, e.g. uscc:91350100M000100Y43")],
-                  url: UrlOpt = DEFAULT_URL, as_of: Annotated[str | None, typer.Option()] = None,
-                  rpc: Annotated[str | None, typer.Option(help="Check the entries against this node")] = None,
-                  chain_data: Annotated[Path | None, typer.Option()] = None,
-                  policy: PolicyOpt = None) -> None:
+def credit_status(
+    subject: Annotated[str, typer.Argument(help="type:id, e.g. uscc:91350100M000100Y43")],
+    url: UrlOpt = DEFAULT_URL,
+    as_of: Annotated[str | None, typer.Option()] = None,
+    rpc: Annotated[str | None, typer.Option(help="Check the entries against this node")] = None,
+    chain_data: Annotated[Path | None, typer.Option()] = None,
+    policy: PolicyOpt = None,
+) -> None:
     """A subject's credit class and public entries, verified under your trust policy (on chain
     with --rpc/--chain-data). Exit 4 without a policy: nobody you trust vouches for the answer."""
     from client_sdk.errors import VerificationError
@@ -919,11 +979,20 @@ def credit_status(subject: Annotated[str, typer.Argument(help="type:id, e.g. usc
     finally:
         if chain is not None:
             chain.close()
-    out.print_json(data={"subject": status.subject, "class": status.credit_class,
-                         "as_of": status.as_of.isoformat(), "chain_checked": status.chain_checked,
-                         "trusted": trust is not None, "entries": list(status.entries),
-                         "unchecked": [{"entry_id": u.entry_id, "counted": u.counted, "reason": u.reason}
-                                       for u in status.unchecked]})
+    out.print_json(
+        data={
+            "subject": status.subject,
+            "class": status.credit_class,
+            "as_of": status.as_of.isoformat(),
+            "chain_checked": status.chain_checked,
+            "trusted": trust is not None,
+            "entries": list(status.entries),
+            "unchecked": [
+                {"entry_id": u.entry_id, "counted": u.counted, "reason": u.reason}
+                for u in status.unchecked
+            ],
+        }
+    )
     _untrusted_exit(trust)
 
 
@@ -968,8 +1037,13 @@ def credit_decide(repair_id: int, reason: Annotated[str, typer.Option()],
                   approve: Annotated[bool, typer.Option("--approve/--reject")] = True,
                   url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
     """Approve or reject a repair application (the authority that recorded the entry)."""
-    out.print_json(data=_call(url, api_key, lambda c: c.decide_credit_repair(repair_id, approve=approve,
-                                                                             reason=reason)))
+    out.print_json(
+        data=_call(
+            url,
+            api_key,
+            lambda c: c.decide_credit_repair(repair_id, approve=approve, reason=reason),
+        )
+    )
 
 
 @pledge_app.command("register")
@@ -994,8 +1068,11 @@ def pledge_register(
 
 
 @pledge_app.command("amend")
-def pledge_amend(pledge_id: int, file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
-    """Replace a pledge's terms (--file holds the new terms; the parties and pledgee key cannot change)."""
+def pledge_amend(
+    pledge_id: int, file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = ""
+) -> None:
+    """Replace a pledge's terms (--file holds the new terms; the parties and pledgee key cannot
+    change)."""
     terms = json.loads(file.read_text())
     out.print_json(data=_call(url, api_key, lambda c: c.amend_pledge(pledge_id, terms)))
 
@@ -1022,7 +1099,9 @@ def _load_pledgee_key(path: Path, password: str | None) -> Any:
 
 @pledge_app.command("keygen")
 def pledge_keygen(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Private key file to create (0600)")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Private key file to create (0600)")
+    ],
     password: PasswordOpt = None,
 ) -> None:
     """Create a pledgee's Ed25519 signing key. Prints the public key: put it in the pledge's terms
@@ -1056,12 +1135,23 @@ def pledge_consent(
     action: Annotated[str, typer.Option(help="release or enforce")],
     key: PledgeeKeyOpt,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the consent")],
-    party_id_type: Annotated[str | None, typer.Option(
-        "--party-id-type", help="Your id type as the pledgee (default: as the register shows it)")] = None,
-    party_id: Annotated[str | None, typer.Option(
-        "--party-id", help="Your id as the pledgee (default: as the register shows it)")] = None,
+    party_id_type: Annotated[
+        str | None,
+        typer.Option(
+            "--party-id-type",
+            help="Your id type as the pledgee (default: as the register shows it)",
+        ),
+    ] = None,
+    party_id: Annotated[
+        str | None,
+        typer.Option(
+            "--party-id", help="Your id as the pledgee (default: as the register shows it)"
+        ),
+    ] = None,
     url: UrlOpt = DEFAULT_URL,
-    chain_id: Annotated[int | None, typer.Option(help="Sign offline: the pledge's chain id")] = None,
+    chain_id: Annotated[
+        int | None, typer.Option(help="Sign offline: the pledge's chain id")
+    ] = None,
     contract: Annotated[str | None, typer.Option(help="Sign offline: its registry address")] = None,
     password: PasswordOpt = None,
 ) -> None:
@@ -1112,11 +1202,15 @@ def pledge_enforce(pledge_id: int, consent: ConsentOpt, url: UrlOpt = DEFAULT_UR
 
 
 @pledge_app.command("status")
-def pledge_status(asset_type: Annotated[str, typer.Option()], number: Annotated[str, typer.Option()],
-                  url: UrlOpt = DEFAULT_URL, as_of: Annotated[str | None, typer.Option()] = None,
-                  rpc: Annotated[str | None, typer.Option(help="Check the answer on this node")] = None,
-                  chain_data: Annotated[Path | None, typer.Option()] = None,
-                  policy: PolicyOpt = None) -> None:
+def pledge_status(
+    asset_type: Annotated[str, typer.Option()],
+    number: Annotated[str, typer.Option()],
+    url: UrlOpt = DEFAULT_URL,
+    as_of: Annotated[str | None, typer.Option()] = None,
+    rpc: Annotated[str | None, typer.Option(help="Check the answer on this node")] = None,
+    chain_data: Annotated[Path | None, typer.Option()] = None,
+    policy: PolicyOpt = None,
+) -> None:
     """Is the asset pledged (as of a time), and to whom; verified under your trust policy, on chain
     with --rpc/--chain-data. Exit 4 without a policy: nobody you trust vouches for the answer."""
     trust = _load_policy(policy)
@@ -1139,11 +1233,19 @@ def pledge_status(asset_type: Annotated[str, typer.Option()], number: Annotated[
     finally:
         if reader is not None:
             reader.close()
-    out.print_json(data={"asset": verified.asset_key, "as_of": verified.as_of.isoformat(),
-                         "pledged": verified.pledged, "pledge_id": verified.pledge_id,
-                         "pledgee": verified.pledgee, "pledgor": verified.pledgor,
-                         "block_number": verified.block_number, "chain_checked": verified.chain_checked,
-                         "trusted": trust is not None})
+    out.print_json(
+        data={
+            "asset": verified.asset_key,
+            "as_of": verified.as_of.isoformat(),
+            "pledged": verified.pledged,
+            "pledge_id": verified.pledge_id,
+            "pledgee": verified.pledgee,
+            "pledgor": verified.pledgor,
+            "block_number": verified.block_number,
+            "chain_checked": verified.chain_checked,
+            "trusted": trust is not None,
+        }
+    )
     _untrusted_exit(trust)
 
 
@@ -1160,13 +1262,20 @@ def _load_work(path: Path) -> dict[str, Any]:
 
 @work_app.command("register")
 def work_register(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="The work's content")],
-    work: Annotated[Path, typer.Option("--work", exists=True, dir_okay=False,
-                                       help="JSON describing the work (docs/works.md)")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The work's content")
+    ],
+    work: Annotated[
+        Path,
+        typer.Option(
+            "--work", exists=True, dir_okay=False, help="JSON describing the work (docs/works.md)"
+        ),
+    ],
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
-    digest_only: Annotated[bool, typer.Option(help="Send only the fingerprint; keep the file")] = False,
+    digest_only: Annotated[
+        bool, typer.Option(help="Send only the fingerprint; keep the file")
+    ] = False,
     receipt_dir: Annotated[Path | None, typer.Option(help="Save the signed receipt here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
@@ -1180,7 +1289,9 @@ def work_register(
         with _client(url, api_key) as client:
             if digest_only:
                 fp = fingerprint_file(file)
-                sub = client.register_work_digest(details, sha256=fp.sha256, size=fp.size, sm3=fp.sm3)
+                sub = client.register_work_digest(
+                    details, sha256=fp.sha256, size=fp.size, sm3=fp.sm3
+                )
             else:
                 size = file.stat().st_size
                 with Progress("[progress.description]{task.description}", BarColumn(),
@@ -1201,8 +1312,11 @@ def work_register(
         out.print_json(data={"id": sub.id, "created": sub.created, "status": sub.status,
                              "sha256": sha256, "prior_registrations": prior})
         return
-    _print_rows([{"file": str(file), "record_id": sub.id, "created": sub.created, "sha256": sha256}],
-                as_json=False, ids=("record_id", "sha256"))
+    _print_rows(
+        [{"file": str(file), "record_id": sub.id, "created": sub.created, "sha256": sha256}],
+        as_json=False,
+        ids=("record_id", "sha256"),
+    )
     for p in prior:
         err.print(f"[yellow]registered earlier by someone else:[/yellow] {p['id']} "
                   f"({p['copyright_owner']}, {p['received_at']})", soft_wrap=True)
@@ -1210,9 +1324,15 @@ def work_register(
 
 @work_app.command("lookup")
 def work_lookup(
-    file: Annotated[Path | None, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                                help="Content to look up (hashed here)")] = None,
-    sha256: Annotated[str | None, typer.Option("--sha256", help="Its SHA-256 instead (hex)")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="Content to look up (hashed here)"
+        ),
+    ] = None,
+    sha256: Annotated[
+        str | None, typer.Option("--sha256", help="Its SHA-256 instead (hex)")
+    ] = None,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
@@ -1378,7 +1498,9 @@ def _print_reconcile(report: Any) -> None:
 
 @proof_app.command("export")
 def proof_export(
-    cert: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A version 2 certificate")],
+    cert: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A version 2 certificate")
+    ],
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Directory to write into")] = Path("."),
 ) -> None:
     """Write the record as the log's leaf entry (RECORD.json, RFC 8785 canonical JSON) with its
@@ -1433,9 +1555,10 @@ def policy_fetch(
 
 
 @policy_app.command("show")
-def policy_show(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
-                as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-                ) -> None:
+def policy_show(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
     """Show what a trust policy trusts, with the fingerprints to compare out of band."""
     from client_sdk.errors import FormatError
     from client_sdk.policy import TrustPolicy
@@ -1451,14 +1574,21 @@ def policy_show(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False
 def _print_policy(policy: Any, *, as_json: bool = False) -> None:
     rows: list[dict[str, Any]] = []
     if policy.log:
-        rows += [{"trusts": "log", "what": policy.log.origin, "key": key} for key in policy.log.keys]
+        rows += [
+            {"trusts": "log", "what": policy.log.origin, "key": key} for key in policy.log.keys
+        ]
     for issuer in policy.issuers:
         window = f"{issuer.not_before or '…'} to {issuer.not_after or '…'}"
         rows.append({"trusts": "issuer", "what": f"{issuer.name or 'issuer'} ({window})",
                      "key": issuer.key_id})
     rows += [{"trusts": "witness", "what": w.name, "key": w.key} for w in policy.witnesses.members]
-    rows.append({"trusts": "quorum",
-                 "what": f"{policy.witnesses.quorum} of {len(policy.witnesses.members)}", "key": ""})
+    rows.append(
+        {
+            "trusts": "quorum",
+            "what": f"{policy.witnesses.quorum} of {len(policy.witnesses.members)}",
+            "key": "",
+        }
+    )
     rows += [{"trusts": "TSA", "what": tsa.name, "key": _cert_fingerprint(root)}
              for tsa in policy.timestamp_authorities for root in tsa.roots]
     rows += [{"trusts": "chain (time)", "what": f"chain {c.chain_id}, registry {c.registry}",
@@ -1496,6 +1626,9 @@ def main() -> None:
     except Exception as exc:  # a bug: still one line, and how to see more
         if os.environ.get("NOTARY_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
-                  "(run again with NOTARY_DEBUG=1 for the traceback, and report it)", soft_wrap=True)
+        err.print(
+            f"[red]internal error:[/red] {type(exc).__name__}: {exc} "
+            "(run again with NOTARY_DEBUG=1 for the traceback, and report it)",
+            soft_wrap=True,
+        )
         sys.exit(70)

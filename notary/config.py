@@ -100,7 +100,9 @@ class RetiredIssuerKey(BaseModel):
 
     public_key: Annotated[str, Field(min_length=40, max_length=60, pattern=r"^[A-Za-z0-9_-]+$")]
     not_after: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")]
-    not_before: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")] | None = None
+    not_before: (
+        Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")] | None
+    ) = None
     name: Annotated[str, Field(max_length=200)] = ""
 
 
@@ -164,7 +166,9 @@ class Settings(BaseSettings):
     # The log: its origin (a schema-less URL naming this deployment, fixed for the log's life;
     # default derived from the log key) and its checkpoint-signing Ed25519 key (generated in
     # data_dir on first start).
-    log_origin: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s+]+$")] | None = None
+    log_origin: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s+]+$")] | None = (
+        None
+    )
     log_key_file: Path | None = None
 
     # Witnesses (C2SP tlog-witness), as JSON: [{"url": "https://w.example/", "key": "<vkey>"}].
@@ -315,7 +319,9 @@ class Settings(BaseSettings):
         """The passphrase for key files at rest, from the setting or its file (trailing newline
         dropped), or None."""
         if self.key_passphrase is not None and self.key_passphrase_file is not None:
-            raise ConfigurationError("give NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE, not both")
+            raise ConfigurationError(
+                "give NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE, not both"
+            )
         if self.key_passphrase is not None:
             value = self.key_passphrase.get_secret_value().encode("utf-8")
         elif self.key_passphrase_file is not None:
@@ -371,8 +377,10 @@ class Settings(BaseSettings):
         if self.chain_id is None:
             problems.append("set NOTARY_CHAIN_ID")
         if self.chain_backend is ChainBackend.rpc:
-            for setting, value in (("NOTARY_REGISTRY_ADDRESS", self.registry_address),
-                                   ("NOTARY_PLEDGE_REGISTRY_ADDRESS", self.pledge_registry_address)):
+            for setting, value in (
+                ("NOTARY_REGISTRY_ADDRESS", self.registry_address),
+                ("NOTARY_PLEDGE_REGISTRY_ADDRESS", self.pledge_registry_address),
+            ):
                 if not value:
                     problems.append(f"set {setting} (no registry is deployed on the spot in "
                                     "production)")

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import Engine, text
@@ -36,6 +36,16 @@ from notary.storage.content import ContentStore, EmbeddedContentStore, KuboConte
 from notary.storage.db import create_db_engine, migrate
 from notary.storage.models import Principal
 
+if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
+    from chain import (
+        AnchoredBatch,
+        AnchoringAccount,
+        AnchorReceipt,
+        EvidenceRegistryClient,
+        PledgeRegistryClient,
+    )
+    from client_sdk.chain_view import RegistryChainView
+
 __all__ = ["ChainGateway", "PrincipalCache", "Runtime", "redactor_for"]
 
 log = logging.getLogger(__name__)
@@ -49,14 +59,19 @@ class ChainGateway:
     counted there in ``notary_chain_errors`` by operation.
     """
 
-    def __init__(self, connect: Callable[[], Any], *, pledge_registry_address: str | None = None) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], EvidenceRegistryClient],
+        *,
+        pledge_registry_address: str | None = None,
+    ) -> None:
         self._connect = connect
         self._pledge_address = pledge_registry_address
-        self._client: Any = None
-        self._pledges: Any = None
+        self._client: EvidenceRegistryClient | None = None
+        self._pledges: PledgeRegistryClient | None = None
         self._lock = threading.Lock()
 
-    def client(self) -> Any:
+    def client(self) -> EvidenceRegistryClient:
         from chain.errors import ChainError
 
         with self._lock:
@@ -68,8 +83,9 @@ class ChainGateway:
                     raise ChainUnavailable(f"cannot use the chain: {exc}") from exc
             return self._client
 
-    def pledges(self) -> Any:
-        """The PledgeRegistry client on the same chain, account and sender (deployed on first use)."""
+    def pledges(self) -> PledgeRegistryClient:
+        """The PledgeRegistry client on the same chain, account and sender (deployed on first
+        use)."""
         from chain.errors import ChainError
         from chain.errors import ChainUnavailable as NodeDown
 
@@ -86,7 +102,7 @@ class ChainGateway:
                     raise ChainUnavailable(f"cannot attach the pledge registry: {exc}") from exc
             return self._pledges
 
-    def anchor_root(self, root: bytes, tree_size: int) -> Any:
+    def anchor_root(self, root: bytes, tree_size: int) -> AnchorReceipt:
         from chain.errors import ChainUnavailable as NodeDown
 
         client = self.client()
@@ -103,7 +119,7 @@ class ChainGateway:
         metrics.ANCHOR_DURATION.observe(time.perf_counter() - started)
         return receipt
 
-    def view(self) -> Any:
+    def view(self) -> RegistryChainView:
         """A verifier's read-only view of this chain (``client_sdk.verify.ChainView``)."""
         from client_sdk.chain_view import RegistryChainView
 
@@ -127,7 +143,7 @@ class ChainGateway:
             return None
         return int(client.chain_id), str(client.registry_address)
 
-    def latest_checkpoint(self) -> Any:
+    def latest_checkpoint(self) -> AnchoredBatch | None:
         """``chain.AnchoredBatch`` the registry anchored last (None before the first)."""
         from chain.errors import ChainError
 
@@ -137,7 +153,7 @@ class ChainGateway:
             _count_chain_error("latest_checkpoint", exc)
             raise ChainUnavailable(f"cannot read the registry's latest checkpoint: {exc}") from exc
 
-    def anchoring_account(self) -> Any:
+    def anchoring_account(self) -> AnchoringAccount:
         """``chain.AnchoringAccount``: can this process's key anchor, and pay for it?"""
         from chain.errors import ChainError
 
@@ -214,7 +230,7 @@ class PrincipalCache:
                 del self._entries[digest]
 
 
-def _connect_chain(settings: Settings) -> Callable[[], Any]:
+def _connect_chain(settings: Settings) -> Callable[[], EvidenceRegistryClient]:
     key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
     if key is None and settings.chain_backend is ChainBackend.embedded:
         from chain import load_or_create_signer_key
@@ -227,7 +243,7 @@ def _connect_chain(settings: Settings) -> Callable[[], Any]:
             raise ConfigurationError(f"{exc} (NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE)",
                                      code="chain_key_unreadable") from exc
 
-    def connect() -> Any:
+    def connect() -> EvidenceRegistryClient:
         from chain import DEFAULT_CHAIN_ID, EvidenceRegistryClient
 
         if settings.chain_backend is ChainBackend.embedded:
@@ -429,7 +445,7 @@ class Runtime:
         try:
             self.content_store.check()
             checks["content_store"] = {"ok": True, "backend": self.settings.content_backend.value}
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
             checks["content_store"] = {"ok": False, "error": _short(exc)}
         chain_ok = False
         try:
@@ -466,11 +482,12 @@ class Runtime:
                 # Records between the two sizes are in the log, awaiting anchor, witnesses or TSAs.
                 checks["log"] = {"ok": True, "origin": self.log.origin, "size": log_size(session),
                                  "certified_size": certified_log_size(session)}
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
             checks["log"] = {"ok": False, "error": _short(exc)}
         for check, kind, quorum in (
-                ("witnesses", "witness", self.settings.required_cosignatures),
-                ("timestamp_authorities", "timestamp_authority", self.settings.required_timestamps)):
+            ("witnesses", "witness", self.settings.required_cosignatures),
+            ("timestamp_authorities", "timestamp_authority", self.settings.required_timestamps),
+        ):
             members = [loop.endpoint.state.report() for loop in self.attestation
                        if loop.endpoint.state.kind == kind]
             if members:

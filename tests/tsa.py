@@ -66,7 +66,8 @@ KeyType = Literal["rsa", "ec"]
 Fault = Literal["rejection", "garbage", "wrong_content_type", "server_error", "slow"]
 FAULTS: tuple[Fault, ...] = ("rejection", "garbage", "wrong_content_type", "server_error", "slow")
 
-# The policy OID the test TSA stamps under (an arbitrary arc: tests must not mistake it for a real one).
+# The policy OID the test TSA stamps under (an arbitrary arc: tests must not mistake it for a real
+# one).
 TSA_POLICY = "1.3.6.1.4.1.99999.3161.1"
 # Requests larger than this are refused before openssl sees them (a real request is ~80 bytes).
 MAX_REQUEST_BYTES = 16 * 1024
@@ -208,7 +209,8 @@ class OpenSSLTimestampAuthority:
     ) -> None:
         """``ca`` signs the TSA certificate (a new root by default; with ``intermediate``, a new
         intermediate under it, which the tokens then carry); ``tsa_certificate`` replaces the TSA
-        certificate and key, e.g. a deliberately wrong one from :meth:`TestCA.issue_tsa_certificate`.
+        certificate and key, e.g. a deliberately wrong one from
+        :meth:`TestCA.issue_tsa_certificate`.
         """
         self.openssl = openssl or find_openssl() or "openssl"
         self.key_type = key_type
@@ -359,7 +361,9 @@ def _handler_for(tsa: OpenSSLTimestampAuthority) -> type[http.server.BaseHTTPReq
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     self._answer(500, "text/plain", f"{exc}\n".encode())
                     return
-                ctype = "text/html" if fault == "wrong_content_type" else "application/timestamp-reply"
+                ctype = (
+                    "text/html" if fault == "wrong_content_type" else "application/timestamp-reply"
+                )
                 self._answer(200, ctype, answer)
 
         def _answer(self, status: int, ctype: str, body: bytes) -> None:

@@ -54,7 +54,9 @@ class BodyTooLarge(StarletteHTTPException):
     lets it through unchanged (it turns other errors into a 400); answered as ``limit_exceeded``."""
 
     def __init__(self, limit: int, declared: int | None = None) -> None:
-        what = f"the request body ({declared} bytes)" if declared is not None else "the request body"
+        what = (
+            f"the request body ({declared} bytes)" if declared is not None else "the request body"
+        )
         super().__init__(413, f"{what} is over the limit of {limit} bytes for this endpoint")
 
 
@@ -172,7 +174,9 @@ def _value_end(text: str, pos: int, what: str) -> int:
     while True:
         match = _STRUCTURE.search(text, pos)
         if match is None:
-            raise FormatError(f"{what} ends inside an unclosed {'object' if first == '{' else 'array'}")
+            raise FormatError(
+                f"{what} ends inside an unclosed {'object' if first == '{' else 'array'}"
+            )
         pos = match.start()
         if match.group() == '"':
             string = _STRING.match(text, pos)
@@ -274,7 +278,8 @@ def parse_members(model: type[M], members: dict[str, str], *, max_bytes: int) ->
 
 
 def validation_errors(exc: ValidationError, *prefix: str | int) -> list[dict[str, Any]]:
-    """pydantic's errors with ``loc`` under ``prefix`` (``body``), for ``RequestValidationError``."""
+    """pydantic's errors with ``loc`` under ``prefix`` (``body``), for
+    ``RequestValidationError``."""
     return [{"loc": (*prefix, *err["loc"]), "msg": err["msg"], "type": err["type"]}
             for err in exc.errors()]
 

@@ -66,7 +66,8 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     async def check(principal: CurrentPrincipal) -> Principal:  # no I/O: no thread hop
         if principal.role not in allowed:
             raise PermissionDenied(
-                f"role {principal.role!r} may not do this; it needs one of: {', '.join(sorted(allowed))}"
+                f"role {principal.role!r} may not do this; it needs one of: "
+                f"{', '.join(sorted(allowed))}"
             )
         return principal
 

@@ -95,7 +95,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+            {
+                "loc": list(err.get("loc", ())),
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
             for err in exc.errors()[:20]
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
@@ -114,8 +118,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         incident = secrets.token_hex(8)
         log.exception("unexpected error (incident %s)", incident)
-        return problem(500, "internal_error", "Internal error",
-                       f"the service failed unexpectedly; quote incident {incident}", incident=incident)
+        return problem(
+            500,
+            "internal_error",
+            "Internal error",
+            f"the service failed unexpectedly; quote incident {incident}",
+            incident=incident,
+        )
 
 
 _PROBLEM_SCHEMA = {

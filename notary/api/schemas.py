@@ -35,7 +35,9 @@ MAX_DIGESTS_PER_REQUEST = 100_000
 class DigestBatchSubmission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: Annotated[list[DigestSubmission], Field(min_length=1, max_length=MAX_DIGESTS_PER_REQUEST)]
+    items: Annotated[
+        list[DigestSubmission], Field(min_length=1, max_length=MAX_DIGESTS_PER_REQUEST)
+    ]
 
 
 class AnchorInfo(BaseModel):

@@ -155,7 +155,9 @@ async def _read(
                 _, disp = parse_options_header(part.headers.get("content-disposition", b""))
                 part.name = disp.get(b"name", b"").decode("utf-8", "replace")
                 raw_filename = disp.get(b"filename")
-                part.filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
+                part.filename = (
+                    raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
+                )
                 in_file = part.name == file_field
                 if in_file:
                     if result.saw_file:
@@ -169,18 +171,24 @@ async def _read(
                 if in_file:
                     result.file_bytes += len(value)
                     if result.file_bytes > max_file_bytes:
-                        raise LimitExceeded(f"the file is larger than the limit of {max_file_bytes} bytes")
+                        raise LimitExceeded(
+                            f"the file is larger than the limit of {max_file_bytes} bytes"
+                        )
                     pending += value
                 else:
                     part.data += value
                     if len(part.data) > MAX_FIELD_BYTES:
-                        raise LimitExceeded(f"form field {part.name!r} is over {MAX_FIELD_BYTES} bytes")
+                        raise LimitExceeded(
+                            f"form field {part.name!r} is over {MAX_FIELD_BYTES} bytes"
+                        )
             elif kind == "end":
                 if in_file:
                     await flush(True)
                     in_file = False
                 else:
-                    result.fields.setdefault(part.name, []).append(part.data.decode("utf-8", "replace"))
+                    result.fields.setdefault(part.name, []).append(
+                        part.data.decode("utf-8", "replace")
+                    )
         events.clear()
         await flush(False)
     try:

@@ -116,8 +116,13 @@ def class_of(counted: list[dict[str, Any]]) -> str:
 
 
 def build_credit_entry_record(
-    record_id: str, received_at: datetime, *, authority: dict[str, str], details: CreditEntryDetails,
-    commitment: str, subject_commitment: str,
+    record_id: str,
+    received_at: datetime,
+    *,
+    authority: dict[str, str],
+    details: CreditEntryDetails,
+    commitment: str,
+    subject_commitment: str,
 ) -> dict[str, Any]:
     """A ``credit_entry`` record, schema 2: the commitments and the non-personal fields.
 
@@ -139,7 +144,12 @@ def build_credit_entry_record(
 
 
 def build_credit_repair_record(
-    record_id: str, received_at: datetime, *, authority: dict[str, str], entry_id: str, commitment: str,
+    record_id: str,
+    received_at: datetime,
+    *,
+    authority: dict[str, str],
+    entry_id: str,
+    commitment: str,
 ) -> dict[str, Any]:
     """A ``credit_repair`` record: the authority closed this entry (named by id and commitment)."""
     return {

@@ -155,7 +155,11 @@ def mask_identifier(id_type: IdType | str, value: str) -> str:
 def _mask(value: str, keep_start: int, keep_end: int) -> str:
     if len(value) <= keep_start + keep_end + 2:  # too short to show ends without giving it away
         keep_start, keep_end = min(keep_start, 1), 0
-    return value[:keep_start] + "*" * (len(value) - keep_start - keep_end) + value[len(value) - keep_end:]
+    return (
+        value[:keep_start]
+        + "*" * (len(value) - keep_start - keep_end)
+        + value[len(value) - keep_end :]
+    )
 
 
 class PartyId(CheckedTextModel):

@@ -80,7 +80,7 @@ class AssetType(StrEnum):
 
 _PATENT = re.compile(r"^(\d{12}|\d{8})\.([\dX])$")
 _PATENT_LOOSE = re.compile(r"^(?:ZL|CN)*(\d{12}|\d{8})(?:\.?([\dX]))?$")
-_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−﹣"})
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−﹣", "-"))  # noqa: RUF001 - the dashes to fold
 _STORED = "stored"  # validation context: a pledge row read back, kept exactly as it was stored
 
 
@@ -150,7 +150,8 @@ class PledgeAsset(BaseModel):
 
     @classmethod
     def stored(cls, text: str) -> PledgeAsset:
-        """A pledge row's asset as it was stored, its identity (and so its ``asset_id``) unchanged."""
+        """A pledge row's asset as it was stored, its identity (and so its ``asset_id``)
+        unchanged."""
         return cls.model_validate_json(text, context={_STORED: True})
 
     @property
@@ -177,7 +178,8 @@ class PledgeTerms(BaseModel):
     contract_sha256: Hex64
     valuation_report_sha256: Hex64
     pledgee_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")] | None = None
-    """The pledgee's Ed25519 public key (unpadded base64url of its 32 bytes); required to register."""
+    """The pledgee's Ed25519 public key (unpadded base64url of its 32 bytes); required to
+    register."""
 
     @field_validator("pledgee_key")
     @classmethod
@@ -186,7 +188,9 @@ class PledgeTerms(BaseModel):
             try:
                 public_key_from_b64(value)
             except (FormatError, ValueError):
-                raise ValueError("pledgee_key is an Ed25519 public key: 32 bytes, base64url") from None
+                raise ValueError(
+                    "pledgee_key is an Ed25519 public key: 32 bytes, base64url"
+                ) from None
         return value
 
     @field_validator("secured_amount")

@@ -1,4 +1,5 @@
-"""Numbers, booleans and dates in a request, read as the client wrote them: no conversion between types.
+"""Numbers, booleans and dates in a request, read as the client wrote them: no conversion between
+types.
 
 Pydantic's default (lax) mode turns ``false`` into the integer 0, ``1.0`` and ``" 5"`` into 5,
 ``"yes"`` into true, and a number into a date or time (seconds since 1970: ``"captured_at": 0`` is
@@ -32,7 +33,9 @@ from pydantic_core import PydanticCustomError
 __all__ = ["Hex64", "JsonAwareDateTime", "JsonBool", "JsonDate", "JsonDateTime", "JsonInt"]
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?")
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?"
+)
 
 
 def _date_text(value: Any) -> Any:
@@ -55,7 +58,11 @@ def _date_time_text(value: Any) -> Any:
 
 
 def _shown(value: Any) -> str:
-    return f"{type(value).__name__} {str(value)[:40]!r}" if isinstance(value, str) else repr(value)[:40]
+    return (
+        f"{type(value).__name__} {str(value)[:40]!r}"
+        if isinstance(value, str)
+        else repr(value)[:40]
+    )
 
 
 JsonInt = Annotated[int, Strict()]

@@ -49,7 +49,9 @@ def first_hidden_character(text: str) -> tuple[int, str] | None:
 def describe(char: str) -> str:
     """``U+202E RIGHT-TO-LEFT OVERRIDE``: how an error names a character nobody can see."""
     name = unicodedata.name(char, "") or {
-        "Cc": "(a control character)", "Cs": "(a lone surrogate)"}.get(unicodedata.category(char), "")
+        "Cc": "(a control character)",
+        "Cs": "(a lone surrogate)",
+    }.get(unicodedata.category(char), "")
     return f"U+{ord(char):04X} {name}".rstrip()
 
 

@@ -115,7 +115,9 @@ def append_leaves(
     return changed
 
 
-def _extend_row(level: int, first: int, row: Sequence[bytes], read: TileReader) -> dict[TileKey, bytes]:
+def _extend_row(
+    level: int, first: int, row: Sequence[bytes], read: TileReader
+) -> dict[TileKey, bytes]:
     out: dict[TileKey, bytes] = {}
     position = first
     pending = list(row)

@@ -210,7 +210,9 @@ def _utc(created: float) -> str:
         "+00:00", "Z")
 
 
-def logging_config(*, level: str, fmt: LogFormat, redactor: Redactor | None = None) -> dict[str, Any]:
+def logging_config(
+    *, level: str, fmt: LogFormat, redactor: Redactor | None = None
+) -> dict[str, Any]:
     """The ``logging.config.dictConfig`` document for a service process (also uvicorn's
     ``log_config``: uvicorn applies it in each worker process it spawns, so it must pickle)."""
     level = level.upper()

@@ -58,14 +58,24 @@ log = logging.getLogger(__name__)
 
 
 class AnchorResult(Protocol):
-    chain_id: int
-    contract: str
-    batch_id: int
-    tx_hash: str
-    block_number: int
-    block_hash: str
-    block_timestamp: int
-    gas_used: int
+    """The receipt of an anchoring transaction (read-only: ``chain.AnchoredBatch`` is frozen)."""
+
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def contract(self) -> str: ...
+    @property
+    def batch_id(self) -> int: ...
+    @property
+    def tx_hash(self) -> str: ...
+    @property
+    def block_number(self) -> int: ...
+    @property
+    def block_hash(self) -> str: ...
+    @property
+    def block_timestamp(self) -> int: ...
+    @property
+    def gas_used(self) -> int: ...
 
 
 class Anchorer(Protocol):
@@ -368,7 +378,9 @@ class AnchoringWorker:
 
     # The loop ----------------------------------------------------------------------------
 
-    def run_forever(self, stop: threading.Event, *, is_leader: Callable[[], bool] = lambda: True) -> None:
+    def run_forever(
+        self, stop: threading.Event, *, is_leader: Callable[[], bool] = lambda: True
+    ) -> None:
         backoff = 0.0
         failed_rounds = 0  # since the last round that succeeded: for the "recovered" line
         try:

@@ -204,7 +204,9 @@ class WitnessSubmitter:
         try:
             signatures = parse_signature_lines(response)
         except FormatError as exc:
-            raise WitnessRefused(f"witness {self.name} answered with no signature lines: {exc}") from exc
+            raise WitnessRefused(
+                f"witness {self.name} answered with no signature lines: {exc}"
+            ) from exc
         text = parse_note(batch.checkpoint or "").text
         for sig in signatures:
             if not self.verifier.matches(sig):
@@ -264,8 +266,15 @@ class TimestampRequester:
                 except (TimestampError, FormatError) as exc:
                     raise DependencyUnavailable(
                         f"time-stamp authority {redact_url(self.url)}: {exc}") from exc
-                session.add(TimestampToken(batch_seq=batch.seq or 0, authority=self.url, token=token,
-                                           gen_time=info.gen_time, received_at=datetime.now(UTC)))
+                session.add(
+                    TimestampToken(
+                        batch_seq=batch.seq or 0,
+                        authority=self.url,
+                        token=token,
+                        gen_time=info.gen_time,
+                        received_at=datetime.now(UTC),
+                    )
+                )
                 try:
                     session.commit()
                 except IntegrityError:

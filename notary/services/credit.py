@@ -72,7 +72,11 @@ class Opening:
 
 
 def record_entry(
-    session: Session, *, authority: Principal, details: CreditEntryDetails, now: datetime | None = None
+    session: Session,
+    *,
+    authority: Principal,
+    details: CreditEntryDetails,
+    now: datetime | None = None,
 ) -> tuple[StoredRecord, Opening]:
     """Record an entry. One whose publicity period has already ended is refused: it counts at no
     time T, since it was not recorded by any T on which it was public (docs/credit.md)."""
@@ -103,11 +107,15 @@ def record_entry(
             subject_salt=subject_salt, created_at=datetime.now(UTC),
         )]
 
-    stored = accept_record(session, kind="credit_entry", owner=authority, build_body=build, extra_rows=row)
+    stored = accept_record(
+        session, kind="credit_entry", owner=authority, build_body=build, extra_rows=row
+    )
     return stored, Opening(detail_doc, salt, commitment, subject_salt)
 
 
-def _erase(session: Session, entry: CreditEntry, *, status: str, closing_record_id: str | None) -> None:
+def _erase(
+    session: Session, entry: CreditEntry, *, status: str, closing_record_id: str | None
+) -> None:
     """Drop the details, their salt and the applicants' statements. Kept, so that answers for
     times the entry counted stay provable: the subject and its salt, conduct, severity, period."""
     entry.status = status
@@ -125,7 +133,9 @@ def sweep_expired(session: Session, *, now: datetime | None = None) -> int:
     """Close and erase entries whose publicity period has ended."""
     today = (now or datetime.now(UTC)).date()
     expired = session.exec(
-        select(CreditEntry).where(CreditEntry.status == "active", col(CreditEntry.publicity_end) <= today)
+        select(CreditEntry).where(
+            CreditEntry.status == "active", col(CreditEntry.publicity_end) <= today
+        )
     ).all()
     for entry in expired:
         _erase(session, entry, status="expired", closing_record_id=None)
@@ -137,7 +147,9 @@ def sweep_expired(session: Session, *, now: datetime | None = None) -> int:
 
 def _purge(session: Session) -> None:
     bind = session.get_bind()
-    purge_erased_rows(bind if isinstance(bind, Engine) else bind.engine, "credit_entry", "credit_repair")
+    purge_erased_rows(
+        bind if isinstance(bind, Engine) else bind.engine, "credit_entry", "credit_repair"
+    )
 
 
 def apply_for_repair(
@@ -147,18 +159,27 @@ def apply_for_repair(
     if entry is None or entry.status != "active":
         raise NotFound(f"no active credit entry {entry_id!r}")
     if applicant.identifier is None or applicant.identifier != entry.subject_key:
-        raise PermissionDenied("only the subject of an entry may apply for its repair; your principal "
-                               "is not registered as that subject")
+        raise PermissionDenied(
+            "only the subject of an entry may apply for its repair; your principal "
+            "is not registered as that subject"
+        )
     if entry.conduct != "dishonest":
         raise Conflict("only dishonest-conduct entries can be repaired")
     pending = session.exec(
-        select(CreditRepair).where(CreditRepair.entry_id == entry_id, CreditRepair.decision == "pending")
+        select(CreditRepair).where(
+            CreditRepair.entry_id == entry_id, CreditRepair.decision == "pending"
+        )
     ).first()
     if pending is not None:
         raise Conflict(f"repair application {pending.id} for this entry awaits a decision")
-    repair = CreditRepair(entry_id=entry_id, applicant_id=applicant.id,
-                          statement=application.statement, submitted_at=datetime.now(UTC),
-                          decision="pending", evidence_sha256=json.dumps(application.evidence_sha256))
+    repair = CreditRepair(
+        entry_id=entry_id,
+        applicant_id=applicant.id,
+        statement=application.statement,
+        submitted_at=datetime.now(UTC),
+        decision="pending",
+        evidence_sha256=json.dumps(application.evidence_sha256),
+    )
     session.add(repair)
     session.commit()
     session.refresh(repair)
@@ -180,7 +201,11 @@ def repair_for(session: Session, *, reader: Principal, repair_id: int) -> Credit
     so that an id reveals nothing about whose application it is)."""
     repair = session.get(CreditRepair, repair_id)
     entry = session.get(CreditEntry, repair.entry_id) if repair is not None else None
-    if repair is None or entry is None or reader.id not in (repair.applicant_id, entry.authority_id):
+    if (
+        repair is None
+        or entry is None
+        or reader.id not in (repair.applicant_id, entry.authority_id)
+    ):
         raise NotFound(f"no repair application {repair_id} of yours or on your entries")
     return repair
 
@@ -277,8 +302,11 @@ def _shown(entry: CreditEntry, proof: _Proof) -> dict[str, Any]:
     return item
 
 
-def subject_status(session: Session, issuer: Issuer, *, subject_key: str, as_of: datetime) -> dict[str, Any]:
-    """The signed public answer for ``as_of`` (a time that has passed: see :func:`refuse_unfinished`).
+def subject_status(
+    session: Session, issuer: Issuer, *, subject_key: str, as_of: datetime
+) -> dict[str, Any]:
+    """The signed public answer for ``as_of`` (a time that has passed: see
+    :func:`refuse_unfinished`).
 
     ``entries``: those that count at ``as_of``, with openings (or, once erased, the salt of their
     subject commitment) and certificates, and their repair if one was recorded after ``as_of``.
@@ -324,6 +352,10 @@ def subject_status(session: Session, issuer: Issuer, *, subject_key: str, as_of:
         "entries": counting,
         "pending": pending,
         "issued_at": format_timestamp(datetime.now(UTC)),
-        "issuer": {"key_id": issuer.key_id, "public_key": issuer.public_key_b64, "name": issuer.name},
+        "issuer": {
+            "key_id": issuer.key_id,
+            "public_key": issuer.public_key_b64,
+            "name": issuer.name,
+        },
     }
     return issuer.sign(unsigned)

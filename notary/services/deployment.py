@@ -185,8 +185,11 @@ def preflight(runtime: Runtime) -> dict[str, str]:
     retired = frozenset(key_id_of(k) for k in settings.issuer_retired_keys)
     added = check_facts(runtime.engine, facts, retired_issuer_key_ids=retired)
     if added:
-        log.info("recorded the deployment's identity: %s", ", ".join(f"{k}={v}" for k, v in added.items()),
-                 extra=event("deployment_recorded", **added))
+        log.info(
+            "recorded the deployment's identity: %s",
+            ", ".join(f"{k}={v}" for k, v in added.items()),
+            extra=event("deployment_recorded", **added),
+        )
     if not account.ok:
         raise ConfigurationError(account.problem or "the chain key cannot anchor",
                                  code="anchoring_account_unusable")

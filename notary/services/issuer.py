@@ -86,9 +86,14 @@ class Issuer:
 
     def sign(self, unsigned: dict[str, Any]) -> dict[str, Any]:
         """Add an Ed25519 ``signature`` over the canonical JSON of ``unsigned``."""
-        return {**unsigned, "signature": {"alg": "Ed25519", "value": sign_document(self._key, unsigned)}}
+        return {
+            **unsigned,
+            "signature": {"alg": "Ed25519", "value": sign_document(self._key, unsigned)},
+        }
 
-    def receipt_document(self, record: dict[str, Any], leaf_hash: str, issued_at: datetime) -> dict[str, Any]:
+    def receipt_document(
+        self, record: dict[str, Any], leaf_hash: str, issued_at: datetime
+    ) -> dict[str, Any]:
         """The signed receipt as JSON, built from already-validated parts (the hot path of
         every submission: no second validation of what was just built)."""
         unsigned = {

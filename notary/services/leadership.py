@@ -1,9 +1,9 @@
 """Electing the one anchoring worker among several service processes, through the database.
 
 No home-made consensus: PostgreSQL's session-level advisory lock is held on a dedicated connection
-for as long as the leader lives; when its process dies, the server drops the connection and the lock,
-and another process's next attempt wins. With SQLite (one machine) an ``flock`` on a file in the
-data directory does the same job, and the kernel releases it when the process dies.
+for as long as the leader lives; when its process dies, the server drops the connection and the
+lock, and another process's next attempt wins. With SQLite (one machine) an ``flock`` on a file in
+the data directory does the same job, and the kernel releases it when the process dies.
 
 Changes of leadership are logged as events: ``leader_acquired``, ``leader_lost`` (the lock's
 connection died under it), ``leader_released`` (on shutdown); ``notary_leader`` follows them.
@@ -11,6 +11,7 @@ connection died under it), ``leader_released`` (on shutdown); ``notary_leader`` 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -120,10 +121,8 @@ class PostgresLeaderLock:
 
     def _drop(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(SQLAlchemyError):
                 self._conn.invalidate()
-            except SQLAlchemyError:
-                pass
             self._conn = None
 
     def release(self) -> None:

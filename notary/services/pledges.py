@@ -34,7 +34,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlmodel import Session, select
 
@@ -65,9 +65,14 @@ from notary.services.principals import Actor, audit
 from notary.services.records import StoredRecord, accept_record, body_of
 from notary.storage.models import Pledge, Principal, Record
 
+if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
+    from chain.pledges import RegistrarAccount
+    from chain.types import BlockInfo, PledgeReceipt, PledgeSnapshot
+
 __all__ = [
     "CONSENT_MAX_AGE",
     "MAX_EARLY_SECONDS",
+    "PledgeLedger",
     "change_pledge",
     "load_pledge",
     "pledge_status",
@@ -78,32 +83,64 @@ __all__ = [
 CONSENT_MAX_AGE = timedelta(days=7)
 """How old a pledgee's signed consent may be when the registrar submits it."""
 MAX_EARLY_SECONDS = 60
-"""``as_of`` up to this far ahead answers 425 with ``Retry-After``; further ahead is refused (422)."""
+"""``as_of`` up to this far ahead answers 425 with ``Retry-After``; further ahead is refused
+(422)."""
 
 _CONSENT_ACTIONS = {"released": "release", "enforced": "enforce"}
 
+_T = TypeVar("_T")
 
-def _chain_call(fn: Callable[..., Any], *args: Any) -> Any:
+
+class PledgeLedger(Protocol):
+    """What the pledge service needs from the chain (``chain.PledgeRegistryClient`` fits): the
+    registry's identity, a registrar's own client, the four acts and reads as of a time."""
+
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def registry_address(self) -> str: ...
+    def block(self, block: int | str) -> BlockInfo: ...
+    def pledge_as_of(self, asset_id: bytes, timestamp: int) -> PledgeSnapshot: ...
+    def provision_registrar(self, label: str) -> RegistrarAccount: ...
+    def for_registrar(self, label: str) -> PledgeLedger: ...
+    def register(
+        self, asset_id: bytes, pledgor: bytes, pledgee: bytes, terms_digest: bytes
+    ) -> PledgeReceipt: ...
+    def amend(self, pledge_id: int, new_terms_digest: bytes) -> PledgeReceipt: ...
+    def release(self, pledge_id: int, party: bytes, consent_digest: bytes) -> PledgeReceipt: ...
+    def enforce(self, pledge_id: int, party: bytes, consent_digest: bytes) -> PledgeReceipt: ...
+
+
+def _chain_call(fn: Callable[..., _T], *args: Any) -> _T:
     """Run a PledgeRegistry call, turning its refusals into the service's errors."""
     from chain import errors as ce
 
     try:
         return fn(*args)
     except ce.AssetAlreadyPledged as exc:
-        raise Conflict(f"the asset already has active pledge {exc.active_pledge_id}; it must be "
-                       "released before it can be pledged again", code="asset_already_pledged") from exc
+        raise Conflict(
+            f"the asset already has active pledge {exc.active_pledge_id}; it must be "
+            "released before it can be pledged again",
+            code="asset_already_pledged",
+        ) from exc
     except ce.NotRegistrar as exc:
-        raise PermissionDenied(f"pledge {exc.pledge_id} was registered by another registrar; only it "
-                               "may change it", code="not_your_pledge") from exc
+        raise PermissionDenied(
+            f"pledge {exc.pledge_id} was registered by another registrar; only it may change it",
+            code="not_your_pledge",
+        ) from exc
     except ce.NotPledgee as exc:
-        raise PermissionDenied("only the pledgee can consent to a release or enforce a pledge",
-                               code="not_pledgee") from exc
+        raise PermissionDenied(
+            "only the pledgee can consent to a release or enforce a pledge", code="not_pledgee"
+        ) from exc
     except ce.NotAParty as exc:
-        raise PermissionDenied("that party is neither the pledgor nor the pledgee of this pledge",
-                               code="not_a_party") from exc
+        raise PermissionDenied(
+            "that party is neither the pledgor nor the pledgee of this pledge", code="not_a_party"
+        ) from exc
     except ce.PledgeNotActive as exc:
-        raise Conflict(f"the pledge was already released or enforced (by another act than this "
-                       f"one): {exc}", code="pledge_not_active") from exc
+        raise Conflict(
+            f"the pledge was already released or enforced (by another act than this one): {exc}",
+            code="pledge_not_active",
+        ) from exc
     except ce.UnknownPledge as exc:
         raise NotFound(f"no such pledge on chain: {exc}") from exc
     except (ce.SameParty, ce.ZeroPledgeValue) as exc:
@@ -112,8 +149,9 @@ def _chain_call(fn: Callable[..., Any], *args: Any) -> Any:
         raise ChainUnavailable(f"the pledge registry could not be used: {exc}") from exc
 
 
-def _registrar_chain(session: Session, chain: Any, registrar: Principal) -> Any:
-    """The registrar's own chain client, its account granted and funded first (the grant audited)."""
+def _registrar_chain(session: Session, chain: PledgeLedger, registrar: Principal) -> PledgeLedger:
+    """The registrar's own chain client, its account granted and funded first (the grant
+    audited)."""
     account = _chain_call(chain.provision_registrar, registrar.id)
     if account.granted_tx is not None or account.funded_tx is not None:
         granted = account.granted_tx is not None
@@ -132,7 +170,7 @@ def _event_record(
     session: Session,
     *,
     registrar: Principal,
-    receipt: Any,
+    receipt: PledgeReceipt,
     action: str,
     asset: PledgeAsset,
     terms: Mapping[str, Any] | None,
@@ -143,14 +181,28 @@ def _event_record(
 ) -> StoredRecord:
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
         return build_pledge_event_record(
-            record_id, received_at,
-            registrar={"id": registrar.id, "name": registrar.name, "account": str(receipt.registrar)},
-            action=action, asset=asset,
-            transaction={"chain_id": receipt.chain_id, "contract": receipt.contract,
-                         "pledge_id": receipt.pledge_id, "tx_hash": receipt.tx_hash,
-                         "block_number": receipt.block_number,
-                         "block_timestamp": receipt.block_timestamp},
-            terms=terms, party=party, consent=consent, ownership=ownership)
+            record_id,
+            received_at,
+            registrar={
+                "id": registrar.id,
+                "name": registrar.name,
+                "account": str(receipt.registrar),
+            },
+            action=action,
+            asset=asset,
+            transaction={
+                "chain_id": receipt.chain_id,
+                "contract": receipt.contract,
+                "pledge_id": receipt.pledge_id,
+                "tx_hash": receipt.tx_hash,
+                "block_number": receipt.block_number,
+                "block_timestamp": receipt.block_timestamp,
+            },
+            terms=terms,
+            party=party,
+            consent=consent,
+            ownership=ownership,
+        )
 
     dedup = f"pledge_event:{receipt.chain_id}:{receipt.tx_hash}"
     return accept_record(session, kind="pledge_event", owner=registrar, build_body=build,
@@ -202,7 +254,7 @@ def register_pledge(
     session: Session,
     *,
     registrar: Principal,
-    chain: Any,
+    chain: PledgeLedger,
     asset: PledgeAsset,
     terms: PledgeTerms,
     idempotency_key: str,
@@ -231,11 +283,17 @@ def register_pledge(
     created = row is None
     if row is None:
         row = Pledge(
-            chain_id=int(receipt.chain_id), contract=str(receipt.contract), pledge_id=int(receipt.pledge_id),
-            asset_key=asset.key(), asset=json.dumps(asset.model_dump(mode="json", exclude_none=True)),
-            terms=json.dumps([terms.as_document()]), status="active", registrar_id=registrar.id,
+            chain_id=int(receipt.chain_id),
+            contract=str(receipt.contract),
+            pledge_id=int(receipt.pledge_id),
+            asset_key=asset.key(),
+            asset=json.dumps(asset.model_dump(mode="json", exclude_none=True)),
+            terms=json.dumps([terms.as_document()]),
+            status="active",
+            registrar_id=registrar.id,
             registered_at=datetime.fromtimestamp(receipt.block_timestamp, UTC),
-            registrar_account=str(receipt.registrar), idempotency_key=idempotency_key,
+            registrar_account=str(receipt.registrar),
+            idempotency_key=idempotency_key,
             request_sha256=digest,
         )
     new_row = row
@@ -251,7 +309,7 @@ def register_pledge(
     return session.exec(select(Pledge).where(*on_chain)).one(), stored
 
 
-def load_pledge(session: Session, pledge_id: int, chain: Any) -> Pledge:
+def load_pledge(session: Session, pledge_id: int, chain: PledgeLedger) -> Pledge:
     row = session.exec(select(Pledge).where(
         Pledge.pledge_id == pledge_id, Pledge.chain_id == int(chain.chain_id),
         Pledge.contract == str(chain.registry_address))).first()
@@ -278,7 +336,10 @@ def _checked_consent(row: Pledge, current: Mapping[str, Any], action: str, conse
         if exc.step == "party":
             signed_as = consent["act"]["party"]
             pledgor = current["pledgor"]
-            is_pledgor = (signed_as["id_type"], signed_as["id"]) == (pledgor["id_type"], pledgor["id"])
+            is_pledgor = (signed_as["id_type"], signed_as["id"]) == (
+                pledgor["id_type"],
+                pledgor["id"],
+            )
             raise PermissionDenied(
                 exc.reason, code="not_pledgee" if is_pledgor else "not_a_party") from exc
         raise PermissionDenied(f"the pledgee's consent does not hold: {exc.reason}",
@@ -289,7 +350,7 @@ def change_pledge(
     session: Session,
     *,
     registrar: Principal,
-    chain: Any,
+    chain: PledgeLedger,
     pledge_id: int,
     action: str,
     terms: PledgeTerms | None = None,
@@ -299,8 +360,11 @@ def change_pledge(
     enforce (the pledgee's signed demand); only by the registrar that registered the pledge."""
     row = load_pledge(session, pledge_id, chain)
     if row.registrar_id != registrar.id:
-        raise PermissionDenied(f"pledge {pledge_id} was registered by another registrar; only it may "
-                               "amend, release or enforce it", code="not_your_pledge")
+        raise PermissionDenied(
+            f"pledge {pledge_id} was registered by another registrar; only it may "
+            "amend, release or enforce it",
+            code="not_your_pledge",
+        )
     if row.status != "active" and not (action == row.status and consent is not None):
         # A retry of the very act that closed it (the same signed consent) goes on to the chain,
         # which answers with the same transaction, and so with the first event (200); a new act
@@ -343,9 +407,17 @@ def change_pledge(
     else:
         raise InvalidInput(f"unknown pledge action {action!r}")
     session.add(row)
-    stored = _event_record(session, registrar=registrar, receipt=receipt, action=action, asset=asset,
-                           terms=event_terms, party=party, consent=consent,
-                           extra_rows=lambda _rid: [row])
+    stored = _event_record(
+        session,
+        registrar=registrar,
+        receipt=receipt,
+        action=action,
+        asset=asset,
+        terms=event_terms,
+        party=party,
+        consent=consent,
+        extra_rows=lambda _rid: [row],
+    )
     session.refresh(row)
     return row, stored
 
@@ -359,14 +431,19 @@ def refuse_unfinished(as_of: datetime | None) -> None:
         return
     now, moment = time.time(), as_of.timestamp()
     if moment > now + MAX_EARLY_SECONDS:
-        raise InvalidInput("as_of is in the future; the chain can only answer for times that have passed")
+        raise InvalidInput(
+            "as_of is in the future; the chain can only answer for times that have passed"
+        )
     if int(moment) >= int(now):
         wait = max(1, math.ceil(int(moment) + 1 - now))
-        raise TooEarly(f"as_of {format_timestamp(as_of)} has not passed yet: a block stamped with it "
-                       f"may still be mined; ask again in {wait} s", retry_after=wait)
+        raise TooEarly(
+            f"as_of {format_timestamp(as_of)} has not passed yet: a block stamped with it "
+            f"may still be mined; ask again in {wait} s",
+            retry_after=wait,
+        )
 
 
-def _moment(chain: Any, as_of: datetime | None) -> int:
+def _moment(chain: PledgeLedger, as_of: datetime | None) -> int:
     """The second the answer is for."""
     refuse_unfinished(as_of)
     if as_of is None:
@@ -377,7 +454,12 @@ def _moment(chain: Any, as_of: datetime | None) -> int:
 
 
 def pledge_status(
-    session: Session, issuer: Issuer, *, chain: Any, asset: PledgeAsset, as_of: datetime | None
+    session: Session,
+    issuer: Issuer,
+    *,
+    chain: PledgeLedger,
+    asset: PledgeAsset,
+    as_of: datetime | None,
 ) -> dict[str, Any]:
     """"Is asset X pledged as of T, and to whom", read from the chain at the block of T.
 
@@ -396,9 +478,13 @@ def pledge_status(
     if snapshot.pledge is not None:
         p = snapshot.pledge
         row = load_pledge(session, int(p.pledge_id), chain)
-        terms = next((t for t in reversed(json.loads(row.terms)) if terms_digest(t) == p.terms_digest), None)
+        terms = next(
+            (t for t in reversed(json.loads(row.terms)) if terms_digest(t) == p.terms_digest), None
+        )
         if terms is None:
-            raise Conflict(f"our records hold no terms matching pledge {p.pledge_id}'s digest on chain")
+            raise Conflict(
+                f"our records hold no terms matching pledge {p.pledge_id}'s digest on chain"
+            )
         pledge_doc = {
             "pledge_id": int(p.pledge_id),
             "registered_at": p.registered_at,
@@ -422,6 +508,10 @@ def pledge_status(
         "pledged": pledge_doc is not None,
         "pledge": pledge_doc,
         "issued_at": format_timestamp(datetime.now(UTC)),
-        "issuer": {"key_id": issuer.key_id, "public_key": issuer.public_key_b64, "name": issuer.name},
+        "issuer": {
+            "key_id": issuer.key_id,
+            "public_key": issuer.public_key_b64,
+            "name": issuer.name,
+        },
     }
     return issuer.sign(unsigned)

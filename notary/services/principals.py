@@ -171,13 +171,20 @@ def create_principal(
         ) from None
     if identifier is not None:
         identifier = parse_subject_key(identifier)
-    principal = Principal(id=new_id("principal"), name=name, role=role, created_at=datetime.now(UTC),
-                          identifier=identifier)
+    principal = Principal(
+        id=new_id("principal"),
+        name=name,
+        role=role,
+        created_at=datetime.now(UTC),
+        identifier=identifier,
+    )
     session.add(principal)
     session.flush()
     audit(session, actor, "principal.create", target_type="principal", target_id=principal.id,
           detail={"name": name, "role": role, "identifier": identifier})
-    issued = issue_api_key(session, principal_id=principal.id, expires_at=key_expires_at, actor=actor)
+    issued = issue_api_key(
+        session, principal_id=principal.id, expires_at=key_expires_at, actor=actor
+    )
     session.commit()
     session.refresh(principal)
     return NewPrincipal(principal, issued.api_key, issued.row.id)
@@ -290,7 +297,9 @@ def authenticate(session: Session, key: str | None) -> Principal:
 def authenticate_key(session: Session, key: str | None) -> tuple[Principal, float]:
     """The principal of an active key, and the seconds until the key expires (``inf``: never)."""
     if not key:
-        raise AuthenticationRequired("this request needs an API key (header: Authorization: Bearer <key>)")
+        raise AuthenticationRequired(
+            "this request needs an API key (header: Authorization: Bearer <key>)"
+        )
     if not key.startswith(_KEY_PREFIX) or len(key) > 100:
         raise AuthenticationRequired("the API key is malformed")
     row = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key))).first()

@@ -67,7 +67,8 @@ __all__ = [
 # keep rows beside the record that a receipt does not carry (key grants, a credit entry's
 # erasable details, a pledge's terms).
 RESTORABLE_KINDS = frozenset({"evidence", "work"})
-MAX_RECEIPT_FILES = 100_000  # to prevent an operator's typo (a home directory) from running for hours
+# to prevent an operator's typo (a home directory) from running for hours
+MAX_RECEIPT_FILES = 100_000
 MAX_RECEIPT_FILE_BYTES = 1024 * 1024
 _MAX_GAPS_LISTED = 100
 
@@ -313,7 +314,11 @@ def reconcile(
     if held < db_size:
         gaps = _gaps(session, db_size)
         shown = ", ".join(str(g) for g in gaps[:_MAX_GAPS_LISTED])
-        more = f" and {len(gaps) - _MAX_GAPS_LISTED} more ranges" if len(gaps) > _MAX_GAPS_LISTED else ""
+        more = (
+            f" and {len(gaps) - _MAX_GAPS_LISTED} more ranges"
+            if len(gaps) > _MAX_GAPS_LISTED
+            else ""
+        )
         report.problems.append(Problem(
             "records_missing",
             f"{db_size - held} log entries have no record in the database (entries {shown}{more}): "
@@ -511,7 +516,9 @@ def _place(session: Session, source: str, receipt: Receipt, *, issuer_keys: Mapp
         anchored_root = roots.get(batch.log_size)
         if anchored_root is not None:
             proof = inclusion_proof(session, index, batch.log_size)
-            recomputed = root_from_inclusion_proof(bytes.fromhex(leaf), index, batch.log_size, proof)
+            recomputed = root_from_inclusion_proof(
+                bytes.fromhex(leaf), index, batch.log_size, proof
+            )
             if recomputed.hex() != anchored_root:
                 return finding(ReceiptOutcome.conflict,
                                f"its inclusion proof at index {index} does not lead to the root "

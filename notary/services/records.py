@@ -106,8 +106,14 @@ def accept_record(
     received_at = now or datetime.now(UTC)
     record_id = record_id or new_id(kind)
     record = _new_record(
-        kind=kind, owner=owner, record_id=record_id, body=build_body(record_id, received_at),
-        dedup=dedup, content_sha256=content_sha256, content_cid=content_cid, received_at=received_at,
+        kind=kind,
+        owner=owner,
+        record_id=record_id,
+        body=build_body(record_id, received_at),
+        dedup=dedup,
+        content_sha256=content_sha256,
+        content_cid=content_cid,
+        received_at=received_at,
     )
     session.add(record)
     if extra_rows is not None:
@@ -186,9 +192,13 @@ def may_see(session: Session, record: Record, viewer: Principal) -> bool:
     if record.kind in _PRIVATE_KINDS:
         filing_id = record.id if record.kind == "trade_secret" else body_of(record)["filing"]["id"]
         grant = session.exec(
-            select(KeyGrant).where(KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == viewer.id)
+            select(KeyGrant).where(
+                KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == viewer.id
+            )
         ).first()
-        return grant is not None and (record.kind == "trade_secret" or grant.disclosure_id == record.id)
+        return grant is not None and (
+            record.kind == "trade_secret" or grant.disclosure_id == record.id
+        )
     return viewer.role in READER_ROLES
 
 

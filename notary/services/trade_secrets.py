@@ -40,7 +40,9 @@ __all__ = [
 DISCLOSEE_ROLES = frozenset({Role.arbitrator, Role.notary})
 
 
-def set_encryption_key(session: Session, *, principal: Principal, public_document: dict[str, Any]) -> str:
+def set_encryption_key(
+    session: Session, *, principal: Principal, public_document: dict[str, Any]
+) -> str:
     """Register a principal's signed trade-secret key document; returns its encryption key id.
 
     Only signed documents (version 2) are taken: holders accept a document only if the signing
@@ -80,7 +82,9 @@ def _wrapped(doc: dict[str, Any], *, filing_id: str, key: ts.RecipientKeyInfo,
     except FormatError as exc:
         raise InvalidInput(f"{whose} wrapped key: {exc}") from exc
     if wrapped.filing_id != filing_id:
-        raise InvalidInput(f"{whose} wrapped key is for filing {wrapped.filing_id}, not {filing_id}")
+        raise InvalidInput(
+            f"{whose} wrapped key is for filing {wrapped.filing_id}, not {filing_id}"
+        )
     if wrapped.recipient_key_id != key.key_id:
         raise InvalidInput(
             f"{whose} wrapped key is sealed to key {wrapped.recipient_key_id}, but the registered "
@@ -131,8 +135,15 @@ def file_trade_secret(
         )
 
     def grant(record_id: str) -> list[Any]:
-        return [KeyGrant(filing_id=record_id, recipient_id=holder.id, recipient_key_id=holder_key_id,
-                         wrapped_key=wrapped.to_bytes().decode(), created_at=datetime.now(UTC))]
+        return [
+            KeyGrant(
+                filing_id=record_id,
+                recipient_id=holder.id,
+                recipient_key_id=holder_key_id,
+                wrapped_key=wrapped.to_bytes().decode(),
+                created_at=datetime.now(UTC),
+            )
+        ]
 
     return accept_record(
         session, kind="trade_secret", owner=holder, build_body=build, record_id=request.id,
@@ -142,10 +153,17 @@ def file_trade_secret(
 
 
 def disclose_filing(
-    session: Session, *, holder: Principal, filing_id: str, recipient_id: str, wrapped_key: dict[str, Any]
+    session: Session,
+    *,
+    holder: Principal,
+    filing_id: str,
+    recipient_id: str,
+    wrapped_key: dict[str, Any],
 ) -> StoredRecord:
     """Hand a wrapped key to an arbitrator or notary, as an anchored disclosure record."""
-    filing = session.exec(select(Record).where(Record.id == filing_id, Record.kind == "trade_secret")).first()
+    filing = session.exec(
+        select(Record).where(Record.id == filing_id, Record.kind == "trade_secret")
+    ).first()
     if filing is None or filing.owner_id != holder.id:
         raise NotFound(f"no trade-secret filing {filing_id!r} of yours")
     recipient = session.get(Principal, recipient_id)
@@ -153,13 +171,16 @@ def disclose_filing(
         raise NotFound(f"no principal {recipient_id!r}")
     if recipient.role not in DISCLOSEE_ROLES:
         raise PermissionDenied(
-            f"trade secrets are disclosed to arbitrators and notaries; {recipient_id} is a {recipient.role}"
+            f"trade secrets are disclosed to arbitrators and notaries; {recipient_id} is a "
+            f"{recipient.role}"
         )
     recipient_key = ts.check_recipient_document(encryption_key_of(recipient))
     recipient_key_id = recipient_key.key_id
     wrapped = _wrapped(wrapped_key, filing_id=filing_id, key=recipient_key, whose="the recipient's")
     already = session.exec(
-        select(KeyGrant).where(KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == recipient_id)
+        select(KeyGrant).where(
+            KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == recipient_id
+        )
     ).first()
     if already is not None and already.disclosure_id is not None:
         record = session.exec(select(Record).where(Record.id == already.disclosure_id)).one()
@@ -181,9 +202,16 @@ def disclose_filing(
         )
 
     def grant(record_id: str) -> list[Any]:
-        return [KeyGrant(filing_id=filing_id, recipient_id=recipient.id, recipient_key_id=recipient_key_id,
-                         wrapped_key=wrapped_bytes.decode(), disclosure_id=record_id,
-                         created_at=datetime.now(UTC))]
+        return [
+            KeyGrant(
+                filing_id=filing_id,
+                recipient_id=recipient.id,
+                recipient_key_id=recipient_key_id,
+                wrapped_key=wrapped_bytes.decode(),
+                disclosure_id=record_id,
+                created_at=datetime.now(UTC),
+            )
+        ]
 
     return accept_record(session, kind="disclosure", owner=holder, build_body=build,
                          record_id=new_id("disclosure"), extra_rows=grant)
@@ -191,7 +219,9 @@ def disclose_filing(
 
 def wrapped_key_for(session: Session, *, filing_id: str, principal: Principal) -> KeyGrant:
     grant = session.exec(
-        select(KeyGrant).where(KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == principal.id)
+        select(KeyGrant).where(
+            KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == principal.id
+        )
     ).first()
     if grant is None:
         raise NotFound(f"filing {filing_id!r} has not been disclosed to you")

@@ -46,7 +46,8 @@ __all__ = [
 
 T = TypeVar("T")
 
-# Advisory lock id held while appending on PostgreSQL ("NOTL"); migrations and the leader use others.
+# Advisory lock id held while appending on PostgreSQL ("NOTL"); migrations and the leader use
+# others.
 _APPEND_LOCK_ID = 0x4E4F544C
 
 
@@ -72,7 +73,9 @@ class TransparencyLog:
 
     def __init__(self, origin: str, signer: NoteSigner) -> None:
         if signer.name != origin:
-            raise ConfigurationError(f"the log key is named {signer.name!r}, the origin is {origin!r}")
+            raise ConfigurationError(
+                f"the log key is named {signer.name!r}, the origin is {origin!r}"
+            )
         self.origin = origin
         self.signer = signer
 
@@ -105,7 +108,8 @@ class TransparencyLog:
                    for s in note.signatures):
             raise ConfigurationError(
                 f"the log {origin!r} was signed with another key than NOTARY_LOG_KEY_FILE holds; "
-                "restore the log's key (a new key would need every witness and verifier to be told)",
+                "restore the log's key (a new key would need every witness and verifier "
+                "to be told)",
                 code="log_key_mismatch",
             )
 

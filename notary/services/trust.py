@@ -59,13 +59,19 @@ def served_policy(
     from cryptography.hazmat.primitives.serialization import Encoding
 
     members = [
-        Witness(name=CosignatureVerifier.from_vkey(w.key).name, key=w.key) for w in settings.witnesses
+        Witness(name=CosignatureVerifier.from_vkey(w.key).name, key=w.key)
+        for w in settings.witnesses
     ]
     roots = load_tsa_roots(settings)
     authorities = (
-        [TimestampAuthority(name="configured time-stamp authorities",
-                            certificates=[c.public_bytes(Encoding.PEM).decode("ascii") for c in roots])]
-        if roots and settings.tsa_urls else []
+        [
+            TimestampAuthority(
+                name="configured time-stamp authorities",
+                certificates=[c.public_bytes(Encoding.PEM).decode("ascii") for c in roots],
+            )
+        ]
+        if roots and settings.tsa_urls
+        else []
     )
     chains = ([TrustedChain(chain_id=chain[0], genesis_hash=chain[1], registry=chain[2],
                             min_confirmations=settings.chain_confirmations)]

@@ -72,7 +72,9 @@ def register_work(
         content_sha256=content.sha256, content_cid=content.cid,
     )
     if not stored.created:  # the holder's own earlier registration: report what it recorded
-        prior = [PriorRegistration(**p) for p in body_of(stored.record).get("prior_registrations", [])]
+        prior = [
+            PriorRegistration(**p) for p in body_of(stored.record).get("prior_registrations", [])
+        ]
     return stored, prior
 
 

@@ -281,7 +281,7 @@ class EmbeddedContentStore:
         key, leaves = self._verified_leaves(parsed)
         try:
             # Closed by the generator below when it finishes or is closed.
-            f = open(self._object_path(key), "rb", buffering=0)  # noqa: SIM115
+            f = open(self._object_path(key), "rb", buffering=0)  # noqa: SIM115 - closed by the generator
         except FileNotFoundError:
             raise ContentNotFound(f"no content stored under {cid}") from None
         return self._read_verified(f, cid, leaves, parsed.version)

@@ -29,6 +29,7 @@ with CIDv0, so v1 lookups of its own content raise ``ContentNotFound``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -345,10 +346,9 @@ class KuboContentStore:
         return str(last["Hash"])
 
     def _unpin_quietly(self, cid: str) -> None:
-        try:
+        # best effort: the write is failing loudly anyway
+        with contextlib.suppress(ContentStoreError, ContentStoreUnavailable):
             self._post("/api/v0/pin/rm", {"arg": cid})
-        except (ContentStoreError, ContentStoreUnavailable):
-            pass  # best effort: the write is failing loudly anyway
 
     # -- ContentStore -------------------------------------------------------------------------
 
@@ -425,4 +425,6 @@ class KuboContentStore:
                 f"{self.shown_url} answered /api/v0/version without a version; not a Kubo RPC API?"
             ) from exc
         if not isinstance(version, str):
-            raise ContentStoreUnavailable(f"{self.shown_url}: unexpected version answer {version!r}")
+            raise ContentStoreUnavailable(
+                f"{self.shown_url}: unexpected version answer {version!r}"
+            )

@@ -210,7 +210,9 @@ def init_witness(directory: Path, name: str) -> Witness:
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     for existing in (KEY_FILE, STATE_FILE):
         if (directory / existing).exists():
-            raise WitnessSetupError(f"{directory / existing} exists: {directory} is a witness already")
+            raise WitnessSetupError(
+                f"{directory / existing} exists: {directory} is a witness already"
+            )
     write_key_file(directory, key)
     state = WitnessState.create(directory / STATE_FILE, name)
     return Witness(signer, state)

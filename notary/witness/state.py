@@ -194,7 +194,8 @@ class WitnessState:
         return bool(created or added)
 
     def log_keys(self, origin: str) -> tuple[str, ...]:
-        """The vkeys trusted for ``origin``; :class:`UnknownLog` if the witness does not follow it."""
+        """The vkeys trusted for ``origin``; :class:`UnknownLog` if the witness does not follow
+        it."""
         with self._connect() as db:
             known = db.execute("SELECT 1 FROM log WHERE origin = ?", (origin,)).fetchone()
             keys = db.execute(

@@ -26,6 +26,7 @@ The seed is fixed (``FUZZ_SEED``), so a CI run repeats. A longer campaign::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -67,7 +68,8 @@ PROBLEM_FIELDS = {"type": str, "title": str, "status": int, "detail": str, "code
 
 
 def problem_document(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
-    """Every error is RFC 9457 plus ``code``, as ``application/problem+json``, and says its status."""
+    """Every error is RFC 9457 plus ``code``, as ``application/problem+json``, and says its
+    status."""
     if response.status_code < 400:
         return
     media_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
@@ -77,7 +79,9 @@ def problem_document(ctx: Any, response: schemathesis.Response, case: schemathes
     assert isinstance(body, dict), f"a problem document is an object, got {body!r:.200}"
     for name, kind in PROBLEM_FIELDS.items():
         assert isinstance(body.get(name), kind), f"problem field {name!r} missing or not {kind}"
-    assert body["status"] == response.status_code, f"status {body['status']} in a {response.status_code}"
+    assert body["status"] == response.status_code, (
+        f"status {body['status']} in a {response.status_code}"
+    )
     assert body["type"] == f"urn:ipnotary:problem:{body['code']}", f"type {body['type']!r}"
 
 
@@ -92,7 +96,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @dataclass
 class Campaign:
-    """What was sent and what came back; failures keyed by operation and check, first example kept."""
+    """What was sent and what came back; failures keyed by operation and check, first example
+    kept."""
 
     keys: dict[str, str]
     requests: int = 0
@@ -154,7 +159,9 @@ def _seed_for(*parts: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServiceProcess, dict[str, str]]]:
+def service(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ServiceProcess, dict[str, str]]]:
     svc = ServiceProcess(tmp_path_factory.mktemp("fuzz") / "data",
                          env={"NOTARY_RATE_LIMIT_PER_MINUTE": "0"})
     svc.data_dir.mkdir(parents=True)
@@ -220,10 +227,9 @@ def _fuzz(campaign: Campaign, operation: Any, mode: GenerationMode,
     def run(case: schemathesis.Case, caller: str | None) -> None:
         campaign.send(f"fuzzing/{mode.value}", case, caller)
 
-    try:
+    # Unsatisfiable: nothing to negate, an operation without parameters or body.
+    with contextlib.suppress(hypothesis.errors.Unsatisfiable):
         run()
-    except hypothesis.errors.Unsatisfiable:
-        pass  # nothing to negate: an operation without parameters or body
 
 
 def _stateful(campaign: Campaign, schema: Any, role: str) -> None:

@@ -23,6 +23,7 @@ a file to which the figures are written (docs/security.md quotes them).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 from collections import Counter
@@ -130,9 +131,14 @@ def byte_mutations(draw: st.DrawFn, data: bytes) -> bytes:
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**64), 2**64)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 
@@ -157,7 +163,9 @@ def _tweak_string(draw: st.DrawFn, text: str) -> str:
     if kind == "char":
         return text[:at] + draw(st.characters()) + text[at + 1:]
     if kind == "alphabet":  # another character of the kinds the field already holds
-        return text[:at] + draw(st.sampled_from(sorted(set(text) | set("0aA_-+/=")))) + text[at + 1:]
+        return (
+            text[:at] + draw(st.sampled_from(sorted(set(text) | set("0aA_-+/=")))) + text[at + 1 :]
+        )
     if kind == "cut":
         return text[:at]
     if kind == "extend":
@@ -268,10 +276,8 @@ def test_garbage_is_a_format_error(data: bytes) -> None:
     FIGURES["garbage documents tried"] += 1
     for parse in (lambda: parse_json(data, max_bytes=4096, what="x"),
                   lambda: parse_certificate(data)):
-        try:
+        with contextlib.suppress(FormatError):
             parse()
-        except FormatError:
-            pass
     with pytest.raises(VerificationError) as info:
         verify_certificate(data, SEEDS["v2"][1])
     assert info.value.step == Step.FORMAT
@@ -366,10 +372,8 @@ ORIGINAL_TOKEN = verify_token(TOKEN, digest=DIGEST, trusted_roots=ROOTS)
 @given(data=byte_mutations(TOKEN))
 def test_a_changed_timestamp_token_is_refused_or_says_what_the_original_said(data: bytes) -> None:
     FIGURES["time-stamp tokens tried"] += 1
-    try:
+    with contextlib.suppress(FormatError):
         read_token(data)
-    except FormatError:
-        pass
     try:
         info = verify_token(data, digest=DIGEST, trusted_roots=ROOTS)
     except ClientSDKError:

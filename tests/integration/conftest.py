@@ -131,7 +131,8 @@ class StackSettings:
 
 
 def fund_new_account(node: NodeProcess, state_dir: Path, ether: int = 100) -> str:
-    """A fresh anchoring key funded from the node's dev account (its own nonces, its own registry)."""
+    """A fresh anchoring key funded from the node's dev account (its own nonces, its own
+    registry)."""
     account = Account.create()
     NodeBackend(state_dir, node.url).fund(account.address, ether * 10**18)
     return "0x" + bytes(account.key).hex()
@@ -244,7 +245,9 @@ def check_one_log(
     assert all(r.batch_seq is not None for r in records.values()), "records left unbatched"
     assert sum(b.size for b in batches) == len(records), "a record is in two batches, or none"
     members = Counter(r.batch_seq for r in records.values())
-    assert dict(members) == {b.seq: b.size for b in batches}, "a batch does not hold exactly its records"
+    assert dict(members) == {b.seq: b.size for b in batches}, (
+        "a batch does not hold exactly its records"
+    )
 
     # Each batch appends where the previous checkpoint ended; its records sit in its range.
     ends = list(itertools.accumulate(b.size for b in batches))

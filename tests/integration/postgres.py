@@ -6,10 +6,11 @@ The server binaries are looked up in ``NOTARY_PG_BIN`` (a directory holding ``in
 the reason, except under ``CI=true`` where that is a failure.
 
 ``initdb`` refuses to run as root, so as root the cluster belongs to the ``postgres`` system user
-(created by the Debian package) and lives in a directory under ``/tmp`` that user can reach (pytest's
-own temporary directories are private to root). The server listens on 127.0.0.1 on a free port with
-its socket in that directory, ``fsync=off`` (a crashed test run needs no durable data), and a
-non-UTC ``TimeZone`` so that code which stores local instead of UTC times shows up in the tests.
+(created by the Debian package) and lives in a directory under ``/tmp`` that user can reach
+(pytest's own temporary directories are private to root). The server listens on 127.0.0.1 on a free
+port with its socket in that directory, ``fsync=off`` (a crashed test run needs no durable data),
+and a non-UTC ``TimeZone`` so that code which stores local instead of UTC times shows up in the
+tests.
 """
 
 from __future__ import annotations
@@ -197,7 +198,8 @@ class PostgresServer:
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"postgres not ready after {timeout}s:\n{self.log()}")
+                    raise RuntimeError(
+                    f"postgres not ready after {timeout}s:\n{self.log()}") from None
                 time.sleep(0.1)
 
     def log(self) -> str:

@@ -87,8 +87,12 @@ def honest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Honest]:
         try:
             key = service.create_principal("Honest Holder", "holder")
             with NotaryClient(service.url, key) as client:
-                subs = [client.submit_digest(sha256=hashlib.sha256(f"honest {i}".encode()).hexdigest(),
-                                             size=9) for i in range(3)]
+                subs = [
+                    client.submit_digest(
+                        sha256=hashlib.sha256(f"honest {i}".encode()).hexdigest(), size=9
+                    )
+                    for i in range(3)
+                ]
                 for sub in subs:
                     client.wait_anchored(sub.id, timeout=60, poll=0.2)
                 cert = client.certificate(subs[-1].id)
@@ -96,7 +100,9 @@ def honest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Honest]:
             size = cert.log.tree_size
             wait_for(lambda: all((w.tree(origin) or (0, b""))[0] >= size for w in witnesses), 60,
                      "every witness to cosign the honest log")
-            issuer = httpx.get(f"{service.url}/v1/trust", timeout=10).json()["issuers"][0]["public_key"]
+            issuer = httpx.get(f"{service.url}/v1/trust", timeout=10).json()["issuers"][0][
+                "public_key"
+            ]
         finally:
             deployment.stop()
         assert isinstance(cert, Certificate)
@@ -126,16 +132,23 @@ def _forge(honest: Honest, data_dir: Path, *, witnesses: bool, extra: dict[str, 
     in the same request, so that the forged log outgrows the honest one); returns its id and the
     service's readiness after ``settle`` seconds."""
     env = {**faketime_env(BACKDATED), **(extra or {})}
-    deployment = Deployment(data_dir, honest.witnesses if witnesses else [], quorum=2 if witnesses else 0,
-                            extra_env=env)
+    deployment = Deployment(
+        data_dir, honest.witnesses if witnesses else [], quorum=2 if witnesses else 0, extra_env=env
+    )
     service = deployment.start()
     try:
         key = service.create_principal("Backdating Operator", "holder")
         admin = service.create_principal("Backdating Admin", "admin")
         with NotaryClient(service.url, key) as client:
             sub, *_ = client.submit_digests(
-                [{"sha256": hashlib.sha256(FORGED_CONTENT).hexdigest(), "size": len(FORGED_CONTENT)}]
-                + [{"sha256": f"{i:064x}", "size": i} for i in range(1, filler + 1)])
+                [
+                    {
+                        "sha256": hashlib.sha256(FORGED_CONTENT).hexdigest(),
+                        "size": len(FORGED_CONTENT),
+                    }
+                ]
+                + [{"sha256": f"{i:064x}", "size": i} for i in range(1, filler + 1)]
+            )
         assert sub.receipt.record["received_at"].startswith("2019-03-01")  # the clock is back
         time.sleep(settle)
         return sub.id, readiness(service.url, admin)
@@ -179,7 +192,9 @@ def _certified(data_dir: Path, record_id: str) -> bool:
 
 
 def _resign(data_dir: Path, cert: Certificate, **changes: Any) -> Certificate:
-    issuer = Issuer(load_or_create_ed25519_key(data_dir / "keys" / "issuer-ed25519.pem", purpose="issuer"))
+    issuer = Issuer(
+        load_or_create_ed25519_key(data_dir / "keys" / "issuer-ed25519.pem", purpose="issuer")
+    )
     doc = cert.model_dump(mode="json", exclude_unset=True, exclude={"signature"})
     for path, value in changes.items():
         target = doc

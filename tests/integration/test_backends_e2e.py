@@ -121,7 +121,9 @@ def _wait_ready_leader(client: NotaryClient, timeout: float = 30) -> dict[str, A
         time.sleep(0.2)
 
 
-def _trusting_the_chain(policy: TrustPolicy, chain_id: int, genesis_hash: str, registry: str) -> TrustPolicy:
+def _trusting_the_chain(
+    policy: TrustPolicy, chain_id: int, genesis_hash: str, registry: str
+) -> TrustPolicy:
     """A verifier's own policy: the served one, plus a chain it trusts for time (a public chain
     no single party controls), pinned by the genesis block hash it read from a node itself."""
     chain = TrustedChain(chain_id=chain_id, genesis_hash=genesis_hash, registry=registry)
@@ -179,7 +181,9 @@ def test_evidence_and_works_end_to_end(stack: StackSettings, tmp_path: Path) -> 
             _wait_all_anchored(stack, svc.data_dir)
             # Each certificate is checked under the policy as it arrives (NotaryClient(policy=)).
             certs = {s.id: client.certificate(s.id) for s in [sub, one, many[0], many[-1]]}
-            log_indexes = {s.id: client.get(s.id)["log_index"] for s in [sub, one, many[0], many[-1]]}
+            log_indexes = {
+                s.id: client.get(s.id)["log_index"] for s in [sub, one, many[0], many[-1]]
+            }
             copy = tmp_path / "copy.bin"
             client.download_content(sub.id, copy)
         assert copy.read_bytes() == payload
@@ -248,7 +252,10 @@ def test_evidence_and_works_end_to_end(stack: StackSettings, tmp_path: Path) -> 
             )
             check_valid_on_operator_time(checked, policy)
             assert checked.chain_checked and checked.confirmations is not None
-            assert (checked.chain_id, checked.contract) == (registry["chain_id"], registry["contract"])
+            assert (checked.chain_id, checked.contract) == (
+                registry["chain_id"],
+                registry["contract"],
+            )
             assert "transaction" in checked.steps and "genesis" not in checked.steps
         if stack.node is not None:
             # A verifier who trusts this chain pins its genesis block and gets its block time.

@@ -86,7 +86,9 @@ def _wait_all_anchored(url: str, count: int, timeout: float = 120) -> None:
     while True:
         with psycopg.connect(url) as conn:
             pending = conn.execute("SELECT count(*) FROM record WHERE batch_seq IS NULL").fetchone()
-            unsure = conn.execute("SELECT count(*) FROM batch WHERE certified_at IS NULL").fetchone()
+            unsure = conn.execute(
+                "SELECT count(*) FROM batch WHERE certified_at IS NULL"
+            ).fetchone()
             total = conn.execute("SELECT count(*) FROM record").fetchone()
         assert pending is not None and unsure is not None and total is not None
         if pending[0] == 0 and unsure[0] == 0 and total[0] >= count:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from eth_account import Account
@@ -22,7 +23,7 @@ from tests.integration.conftest import (
 from tests.integration.service_process import ServiceProcess
 
 
-def _ready(url: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _ready(url: str) -> tuple[int, dict[str, Any]]:
     r = httpx.get(f"{url}/readyz", timeout=30)
     return r.status_code, r.json()
 
@@ -59,7 +60,9 @@ def test_node_down_then_back(tmp_path: Path) -> None:
             assert body["pending_records"] >= 1
             # Sealing goes on without the chain: the log grows, its checkpoints wait to be anchored.
             deadline = time.monotonic() + 60
-            while body["checks"]["log"]["size"] < before + len(during) and time.monotonic() < deadline:
+            while (
+                body["checks"]["log"]["size"] < before + len(during) and time.monotonic() < deadline
+            ):
                 time.sleep(1)
                 status, body = _ready(svc.url)
             assert body["checks"]["log"]["size"] == before + len(during), body["checks"]["log"]

@@ -257,7 +257,9 @@ def _report(blocks: list[Block], output: str, mark: str, code: int | None) -> st
             f"{block.code}\n--- its output ---\n{printed[-6000:]}")
 
 
-PARAMS = [pytest.param(p, id=p.relative_to(REPO).as_posix()) for p in _extracted_docs() if _runnable(p)]
+PARAMS = [
+    pytest.param(p, id=p.relative_to(REPO).as_posix()) for p in _extracted_docs() if _runnable(p)
+]
 
 
 @pytest.mark.parametrize("path", PARAMS)
@@ -269,8 +271,10 @@ def test_doc_examples_run(path: Path, live: LiveService, tmp_path: Path) -> None
     code, output = _run_session(session_script(doc, blocks, live.keys, mark), cwd, env)
     if code != 0:
         service_log = live.svc.log()[-2000:]
-        pytest.fail(_report(blocks, output, mark, code)
-                    + (f"\n--- the service's log ---\n{service_log}" if service_log.strip() else ""),
-                    pytrace=False)
+        pytest.fail(
+            _report(blocks, output, mark, code)
+            + (f"\n--- the service's log ---\n{service_log}" if service_log.strip() else ""),
+            pytrace=False,
+        )
     done = len(re.findall(rf"^{mark} end \d+$", output, flags=re.MULTILINE))
     assert done == len(blocks), f"{doc}: {done} of {len(blocks)} blocks ran to their end"

@@ -42,7 +42,9 @@ def service(tmp_path: Path):  # type: ignore[no-untyped-def]
     svc.stop()
 
 
-def test_submit_anchor_certificate_then_verify_with_the_service_stopped(service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_submit_anchor_certificate_then_verify_with_the_service_stopped(  # type: ignore[no-untyped-def]
+    service, tmp_path: Path
+) -> None:
     svc, key = service
     evidence = tmp_path / "design.txt"
     evidence.write_bytes(b"final logo design, 2026-11-25\n" * 1000)
@@ -99,7 +101,14 @@ def test_submit_anchor_certificate_then_verify_with_the_service_stopped(service,
     check_valid_on_operator_time(result, policy)
     assert result.chain_checked and result.confirmations is not None and result.confirmations >= 1
     assert result.contract == registry["contract"] and result.chain_id == registry["chain_id"]
-    assert result.steps[-6:] == ("chain_id", "anchor", "transaction", "block", "confirmations", "time")
+    assert result.steps[-6:] == (
+        "chain_id",
+        "anchor",
+        "transaction",
+        "block",
+        "confirmations",
+        "time",
+    )
     assert later_result.chain_checked and later_result.tree_size > result.tree_size
     assert later_result.anchored_at >= result.anchored_at
 
@@ -109,19 +118,33 @@ def test_submit_anchor_certificate_then_verify_with_the_service_stopped(service,
     ok = subprocess.run(cli, cwd=REPO, capture_output=True, timeout=120, check=False)
     assert ok.returncode == 0, ok.stderr
     report = json.loads(ok.stdout)
-    assert (report["valid"], report["verdict"], report["time_source"]) == (True, "valid", "operator")
+    assert (report["valid"], report["verdict"], report["time_source"]) == (
+        True,
+        "valid",
+        "operator",
+    )
     assert report["log_origin"] == policy.log.origin and report["chain_checked"] is True  # type: ignore[union-attr]
     tampered = tmp_path / "tampered.txt"
     data = bytearray(evidence.read_bytes())
     data[100] ^= 1
     tampered.write_bytes(bytes(data))
-    bad = subprocess.run([*NOTARY, "verify", str(tampered), str(cert_path), "--policy", str(policy_path),
-                          "--json"], cwd=REPO, capture_output=True, timeout=120, check=False)
+    bad = subprocess.run(
+        [*NOTARY, "verify", str(tampered), str(cert_path), "--policy", str(policy_path), "--json"],
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert bad.returncode == 1
     assert json.loads(bad.stdout)["failed_step"] == "content"
     # No policy: the certificate is self-consistent, nobody vouches for it, exit status 4.
-    unpinned = subprocess.run([*NOTARY, "verify", str(evidence), str(cert_path), "--json"], cwd=REPO,
-                              capture_output=True, timeout=120, check=False)
+    unpinned = subprocess.run(
+        [*NOTARY, "verify", str(evidence), str(cert_path), "--json"],
+        cwd=REPO,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert unpinned.returncode == 4, unpinned.stderr
     assert json.loads(unpinned.stdout)["valid"] is False
     assert json.loads(unpinned.stdout)["verdict"] == "not_trusted"
@@ -148,7 +171,11 @@ def test_certificate_for_another_chain_root_fails_on_chain(service, tmp_path: Pa
     def forge(anchor: dict[str, object]) -> dict[str, object]:
         forged = {k: v for k, v in cert.items() if k != "signature"}
         forged["anchor"] = anchor
-        forged["issuer"] = {"key_id": forger.key_id, "public_key": forger.public_key_b64, "name": "x"}
+        forged["issuer"] = {
+            "key_id": forger.key_id,
+            "public_key": forger.public_key_b64,
+            "name": "x",
+        }
         forged["signature"] = {"alg": "Ed25519", "value": sign_document(forger._key, forged)}
         return forged
 
@@ -192,6 +219,8 @@ def test_two_gib_upload_with_bounded_memory(tmp_path: Path) -> None:
         peak = svc.peak_rss_bytes()
         assert sub.receipt.record["content"]["size"] == size
         growth = peak - before
-        assert growth < 100 * 1024**2, f"server memory grew by {growth / 2**20:.0f} MiB for a 2 GiB upload"
+        assert growth < 100 * 1024**2, (
+            f"server memory grew by {growth / 2**20:.0f} MiB for a 2 GiB upload"
+        )
     finally:
         svc.stop()

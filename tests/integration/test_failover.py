@@ -57,7 +57,8 @@ from tests.integration.service_process import ServiceProcess
 
 # The anchoring lock's id (notary.services.leadership._ANCHOR_LOCK_ID), as pg_locks shows it.
 ANCHOR_LOCK_ID = 0x4E4F5441
-# Kill -9 to takeover: the server drops a dead client's session at once, a follower asks every second.
+# Kill -9 to takeover: the server drops a dead client's session at once, a follower asks every
+# second.
 MAX_FAILOVER_SECONDS = 10.0
 
 STACKS = [

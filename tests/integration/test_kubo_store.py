@@ -128,7 +128,7 @@ class TestKuboContentStore(ContentStoreContract):
         return kubo_store
 
 
-def test_daemon_is_the_expected_kubo(daemon: Daemon):
+def test_daemon_is_the_expected_kubo(daemon: Daemon) -> None:
     assert httpx.post(f"{daemon.api_url}/api/v0/version").json()["Version"] == KUBO_VERSION
 
 
@@ -145,7 +145,7 @@ AGREEMENT_SIZES = [
 @pytest.mark.parametrize("size", AGREEMENT_SIZES)
 def test_our_cids_equal_kubo_add(
     daemon: Daemon, kubo_store: KuboContentStore, tmp_path: Path, size: int
-):
+) -> None:
     path = write_file(tmp_path / "content", {"seed": f"agree-{size}", "size": size})
     ours = fingerprint_file(path)
     kubo_v0 = daemon.ipfs("add", "-Q", str(path))
@@ -167,7 +167,7 @@ def _flatfs_block(daemon: Daemon, cid: str) -> Path:
     return matches[0]
 
 
-def test_block_rotted_inside_kubo_is_detected(daemon: Daemon, kubo_store: KuboContentStore):
+def test_block_rotted_inside_kubo_is_detected(daemon: Daemon, kubo_store: KuboContentStore) -> None:
     data = generate_bytes("kubo-rot", 3 * CHUNK_SIZE)
     fp = kubo_store.put_bytes(data)
     leaf = next(
@@ -187,7 +187,7 @@ def test_block_rotted_inside_kubo_is_detected(daemon: Daemon, kubo_store: KuboCo
     assert bytes(received) == data[:CHUNK_SIZE]
 
 
-def test_nothing_listening_is_unavailable():
+def test_nothing_listening_is_unavailable() -> None:
     store = KuboContentStore(f"http://127.0.0.1:{_free_port()}")
     with pytest.raises(ContentStoreUnavailable, match="unreachable"):
         store.check()

@@ -30,7 +30,7 @@ from tests.integration.test_chain_nodes import (  # noqa: F401 - pytest fixtures
 @pytest.mark.hardhat
 class TestHardhatPledgeClient(PledgeClientSuite):
     @pytest.fixture
-    def backend(self, hardhat_node: NodeProcess, tmp_path: Path) -> NodeBackend:  # noqa: F811
+    def backend(self, hardhat_node: NodeProcess, tmp_path: Path) -> NodeBackend:  # noqa: F811 - the suite's backend, on this node
         return _funded_backend(hardhat_node, tmp_path)
 
     def test_chain_id_is_hardhats(self, backend: NodeBackend) -> None:
@@ -79,7 +79,7 @@ class TestGethPledgeClient(PledgeClientSuite):
     change_gas_limit = 60_000
 
     @pytest.fixture
-    def backend(self, geth_node: NodeProcess, tmp_path: Path) -> NodeBackend:  # noqa: F811
+    def backend(self, geth_node: NodeProcess, tmp_path: Path) -> NodeBackend:  # noqa: F811 - the suite's backend, on this node
         return _funded_backend(geth_node, tmp_path)
 
     def test_pledges_wait_for_the_registrys_confirmations(self, backend: NodeBackend) -> None:

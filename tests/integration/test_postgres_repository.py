@@ -248,14 +248,16 @@ def _check_log(engine: Engine, tlog: TransparencyLog, total: int) -> OneLog:
     return log
 
 
-def test_two_sealers_at_once_never_put_a_record_in_two_batches(engine: Engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_two_sealers_at_once_never_put_a_record_in_two_batches(
+    engine: Engine, tlog: TransparencyLog
+) -> None:
     """Fencing for the moment two processes both believe they lead (a lock session dropped while
     its holder was mid-round): a record is sealed into one batch only, whoever seals it, and the
     log never forks: appends take turns (an advisory lock for the transaction), each from the
     size the other left."""
     submit(engine, 2_000)
     workers = [
-        AnchoringWorker(engine, FakeRegistry(), tlog, max_items=50, interval_seconds=3600)  # type: ignore[arg-type]
+        AnchoringWorker(engine, FakeRegistry(), tlog, max_items=50, interval_seconds=3600)
         for _ in range(2)
     ]
     barrier = threading.Barrier(2)
@@ -303,15 +305,17 @@ class _PausingLog(TransparencyLog):
         return result
 
 
-def test_a_second_sealer_waits_for_the_first_and_appends_after_it(engine: Engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_sealer_waits_for_the_first_and_appends_after_it(
+    engine: Engine, tlog: TransparencyLog
+) -> None:
     """The race made certain: one sealer has appended 10 records at log size 0 and not committed.
     A second takes the next 10 (SKIP LOCKED) and must not append from size 0 too: it waits for
     the first to commit, then appends from size 10."""
     submit(engine, 20)
     paused = _PausingLog(tlog)
     registry = FakeRegistry()
-    slow = AnchoringWorker(engine, registry, paused, max_items=10, interval_seconds=3600)  # type: ignore[arg-type]
-    fast = AnchoringWorker(engine, registry, tlog, max_items=10, interval_seconds=3600)  # type: ignore[arg-type]
+    slow = AnchoringWorker(engine, registry, paused, max_items=10, interval_seconds=3600)
+    fast = AnchoringWorker(engine, registry, tlog, max_items=10, interval_seconds=3600)
     outcome: dict[str, object] = {}
 
     def seal(name: str, worker: AnchoringWorker) -> None:
@@ -345,9 +349,11 @@ def test_a_second_sealer_waits_for_the_first_and_appends_after_it(engine: Engine
     _check_log(engine, tlog, 20)
 
 
-def test_the_backlog_counts_sealed_batches_until_they_are_anchored(engine: Engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_the_backlog_counts_sealed_batches_until_they_are_anchored(
+    engine: Engine, tlog: TransparencyLog
+) -> None:
     """/readyz's pending_records: during a chain outage records are sealed but not anchored."""
-    worker = AnchoringWorker(engine, FakeRegistry(), tlog, max_items=10, interval_seconds=3600)  # type: ignore[arg-type]
+    worker = AnchoringWorker(engine, FakeRegistry(), tlog, max_items=10, interval_seconds=3600)
     submit(engine, 25)
     assert worker.pending_count() == 25
     assert worker.seal_batch() is not None and worker.seal_batch() is not None

@@ -24,7 +24,9 @@ SUBJECT = {"name": "Shady Trading Co", "id_type": "uscc", "id": "911101085513850
 BANK = {"name": "Bank of Hangzhou", "id_type": "uscc", "id": "91350100M000100Y43"}
 
 
-def run(svc: ServiceProcess, key: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+def run(
+    svc: ServiceProcess, key: str, *args: str, check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
     env = {**svc._env(), "NOTARY_URL": svc.url, "NOTARY_API_KEY": key}
     out = subprocess.run([*NOTARY, *args], cwd=REPO, env=env, capture_output=True, timeout=120,
                          check=False)
@@ -41,12 +43,23 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
     try:
         today = datetime.now(UTC).date()
         entry = tmp_path / "entry.json"
-        entry.write_text(json.dumps({
-            "subject": SUBJECT, "conduct": "dishonest", "severity": "general", "category": "counterfeits",
-            "description": "sold counterfeit goods", "legal_basis": "Trademark Law Art. 57",
-            "deciding_authority": "Market Bureau", "decision_date": today.isoformat(),
-            "decision_document_sha256": "ab" * 32, "publicity_start": today.isoformat(),
-            "publicity_end": (today + timedelta(days=30)).isoformat()}))
+        entry.write_text(
+            json.dumps(
+                {
+                    "subject": SUBJECT,
+                    "conduct": "dishonest",
+                    "severity": "general",
+                    "category": "counterfeits",
+                    "description": "sold counterfeit goods",
+                    "legal_basis": "Trademark Law Art. 57",
+                    "deciding_authority": "Market Bureau",
+                    "decision_date": today.isoformat(),
+                    "decision_document_sha256": "ab" * 32,
+                    "publicity_start": today.isoformat(),
+                    "publicity_end": (today + timedelta(days=30)).isoformat(),
+                }
+            )
+        )
         recorded = json.loads(run(svc, authority, "credit", "record", "--file", str(entry)).stdout)
         assert len(recorded["opening"]["salt"]) == 64
         chain_dir = str(svc.data_dir / "chain")
@@ -54,8 +67,18 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         policy_file.write_bytes(served_operator_policy(svc).to_json_bytes())
         status = {}
         for _ in range(60):  # until the entry is certified: before that it is pending, not counted
-            out = run(svc, "", "credit", "status", "uscc:91110108551385082Q", "--chain-data", chain_dir,
-                      "--policy", str(policy_file), check=False)
+            out = run(
+                svc,
+                "",
+                "credit",
+                "status",
+                "uscc:91110108551385082Q",
+                "--chain-data",
+                chain_dir,
+                "--policy",
+                str(policy_file),
+                check=False,
+            )
             if out.returncode == 0 and json.loads(out.stdout)["class"] == "C":
                 status = json.loads(out.stdout)
                 break
@@ -67,18 +90,48 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         _check_credit_under_policies(svc, "uscc:91110108551385082Q")
 
         bank_key = tmp_path / "bank.key"
-        pledgee_key = json.loads(run(svc, "", "pledge", "keygen", "-o", str(bank_key)).stdout)["pledgee_key"]
+        pledgee_key = json.loads(run(svc, "", "pledge", "keygen", "-o", str(bank_key)).stdout)[
+            "pledgee_key"
+        ]
         pledge = tmp_path / "pledge.json"
-        pledge.write_text(json.dumps({
-            "asset": {"type": "trademark", "registration_number": "12345678"},
-            "terms": {"pledgor": SUBJECT, "pledgee": BANK, "secured_amount": "1000000", "currency": "CNY",
-                      "term_start": "2026-01-01", "term_end": "2027-01-01",
-                      "contract_sha256": "cc" * 32, "valuation_report_sha256": "dd" * 32,
-                      "pledgee_key": pledgee_key}}))
-        registered = json.loads(run(svc, registrar, "pledge", "register", "--file", str(pledge)).stdout)
+        pledge.write_text(
+            json.dumps(
+                {
+                    "asset": {"type": "trademark", "registration_number": "12345678"},
+                    "terms": {
+                        "pledgor": SUBJECT,
+                        "pledgee": BANK,
+                        "secured_amount": "1000000",
+                        "currency": "CNY",
+                        "term_start": "2026-01-01",
+                        "term_end": "2027-01-01",
+                        "contract_sha256": "cc" * 32,
+                        "valuation_report_sha256": "dd" * 32,
+                        "pledgee_key": pledgee_key,
+                    },
+                }
+            )
+        )
+        registered = json.loads(
+            run(svc, registrar, "pledge", "register", "--file", str(pledge)).stdout
+        )
         pledge_id = registered["pledge"]["pledge_id"]
-        answer = json.loads(run(svc, "", "pledge", "status", "--asset-type", "trademark", "--number", "12345678",
-                                "--chain-data", chain_dir, "--policy", str(policy_file)).stdout)
+        answer = json.loads(
+            run(
+                svc,
+                "",
+                "pledge",
+                "status",
+                "--asset-type",
+                "trademark",
+                "--number",
+                "12345678",
+                "--chain-data",
+                chain_dir,
+                "--policy",
+                str(policy_file),
+            ).stdout
+        )
         assert answer["pledged"] and answer["pledge_id"] == pledge_id and answer["chain_checked"]
         assert answer["pledgee"]["name"] == BANK["name"]
         _check_pledge_under_policies(svc, pledge_id)
@@ -86,27 +139,79 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
         # Somebody else's key, signing as somebody else: refused before anything is sent.
         other_key, forged = tmp_path / "other.key", tmp_path / "forged.json"
         run(svc, "", "pledge", "keygen", "-o", str(other_key))
-        run(svc, "", "pledge", "consent", str(pledge_id), "--action", "release", "--key", str(other_key),
-            "--party-id-type", "passport", "--party-id", "E12345678", "-o", str(forged))
+        run(
+            svc,
+            "",
+            "pledge",
+            "consent",
+            str(pledge_id),
+            "--action",
+            "release",
+            "--key",
+            str(other_key),
+            "--party-id-type",
+            "passport",
+            "--party-id",
+            "E12345678",
+            "-o",
+            str(forged),
+        )
         refused = run(svc, registrar, "pledge", "release", str(pledge_id), "--consent", str(forged),
                       check=False)
-        assert refused.returncode == 1 and b"not as the pledgee" in b" ".join(refused.stderr.split())
+        assert refused.returncode == 1 and b"not as the pledgee" in b" ".join(
+            refused.stderr.split()
+        )
 
         # Another registrar cannot release it, even with the bank's consent.
         consent = tmp_path / "consent.json"
-        signed = json.loads(run(svc, "", "pledge", "consent", str(pledge_id), "--action", "release",
-                                "--key", str(bank_key), "--party-id-type", "uscc", "--party-id", BANK["id"],
-                                "-o", str(consent)).stdout)
+        signed = json.loads(
+            run(
+                svc,
+                "",
+                "pledge",
+                "consent",
+                str(pledge_id),
+                "--action",
+                "release",
+                "--key",
+                str(bank_key),
+                "--party-id-type",
+                "uscc",
+                "--party-id",
+                BANK["id"],
+                "-o",
+                str(consent),
+            ).stdout
+        )
         assert signed["pledge_id"] == pledge_id and signed["action"] == "release"
         other_office = svc.create_principal("Another Registry Office", "pledge_registrar")
-        foreign = run(svc, other_office, "pledge", "release", str(pledge_id), "--consent", str(consent),
-                      check=False)
+        foreign = run(
+            svc,
+            other_office,
+            "pledge",
+            "release",
+            str(pledge_id),
+            "--consent",
+            str(consent),
+            check=False,
+        )
         assert foreign.returncode == 1 and b"not_your_pledge" in b" ".join(foreign.stderr.split())
         released = json.loads(run(svc, registrar, "pledge", "release", str(pledge_id),
                                   "--consent", str(consent)).stdout)
         assert released["event"]["receipt"]["record"]["consent"]["act"] == signed
-        freed = run(svc, "", "pledge", "status", "--asset-type", "trademark", "--number", "12345678",
-                    "--chain-data", chain_dir, check=False)
+        freed = run(
+            svc,
+            "",
+            "pledge",
+            "status",
+            "--asset-type",
+            "trademark",
+            "--number",
+            "12345678",
+            "--chain-data",
+            chain_dir,
+            check=False,
+        )
         assert freed.returncode == 4 and json.loads(freed.stdout)["pledged"] is False  # no policy
 
         # Running the registration again (its answer was lost, say) does not pledge the asset again.
@@ -133,7 +238,10 @@ def _check_credit_under_policies(svc: ServiceProcess, subject: str) -> None:
         with NotaryClient(svc.url, policy=policy) as client:
             verified = client.credit_status(subject, chain=chain)  # each entry's certificate too
         assert verified.credit_class == "C" and verified.chain_checked
-        with NotaryClient(svc.url, policy=other) as client, pytest.raises(VerificationError) as info:
+        with (
+            NotaryClient(svc.url, policy=other) as client,
+            pytest.raises(VerificationError) as info,
+        ):
             client.credit_status(subject, chain=chain)
         assert info.value.step == "issuer"
     finally:

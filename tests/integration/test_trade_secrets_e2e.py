@@ -55,10 +55,16 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         clients["holder"].register_encryption_key(holder_keys)
         clients["arb_a"].register_encryption_key(a_keys)
         clients["arb_b"].register_encryption_key(b_keys)
-        a_id = next(p["id"] for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})
-                    if p["name"] == "arb_a")
-        b_id = next(p["id"] for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})
-                    if p["name"] == "arb_b")
+        a_id = next(
+            p["id"]
+            for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})
+            if p["name"] == "arb_a"
+        )
+        b_id = next(
+            p["id"]
+            for p in clients["holder"]._json("GET", "/v1/principals", params={"role": "arbitrator"})
+            if p["name"] == "arb_b"
+        )
 
         filing = clients["holder"].file_trade_secret(secret, holder_keys, label="cocoa recipe")
         fid = filing.id
@@ -98,11 +104,14 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         assert (tmp_path / "opened.txt").read_bytes() == secret.read_bytes()
         assert opened.sha256 == plain.sha256
 
-        # Arbitrator B got nothing: no key from the service, and A's wrapped key does not open for B.
+        # Arbitrator B got nothing: no key from the service, and A's wrapped key does not open for
+        # B.
         with pytest.raises(APIError) as info:
             clients["arb_b"]._request("GET", f"/v1/trade-secrets/{fid}/key")
         assert info.value.status == 404
-        a_wrapped = WrappedKey.from_bytes(clients["arb_a"]._request("GET", f"/v1/trade-secrets/{fid}/key").content)
+        a_wrapped = WrappedKey.from_bytes(
+            clients["arb_a"]._request("GET", f"/v1/trade-secrets/{fid}/key").content
+        )
         container = tmp_path / "container"
         clients["arb_a"].download_content(fid, container, kind=RecordKind.trade_secret)
         with pytest.raises(DecryptionError):
@@ -137,7 +146,7 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
     # Neither the database, the content store, the chain nor the log holds the secret or its digest.
     needles = [MARKER, plain.sha256.encode(), bytes.fromhex(plain.sha256), plain.sm3.encode(),
                bytes.fromhex(plain.sm3), hashlib.sha256(MARKER).hexdigest().encode()]
-    files = _all_bytes_under(service.data_dir) + [(service.log_path, service.log_path.read_bytes())]
+    files = [*_all_bytes_under(service.data_dir), (service.log_path, service.log_path.read_bytes())]
     assert any(p.name.endswith(".sqlite3") or p.name == "notary.db" for p, _ in files)
     for path, blob in files:
         for needle in needles:

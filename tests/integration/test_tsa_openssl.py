@@ -59,9 +59,24 @@ def openssl_verify(tsa: OpenSSLTimestampAuthority, token: bytes, digest: bytes, 
     token_file = tmp / "token.tst"
     token_file.write_bytes(token)
     return subprocess.run(
-        [tsa.openssl, "ts", "-verify", "-digest", digest.hex(), "-in", str(token_file),
-         "-token_in", "-CAfile", str(ca_file or tsa.ca_file), "-untrusted", str(tsa.untrusted_file)],
-        capture_output=True, text=True, timeout=30, check=False,
+        [
+            tsa.openssl,
+            "ts",
+            "-verify",
+            "-digest",
+            digest.hex(),
+            "-in",
+            str(token_file),
+            "-token_in",
+            "-CAfile",
+            str(ca_file or tsa.ca_file),
+            "-untrusted",
+            str(tsa.untrusted_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
 
 

@@ -53,7 +53,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     witnesses: list[LiteWitness | NotaryWitness] = []
     tsa = OpenSSLTimestampAuthority(root / "tsa", "rsa", openssl=require_openssl())
     try:
-        witnesses.append(NotaryWitness.create(root / "w-notary-office", name="notary-office.test/w"))
+        witnesses.append(
+            NotaryWitness.create(root / "w-notary-office", name="notary-office.test/w")
+        )
         witnesses.append(NotaryWitness.create(root / "w-court", name="court.test/w"))
         witnesses.append(LiteWitness.create(root / "w-platform", name="platform.test/litewitness"))
         for w in witnesses:
@@ -84,7 +86,9 @@ def submit_and_certify(setup: Setup, data: bytes, timeout: float = 60) -> Certif
     return cert
 
 
-def test_certificates_carry_the_quorum_and_a_token_and_verify_under_the_courts_policy(setup: Setup) -> None:
+def test_certificates_carry_the_quorum_and_a_token_and_verify_under_the_courts_policy(
+    setup: Setup,
+) -> None:
     cert = submit_and_certify(setup, b"a design, witnessed")
     note = parse_note(cert.log.checkpoint)
     names = {s.name for s in note.signatures}
@@ -109,14 +113,17 @@ def test_litewitness_cosignatures_are_accepted_by_our_verifier(setup: Setup) -> 
     """torchwood's witness cosigned; a policy that trusts only it verifies the certificate."""
     lite = next(w for w in setup.witnesses if isinstance(w, LiteWitness))
     cert = submit_and_certify(setup, b"litewitness must see this")
-    wait_for(lambda: lite.tree(setup.origin) and lite.tree(setup.origin)[0] >= cert.log.tree_size,
-             30, "litewitness to catch up")
+    wait_for(
+        lambda: (tree := lite.tree(setup.origin)) is not None and tree[0] >= cert.log.tree_size,
+        30,
+        "litewitness to catch up",
+    )
     with NotaryClient(setup.url, setup.key) as client:
-        cert = client.certificate(cert.record_id)  # rebuilt with every cosignature now stored
+        rebuilt = client.certificate(cert.record_id)  # rebuilt with every cosignature now stored
     only_lite = court_policy(origin=setup.origin, log_vkey=setup.log_vkey,
                              issuer_public_key=setup.policy.issuers[0].public_key,
                              witnesses=[lite], quorum=1)
-    result = verify_certificate(cert, only_lite)
+    result = verify_certificate(rebuilt, only_lite)
     assert result.witnesses == (lite.name,) and result.time_source is TimeSource.WITNESSES
 
 
@@ -158,17 +165,25 @@ def test_cli_verify_is_valid_only_under_a_policy(setup: Setup, tmp_path: Path) -
     cert_file, policy_file = tmp_path / "c.json", tmp_path / "policy.json"
     cert_file.write_bytes(cert.to_json_bytes())
     policy_file.write_bytes(setup.policy.to_json_bytes())
-    run = lambda *a: subprocess.run([*NOTARY, "verify", *a], capture_output=True, text=True,
-                                    timeout=120, check=False)
+
+    def run(*a: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*NOTARY, "verify", *a], capture_output=True, text=True,
+                              timeout=120, check=False)
+
     valid = run(str(cert_file), "--policy", str(policy_file), "--json")
     assert valid.returncode == 0, valid.stdout + valid.stderr
     report = json.loads(valid.stdout)
-    assert report["verdict"] == "valid" and report["time_source"] in {"witnesses", "timestamp_authority"}
+    assert report["verdict"] == "valid" and report["time_source"] in {
+        "witnesses",
+        "timestamp_authority",
+    }
     untrusted = run(str(cert_file))
     assert untrusted.returncode == 4 and "NOT TRUSTED" in untrusted.stdout and "VALID" not in \
         untrusted.stdout.replace("NOT TRUSTED", "")
     doc = json.loads(cert_file.read_text())
-    doc["log"]["checkpoint"] = doc["log"]["checkpoint"].replace("\n\n", "\n\n", 1).rsplit("\n— ", 1)[0] + "\n"
+    doc["log"]["checkpoint"] = (
+        doc["log"]["checkpoint"].replace("\n\n", "\n\n", 1).rsplit("\n— ", 1)[0] + "\n"
+    )
     cert_file.write_text(json.dumps(doc))  # cosignatures stripped (and the signature broken)
     assert run(str(cert_file), "--policy", str(policy_file)).returncode == 1
 
@@ -182,7 +197,9 @@ def test_the_log_endpoints_serve_witnessed_consistent_checkpoints(setup: Setup) 
                             params={"old_size": old, "new_size": new}, timeout=10).json()
     old_root = Checkpoint.parse(parse_note(first.log.checkpoint).text).root
     new_root = Checkpoint.parse(parse_note(second.log.checkpoint).text).root
-    verify_consistency(old, new, old_root, new_root, [bytes.fromhex(h) for h in consistency["hashes"]])
+    verify_consistency(
+        old, new, old_root, new_root, [bytes.fromhex(h) for h in consistency["hashes"]]
+    )
     latest = httpx.get(f"{setup.url}/log/checkpoint", timeout=10)
     assert latest.headers["content-type"].startswith("text/plain")
     note = parse_note(latest.text)
@@ -195,7 +212,9 @@ def test_the_log_endpoints_serve_witnessed_consistent_checkpoints(setup: Setup) 
     assert httpx.get(f"{setup.url}/log/tile/entries/000.p/1", timeout=10).status_code == 404
 
 
-def test_a_dead_witness_stops_neither_receipts_nor_certificates_below_the_quorum(setup: Setup) -> None:
+def test_a_dead_witness_stops_neither_receipts_nor_certificates_below_the_quorum(
+    setup: Setup,
+) -> None:
     lite = next(w for w in setup.witnesses if isinstance(w, LiteWitness))
     court = next(w for w in setup.witnesses if w.name == "court.test/w")
     lite.kill()
@@ -221,8 +240,8 @@ def test_a_dead_witness_stops_neither_receipts_nor_certificates_below_the_quorum
         lite.start()
     with NotaryClient(setup.url, setup.key) as client:
         client.wait_anchored(sub.id, timeout=90, poll=0.3)  # the witnesses catch up
-        cert = client.certificate(sub.id)
-    assert verify_certificate(cert, setup.policy).trusted
+        anchored = client.certificate(sub.id)
+    assert verify_certificate(anchored, setup.policy).trusted
     wait_for(lambda: not readiness(setup.url)["checks"]["witnesses"]["down"], 60,
              "both witnesses to be back")
 
@@ -241,7 +260,9 @@ def test_a_refusing_tsa_holds_certificates_back_until_it_answers(setup: Setup) -
             "timestamp_authorities"]["down"] and r, 30, "readyz to name the TSA")
         assert ready["status"] == "degraded" and "timestamp_authorities" in ready["down"]
         member = ready["checks"]["timestamp_authorities"]["members"][0]
-        assert "refuse" in (member["last_error"] or "").lower() or "rejection" in (member["last_error"] or "")
+        assert "refuse" in (member["last_error"] or "").lower() or "rejection" in (
+            member["last_error"] or ""
+        )
         anonymous = readiness(setup.url)["checks"]["timestamp_authorities"]["members"][0]
         assert "last_error" not in anonymous  # error texts are for the operator
     finally:

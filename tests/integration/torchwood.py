@@ -1,5 +1,6 @@
 """Torchwood's independent C2SP programs as test fixtures: ``litewitness`` (a tlog-witness) and
-``spicy -verify`` (an offline inclusion proof checker), both v0.6.1 (``scripts/install-torchwood.sh``).
+``spicy -verify`` (an offline inclusion proof checker), both v0.6.1
+(``scripts/install-torchwood.sh``).
 
 Start with :class:`LiteWitness`: a real litewitness process with its own ssh-agent, key and SQLite
 state, on a free loopback port. Use it as a context manager (or through the :func:`litewitness`
@@ -19,8 +20,8 @@ same tables and inserts what ``witnessctl add-log``/``add-key`` would: a ``log``
 hash is the base64 of the empty tree's root, SHA-256(""), and a ``key`` row with the log's vkey.
 litewitness reads both on every request, so a log may be added while it runs.
 
-:class:`NotaryWitness` runs our own ``notary witness serve`` the same way, with the same methods, so a
-test can put both witnesses through the same requests.
+:class:`NotaryWitness` runs our own ``notary witness serve`` the same way, with the same methods, so
+a test can put both witnesses through the same requests.
 
 Binaries are found with :func:`tests.conftest.find_tool` (``$NOTARY_LITEWITNESS_BIN`` /
 ``$NOTARY_SPICY_BIN``, ``.tools/bin``, ``~/go/bin``, ``PATH``); when one is missing the test is
@@ -311,7 +312,9 @@ class LiteWitness(_WitnessProcess):
         deadline = time.monotonic() + timeout
         while True:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"litewitness exited with {self._proc.returncode}:\n{self.log()}")
+                raise RuntimeError(
+                    f"litewitness exited with {self._proc.returncode}:\n{self.log()}"
+                )
             try:
                 httpx.get(self.url + "/", timeout=1)
                 return

@@ -50,7 +50,9 @@ def faketime_env(moment: str) -> dict[str, str]:
     """Environment that runs a process under a clock starting at ``moment`` ("2019-01-01
     00:00:00") and running on from there (libfaketime)."""
     if not FAKETIME_LIB.exists() or find_tool("faketime") is None:
-        missing_component("faketime (Debian package faketime) is needed to set a process's clock back")
+        missing_component(
+            "faketime (Debian package faketime) is needed to set a process's clock back"
+        )
     return {"LD_PRELOAD": str(FAKETIME_LIB), "FAKETIME": f"@{moment}",
             "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_NO_CACHE": "1"}
 
@@ -98,11 +100,17 @@ def court_policy(*, origin: str, log_vkey: str, issuer_public_key: str,
     return TrustPolicy(
         log=LogPolicy(origin=origin, keys=[log_vkey]),
         issuers=[IssuerKey(public_key=issuer_public_key)],
-        witnesses=WitnessPolicy(quorum=quorum, members=[
-            Witness(name=w.name, key=w.vkey) for w in witnesses]),
-        timestamp_authorities=[TimestampAuthority(
-            name="test TSA", certificates=[tsa.root_certificate.public_bytes(Encoding.PEM).decode()])]
-        if tsa else [],
+        witnesses=WitnessPolicy(
+            quorum=quorum, members=[Witness(name=w.name, key=w.vkey) for w in witnesses]
+        ),
+        timestamp_authorities=[
+            TimestampAuthority(
+                name="test TSA",
+                certificates=[tsa.root_certificate.public_bytes(Encoding.PEM).decode()],
+            )
+        ]
+        if tsa
+        else [],
         **changes,
     )
 

@@ -54,7 +54,7 @@ def record_view(session: Session, record: Record, certified_size: int | None = N
     return RecordView(
         id=record.id,
         kind=record.kind,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         leaf_hash=record.leaf_hash,
         received_at=body["received_at"],
         record=body,
@@ -87,11 +87,15 @@ async def in_session(runtime: Runtime, fn: Any) -> Any:
     return await run_in_threadpool(with_session, runtime, fn)
 
 
-def add_record_routes(router: APIRouter, *, kind: RecordKind, noun: str, list_own: bool = True) -> None:
+def add_record_routes(
+    router: APIRouter, *, kind: RecordKind, noun: str, list_own: bool = True
+) -> None:
     """Register the shared read routes of ``kind`` on ``router``, whose prefix must be the kind's
     API path (``RecordKind.api_path``: where the SDK looks for it)."""
     if router.prefix != kind.api_path:
-        raise ValueError(f"the {kind.value} routes belong under {kind.api_path}, not {router.prefix}")
+        raise ValueError(
+            f"the {kind.value} routes belong under {kind.api_path}, not {router.prefix}"
+        )
 
     def visible(session: Session, record_id: str, principal: Principal) -> Record:
         record = svc.get_visible_record(session, record_id=record_id, viewer=principal)

@@ -58,41 +58,66 @@ class RepairOut(BaseModel):
 
 def _repair_out(r: CreditRepair) -> RepairOut:
     assert r.id is not None
-    return RepairOut(id=r.id, entry_id=r.entry_id, applicant_id=r.applicant_id, statement=r.statement,
-                     evidence_sha256=json.loads(r.evidence_sha256) if r.evidence_sha256 else [],
-                     decision=r.decision, submitted_at=r.submitted_at, decided_at=r.decided_at,
-                     reason=r.reason)
+    return RepairOut(
+        id=r.id,
+        entry_id=r.entry_id,
+        applicant_id=r.applicant_id,
+        statement=r.statement,
+        evidence_sha256=json.loads(r.evidence_sha256) if r.evidence_sha256 else [],
+        decision=r.decision,
+        submitted_at=r.submitted_at,
+        decided_at=r.decided_at,
+        reason=r.reason,
+    )
 
 
-@entries.post("", status_code=201, summary="Record a good or dishonest conduct entry (authority)",
-              description="Answers with the receipt and the entry's opening (details, salt and the "
-              "salt of its subject commitment): keep it; after repair or expiry we erase the details "
-              "and only the anchored commitments remain. An entry whose publicity period has already "
-              "ended is refused (422): it would count at no time.")
+@entries.post(
+    "",
+    status_code=201,
+    summary="Record a good or dishonest conduct entry (authority)",
+    description="Answers with the receipt and the entry's opening (details, salt and the "
+    "salt of its subject commitment): keep it; after repair or expiry we erase the details "
+    "and only the anchored commitments remain. An entry whose publicity period has already "
+    "ended is refused (422): it would count at no time.",
+)
 def record(details: CreditEntryDetails, runtime: RuntimeDep, session: SessionDep,
            authority: Authority) -> JSONResponse:
     stored, opening = svc.record_entry(session, authority=authority, details=details)
     body = submission_result(runtime, stored).model_dump(mode="json")
-    body["opening"] = {"details": opening.details, "salt": opening.salt, "commitment": opening.commitment,
-                       "subject_salt": opening.subject_salt}
+    body["opening"] = {
+        "details": opening.details,
+        "salt": opening.salt,
+        "commitment": opening.commitment,
+        "subject_salt": opening.subject_salt,
+    }
     return JSONResponse(body, status_code=201)
 
 
-@entries.post("/{entry_id}/repairs", status_code=201, response_model=RepairOut,
-              summary="Apply for credit repair (the entry's subject)",
-              description="A statement and the SHA-256 of each evidence document sent to the "
-              "authority; keep the answer's `id` to read the decision (`GET /v1/credit/repairs/{id}`).")
-def apply(entry_id: str, application: RepairApplication, session: SessionDep,
-          principal: CurrentPrincipal) -> RepairOut:
+@entries.post(
+    "/{entry_id}/repairs",
+    status_code=201,
+    response_model=RepairOut,
+    summary="Apply for credit repair (the entry's subject)",
+    description="A statement and the SHA-256 of each evidence document sent to the "
+    "authority; keep the answer's `id` to read the decision (`GET /v1/credit/repairs/{id}`).",
+)
+def apply(
+    entry_id: str, application: RepairApplication, session: SessionDep, principal: CurrentPrincipal
+) -> RepairOut:
     return _repair_out(svc.apply_for_repair(session, applicant=principal, entry_id=entry_id,
                                             application=application))
 
 
-@router.get("/repairs", response_model=list[RepairOut],
-            summary="Repair applications on your entries (the authority), with statement and evidence")
-def list_repairs(session: SessionDep, authority: Authority,
-                 status: Annotated[str, Query(pattern=r"^(pending|approved|rejected)$")] = "pending",
-                 ) -> list[RepairOut]:
+@router.get(
+    "/repairs",
+    response_model=list[RepairOut],
+    summary="Repair applications on your entries (the authority), with statement and evidence",
+)
+def list_repairs(
+    session: SessionDep,
+    authority: Authority,
+    status: Annotated[str, Query(pattern=r"^(pending|approved|rejected)$")] = "pending",
+) -> list[RepairOut]:
     return [_repair_out(r) for r in svc.list_repairs(session, authority=authority, decision=status)]
 
 
@@ -113,17 +138,24 @@ def decide(repair_id: RepairId, body: DecisionIn, runtime: RuntimeDep, session: 
     return out
 
 
-@router.get("/status", summary="Credit status of a subject as of a time (public, verifiable)",
-            description="`subject` is `type:id`, e.g. `uscc:91350100M000100Y43`. The signed answer "
-            "counts the entries recorded by `as_of` (default: now; proven by their certificates), "
-            "public on its date and not repaired by then, with openings and certificates; it also "
-            "shows those repaired by then (`closed`) and those received but not certified yet "
-            "(`pending`). `client_sdk.credit.verify_credit_status` checks it. A time not passed "
-            "yet answers 425 at once (a minute ahead at most; further is 422).",
-            responses={425: {"description": "as_of has not passed yet: ask again after `Retry-After` "
-                                            "seconds (also `retry_after` in the problem)",
-                             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                             "content": _PROBLEM}})
+@router.get(
+    "/status",
+    summary="Credit status of a subject as of a time (public, verifiable)",
+    description="`subject` is `type:id`, e.g. `uscc:91350100M000100Y43`. The signed answer "
+    "counts the entries recorded by `as_of` (default: now; proven by their certificates), "
+    "public on its date and not repaired by then, with openings and certificates; it also "
+    "shows those repaired by then (`closed`) and those received but not certified yet "
+    "(`pending`). `client_sdk.credit.verify_credit_status` checks it. A time not passed "
+    "yet answers 425 at once (a minute ahead at most; further is 422).",
+    responses={
+        425: {
+            "description": "as_of has not passed yet: ask again after `Retry-After` "
+            "seconds (also `retry_after` in the problem)",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": _PROBLEM,
+        }
+    },
+)
 def status(runtime: RuntimeDep, session: SessionDep,
            subject: Annotated[str, Query(max_length=120)],
            as_of: datetime | None = None) -> Any:
@@ -136,7 +168,9 @@ def status(runtime: RuntimeDep, session: SessionDep,
     except TooEarly as exc:
         return problem(425, exc.code, "Too early", exc.detail, retry_after=exc.retry_after,
                        headers={"Retry-After": str(exc.retry_after)})
-    return svc.subject_status(session, runtime.issuer, subject_key=key, as_of=as_of or datetime.now(UTC))
+    return svc.subject_status(
+        session, runtime.issuer, subject_key=key, as_of=as_of or datetime.now(UTC)
+    )
 
 
 add_record_routes(entries, kind=RecordKind.credit_entry, noun="credit entry")

@@ -89,8 +89,8 @@ def _metadata_from_form(fields: dict[str, list[str]]) -> EvidenceMetadata:
     response_model=SubmissionResult,
     summary="Preserve evidence (file upload or digest)",
     description=(
-        "Either `multipart/form-data` with a `file` part (streamed; fingerprinted with SHA-256, SM3 "
-        "and IPFS CIDs; stored content-addressed) plus optional fields `title`, `description`, "
+        "Either `multipart/form-data` with a `file` part (streamed; fingerprinted with SHA-256, "
+        "SM3 and IPFS CIDs; stored content-addressed) plus optional fields `title`, `description`, "
         "`source_url`, `captured_at`, `case_reference`, `tags` (comma-separated or repeated), or "
         "`application/json` with `sha256`, optional `sm3`, `size` and `metadata` for holders who "
         "keep their content. Answers at once with a signed receipt. The same content from the "
@@ -137,7 +137,9 @@ async def submit_evidence(
         if submission.cid or submission.cid_v1:
             raise InvalidInput("a digest submission cannot name a CID: we store no content for it")
         stored = await run_in_threadpool(
-            with_session, runtime, lambda s: _accept_evidence(s, principal, content, submission.metadata)
+            with_session,
+            runtime,
+            lambda s: _accept_evidence(s, principal, content, submission.metadata),
         )
     elif content_type.startswith("multipart/form-data"):
         fp, metadata = await receive_file_upload(
@@ -161,7 +163,8 @@ async def submit_evidence(
     "/digests",
     response_model=list[SubmissionResult],
     summary="Preserve many digests in one request",
-    description="Up to `max_digests_per_request` (default 1,000) digest submissions, accepted in one "
+    description="Up to `max_digests_per_request` (default 1,000) digest submissions, accepted in "
+                "one "
     "transaction; one receipt each, in request order.",
 )
 def submit_digests(

@@ -53,8 +53,11 @@ class DeploymentState(Collector):
 
     def collect(self) -> Iterable[Metric]:
         settings = self._runtime.settings
-        yield GaugeMetricFamily("notary_witness_quorum", "Cosignatures a checkpoint needs "
-                                "(NOTARY_REQUIRED_COSIGNATURES)", value=settings.required_cosignatures)
+        yield GaugeMetricFamily(
+            "notary_witness_quorum",
+            "Cosignatures a checkpoint needs (NOTARY_REQUIRED_COSIGNATURES)",
+            value=settings.required_cosignatures,
+        )
         yield GaugeMetricFamily("notary_tsa_quorum", "Time-stamps a checkpoint needs "
                                 "(NOTARY_REQUIRED_TIMESTAMPS)", value=settings.required_timestamps)
         try:

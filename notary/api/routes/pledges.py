@@ -60,7 +60,8 @@ class PledgeAct(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    media_type: Literal["application/vnd.ipnotary.pledge-act+json;version=1"]  # PLEDGE_ACT_MEDIA_TYPE
+    # PLEDGE_ACT_MEDIA_TYPE
+    media_type: Literal["application/vnd.ipnotary.pledge-act+json;version=1"]
     chain_id: int
     contract: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{40}$")]
     pledge_id: Annotated[int, Field(gt=0, lt=2**64)]
@@ -98,22 +99,34 @@ def _view(row: Pledge) -> dict[str, Any]:
 
 
 def _answer(runtime: Any, row: Pledge, stored: Any, status: int) -> JSONResponse:
-    body = {"pledge": _view(row), "event": submission_result(runtime, stored).model_dump(mode="json")}
+    body = {
+        "pledge": _view(row),
+        "event": submission_result(runtime, stored).model_dump(mode="json"),
+    }
     return JSONResponse(body, status_code=status if stored.created else 200)
 
 
-@router.post("", status_code=201, summary="Register a pledge (refused while the asset has an active one)",
-             responses={200: {"description": "a retry: the first registration with this "
-                                             "Idempotency-Key"},
-                        400: {"description": "no Idempotency-Key header", "content": _PROBLEM}})
+@router.post(
+    "",
+    status_code=201,
+    summary="Register a pledge (refused while the asset has an active one)",
+    responses={
+        200: {"description": "a retry: the first registration with this Idempotency-Key"},
+        400: {"description": "no Idempotency-Key header", "content": _PROBLEM},
+    },
+)
 async def register(body: PledgeCreate, runtime: RuntimeDep, registrar: Registrar,
                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
     if idempotency_key is None:
         # A retry after a lost answer must not register a second pledge once the first is released;
         # only a key the client chose can tell a retry from a new pledge.
-        return problem(400, "idempotency_key_required", "Idempotency-Key required",
-                       "send an Idempotency-Key header (8 to 200 visible ASCII characters), new for "
-                       "each pledge and the same on every retry of it")
+        return problem(
+            400,
+            "idempotency_key_required",
+            "Idempotency-Key required",
+            "send an Idempotency-Key header (8 to 200 visible ASCII characters), new for "
+            "each pledge and the same on every retry of it",
+        )
     key = idempotency_key
 
     def work(session: Session) -> Any:
@@ -133,9 +146,14 @@ def _change(runtime: Any, registrar: Principal, pledge_id: int, **kwargs: Any) -
     return _answer(runtime, row, stored, 201)
 
 
-@router.post("/{pledge_id}/amendments", status_code=201,
-             summary="Change the terms (same parties and pledgee key; the registering registrar only)")
-def amend(pledge_id: int, body: Amendment, runtime: RuntimeDep, registrar: Registrar) -> JSONResponse:
+@router.post(
+    "/{pledge_id}/amendments",
+    status_code=201,
+    summary="Change the terms (same parties and pledgee key; the registering registrar only)",
+)
+def amend(
+    pledge_id: int, body: Amendment, runtime: RuntimeDep, registrar: Registrar
+) -> JSONResponse:
     return _change(runtime, registrar, pledge_id, action="amended", terms=body.terms)
 
 
@@ -147,19 +165,30 @@ def release(pledge_id: int, body: ConsentRequest, runtime: RuntimeDep,
                    consent=body.consent.model_dump(mode="json"))
 
 
-@router.post("/{pledge_id}/enforcement", status_code=201,
-             summary="Record enforcement, on the pledgee's signed demand (the registering registrar only)")
-def enforce(pledge_id: int, body: ConsentRequest, runtime: RuntimeDep,
-            registrar: Registrar) -> JSONResponse:
+@router.post(
+    "/{pledge_id}/enforcement",
+    status_code=201,
+    summary="Record enforcement, on the pledgee's signed demand (the registering registrar only)",
+)
+def enforce(
+    pledge_id: int, body: ConsentRequest, runtime: RuntimeDep, registrar: Registrar
+) -> JSONResponse:
     return _change(runtime, registrar, pledge_id, action="enforced",
                    consent=body.consent.model_dump(mode="json"))
 
 
-@router.get("/status", summary="Is this asset pledged as of a time, and to whom (public, verifiable)",
-            responses={425: {"description": "as_of has not passed yet: ask again after `Retry-After` "
-                                            "seconds (also `retry_after` in the problem)",
-                             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                             "content": _PROBLEM}})
+@router.get(
+    "/status",
+    summary="Is this asset pledged as of a time, and to whom (public, verifiable)",
+    responses={
+        425: {
+            "description": "as_of has not passed yet: ask again after `Retry-After` "
+            "seconds (also `retry_after` in the problem)",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": _PROBLEM,
+        }
+    },
+)
 def status(
     runtime: RuntimeDep,
     session: SessionDep,
@@ -175,8 +204,9 @@ def status(
         as_of = as_of.replace(tzinfo=UTC)
     try:
         svc.refuse_unfinished(as_of)  # before the chain: a 425 needs no node, and never waits
-        return svc.pledge_status(session, runtime.issuer, chain=runtime.chain.pledges(), asset=asset,
-                                 as_of=as_of)
+        return svc.pledge_status(
+            session, runtime.issuer, chain=runtime.chain.pledges(), asset=asset, as_of=as_of
+        )
     except TooEarly as exc:
         # Never wait in a request thread: the client waits, and the thread serves others.
         return problem(425, exc.code, "Too early", exc.detail, retry_after=exc.retry_after,

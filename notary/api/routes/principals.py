@@ -33,7 +33,9 @@ class PrincipalCreate(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     role: Role
-    subject: Annotated[str, Field(max_length=120, description="type:id the principal speaks for")] | None = None
+    subject: (
+        Annotated[str, Field(max_length=120, description="type:id the principal speaks for")] | None
+    ) = None
     key_expires_at: JsonAwareDateTime | None = Field(
         default=None, description="when the first API key stops working (RFC 3339); none: never")
 
@@ -181,7 +183,9 @@ def audit_log(
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_id: Annotated[str | None, Query(max_length=80)] = None,
 ) -> AuditPage:
-    events = svc.audit_events(session, limit=limit, after=cursor, action=action, target_id=target_id)
+    events = svc.audit_events(
+        session, limit=limit, after=cursor, action=action, target_id=target_id
+    )
     return AuditPage(events=[_audit_view(e) for e in events],
                      next_cursor=events[-1].seq if len(events) == limit else None)
 
@@ -194,7 +198,9 @@ def _audit_view(event: AuditEvent) -> AuditEventPublic:
                             detail=None if event.detail is None else json.loads(event.detail))
 
 
-@router.get("/v1/principals/me", response_model=PrincipalPublic, summary="Who this API key belongs to")
+@router.get(
+    "/v1/principals/me", response_model=PrincipalPublic, summary="Who this API key belongs to"
+)
 def me(principal: CurrentPrincipal) -> PrincipalPublic:
     return PrincipalPublic(id=principal.id, name=principal.name, role=principal.role,
                            subject=principal.identifier)
@@ -202,7 +208,8 @@ def me(principal: CurrentPrincipal) -> PrincipalPublic:
 
 @router.put(
     "/v1/principals/me/encryption-key",
-    summary="Register your trade-secret recipient key (public document from 'notary keys generate')",
+    summary="Register your trade-secret recipient key "
+    "(public document from 'notary keys generate')",
 )
 def register_encryption_key(
     document: dict[str, Any], session: SessionDep, principal: CurrentPrincipal, runtime: RuntimeDep
@@ -214,8 +221,12 @@ def register_encryption_key(
     return {"principal_id": principal.id, "key_id": key_id}
 
 
-@router.get("/v1/principals/{principal_id}/encryption-key", summary="A principal's public recipient key")
-def get_encryption_key(principal_id: str, session: SessionDep, _: CurrentPrincipal) -> dict[str, Any]:
+@router.get(
+    "/v1/principals/{principal_id}/encryption-key", summary="A principal's public recipient key"
+)
+def get_encryption_key(
+    principal_id: str, session: SessionDep, _: CurrentPrincipal
+) -> dict[str, Any]:
     from notary.errors import NotFound
     from notary.services.trade_secrets import encryption_key_of
 
@@ -232,7 +243,7 @@ def directory(
 ) -> list[PrincipalPublic]:
     from sqlmodel import select
 
-    query = select(Principal).where(Principal.disabled == False)
+    query = select(Principal).where(Principal.disabled == False)  # noqa: E712 - an SQL expression
     if role is not None:
         query = query.where(Principal.role == role.value)
     return [PrincipalPublic(id=p.id, name=p.name, role=p.role, subject=p.identifier)

@@ -81,7 +81,9 @@ async def file_secret(request: Request, runtime: RuntimeDep, holder: Holder) -> 
         return out[:_HEAD_BYTES]
 
     container_head = await run_in_threadpool(head)
-    ciphertext = ContentFingerprint(size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1)
+    ciphertext = ContentFingerprint(
+        size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
+    )
 
     def store(session: Session) -> Any:
         return svc.file_trade_secret(session, holder=holder, request=filing, ciphertext=ciphertext,
@@ -105,7 +107,11 @@ def my_wrapped_key(filing_id: str, session: SessionDep, principal: CurrentPrinci
     summary="Disclose a filing to an arbitrator or notary (anchored as a disclosure record)",
 )
 def disclose(
-    filing_id: str, body: DisclosureRequest, runtime: RuntimeDep, session: SessionDep, holder: Holder
+    filing_id: str,
+    body: DisclosureRequest,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    holder: Holder,
 ) -> JSONResponse:
     stored = svc.disclose_filing(session, holder=holder, filing_id=filing_id,
                                  recipient_id=body.recipient_id, wrapped_key=body.wrapped_key)
@@ -115,14 +121,23 @@ def disclose(
 
 @router.get("/{filing_id}/disclosures", response_model=list[RecordView],
             summary="Disclosures of a filing (the holder sees all, a recipient their own)")
-def list_disclosures(filing_id: str, session: SessionDep, principal: CurrentPrincipal) -> list[RecordView]:
+def list_disclosures(
+    filing_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> list[RecordView]:
     filing = get_visible_record(session, record_id=filing_id, viewer=principal)
     if filing.kind != RecordKind.trade_secret:
         raise NotFound(f"no trade-secret filing {filing_id!r}")
-    ids = [g.disclosure_id for g in session.exec(
-        select(KeyGrant).where(KeyGrant.filing_id == filing_id, col(KeyGrant.disclosure_id).is_not(None))
-    )]
-    rows = session.exec(select(Record).where(col(Record.id).in_(ids)).order_by(col(Record.seq))).all()
+    ids = [
+        g.disclosure_id
+        for g in session.exec(
+            select(KeyGrant).where(
+                KeyGrant.filing_id == filing_id, col(KeyGrant.disclosure_id).is_not(None)
+            )
+        )
+    ]
+    rows = session.exec(
+        select(Record).where(col(Record.id).in_(ids)).order_by(col(Record.seq))
+    ).all()
     return [record_view(session, r) for r in rows if may_see(session, r, principal)]
 
 

@@ -38,7 +38,8 @@ class WorkDigestRegistration(BaseModel):
 class WorkSubmissionResult(SubmissionResult):
     prior_registrations: list[dict[str, Any]] = Field(
         default_factory=list,
-        description="earlier registrations of the same content by others: this one is not the first",
+        description="earlier registrations of the same content by others: "
+        "this one is not the first",
     )
 
 
@@ -107,7 +108,9 @@ async def register(request: Request, runtime: RuntimeDep, principal: Registrant)
         except ValidationError as exc:
             raise _invalid(exc) from exc
         if body.content.cid or body.content.cid_v1:
-            raise InvalidInput("a digest registration cannot name a CID: we store no content for it")
+            raise InvalidInput(
+                "a digest registration cannot name a CID: we store no content for it"
+            )
         details, content = body.work, body.content
     else:
         raise UnsupportedMediaType("send multipart/form-data (file + work) or application/json")
@@ -117,7 +120,9 @@ async def register(request: Request, runtime: RuntimeDep, principal: Registrant)
 
     stored, prior = await run_in_threadpool(with_session, runtime, store)
     base = submission_result(runtime, stored)
-    result = WorkSubmissionResult(**base.model_dump(), prior_registrations=[p.model_dump() for p in prior])
+    result = WorkSubmissionResult(
+        **base.model_dump(), prior_registrations=[p.model_dump() for p in prior]
+    )
     return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
 
 

@@ -1,4 +1,5 @@
-"""Regenerate ``vectors.json`` from a real Kubo: ``python -m tests.assets.cid.make_vectors IPFS_BIN``.
+"""Regenerate ``vectors.json`` from a real Kubo: ``python -m tests.assets.cid.make_vectors
+IPFS_BIN``.
 
 Each vector's content (see :mod:`tests.assets.cid.content`) is written to a temp file and hashed
 with ``ipfs add --only-hash -Q`` twice: with Kubo's defaults and with ``--cid-version 1``.

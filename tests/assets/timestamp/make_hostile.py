@@ -1,4 +1,5 @@
-"""Regenerate the RFC 3161 assets: ``python -m tests.assets.timestamp.make_hostile`` (needs openssl).
+"""Regenerate the RFC 3161 assets: ``python -m tests.assets.timestamp.make_hostile`` (needs
+openssl).
 
 Every token and response here comes from a real ``openssl ts -reply`` (:mod:`tests.tsa`) with a
 throwaway ECDSA P-256 CA whose keys are discarded; an attack then changes the bytes the way an
@@ -79,7 +80,9 @@ def _replace_tst(token: bytes, change: dict[str, Any]) -> bytes:
     return token.replace(old, new)
 
 
-def _reissue(ca: TestCA, cert: x509.Certificate, *, common_name: str | None = None) -> x509.Certificate:
+def _reissue(
+    ca: TestCA, cert: x509.Certificate, *, common_name: str | None = None
+) -> x509.Certificate:
     """The same key, issuer and serial as ``cert``, signed again by its CA, with one change: the
     validity starts a minute earlier, or the subject gets ``common_name``."""
     subject = cert.subject
@@ -144,9 +147,15 @@ def main() -> None:
 
             # --- responses: token_from_response(data, digest=DIGEST, nonce=NONCE) ---
             resp = "token_from_response"
-            case("response-rejected-sha1-imprint.tsr",
-                 tsa.reply(_request(hashlib.sha1(b"x").digest(), algorithm="sha1")),
-                 resp, "TimestampError", "status rejection (bad_alg)")
+            case(
+                "response-rejected-sha1-imprint.tsr",
+                tsa.reply(
+                    _request(hashlib.sha1(b"x", usedforsecurity=False).digest(), algorithm="sha1")
+                ),
+                resp,
+                "TimestampError",
+                "status rejection (bad_alg)",
+            )
             case("response-waiting.tsr", bytes(TimeStampResp(
                 {"status": {"status": "waiting", "status_string": ["come back later"]}}).dump()),
                 resp, "TimestampError", "status waiting")
@@ -274,14 +283,17 @@ def main() -> None:
     manifest = {
         "digest": DIGEST.hex(),
         "nonce": NONCE,
-        "note": "call(file, digest=digest or this case's digest, ...) must raise error with message",
+        "note": "call(file, digest=digest or this case's digest, ...) must raise error "
+        "with message",
         "cases": cases,
     }
     (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     print(f"wrote {len(files)} files and manifest.json to {HERE}")
 
 
-def _reissue_with(ca: TestCA, signer: x509.Certificate, model: x509.Certificate) -> x509.Certificate:
+def _reissue_with(
+    ca: TestCA, signer: x509.Certificate, model: x509.Certificate
+) -> x509.Certificate:
     """``signer``'s key, subject and serial with ``model``'s extensions, signed by ``ca``."""
     builder = (
         x509.CertificateBuilder()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -128,7 +129,7 @@ def main() -> None:
         "appended-copy-of-final-segment": (valid + segs[3], "segment 3 failed"),
         "empty-final-segment": (head + b"".join(crafted), "truncated or padded"),
     }
-    manifest = {
+    manifest: dict[str, Any] = {
         "filing_id": FILING_ID,
         "commitment": sealed.commitment,
         "plaintext_size": len(PLAINTEXT),

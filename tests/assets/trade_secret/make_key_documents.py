@@ -1,4 +1,5 @@
-"""Regenerate the hostile recipient key documents: ``python -m tests.assets.trade_secret.make_key_documents``.
+"""Regenerate the hostile recipient key documents: ``python -m
+tests.assets.trade_secret.make_key_documents``.
 
 Writes ``key-documents/<case>.json``, each a recipient key document as a malicious or careless
 operator might serve it in place of the recipient's own, and ``key-documents/manifest.json``: the

@@ -1,18 +1,19 @@
-"""The committed contract artifacts in chain/artifacts/ match the Solidity sources and work from Python.
+"""The committed contract artifacts in chain/artifacts/ match the Solidity sources and work from
+Python.
 
 The chain layer deploys contracts from these JSON files so that a `pip install` needs no Node and no
 compiler. Three kinds of checks keep them honest:
 
-1. Always: each artifact is well formed and the SHA-256 of every source it lists matches the file under
-   contracts/, so a .sol edited without re-exporting fails here.
-2. When Node and the npm packages are installed (always in CI): a fresh compile reproduces the committed
-   files byte for byte, and the Hardhat contract tests pass.
-3. Always: the committed bytecode deploys and runs on the embedded py-evm chain: anchoring stays within
-   the gas budget, the evidence registry refuses a log that does not grow and the pledge registry a double
-   pledge.
+1. Always: each artifact is well formed and the SHA-256 of every source it lists matches the file
+   under contracts/, so a .sol edited without re-exporting fails here.
+2. When Node and the npm packages are installed (always in CI): a fresh compile reproduces the
+   committed files byte for byte, and the Hardhat contract tests pass.
+3. Always: the committed bytecode deploys and runs on the embedded py-evm chain: anchoring stays
+   within the gas budget, the evidence registry refuses a log that does not grow and the pledge
+   registry a double pledge.
 
-The frozen artifacts of earlier versions (chain/artifacts/legacy/) are outside all of this: they are never
-rebuilt, and a pinned digest keeps them byte for byte as the earlier release deployed them.
+The frozen artifacts of earlier versions (chain/artifacts/legacy/) are outside all of this: they are
+never rebuilt, and a pinned digest keeps them byte for byte as the earlier release deployed them.
 """
 
 from __future__ import annotations
@@ -37,15 +38,16 @@ ARTIFACT_DIR = ROOT / "chain" / "artifacts"
 CONTRACTS_DIR = ROOT / "contracts"
 EXPORT_HINT = "run `npm run export-artifacts` and commit chain/artifacts/"
 EXPECTED_CONTRACTS = {"EvidenceRegistry", "PledgeRegistry"}
-# SHA-256 of each frozen artifact; a change means the code of deployed registries is no longer recognised.
+# SHA-256 of each frozen artifact; a change means the code of deployed registries is no longer
+# recognised.
 FROZEN_ARTIFACTS = {
     "legacy/EvidenceRegistry-v1.json": (
         "5d5b86a20b19110bd637aa4f06cfdf5e81689ac8bfe63228a60f75147beba19e"
     ),
 }
 
-# Product target: at most 100 gas per item for 1,000-item batches. The whole transaction, 21,000 base cost
-# included, has to stay well under that.
+# Product target: at most 100 gas per item for 1,000-item batches. The whole transaction, 21,000
+# base cost included, has to stay well under that.
 ANCHOR_GAS_LIMIT = 80_000
 
 # solcjs compiles in WebAssembly, which is slow on a cold cache and a busy machine.
@@ -75,7 +77,8 @@ def artifact(request: pytest.FixtureRequest) -> tuple[Path, dict[str, Any]]:
     return path, _load(path)
 
 
-# 1. Shape and source hashes ------------------------------------------------------------------------------
+# 1. Shape and source hashes
+#    ------------------------------------------------------------------------------
 
 
 def test_every_expected_contract_has_an_artifact() -> None:
@@ -151,7 +154,8 @@ def test_every_contract_source_is_in_some_artifact() -> None:
     assert not uncovered, f"no artifact was compiled from {uncovered}; {EXPORT_HINT}"
 
 
-# 2. Fresh compile and Hardhat tests (need Node) ----------------------------------------------------------
+# 2. Fresh compile and Hardhat tests (need Node)
+#    ----------------------------------------------------------
 
 
 def _require_node_toolchain() -> None:
@@ -198,7 +202,8 @@ def test_hardhat_contract_tests_pass() -> None:
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
 
 
-# 3. The committed bytecode on the embedded py-evm chain ---------------------------------------------------
+# 3. The committed bytecode on the embedded py-evm chain
+#    ---------------------------------------------------
 
 
 @pytest.fixture
@@ -216,7 +221,8 @@ def _deploy(w3: Web3, name: str, *args: Any) -> Contract:
 
 
 def _revert_data(exc: BaseException) -> bytes:
-    """The raw revert data, which eth-tester keeps as the bytes argument of an exception in the chain."""
+    """The raw revert data, which eth-tester keeps as the bytes argument of an exception in the
+    chain."""
     seen: BaseException | None = exc
     while seen is not None:
         if seen.args and isinstance(seen.args[0], bytes):

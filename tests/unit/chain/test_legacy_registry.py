@@ -2,8 +2,8 @@
 
 The golden v1 certificate in ``tests/assets/certificates/v1/`` was anchored in a version 1
 EvidenceRegistry on the embedded chain stored beside it. The reader must find its root there and say
-that the registry is version 1; it works on a copy, since even a read-only SQLite open may leave files
-behind, and the golden directory must never change.
+that the registry is version 1; it works on a copy, since even a read-only SQLite open may leave
+files behind, and the golden directory must never change.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The pledge client on the embedded chain (the shared suite), plus what only the embedded chain shows.
+"""The pledge client on the embedded chain (the shared suite), plus what only the embedded chain
+shows.
 
 Restart persistence uses the embedded chain's data directory, as the service does:
 the PledgeRegistry recorded there is found again at the same address, and a

@@ -1,4 +1,5 @@
-"""The chain client on the embedded chain (the shared suite), plus what only a unit test can reach."""
+"""The chain client on the embedded chain (the shared suite), plus what only a unit test can
+reach."""
 
 from __future__ import annotations
 

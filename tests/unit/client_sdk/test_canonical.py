@@ -109,4 +109,7 @@ def test_deep_nesting_is_refused_before_parsing_even_with_a_raised_recursion_lim
     )
     run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                          timeout=300, check=False)
-    assert run.returncode == 0 and run.stdout.strip() == "refused", (run.returncode, run.stderr[-500:])
+    assert run.returncode == 0 and run.stdout.strip() == "refused", (
+        run.returncode,
+        run.stderr[-500:],
+    )

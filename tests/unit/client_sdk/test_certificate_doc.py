@@ -42,7 +42,9 @@ def test_the_hand_checks_in_the_text_are_true() -> None:
     assert digest.startswith("ea413bad") and digest.endswith("33b8cc") and "ea413bad…33b8cc" in text
     assert note.text.splitlines()[2].startswith("XDDaPtjC")
     for sig in note.signatures[1:]:
-        assert f"`{sig.key_id:08x}`" in text and int.from_bytes(sig.signature[:8], "big") == 1795776922
+        assert (
+            f"`{sig.key_id:08x}`" in text and int.from_bytes(sig.signature[:8], "big") == 1795776922
+        )
     assert f"`{note.signatures[0].key_id:08x}`" in text
     token = base64.b64decode(cert["timestamps"][0]["token"])
     assert bytes.fromhex(digest) in token  # the token's imprint is the note text's digest

@@ -23,10 +23,17 @@ from client_sdk.errors import (
 from notary.services.issuer import Issuer
 
 V2 = Path(__file__).resolve().parents[2] / "assets" / "certificates" / "v2"
-RECORD = {"id": "ev_" + "1" * 32, "kind": "evidence", "schema": 1,
-          "holder": {"id": "prn_1", "name": "Acme"},
-          "content": {"size": 11, "sha256": "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"},
-          "received_at": "2026-11-27T10:00:00.000000Z"}
+RECORD = {
+    "id": "ev_" + "1" * 32,
+    "kind": "evidence",
+    "schema": 1,
+    "holder": {"id": "prn_1", "name": "Acme"},
+    "content": {
+        "size": 11,
+        "sha256": "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+    },
+    "received_at": "2026-11-27T10:00:00.000000Z",
+}
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -56,7 +63,11 @@ def test_a_problem_document_becomes_an_api_error_with_its_code(status: int, code
     with client(lambda _: problem(status, code, "said the service")) as c, \
             pytest.raises(APIError) as info:
         c.get("ev_x")
-    assert (info.value.status, info.value.code, info.value.detail) == (status, code, "said the service")
+    assert (info.value.status, info.value.code, info.value.detail) == (
+        status,
+        code,
+        "said the service",
+    )
     assert not isinstance(info.value, TransportError)
 
 
@@ -64,7 +75,11 @@ def test_an_error_without_a_problem_document_still_says_what_happened() -> None:
     with client(lambda _: httpx.Response(502, text="<html>bad gateway</html>")) as c, \
             pytest.raises(APIError) as info:
         c.get("ev_x")
-    assert info.value.status == 502 and info.value.code == "http_502" and "bad gateway" in info.value.detail
+    assert (
+        info.value.status == 502
+        and info.value.code == "http_502"
+        and "bad gateway" in info.value.detail
+    )
 
 
 def test_an_unreachable_service_is_a_transport_error() -> None:
@@ -105,8 +120,11 @@ def test_a_receipt_with_a_bad_signature_or_leaf_is_refused() -> None:
 def test_a_receipt_from_an_issuer_outside_the_policy_is_refused() -> None:
     policy = TrustPolicy.load(V2 / "policy.json")
     stranger = receipt(Issuer(Ed25519PrivateKey.generate()))
-    handler = lambda _: httpx.Response(201, json={"id": RECORD["id"], "created": True,
-                                                  "status": "pending", "receipt": stranger})
+
+    def handler(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, json={"id": RECORD["id"], "created": True,
+                                         "status": "pending", "receipt": stranger})
+
     with client(handler, policy=policy) as c, pytest.raises(FormatError, match="does not list"):
         c.submit_digest(sha256="ab" * 32, size=11)
 
@@ -127,7 +145,9 @@ def test_content_that_does_not_match_the_record_is_deleted(tmp_path: Path) -> No
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/content"):
             return httpx.Response(200, content=b"hello world!")  # one byte more than recorded
-        return httpx.Response(200, json={"id": RECORD["id"], "status": "anchored", "record": RECORD})
+        return httpx.Response(
+            200, json={"id": RECORD["id"], "status": "anchored", "record": RECORD}
+        )
 
     dest = tmp_path / "out.bin"
     with client(handler) as c, pytest.raises(ContentIntegrityError):

@@ -23,9 +23,13 @@ from notary.services.issuer import Issuer
 
 CONTENT = b"Moonlight over the river, as a JPEG would be"
 SHA256 = hashlib.sha256(CONTENT).hexdigest()
-WORK = {"title": "Moonlight over the river", "work_type": "fine_art", "authors": [{"name": "Li Hua"}],
-        "copyright_owner": {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"},
-        "completed_on": "2025-03-01"}
+WORK = {
+    "title": "Moonlight over the river",
+    "work_type": "fine_art",
+    "authors": [{"name": "Li Hua"}],
+    "copyright_owner": {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"},
+    "completed_on": "2025-03-01",
+}
 PRIOR = {"id": "wk_" + "0" * 32, "received_at": "2025-04-01T00:00:00.000000Z",
          "copyright_owner": "Someone Else"}
 
@@ -33,9 +37,15 @@ issuer = Issuer(Ed25519PrivateKey.generate())
 
 
 def work_record(sha256: str = SHA256, kind: str = "work") -> dict[str, Any]:
-    return {"id": "wk_" + "1" * 32, "kind": kind, "schema": 1, "holder": {"id": "prn_1", "name": "Acme"},
-            "work": WORK, "content": {"size": len(CONTENT), "sha256": sha256},
-            "received_at": "2026-11-27T10:00:00.000000Z"}
+    return {
+        "id": "wk_" + "1" * 32,
+        "kind": kind,
+        "schema": 1,
+        "holder": {"id": "prn_1", "name": "Acme"},
+        "work": WORK,
+        "content": {"size": len(CONTENT), "sha256": sha256},
+        "received_at": "2026-11-27T10:00:00.000000Z",
+    }
 
 
 def answer(record: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -48,7 +58,9 @@ def client(handler: Callable[[httpx.Request], httpx.Response]) -> NotaryClient:
     return NotaryClient("http://notary.test", "nk_key", transport=httpx.MockTransport(handler))
 
 
-def test_register_work_uploads_the_file_and_work_and_returns_the_checked_receipt(tmp_path: Path) -> None:
+def test_register_work_uploads_the_file_and_work_and_returns_the_checked_receipt(
+    tmp_path: Path,
+) -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -95,7 +107,9 @@ def test_register_work_digest_sends_json_and_checks_the_digest() -> None:
     bodies: list[Any] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        bodies.append((request.url.path, request.headers["content-type"], json.loads(request.read())))
+        bodies.append(
+            (request.url.path, request.headers["content-type"], json.loads(request.read()))
+        )
         return httpx.Response(200, json={**answer(work_record()), "created": False})
 
     with client(handler) as c:
@@ -129,7 +143,11 @@ def test_work_registrations_asks_by_digest_and_refuses_an_answer_about_other_con
 
 
 def test_every_kind_has_its_own_prefix_and_path_and_ids_name_their_kind() -> None:
-    assert len({k.id_prefix for k in RecordKind}) == len({k.api_path for k in RecordKind}) == len(RecordKind)
+    assert (
+        len({k.id_prefix for k in RecordKind})
+        == len({k.api_path for k in RecordKind})
+        == len(RecordKind)
+    )
     for kind in RecordKind:
         record_id = f"{kind.id_prefix}_{'a' * 32}"
         assert RecordKind.of_id(record_id) is kind

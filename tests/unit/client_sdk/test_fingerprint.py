@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def _sm3_threads() -> int:
     return sum(t.name == "sm3-fingerprint" for t in threading.enumerate())
 
 
-def test_hello_world():
+def test_hello_world() -> None:
     assert fingerprint_bytes(b"hello world") == Fingerprint(
         size=11,
         sha256="b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
@@ -42,12 +43,12 @@ def test_hello_world():
     )
 
 
-def test_sm3_standard_vectors():
+def test_sm3_standard_vectors() -> None:
     assert fingerprint_bytes(b"abc").sm3 == SM3_ABC
     assert fingerprint_bytes(b"abcd" * 16).sm3 == SM3_ABCD16
 
 
-def test_empty():
+def test_empty() -> None:
     fp = fingerprint_bytes(b"")
     assert fp.size == 0
     assert fp.sha256 == hashlib.sha256(b"").hexdigest()
@@ -59,13 +60,13 @@ def test_empty():
     [v for v in load_vectors() if "chunker" not in v and not v.get("slow")],
     ids=lambda v: v["name"],
 )
-def test_cids_match_kubo_vectors(vector):
+def test_cids_match_kubo_vectors(vector: dict[str, Any]) -> None:
     fp = fingerprint_stream(content_of(vector))
     assert (fp.cid, fp.cid_v1, fp.size) == (vector["cid_v0"], vector["cid_v1"], vector["size"])
 
 
 @pytest.mark.parametrize("size", [0, 1, 1000, CHUNK_SIZE + 1, 5 * 1024 * 1024 + 3])
-def test_every_entry_point_agrees(size: int, tmp_path: Path):
+def test_every_entry_point_agrees(size: int, tmp_path: Path) -> None:
     data = generate_bytes("entry", size)
     expected = Fingerprint(
         size=size,
@@ -85,7 +86,7 @@ def test_every_entry_point_agrees(size: int, tmp_path: Path):
     assert fingerprint_bytes(memoryview(data)) == expected
 
 
-def test_small_writes_after_the_worker_started():
+def test_small_writes_after_the_worker_started() -> None:
     # Large first write starts the SM3 thread; then tiny writes go through the batch buffer.
     data = generate_bytes("mixed", 3 * 1024 * 1024)
     fp = Fingerprinter()
@@ -95,7 +96,7 @@ def test_small_writes_after_the_worker_started():
     assert fp.finalize() == fingerprint_bytes(data)
 
 
-def test_reused_caller_buffer_does_not_corrupt_sm3():
+def test_reused_caller_buffer_does_not_corrupt_sm3() -> None:
     # The worker hashes later; a bytearray the caller refills must have been copied.
     pieces = list(generate("reuse", 8 * (1 << 20)))
     buffer = bytearray(1 << 20)
@@ -108,7 +109,7 @@ def test_reused_caller_buffer_does_not_corrupt_sm3():
     assert fp.finalize().sm3 == hashlib.new("sm3", b"".join(pieces)).hexdigest()
 
 
-def test_leaf_digests_after_finalize():
+def test_leaf_digests_after_finalize() -> None:
     data = generate_bytes("leaves", 2 * CHUNK_SIZE + 1)
     fp = Fingerprinter()
     fp.update(data)
@@ -120,7 +121,7 @@ def test_leaf_digests_after_finalize():
     assert leaves.root_cid(0) == result.cid and leaves.root_cid(1) == result.cid_v1
 
 
-def test_finalize_is_idempotent_and_closes_updates():
+def test_finalize_is_idempotent_and_closes_updates() -> None:
     fp = Fingerprinter()
     fp.update(b"x")
     assert fp.finalize() is fp.finalize()
@@ -128,7 +129,7 @@ def test_finalize_is_idempotent_and_closes_updates():
         fp.update(b"y")
 
 
-def test_abandoned_fingerprinters_leave_no_threads():
+def test_abandoned_fingerprinters_leave_no_threads() -> None:
     before = _sm3_threads()
     with Fingerprinter() as fp:
         fp.update(bytes(2 << 20))  # starts the worker
@@ -143,13 +144,13 @@ def test_abandoned_fingerprinters_leave_no_threads():
     assert _sm3_threads() == before
 
 
-def test_bad_chunk_size():
+def test_bad_chunk_size() -> None:
     with pytest.raises(ValueError):
         fingerprint_stream(io.BytesIO(b"x"), chunk_size=0)
 
 
 @pytest.mark.slow
-def test_one_gib_stream_in_constant_memory():
+def test_one_gib_stream_in_constant_memory() -> None:
     """Fingerprint 1 GiB in a fresh interpreter; peak RSS may grow by well under 100 MB."""
     # Linux keeps ru_maxrss across fork+exec, so a child started from a big pytest process
     # would inherit pytest's peak as its baseline and hide growth; VmHWM (this process's own

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 import pytest
@@ -42,13 +43,15 @@ def rfc_path(m: int, entries: list[bytes]) -> list[bytes]:
     while k * 2 < n:
         k *= 2
     if m < k:
-        return rfc_path(m, entries[:k]) + [rfc_mth(entries[k:])]
-    return rfc_path(m - k, entries[k:]) + [rfc_mth(entries[:k])]
+        return [*rfc_path(m, entries[:k]), rfc_mth(entries[k:])]
+    return [*rfc_path(m - k, entries[k:]), rfc_mth(entries[:k])]
 
 
 def test_domain_separation_prefixes() -> None:
     assert leaf_hash(b"") == hashlib.sha256(b"\x00").digest()
-    assert node_hash(b"a" * 32, b"b" * 32) == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
+    assert (
+        node_hash(b"a" * 32, b"b" * 32) == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
+    )
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 100, 257])
@@ -83,10 +86,8 @@ def test_any_tampering_changes_the_root(n: int, data: st.DataObject) -> None:
     assert root_from_inclusion_proof(leaf_hash(b"forged"), m, n, path) != tree.root
     if n > 1:
         other = (m + 1) % n
-        try:
+        with contextlib.suppress(ValueError):
             assert root_from_inclusion_proof(leaves[m], other, n, path) != tree.root
-        except ValueError:
-            pass
     if path:
         i = data.draw(st.integers(min_value=0, max_value=len(path) - 1))
         bad = list(path)
@@ -101,7 +102,7 @@ def test_wrong_path_length_is_refused() -> None:
     with pytest.raises(ValueError, match="shorter"):
         root_from_inclusion_proof(leaves[3], 3, 8, path[:-1])
     with pytest.raises(ValueError, match="longer"):
-        root_from_inclusion_proof(leaves[3], 3, 8, path + [b"\x00" * 32])
+        root_from_inclusion_proof(leaves[3], 3, 8, [*path, b"\x00" * 32])
     with pytest.raises(ValueError, match="outside"):
         root_from_inclusion_proof(leaves[3], 8, 8, path)
 
@@ -123,8 +124,8 @@ def rfc_subproof(m: int, entries: list[bytes], whole: bool) -> list[bytes]:
     while k * 2 < n:
         k *= 2
     if m <= k:
-        return rfc_subproof(m, entries[:k], whole) + [rfc_mth(entries[k:])]
-    return rfc_subproof(m - k, entries[k:], False) + [rfc_mth(entries[:k])]
+        return [*rfc_subproof(m, entries[:k], whole), rfc_mth(entries[k:])]
+    return [*rfc_subproof(m - k, entries[k:], False), rfc_mth(entries[:k])]
 
 
 LOG_SIZES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 16, 17, 31, 32, 33, 100]

@@ -2,8 +2,8 @@
 
 Vectors and where they come from:
 
-* ``PETER_*`` / ``ENOCH_*``: ``golang.org/x/mod/sumdb/note`` v0.24.0, ``note_test.go`` (the key pair,
-  the signed note, and the malformed messages its ``TestOpen`` rejects).
+* ``PETER_*`` / ``ENOCH_*``: ``golang.org/x/mod/sumdb/note`` v0.24.0, ``note_test.go`` (the key
+  pair, the signed note, and the malformed messages its ``TestOpen`` rejects).
 * ``SIGSUM_*``: torchwood v0.6.1 ``cmd/litewitness/testdata/litewitness.txt`` and
   ``internal/witness/witness_test.go`` (a log key and checkpoints it signed).
 * ``LITEWITNESS_*``: a cosignature litewitness v0.6.1 returned for ``SIGSUM_CHECKPOINT_1`` when run
@@ -44,24 +44,30 @@ PETER_TEXT = (
     "then you don't know what your problem is.\n"
 )
 PETER_SIG = (
-    "\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb"
+    "\u2014 PeterNeumann "
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb"
     "6KE6RyyBwJnAM=\n"
 )
 ENOCH_SIG = (
-    "\u2014 EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33W"
+    "\u2014 EnochRoot "
+    "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33W"
     "Wd1RvMc+QQ=\n"
 )
 
-SIGSUM_ORIGIN = "sigsum.org/v1/tree/4d6d8825a6bb689d459628312889dfbb0bcd41b5211d9e1ce768b0ff0309e562"
+SIGSUM_ORIGIN = (
+    "sigsum.org/v1/tree/4d6d8825a6bb689d459628312889dfbb0bcd41b5211d9e1ce768b0ff0309e562"
+)
 SIGSUM_PUBLIC = bytes.fromhex("ffdc2d4d98e4124d3feaf788c0c2f9abfd796083d1f0495437f302ec79cf100f")
 SIGSUM_CHECKPOINT_1 = (
     f"{SIGSUM_ORIGIN}\n1\nKgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n"
-    f"\u2014 {SIGSUM_ORIGIN} UgIom7fPZTqpxWWhyjWduBvTvGVqsokMbqTArsQilegKoFBJQjUFAmQ0+YeSPM3wfUQMFSzVnn"
+    f"\u2014 {SIGSUM_ORIGIN} "
+    "UgIom7fPZTqpxWWhyjWduBvTvGVqsokMbqTArsQilegKoFBJQjUFAmQ0+YeSPM3wfUQMFSzVnn"
     "NuWRTYrajXpNUbIQY=\n"
 )
 SIGSUM_CHECKPOINT_3 = (
     f"{SIGSUM_ORIGIN}\n3\nRcCI1Nk56ZcSmIEfIn0SleqtV7uvrlXNccFx595Iwl0=\n\n"
-    f"\u2014 {SIGSUM_ORIGIN} UgIom2VbtIcdFbwFAy1n7s6IkAxIY6J/GQOTuZF2ORV39d75cbAj2aQYwyJre36kezNobZs4S"
+    f"\u2014 {SIGSUM_ORIGIN} "
+    "UgIom2VbtIcdFbwFAy1n7s6IkAxIY6J/GQOTuZF2ORV39d75cbAj2aQYwyJre36kezNobZs4S"
     "UUdrcawfAB8WVrx6go=\n"
 )
 
@@ -70,7 +76,8 @@ LITEWITNESS_NAME = "example.com/witness"
 LITEWITNESS_VKEY = "example.com/witness+10a1c019+BGSEitir7W6FmBs7OHWyUrh2frtLAvcDrKOx5xu9ao5Q"
 LITEWITNESS_TIMESTAMP = 1795775559
 LITEWITNESS_COSIGNATURE = (
-    "\u2014 example.com/witness EKHAGQAAAABrCVxHTdziLUTQMdKhCKAPpPPGkbYmihCth5K1wbCRjRY5LQmKn7C3ti2+L7"
+    "\u2014 example.com/witness "
+    "EKHAGQAAAABrCVxHTdziLUTQMdKhCKAPpPPGkbYmihCth5K1wbCRjRY5LQmKn7C3ti2+L7"
     "t1R5I8fismobiuJFHpnWZ/OCbKQnAxBQ==\n"
 )
 
@@ -80,7 +87,8 @@ QUASIMODO_NOTE = (
     "\n"
     "ed è subito sera.\n"
     "\n"
-    "\u2014 quasimodo.example/salvatore NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMou"
+    "\u2014 quasimodo.example/salvatore "
+    "NnugSzTjtVAewIS+Z/iJhUPeFDkO/5QQ2i5ddnGITLlC+EhfLW9oJKONrMou"
     "FSQU0xMcXxj99ihAQwaqP3ZekRwNtIc=\n"
 )
 
@@ -90,7 +98,9 @@ def sigsum_log() -> NoteVerifier:
 
 
 def litewitness_signer() -> CosignatureSigner:
-    return CosignatureSigner(LITEWITNESS_NAME, Ed25519PrivateKey.from_private_bytes(LITEWITNESS_SEED))
+    return CosignatureSigner(
+        LITEWITNESS_NAME, Ed25519PrivateKey.from_private_bytes(LITEWITNESS_SEED)
+    )
 
 
 # -- Go's note package ---------------------------------------------------------------------------
@@ -149,7 +159,8 @@ def test_same_name_other_key_id_is_not_this_key() -> None:
             "\u2014 Bad Name " + PETER_SIG.split(" ")[2], id="name-with-space-no-blank-line"
         ),
         pytest.param(
-            PETER_TEXT + "\n\u2014 Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFY"
+            PETER_TEXT
+            + "\n\u2014 Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFY"
             "C2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
             id="name-with-space",
         ),
@@ -158,11 +169,15 @@ def test_same_name_other_key_id_is_not_this_key() -> None:
         pytest.param(PETER_TEXT + "\n" + PETER_SIG.replace("AM=", "AM"), id="unpadded-base64"),
         pytest.param(PETER_TEXT + "\n" + PETER_SIG.replace("AM=", "AN="), id="stray-padding-bits"),
         pytest.param(PETER_TEXT + "\n" + PETER_SIG.replace("/", "_"), id="base64url"),
-        pytest.param(PETER_TEXT + "\n\u2014 PeterNeumann AAAAAA==\n", id="key-id-without-signature"),
+        pytest.param(
+            PETER_TEXT + "\n\u2014 PeterNeumann AAAAAA==\n", id="key-id-without-signature"
+        ),
         pytest.param(PETER_TEXT + "\n\u2014 PeterNeumann \n", id="empty-signature"),
         pytest.param(PETER_TEXT + "\n\u2014 Peter+Neumann " + PETER_SIG[16:], id="plus-in-name"),
         pytest.param(PETER_TEXT + "\n\u2014 Peter\u00a0N " + PETER_SIG[16:], id="nbsp-in-name"),
-        pytest.param(PETER_TEXT + "\n\u2014 Peter\u3000N " + PETER_SIG[16:], id="ideographic-space"),
+        pytest.param(
+            PETER_TEXT + "\n\u2014 Peter\u3000N " + PETER_SIG[16:], id="ideographic-space"
+        ),
         pytest.param(PETER_TEXT.replace("\n", "\r\n") + "\r\n" + PETER_SIG, id="crlf"),
         pytest.param(PETER_TEXT.replace(" ", "\t", 1) + "\n" + PETER_SIG, id="tab"),
     ],

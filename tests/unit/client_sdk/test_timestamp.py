@@ -125,7 +125,9 @@ def test_response_for_the_wrong_digest_names_both_digests() -> None:
 
 def test_nonce_is_only_checked_when_given() -> None:
     other_nonce = _asset("response-for-another-nonce.tsr")
-    assert read_token(token_from_response(other_nonce, digest=DIGEST, nonce=None)).nonce == NONCE + 1
+    assert (
+        read_token(token_from_response(other_nonce, digest=DIGEST, nonce=None)).nonce == NONCE + 1
+    )
 
 
 def test_oversized_response_is_refused_before_parsing() -> None:
@@ -159,8 +161,9 @@ def test_read_token_without_embedded_certificate_has_no_tsa_name() -> None:
     assert read_token(_asset("valid-without-certificate.tst")).tsa_name == ""
 
 
-@pytest.mark.parametrize(("name", "case"),
-                         [p for p in _cases("verify_token") if p.values[1]["error"] == "FormatError"])
+@pytest.mark.parametrize(
+    ("name", "case"), [p for p in _cases("verify_token") if p.values[1]["error"] == "FormatError"]
+)
 def test_read_token_refuses_junk(name: str, case: dict[str, Any]) -> None:
     with _expect(case):
         read_token(_asset(name))
@@ -201,7 +204,9 @@ def test_token_with_an_intermediate_verifies_with_the_root_alone() -> None:
 
 def test_token_without_certificate_verifies_with_the_tsa_certificate() -> None:
     token = _asset("valid-without-certificate.tst")
-    info = verify_token(token, digest=DIGEST, trusted_roots=[ROOT], tsa_certificate=_cert("tsa.pem"))
+    info = verify_token(
+        token, digest=DIGEST, trusted_roots=[ROOT], tsa_certificate=_cert("tsa.pem")
+    )
     assert info.tsa_name == "CN=Test TSA (ec),O=IP Notary tests"
     with pytest.raises(TimestampVerificationError, match="pass the TSA certificate") as err:
         verify_token(token, digest=DIGEST, trusted_roots=[ROOT])
@@ -368,14 +373,26 @@ def test_request_token_uses_a_fresh_nonce_each_time() -> None:
     assert len(set(nonces)) == 3 and all(0 <= n < 2**64 for n in nonces)
 
 
-@pytest.mark.parametrize(("reply", "error", "message"), [
-    (_reply(b"<h1>down</h1>", "text/html", 503), TimestampError, "answered HTTP 503: <h1>down</h1>"),
-    (_reply(VALID_RESPONSE, "text/html"), TimestampError, "answered text/html, not application/"),
-    (_reply(VALID_RESPONSE, ""), TimestampError, "answered no content type"),
-    (_reply(b"\x30" * (MAX_RESPONSE_BYTES + 1)), FormatError, "over the limit"),
-    (_reply(_asset("response-rejected-sha1-imprint.tsr")), TimestampError, "status rejection"),
-    (_reply(b"garbage"), FormatError, "not valid DER"),
-], ids=["http-503", "html", "no-content-type", "oversized", "rejection", "garbage"])
+@pytest.mark.parametrize(
+    ("reply", "error", "message"),
+    [
+        (
+            _reply(b"<h1>down</h1>", "text/html", 503),
+            TimestampError,
+            "answered HTTP 503: <h1>down</h1>",
+        ),
+        (
+            _reply(VALID_RESPONSE, "text/html"),
+            TimestampError,
+            "answered text/html, not application/",
+        ),
+        (_reply(VALID_RESPONSE, ""), TimestampError, "answered no content type"),
+        (_reply(b"\x30" * (MAX_RESPONSE_BYTES + 1)), FormatError, "over the limit"),
+        (_reply(_asset("response-rejected-sha1-imprint.tsr")), TimestampError, "status rejection"),
+        (_reply(b"garbage"), FormatError, "not valid DER"),
+    ],
+    ids=["http-503", "html", "no-content-type", "oversized", "rejection", "garbage"],
+)
 def test_request_token_refuses_bad_replies(reply: httpx.Response, error: type[Exception],
                                            message: str) -> None:
     with _client(lambda request: reply) as client, pytest.raises(error, match=re.escape(message)):
@@ -392,7 +409,10 @@ def test_request_token_stops_reading_an_endless_reply() -> None:
             yield b"\x30" * 4096
 
     reply = httpx.Response(200, headers={"Content-Type": REPLY_MEDIA_TYPE}, content=endless())
-    with _client(lambda request: reply) as client, pytest.raises(FormatError, match="over the limit"):
+    with (
+        _client(lambda request: reply) as client,
+        pytest.raises(FormatError, match="over the limit"),
+    ):
         request_token("https://tsa.example/", DIGEST, client=client)
     assert served <= MAX_RESPONSE_BYTES + 8192
 

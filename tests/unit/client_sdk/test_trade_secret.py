@@ -1,5 +1,5 @@
-"""Trade-secret filings: what a holder seals only the recipients it discloses to can open, any change
-to the ciphertext is refused, and the commitment pins the one plaintext that was filed."""
+"""Trade-secret filings: what a holder seals only the recipients it discloses to can open, any
+change to the ciphertext is refused, and the commitment pins the one plaintext that was filed."""
 
 from __future__ import annotations
 
@@ -199,14 +199,16 @@ def test_tink_ciphertexts_decrypt_with_our_stream_reader() -> None:
         _stream_aead.decrypt_stream(bytes.fromhex(v["key"]), io.BytesIO(ciphertext), out,
                                     bytes.fromhex(v["aad"]), segment_size=v["segment_size"])
         assert out.getvalue() == bytes.fromhex(v["plaintext"])
-        assert _stream_aead.plaintext_size(len(ciphertext), v["segment_size"]) == len(out.getvalue())
+        assert _stream_aead.plaintext_size(len(ciphertext), v["segment_size"]) == len(
+            out.getvalue()
+        )
 
 
 def test_tink_decrypts_what_we_encrypt() -> None:
     tink = pytest.importorskip("tink", reason="tink is not a dependency; see make_tink_vectors.py")
     sys.path.insert(0, str(ASSETS))
     try:
-        from make_tink_vectors import streaming_primitive  # type: ignore[import-not-found]
+        from make_tink_vectors import streaming_primitive
     finally:
         sys.path.remove(str(ASSETS))
     tink.streaming_aead.register()
@@ -477,8 +479,8 @@ def test_a_flipped_byte_in_each_segment_is_refused(
     sealed, data = small_container
     start = len(inspect_container(sealed.ciphertext_path).header_bytes)
     # First byte, a middle byte and the last tag byte of every segment.
-    boundaries = [start + _stream_aead.HEADER_SIZE] + list(range(start + SMALL, len(data), SMALL))
-    ends = boundaries[1:] + [len(data)]
+    boundaries = [start + _stream_aead.HEADER_SIZE, *range(start + SMALL, len(data), SMALL)]
+    ends = [*boundaries[1:], len(data)]
     for index, (lo, hi) in enumerate(zip(boundaries, ends, strict=True)):
         for offset in (lo, (lo + hi) // 2, hi - 1):
             tampered = bytearray(data)
@@ -630,7 +632,7 @@ def test_public_document_is_validated(arbitrator: RecipientKeys) -> None:
 
     with pytest.raises(FormatError, match="unknown fields"):
         check({**inner, "rsa": "x"})
-    with pytest.raises(FormatError, match="media_type|not a trade-secret"):
+    with pytest.raises(FormatError, match=r"media_type|not a trade-secret"):
         check({**inner, "media_type": "x"})
     short = {k: v for k, v in inner.items() if k != "key_id"}
     short["x25519"] = short["x25519"][:-3]  # 30 bytes

@@ -50,7 +50,7 @@ def _vector_param(vector: dict[str, Any]) -> Any:
 
 
 @pytest.mark.parametrize("vector", [_vector_param(v) for v in VECTORS])
-def test_known_answers_from_kubo(vector: dict[str, Any]):
+def test_known_answers_from_kubo(vector: dict[str, Any]) -> None:
     hasher = UnixFSHasher(**_params(vector))
     for piece in content_of(vector):
         hasher.update(piece)
@@ -63,7 +63,7 @@ def test_known_answers_from_kubo(vector: dict[str, Any]):
     assert result.leaves.root_cid(1) == vector["cid_v1"]
 
 
-def test_the_two_published_answers():
+def test_the_two_published_answers() -> None:
     for data, expected in (
         (b"", "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"),
         (b"hello world", "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD"),
@@ -73,14 +73,14 @@ def test_the_two_published_answers():
         assert hasher.finalize().cid_v0 == expected
 
 
-def test_empty_file_in_v1_is_the_empty_raw_block():
+def test_empty_file_in_v1_is_the_empty_raw_block() -> None:
     hasher = UnixFSHasher()
     result = hasher.finalize()
     assert result.cid_v1 == "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
     assert parse_cid(result.cid_v1).raw_digest == hashlib.sha256(b"").digest()
 
 
-def test_single_chunk_v1_root_is_the_raw_leaf():
+def test_single_chunk_v1_root_is_the_raw_leaf() -> None:
     data = generate_bytes("leaf", CHUNK_SIZE)
     hasher = UnixFSHasher()
     hasher.update(data)
@@ -88,7 +88,7 @@ def test_single_chunk_v1_root_is_the_raw_leaf():
     assert root.codec.name == "raw" and root.raw_digest == hashlib.sha256(data).digest()
 
 
-def test_leaf_block_encoding_matches_hello_world():
+def test_leaf_block_encoding_matches_hello_world() -> None:
     block = encode_leaf_block(b"hello world")
     assert block == b"\x0a\x11\x08\x02\x12\x0bhello world\x18\x0b"
     assert parse_cid("Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD").raw_digest == (
@@ -101,7 +101,7 @@ SMALL = next(v for v in VECTORS if v["name"] == "deep-5-links-odd")  # 12345 B, 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=700), min_size=1, max_size=60))
-def test_result_does_not_depend_on_how_bytes_arrive(cuts: list[int]):
+def test_result_does_not_depend_on_how_bytes_arrive(cuts: list[int]) -> None:
     data = b"".join(content_of(SMALL))
     hasher = UnixFSHasher(**_params(SMALL))
     pos = 0
@@ -113,7 +113,7 @@ def test_result_does_not_depend_on_how_bytes_arrive(cuts: list[int]):
     assert (result.cid_v0, result.cid_v1) == (SMALL["cid_v0"], SMALL["cid_v1"])
 
 
-def test_non_byte_memoryview_is_hashed_as_its_bytes():
+def test_non_byte_memoryview_is_hashed_as_its_bytes() -> None:
     words = array.array("I", range(100_000))
     a, b = UnixFSHasher(), UnixFSHasher()
     a.update(memoryview(words))
@@ -121,7 +121,7 @@ def test_non_byte_memoryview_is_hashed_as_its_bytes():
     assert a.finalize() == b.finalize()
 
 
-def test_update_after_finalize_is_refused():
+def test_update_after_finalize_is_refused() -> None:
     hasher = UnixFSHasher()
     hasher.finalize()
     with pytest.raises(ValueError):
@@ -137,14 +137,14 @@ def _leaves(data: bytes, **params: Any) -> LeafDigests:
     return hasher.finalize().leaves
 
 
-def test_leaf_digests_are_one_32_byte_digest_per_chunk_and_form():
+def test_leaf_digests_are_one_32_byte_digest_per_chunk_and_form() -> None:
     leaves = _leaves(generate_bytes("count", 3 * CHUNK_SIZE + 1))
     assert leaves.chunk_count == 4
     assert len(leaves.dag_pb) == len(leaves.raw) == 4 * 32
     assert [leaves.chunk_length(i) for i in range(4)] == [CHUNK_SIZE] * 3 + [1]
 
 
-def test_leaf_digests_round_trip_and_verify_chunks():
+def test_leaf_digests_round_trip_and_verify_chunks() -> None:
     data = generate_bytes("sidecar", 2 * CHUNK_SIZE + 5)
     leaves = _leaves(data)
     assert LeafDigests.from_bytes(leaves.to_bytes()) == leaves
@@ -168,7 +168,7 @@ def test_leaf_digests_round_trip_and_verify_chunks():
         pytest.param(lambda b: b[:16] + b"\x00\x00\x00\x00" + b[20:], id="zero-chunk-size"),
     ],
 )
-def test_malformed_sidecar_is_a_format_error(mangle: Any):
+def test_malformed_sidecar_is_a_format_error(mangle: Any) -> None:
     blob = _leaves(generate_bytes("bad", CHUNK_SIZE + 1)).to_bytes()
     with pytest.raises(FormatError):
         LeafDigests.from_bytes(mangle(blob))
@@ -180,13 +180,13 @@ def test_malformed_sidecar_is_a_format_error(mangle: Any):
 @pytest.mark.parametrize(
     "path", sorted([*HOSTILE.glob("*.block"), *HOSTILE.glob("*.data")]), ids=lambda p: p.name
 )
-def test_hostile_protobuf_is_a_format_error(path: Path):
+def test_hostile_protobuf_is_a_format_error(path: Path) -> None:
     decode = decode_pb_node if path.suffix == ".block" else decode_unixfs_data
     with pytest.raises(FormatError):
         decode(path.read_bytes())
 
 
-def test_oversized_block_is_refused_before_parsing():
+def test_oversized_block_is_refused_before_parsing() -> None:
     with pytest.raises(FormatError, match="over"):
         decode_pb_node(b"\x0a" + b"\x00" * (3 << 20))
 
@@ -207,7 +207,7 @@ DEEP = next(v for v in VECTORS if v["name"] == "deep-3-links-depth-5")
 
 
 @pytest.mark.parametrize("version", [0, 1])
-def test_walk_yields_the_file_from_a_deep_dag(version: int):
+def test_walk_yields_the_file_from_a_deep_dag(version: int) -> None:
     data = b"".join(content_of(DEEP))
     blocks, v0, v1 = _blocks(data, **_params(DEEP))
     assert (v0, v1) == (DEEP["cid_v0"], DEEP["cid_v1"])
@@ -215,7 +215,7 @@ def test_walk_yields_the_file_from_a_deep_dag(version: int):
 
 
 @pytest.mark.parametrize("version", [0, 1])
-def test_walk_stops_at_a_tampered_leaf(version: int):
+def test_walk_stops_at_a_tampered_leaf(version: int) -> None:
     data = generate_bytes("walk", 5000)
     blocks, v0, v1 = _blocks(data, chunk_size=1000, max_links=3)
     leaf_codec = "raw" if version else "dag-pb"
@@ -242,7 +242,7 @@ def _node(children: list[tuple[str, int, int]]) -> tuple[str, bytes]:
     return str(parse_cid(cid)), block
 
 
-def test_walk_rejects_a_child_that_delivers_other_than_its_parent_says():
+def test_walk_rejects_a_child_that_delivers_other_than_its_parent_says() -> None:
     blocks: dict[str, bytes] = {}
     leaf = encode_leaf_block(b"abc")
     leaf_cid = str(parse_cid(bytes(_PREFIX_V0) + hashlib.sha256(leaf).digest()))
@@ -261,7 +261,7 @@ def test_walk_rejects_a_child_that_delivers_other_than_its_parent_says():
         b"".join(iter_file_blocks(root_cid, blocks.__getitem__))
 
 
-def test_walk_rejects_a_dag_deeper_than_any_real_file():
+def test_walk_rejects_a_dag_deeper_than_any_real_file() -> None:
     blocks: dict[str, bytes] = {}
     leaf = encode_leaf_block(b"x")
     cid = str(parse_cid(bytes(_PREFIX_V0) + hashlib.sha256(leaf).digest()))
@@ -275,7 +275,7 @@ def test_walk_rejects_a_dag_deeper_than_any_real_file():
         b"".join(iter_file_blocks(cid, blocks.__getitem__))
 
 
-def test_walk_rejects_a_directory():
+def test_walk_rejects_a_directory() -> None:
     directory = b"\x0a\x02\x08\x01"  # PBNode{Data: UnixFS{Type: Directory}}
     cid = str(parse_cid(bytes(_PREFIX_V0) + hashlib.sha256(directory).digest()))
     with pytest.raises(FormatError, match="not a file"):
@@ -303,6 +303,6 @@ def test_walk_rejects_a_directory():
         pytest.param("", id="empty"),
     ],
 )
-def test_parse_cid_accepts_only_sha256_file_cids(cid: str):
+def test_parse_cid_accepts_only_sha256_file_cids(cid: str) -> None:
     with pytest.raises(FormatError):
         parse_cid(cid)

@@ -59,7 +59,16 @@ def test_the_cli_says_the_chain_could_not_be_read_with_its_own_exit_status(tmp_p
     policy = tmp_path / "policy.json"
     policy.write_bytes(TrustPolicy(issuers=[IssuerKey(public_key=trust["issuer"]["public_key"])],
                                    require_independent_time=False).to_json_bytes())
-    result = CliRunner().invoke(app, ["verify", str(V1 / "certificate.json"), "--policy", str(policy),
-                                      "--rpc", f"http://127.0.0.1:{free_port()}"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "verify",
+            str(V1 / "certificate.json"),
+            "--policy",
+            str(policy),
+            "--rpc",
+            f"http://127.0.0.1:{free_port()}",
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert "could not read the chain" in result.output and "INVALID" not in result.output

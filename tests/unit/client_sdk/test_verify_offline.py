@@ -29,9 +29,12 @@ from client_sdk.policy import (
 from client_sdk.verify import ContentDigests, Step, TimeSource, Verdict, verify_certificate
 from notary.services.issuer import AnchorFacts, Issuer, LogFacts
 
-CONTENT = ContentDigests(size=11, sha256="b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
-                         sm3="44f0061e69fa6fdfc290c494654a05dc0c053da7e5c52b84ef93a9d67d3fff88",
-                         cid="Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD")
+CONTENT = ContentDigests(
+    size=11,
+    sha256="b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+    sm3="44f0061e69fa6fdfc290c494654a05dc0c053da7e5c52b84ef93a9d67d3fff88",
+    cid="Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD",
+)
 ORIGIN = "notary.test/log"
 RECEIVED = datetime(2026, 11, 25, 8, 0, 0, tzinfo=UTC)
 T0 = int(RECEIVED.timestamp())  # the witnesses' cosignatures come a few seconds later
@@ -43,7 +46,9 @@ class Deployment:
     """A log, its issuer and three witnesses, all in memory: what a certificate is made of."""
 
     issuer: Issuer = field(default_factory=lambda: Issuer(Ed25519PrivateKey.generate()))
-    log: NoteSigner = field(default_factory=lambda: NoteSigner(ORIGIN, Ed25519PrivateKey.generate()))
+    log: NoteSigner = field(
+        default_factory=lambda: NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    )
     witnesses: list[CosignatureSigner] = field(default_factory=lambda: [
         CosignatureSigner(f"witness.test/w{i}", Ed25519PrivateKey.generate()) for i in range(3)])
 
@@ -74,17 +79,29 @@ class Deployment:
         signer = log or self.log
         text = Checkpoint(origin=signer.name, size=n, root=tree.root).text()
         cosign = {0: 3, 1: 4, 2: 5} if cosign is None else cosign
-        signatures = (signer.sign(text),) + tuple(
-            self.witnesses[i].cosign(text, T0 + seconds) for i, seconds in cosign.items())
+        signatures = (signer.sign(text), *(
+            self.witnesses[i].cosign(text, T0 + seconds) for i, seconds in cosign.items()))
         cert = (issuer or self.issuer).certificate(
-            record=records[index], leaf_hash=record_leaf_hash(records[index]).hex(),
-            log=LogFacts(origin=signer.name, leaf_index=index, tree_size=n,
-                         inclusion_proof=tree.audit_path(index),
-                         checkpoint=Note(text=text, signatures=signatures).format()),
-            timestamps=[], cosignatures=len(cosign),
-            anchor=AnchorFacts(chain_id=1337, contract="0x" + "12" * 20, batch_id=7,
-                               tx_hash="0x" + "ab" * 32, block_number=42, block_hash="0x" + "cd" * 32,
-                               block_timestamp=T0 + 2),
+            record=records[index],
+            leaf_hash=record_leaf_hash(records[index]).hex(),
+            log=LogFacts(
+                origin=signer.name,
+                leaf_index=index,
+                tree_size=n,
+                inclusion_proof=tree.audit_path(index),
+                checkpoint=Note(text=text, signatures=signatures).format(),
+            ),
+            timestamps=[],
+            cosignatures=len(cosign),
+            anchor=AnchorFacts(
+                chain_id=1337,
+                contract="0x" + "12" * 20,
+                batch_id=7,
+                tx_hash="0x" + "ab" * 32,
+                block_number=42,
+                block_hash="0x" + "cd" * 32,
+                block_timestamp=T0 + 2,
+            ),
             issued_at=issued_at or datetime.fromtimestamp(T0 + 6, UTC),
         )
         return cert.model_dump(mode="json", exclude_none=True)
@@ -100,7 +117,9 @@ def deployment() -> Deployment:
     return Deployment()
 
 
-def test_valid_certificate_is_proven_by_the_quorums_kth_earliest_cosignature(deployment: Deployment) -> None:
+def test_valid_certificate_is_proven_by_the_quorums_kth_earliest_cosignature(
+    deployment: Deployment,
+) -> None:
     cert = deployment.certificate()
     result = verify_certificate(cert, deployment.policy(quorum=2), content=b"hello world")
     assert result.verdict is Verdict.VALID and result.trusted
@@ -166,24 +185,31 @@ def test_a_tampered_cosignature_fails_even_if_the_quorum_is_met(deployment: Depl
 
 def test_a_cosignature_from_the_future_fails(deployment: Deployment) -> None:
     later = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp()) - T0
-    cert = deployment.certificate(cosign={0: 3, 1: later}, issued_at=datetime(2100, 1, 2, tzinfo=UTC))
+    cert = deployment.certificate(
+        cosign={0: 3, 1: later}, issued_at=datetime(2100, 1, 2, tzinfo=UTC)
+    )
     with pytest.raises(VerificationError) as info:
         verify_certificate(cert, deployment.policy(quorum=2))
     assert info.value.step == Step.WITNESSES and "future" in info.value.reason
 
 
 def test_another_log_or_log_key_fails_at_checkpoint(deployment: Deployment) -> None:
-    impostor = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())  # same origin, the operator's new key
+    # same origin, the operator's new key
+    impostor = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
     with pytest.raises(VerificationError) as info:
         verify_certificate(deployment.certificate(log=impostor), deployment.policy())
     assert info.value.step == Step.CHECKPOINT and "no signature by the log key" in info.value.reason
     other = NoteSigner("other.test/log", Ed25519PrivateKey.generate())  # a new log origin
     with pytest.raises(VerificationError) as info:
         verify_certificate(deployment.certificate(log=other), deployment.policy())
-    assert info.value.step == Step.CHECKPOINT and "trusts 'notary.test/log' only" in info.value.reason
+    assert (
+        info.value.step == Step.CHECKPOINT and "trusts 'notary.test/log' only" in info.value.reason
+    )
 
 
-def test_an_unknown_issuer_or_one_outside_its_window_fails_at_issuer(deployment: Deployment) -> None:
+def test_an_unknown_issuer_or_one_outside_its_window_fails_at_issuer(
+    deployment: Deployment,
+) -> None:
     forger = Issuer(Ed25519PrivateKey.generate())
     cert = deployment.certificate(issuer=forger)
     assert verify_certificate(cert, None).verdict is Verdict.NOT_TRUSTED  # self-consistent ...
@@ -235,9 +261,13 @@ def test_block_time_must_agree_with_block_timestamp(deployment: Deployment) -> N
 def test_the_policys_registry_is_pinned(deployment: Deployment) -> None:
     chain = {"chain_id": 1337, "genesis_hash": "0x" + "00" * 32}
     cert = deployment.certificate()
-    verify_certificate(cert, deployment.policy(chains=[TrustedChain(**chain, registry="0x" + "12" * 20)]))
+    verify_certificate(
+        cert, deployment.policy(chains=[TrustedChain(**chain, registry="0x" + "12" * 20)])
+    )
     with pytest.raises(VerificationError) as info:
-        verify_certificate(cert, deployment.policy(chains=[TrustedChain(**chain, registry="0x" + "34" * 20)]))
+        verify_certificate(
+            cert, deployment.policy(chains=[TrustedChain(**chain, registry="0x" + "34" * 20)])
+        )
     assert info.value.step == Step.ANCHOR_FIELDS
 
 
@@ -246,9 +276,9 @@ def test_the_policys_registry_is_pinned(deployment: Deployment) -> None:
 
 def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _leaves(v, path + (k,))]
+        return [p for k, v in value.items() for p in _leaves(v, (*path, k))]
     if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _leaves(v, path + (i,))] or [path]
+        return [p for i, v in enumerate(value) for p in _leaves(v, (*path, i))] or [path]
     return [path]
 
 
@@ -319,7 +349,10 @@ def test_every_character_of_the_checkpoint_matters(deployment: Deployment) -> No
         forged["log"]["checkpoint"] = note[:i] + ("B" if c == "A" else "A") + note[i + 1:]
         with pytest.raises(VerificationError) as info:
             verify_certificate(deployment.resign(forged), policy)
-        assert info.value.step in {Step.CHECKPOINT, Step.INCLUSION_PROOF, Step.WITNESSES}, (i, info.value)
+        assert info.value.step in {Step.CHECKPOINT, Step.INCLUSION_PROOF, Step.WITNESSES}, (
+            i,
+            info.value,
+        )
 
 
 def test_every_byte_flip_of_the_file_fails_at_content(deployment: Deployment) -> None:
@@ -340,7 +373,15 @@ def test_every_byte_flip_of_the_file_fails_at_content(deployment: Deployment) ->
 
 @pytest.mark.parametrize(
     "document",
-    [b"", b"[]", b"{", b'{"media_type": "x"}', b"\xff\xfe", b'{"a":1,"a":2}', b"[" * 10000 + b"]" * 10000],
+    [
+        b"",
+        b"[]",
+        b"{",
+        b'{"media_type": "x"}',
+        b"\xff\xfe",
+        b'{"a":1,"a":2}',
+        b"[" * 10000 + b"]" * 10000,
+    ],
     ids=["empty", "array", "truncated", "wrong-type", "not-utf8", "duplicate-key", "deep-nesting"],
 )
 def test_hostile_documents_fail_at_format(document: bytes) -> None:

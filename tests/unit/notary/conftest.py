@@ -33,7 +33,9 @@ class Api:
                 self.keys[label], self.ids[label] = new.api_key, new.principal.id
         return {"Authorization": f"Bearer {self.keys[label]}"}
 
-    def wait_anchored(self, path: str, headers: dict[str, str], timeout: float = 30) -> dict[str, Any]:
+    def wait_anchored(
+        self, path: str, headers: dict[str, str], timeout: float = 30
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             view = self.client.get(path, headers=headers).json()

@@ -3,14 +3,17 @@ is anchored once (and only ever growing), failures retry, certification waits fo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from client_sdk.merkle import root_from_inclusion_proof, verify_consistency
 from client_sdk.note import Checkpoint, NoteSigner, parse_note
@@ -70,7 +73,7 @@ class FakeRegistry:
 
 
 @pytest.fixture
-def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+def engine(tmp_path: Path) -> Iterator[Engine]:
     eng = create_db_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     migrate(eng)
     yield eng
@@ -87,12 +90,14 @@ def tlog(log_key: Ed25519PrivateKey) -> TransparencyLog:
     return TransparencyLog(ORIGIN, NoteSigner(ORIGIN, log_key))
 
 
-def worker_for(engine, tlog: TransparencyLog, registry: FakeRegistry, **kwargs) -> AnchoringWorker:  # type: ignore[no-untyped-def]
+def worker_for(
+    engine: Engine, tlog: TransparencyLog, registry: FakeRegistry, **kwargs: Any
+) -> AnchoringWorker:
     kwargs.setdefault("interval_seconds", 3600)
     return AnchoringWorker(engine, registry, tlog, **kwargs)
 
 
-def submit(engine, n: int, *, holder=None) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+def submit(engine: Engine, n: int, *, holder=None) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
     """Store n evidence records; returns (seq, id) of each."""
     out = []
     with Session(engine) as session:
@@ -102,41 +107,56 @@ def submit(engine, n: int, *, holder=None) -> list[tuple[int, str]]:  # type: ig
             digest = f"{i:064x}"
             content = ContentFingerprint(size=i, sha256=digest)
 
-            def build(rid: str, at: datetime, c=content) -> dict:  # type: ignore[type-arg]
-                return build_evidence_record(record_id=rid, holder_id=holder.id, holder_name=holder.name,
-                                             content=c, metadata=EvidenceMetadata(), received_at=at)
+            def build(rid: str, at: datetime, c: ContentFingerprint = content) -> dict[str, Any]:
+                return build_evidence_record(
+                    record_id=rid,
+                    holder_id=holder.id,
+                    holder_name=holder.name,
+                    content=c,
+                    metadata=EvidenceMetadata(),
+                    received_at=at,
+                )
 
             rec = accept_record(session, kind="evidence", owner=holder, build_body=build,
                                 dedup=f"evidence:{holder.id}:{digest}").record
+            assert rec.seq is not None
             out.append((rec.seq, rec.id))
     return out
 
 
-def test_batches_append_to_one_log_with_signed_growing_checkpoints(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_batches_append_to_one_log_with_signed_growing_checkpoints(
+    engine: Engine, tlog: TransparencyLog
+) -> None:
     registry = FakeRegistry()
     worker = worker_for(engine, tlog, registry, max_items=10)
     submit(engine, 25)
     worker.run_once()
     with Session(engine) as session:
-        batches = session.exec(select(Batch).order_by(Batch.seq)).all()
+        batches = session.exec(select(Batch).order_by(col(Batch.seq))).all()
         assert [b.size for b in batches] == [10, 10]  # the last 5 wait for size or time
         assert [(b.log_start, b.log_size) for b in batches] == [(0, 10), (10, 20)]
         assert all(b.status == "anchored" for b in batches)
         assert registry.sizes == [10, 20]  # each anchor commits the checkpoint's tree size
         checkpoints = []
         for b in batches:
+            assert b.checkpoint is not None
             note = parse_note(b.checkpoint)
             checkpoint = Checkpoint.parse(note.text)
-            assert (checkpoint.origin, checkpoint.size, checkpoint.root.hex()) == (ORIGIN, b.log_size, b.root)
+            assert (checkpoint.origin, checkpoint.size, checkpoint.root.hex()) == (
+                ORIGIN,
+                b.log_size,
+                b.root,
+            )
             assert tlog.signer.verifier().verify(note.text, note.signatures[0])
             checkpoints.append(checkpoint)
         # the second checkpoint provably extends the first
         verify_consistency(10, 20, checkpoints[0].root, checkpoints[1].root,
                            consistency_proof(session, 10, 20))
         records = session.exec(select(Record).where(Record.batch_seq.is_not(None))  # type: ignore[union-attr]
-                               .order_by(Record.seq)).all()
+                               .order_by(col(Record.seq))).all()
         assert [r.log_index for r in records] == list(range(20))  # sealing order, no gaps
         for rec in records:
+            assert rec.log_index is not None
             for size, root in ((10, checkpoints[0].root), (20, checkpoints[1].root)):
                 if rec.log_index >= size:
                     continue
@@ -146,7 +166,9 @@ def test_batches_append_to_one_log_with_signed_growing_checkpoints(engine, tlog)
     assert registry.transactions == 2
 
 
-def test_the_database_refuses_a_second_batch_at_the_same_log_position(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_the_database_refuses_a_second_batch_at_the_same_log_position(
+    engine: Engine, tlog: TransparencyLog
+) -> None:
     """The backstop against a forked log: whatever a sealer computed, the database takes only one
     batch per log position (appends also take turns: tests/integration/test_postgres_repository.py
     pauses one sealer mid-append and watches the other wait)."""
@@ -162,13 +184,16 @@ def test_the_database_refuses_a_second_batch_at_the_same_log_position(engine, tl
         assert log_size(session) == 1
 
 
-def test_a_log_refuses_to_continue_under_another_origin_or_key(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_a_log_refuses_to_continue_under_another_origin_or_key(
+    engine: Engine, tlog: TransparencyLog
+) -> None:
     submit(engine, 2)
     worker_for(engine, tlog, FakeRegistry(), max_items=2).run_once()
     with Session(engine) as session:
         tlog.check_origin(session)  # the same log: fine
-        other_origin = TransparencyLog("other.example/log",
-                                       NoteSigner("other.example/log", Ed25519PrivateKey.generate()))
+        other_origin = TransparencyLog(
+            "other.example/log", NoteSigner("other.example/log", Ed25519PrivateKey.generate())
+        )
         with pytest.raises(ConfigurationError, match="origin never changes"):
             other_origin.check_origin(session)
         other_key = TransparencyLog(ORIGIN, NoteSigner(ORIGIN, Ed25519PrivateKey.generate()))
@@ -176,7 +201,7 @@ def test_a_log_refuses_to_continue_under_another_origin_or_key(engine, tlog) -> 
             other_key.check_origin(session)
 
 
-def test_certification_waits_for_the_witness_quorum(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_certification_waits_for_the_witness_quorum(engine: Engine, tlog: TransparencyLog) -> None:
     rule = CertificationRule(witnesses=frozenset({"w1", "w2", "w3"}), cosignatures=2)
     worker = worker_for(engine, tlog, FakeRegistry(), max_items=3, certification=rule)
     submit(engine, 3)
@@ -185,6 +210,7 @@ def test_certification_waits_for_the_witness_quorum(engine, tlog) -> None:  # ty
         batch = session.exec(select(Batch)).one()
         assert batch.status == "anchored" and batch.certified_at is None
         seq = batch.seq
+        assert seq is not None
         for name in ("w1", "stranger"):  # a witness the rule does not name does not count
             session.add(Cosignature(batch_seq=seq, witness=name, timestamp=1, signature_line="x",
                                     received_at=datetime.now(UTC)))
@@ -199,7 +225,7 @@ def test_certification_waits_for_the_witness_quorum(engine, tlog) -> None:  # ty
         assert session.exec(select(Batch)).one().certified_at is not None
 
 
-def test_batch_closes_on_time(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_batch_closes_on_time(engine: Engine, tlog: TransparencyLog) -> None:
     registry = FakeRegistry()
     worker = worker_for(engine, tlog, registry, max_items=1000, interval_seconds=60)
     records = submit(engine, 3)
@@ -207,6 +233,7 @@ def test_batch_closes_on_time(engine, tlog) -> None:  # type: ignore[no-untyped-
     with Session(engine) as session:
         for seq, _ in records:
             row = session.get(Record, seq)
+            assert row is not None
             row.received_at = datetime.now(UTC) - timedelta(seconds=61)
             session.add(row)
         session.commit()
@@ -214,7 +241,9 @@ def test_batch_closes_on_time(engine, tlog) -> None:  # type: ignore[no-untyped-
     assert registry.transactions == 1
 
 
-def test_outage_keeps_the_batch_sealed_and_retry_anchors_it_once(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_outage_keeps_the_batch_sealed_and_retry_anchors_it_once(
+    engine: Engine, tlog: TransparencyLog
+) -> None:
     registry = FakeRegistry()
     worker = worker_for(engine, tlog, registry, max_items=5)
     submit(engine, 5)
@@ -223,19 +252,26 @@ def test_outage_keeps_the_batch_sealed_and_retry_anchors_it_once(engine, tlog) -
         worker.run_once()
     with Session(engine) as session:
         (batch,) = session.exec(select(Batch)).all()
-        assert batch.status == "sealed" and batch.attempts == 1 and "node down" in batch.last_error
+        assert (
+            batch.status == "sealed"
+            and batch.attempts == 1
+            and "node down" in (batch.last_error or "")
+        )
     registry.fail = False
     assert worker.run_once() == 1
     assert worker.run_once() == 0
     assert registry.transactions == 1
 
 
-def test_crash_after_the_transaction_does_not_anchor_twice(engine, tlog) -> None:  # type: ignore[no-untyped-def]
+def test_crash_after_the_transaction_does_not_anchor_twice(
+    engine: Engine, tlog: TransparencyLog
+) -> None:
     """The chain has the root but the database never heard back: the retry adopts the anchor."""
     registry = FakeRegistry()
     worker = worker_for(engine, tlog, registry, max_items=4)
     submit(engine, 4)
     batch = worker.seal_batch()
+    assert batch is not None and batch.log_size is not None
     registry.anchor_root(bytes.fromhex(batch.root), batch.log_size)  # sent, then "kill -9"
     assert worker.anchor_sealed() == 1
     assert registry.transactions == 1
@@ -243,7 +279,7 @@ def test_crash_after_the_transaction_does_not_anchor_twice(engine, tlog) -> None
         assert session.exec(select(Batch)).one().chain_batch_id == 1
 
 
-def test_same_content_same_holder_is_one_record(engine) -> None:  # type: ignore[no-untyped-def]
+def test_same_content_same_holder_is_one_record(engine: Engine) -> None:
     with Session(engine, expire_on_commit=False) as session:
         holder = create_principal(session, name="H", role="holder").principal
     first = submit(engine, 1, holder=holder)
@@ -251,7 +287,9 @@ def test_same_content_same_holder_is_one_record(engine) -> None:  # type: ignore
     assert first == again
 
 
-def test_many_digests_race_with_a_concurrent_submission_resolves_to_one_record(engine) -> None:  # type: ignore[no-untyped-def]
+def test_many_digests_race_with_a_concurrent_submission_resolves_to_one_record(
+    engine: Engine,
+) -> None:
     """Another request stores item 2 between our duplicate check and our commit: the commit's
     unique-key violation is retried once and item 2 becomes that request's record."""
     from notary.services.records import accept_many
@@ -260,12 +298,17 @@ def test_many_digests_race_with_a_concurrent_submission_resolves_to_one_record(e
         holder = create_principal(session, name="H", role="holder").principal
 
     def body(sha: str):  # type: ignore[no-untyped-def]
-        def build(rid: str, at: datetime) -> dict:  # type: ignore[type-arg]
+        def build(rid: str, at: datetime) -> dict[str, Any]:
             if sha == "01" * 32 and not raced:
                 raced.append(submit_one("02" * 32))  # the concurrent request lands now
-            return build_evidence_record(record_id=rid, holder_id=holder.id, holder_name=holder.name,
-                                         content=ContentFingerprint(size=1, sha256=sha),
-                                         metadata=EvidenceMetadata(), received_at=at)
+            return build_evidence_record(
+                record_id=rid,
+                holder_id=holder.id,
+                holder_name=holder.name,
+                content=ContentFingerprint(size=1, sha256=sha),
+                metadata=EvidenceMetadata(),
+                received_at=at,
+            )
         return build
 
     def submit_one(sha: str) -> str:
@@ -301,7 +344,9 @@ class RegistryWithHead(FakeRegistry):
         return FakeCheckpoint(root, self.sizes[-1])
 
 
-def test_a_database_behind_or_beside_the_chain_never_anchors(engine, tlog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_database_behind_or_beside_the_chain_never_anchors(
+    engine: Engine, tlog: TransparencyLog, tmp_path: Path
+) -> None:
     """Restored from an older backup, a database must not anchor its shorter log (nor, once it
     grew past the chain's size, a fork of the anchored one): anchoring stops and says why."""
     from notary.services.anchoring import LogBehindChain

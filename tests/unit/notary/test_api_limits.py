@@ -1,4 +1,5 @@
-"""Request bodies: one limit before reading, the certificate read by the SDK's parser, lists bounded.
+"""Request bodies: one limit before reading, the certificate read by the SDK's parser, lists
+bounded.
 
 The parser differential: Starlette keeps the last of two duplicate keys, the SDK refuses the
 document. A certificate sent to ``/v1/verify`` or ``/v1/claims/check`` must get the verdict the
@@ -26,7 +27,9 @@ MIB = 1024 * 1024
 def issued(api: Api) -> dict[str, Any]:
     """A certificate the service issued, as JSON text, and the service's own policy."""
     h = api.principal("limits-holder", "holder")
-    rid = api.client.post("/v1/evidence", json={"sha256": "5e" * 32, "size": 9}, headers=h).json()["id"]
+    rid = api.client.post("/v1/evidence", json={"sha256": "5e" * 32, "size": 9}, headers=h).json()[
+        "id"
+    ]
     assert api.wait_anchored(f"/v1/evidence/{rid}", h)["status"] == "anchored"
     text = api.client.get(f"/v1/evidence/{rid}/certificate", headers=h).text
     return {"text": text, "id": rid}
@@ -68,7 +71,9 @@ def test_verify_refuses_a_certificate_with_a_duplicate_key_at_format(
     assert "'leaf_hash' twice" in body["reason"]
 
 
-def test_verify_applies_the_sdk_size_limit_to_the_certificate(api: Api, issued: dict[str, Any]) -> None:
+def test_verify_applies_the_sdk_size_limit_to_the_certificate(
+    api: Api, issued: dict[str, Any]
+) -> None:
     """JSON whitespace inside the certificate: the same document to a dict, not to the SDK."""
     padded = "{" + " " * (MAX_CERTIFICATE_BYTES + 1) + issued["text"][1:]
     r = api.client.post("/v1/verify", content=_verify_body(padded, check_chain=False),
@@ -88,7 +93,11 @@ def test_a_verify_request_over_its_limit_is_413(api: Api, issued: dict[str, Any]
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        (b'{"certificate": {}, "check_chain": false, "check_chain": true}', 422, "malformed_document"),
+        (
+            b'{"certificate": {}, "check_chain": false, "check_chain": true}',
+            422,
+            "malformed_document",
+        ),
         (b'{"certificate": {}, "content": {"size": 1, "size": 2}}', 422, "malformed_document"),
         (b'{"check_chain": false}', 422, "validation_error"),
         (b'{"certificate": [], "check_chain": false}', 422, "validation_error"),
@@ -98,7 +107,9 @@ def test_a_verify_request_over_its_limit_is_413(api: Api, issued: dict[str, Any]
         (b"[]", 422, "malformed_document"),
     ],
 )
-def test_a_malformed_verify_request_is_a_problem(api: Api, body: bytes, status: int, code: str) -> None:
+def test_a_malformed_verify_request_is_a_problem(
+    api: Api, body: bytes, status: int, code: str
+) -> None:
     r = api.client.post("/v1/verify", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -165,7 +176,9 @@ def _route_headers(api: Api) -> dict[str, dict[str, str]]:
 
 @pytest.mark.parametrize("path", ["/v1/verify", "/v1/claims/check", "/v1/evidence/digests",
                                   "/v1/principals", "/v1/credit/entries"])
-def test_a_declared_length_over_the_limit_is_refused_before_a_byte_is_read(api: Api, path: str) -> None:
+def test_a_declared_length_over_the_limit_is_refused_before_a_byte_is_read(
+    api: Api, path: str
+) -> None:
     headers = {**_route_headers(api)[path], "Content-Type": "application/json",
                "Content-Length": str(2 * MIB)}
     status, body, pulled = _asgi_post(api.client.app, path, headers, [b" " * (64 * 1024)] * 32)
@@ -193,7 +206,9 @@ def test_the_json_digest_path_stops_reading_at_its_own_limit(api: Api) -> None:
 def test_uploads_keep_their_own_larger_limit(make_api: Callable[..., Api]) -> None:
     api = make_api(max_request_bytes=64 * 1024, run_anchoring_worker=False)
     h = api.principal("uploader", "holder")
-    upload = api.client.post("/v1/evidence", files={"file": ("big.bin", b"u" * (200 * 1024))}, headers=h)
+    upload = api.client.post(
+        "/v1/evidence", files={"file": ("big.bin", b"u" * (200 * 1024))}, headers=h
+    )
     assert upload.status_code == 201, upload.text
     items = [{"sha256": f"{i:064x}", "size": 1} for i in range(800)]  # ~70 KiB of JSON
     batch = api.client.post("/v1/evidence/digests", json={"items": items}, headers=h)
@@ -206,7 +221,11 @@ def test_uploads_keep_their_own_larger_limit(make_api: Callable[..., Api]) -> No
 def _unbounded_arrays(schema: Any, components: dict[str, Any], where: str,
                       seen: set[str]) -> list[str]:
     if isinstance(schema, list):
-        return [p for i, s in enumerate(schema) for p in _unbounded_arrays(s, components, f"{where}[{i}]", seen)]
+        return [
+            p
+            for i, s in enumerate(schema)
+            for p in _unbounded_arrays(s, components, f"{where}[{i}]", seen)
+        ]
     if not isinstance(schema, dict):
         return []
     found: list[str] = []

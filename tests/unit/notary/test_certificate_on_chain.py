@@ -7,11 +7,14 @@ import pytest
 
 from client_sdk.errors import VerificationError
 from client_sdk.verify import Step, verify_certificate
+from tests.unit.notary.conftest import Api
 
 
-def test_a_v2_certificate_is_checked_against_its_anchoring_transaction(api) -> None:  # type: ignore[no-untyped-def]
+def test_a_v2_certificate_is_checked_against_its_anchoring_transaction(api: Api) -> None:
     h = api.principal("chain-holder", "holder")
-    rid = api.client.post("/v1/evidence", json={"sha256": "7e" * 32, "size": 3}, headers=h).json()["id"]
+    rid = api.client.post("/v1/evidence", json={"sha256": "7e" * 32, "size": 3}, headers=h).json()[
+        "id"
+    ]
     assert api.wait_anchored(f"/v1/evidence/{rid}", h)["status"] == "anchored"
     cert = api.client.get(f"/v1/evidence/{rid}/certificate", headers=h).json()
     policy = api.runtime.trust_policy()
@@ -20,7 +23,9 @@ def test_a_v2_certificate_is_checked_against_its_anchoring_transaction(api) -> N
     assert [s for s in result.steps if s in {"chain_id", "anchor", "transaction", "block"}] == [
         "chain_id", "anchor", "transaction", "block"]
 
-    other = api.client.post("/v1/evidence", json={"sha256": "7f" * 32, "size": 3}, headers=h).json()["id"]
+    other = api.client.post(
+        "/v1/evidence", json={"sha256": "7f" * 32, "size": 3}, headers=h
+    ).json()["id"]
     api.wait_anchored(f"/v1/evidence/{other}", h)
     other_cert = api.client.get(f"/v1/evidence/{other}/certificate", headers=h).json()
     if other_cert["anchor"]["tx_hash"] == cert["anchor"]["tx_hash"]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from client_sdk.claims import Claimant, Complaint, Outcome, check_infringement_claim
 from client_sdk.errors import FormatError
+from tests.unit.notary.conftest import Api
 
 OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
 CONTENT = b"the registered song, as audio bytes" * 50
@@ -22,7 +24,7 @@ def _work(owner: dict[str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def registered(api) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def registered(api: Api) -> dict[str, Any]:
     h = api.principal("claimant", "holder", "Acme Studio")
     r = api.client.post("/v1/works", headers=h, files={"file": ("song.wav", CONTENT)},
                         data={"work": json.dumps(_work(OWNER))})
@@ -32,7 +34,7 @@ def registered(api) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return {"cert": cert, "id": rid}
 
 
-def check(api, certs: list[Any], *, claimant: Claimant | None = None, listing_date: Any = None,  # type: ignore[no-untyped-def]
+def check(api: Api, certs: list[Any], *, claimant: Claimant | None = None, listing_date: Any = None,  # type: ignore[no-untyped-def]
           content: bytes | None = CONTENT, chain: bool = True):
     complaint = Complaint(
         certificates=certs,
@@ -41,7 +43,9 @@ def check(api, certs: list[Any], *, claimant: Claimant | None = None, listing_da
         listing_content=content,
     )
     return check_infringement_claim(
-        complaint, policy=api.runtime.trust_policy(), chain=api.runtime.chain.view() if chain else None,
+        complaint,
+        policy=api.runtime.trust_policy(),
+        chain=api.runtime.chain.view() if chain else None,
     )
 
 
@@ -53,14 +57,16 @@ def detail(verdict, name: str) -> str:  # type: ignore[no-untyped-def]
     return next(f.detail for f in verdict.findings if f.check == name)
 
 
-def test_a_sound_claim_is_supported(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_a_sound_claim_is_supported(api: Api, registered: dict[str, Any]) -> None:
     verdict = check(api, [registered["cert"]])
     assert verdict.verdict == "supported", verdict.summary()
     assert {f.check for f in verdict.findings} == {"authentic", "owner", "precedes_listing",
                                                    "content_identical", "first_registrant"}
 
 
-def test_registered_after_the_listing_says_so_with_both_dates(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_registered_after_the_listing_says_so_with_both_dates(
+    api: Api, registered: dict[str, Any]
+) -> None:
     listing = datetime.now(UTC) - timedelta(days=30)
     verdict = check(api, [registered["cert"]], listing_date=listing.date())
     assert verdict.verdict == "not_supported"
@@ -70,21 +76,31 @@ def test_registered_after_the_listing_says_so_with_both_dates(api, registered) -
     assert anchored.isoformat() in text and listing.date().isoformat() in text
 
 
-def test_claimant_who_is_not_the_owner(api, registered) -> None:  # type: ignore[no-untyped-def]
-    verdict = check(api, [registered["cert"]], claimant=Claimant("Someone", "cn_resident_id", "11010519491231002X"))
+def test_claimant_who_is_not_the_owner(api: Api, registered: dict[str, Any]) -> None:
+    verdict = check(
+        api,
+        [registered["cert"]],
+        claimant=Claimant("Someone", "cn_resident_id", "11010519491231002X"),
+    )
     assert outcome(verdict, "owner") is Outcome.failed
     assert "uscc:91350100M000100Y43" in detail(verdict, "owner")
 
 
-def test_a_listing_that_is_not_byte_identical_needs_a_person_not_a_rejection(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_a_listing_that_is_not_byte_identical_needs_a_person_not_a_rejection(
+    api: Api, registered: dict[str, Any]
+) -> None:
     """Infringing copies are re-encoded or cropped: a different digest is no contradiction."""
     verdict = check(api, [registered["cert"]], content=CONTENT + b"!")
     assert outcome(verdict, "content_identical") is Outcome.unknown
-    assert verdict.verdict == "inconclusive" and "expert comparison" in detail(verdict, "content_identical")
+    assert verdict.verdict == "inconclusive" and "expert comparison" in detail(
+        verdict, "content_identical"
+    )
     assert check(api, [registered["cert"]], content=None).verdict == "inconclusive"
 
 
-def test_an_unrelated_dishonest_credit_entry_needs_a_person(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_an_unrelated_dishonest_credit_entry_needs_a_person(
+    api: Api, registered: dict[str, Any]
+) -> None:
     class OneEntry:
         def dishonest_entries(self, subject_key: str, as_of: datetime) -> list[dict[str, Any]]:
             return [{"category": "late filing of a trademark renewal"}]
@@ -100,27 +116,29 @@ def test_an_unrelated_dishonest_credit_entry_needs_a_person(api, registered) -> 
         Outcome.passed}
 
 
-def test_a_listing_date_in_the_future_is_refused(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_a_listing_date_in_the_future_is_refused(api: Api, registered: dict[str, Any]) -> None:
     with pytest.raises(FormatError, match="in the future"):
         check(api, [registered["cert"]], listing_date=datetime.now(UTC) + timedelta(days=2))
 
 
-def test_tampered_certificate_is_not_authentic(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_certificate_is_not_authentic(api: Api, registered: dict[str, Any]) -> None:
     forged = json.loads(json.dumps(registered["cert"]))
     forged["record"]["work"]["copyright_owner"]["name"] = "Mallory"
     verdict = check(api, [forged])
     assert verdict.verdict == "not_supported"
-    assert outcome(verdict, "authentic") is Outcome.failed and "leaf_hash" in detail(verdict, "authentic")
+    assert outcome(verdict, "authentic") is Outcome.failed and "leaf_hash" in detail(
+        verdict, "authentic"
+    )
 
 
-def test_without_a_chain_authenticity_is_only_offline(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_without_a_chain_authenticity_is_only_offline(api: Api, registered: dict[str, Any]) -> None:
     verdict = check(api, [registered["cert"]], chain=False)
     assert verdict.verdict == "inconclusive"
     assert "the chain was not checked" in detail(verdict, "authentic")
     assert "attested by the operator alone" in detail(verdict, "authentic")
 
 
-def test_a_later_registrant_is_not_first(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_a_later_registrant_is_not_first(api: Api, registered: dict[str, Any]) -> None:
     h = api.principal("copycat", "holder", "Copycat")
     other = {"name": "Copycat Co", "id_type": "uscc", "id": "91110108551385082Q"}
     r = api.client.post("/v1/works", headers=h, files={"file": ("song.wav", CONTENT)},
@@ -134,19 +152,23 @@ def test_a_later_registrant_is_not_first(api, registered) -> None:  # type: igno
     assert registered["id"] in detail(verdict, "first_registrant")
 
 
-def test_server_side_check_gives_the_same_verdict(api, registered) -> None:  # type: ignore[no-untyped-def]
+def test_server_side_check_gives_the_same_verdict(api: Api, registered: dict[str, Any]) -> None:
     import hashlib
 
     body = {"certificates": [registered["cert"]],
             "claimant": {"name": "Acme", "id_type": "uscc", "id": "91350100M000100Y43"},
             "listing_date": "2001-01-01", "listing_sha256": hashlib.sha256(CONTENT).hexdigest()}
-    r = api.client.post("/v1/claims/check", json=body, headers=api.principal("platform", "platform"))
+    r = api.client.post(
+        "/v1/claims/check", json=body, headers=api.principal("platform", "platform")
+    )
     assert r.status_code == 200, r.text
     assert r.json()["verdict"] == "not_supported"
-    assert "2001-01-01" in next(f["detail"] for f in r.json()["findings"] if f["check"] == "precedes_listing")
+    assert "2001-01-01" in next(
+        f["detail"] for f in r.json()["findings"] if f["check"] == "precedes_listing"
+    )
 
 
-def test_cli_claim_check_exit_status(api, registered, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_claim_check_exit_status(api: Api, registered: dict[str, Any], tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from notary.cli import app
@@ -157,9 +179,22 @@ def test_cli_claim_check_exit_status(api, registered, tmp_path) -> None:  # type
     policy.write_bytes(api.runtime.trust_policy().to_json_bytes())
     listing = tmp_path / "listing.wav"
     listing.write_bytes(CONTENT)
-    args = ["claim-check", "--cert", str(cert), "--claimant-name", "Acme", "--claimant-id-type", "uscc",
-            "--claimant-id", "91350100M000100Y43", "--listing-file", str(listing), "--json",
-            "--policy", str(policy)]
+    args = [
+        "claim-check",
+        "--cert",
+        str(cert),
+        "--claimant-name",
+        "Acme",
+        "--claimant-id-type",
+        "uscc",
+        "--claimant-id",
+        "91350100M000100Y43",
+        "--listing-file",
+        str(listing),
+        "--json",
+        "--policy",
+        str(policy),
+    ]
     later = CliRunner().invoke(app, [*args, "--listing-date", datetime.now(UTC).isoformat()])
     assert later.exit_code == 3, later.output  # no chain given: authentic only offline
     future = CliRunner().invoke(app, [*args, "--listing-date", "2999-01-01"])

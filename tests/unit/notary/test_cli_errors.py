@@ -59,5 +59,7 @@ def test_identifiers_are_printed_whole(tmp_path: Path) -> None:
     policy = run("policy", "show", str(V2 / "policy.json"), cwd=tmp_path, COLUMNS="60")
     for member in json.loads((V2 / "policy.json").read_text())["witnesses"]["members"]:
         assert member["key"] in policy.stdout  # piped: one tab-separated line per row
-    as_json = json.loads(run("policy", "show", str(V2 / "policy.json"), "--json", cwd=tmp_path).stdout)
+    as_json = json.loads(
+        run("policy", "show", str(V2 / "policy.json"), "--json", cwd=tmp_path).stdout
+    )
     assert {row["trusts"] for row in as_json} >= {"log", "issuer", "witness", "quorum", "TSA"}

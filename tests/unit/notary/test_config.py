@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -33,7 +35,9 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 def test_development_key_is_refused_in_production() -> None:
     dev = Settings(chain_private_key=HARDHAT_0)
     dev.check_safety()  # fine on a laptop
-    prod = Settings(env="production", chain_backend="rpc", chain_rpc_url="http://x", chain_private_key=HARDHAT_0)
+    prod = Settings(
+        env="production", chain_backend="rpc", chain_rpc_url="http://x", chain_private_key=HARDHAT_0
+    )
     with pytest.raises(ConfigurationError, match="publicly known development key"):
         prod.check_safety()
 
@@ -49,12 +53,14 @@ PUBLISHED_DEV_KEYS = [
 
 @pytest.mark.parametrize("key", PUBLISHED_DEV_KEYS)
 def test_every_published_development_key_is_refused_in_production(key: str) -> None:
-    prod = Settings(env="production", chain_backend="rpc", chain_rpc_url="http://x", chain_private_key=key)
+    prod = Settings(
+        env="production", chain_backend="rpc", chain_rpc_url="http://x", chain_private_key=key
+    )
     with pytest.raises(ConfigurationError, match="publicly known development key"):
         prod.check_safety()
 
 
-def test_a_fresh_key_is_accepted_in_production(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_fresh_key_is_accepted_in_production(tmp_path: Path) -> None:
     import os
 
     key_file = tmp_path / "key.pem"

@@ -9,6 +9,7 @@ from client_sdk import ContentDigests, verify_certificate
 from client_sdk.fingerprint import fingerprint_bytes
 from client_sdk.verify import declared_digests
 from notary.domain.records import ContentFingerprint
+from tests.unit.notary.conftest import Api
 
 DATA = b"a contract the holder keeps to itself"
 
@@ -24,14 +25,14 @@ def test_a_fingerprint_without_a_cid_is_declared() -> None:
     assert "declared" not in uploaded.as_record_field()
 
 
-def _certificate(api, headers: dict[str, str], path: str, record_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _certificate(api: Api, headers: dict[str, str], path: str, record_id: str) -> dict[str, Any]:
     view = api.wait_anchored(f"{path}/{record_id}", headers)
     assert view["status"] == "anchored", view
     cert: dict[str, Any] = api.client.get(f"{path}/{record_id}/certificate", headers=headers).json()
     return cert
 
 
-def test_digest_only_evidence_is_marked_and_the_verifier_says_what_it_compared(api) -> None:  # type: ignore[no-untyped-def]
+def test_digest_only_evidence_is_marked_and_the_verifier_says_what_it_compared(api: Api) -> None:
     h = api.principal("declarer", "holder")
     fp = fingerprint_bytes(DATA)
     # The submitter declares an SM3 that is not the file's: nobody here can tell.
@@ -47,7 +48,9 @@ def test_digest_only_evidence_is_marked_and_the_verifier_says_what_it_compared(a
 
     # A verifier holding only SHA-256 and size compares those two, and is told the SM3 in the
     # certificate is the submitter's word and was not compared.
-    result = verify_certificate(cert, policy, content=ContentDigests(size=fp.size, sha256=fp.sha256))
+    result = verify_certificate(
+        cert, policy, content=ContentDigests(size=fp.size, sha256=fp.sha256)
+    )
     assert result.digests_checked == ("size", "sha256")
     assert any("size, sha256 matched the record, which holds them as declared" in n
                for n in result.notes)
@@ -57,7 +60,7 @@ def test_digest_only_evidence_is_marked_and_the_verifier_says_what_it_compared(a
     assert verify_certificate(cert, policy).digests_checked == ()
 
 
-def test_uploaded_content_is_measured(api) -> None:  # type: ignore[no-untyped-def]
+def test_uploaded_content_is_measured(api: Api) -> None:
     h = api.principal("uploader", "holder")
     r = api.client.post("/v1/evidence", headers=h, files={"file": ("c.txt", DATA + b"!")})
     assert r.status_code == 201, r.text
@@ -68,7 +71,7 @@ def test_uploaded_content_is_measured(api) -> None:  # type: ignore[no-untyped-d
     assert not any("declared" in n for n in result.notes)
 
 
-def test_a_work_registered_by_digest_is_marked_too(api) -> None:  # type: ignore[no-untyped-def]
+def test_a_work_registered_by_digest_is_marked_too(api: Api) -> None:
     h = api.principal("work-declarer", "holder")
     work = {"title": "T", "work_type": "written", "authors": [{"name": "A"}],
             "copyright_owner": {"name": "Acme", "id_type": "uscc", "id": "91350100M000100Y43"},

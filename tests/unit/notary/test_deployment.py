@@ -44,7 +44,9 @@ def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     assert result.exit_code == 0, result.output
     printed = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
     assert printed["NOTARY_ISSUER_KEY_FILE"] == env["NOTARY_ISSUER_KEY_FILE"]
-    assert printed["NOTARY_CHAIN_ID"] == "1337" and printed["NOTARY_REGISTRY_ADDRESS"].startswith("0x")
+    assert printed["NOTARY_CHAIN_ID"] == "1337" and printed["NOTARY_REGISTRY_ADDRESS"].startswith(
+        "0x"
+    )
     # Run again: nothing new, the same settings.
     again = CliRunner().invoke(app, ["deploy"])
     assert again.exit_code == 0 and again.stdout == result.stdout
@@ -71,17 +73,22 @@ def test_production_refuses_to_invent_what_processes_share(tmp_path: Path) -> No
     for setting in ("NOTARY_ISSUER_KEY_FILE", "NOTARY_LOG_KEY_FILE", "NOTARY_CHAIN_ID"):
         assert f"set {setting}" in message  # every missing setting at once, not one per attempt
     misspelled = tmp_path / "isuer.pem"
-    with pytest.raises(ConfigurationError, match="isuer.pem does not exist"):
+    with pytest.raises(ConfigurationError, match=r"isuer\.pem does not exist"):
         Settings(env="production", data_dir=tmp_path, chain_id=1337, issuer_key_file=misspelled,
                  log_key_file=misspelled).check_safety()
     assert not misspelled.exists()  # and nothing was created in its place
     node = Settings(env="production", data_dir=tmp_path, chain_backend="rpc",
                     chain_rpc_url="http://127.0.0.1:9", chain_private_key=os.urandom(32).hex())
-    with pytest.raises(ConfigurationError, match="set NOTARY_REGISTRY_ADDRESS .*set NOTARY_PLEDGE_REGISTRY_ADDRESS"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"set NOTARY_REGISTRY_ADDRESS .*set NOTARY_PLEDGE_REGISTRY_ADDRESS",
+    ):
         node.check_safety()
 
 
-def test_every_process_of_the_deployment_starts_and_records_nothing_new(deployed: dict[str, str]) -> None:
+def test_every_process_of_the_deployment_starts_and_records_nothing_new(
+    deployed: dict[str, str],
+) -> None:
     facts = start()
     assert facts["registry_address"] == deployed["NOTARY_REGISTRY_ADDRESS"].lower()
     assert facts["log_origin"] == deployed["NOTARY_LOG_ORIGIN"]
@@ -95,7 +102,9 @@ def test_every_process_of_the_deployment_starts_and_records_nothing_new(deployed
     assert recorded == facts and recorded["issuer_key_id"] == runtime.issuer.key_id
 
 
-def test_a_process_with_another_issuer_key_refuses_to_start(deployed: dict[str, str], tmp_path: Path) -> None:
+def test_a_process_with_another_issuer_key_refuses_to_start(
+    deployed: dict[str, str], tmp_path: Path
+) -> None:
     other = tmp_path / "other-issuer.pem"
     load_or_create_ed25519_key(other, purpose="issuer")
     with pytest.raises(ConfigurationError) as info:
@@ -105,11 +114,15 @@ def test_a_process_with_another_issuer_key_refuses_to_start(deployed: dict[str, 
     assert "\n" not in info.value.detail
 
 
-def test_a_rotated_issuer_key_replaces_the_recorded_one_audited(deployed: dict[str, str], tmp_path: Path) -> None:
+def test_a_rotated_issuer_key_replaces_the_recorded_one_audited(
+    deployed: dict[str, str], tmp_path: Path
+) -> None:
     old = load_or_create_ed25519_key(Path(deployed["NOTARY_ISSUER_KEY_FILE"]), purpose="issuer")
     new_file = tmp_path / "issuer-2.pem"
     new = load_or_create_ed25519_key(new_file, purpose="issuer")
-    retired = [{"public_key": public_key_to_b64(old.public_key()), "not_after": "2026-12-01T00:00:00Z"}]
+    retired = [
+        {"public_key": public_key_to_b64(old.public_key()), "not_after": "2026-12-01T00:00:00Z"}
+    ]
     facts = start(issuer_key_file=new_file, issuer_retired_keys=retired)
     assert facts["issuer_key_id"] == key_id(new.public_key())
     settings = Settings(issuer_key_file=new_file, issuer_retired_keys=retired)
@@ -130,9 +143,12 @@ def test_chain_and_registry_mismatches_name_the_setting(deployed: dict[str, str]
     runtime = Runtime.build(Settings())
     try:
         recorded = preflight(runtime)
-        for fact, setting in (("chain_id", "NOTARY_CHAIN_ID"), ("genesis_hash", "NOTARY_CHAIN_RPC_URL"),
-                              ("registry_address", "NOTARY_REGISTRY_ADDRESS"),
-                              ("pledge_registry_address", "NOTARY_PLEDGE_REGISTRY_ADDRESS")):
+        for fact, setting in (
+            ("chain_id", "NOTARY_CHAIN_ID"),
+            ("genesis_hash", "NOTARY_CHAIN_RPC_URL"),
+            ("registry_address", "NOTARY_REGISTRY_ADDRESS"),
+            ("pledge_registry_address", "NOTARY_PLEDGE_REGISTRY_ADDRESS"),
+        ):
             wrong = {**recorded, fact: "0x" + "12" * 20}
             with pytest.raises(ConfigurationError, match=setting) as info:
                 check_facts(runtime.engine, wrong)
@@ -141,7 +157,9 @@ def test_chain_and_registry_mismatches_name_the_setting(deployed: dict[str, str]
         runtime.close()
 
 
-def test_a_key_that_cannot_anchor_is_found_at_start_and_on_every_process(deployed: dict[str, str]) -> None:
+def test_a_key_that_cannot_anchor_is_found_at_start_and_on_every_process(
+    deployed: dict[str, str],
+) -> None:
     stranger = os.urandom(32).hex()  # not the deployer: no ANCHORER_ROLE, no funds
     with pytest.raises(ConfigurationError) as info:
         start(chain_private_key=stranger)
@@ -159,13 +177,19 @@ def test_a_key_that_cannot_anchor_is_found_at_start_and_on_every_process(deploye
         chain = runtime.readiness()["chain"]
     finally:
         runtime.close()
-    assert chain["ok"] is True and chain["anchorer_role"] is True and chain["anchors_affordable"] > 1000
+    assert (
+        chain["ok"] is True
+        and chain["anchorer_role"] is True
+        and chain["anchors_affordable"] > 1000
+    )
 
 
 def test_notary_serve_refuses_with_one_line(tmp_path: Path) -> None:
     env = {**os.environ, **production_env(tmp_path), "NOTARY_BIND_PORT": "9"}
     notary = Path(sys.executable).with_name("notary")
-    run = subprocess.run([str(notary), "serve"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    run = subprocess.run(
+        [str(notary), "serve"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
     assert run.returncode == 2, run.stderr
     assert "Traceback" not in run.stderr and "NOTARY_ISSUER_KEY_FILE" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
@@ -197,8 +221,9 @@ def test_after_an_outage_anchoring_resumes_when_the_chain_answers_not_after_the_
     api.runtime.worker = worker
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
-    created = api.client.post("/v1/evidence/digests", json={"items": [{"sha256": "ab" * 32, "size": 1}]},
-                              headers=holder)
+    created = api.client.post(
+        "/v1/evidence/digests", json={"items": [{"sha256": "ab" * 32, "size": 1}]}, headers=holder
+    )
     assert created.status_code == 200, created.text
     thread.start()
     try:

@@ -72,9 +72,14 @@ def test_party_normalises_and_refuses() -> None:
 @pytest.mark.parametrize(
     ("id_type", "typed", "canonical"),
     [
-        (IdType.cn_resident_id, "１１０１０５１９４９１２３１００２ｘ", "11010519491231002X"),  # full width
+        (
+            IdType.cn_resident_id,
+            "１１０１０５１９４９１２３１００２ｘ",
+            "11010519491231002X",
+        ),  # full width
         (IdType.uscc, "９１３５０１００ｍ０００１００ｙ４３", "91350100M000100Y43"),
-        (IdType.uscc, "\u3000 91350100M000100Y43\u3000", "91350100M000100Y43"),  # ideographic spaces
+        # ideographic spaces
+        (IdType.uscc, "\u3000 91350100M000100Y43\u3000", "91350100M000100Y43"),
         (IdType.passport, "ｅ１２３４５６７８", "E12345678"),
         (IdType.passport, "e１２３４５６７８", "E12345678"),
         (IdType.other, "HK-CR:Ab①２３", "hk-cr:Ab123"),  # scheme case-folded, value keeps its case
@@ -87,7 +92,10 @@ def test_identifiers_are_nfkc_normalised_before_they_are_compared(
 
 
 def test_subject_keys_are_nfkc_normalised() -> None:
-    assert parse_subject_key("ＵＳＣＣ：９１３５０１００ｍ０００１００ｙ４３") == "uscc:91350100M000100Y43"
+    assert (
+        parse_subject_key("ＵＳＣＣ：９１３５０１００ｍ０００１００ｙ４３")
+        == "uscc:91350100M000100Y43"
+    )
     assert parse_subject_key("Passport:e12345678") == "passport:E12345678"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -20,7 +21,7 @@ from notary.services.keys import load_or_create_ed25519_key
 from notary.services.principals import create_principal
 
 
-def _certificate(data_dir: Path, **settings: object) -> tuple[dict[str, object], Runtime]:
+def _certificate(data_dir: Path, **settings: object) -> tuple[dict[str, Any], Runtime]:
     from fastapi.testclient import TestClient
 
     runtime = Runtime.build(Settings(data_dir=data_dir, batch_interval_seconds=0.2, **settings))  # type: ignore[arg-type]
@@ -28,7 +29,9 @@ def _certificate(data_dir: Path, **settings: object) -> tuple[dict[str, object],
     with TestClient(create_app(runtime=runtime)) as client, Session(runtime.engine) as session:
         key = create_principal(session, name="Holder", role="holder").api_key
         h = {"Authorization": f"Bearer {key}"}
-        rid = client.post("/v1/evidence", json={"sha256": "5a" * 32, "size": 1}, headers=h).json()["id"]
+        rid = client.post("/v1/evidence", json={"sha256": "5a" * 32, "size": 1}, headers=h).json()[
+            "id"
+        ]
         for _ in range(200):
             if client.get(f"/v1/evidence/{rid}", headers=h).json()["status"] == "anchored":
                 break
@@ -53,15 +56,22 @@ def test_a_retired_issuer_key_is_published_with_its_window(tmp_path: Path) -> No
         policy = after.trust_policy()
         assert [k.public_key for k in policy.issuers] == [after.issuer.public_key_b64, old_key]
         assert policy.issuers[1].not_after == format_timestamp(retired_at)
-        assert cert["issuer"]["public_key"] == after.issuer.public_key_b64  # new certificates: new key
+        # new certificates: new key
+        assert cert["issuer"]["public_key"] == after.issuer.public_key_b64
         assert verify_certificate(cert, policy).trusted
         assert verify_certificate(old_cert, policy).trusted  # signed within the old key's window
 
         # Whoever still holds the old key cannot sign anything dated after its window.
-        thief = Issuer(load_or_create_ed25519_key(data / "keys" / "issuer-ed25519.pem", purpose="issuer"))
+        thief = Issuer(
+            load_or_create_ed25519_key(data / "keys" / "issuer-ed25519.pem", purpose="issuer")
+        )
         late = {k: v for k, v in cert.items() if k not in ("signature", "issuer")}
         late["issued_at"] = format_timestamp(retired_at + timedelta(minutes=1))
-        late["issuer"] = {"key_id": thief.key_id, "public_key": thief.public_key_b64, "name": thief.name}
+        late["issuer"] = {
+            "key_id": thief.key_id,
+            "public_key": thief.public_key_b64,
+            "name": thief.name,
+        }
         with pytest.raises(VerificationError) as info:
             verify_certificate(thief.sign(late), policy)
         assert info.value.step == Step.ISSUER

@@ -68,7 +68,9 @@ def test_plaintext_keys_from_before_are_encrypted_in_place(tmp_path: Path) -> No
     plain = _build(tmp_path)
     issuer_id, log_vkey = plain.issuer.key_id, plain.log.vkey
     plain.close()
-    assert _key_files(tmp_path)["keys/issuer-ed25519.pem"].startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert _key_files(tmp_path)["keys/issuer-ed25519.pem"].startswith(
+        b"-----BEGIN PRIVATE KEY-----"
+    )
     passphrase_file = tmp_path / "passphrase"
     passphrase_file.write_text(PASSPHRASE + "\n")
     upgraded = _build(tmp_path, key_passphrase_file=passphrase_file)

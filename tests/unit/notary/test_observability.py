@@ -84,7 +84,9 @@ def service_logging() -> Iterator[Callable[..., LogBuffer]]:
         lg.disabled = disabled
 
 
-def scrape(client: TestClient, headers: dict[str, str]) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(
+    client: TestClient, headers: dict[str, str]
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     response = client.get("/metrics", headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")

@@ -1,11 +1,13 @@
 """IP pledges: one active pledge per asset, each registrar on its own pledges, the pledgee's signed
-consent to releases and enforcements, idempotent registration, and verifiable status as of a time."""
+consent to releases and enforcements, idempotent registration, and verifiable status as of a
+time."""
 
 from __future__ import annotations
 
 import copy
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +27,7 @@ from client_sdk.pledges import (
     verify_pledge_status,
 )
 from client_sdk.signing import public_key_to_b64
+from tests.unit.notary.conftest import Api
 
 BANK = {"name": "Bank of Hangzhou", "id_type": "uscc", "id": "91350100M000100Y43"}
 OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91110108551385082Q"}
@@ -36,9 +39,16 @@ KEYS = {BANK["id"]: BANK_KEY, OWNER["id"]: OWNER_KEY, STRANGER["id"]: STRANGER_K
 
 
 def terms(**changes: Any) -> dict[str, Any]:
-    base = {"pledgor": OWNER, "pledgee": BANK, "secured_amount": "5000000.00", "currency": "CNY",
-            "term_start": "2026-01-01", "term_end": "2028-12-31",
-            "contract_sha256": "aa" * 32, "valuation_report_sha256": "bb" * 32}
+    base: dict[str, Any] = {
+        "pledgor": OWNER,
+        "pledgee": BANK,
+        "secured_amount": "5000000.00",
+        "currency": "CNY",
+        "term_start": "2026-01-01",
+        "term_end": "2028-12-31",
+        "contract_sha256": "aa" * 32,
+        "valuation_report_sha256": "bb" * 32,
+    }
     base.update(changes)
     base.setdefault("pledgee_key", public_key_to_b64(KEYS[base["pledgee"]["id"]].public_key()))
     return base
@@ -48,7 +58,7 @@ PATENT = {"type": "patent", "registration_number": "ZL201710601862.3"}
 REGISTRAR = ("pledge_registrar", "pledge_registrar", "IP Pledge Registry")
 
 
-def post(api, path: str, body: dict[str, Any], role: str = "pledge_registrar",  # type: ignore[no-untyped-def]
+def post(api: Api, path: str, body: dict[str, Any], role: str = "pledge_registrar",  # type: ignore[no-untyped-def]
          label: str | None = None, idempotency_key: str | None = None):
     headers = api.principal(label or role, role, "IP Pledge Registry")
     if path == "/v1/pledges":
@@ -56,7 +66,7 @@ def post(api, path: str, body: dict[str, Any], role: str = "pledge_registrar",  
     return api.client.post(path, json=body, headers=headers)
 
 
-def consent(api, pledge_id: int, action: str, *, signer: dict[str, str] = BANK,  # type: ignore[no-untyped-def]
+def consent(api: Api, pledge_id: int, action: str, *, signer: dict[str, str] = BANK,
             key: Ed25519PrivateKey | None = None, signed_at: datetime | None = None,
             act: dict[str, Any] | None = None) -> dict[str, Any]:
     """The pledgee's signed consent, as its own software would make it from the public register
@@ -67,7 +77,7 @@ def consent(api, pledge_id: int, action: str, *, signer: dict[str, str] = BANK, 
     return {"consent": sign_pledge_act(key or KEYS[signer["id"]], pledge_act(**fields))}
 
 
-def status(api, asset: dict[str, Any], as_of: int | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def status(api: Api, asset: dict[str, Any], as_of: int | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {"asset_type": asset["type"], "number": asset["registration_number"]}
     if as_of is not None:
         params["as_of"] = datetime.fromtimestamp(as_of, UTC).isoformat()
@@ -76,7 +86,7 @@ def status(api, asset: dict[str, Any], as_of: int | None = None) -> dict[str, An
     return r.json()
 
 
-def test_register_refuse_double_release_and_status_over_time(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_register_refuse_double_release_and_status_over_time(make_api: Callable[..., Api]) -> None:
     api = make_api()
     first = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()})
     assert first.status_code == 201, first.text
@@ -95,9 +105,13 @@ def test_register_refuse_double_release_and_status_over_time(make_api) -> None: 
                       consent(api, pledge_id, "enforce", signer=OWNER))
     assert by_pledgor.status_code == 403 and by_pledgor.json()["code"] == "not_pledgee"
 
-    amended = post(api, f"/v1/pledges/{pledge_id}/amendments", {"terms": terms(secured_amount="6000000")})
+    amended = post(
+        api, f"/v1/pledges/{pledge_id}/amendments", {"terms": terms(secured_amount="6000000")}
+    )
     assert amended.status_code == 201 and amended.json()["pledge"]["amendments"] == 1
-    other_parties = post(api, f"/v1/pledges/{pledge_id}/amendments", {"terms": terms(pledgee=STRANGER)})
+    other_parties = post(
+        api, f"/v1/pledges/{pledge_id}/amendments", {"terms": terms(pledgee=STRANGER)}
+    )
     assert other_parties.status_code == 422
     other_key = post(api, f"/v1/pledges/{pledge_id}/amendments",
                      {"terms": terms(pledgee_key=public_key_to_b64(STRANGER_KEY.public_key()))})
@@ -127,7 +141,7 @@ def test_register_refuse_double_release_and_status_over_time(make_api) -> None: 
     assert second.status_code == 201 and second.json()["pledge"]["pledge_id"] != pledge_id
 
 
-def test_a_registrar_changes_only_the_pledges_it_registered(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_a_registrar_changes_only_the_pledges_it_registered(make_api: Callable[..., Api]) -> None:
     api = make_api()
     mine = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}, label="office-a")
     assert mine.status_code == 201, mine.text
@@ -147,7 +161,9 @@ def test_a_registrar_changes_only_the_pledges_it_registered(make_api) -> None:  
         (f"/v1/pledges/{pledge_id}/enforcement", consent(api, pledge_id, "enforce")),
     ):
         refused = post(api, path, body, label="office-b")
-        assert refused.status_code == 403 and refused.json()["code"] == "not_your_pledge", refused.text
+        assert refused.status_code == 403 and refused.json()["code"] == "not_your_pledge", (
+            refused.text
+        )
 
     # The contract refuses it too, whoever sends: office B's account, or the service's own.
     chain = api.runtime.chain.pledges()
@@ -170,9 +186,13 @@ def test_a_registrar_changes_only_the_pledges_it_registered(make_api) -> None:  
     assert all(g["actor_id"] is None and g["actor"] == "the service" for g in grants)
 
 
-def test_release_and_enforcement_need_the_pledgees_signed_consent(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_release_and_enforcement_need_the_pledgees_signed_consent(
+    make_api: Callable[..., Api],
+) -> None:
     api = make_api()
-    pledge_id = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}).json()["pledge"]["pledge_id"]
+    pledge_id = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}).json()["pledge"][
+        "pledge_id"
+    ]
     path = f"/v1/pledges/{pledge_id}/release"
 
     assert post(api, path, {"party": BANK}).status_code == 422  # the old form: a name, no signature
@@ -199,11 +219,16 @@ def test_release_and_enforcement_need_the_pledgees_signed_consent(make_api) -> N
     assert record["consent_digest"] == consent_digest(given["consent"]).hex()
     # The hash of the consent is on chain, in the release transaction's event.
     chain = api.runtime.chain.pledges()
-    on_chain = [r for r in chain.pledge_receipts(pledge_id) if r.tx_hash == record["pledge"]["tx_hash"]]
+    on_chain = [
+        r for r in chain.pledge_receipts(pledge_id) if r.tx_hash == record["pledge"]["tx_hash"]
+    ]
     assert on_chain[0].consent_digest == consent_digest(given["consent"])
     # A retry with the same consent answers with the same release.
     retried = post(api, path, given)
-    assert retried.status_code == 200 and retried.json()["event"]["id"] == released.json()["event"]["id"]
+    assert (
+        retried.status_code == 200
+        and retried.json()["event"]["id"] == released.json()["event"]["id"]
+    )
 
     # A verifier checks the consent against the key the terms name, and the chain.
     checked = verify_pledge_event(record, reader=chain)
@@ -229,13 +254,17 @@ def test_release_and_enforcement_need_the_pledgees_signed_consent(make_api) -> N
 
     # Enforcement: the pledgee's signed demand.
     asset = {"type": "trademark", "registration_number": "7654321"}
-    second = post(api, "/v1/pledges", {"asset": asset, "terms": terms()}).json()["pledge"]["pledge_id"]
+    second = post(api, "/v1/pledges", {"asset": asset, "terms": terms()}).json()["pledge"][
+        "pledge_id"
+    ]
     enforced = post(api, f"/v1/pledges/{second}/enforcement", consent(api, second, "enforce"))
     assert enforced.status_code == 201 and enforced.json()["pledge"]["status"] == "enforced"
     verify_pledge_event(enforced.json()["event"]["receipt"]["record"], reader=chain)
 
 
-def test_a_retried_registration_after_a_release_returns_the_first_answer(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_a_retried_registration_after_a_release_returns_the_first_answer(
+    make_api: Callable[..., Api],
+) -> None:
     api = make_api()
     body = {"asset": PATENT, "terms": terms()}
     headers = api.principal("pledge_registrar", "pledge_registrar")
@@ -271,7 +300,7 @@ def test_a_retried_registration_after_a_release_returns_the_first_answer(make_ap
         "pledge_id"] == pledge_id + 2
 
 
-def test_status_for_a_time_not_yet_over_answers_at_once(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_status_for_a_time_not_yet_over_answers_at_once(make_api: Callable[..., Api]) -> None:
     api = make_api()
     params = {"asset_type": "patent", "number": PATENT["registration_number"]}
     soon = datetime.now(UTC) + timedelta(seconds=3)
@@ -294,7 +323,7 @@ def test_status_for_a_time_not_yet_over_answers_at_once(make_api) -> None:  # ty
     assert later.status_code == 200, later.text
 
 
-def test_tampered_status_answers_fail(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_status_answers_fail(make_api: Callable[..., Api]) -> None:
     api = make_api()
     assert post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}).status_code == 201
     doc = status(api, PATENT)
@@ -320,16 +349,19 @@ def test_tampered_status_answers_fail(make_api) -> None:  # type: ignore[no-unty
         ({"type": "patent", "registration_number": "12345"}, "12 digits"),
         ({"type": "trademark", "registration_number": "12a"}, "4 to 9 digits"),
         ({"type": "copyright", "registration_number": "my song"}, "国作登字"),
-        ({"type": "other", "registration_number": "plant-variety:CNA20191234.5"}, "no longer accepted"),
+        (
+            {"type": "other", "registration_number": "plant-variety:CNA20191234.5"},
+            "no longer accepted",
+        ),
         ({"type": "trademark", "registration_number": "第00123号"}, "4 to 9 digits"),
     ],
 )
-def test_invalid_asset_numbers(api, asset: dict[str, str], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_asset_numbers(api: Api, asset: dict[str, str], message: str) -> None:
     r = post(api, "/v1/pledges", {"asset": asset, "terms": terms()})
     assert r.status_code == 422 and message in r.text
 
 
-def test_refusals_of_role_and_terms(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_of_role_and_terms(make_api: Callable[..., Api]) -> None:
     api = make_api()
     holder = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}, role="holder")
     assert holder.status_code == 403
@@ -351,7 +383,7 @@ def consent_stub() -> dict[str, Any]:
     return {"consent": sign_pledge_act(BANK_KEY, act)}
 
 
-def test_claim_check_reports_a_pledged_work(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_claim_check_reports_a_pledged_work(make_api: Callable[..., Api]) -> None:
     import json
 
     api = make_api()
@@ -367,9 +399,15 @@ def test_claim_check_reports_a_pledged_work(make_api) -> None:  # type: ignore[n
     assert post(api, "/v1/pledges", {"asset": asset, "terms": terms()}).status_code == 201
     pledge_doc = verify_pledge_status(status(api, asset), reader=api.runtime.chain.pledges())
     verdict = check_infringement_claim(
-        Complaint([cert], Claimant(OWNER["name"], "uscc", OWNER["id"]), listing_date=datetime.now(UTC),
-                  listing_content=b"song bytes"),
-        policy=api.runtime.trust_policy(), chain=api.runtime.chain.view(), pledges=pledge_doc,
+        Complaint(
+            [cert],
+            Claimant(OWNER["name"], "uscc", OWNER["id"]),
+            listing_date=datetime.now(UTC),
+            listing_content=b"song bytes",
+        ),
+        policy=api.runtime.trust_policy(),
+        chain=api.runtime.chain.view(),
+        pledges=pledge_doc,
     )
     finding = next(f for f in verdict.findings if f.check == "pledge_status")
     assert finding.outcome is Outcome.passed and BANK["name"] in finding.detail
@@ -404,7 +442,7 @@ SPELLINGS = ["201710601862.3", "CN201710601862.3", "zl 2017 1060 1862.3", "20171
              "201710601862", "ZL201710601862·3", "ＺＬ２０１７１０６０１８６２．３"]
 
 
-def test_one_asset_has_one_identity_whatever_its_spelling(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_one_asset_has_one_identity_whatever_its_spelling(make_api: Callable[..., Api]) -> None:
     """A bank relies on "not pledged": no other spelling of the same patent or trademark can be
     pledged beside the first, and the status for any spelling names the one pledge."""
     api = make_api()
@@ -437,7 +475,7 @@ def test_one_asset_has_one_identity_whatever_its_spelling(make_api) -> None:  # 
         assert status(api, asset)["pledged"], spelling
 
 
-def register_work(api, owner: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+def register_work(api: Api, owner: dict[str, str]) -> str:
     import json
 
     h = api.principal("owner", "holder", "Acme")
@@ -449,7 +487,9 @@ def register_work(api, owner: dict[str, str]) -> str:  # type: ignore[no-untyped
     return str(r.json()["id"])
 
 
-def test_a_pledged_work_must_be_registered_here_and_owned_by_the_pledgor(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_a_pledged_work_must_be_registered_here_and_owned_by_the_pledgor(
+    make_api: Callable[..., Api],
+) -> None:
     api = make_api()
     unknown = {"type": "copyright", "registration_number": "wk_" + "0" * 32}
     r = post(api, "/v1/pledges", {"asset": unknown, "terms": terms()})
@@ -475,7 +515,9 @@ def test_a_pledged_work_must_be_registered_here_and_owned_by_the_pledgor(make_ap
     assert ownership["checked"] is False and "did not check" in ownership["reason"]
 
 
-def test_an_ended_term_is_refused_and_a_closed_pledge_answers_409_to_every_act(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_an_ended_term_is_refused_and_a_closed_pledge_answers_409_to_every_act(
+    make_api: Callable[..., Api],
+) -> None:
     api = make_api()
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     ended = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms(term_start="2020-01-01",
@@ -493,7 +535,9 @@ def test_an_ended_term_is_refused_and_a_closed_pledge_answers_409_to_every_act(m
     assert first.status_code == 201
     # A retry of that very act (its answer was lost) answers with its event, as registration does.
     retried = post(api, f"/v1/pledges/{pledge_id}/release", release)
-    assert retried.status_code == 200 and retried.json()["event"]["id"] == first.json()["event"]["id"]
+    assert (
+        retried.status_code == 200 and retried.json()["event"]["id"] == first.json()["event"]["id"]
+    )
     # Every new act on the closed pledge is the same 409, whatever it is.
     for path, body in ((f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release")),
                        (f"/v1/pledges/{pledge_id}/enforcement", consent(api, pledge_id, "enforce")),
@@ -503,7 +547,9 @@ def test_an_ended_term_is_refused_and_a_closed_pledge_answers_409_to_every_act(m
         assert "released" in again.json()["detail"]
 
 
-def test_status_before_the_chain_existed_is_not_pledged_and_provable(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_status_before_the_chain_existed_is_not_pledged_and_provable(
+    make_api: Callable[..., Api],
+) -> None:
     api = make_api()
     assert post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()}).status_code == 201
     reader = api.runtime.chain.pledges()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,17 +16,18 @@ from typer.testing import CliRunner
 from notary.cli import app as cli
 from notary.errors import AuthenticationRequired
 from notary.runtime import PrincipalCache
+from tests.unit.notary.conftest import Api
 
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def me(api: Any, key: str) -> int:  # type: ignore[no-untyped-def]
+def me(api: Any, key: str) -> int:
     return int(api.client.get("/v1/principals/me", headers=bearer(key)).status_code)
 
 
-def test_a_principal_revokes_its_own_key_and_it_answers_401_at_once(api) -> None:  # type: ignore[no-untyped-def]
+def test_a_principal_revokes_its_own_key_and_it_answers_401_at_once(api: Api) -> None:
     headers = api.principal("revoker", "holder")
     key = api.keys["revoker"]
     assert me(api, key) == 200  # now in this process's key cache
@@ -34,8 +36,9 @@ def test_a_principal_revokes_its_own_key_and_it_answers_401_at_once(api) -> None
     second = api.client.post("/v1/principals/me/keys", json={}, headers=headers)
     assert second.status_code == 201 and second.json()["api_key"].startswith("nk_")
 
-    revoked = api.client.post(f"/v1/api-keys/{keys[0]['id']}/revoke", json={"reason": "laptop lost"},
-                              headers=headers)
+    revoked = api.client.post(
+        f"/v1/api-keys/{keys[0]['id']}/revoke", json={"reason": "laptop lost"}, headers=headers
+    )
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
     answer = api.client.get("/v1/principals/me", headers=headers)
     assert answer.status_code == 401 and answer.json()["code"] == "authentication_required"
@@ -46,7 +49,7 @@ def test_a_principal_revokes_its_own_key_and_it_answers_401_at_once(api) -> None
     assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
 
 
-def test_only_an_admin_manages_another_principals_keys(api) -> None:  # type: ignore[no-untyped-def]
+def test_only_an_admin_manages_another_principals_keys(api: Api) -> None:
     victim = api.principal("victim", "holder")
     intruder = api.principal("intruder", "pledge_registrar")
     admin = api.principal("admin", "admin")
@@ -66,11 +69,13 @@ def test_only_an_admin_manages_another_principals_keys(api) -> None:  # type: ig
                            headers=admin).status_code == 404
 
     assert api.client.get(f"/v1/principals/{victim_id}/keys", headers=admin).status_code == 200
-    assert api.client.post(f"/v1/api-keys/{key_id}/revoke", json={}, headers=admin).status_code == 200
+    assert (
+        api.client.post(f"/v1/api-keys/{key_id}/revoke", json={}, headers=admin).status_code == 200
+    )
     assert me(api, api.keys["victim"]) == 401
 
 
-def test_rotation_gives_a_new_key_and_revokes_the_old_one(api) -> None:  # type: ignore[no-untyped-def]
+def test_rotation_gives_a_new_key_and_revokes_the_old_one(api: Api) -> None:
     headers = api.principal("rotator", "notary")
     old_key = api.keys["rotator"]
     key_id = api.client.get("/v1/principals/me/keys", headers=headers).json()[0]["id"]
@@ -88,15 +93,21 @@ def test_rotation_gives_a_new_key_and_revokes_the_old_one(api) -> None:  # type:
     stale = api.client.post(f"/v1/api-keys/{key_id}/rotate", json={},
                             headers=bearer(new["api_key"]))
     assert stale.status_code == 409 and stale.json()["code"] == "key_not_active"
-    past = api.client.post(f"/v1/api-keys/{new['id']}/rotate",
-                           json={"expires_at": "2020-01-01T00:00:00Z"}, headers=bearer(new["api_key"]))
+    past = api.client.post(
+        f"/v1/api-keys/{new['id']}/rotate",
+        json={"expires_at": "2020-01-01T00:00:00Z"},
+        headers=bearer(new["api_key"]),
+    )
     assert past.status_code == 422
-    naive = api.client.post(f"/v1/api-keys/{new['id']}/rotate",
-                            json={"expires_at": "2030-01-01T00:00:00"}, headers=bearer(new["api_key"]))
+    naive = api.client.post(
+        f"/v1/api-keys/{new['id']}/rotate",
+        json={"expires_at": "2030-01-01T00:00:00"},
+        headers=bearer(new["api_key"]),
+    )
     assert naive.status_code == 422  # an expiry needs a time zone
 
 
-def test_an_expiring_key_stops_at_its_expiry_even_when_cached(api) -> None:  # type: ignore[no-untyped-def]
+def test_an_expiring_key_stops_at_its_expiry_even_when_cached(api: Api) -> None:
     admin = api.principal("admin", "admin")
     expires = datetime.now(UTC) + timedelta(seconds=2)
     created = api.client.post("/v1/principals", headers=admin, json={
@@ -109,13 +120,16 @@ def test_an_expiring_key_stops_at_its_expiry_even_when_cached(api) -> None:  # t
     assert answer.status_code == 401 and "expired" in answer.json()["detail"]
 
 
-def test_another_process_refuses_a_revoked_key_within_its_cache_ttl(api) -> None:  # type: ignore[no-untyped-def]
+def test_another_process_refuses_a_revoked_key_within_its_cache_ttl(api: Api) -> None:
     headers = api.principal("elsewhere", "holder")
     key = api.keys["elsewhere"]
     other_process = PrincipalCache(api.runtime.engine, ttl=0.5)  # its own cache, as another worker
     assert other_process.authenticate(key).id == api.ids["elsewhere"]
     key_id = api.client.get("/v1/principals/me/keys", headers=headers).json()[0]["id"]
-    assert api.client.post(f"/v1/api-keys/{key_id}/revoke", json={}, headers=headers).status_code == 200
+    assert (
+        api.client.post(f"/v1/api-keys/{key_id}/revoke", json={}, headers=headers).status_code
+        == 200
+    )
     revoked_at = time.monotonic()
     # Until its cached entry runs out, the other process has not heard of the revocation...
     while True:
@@ -130,7 +144,9 @@ def test_another_process_refuses_a_revoked_key_within_its_cache_ttl(api) -> None
         other_process.authenticate(key)
 
 
-def test_the_audit_log_records_every_act_and_only_admins_read_it(make_api) -> None:  # type: ignore[no-untyped-def]
+def test_the_audit_log_records_every_act_and_only_admins_read_it(
+    make_api: Callable[..., Api],
+) -> None:
     api = make_api()
     admin = api.principal("admin", "admin", "Root")
     created = api.client.post("/v1/principals", headers=admin,
@@ -138,7 +154,9 @@ def test_the_audit_log_records_every_act_and_only_admins_read_it(make_api) -> No
     acme = bearer(created["api_key"])
     issued = api.client.post("/v1/principals/me/keys", json={}, headers=acme).json()
     rotated = api.client.post(f"/v1/api-keys/{issued['id']}/rotate", json={}, headers=acme).json()
-    api.client.post(f"/v1/api-keys/{created['key_id']}/revoke", json={"reason": "done"}, headers=admin)
+    api.client.post(
+        f"/v1/api-keys/{created['key_id']}/revoke", json={"reason": "done"}, headers=admin
+    )
 
     refused = api.client.get("/v1/audit", headers=bearer(rotated["api_key"]))
     assert refused.status_code == 403
@@ -173,7 +191,7 @@ def test_the_audit_log_records_every_act_and_only_admins_read_it(make_api) -> No
     assert [e["target_id"] for e in only["events"]] == [created["key_id"]]
 
 
-def test_operator_commands_manage_keys_and_read_the_audit_log(api) -> None:  # type: ignore[no-untyped-def]
+def test_operator_commands_manage_keys_and_read_the_audit_log(api: Api) -> None:
     runner = CliRunner()
     env = {"NOTARY_DATA_DIR": str(api.runtime.settings.data_dir)}
 
@@ -188,7 +206,9 @@ def test_operator_commands_manage_keys_and_read_the_audit_log(api) -> None:  # t
     issued = run("principal", "issue-key", made["id"])
     listed = run("principal", "keys", made["id"])
     assert {k["id"] for k in listed} == {made["key_id"], issued["id"]}
-    assert next(k for k in listed if k["id"] == made["key_id"])["expires_at"].startswith(expires[:19])
+    assert next(k for k in listed if k["id"] == made["key_id"])["expires_at"].startswith(
+        expires[:19]
+    )
 
     rotated = run("principal", "rotate-key", made["key_id"])
     assert rotated["replaces"] == made["key_id"] and me(api, rotated["api_key"]) == 200

@@ -91,12 +91,15 @@ def test_the_service_redactor_knows_every_configured_url(tmp_path: Path) -> None
                         kubo_api_url=KUBO_URL, database_url=DB_URL, tsa_urls=[TSA_URL],
                         chain_private_key="22" * 32)
     redact = redactor_for(settings)
-    text = f"pw {RPC_PASSWORD} key {RPC_KEY} kubo {KUBO_PASSWORD} db {DB_PASSWORD} tsa {TSA_KEY} {'22' * 32}"
+    text = (f"pw {RPC_PASSWORD} key {RPC_KEY} kubo {KUBO_PASSWORD} db {DB_PASSWORD} "
+            f"tsa {TSA_KEY} {'22' * 32}")
     assert_clean(redact(text))
     assert "22" * 32 not in redact(text)
 
 
-def test_log_redaction_covers_messages_arguments_and_tracebacks(caplog: pytest.LogCaptureFixture) -> None:
+def test_log_redaction_covers_messages_arguments_and_tracebacks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     stop = install_log_redaction(Redactor.for_urls([RPC_URL]))
     logger = logging.getLogger("test.redaction")
     try:
@@ -150,7 +153,7 @@ def test_kubo_errors_are_clean() -> None:
         store.close()
 
 
-# -- the service ------------------------------------------------------------------------------------
+# -- the service -----------------------------------------------------------------------------------
 
 
 def test_no_response_log_line_or_exception_of_the_service_carries_a_secret(

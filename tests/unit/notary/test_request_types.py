@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.unit.notary.conftest import Api
+
 DIGEST = {"sha256": "ab" * 32, "size": 5}
 OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
 WORK = {"title": "Moonlight", "work_type": "fine_art", "authors": [{"name": "Li Hua"}],
@@ -64,7 +66,7 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "method", "path", "good", "bad"), CASES,
                          ids=[c[0] for c in CASES])
-def test_a_value_of_another_json_type_is_refused(api, name: str, method: str, path: str,  # type: ignore[no-untyped-def]
+def test_a_value_of_another_json_type_is_refused(api: Api, name: str, method: str, path: str,
                                                  good: dict[str, Any], bad: dict[str, Any]) -> None:
     headers = api.principal(f"types {name}", "holder", "Acme")
     refused = api.client.request(method, path, json=bad, headers=headers)
@@ -75,7 +77,7 @@ def test_a_value_of_another_json_type_is_refused(api, name: str, method: str, pa
     assert accepted.status_code < 300, accepted.text  # the same request, typed right, is fine
 
 
-def test_a_cursor_past_the_largest_sequence_number_is_past_every_record(api) -> None:  # type: ignore[no-untyped-def]
+def test_a_cursor_past_the_largest_sequence_number_is_past_every_record(api: Api) -> None:
     """It reached SQLite, which holds 64-bit integers, and answered 500 (every record list)."""
     headers = api.principal("types cursor", "holder", "Acme")
     for path in ("/v1/evidence", "/v1/works", "/v1/pledge-events"):
@@ -84,10 +86,12 @@ def test_a_cursor_past_the_largest_sequence_number_is_past_every_record(api) -> 
         assert r.json() == {"items": [], "next_cursor": None}
     admin = api.principal("types admin", "admin")
     r = api.client.get("/v1/audit", params={"cursor": str(2**64)}, headers=admin)
-    assert r.status_code == 422 and r.json()["code"] in ("invalid_input", "validation_error"), r.text
+    assert r.status_code == 422 and r.json()["code"] in ("invalid_input", "validation_error"), (
+        r.text
+    )
 
 
-def test_a_recorded_size_and_time_are_what_the_client_wrote(api) -> None:  # type: ignore[no-untyped-def]
+def test_a_recorded_size_and_time_are_what_the_client_wrote(api: Api) -> None:
     headers = api.principal("types recorded", "holder", "Acme")
     r = api.client.post("/v1/evidence", headers=headers,
                         json=_digest(99, metadata={"captured_at": "2023-11-14T22:13:20+08:00"}))

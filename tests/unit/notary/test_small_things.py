@@ -26,13 +26,21 @@ def test_uppercase_hex_digests_are_accepted_and_stored_in_lower_case(api: Api) -
     # Looking up a work by digest takes either case too.
     lookup = api.client.get("/v1/works/registrations", params={"sha256": upper}, headers=holder)
     assert lookup.status_code == 200, lookup.text
-    assert api.client.post("/v1/evidence/digests", json={"items": [{"sha256": "AG" * 32, "size": 1}]},
-                           headers=holder).status_code == 422
+    assert (
+        api.client.post(
+            "/v1/evidence/digests",
+            json={"items": [{"sha256": "AG" * 32, "size": 1}]},
+            headers=holder,
+        ).status_code
+        == 422
+    )
 
 
 def test_verify_documents_content_as_a_fingerprint_object(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
-    body = spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body = spec["paths"]["/v1/verify"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     schemas = spec["components"]["schemas"]
     if "$ref" in body:
         body = schemas[body["$ref"].rsplit("/", 1)[-1]]

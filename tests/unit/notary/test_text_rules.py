@@ -16,6 +16,7 @@ from notary.domain.credit import CreditEntryDetails, RepairApplication
 from notary.domain.records import EvidenceMetadata
 from notary.domain.text import check_text, first_hidden_character
 from notary.domain.trade_secrets import FilingRequest
+from tests.unit.notary.conftest import Api
 
 # Each is invisible, or moves text around, on screen.
 HIDDEN = {
@@ -117,7 +118,7 @@ def test_trade_secret_label() -> None:
 # ------------------------------------------------------------------------------ through the API --
 
 
-def test_evidence_json_and_form_name_the_field_and_the_code_point(api) -> None:  # type: ignore[no-untyped-def]
+def test_evidence_json_and_form_name_the_field_and_the_code_point(api: Api) -> None:
     h = api.principal("text-holder", "holder")
     r = api.client.post("/v1/evidence", headers=h, json={
         "sha256": "5a" * 32, "size": 1, "metadata": {"title": "contract\u202egpj.exe"}})
@@ -134,7 +135,7 @@ def test_evidence_json_and_form_name_the_field_and_the_code_point(api) -> None: 
     assert r.status_code == 422 and "tags: item 1 contains U+2066" in r.json()["detail"]
 
 
-def test_credit_entry_through_the_api(api) -> None:  # type: ignore[no-untyped-def]
+def test_credit_entry_through_the_api(api: Api) -> None:
     h = api.principal("text-bureau", "credit_authority")
     r = api.client.post("/v1/credit/entries", headers=h,
                         json=credit_entry(description="sold\u202dfakes"))
@@ -143,7 +144,7 @@ def test_credit_entry_through_the_api(api) -> None:  # type: ignore[no-untyped-d
     assert "description" in detail and "U+202D LEFT-TO-RIGHT OVERRIDE" in detail
 
 
-def test_trade_secret_label_through_the_api(api) -> None:  # type: ignore[no-untyped-def]
+def test_trade_secret_label_through_the_api(api: Api) -> None:
     h = api.principal("text-ts", "holder")
     filing = {"id": "ts_" + "1" * 32, "commitment": "ab" * 32, "holder_wrapped_key": {},
               "label": "formula\u2028v2"}

@@ -13,10 +13,13 @@ from typer.testing import CliRunner
 
 from client_sdk import NotaryClient
 from client_sdk import trade_secret as ts
+from tests.unit.notary.conftest import Api
 
 
 @pytest.fixture(scope="module")
-def holder(api, tmp_path_factory):  # type: ignore[no-untyped-def]
+def holder(
+    api: Api, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict[str, str], ts.RecipientKeys, Path]:
     h = api.principal("ts-holder", "holder")
     keys = ts.RecipientKeys.generate()
     r = api.client.put("/v1/principals/me/encryption-key", json=keys.public_document(), headers=h)
@@ -29,21 +32,25 @@ def pin(keys: ts.RecipientKeys) -> str:
     return keys.signing_key_id
 
 
-def seal(keys: ts.RecipientKeys, tmp: Path, filing_id: str | None = None) -> tuple[str, ts.SealedSecret]:
+def seal(
+    keys: ts.RecipientKeys, tmp: Path, filing_id: str | None = None
+) -> tuple[str, ts.SealedSecret]:
     fid = filing_id or ts.new_filing_id()
     src = tmp / f"{fid}.txt"
     src.write_bytes(b"secret " + fid.encode())
     return fid, ts.seal_secret(src, tmp / f"{fid}.ipnts", holder=keys.public_key(), filing_id=fid)
 
 
-def post(api, h, sealed: ts.SealedSecret, **filing):  # type: ignore[no-untyped-def]
+def post(api: Api, h, sealed: ts.SealedSecret, **filing):  # type: ignore[no-untyped-def]
     body = {"id": sealed.filing_id, "commitment": sealed.commitment,
             "holder_wrapped_key": sealed.holder_wrapped_key.to_json(), **filing}
     return api.client.post("/v1/trade-secrets", headers=h, data={"filing": json.dumps(body)},
                            files={"file": ("c", sealed.ciphertext_path.read_bytes())})
 
 
-def test_a_filing_is_accepted_and_idempotent(api, holder) -> None:  # type: ignore[no-untyped-def]
+def test_a_filing_is_accepted_and_idempotent(
+    api: Api, holder: tuple[dict[str, str], ts.RecipientKeys, Path]
+) -> None:
     h, keys, tmp = holder
     _, sealed = seal(keys, tmp)
     first = post(api, h, sealed, label="formula")
@@ -52,17 +59,25 @@ def test_a_filing_is_accepted_and_idempotent(api, holder) -> None:  # type: igno
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
 
 
-def test_container_sealed_for_another_filing_is_refused(api, holder) -> None:  # type: ignore[no-untyped-def]
+def test_container_sealed_for_another_filing_is_refused(
+    api: Api, holder: tuple[dict[str, str], ts.RecipientKeys, Path]
+) -> None:
     h, keys, tmp = holder
     _, sealed = seal(keys, tmp)
     other = ts.new_filing_id()
-    body = {"id": other, "commitment": sealed.commitment, "holder_wrapped_key": sealed.holder_wrapped_key.to_json()}
+    body = {
+        "id": other,
+        "commitment": sealed.commitment,
+        "holder_wrapped_key": sealed.holder_wrapped_key.to_json(),
+    }
     r = api.client.post("/v1/trade-secrets", headers=h, data={"filing": json.dumps(body)},
                         files={"file": ("c", sealed.ciphertext_path.read_bytes())})
     assert r.status_code == 422 and "wrapped key is for filing" in r.json()["detail"]
 
 
-def test_plain_file_instead_of_container_is_refused(api, holder) -> None:  # type: ignore[no-untyped-def]
+def test_plain_file_instead_of_container_is_refused(
+    api: Api, holder: tuple[dict[str, str], ts.RecipientKeys, Path]
+) -> None:
     h, keys, tmp = holder
     _, sealed = seal(keys, tmp)
     body = {"id": sealed.filing_id, "commitment": sealed.commitment,
@@ -72,33 +87,45 @@ def test_plain_file_instead_of_container_is_refused(api, holder) -> None:  # typ
     assert r.status_code == 422 and "not a trade-secret container" in r.json()["detail"]
 
 
-def test_key_wrapped_to_someone_else_is_refused(api, holder) -> None:  # type: ignore[no-untyped-def]
+def test_key_wrapped_to_someone_else_is_refused(
+    api: Api, holder: tuple[dict[str, str], ts.RecipientKeys, Path]
+) -> None:
     h, _, tmp = holder
     stranger = ts.RecipientKeys.generate()
     fid = ts.new_filing_id()
     (tmp / "s.txt").write_bytes(b"x")
-    sealed = ts.seal_secret(tmp / "s.txt", tmp / "s.ipnts", holder=stranger.public_key(), filing_id=fid)
+    sealed = ts.seal_secret(
+        tmp / "s.txt", tmp / "s.ipnts", holder=stranger.public_key(), filing_id=fid
+    )
     r = post(api, h, sealed)
     assert r.status_code == 422 and "registered key" in r.json()["detail"]
 
 
-def test_holder_without_a_key_and_non_holders(api, holder) -> None:  # type: ignore[no-untyped-def]
+def test_holder_without_a_key_and_non_holders(
+    api: Api, holder: tuple[dict[str, str], ts.RecipientKeys, Path]
+) -> None:
     _, keys, tmp = holder
     _, sealed = seal(keys, tmp)
-    assert post(api, api.principal("keyless", "holder"), sealed).json()["code"] == "no_encryption_key"
+    assert (
+        post(api, api.principal("keyless", "holder"), sealed).json()["code"] == "no_encryption_key"
+    )
     assert post(api, api.principal("nota", "notary"), sealed).status_code == 403
     bad_doc = api.client.put("/v1/principals/me/encryption-key", json={"media_type": "x"},
                              headers=api.principal("keyless", "holder"))
     assert bad_doc.status_code == 422
 
 
-def test_disclosure_refusals(api, holder) -> None:  # type: ignore[no-untyped-def]
+def test_disclosure_refusals(
+    api: Api, holder: tuple[dict[str, str], ts.RecipientKeys, Path]
+) -> None:
     h, keys, tmp = holder
     fid, sealed = seal(keys, tmp)
     assert post(api, h, sealed).status_code == 201
     arb_h = api.principal("ts-arb", "arbitrator")
     arb_keys = ts.RecipientKeys.generate()
-    api.client.put("/v1/principals/me/encryption-key", json=arb_keys.public_document(), headers=arb_h)
+    api.client.put(
+        "/v1/principals/me/encryption-key", json=arb_keys.public_document(), headers=arb_h
+    )
     arb_id = api.ids["ts-arb"]
     good = ts.disclose(sealed.holder_wrapped_key, keys, arb_keys.public_document(), filing_id=fid,
                        signing_key_id=pin(arb_keys))
@@ -109,8 +136,11 @@ def test_disclosure_refusals(api, holder) -> None:  # type: ignore[no-untyped-de
                         json={"recipient_id": arb_id, "wrapped_key": wrong.to_json()})
     assert r.status_code == 422
     # Someone else's filing.
-    r = api.client.post(f"/v1/trade-secrets/{fid}/disclosures", headers=api.principal("other-h", "holder"),
-                        json={"recipient_id": arb_id, "wrapped_key": good.to_json()})
+    r = api.client.post(
+        f"/v1/trade-secrets/{fid}/disclosures",
+        headers=api.principal("other-h", "holder"),
+        json={"recipient_id": arb_id, "wrapped_key": good.to_json()},
+    )
     assert r.status_code == 404
     ok = api.client.post(f"/v1/trade-secrets/{fid}/disclosures", headers=h,
                          json={"recipient_id": arb_id, "wrapped_key": good.to_json()})
@@ -126,7 +156,7 @@ def test_disclosure_refusals(api, holder) -> None:  # type: ignore[no-untyped-de
     assert recipient["signing_key_id"] == arb_keys.signing_key_id
 
 
-def test_only_signed_key_documents_are_registered(api) -> None:  # type: ignore[no-untyped-def]
+def test_only_signed_key_documents_are_registered(api: Api) -> None:
     h = api.principal("ts-signer", "holder")
     keys = ts.RecipientKeys.generate()
     unsigned = api.client.put("/v1/principals/me/encryption-key", json=keys.encryption_document(),
@@ -141,19 +171,26 @@ def test_only_signed_key_documents_are_registered(api) -> None:  # type: ignore[
     assert ok.status_code == 200 and ok.json()["key_id"] == keys.key_id
 
 
-def test_a_classic_wrap_to_a_post_quantum_recipient_is_refused(api, holder) -> None:  # type: ignore[no-untyped-def]
+def test_a_classic_wrap_to_a_post_quantum_recipient_is_refused(
+    api: Api, holder: tuple[dict[str, str], ts.RecipientKeys, Path]
+) -> None:
     """Only a client other than the SDK would downgrade; the service does not record it."""
     h, keys, tmp = holder
     fid, sealed = seal(keys, tmp)
     assert post(api, h, sealed).status_code == 201
     arb_h = api.principal("ts-arb-pq", "arbitrator")
     arb_keys = ts.RecipientKeys.generate()
-    api.client.put("/v1/principals/me/encryption-key", json=arb_keys.public_document(), headers=arb_h)
+    api.client.put(
+        "/v1/principals/me/encryption-key", json=arb_keys.public_document(), headers=arb_h
+    )
     material = ts.unwrap_data_key(sealed.holder_wrapped_key, keys, filing_id=fid)
     downgraded = ts.wrap_data_key(material, replace(arb_keys.public_key(), hybrid=None),
                                   filing_id=fid, allow_classic=True)
-    r = api.client.post(f"/v1/trade-secrets/{fid}/disclosures", headers=h,
-                        json={"recipient_id": api.ids["ts-arb-pq"], "wrapped_key": downgraded.to_json()})
+    r = api.client.post(
+        f"/v1/trade-secrets/{fid}/disclosures",
+        headers=h,
+        json={"recipient_id": api.ids["ts-arb-pq"], "wrapped_key": downgraded.to_json()},
+    )
     assert r.status_code == 422 and "classic suite" in r.json()["detail"]
 
 
@@ -170,7 +207,8 @@ class _Counting(httpx.BaseTransport):
 
 
 def test_cli_disclose_needs_the_recipients_signing_key_id(
-        api, holder, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    api: Api, holder: tuple[dict[str, str], ts.RecipientKeys, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`notary secret disclose` fetches the key document once and seals only to the document the
     pinned key signed."""
     from notary import cli
@@ -190,7 +228,9 @@ def test_cli_disclose_needs_the_recipients_signing_key_id(
         fid = c.file_trade_secret(tmp / "holder.keys", keys).id  # any file will do as a secret
     arb_h = api.principal("ts-arb-cli", "notary")
     arb_keys = ts.RecipientKeys.generate()
-    api.client.put("/v1/principals/me/encryption-key", json=arb_keys.public_document(), headers=arb_h)
+    api.client.put(
+        "/v1/principals/me/encryption-key", json=arb_keys.public_document(), headers=arb_h
+    )
     base = ["secret", "disclose", fid, "--to", api.ids["ts-arb-cli"], "--keys", str(key_file),
             "--api-key", holder_key]
     runner = CliRunner()

@@ -24,5 +24,7 @@ def test_every_surface_reports_the_same_version(api: Api) -> None:
     assert result.exit_code == 0 and result.stdout.strip() == f"notary {version}"
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     first = re.search(r"^## (\d+\.\d+\.\d+)", changelog, re.MULTILINE)
-    assert first is not None and first.group(1) == version, "CHANGELOG.md must start at this release"
+    assert first is not None and first.group(1) == version, (
+        "CHANGELOG.md must start at this release"
+    )
     assert 'attr = "client_sdk._version.__version__"' in (ROOT / "pyproject.toml").read_text()

@@ -10,6 +10,7 @@ import pytest
 
 from client_sdk import verify_certificate
 from client_sdk.fingerprint import fingerprint_bytes
+from tests.unit.notary.conftest import Api
 
 OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
 
@@ -27,7 +28,7 @@ def work(**changes: Any) -> dict[str, Any]:
     return base
 
 
-def test_register_with_file_and_get_a_certificate(api) -> None:  # type: ignore[no-untyped-def]
+def test_register_with_file_and_get_a_certificate(api: Api) -> None:
     h = api.principal("acme", "holder", "Acme Studio")
     data = b"a painting, as a PNG would be" * 100
     r = api.client.post("/v1/works", headers=h, files={"file": ("p.png", data)},
@@ -45,7 +46,7 @@ def test_register_with_file_and_get_a_certificate(api) -> None:  # type: ignore[
     assert api.client.get(f"/v1/works/{body['id']}/content", headers=h).content == data
 
 
-def test_second_registrant_is_accepted_but_flagged_and_lookup_orders_by_anchor(api) -> None:  # type: ignore[no-untyped-def]
+def test_second_registrant_is_accepted_but_flagged_and_lookup_orders_by_anchor(api: Api) -> None:
     first = api.principal("first", "holder", "First Owner")
     second = api.principal("second", "holder", "Second Owner")
     digest = {"sha256": "ab" * 32, "size": 1234}
@@ -69,7 +70,9 @@ def test_second_registrant_is_accepted_but_flagged_and_lookup_orders_by_anchor(a
     api.wait_anchored(f"/v1/works/{r2.json()['id']}", second)
 
     platform = api.principal("platform", "platform")
-    lookup = api.client.get("/v1/works/registrations", params={"sha256": "ab" * 32}, headers=platform)
+    lookup = api.client.get(
+        "/v1/works/registrations", params={"sha256": "ab" * 32}, headers=platform
+    )
     regs = lookup.json()["registrations"]
     assert [r["id"] for r in regs] == [r1.json()["id"], r2.json()["id"]]
     assert [r["prior"] for r in regs] == [True, False]
@@ -89,25 +92,34 @@ def test_second_registrant_is_accepted_but_flagged_and_lookup_orders_by_anchor(a
         ({"title": ""}, "title"),
     ],
 )
-def test_invalid_work_details_are_refused(api, change: dict[str, Any], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_work_details_are_refused(api: Api, change: dict[str, Any], message: str) -> None:
     h = api.principal("acme", "holder")
-    r = api.client.post("/v1/works", headers=h, json={"work": work(**change),
-                                                        "content": {"sha256": "cd" * 32, "size": 1}})
+    r = api.client.post(
+        "/v1/works",
+        headers=h,
+        json={"work": work(**change), "content": {"sha256": "cd" * 32, "size": 1}},
+    )
     assert r.status_code == 422 and message in r.json()["detail"], r.text
 
 
-def test_only_holders_register_and_lookup_needs_a_key(api) -> None:  # type: ignore[no-untyped-def]
+def test_only_holders_register_and_lookup_needs_a_key(api: Api) -> None:
     r = api.client.post("/v1/works", headers=api.principal("n", "notary"),
                         json={"work": work(), "content": {"sha256": "ef" * 32, "size": 1}})
     assert r.status_code == 403
-    assert api.client.get("/v1/works/registrations", params={"sha256": "ab" * 32}).status_code == 401
-    bad = api.client.get("/v1/works/registrations", params={"sha256": "xyz"}, headers=api.principal("n", "notary"))
+    assert (
+        api.client.get("/v1/works/registrations", params={"sha256": "ab" * 32}).status_code == 401
+    )
+    bad = api.client.get(
+        "/v1/works/registrations", params={"sha256": "xyz"}, headers=api.principal("n", "notary")
+    )
     assert bad.status_code == 422
-    form = api.client.post("/v1/works", headers=api.principal("acme", "holder"), files={"file": ("a", b"x")})
+    form = api.client.post(
+        "/v1/works", headers=api.principal("acme", "holder"), files={"file": ("a", b"x")}
+    )
     assert form.status_code == 422 and "'work'" in form.json()["detail"]
 
 
-def test_registrations_lookup_masks_identity_numbers_for_others(api) -> None:  # type: ignore[no-untyped-def]
+def test_registrations_lookup_masks_identity_numbers_for_others(api: Api) -> None:
     """A resident identity number is shown whole to the registrant, the owner, notaries and
     arbitrators; everyone else sees a recognisable mask. The anchored record keeps it whole."""
     from sqlmodel import Session
@@ -145,9 +157,13 @@ def test_registrations_lookup_masks_identity_numbers_for_others(api) -> None:  #
     assert regs["registrations"][0]["work"]["copyright_owner"]["id"] == OWNER["id"]
 
 
-def test_an_owner_typed_in_full_width_digits_is_one_identity(api) -> None:  # type: ignore[no-untyped-def]
+def test_an_owner_typed_in_full_width_digits_is_one_identity(api: Api) -> None:
     h = api.principal("fullwidth", "holder")
-    owner = {"name": "Li Hua", "id_type": "cn_resident_id", "id": "１１０１０５１９４９１２３１００２ｘ"}
+    owner = {
+        "name": "Li Hua",
+        "id_type": "cn_resident_id",
+        "id": "１１０１０５１９４９１２３１００２ｘ",
+    }
     r = api.client.post("/v1/works", headers=h,
                         json={"work": work(copyright_owner=owner),
                               "content": {"sha256": "6a" * 32, "size": 3}})
@@ -171,7 +187,7 @@ def test_an_owner_typed_in_full_width_digits_is_one_identity(api) -> None:  # ty
     ],
 )
 def test_invisible_characters_in_work_fields_are_refused(
-        api, change: dict[str, Any], where: str, code_point: str) -> None:  # type: ignore[no-untyped-def]
+        api: Api, change: dict[str, Any], where: str, code_point: str) -> None:
     r = api.client.post("/v1/works", headers=api.principal("acme", "holder"),
                         json={"work": work(**change), "content": {"sha256": "ce" * 32, "size": 1}})
     assert r.status_code == 422, r.text

@@ -17,9 +17,13 @@ from notary import cli
 from notary.domain.records import new_id
 from tests.unit.notary.conftest import Api
 
-WORK = {"title": "Moonlight over the river", "work_type": "fine_art", "authors": [{"name": "Li Hua"}],
-        "copyright_owner": {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"},
-        "completed_on": "2025-03-01"}
+WORK = {
+    "title": "Moonlight over the river",
+    "work_type": "fine_art",
+    "authors": [{"name": "Li Hua"}],
+    "copyright_owner": {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"},
+    "completed_on": "2025-03-01",
+}
 OTHER_OWNER = {"name": "Wang Fang", "id_type": "cn_resident_id", "id": "11010519491231002X"}
 
 
@@ -45,7 +49,10 @@ def cli_at(api: Api, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_register_and_look_up_a_work_through_the_sdk(api: Api) -> None:
     content = b"a painting registered through the SDK" * 50
     sha256 = hashlib.sha256(content).hexdigest()
-    with sdk(api, "sdk-first", "First Studio") as first, sdk(api, "sdk-second", "Second Studio") as second:
+    with (
+        sdk(api, "sdk-first", "First Studio") as first,
+        sdk(api, "sdk-second", "Second Studio") as second,
+    ):
         assert first.work_registrations(sha256) == ()
         registered = first.register_work(content, WORK, filename="painting.png")
         assert registered.created and registered.id.startswith("wk_")
@@ -56,7 +63,8 @@ def test_register_and_look_up_a_work_through_the_sdk(api: Api) -> None:
 
         view = first.wait_anchored(registered.id, timeout=60, poll=0.1)
         assert view["kind"] == "work"
-        cert = first.certificate(registered.id)  # found by its id's prefix, checked under the policy
+        # found by its id's prefix, checked under the policy
+        cert = first.certificate(registered.id)
         verify_certificate(cert, api.runtime.trust_policy(), content=content)
 
         later = second.register_work_digest({**WORK, "copyright_owner": OTHER_OWNER},
@@ -70,7 +78,9 @@ def test_register_and_look_up_a_work_through_the_sdk(api: Api) -> None:
         assert registered.id in mine and later.id not in mine
 
 
-def test_register_and_look_up_a_work_through_the_cli(api: Api, cli_at: list[str], tmp_path: Path) -> None:
+def test_register_and_look_up_a_work_through_the_cli(
+    api: Api, cli_at: list[str], tmp_path: Path
+) -> None:
     content = b"a song registered through the CLI" * 50
     sha256 = hashlib.sha256(content).hexdigest()
     (tmp_path / "song.wav").write_bytes(content)
@@ -83,8 +93,16 @@ def test_register_and_look_up_a_work_through_the_cli(api: Api, cli_at: list[str]
     def run(*args: str, key: str = "cli-first") -> Any:
         return CliRunner().invoke(cli.app, [*args, *url, "--api-key", api.keys[key]])
 
-    registered = run("work", "register", str(tmp_path / "song.wav"), "--work", str(tmp_path / "work.json"),
-                     "--json", "--receipt-dir", str(tmp_path / "receipts"))
+    registered = run(
+        "work",
+        "register",
+        str(tmp_path / "song.wav"),
+        "--work",
+        str(tmp_path / "work.json"),
+        "--json",
+        "--receipt-dir",
+        str(tmp_path / "receipts"),
+    )
     assert registered.exit_code == 0, registered.output
     first = json.loads(registered.stdout)
     assert first["id"].startswith("wk_") and first["created"] and first["sha256"] == sha256
@@ -93,8 +111,15 @@ def test_register_and_look_up_a_work_through_the_cli(api: Api, cli_at: list[str]
     assert cli_at and set(cli_at) == {"http://testserver"}
 
     # Piped (not a terminal): one tab-separated line, the id and the digest whole.
-    later = run("work", "register", str(tmp_path / "song.wav"), "--work", str(tmp_path / "other.json"),
-                "--digest-only", key="cli-second")
+    later = run(
+        "work",
+        "register",
+        str(tmp_path / "song.wav"),
+        "--work",
+        str(tmp_path / "other.json"),
+        "--digest-only",
+        key="cli-second",
+    )
     assert later.exit_code == 0, later.output
     line = later.stdout.strip().split("\t")
     assert line[0] == str(tmp_path / "song.wav") and line[1].startswith("wk_") and line[3] == sha256
@@ -104,14 +129,21 @@ def test_register_and_look_up_a_work_through_the_cli(api: Api, cli_at: list[str]
     assert by_file.exit_code == 0, by_file.output
     doc = json.loads(by_file.stdout)
     assert doc["sha256"] == sha256
-    assert [(r["id"], r["prior"]) for r in doc["registrations"]] == [(first["id"], True), (line[1], False)]
+    assert [(r["id"], r["prior"]) for r in doc["registrations"]] == [
+        (first["id"], True),
+        (line[1], False),
+    ]
     rows = run("work", "lookup", "--sha256", sha256.upper(), key="cli-second")
     assert rows.exit_code == 0, rows.output
     assert [r.split("\t")[:2] for r in rows.stdout.splitlines()] == [[first["id"], "True"],
                                                                      [line[1], "False"]]
     # A resident identity number is personal: the first registrant sees the second's masked.
-    masked = json.loads(run("work", "lookup", "--sha256", sha256, "--json").stdout)["registrations"][1]
-    assert masked["identities_masked"] and masked["work"]["copyright_owner"]["id"] != OTHER_OWNER["id"]
+    masked = json.loads(run("work", "lookup", "--sha256", sha256, "--json").stdout)[
+        "registrations"
+    ][1]
+    assert (
+        masked["identities_masked"] and masked["work"]["copyright_owner"]["id"] != OTHER_OWNER["id"]
+    )
 
     status = run("status", first["id"])
     assert status.exit_code == 0 and json.loads(status.stdout)["kind"] == "work"

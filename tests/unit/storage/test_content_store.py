@@ -53,7 +53,9 @@ class ContentStoreContract:
     supports_v1_lookup = True  # the CIDv1 form of stored content can be read back
 
     @pytest.mark.parametrize("size", SIZES)
-    def test_put_then_open_round_trips_and_fingerprints(self, store: ContentStore, size: int):
+    def test_put_then_open_round_trips_and_fingerprints(
+        self, store: ContentStore, size: int
+    ) -> None:
         data = content(size)
         fp = store.put_bytes(data)
         assert fp == fingerprint_bytes(data)
@@ -61,7 +63,7 @@ class ContentStoreContract:
         assert store.has(fp.cid)
         assert store.size(fp.cid) == size
 
-    def test_streaming_writer_in_odd_pieces_equals_put_bytes(self, store: ContentStore):
+    def test_streaming_writer_in_odd_pieces_equals_put_bytes(self, store: ContentStore) -> None:
         data = content(2 * CHUNK_SIZE + 12345, "pieces")
         with store.writer() as w:
             for start in range(0, len(data), 77777):
@@ -71,29 +73,29 @@ class ContentStoreContract:
         assert fp == fingerprint_bytes(data)
         assert b"".join(store.open(fp.cid)) == data
 
-    def test_open_yields_bounded_pieces(self, store: ContentStore):
+    def test_open_yields_bounded_pieces(self, store: ContentStore) -> None:
         fp = store.put_bytes(content(3 * CHUNK_SIZE, "bounded"))
         assert max(len(piece) for piece in store.open(fp.cid)) <= CHUNK_SIZE
 
-    def test_put_is_idempotent(self, store: ContentStore):
+    def test_put_is_idempotent(self, store: ContentStore) -> None:
         data = content(CHUNK_SIZE + 3, "twice")
         assert store.put_bytes(data) == store.put_bytes(data)
         assert b"".join(store.open(fingerprint_bytes(data).cid)) == data
 
-    def test_put_file(self, store: ContentStore, tmp_path: Path):
+    def test_put_file(self, store: ContentStore, tmp_path: Path) -> None:
         data = content(CHUNK_SIZE * 2 + 1, "file")
         path = tmp_path / "evidence.bin"
         path.write_bytes(data)
         assert store.put_file(path) == fingerprint_bytes(data)
 
-    def test_writer_aborts_when_the_block_raises(self, store: ContentStore):
+    def test_writer_aborts_when_the_block_raises(self, store: ContentStore) -> None:
         data = content(CHUNK_SIZE + 10, "aborted")
         with pytest.raises(RuntimeError), store.writer() as w:
             w.write(data)
             raise RuntimeError("client went away")
         assert not store.has(fingerprint_bytes(data).cid)
 
-    def test_writer_abort_then_write_is_refused(self, store: ContentStore):
+    def test_writer_abort_then_write_is_refused(self, store: ContentStore) -> None:
         w = store.writer()
         w.write(b"partial")
         w.abort()
@@ -102,7 +104,7 @@ class ContentStoreContract:
             w.write(b"more")
         assert not store.has(fingerprint_bytes(b"partial").cid)
 
-    def test_unknown_cid_is_not_found(self, store: ContentStore):
+    def test_unknown_cid_is_not_found(self, store: ContentStore) -> None:
         assert not store.has(UNKNOWN_V0)
         with pytest.raises(ContentNotFound):
             store.open(UNKNOWN_V0)
@@ -113,14 +115,14 @@ class ContentStoreContract:
         "bad",
         ["", "not-a-cid", "Qm123", "bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"],
     )
-    def test_malformed_or_foreign_cid_is_invalid_input(self, store: ContentStore, bad: str):
+    def test_malformed_or_foreign_cid_is_invalid_input(self, store: ContentStore, bad: str) -> None:
         # The last one is a dag-cbor CID: never file content.
         with pytest.raises(InvalidInput):
             store.open(bad)
         with pytest.raises(InvalidInput):
             store.has(bad)
 
-    def test_v1_lookup(self, store: ContentStore):
+    def test_v1_lookup(self, store: ContentStore) -> None:
         if not self.supports_v1_lookup:
             pytest.skip("this backend stores only the CIDv0 DAG")
         data = content(CHUNK_SIZE + 1, "v1")
@@ -129,7 +131,7 @@ class ContentStoreContract:
         assert store.size(fp.cid_v1) == len(data)
         assert b"".join(store.open(fp.cid_v1)) == data
 
-    def test_check_passes_when_healthy(self, store: ContentStore):
+    def test_check_passes_when_healthy(self, store: ContentStore) -> None:
         store.check()
 
 
@@ -148,7 +150,7 @@ class TestEmbeddedContentStore(ContentStoreContract):
     @pytest.mark.parametrize("offset", [0, CHUNK_SIZE - 1, CHUNK_SIZE, 2 * CHUNK_SIZE + 7])
     def test_flipped_byte_on_disk_is_corrupted_and_names_cid_and_offset(
         self, store: EmbeddedContentStore, offset: int
-    ):
+    ) -> None:
         data = content(2 * CHUNK_SIZE + 100, "flip")
         fp = store.put_bytes(data)
         path = self._object(store, fp.cid)
@@ -168,21 +170,23 @@ class TestEmbeddedContentStore(ContentStoreContract):
             # Nothing from the bad chunk or after it was handed out.
             assert bytes(received) == data[:chunk_start]
 
-    def test_truncated_file_is_corrupted(self, store: EmbeddedContentStore):
+    def test_truncated_file_is_corrupted(self, store: EmbeddedContentStore) -> None:
         fp = store.put_bytes(content(CHUNK_SIZE + 100, "truncate"))
         path = self._object(store, fp.cid)
         os.truncate(path, CHUNK_SIZE + 50)
         with pytest.raises(ContentCorrupted, match=f"offset {CHUNK_SIZE}"):
             b"".join(store.open(fp.cid))
 
-    def test_extended_file_is_corrupted(self, store: EmbeddedContentStore):
+    def test_extended_file_is_corrupted(self, store: EmbeddedContentStore) -> None:
         fp = store.put_bytes(content(100, "extend"))
         with open(self._object(store, fp.cid), "ab") as f:
             f.write(b"x")
         with pytest.raises(ContentCorrupted, match="offset 100"):
             b"".join(store.open(fp.cid))
 
-    def test_corrupt_sidecar_is_corrupted_before_any_byte(self, store: EmbeddedContentStore):
+    def test_corrupt_sidecar_is_corrupted_before_any_byte(
+        self, store: EmbeddedContentStore
+    ) -> None:
         fp = store.put_bytes(content(CHUNK_SIZE * 2, "sidecar"))
         sidecar = self._object(store, fp.cid).with_name(fp.cid + ".leaves")
         original = sidecar.read_bytes()
@@ -199,7 +203,7 @@ class TestEmbeddedContentStore(ContentStoreContract):
         with pytest.raises(ContentCorrupted, match="malformed"):
             store.open(fp.cid)
 
-    def test_sidecar_of_other_content_is_rejected(self, store: EmbeddedContentStore):
+    def test_sidecar_of_other_content_is_rejected(self, store: EmbeddedContentStore) -> None:
         # Swapping in another file's (valid) sidecar must not make its digests trusted.
         a = store.put_bytes(content(CHUNK_SIZE, "a"))
         b = store.put_bytes(content(CHUNK_SIZE, "b"))
@@ -209,14 +213,16 @@ class TestEmbeddedContentStore(ContentStoreContract):
         with pytest.raises(ContentCorrupted, match="does not match"):
             store.open(a.cid)
 
-    def test_rewrite_repairs_a_rotted_copy(self, store: EmbeddedContentStore):
+    def test_rewrite_repairs_a_rotted_copy(self, store: EmbeddedContentStore) -> None:
         data = content(1000, "repair")
         fp = store.put_bytes(data)
         self._object(store, fp.cid).write_bytes(b"rot" + data[3:])
         store.put_bytes(data)
         assert b"".join(store.open(fp.cid)) == data
 
-    def test_nothing_partial_is_left_under_a_cid_or_in_tmp(self, store: EmbeddedContentStore):
+    def test_nothing_partial_is_left_under_a_cid_or_in_tmp(
+        self, store: EmbeddedContentStore
+    ) -> None:
         data = content(CHUNK_SIZE * 3, "partial")
         w = store.writer()
         w.write(data[:CHUNK_SIZE])
@@ -229,7 +235,7 @@ class TestEmbeddedContentStore(ContentStoreContract):
         assert not list((store.root / "tmp").iterdir())
         assert self._object(store, fp.cid).stat().st_size == len(data)
 
-    def test_stale_temp_files_are_removed_on_start(self, tmp_path: Path):
+    def test_stale_temp_files_are_removed_on_start(self, tmp_path: Path) -> None:
         EmbeddedContentStore(tmp_path)
         stale = tmp_path / "tmp" / "put-crashed.part"
         stale.write_bytes(b"half")
@@ -239,7 +245,7 @@ class TestEmbeddedContentStore(ContentStoreContract):
         EmbeddedContentStore(tmp_path)
         assert not stale.exists() and fresh.exists()
 
-    def test_concurrent_writers_of_the_same_content(self, store: EmbeddedContentStore):
+    def test_concurrent_writers_of_the_same_content(self, store: EmbeddedContentStore) -> None:
         data = content(CHUNK_SIZE * 2 + 1, "race")
         results = []
         threads = [
@@ -252,14 +258,14 @@ class TestEmbeddedContentStore(ContentStoreContract):
         assert len(set(results)) == 1
         assert b"".join(store.open(results[0].cid)) == data
 
-    def test_max_size_is_enforced(self, tmp_path: Path):
+    def test_max_size_is_enforced(self, tmp_path: Path) -> None:
         store = EmbeddedContentStore(tmp_path, max_size=1000)
         store.put_bytes(b"x" * 1000)
         with pytest.raises(LimitExceeded):
             store.put_bytes(b"x" * 1001)
         assert not list((tmp_path / "tmp").iterdir())
 
-    def test_alias_pointing_elsewhere_is_not_trusted(self, store: EmbeddedContentStore):
+    def test_alias_pointing_elsewhere_is_not_trusted(self, store: EmbeddedContentStore) -> None:
         a = store.put_bytes(content(500, "alias-a"))
         b = store.put_bytes(content(500, "alias-b"))
         alias = store.root / "v1" / a.cid_v1[-2:] / a.cid_v1
@@ -267,7 +273,7 @@ class TestEmbeddedContentStore(ContentStoreContract):
         with pytest.raises(ContentCorrupted):
             store.open(a.cid_v1)
 
-    def test_check_reports_unusable_directory(self, tmp_path: Path):
+    def test_check_reports_unusable_directory(self, tmp_path: Path) -> None:
         store = EmbeddedContentStore(tmp_path / "c")
         (tmp_path / "c" / "tmp").rmdir()
         with pytest.raises(ContentStoreUnavailable, match="tmp"):
@@ -277,7 +283,7 @@ class TestEmbeddedContentStore(ContentStoreContract):
         with pytest.raises(ContentStoreUnavailable, match=str(blocker)):
             EmbeddedContentStore(blocker)
 
-    def test_open_content_store_picks_backend(self, tmp_path: Path):
+    def test_open_content_store_picks_backend(self, tmp_path: Path) -> None:
         assert isinstance(open_content_store(tmp_path), EmbeddedContentStore)
         kubo = open_content_store("http://127.0.0.1:5001")
         assert isinstance(kubo, KuboContentStore)
@@ -368,14 +374,16 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
 
     def test_cid_disagreement_fails_loudly_and_unpins(
         self, store: KuboContentStore, fake: FakeKubo
-    ):
+    ) -> None:
         fake.wrong_cid = True
         with pytest.raises(ContentStoreError, match="computed") as info:
             store.put_bytes(b"some evidence")
         assert info.value.code == "content_cid_mismatch"
         assert UNKNOWN_V0 not in fake.pins
 
-    def test_tampered_block_is_corrupted_with_offset(self, store: KuboContentStore, fake: FakeKubo):
+    def test_tampered_block_is_corrupted_with_offset(
+        self, store: KuboContentStore, fake: FakeKubo
+    ) -> None:
         data = content(3 * CHUNK_SIZE, "tamper")
         fp = store.put_bytes(data)
         leaf_cids = [c for c, b in fake.blocks.items() if len(b) > CHUNK_SIZE and c != fp.cid]
@@ -391,14 +399,18 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
         assert fp.cid in str(info.value)
         assert bytes(received) == data[:CHUNK_SIZE]
 
-    def test_missing_child_block_is_corrupted(self, store: KuboContentStore, fake: FakeKubo):
+    def test_missing_child_block_is_corrupted(
+        self, store: KuboContentStore, fake: FakeKubo
+    ) -> None:
         fp = store.put_bytes(content(2 * CHUNK_SIZE, "missing"))
         child = next(c for c in fake.blocks if c != fp.cid)
         del fake.blocks[child]
         with pytest.raises(ContentCorrupted, match="missing"):
             b"".join(store.open(fp.cid))
 
-    def test_root_block_substituted_is_corrupted(self, store: KuboContentStore, fake: FakeKubo):
+    def test_root_block_substituted_is_corrupted(
+        self, store: KuboContentStore, fake: FakeKubo
+    ) -> None:
         fp = store.put_bytes(b"original")
         fake.blocks[fp.cid] = fake.blocks[store.put_bytes(b"other").cid]
         with pytest.raises(ContentCorrupted):
@@ -406,7 +418,7 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
         with pytest.raises(ContentCorrupted):
             store.size(fp.cid)
 
-    def test_dropped_writer_cancels_its_request(self, store: KuboContentStore):
+    def test_dropped_writer_cancels_its_request(self, store: KuboContentStore) -> None:
         def add_threads() -> int:
             return sum(t.name == "kubo-add" for t in threading.enumerate())
 
@@ -421,7 +433,7 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
             time.sleep(0.01)
         assert add_threads() == before
 
-    def test_unreachable_daemon_is_unavailable(self):
+    def test_unreachable_daemon_is_unavailable(self) -> None:
         def refuse(request: httpx.Request) -> httpx.Response:
             raise httpx.ConnectError("connection refused", request=request)
 
@@ -434,13 +446,13 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
         with pytest.raises(ContentStoreUnavailable):
             store.put_bytes(b"x" * (3 << 20))
 
-    def test_gateway_instead_of_rpc_is_unavailable_with_hint(self):
+    def test_gateway_instead_of_rpc_is_unavailable_with_hint(self) -> None:
         gateway = httpx.MockTransport(lambda r: httpx.Response(404, text="404 page not found"))
         store = KuboContentStore("http://kubo.test:8080", transport=gateway)
         with pytest.raises(ContentStoreUnavailable, match="RPC API address"):
             store.check()
 
-    def test_daemon_failing_mid_add_is_reported(self):
+    def test_daemon_failing_mid_add_is_reported(self) -> None:
         def broken(request: httpx.Request) -> httpx.Response:
             if request.url.path == "/api/v0/add":
                 request.read()
@@ -451,7 +463,7 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
         with pytest.raises(ContentStoreError, match="disk full"):
             store.put_bytes(b"evidence")
 
-    def test_add_streams_with_explicit_default_import_options(self, fake: FakeKubo):
+    def test_add_streams_with_explicit_default_import_options(self, fake: FakeKubo) -> None:
         seen: dict[str, str] = {}
 
         def spy(request: httpx.Request) -> httpx.Response:
@@ -467,7 +479,7 @@ class TestKuboContentStoreWithFakeDaemon(ContentStoreContract):
         assert seen["pin"] == "true" and seen["trickle"] == "false"
 
 
-def test_fake_kubo_blocks_hash_to_their_cids():
+def test_fake_kubo_blocks_hash_to_their_cids() -> None:
     # Guards the fake itself: it must hold exactly what a daemon would.
     fake = FakeKubo()
     store = KuboContentStore("http://kubo.test:5001", transport=httpx.MockTransport(fake.handle))

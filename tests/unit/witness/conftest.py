@@ -1,4 +1,5 @@
-"""Fixtures for the witness tests: a fresh witness directory with a fixed clock, and a log to feed it."""
+"""Fixtures for the witness tests: a fresh witness directory with a fixed clock, and a log to feed
+it."""
 
 from __future__ import annotations
 

@@ -77,7 +77,9 @@ def test_add_log_and_show(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_add_log_refuses_a_cosignature_key(tmp_path: Path) -> None:
     directory = tmp_path / "w"
-    _, witness_vkey, _ = witness("init", "--name", "office.example/witness", "--dir", str(directory))
+    _, witness_vkey, _ = witness(
+        "init", "--name", "office.example/witness", "--dir", str(directory)
+    )
     code, _, err = witness("add-log", "--origin", "office.example/witness",
                            "--key", witness_vkey.strip(), "--dir", str(directory))
     assert code == 1 and "0x04" in err

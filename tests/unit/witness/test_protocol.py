@@ -1,8 +1,9 @@
 """Every add-checkpoint outcome c2sp.org/tlog-witness defines, through the HTTP app and directly.
 
-Also replays torchwood v0.6.1's own litewitness script (``cmd/litewitness/testdata/litewitness.txt``)
-against our witness: the same sigsum log key, checkpoints and consistency proofs, and the same
-answers except where litewitness departs from the current spec (noted at each step).
+Also replays torchwood v0.6.1's own litewitness script
+(``cmd/litewitness/testdata/litewitness.txt``) against our witness: the same sigsum log key,
+checkpoints and consistency proofs, and the same answers except where litewitness departs from the
+current spec (noted at each step).
 """
 
 from __future__ import annotations
@@ -133,7 +134,9 @@ def test_old_size_above_checkpoint_size_is_400(client: TestClient, log: FakeLog)
     assert "larger" in text
 
 
-def test_oversized_body_is_413_whatever_the_declared_length(client: TestClient, log: FakeLog) -> None:
+def test_oversized_body_is_413_whatever_the_declared_length(
+    client: TestClient, log: FakeLog
+) -> None:
     huge = b"old 0\n\n" + b"x" * (MAX_REQUEST_BYTES + 1)
     assert post(client, huge)[0] == 413
 
@@ -239,7 +242,9 @@ def test_a_proof_from_size_zero_must_be_empty(client: TestClient, log: FakeLog) 
     assert post(client, log.body(0, 4, proof=[bytes(32)]))[0] == 422
 
 
-def test_a_longer_fork_with_a_proof_valid_in_the_fork_is_422(client: TestClient, log: FakeLog) -> None:
+def test_a_longer_fork_with_a_proof_valid_in_the_fork_is_422(
+    client: TestClient, log: FakeLog
+) -> None:
     assert post(client, log.body(0, 8))[0] == 200
     fork = FakeLog(signer=log.signer)
     fork.entries[2] = b"backdated"
@@ -290,8 +295,11 @@ def _cp(size: int, root: str, sig: str, origin: str = SIGSUM) -> str:
     return f"{origin}\n{size}\n{root}\n\n\u2014 {origin} {sig}\n"
 
 
-CP1 = _cp(1, "Kg" + K, "UgIom7fPZTqpxWWhyjWduBvTvGVqsokMbqTArsQilegKoFBJQjUFAmQ0+YeSPM3wfUQMFSzVnnNuWRT"
-          "YrajXpNUbIQY=")
+CP1 = _cp(
+    1,
+    "Kg" + K,
+    "UgIom7fPZTqpxWWhyjWduBvTvGVqsokMbqTArsQilegKoFBJQjUFAmQ0+YeSPM3wfUQMFSzVnnNuWRTYrajXpNUbIQY=",
+)
 CP3 = _cp(3, "RcCI1Nk56ZcSmIEfIn0SleqtV7uvrlXNccFx595Iwl0=", "UgIom2VbtIcdFbwFAy1n7s6IkAxIY6J/GQO"
           "TuZF2ORV39d75cbAj2aQYwyJre36kezNobZs4SUUdrcawfAB8WVrx6go=")
 CP5 = _cp(5, "QrtXrQZCCvpIgsSmOsah7HdICzMLLyDfxToMql9WTjY=", "UgIomw/EOJmWi0i1FQsOj+etB7F8IccFam/"
