@@ -30,6 +30,7 @@ bench: setup
 bench-quick: setup
 	.venv/bin/python -m bench.run --quick
 
+## Ruff and mypy over the packages, the tests and the benchmarks (rules in pyproject.toml); CI runs it.
 lint: setup
 	.venv/bin/ruff check notary chain client_sdk tests bench
-	.venv/bin/mypy notary chain client_sdk
+	.venv/bin/mypy notary chain client_sdk tests bench
