@@ -25,6 +25,7 @@ from notary.api.bodies import BodyTooLarge
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
+    "TOO_EARLY",
     "document_problems",
     "install_error_handlers",
     "problem",
@@ -68,8 +69,21 @@ def redactor_of(request: Request) -> Redactor:
     return redactor if isinstance(redactor, Redactor) else Redactor()
 
 
+# What a route that may answer "too early" documents (``responses={425: TOO_EARLY}``).
+TOO_EARLY: dict[str, Any] = {
+    "description": "as_of has not passed yet: ask again after `Retry-After` seconds (also "
+                   "`retry_after` in the problem)",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
 def _for_notary_error(exc: e.NotaryError, redact: Redactor) -> JSONResponse:
     detail = redact(exc.detail)
+    if isinstance(exc, e.TooEarly):
+        # Answered at once, never waited for in a request thread: the client waits instead.
+        return problem(425, exc.code, "Too early", detail, retry_after=exc.retry_after,
+                       headers={"Retry-After": str(exc.retry_after)})
     for cls, status, title in _STATUS:
         if isinstance(exc, cls):
             if status >= 500:

@@ -13,12 +13,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
-from notary.api.errors import problem
+from notary.api.errors import TOO_EARLY
 from notary.api.routes._records import add_record_routes, submission_result
 from notary.domain.credit import CreditEntryDetails, RepairApplication, RepairDecision
 from notary.domain.identifiers import parse_subject_key
 from notary.domain.records import RecordKind, Role
-from notary.errors import TooEarly
 from notary.services import credit as svc
 from notary.storage.models import CreditRepair, Principal
 
@@ -30,7 +29,6 @@ Authority = Annotated[Principal, Depends(require_roles(Role.credit_authority))]
 # A database integer: past 2**63-1 the query itself would fail (a 500 the API fuzzer found).
 RepairId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
-_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
 class DecisionIn(BaseModel):
@@ -143,18 +141,11 @@ def decide(repair_id: RepairId, body: DecisionIn, runtime: RuntimeDep, session: 
     summary="Credit status of a subject as of a time (public, verifiable)",
     description="`subject` is `type:id`, e.g. `uscc:91350100M000100Y43`. The signed answer "
     "counts the entries recorded by `as_of` (default: now; proven by their certificates), "
-    "public on its date and not repaired by then, with openings and certificates; it also "
-    "shows those repaired by then (`closed`) and those received but not certified yet "
-    "(`pending`). `client_sdk.credit.verify_credit_status` checks it. A time not passed "
-    "yet answers 425 at once (a minute ahead at most; further is 422).",
-    responses={
-        425: {
-            "description": "as_of has not passed yet: ask again after `Retry-After` "
-            "seconds (also `retry_after` in the problem)",
-            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-            "content": _PROBLEM,
-        }
-    },
+    "public on its date and not repaired by then, with openings and certificates, and lists "
+    "those received but not certified yet (`pending`). "
+    "`client_sdk.credit.verify_credit_status` checks it. A time not passed yet answers 425 at "
+    "once (a minute ahead at most; further is 422).",
+    responses={425: TOO_EARLY},
 )
 def status(runtime: RuntimeDep, session: SessionDep,
            subject: Annotated[str, Query(max_length=120)],
@@ -162,12 +153,8 @@ def status(runtime: RuntimeDep, session: SessionDep,
     key = parse_subject_key(subject)
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    try:
-        # Entries may still be recorded before a future time: its answer is not ours to sign yet.
-        svc.refuse_unfinished(as_of)
-    except TooEarly as exc:
-        return problem(425, exc.code, "Too early", exc.detail, retry_after=exc.retry_after,
-                       headers={"Retry-After": str(exc.retry_after)})
+    # Entries may still be recorded before a future time: its answer is not ours to sign yet.
+    svc.refuse_unfinished(as_of)
     return svc.subject_status(
         session, runtime.issuer, subject_key=key, as_of=as_of or datetime.now(UTC)
     )

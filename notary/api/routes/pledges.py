@@ -15,11 +15,11 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from notary.api.deps import RuntimeDep, SessionDep, require_roles
-from notary.api.errors import problem
+from notary.api.errors import TOO_EARLY, problem
 from notary.api.routes._records import add_record_routes, submission_result, with_session
 from notary.domain.pledges import AssetType, PledgeAsset, PledgeTerms
 from notary.domain.records import RecordKind, Role
-from notary.errors import InvalidInput, TooEarly
+from notary.errors import InvalidInput
 from notary.services import pledges as svc
 from notary.storage.models import Pledge, Principal
 
@@ -180,14 +180,7 @@ def enforce(
 @router.get(
     "/status",
     summary="Is this asset pledged as of a time, and to whom (public, verifiable)",
-    responses={
-        425: {
-            "description": "as_of has not passed yet: ask again after `Retry-After` "
-            "seconds (also `retry_after` in the problem)",
-            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-            "content": _PROBLEM,
-        }
-    },
+    responses={425: TOO_EARLY},
 )
 def status(
     runtime: RuntimeDep,
@@ -202,15 +195,10 @@ def status(
         raise InvalidInput(exc.errors()[0]["msg"]) from exc
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
-    try:
-        svc.refuse_unfinished(as_of)  # before the chain: a 425 needs no node, and never waits
-        return svc.pledge_status(
-            session, runtime.issuer, chain=runtime.chain.pledges(), asset=asset, as_of=as_of
-        )
-    except TooEarly as exc:
-        # Never wait in a request thread: the client waits, and the thread serves others.
-        return problem(425, exc.code, "Too early", exc.detail, retry_after=exc.retry_after,
-                       headers={"Retry-After": str(exc.retry_after)})
+    svc.refuse_unfinished(as_of)  # before the chain: a 425 needs no node, and never waits
+    return svc.pledge_status(
+        session, runtime.issuer, chain=runtime.chain.pledges(), asset=asset, as_of=as_of
+    )
 
 
 @router.get("/{pledge_id}", summary="One pledge (public register)")
