@@ -10,8 +10,8 @@ Every error the SDK raises derives from :class:`ClientSDKError`, so a caller can
     ├── ChainReadError            the chain could not be read (node down, wrong chain, no contract)
     ├── TimestampError            a TSA refused, was unreachable, or answered for something else
     │   └── TimestampVerificationError  an RFC 3161 token did not verify (``.step``, ``.reason``)
-    └── APIError                  the notary service answered with an error (``.status``, ``.code``)
-        └── TransportError        the service could not be reached at all
+    ├── APIError                  the notary service answered with an error (``.status``, ``.code``)
+    └── TransportError            the service could not be reached at all (no answer)
 """
 
 from __future__ import annotations
@@ -95,8 +95,15 @@ class APIError(ClientSDKError):
         self.body = body or {}
 
 
-class TransportError(APIError):
-    """The service could not be reached (connection refused, timeout)."""
+class TransportError(ClientSDKError):
+    """The service could not be reached (connection refused, timeout): no answer at all, so a
+    sibling of :class:`APIError`, as httpx keeps transport and status errors apart. It carries
+    the same attributes (``status`` 0, ``code`` ``transport_error``) so a report can show either."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(0, "transport_error", "Service unreachable", message)
+        super().__init__(f"0 transport_error: {message}")
+        self.status = 0
+        self.code = "transport_error"
+        self.title = "Service unreachable"
+        self.detail = message
+        self.body: dict[str, Any] = {}

@@ -14,12 +14,12 @@ Domain and storage code raise these; ``notary.api.errors`` maps them to HTTP pro
     ├── Conflict                  the request contradicts the current state (409)
     ├── NotReady                  the record exists but is not anchored yet (409)
     │   └── TooEarly              asked about a time that has not passed yet (425, Retry-After)
-    └── DependencyUnavailable     database, chain or content store is down (503)
-        ├── ContentStoreUnavailable
-        └── ChainUnavailable
-    ContentStoreError
-    ├── ContentNotFound           no content under that CID
-    └── ContentCorrupted          stored bytes no longer match their CID
+    ├── DependencyUnavailable     database, chain or content store is down (503)
+    │   ├── ContentStoreUnavailable
+    │   └── ChainUnavailable
+    └── ContentStoreError
+        ├── ContentNotFound       no content under that CID (404)
+        └── ContentCorrupted      stored bytes no longer match their CID (500)
 """
 
 from __future__ import annotations

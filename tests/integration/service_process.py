@@ -116,7 +116,7 @@ class DigestSubmitter:
 
     def _run(self) -> None:
         from client_sdk import NotaryClient
-        from client_sdk.errors import APIError
+        from client_sdk.errors import APIError, TransportError
 
         try:
             while True:
@@ -128,7 +128,7 @@ class DigestSubmitter:
                 try:
                     with NotaryClient(self._svc.url, self._key, timeout=30) as client:
                         subs = client.submit_digests(items)
-                except APIError:
+                except (APIError, TransportError):  # answered with an error, or not at all
                     with self._lock:
                         self._todo.append(start)
                     time.sleep(0.2)

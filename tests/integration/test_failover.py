@@ -39,7 +39,7 @@ import pytest
 from chain import AnchorReader, EvidenceRegistryClient
 from client_sdk import NotaryClient, TrustPolicy, verify_certificate
 from client_sdk.chain_view import open_chain_view
-from client_sdk.errors import APIError
+from client_sdk.errors import APIError, TransportError
 from notary.services.keys import load_or_create_ed25519_key
 from notary.services.leadership import PostgresLeaderLock
 from notary.storage.db import create_db_engine, migrate
@@ -262,7 +262,7 @@ def test_kill_9_leader_hands_over_and_anchors_every_receipt_once(
                         with NotaryClient(url, key, timeout=30) as client:
                             subs = client.submit_digests(items)
                         break
-                    except APIError:
+                    except (APIError, TransportError):  # an error, or no answer at all
                         time.sleep(0.05)
                 with lock:
                     for s in subs:
