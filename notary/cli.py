@@ -1394,7 +1394,7 @@ def reconcile(
     import time
 
     from notary.config import Settings
-    from notary.errors import ChainUnavailable
+    from notary.errors import ChainUnusable
     from notary.services import reconcile as rc
 
     if restore and receipts is None:
@@ -1408,7 +1408,7 @@ def reconcile(
                 witnesses = [(w.url, w.key) for w in settings.witnesses]
                 report = rc.reconcile(session, anchors, witnesses=witnesses)
                 anchored = rc.read_anchored_checkpoints(anchors) if receipts else []
-            except ChainUnavailable as exc:
+            except ChainUnusable as exc:
                 _fail(exc.detail, 2)
                 return
             if receipts is not None:

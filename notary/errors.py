@@ -5,6 +5,7 @@ Domain and storage code raise these; ``notary.api.errors`` maps them to HTTP pro
 
     NotaryError
     ├── ConfigurationError        settings are inconsistent or unsafe for the environment
+    │   └── LogBehindChain        the registry holds a checkpoint this log cannot account for
     ├── InvalidInput              a request is well-formed JSON but breaks a rule (422)
     │   └── UnsupportedMediaType  a body in a format the endpoint does not take (415)
     ├── LimitExceeded             an input is over a documented limit (413)
@@ -16,7 +17,7 @@ Domain and storage code raise these; ``notary.api.errors`` maps them to HTTP pro
     │   └── TooEarly              asked about a time that has not passed yet (425, Retry-After)
     ├── DependencyUnavailable     database, chain or content store is down (503)
     │   ├── ContentStoreUnavailable
-    │   └── ChainUnavailable
+    │   └── ChainUnusable
     └── ContentStoreError
         ├── ContentNotFound       no content under that CID (404)
         └── ContentCorrupted      stored bytes no longer match their CID (500)
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationRequired",
-    "ChainUnavailable",
+    "ChainUnusable",
     "ConfigurationError",
     "Conflict",
     "ContentCorrupted",
@@ -36,6 +37,7 @@ __all__ = [
     "DependencyUnavailable",
     "InvalidInput",
     "LimitExceeded",
+    "LogBehindChain",
     "NotFound",
     "NotReady",
     "NotaryError",
@@ -59,6 +61,12 @@ class NotaryError(Exception):
 
 class ConfigurationError(NotaryError):
     code = "configuration_error"
+
+
+class LogBehindChain(ConfigurationError):
+    """The registry holds a checkpoint this database's log cannot account for: entries were lost
+    (a restore from an older backup) or the log forked. Anchoring stops until an operator runs
+    ``notary reconcile`` (docs/deployment.md, *Backups and restore*)."""
 
 
 class InvalidInput(NotaryError, ValueError):
@@ -111,7 +119,11 @@ class ContentStoreUnavailable(DependencyUnavailable):
     code = "content_store_unavailable"
 
 
-class ChainUnavailable(DependencyUnavailable):
+class ChainUnusable(DependencyUnavailable):
+    """The chain could not be used (node down, wrong chain, registry missing): the service's
+    translation of any ``chain.errors.ChainError`` at ``runtime.ChainGateway``; named apart from
+    the chain layer's ``ChainUnavailable`` (the node does not answer), which it often wraps."""
+
     code = "chain_unavailable"
 
 

@@ -22,7 +22,7 @@ from client_sdk.policy import TrustPolicy
 from client_sdk.redaction import Redactor
 from client_sdk.signing import key_id
 from notary.config import ChainBackend, ContentBackend, Settings
-from notary.errors import ChainUnavailable, ConfigurationError, DependencyUnavailable
+from notary.errors import ChainUnusable, ConfigurationError, DependencyUnavailable
 from notary.observability import metrics
 from notary.services.anchoring import AnchoringWorker, CertificationRule, certified_log_size
 from notary.services.attestation import AttestationLoop, TimestampRequester, WitnessSubmitter
@@ -55,7 +55,7 @@ class ChainGateway:
     """Connects to the chain on first use and again after a failure.
 
     The service must start, and accept receipts, while the node is down: nothing here connects
-    eagerly, and every failure is translated to ``ChainUnavailable`` at this boundary, and
+    eagerly, and every failure is translated to ``ChainUnusable`` at this boundary, and
     counted there in ``notary_chain_errors`` by operation.
     """
 
@@ -80,7 +80,7 @@ class ChainGateway:
                     self._client = self._connect()
                 except ChainError as exc:
                     _count_chain_error("connect", exc)
-                    raise ChainUnavailable(f"cannot use the chain: {exc}") from exc
+                    raise ChainUnusable(f"cannot use the chain: {exc}") from exc
             return self._client
 
     def pledges(self) -> PledgeRegistryClient:
@@ -96,10 +96,10 @@ class ChainGateway:
                     self._pledges = client.pledge_registry(self._pledge_address)
                 except NodeDown as exc:
                     _count_chain_error("pledge_registry", exc)
-                    raise ChainUnavailable(f"cannot use the chain: {exc}") from exc
+                    raise ChainUnusable(f"cannot use the chain: {exc}") from exc
                 except ChainError as exc:
                     _count_chain_error("pledge_registry", exc)
-                    raise ChainUnavailable(f"cannot attach the pledge registry: {exc}") from exc
+                    raise ChainUnusable(f"cannot attach the pledge registry: {exc}") from exc
             return self._pledges
 
     def anchor_root(self, root: bytes, tree_size: int) -> AnchorReceipt:
@@ -134,7 +134,7 @@ class ChainGateway:
         except ChainError as exc:
             _count_chain_error("check", exc)
             self.reset()
-            raise ChainUnavailable(str(exc)) from exc
+            raise ChainUnusable(str(exc)) from exc
 
     def identity(self) -> tuple[int, str] | None:
         """(chain id, registry address) once connected; None before."""
@@ -151,7 +151,7 @@ class ChainGateway:
             return self.client().latest_checkpoint()
         except ChainError as exc:
             _count_chain_error("latest_checkpoint", exc)
-            raise ChainUnavailable(f"cannot read the registry's latest checkpoint: {exc}") from exc
+            raise ChainUnusable(f"cannot read the registry's latest checkpoint: {exc}") from exc
 
     def anchoring_account(self) -> AnchoringAccount:
         """``chain.AnchoringAccount``: can this process's key anchor, and pay for it?"""
@@ -161,7 +161,7 @@ class ChainGateway:
             return self.client().anchoring_account()
         except ChainError as exc:
             _count_chain_error("account", exc)
-            raise ChainUnavailable(f"cannot read the anchoring account: {exc}") from exc
+            raise ChainUnusable(f"cannot read the anchoring account: {exc}") from exc
 
     def genesis_hash(self) -> str:
         from chain.errors import ChainError
@@ -170,7 +170,7 @@ class ChainGateway:
             return str(self.client().genesis_hash())
         except ChainError as exc:
             _count_chain_error("genesis", exc)
-            raise ChainUnavailable(f"cannot read the genesis block: {exc}") from exc
+            raise ChainUnusable(f"cannot read the genesis block: {exc}") from exc
 
     def reset(self) -> None:
         with self._lock:

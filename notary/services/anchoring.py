@@ -35,7 +35,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from notary.errors import ConfigurationError
+from notary.errors import LogBehindChain
 from notary.observability import metrics
 from notary.observability.logs import event
 from notary.services.transparency_log import TransparencyLog, log_size, tree_root
@@ -48,7 +48,6 @@ __all__ = [
     "AnchoringWorker",
     "CertificationRule",
     "ChainHead",
-    "LogBehindChain",
     "WorkerState",
     "anchoring_backlog",
     "certify_ready",
@@ -90,12 +89,6 @@ class ChainHead(Protocol):
     the worker then checks the chain's latest checkpoint against its own log before anchoring."""
 
     def latest_checkpoint(self) -> Any: ...  # chain.AnchoredBatch | None
-
-
-class LogBehindChain(ConfigurationError):
-    """The registry holds a checkpoint this database's log cannot account for: entries were lost
-    (a restore from an older backup) or the log forked. Anchoring stops until an operator runs
-    ``notary reconcile`` (docs/deployment.md, *Backups and restore*)."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from client_sdk.signing import key_id
-from notary.errors import ChainUnavailable, ConfigurationError
+from notary.errors import ChainUnusable, ConfigurationError
 from notary.observability.logs import event
 from notary.services.principals import Actor, audit
 from notary.storage.models import DeploymentFact
@@ -64,7 +64,7 @@ LOW_ANCHORS_AFFORDABLE = 1000
 
 
 def deployment_facts(runtime: Runtime) -> dict[str, str]:
-    """This process's view of the deployment's identity; connects to the chain (ChainUnavailable
+    """This process's view of the deployment's identity; connects to the chain (ChainUnusable
     when it cannot)."""
     client = runtime.chain.client()
     pledges = runtime.chain.pledges()
@@ -158,7 +158,7 @@ def wait_for_chain(runtime: Runtime, timeout: float) -> None:
         try:
             runtime.chain.check()
             return
-        except ChainUnavailable as exc:
+        except ChainUnusable as exc:
             cause = exc.__cause__
             from chain.errors import ChainUnavailable as NodeDown
 
@@ -179,7 +179,7 @@ def preflight(runtime: Runtime) -> dict[str, str]:
     try:
         facts = deployment_facts(runtime)
         account = check_anchoring_account(runtime.chain.client().anchoring_account())
-    except ChainUnavailable as exc:
+    except ChainUnusable as exc:
         raise ConfigurationError(f"cannot check the deployment's chain at start: {exc.detail}",
                                  code="chain_unchecked") from exc
     retired = frozenset(key_id_of(k) for k in settings.issuer_retired_keys)

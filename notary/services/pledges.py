@@ -53,7 +53,7 @@ from notary.domain.pledges import (
 )
 from notary.domain.works import owner_subject_key
 from notary.errors import (
-    ChainUnavailable,
+    ChainUnusable,
     Conflict,
     InvalidInput,
     NotFound,
@@ -146,7 +146,7 @@ def _chain_call(fn: Callable[..., _T], *args: Any) -> _T:
     except (ce.SameParty, ce.ZeroPledgeValue) as exc:
         raise InvalidInput(str(exc)) from exc
     except ce.ChainError as exc:
-        raise ChainUnavailable(f"the pledge registry could not be used: {exc}") from exc
+        raise ChainUnusable(f"the pledge registry could not be used: {exc}") from exc
 
 
 def _registrar_chain(session: Session, chain: PledgeLedger, registrar: Principal) -> PledgeLedger:
@@ -473,7 +473,7 @@ def pledge_status(
         moment = _moment(chain, as_of)
         snapshot = chain.pledge_as_of(asset_id(asset.key()), moment)
     except ce.ChainError as exc:
-        raise ChainUnavailable(f"the pledge registry could not be read: {exc}") from exc
+        raise ChainUnusable(f"the pledge registry could not be read: {exc}") from exc
     pledge_doc: dict[str, Any] | None = None
     if snapshot.pledge is not None:
         p = snapshot.pledge

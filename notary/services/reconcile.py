@@ -44,7 +44,7 @@ from client_sdk.note import CosignatureVerifier
 from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from notary.domain.records import dedup_key
 from notary.domain.tiles import TILE_WIDTH
-from notary.errors import ChainUnavailable
+from notary.errors import ChainUnusable
 from notary.services.transparency_log import inclusion_proof, log_size, tree_root
 from notary.storage.models import Batch, Cosignature, LogTile, Principal, Record
 
@@ -189,14 +189,14 @@ class ReconcileReport:
 
 
 def read_anchored_checkpoints(anchors: AnchorSource) -> list[AnchoredCheckpoint]:
-    """Every checkpoint the registry holds, oldest first. Chain errors: ``ChainUnavailable``."""
+    """Every checkpoint the registry holds, oldest first. Chain errors: ``ChainUnusable``."""
     from chain.errors import ChainError
 
     try:
         count = anchors.batch_count()
         found = [anchors.get_batch(i) for i in range(1, count + 1)]
     except ChainError as exc:
-        raise ChainUnavailable(f"cannot read the registry's checkpoints: {exc}") from exc
+        raise ChainUnusable(f"cannot read the registry's checkpoints: {exc}") from exc
     return [AnchoredCheckpoint(batch_id=int(b.batch_id), root=bytes(b.root).hex(),
                                tree_size=int(b.tree_size), block_number=int(b.block_number),
                                timestamp=int(b.timestamp)) for b in found]

@@ -349,7 +349,7 @@ def test_a_database_behind_or_beside_the_chain_never_anchors(
 ) -> None:
     """Restored from an older backup, a database must not anchor its shorter log (nor, once it
     grew past the chain's size, a fork of the anchored one): anchoring stops and says why."""
-    from notary.services.anchoring import LogBehindChain
+    from notary.errors import LogBehindChain
 
     registry = RegistryWithHead()
     submit(engine, 20)

@@ -210,9 +210,9 @@ def test_after_an_outage_anchoring_resumes_when_the_chain_answers_not_after_the_
         def anchor_root(self, root: bytes, tree_size: int) -> Any:
             Node.calls += 1
             if Node.down:
-                from notary.errors import ChainUnavailable
+                from notary.errors import ChainUnusable
 
-                raise ChainUnavailable("the node at http://127.0.0.1:9 refused the connection")
+                raise ChainUnusable("the node at http://127.0.0.1:9 refused the connection")
             return api.runtime.chain.anchor_root(root, tree_size)
 
     backoff = 60.0

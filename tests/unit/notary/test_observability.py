@@ -27,7 +27,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from notary.config import LogFormat
-from notary.errors import ChainUnavailable
+from notary.errors import ChainUnusable
 from notary.observability.logs import event, logging_config
 from notary.runtime import ChainGateway
 from notary.services.anchoring import AnchoringWorker
@@ -366,10 +366,10 @@ def test_chain_errors_are_counted_by_operation(api: Api) -> None:
     before = scrape(api.client, admin)
     gateway = ChainGateway(unreachable)
     for _ in range(2):
-        with pytest.raises(ChainUnavailable):
+        with pytest.raises(ChainUnusable):
             gateway.check()
     after = scrape(api.client, admin)
-    labels = {"operation": "connect", "error": "ChainUnavailable"}
+    labels = {"operation": "connect", "error": "ChainUnavailable"}  # the chain layer's error
     assert (value(after, "notary_chain_errors_total", **labels)
             - value(before, "notary_chain_errors_total", **labels)) == 2
 
@@ -389,7 +389,7 @@ def test_anchoring_retries_are_logged_and_counted(
         make_api: Callable[..., Api], service_logging: Callable[..., LogBuffer]) -> None:
     class DeadChain:
         def anchor_root(self, root: bytes, tree_size: int) -> Any:
-            raise ChainUnavailable("the node at http://127.0.0.1:9 refused the connection")
+            raise ChainUnusable("the node at http://127.0.0.1:9 refused the connection")
 
     logs = service_logging(level="INFO")
     api = make_api(run_anchoring_worker=False)  # the worker below is the only one
@@ -402,10 +402,10 @@ def test_anchoring_retries_are_logged_and_counted(
                lambda: len(logs.events("anchoring_retry")) >= 2)
     retries = logs.events("anchoring_retry")
     assert len(retries) >= 2
-    assert retries[0]["level"] == "WARNING" and retries[0]["error_type"] == "ChainUnavailable"
+    assert retries[0]["level"] == "WARNING" and retries[0]["error_type"] == "ChainUnusable"
     assert [r["consecutive_failures"] for r in retries[:2]] == [1, 2]
     after = scrape(api.client, admin)
-    key = {"error": "ChainUnavailable"}
+    key = {"error": "ChainUnusable"}
     assert (value(after, "notary_anchoring_failures_total", **key)
             - value(before, "notary_anchoring_failures_total", **key)) >= 2
 
