@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -31,7 +32,7 @@ def find_tool(name: str, env_var: str | None = None) -> str | None:
     return shutil.which(name)
 
 
-def missing_component(reason: str) -> None:
+def missing_component(reason: str) -> NoReturn:
     """Skip a test whose real component is absent; under CI=true that is a failure."""
     if IN_CI:
         pytest.fail(f"CI=true and a real component is missing: {reason}")

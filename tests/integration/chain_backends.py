@@ -22,14 +22,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import pytest
 from eth_account import Account
@@ -51,6 +50,7 @@ from chain import (
 )
 from chain._artifacts import load_legacy_artifact
 from chain._deployments import DEPLOYMENTS_FILE, Deployment, DeploymentBook
+from tests.conftest import IN_CI, free_port, missing_component
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,20 +66,12 @@ _STOP_CONTRACT_INIT = bytes.fromhex("6001600c60003960016000f300")
 
 
 def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
+    return IN_CI
 
 
-def skip_or_fail(reason: str) -> None:
+def skip_or_fail(reason: str) -> NoReturn:
     """Missing node binaries skip a developer's run but fail CI, which must run everything."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: the node tests must run in CI)")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    missing_component(reason)
 
 
 def unique_root() -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from client_sdk.fingerprint import fingerprint_file
 from notary.errors import ContentCorrupted, ContentStoreUnavailable
 from notary.storage.content import KuboContentStore
 from tests.assets.cid.content import generate_bytes, write_file
+from tests.conftest import free_port, missing_component
 from tests.unit.storage.test_content_store import ContentStoreContract
 
 pytestmark = pytest.mark.kubo
@@ -48,12 +48,6 @@ def _find_ipfs() -> tuple[str | None, str]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Daemon:
     bin: str
@@ -71,12 +65,10 @@ class Daemon:
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     binary, reason = _find_ipfs()
     if binary is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        missing_component(reason)
     repo = tmp_path_factory.mktemp("kubo") / "repo"
     env = {**os.environ, "IPFS_PATH": str(repo)}
-    api, gateway, swarm = _free_port(), _free_port(), _free_port()
+    api, gateway, swarm = free_port(), free_port(), free_port()
     d = Daemon(binary, repo, f"http://127.0.0.1:{api}", env)
     d.ipfs("init", "--profile", "test", "--empty-repo")
     d.ipfs("config", "Addresses.API", f"/ip4/127.0.0.1/tcp/{api}")
@@ -188,6 +180,6 @@ def test_block_rotted_inside_kubo_is_detected(daemon: Daemon, kubo_store: KuboCo
 
 
 def test_nothing_listening_is_unavailable() -> None:
-    store = KuboContentStore(f"http://127.0.0.1:{_free_port()}")
+    store = KuboContentStore(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(ContentStoreUnavailable, match="unreachable"):
         store.check()
