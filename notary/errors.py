@@ -121,8 +121,9 @@ class ContentStoreUnavailable(DependencyUnavailable):
 
 class ChainUnusable(DependencyUnavailable):
     """The chain could not be used (node down, wrong chain, registry missing): the service's
-    translation of any ``chain.errors.ChainError`` at ``runtime.ChainGateway``; named apart from
-    the chain layer's ``ChainUnavailable`` (the node does not answer), which it often wraps."""
+    translation of any ``chain.errors.ChainError`` at ``services.chain_gateway``; named apart
+    from the chain layer's ``ChainUnavailable`` (the node does not answer), which it often
+    wraps."""
 
     code = "chain_unavailable"
 

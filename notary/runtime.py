@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,252 +20,28 @@ from client_sdk.note import NoteSigner
 from client_sdk.policy import TrustPolicy
 from client_sdk.redaction import Redactor
 from client_sdk.signing import key_id
-from notary.config import ChainBackend, ContentBackend, Settings
-from notary.errors import ChainUnusable, ConfigurationError, DependencyUnavailable
-from notary.observability import metrics
+from notary.config import ContentBackend, Settings
+from notary.errors import ConfigurationError, DependencyUnavailable
 from notary.services.anchoring import AnchoringWorker, CertificationRule, certified_log_size
 from notary.services.attestation import AttestationLoop, TimestampRequester, WitnessSubmitter
+from notary.services.chain_gateway import ChainGateway, connect_chain
 from notary.services.deployment import check_anchoring_account
+from notary.services.housekeeping import housekeep
 from notary.services.issuer import Issuer
 from notary.services.keys import load_or_create_ed25519_key
 from notary.services.leadership import LeaderLock, leader_lock_for
+from notary.services.principal_cache import PrincipalCache
 from notary.services.transparency_log import TransparencyLog, log_size
 from notary.services.trust import load_tsa_roots, served_policy
 from notary.storage.content import ContentStore, EmbeddedContentStore, KuboContentStore
 from notary.storage.db import create_db_engine, migrate
-from notary.storage.models import Principal
 
 if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
-    from chain import (
-        AnchoredBatch,
-        AnchoringAccount,
-        AnchorReceipt,
-        EvidenceRegistryClient,
-        PledgeRegistryClient,
-    )
-    from client_sdk.chain_view import RegistryChainView
+    pass
 
-__all__ = ["ChainGateway", "PrincipalCache", "Runtime", "redactor_for"]
+__all__ = ["ChainGateway", "PrincipalCache", "Runtime", "redactor_for"]  # the first two re-exported
 
 log = logging.getLogger(__name__)
-
-
-class ChainGateway:
-    """Connects to the chain on first use and again after a failure.
-
-    The service must start, and accept receipts, while the node is down: nothing here connects
-    eagerly, and every failure is translated to ``ChainUnusable`` at this boundary, and
-    counted there in ``notary_chain_errors`` by operation.
-    """
-
-    def __init__(
-        self,
-        connect: Callable[[], EvidenceRegistryClient],
-        *,
-        pledge_registry_address: str | None = None,
-    ) -> None:
-        self._connect = connect
-        self._pledge_address = pledge_registry_address
-        self._client: EvidenceRegistryClient | None = None
-        self._pledges: PledgeRegistryClient | None = None
-        self._lock = threading.Lock()
-
-    def client(self) -> EvidenceRegistryClient:
-        from chain.errors import ChainError
-
-        with self._lock:
-            if self._client is None:
-                try:
-                    self._client = self._connect()
-                except ChainError as exc:
-                    _count_chain_error("connect", exc)
-                    raise ChainUnusable(f"cannot use the chain: {exc}") from exc
-            return self._client
-
-    def pledges(self) -> PledgeRegistryClient:
-        """The PledgeRegistry client on the same chain, account and sender (deployed on first
-        use)."""
-        from chain.errors import ChainError
-        from chain.errors import ChainUnavailable as NodeDown
-
-        client = self.client()
-        with self._lock:
-            if self._pledges is None:
-                try:
-                    self._pledges = client.pledge_registry(self._pledge_address)
-                except NodeDown as exc:
-                    _count_chain_error("pledge_registry", exc)
-                    raise ChainUnusable(f"cannot use the chain: {exc}") from exc
-                except ChainError as exc:
-                    _count_chain_error("pledge_registry", exc)
-                    raise ChainUnusable(f"cannot attach the pledge registry: {exc}") from exc
-            return self._pledges
-
-    def anchor_root(self, root: bytes, tree_size: int) -> AnchorReceipt:
-        from chain.errors import ChainUnavailable as NodeDown
-
-        client = self.client()
-        started = time.perf_counter()
-        try:
-            receipt = client.anchor_root(root, tree_size)
-        except NodeDown as exc:
-            _count_chain_error("anchor", exc)
-            self.reset()  # reconnect next time: the node may come back on another connection
-            raise
-        except Exception as exc:
-            _count_chain_error("anchor", exc)
-            raise
-        metrics.ANCHOR_DURATION.observe(time.perf_counter() - started)
-        return receipt
-
-    def view(self) -> RegistryChainView:
-        """A verifier's read-only view of this chain (``client_sdk.verify.ChainView``)."""
-        from client_sdk.chain_view import RegistryChainView
-
-        client = self.client()
-        return RegistryChainView(client.w3, endpoint="the service's chain")
-
-    def check(self) -> None:
-        from chain.errors import ChainError
-
-        try:
-            self.client().check()
-        except ChainError as exc:
-            _count_chain_error("check", exc)
-            self.reset()
-            raise ChainUnusable(str(exc)) from exc
-
-    def identity(self) -> tuple[int, str] | None:
-        """(chain id, registry address) once connected; None before."""
-        client = self._client
-        if client is None:
-            return None
-        return int(client.chain_id), str(client.registry_address)
-
-    def latest_checkpoint(self) -> AnchoredBatch | None:
-        """``chain.AnchoredBatch`` the registry anchored last (None before the first)."""
-        from chain.errors import ChainError
-
-        try:
-            return self.client().latest_checkpoint()
-        except ChainError as exc:
-            _count_chain_error("latest_checkpoint", exc)
-            raise ChainUnusable(f"cannot read the registry's latest checkpoint: {exc}") from exc
-
-    def anchoring_account(self) -> AnchoringAccount:
-        """``chain.AnchoringAccount``: can this process's key anchor, and pay for it?"""
-        from chain.errors import ChainError
-
-        try:
-            return self.client().anchoring_account()
-        except ChainError as exc:
-            _count_chain_error("account", exc)
-            raise ChainUnusable(f"cannot read the anchoring account: {exc}") from exc
-
-    def genesis_hash(self) -> str:
-        from chain.errors import ChainError
-
-        try:
-            return str(self.client().genesis_hash())
-        except ChainError as exc:
-            _count_chain_error("genesis", exc)
-            raise ChainUnusable(f"cannot read the genesis block: {exc}") from exc
-
-    def reset(self) -> None:
-        with self._lock:
-            client, self._client, self._pledges = self._client, None, None
-        if client is not None:
-            try:
-                client.close()
-            except Exception:
-                log.debug("closing the chain client failed", exc_info=True)
-
-    def close(self) -> None:
-        self.reset()
-
-
-def _count_chain_error(operation: str, exc: BaseException) -> None:
-    metrics.CHAIN_ERRORS.labels(operation, type(exc).__name__).inc()
-
-
-class PrincipalCache:
-    """API key -> principal, for a few seconds, so a request costs no authentication queries.
-
-    Entries are snapshots (new transient objects per request, never shared ORM instances);
-    ``invalidate`` drops a principal at once when its keys or state change. Revocation therefore
-    takes effect within ``ttl`` seconds at most across processes, at once in this one; a key with
-    an expiry is never served from the cache past it.
-    """
-
-    def __init__(self, engine: Engine, *, ttl: float = 5.0) -> None:
-        self._engine = engine
-        self._ttl = ttl
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
-
-    def authenticate(self, key: str | None) -> Principal:
-        from sqlmodel import Session
-
-        from notary.services.principals import authenticate_key, hash_api_key
-
-        digest = hash_api_key(key) if key else ""
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(digest)
-        if hit is not None and hit[0] > now:
-            return Principal(**hit[1])
-        with Session(self._engine) as session:
-            principal, seconds_left = authenticate_key(session, key)
-            fields = principal.model_dump()
-        with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[digest] = (now + min(self._ttl, seconds_left), fields)
-        return Principal(**fields)
-
-    def invalidate(self, principal_id: str) -> None:
-        with self._lock:
-            for digest in [d for d, (_, f) in self._entries.items() if f["id"] == principal_id]:
-                del self._entries[digest]
-
-
-def _connect_chain(settings: Settings) -> Callable[[], EvidenceRegistryClient]:
-    key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
-    if key is None and settings.chain_backend is ChainBackend.embedded:
-        from chain import load_or_create_signer_key
-        from chain.errors import ChainError
-
-        try:  # once, here: opening an encrypted key costs scrypt's second
-            key = load_or_create_signer_key(settings.chain_dir,
-                                            passphrase=settings.resolved_key_passphrase)
-        except ChainError as exc:
-            raise ConfigurationError(f"{exc} (NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE)",
-                                     code="chain_key_unreadable") from exc
-
-    def connect() -> EvidenceRegistryClient:
-        from chain import DEFAULT_CHAIN_ID, EvidenceRegistryClient
-
-        if settings.chain_backend is ChainBackend.embedded:
-            return EvidenceRegistryClient.connect_embedded(
-                settings.chain_dir,
-                chain_id=settings.chain_id or DEFAULT_CHAIN_ID,
-                private_key=key,
-                registry_address=settings.registry_address,
-            )
-        assert settings.chain_rpc_url is not None
-        if key is None:
-            raise ConfigurationError("NOTARY_CHAIN_PRIVATE_KEY is needed to anchor on an RPC chain")
-        return EvidenceRegistryClient.connect_rpc(
-            settings.chain_rpc_url,
-            private_key=key,
-            expected_chain_id=settings.chain_id,
-            registry_address=settings.registry_address,
-            state_dir=settings.chain_dir,
-            confirmations=settings.chain_confirmations,
-            timeout=settings.chain_timeout_seconds,
-        )
-
-    return connect
 
 
 def redactor_for(settings: Settings) -> Redactor:
@@ -323,7 +98,7 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(settings.resolved_database_url)
         migrate(engine)
-        chain = ChainGateway(_connect_chain(settings),
+        chain = ChainGateway(connect_chain(settings),
                              pledge_registry_address=settings.pledge_registry_address)
         log = build_log(settings)
         with Session(engine) as session:
@@ -393,28 +168,13 @@ class Runtime:
             for loop in self.attestation:
                 self._spawn(f"attest-{loop.endpoint.state.name}", loop.run, self._stop,
                             lambda: self.worker.is_leader)
-            self._spawn("housekeeping", self._housekeep)
+            self._spawn("housekeeping", housekeep, self.engine, self._stop,
+                        lambda: self.worker.is_leader)
 
     def _spawn(self, name: str, target: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
-
-    def _housekeep(self, period: float = 60.0) -> None:
-        """Leader-only periodic duties: erase credit entries whose publicity period has ended
-        (their personal data must go even if nobody asks about the subject again)."""
-        from sqlmodel import Session
-
-        from notary.services.credit import sweep_expired
-
-        while not self._stop.wait(period):
-            if not self.worker.is_leader:
-                continue
-            try:
-                with Session(self.engine) as session:
-                    sweep_expired(session)
-            except Exception:
-                log.warning("erasing expired credit entries failed", exc_info=True)
 
     def close(self) -> None:
         self._stop.set()

@@ -85,8 +85,9 @@ class Anchorer(Protocol):
 
 @runtime_checkable
 class ChainHead(Protocol):
-    """An anchorer that can also say what the registry last anchored (``runtime.ChainGateway``):
-    the worker then checks the chain's latest checkpoint against its own log before anchoring."""
+    """An anchorer that can also say what the registry last anchored (the service's
+    ``ChainGateway``): the worker then checks the chain's latest checkpoint against its own log
+    before anchoring."""
 
     def latest_checkpoint(self) -> Any: ...  # chain.AnchoredBatch | None
 

@@ -313,7 +313,8 @@ def subject_status(
     Those repaired by then are left out: a repair takes the entry out of public listing.
     ``pending``: those received by then whose certificate is not issued yet (not counted; the
     answer for ``as_of`` may include them once it is). Entries past their publicity period are
-    erased by the leader's periodic sweep (``Runtime._housekeep``), so a public read never writes.
+    erased by the leader's periodic sweep (``services.housekeeping``), so a public read never
+    writes.
     """
     day = as_of.astimezone(UTC).date()
     candidates = session.exec(

@@ -1,0 +1,208 @@
+"""The service's one door to the chain: connects on first use and again after a failure, and
+translates every ``chain.errors.ChainError`` into the service's :class:`ChainUnusable`, counted
+in ``notary_chain_errors_total`` by operation. The anchoring worker, the pledge service, readiness
+and the deployment checks use the chain only through it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from notary.config import ChainBackend, Settings
+from notary.errors import ChainUnusable, ConfigurationError
+from notary.observability import metrics
+
+if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
+    from chain import (
+        AnchoredBatch,
+        AnchoringAccount,
+        AnchorReceipt,
+        EvidenceRegistryClient,
+        PledgeRegistryClient,
+    )
+    from client_sdk.chain_view import RegistryChainView
+
+__all__ = ["ChainGateway", "connect_chain"]
+
+log = logging.getLogger(__name__)
+
+
+class ChainGateway:
+    """Connects to the chain on first use and again after a failure.
+
+    The service must start, and accept receipts, while the node is down: nothing here connects
+    eagerly, and every failure is translated to ``ChainUnusable`` at this boundary, and
+    counted there in ``notary_chain_errors`` by operation.
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], EvidenceRegistryClient],
+        *,
+        pledge_registry_address: str | None = None,
+    ) -> None:
+        self._connect = connect
+        self._pledge_address = pledge_registry_address
+        self._client: EvidenceRegistryClient | None = None
+        self._pledges: PledgeRegistryClient | None = None
+        self._lock = threading.Lock()
+
+    def client(self) -> EvidenceRegistryClient:
+        from chain.errors import ChainError
+
+        with self._lock:
+            if self._client is None:
+                try:
+                    self._client = self._connect()
+                except ChainError as exc:
+                    _count_chain_error("connect", exc)
+                    raise ChainUnusable(f"cannot use the chain: {exc}") from exc
+            return self._client
+
+    def pledges(self) -> PledgeRegistryClient:
+        """The PledgeRegistry client on the same chain, account and sender (deployed on first
+        use)."""
+        from chain.errors import ChainError
+        from chain.errors import ChainUnavailable as NodeDown
+
+        client = self.client()
+        with self._lock:
+            if self._pledges is None:
+                try:
+                    self._pledges = client.pledge_registry(self._pledge_address)
+                except NodeDown as exc:
+                    _count_chain_error("pledge_registry", exc)
+                    raise ChainUnusable(f"cannot use the chain: {exc}") from exc
+                except ChainError as exc:
+                    _count_chain_error("pledge_registry", exc)
+                    raise ChainUnusable(f"cannot attach the pledge registry: {exc}") from exc
+            return self._pledges
+
+    def anchor_root(self, root: bytes, tree_size: int) -> AnchorReceipt:
+        from chain.errors import ChainUnavailable as NodeDown
+
+        client = self.client()
+        started = time.perf_counter()
+        try:
+            receipt = client.anchor_root(root, tree_size)
+        except NodeDown as exc:
+            _count_chain_error("anchor", exc)
+            self.reset()  # reconnect next time: the node may come back on another connection
+            raise
+        except Exception as exc:
+            _count_chain_error("anchor", exc)
+            raise
+        metrics.ANCHOR_DURATION.observe(time.perf_counter() - started)
+        return receipt
+
+    def view(self) -> RegistryChainView:
+        """A verifier's read-only view of this chain (``client_sdk.verify.ChainView``)."""
+        from client_sdk.chain_view import RegistryChainView
+
+        client = self.client()
+        return RegistryChainView(client.w3, endpoint="the service's chain")
+
+    def check(self) -> None:
+        from chain.errors import ChainError
+
+        try:
+            self.client().check()
+        except ChainError as exc:
+            _count_chain_error("check", exc)
+            self.reset()
+            raise ChainUnusable(str(exc)) from exc
+
+    def identity(self) -> tuple[int, str] | None:
+        """(chain id, registry address) once connected; None before."""
+        client = self._client
+        if client is None:
+            return None
+        return int(client.chain_id), str(client.registry_address)
+
+    def latest_checkpoint(self) -> AnchoredBatch | None:
+        """``chain.AnchoredBatch`` the registry anchored last (None before the first)."""
+        from chain.errors import ChainError
+
+        try:
+            return self.client().latest_checkpoint()
+        except ChainError as exc:
+            _count_chain_error("latest_checkpoint", exc)
+            raise ChainUnusable(f"cannot read the registry's latest checkpoint: {exc}") from exc
+
+    def anchoring_account(self) -> AnchoringAccount:
+        """``chain.AnchoringAccount``: can this process's key anchor, and pay for it?"""
+        from chain.errors import ChainError
+
+        try:
+            return self.client().anchoring_account()
+        except ChainError as exc:
+            _count_chain_error("account", exc)
+            raise ChainUnusable(f"cannot read the anchoring account: {exc}") from exc
+
+    def genesis_hash(self) -> str:
+        from chain.errors import ChainError
+
+        try:
+            return str(self.client().genesis_hash())
+        except ChainError as exc:
+            _count_chain_error("genesis", exc)
+            raise ChainUnusable(f"cannot read the genesis block: {exc}") from exc
+
+    def reset(self) -> None:
+        with self._lock:
+            client, self._client, self._pledges = self._client, None, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:
+                log.debug("closing the chain client failed", exc_info=True)
+
+    def close(self) -> None:
+        self.reset()
+
+
+def _count_chain_error(operation: str, exc: BaseException) -> None:
+    metrics.CHAIN_ERRORS.labels(operation, type(exc).__name__).inc()
+
+
+def connect_chain(settings: Settings) -> Callable[[], EvidenceRegistryClient]:
+    key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
+    if key is None and settings.chain_backend is ChainBackend.embedded:
+        from chain import load_or_create_signer_key
+        from chain.errors import ChainError
+
+        try:  # once, here: opening an encrypted key costs scrypt's second
+            key = load_or_create_signer_key(settings.chain_dir,
+                                            passphrase=settings.resolved_key_passphrase)
+        except ChainError as exc:
+            raise ConfigurationError(f"{exc} (NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE)",
+                                     code="chain_key_unreadable") from exc
+
+    def connect() -> EvidenceRegistryClient:
+        from chain import DEFAULT_CHAIN_ID, EvidenceRegistryClient
+
+        if settings.chain_backend is ChainBackend.embedded:
+            return EvidenceRegistryClient.connect_embedded(
+                settings.chain_dir,
+                chain_id=settings.chain_id or DEFAULT_CHAIN_ID,
+                private_key=key,
+                registry_address=settings.registry_address,
+            )
+        assert settings.chain_rpc_url is not None
+        if key is None:
+            raise ConfigurationError("NOTARY_CHAIN_PRIVATE_KEY is needed to anchor on an RPC chain")
+        return EvidenceRegistryClient.connect_rpc(
+            settings.chain_rpc_url,
+            private_key=key,
+            expected_chain_id=settings.chain_id,
+            registry_address=settings.registry_address,
+            state_dir=settings.chain_dir,
+            confirmations=settings.chain_confirmations,
+            timeout=settings.chain_timeout_seconds,
+        )
+
+    return connect
