@@ -31,7 +31,7 @@ def test_the_worked_example_verifies_under_its_policy_with_the_file() -> None:
     assert result.proven_time == datetime(2026, 11, 27, 10, 55, 22, tzinfo=UTC)
     tsa = next(e for e in result.time_evidence if e.source is TimeSource.TIMESTAMP_AUTHORITY)
     assert tsa.time == datetime(2026, 11, 27, 10, 55, 22, 360000, tzinfo=UTC)
-    assert set(result.witnesses) == {"Beijing notary office", "IP court"}
+    assert set(result.witnesses) == {"Beijing notarial office", "IP court"}
 
 
 def test_the_hand_checks_in_the_text_are_true() -> None:
