@@ -219,18 +219,6 @@ class Settings(BaseSettings):
             return level
         return value
 
-    @field_validator("metrics_allow_from", mode="before")
-    @classmethod
-    def _split_networks(cls, value: object) -> object:
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                import json
-
-                return json.loads(text)
-            return [n.strip() for n in text.split(",") if n.strip()]
-        return value
-
     @property
     def resolved_log_format(self) -> LogFormat:
         if self.log_format is not None:
@@ -247,9 +235,10 @@ class Settings(BaseSettings):
             raise ValueError("NOTARY_CHAIN_PRIVATE_KEY must be 32 bytes of hex (64 hex digits)")
         return SecretStr(raw)
 
-    @field_validator("tsa_urls", mode="before")
+    @field_validator("tsa_urls", "metrics_allow_from", mode="before")
     @classmethod
-    def _split_urls(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
+        """A list setting written comma-separated, or as JSON."""
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from notary.config import ChainBackend, Settings
 from notary.errors import ChainUnusable, ConfigurationError
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is fi
 __all__ = ["ChainGateway", "connect_chain"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ChainGateway:
@@ -125,32 +126,26 @@ class ChainGateway:
 
     def latest_checkpoint(self) -> AnchoredBatch | None:
         """``chain.AnchoredBatch`` the registry anchored last (None before the first)."""
-        from chain.errors import ChainError
-
-        try:
-            return self.client().latest_checkpoint()
-        except ChainError as exc:
-            _count_chain_error("latest_checkpoint", exc)
-            raise ChainUnusable(f"cannot read the registry's latest checkpoint: {exc}") from exc
+        return self._read("latest_checkpoint", "the registry's latest checkpoint",
+                          lambda client: client.latest_checkpoint())
 
     def anchoring_account(self) -> AnchoringAccount:
         """``chain.AnchoringAccount``: can this process's key anchor, and pay for it?"""
-        from chain.errors import ChainError
-
-        try:
-            return self.client().anchoring_account()
-        except ChainError as exc:
-            _count_chain_error("account", exc)
-            raise ChainUnusable(f"cannot read the anchoring account: {exc}") from exc
+        return self._read("account", "the anchoring account",
+                          lambda client: client.anchoring_account())
 
     def genesis_hash(self) -> str:
+        return str(self._read("genesis", "the genesis block", lambda client: client.genesis_hash()))
+
+    def _read(self, operation: str, what: str, read: Callable[[EvidenceRegistryClient], T]) -> T:
+        """One read through the client: a chain error counted as ``operation`` and translated."""
         from chain.errors import ChainError
 
         try:
-            return str(self.client().genesis_hash())
+            return read(self.client())
         except ChainError as exc:
-            _count_chain_error("genesis", exc)
-            raise ChainUnusable(f"cannot read the genesis block: {exc}") from exc
+            _count_chain_error(operation, exc)
+            raise ChainUnusable(f"cannot read {what}: {exc}") from exc
 
     def reset(self) -> None:
         with self._lock:
