@@ -16,7 +16,9 @@ target="$gobin/geth"
 log() { echo "install-geth: $*" >&2; }
 
 has_version() {  # has_version BINARY: does it report exactly $GETH_VERSION (stable)?
-    [[ -x "$1" ]] && "$1" version 2>/dev/null | grep -qx "Version: ${GETH_VERSION#v}-stable"
+    # Not `grep -q`: it exits at the first match, geth dies of SIGPIPE writing the lines after it
+    # and pipefail turns that into "not this version" (it failed CI on a freshly built binary).
+    [[ -x "$1" ]] && "$1" version 2>/dev/null | grep -x "Version: ${GETH_VERSION#v}-stable" >/dev/null
 }
 
 if has_version "$target"; then
@@ -48,5 +50,5 @@ GOBIN="$scratch" GOFLAGS="${GOFLAGS:-} -trimpath" go install "github.com/ethereu
 mv -f "$scratch/geth" "$target"
 
 has_version "$target" || { log "built binary does not report $GETH_VERSION"; "$target" version >&2; exit 1; }
-"$target" version | head -2 >&2
+"$target" version | sed -n 1,2p >&2
 echo "$target"

@@ -25,7 +25,7 @@ target="$gobin/ipfs"
 
 log() { echo "install-kubo: $*" >&2; }
 
-if [[ -x "$target" ]] && "$target" version 2>/dev/null | grep -qx "ipfs version ${KUBO_VERSION#v}"; then
+if [[ -x "$target" ]] && "$target" version 2>/dev/null | grep -x "ipfs version ${KUBO_VERSION#v}" >/dev/null; then
     log "reusing $target ($KUBO_VERSION)"
     echo "$target"
     exit 0
@@ -50,14 +50,14 @@ chmod -R u+w "$work"
 cd "$work"
 export GOFLAGS="${GOFLAGS:-} -mod=mod -buildvcs=false"
 
-libp2p_replace="$(go mod edit -json | sed -n 's/.*"Path": "\(github.com\/lidel\/go-libp2p\)".*/\1/p' | head -1)"
+libp2p_replace="$(go mod edit -json | sed -n 's/.*"Path": "\(github.com\/lidel\/go-libp2p\)".*/\1/p' | sed -n 1p)"
 if [[ -n "$libp2p_replace" ]]; then
     replacement="$(go list -m -f '{{if .Replace}}{{.Replace.Path}}@{{.Replace.Version}}{{end}}' \
         github.com/libp2p/go-libp2p 2>/dev/null || true)"
     if [[ -z "$replacement" ]] || ! go mod download "$replacement" 2>/dev/null; then
         libp2p_version="$(go mod edit -json | tr -d '\n' \
             | grep -o '"Path": "github.com/libp2p/go-libp2p",[[:space:]]*"Version": "v[^"]*"' \
-            | head -1 | sed 's/.*"Version": "\(v[^"]*\)"/\1/')"
+            | sed -n 1p | sed 's/.*"Version": "\(v[^"]*\)"/\1/')"
         log "WARNING: replacement ${replacement:-go-libp2p fork} is not downloadable;"
         log "         building against go-libp2p $libp2p_version with its own quic-go versions"
         gomod="$(go mod download -json "github.com/libp2p/go-libp2p@$libp2p_version" | json_field GoMod)"

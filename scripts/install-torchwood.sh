@@ -23,7 +23,7 @@ log() { echo "install-torchwood: $*" >&2; }
 has_version() {  # has_version BINARY: was it built from $MODULE at exactly $TORCHWOOD_VERSION?
     [[ -x "$1" ]] && command -v go >/dev/null \
         && go version -m "$1" 2>/dev/null | awk '$1 == "mod" { print $2, $3 }' \
-            | grep -qx "$MODULE $TORCHWOOD_VERSION"
+            | grep -x "$MODULE $TORCHWOOD_VERSION" >/dev/null
 }
 
 mkdir -p "$gobin"
