@@ -33,4 +33,4 @@ bench-quick: setup
 ## Ruff and mypy over the packages, the tests and the benchmarks (rules in pyproject.toml); CI runs it.
 lint: setup
 	.venv/bin/ruff check notary chain client_sdk tests bench
-	.venv/bin/mypy notary chain client_sdk tests bench
+	.venv/bin/mypy ipnotary tests bench

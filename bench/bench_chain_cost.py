@@ -6,7 +6,7 @@ item.
 The records of a deployment form one append-only RFC 9162 log, and each anchor transaction commits a
 checkpoint of it (tree size, root) covering every item appended since the previous one. For each
 batch size (1, 10, 100, 1,000, 10,000) the script appends that many leaves to the log, anchors the
-log's new checkpoint in one transaction (``client_sdk.merkle.MerkleTree`` computes the root; the
+log's new checkpoint in one transaction (``ipnotary.sdk.merkle.MerkleTree`` computes the root; the
 registry refuses a tree size that does not grow) and divides the gas the receipt reports by the
 batch size. The baseline, measured on the same chain in the same run, is what every item costs when
 it gets its own transaction: the mean gas of checkpoints one item apart. The ratio says how many
@@ -33,14 +33,14 @@ TARGET_BATCH = 1_000
 
 
 def _leaves(n: int) -> list[bytes]:
-    from client_sdk.merkle import leaf_hash
+    from ipnotary.sdk.merkle import leaf_hash
 
     return [leaf_hash(os.urandom(64)) for _ in range(n)]
 
 
 def measure_chain(client: Any, chain: str, singles: int) -> list[Row]:
     """Gas per item for every batch size on one chain, against single-item transactions."""
-    from client_sdk.merkle import MerkleTree
+    from ipnotary.sdk.merkle import MerkleTree
 
     log_leaves: list[bytes] = []  # the registry is fresh: its log starts empty
 
@@ -75,7 +75,7 @@ def measure_chain(client: Any, chain: str, singles: int) -> list[Row]:
 
 
 def _embedded(tmp: Path, singles: int) -> list[Row]:
-    from chain import EvidenceRegistryClient
+    from ipnotary.chain import EvidenceRegistryClient
 
     client = EvidenceRegistryClient.connect_embedded(tmp / "embedded")
     try:
@@ -85,7 +85,7 @@ def _embedded(tmp: Path, singles: int) -> list[Row]:
 
 
 def _node(tmp: Path, name: str, singles: int) -> list[Row]:
-    from chain import EvidenceRegistryClient
+    from ipnotary.chain import EvidenceRegistryClient
 
     start = start_hardhat if name == "hardhat" else start_geth
     node, reason = start(tmp)

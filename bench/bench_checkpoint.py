@@ -59,16 +59,16 @@ def _measure(tmp: Path, rounds: int) -> list[Row]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from sqlmodel import Session
 
-    from client_sdk.merkle import leaf_hash
-    from client_sdk.note import CosignatureVerifier, NoteSigner, parse_note, parse_signature_lines
-    from client_sdk.timestamp import request_token, verify_token
-    from notary.services.transparency_log import (
+    from ipnotary.sdk.merkle import leaf_hash
+    from ipnotary.sdk.note import CosignatureVerifier, NoteSigner, parse_note, parse_signature_lines
+    from ipnotary.sdk.timestamp import request_token, verify_token
+    from ipnotary.service.services.transparency_log import (
         TransparencyLog,
         checkpoint_digest,
         consistency_proof,
     )
-    from notary.storage.db import create_db_engine, migrate
-    from notary.storage.models import Batch
+    from ipnotary.service.storage.db import create_db_engine, migrate
+    from ipnotary.service.storage.models import Batch
     from tests.integration.torchwood import LiteWitness, NotaryWitness, add_checkpoint_body
     from tests.tsa import OpenSSLTimestampAuthority, require_openssl
 
@@ -160,10 +160,10 @@ def _verification(tlog: Any, tsa: Any, http: Any, rounds: int) -> list[Row]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from client_sdk.certificate import record_leaf_hash
-    from client_sdk.merkle import MerkleTree
-    from client_sdk.note import Checkpoint, CosignatureSigner, Note
-    from client_sdk.policy import (
+    from ipnotary.sdk.certificate import record_leaf_hash
+    from ipnotary.sdk.merkle import MerkleTree
+    from ipnotary.sdk.note import Checkpoint, CosignatureSigner, Note
+    from ipnotary.sdk.policy import (
         IssuerKey,
         LogPolicy,
         TimestampAuthority,
@@ -171,9 +171,9 @@ def _verification(tlog: Any, tsa: Any, http: Any, rounds: int) -> list[Row]:
         Witness,
         WitnessPolicy,
     )
-    from client_sdk.timestamp import request_token
-    from client_sdk.verify import verify_certificate
-    from notary.services.issuer import AnchorFacts, Issuer, LogFacts
+    from ipnotary.sdk.timestamp import request_token
+    from ipnotary.sdk.verify import verify_certificate
+    from ipnotary.service.services.issuer import AnchorFacts, Issuer, LogFacts
 
     issuer = Issuer(Ed25519PrivateKey.generate())
     record = {"id": "ev_" + "0" * 32, "kind": "evidence", "schema": 1,

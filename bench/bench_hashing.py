@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a file: make ``bench`` and the project i
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Row, log, machine_busy_seconds, main_for
-from client_sdk.fingerprint import fingerprint_file
+from ipnotary.sdk.fingerprint import fingerprint_file
 
 READ = 1 << 20
 TARGET_RATIO = 0.8

@@ -87,8 +87,8 @@ def per_item_baseline(tmp: Path, items: int, client: Any = None) -> PerItemBasel
     """Anchor ``items`` leaves one transaction each, sequentially, on a fresh embedded chain
     (or through ``client``, which is closed afterwards): each item appended to a log and its
     checkpoint anchored at once (the registry takes only growing tree sizes)."""
-    from chain import EvidenceRegistryClient
-    from client_sdk.merkle import MerkleTree, leaf_hash
+    from ipnotary.chain import EvidenceRegistryClient
+    from ipnotary.sdk.merkle import MerkleTree, leaf_hash
 
     if client is None:
         client = EvidenceRegistryClient.connect_embedded(tmp / f"per-item-{time.monotonic_ns()}")
@@ -120,7 +120,7 @@ class Bench:
     """One service process on one database, and the database as the benchmark inspects it."""
 
     def __init__(self, tmp: Path, database: str, database_url: str | None) -> None:
-        from notary.storage.db import create_db_engine
+        from ipnotary.service.storage.db import create_db_engine
         from tests.integration.service_process import ServiceProcess
 
         data_dir = tmp / f"service-{database}"
@@ -367,7 +367,7 @@ def run_database(tmp: Path, database: str, database_url: str | None, quick: bool
 
 def hardhat_per_item(tmp: Path, items: int) -> Row:
     """For context: one transaction per item on a chain that mines each at once (automine)."""
-    from chain import EvidenceRegistryClient
+    from ipnotary.chain import EvidenceRegistryClient
 
     node, reason = start_hardhat(tmp)
     if node is None:

@@ -4,14 +4,15 @@
 
 Real certificates (version 2): a batch of evidence records is appended to a log whose key signs
 the checkpoint, the checkpoint is anchored on the chain (embedded, and a Hardhat node when
-installed) and the service's issuer (``notary.services.issuer.Issuer``) signs one certificate per
+installed) and the service's issuer (``ipnotary.service.services.issuer.Issuer``) signs one
+certificate per
 record, as the service does. Each certificate is then verified from its JSON bytes, as a verifier
-reads it from a file, with ``client_sdk.verify_certificate`` under a trust policy naming the log
+reads it from a file, with ``ipnotary.sdk.verify_certificate`` under a trust policy naming the log
 and issuer keys (no witnesses: the deployment the embedded default runs).
 
 * offline (format, leaf hash, checkpoint signature, inclusion proof, signature, issuer), pinned to
   one core;
-* with the chain check through ``client_sdk.chain_view.open_chain_view``: the embedded chain's
+* with the chain check through ``ipnotary.sdk.chain_view.open_chain_view``: the embedded chain's
   directory (read-only, as ``notary verify --chain-data`` does) and a Hardhat node over HTTP.
 
 Baseline, on the same core in the same run, alternating with the subject round by round: raw
@@ -40,11 +41,11 @@ def make_certificates(client: Any, count: int) -> tuple[list[bytes], Any]:
     certificate for each; returns them with the trust policy they verify under."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from client_sdk.certificate import format_timestamp, record_leaf_hash
-    from client_sdk.merkle import MerkleTree
-    from client_sdk.note import Checkpoint, Note, NoteSigner
-    from client_sdk.policy import IssuerKey, LogPolicy, TrustPolicy
-    from notary.services.issuer import AnchorFacts, Issuer, LogFacts
+    from ipnotary.sdk.certificate import format_timestamp, record_leaf_hash
+    from ipnotary.sdk.merkle import MerkleTree
+    from ipnotary.sdk.note import Checkpoint, Note, NoteSigner
+    from ipnotary.sdk.policy import IssuerKey, LogPolicy, TrustPolicy
+    from ipnotary.service.services.issuer import AnchorFacts, Issuer, LogFacts
 
     issuer = Issuer(Ed25519PrivateKey.generate())
     origin = "bench.example/log"
@@ -119,9 +120,9 @@ def ed25519_baseline(certs: list[bytes]) -> Callable[[], float]:
 
 
 def run(args: argparse.Namespace) -> list[Row]:
-    from chain import EvidenceRegistryClient
-    from client_sdk.chain_view import open_chain_view
-    from client_sdk.verify import verify_certificate
+    from ipnotary.chain import EvidenceRegistryClient
+    from ipnotary.sdk.chain_view import open_chain_view
+    from ipnotary.sdk.verify import verify_certificate
 
     count = 200 if args.quick else 1000
     rounds = 5 if args.quick else 9
@@ -178,9 +179,9 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 
 def _node_rows(tmp: Path, name: str, quick: bool, offline: Callable[[], float]) -> list[Row]:
-    from chain import EvidenceRegistryClient
-    from client_sdk.chain_view import open_chain_view
-    from client_sdk.verify import verify_certificate
+    from ipnotary.chain import EvidenceRegistryClient
+    from ipnotary.sdk.chain_view import open_chain_view
+    from ipnotary.sdk.verify import verify_certificate
 
     node, reason = start_hardhat(tmp)
     if node is None:

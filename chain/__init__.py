@@ -10,8 +10,8 @@
   registrar its own account, derived from that key.
 * :class:`PledgeReader` reads pledges as of any block or time without a key.
 * :class:`EmbeddedChain` is the in-process py-evm chain that persists in a directory.
-* :mod:`chain.errors` holds every error this package raises (root: ``ChainError``).
-* :mod:`chain.types` holds the chain scalars and result records.
+* :mod:`ipnotary.chain.errors` holds every error this package raises (root: ``ChainError``).
+* :mod:`ipnotary.chain.types` holds the chain scalars and result records.
 
 Compiled contracts live in ``chain/artifacts/`` (written by the Hardhat build); frozen
 artifacts of earlier versions, only read, in ``chain/artifacts/legacy/``.
@@ -19,17 +19,22 @@ artifacts of earlier versions, only read, in ``chain/artifacts/legacy/``.
 
 from typing import TYPE_CHECKING
 
-from ._artifacts import ContractArtifact, load_artifact
-from ._sender import TransactionSender
-from .client import (
+from ipnotary.chain._artifacts import ContractArtifact, load_artifact
+from ipnotary.chain._sender import TransactionSender
+from ipnotary.chain.client import (
     AnchorReader,
     EvidenceRegistryClient,
     TransactionPolicy,
     load_or_create_signer_key,
 )
-from .errors import ChainError
-from .pledges import PledgeReader, PledgeRegistryClient, RegistrarAccount, RegistrarFunding
-from .types import (
+from ipnotary.chain.errors import ChainError
+from ipnotary.chain.pledges import (
+    PledgeReader,
+    PledgeRegistryClient,
+    RegistrarAccount,
+    RegistrarFunding,
+)
+from ipnotary.chain.types import (
     DEFAULT_CHAIN_ID,
     Address,
     AnchoredBatch,
@@ -50,7 +55,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:  # at run time __getattr__ below loads it on first use
-    from ._embedded import EmbeddedChain
+    from ipnotary.chain._embedded import EmbeddedChain
 
 __all__ = [
     "DEFAULT_CHAIN_ID",
@@ -90,7 +95,7 @@ def __getattr__(name: str) -> object:
     # The embedded chain pulls in py-evm and eth-tester (a second of imports and most of the
     # service's install): loaded on first use, so a verifier reading a node never imports them.
     if name == "EmbeddedChain":
-        from ._embedded import EmbeddedChain
+        from ipnotary.chain._embedded import EmbeddedChain
 
         return EmbeddedChain
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

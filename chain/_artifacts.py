@@ -29,7 +29,7 @@ from eth_utils import (
 )
 from eth_utils.exceptions import ValidationError as EthUtilsValidationError
 
-from .errors import ArtifactError
+from ipnotary.chain.errors import ArtifactError
 
 __all__ = [
     "ContractArtifact",
@@ -108,7 +108,7 @@ def load_legacy_artifact(name: str, version: int) -> ContractArtifact:
 
 
 def _load(name: str, parts: tuple[str, ...], *, hint: str) -> ContractArtifact:
-    resource = resources.files("chain").joinpath(*parts)
+    resource = resources.files(__package__).joinpath(*parts)
     source = "chain/" + "/".join(parts)
     try:
         document = json.loads(resource.read_text(encoding="utf-8"))

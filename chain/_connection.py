@@ -3,12 +3,12 @@
 :class:`ChainConnection` wraps a ``Web3``: it checks the chain id once, reads
 blocks, finds the block of a point in time, and is the one place where everything
 third-party that can go wrong (web3.py, eth-tester, py-evm, ``requests``) becomes a
-:mod:`chain.errors` error (:meth:`ChainConnection.rpc`). Reverts are decoded
+:mod:`ipnotary.chain.errors` error (:meth:`ChainConnection.rpc`). Reverts are decoded
 against the ABIs of every contract the package ships, so the same connection
 serves the EvidenceRegistry and the PledgeRegistry.
 
 :class:`ContractView` is the base of the read-only contract views
-(:class:`chain.client.AnchorReader`, :class:`chain.pledges.PledgeReader`): bind an
+(:class:`ipnotary.chain.client.AnchorReader`, :class:`ipnotary.chain.pledges.PledgeReader`): bind an
 address, check its code is the compiled artifact's, translate errors with the
 contract's name attached.
 """
@@ -39,10 +39,10 @@ from web3.exceptions import (
 from web3.providers.rpc import HTTPProvider
 
 if TYPE_CHECKING:  # py-evm is loaded only when an embedded chain is opened
-    from ._embedded import EmbeddedChain
+    from ipnotary.chain._embedded import EmbeddedChain
 
-from ._artifacts import ContractArtifact, RevertDecoder, load_artifact
-from .errors import (
+from ipnotary.chain._artifacts import ContractArtifact, RevertDecoder, load_artifact
+from ipnotary.chain.errors import (
     BlockNotFound,
     ChainError,
     ChainUnavailable,
@@ -54,7 +54,7 @@ from .errors import (
     WrongChainId,
     revert_error_class,
 )
-from .types import Address, BlockHash, BlockInfo, BlockNumber, ChainId
+from ipnotary.chain.types import Address, BlockHash, BlockInfo, BlockNumber, ChainId
 
 __all__ = ["KNOWN_CONTRACTS", "ChainConnection", "ContractView", "node_name"]
 
@@ -63,7 +63,8 @@ KNOWN_CONTRACTS: Final = ("EvidenceRegistry", "PledgeRegistry")
 
 
 class ChainConnection:
-    """A ``Web3`` on a known chain, with every failure translated into :mod:`chain.errors`."""
+    """A ``Web3`` on a known chain, with every failure translated into
+    :mod:`ipnotary.chain.errors`."""
 
     def __init__(
         self,
@@ -205,7 +206,7 @@ class ChainConnection:
         contract: str | None = None,
         address: str | None = None,
     ) -> Iterator[None]:
-        """Translate every third-party failure inside the block into :mod:`chain.errors`.
+        """Translate every third-party failure inside the block into :mod:`ipnotary.chain.errors`.
 
         ``contract`` (a name) and ``address`` say whose revert it is, for the message.
         """
@@ -391,8 +392,8 @@ class ContractView:
         Without ``registry_address`` the address the service recorded in the
         directory's ``deployments.json`` is used.
         """
-        from ._deployments import recorded_address
-        from ._embedded import EmbeddedChain
+        from ipnotary.chain._deployments import recorded_address
+        from ipnotary.chain._embedded import EmbeddedChain
 
         chain = EmbeddedChain.open_read_only(data_dir)
         try:
@@ -447,7 +448,7 @@ class ContractView:
         """The newest block stamped ``timestamp`` (Unix seconds) or earlier.
 
         State "as of" a time is the state at this block. Raises
-        :class:`chain.errors.BlockNotFound` for a time before the genesis block.
+        :class:`ipnotary.chain.errors.BlockNotFound` for a time before the genesis block.
         """
         return self._conn.block_at_or_before(timestamp)
 

@@ -20,7 +20,7 @@ File shape (version 1)::
 
 A contract name holds the deployment of the current version. When a started
 client finds that it records a contract of an earlier version (by its runtime
-code; see ``superseded`` in :meth:`chain._sender.TransactionSender.deploy_or_reuse`),
+code; see ``superseded`` in :meth:`ipnotary.chain._sender.TransactionSender.deploy_or_reuse`),
 the record moves to the name plus ``/<version>`` (``"EvidenceRegistry/1"``, as that
 contract's ``version()`` says) and the current version is deployed beside it.
 """
@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ChainError, ContractNotFound
+from ipnotary.chain.errors import ChainError, ContractNotFound
 
 __all__ = [
     "DEPLOYMENTS_FILE",

@@ -67,8 +67,13 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.defaults import API_ENDPOINTS, static_return
 from web3.types import RPCEndpoint, RPCResponse
 
-from .errors import ChainDataLocked, ChainDataMismatch, ChainUnavailable, ReadOnlyChain
-from .types import DEFAULT_CHAIN_ID
+from ipnotary.chain.errors import (
+    ChainDataLocked,
+    ChainDataMismatch,
+    ChainUnavailable,
+    ReadOnlyChain,
+)
+from ipnotary.chain.types import DEFAULT_CHAIN_ID
 
 __all__ = [
     "DEFAULT_CHAIN_ID",

@@ -40,11 +40,11 @@ from eth_utils import to_checksum_address
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import RPCEndpoint, TxParams, TxReceipt
 
-from ._artifacts import ContractArtifact
-from ._connection import ChainConnection, hex_str, rpc_message
-from ._deployments import Deployment, DeploymentBook
-from .errors import ChainReset, ContractReverted, TransactionTimeout
-from .types import Address
+from ipnotary.chain._artifacts import ContractArtifact
+from ipnotary.chain._connection import ChainConnection, hex_str, rpc_message
+from ipnotary.chain._deployments import Deployment, DeploymentBook
+from ipnotary.chain.errors import ChainReset, ContractReverted, TransactionTimeout
+from ipnotary.chain.types import Address
 
 __all__ = ["TransactionPolicy", "TransactionSender"]
 

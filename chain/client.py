@@ -15,11 +15,11 @@ independent tree per batch; certificates of version 1 point at such registries, 
 whose deployments book records a version 1 registry deploys version 2 beside it.
 
 The client is written once for every backend: transactions are signed locally and
-sent raw, the embedded chain answers like a node (see :mod:`chain._embedded`), and
-everything third-party that can go wrong is translated into :mod:`chain.errors` by
-:class:`chain._connection.ChainConnection`. Sending (nonces, fees, receipts) lives in
-:class:`chain._sender.TransactionSender`, which the client shares with the
-:class:`chain.pledges.PledgeRegistryClient` it hands out
+sent raw, the embedded chain answers like a node (see :mod:`ipnotary.chain._embedded`), and
+everything third-party that can go wrong is translated into :mod:`ipnotary.chain.errors` by
+:class:`ipnotary.chain._connection.ChainConnection`. Sending (nonces, fees, receipts) lives in
+:class:`ipnotary.chain._sender.TransactionSender`, which the client shares with the
+:class:`ipnotary.chain.pledges.PledgeRegistryClient` it hands out
 (:meth:`EvidenceRegistryClient.pledge_registry`).
 """
 
@@ -41,13 +41,13 @@ from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
 if TYPE_CHECKING:  # py-evm is loaded only when an embedded chain is opened
-    from ._embedded import EmbeddedChain
+    from ipnotary.chain._embedded import EmbeddedChain
 
-from ._artifacts import ContractArtifact, load_artifact, load_legacy_artifact
-from ._connection import ChainConnection, ContractView, hex_str, http_web3
-from ._deployments import DeploymentBook
-from ._sender import TransactionPolicy, TransactionSender
-from .errors import (
+from ipnotary.chain._artifacts import ContractArtifact, load_artifact, load_legacy_artifact
+from ipnotary.chain._connection import ChainConnection, ContractView, hex_str, http_web3
+from ipnotary.chain._deployments import DeploymentBook
+from ipnotary.chain._sender import TransactionPolicy, TransactionSender
+from ipnotary.chain.errors import (
     AnchorEventNotFound,
     ChainError,
     ContractMismatch,
@@ -59,8 +59,8 @@ from .errors import (
     UnknownBatch,
     UnknownRoot,
 )
-from .pledges import PledgeRegistryClient
-from .types import (
+from ipnotary.chain.pledges import PledgeRegistryClient
+from ipnotary.chain.types import (
     DEFAULT_CHAIN_ID,
     Address,
     AnchoredBatch,
@@ -147,7 +147,7 @@ class AnchorReader(ContractView):
         return _anchored_batch(batch_id, batch)
 
     def get_batch(self, batch_id: int) -> AnchoredBatch:
-        """Checkpoint ``batch_id`` (1-based); raises :class:`chain.errors.UnknownBatch`."""
+        """Checkpoint ``batch_id`` (1-based); raises :class:`ipnotary.chain.errors.UnknownBatch`."""
         if (
             not isinstance(batch_id, int)
             or isinstance(batch_id, bool)
@@ -221,7 +221,7 @@ class AnchorReader(ContractView):
         the canonical chain and have emitted this registry's anchoring event
         (``CheckpointAnchored``; ``BatchAnchored`` on a version 1 registry). With
         ``root``, the event must anchor that root; without it, the transaction must
-        anchor exactly one. Raises :class:`chain.errors.AnchorEventNotFound` when the
+        anchor exactly one. Raises :class:`ipnotary.chain.errors.AnchorEventNotFound` when the
         transaction is unknown, failed, or anchored nothing (or another root) here.
         """
         if not isinstance(tx_hash, str) or not _TX_HASH.fullmatch(tx_hash):
@@ -397,7 +397,7 @@ class EvidenceRegistryClient(AnchorReader):
             raise ChainError(
                 "the configured private key is not a 32-byte secp256k1 key (hex or bytes)"
             ) from None
-        from ._embedded import EmbeddedChain
+        from ipnotary.chain._embedded import EmbeddedChain
 
         chain = EmbeddedChain.open(data_dir, chain_id=chain_id, genesis_accounts=[address])
         try:
@@ -496,14 +496,14 @@ class EvidenceRegistryClient(AnchorReader):
         """Anchor the log's checkpoint: root hash ``root`` at ``tree_size`` leaves.
 
         ``tree_size`` must be larger than that of the latest anchored checkpoint; the
-        contract refuses anything else with :class:`chain.errors.TreeSizeNotGrowing`
+        contract refuses anything else with :class:`ipnotary.chain.errors.TreeSizeNotGrowing`
         (the log would have shrunk or forked). Idempotent: if ``root`` is already
         anchored with this tree size (by an earlier call that crashed before recording
         the result, or by a concurrent sender), the existing anchor is returned; the
         same root anchored with another tree size raises
-        :class:`chain.errors.InvalidAnchorInput`. With ``allow_existing=False`` the
-        contract's :class:`chain.errors.RootAlreadyAnchored` is raised instead. Raises
-        other :class:`chain.errors.ContractReverted` subclasses for bad input
+        :class:`ipnotary.chain.errors.InvalidAnchorInput`. With ``allow_existing=False`` the
+        contract's :class:`ipnotary.chain.errors.RootAlreadyAnchored` is raised instead. Raises
+        other :class:`ipnotary.chain.errors.ContractReverted` subclasses for bad input
         (``ZeroRoot``) and missing permission (``MissingRole``).
         """
         _check_root(root)

@@ -298,7 +298,7 @@ class MissingRole(ContractReverted, PermissionError):
 
 
 # -- PledgeRegistry ---------------------------------------------------------------------
-_PLEDGE_PARTIES = "client_sdk.pledges (asset_id, party_hash, terms_digest)"
+_PLEDGE_PARTIES = "ipnotary.sdk.pledges (asset_id, party_hash, terms_digest)"
 
 
 class ZeroPledgeValue(ContractReverted, ValueError):

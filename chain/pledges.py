@@ -16,7 +16,7 @@ time.
   ``from_embedded`` (read-only, beside a running service).
 
 Release and enforcement name the pledgee and carry ``consent_digest``, the hash of
-the pledgee's signed consent (:func:`client_sdk.pledges.consent_digest`); the
+the pledgee's signed consent (:func:`ipnotary.sdk.pledges.consent_digest`); the
 contract cannot check an Ed25519 signature, so the registrar checks it and
 publishes the signed consent, and the hash on chain pins what was published.
 
@@ -28,8 +28,8 @@ old blocks needs a node that keeps old state (an archive node on a real network;
 Hardhat, geth ``--dev`` for recent blocks, and the embedded chain always do).
 
 Contract values (asset ids, party hashes, terms digests) are raw 32-byte
-``bytes``, computed with :mod:`client_sdk.pledges`; reverts arrive as the typed
-errors of :mod:`chain.errors` (``AssetAlreadyPledged``, ``NotAParty`` ...).
+``bytes``, computed with :mod:`ipnotary.sdk.pledges`; reverts arrive as the typed
+errors of :mod:`ipnotary.chain.errors` (``AssetAlreadyPledged``, ``NotAParty`` ...).
 
 What a retry does (after a crash, a timeout, or a race with another sender of the
 same key), with ``allow_existing=True`` (the default):
@@ -72,10 +72,10 @@ from hexbytes import HexBytes
 from web3.exceptions import BadFunctionCallOutput
 from web3.types import LogReceipt, TxReceipt
 
-from ._connection import ContractView, hex_str
-from ._deployments import DeploymentBook
-from ._sender import TransactionSender
-from .errors import (
+from ipnotary.chain._connection import ContractView, hex_str
+from ipnotary.chain._deployments import DeploymentBook
+from ipnotary.chain._sender import TransactionSender
+from ipnotary.chain.errors import (
     BlockNotFound,
     ChainError,
     ContractReverted,
@@ -83,7 +83,7 @@ from .errors import (
     TransactionReorged,
     UnknownPledge,
 )
-from .types import (
+from ipnotary.chain.types import (
     Address,
     BlockInfo,
     Pledge,
@@ -530,7 +530,7 @@ class PledgeRegistryClient(PledgeReader):
     ) -> PledgeReceipt:
         """Register a pledge of ``asset_id`` by ``pledgor`` to ``pledgee`` on ``terms_digest``.
 
-        All four are 32-byte commitments (:mod:`client_sdk.pledges`). Returns the
+        All four are 32-byte commitments (:mod:`ipnotary.sdk.pledges`). Returns the
         registration receipt; ``receipt.pledge_id`` is the new pledge's id. If the
         asset's active pledge is this very pledge (a retry), its receipt is returned
         (``allow_existing=False``: :class:`~chain.errors.AssetAlreadyPledged`).
@@ -772,7 +772,7 @@ def _check_bytes32(value: Any, name: str) -> bytes:
             f"{len(value)} bytes" if isinstance(value, bytes | bytearray) else type(value).__name__
         )
         raise InvalidPledgeInput(
-            f"{name} must be 32 bytes (a hash from client_sdk.pledges), got {shown}"
+            f"{name} must be 32 bytes (a hash from ipnotary.sdk.pledges), got {shown}"
         )
     return bytes(value)
 

@@ -1,8 +1,8 @@
 """Chain scalars and the frozen result records of the chain layer.
 
 ``NewType``s keep a block number from being passed where a batch id is expected;
-the records are what :class:`chain.client.EvidenceRegistryClient`,
-:class:`chain.client.AnchorReader` and the pledge clients of :mod:`chain.pledges`
+the records are what :class:`ipnotary.chain.client.EvidenceRegistryClient`,
+:class:`ipnotary.chain.client.AnchorReader` and the pledge clients of :mod:`ipnotary.chain.pledges`
 return. Transaction and block hashes and addresses are 0x-prefixed hex strings
 (addresses EIP-55 checksummed) so they serialise into certificates as is; contract
 values (roots, pledge commitments) are raw 32-byte ``bytes``.
@@ -177,7 +177,7 @@ class AnchoringAccount:
     """The account a service anchors with, as the chain sees it now.
 
     ``anchors_affordable`` is ``balance_wei`` over the fee of one anchor at ``fee_per_gas``
-    (:data:`chain.client.ANCHOR_GAS` gas); None when the chain charges nothing.
+    (:data:`ipnotary.chain.client.ANCHOR_GAS` gas); None when the chain charges nothing.
     """
 
     address: Address

@@ -1,20 +1,20 @@
 """Client SDK of the IP notary: verify certificates without trusting the operator, and talk to it.
 
 Start with :func:`verify_certificate` (under your :class:`TrustPolicy`, offline or against any
-chain node through ``client_sdk.chain_view.open_chain_view``) and :class:`NotaryClient` (submit,
+chain node through ``ipnotary.sdk.chain_view.open_chain_view``) and :class:`NotaryClient` (submit,
 fetch, wait, download).
 """
 
-from client_sdk._version import __version__
-from client_sdk.certificate import (
+from ipnotary.sdk._version import __version__
+from ipnotary.sdk.certificate import (
     Certificate,
     CertificateV1,
     InclusionProof,
     Receipt,
     parse_certificate,
 )
-from client_sdk.client import NotaryClient, Submission, WorkSubmission
-from client_sdk.errors import (
+from ipnotary.sdk.client import NotaryClient, Submission, WorkSubmission
+from ipnotary.sdk.errors import (
     APIError,
     ChainReadError,
     ClientSDKError,
@@ -24,10 +24,10 @@ from client_sdk.errors import (
     TransportError,
     VerificationError,
 )
-from client_sdk.fingerprint import Fingerprint, fingerprint_bytes, fingerprint_file
-from client_sdk.kinds import RecordKind
-from client_sdk.policy import TrustPolicy
-from client_sdk.verify import (
+from ipnotary.sdk.fingerprint import Fingerprint, fingerprint_bytes, fingerprint_file
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.verify import (
     ContentDigests,
     Step,
     TimeSource,

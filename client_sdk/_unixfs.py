@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 from multiformats import CID, multihash
 
-from client_sdk.errors import ContentIntegrityError, FormatError
+from ipnotary.sdk.errors import ContentIntegrityError, FormatError
 
 __all__ = [
     "CHUNK_SIZE",

@@ -23,7 +23,7 @@ from typing import Any
 
 import rfc8785
 
-from client_sdk.errors import FormatError
+from ipnotary.sdk.errors import FormatError
 
 __all__ = ["canonical_json", "parse_json"]
 

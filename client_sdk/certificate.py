@@ -26,9 +26,9 @@ from pydantic import (
     field_validator,
 )
 
-from client_sdk.canonical import canonical_json, parse_json
-from client_sdk.errors import FormatError
-from client_sdk.merkle import leaf_hash
+from ipnotary.sdk.canonical import canonical_json, parse_json
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.merkle import leaf_hash
 
 __all__ = [
     "CERTIFICATE_MEDIA_TYPE",

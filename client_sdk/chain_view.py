@@ -13,9 +13,9 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from client_sdk.errors import ChainReadError
-from client_sdk.redaction import Redactor, redact_url
-from client_sdk.verify import AnchorView
+from ipnotary.sdk.errors import ChainReadError
+from ipnotary.sdk.redaction import Redactor, redact_url
+from ipnotary.sdk.verify import AnchorView
 
 __all__ = ["RegistryChainView", "open_chain_view"]
 
@@ -38,8 +38,8 @@ class RegistryChainView:
         self._readers: dict[str, Any] = {}
 
     def _reader(self, contract: str) -> Any:
-        from chain import AnchorReader
-        from chain.errors import ChainError
+        from ipnotary.chain import AnchorReader
+        from ipnotary.chain.errors import ChainError
 
         key = contract.lower()
         if key not in self._readers:
@@ -55,7 +55,7 @@ class RegistryChainView:
         return self._readers[key]
 
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        from chain.errors import ChainError
+        from ipnotary.chain.errors import ChainError
 
         try:
             return fn(*args)
@@ -79,7 +79,7 @@ class RegistryChainView:
                           root=bytes(found.root))
 
     def anchor_in_transaction(self, contract: str, tx_hash: str) -> AnchorView | None:
-        from chain.errors import AnchorEventNotFound
+        from ipnotary.chain.errors import AnchorEventNotFound
 
         try:
             receipt = self._call(self._reader(contract).anchor_from_transaction, tx_hash)
@@ -117,12 +117,19 @@ def open_chain_view(
     *, rpc_url: str | None = None, embedded_dir: str | os.PathLike[str] | None = None,
     request_timeout: float = 10.0,
 ) -> RegistryChainView:
-    """A view through a JSON-RPC node (``rpc_url``) or an embedded chain directory, read-only."""
-    from chain import EmbeddedChain
-    from chain.errors import ChainError
+    """A view through a JSON-RPC node (``rpc_url``) or an embedded chain directory, read-only.
 
+    Reading a node needs web3 (``pip install 'ip-notary-sdk[chain]'``); reading an embedded
+    chain's directory needs py-evm, which comes with the service only. Either missing raises
+    :class:`ChainReadError` saying which to install."""
     if (rpc_url is None) == (embedded_dir is None):
         raise ValueError("give exactly one of rpc_url or embedded_dir")
+    try:
+        from ipnotary.chain.errors import ChainError
+    except ImportError as exc:
+        raise ChainReadError(
+            f"reading a chain needs web3, which this installation lacks ({exc.name} is missing): "
+            "pip install 'ip-notary-sdk[chain]'") from exc
     try:
         if rpc_url is not None:
             from web3 import Web3
@@ -130,7 +137,15 @@ def open_chain_view(
             w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}))
             return RegistryChainView(w3, endpoint=rpc_url)
         assert embedded_dir is not None
-        chain = EmbeddedChain.open_read_only(embedded_dir)
+        try:
+            from ipnotary.chain import EmbeddedChain  # loads py-evm: only for this branch
+
+            chain = EmbeddedChain.open_read_only(embedded_dir)
+        except ImportError as exc:
+            raise ChainReadError(
+                f"an embedded chain's directory is read with py-evm ({exc.name} is missing), "
+                "which comes with the service (ip-notary), not the SDK; read the chain through "
+                "any node of it instead (rpc_url, `notary verify --rpc URL`)") from exc
         return RegistryChainView(
             chain.w3, endpoint=f"embedded chain {embedded_dir}", embedded=chain, owns_embedded=True
         )

@@ -29,10 +29,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from client_sdk.certificate import Certificate, CertificateV1
-from client_sdk.errors import FormatError, VerificationError
-from client_sdk.policy import TrustPolicy
-from client_sdk.verify import ChainView, TimeSource, VerificationResult, verify_certificate
+from ipnotary.sdk.certificate import Certificate, CertificateV1
+from ipnotary.sdk.errors import FormatError, VerificationError
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.verify import ChainView, TimeSource, VerificationResult, verify_certificate
 
 __all__ = [
     "ClaimVerdict",
@@ -83,14 +84,14 @@ class Finding:
 
 
 class CreditSource(Protocol):
-    """Answers "active dishonest entries of subject X as of T" (see ``client_sdk.credit``)."""
+    """Answers "active dishonest entries of subject X as of T" (see ``ipnotary.sdk.credit``)."""
 
     def dishonest_entries(self, subject_key: str, as_of: datetime) -> list[dict[str, Any]]: ...
 
 
 class PledgeSource(Protocol):
     """Answers "is asset X (``type:number``) pledged as of T, and to whom"
-    (``client_sdk.pledges``)."""
+    (``ipnotary.sdk.pledges``)."""
 
     def pledge_status(self, asset_key: str, as_of: datetime) -> dict[str, Any] | None: ...
 
@@ -210,7 +211,7 @@ def check_infringement_claim(
         verified.append(result)
 
     claimant_key = complaint.claimant.key()
-    works = [r for r in verified if r.kind == "work"]
+    works = [r for r in verified if r.kind == RecordKind.work]
     owned = [r for r in works if _owner_key(r.certificate.record) == claimant_key]
     if owned:
         findings.append(

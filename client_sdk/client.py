@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Self
 
 import httpx
 
-from client_sdk.certificate import AnyCertificate, Receipt, parse_certificate, record_leaf_hash
-from client_sdk.errors import APIError, ContentIntegrityError, FormatError, TransportError
-from client_sdk.kinds import RecordKind
-from client_sdk.policy import TrustPolicy
-from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
-from client_sdk.verify import verify_certificate
+from ipnotary.sdk.certificate import AnyCertificate, Receipt, parse_certificate, record_leaf_hash
+from ipnotary.sdk.errors import APIError, ContentIntegrityError, FormatError, TransportError
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
+from ipnotary.sdk.verify import verify_certificate
 
 if TYPE_CHECKING:  # the trade-secret module (cryptography's HPKE) loads only when used
-    from client_sdk.trade_secret import OpenedSecret, RecipientKeys, RecipientPublicKey
+    from ipnotary.sdk.trade_secret import OpenedSecret, RecipientKeys, RecipientPublicKey
 
 __all__ = [
     "RECORD_PATHS",
@@ -284,7 +284,8 @@ class NotaryClient:
                     "application/octet-stream",
                 )
             }
-            data = self._json("POST", "/v1/works", data={"work": json.dumps(work)}, files=files)
+            data = self._json("POST", RecordKind.work.api_path,
+                              data={"work": json.dumps(work)}, files=files)
         finally:
             opened.close()
         return self._work_submission(data, sent.hexdigest())
@@ -295,7 +296,7 @@ class NotaryClient:
         """Register a work by its content's digests, keeping the content (e.g. unpublished
         software); the record says the digests were ``declared``, not measured by the service."""
         content: dict[str, Any] = {"sha256": sha256, "size": size, **({"sm3": sm3} if sm3 else {})}
-        data = self._json("POST", "/v1/works", json={"work": work, "content": content})
+        data = self._json("POST", RecordKind.work.api_path, json={"work": work, "content": content})
         return self._work_submission(data, sha256.lower())
 
     def _work_submission(self, data: dict[str, Any], sha256: str) -> WorkSubmission:
@@ -388,7 +389,7 @@ class NotaryClient:
     ) -> Path:
         """Save the preserved bytes, re-hashing them against the record; a mismatch deletes the
         file."""
-        from client_sdk.fingerprint import Fingerprinter
+        from ipnotary.sdk.fingerprint import Fingerprinter
 
         kind = _legacy_kind(kind, kind_path)
         view = self.get(record_id, kind=kind)
@@ -436,7 +437,7 @@ class NotaryClient:
     def recipient_key(self, principal_id: str, *, signing_key_id: str) -> RecipientPublicKey:
         """A principal's public keys, fetched once and accepted only if signed by
         ``signing_key_id`` (the id they gave you out of band)."""
-        from client_sdk import trade_secret as ts
+        from ipnotary.sdk import trade_secret as ts
 
         return ts.verify_recipient_document(self.encryption_key(principal_id),
                                             signing_key_id=signing_key_id)
@@ -454,7 +455,7 @@ class NotaryClient:
         import json
         import tempfile
 
-        from client_sdk import trade_secret as ts
+        from ipnotary.sdk import trade_secret as ts
 
         filing_id = ts.new_filing_id()
         with tempfile.TemporaryDirectory(prefix="ipnotary-seal-") as tmp:
@@ -483,7 +484,7 @@ class NotaryClient:
         is fetched once and used only if that key signed it (``VerificationError`` at step
         ``recipient_key`` otherwise, and nothing is sent).
         """
-        from client_sdk import trade_secret as ts
+        from ipnotary.sdk import trade_secret as ts
 
         own = ts.WrappedKey.from_bytes(
             self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content
@@ -503,7 +504,7 @@ class NotaryClient:
         """
         import tempfile
 
-        from client_sdk import trade_secret as ts
+        from ipnotary.sdk import trade_secret as ts
 
         view = self.get(filing_id, kind=RecordKind.trade_secret)
         record = view["record"]
@@ -529,13 +530,13 @@ class NotaryClient:
 
     def credit_status(self, subject: str, *, as_of: str | None = None, verify: bool = True,
                       chain: Any = None) -> Any:
-        """A subject's status (``type:id``); verified (``client_sdk.credit``) unless
+        """A subject's status (``type:id``); verified (``ipnotary.sdk.credit``) unless
         ``verify=False``."""
         params = {"subject": subject, **({"as_of": as_of} if as_of else {})}
         doc = self._json("GET", "/v1/credit/status", params=params)
         if not verify:
             return doc
-        from client_sdk.credit import verify_credit_status
+        from ipnotary.sdk.credit import verify_credit_status
 
         return verify_credit_status(
             doc, subject=doc.get("subject"), chain=chain, policy=self.policy
@@ -587,7 +588,7 @@ class NotaryClient:
         )
 
     def release_pledge(self, pledge_id: int, consent: dict[str, Any]) -> dict[str, Any]:
-        """Release, with the pledgee's signed consent (``client_sdk.pledges.sign_pledge_act``)."""
+        """Release, with the pledgee's signed consent (``ipnotary.sdk.pledges.sign_pledge_act``)."""
         return dict(
             self._json("POST", f"/v1/pledges/{pledge_id}/release", json={"consent": consent})
         )
@@ -617,7 +618,7 @@ class NotaryClient:
                 time.sleep(wait)
         if not verify:
             return doc
-        from client_sdk.pledges import verify_pledge_status
+        from ipnotary.sdk.pledges import verify_pledge_status
 
         return verify_pledge_status(doc, reader=reader, policy=self.policy)
 

@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from client_sdk.canonical import canonical_json, parse_json
-from client_sdk.certificate import format_timestamp, parse_time
-from client_sdk.errors import FormatError, VerificationError
-from client_sdk.policy import TrustPolicy
-from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
-from client_sdk.verify import ChainView, VerificationResult, verify_certificate
+from ipnotary.sdk.canonical import canonical_json, parse_json
+from ipnotary.sdk.certificate import format_timestamp, parse_time
+from ipnotary.sdk.errors import FormatError, VerificationError
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
+from ipnotary.sdk.verify import ChainView, VerificationResult, verify_certificate
 
 __all__ = [
     "COMMITMENT_TAG",

@@ -72,7 +72,7 @@ class TimestampError(ClientSDKError):
 
 class TimestampVerificationError(TimestampError):
     """A time-stamp token did not verify; ``step`` names the failed
-    ``client_sdk.timestamp.TimestampCheck``."""
+    ``ipnotary.sdk.timestamp.TimestampCheck``."""
 
     def __init__(self, step: str, message: str) -> None:
         super().__init__(f"time-stamp token failed check '{step}': {message}")

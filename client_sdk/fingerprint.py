@@ -2,7 +2,7 @@
 
 Start at :class:`Fingerprinter` (incremental) or the one-call helpers :func:`fingerprint_file`,
 :func:`fingerprint_stream` and :func:`fingerprint_bytes`. The CID part lives in
-:mod:`client_sdk._unixfs`.
+:mod:`ipnotary.sdk._unixfs`.
 
 Speed: SM3 (GM/T 0004) is the slowest of the hashes by a wide margin, so it runs on a worker
 thread fed through a small bounded queue while the caller's thread computes SHA-256 and the
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, Self
 
-from client_sdk._unixfs import CHUNK_SIZE, LeafDigests, UnixFSHasher
+from ipnotary.sdk._unixfs import CHUNK_SIZE, LeafDigests, UnixFSHasher
 
 __all__ = [
     "CHUNK_SIZE",

@@ -2,7 +2,7 @@
 
 A record's ``kind`` field, the prefix of its id (``wk_…``) and the collection that serves it
 (``/v1/works``) are three spellings of one thing; :class:`RecordKind` holds all three so that the
-service (``notary.domain.records.new_id``, ``notary.api.routes``) and the SDK
+service (``ipnotary.service.domain.records.new_id``, ``ipnotary.service.api.routes``) and the SDK
 (``NotaryClient.get(record_id, kind=...)``) cannot disagree. The service imports this module, never
 the other way round.
 """

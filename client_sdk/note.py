@@ -16,7 +16,8 @@ Where to start reading:
   :class:`CosignatureVerifier`: keys, written as *vkeys* ``<name>+<key id hex>+base64(type ||
   key)``.
 
-Parsing raises :class:`~client_sdk.errors.FormatError` on anything the specs forbid, and every input
+Parsing raises :class:`~ipnotary.sdk.errors.FormatError` on anything the specs forbid, and every
+input
 has a size limit to prevent DoS. Verifying never raises: ``verify`` returns ``False`` (or ``None``
 for a cosignature) when a signature does not check out, so a caller decides what a bad
 signature means. Ed25519 is ``cryptography``'s; nothing here is hand-made cryptography.
@@ -40,7 +41,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from client_sdk.errors import FormatError
+from ipnotary.sdk.errors import FormatError
 
 __all__ = [
     "COSIGNATURE_V1",

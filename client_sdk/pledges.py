@@ -24,11 +24,12 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk.canonical import canonical_json, parse_json
-from client_sdk.certificate import format_timestamp
-from client_sdk.errors import FormatError, VerificationError
-from client_sdk.policy import TrustPolicy
-from client_sdk.signing import (
+from ipnotary.sdk.canonical import canonical_json, parse_json
+from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.errors import FormatError, VerificationError
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.signing import (
     b64decode,
     key_id,
     public_key_from_b64,
@@ -286,7 +287,7 @@ def verify_pledge_event(body: Mapping[str, Any], *, reader: Any = None) -> Verif
         contract = str(pledge["contract"])
     except (KeyError, TypeError, ValueError) as exc:
         raise VerificationError("format", f"not a pledge event record: {exc}") from exc
-    if body.get("kind") != "pledge_event":
+    if body.get("kind") != RecordKind.pledge_event:
         raise VerificationError("format", f"not a pledge event record: kind {body.get('kind')!r}")
     consent_action = _ACTIONS_OF_EVENTS.get(action)
     act: dict[str, Any] | None = None
@@ -323,7 +324,7 @@ def verify_pledge_event(body: Mapping[str, Any], *, reader: Any = None) -> Verif
 def _check_event_on_chain(
     body: Mapping[str, Any], reader: Any, action: str, pledge_id: int, terms: Any
 ) -> None:
-    from chain.errors import ChainError
+    from ipnotary.chain.errors import ChainError
 
     pledge = body["pledge"]
     try:
@@ -487,7 +488,7 @@ def _check_on_chain(
     asset_key: str,
     pledge: Mapping[str, Any] | None,
 ) -> None:
-    from chain.errors import ChainError
+    from ipnotary.chain.errors import ChainError
 
     chain_info = doc["chain"]
     number = int(chain_info["block_number"])

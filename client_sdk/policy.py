@@ -35,11 +35,11 @@ from pydantic import (
     model_validator,
 )
 
-from client_sdk.canonical import canonical_json, parse_json
-from client_sdk.certificate import B64, Address, Hex0x32, Origin, Timestamp, parse_time
-from client_sdk.errors import FormatError
-from client_sdk.note import CosignatureVerifier, NoteVerifier
-from client_sdk.signing import key_id, public_key_from_b64
+from ipnotary.sdk.canonical import canonical_json, parse_json
+from ipnotary.sdk.certificate import B64, Address, Hex0x32, Origin, Timestamp, parse_time
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.note import CosignatureVerifier, NoteVerifier
+from ipnotary.sdk.signing import key_id, public_key_from_b64
 
 __all__ = [
     "POLICY_MEDIA_TYPE",

@@ -15,7 +15,7 @@ message, a log line, ``/readyz``) goes through here first:
 
 This module lives in the SDK because both the SDK (node and TSA URLs a verifier configures) and
 the service use it, and it imports only the standard library. The ``chain`` package imports
-nothing of ours; it names a node by its origin alone (``chain._connection``).
+nothing of ours; it names a node by its origin alone (``ipnotary.chain._connection``).
 """
 
 from __future__ import annotations

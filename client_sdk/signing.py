@@ -14,8 +14,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from client_sdk.canonical import canonical_json
-from client_sdk.errors import FormatError
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.errors import FormatError
 
 __all__ = [
     "b64decode",

@@ -18,7 +18,7 @@ Two things rfc3161-client needs that :func:`verify_token` takes care of: it veri
 tokens (the token is wrapped in a granted response), and its strict DER parser refuses certificate
 sets in OpenSSL's order (they are re-sorted; the set is not signed).
 
-Errors (see ``client_sdk.errors`` for the SDK's tree)::
+Errors (see ``ipnotary.sdk.errors`` for the SDK's tree)::
 
     ClientSDKError
     ├── FormatError                        a request, response or token is malformed or too large
@@ -50,8 +50,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from rfc3161_client import VerificationError as _Rfc3161VerificationError
 from rfc3161_client import VerifierBuilder, decode_timestamp_response
 
-from client_sdk.errors import FormatError, TimestampError, TimestampVerificationError
-from client_sdk.redaction import Redactor, redact_url
+from ipnotary.sdk.errors import FormatError, TimestampError, TimestampVerificationError
+from ipnotary.sdk.redaction import Redactor, redact_url
 
 __all__ = [
     "MAX_RESPONSE_BYTES",

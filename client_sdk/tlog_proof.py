@@ -27,9 +27,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from client_sdk.errors import FormatError
-from client_sdk.merkle import HASH_SIZE, MAX_PROOF_LENGTH, root_from_inclusion_proof
-from client_sdk.note import MAX_NOTE_BYTES, Checkpoint, Note, parse_note
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.merkle import HASH_SIZE, MAX_PROOF_LENGTH, root_from_inclusion_proof
+from ipnotary.sdk.note import MAX_NOTE_BYTES, Checkpoint, Note, parse_note
 
 __all__ = [
     "MAX_EXTRA_BYTES",

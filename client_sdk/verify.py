@@ -2,7 +2,7 @@
 ``VerificationError`` naming the step that failed.
 
 "Don't trust the operator, verify": every check recomputes from the document, the file, the
-verifier's own :class:`~client_sdk.policy.TrustPolicy` and, optionally, any node of the chain;
+verifier's own :class:`~ipnotary.sdk.policy.TrustPolicy` and, optionally, any node of the chain;
 nothing is taken from our service. Without a policy (``policy=None``) the same checks run as far
 as they can, and the verdict is :attr:`Verdict.NOT_TRUSTED`: the document is self-consistent, but
 nobody the verifier trusts vouches for it. The steps, in order:
@@ -44,7 +44,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from client_sdk.certificate import (
+from ipnotary.sdk.certificate import (
     AnyCertificate,
     Certificate,
     CertificateV1,
@@ -52,9 +52,9 @@ from client_sdk.certificate import (
     parse_time,
     record_leaf_hash,
 )
-from client_sdk.errors import ChainReadError, FormatError, VerificationError
-from client_sdk.merkle import root_from_inclusion_proof
-from client_sdk.note import (
+from ipnotary.sdk.errors import ChainReadError, FormatError, VerificationError
+from ipnotary.sdk.merkle import root_from_inclusion_proof
+from ipnotary.sdk.note import (
     Checkpoint,
     CosignatureVerifier,
     Note,
@@ -62,8 +62,8 @@ from client_sdk.note import (
     NoteVerifier,
     parse_note,
 )
-from client_sdk.policy import TrustPolicy
-from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
 
 __all__ = [
     "AnchorView",
@@ -133,7 +133,7 @@ class AnchorView:
 
 
 class ChainView(Protocol):
-    """The read-only chain access the verifier needs; ``client_sdk.chain_view`` provides it."""
+    """The read-only chain access the verifier needs; ``ipnotary.sdk.chain_view`` provides it."""
 
     def chain_id(self) -> int: ...
 
@@ -150,7 +150,7 @@ class ChainView(Protocol):
 
 @dataclass(frozen=True)
 class ContentDigests:
-    """The fingerprint a verifier computed for a file (``client_sdk.fingerprint`` gives one)."""
+    """The fingerprint a verifier computed for a file (``ipnotary.sdk.fingerprint`` gives one)."""
 
     size: int
     sha256: str
@@ -268,7 +268,7 @@ def _declared_notes(record: Mapping[str, Any], compared: tuple[str, ...]) -> lis
 def _fingerprint(content: bytes | str | Path | ContentDigests) -> ContentDigests:
     if isinstance(content, ContentDigests):
         return content
-    from client_sdk import fingerprint  # imported late: verification without a file needs none
+    from ipnotary.sdk import fingerprint  # imported late: verification without a file needs none
 
     fp = (
         fingerprint.fingerprint_bytes(content)
@@ -329,7 +329,7 @@ def verify_certificate(
     ``policy`` is required: pass the verifier's :class:`TrustPolicy`, or ``None`` to learn only
     whether the document is self-consistent (the verdict is then ``not_trusted``, never
     ``valid``). ``content`` is the file (path or bytes) or its fingerprint. ``chain`` is any node
-    of the certificate's chain (``client_sdk.open_chain_view``); without it the chain is not
+    of the certificate's chain (``ipnotary.sdk.open_chain_view``); without it the chain is not
     consulted and its block time is trusted only as far as the certificate's signer is.
     ``min_confirmations`` defaults to the policy's setting for that chain (else 1). Our service is
     never contacted. A chain node that cannot be read raises ``ChainReadError``, never a
@@ -582,7 +582,7 @@ def _check_witnesses(
 
 
 def _check_timestamps(run: _Run, cert: AnyCertificate, now: datetime) -> None:
-    from client_sdk.timestamp import TimestampError, verify_token  # only with TSAs in the policy
+    from ipnotary.sdk.timestamp import TimestampError, verify_token  # only with TSAs in the policy
 
     policy = run.policy
     assert policy is not None

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from notary.errors import ConfigurationError
+from ipnotary.service.errors import ConfigurationError
 
 __all__ = [
     "ChainBackend",

@@ -16,25 +16,33 @@ import httpx
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from client_sdk.note import NoteSigner
-from client_sdk.policy import TrustPolicy
-from client_sdk.redaction import Redactor
-from client_sdk.signing import key_id
-from notary.config import ContentBackend, Settings
-from notary.errors import ConfigurationError, DependencyUnavailable
-from notary.services.anchoring import AnchoringWorker, CertificationRule, certified_log_size
-from notary.services.attestation import AttestationLoop, TimestampRequester, WitnessSubmitter
-from notary.services.chain_gateway import ChainGateway, connect_chain
-from notary.services.deployment import check_anchoring_account
-from notary.services.housekeeping import housekeep
-from notary.services.issuer import Issuer
-from notary.services.keys import load_or_create_ed25519_key
-from notary.services.leadership import LeaderLock, leader_lock_for
-from notary.services.principal_cache import PrincipalCache
-from notary.services.transparency_log import TransparencyLog, log_size
-from notary.services.trust import load_tsa_roots, served_policy
-from notary.storage.content import ContentStore, EmbeddedContentStore, KuboContentStore
-from notary.storage.db import create_db_engine, migrate
+from ipnotary.sdk.note import NoteSigner
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.redaction import Redactor
+from ipnotary.sdk.signing import key_id
+from ipnotary.service.config import ContentBackend, Settings
+from ipnotary.service.errors import ConfigurationError, DependencyUnavailable
+from ipnotary.service.services.anchoring import (
+    AnchoringWorker,
+    CertificationRule,
+    certified_log_size,
+)
+from ipnotary.service.services.attestation import (
+    AttestationLoop,
+    TimestampRequester,
+    WitnessSubmitter,
+)
+from ipnotary.service.services.chain_gateway import ChainGateway, connect_chain
+from ipnotary.service.services.deployment import check_anchoring_account
+from ipnotary.service.services.housekeeping import housekeep
+from ipnotary.service.services.issuer import Issuer
+from ipnotary.service.services.keys import load_or_create_ed25519_key
+from ipnotary.service.services.leadership import LeaderLock, leader_lock_for
+from ipnotary.service.services.principal_cache import PrincipalCache
+from ipnotary.service.services.transparency_log import TransparencyLog, log_size
+from ipnotary.service.services.trust import load_tsa_roots, served_policy
+from ipnotary.service.storage.content import ContentStore, EmbeddedContentStore, KuboContentStore
+from ipnotary.service.storage.db import create_db_engine, migrate
 
 if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
     pass

@@ -9,10 +9,11 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+stamp=.venv/.installed-$(cat pyproject.toml packaging/sdk/pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  # Both distributions from this checkout, editable: the SDK (packaging/sdk) and the service on it.
+  .venv/bin/python -m pip install --quiet -e './packaging/sdk[chain]' -e '.[dev]'
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 

@@ -17,7 +17,7 @@ const OTHER_PLEDGEE = ethers.id("bank:91310000100000002Y");
 const STRANGER = ethers.id("somebody else");
 const TERMS = ethers.id('{"amount":"1000000.00","currency":"CNY","term":"P2Y"}');
 const NEW_TERMS = ethers.id('{"amount":"800000.00","currency":"CNY","term":"P3Y"}');
-// Stand-in for the hash of the pledgee's signed consent (client_sdk.pledges.consent_digest).
+// Stand-in for the hash of the pledgee's signed consent (ipnotary.sdk.pledges.consent_digest).
 const CONSENT = ethers.id('{"act":{"action":"release","pledge_id":1},"signature":"..."}');
 
 describe("PledgeRegistry", function () {

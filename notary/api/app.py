@@ -3,7 +3,7 @@
 Around the routes: the request id, access line and request metrics (``api/request_telemetry.py``),
 the per-client rate limit of the public endpoints (``api/rate_limit.py``), then the
 request-body limit (``api/bodies.py``); every log line of the process and every problem
-detail passes the redactor of the configured URLs (``client_sdk.redaction``).
+detail passes the redactor of the configured URLs (``ipnotary.sdk.redaction``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
-from client_sdk.redaction import install_log_redaction
-from notary.api.bodies import RequestBodyLimit, documented_body_schemas
-from notary.api.errors import document_problems, install_error_handlers
-from notary.api.rate_limit import RateLimit, is_public
-from notary.api.request_telemetry import RequestTelemetry
-from notary.api.routes import (
+from ipnotary.sdk.redaction import install_log_redaction
+from ipnotary.service.api.bodies import RequestBodyLimit, documented_body_schemas
+from ipnotary.service.api.errors import document_problems, install_error_handlers
+from ipnotary.service.api.rate_limit import RateLimit, is_public
+from ipnotary.service.api.request_telemetry import RequestTelemetry
+from ipnotary.service.api.routes import (
     claims,
     credit,
     evidence,
@@ -33,8 +33,8 @@ from notary.api.routes import (
     verify,
     works,
 )
-from notary.config import Settings
-from notary.runtime import Runtime, redactor_for
+from ipnotary.service.config import Settings
+from ipnotary.service.runtime import Runtime, redactor_for
 
 __all__ = ["create_app"]
 

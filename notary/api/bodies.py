@@ -8,7 +8,7 @@
 - :func:`read_body` reads a body whole under a tighter limit of the route's own.
 - :func:`object_members` and :func:`array_items` split a JSON object or array into the raw text
   of its members without interpreting them, so that a certificate inside a request reaches
-  ``client_sdk.canonical.parse_json`` (size, depth, duplicate keys) as the bytes the client
+  ``ipnotary.sdk.canonical.parse_json`` (size, depth, duplicate keys) as the bytes the client
   sent: Starlette's parser would have kept the last of two duplicate keys and hidden the first.
 """
 
@@ -25,9 +25,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from client_sdk.canonical import parse_json
-from client_sdk.errors import FormatError
-from notary.errors import UnsupportedMediaType
+from ipnotary.sdk.canonical import parse_json
+from ipnotary.sdk.errors import FormatError
+from ipnotary.service.errors import UnsupportedMediaType
 
 __all__ = [
     "BodyTooLarge",

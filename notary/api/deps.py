@@ -10,10 +10,10 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from sqlmodel import Session
 from starlette.datastructures import Headers
 
-from notary.domain.records import Role
-from notary.errors import PermissionDenied
-from notary.runtime import Runtime
-from notary.storage.models import Principal
+from ipnotary.service.domain.records import Role
+from ipnotary.service.errors import PermissionDenied
+from ipnotary.service.runtime import Runtime
+from ipnotary.service.storage.models import Principal
 
 __all__ = ["CurrentPrincipal", "RuntimeDep", "SessionDep", "api_key_of", "require_roles"]
 

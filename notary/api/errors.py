@@ -3,7 +3,7 @@
 RFC 9457 problem details plus a stable ``code``. Validation errors add pydantic's ``errors`` list
 (``loc``, ``msg``, ``type``). Nothing unexpected ever leaks a stack trace: it is logged, and the
 client gets a 500 problem with an incident id to quote. Every detail passes the app's
-:class:`~client_sdk.redaction.Redactor` (``app.state.redactor``): a dependency's error quoting its
+:class:`~ipnotary.sdk.redaction.Redactor` (``app.state.redactor``): a dependency's error quoting its
 URL must not hand its password or API key to the caller.
 """
 
@@ -18,10 +18,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from client_sdk.errors import FormatError
-from client_sdk.redaction import Redactor
-from notary import errors as e
-from notary.api.bodies import BodyTooLarge
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.redaction import Redactor
+from ipnotary.service import errors as e
+from ipnotary.service.api.bodies import BodyTooLarge
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",

@@ -22,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from notary.api.deps import api_key_of
-from notary.api.errors import problem
+from ipnotary.service.api.deps import api_key_of
+from ipnotary.service.api.errors import problem
 
 __all__ = ["PUBLIC_PATHS", "PUBLIC_PREFIXES", "RateLimit", "TokenBuckets", "is_public"]
 

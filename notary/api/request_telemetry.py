@@ -3,7 +3,8 @@
 :class:`RequestTelemetry` takes the client's ``X-Request-ID`` when it is a sane token
 (``observability.logs.accept_request_id``), else makes one, binds it for the request's log
 lines (the route's, the error handler's, those of the worker threads it runs on) and echoes it
-in the response. When the response ends it writes the access line, logger ``notary.access``,
+in the response. When the response ends it writes the access line, logger
+``ipnotary.service.access``,
 event ``http_request``: method, path, route template, status, duration, client address and the
 records the request created or returned; and it counts ``notary_http_requests`` and
 ``notary_http_request_duration_seconds`` by *route template* (``/v1/evidence/{record_id}``),
@@ -26,8 +27,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from notary.observability import metrics
-from notary.observability.logs import (
+from ipnotary.service.observability import metrics
+from ipnotary.service.observability.logs import (
     REQUEST_ID_HEADER,
     accept_request_id,
     bind_request,
@@ -38,7 +39,7 @@ from notary.observability.logs import (
 
 __all__ = ["RequestTelemetry", "route_template"]
 
-access_log = logging.getLogger("notary.access")
+access_log = logging.getLogger("ipnotary.service.access")
 
 # Label values are bounded: any other method, and any path no route matched, share one value.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from notary.domain.records import ContentFingerprint, EvidenceMetadata
-from notary.domain.scalars import JsonBool, JsonInt
+from ipnotary.service.domain.records import ContentFingerprint, EvidenceMetadata
+from ipnotary.service.domain.scalars import JsonBool, JsonInt
 
 __all__ = [
     "AnchorInfo",

@@ -15,8 +15,8 @@ from typing import Any, Protocol, TypeVar
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
-from notary.api.bodies import allow_body_up_to
-from notary.errors import InvalidInput, LimitExceeded
+from ipnotary.service.api.bodies import allow_body_up_to
+from ipnotary.service.errors import InvalidInput, LimitExceeded
 
 __all__ = ["FormUpload", "read_multipart_upload", "receive_file_upload"]
 

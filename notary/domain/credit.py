@@ -10,10 +10,10 @@ its own copy of the opening, can still prove what was decided and when.
 A ``credit_entry`` record (schema 2, :func:`build_credit_entry_record`) also carries the entry's
 non-personal fields in the clear (conduct, severity, publicity period) and a separately salted
 commitment to its subject, so that after erasure an answer for an earlier time can still prove
-which subject the entry was about and what it contributed to the class (``client_sdk.credit``).
+which subject the entry was about and what it contributed to the class (``ipnotary.sdk.credit``).
 
 Classes (documented in docs/credit.md), from the entries that count at the moment asked about
-(``client_sdk.credit.counts_at``):
+(``ipnotary.sdk.credit.counts_at``):
 
 - ``A`` (trustworthy): no dishonest entry and at least one good-conduct entry;
 - ``B`` (no adverse record): no dishonest entry;
@@ -30,11 +30,12 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from client_sdk.certificate import format_timestamp
-from client_sdk.credit import credit_class, entry_commitment, subject_commitment
-from notary.domain.identifiers import PartyId
-from notary.domain.scalars import Hex64, JsonDate
-from notary.domain.text import CheckedTextModel, Text
+from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.credit import credit_class, entry_commitment, subject_commitment
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.service.domain.identifiers import PartyId
+from ipnotary.service.domain.scalars import Hex64, JsonDate
+from ipnotary.service.domain.text import CheckedTextModel, Text
 
 __all__ = [
     "Conduct",
@@ -64,7 +65,7 @@ class Severity(StrEnum):
 
 class CreditEntryDetails(CheckedTextModel):
     """One decision about a subject's IP conduct. Every field is committed to on chain, and no
-    text may hold invisible formatting characters (``notary.domain.text``)."""
+    text may hold invisible formatting characters (``ipnotary.service.domain.text``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -111,7 +112,7 @@ class RepairDecision(StrEnum):
 
 def class_of(counted: list[dict[str, Any]]) -> str:
     """The class of a subject from the ``conduct`` and ``severity`` of the entries that count
-    (the rule lives in ``client_sdk.credit``)."""
+    (the rule lives in ``ipnotary.sdk.credit``)."""
     return credit_class(counted)
 
 
@@ -130,7 +131,7 @@ def build_credit_entry_record(
     """
     return {
         "id": record_id,
-        "kind": "credit_entry",
+        "kind": RecordKind.credit_entry.value,
         "schema": 2,
         "authority": authority,
         "entry_commitment": commitment,
@@ -154,7 +155,7 @@ def build_credit_repair_record(
     """A ``credit_repair`` record: the authority closed this entry (named by id and commitment)."""
     return {
         "id": record_id,
-        "kind": "credit_repair",
+        "kind": RecordKind.credit_repair.value,
         "schema": 1,
         "authority": authority,
         "entry": {"id": entry_id, "commitment": commitment},

@@ -15,7 +15,8 @@ compares equal however it was typed: NFKC first (full-width ``９１３５…``,
 digits and other compatibility forms become their plain ASCII letters and digits), then trimmed and
 case-folded where the standard is case-insensitive (upper case for the three national forms, lower
 case for an ``other`` scheme name; an ``other`` value keeps its case, which its scheme may need).
-Invisible formatting characters are refused (``notary.domain.text``), since NFKC keeps them.
+Invisible formatting characters are refused (``ipnotary.service.domain.text``), since NFKC keeps
+them.
 
 Identity numbers of people are personal data: :func:`mask_identifier` is how the API shows them
 to anyone but the people and roles that need them (``docs/works.md``).
@@ -30,8 +31,8 @@ from typing import Annotated
 
 from pydantic import ConfigDict, StringConstraints, model_validator
 
-from notary.domain.text import CheckedTextModel, describe, first_hidden_character
-from notary.errors import InvalidInput
+from ipnotary.service.domain.text import CheckedTextModel, describe, first_hidden_character
+from ipnotary.service.errors import InvalidInput
 
 __all__ = [
     "IdType",

@@ -26,7 +26,7 @@ two spellings of one asset apart, so the one-active-pledge rule would not hold. 
 it still load (``PledgeAsset.stored``).
 
 The terms also name ``pledgee_key``, the Ed25519 public key with which the pledgee signs its
-consent to a release or an enforcement (``client_sdk.pledges.sign_pledge_act``): inside the terms
+consent to a release or an enforcement (``ipnotary.sdk.pledges.sign_pledge_act``): inside the terms
 it is hashed into the chain's ``termsDigest``, so nobody can swap it later, and amendments keep it.
 """
 
@@ -49,13 +49,13 @@ from pydantic import (
     model_validator,
 )
 
-from client_sdk.certificate import format_timestamp
-from client_sdk.errors import FormatError
-from client_sdk.kinds import RecordKind
-from client_sdk.pledges import asset_id, consent_digest, party_hash, terms_digest
-from client_sdk.signing import public_key_from_b64
-from notary.domain.identifiers import PartyId
-from notary.domain.scalars import Hex64, JsonDate
+from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.pledges import asset_id, consent_digest, party_hash, terms_digest
+from ipnotary.sdk.signing import public_key_from_b64
+from ipnotary.service.domain.identifiers import PartyId
+from ipnotary.service.domain.scalars import Hex64, JsonDate
 
 __all__ = [
     "AssetType",
@@ -230,7 +230,7 @@ def build_pledge_event_record(
     ownership: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A ``pledge_event`` record: one ``PledgeRegistry`` transaction and the details behind its
-    hashes, so a certificate re-derives what the chain holds (``client_sdk.pledges``).
+    hashes, so a certificate re-derives what the chain holds (``ipnotary.sdk.pledges``).
 
     ``registrar`` is ``{id, name, account}`` (its chain account); ``transaction`` the mined
     transaction (``chain_id``, ``contract``, ``pledge_id``, ``tx_hash``, ``block_number``,

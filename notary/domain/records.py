@@ -21,10 +21,10 @@ from pydantic import (
     field_validator,
 )
 
-from client_sdk.certificate import format_timestamp
-from client_sdk.kinds import RecordKind
-from notary.domain.scalars import Hex64, JsonDateTime, JsonInt
-from notary.domain.text import CheckedTextModel, Text
+from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.service.domain.scalars import Hex64, JsonDateTime, JsonInt
+from ipnotary.service.domain.text import CheckedTextModel, Text
 
 __all__ = [
     "DIGEST_FIELDS",
@@ -98,7 +98,7 @@ class ContentFingerprint(BaseModel):
 
 class EvidenceMetadata(CheckedTextModel):
     """Optional description of an evidence item. Limits are documented in docs/api.md; no field
-    may hold invisible formatting characters (``notary.domain.text``)."""
+    may hold invisible formatting characters (``ipnotary.service.domain.text``)."""
 
     model_config = ConfigDict(extra="forbid")
 

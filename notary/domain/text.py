@@ -19,7 +19,8 @@ field and which character. ``Cf`` includes the zero-width joiner of emoji sequen
 non-joiner some scripts use between letters; refusing them is the price of text that means what
 it shows.
 
-Identifiers are a separate rule (``notary.domain.identifiers``): they are NFKC-normalised and
+Identifiers are a separate rule (``ipnotary.service.domain.identifiers``): they are NFKC-normalised
+and
 case-folded before they are compared or stored, and go through the same check.
 """
 

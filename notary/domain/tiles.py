@@ -4,7 +4,7 @@ The one append-only log keeps only its *tiles*: a tile at level ``L`` and index 
 concatenation of up to 256 consecutive Merkle Tree Hashes at tree height ``8 * L``, so level 0
 tiles hold the leaf hashes and each hash of a level ``L + 1`` tile is the root of one *full* tile
 at level ``L`` (https://c2sp.org/tlog-tiles). Every complete subtree the RFC 9162 proofs read
-(``client_sdk.merkle.NodeReader``) can be computed from one tile by hashing at most 255 nodes, so
+(``ipnotary.sdk.merkle.NodeReader``) can be computed from one tile by hashing at most 255 nodes, so
 a proof for any leaf at any tree size reads a handful of tiles and no tree is ever rebuilt.
 
 Why tiles rather than one row per node: appending a batch rewrites only the rightmost tile of
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from client_sdk.merkle import HASH_SIZE, node_hash
+from ipnotary.sdk.merkle import HASH_SIZE, node_hash
 
 __all__ = [
     "TILE_HEIGHT",

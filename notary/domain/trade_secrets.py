@@ -1,7 +1,7 @@
 """Trade-secret filings (the regulation's Art. 26) and their disclosures.
 
 The service never sees a secret: it receives an encrypted container, the holder's wrapped data key
-and a salted commitment (``client_sdk.trade_secret``). The anchored filing record holds the
+and a salted commitment (``ipnotary.sdk.trade_secret``). The anchored filing record holds the
 commitment and the ciphertext's fingerprint, never a digest of the plaintext. A disclosure record
 says who disclosed which filing to whom, when, and which wrapped key (by hash) was handed over.
 """
@@ -13,10 +13,11 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, StringConstraints
 
-from client_sdk.certificate import format_timestamp
-from notary.domain.records import ContentFingerprint
-from notary.domain.scalars import Hex64
-from notary.domain.text import CheckedTextModel
+from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.service.domain.records import ContentFingerprint
+from ipnotary.service.domain.scalars import Hex64
+from ipnotary.service.domain.text import CheckedTextModel
 
 __all__ = ["FilingRequest", "build_disclosure_record", "build_trade_secret_record"]
 
@@ -50,7 +51,7 @@ def build_trade_secret_record(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": record_id,
-        "kind": "trade_secret",
+        "kind": RecordKind.trade_secret.value,
         "schema": 1,
         "holder": {"id": holder_id, "name": holder_name},
         "commitment": commitment,

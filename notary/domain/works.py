@@ -15,11 +15,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from client_sdk.certificate import format_timestamp
-from notary.domain.identifiers import IdType, PartyId, mask_identifier, normalise_identifier
-from notary.domain.records import ContentFingerprint
-from notary.domain.scalars import JsonDate
-from notary.domain.text import CheckedTextModel, Text
+from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.service.domain.identifiers import (
+    IdType,
+    PartyId,
+    mask_identifier,
+    normalise_identifier,
+)
+from ipnotary.service.domain.records import ContentFingerprint
+from ipnotary.service.domain.scalars import JsonDate
+from ipnotary.service.domain.text import CheckedTextModel, Text
 
 __all__ = [
     "PriorRegistration",
@@ -67,7 +73,7 @@ class Publication(CheckedTextModel):
 
 class WorkDetails(CheckedTextModel):
     """What a holder declares about a work. Limits are documented in docs/works.md; no text may
-    hold invisible formatting characters (``notary.domain.text``)."""
+    hold invisible formatting characters (``ipnotary.service.domain.text``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -130,7 +136,7 @@ def build_work_record(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": record_id,
-        "kind": "work",
+        "kind": RecordKind.work.value,
         "schema": 1,
         "holder": {"id": holder_id, "name": holder_name},
         "work": details.as_record_field(),

@@ -11,12 +11,12 @@ on standard error, at ``NOTARY_LOG_LEVEL``, in ``NOTARY_LOG_FORMAT``:
   ``witness``, ``tsa``, ...), ``pid``, and ``exception`` with the traceback when there is one.
 - ``text``: the same as one readable line, ids as ``key=value`` after the message.
 
-Each line is cleaned by the deployment's :class:`~client_sdk.redaction.Redactor` (string field
+Each line is cleaned by the deployment's :class:`~ipnotary.sdk.redaction.Redactor` (string field
 by string field), on top of the process-wide record hook the app installs: a node's URL with an
 API key never reaches a log line, whichever field it went into.
 
 The request being served is a context variable (:func:`bind_request`, set by
-``notary.api.request_telemetry``): every line logged while serving it carries its
+``ipnotary.service.api.request_telemetry``): every line logged while serving it carries its
 ``request_id``, also from the worker threads blocking route code runs on.
 """
 
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from client_sdk.redaction import Redactor
-from notary.config import LogFormat
+from ipnotary.sdk.redaction import Redactor
+from ipnotary.service.config import LogFormat
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -61,7 +61,7 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:;=+/@-]{0,127}")
 
 # Our code's loggers follow NOTARY_LOG_LEVEL; these libraries log every HTTP request or block at
 # INFO/DEBUG, so they speak only from WARNING up whatever the level.
-_OWN_LOGGERS = ("notary", "chain", "client_sdk", "uvicorn", "uvicorn.error", "alembic")
+_OWN_LOGGERS = ("ipnotary", "uvicorn", "uvicorn.error", "alembic")
 _CHATTY_LOGGERS = ("httpx", "httpcore", "urllib3", "web3", "asyncio", "multipart",
                    "python_multipart", "eth", "evm", "py.warnings")
 

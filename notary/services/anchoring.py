@@ -19,7 +19,8 @@ Only one worker seals at a time: the caller holds a leader lock (``services.lead
 
 Each step logs one line with its ``event`` (``batch_sealed``, ``batch_anchored``,
 ``checkpoint_certified``, ``anchoring_retry``, ``anchoring_recovered``) and counts in
-``notary.observability.metrics``; :func:`anchoring_backlog` is what ``/metrics`` reports of the
+``ipnotary.service.observability.metrics``; :func:`anchoring_backlog` is what ``/metrics`` reports
+of the
 records still waiting.
 """
 
@@ -35,11 +36,11 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from notary.errors import LogBehindChain
-from notary.observability import metrics
-from notary.observability.logs import event
-from notary.services.transparency_log import TransparencyLog, log_size, tree_root
-from notary.storage.models import Batch, Cosignature, Record, TimestampToken
+from ipnotary.service.errors import LogBehindChain
+from ipnotary.service.observability import metrics
+from ipnotary.service.observability.logs import event
+from ipnotary.service.services.transparency_log import TransparencyLog, log_size, tree_root
+from ipnotary.service.storage.models import Batch, Cosignature, Record, TimestampToken
 
 __all__ = [
     "AnchorResult",
@@ -438,8 +439,8 @@ class AnchoringWorker:
 
 
 def _is_chain_failure(exc: BaseException) -> bool:
-    from chain.errors import ChainError
-    from notary.errors import DependencyUnavailable
+    from ipnotary.chain.errors import ChainError
+    from ipnotary.service.errors import DependencyUnavailable
 
     return isinstance(exc, (ChainError, DependencyUnavailable))
 

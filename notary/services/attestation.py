@@ -13,7 +13,8 @@ dead witness delays nothing but its own cosignatures; the anchoring worker certi
 once enough of them arrived (``anchoring.certify_ready``). Every endpoint keeps an
 :class:`EndpointState` for ``/readyz``, and the same state in ``notary_witness_up`` /
 ``notary_tsa_up``; each request's latency and each failed round are counted
-(``notary.observability.metrics``), and a failed round logs ``witness_down`` / ``tsa_down``, the
+(``ipnotary.service.observability.metrics``), and a failed round logs ``witness_down`` /
+``tsa_down``, the
 first good one after it ``witness_recovered`` / ``tsa_recovered``.
 """
 
@@ -33,15 +34,15 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from client_sdk.errors import FormatError
-from client_sdk.note import CosignatureVerifier, parse_note, parse_signature_lines
-from client_sdk.redaction import redact_url
-from client_sdk.timestamp import TimestampError, read_token, request_token, verify_token
-from notary.errors import DependencyUnavailable
-from notary.observability import metrics
-from notary.observability.logs import event
-from notary.services.transparency_log import checkpoint_digest, consistency_proof
-from notary.storage.models import Batch, Cosignature, TimestampToken
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.note import CosignatureVerifier, parse_note, parse_signature_lines
+from ipnotary.sdk.redaction import redact_url
+from ipnotary.sdk.timestamp import TimestampError, read_token, request_token, verify_token
+from ipnotary.service.errors import DependencyUnavailable
+from ipnotary.service.observability import metrics
+from ipnotary.service.observability.logs import event
+from ipnotary.service.services.transparency_log import checkpoint_digest, consistency_proof
+from ipnotary.service.storage.models import Batch, Cosignature, TimestampToken
 
 __all__ = [
     "AttestationLoop",

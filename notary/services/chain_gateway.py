@@ -1,5 +1,6 @@
 """The service's one door to the chain: connects on first use and again after a failure, and
-translates every ``chain.errors.ChainError`` into the service's :class:`ChainUnusable`, counted
+translates every ``ipnotary.chain.errors.ChainError`` into the service's :class:`ChainUnusable`,
+counted
 in ``notary_chain_errors_total`` by operation. The anchoring worker, the pledge service, readiness
 and the deployment checks use the chain only through it.
 """
@@ -12,19 +13,19 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from notary.config import ChainBackend, Settings
-from notary.errors import ChainUnusable, ConfigurationError
-from notary.observability import metrics
+from ipnotary.service.config import ChainBackend, Settings
+from ipnotary.service.errors import ChainUnusable, ConfigurationError
+from ipnotary.service.observability import metrics
 
 if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
-    from chain import (
+    from ipnotary.chain import (
         AnchoredBatch,
         AnchoringAccount,
         AnchorReceipt,
         EvidenceRegistryClient,
         PledgeRegistryClient,
     )
-    from client_sdk.chain_view import RegistryChainView
+    from ipnotary.sdk.chain_view import RegistryChainView
 
 __all__ = ["ChainGateway", "connect_chain"]
 
@@ -53,7 +54,7 @@ class ChainGateway:
         self._lock = threading.Lock()
 
     def client(self) -> EvidenceRegistryClient:
-        from chain.errors import ChainError
+        from ipnotary.chain.errors import ChainError
 
         with self._lock:
             if self._client is None:
@@ -67,8 +68,8 @@ class ChainGateway:
     def pledges(self) -> PledgeRegistryClient:
         """The PledgeRegistry client on the same chain, account and sender (deployed on first
         use)."""
-        from chain.errors import ChainError
-        from chain.errors import ChainUnavailable as NodeDown
+        from ipnotary.chain.errors import ChainError
+        from ipnotary.chain.errors import ChainUnavailable as NodeDown
 
         client = self.client()
         with self._lock:
@@ -84,7 +85,7 @@ class ChainGateway:
             return self._pledges
 
     def anchor_root(self, root: bytes, tree_size: int) -> AnchorReceipt:
-        from chain.errors import ChainUnavailable as NodeDown
+        from ipnotary.chain.errors import ChainUnavailable as NodeDown
 
         client = self.client()
         started = time.perf_counter()
@@ -101,14 +102,14 @@ class ChainGateway:
         return receipt
 
     def view(self) -> RegistryChainView:
-        """A verifier's read-only view of this chain (``client_sdk.verify.ChainView``)."""
-        from client_sdk.chain_view import RegistryChainView
+        """A verifier's read-only view of this chain (``ipnotary.sdk.verify.ChainView``)."""
+        from ipnotary.sdk.chain_view import RegistryChainView
 
         client = self.client()
         return RegistryChainView(client.w3, endpoint="the service's chain")
 
     def check(self) -> None:
-        from chain.errors import ChainError
+        from ipnotary.chain.errors import ChainError
 
         try:
             self.client().check()
@@ -139,7 +140,7 @@ class ChainGateway:
 
     def _read(self, operation: str, what: str, read: Callable[[EvidenceRegistryClient], T]) -> T:
         """One read through the client: a chain error counted as ``operation`` and translated."""
-        from chain.errors import ChainError
+        from ipnotary.chain.errors import ChainError
 
         try:
             return read(self.client())
@@ -167,8 +168,8 @@ def _count_chain_error(operation: str, exc: BaseException) -> None:
 def connect_chain(settings: Settings) -> Callable[[], EvidenceRegistryClient]:
     key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
     if key is None and settings.chain_backend is ChainBackend.embedded:
-        from chain import load_or_create_signer_key
-        from chain.errors import ChainError
+        from ipnotary.chain import load_or_create_signer_key
+        from ipnotary.chain.errors import ChainError
 
         try:  # once, here: opening an encrypted key costs scrypt's second
             key = load_or_create_signer_key(settings.chain_dir,
@@ -178,7 +179,7 @@ def connect_chain(settings: Settings) -> Callable[[], EvidenceRegistryClient]:
                                      code="chain_key_unreadable") from exc
 
     def connect() -> EvidenceRegistryClient:
-        from chain import DEFAULT_CHAIN_ID, EvidenceRegistryClient
+        from ipnotary.chain import DEFAULT_CHAIN_ID, EvidenceRegistryClient
 
         if settings.chain_backend is ChainBackend.embedded:
             return EvidenceRegistryClient.connect_embedded(

@@ -6,7 +6,7 @@ commitment, a commitment to its subject and its non-personal fields; details and
 approved repair is itself anchored (``credit_repair``).
 
 Start at :func:`subject_status`: the answer for a time T counts an entry only if it was recorded by
-T (its record's certificate proves it, as :func:`client_sdk.credit.counts_at` says), public on
+T (its record's certificate proves it, as :func:`ipnotary.sdk.credit.counts_at` says), public on
 T's date and not repaired by T; what it needs for that outlives the erasure (subject, subject
 salt, conduct, severity, period).
 """
@@ -21,11 +21,12 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from client_sdk.certificate import format_timestamp
-from client_sdk.credit import CREDIT_STATUS_MEDIA_TYPE
-from client_sdk.policy import TrustPolicy
-from client_sdk.verify import verify_certificate
-from notary.domain.credit import (
+from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.credit import CREDIT_STATUS_MEDIA_TYPE
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.verify import verify_certificate
+from ipnotary.service.domain.credit import (
     CreditEntryDetails,
     RepairApplication,
     RepairDecision,
@@ -36,13 +37,20 @@ from notary.domain.credit import (
     new_salt,
     subject_commitment,
 )
-from notary.domain.records import new_id
-from notary.errors import Conflict, InvalidInput, NotFound, NotReady, PermissionDenied, TooEarly
-from notary.services import pledges
-from notary.services.issuer import Issuer
-from notary.services.records import StoredRecord, accept_record, certificate_for
-from notary.storage.db import purge_erased_rows
-from notary.storage.models import CreditEntry, CreditRepair, Principal, Record
+from ipnotary.service.domain.records import new_id
+from ipnotary.service.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotReady,
+    PermissionDenied,
+    TooEarly,
+)
+from ipnotary.service.services import pledges
+from ipnotary.service.services.issuer import Issuer
+from ipnotary.service.services.records import StoredRecord, accept_record, certificate_for
+from ipnotary.service.storage.db import purge_erased_rows
+from ipnotary.service.storage.models import CreditEntry, CreditRepair, Principal, Record
 
 __all__ = [
     "MAX_STATUS_ENTRIES",
@@ -108,7 +116,7 @@ def record_entry(
         )]
 
     stored = accept_record(
-        session, kind="credit_entry", owner=authority, build_body=build, extra_rows=row
+        session, kind=RecordKind.credit_entry, owner=authority, build_body=build, extra_rows=row
     )
     return stored, Opening(detail_doc, salt, commitment, subject_salt)
 
@@ -240,8 +248,9 @@ def decide_repair(
         _erase(session, entry, status="repaired", closing_record_id=rid)
         return [entry, repair]
 
-    stored = accept_record(session, kind="credit_repair", owner=authority, build_body=build,
-                           record_id=new_id("credit_repair"), extra_rows=rows)
+    stored = accept_record(session, kind=RecordKind.credit_repair, owner=authority,
+                           build_body=build, record_id=new_id(RecordKind.credit_repair),
+                           extra_rows=rows)
     _purge(session)
     return repair, stored
 

@@ -33,14 +33,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from client_sdk.signing import key_id
-from notary.errors import ChainUnusable, ConfigurationError
-from notary.observability.logs import event
-from notary.services.principals import Actor, audit
-from notary.storage.models import DeploymentFact
+from ipnotary.sdk.signing import key_id
+from ipnotary.service.errors import ChainUnusable, ConfigurationError
+from ipnotary.service.observability.logs import event
+from ipnotary.service.services.principals import Actor, audit
+from ipnotary.service.storage.models import DeploymentFact
 
 if TYPE_CHECKING:
-    from notary.runtime import Runtime
+    from ipnotary.service.runtime import Runtime
 
 __all__ = ["FACTS", "MIN_ANCHORS_AFFORDABLE", "AccountCheck", "check_anchoring_account",
            "check_facts", "deployment_facts", "preflight", "wait_for_chain"]
@@ -160,7 +160,7 @@ def wait_for_chain(runtime: Runtime, timeout: float) -> None:
             return
         except ChainUnusable as exc:
             cause = exc.__cause__
-            from chain.errors import ChainUnavailable as NodeDown
+            from ipnotary.chain.errors import ChainUnavailable as NodeDown
 
             if not isinstance(cause, NodeDown) or time.monotonic() + delay > deadline:
                 raise ConfigurationError(f"cannot check the deployment's chain at start: "
@@ -202,6 +202,6 @@ def preflight(runtime: Runtime) -> dict[str, str]:
 
 def key_id_of(retired: Any) -> str:
     """The key id of a ``NOTARY_ISSUER_RETIRED_KEYS`` entry."""
-    from client_sdk.signing import public_key_from_b64
+    from ipnotary.sdk.signing import public_key_from_b64
 
     return key_id(public_key_from_b64(retired.public_key))

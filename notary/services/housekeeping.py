@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from notary.services.credit import sweep_expired
+from ipnotary.service.services.credit import sweep_expired
 
 __all__ = ["HOUSEKEEPING_PERIOD", "housekeep"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk.certificate import (
+from ipnotary.sdk.certificate import (
     CERTIFICATE_MEDIA_TYPE,
     CERTIFICATE_V1_MEDIA_TYPE,
     RECEIPT_MEDIA_TYPE,
@@ -22,11 +22,11 @@ from client_sdk.certificate import (
     format_timestamp,
     parse_certificate,
 )
-from client_sdk.errors import VerificationError
-from client_sdk.policy import TrustPolicy
-from client_sdk.signing import key_id, public_key_to_b64, sign_document
-from client_sdk.verify import verify_certificate
-from notary.errors import ConfigurationError
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.signing import key_id, public_key_to_b64, sign_document
+from ipnotary.sdk.verify import verify_certificate
+from ipnotary.service.errors import ConfigurationError
 
 __all__ = ["OPERATOR_ONLY_NOTICE", "AnchorFacts", "Issuer", "LogFacts"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from notary.errors import ConfigurationError
+from ipnotary.service.errors import ConfigurationError
 
 __all__ = ["load_or_create_ed25519_key"]
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from notary.observability.logs import event
+from ipnotary.service.observability.logs import event
 
 __all__ = ["FileLeaderLock", "LeaderLock", "PostgresLeaderLock", "leader_lock_for"]
 

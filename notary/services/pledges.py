@@ -14,7 +14,7 @@ Who may do what, checked here and again by the contract:
 2. Only the registrar that registered a pledge may amend, release or enforce it (403
    ``not_your_pledge`` here, ``NotRegistrar`` on chain).
 3. A release or an enforcement carries the pledgee's consent: an act signed with the
-   ``pledgee_key`` its terms name (``client_sdk.pledges.check_pledge_consent``), at most
+   ``pledgee_key`` its terms name (``ipnotary.sdk.pledges.check_pledge_consent``), at most
    :data:`CONSENT_MAX_AGE` old. Its hash goes on chain, the consent itself into the anchored event.
 4. A registration carries an idempotency key; a retry with the same key and body answers with the
    first registration, even after the pledge was released (the chain alone could not tell).
@@ -38,12 +38,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sqlmodel import Session, select
 
-from client_sdk.canonical import canonical_json
-from client_sdk.certificate import format_timestamp
-from client_sdk.errors import VerificationError
-from client_sdk.pledges import PLEDGE_STATUS_MEDIA_TYPE, check_pledge_consent, consent_digest
-from notary.domain.identifiers import PartyId
-from notary.domain.pledges import (
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.pledges import PLEDGE_STATUS_MEDIA_TYPE, check_pledge_consent, consent_digest
+from ipnotary.service.domain.identifiers import PartyId
+from ipnotary.service.domain.pledges import (
     PledgeAsset,
     PledgeTerms,
     asset_id,
@@ -51,8 +52,8 @@ from notary.domain.pledges import (
     party_hash,
     terms_digest,
 )
-from notary.domain.works import owner_subject_key
-from notary.errors import (
+from ipnotary.service.domain.works import owner_subject_key
+from ipnotary.service.errors import (
     ChainUnusable,
     Conflict,
     InvalidInput,
@@ -60,14 +61,14 @@ from notary.errors import (
     PermissionDenied,
     TooEarly,
 )
-from notary.services.issuer import Issuer
-from notary.services.principals import Actor, audit
-from notary.services.records import StoredRecord, accept_record, body_of
-from notary.storage.models import Pledge, Principal, Record
+from ipnotary.service.services.issuer import Issuer
+from ipnotary.service.services.principals import Actor, audit
+from ipnotary.service.services.records import StoredRecord, accept_record, body_of
+from ipnotary.service.storage.models import Pledge, Principal, Record
 
 if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
-    from chain.pledges import RegistrarAccount
-    from chain.types import BlockInfo, PledgeReceipt, PledgeSnapshot
+    from ipnotary.chain.pledges import RegistrarAccount
+    from ipnotary.chain.types import BlockInfo, PledgeReceipt, PledgeSnapshot
 
 __all__ = [
     "CONSENT_MAX_AGE",
@@ -113,7 +114,7 @@ class PledgeLedger(Protocol):
 
 def _chain_call(fn: Callable[..., _T], *args: Any) -> _T:
     """Run a PledgeRegistry call, turning its refusals into the service's errors."""
-    from chain import errors as ce
+    from ipnotary.chain import errors as ce
 
     try:
         return fn(*args)
@@ -205,7 +206,7 @@ def _event_record(
         )
 
     dedup = f"pledge_event:{receipt.chain_id}:{receipt.tx_hash}"
-    return accept_record(session, kind="pledge_event", owner=registrar, build_body=build,
+    return accept_record(session, kind=RecordKind.pledge_event, owner=registrar, build_body=build,
                          dedup=dedup, extra_rows=extra_rows)
 
 
@@ -239,7 +240,8 @@ def _ownership(session: Session, asset: PledgeAsset, terms: PledgeTerms) -> dict
         return {"checked": False,
                 "reason": f"the {asset.type.value} is registered outside this platform; the "
                           "register did not check that the pledgor owns it"}
-    record = session.exec(select(Record).where(Record.id == work_id, Record.kind == "work")).first()
+    record = session.exec(
+        select(Record).where(Record.id == work_id, Record.kind == RecordKind.work)).first()
     if record is None:
         raise InvalidInput(f"no work {work_id} is registered here; pledge a copyright registered "
                            "elsewhere by its registration number", code="work_not_registered")
@@ -465,9 +467,9 @@ def pledge_status(
 
     Without ``as_of`` the answer is for the newest second that is over. The details (parties,
     terms) come from our records but are checked here against the hashes the chain holds, and a
-    verifier re-checks them (``client_sdk.pledges.verify_pledge_status``).
+    verifier re-checks them (``ipnotary.sdk.pledges.verify_pledge_status``).
     """
-    from chain import errors as ce
+    from ipnotary.chain import errors as ce
 
     try:
         moment = _moment(chain, as_of)

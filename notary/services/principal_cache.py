@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from notary.storage.models import Principal
+from ipnotary.service.storage.models import Principal
 
 __all__ = ["PrincipalCache"]
 
@@ -31,7 +31,7 @@ class PrincipalCache:
     def authenticate(self, key: str | None) -> Principal:
         from sqlmodel import Session
 
-        from notary.services.principals import authenticate_key, hash_api_key
+        from ipnotary.service.services.principals import authenticate_key, hash_api_key
 
         digest = hash_api_key(key) if key else ""
         now = time.monotonic()

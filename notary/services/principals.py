@@ -30,16 +30,16 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from notary.domain.identifiers import parse_subject_key
-from notary.domain.records import Role, new_id
-from notary.errors import (
+from ipnotary.service.domain.identifiers import parse_subject_key
+from ipnotary.service.domain.records import Role, new_id
+from ipnotary.service.errors import (
     AuthenticationRequired,
     Conflict,
     InvalidInput,
     NotFound,
     PermissionDenied,
 )
-from notary.storage.models import ApiKey, AuditEvent, Principal
+from ipnotary.service.storage.models import ApiKey, AuditEvent, Principal
 
 __all__ = [
     "Actor",

@@ -36,17 +36,18 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from client_sdk.canonical import canonical_json
-from client_sdk.certificate import Receipt, parse_time, record_leaf_hash
-from client_sdk.errors import FormatError
-from client_sdk.merkle import root_from_inclusion_proof
-from client_sdk.note import CosignatureVerifier
-from client_sdk.signing import key_id, public_key_from_b64, signature_is_valid
-from notary.domain.records import dedup_key
-from notary.domain.tiles import TILE_WIDTH
-from notary.errors import ChainUnusable
-from notary.services.transparency_log import inclusion_proof, log_size, tree_root
-from notary.storage.models import Batch, Cosignature, LogTile, Principal, Record
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.certificate import Receipt, parse_time, record_leaf_hash
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.merkle import root_from_inclusion_proof
+from ipnotary.sdk.note import CosignatureVerifier
+from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
+from ipnotary.service.domain.records import dedup_key
+from ipnotary.service.domain.tiles import TILE_WIDTH
+from ipnotary.service.errors import ChainUnusable
+from ipnotary.service.services.transparency_log import inclusion_proof, log_size, tree_root
+from ipnotary.service.storage.models import Batch, Cosignature, LogTile, Principal, Record
 
 __all__ = [
     "AnchorSource",
@@ -66,7 +67,7 @@ __all__ = [
 # Kinds whose whole state is the record row, so that a receipt restores all of it. The others
 # keep rows beside the record that a receipt does not carry (key grants, a credit entry's
 # erasable details, a pledge's terms).
-RESTORABLE_KINDS = frozenset({"evidence", "work"})
+RESTORABLE_KINDS = frozenset({RecordKind.evidence, RecordKind.work})
 # to prevent an operator's typo (a home directory) from running for hours
 MAX_RECEIPT_FILES = 100_000
 MAX_RECEIPT_FILE_BYTES = 1024 * 1024
@@ -190,7 +191,7 @@ class ReconcileReport:
 
 def read_anchored_checkpoints(anchors: AnchorSource) -> list[AnchoredCheckpoint]:
     """Every checkpoint the registry holds, oldest first. Chain errors: ``ChainUnusable``."""
-    from chain.errors import ChainError
+    from ipnotary.chain.errors import ChainError
 
     try:
         count = anchors.batch_count()
@@ -213,7 +214,7 @@ def reconcile(
 
     Reads only; a witness at the database's size cosigns the same checkpoint again (harmless).
     """
-    from chain.errors import ChainError
+    from ipnotary.chain.errors import ChainError
 
     anchored = read_anchored_checkpoints(anchors)
     db_size = log_size(session)

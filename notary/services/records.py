@@ -18,14 +18,22 @@ from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from client_sdk.canonical import canonical_json
-from client_sdk.certificate import AnyCertificate, record_leaf_hash
-from client_sdk.note import Checkpoint, parse_note
-from notary.domain.records import Role, new_id
-from notary.errors import NotFound, NotReady
-from notary.services.issuer import AnchorFacts, Issuer, LogFacts
-from notary.services.transparency_log import cosigned_checkpoint, inclusion_proof
-from notary.storage.models import Batch, Cosignature, KeyGrant, Principal, Record, TimestampToken
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.certificate import AnyCertificate, record_leaf_hash
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.note import Checkpoint, parse_note
+from ipnotary.service.domain.records import Role, new_id
+from ipnotary.service.errors import NotFound, NotReady
+from ipnotary.service.services.issuer import AnchorFacts, Issuer, LogFacts
+from ipnotary.service.services.transparency_log import cosigned_checkpoint, inclusion_proof
+from ipnotary.service.storage.models import (
+    Batch,
+    Cosignature,
+    KeyGrant,
+    Principal,
+    Record,
+    TimestampToken,
+)
 
 __all__ = [
     "READER_ROLES",
@@ -183,21 +191,22 @@ def accept_many(
 
 # Trade secrets and their disclosures are seen by the holder and the named recipients only:
 # even a notary or arbitrator needs a disclosure to learn that a filing exists.
-_PRIVATE_KINDS = frozenset({"trade_secret", "disclosure"})
+_PRIVATE_KINDS = frozenset({RecordKind.trade_secret, RecordKind.disclosure})
 
 
 def may_see(session: Session, record: Record, viewer: Principal) -> bool:
     if record.owner_id == viewer.id:
         return True
     if record.kind in _PRIVATE_KINDS:
-        filing_id = record.id if record.kind == "trade_secret" else body_of(record)["filing"]["id"]
+        filing_id = (record.id if record.kind == RecordKind.trade_secret
+                     else body_of(record)["filing"]["id"])
         grant = session.exec(
             select(KeyGrant).where(
                 KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == viewer.id
             )
         ).first()
         return grant is not None and (
-            record.kind == "trade_secret" or grant.disclosure_id == record.id
+            record.kind == RecordKind.trade_secret or grant.disclosure_id == record.id
         )
     return viewer.role in READER_ROLES
 

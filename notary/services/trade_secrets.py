@@ -15,18 +15,19 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from client_sdk import trade_secret as ts
-from client_sdk.canonical import canonical_json
-from client_sdk.errors import DecryptionError, FormatError, VerificationError
-from notary.domain.records import ContentFingerprint, Role, dedup_key, new_id
-from notary.domain.trade_secrets import (
+from ipnotary.sdk import trade_secret as ts
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.errors import DecryptionError, FormatError, VerificationError
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.service.domain.records import ContentFingerprint, Role, dedup_key, new_id
+from ipnotary.service.domain.trade_secrets import (
     FilingRequest,
     build_disclosure_record,
     build_trade_secret_record,
 )
-from notary.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from notary.services.records import StoredRecord, accept_record, body_of
-from notary.storage.models import KeyGrant, Principal, Record
+from ipnotary.service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ipnotary.service.services.records import StoredRecord, accept_record, body_of
+from ipnotary.service.storage.models import KeyGrant, Principal, Record
 
 __all__ = [
     "DISCLOSEE_ROLES",
@@ -146,8 +147,8 @@ def file_trade_secret(
         ]
 
     return accept_record(
-        session, kind="trade_secret", owner=holder, build_body=build, record_id=request.id,
-        dedup=dedup_key("trade_secret", holder.id, ciphertext.sha256),
+        session, kind=RecordKind.trade_secret, owner=holder, build_body=build, record_id=request.id,
+        dedup=dedup_key(RecordKind.trade_secret, holder.id, ciphertext.sha256),
         content_sha256=ciphertext.sha256, content_cid=ciphertext.cid, extra_rows=grant,
     )
 
@@ -162,7 +163,7 @@ def disclose_filing(
 ) -> StoredRecord:
     """Hand a wrapped key to an arbitrator or notary, as an anchored disclosure record."""
     filing = session.exec(
-        select(Record).where(Record.id == filing_id, Record.kind == "trade_secret")
+        select(Record).where(Record.id == filing_id, Record.kind == RecordKind.trade_secret)
     ).first()
     if filing is None or filing.owner_id != holder.id:
         raise NotFound(f"no trade-secret filing {filing_id!r} of yours")

@@ -8,7 +8,7 @@ and the tiles below the old size are never rewritten.
 
 Proofs for any leaf at any checkpoint size, and consistency proofs between any two sizes, are
 computed from the tiles (:func:`inclusion_proof`, :func:`consistency_proof`): a proof reads a
-handful of tiles in one query (``client_sdk.merkle.nodes_needed``). Cosignatures and time-stamp
+handful of tiles in one query (``ipnotary.sdk.merkle.nodes_needed``). Cosignatures and time-stamp
 tokens are kept beside the checkpoint; :func:`cosigned_checkpoint` puts the witnesses' signature
 lines back onto the log-signed note.
 """
@@ -23,14 +23,14 @@ from typing import TypeVar
 from sqlalchemy import func, text, tuple_, update
 from sqlmodel import Session, col, select
 
-from client_sdk.merkle import NodeReader, nodes_needed
-from client_sdk.merkle import consistency_proof as _consistency_proof
-from client_sdk.merkle import inclusion_proof as _inclusion_proof
-from client_sdk.merkle import tree_root as _tree_root
-from client_sdk.note import Checkpoint, Note, NoteSigner, parse_note, parse_signature_lines
-from notary.domain.tiles import TileKey, append_leaves, read_nodes, tile_for_node
-from notary.errors import ConfigurationError, NotFound
-from notary.storage.models import Batch, Cosignature, LogTile
+from ipnotary.sdk.merkle import NodeReader, nodes_needed
+from ipnotary.sdk.merkle import consistency_proof as _consistency_proof
+from ipnotary.sdk.merkle import inclusion_proof as _inclusion_proof
+from ipnotary.sdk.merkle import tree_root as _tree_root
+from ipnotary.sdk.note import Checkpoint, Note, NoteSigner, parse_note, parse_signature_lines
+from ipnotary.service.domain.tiles import TileKey, append_leaves, read_nodes, tile_for_node
+from ipnotary.service.errors import ConfigurationError, NotFound
+from ipnotary.service.storage.models import Batch, Cosignature, LogTile
 
 __all__ = [
     "AppendResult",

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from client_sdk.note import CosignatureVerifier
-from client_sdk.policy import (
+from ipnotary.sdk.note import CosignatureVerifier
+from ipnotary.sdk.policy import (
     IssuerKey,
     LogPolicy,
     TimestampAuthority,
@@ -24,10 +24,10 @@ from client_sdk.policy import (
     Witness,
     WitnessPolicy,
 )
-from notary.config import Settings
-from notary.errors import ConfigurationError
-from notary.services.issuer import Issuer
-from notary.services.transparency_log import TransparencyLog
+from ipnotary.service.config import Settings
+from ipnotary.service.errors import ConfigurationError
+from ipnotary.service.services.issuer import Issuer
+from ipnotary.service.services.transparency_log import TransparencyLog
 
 __all__ = ["NO_INDEPENDENT_PARTY", "load_tsa_roots", "served_policy"]
 

@@ -14,16 +14,17 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from notary.domain.records import ContentFingerprint, dedup_key
-from notary.domain.works import (
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.service.domain.records import ContentFingerprint, dedup_key
+from ipnotary.service.domain.works import (
     PriorRegistration,
     WorkDetails,
     build_work_record,
     mask_work_identities,
     owner_subject_key,
 )
-from notary.services.records import READER_ROLES, StoredRecord, accept_record, body_of
-from notary.storage.models import Batch, Principal, Record
+from ipnotary.service.services.records import READER_ROLES, StoredRecord, accept_record, body_of
+from ipnotary.service.storage.models import Batch, Principal, Record
 
 __all__ = ["Registration", "identities_visible_to", "register_work", "registrations_of",
            "work_as_seen_by"]
@@ -46,7 +47,7 @@ def register_work(
     """Store a work registration; earlier registrations of the content by others are flagged."""
     earlier = session.exec(
         select(Record)
-        .where(Record.kind == "work", Record.content_sha256 == content.sha256,
+        .where(Record.kind == RecordKind.work, Record.content_sha256 == content.sha256,
                Record.owner_id != holder.id)
         .order_by(col(Record.seq))
         .limit(20)
@@ -67,8 +68,8 @@ def register_work(
         )
 
     stored = accept_record(
-        session, kind="work", owner=holder, build_body=build,
-        dedup=dedup_key("work", holder.id, content.sha256),
+        session, kind=RecordKind.work, owner=holder, build_body=build,
+        dedup=dedup_key(RecordKind.work, holder.id, content.sha256),
         content_sha256=content.sha256, content_cid=content.cid,
     )
     if not stored.created:  # the holder's own earlier registration: report what it recorded
@@ -88,7 +89,7 @@ def registrations_of(session: Session, *, sha256: str, limit: int = 100) -> list
     rows = session.exec(
         select(Record, Batch)
         .join(Batch, col(Record.batch_seq) == col(Batch.seq), isouter=True)
-        .where(Record.kind == "work", Record.content_sha256 == sha256)
+        .where(Record.kind == RecordKind.work, Record.content_sha256 == sha256)
         .order_by(col(Record.seq))
         .limit(limit)
     ).all()

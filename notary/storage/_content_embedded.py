@@ -37,10 +37,10 @@ from typing import BinaryIO, Self
 
 from multiformats import CID
 
-from client_sdk._unixfs import LeafDigests, parse_cid
-from client_sdk.errors import ContentIntegrityError, FormatError
-from client_sdk.fingerprint import Fingerprint, Fingerprinter
-from notary.errors import (
+from ipnotary.sdk._unixfs import LeafDigests, parse_cid
+from ipnotary.sdk.errors import ContentIntegrityError, FormatError
+from ipnotary.sdk.fingerprint import Fingerprint, Fingerprinter
+from ipnotary.service.errors import (
     ContentCorrupted,
     ContentNotFound,
     ContentStoreUnavailable,

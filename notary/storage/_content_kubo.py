@@ -18,7 +18,7 @@ ours and a difference fails the write loudly (and unpins what Kubo stored).
 
 Reading: the DAG is fetched block by block with ``/api/v0/block/get`` and every block is hashed
 against the CID its parent names before any of its bytes are used
-(``client_sdk._unixfs.iter_file_blocks``). That needs no local state (the alternative, streaming
+(``ipnotary.sdk._unixfs.iter_file_blocks``). That needs no local state (the alternative, streaming
 ``cat`` against a locally kept digest list, would need a side database next to the daemon) and
 it also verifies the DAG's structure. Reads pass ``offline=true`` so a missing block is reported
 as missing instead of being searched for on the network.
@@ -43,17 +43,17 @@ from typing import Any, Self
 import httpx
 from multiformats import CID
 
-from client_sdk._unixfs import (
+from ipnotary.sdk._unixfs import (
     CHUNK_SIZE,
     MAX_LINKS,
     file_size_from_root,
     iter_file_blocks,
     parse_cid,
 )
-from client_sdk.errors import ContentIntegrityError, FormatError
-from client_sdk.fingerprint import Fingerprint, Fingerprinter
-from client_sdk.redaction import redact_url
-from notary.errors import (
+from ipnotary.sdk.errors import ContentIntegrityError, FormatError
+from ipnotary.sdk.fingerprint import Fingerprint, Fingerprinter
+from ipnotary.sdk.redaction import redact_url
+from ipnotary.service.errors import (
     ContentCorrupted,
     ContentNotFound,
     ContentStoreError,

@@ -3,12 +3,13 @@
 Start with :class:`ContentStore`, the interface the service codes against, and
 :func:`open_content_store`, which picks an implementation from one setting:
 
-* :class:`EmbeddedContentStore` (``notary.storage._content_embedded``): files in a local
+* :class:`EmbeddedContentStore` (``ipnotary.service.storage._content_embedded``): files in a local
   directory, no server needed;
-* :class:`KuboContentStore` (``notary.storage._content_kubo``): a Kubo daemon over its RPC API.
+* :class:`KuboContentStore` (``ipnotary.service.storage._content_kubo``): a Kubo daemon over its
+RPC API.
 
 Both fingerprint while writing (one pass gives size, SHA-256, SM3 and both CIDs; see
-``client_sdk.fingerprint``) and re-verify every byte they hand out against the CID it was asked
+``ipnotary.sdk.fingerprint``) and re-verify every byte they hand out against the CID it was asked
 for, so a corrupt disk or a misbehaving daemon yields :class:`~notary.errors.ContentCorrupted`,
 never wrong bytes. Errors::
 
@@ -27,9 +28,9 @@ from os import PathLike
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
-from client_sdk.fingerprint import Fingerprint
-from notary.storage._content_embedded import EmbeddedContentStore
-from notary.storage._content_kubo import KuboContentStore
+from ipnotary.sdk.fingerprint import Fingerprint
+from ipnotary.service.storage._content_embedded import EmbeddedContentStore
+from ipnotary.service.storage._content_kubo import KuboContentStore
 
 __all__ = [
     "ContentStore",

@@ -167,7 +167,8 @@ class Batch(SQLModel, table=True):
 
 class LogTile(SQLModel, table=True):
     """One C2SP tlog-tiles tile of the log: up to 256 concatenated 32-byte hashes at tree height
-    8 * level (see ``notary.domain.tiles``). Only the rightmost tile of a level ever changes."""
+    8 * level (see ``ipnotary.service.domain.tiles``). Only the rightmost tile of a level ever
+    changes."""
 
     __tablename__ = "log_tile"
 

@@ -4,13 +4,16 @@ A witness has its own Ed25519 key and its own state, and depends only on ``clien
 Merkle proofs) and the web stack, never on the service's settings, database or runtime. Read in
 this order:
 
-* :mod:`notary.witness.protocol`: :class:`Witness`, the add-checkpoint decision in the spec's order;
-* :mod:`notary.witness.state`: the SQLite state and the atomic, durable check-and-store step;
-* :mod:`notary.witness.app`: HTTP (status codes, body limits); :mod:`notary.witness.cli`: commands;
-* :mod:`notary.witness.keys` and :mod:`notary.witness.errors`.
+* :mod:`ipnotary.service.witness.protocol`: :class:`Witness`, the add-checkpoint decision in the
+  spec's order;
+* :mod:`ipnotary.service.witness.state`: the SQLite state and the atomic, durable check-and-store
+  step;
+* :mod:`ipnotary.service.witness.app`: HTTP (status codes, body limits);
+  :mod:`ipnotary.service.witness.cli`: commands;
+* :mod:`ipnotary.service.witness.keys` and :mod:`ipnotary.service.witness.errors`.
 """
 
-from notary.witness.errors import WitnessError
-from notary.witness.protocol import MAX_REQUEST_BYTES, Witness, init_witness, open_witness
+from ipnotary.service.witness.errors import WitnessError
+from ipnotary.service.witness.protocol import MAX_REQUEST_BYTES, Witness, init_witness, open_witness
 
 __all__ = ["MAX_REQUEST_BYTES", "Witness", "WitnessError", "init_witness", "open_witness"]

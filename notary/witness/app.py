@@ -1,6 +1,7 @@
 """The witness's HTTP face: ``POST /add-checkpoint`` (c2sp.org/tlog-witness) and ``GET /``.
 
-This is the one place where :mod:`notary.witness.errors` become HTTP responses. The request body is
+This is the one place where :mod:`ipnotary.service.witness.errors` become HTTP responses. The
+request body is
 read with a size limit and a deadline (a slow client cannot hold a worker), then handed to
 :meth:`Witness.add_checkpoint` in a worker thread, because SQLite and Ed25519 calls block.
 """
@@ -15,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from notary.witness.errors import RequestTooLarge, SizeConflict, WitnessError
-from notary.witness.protocol import MAX_REQUEST_BYTES, Witness
+from ipnotary.service.witness.errors import RequestTooLarge, SizeConflict, WitnessError
+from ipnotary.service.witness.protocol import MAX_REQUEST_BYTES, Witness
 
 __all__ = ["TLOG_SIZE_MEDIA_TYPE", "create_app"]
 

@@ -23,8 +23,8 @@ from typing import Annotated
 
 import typer
 
-from notary.witness.errors import WitnessError
-from notary.witness.protocol import Witness, init_witness, open_witness
+from ipnotary.service.witness.errors import WitnessError
+from ipnotary.service.witness.protocol import Witness, init_witness, open_witness
 
 __all__ = ["witness_app"]
 
@@ -99,7 +99,7 @@ def serve(
     """Answer POST /add-checkpoint until stopped."""
     import uvicorn
 
-    from notary.witness.app import create_app
+    from ipnotary.service.witness.app import create_app
 
     host, port = _parse_listen(listen)
     witness = _open(directory)

@@ -1,6 +1,6 @@
 """Errors of the witness program, each carrying the HTTP status c2sp.org/tlog-witness assigns it.
 
-``notary.witness.app`` turns them into responses in one place; the CLI prints them::
+``ipnotary.service.witness.app`` turns them into responses in one place; the CLI prints them::
 
     WitnessError
     ├── MalformedRequest          the body breaks the request format, or old size > size (400)

@@ -1,7 +1,7 @@
 """The witness's own Ed25519 key, kept in its directory as an unencrypted PKCS#8 PEM file (0600).
 
 The key never leaves the witness's machine: the log operator learns only the vkey that
-:meth:`client_sdk.note.CosignatureSigner.vkey` prints (``<name>+<key id>+base64(0x04 || key)``).
+:meth:`ipnotary.sdk.note.CosignatureSigner.vkey` prints (``<name>+<key id>+base64(0x04 || key)``).
 PKCS#8 PEM is what ``openssl pkey`` reads, so an operator can back it up or move it to an HSM.
 """
 
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from notary.witness.errors import WitnessSetupError
+from ipnotary.service.witness.errors import WitnessSetupError
 
 __all__ = ["KEY_FILE", "load_key_file", "write_key_file"]
 

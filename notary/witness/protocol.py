@@ -1,7 +1,8 @@
 """The c2sp.org/tlog-witness ``add-checkpoint`` decision, with no HTTP in it.
 
 :meth:`Witness.add_checkpoint` takes a request body and returns the cosignature line, or raises a
-:mod:`notary.witness.errors` error whose ``status`` is the one the spec gives. The checks run in the
+:mod:`ipnotary.service.witness.errors` error whose ``status`` is the one the spec gives. The checks
+run in the
 spec's order:
 
 1. the body is an ``old N`` line, at most 63 base64 proof lines, a blank line and a checkpoint note
@@ -12,7 +13,7 @@ spec's order:
 5. atomically with storing the new tree (:meth:`WitnessState.advance`): old size is the size last
    cosigned (409 + that size), a same-size checkpoint has the same root (409), and the RFC 9162
    consistency proof from the stored tree verifies (422), checked by
-   :func:`client_sdk.merkle.verify_consistency`;
+   :func:`ipnotary.sdk.merkle.verify_consistency`;
 6. cosign (``cosignature/v1``) with the witness's own clock, after the state is on disk.
 """
 
@@ -28,9 +29,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk.errors import FormatError
-from client_sdk.merkle import HASH_SIZE, MAX_PROOF_LENGTH, verify_consistency
-from client_sdk.note import (
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.merkle import HASH_SIZE, MAX_PROOF_LENGTH, verify_consistency
+from ipnotary.sdk.note import (
     MAX_NOTE_BYTES,
     Checkpoint,
     CosignatureSigner,
@@ -38,7 +39,7 @@ from client_sdk.note import (
     NoteVerifier,
     parse_note,
 )
-from notary.witness.errors import (
+from ipnotary.service.witness.errors import (
     ForkDetected,
     InconsistentProof,
     MalformedRequest,
@@ -47,8 +48,8 @@ from notary.witness.errors import (
     SizeConflict,
     WitnessSetupError,
 )
-from notary.witness.keys import KEY_FILE, load_key_file, write_key_file
-from notary.witness.state import STATE_FILE, WitnessState
+from ipnotary.service.witness.keys import KEY_FILE, load_key_file, write_key_file
+from ipnotary.service.witness.state import STATE_FILE, WitnessState
 
 __all__ = [
     "MAX_REQUEST_BYTES",

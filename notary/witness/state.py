@@ -25,8 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from client_sdk.merkle import EMPTY_TREE_ROOT, HASH_SIZE
-from notary.witness.errors import (
+from ipnotary.sdk.merkle import EMPTY_TREE_ROOT, HASH_SIZE
+from ipnotary.service.witness.errors import (
     ForkDetected,
     InconsistentProof,
     UnknownLog,

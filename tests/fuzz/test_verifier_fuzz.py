@@ -11,7 +11,7 @@ What must hold, whatever the input (issue 11, item 12):
 - ``parse_json``, ``parse_certificate``, ``parse_note``, ``Checkpoint.parse``,
   ``parse_tlog_proof`` and ``read_token`` raise ``FormatError`` or parse; checking a mutated note
   signature, a mutated proof or a mutated time-stamp token answers "no" or raises one of the SDK's
-  errors (``client_sdk.errors``), and never "yes" for something other than the original.
+  errors (``ipnotary.sdk.errors``), and never "yes" for something other than the original.
 
 Mutations are of two kinds: bytes (flip, replace, insert, delete, duplicate a span) and structure
 (one field of the parsed document replaced by any JSON value, removed, or added; one character of
@@ -35,14 +35,14 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from client_sdk.canonical import canonical_json, parse_json
-from client_sdk.certificate import parse_certificate
-from client_sdk.errors import ClientSDKError, FormatError, VerificationError
-from client_sdk.note import Checkpoint, CosignatureVerifier, NoteVerifier, parse_note
-from client_sdk.policy import IssuerKey, TrustPolicy
-from client_sdk.timestamp import read_token, verify_token
-from client_sdk.tlog_proof import format_tlog_proof, parse_tlog_proof
-from client_sdk.verify import Step, Verdict, verify_certificate
+from ipnotary.sdk.canonical import canonical_json, parse_json
+from ipnotary.sdk.certificate import parse_certificate
+from ipnotary.sdk.errors import ClientSDKError, FormatError, VerificationError
+from ipnotary.sdk.note import Checkpoint, CosignatureVerifier, NoteVerifier, parse_note
+from ipnotary.sdk.policy import IssuerKey, TrustPolicy
+from ipnotary.sdk.timestamp import read_token, verify_token
+from ipnotary.sdk.tlog_proof import format_tlog_proof, parse_tlog_proof
+from ipnotary.sdk.verify import Step, Verdict, verify_certificate
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "certificates"
 V1, V2 = ASSETS / "v1", ASSETS / "v2"

@@ -16,13 +16,15 @@ policy a deployment without witnesses or time-stamp authorities serves at ``/v1/
 the keys in its files; :func:`served_operator_policy` fetches and checks it),
 :func:`check_valid_on_operator_time` (what such a certificate verifies
 as), :func:`check_one_log` (every record in the one append-only log once, the log consistent) and
-:func:`check_database_and_chain_agree` (that log, anchored exactly once).
+:func:`check_database_and_chain_agree` (that log, anchored exactly once); and how every suite
+waits for it: :func:`wait_all_anchored` (every stored record in an anchored batch).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,19 +33,19 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Engine, func, or_
+from sqlmodel import Session, col, select
 
-from chain import AnchorReader
-from client_sdk import NotaryClient, TimeSource, TrustPolicy, Verdict, VerificationResult
-from client_sdk.merkle import MerkleTree, verify_consistency
-from client_sdk.note import Checkpoint, NoteSigner, NoteVerifier, parse_note
-from client_sdk.signing import key_id
-from notary.domain.tiles import TILE_WIDTH, TileKey
-from notary.services.keys import load_or_create_ed25519_key
-from notary.services.transparency_log import consistency_proof, read_tile
-from notary.storage.db import create_db_engine
-from notary.storage.models import Batch, Record
+from ipnotary.chain import AnchorReader
+from ipnotary.sdk import NotaryClient, TimeSource, TrustPolicy, Verdict, VerificationResult
+from ipnotary.sdk.merkle import MerkleTree, verify_consistency
+from ipnotary.sdk.note import Checkpoint, NoteSigner, NoteVerifier, parse_note
+from ipnotary.sdk.signing import key_id
+from ipnotary.service.domain.tiles import TILE_WIDTH, TileKey
+from ipnotary.service.services.keys import load_or_create_ed25519_key
+from ipnotary.service.services.transparency_log import consistency_proof, read_tile
+from ipnotary.service.storage.db import create_db_engine
+from ipnotary.service.storage.models import Batch, Record
 from tests.integration.chain_backends import NodeBackend, NodeProcess
 from tests.integration.postgres import postgres_server, postgres_url
 from tests.integration.service_process import ServiceProcess
@@ -67,6 +69,7 @@ __all__ = [
     "record_measurement",
     "served_operator_policy",
     "stack_settings",
+    "wait_all_anchored",
 ]
 
 DATABASES = ("sqlite", "postgres")
@@ -114,8 +117,12 @@ class StackSettings:
     node: NodeBackend | None = None
     kubo: Daemon | None = None
 
+    def database(self, data_dir: Path) -> str:
+        """The service's database URL: the stack's PostgreSQL, or SQLite in ``data_dir``."""
+        return self.database_url or f"sqlite:///{data_dir / 'notary.db'}"
+
     def engine(self, data_dir: Path) -> Engine:
-        return create_db_engine(self.database_url or f"sqlite:///{data_dir / 'notary.db'}")
+        return create_db_engine(self.database(data_dir))
 
     def reader(self, data_dir: Path, registry: str) -> AnchorReader:
         """The registry as anyone reads it; the embedded chain only once its service stopped."""
@@ -124,7 +131,7 @@ class StackSettings:
         return AnchorReader.from_embedded(data_dir / "chain")
 
     def chain_view_args(self, data_dir: Path) -> dict[str, Any]:
-        """Keyword arguments of ``client_sdk.chain_view.open_chain_view`` for this chain."""
+        """Keyword arguments of ``ipnotary.sdk.chain_view.open_chain_view`` for this chain."""
         if self.rpc_url is not None:
             return {"rpc_url": self.rpc_url}
         return {"embedded_dir": data_dir / "chain"}
@@ -332,6 +339,48 @@ def check_database_and_chain_agree(
     else:
         assert latest is None
     return ChainAgreement(records, batches)
+
+
+def wait_all_anchored(
+    database_url: str, *, at_least: int = 0, certified: bool = False, timeout: float = 180
+) -> None:
+    """Wait until every stored record is in an anchored batch, read from the database itself.
+
+    ``at_least``: and the database holds at least that many records; ``certified``: and every
+    batch is certified too (its certificates can be issued). Raises :class:`TimeoutError` saying
+    what is still waiting after ``timeout`` seconds.
+    """
+    engine = create_db_engine(database_url, pool_size=1)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with Session(engine) as session:
+                total = session.exec(select(func.count()).select_from(Record)).one()
+                waiting = session.exec(
+                    select(func.count())
+                    .select_from(Record)
+                    .outerjoin(Batch)
+                    .where(or_(col(Record.batch_seq).is_(None), col(Batch.status) != "anchored"))
+                ).one()
+                uncertified = (
+                    session.exec(
+                        select(func.count())
+                        .select_from(Batch)
+                        .where(col(Batch.certified_at).is_(None))
+                    ).one()
+                    if certified
+                    else 0
+                )
+            if waiting == 0 and uncertified == 0 and total >= at_least:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"after {timeout}s: {total} records (waiting for {at_least}), {waiting} not in "
+                    f"an anchored batch, {uncertified} batches not certified"
+                )
+            time.sleep(0.3)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import httpx
 
 from tests.conftest import REPO, free_port
 
-NOTARY = [sys.executable, "-c", "from notary.cli import main; main()"]
+NOTARY = [sys.executable, "-c", "from ipnotary.service.cli import main; main()"]
 
 
 @dataclass
@@ -115,8 +115,8 @@ class DigestSubmitter:
         return {"sha256": f"{i:064x}", "size": i, "metadata": {"title": f"item {i}"}}
 
     def _run(self) -> None:
-        from client_sdk import NotaryClient
-        from client_sdk.errors import APIError, TransportError
+        from ipnotary.sdk import NotaryClient
+        from ipnotary.sdk.errors import APIError, TransportError
 
         try:
             while True:

@@ -32,16 +32,16 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from client_sdk import NotaryClient, TimeSource, TrustPolicy, verify_certificate
-from client_sdk.certificate import Certificate, format_timestamp
-from client_sdk.errors import VerificationError
-from client_sdk.note import Note, parse_note
-from client_sdk.verify import Step, Verdict
-from notary.services.issuer import Issuer
-from notary.services.keys import load_or_create_ed25519_key
-from notary.services.records import certificate_for
-from notary.storage.db import create_db_engine
-from notary.storage.models import Record
+from ipnotary.sdk import NotaryClient, TimeSource, TrustPolicy, verify_certificate
+from ipnotary.sdk.certificate import Certificate, format_timestamp
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.note import Note, parse_note
+from ipnotary.sdk.verify import Step, Verdict
+from ipnotary.service.services.issuer import Issuer
+from ipnotary.service.services.keys import load_or_create_ed25519_key
+from ipnotary.service.services.records import certificate_for
+from ipnotary.service.storage.db import create_db_engine
+from ipnotary.service.storage.models import Record
 from tests.integration.torchwood import LiteWitness, NotaryWitness
 from tests.integration.witnessed import (
     Deployment,
@@ -237,8 +237,8 @@ def test_a_rebuilt_backdated_log_is_refused_by_the_witnesses_and_fails_under_the
 
     # A policy that also trusts the honest chain for time tells the rebuilt chain apart by its
     # genesis block, even though the registry sits at the same address (same key, same nonce).
-    from client_sdk.chain_view import open_chain_view
-    from client_sdk.policy import TrustedChain
+    from ipnotary.sdk.chain_view import open_chain_view
+    from ipnotary.sdk.policy import TrustedChain
 
     honest_chain = open_chain_view(embedded_dir=honest.data_dir / "chain")
     try:

@@ -30,10 +30,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
 
-from client_sdk import (
+from ipnotary.sdk import (
     Certificate,
     NotaryClient,
     Step,
@@ -42,10 +40,9 @@ from client_sdk import (
     VerificationError,
     verify_certificate,
 )
-from client_sdk.chain_view import open_chain_view
-from client_sdk.fingerprint import fingerprint_bytes
-from client_sdk.policy import TrustedChain
-from notary.storage.models import Batch, Record
+from ipnotary.sdk.chain_view import open_chain_view
+from ipnotary.sdk.fingerprint import fingerprint_bytes
+from ipnotary.sdk.policy import TrustedChain
 from tests.integration.conftest import (
     Stack,
     StackSettings,
@@ -53,6 +50,7 @@ from tests.integration.conftest import (
     check_valid_on_operator_time,
     served_operator_policy,
     stack_settings,
+    wait_all_anchored,
 )
 from tests.integration.service_process import DigestSubmitter, ServiceProcess
 
@@ -85,28 +83,6 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> StackSettings:
 
 def _service(stack: StackSettings, tmp_path: Path, **env: str) -> ServiceProcess:
     return ServiceProcess(tmp_path / "data", env={**stack.env, **env})
-
-
-def _wait_all_anchored(stack: StackSettings, data_dir: Path, timeout: float = 180) -> None:
-    """Wait until every stored record is in an anchored batch, read from the database itself."""
-    engine = stack.engine(data_dir)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            with Session(engine) as session:
-                waiting = session.exec(
-                    select(func.count())
-                    .select_from(Record)
-                    .outerjoin(Batch)
-                    .where(or_(col(Record.batch_seq).is_(None), col(Batch.status) != "anchored"))
-                ).one()
-            if waiting == 0:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{waiting} records still not anchored after {timeout}s")
-            time.sleep(0.3)
-    finally:
-        engine.dispose()
 
 
 def _wait_ready_leader(client: NotaryClient, timeout: float = 30) -> dict[str, Any]:
@@ -178,7 +154,7 @@ def test_evidence_and_works_end_to_end(stack: StackSettings, tmp_path: Path) -> 
             assert client.submit_digests([{"sha256": f"{7:064x}", "size": 7}])[0].id == many[6].id
 
             client.wait_anchored(sub.id, timeout=90)
-            _wait_all_anchored(stack, svc.data_dir)
+            wait_all_anchored(stack.database(svc.data_dir))
             # Each certificate is checked under the policy as it arrives (NotaryClient(policy=)).
             certs = {s.id: client.certificate(s.id) for s in [sub, one, many[0], many[-1]]}
             log_indexes = {
@@ -309,7 +285,7 @@ def test_kill_9_during_submissions_anchors_every_receipt_once(
             svc.start()
         submitter.join()
         assert len(acknowledged) == TOTAL
-        _wait_all_anchored(stack, svc.data_dir)
+        wait_all_anchored(stack.database(svc.data_dir))
         with NotaryClient(svc.url, key, timeout=60) as anonymous:
             registry = _wait_ready_leader(anonymous)["checks"]["chain"]["contract"]
         policy = served_operator_policy(svc)

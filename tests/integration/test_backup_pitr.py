@@ -31,7 +31,7 @@ import psycopg
 import pytest
 
 from tests.conftest import REPO, missing_component
-from tests.integration.conftest import record_measurement
+from tests.integration.conftest import record_measurement, wait_all_anchored
 from tests.integration.postgres import PostgresServer, find_pg_bin
 from tests.integration.service_process import NOTARY, DigestSubmitter, ServiceProcess
 
@@ -78,25 +78,6 @@ def _reconcile(svc: ServiceProcess, database_url: str) -> tuple[int, dict[str, A
     except ValueError:
         pytest.fail(f"notary reconcile printed no JSON (exit {done.returncode}): {stderr}")
     return done.returncode, report, stderr
-
-
-def _wait_all_anchored(url: str, count: int, timeout: float = 120) -> None:
-    """Every receipted record sealed, and every batch anchored (and certified)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with psycopg.connect(url) as conn:
-            pending = conn.execute("SELECT count(*) FROM record WHERE batch_seq IS NULL").fetchone()
-            unsure = conn.execute(
-                "SELECT count(*) FROM batch WHERE certified_at IS NULL"
-            ).fetchone()
-            total = conn.execute("SELECT count(*) FROM record").fetchone()
-        assert pending is not None and unsure is not None and total is not None
-        if pending[0] == 0 and unsure[0] == 0 and total[0] >= count:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"not anchored after {timeout}s: {pending[0]} pending, {unsure[0]} "
-                        "batches not certified")
-        time.sleep(0.2)
 
 
 def _archive_everything(server: PostgresServer) -> None:
@@ -200,7 +181,7 @@ def test_continuous_archiving_restores_every_receipt_and_a_dump_is_named_short(
         traffic.join()
         receipted = dict(traffic.acknowledged)
         assert len(receipted) == TOTAL
-        _wait_all_anchored(database_url, TOTAL)
+        wait_all_anchored(database_url, at_least=TOTAL, certified=True, timeout=120)
     finally:
         svc.stop()
     _archive_everything(primary)

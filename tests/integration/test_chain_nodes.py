@@ -14,17 +14,17 @@ from pathlib import Path
 import pytest
 from web3.types import RPCEndpoint
 
-from chain import EvidenceRegistryClient, errors
+from ipnotary.chain import EvidenceRegistryClient, errors
 from tests.integration.chain_backends import (
     ADMIN,
     ADMIN_KEY,
     NodeBackend,
     NodeProcess,
-    RegistryClientSuite,
     start_geth,
     start_hardhat,
     unique_root,
 )
+from tests.integration.registry_suite import RegistryClientSuite
 
 
 def _funded_backend(node: NodeProcess, state_dir: Path) -> NodeBackend:

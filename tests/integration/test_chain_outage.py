@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 from eth_account import Account
 
-from chain import AnchorReader
-from client_sdk import NotaryClient, verify_certificate
-from client_sdk.chain_view import open_chain_view
-from notary.storage.db import create_db_engine
-from tests.integration.chain_backends import NodeBackend, free_port, start_geth
+from ipnotary.chain import AnchorReader
+from ipnotary.sdk import NotaryClient, verify_certificate
+from ipnotary.sdk.chain_view import open_chain_view
+from ipnotary.service.storage.db import create_db_engine
+from tests.conftest import free_port
+from tests.integration.chain_backends import NodeBackend, start_geth
 from tests.integration.conftest import (
     check_database_and_chain_agree,
     check_valid_on_operator_time,

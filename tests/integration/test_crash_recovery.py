@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
-from chain import AnchorReader
-from client_sdk import NotaryClient, verify_certificate
-from client_sdk.chain_view import open_chain_view
-from notary.storage.db import create_db_engine
-from notary.storage.models import Record
+from ipnotary.chain import AnchorReader
+from ipnotary.sdk import NotaryClient, verify_certificate
+from ipnotary.sdk.chain_view import open_chain_view
+from ipnotary.service.storage.db import create_db_engine
+from ipnotary.service.storage.models import Record
 from tests.integration.conftest import (
     check_database_and_chain_agree,
     check_valid_on_operator_time,

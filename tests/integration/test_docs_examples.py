@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from notary.domain.records import Role
+from ipnotary.service.domain.records import Role
 from tests.conftest import REPO
 from tests.integration.service_process import ServiceProcess
 
@@ -188,7 +188,7 @@ def _scratch(base: Path, live: LiveService, doc: str) -> tuple[Path, dict[str, s
     """A directory laid out as a checkout after ``make run``, and the session's environment."""
     base.mkdir()
     (base / "notary-data").symlink_to(live.svc.data_dir)
-    run_cli = "import sys; sys.argv[0] = 'notary'; from notary.cli import main; main()"
+    run_cli = "import sys; sys.argv[0] = 'notary'; from ipnotary.service.cli import main; main()"
     notary = f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c "{run_cli}" "$@"\n'
     for bin_dir in (base / "bin", base / ".venv" / "bin"):
         bin_dir.mkdir(parents=True)

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from client_sdk import (
+from ipnotary.sdk import (
     Certificate,
     NotaryClient,
     Step,
     VerificationError,
     verify_certificate,
 )
-from client_sdk.chain_view import open_chain_view
-from client_sdk.merkle import verify_consistency
-from client_sdk.note import Checkpoint, parse_note
+from ipnotary.sdk.chain_view import open_chain_view
+from ipnotary.sdk.merkle import verify_consistency
+from ipnotary.sdk.note import Checkpoint, parse_note
 from tests.conftest import REPO
 from tests.integration.conftest import check_valid_on_operator_time, served_operator_policy
 from tests.integration.service_process import NOTARY, ServiceProcess
@@ -162,9 +162,9 @@ def test_certificate_for_another_chain_root_fails_on_chain(service, tmp_path: Pa
     svc.stop()
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from client_sdk.certificate import format_timestamp
-    from client_sdk.signing import sign_document
-    from notary.services.issuer import Issuer
+    from ipnotary.sdk.certificate import format_timestamp
+    from ipnotary.sdk.signing import sign_document
+    from ipnotary.service.services.issuer import Issuer
 
     forger = Issuer(Ed25519PrivateKey.generate())
 

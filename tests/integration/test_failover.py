@@ -36,13 +36,13 @@ import httpx
 import psycopg
 import pytest
 
-from chain import AnchorReader, EvidenceRegistryClient
-from client_sdk import NotaryClient, TrustPolicy, verify_certificate
-from client_sdk.chain_view import open_chain_view
-from client_sdk.errors import APIError, TransportError
-from notary.services.keys import load_or_create_ed25519_key
-from notary.services.leadership import PostgresLeaderLock
-from notary.storage.db import create_db_engine, migrate
+from ipnotary.chain import AnchorReader, EvidenceRegistryClient
+from ipnotary.sdk import NotaryClient, TrustPolicy, verify_certificate
+from ipnotary.sdk.chain_view import open_chain_view
+from ipnotary.sdk.errors import APIError, TransportError
+from ipnotary.service.services.keys import load_or_create_ed25519_key
+from ipnotary.service.services.leadership import PostgresLeaderLock
+from ipnotary.service.storage.db import create_db_engine, migrate
 from tests.conftest import REPO, missing_component
 from tests.integration.conftest import (
     Stack,
@@ -51,6 +51,7 @@ from tests.integration.conftest import (
     fund_new_account,
     record_measurement,
     served_operator_policy,
+    wait_all_anchored,
 )
 from tests.integration.postgres import PostgresServer, find_pg_bin
 from tests.integration.service_process import ServiceProcess
@@ -301,7 +302,7 @@ def test_kill_9_leader_hands_over_and_anchors_every_receipt_once(
             client.download_content(file_sub.id, copy)
             file_cert = client.certificate(file_sub.id)
         assert copy.read_bytes() == evidence.read_bytes()
-        _wait_all_anchored(cluster, timeout=180)
+        wait_all_anchored(cluster.database_url, timeout=180)
         sample = sorted(acknowledged)[:: TOTAL // 10]
         certs = []
         for i, rid in enumerate(sample):  # from either process: one log, one issuer, one registry
@@ -366,28 +367,12 @@ def test_leader_notices_its_lock_connection_dying(cluster: Cluster) -> None:
     assert cluster.lock_holder() == now
 
 
-def _wait_all_anchored(cluster: Cluster, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(cluster.database_url) as conn:
-        while True:
-            (waiting,) = conn.execute(
-                "SELECT count(*) FROM record r LEFT JOIN batch b ON b.seq = r.batch_seq "
-                "WHERE r.batch_seq IS NULL OR b.status <> 'anchored'"
-            ).fetchone()  # type: ignore[misc]
-            conn.commit()
-            if waiting == 0:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{waiting} records still not anchored after {timeout}s")
-            time.sleep(0.3)
-
-
 # -- a leader machine that vanishes ------------------------------------------------------------
 
 _LOCK_LOOP = """
 import sys, time
-from notary.storage.db import create_db_engine
-from notary.services.leadership import PostgresLeaderLock
+from ipnotary.service.storage.db import create_db_engine
+from ipnotary.service.services.leadership import PostgresLeaderLock
 lock = PostgresLeaderLock(create_db_engine(sys.argv[1]))
 while not lock.try_acquire():
     time.sleep(0.25)

@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client_sdk._unixfs import CHUNK_SIZE, parse_cid
-from client_sdk.fingerprint import fingerprint_file
-from notary.errors import ContentCorrupted, ContentStoreUnavailable
-from notary.storage.content import KuboContentStore
+from ipnotary.sdk._unixfs import CHUNK_SIZE, parse_cid
+from ipnotary.sdk.fingerprint import fingerprint_file
+from ipnotary.service.errors import ContentCorrupted, ContentStoreUnavailable
+from ipnotary.service.storage.content import KuboContentStore
 from tests.assets.cid.content import generate_bytes, write_file
 from tests.conftest import free_port, missing_component
 from tests.unit.storage.test_content_store import ContentStoreContract

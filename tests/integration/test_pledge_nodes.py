@@ -12,14 +12,9 @@ from pathlib import Path
 import pytest
 from web3.types import RPCEndpoint
 
-from chain import EvidenceRegistryClient, PledgeAction, PledgeStatus, errors
-from tests.integration.chain_backends import (
-    ADMIN_KEY,
-    NodeBackend,
-    NodeProcess,
-    PledgeClientSuite,
-    h32,
-)
+from ipnotary.chain import EvidenceRegistryClient, PledgeAction, PledgeStatus, errors
+from tests.integration.chain_backends import ADMIN_KEY, NodeBackend, NodeProcess
+from tests.integration.pledge_suite import PledgeClientSuite, h32
 from tests.integration.test_chain_nodes import (  # noqa: F401 - pytest fixtures, used by name
     _funded_backend,
     geth_node,

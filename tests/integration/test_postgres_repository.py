@@ -29,12 +29,16 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from client_sdk.merkle import root_from_inclusion_proof
-from notary.services.anchoring import AnchoringWorker
-from notary.services.leadership import PostgresLeaderLock, leader_lock_for
-from notary.services.transparency_log import AppendResult, TransparencyLog, inclusion_proof
-from notary.storage.db import create_db_engine, migrate
-from notary.storage.models import Batch, Record
+from ipnotary.sdk.merkle import root_from_inclusion_proof
+from ipnotary.service.services.anchoring import AnchoringWorker
+from ipnotary.service.services.leadership import PostgresLeaderLock, leader_lock_for
+from ipnotary.service.services.transparency_log import (
+    AppendResult,
+    TransparencyLog,
+    inclusion_proof,
+)
+from ipnotary.service.storage.db import create_db_engine, migrate
+from ipnotary.service.storage.models import Batch, Record
 from tests.conftest import REPO
 from tests.integration.conftest import OneLog, check_one_log, record_measurement
 from tests.integration.postgres import PostgresServer
@@ -135,7 +139,7 @@ def make_api(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[Callab
 
 def test_processes_starting_together_migrate_a_fresh_database_once(postgres_url: str) -> None:
     code = (
-        "import sys; from notary.storage.db import create_db_engine, migrate; "
+        "import sys; from ipnotary.service.storage.db import create_db_engine, migrate; "
         "e = create_db_engine(sys.argv[1]); migrate(e); e.dispose()"
     )
     procs = [

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk import NotaryClient, TrustPolicy, VerificationError
-from client_sdk.chain_view import open_chain_view
-from client_sdk.signing import public_key_to_b64
+from ipnotary.sdk import NotaryClient, TrustPolicy, VerificationError
+from ipnotary.sdk.chain_view import open_chain_view
+from ipnotary.sdk.signing import public_key_to_b64
 from tests.conftest import REPO
 from tests.integration.conftest import served_operator_policy
 from tests.integration.service_process import NOTARY, ServiceProcess

@@ -1,8 +1,8 @@
 """Our C2SP checkpoints, cosignature verifier and proof bundles against torchwood v0.6.1.
 
 litewitness is an independent tlog-witness: it verifies our log's Ed25519 note signatures, our
-consistency proofs (``client_sdk.merkle.consistency_proof``) and our checkpoint text, and its
-cosignatures must pass our :class:`~client_sdk.note.CosignatureVerifier`. spicy is an independent
+consistency proofs (``ipnotary.sdk.merkle.consistency_proof``) and our checkpoint text, and its
+cosignatures must pass our :class:`~ipnotary.sdk.note.CosignatureVerifier`. spicy is an independent
 offline proof checker (Go's ``sumdb/note`` and ``sumdb/tlog``): it must accept the bundles we export
 and refuse them after a one-byte change, and we must read the bundles it writes.
 
@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk.merkle import EMPTY_TREE_ROOT, MerkleTree, consistency_proof, leaf_hash
-from client_sdk.note import (
+from ipnotary.sdk.merkle import EMPTY_TREE_ROOT, MerkleTree, consistency_proof, leaf_hash
+from ipnotary.sdk.note import (
     Checkpoint,
     CosignatureVerifier,
     Note,
@@ -32,7 +32,7 @@ from client_sdk.note import (
     parse_signature_lines,
     sign_note,
 )
-from client_sdk.tlog_proof import format_spicy_bundle, parse_spicy_bundle
+from ipnotary.sdk.tlog_proof import format_spicy_bundle, parse_spicy_bundle
 from tests.integration.torchwood import LiteWitness, litewitness, run_spicy, spicy_binary
 
 __all__ = ["litewitness"]  # the fixture, imported so that pytest finds it

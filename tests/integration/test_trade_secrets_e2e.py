@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from client_sdk import NotaryClient, TrustPolicy, verify_certificate
-from client_sdk.certificate import AnyCertificate
-from client_sdk.errors import APIError, DecryptionError, VerificationError
-from client_sdk.fingerprint import fingerprint_bytes
-from client_sdk.kinds import RecordKind
-from client_sdk.trade_secret import RecipientKeys, WrappedKey, open_secret
+from ipnotary.sdk import NotaryClient, TrustPolicy, verify_certificate
+from ipnotary.sdk.certificate import AnyCertificate
+from ipnotary.sdk.errors import APIError, DecryptionError, VerificationError
+from ipnotary.sdk.fingerprint import fingerprint_bytes
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.trade_secret import RecipientKeys, WrappedKey, open_secret
 from tests.integration.conftest import check_valid_on_operator_time, served_operator_policy
 from tests.integration.service_process import ServiceProcess
 

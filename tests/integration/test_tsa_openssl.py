@@ -21,8 +21,8 @@ import pytest
 from asn1crypto import cms
 from cryptography.hazmat.primitives import serialization
 
-from client_sdk.errors import FormatError
-from client_sdk.timestamp import (
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.timestamp import (
     TimestampCheck,
     TimestampError,
     TimestampVerificationError,

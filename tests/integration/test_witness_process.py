@@ -17,8 +17,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk.merkle import MerkleTree, consistency_proof, leaf_hash
-from client_sdk.note import (
+from ipnotary.sdk.merkle import MerkleTree, consistency_proof, leaf_hash
+from ipnotary.sdk.note import (
     Checkpoint,
     CosignatureVerifier,
     Note,

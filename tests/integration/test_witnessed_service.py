@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from client_sdk import NotaryClient, TimeSource, TrustPolicy, verify_certificate
-from client_sdk.certificate import Certificate
-from client_sdk.merkle import verify_consistency
-from client_sdk.note import Checkpoint, parse_note
+from ipnotary.sdk import NotaryClient, TimeSource, TrustPolicy, verify_certificate
+from ipnotary.sdk.certificate import Certificate
+from ipnotary.sdk.merkle import verify_consistency
+from ipnotary.sdk.note import Checkpoint, parse_note
 from tests.integration.service_process import NOTARY
 from tests.integration.torchwood import LiteWitness, NotaryWitness, run_spicy
 from tests.integration.witnessed import Deployment, court_policy, log_identity, readiness, wait_for

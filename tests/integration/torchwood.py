@@ -58,7 +58,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from client_sdk.note import CosignatureSigner, Note
+from ipnotary.sdk.note import CosignatureSigner, Note
 from tests.conftest import REPO, find_tool, free_port, missing_component
 
 __all__ = [
@@ -378,7 +378,8 @@ class NotaryWitness(_WitnessProcess):
         return witness
 
     def _command(self, *args: str) -> list[str]:
-        return [sys.executable, "-c", "from notary.cli import main; main()", "witness", *args,
+        return [sys.executable, "-c", "from ipnotary.service.cli import main; main()",
+                "witness", *args,
                 "--dir", str(self.directory)]
 
     def _env(self) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from client_sdk.policy import (
+from ipnotary.sdk.policy import (
     IssuerKey,
     LogPolicy,
     TimestampAuthority,

@@ -35,7 +35,8 @@ def drawn_parents(doc: str) -> dict[str, str | None]:
     return parents
 
 
-@pytest.mark.parametrize("module_name", ["notary.errors", "client_sdk.errors", "chain.errors"])
+@pytest.mark.parametrize(
+    "module_name", ["ipnotary.service.errors", "ipnotary.sdk.errors", "ipnotary.chain.errors"])
 def test_the_drawn_tree_is_the_code(module_name: str) -> None:
     module = importlib.import_module(module_name)
     drawn = drawn_parents(module.__doc__ or "")

@@ -14,18 +14,18 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from client_sdk.canonical import canonical_json
-from client_sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
-from client_sdk.kinds import RecordKind
-from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
-from notary.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
-from notary.errors import NotFound
-from notary.observability import metrics
-from notary.observability.logs import note_record_id
-from notary.runtime import Runtime
-from notary.services import records as svc
-from notary.services.anchoring import certified_log_size
-from notary.storage.models import Batch, Principal, Record
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
+from ipnotary.service.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
+from ipnotary.service.errors import NotFound
+from ipnotary.service.observability import metrics
+from ipnotary.service.observability.logs import note_record_id
+from ipnotary.service.runtime import Runtime
+from ipnotary.service.services import records as svc
+from ipnotary.service.services.anchoring import certified_log_size
+from ipnotary.service.storage.models import Batch, Principal, Record
 
 __all__ = ["MAX_PAGE", "add_record_routes", "record_view", "submission_result", "with_session"]
 

@@ -16,11 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from client_sdk.canonical import parse_json
-from client_sdk.certificate import MAX_CERTIFICATE_BYTES
-from client_sdk.claims import Claimant, Complaint, check_infringement_claim
-from client_sdk.redaction import Redactor
-from notary.api.bodies import (
+from ipnotary.sdk.canonical import parse_json
+from ipnotary.sdk.certificate import MAX_CERTIFICATE_BYTES
+from ipnotary.sdk.claims import Claimant, Complaint, check_infringement_claim
+from ipnotary.sdk.redaction import Redactor
+from ipnotary.service.api.bodies import (
     array_items,
     body_limit_of,
     json_body_doc,
@@ -30,10 +30,10 @@ from notary.api.bodies import (
     require_json,
     validation_errors,
 )
-from notary.api.deps import CurrentPrincipal, RuntimeDep
-from notary.api.errors import redactor_of
-from notary.domain.scalars import Hex64, JsonDate, JsonDateTime
-from notary.runtime import Runtime
+from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep
+from ipnotary.service.api.errors import redactor_of
+from ipnotary.service.domain.scalars import Hex64, JsonDate, JsonDateTime
+from ipnotary.service.runtime import Runtime
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
 

@@ -1,6 +1,6 @@
 """``/v1/credit``: the IP credit register (Art. 34). Writes by credit authorities; repair
 applications by subjects, who read the decision on their own; the status query is public and
-verifiable (``client_sdk.credit``), for times that have passed."""
+verifiable (``ipnotary.sdk.credit``), for times that have passed."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
-from notary.api.errors import TOO_EARLY
-from notary.api.routes._records import add_record_routes, submission_result
-from notary.domain.credit import CreditEntryDetails, RepairApplication, RepairDecision
-from notary.domain.identifiers import parse_subject_key
-from notary.domain.records import RecordKind, Role
-from notary.services import credit as svc
-from notary.storage.models import CreditRepair, Principal
+from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
+from ipnotary.service.api.errors import TOO_EARLY
+from ipnotary.service.api.routes._records import add_record_routes, submission_result
+from ipnotary.service.domain.credit import CreditEntryDetails, RepairApplication, RepairDecision
+from ipnotary.service.domain.identifiers import parse_subject_key
+from ipnotary.service.domain.records import RecordKind, Role
+from ipnotary.service.services import credit as svc
+from ipnotary.service.storage.models import CreditRepair, Principal
 
 router = APIRouter(prefix="/v1/credit", tags=["credit"])
 entries = APIRouter(prefix=RecordKind.credit_entry.api_path, tags=["credit"])
@@ -143,7 +143,7 @@ def decide(repair_id: RepairId, body: DecisionIn, runtime: RuntimeDep, session: 
     "counts the entries recorded by `as_of` (default: now; proven by their certificates), "
     "public on its date and not repaired by then, with openings and certificates, and lists "
     "those received but not certified yet (`pending`). "
-    "`client_sdk.credit.verify_credit_status` checks it. A time not passed yet answers 425 at "
+    "`ipnotary.sdk.credit.verify_credit_status` checks it. A time not passed yet answers 425 at "
     "once (a minute ahead at most; further is 422).",
     responses={425: TOO_EARLY},
 )

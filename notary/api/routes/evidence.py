@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from notary.api.bodies import json_body_doc, read_body
-from notary.api.deps import RuntimeDep, SessionDep, require_roles
-from notary.api.routes._records import add_record_routes, submission_result, with_session
-from notary.api.schemas import DigestBatchSubmission, DigestSubmission, SubmissionResult
-from notary.api.uploads import receive_file_upload
-from notary.domain.records import (
+from ipnotary.service.api.bodies import json_body_doc, read_body
+from ipnotary.service.api.deps import RuntimeDep, SessionDep, require_roles
+from ipnotary.service.api.routes._records import add_record_routes, submission_result, with_session
+from ipnotary.service.api.schemas import DigestBatchSubmission, DigestSubmission, SubmissionResult
+from ipnotary.service.api.uploads import receive_file_upload
+from ipnotary.service.domain.records import (
     ContentFingerprint,
     EvidenceMetadata,
     RecordKind,
@@ -25,9 +25,9 @@ from notary.domain.records import (
     build_evidence_record,
     dedup_key,
 )
-from notary.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
-from notary.services import records as svc
-from notary.storage.models import Principal
+from ipnotary.service.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
+from ipnotary.service.services import records as svc
+from ipnotary.service.storage.models import Principal
 
 router = APIRouter(prefix=RecordKind.evidence.api_path, tags=["evidence"])
 

@@ -16,11 +16,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from sqlmodel import col, select
 
-from notary.api.deps import SessionDep
-from notary.domain.tiles import TILE_WIDTH, TileKey, decode_tile_index
-from notary.errors import InvalidInput, NotFound
-from notary.services import transparency_log as tlog
-from notary.storage.models import Batch
+from ipnotary.service.api.deps import SessionDep
+from ipnotary.service.domain.tiles import TILE_WIDTH, TileKey, decode_tile_index
+from ipnotary.service.errors import InvalidInput, NotFound
+from ipnotary.service.services import transparency_log as tlog
+from ipnotary.service.storage.models import Batch
 
 router = APIRouter(tags=["log"])
 

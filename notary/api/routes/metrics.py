@@ -1,6 +1,6 @@
 """``GET /metrics``: the Prometheus exposition, for an admin's API key or an allowed address.
 
-Two parts (``notary.observability.metrics``): what this process (or, with several uvicorn
+Two parts (``ipnotary.service.observability.metrics``): what this process (or, with several uvicorn
 workers, each of them) counted, and the deployment's state read from the database at scrape time
 (:class:`DeploymentState`), which every process reports alike, leader or not.
 
@@ -26,13 +26,13 @@ from prometheus_client.registry import Collector
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from notary.api.deps import RuntimeDep, api_key_of
-from notary.domain.records import Role
-from notary.errors import AuthenticationRequired, PermissionDenied
-from notary.observability import metrics
-from notary.runtime import Runtime
-from notary.services.anchoring import anchoring_backlog, certified_log_size
-from notary.services.transparency_log import log_size
+from ipnotary.service.api.deps import RuntimeDep, api_key_of
+from ipnotary.service.domain.records import Role
+from ipnotary.service.errors import AuthenticationRequired, PermissionDenied
+from ipnotary.service.observability import metrics
+from ipnotary.service.runtime import Runtime
+from ipnotary.service.services.anchoring import anchoring_backlog, certified_log_size
+from ipnotary.service.services.transparency_log import log_size
 
 __all__ = ["DeploymentState", "router"]
 

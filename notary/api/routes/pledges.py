@@ -1,6 +1,6 @@
 """``/v1/pledges``: IP pledge registrations (Art. 27). Writes by pledge registrars, each on the
 pledges it registered; releases and enforcements carry the pledgee's signed consent. The status of
-an asset as of any time is public and checkable against the chain (``client_sdk.pledges``)."""
+an asset as of any time is public and checkable against the chain (``ipnotary.sdk.pledges``)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from notary.api.deps import RuntimeDep, SessionDep, require_roles
-from notary.api.errors import TOO_EARLY, problem
-from notary.api.routes._records import add_record_routes, submission_result, with_session
-from notary.domain.pledges import AssetType, PledgeAsset, PledgeTerms
-from notary.domain.records import RecordKind, Role
-from notary.errors import InvalidInput
-from notary.services import pledges as svc
-from notary.storage.models import Pledge, Principal
+from ipnotary.service.api.deps import RuntimeDep, SessionDep, require_roles
+from ipnotary.service.api.errors import TOO_EARLY, problem
+from ipnotary.service.api.routes._records import add_record_routes, submission_result, with_session
+from ipnotary.service.domain.pledges import AssetType, PledgeAsset, PledgeTerms
+from ipnotary.service.domain.records import RecordKind, Role
+from ipnotary.service.errors import InvalidInput
+from ipnotary.service.services import pledges as svc
+from ipnotary.service.storage.models import Pledge, Principal
 
 router = APIRouter(prefix="/v1/pledges", tags=["pledges"])
 events = APIRouter(prefix=RecordKind.pledge_event.api_path, tags=["pledges"])
@@ -56,7 +56,8 @@ class ActParty(BaseModel):
 
 
 class PledgeAct(BaseModel):
-    """What the pledgee signs (``client_sdk.pledges.pledge_act``); checked byte for byte as sent."""
+    """What the pledgee signs (``ipnotary.sdk.pledges.pledge_act``); checked byte for byte as
+    sent."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 

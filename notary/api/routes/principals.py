@@ -15,13 +15,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
-from notary.domain.records import Role
-from notary.domain.scalars import JsonAwareDateTime
-from notary.errors import PermissionDenied
-from notary.services import principals as svc
-from notary.services.principals import Actor, create_principal
-from notary.storage.models import ApiKey, AuditEvent, Principal
+from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
+from ipnotary.service.domain.records import Role
+from ipnotary.service.domain.scalars import JsonAwareDateTime
+from ipnotary.service.errors import PermissionDenied
+from ipnotary.service.services import principals as svc
+from ipnotary.service.services.principals import Actor, create_principal
+from ipnotary.service.storage.models import ApiKey, AuditEvent, Principal
 
 router = APIRouter(tags=["principals"])
 
@@ -214,7 +214,7 @@ def me(principal: CurrentPrincipal) -> PrincipalPublic:
 def register_encryption_key(
     document: dict[str, Any], session: SessionDep, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> dict[str, str]:
-    from notary.services.trade_secrets import set_encryption_key
+    from ipnotary.service.services.trade_secrets import set_encryption_key
 
     key_id = set_encryption_key(session, principal=principal, public_document=document)
     runtime.principals.invalidate(principal.id)
@@ -227,8 +227,8 @@ def register_encryption_key(
 def get_encryption_key(
     principal_id: str, session: SessionDep, _: CurrentPrincipal
 ) -> dict[str, Any]:
-    from notary.errors import NotFound
-    from notary.services.trade_secrets import encryption_key_of
+    from ipnotary.service.errors import NotFound
+    from ipnotary.service.services.trade_secrets import encryption_key_of
 
     target = session.get(Principal, principal_id)
     if target is None:

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from client_sdk._version import __version__
-from notary.api.deps import RuntimeDep, api_key_of
-from notary.domain.records import Role
-from notary.runtime import Runtime
-from notary.services.trust import NO_INDEPENDENT_PARTY
+from ipnotary.sdk._version import __version__
+from ipnotary.service.api.deps import RuntimeDep, api_key_of
+from ipnotary.service.domain.records import Role
+from ipnotary.service.runtime import Runtime
+from ipnotary.service.services.trust import NO_INDEPENDENT_PARTY
 
 router = APIRouter(tags=["system"])
 

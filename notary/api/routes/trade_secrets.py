@@ -14,21 +14,21 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
-from notary.api.routes._records import (
+from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
+from ipnotary.service.api.routes._records import (
     add_record_routes,
     record_view,
     submission_result,
     with_session,
 )
-from notary.api.schemas import RecordView, SubmissionResult
-from notary.api.uploads import receive_file_upload
-from notary.domain.records import ContentFingerprint, RecordKind, Role
-from notary.domain.trade_secrets import FilingRequest
-from notary.errors import InvalidInput, NotFound, UnsupportedMediaType
-from notary.services import trade_secrets as svc
-from notary.services.records import get_visible_record, may_see
-from notary.storage.models import KeyGrant, Principal, Record
+from ipnotary.service.api.schemas import RecordView, SubmissionResult
+from ipnotary.service.api.uploads import receive_file_upload
+from ipnotary.service.domain.records import ContentFingerprint, RecordKind, Role
+from ipnotary.service.domain.trade_secrets import FilingRequest
+from ipnotary.service.errors import InvalidInput, NotFound, UnsupportedMediaType
+from ipnotary.service.services import trade_secrets as svc
+from ipnotary.service.services.records import get_visible_record, may_see
+from ipnotary.service.storage.models import KeyGrant, Principal, Record
 
 router = APIRouter(prefix=RecordKind.trade_secret.api_path, tags=["trade secrets"])
 disclosures = APIRouter(prefix=RecordKind.disclosure.api_path, tags=["trade secrets"])

@@ -17,11 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from client_sdk.certificate import MAX_CERTIFICATE_BYTES
-from client_sdk.errors import VerificationError
-from client_sdk.redaction import Redactor
-from client_sdk.verify import ContentDigests, Step, verify_certificate
-from notary.api.bodies import (
+from ipnotary.sdk.certificate import MAX_CERTIFICATE_BYTES
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.redaction import Redactor
+from ipnotary.sdk.verify import ContentDigests, Step, verify_certificate
+from ipnotary.service.api.bodies import (
     body_limit_of,
     json_body_doc,
     object_members,
@@ -30,11 +30,11 @@ from notary.api.bodies import (
     require_json,
     validation_errors,
 )
-from notary.api.deps import RuntimeDep
-from notary.api.errors import redactor_of
-from notary.api.schemas import VerifyOptions, VerifyRequest, VerifyResponse
-from notary.errors import DependencyUnavailable
-from notary.runtime import Runtime
+from ipnotary.service.api.deps import RuntimeDep
+from ipnotary.service.api.errors import redactor_of
+from ipnotary.service.api.schemas import VerifyOptions, VerifyRequest, VerifyResponse
+from ipnotary.service.errors import DependencyUnavailable
+from ipnotary.service.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["verification"])
 

@@ -11,15 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from notary.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
-from notary.api.routes._records import add_record_routes, submission_result, with_session
-from notary.api.schemas import SubmissionResult
-from notary.api.uploads import receive_file_upload
-from notary.domain.records import ContentFingerprint, RecordKind, Role
-from notary.domain.works import WorkDetails
-from notary.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
-from notary.services.works import register_work, registrations_of, work_as_seen_by
-from notary.storage.models import Principal
+from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
+from ipnotary.service.api.routes._records import add_record_routes, submission_result, with_session
+from ipnotary.service.api.schemas import SubmissionResult
+from ipnotary.service.api.uploads import receive_file_upload
+from ipnotary.service.domain.records import ContentFingerprint, RecordKind, Role
+from ipnotary.service.domain.works import WorkDetails
+from ipnotary.service.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
+from ipnotary.service.services.works import register_work, registrations_of, work_as_seen_by
+from ipnotary.service.storage.models import Principal
 
 router = APIRouter(prefix=RecordKind.work.api_path, tags=["works"])
 
@@ -139,7 +139,7 @@ def lookup(
     viewer: CurrentPrincipal,
     sha256: Annotated[str, Query(pattern=r"^[0-9a-fA-F]{64}$")],
 ) -> RegistrationLookup:
-    from notary.services.records import body_of
+    from ipnotary.service.services.records import body_of
 
     sha256 = sha256.lower()  # as sha256sum or certutil print it: stored in lower case
     entries = []

@@ -1,4 +1,5 @@
-"""Alembic environment: runs on the connection handed over by ``notary.storage.db.migrate``."""
+"""Alembic environment: runs on the connection handed over by
+``ipnotary.service.storage.db.migrate``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from notary.storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from ipnotary.service.storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -16,13 +16,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from client_sdk import _stream_aead
-from client_sdk.canonical import canonical_json
-from client_sdk.trade_secret import (
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.trade_secret import (
     CONTAINER_MAGIC,
     RecipientKeys,
     inspect_container,
     seal_secret,
+    stream,
     unwrap_data_key,
 )
 
@@ -35,7 +35,7 @@ PLAINTEXT = b"TRADE-SECRET-MARKER " * 160
 
 def _segments(container: bytes, prefix_len: int) -> tuple[bytes, list[bytes]]:
     """Split a container into (prefix + stream header, [segment 0, segment 1, ...])."""
-    head_end = prefix_len + _stream_aead.HEADER_SIZE
+    head_end = prefix_len + stream.HEADER_SIZE
     first_end = prefix_len + SEGMENT
     segments = [container[head_end:first_end]]
     for start in range(first_end, len(container), SEGMENT):
@@ -81,13 +81,13 @@ def main() -> None:
     material = unwrap_data_key(sealed.holder_wrapped_key, keys, filing_id=FILING_ID)
     salt = valid[plen + 1:plen + 33]
     prefix7 = valid[plen + 33:plen + 40]
-    aead = AESGCM(_stream_aead._derive_key(material.data_key, salt, info.header_bytes))
-    first, full = SEGMENT - _stream_aead.HEADER_SIZE - 16, SEGMENT - 16
+    aead = AESGCM(stream._derive_key(material.data_key, salt, info.header_bytes))
+    first, full = SEGMENT - stream.HEADER_SIZE - 16, SEGMENT - 16
     parts = [PLAINTEXT[:first], PLAINTEXT[first:first + full],
              PLAINTEXT[first + full:first + 2 * full]]
-    crafted = [aead.encrypt(_stream_aead._nonce(prefix7, i, False), p, None)
+    crafted = [aead.encrypt(stream._nonce(prefix7, i, False), p, None)
                for i, p in enumerate(parts)]
-    crafted.append(aead.encrypt(_stream_aead._nonce(prefix7, 3, True), b"", None))
+    crafted.append(aead.encrypt(stream._nonce(prefix7, 3, True), b"", None))
 
     cases: dict[str, tuple[bytes, str]] = {
         "bad-magic": (b"\x89PNG\r\n\x1a\n" + valid[8:], "wrong magic number"),

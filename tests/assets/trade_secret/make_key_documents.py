@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from client_sdk.canonical import canonical_json
-from client_sdk.signing import sign_document
-from client_sdk.trade_secret import RecipientKeys
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.signing import sign_document
+from ipnotary.sdk.trade_secret import RecipientKeys
 
 HERE = Path(__file__).resolve().parent / "key-documents"
 

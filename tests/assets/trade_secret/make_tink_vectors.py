@@ -8,7 +8,7 @@ Run with a Python that has ``tink`` installed (it is not a project dependency)::
 Each vector is a random key, associated data and plaintext encrypted by Tink's
 ``AesGcmHkdfStreaming`` (HKDF-SHA256, 32-byte derived key; the parameters of
 ``AES256_GCM_HKDF_1MB`` with the segment size shown). The tests decrypt them with
-:mod:`client_sdk._stream_aead`, which proves our framing is Tink's byte for byte.
+:mod:`ipnotary.sdk.trade_secret.stream`, which proves our framing is Tink's byte for byte.
 """
 
 from __future__ import annotations

@@ -129,9 +129,11 @@ def test_frozen_artifacts_are_unchanged() -> None:
 def test_every_artifact_is_shipped_in_the_package() -> None:
     # The chain layer loads these at run time (the frozen ones to recognise old registries), so a
     # wheel without them cannot attach to a registry at all.
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"][
+    # The chain package ships in the SDK's distribution (packaging/sdk).
+    sdk_project = ROOT / "packaging" / "sdk" / "pyproject.toml"
+    patterns = tomllib.loads(sdk_project.read_text("utf-8"))["tool"]["setuptools"][
         "package-data"
-    ]["chain"]
+    ]["ipnotary.chain"]
     shipped = {path for pattern in patterns for path in (ROOT / "chain").glob(pattern)}
     unshipped = [
         path.relative_to(ROOT).as_posix()
@@ -140,7 +142,7 @@ def test_every_artifact_is_shipped_in_the_package() -> None:
     ]
     assert not unshipped, (
         f"{unshipped} would be missing from an installed package: add their directory's *.json to "
-        "[tool.setuptools.package-data] chain in pyproject.toml"
+        "[tool.setuptools.package-data] ipnotary.chain in packaging/sdk/pyproject.toml"
     )
 
 

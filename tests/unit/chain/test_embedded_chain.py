@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from chain import AnchorReader, EmbeddedChain, EvidenceRegistryClient, errors
-from chain._embedded import DB_FILE, SQLiteAtomicDB
+from ipnotary.chain import AnchorReader, EmbeddedChain, EvidenceRegistryClient, errors
+from ipnotary.chain._embedded import DB_FILE, SQLiteAtomicDB
 from tests.integration.chain_backends import ADMIN, ADMIN_KEY, send_signed, unique_root
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[3]
 _ANCHOR_AND_PRINT = textwrap.dedent(
     """
     import json, sys
-    from chain import EvidenceRegistryClient
+    from ipnotary.chain import EvidenceRegistryClient
     data_dir, key = sys.argv[1], sys.argv[2]
     root, size = bytes.fromhex(sys.argv[3]), int(sys.argv[4])
     client = EvidenceRegistryClient.connect_embedded(data_dir, private_key=key)
@@ -44,7 +44,7 @@ _ANCHOR_AND_PRINT = textwrap.dedent(
 _READ_AND_PRINT = textwrap.dedent(
     """
     import json, sys
-    from chain import AnchorReader
+    from ipnotary.chain import AnchorReader
     data_dir, root = sys.argv[1], bytes.fromhex(sys.argv[2])
     reader = AnchorReader.from_embedded(data_dir)
     receipt = reader.anchor_receipt_for_root(root)
@@ -58,7 +58,7 @@ _READ_AND_PRINT = textwrap.dedent(
 _ANCHOR_UNTIL_KILLED = textwrap.dedent(
     """
     import os, sys
-    from chain import EvidenceRegistryClient
+    from ipnotary.chain import EvidenceRegistryClient
     client = EvidenceRegistryClient.connect_embedded(sys.argv[1], private_key=sys.argv[2])
     print("ready", flush=True)
     for size in range(1, 2001):
@@ -72,7 +72,7 @@ _ANCHOR_UNTIL_KILLED = textwrap.dedent(
 _OPEN_AND_HOLD = textwrap.dedent(
     """
     import sys, time
-    from chain import EmbeddedChain
+    from ipnotary.chain import EmbeddedChain
     chain = EmbeddedChain.open(sys.argv[1])
     print("open", flush=True)
     time.sleep(60)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from chain import AnchorReader, EvidenceRegistryClient, errors
+from ipnotary.chain import AnchorReader, EvidenceRegistryClient, errors
 
 GOLDEN = Path(__file__).resolve().parents[2] / "assets" / "certificates" / "v1"
 V1_REGISTRY = "0x6a71fE1E2563327ac217AbBB40AEE076bF0d88cE"

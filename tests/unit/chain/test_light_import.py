@@ -10,12 +10,12 @@ import sys
 def test_reading_a_node_does_not_import_the_embedded_chain() -> None:
     program = (
         "import sys\n"
-        "import client_sdk, client_sdk.chain_view, client_sdk.verify\n"
+        "import client_sdk, ipnotary.sdk.chain_view, ipnotary.sdk.verify\n"
         "import chain\n"
-        "from chain import AnchorReader, PledgeReader, DEFAULT_CHAIN_ID\n"
+        "from ipnotary.chain import AnchorReader, PledgeReader, DEFAULT_CHAIN_ID\n"
         "heavy = sorted(m for m in ('eth', 'eth_tester', 'notary') if m in sys.modules)\n"
         "assert not heavy, heavy\n"
-        "from chain import EmbeddedChain  # still there, loaded on first use\n"
+        "from ipnotary.chain import EmbeddedChain  # still there, loaded on first use\n"
         "assert 'eth_tester' in sys.modules\n"
         "print('light')\n"
     )

@@ -16,16 +16,11 @@ from pathlib import Path
 import pytest
 from web3.exceptions import Web3RPCError
 
-from chain import EvidenceRegistryClient, PledgeReader, PledgeStatus, errors
-from chain._connection import ChainConnection
-from chain._deployments import DEPLOYMENTS_FILE
-from tests.integration.chain_backends import (
-    ADMIN_KEY,
-    EmbeddedBackend,
-    PledgeClientSuite,
-    h32,
-    unique_root,
-)
+from ipnotary.chain import EvidenceRegistryClient, PledgeReader, PledgeStatus, errors
+from ipnotary.chain._connection import ChainConnection
+from ipnotary.chain._deployments import DEPLOYMENTS_FILE
+from tests.integration.chain_backends import ADMIN_KEY, EmbeddedBackend, unique_root
+from tests.integration.pledge_suite import PledgeClientSuite, h32
 
 
 class TestEmbeddedPledgeClient(PledgeClientSuite):

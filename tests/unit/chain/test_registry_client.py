@@ -12,15 +12,11 @@ from eth_account import Account
 from web3.middleware import Web3Middleware
 from web3.types import RPCEndpoint, RPCResponse
 
-from chain import AnchorReader, EvidenceRegistryClient, errors
-from chain._artifacts import ContractArtifact, RevertDecoder, load_artifact
-from tests.integration.chain_backends import (
-    ADMIN_KEY,
-    EmbeddedBackend,
-    RegistryClientSuite,
-    free_port,
-    unique_root,
-)
+from ipnotary.chain import AnchorReader, EvidenceRegistryClient, errors
+from ipnotary.chain._artifacts import ContractArtifact, RevertDecoder, load_artifact
+from tests.conftest import free_port
+from tests.integration.chain_backends import ADMIN_KEY, EmbeddedBackend, unique_root
+from tests.integration.registry_suite import RegistryClientSuite
 
 
 class TestEmbeddedRegistryClient(RegistryClientSuite):

@@ -16,8 +16,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client_sdk.canonical import MAX_JSON_DEPTH, canonical_json, parse_json
-from client_sdk.errors import FormatError
+from ipnotary.sdk.canonical import MAX_JSON_DEPTH, canonical_json, parse_json
+from ipnotary.sdk.errors import FormatError
 
 _text = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
     ["", "\x00", "\x1f", "\x7f", '"', "\\", "\b\f\n\r\t", "/", "\u2028", "\ue000", "\U0001f600",
@@ -96,8 +96,8 @@ def test_deep_nesting_is_refused_before_parsing_even_with_a_raised_recursion_lim
 
     program = (
         "import sys; sys.setrecursionlimit(10**7)\n"
-        "from client_sdk.canonical import parse_json\n"
-        "from client_sdk.errors import FormatError\n"
+        "from ipnotary.sdk.canonical import parse_json\n"
+        "from ipnotary.sdk.errors import FormatError\n"
         "for data in ('[' * 10**6 + ']' * 10**6, b'{\"a\":' * 10**5 + b'1' + b'}' * 10**5):\n"
         "    try:\n"
         "        parse_json(data, max_bytes=1 << 24, what='x')\n"

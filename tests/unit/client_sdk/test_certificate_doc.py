@@ -9,9 +9,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from client_sdk.note import parse_note
-from client_sdk.policy import TrustPolicy
-from client_sdk.verify import TimeSource, verify_certificate
+from ipnotary.sdk.note import parse_note
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.verify import TimeSource, verify_certificate
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "certificate.md"
 

@@ -11,16 +11,16 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk import NotaryClient, TrustPolicy
-from client_sdk.certificate import record_leaf_hash
-from client_sdk.errors import (
+from ipnotary.sdk import NotaryClient, TrustPolicy
+from ipnotary.sdk.certificate import record_leaf_hash
+from ipnotary.sdk.errors import (
     APIError,
     ContentIntegrityError,
     FormatError,
     TransportError,
     VerificationError,
 )
-from notary.services.issuer import Issuer
+from ipnotary.service.services.issuer import Issuer
 
 V2 = Path(__file__).resolve().parents[2] / "assets" / "certificates" / "v2"
 RECORD = {

@@ -14,12 +14,12 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk import NotaryClient
-from client_sdk.certificate import record_leaf_hash
-from client_sdk.client import RECORD_PATHS, WorkSubmission, record_path
-from client_sdk.errors import FormatError
-from client_sdk.kinds import RecordKind
-from notary.services.issuer import Issuer
+from ipnotary.sdk import NotaryClient
+from ipnotary.sdk.certificate import record_leaf_hash
+from ipnotary.sdk.client import RECORD_PATHS, WorkSubmission, record_path
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.service.services.issuer import Issuer
 
 CONTENT = b"Moonlight over the river, as a JPEG would be"
 SHA256 = hashlib.sha256(CONTENT).hexdigest()

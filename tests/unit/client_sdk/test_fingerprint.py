@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from client_sdk.fingerprint import (
+from ipnotary.sdk.fingerprint import (
     CHUNK_SIZE,
     Fingerprint,
     Fingerprinter,
@@ -158,7 +158,7 @@ def test_one_gib_stream_in_constant_memory() -> None:
     script = textwrap.dedent(
         """
         import os, resource
-        from client_sdk.fingerprint import fingerprint_stream
+        from ipnotary.sdk.fingerprint import fingerprint_stream
         from tests.assets.cid.content import generate
 
         def peak_kib():

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from client_sdk.chain_view import open_chain_view
-from client_sdk.errors import VerificationError
-from client_sdk.policy import TrustPolicy
-from client_sdk.verify import TimeSource, verify_certificate
+from ipnotary.sdk.chain_view import open_chain_view
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.verify import TimeSource, verify_certificate
 
 V2 = Path(__file__).resolve().parents[2] / "assets" / "certificates" / "v2"
 HOSTILE = json.loads((V2 / "hostile" / "manifest.json").read_text())

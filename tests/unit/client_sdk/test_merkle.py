@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client_sdk.merkle import (
+from ipnotary.sdk.merkle import (
     EMPTY_TREE_ROOT,
     MerkleTree,
     consistency_proof,

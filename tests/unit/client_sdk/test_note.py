@@ -19,8 +19,8 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from client_sdk.errors import FormatError
-from client_sdk.note import (
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.note import (
     MAX_NOTE_BYTES,
     MAX_SIGNATURES,
     Checkpoint,

@@ -18,9 +18,9 @@ import pytest
 from asn1crypto import cms, tsp
 from cryptography import x509
 
-from client_sdk import timestamp
-from client_sdk.errors import ClientSDKError, FormatError
-from client_sdk.timestamp import (
+from ipnotary.sdk import timestamp
+from ipnotary.sdk.errors import ClientSDKError, FormatError
+from ipnotary.sdk.timestamp import (
     MAX_RESPONSE_BYTES,
     MAX_TOKEN_BYTES,
     QUERY_MEDIA_TYPE,

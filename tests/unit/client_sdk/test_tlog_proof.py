@@ -11,10 +11,10 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk.errors import FormatError
-from client_sdk.merkle import MerkleTree, leaf_hash
-from client_sdk.note import Checkpoint, CosignatureSigner, NoteSigner, sign_note
-from client_sdk.tlog_proof import (
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.merkle import MerkleTree, leaf_hash
+from ipnotary.sdk.note import Checkpoint, CosignatureSigner, NoteSigner, sign_note
+from ipnotary.sdk.tlog_proof import (
     MAX_EXTRA_BYTES,
     MAX_TLOG_PROOF_BYTES,
     TLOG_PROOF_HEADER,

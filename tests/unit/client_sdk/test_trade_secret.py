@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from client_sdk import NotaryClient, _stream_aead
-from client_sdk.canonical import canonical_json
-from client_sdk.errors import APIError, DecryptionError, FormatError, VerificationError
-from client_sdk.signing import sign_document
-from client_sdk.trade_secret import (
+from ipnotary.sdk import NotaryClient
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.errors import APIError, DecryptionError, FormatError, VerificationError
+from ipnotary.sdk.signing import sign_document
+from ipnotary.sdk.trade_secret import (
     CONTAINER_MAGIC,
     RECIPIENT_KEY_STEP,
     SUITE_HYBRID,
@@ -40,6 +40,7 @@ from client_sdk.trade_secret import (
     new_filing_id,
     open_secret,
     seal_secret,
+    stream,
     unwrap_data_key,
     verify_commitment,
     verify_recipient_document,
@@ -49,9 +50,9 @@ from client_sdk.trade_secret import (
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "trade_secret"
 KEY_DOCS = ASSETS / "key-documents"
 MIB = 1 << 20
-SEG = _stream_aead.DEFAULT_SEGMENT_SIZE
-FIRST = SEG - _stream_aead.HEADER_SIZE - _stream_aead.TAG_SIZE  # plaintext in segment 0
-SMALL = _stream_aead.MIN_SEGMENT_SIZE
+SEG = stream.DEFAULT_SEGMENT_SIZE
+FIRST = SEG - stream.HEADER_SIZE - stream.TAG_SIZE  # plaintext in segment 0
+SMALL = stream.MIN_SEGMENT_SIZE
 MARKER = b"TOP-SECRET-FORMULA-7f3a9c"
 
 
@@ -151,18 +152,18 @@ def test_stream_round_trip_at_segment_boundaries(size: int, segment_size: int,
     key = os.urandom(32)
     sink = io.BytesIO()
     seen = bytearray()
-    assert _stream_aead.encrypt_stream(key, ShortReads(data, chunking), sink, b"aad",
-                                       segment_size=segment_size, observe=seen.extend) == size
+    assert stream.encrypt_stream(key, ShortReads(data, chunking), sink, b"aad",
+                                 segment_size=segment_size, observe=seen.extend) == size
     assert bytes(seen) == data
     ciphertext = sink.getvalue()
-    assert _stream_aead.plaintext_size(len(ciphertext), segment_size) == size
+    assert stream.plaintext_size(len(ciphertext), segment_size) == size
     out = io.BytesIO()
-    assert _stream_aead.decrypt_stream(key, ShortReads(ciphertext, chunking), out, b"aad",
-                                       segment_size=segment_size) == size
+    assert stream.decrypt_stream(key, ShortReads(ciphertext, chunking), out, b"aad",
+                                 segment_size=segment_size) == size
     assert out.getvalue() == data
     with pytest.raises(DecryptionError):
-        _stream_aead.decrypt_stream(key, io.BytesIO(ciphertext), io.BytesIO(), b"other aad",
-                                    segment_size=segment_size)
+        stream.decrypt_stream(key, io.BytesIO(ciphertext), io.BytesIO(), b"other aad",
+                              segment_size=segment_size)
 
 
 class ShortReads(io.RawIOBase):
@@ -196,10 +197,10 @@ def test_tink_ciphertexts_decrypt_with_our_stream_reader() -> None:
     for v in vectors:
         ciphertext = bytes.fromhex(v["ciphertext"])
         out = io.BytesIO()
-        _stream_aead.decrypt_stream(bytes.fromhex(v["key"]), io.BytesIO(ciphertext), out,
-                                    bytes.fromhex(v["aad"]), segment_size=v["segment_size"])
+        stream.decrypt_stream(bytes.fromhex(v["key"]), io.BytesIO(ciphertext), out,
+                              bytes.fromhex(v["aad"]), segment_size=v["segment_size"])
         assert out.getvalue() == bytes.fromhex(v["plaintext"])
-        assert _stream_aead.plaintext_size(len(ciphertext), v["segment_size"]) == len(
+        assert stream.plaintext_size(len(ciphertext), v["segment_size"]) == len(
             out.getvalue()
         )
 
@@ -215,7 +216,7 @@ def test_tink_decrypts_what_we_encrypt() -> None:
     for size in (0, 1, 968, 969, 1976, 5000):
         key, data = os.urandom(32), pattern(size)
         sink = io.BytesIO()
-        _stream_aead.encrypt_stream(key, io.BytesIO(data), sink, b"ad", segment_size=1024)
+        stream.encrypt_stream(key, io.BytesIO(data), sink, b"ad", segment_size=1024)
         with streaming_primitive(key, 1024).new_decrypting_stream(
                 io.BytesIO(sink.getvalue()), b"ad") as dec:
             assert dec.read() == data
@@ -466,7 +467,7 @@ def test_every_header_byte_is_protected(tmp_path: Path, holder: RecipientKeys,
     """Flip each byte of the magic, JSON header and stream header: every flip is refused."""
     sealed, data = small_container
     header_end = len(inspect_container(sealed.ciphertext_path).header_bytes)
-    for offset in range(header_end + _stream_aead.HEADER_SIZE):
+    for offset in range(header_end + stream.HEADER_SIZE):
         tampered = bytearray(data)
         tampered[offset] ^= 0x20
         with pytest.raises(DecryptionError):
@@ -479,7 +480,7 @@ def test_a_flipped_byte_in_each_segment_is_refused(
     sealed, data = small_container
     start = len(inspect_container(sealed.ciphertext_path).header_bytes)
     # First byte, a middle byte and the last tag byte of every segment.
-    boundaries = [start + _stream_aead.HEADER_SIZE, *range(start + SMALL, len(data), SMALL)]
+    boundaries = [start + stream.HEADER_SIZE, *range(start + SMALL, len(data), SMALL)]
     ends = [*boundaries[1:], len(data)]
     for index, (lo, hi) in enumerate(zip(boundaries, ends, strict=True)):
         for offset in (lo, (lo + hi) // 2, hi - 1):
@@ -710,7 +711,7 @@ _RSS_SCRIPT = textwrap.dedent(
     """
     import hashlib, io, json, os, resource, sys, time
     from pathlib import Path
-    from client_sdk.trade_secret import RecipientKeys, open_secret, seal_secret
+    from ipnotary.sdk.trade_secret import RecipientKeys, open_secret, seal_secret
 
     TOTAL = int(sys.argv[2])
     BLOCKS = memoryview(os.urandom(1 << 20) * 2)

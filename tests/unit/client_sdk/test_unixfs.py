@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from multiformats import CID, multihash
 
-from client_sdk._unixfs import (
+from ipnotary.sdk._unixfs import (
     _PREFIX_V0,
     CHUNK_SIZE,
     MAX_DEPTH,
@@ -30,7 +30,7 @@ from client_sdk._unixfs import (
     iter_file_blocks,
     parse_cid,
 )
-from client_sdk.errors import ContentIntegrityError, FormatError
+from ipnotary.sdk.errors import ContentIntegrityError, FormatError
 from tests.assets.cid.content import content_of, generate_bytes, load_vectors
 
 HOSTILE = Path(__file__).parents[2] / "assets" / "cid" / "hostile"

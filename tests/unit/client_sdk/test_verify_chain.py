@@ -7,9 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
-from client_sdk.chain_view import open_chain_view
-from client_sdk.policy import IssuerKey, TrustPolicy
-from client_sdk.verify import TimeSource, verify_certificate
+from ipnotary.sdk.chain_view import open_chain_view
+from ipnotary.sdk.policy import IssuerKey, TrustPolicy
+from ipnotary.sdk.verify import TimeSource, verify_certificate
 
 V1 = Path(__file__).resolve().parents[2] / "assets" / "certificates" / "v1"
 
@@ -32,7 +32,7 @@ def test_the_golden_v1_certificate_checks_out_on_its_chain(tmp_path: Path) -> No
 
 def test_an_unreachable_node_is_not_a_forgery() -> None:
     """A node that does not answer makes verification impossible, not the certificate invalid."""
-    from client_sdk.errors import ChainReadError, VerificationError
+    from ipnotary.sdk.errors import ChainReadError, VerificationError
     from tests.conftest import free_port
 
     trust = json.loads((V1 / "trust.json").read_text())
@@ -52,7 +52,7 @@ def test_an_unreachable_node_is_not_a_forgery() -> None:
 def test_the_cli_says_the_chain_could_not_be_read_with_its_own_exit_status(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from notary.cli import app
+    from ipnotary.service.cli import app
     from tests.conftest import free_port
 
     trust = json.loads((V1 / "trust.json").read_text())

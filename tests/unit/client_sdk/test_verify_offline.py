@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client_sdk.certificate import format_timestamp, record_leaf_hash
-from client_sdk.errors import VerificationError
-from client_sdk.merkle import MerkleTree
-from client_sdk.note import Checkpoint, CosignatureSigner, Note, NoteSigner
-from client_sdk.policy import (
+from ipnotary.sdk.certificate import format_timestamp, record_leaf_hash
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.merkle import MerkleTree
+from ipnotary.sdk.note import Checkpoint, CosignatureSigner, Note, NoteSigner
+from ipnotary.sdk.policy import (
     IssuerKey,
     LogPolicy,
     TrustedChain,
@@ -26,8 +26,8 @@ from client_sdk.policy import (
     Witness,
     WitnessPolicy,
 )
-from client_sdk.verify import ContentDigests, Step, TimeSource, Verdict, verify_certificate
-from notary.services.issuer import AnchorFacts, Issuer, LogFacts
+from ipnotary.sdk.verify import ContentDigests, Step, TimeSource, Verdict, verify_certificate
+from ipnotary.service.services.issuer import AnchorFacts, Issuer, LogFacts
 
 CONTENT = ContentDigests(
     size=11,
@@ -226,7 +226,7 @@ def test_an_unknown_issuer_or_one_outside_its_window_fails_at_issuer(
 def test_times_that_contradict_each_other_fail_at_time(deployment: Deployment,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     # Our issuer refuses to sign such certificates; a forger's would not.
-    monkeypatch.setattr("notary.services.issuer.verify_certificate", lambda *a, **k: None)
+    monkeypatch.setattr("ipnotary.service.services.issuer.verify_certificate", lambda *a, **k: None)
     late_receipt = deployment.certificate(received_at=datetime(2027, 1, 1, tzinfo=UTC),
                                           issued_at=datetime(2027, 1, 2, tzinfo=UTC))
     with pytest.raises(VerificationError) as info:

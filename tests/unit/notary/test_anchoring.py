@@ -15,21 +15,25 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from client_sdk.merkle import root_from_inclusion_proof, verify_consistency
-from client_sdk.note import Checkpoint, NoteSigner, parse_note
-from notary.domain.records import ContentFingerprint, EvidenceMetadata, build_evidence_record
-from notary.errors import ConfigurationError
-from notary.services.anchoring import AnchoringWorker, CertificationRule
-from notary.services.principals import create_principal
-from notary.services.records import accept_record
-from notary.services.transparency_log import (
+from ipnotary.sdk.merkle import root_from_inclusion_proof, verify_consistency
+from ipnotary.sdk.note import Checkpoint, NoteSigner, parse_note
+from ipnotary.service.domain.records import (
+    ContentFingerprint,
+    EvidenceMetadata,
+    build_evidence_record,
+)
+from ipnotary.service.errors import ConfigurationError
+from ipnotary.service.services.anchoring import AnchoringWorker, CertificationRule
+from ipnotary.service.services.principals import create_principal
+from ipnotary.service.services.records import accept_record
+from ipnotary.service.services.transparency_log import (
     TransparencyLog,
     consistency_proof,
     inclusion_proof,
     log_size,
 )
-from notary.storage.db import create_db_engine, migrate
-from notary.storage.models import Batch, Cosignature, Record
+from ipnotary.service.storage.db import create_db_engine, migrate
+from ipnotary.service.storage.models import Batch, Cosignature, Record
 
 ORIGIN = "test.example/log"
 
@@ -292,7 +296,7 @@ def test_many_digests_race_with_a_concurrent_submission_resolves_to_one_record(
 ) -> None:
     """Another request stores item 2 between our duplicate check and our commit: the commit's
     unique-key violation is retried once and item 2 becomes that request's record."""
-    from notary.services.records import accept_many
+    from ipnotary.service.services.records import accept_many
 
     with Session(engine, expire_on_commit=False) as session:
         holder = create_principal(session, name="H", role="holder").principal
@@ -349,7 +353,7 @@ def test_a_database_behind_or_beside_the_chain_never_anchors(
 ) -> None:
     """Restored from an older backup, a database must not anchor its shorter log (nor, once it
     grew past the chain's size, a fork of the anchored one): anchoring stops and says why."""
-    from notary.errors import LogBehindChain
+    from ipnotary.service.errors import LogBehindChain
 
     registry = RegistryWithHead()
     submit(engine, 20)

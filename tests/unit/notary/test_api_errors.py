@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from notary.api.app import create_app
-from notary.config import Settings
-from notary.runtime import Runtime
-from notary.services.principals import create_principal
+from ipnotary.service.api.app import create_app
+from ipnotary.service.config import Settings
+from ipnotary.service.runtime import Runtime
+from ipnotary.service.services.principals import create_principal
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 

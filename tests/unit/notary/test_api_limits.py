@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from client_sdk.certificate import MAX_CERTIFICATE_BYTES
-from client_sdk.errors import VerificationError
-from client_sdk.verify import verify_certificate
+from ipnotary.sdk.certificate import MAX_CERTIFICATE_BYTES
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.verify import verify_certificate
 from tests.unit.notary.conftest import Api
 
 MIB = 1024 * 1024

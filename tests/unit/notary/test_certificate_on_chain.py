@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from client_sdk.errors import VerificationError
-from client_sdk.verify import Step, verify_certificate
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.verify import Step, verify_certificate
 from tests.unit.notary.conftest import Api
 
 

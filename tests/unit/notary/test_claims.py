@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from client_sdk.claims import Claimant, Complaint, Outcome, check_infringement_claim
-from client_sdk.errors import FormatError
+from ipnotary.sdk.claims import Claimant, Complaint, Outcome, check_infringement_claim
+from ipnotary.sdk.errors import FormatError
 from tests.unit.notary.conftest import Api
 
 OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
@@ -171,7 +171,7 @@ def test_server_side_check_gives_the_same_verdict(api: Api, registered: dict[str
 def test_cli_claim_check_exit_status(api: Api, registered: dict[str, Any], tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from notary.cli import app
+    from ipnotary.service.cli import app
 
     cert = tmp_path / "c.json"
     cert.write_text(json.dumps(registered["cert"]))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.conftest import REPO
 
-NOTARY = [sys.executable, "-c", "from notary.cli import main; main()"]
+NOTARY = [sys.executable, "-c", "from ipnotary.service.cli import main; main()"]
 V2 = REPO / "tests" / "assets" / "certificates" / "v2"
 
 

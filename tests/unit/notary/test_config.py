@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from notary.config import ChainBackend, Settings
-from notary.errors import ConfigurationError
+from ipnotary.service.config import ChainBackend, Settings
+from ipnotary.service.errors import ConfigurationError
 
 HARDHAT_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from client_sdk.credit import subject_commitment, verify_credit_opening, verify_credit_status
-from client_sdk.errors import VerificationError
-from notary.services.credit import sweep_expired
-from notary.services.principals import create_principal
-from notary.storage.models import CreditEntry
+from ipnotary.sdk.credit import subject_commitment, verify_credit_opening, verify_credit_status
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.service.services.credit import sweep_expired
+from ipnotary.service.services.principals import create_principal
+from ipnotary.service.storage.models import CreditEntry
 from tests.unit.notary.conftest import Api
 
 SUBJECT = {"name": "Shady Trading Co", "id_type": "uscc", "id": "91110108551385082Q"}
@@ -386,8 +386,8 @@ def test_cli_lists_repairs_and_shows_a_decision(
 ) -> None:
     from typer.testing import CliRunner
 
-    from client_sdk.client import NotaryClient
-    from notary import cli
+    from ipnotary.sdk import cli
+    from ipnotary.sdk.client import NotaryClient
 
     api = make_api()
     out = record(api, entry())
@@ -438,11 +438,11 @@ def test_schema_1_entries_and_version_1_documents_still_verify(
     """An entry recorded before revision 0007 (its record holds only the commitment) counts from
     its details while kept, and from the fields kept beside it once erased (unchecked: they rest
     on the register's signature); a version 1 document is checked by the same rules."""
-    from client_sdk.certificate import format_timestamp
-    from client_sdk.credit import CREDIT_STATUS_MEDIA_TYPE_V1, entry_commitment
-    from notary.domain.credit import CreditEntryDetails, new_salt
-    from notary.services.records import accept_record
-    from notary.storage.models import Principal
+    from ipnotary.sdk.certificate import format_timestamp
+    from ipnotary.sdk.credit import CREDIT_STATUS_MEDIA_TYPE_V1, entry_commitment
+    from ipnotary.service.domain.credit import CreditEntryDetails, new_salt
+    from ipnotary.service.services.records import accept_record
+    from ipnotary.service.storage.models import Principal
 
     api = make_api()
     bureau = api.principal("bureau", "credit_authority")

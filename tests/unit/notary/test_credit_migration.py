@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from notary.storage.db import alembic_config
+from ipnotary.service.storage.db import alembic_config
 
 
 def test_0007_fills_the_kept_fields_and_downgrades(tmp_path: Path) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from client_sdk import ContentDigests, verify_certificate
-from client_sdk.fingerprint import fingerprint_bytes
-from client_sdk.verify import declared_digests
-from notary.domain.records import ContentFingerprint
+from ipnotary.sdk import ContentDigests, verify_certificate
+from ipnotary.sdk.fingerprint import fingerprint_bytes
+from ipnotary.sdk.verify import declared_digests
+from ipnotary.service.domain.records import ContentFingerprint
 from tests.unit.notary.conftest import Api
 
 DATA = b"a contract the holder keeps to itself"

@@ -16,14 +16,14 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from client_sdk.signing import key_id, public_key_to_b64
-from notary.config import Settings
-from notary.errors import ConfigurationError
-from notary.runtime import Runtime
-from notary.services.anchoring import AnchoringWorker
-from notary.services.deployment import check_facts, preflight
-from notary.services.keys import load_or_create_ed25519_key
-from notary.storage.models import AuditEvent, DeploymentFact
+from ipnotary.sdk.signing import key_id, public_key_to_b64
+from ipnotary.service.config import Settings
+from ipnotary.service.errors import ConfigurationError
+from ipnotary.service.runtime import Runtime
+from ipnotary.service.services.anchoring import AnchoringWorker
+from ipnotary.service.services.deployment import check_facts, preflight
+from ipnotary.service.services.keys import load_or_create_ed25519_key
+from ipnotary.service.storage.models import AuditEvent, DeploymentFact
 
 
 def production_env(tmp: Path) -> dict[str, str]:
@@ -35,7 +35,7 @@ def production_env(tmp: Path) -> dict[str, str]:
 @pytest.fixture
 def deployed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """``notary deploy`` run once for a new deployment; returns the settings it printed."""
-    from notary.cli import app
+    from ipnotary.service.cli import app
 
     env = production_env(tmp_path)
     for name, value in env.items():
@@ -210,7 +210,7 @@ def test_after_an_outage_anchoring_resumes_when_the_chain_answers_not_after_the_
         def anchor_root(self, root: bytes, tree_size: int) -> Any:
             Node.calls += 1
             if Node.down:
-                from notary.errors import ChainUnusable
+                from ipnotary.service.errors import ChainUnusable
 
                 raise ChainUnusable("the node at http://127.0.0.1:9 refused the connection")
             return api.runtime.chain.anchor_root(root, tree_size)

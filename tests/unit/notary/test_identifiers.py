@@ -8,7 +8,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from notary.domain.identifiers import (
+from ipnotary.service.domain.identifiers import (
     IdType,
     PartyId,
     is_valid_resident_id,
@@ -17,7 +17,7 @@ from notary.domain.identifiers import (
     normalise_identifier,
     parse_subject_key,
 )
-from notary.errors import InvalidInput
+from ipnotary.service.errors import InvalidInput
 
 
 @pytest.mark.parametrize("code", ["91350100M000100Y43", "91110108551385082Q"])

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from client_sdk.certificate import format_timestamp
-from client_sdk.errors import VerificationError
-from client_sdk.verify import Step, verify_certificate
-from notary.api.app import create_app
-from notary.config import Settings
-from notary.runtime import Runtime
-from notary.services.issuer import Issuer
-from notary.services.keys import load_or_create_ed25519_key
-from notary.services.principals import create_principal
+from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.verify import Step, verify_certificate
+from ipnotary.service.api.app import create_app
+from ipnotary.service.config import Settings
+from ipnotary.service.runtime import Runtime
+from ipnotary.service.services.issuer import Issuer
+from ipnotary.service.services.keys import load_or_create_ed25519_key
+from ipnotary.service.services.principals import create_principal
 
 
 def _certificate(data_dir: Path, **settings: object) -> tuple[dict[str, Any], Runtime]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from chain import load_or_create_signer_key
-from notary.config import Settings
-from notary.errors import ConfigurationError
-from notary.runtime import Runtime
+from ipnotary.chain import load_or_create_signer_key
+from ipnotary.service.config import Settings
+from ipnotary.service.errors import ConfigurationError
+from ipnotary.service.runtime import Runtime
 
 PASSPHRASE = "correct horse battery staple"
 

@@ -26,16 +26,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from notary.config import LogFormat
-from notary.errors import ChainUnusable
-from notary.observability.logs import event, logging_config
-from notary.runtime import ChainGateway
-from notary.services.anchoring import AnchoringWorker
-from notary.services.attestation import AttestationLoop, WitnessSubmitter
-from notary.storage.models import Record
+from ipnotary.service.config import LogFormat
+from ipnotary.service.errors import ChainUnusable
+from ipnotary.service.observability.logs import event, logging_config
+from ipnotary.service.runtime import ChainGateway
+from ipnotary.service.services.anchoring import AnchoringWorker
+from ipnotary.service.services.attestation import AttestationLoop, WitnessSubmitter
+from ipnotary.service.storage.models import Record
 from tests.unit.notary.conftest import Api
 
-_MANAGED = ("notary", "chain", "client_sdk", "uvicorn", "uvicorn.error", "uvicorn.access",
+_MANAGED = ("ipnotary", "uvicorn", "uvicorn.error", "uvicorn.access",
             "alembic", "httpx", "httpcore", "urllib3", "web3", "asyncio", "multipart",
             "python_multipart", "eth", "evm", "py.warnings")
 
@@ -112,20 +112,20 @@ def digests(start: int, count: int) -> dict[str, Any]:
 def test_every_line_is_one_json_object_with_time_level_logger_event_and_ids(
         service_logging: Callable[..., LogBuffer]) -> None:
     logs = service_logging(level="INFO")
-    log = logging.getLogger("notary.services.anchoring")
+    log = logging.getLogger("ipnotary.service.services.anchoring")
     log.info("sealed batch %s", 7, extra=event("batch_sealed", batch_seq=7, log_size=120))
     try:
         raise ValueError("a message\nover two lines")
     except ValueError:
         log.exception("anchoring failed\nbadly", extra=event("anchoring_retry", batch_seq=8))
-    logging.getLogger("notary.services.anchoring").debug("not at INFO")
+    logging.getLogger("ipnotary.service.services.anchoring").debug("not at INFO")
 
     lines = logs.lines()
     assert len(lines) == 2, lines  # one line per event, tracebacks and newlines included
     sealed, failed = (json.loads(line) for line in lines)
     assert sealed["event"] == "batch_sealed"
     assert sealed["level"] == "INFO"
-    assert sealed["logger"] == "notary.services.anchoring"
+    assert sealed["logger"] == "ipnotary.service.services.anchoring"
     assert (sealed["batch_seq"], sealed["log_size"]) == (7, 120)
     when = datetime.fromisoformat(sealed["time"])
     assert when.tzinfo is not None and abs(datetime.now(UTC) - when) < timedelta(minutes=5)
@@ -137,13 +137,15 @@ def test_every_line_is_one_json_object_with_time_level_logger_event_and_ids(
 def test_the_level_reaches_the_service_loggers_and_keeps_libraries_quiet(
         service_logging: Callable[..., LogBuffer]) -> None:
     logs = service_logging(level="WARNING")
-    logging.getLogger("notary.services.leadership").info("acquired",
+    logging.getLogger("ipnotary.service.services.leadership").info("acquired",
                                                         extra=event("leader_acquired"))
-    logging.getLogger("notary.services.leadership").warning("lost", extra=event("leader_lost"))
+    logging.getLogger("ipnotary.service.services.leadership").warning(
+        "lost", extra=event("leader_lost"))
     assert [line["event"] for line in logs.json()] == ["leader_lost"]
 
     logs = service_logging(level="DEBUG")
-    logging.getLogger("notary.services.anchoring").debug("detail", extra=event("debug_detail"))
+    logging.getLogger("ipnotary.service.services.anchoring").debug(
+        "detail", extra=event("debug_detail"))
     logging.getLogger("httpx").info("HTTP Request: POST http://node")  # every request at INFO
     assert [line.get("event") for line in logs.json()] == ["debug_detail"]
 
@@ -154,7 +156,7 @@ def test_text_format_keeps_a_forged_newline_in_the_path_on_one_line(
     response = api.client.get("/v1/evidence/x%0A2099-01-01T00:00:00Z%20ERROR%20forged",
                               headers=api.principal("holder", "holder"))
     assert response.status_code in (401, 404)
-    access = [line for line in logs.lines() if "notary.access" in line]
+    access = [line for line in logs.lines() if "ipnotary.service.access" in line]
     assert len(access) == 1, logs.lines()
     assert not any(line.startswith("2099") for line in logs.lines())
     assert "\\x0a" in access[0]
@@ -357,7 +359,7 @@ def test_the_backlog_reports_how_long_the_oldest_record_has_waited(
 
 
 def test_chain_errors_are_counted_by_operation(api: Api) -> None:
-    from chain.errors import ChainUnavailable as NodeDown
+    from ipnotary.chain.errors import ChainUnavailable as NodeDown
 
     def unreachable() -> Any:
         raise NodeDown("connection refused by http://127.0.0.1:9")
@@ -414,7 +416,7 @@ def test_a_witness_that_is_down_is_logged_counted_and_timed(
         api: Api, service_logging: Callable[..., LogBuffer]) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from client_sdk.note import CosignatureSigner
+    from ipnotary.sdk.note import CosignatureSigner
 
     logs = service_logging(level="INFO")
     admin, holder = api.principal("admin", "admin"), api.principal("holder", "holder")

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from chain import errors as chain_errors
-from client_sdk.claims import Claimant, Complaint, Outcome, check_infringement_claim
-from client_sdk.errors import VerificationError
-from client_sdk.pledges import (
+from ipnotary.chain import errors as chain_errors
+from ipnotary.sdk.claims import Claimant, Complaint, Outcome, check_infringement_claim
+from ipnotary.sdk.errors import VerificationError
+from ipnotary.sdk.pledges import (
     asset_id,
     consent_digest,
     party_hash,
@@ -26,7 +26,7 @@ from client_sdk.pledges import (
     verify_pledge_event,
     verify_pledge_status,
 )
-from client_sdk.signing import public_key_to_b64
+from ipnotary.sdk.signing import public_key_to_b64
 from tests.unit.notary.conftest import Api
 
 BANK = {"name": "Bank of Hangzhou", "id_type": "uscc", "id": "91350100M000100Y43"}
@@ -416,8 +416,8 @@ def test_claim_check_reports_a_pledged_work(make_api: Callable[..., Api]) -> Non
 def test_the_sdk_waits_out_a_too_early_answer_in_its_own_thread() -> None:
     import httpx
 
-    from client_sdk.client import NotaryClient
-    from client_sdk.errors import APIError
+    from ipnotary.sdk.client import NotaryClient
+    from ipnotary.sdk.errors import APIError
 
     asked: list[float] = []
 

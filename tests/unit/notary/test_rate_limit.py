@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from notary.api.rate_limit import TokenBuckets
+from ipnotary.service.api.rate_limit import TokenBuckets
 from tests.unit.notary.conftest import Api
 
 PUBLIC = [

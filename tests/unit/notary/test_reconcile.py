@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from client_sdk.note import CosignatureSigner
-from client_sdk.verify import verify_certificate
-from notary.services import reconcile as rc
-from notary.services.issuer import Issuer
-from notary.storage.db import create_db_engine
-from notary.storage.models import Record
+from ipnotary.sdk.note import CosignatureSigner
+from ipnotary.sdk.verify import verify_certificate
+from ipnotary.service.services import reconcile as rc
+from ipnotary.service.services.issuer import Issuer
+from ipnotary.service.storage.db import create_db_engine
+from ipnotary.service.storage.models import Record
 from tests.unit.notary.conftest import Api
 
 

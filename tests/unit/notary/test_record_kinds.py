@@ -1,5 +1,5 @@
 """Every record kind declared once (``client_sdk.RecordKind``) with one body builder in
-``notary.domain``; the pledge event's body, now built there, is the one it always was."""
+``ipnotary.service.domain``; the pledge event's body, now built there, is the one it always was."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import importlib
 import pkgutil
 from datetime import UTC, datetime
 
-from client_sdk.canonical import canonical_json
-from client_sdk.kinds import RecordKind
-from client_sdk.pledges import CONSENT_TAG
-from notary import domain
-from notary.domain.pledges import AssetType, PledgeAsset, build_pledge_event_record
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.pledges import CONSENT_TAG
+from ipnotary.service import domain
+from ipnotary.service.domain.pledges import AssetType, PledgeAsset, build_pledge_event_record
 
 
 def test_every_kind_has_one_body_builder_in_the_domain() -> None:
     builders = {name for info in pkgutil.iter_modules(domain.__path__)
-                for name in vars(importlib.import_module(f"notary.domain.{info.name}"))
+                for name in vars(importlib.import_module(f"ipnotary.service.domain.{info.name}"))
                 if name.startswith("build_") and name.endswith("_record")}
     assert builders == {f"build_{kind.value}_record" for kind in RecordKind}
 

@@ -16,18 +16,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from chain._connection import ChainConnection, http_web3, node_name
-from chain.errors import ChainError
-from client_sdk.chain_view import open_chain_view
-from client_sdk.errors import ChainReadError, TimestampError
-from client_sdk.redaction import Redactor, install_log_redaction, redact_url, url_secrets
-from client_sdk.timestamp import request_token
-from notary.api.app import create_app
-from notary.config import Settings
-from notary.errors import NotaryError
-from notary.runtime import redactor_for
-from notary.services.principals import create_principal
-from notary.storage.content import KuboContentStore
+from ipnotary.chain._connection import ChainConnection, http_web3, node_name
+from ipnotary.chain.errors import ChainError
+from ipnotary.sdk.chain_view import open_chain_view
+from ipnotary.sdk.errors import ChainReadError, TimestampError
+from ipnotary.sdk.redaction import Redactor, install_log_redaction, redact_url, url_secrets
+from ipnotary.sdk.timestamp import request_token
+from ipnotary.service.api.app import create_app
+from ipnotary.service.config import Settings
+from ipnotary.service.errors import NotaryError
+from ipnotary.service.runtime import redactor_for
+from ipnotary.service.services.principals import create_principal
+from ipnotary.service.storage.content import KuboContentStore
 
 RPC_PASSWORD = "Rpc-Pa55word-7731"
 RPC_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"

@@ -69,8 +69,8 @@ def test_the_sdk_and_cli_find_any_record_by_its_id() -> None:
     take a work's, a credit entry's or a pledge event's id as they take an evidence id."""
     import httpx
 
-    from client_sdk.client import NotaryClient
-    from client_sdk.kinds import RecordKind
+    from ipnotary.sdk.client import NotaryClient
+    from ipnotary.sdk.kinds import RecordKind
 
     asked: list[str] = []
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from notary.domain.credit import CreditEntryDetails, RepairApplication
-from notary.domain.records import EvidenceMetadata
-from notary.domain.text import check_text, first_hidden_character
-from notary.domain.trade_secrets import FilingRequest
+from ipnotary.service.domain.credit import CreditEntryDetails, RepairApplication
+from ipnotary.service.domain.records import EvidenceMetadata
+from ipnotary.service.domain.text import check_text, first_hidden_character
+from ipnotary.service.domain.trade_secrets import FilingRequest
 from tests.unit.notary.conftest import Api
 
 # Each is invisible, or moves text around, on screen.

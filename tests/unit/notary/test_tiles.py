@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client_sdk.merkle import MerkleTree, inclusion_proof, leaf_hash, tree_root
-from notary.domain.tiles import (
+from ipnotary.sdk.merkle import MerkleTree, inclusion_proof, leaf_hash, tree_root
+from ipnotary.service.domain.tiles import (
     TILE_WIDTH,
     TileKey,
     append_leaves,

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from client_sdk import NotaryClient
-from client_sdk import trade_secret as ts
+from ipnotary.sdk import NotaryClient
+from ipnotary.sdk import trade_secret as ts
 from tests.unit.notary.conftest import Api
 
 
@@ -211,7 +211,7 @@ def test_cli_disclose_needs_the_recipients_signing_key_id(
 ) -> None:
     """`notary secret disclose` fetches the key document once and seals only to the document the
     pinned key signed."""
-    from notary import cli
+    from ipnotary.sdk import cli
 
     h, keys, tmp = holder
     key_file = tmp / "holder.keys"
@@ -250,7 +250,7 @@ def test_cli_disclose_needs_the_recipients_signing_key_id(
 
 def test_cli_keys_generate_prints_the_signing_key_id_and_upgrade_keeps_the_key_id(
         tmp_path: Path) -> None:
-    from notary import cli
+    from ipnotary.sdk import cli
 
     runner = CliRunner()
     made = runner.invoke(cli.app, ["keys", "generate", "-o", str(tmp_path / "me.keys")])

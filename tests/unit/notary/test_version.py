@@ -8,16 +8,16 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import client_sdk
+import ipnotary.sdk
 from tests.unit.notary.conftest import Api
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_every_surface_reports_the_same_version(api: Api) -> None:
-    from notary.cli import app
+    from ipnotary.service.cli import app
 
-    version = client_sdk.__version__
+    version = ipnotary.sdk.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+", version)
     assert api.client.get("/healthz").json() == {"status": "ok", "version": version}
     result = CliRunner().invoke(app, ["--version"])
@@ -27,4 +27,4 @@ def test_every_surface_reports_the_same_version(api: Api) -> None:
     assert first is not None and first.group(1) == version, (
         "CHANGELOG.md must start at this release"
     )
-    assert 'attr = "client_sdk._version.__version__"' in (ROOT / "pyproject.toml").read_text()
+    assert 'attr = "ipnotary.sdk._version.__version__"' in (ROOT / "pyproject.toml").read_text()

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from client_sdk import verify_certificate
-from client_sdk.fingerprint import fingerprint_bytes
+from ipnotary.sdk import verify_certificate
+from ipnotary.sdk.fingerprint import fingerprint_bytes
 from tests.unit.notary.conftest import Api
 
 OWNER = {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"}
@@ -124,7 +124,7 @@ def test_registrations_lookup_masks_identity_numbers_for_others(api: Api) -> Non
     arbitrators; everyone else sees a recognisable mask. The anchored record keeps it whole."""
     from sqlmodel import Session
 
-    from notary.services.principals import create_principal
+    from ipnotary.service.services.principals import create_principal
 
     person = {"name": "Wang Fang", "id_type": "cn_resident_id", "id": "11010519491231002X"}
     registrant = api.principal("mask-registrant", "holder")

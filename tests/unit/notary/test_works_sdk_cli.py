@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from client_sdk import NotaryClient, RecordKind, verify_certificate
-from notary import cli
-from notary.domain.records import new_id
+from ipnotary.sdk import NotaryClient, RecordKind, cli, verify_certificate
+from ipnotary.service.domain.records import new_id
 from tests.unit.notary.conftest import Api
 
 WORK = {
@@ -193,7 +192,7 @@ def test_a_record_of_one_kind_is_not_found_under_another(api: Api) -> None:
     with sdk(api, "kinds", "Kinds Studio") as client:
         sub = client.submit_digest(sha256="12" * 32, size=3)
         assert client.get(sub.id)["kind"] == "evidence"
-        from client_sdk.errors import APIError
+        from ipnotary.sdk.errors import APIError
 
         with pytest.raises(APIError) as info:
             client.get(sub.id, kind=RecordKind.work)
@@ -203,7 +202,7 @@ def test_a_record_of_one_kind_is_not_found_under_another(api: Api) -> None:
 def test_a_kind_s_routes_cannot_be_mounted_elsewhere() -> None:
     from fastapi import APIRouter
 
-    from notary.api.routes._records import add_record_routes
+    from ipnotary.service.api.routes._records import add_record_routes
 
     with pytest.raises(ValueError, match="/v1/works"):
         add_record_routes(APIRouter(prefix="/v1/work"), kind=RecordKind.work, noun="work")

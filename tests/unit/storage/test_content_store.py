@@ -21,9 +21,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from client_sdk._unixfs import CHUNK_SIZE, UnixFSHasher, parse_cid
-from client_sdk.fingerprint import fingerprint_bytes
-from notary.errors import (
+from ipnotary.sdk._unixfs import CHUNK_SIZE, UnixFSHasher, parse_cid
+from ipnotary.sdk.fingerprint import fingerprint_bytes
+from ipnotary.service.errors import (
     ContentCorrupted,
     ContentNotFound,
     ContentStoreError,
@@ -31,7 +31,7 @@ from notary.errors import (
     InvalidInput,
     LimitExceeded,
 )
-from notary.storage.content import (
+from ipnotary.service.storage.content import (
     ContentStore,
     EmbeddedContentStore,
     KuboContentStore,

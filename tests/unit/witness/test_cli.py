@@ -12,12 +12,12 @@ from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_pri
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from typer.testing import CliRunner
 
-from client_sdk.note import CosignatureSigner, CosignatureVerifier
-from notary.cli import app
-from notary.witness.errors import WitnessSetupError
-from notary.witness.keys import KEY_FILE, load_key_file
-from notary.witness.protocol import open_witness
-from notary.witness.state import STATE_FILE
+from ipnotary.sdk.note import CosignatureSigner, CosignatureVerifier
+from ipnotary.service.cli import app
+from ipnotary.service.witness.errors import WitnessSetupError
+from ipnotary.service.witness.keys import KEY_FILE, load_key_file
+from ipnotary.service.witness.protocol import open_witness
+from ipnotary.service.witness.state import STATE_FILE
 from tests.unit.witness.conftest import FakeLog
 
 runner = CliRunner()

@@ -16,8 +16,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from starlette.testclient import TestClient
 
-from client_sdk.merkle import EMPTY_TREE_ROOT
-from client_sdk.note import (
+from ipnotary.sdk.merkle import EMPTY_TREE_ROOT
+from ipnotary.sdk.note import (
     CosignatureSigner,
     CosignatureVerifier,
     Note,
@@ -27,8 +27,8 @@ from client_sdk.note import (
     parse_note,
     parse_signature_lines,
 )
-from notary.witness.app import create_app
-from notary.witness.errors import (
+from ipnotary.service.witness.app import create_app
+from ipnotary.service.witness.errors import (
     ForkDetected,
     InconsistentProof,
     MalformedRequest,
@@ -37,7 +37,12 @@ from notary.witness.errors import (
     SizeConflict,
     UnknownLog,
 )
-from notary.witness.protocol import MAX_REQUEST_BYTES, Witness, open_witness, parse_add_checkpoint
+from ipnotary.service.witness.protocol import (
+    MAX_REQUEST_BYTES,
+    Witness,
+    open_witness,
+    parse_add_checkpoint,
+)
 from tests.unit.witness.conftest import NOW, ORIGIN, FakeLog, request_body
 
 
@@ -312,7 +317,7 @@ def _body(old: int, proof: list[str], note: str) -> bytes:
 
 
 def test_replays_torchwoods_litewitness_script(tmp_path: Path) -> None:
-    from notary.witness.protocol import init_witness
+    from ipnotary.service.witness.protocol import init_witness
 
     init_witness(tmp_path / "w", "example.com/witness")
     witness = open_witness(tmp_path / "w", clock=lambda: NOW)

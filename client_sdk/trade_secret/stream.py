@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from client_sdk.errors import DecryptionError
+from ipnotary.sdk.errors import DecryptionError
 
 __all__ = [
     "DEFAULT_SEGMENT_SIZE",

@@ -1,7 +1,8 @@
 """Trade-secret recipient keys, their signed public documents, and the pin a holder checks them by.
 
-Part of :mod:`client_sdk.trade_secret` (import from there). A recipient (an arbitrator, a notary, a
-holder filing to itself) keeps three things in one private key file (:class:`RecipientKeys`):
+Part of :mod:`ipnotary.sdk.trade_secret`, which re-exports its public names. A recipient (an
+arbitrator, a notary, a holder filing to itself) keeps three things in one private key file
+(:class:`RecipientKeys`):
 
 * an X25519 key pair, for classic HPKE;
 * a hybrid ML-KEM-768 + X25519 key pair (its own X25519 half: one key, one use);
@@ -43,9 +44,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from client_sdk.canonical import canonical_json, parse_json
-from client_sdk.errors import DecryptionError, FormatError, VerificationError
-from client_sdk.signing import (
+from ipnotary.sdk.canonical import canonical_json, parse_json
+from ipnotary.sdk.errors import DecryptionError, FormatError, VerificationError
+from ipnotary.sdk.signing import (
     b64decode,
     b64encode,
     key_id,
@@ -478,6 +479,7 @@ def _decrypt_private_document(envelope: Mapping[str, Any],
 
 
 # -------------------------------------------------------------- shared document plumbing --
+# (wrapping and container parse their documents with these too)
 
 
 def expect_keys(doc: Mapping[str, Any], required: set[str], optional: set[str], *,

@@ -1,0 +1,145 @@
+"""The SDK installed alone, as a notary's or a platform's machine would have it: ``pip install
+./packaging/sdk`` into a fresh virtualenv pulls none of the server's dependencies, and its
+``notary`` command verifies the golden certificate, refuses a hostile one and runs a claim check.
+With the ``chain`` extra it reads chains (web3) and still never loads py-evm.
+
+pip fetches the SDK's dependencies from the package index (its cache makes a rerun quick); where
+the index cannot be reached the test is skipped, under CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import venv
+from pathlib import Path
+
+import pytest
+
+from ipnotary.sdk import __version__
+from tests.conftest import missing_component
+
+ROOT = Path(__file__).resolve().parents[2]
+SDK_PROJECT = ROOT / "packaging" / "sdk"
+V2 = ROOT / "tests" / "assets" / "certificates" / "v2"
+
+# Distributions only the service needs: none may come with the SDK.
+SERVER_DISTRIBUTIONS = {"ip-notary", "fastapi", "starlette", "sqlmodel", "sqlalchemy", "alembic",
+                        "psycopg", "uvicorn", "eth-tester", "py-evm", "coincurve",
+                        "prometheus-client", "pydantic-settings", "python-multipart"}
+# Modules a verification may never load, even with the chain extra installed.
+NEVER_IMPORTED = ("ipnotary.service", "eth", "eth_tester", "fastapi", "sqlmodel")
+
+pytestmark = pytest.mark.slow
+
+
+def _run(args: list[str], *, cwd: Path, check: bool = True, timeout: float = 600,
+         ) -> subprocess.CompletedProcess[str]:
+    # A clean environment: nothing of the checkout or the suite's virtualenv may leak in.
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{args[:4]} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def _installed(python: Path, cwd: Path) -> set[str]:
+    listed = _run([str(python), "-m", "pip", "list", "--format", "json"], cwd=cwd).stdout
+    return {row["name"].lower().replace("_", "-") for row in json.loads(listed)}
+
+
+@pytest.fixture(scope="module")
+def sdk_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("sdk-alone")
+    venv.EnvBuilder(with_pip=True, clear=True).create(home / "venv")
+    python = home / "venv" / "bin" / "python"
+    # pip builds a local project in place, and setuptools never empties its build/lib: a module
+    # since moved or deleted would still be in the wheel.
+    shutil.rmtree(SDK_PROJECT / "build", ignore_errors=True)
+    installed = _run([str(python), "-m", "pip", "install", "--quiet", str(SDK_PROJECT)],
+                     cwd=home, check=False)
+    if installed.returncode != 0:
+        if "Could not find a version" in installed.stderr or "NewConnectionError" in (
+                installed.stderr):
+            missing_component(f"the package index is unreachable: {installed.stderr[-300:]}")
+        raise AssertionError(f"pip install of the SDK failed:\n{installed.stderr}")
+    return home
+
+
+def test_the_sdk_installs_without_the_server(sdk_venv: Path) -> None:
+    python = sdk_venv / "venv" / "bin" / "python"
+    installed = _installed(python, sdk_venv)
+    assert "ip-notary-sdk" in installed
+    assert not installed & SERVER_DISTRIBUTIONS, installed & SERVER_DISTRIBUTIONS
+    assert "web3" not in installed  # reading chains is the extra
+    # Installed under the namespace; the checkout's folder names mean nothing there.
+    probe = ("import importlib.util as u, ipnotary.sdk as s; "
+             "print(s.__version__, [n for n in ('client_sdk', 'chain', 'notary', "
+             "'ipnotary.service') if u.find_spec(n)])")
+    version, found = _run([str(python), "-c", probe], cwd=sdk_venv).stdout.split(" ", 1)
+    assert version == __version__ and found.strip() == "[]"
+
+
+def test_the_sdk_alone_verifies_a_certificate_and_refuses_a_hostile_one(sdk_venv: Path) -> None:
+    notary = sdk_venv / "venv" / "bin" / "notary"
+    valid = _run([str(notary), "verify", str(V2 / "hello.txt"), str(V2 / "certificate.json"),
+                  "--policy", str(V2 / "policy.json"), "--json"], cwd=sdk_venv)
+    report = json.loads(valid.stdout)
+    assert report["verdict"] == "valid" and report["time_source"] == "witnesses"
+    assert report["proven_time"] == "2026-11-27T10:55:22+00:00"
+
+    hostile = json.loads((V2 / "hostile" / "manifest.json").read_text())["record-altered"]
+    refused = _run([str(notary), "verify", str(V2 / "hello.txt"),
+                    str(V2 / "hostile" / "record-altered.json"), "--policy",
+                    str(V2 / "policy.json"), "--json"], cwd=sdk_venv, check=False)
+    assert refused.returncode == 1, refused.stderr
+    assert json.loads(refused.stdout)["failed_step"] == hostile["step"]
+
+    # The service's commands are not there, and say so as an unknown command would.
+    serve = _run([str(notary), "serve", "--help"], cwd=sdk_venv, check=False)
+    assert serve.returncode == 2 and "No such command" in serve.stderr
+
+
+def test_the_sdk_alone_runs_a_claim_check(sdk_venv: Path) -> None:
+    notary = sdk_venv / "venv" / "bin" / "notary"
+    done = _run([str(notary), "claim-check", "--cert", str(V2 / "certificate.json"),
+                 "--claimant-name", "Acme", "--claimant-id-type", "other",
+                 "--claimant-id", "prn_fa0737ae4077f54a57233c0d5a3bd648",
+                 "--listing-date", "2026-11-27T12:00:00+00:00",
+                 "--listing-file", str(V2 / "hello.txt"), "--policy", str(V2 / "policy.json"),
+                 "--json"], cwd=sdk_venv, check=False)
+    verdict = json.loads(done.stdout)
+    outcomes = {f["check"]: f["outcome"] for f in verdict["findings"]}
+    # Existed before the listing, byte-identical, authentic; an evidence record proves no
+    # ownership, so a person decides: inconclusive, exit 3.
+    assert outcomes == {"authentic": "pass", "owner": "unknown", "precedes_listing": "pass",
+                        "content_identical": "pass"}, verdict
+    assert verdict["verdict"] == "inconclusive" and done.returncode == 3
+
+
+def test_the_chain_extra_reads_chains_without_py_evm(sdk_venv: Path) -> None:
+    python = sdk_venv / "venv" / "bin" / "python"
+    notary = sdk_venv / "venv" / "bin" / "notary"
+    # Without the extra, asking for a chain says what to install, in one line.
+    no_web3 = _run([str(notary), "verify", str(V2 / "certificate.json"), "--policy",
+                    str(V2 / "policy.json"), "--rpc", "http://127.0.0.1:9"], cwd=sdk_venv,
+                   check=False)
+    assert no_web3.returncode == 2 and "ip-notary-sdk[chain]" in no_web3.stderr, no_web3.stderr
+
+    _run([str(python), "-m", "pip", "install", "--quiet", f"{SDK_PROJECT}[chain]"], cwd=sdk_venv)
+    installed = _installed(python, sdk_venv)
+    assert "web3" in installed and not installed & SERVER_DISTRIBUTIONS
+    probe = ("import sys; from ipnotary.sdk.chain_view import open_chain_view; "
+             "from ipnotary.chain import AnchorReader, PledgeReader; "
+             "v = open_chain_view(rpc_url='http://127.0.0.1:9'); v.close(); "
+             f"print([m for m in {NEVER_IMPORTED!r} if m in sys.modules])")
+    assert _run([str(python), "-c", probe], cwd=sdk_venv).stdout.strip() == "[]"
+    # An embedded chain's directory needs py-evm, which only the service brings: said plainly.
+    embedded = _run([str(notary), "verify", str(V2 / "hello.txt"), str(V2 / "certificate.json"),
+                     "--policy", str(V2 / "policy.json"), "--chain-data", str(V2 / "chain")],
+                    cwd=sdk_venv, check=False)
+    assert embedded.returncode == 2 and "py-evm" in embedded.stderr, embedded.stderr
