@@ -10,14 +10,18 @@ here; the verifier turns them into a failed step.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ipnotary.sdk.errors import ChainReadError
 from ipnotary.sdk.redaction import Redactor, redact_url
 from ipnotary.sdk.verify import AnchorView
 
-__all__ = ["RegistryChainView", "open_chain_view"]
+if TYPE_CHECKING:  # web3 is the SDK's `chain` extra: imported when a reader is opened
+    from ipnotary.chain import PledgeReader
+
+__all__ = ["RegistryChainView", "open_chain_view", "open_pledge_reader"]
 
 T = TypeVar("T")
 
@@ -113,6 +117,31 @@ class RegistryChainView:
             self._embedded.close()
 
 
+# What a missing dependency means to someone holding only the SDK.
+_NEEDS_WEB3 = ("reading a chain needs web3, which this installation lacks ({name} is missing): "
+               "pip install 'ip-notary-sdk[chain]'")
+_NEEDS_PY_EVM = ("an embedded chain's directory is read with py-evm ({name} is missing), which "
+                 "comes with the service (ip-notary), not the SDK; read the chain through any "
+                 "node of it instead (rpc_url, `--rpc URL`)")
+
+
+@contextmanager
+def _chain_access(*, embedded: bool) -> Iterator[None]:
+    """Translate what can go wrong opening a chain into :class:`ChainReadError`: a dependency
+    this installation lacks (named, with what to install) or the chain layer's own errors."""
+    try:
+        from ipnotary.chain.errors import ChainError
+    except ImportError as exc:
+        raise ChainReadError(_NEEDS_WEB3.format(name=exc.name)) from exc
+    try:
+        yield
+    except ImportError as exc:
+        raise ChainReadError(
+            (_NEEDS_PY_EVM if embedded else _NEEDS_WEB3).format(name=exc.name)) from exc
+    except ChainError as exc:
+        raise ChainReadError(str(exc)) from exc
+
+
 def open_chain_view(
     *, rpc_url: str | None = None, embedded_dir: str | os.PathLike[str] | None = None,
     request_timeout: float = 10.0,
@@ -124,30 +153,34 @@ def open_chain_view(
     :class:`ChainReadError` saying which to install."""
     if (rpc_url is None) == (embedded_dir is None):
         raise ValueError("give exactly one of rpc_url or embedded_dir")
-    try:
-        from ipnotary.chain.errors import ChainError
-    except ImportError as exc:
-        raise ChainReadError(
-            f"reading a chain needs web3, which this installation lacks ({exc.name} is missing): "
-            "pip install 'ip-notary-sdk[chain]'") from exc
-    try:
+    with _chain_access(embedded=embedded_dir is not None):
         if rpc_url is not None:
             from web3 import Web3
 
             w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}))
             return RegistryChainView(w3, endpoint=rpc_url)
         assert embedded_dir is not None
-        try:
-            from ipnotary.chain import EmbeddedChain  # loads py-evm: only for this branch
+        from ipnotary.chain import EmbeddedChain  # loads py-evm: only for this branch
 
-            chain = EmbeddedChain.open_read_only(embedded_dir)
-        except ImportError as exc:
-            raise ChainReadError(
-                f"an embedded chain's directory is read with py-evm ({exc.name} is missing), "
-                "which comes with the service (ip-notary), not the SDK; read the chain through "
-                "any node of it instead (rpc_url, `notary verify --rpc URL`)") from exc
+        chain = EmbeddedChain.open_read_only(embedded_dir)
         return RegistryChainView(
             chain.w3, endpoint=f"embedded chain {embedded_dir}", embedded=chain, owns_embedded=True
         )
-    except ChainError as exc:
-        raise ChainReadError(str(exc)) from exc
+
+
+def open_pledge_reader(
+    *, registry_address: str, rpc_url: str | None = None,
+    embedded_dir: str | os.PathLike[str] | None = None,
+) -> PledgeReader:
+    """A read-only :class:`~ipnotary.chain.PledgeReader` of the registry at ``registry_address``
+    through a node or an embedded chain's directory; missing dependencies and unreadable chains
+    raise :class:`ChainReadError` as :func:`open_chain_view` does."""
+    if (rpc_url is None) == (embedded_dir is None):
+        raise ValueError("give exactly one of rpc_url or embedded_dir")
+    with _chain_access(embedded=embedded_dir is not None):
+        from ipnotary.chain import PledgeReader
+
+        if rpc_url is not None:
+            return PledgeReader.from_rpc(rpc_url, registry_address=registry_address)
+        assert embedded_dir is not None
+        return PledgeReader.from_embedded(embedded_dir, registry_address=registry_address)

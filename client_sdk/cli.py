@@ -205,6 +205,12 @@ def certificate(
 PolicyOpt = Annotated[Path | None, typer.Option(
     "--policy", envvar="NOTARY_TRUST_POLICY", exists=True, dir_okay=False,
     help="Your trust policy (JSON; docs/trust.md says how to obtain one out of band)")]
+# Where a command reads the chain: any node of it, or (beside a service with the embedded chain)
+# its data directory. Neither: the answer is checked offline only.
+RpcOpt = Annotated[str | None, typer.Option(
+    "--rpc", help="Any JSON-RPC node of the chain (the SDK's 'chain' extra)")]
+ChainDataOpt = Annotated[Path | None, typer.Option(
+    "--chain-data", help="An embedded chain's data directory (read-only), instead of --rpc")]
 
 # Exit statuses of `verify`: 0 valid under the policy, 1 invalid, 2 could not check (bad input,
 # unreadable chain), 4 self-consistent but not trusted (no policy given).
@@ -221,13 +227,8 @@ def verify(
         ),
     ],
     policy: PolicyOpt = None,
-    rpc: Annotated[
-        str | None, typer.Option(help="Any JSON-RPC node of the certificate's chain")
-    ] = None,
-    chain_data: Annotated[
-        Path | None,
-        typer.Option(help="An embedded chain's data directory (read-only), instead of --rpc"),
-    ] = None,
+    rpc: RpcOpt = None,
+    chain_data: ChainDataOpt = None,
     confirmations: Annotated[
         int | None,
         typer.Option(min=1, help="Blocks required on top of the anchor (default: the policy's)"),
@@ -360,10 +361,8 @@ def claim_check(
     listing_date: Annotated[str, typer.Option(help="YYYY-MM-DD or an RFC 3339 time")],
     listing_file: Annotated[Path | None, typer.Option(help="The listing's content")] = None,
     listing_sha256: Annotated[str | None, typer.Option(help="Or its SHA-256")] = None,
-    rpc: Annotated[str | None, typer.Option(help="Any JSON-RPC node of the chain")] = None,
-    chain_data: Annotated[
-        Path | None, typer.Option(help="An embedded chain's data directory")
-    ] = None,
+    rpc: RpcOpt = None,
+    chain_data: ChainDataOpt = None,
     policy: PolicyOpt = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -660,8 +659,8 @@ def credit_status(
     subject: Annotated[str, typer.Argument(help="type:id, e.g. uscc:91350100M000100Y43")],
     url: UrlOpt = DEFAULT_URL,
     as_of: Annotated[str | None, typer.Option()] = None,
-    rpc: Annotated[str | None, typer.Option(help="Check the entries against this node")] = None,
-    chain_data: Annotated[Path | None, typer.Option()] = None,
+    rpc: RpcOpt = None,
+    chain_data: ChainDataOpt = None,
     policy: PolicyOpt = None,
 ) -> None:
     """A subject's credit class and public entries, verified under your trust policy (on chain
@@ -907,24 +906,25 @@ def pledge_status(
     number: Annotated[str, typer.Option()],
     url: UrlOpt = DEFAULT_URL,
     as_of: Annotated[str | None, typer.Option()] = None,
-    rpc: Annotated[str | None, typer.Option(help="Check the answer on this node")] = None,
-    chain_data: Annotated[Path | None, typer.Option()] = None,
+    rpc: RpcOpt = None,
+    chain_data: ChainDataOpt = None,
     policy: PolicyOpt = None,
 ) -> None:
     """Is the asset pledged (as of a time), and to whom; verified under your trust policy, on chain
     with --rpc/--chain-data. Exit 4 without a policy: nobody you trust vouches for the answer."""
     trust = _load_policy(policy)
     doc = _call(url, "", lambda c: c.pledge_status(asset_type, number, as_of=as_of, verify=False))
-    from ipnotary.chain import PledgeReader
-    from ipnotary.sdk.errors import VerificationError
+    from ipnotary.sdk.chain_view import open_pledge_reader
+    from ipnotary.sdk.errors import ChainReadError, VerificationError
     from ipnotary.sdk.pledges import verify_pledge_status
 
     reader = None
-    contract = doc["chain"]["contract"]
-    if rpc:
-        reader = PledgeReader.from_rpc(rpc, registry_address=contract)
-    elif chain_data:
-        reader = PledgeReader.from_embedded(chain_data, registry_address=contract)
+    if rpc or chain_data:
+        try:
+            reader = open_pledge_reader(registry_address=doc["chain"]["contract"], rpc_url=rpc,
+                                        embedded_dir=None if rpc else chain_data)
+        except ChainReadError as exc:
+            fail(f"could not read the chain: {exc}", 2)
     try:
         verified = verify_pledge_status(doc, reader=reader, policy=trust)
     except VerificationError as exc:

@@ -126,16 +126,17 @@ def test_the_chain_extra_reads_chains_without_py_evm(sdk_venv: Path) -> None:
     notary = sdk_venv / "venv" / "bin" / "notary"
     # Without the extra, asking for a chain says what to install, in one line.
     no_web3 = _run([str(notary), "verify", str(V2 / "certificate.json"), "--policy",
-                    str(V2 / "policy.json"), "--rpc", "http://127.0.0.1:9"], cwd=sdk_venv,
+                    str(V2 / "policy.json"), "--rpc", _NOWHERE], cwd=sdk_venv,
                    check=False)
     assert no_web3.returncode == 2 and "ip-notary-sdk[chain]" in no_web3.stderr, no_web3.stderr
+    assert "ip-notary-sdk[chain]" in _open_pledge_reader(python, sdk_venv, rpc_url=_NOWHERE)
 
     _run([str(python), "-m", "pip", "install", "--quiet", f"{SDK_PROJECT}[chain]"], cwd=sdk_venv)
     installed = _installed(python, sdk_venv)
     assert "web3" in installed and not installed & SERVER_DISTRIBUTIONS
     probe = ("import sys; from ipnotary.sdk.chain_view import open_chain_view; "
              "from ipnotary.chain import AnchorReader, PledgeReader; "
-             "v = open_chain_view(rpc_url='http://127.0.0.1:9'); v.close(); "
+             f"v = open_chain_view(rpc_url={_NOWHERE!r}); v.close(); "
              f"print([m for m in {NEVER_IMPORTED!r} if m in sys.modules])")
     assert _run([str(python), "-c", probe], cwd=sdk_venv).stdout.strip() == "[]"
     # An embedded chain's directory needs py-evm, which only the service brings: said plainly.
@@ -143,3 +144,18 @@ def test_the_chain_extra_reads_chains_without_py_evm(sdk_venv: Path) -> None:
                      "--policy", str(V2 / "policy.json"), "--chain-data", str(V2 / "chain")],
                     cwd=sdk_venv, check=False)
     assert embedded.returncode == 2 and "py-evm" in embedded.stderr, embedded.stderr
+    assert "py-evm" in _open_pledge_reader(python, sdk_venv, embedded_dir=str(V2 / "chain"))
+
+
+_NOWHERE = "http://127.0.0.1:9"
+
+
+def _open_pledge_reader(python: Path, cwd: Path, **where: str) -> str:
+    """What opening a pledge reader in the SDK's virtualenv says (it must refuse)."""
+    probe = ("from ipnotary.sdk.chain_view import open_pledge_reader\n"
+             "from ipnotary.sdk.errors import ChainReadError\n"
+             "try:\n"
+             f"    open_pledge_reader(registry_address='0x' + '00' * 20, **{where!r})\n"
+             "except ChainReadError as exc:\n"
+             "    print(exc)\n")
+    return _run([str(python), "-c", probe], cwd=cwd).stdout
