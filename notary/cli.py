@@ -44,13 +44,13 @@ def serve(
     """Run the service (embedded chain, content store and SQLite unless configured otherwise)."""
     import uvicorn
 
-    from ipnotary.service.config import Environment, Settings
+    from ipnotary.service.config import Environment, load_settings
 
     for name, value in (("BIND_HOST", host), ("BIND_PORT", port), ("DATA_DIR", data_dir),
                         ("WORKERS", workers)):
         if value is not None:
             os.environ[f"NOTARY_{name}"] = str(value)
-    settings = Settings()
+    settings = load_settings()
     settings.check_safety()
     import logging
 
@@ -118,7 +118,7 @@ def deploy(
     NOTARY_LOG_KEY_FILE point, if missing), the registries (unless their addresses are set), and
     the deployment's identity in the database; prints the settings every process must share.
     Run again, it changes nothing and prints the same settings."""
-    from ipnotary.service.config import Environment, Settings
+    from ipnotary.service.config import Environment, load_settings
     from ipnotary.service.errors import ConfigurationError
     from ipnotary.service.runtime import Runtime
     from ipnotary.service.services.deployment import (
@@ -128,7 +128,7 @@ def deploy(
         wait_for_chain,
     )
 
-    settings = Settings()
+    settings = load_settings()
     try:
         settings.check_safety()
     except ConfigurationError as exc:
@@ -168,10 +168,10 @@ def _operator_session(*, init: bool = False) -> Iterator[Any]:
     run from the wrong directory, it would otherwise print keys the service never sees."""
     from sqlmodel import Session
 
-    from ipnotary.service.config import Settings
+    from ipnotary.service.config import load_settings
     from ipnotary.service.storage.db import create_db_engine, migrate
 
-    settings = Settings()
+    settings = load_settings()
     if settings.database_url is None:
         db_file = (settings.data_dir / "notary.db").resolve()
         if not db_file.exists() and not init:
@@ -345,10 +345,10 @@ def principal_audit(
 def log_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print the log's origin and verifier key (creating the key on first use), as each witness
     operator registers them: `notary witness add-log --origin ORIGIN --key VKEY`."""
-    from ipnotary.service.config import Settings
+    from ipnotary.service.config import load_settings
     from ipnotary.service.runtime import build_log
 
-    log = build_log(Settings())
+    log = build_log(load_settings())
     if as_json:
         out.print_json(data={"origin": log.origin, "vkey": log.vkey})
     else:
@@ -369,13 +369,13 @@ def reconcile(
     accounted for; 1: something is missing; 2: the chain could not be read."""
     import time
 
-    from ipnotary.service.config import Settings
+    from ipnotary.service.config import load_settings
     from ipnotary.service.errors import ChainUnusable
     from ipnotary.service.services import reconcile as rc
 
     if restore and receipts is None:
         fail("--restore needs --receipts DIR", 2)
-    settings = Settings()
+    settings = load_settings()
     started = time.perf_counter()
     anchors = _open_anchor_reader(settings)
     try:

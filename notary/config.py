@@ -17,9 +17,11 @@ from pydantic import (
     Field,
     IPvAnyNetwork,
     SecretStr,
+    ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ipnotary.service.errors import ConfigurationError
@@ -260,6 +262,11 @@ class Settings(BaseSettings):
     def _backend_needs(self) -> Settings:
         if self.chain_backend is ChainBackend.rpc and not self.chain_rpc_url:
             raise ValueError("NOTARY_CHAIN_BACKEND=rpc needs NOTARY_CHAIN_RPC_URL")
+        if self.chain_backend is ChainBackend.embedded and self.chain_rpc_url:
+            # Otherwise the node is silently ignored and the process anchors on a chain of its own
+            # (it happened: a production start checked the embedded chain, not the node).
+            raise ValueError("NOTARY_CHAIN_RPC_URL is set but NOTARY_CHAIN_BACKEND is embedded: "
+                             "set NOTARY_CHAIN_BACKEND=rpc to use that node, or unset the URL")
         if self.witness_quorum is not None and self.witness_quorum > len(self.witnesses):
             raise ValueError(f"NOTARY_WITNESS_QUORUM is {self.witness_quorum} but only "
                              f"{len(self.witnesses)} witness(es) are configured")
@@ -374,3 +381,26 @@ class Settings(BaseSettings):
                     problems.append(f"set {setting} (no registry is deployed on the spot in "
                                     "production)")
         return problems
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or a :class:`ConfigurationError` naming each bad
+    variable in one line. Pydantic's own message spans lines and quotes the input it was given,
+    which holds every setting, secrets (the chain key, credentials in URLs) included."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(
+            "; ".join(_describe(error) for error in exc.errors(include_input=False,
+                                                                include_url=False)),
+            code="invalid_settings") from None
+
+
+def _describe(error: ErrorDetails) -> str:
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a rule across settings: its message names them
+        return message
+    name = f"NOTARY_{str(error['loc'][0]).upper()}"
+    inner = ".".join(str(part) for part in error["loc"][1:])  # in a JSON setting: where
+    where = f"{name} ({inner})" if inner else name
+    return message if message.startswith(name) and not inner else f"{where}: {message}"

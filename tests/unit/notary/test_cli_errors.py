@@ -63,3 +63,23 @@ def test_identifiers_are_printed_whole(tmp_path: Path) -> None:
         run("policy", "show", str(V2 / "policy.json"), "--json", cwd=tmp_path).stdout
     )
     assert {row["trusts"] for row in as_json} >= {"log", "issuer", "witness", "quorum", "TSA"}
+
+
+def test_bad_settings_are_named_in_one_line_without_their_values(tmp_path: Path) -> None:
+    secret_key = "5a" * 32  # a well-formed chain key: it may appear nowhere in the answer
+    refused = run("serve", cwd=tmp_path, NOTARY_WORKERS="many", NOTARY_BIND_PORT="eighty",
+                  NOTARY_CHAIN_PRIVATE_KEY=secret_key,
+                  NOTARY_CHAIN_RPC_URL="https://user:hunter2@node.example/v3/KEY")
+    assert_one_line_error(refused)
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "NOTARY_WORKERS: " in refused.stderr and "NOTARY_BIND_PORT: " in refused.stderr
+    for secret in (secret_key, "hunter2", "KEY", "many", "eighty"):
+        assert secret not in refused.stderr, secret
+
+
+def test_a_node_url_without_the_rpc_backend_is_refused(tmp_path: Path) -> None:
+    # It used to be ignored: the process anchored on an embedded chain of its own.
+    refused = run("serve", cwd=tmp_path, NOTARY_CHAIN_RPC_URL="http://127.0.0.1:8545")
+    assert_one_line_error(refused)
+    assert "NOTARY_CHAIN_BACKEND=rpc" in refused.stderr
+    assert not (tmp_path / "notary-data").exists()
