@@ -2,10 +2,9 @@
 
     python -m bench.bench_verify [--quick] [--json PATH] [--nodes hardhat]
 
-Real certificates (version 2): a batch of evidence records is appended to a log whose key signs
-the checkpoint, the checkpoint is anchored on the chain (embedded, and a Hardhat node when
-installed) and the service's issuer (``ipnotary.service.services.issuer.Issuer``) signs one
-certificate per
+Real certificates (version 2): a batch of evidence records is appended to a log whose key signs the
+checkpoint, the checkpoint is anchored on the chain (embedded, and a Hardhat node when installed)
+and the service's issuer (``ipnotary.service.services.issuer.Issuer``) signs one certificate per
 record, as the service does. Each certificate is then verified from its JSON bytes, as a verifier
 reads it from a file, with ``ipnotary.sdk.verify_certificate`` under a trust policy naming the log
 and issuer keys (no witnesses: the deployment the embedded default runs).

@@ -17,9 +17,8 @@ Where to start reading:
   key)``.
 
 Parsing raises :class:`~ipnotary.sdk.errors.FormatError` on anything the specs forbid, and every
-input
-has a size limit to prevent DoS. Verifying never raises: ``verify`` returns ``False`` (or ``None``
-for a cosignature) when a signature does not check out, so a caller decides what a bad
+input has a size limit to prevent DoS. Verifying never raises: ``verify`` returns ``False`` (or
+``None`` for a cosignature) when a signature does not check out, so a caller decides what a bad
 signature means. Ed25519 is ``cryptography``'s; nothing here is hand-made cryptography.
 
 .. _c2sp.org/signed-note: https://c2sp.org/signed-note

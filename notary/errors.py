@@ -1,8 +1,7 @@
 """Errors of the notary service.
 
 Domain and storage code raise these; ``ipnotary.service.api.errors`` maps them to HTTP problem
-documents
-``{type, title, status, detail, code}`` in one place::
+documents ``{type, title, status, detail, code}`` in one place::
 
     NotaryError
     ├── ConfigurationError        settings are inconsistent or unsafe for the environment
@@ -123,8 +122,7 @@ class ContentStoreUnavailable(DependencyUnavailable):
 class ChainUnusable(DependencyUnavailable):
     """The chain could not be used (node down, wrong chain, registry missing): the service's
     translation of any ``ipnotary.chain.errors.ChainError`` at ``services.chain_gateway``; named
-    apart
-    from the chain layer's ``ChainUnavailable`` (the node does not answer), which it often
+    apart from the chain layer's ``ChainUnavailable`` (the node does not answer), which it often
     wraps."""
 
     code = "chain_unavailable"

@@ -1,14 +1,13 @@
 """Every HTTP request gets an id, one access line and its metrics (the outermost middleware).
 
 :class:`RequestTelemetry` takes the client's ``X-Request-ID`` when it is a sane token
-(``observability.logs.accept_request_id``), else makes one, binds it for the request's log
-lines (the route's, the error handler's, those of the worker threads it runs on) and echoes it
-in the response. When the response ends it writes the access line, logger
-``ipnotary.service.access``,
+(``observability.logs.accept_request_id``), else makes one, binds it for the request's log lines
+(the route's, the error handler's, those of the worker threads it runs on) and echoes it in the
+response. When the response ends it writes the access line, logger ``ipnotary.service.access``,
 event ``http_request``: method, path, route template, status, duration, client address and the
 records the request created or returned; and it counts ``notary_http_requests`` and
-``notary_http_request_duration_seconds`` by *route template* (``/v1/evidence/{record_id}``),
-never by path, so that made-up paths cannot grow the series without bound.
+``notary_http_request_duration_seconds`` by *route template* (``/v1/evidence/{record_id}``), never
+by path, so that made-up paths cannot grow the series without bound.
 
 An exception no handler took is answered here with the app's own 500 handler
 (``api/errors.py``), inside the request's context: its error line carries the request id, the

@@ -20,8 +20,7 @@ non-joiner some scripts use between letters; refusing them is the price of text 
 it shows.
 
 Identifiers are a separate rule (``ipnotary.service.domain.identifiers``): they are NFKC-normalised
-and
-case-folded before they are compared or stored, and go through the same check.
+and case-folded before they are compared or stored, and go through the same check.
 """
 
 from __future__ import annotations

@@ -7,8 +7,7 @@ Two kinds of numbers:
   the module-level instruments below, updated where the thing happens.
 - *The deployment's state in the database* (anchoring backlog and its age, log size, certified
   size): read when scraped (``ipnotary.service.api.routes.metrics``), so every process reports the
-  same
-  numbers whichever one is asked, and they are right even while no process leads.
+  same numbers whichever one is asked, and they are right even while no process leads.
 
 With ``NOTARY_WORKERS`` > 1, ``notary serve`` gives its workers a directory for
 prometheus-client's multiprocess mode (:func:`prepare_multiprocess_dir`): each worker writes its

@@ -20,8 +20,7 @@ Only one worker seals at a time: the caller holds a leader lock (``services.lead
 Each step logs one line with its ``event`` (``batch_sealed``, ``batch_anchored``,
 ``checkpoint_certified``, ``anchoring_retry``, ``anchoring_recovered``) and counts in
 ``ipnotary.service.observability.metrics``; :func:`anchoring_backlog` is what ``/metrics`` reports
-of the
-records still waiting.
+of the records still waiting.
 """
 
 from __future__ import annotations

@@ -14,8 +14,7 @@ once enough of them arrived (``anchoring.certify_ready``). Every endpoint keeps 
 :class:`EndpointState` for ``/readyz``, and the same state in ``notary_witness_up`` /
 ``notary_tsa_up``; each request's latency and each failed round are counted
 (``ipnotary.service.observability.metrics``), and a failed round logs ``witness_down`` /
-``tsa_down``, the
-first good one after it ``witness_recovered`` / ``tsa_recovered``.
+``tsa_down``, the first good one after it ``witness_recovered`` / ``tsa_recovered``.
 """
 
 from __future__ import annotations

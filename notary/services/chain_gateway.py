@@ -1,8 +1,7 @@
 """The service's one door to the chain: connects on first use and again after a failure, and
 translates every ``ipnotary.chain.errors.ChainError`` into the service's :class:`ChainUnusable`,
-counted
-in ``notary_chain_errors_total`` by operation. The anchoring worker, the pledge service, readiness
-and the deployment checks use the chain only through it.
+counted in ``notary_chain_errors_total`` by operation. The anchoring worker, the pledge service,
+readiness and the deployment checks use the chain only through it.
 """
 
 from __future__ import annotations
@@ -54,12 +53,19 @@ class ChainGateway:
         self._lock = threading.Lock()
 
     def client(self) -> EvidenceRegistryClient:
-        from ipnotary.chain.errors import ChainError
+        from ipnotary.chain.errors import ChainError, WrongChainId
 
         with self._lock:
             if self._client is None:
                 try:
                     self._client = self._connect()
+                except WrongChainId as exc:  # said in the settings' words, not the chain layer's
+                    _count_chain_error("connect", exc)
+                    raise ChainUnusable(
+                        f"NOTARY_CHAIN_ID is {exc.expected} but the node at NOTARY_CHAIN_RPC_URL "
+                        f"serves chain {exc.actual}: point NOTARY_CHAIN_RPC_URL at a node of chain "
+                        f"{exc.expected}, or set NOTARY_CHAIN_ID={exc.actual} if that chain is "
+                        "the deployment's", code="wrong_chain") from exc
                 except ChainError as exc:
                     _count_chain_error("connect", exc)
                     raise ChainUnusable(f"cannot use the chain: {exc}") from exc

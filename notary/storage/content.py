@@ -6,7 +6,7 @@ Start with :class:`ContentStore`, the interface the service codes against, and
 * :class:`EmbeddedContentStore` (``ipnotary.service.storage._content_embedded``): files in a local
   directory, no server needed;
 * :class:`KuboContentStore` (``ipnotary.service.storage._content_kubo``): a Kubo daemon over its
-RPC API.
+  RPC API.
 
 Both fingerprint while writing (one pass gives size, SHA-256, SM3 and both CIDs; see
 ``ipnotary.sdk.fingerprint``) and re-verify every byte they hand out against the CID it was asked

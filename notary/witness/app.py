@@ -1,9 +1,8 @@
 """The witness's HTTP face: ``POST /add-checkpoint`` (c2sp.org/tlog-witness) and ``GET /``.
 
 This is the one place where :mod:`ipnotary.service.witness.errors` become HTTP responses. The
-request body is
-read with a size limit and a deadline (a slow client cannot hold a worker), then handed to
-:meth:`Witness.add_checkpoint` in a worker thread, because SQLite and Ed25519 calls block.
+request body is read with a size limit and a deadline (a slow client cannot hold a worker), then
+handed to :meth:`Witness.add_checkpoint` in a worker thread, because SQLite and Ed25519 calls block.
 """
 
 from __future__ import annotations

@@ -2,8 +2,7 @@
 
 :meth:`Witness.add_checkpoint` takes a request body and returns the cosignature line, or raises a
 :mod:`ipnotary.service.witness.errors` error whose ``status`` is the one the spec gives. The checks
-run in the
-spec's order:
+run in the spec's order:
 
 1. the body is an ``old N`` line, at most 63 base64 proof lines, a blank line and a checkpoint note
    (400; over :data:`MAX_REQUEST_BYTES` 413);
