@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from ipnotary.sdk.redaction import install_log_redaction
 from ipnotary.service.api.bodies import RequestBodyLimit, documented_body_schemas
+from ipnotary.service.api.deps import refuse_repeated_query_parameters
 from ipnotary.service.api.errors import document_problems, install_error_handlers
 from ipnotary.service.api.rate_limit import RateLimit, is_public
 from ipnotary.service.api.request_telemetry import RequestTelemetry
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         version="1",
         summary="Blockchain-anchored evidence, works, trade secrets, credit and pledge records",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_repeated_query_parameters)],
     )
     app.state.redactor = redactor
     install_error_handlers(app)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated
+import types
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
@@ -11,11 +12,18 @@ from sqlmodel import Session
 from starlette.datastructures import Headers
 
 from ipnotary.service.domain.records import Role
-from ipnotary.service.errors import PermissionDenied
+from ipnotary.service.errors import InvalidInput, PermissionDenied
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.storage.models import Principal
 
-__all__ = ["CurrentPrincipal", "RuntimeDep", "SessionDep", "api_key_of", "require_roles"]
+__all__ = [
+    "CurrentPrincipal",
+    "RuntimeDep",
+    "SessionDep",
+    "api_key_of",
+    "refuse_repeated_query_parameters",
+    "require_roles",
+]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -72,3 +80,27 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return check
+
+
+def refuse_repeated_query_parameters(request: Request) -> None:
+    """Refuse a query parameter given twice unless its route takes a list (every route, through
+    the app's dependencies). FastAPI keeps the last of ``?action=a&action=b`` while a proxy, a log
+    or a web application firewall may read the first: two readings of one request."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    if len(names) == len(set(names)):
+        return
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    lists = {param.alias for param in getattr(dependant, "query_params", ())
+             if _takes_many(param.field_info.annotation)}
+    for name in dict.fromkeys(names):
+        if names.count(name) > 1 and name not in lists:
+            raise InvalidInput(f"query parameter {name!r} is given {names.count(name)} times; "
+                               "give it once", code="repeated_parameter")
+
+
+def _takes_many(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType, Annotated):
+        return any(_takes_many(arg) for arg in get_args(annotation))
+    return isinstance(origin, type) and issubclass(origin, Sequence) and origin is not str

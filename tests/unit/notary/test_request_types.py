@@ -99,3 +99,34 @@ def test_a_recorded_size_and_time_are_what_the_client_wrote(api: Api) -> None:
     record = r.json()["receipt"]["record"]
     assert record["content"]["size"] == 5 and type(record["content"]["size"]) is int
     assert record["metadata"]["captured_at"] == "2023-11-14T14:13:20.000000Z"
+
+
+def test_a_query_parameter_given_twice_is_refused_not_read_as_its_last(api: Api) -> None:
+    """FastAPI read ``?action=a&action=b`` as ``b``; a proxy or a log may read ``a``."""
+    admin = api.principal("types repeated", "admin")
+    r = api.client.get("/v1/audit?action=key_revoked&action=principal_created", headers=admin)
+    assert r.status_code == 422 and r.json()["code"] == "repeated_parameter", r.text
+    assert "'action'" in r.json()["detail"]
+    holder = api.principal("types repeated holder", "holder", "Acme")
+    r = api.client.get("/v1/pledges/status?asset_type=patent&number=201710601862.3"
+                       "&number=ZL201810000000.1", headers=holder)
+    assert r.status_code == 422 and r.json()["code"] == "repeated_parameter", r.text
+    # Once each, as before; different parameters are not repeats.
+    r = api.client.get("/v1/audit?action=principal_created&limit=5", headers=admin)
+    assert r.status_code == 200, r.text
+
+
+def test_no_route_takes_a_list_in_its_query() -> None:
+    """The rule above lets a route that declares a list take repeats; none does today, so any
+    repeat is refused. A new list parameter is fine: this test only says where to look."""
+    from fastapi.routing import APIRoute
+
+    from ipnotary.service.api.app import create_app
+    from ipnotary.service.api.deps import _takes_many
+
+    app = create_app()
+    lists = [(route.path, param.alias) for route in app.routes if isinstance(route, APIRoute)
+             for param in route.dependant.query_params if _takes_many(param.field_info.annotation)]
+    assert lists == []
+    assert _takes_many(list[str]) and _takes_many(list[int] | None)
+    assert not _takes_many(str) and not _takes_many(int | None)
