@@ -104,6 +104,18 @@ def test_the_sdk_alone_verifies_a_certificate_and_refuses_a_hostile_one(sdk_venv
     assert serve.returncode == 2 and "No such command" in serve.stderr
 
 
+def test_the_sdk_readme_example_runs_as_written(sdk_venv: Path, tmp_path: Path) -> None:
+    """packaging/sdk/README.md is the distribution's description: its Python example runs on
+    the SDK alone, with the golden certificate standing for the reader's file."""
+    readme = (SDK_PROJECT / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    shutil.copy(V2 / "policy.json", tmp_path / "policy.json")
+    shutil.copy(V2 / "hello.txt", tmp_path / "file.pdf")
+    shutil.copy(V2 / "certificate.json", tmp_path / "file.pdf.cert.json")
+    ran = _run([str(sdk_venv / "venv" / "bin" / "python"), "-c", example], cwd=tmp_path)
+    assert ran.stdout.strip() == "2026-11-27 10:55:22+00:00 witnesses", ran.stdout
+
+
 def test_the_sdk_alone_runs_a_claim_check(sdk_venv: Path) -> None:
     notary = sdk_venv / "venv" / "bin" / "notary"
     done = _run([str(notary), "claim-check", "--cert", str(V2 / "certificate.json"),
