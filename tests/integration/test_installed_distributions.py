@@ -1,10 +1,15 @@
-"""The SDK installed alone, as a notary's or a platform's machine would have it: ``pip install
+"""The two distributions installed from this checkout, as their users would have them.
+
+The SDK alone, as a notary's or a platform's machine would have it: ``pip install
 ./packaging/sdk`` into a fresh virtualenv pulls none of the server's dependencies, and its
 ``notary`` command verifies the golden certificate, refuses a hostile one and runs a claim check.
 With the ``chain`` extra it reads chains (web3) and still never loads py-evm.
 
-pip fetches the SDK's dependencies from the package index (its cache makes a rerun quick); where
-the index cannot be reached the test is skipped, under CI=true it fails.
+The service, installed (not editable) with the SDK: its migrations and the ``notary`` command's
+service commands come from the wheels, and it serves.
+
+pip fetches the dependencies from the package index (its cache makes a rerun quick); where the
+index cannot be reached the tests are skipped, under CI=true they fail.
 """
 
 from __future__ import annotations
@@ -13,13 +18,16 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import venv
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from ipnotary.sdk import __version__
-from tests.conftest import missing_component
+from tests.conftest import free_port, missing_component
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK_PROJECT = ROOT / "packaging" / "sdk"
@@ -35,13 +43,18 @@ NEVER_IMPORTED = ("ipnotary.service", "eth", "eth_tester", "fastapi", "sqlmodel"
 pytestmark = pytest.mark.slow
 
 
-def _run(args: list[str], *, cwd: Path, check: bool = True, timeout: float = 600,
-         ) -> subprocess.CompletedProcess[str]:
-    # A clean environment: nothing of the checkout or the suite's virtualenv may leak in.
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+def _clean_env() -> dict[str, str]:
+    """Nothing of the checkout, the suite's virtualenv or its settings may leak in."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"PYTHONPATH", "VIRTUAL_ENV"} and not k.startswith("NOTARY_")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return env
+
+
+def _run(args: list[str], *, cwd: Path, check: bool = True, timeout: float = 600,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(args, cwd=cwd, env={**_clean_env(), **(env or {})},
+                          capture_output=True, text=True, timeout=timeout, check=False)
     if check and done.returncode != 0:
         raise AssertionError(f"{args[:4]} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done
@@ -52,21 +65,29 @@ def _installed(python: Path, cwd: Path) -> set[str]:
     return {row["name"].lower().replace("_", "-") for row in json.loads(listed)}
 
 
-@pytest.fixture(scope="module")
-def sdk_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("sdk-alone")
+def _fresh_venv(home: Path, *projects: Path) -> Path:
+    """A new virtualenv under ``home`` with ``projects`` pip-installed (not editable); its
+    python."""
     venv.EnvBuilder(with_pip=True, clear=True).create(home / "venv")
     python = home / "venv" / "bin" / "python"
-    # pip builds a local project in place, and setuptools never empties its build/lib: a module
-    # since moved or deleted would still be in the wheel.
-    shutil.rmtree(SDK_PROJECT / "build", ignore_errors=True)
-    installed = _run([str(python), "-m", "pip", "install", "--quiet", str(SDK_PROJECT)],
+    for project in projects:
+        # pip builds a local project in place, and setuptools never empties its build/lib: a
+        # module since moved or deleted would still be in the wheel.
+        shutil.rmtree(project / "build", ignore_errors=True)
+    installed = _run([str(python), "-m", "pip", "install", "--quiet", *map(str, projects)],
                      cwd=home, check=False)
     if installed.returncode != 0:
         if "Could not find a version" in installed.stderr or "NewConnectionError" in (
                 installed.stderr):
             missing_component(f"the package index is unreachable: {installed.stderr[-300:]}")
-        raise AssertionError(f"pip install of the SDK failed:\n{installed.stderr}")
+        raise AssertionError(f"pip install of {projects} failed:\n{installed.stderr}")
+    return python
+
+
+@pytest.fixture(scope="module")
+def sdk_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("sdk-alone")
+    _fresh_venv(home, SDK_PROJECT)
     return home
 
 
@@ -171,3 +192,52 @@ def _open_pledge_reader(python: Path, cwd: Path, **where: str) -> str:
              "except ChainReadError as exc:\n"
              "    print(exc)\n")
     return _run([str(python), "-c", probe], cwd=cwd).stdout
+
+
+def test_the_service_installed_from_its_wheels_migrates_and_serves(tmp_path: Path) -> None:
+    python = _fresh_venv(tmp_path, SDK_PROJECT, ROOT)
+    bin_dir = python.parent
+    installed = _installed(python, tmp_path)
+    assert {"ip-notary", "ip-notary-sdk", "fastapi", "eth-tester", "web3"} <= installed
+    where = _run([str(python), "-c", "import ipnotary.service as s, ipnotary.sdk as k; "
+                  "print(s.__file__); print(k.__file__)"], cwd=tmp_path).stdout.split()
+    assert all("site-packages" in path for path in where), where  # the wheels, not the checkout
+    # The migrations are package data: a database is created from them.
+    data = tmp_path / "data"
+    env = {"NOTARY_DATA_DIR": str(data), "NOTARY_BIND_PORT": str(free_port())}
+    created = _run([str(bin_dir / "notary"), "principal", "create", "--init", "--name", "Acme",
+                    "--role", "holder"], cwd=tmp_path, env=env)
+    key = json.loads(created.stdout)["api_key"]
+    url = f"http://127.0.0.1:{env['NOTARY_BIND_PORT']}"
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:  # a file, not a pipe: a full pipe would stall the server
+        serve = subprocess.Popen([str(bin_dir / "notary"), "serve"], cwd=tmp_path,
+                                 env={**_clean_env(), **env}, stdout=out, stderr=out)
+    try:
+        ready = _wait_ready(url, serve, log)
+        assert ready["status"] == "ready", ready
+        receipt = httpx.post(f"{url}/v1/evidence", headers={"Authorization": f"Bearer {key}"},
+                             json={"sha256": "ab" * 32, "size": 5, "metadata": {"title": "T"}},
+                             timeout=30)
+        assert receipt.status_code == 201, receipt.text
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+
+
+def _wait_ready(url: str, serve: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if serve.poll() is not None:
+            raise AssertionError(f"notary serve exited {serve.returncode}: "
+                                 f"{log.read_text(errors='replace')[-2000:]}")
+        try:
+            answer = httpx.get(f"{url}/readyz", timeout=5)
+            if answer.status_code == 200:
+                ready: dict[str, Any] = answer.json()
+                return ready
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(
+        f"notary serve never became ready: {log.read_text(errors='replace')[-2000:]}")
