@@ -21,13 +21,16 @@ from collections.abc import Callable
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:  # the commands import the SDK when they run: `notary --help` stays quick
+    from ipnotary.sdk.errors import VerificationError
 
 # No pretty tracebacks: main() turns every error into one line (NOTARY_DEBUG=1 for the traceback).
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -211,6 +214,8 @@ RpcOpt = Annotated[str | None, typer.Option(
     "--rpc", help="Any JSON-RPC node of the chain (the SDK's 'chain' extra)")]
 ChainDataOpt = Annotated[Path | None, typer.Option(
     "--chain-data", help="An embedded chain's data directory (read-only), instead of --rpc")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="The moment asked about (RFC 3339, UTC without an offset; default: now)")]
 
 # Exit statuses of `verify`: 0 valid under the policy, 1 invalid, 2 could not check (bad input,
 # unreadable chain), 4 self-consistent but not trusted (no policy given).
@@ -266,7 +271,7 @@ def verify(
             out.print_json(data={"verdict": "invalid", "valid": False, "failed_step": exc.step,
                                  "reason": exc.reason})
         else:
-            out.print(f"[bold red]INVALID[/bold red] at step [bold]{exc.step}[/bold]: {exc.reason}")
+            _print_invalid(exc)
         raise typer.Exit(1) from None
     except ChainReadError as exc:
         fail(f"could not read the chain: {exc}", 2)
@@ -342,14 +347,27 @@ def _print_verification(result: Any, report: dict[str, Any]) -> None:
                   "anchor on chain.[/yellow]")
 
 
-def _open_chain_view(rpc: str | None, chain_data: Path | None) -> Any:
+def _chain_source(rpc: str | None, chain_data: Path | None) -> dict[str, Any] | None:
+    """Where a command reads the chain (``open_chain_view``/``open_pledge_reader`` arguments),
+    or None to check offline only."""
     if rpc and chain_data:
         fail("give --rpc or --chain-data, not both", 2)
     if not rpc and not chain_data:
         return None
+    return {"rpc_url": rpc, "embedded_dir": chain_data}
+
+
+def _open_chain_view(rpc: str | None, chain_data: Path | None) -> Any:
+    source = _chain_source(rpc, chain_data)
+    if source is None:
+        return None
     from ipnotary.sdk.chain_view import open_chain_view
 
-    return open_chain_view(rpc_url=rpc, embedded_dir=chain_data)
+    return open_chain_view(**source)
+
+
+def _print_invalid(exc: VerificationError) -> None:
+    out.print(f"[bold red]INVALID[/bold red] at step [bold]{exc.step}[/bold]: {exc.reason}")
 
 
 @app.command("claim-check")
@@ -658,7 +676,7 @@ def credit_record(
 def credit_status(
     subject: Annotated[str, typer.Argument(help="type:id, e.g. uscc:91350100M000100Y43")],
     url: UrlOpt = DEFAULT_URL,
-    as_of: Annotated[str | None, typer.Option()] = None,
+    as_of: AsOfOpt = None,
     rpc: RpcOpt = None,
     chain_data: ChainDataOpt = None,
     policy: PolicyOpt = None,
@@ -673,7 +691,7 @@ def credit_status(
         status = _call(url, "", lambda c: c.credit_status(subject, as_of=as_of, chain=chain),
                        policy=trust)
     except VerificationError as exc:
-        out.print(f"[bold red]INVALID[/bold red] at step {exc.step}: {exc.reason}")
+        _print_invalid(exc)
         raise typer.Exit(1) from None
     finally:
         if chain is not None:
@@ -905,30 +923,27 @@ def pledge_status(
     asset_type: Annotated[str, typer.Option()],
     number: Annotated[str, typer.Option()],
     url: UrlOpt = DEFAULT_URL,
-    as_of: Annotated[str | None, typer.Option()] = None,
+    as_of: AsOfOpt = None,
     rpc: RpcOpt = None,
     chain_data: ChainDataOpt = None,
     policy: PolicyOpt = None,
 ) -> None:
     """Is the asset pledged (as of a time), and to whom; verified under your trust policy, on chain
     with --rpc/--chain-data. Exit 4 without a policy: nobody you trust vouches for the answer."""
-    trust = _load_policy(policy)
-    doc = _call(url, "", lambda c: c.pledge_status(asset_type, number, as_of=as_of, verify=False))
     from ipnotary.sdk.chain_view import open_pledge_reader
-    from ipnotary.sdk.errors import ChainReadError, VerificationError
+    from ipnotary.sdk.errors import VerificationError
     from ipnotary.sdk.pledges import verify_pledge_status
 
-    reader = None
-    if rpc or chain_data:
-        try:
-            reader = open_pledge_reader(registry_address=doc["chain"]["contract"], rpc_url=rpc,
-                                        embedded_dir=None if rpc else chain_data)
-        except ChainReadError as exc:
-            fail(f"could not read the chain: {exc}", 2)
+    trust = _load_policy(policy)
+    source = _chain_source(rpc, chain_data)
+    doc = _call(url, "", lambda c: c.pledge_status(asset_type, number, as_of=as_of, verify=False))
+    # An unreadable chain or a missing dependency is a ChainReadError: one line, exit 2 (run()).
+    reader = (None if source is None
+              else open_pledge_reader(registry_address=doc["chain"]["contract"], **source))
     try:
         verified = verify_pledge_status(doc, reader=reader, policy=trust)
     except VerificationError as exc:
-        out.print(f"[bold red]INVALID[/bold red] at step {exc.step}: {exc.reason}")
+        _print_invalid(exc)
         raise typer.Exit(1) from None
     finally:
         if reader is not None:

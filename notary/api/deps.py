@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -86,17 +87,18 @@ def refuse_repeated_query_parameters(request: Request) -> None:
     """Refuse a query parameter given twice unless its route takes a list (every route, through
     the app's dependencies). FastAPI keeps the last of ``?action=a&action=b`` while a proxy, a log
     or a web application firewall may read the first: two readings of one request."""
-    names = [name for name, _ in request.query_params.multi_items()]
-    if len(names) == len(set(names)):
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = [(name, n) for name, n in counts.items() if n > 1]  # one pass: a query may be long
+    if not repeated:
         return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     lists = {param.alias for param in getattr(dependant, "query_params", ())
              if _takes_many(param.field_info.annotation)}
-    for name in dict.fromkeys(names):
-        if names.count(name) > 1 and name not in lists:
-            raise InvalidInput(f"query parameter {name!r} is given {names.count(name)} times; "
-                               "give it once", code="repeated_parameter")
+    for name, n in repeated:
+        if name not in lists:
+            raise InvalidInput(f"query parameter {name!r} is given {n} times; give it once",
+                               code="repeated_parameter")
 
 
 def _takes_many(annotation: Any) -> bool:

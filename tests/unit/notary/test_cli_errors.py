@@ -83,3 +83,14 @@ def test_a_node_url_without_the_rpc_backend_is_refused(tmp_path: Path) -> None:
     assert_one_line_error(refused)
     assert "NOTARY_CHAIN_BACKEND=rpc" in refused.stderr
     assert not (tmp_path / "notary-data").exists()
+
+
+def test_every_chain_reading_command_takes_one_source(tmp_path: Path) -> None:
+    # pledge status used to take --rpc and ignore --chain-data when given both
+    for args in (("verify", str(V2 / "certificate.json")),
+                 ("credit", "status", "uscc:91350100M000100Y43"),
+                 ("pledge", "status", "--asset-type", "patent", "--number", "201710601862.3")):
+        both = run(*args, "--rpc", "http://127.0.0.1:9", "--chain-data", str(tmp_path),
+                   cwd=tmp_path)
+        assert_one_line_error(both)
+        assert "not both" in both.stderr, (args, both.stderr)
