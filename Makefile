@@ -1,5 +1,8 @@
 # The two commands (see README): `make run` and `make test`.
-.PHONY: setup run test test-fast components bench bench-quick contracts lint
+.PHONY: setup run test test-fast components bench bench-quick contracts lint lock
+
+# Every Python source tree of the project: the four distributions, the tests and the benchmarks.
+SOURCES := chain/src client_sdk/src witness/src notary/src tests bench
 
 setup:
 	@./scripts/setup.sh
@@ -10,18 +13,20 @@ run: setup
 
 ## Run the whole test suite (real components are used when installed; see `make components`).
 test: setup
+	@./scripts/setup-node.sh
 	.venv/bin/python -m pytest
 
-## Quick feedback: skip tests marked slow.
+## Quick feedback: the unit tier (fakes, no chain, no worker threads, no processes).
 test-fast: setup
-	.venv/bin/python -m pytest -m "not slow"
+	.venv/bin/python -m pytest tests/unit
 
 ## Install geth, Kubo and PostgreSQL for the integration suites (as CI does).
 components:
 	./scripts/install-components.sh
 
-## Recompile the contracts and refresh the committed ABI/bytecode in chain/artifacts.
+## Recompile the contracts and refresh the committed ABI/bytecode in chain/src/ipnotary/chain/artifacts.
 contracts: setup
+	./scripts/setup-node.sh
 	npm run export-artifacts
 
 bench: setup
@@ -30,7 +35,12 @@ bench: setup
 bench-quick: setup
 	.venv/bin/python -m bench.run --quick
 
-## Ruff and mypy over the packages, the tests and the benchmarks (rules in pyproject.toml); CI runs it.
+## Ruff (lint and format) and mypy over every source tree (rules in pyproject.toml); CI runs it.
 lint: setup
-	.venv/bin/ruff check notary chain client_sdk tests bench
-	.venv/bin/mypy ipnotary tests bench
+	.venv/bin/ruff check $(SOURCES)
+	.venv/bin/ruff format --check $(SOURCES)
+	.venv/bin/mypy $(SOURCES)
+
+## Re-resolve the development environment's lock file after a change to a pyproject.toml.
+lock: setup
+	./scripts/lock.sh

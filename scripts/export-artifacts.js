@@ -1,16 +1,16 @@
 #!/usr/bin/env node
 /**
- * Writes the committed contract artifacts in chain/artifacts/ from a Hardhat compile.
+ * Writes the committed contract artifacts in chain/src/ipnotary/chain/artifacts/ from a Hardhat compile.
  *
  * The Python chain layer deploys and calls the contracts from these files, so it needs neither Node nor a
  * compiler. Each file holds one deployable contract: its ABI, creation and runtime bytecode, the compiler
  * settings and the SHA-256 of every project source (under contracts/) it was compiled from. The Python
  * test suite compares those hashes with the sources on disk to catch a .sol edited without re-exporting.
  *
- *   node scripts/export-artifacts.js           compile and (re)write chain/artifacts/*.json
+ *   node scripts/export-artifacts.js           compile and (re)write chain/src/ipnotary/chain/artifacts/*.json
  *   node scripts/export-artifacts.js --check   compile from scratch and fail if any committed file differs
  *
- * Only the files directly in chain/artifacts/ are written, checked or removed: chain/artifacts/legacy/ holds
+ * Only the files directly in chain/src/ipnotary/chain/artifacts/ are written, checked or removed: chain/src/ipnotary/chain/artifacts/legacy/ holds
  * frozen artifacts of earlier contract versions (see its README), which are never rebuilt.
  */
 "use strict";
@@ -20,7 +20,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "..");
-const OUT_DIR = path.join(ROOT, "chain", "artifacts");
+const OUT_DIR = path.join(ROOT, "chain", "src", "ipnotary", "chain", "artifacts");
 // Source names as Hardhat reports them: project files are relative to the root, libraries to node_modules.
 const PROJECT_PREFIX = "contracts/";
 const EXCLUDED_PREFIXES = ["contracts/test/", "contracts/interfaces/"];
@@ -113,11 +113,11 @@ async function exportArtifacts() {
   fs.mkdirSync(OUT_DIR, { recursive: true });
   for (const stale of committedArtifactNames().filter((f) => !(f in rendered))) {
     fs.unlinkSync(path.join(OUT_DIR, stale));
-    console.log(`removed chain/artifacts/${stale} (no such contract any more)`);
+    console.log(`removed chain/src/ipnotary/chain/artifacts/${stale} (no such contract any more)`);
   }
   for (const [fileName, text] of Object.entries(rendered).sort()) {
     fs.writeFileSync(path.join(OUT_DIR, fileName), text);
-    console.log(`wrote chain/artifacts/${fileName}`);
+    console.log(`wrote chain/src/ipnotary/chain/artifacts/${fileName}`);
   }
 }
 
@@ -128,22 +128,22 @@ async function checkArtifacts() {
   for (const [fileName, text] of Object.entries(rendered).sort()) {
     const file = path.join(OUT_DIR, fileName);
     if (!fs.existsSync(file)) {
-      problems.push(`chain/artifacts/${fileName} is missing`);
+      problems.push(`chain/src/ipnotary/chain/artifacts/${fileName} is missing`);
     } else if (fs.readFileSync(file, "utf8") !== text) {
-      problems.push(`chain/artifacts/${fileName} differs from a fresh compile`);
+      problems.push(`chain/src/ipnotary/chain/artifacts/${fileName} differs from a fresh compile`);
     }
   }
   for (const stale of committedArtifactNames().filter((f) => !(f in rendered))) {
-    problems.push(`chain/artifacts/${stale} has no matching contract under contracts/`);
+    problems.push(`chain/src/ipnotary/chain/artifacts/${stale} has no matching contract under contracts/`);
   }
   if (problems.length > 0) {
     console.error("Committed contract artifacts are out of date:");
     for (const problem of problems) console.error(`  - ${problem}`);
-    console.error("Run `npm run export-artifacts` and commit chain/artifacts/.");
+    console.error("Run `npm run export-artifacts` and commit chain/src/ipnotary/chain/artifacts/.");
     process.exitCode = 1;
     return;
   }
-  console.log(`chain/artifacts/ matches a fresh compile (${Object.keys(rendered).length} contracts)`);
+  console.log(`chain/src/ipnotary/chain/artifacts/ matches a fresh compile (${Object.keys(rendered).length} contracts)`);
 }
 
 const args = process.argv.slice(2);

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 log() { echo "install-components: $*" >&2; }
 
 ./scripts/setup.sh
+./scripts/setup-node.sh
 
 log "geth"
 ./scripts/install-geth.sh >/dev/null

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up a development checkout: a Python virtualenv with the project installed, and (when Node
-# is present) the npm packages for the Solidity toolchain. Re-running it is cheap: each step is
-# skipped when its inputs have not changed.
+# Sets up a development checkout: a Python virtualenv with the locked third-party dependencies
+# (requirements/dev.lock, hashes checked) and the four distributions of this checkout installed
+# editable. Re-running it is cheap: nothing is installed when the lock and the pyproject files
+# have not changed. Node is not needed here (scripts/setup-node.sh: contract work and Hardhat).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,20 +10,17 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.installed-$(cat pyproject.toml packaging/sdk/pyproject.toml | sha256sum | cut -c1-16)
+DISTRIBUTIONS=(chain client_sdk witness notary)
+inputs=$(cat requirements/dev.lock pyproject.toml "${DISTRIBUTIONS[@]/%//pyproject.toml}" | sha256sum | cut -c1-16)
+stamp=.venv/.installed-$inputs
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  # Both distributions from this checkout, editable: the SDK (packaging/sdk) and the service on it.
-  .venv/bin/python -m pip install --quiet -e './packaging/sdk[chain]' -e '.[dev]'
+  .venv/bin/python -m pip install --quiet --upgrade 'pip>=25.1'
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.lock
+  # The checkout's own distributions, editable, with nothing from an index: their dependencies
+  # are all in the lock (tests/unit/test_packaging.py checks it).
+  editable=()
+  for d in "${DISTRIBUTIONS[@]}"; do editable+=(-e "./$d"); done
+  .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation "${editable[@]}"
+  .venv/bin/python -m pip check >/dev/null
   rm -f .venv/.installed-* && touch "$stamp"
-fi
-
-if command -v npm >/dev/null 2>&1; then
-  lockstamp=node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)
-  if [ ! -f "$lockstamp" ]; then
-    npm ci --no-audit --no-fund --loglevel=error
-    touch "$lockstamp"
-  fi
-else
-  echo "setup: npm not found; Solidity compilation and Hardhat tests will be skipped" >&2
 fi

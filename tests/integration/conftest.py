@@ -41,8 +41,8 @@ from ipnotary.sdk import NotaryClient, TimeSource, TrustPolicy, Verdict, Verific
 from ipnotary.sdk.merkle import MerkleTree, verify_consistency
 from ipnotary.sdk.note import Checkpoint, NoteSigner, NoteVerifier, parse_note
 from ipnotary.sdk.signing import key_id
+from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.domain.tiles import TILE_WIDTH, TileKey
-from ipnotary.service.services.keys import load_or_create_ed25519_key
 from ipnotary.service.services.transparency_log import consistency_proof, read_tile
 from ipnotary.service.storage.db import create_db_engine
 from ipnotary.service.storage.models import Batch, Record

@@ -37,8 +37,8 @@ from ipnotary.sdk.certificate import Certificate, format_timestamp
 from ipnotary.sdk.errors import VerificationError
 from ipnotary.sdk.note import Note, parse_note
 from ipnotary.sdk.verify import Step, Verdict
+from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.services.issuer import Issuer
-from ipnotary.service.services.keys import load_or_create_ed25519_key
 from ipnotary.service.services.records import certificate_for
 from ipnotary.service.storage.db import create_db_engine
 from ipnotary.service.storage.models import Record

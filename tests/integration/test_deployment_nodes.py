@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ipnotary.service.services.keys import load_or_create_ed25519_key
+from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from tests.integration.chain_backends import NodeProcess
 
 STARTUP_TIMEOUT = 60.0  # what a node that does not answer yet would be given

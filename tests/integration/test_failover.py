@@ -40,9 +40,9 @@ from ipnotary.chain import AnchorReader, EvidenceRegistryClient
 from ipnotary.sdk import NotaryClient, TrustPolicy, verify_certificate
 from ipnotary.sdk.chain_view import open_chain_view
 from ipnotary.sdk.errors import APIError, TransportError
-from ipnotary.service.services.keys import load_or_create_ed25519_key
-from ipnotary.service.services.leadership import PostgresLeaderLock
+from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.storage.db import create_db_engine, migrate
+from ipnotary.service.worker.leadership import PostgresLeaderLock
 from tests.conftest import REPO, missing_component
 from tests.integration.conftest import (
     Stack,
@@ -56,7 +56,7 @@ from tests.integration.conftest import (
 from tests.integration.postgres import PostgresServer, find_pg_bin
 from tests.integration.service_process import ServiceProcess
 
-# The anchoring lock's id (notary.services.leadership._ANCHOR_LOCK_ID), as pg_locks shows it.
+# The anchoring lock's id (worker.leadership._ANCHOR_LOCK_ID), as pg_locks shows it.
 ANCHOR_LOCK_ID = 0x4E4F5441
 # Kill -9 to takeover: the server drops a dead client's session at once, a follower asks every
 # second.
@@ -372,7 +372,7 @@ def test_leader_notices_its_lock_connection_dying(cluster: Cluster) -> None:
 _LOCK_LOOP = """
 import sys, time
 from ipnotary.service.storage.db import create_db_engine
-from ipnotary.service.services.leadership import PostgresLeaderLock
+from ipnotary.service.worker.leadership import PostgresLeaderLock
 lock = PostgresLeaderLock(create_db_engine(sys.argv[1]))
 while not lock.try_acquire():
     time.sleep(0.25)

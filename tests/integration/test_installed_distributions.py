@@ -1,12 +1,12 @@
-"""The two distributions installed from this checkout, as their users would have them.
+"""The four distributions of this checkout, built as a release would build them (an sdist each,
+and a wheel from that sdist) and installed, each into a fresh virtualenv, as their users have them.
 
-The SDK alone, as a notary's or a platform's machine would have it: ``pip install
-./packaging/sdk`` into a fresh virtualenv pulls none of the server's dependencies, and its
-``notary`` command verifies the golden certificate, refuses a hostile one and runs a claim check.
-With the ``chain`` extra it reads chains (web3) and still never loads py-evm.
-
-The service, installed (not editable) with the SDK: its migrations and the ``notary`` command's
-service commands come from the wheels, and it serves.
+The chain layer alone imports nothing of ours. The SDK alone, as a notary's or a platform's
+machine has it, pulls none of the server's dependencies, and its ``notary`` command verifies the
+golden certificate, refuses a hostile one and runs a claim check; with the ``chain`` extra it
+reads chains (web3) and still never loads py-evm. The witness, as a court or a notary office runs
+it, comes with the SDK alone (no web3, py-evm, SQLModel or psycopg) and cosigns a checkpoint from
+that install. The service, installed from its wheels, migrates and serves.
 
 pip fetches the dependencies from the package index (its cache makes a rerun quick); where the
 index cannot be reached the tests are skipped, under CI=true they fail.
@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import venv
 from pathlib import Path
@@ -30,7 +31,8 @@ from ipnotary.sdk import __version__
 from tests.conftest import free_port, missing_component
 
 ROOT = Path(__file__).resolve().parents[2]
-SDK_PROJECT = ROOT / "packaging" / "sdk"
+SDK_PROJECT = ROOT / "client_sdk"
+FOLDERS = ("chain", "client_sdk", "witness", "notary")
 V2 = ROOT / "tests" / "assets" / "certificates" / "v2"
 
 # Distributions only the service needs: none may come with the SDK.
@@ -39,6 +41,9 @@ SERVER_DISTRIBUTIONS = {"ip-notary", "fastapi", "starlette", "sqlmodel", "sqlalc
                         "prometheus-client", "pydantic-settings", "python-multipart"}
 # Modules a verification may never load, even with the chain extra installed.
 NEVER_IMPORTED = ("ipnotary.service", "eth", "eth_tester", "fastapi", "sqlmodel")
+# What a witness's machine may not have: the chain, the embedded chain, the service's storage.
+NOT_FOR_A_WITNESS = {"ip-notary", "ip-notary-chain", "web3", "py-evm", "eth-tester", "sqlmodel",
+                     "sqlalchemy", "psycopg", "alembic", "fastapi"}
 
 pytestmark = pytest.mark.slow
 
@@ -65,30 +70,52 @@ def _installed(python: Path, cwd: Path) -> set[str]:
     return {row["name"].lower().replace("_", "-") for row in json.loads(listed)}
 
 
-def _fresh_venv(home: Path, *projects: Path) -> Path:
-    """A new virtualenv under ``home`` with ``projects`` pip-installed (not editable); its
-    python."""
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each distribution's sdist, and its wheel built from that sdist (so a file the sdist
+    leaves out is missing from the wheel too, and the tests below find it)."""
+    out = tmp_path_factory.mktemp("dist")
+    for folder in FOLDERS:
+        shutil.rmtree(ROOT / folder / "build", ignore_errors=True)
+        _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out),
+              str(ROOT / folder)], cwd=ROOT, timeout=300)
+    built = sorted(p.name for p in out.iterdir())
+    for name in ("ip_notary_chain", "ip_notary_sdk", "ip_notary_witness", "ip_notary"):
+        assert any(b.startswith(f"{name}-") and b.endswith(".tar.gz") for b in built), built
+        assert any(b.startswith(f"{name}-") and b.endswith(".whl") for b in built), built
+    return out
+
+
+def _fresh_venv(home: Path, dist: Path, *requirements: str) -> Path:
+    """A new virtualenv under ``home`` with ``requirements`` installed from the built wheels in
+    ``dist`` (and their third-party dependencies from the index); its python."""
     venv.EnvBuilder(with_pip=True, clear=True).create(home / "venv")
     python = home / "venv" / "bin" / "python"
-    for project in projects:
-        # pip builds a local project in place, and setuptools never empties its build/lib: a
-        # module since moved or deleted would still be in the wheel.
-        shutil.rmtree(project / "build", ignore_errors=True)
-    installed = _run([str(python), "-m", "pip", "install", "--quiet", *map(str, projects)],
-                     cwd=home, check=False)
+    installed = _run([str(python), "-m", "pip", "install", "--quiet",
+                      "--find-links", str(dist), *requirements], cwd=home, check=False)
     if installed.returncode != 0:
         if "Could not find a version" in installed.stderr or "NewConnectionError" in (
                 installed.stderr):
             missing_component(f"the package index is unreachable: {installed.stderr[-300:]}")
-        raise AssertionError(f"pip install of {projects} failed:\n{installed.stderr}")
+        raise AssertionError(f"pip install of {requirements} failed:\n{installed.stderr}")
     return python
 
 
 @pytest.fixture(scope="module")
-def sdk_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sdk_venv(tmp_path_factory: pytest.TempPathFactory, dist: Path) -> Path:
     home = tmp_path_factory.mktemp("sdk-alone")
-    _fresh_venv(home, SDK_PROJECT)
+    _fresh_venv(home, dist, "ip-notary-sdk")
     return home
+
+
+def test_the_chain_layer_installs_alone_and_imports_nothing_of_ours(
+        tmp_path: Path, dist: Path) -> None:
+    python = _fresh_venv(tmp_path, dist, "ip-notary-chain")
+    installed = _installed(python, tmp_path)
+    assert "web3" in installed and not installed & {"ip-notary-sdk", "py-evm", "eth-tester"}
+    probe = ("import sys, ipnotary.chain as c; c.load_artifact('EvidenceRegistry'); "
+             "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('ipnotary.')}))")
+    assert _run([str(python), "-c", probe], cwd=tmp_path).stdout.strip() == "['chain']"
 
 
 def test_the_sdk_installs_without_the_server(sdk_venv: Path) -> None:
@@ -126,7 +153,7 @@ def test_the_sdk_alone_verifies_a_certificate_and_refuses_a_hostile_one(sdk_venv
 
 
 def test_the_sdk_readme_example_runs_as_written(sdk_venv: Path, tmp_path: Path) -> None:
-    """packaging/sdk/README.md is the distribution's description: its Python example runs on
+    """client_sdk/README.md is the distribution's description: its Python example runs on
     the SDK alone, with the golden certificate standing for the reader's file."""
     readme = (SDK_PROJECT / "README.md").read_text(encoding="utf-8")
     example = readme.split("```python\n", 1)[1].split("```", 1)[0]
@@ -154,7 +181,7 @@ def test_the_sdk_alone_runs_a_claim_check(sdk_venv: Path) -> None:
     assert verdict["verdict"] == "inconclusive" and done.returncode == 3
 
 
-def test_the_chain_extra_reads_chains_without_py_evm(sdk_venv: Path) -> None:
+def test_the_chain_extra_reads_chains_without_py_evm(sdk_venv: Path, dist: Path) -> None:
     python = sdk_venv / "venv" / "bin" / "python"
     notary = sdk_venv / "venv" / "bin" / "notary"
     # Without the extra, asking for a chain says what to install, in one line.
@@ -164,7 +191,8 @@ def test_the_chain_extra_reads_chains_without_py_evm(sdk_venv: Path) -> None:
     assert no_web3.returncode == 2 and "ip-notary-sdk[chain]" in no_web3.stderr, no_web3.stderr
     assert "ip-notary-sdk[chain]" in _open_pledge_reader(python, sdk_venv, rpc_url=_NOWHERE)
 
-    _run([str(python), "-m", "pip", "install", "--quiet", f"{SDK_PROJECT}[chain]"], cwd=sdk_venv)
+    _run([str(python), "-m", "pip", "install", "--quiet", "--find-links", str(dist),
+          "ip-notary-sdk[chain]"], cwd=sdk_venv)
     installed = _installed(python, sdk_venv)
     assert "web3" in installed and not installed & SERVER_DISTRIBUTIONS
     probe = ("import sys; from ipnotary.sdk.chain_view import open_chain_view; "
@@ -194,11 +222,14 @@ def _open_pledge_reader(python: Path, cwd: Path, **where: str) -> str:
     return _run([str(python), "-c", probe], cwd=cwd).stdout
 
 
-def test_the_service_installed_from_its_wheels_migrates_and_serves(tmp_path: Path) -> None:
-    python = _fresh_venv(tmp_path, SDK_PROJECT, ROOT)
+def test_the_service_installed_from_its_wheels_migrates_and_serves(
+        tmp_path: Path, dist: Path) -> None:
+    python = _fresh_venv(tmp_path, dist, "ip-notary")
     bin_dir = python.parent
     installed = _installed(python, tmp_path)
-    assert {"ip-notary", "ip-notary-sdk", "fastapi", "eth-tester", "web3"} <= installed
+    assert {"ip-notary", "ip-notary-sdk", "ip-notary-chain", "fastapi", "eth-tester",
+            "web3"} <= installed
+    assert "ip-notary-witness" not in installed  # other parties run witnesses
     where = _run([str(python), "-c", "import ipnotary.service as s, ipnotary.sdk as k; "
                   "print(s.__file__); print(k.__file__)"], cwd=tmp_path).stdout.split()
     assert all("site-packages" in path for path in where), where  # the wheels, not the checkout
@@ -241,3 +272,36 @@ def _wait_ready(url: str, serve: subprocess.Popen[bytes], log: Path) -> dict[str
         time.sleep(0.5)
     raise AssertionError(
         f"notary serve never became ready: {log.read_text(errors='replace')[-2000:]}")
+
+
+def test_a_witness_runs_from_the_sdk_and_the_witness_alone(tmp_path: Path, dist: Path) -> None:
+    """What a court or a notary office installs to witness the log: two distributions, none of
+    the chain or the service; `notary witness` from that install cosigns a real checkpoint."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ipnotary.sdk.merkle import MerkleTree, leaf_hash
+    from ipnotary.sdk.note import (
+        Checkpoint,
+        CosignatureVerifier,
+        NoteSigner,
+        parse_signature_lines,
+        sign_note,
+    )
+    from tests.integration.torchwood import NotaryWitness
+
+    python = _fresh_venv(tmp_path, dist, "ip-notary-witness")
+    installed = _installed(python, tmp_path)
+    assert {"ip-notary-witness", "ip-notary-sdk"} <= installed
+    assert not installed & NOT_FOR_A_WITNESS, installed & NOT_FOR_A_WITNESS
+    origin = "example.org/installed-log"
+    log_signer = NoteSigner(origin, Ed25519PrivateKey.generate())
+    notary = str(python.parent / "notary")
+    with NotaryWitness.create(tmp_path / "w", name="court.example/witness",
+                              program=[notary]) as witness:
+        witness.add_log(origin, log_signer.vkey())
+        root = MerkleTree.from_leaf_hashes([leaf_hash(b"first record")]).root
+        note = sign_note(Checkpoint(origin, 1, root).text(), log_signer)
+        answer = witness.add_checkpoint(0, [], note)
+        assert answer.status_code == 200, answer.text
+        (cosignature,) = parse_signature_lines(answer.content)
+        assert CosignatureVerifier.from_vkey(witness.vkey).verify(note.text, cosignature)

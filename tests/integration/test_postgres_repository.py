@@ -30,8 +30,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ipnotary.sdk.merkle import root_from_inclusion_proof
-from ipnotary.service.services.anchoring import AnchoringWorker
-from ipnotary.service.services.leadership import PostgresLeaderLock, leader_lock_for
 from ipnotary.service.services.transparency_log import (
     AppendResult,
     TransparencyLog,
@@ -39,6 +37,8 @@ from ipnotary.service.services.transparency_log import (
 )
 from ipnotary.service.storage.db import create_db_engine, migrate
 from ipnotary.service.storage.models import Batch, Record
+from ipnotary.service.worker.anchoring import AnchoringWorker
+from ipnotary.service.worker.leadership import PostgresLeaderLock, leader_lock_for
 from tests.conftest import REPO
 from tests.integration.conftest import OneLog, check_one_log, record_measurement
 from tests.integration.postgres import PostgresServer
@@ -54,7 +54,7 @@ from tests.unit.notary.test_anchoring import FakeRegistry, submit
 
 pytestmark = pytest.mark.postgres
 
-ANCHOR_LOCK_ID = 0x4E4F5441  # notary.services.leadership._ANCHOR_LOCK_ID, as pg_locks shows it
+ANCHOR_LOCK_ID = 0x4E4F5441  # worker.leadership._ANCHOR_LOCK_ID, as pg_locks shows it
 
 # The suites run again here; their module-level fixtures come along (e.g. test_claims' registered).
 SUITES = [test_anchoring, test_works, test_claims, test_trade_secret_api, test_credit]

@@ -351,9 +351,14 @@ class NotaryWitness(_WitnessProcess):
     """``notary witness serve`` as a real process, set up through its own CLI (``init``,
     ``add-log``, ``show``). Same interface as :class:`LiteWitness`."""
 
+    # the SDK's `notary` with the witness distribution's commands, as a witness operator has it
+    PROGRAM = (sys.executable, "-c", "from ipnotary.sdk.cli import main; main()")
+
     def __init__(
-        self, workdir: Path, *, name: str = "witness.example/notary", port: int | None = None
+        self, workdir: Path, *, name: str = "witness.example/notary", port: int | None = None,
+        program: Sequence[str] = PROGRAM,
     ) -> None:
+        self.program = list(program)
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.directory = workdir / "witness"
@@ -365,10 +370,11 @@ class NotaryWitness(_WitnessProcess):
 
     @classmethod
     def create(
-        cls, workdir: Path, *, name: str = "witness.example/notary", port: int | None = None
+        cls, workdir: Path, *, name: str = "witness.example/notary", port: int | None = None,
+        program: Sequence[str] = PROGRAM,
     ) -> Self:
         """``init`` then ``serve``: a started witness with no logs."""
-        witness = cls(workdir, name=name, port=port)
+        witness = cls(workdir, name=name, port=port, program=program)
         witness.vkey = witness.cli("init", "--name", name).strip()
         try:
             witness.start()
@@ -378,15 +384,12 @@ class NotaryWitness(_WitnessProcess):
         return witness
 
     def _command(self, *args: str) -> list[str]:
-        return [sys.executable, "-c", "from ipnotary.service.cli import main; main()",
-                "witness", *args,
-                "--dir", str(self.directory)]
+        return [*self.program, "witness", *args, "--dir", str(self.directory)]
 
     def _env(self) -> dict[str, str]:
         # Nothing of the service's configuration may leak in: a witness is another party.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
-        env["PYTHONPATH"] = str(REPO)
-        return env
+        return {k: v for k, v in os.environ.items()
+                if not k.startswith("NOTARY_") and k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
 
     def cli(self, *args: str) -> str:
         """Run ``notary witness ARGS --dir DIR`` and return its stdout."""

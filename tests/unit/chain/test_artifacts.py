@@ -1,4 +1,4 @@
-"""The committed contract artifacts in chain/artifacts/ match the Solidity sources and work from
+"""The committed contract artifacts (ARTIFACT_DIR) match the Solidity sources and work from
 Python.
 
 The chain layer deploys contracts from these JSON files so that a `pip install` needs no Node and no
@@ -12,7 +12,7 @@ compiler. Three kinds of checks keep them honest:
    within the gas budget, the evidence registry refuses a log that does not grow and the pledge
    registry a double pledge.
 
-The frozen artifacts of earlier versions (chain/artifacts/legacy/) are outside all of this: they are
+The frozen artifacts of earlier versions (ARTIFACT_DIR/legacy/) are outside all of this: they are
 never rebuilt, and a pinned digest keeps them byte for byte as the earlier release deployed them.
 """
 
@@ -36,9 +36,10 @@ from web3.types import TxParams
 from tests.conftest import missing_component
 
 ROOT = Path(__file__).resolve().parents[3]
-ARTIFACT_DIR = ROOT / "chain" / "artifacts"
+CHAIN_PACKAGE = ROOT / "chain" / "src" / "ipnotary" / "chain"
+ARTIFACT_DIR = CHAIN_PACKAGE / "artifacts"
 CONTRACTS_DIR = ROOT / "contracts"
-EXPORT_HINT = "run `npm run export-artifacts` and commit chain/artifacts/"
+EXPORT_HINT = "run `npm run export-artifacts` and commit chain/src/ipnotary/chain/artifacts/"
 EXPECTED_CONTRACTS = {"EvidenceRegistry", "PledgeRegistry"}
 # SHA-256 of each frozen artifact; a change means the code of deployed registries is no longer
 # recognised.
@@ -85,7 +86,7 @@ def artifact(request: pytest.FixtureRequest) -> tuple[Path, dict[str, Any]]:
 
 def test_every_expected_contract_has_an_artifact() -> None:
     missing = EXPECTED_CONTRACTS - set(ARTIFACT_IDS)
-    assert not missing, f"no artifact for {sorted(missing)} in chain/artifacts/; {EXPORT_HINT}"
+    assert not missing, f"no artifact for {sorted(missing)} in {ARTIFACT_DIR}; {EXPORT_HINT}"
 
 
 def test_artifact_is_well_formed(artifact: tuple[Path, dict[str, Any]]) -> None:
@@ -111,7 +112,7 @@ def test_artifact_sources_match_files_on_disk(artifact: tuple[Path, dict[str, An
             f"{path.name} was compiled from {source_name}, which no longer exists; {EXPORT_HINT}"
         )
         assert _sha256(source) == recorded, (
-            f"{source_name} changed since chain/artifacts/{path.name} was exported; {EXPORT_HINT}"
+            f"{source_name} changed since {path.name} was exported; {EXPORT_HINT}"
         )
 
 
@@ -121,7 +122,7 @@ def test_frozen_artifacts_are_unchanged() -> None:
         for path in ARTIFACT_DIR.glob("legacy/*.json")
     }
     assert on_disk == FROZEN_ARTIFACTS, (
-        "chain/artifacts/legacy/ holds frozen artifacts of earlier contract versions: restore them "
+        f"{ARTIFACT_DIR}/legacy/ holds frozen artifacts of earlier contract versions: restore them "
         "from git, never rebuild them (add a new frozen version with its digest here)"
     )
 
@@ -129,12 +130,11 @@ def test_frozen_artifacts_are_unchanged() -> None:
 def test_every_artifact_is_shipped_in_the_package() -> None:
     # The chain layer loads these at run time (the frozen ones to recognise old registries), so a
     # wheel without them cannot attach to a registry at all.
-    # The chain package ships in the SDK's distribution (packaging/sdk).
-    sdk_project = ROOT / "packaging" / "sdk" / "pyproject.toml"
-    patterns = tomllib.loads(sdk_project.read_text("utf-8"))["tool"]["setuptools"][
+    chain_project = ROOT / "chain" / "pyproject.toml"
+    patterns = tomllib.loads(chain_project.read_text("utf-8"))["tool"]["setuptools"][
         "package-data"
     ]["ipnotary.chain"]
-    shipped = {path for pattern in patterns for path in (ROOT / "chain").glob(pattern)}
+    shipped = {path for pattern in patterns for path in CHAIN_PACKAGE.glob(pattern)}
     unshipped = [
         path.relative_to(ROOT).as_posix()
         for path in sorted(ARTIFACT_DIR.rglob("*.json"))
@@ -142,7 +142,7 @@ def test_every_artifact_is_shipped_in_the_package() -> None:
     ]
     assert not unshipped, (
         f"{unshipped} would be missing from an installed package: add their directory's *.json to "
-        "[tool.setuptools.package-data] ipnotary.chain in packaging/sdk/pyproject.toml"
+        "[tool.setuptools.package-data] ipnotary.chain in chain/pyproject.toml"
     )
 
 

@@ -23,7 +23,6 @@ from ipnotary.service.domain.records import (
     build_evidence_record,
 )
 from ipnotary.service.errors import ConfigurationError
-from ipnotary.service.services.anchoring import AnchoringWorker, CertificationRule
 from ipnotary.service.services.principals import create_principal
 from ipnotary.service.services.records import accept_record
 from ipnotary.service.services.transparency_log import (
@@ -34,6 +33,7 @@ from ipnotary.service.services.transparency_log import (
 )
 from ipnotary.service.storage.db import create_db_engine, migrate
 from ipnotary.service.storage.models import Batch, Cosignature, Record
+from ipnotary.service.worker.anchoring import AnchoringWorker, CertificationRule
 
 ORIGIN = "test.example/log"
 

@@ -17,13 +17,13 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from ipnotary.sdk.signing import key_id, public_key_to_b64
+from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.config import Settings
 from ipnotary.service.errors import ConfigurationError
 from ipnotary.service.runtime import Runtime
-from ipnotary.service.services.anchoring import AnchoringWorker
 from ipnotary.service.services.deployment import check_facts, preflight
-from ipnotary.service.services.keys import load_or_create_ed25519_key
 from ipnotary.service.storage.models import AuditEvent, DeploymentFact
+from ipnotary.service.worker.anchoring import AnchoringWorker
 
 
 def production_env(tmp: Path) -> dict[str, str]:

@@ -13,11 +13,11 @@ from sqlmodel import Session
 from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.errors import VerificationError
 from ipnotary.sdk.verify import Step, verify_certificate
+from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.api.app import create_app
 from ipnotary.service.config import Settings
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services.issuer import Issuer
-from ipnotary.service.services.keys import load_or_create_ed25519_key
 from ipnotary.service.services.principals import create_principal
 
 

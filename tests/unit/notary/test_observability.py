@@ -30,9 +30,9 @@ from ipnotary.service.config import LogFormat
 from ipnotary.service.errors import ChainUnusable
 from ipnotary.service.observability.logs import event, logging_config
 from ipnotary.service.runtime import ChainGateway
-from ipnotary.service.services.anchoring import AnchoringWorker
-from ipnotary.service.services.attestation import AttestationLoop, WitnessSubmitter
 from ipnotary.service.storage.models import Record
+from ipnotary.service.worker.anchoring import AnchoringWorker
+from ipnotary.service.worker.attestation import AttestationLoop, WitnessSubmitter
 from tests.unit.notary.conftest import Api
 
 _MANAGED = ("ipnotary", "uvicorn", "uvicorn.error", "uvicorn.access",
@@ -112,20 +112,20 @@ def digests(start: int, count: int) -> dict[str, Any]:
 def test_every_line_is_one_json_object_with_time_level_logger_event_and_ids(
         service_logging: Callable[..., LogBuffer]) -> None:
     logs = service_logging(level="INFO")
-    log = logging.getLogger("ipnotary.service.services.anchoring")
+    log = logging.getLogger("ipnotary.service.worker.anchoring")
     log.info("sealed batch %s", 7, extra=event("batch_sealed", batch_seq=7, log_size=120))
     try:
         raise ValueError("a message\nover two lines")
     except ValueError:
         log.exception("anchoring failed\nbadly", extra=event("anchoring_retry", batch_seq=8))
-    logging.getLogger("ipnotary.service.services.anchoring").debug("not at INFO")
+    logging.getLogger("ipnotary.service.worker.anchoring").debug("not at INFO")
 
     lines = logs.lines()
     assert len(lines) == 2, lines  # one line per event, tracebacks and newlines included
     sealed, failed = (json.loads(line) for line in lines)
     assert sealed["event"] == "batch_sealed"
     assert sealed["level"] == "INFO"
-    assert sealed["logger"] == "ipnotary.service.services.anchoring"
+    assert sealed["logger"] == "ipnotary.service.worker.anchoring"
     assert (sealed["batch_seq"], sealed["log_size"]) == (7, 120)
     when = datetime.fromisoformat(sealed["time"])
     assert when.tzinfo is not None and abs(datetime.now(UTC) - when) < timedelta(minutes=5)
@@ -137,14 +137,14 @@ def test_every_line_is_one_json_object_with_time_level_logger_event_and_ids(
 def test_the_level_reaches_the_service_loggers_and_keeps_libraries_quiet(
         service_logging: Callable[..., LogBuffer]) -> None:
     logs = service_logging(level="WARNING")
-    logging.getLogger("ipnotary.service.services.leadership").info("acquired",
+    logging.getLogger("ipnotary.service.worker.leadership").info("acquired",
                                                         extra=event("leader_acquired"))
-    logging.getLogger("ipnotary.service.services.leadership").warning(
+    logging.getLogger("ipnotary.service.worker.leadership").warning(
         "lost", extra=event("leader_lost"))
     assert [line["event"] for line in logs.json()] == ["leader_lost"]
 
     logs = service_logging(level="DEBUG")
-    logging.getLogger("ipnotary.service.services.anchoring").debug(
+    logging.getLogger("ipnotary.service.worker.anchoring").debug(
         "detail", extra=event("debug_detail"))
     logging.getLogger("httpx").info("HTTP Request: POST http://node")  # every request at INFO
     assert [line.get("event") for line in logs.json()] == ["debug_detail"]

@@ -27,4 +27,4 @@ def test_every_surface_reports_the_same_version(api: Api) -> None:
     assert first is not None and first.group(1) == version, (
         "CHANGELOG.md must start at this release"
     )
-    assert 'attr = "ipnotary.sdk._version.__version__"' in (ROOT / "pyproject.toml").read_text()
+    # every distribution of the checkout is released under it (tests/unit/test_packaging.py)

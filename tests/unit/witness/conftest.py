@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ipnotary.sdk.merkle import MerkleTree, consistency_proof, leaf_hash
 from ipnotary.sdk.note import Checkpoint, Note, NoteSigner, sign_note
-from ipnotary.service.witness.protocol import Witness, init_witness, open_witness
+from ipnotary.witness.protocol import Witness, init_witness, open_witness
 
 ORIGIN = "example.com/witnessed-log"
 NOW = 1_750_000_000

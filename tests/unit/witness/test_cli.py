@@ -13,18 +13,18 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from typer.testing import CliRunner
 
 from ipnotary.sdk.note import CosignatureSigner, CosignatureVerifier
-from ipnotary.service.cli import app
-from ipnotary.service.witness.errors import WitnessSetupError
-from ipnotary.service.witness.keys import KEY_FILE, load_key_file
-from ipnotary.service.witness.protocol import open_witness
-from ipnotary.service.witness.state import STATE_FILE
+from ipnotary.witness.cli import witness_app
+from ipnotary.witness.errors import WitnessSetupError
+from ipnotary.witness.keys import KEY_FILE, load_key_file
+from ipnotary.witness.protocol import open_witness
+from ipnotary.witness.state import STATE_FILE
 from tests.unit.witness.conftest import FakeLog
 
 runner = CliRunner()
 
 
 def witness(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["witness", *args])
+    result = runner.invoke(witness_app, list(args))
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -27,8 +27,8 @@ from ipnotary.sdk.note import (
     parse_note,
     parse_signature_lines,
 )
-from ipnotary.service.witness.app import create_app
-from ipnotary.service.witness.errors import (
+from ipnotary.witness.app import create_app
+from ipnotary.witness.errors import (
     ForkDetected,
     InconsistentProof,
     MalformedRequest,
@@ -37,7 +37,7 @@ from ipnotary.service.witness.errors import (
     SizeConflict,
     UnknownLog,
 )
-from ipnotary.service.witness.protocol import (
+from ipnotary.witness.protocol import (
     MAX_REQUEST_BYTES,
     Witness,
     open_witness,
@@ -317,7 +317,7 @@ def _body(old: int, proof: list[str], note: str) -> bytes:
 
 
 def test_replays_torchwoods_litewitness_script(tmp_path: Path) -> None:
-    from ipnotary.service.witness.protocol import init_witness
+    from ipnotary.witness.protocol import init_witness
 
     init_witness(tmp_path / "w", "example.com/witness")
     witness = open_witness(tmp_path / "w", clock=lambda: NOW)

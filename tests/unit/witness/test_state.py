@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from ipnotary.sdk.note import CosignatureVerifier, parse_signature_lines
-from ipnotary.service.witness import protocol
-from ipnotary.service.witness.errors import SizeConflict, WitnessSetupError
-from ipnotary.service.witness.protocol import Witness, open_witness
-from ipnotary.service.witness.state import MAX_REFUSALS_KEPT, STATE_FILE, WitnessState
+from ipnotary.witness import protocol
+from ipnotary.witness.errors import SizeConflict, WitnessSetupError
+from ipnotary.witness.protocol import Witness, open_witness
+from ipnotary.witness.state import MAX_REFUSALS_KEPT, STATE_FILE, WitnessState
 from tests.unit.witness.conftest import NOW, ORIGIN, FakeLog
 
 
@@ -67,7 +67,7 @@ def test_a_log_never_shrinks_even_if_a_check_lets_it(witness: Witness, log: Fake
 
 def test_refusals_kept_are_capped(witness: Witness, log: FakeLog,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ipnotary.service.witness.state.MAX_REFUSALS_KEPT", 3)
+    monkeypatch.setattr("ipnotary.witness.state.MAX_REFUSALS_KEPT", 3)
     witness.add_checkpoint(log.body(0, 4))
     for _ in range(5):
         with pytest.raises(protocol.InconsistentProof):

@@ -1,0 +1,181 @@
+"""Read routes every record kind shares: one record, its receipt, certificate and content.
+
+A kind's router calls :func:`add_record_routes` so that ``/v1/<kind>/{id}``, ``/receipt``,
+``/certificate`` and ``/content`` behave identically across evidence, works and filings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from ipnotary.sdk.canonical import canonical_json
+from ipnotary.sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
+from ipnotary.sdk.kinds import RecordKind
+from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
+from ipnotary.service.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
+from ipnotary.service.errors import NotFound
+from ipnotary.service.observability import metrics
+from ipnotary.service.observability.logs import note_record_id
+from ipnotary.service.runtime import Runtime
+from ipnotary.service.services import records as svc
+from ipnotary.service.storage.models import Batch, Principal, Record
+from ipnotary.service.worker.anchoring import certified_log_size
+
+__all__ = ["MAX_PAGE", "add_record_routes", "record_view", "submission_result", "with_session"]
+
+MAX_PAGE = 500
+
+
+def record_view(session: Session, record: Record, certified_size: int | None = None) -> RecordView:
+    """``certified_size``: ``certified_log_size(session)``, passed in when viewing many records."""
+    batch = session.get(Batch, record.batch_seq) if record.batch_seq is not None else None
+    if certified_size is None:
+        certified_size = certified_log_size(session)
+    status = svc.record_status(record, batch, certified_size)
+    anchor = None
+    if batch is not None and batch.status == "anchored" and status == "anchored":
+        anchor = AnchorInfo(
+            chain_id=batch.chain_id or 0,
+            contract=batch.contract or "",
+            batch_id=batch.chain_batch_id or 0,
+            tx_hash=batch.tx_hash or "",
+            block_number=batch.block_number or 0,
+            block_hash=batch.block_hash or "",
+            block_timestamp=batch.block_timestamp or 0,
+            root=batch.root,
+        )
+    body = svc.body_of(record)
+    return RecordView(
+        id=record.id,
+        kind=record.kind,
+        status=status,
+        leaf_hash=record.leaf_hash,
+        received_at=body["received_at"],
+        record=body,
+        anchor=anchor,
+        log_index=record.log_index,
+        has_content=record.content_cid is not None,
+    )
+
+
+def submission_result(runtime: Runtime, stored: svc.StoredRecord, **extra: Any) -> SubmissionResult:
+    # Every submission route hands its receipt out here: counted once, named in the access line.
+    metrics.count_receipt(stored.record.kind, created=stored.created)
+    note_record_id(stored.record.id)
+    return SubmissionResult(
+        id=stored.record.id,
+        created=stored.created,
+        status="pending" if stored.record.batch_seq is None else "batched",
+        receipt=svc.receipt_for(runtime.issuer, stored.record),
+        **extra,
+    )
+
+
+def with_session(runtime: Runtime, fn: Any) -> Any:
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        return fn(session)
+
+
+async def in_session(runtime: Runtime, fn: Any) -> Any:
+    """Run blocking database work off the event loop."""
+    return await run_in_threadpool(with_session, runtime, fn)
+
+
+def add_record_routes(
+    router: APIRouter, *, kind: RecordKind, noun: str, list_own: bool = True
+) -> None:
+    """Register the shared read routes of ``kind`` on ``router``, whose prefix must be the kind's
+    API path (``RecordKind.api_path``: where the SDK looks for it)."""
+    if router.prefix != kind.api_path:
+        raise ValueError(
+            f"the {kind.value} routes belong under {kind.api_path}, not {router.prefix}"
+        )
+
+    def visible(session: Session, record_id: str, principal: Principal) -> Record:
+        record = svc.get_visible_record(session, record_id=record_id, viewer=principal)
+        if record.kind != kind:
+            raise NotFound(f"no {noun} {record_id!r}")
+        note_record_id(record.id)
+        return record
+
+    if list_own:
+
+        @router.get("", response_model=RecordPage, summary=f"List your own {noun}s")
+        def list_own_records(
+            session: SessionDep,
+            principal: CurrentPrincipal,
+            limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+            cursor: Annotated[str | None, Query(max_length=32, pattern=r"^\d+$")] = None,
+        ) -> RecordPage:
+            rows = svc.list_owned_records(
+                session, owner=principal, kind=kind.value,
+                after_seq=int(cursor) if cursor else None, limit=limit + 1,
+            )
+            more = len(rows) > limit
+            rows = rows[:limit]
+            certified = certified_log_size(session)
+            return RecordPage(
+                items=[record_view(session, r, certified) for r in rows],
+                next_cursor=str(rows[-1].seq) if more and rows else None,
+            )
+
+    @router.get("/{record_id}", response_model=RecordView, summary=f"One {noun} and its status")
+    def get_record(record_id: str, session: SessionDep, principal: CurrentPrincipal) -> RecordView:
+        return record_view(session, visible(session, record_id, principal))
+
+    # response_class=Response: the document names the media type served, not application/json.
+    @router.get("/{record_id}/receipt", summary=f"The signed receipt of a {noun}",
+                response_class=Response,
+                responses={200: {"content": {RECEIPT_MEDIA_TYPE: {"schema": {"type": "object"}}}}})
+    def get_receipt(
+        record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        receipt = svc.receipt_for(runtime.issuer, visible(session, record_id, principal))
+        return Response(canonical_json(receipt), media_type=RECEIPT_MEDIA_TYPE)
+
+    @router.get(
+        "/{record_id}/certificate",
+        summary=f"The certificate of an anchored {noun}",
+        description="409 `not_anchored_yet` until the record's checkpoint is anchored, cosigned "
+                    "by the witness quorum and time-stamped (a few seconds).",
+        response_class=Response,
+        responses={200: {"content": {CERTIFICATE_MEDIA_TYPE: {"schema": {"type": "object"}}}},
+                   409: {"description": "not anchored yet"}},
+    )
+    def get_certificate(
+        record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        cert = svc.certificate_for(session, runtime.issuer, visible(session, record_id, principal))
+        return Response(cert.to_json_bytes(), media_type=CERTIFICATE_MEDIA_TYPE)
+
+    @router.get(
+        "/{record_id}/content",
+        summary="The stored bytes, re-verified against their CID as they stream",
+        response_class=StreamingResponse,
+    )
+    def get_content(
+        record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
+    ) -> StreamingResponse:
+        record = visible(session, record_id, principal)
+        if record.content_cid is None:
+            raise NotFound("this record was submitted by digest only; we hold no content for it",
+                           code="no_content")
+        size = runtime.content_store.size(record.content_cid)
+        body = svc.body_of(record)
+        content = body.get("content") or body.get("ciphertext") or {}
+        return StreamingResponse(
+            runtime.content_store.open(record.content_cid),
+            media_type="application/octet-stream",
+            headers={
+                "Content-Length": str(size),
+                "Content-Disposition": f"attachment; filename={json.dumps(record.id + '.bin')}",
+                "X-Content-SHA256": str(content.get("sha256", "")),
+                "X-Content-CID": record.content_cid,
+            },
+        )

@@ -1,0 +1,496 @@
+"""The service's commands of ``notary``: run it, deploy it, manage principals and keys, show the
+log's identity and reconcile a restored database.
+
+The verifier's and the client's commands live in the SDK (:mod:`ipnotary.sdk.cli`); these are added
+to the same ``notary`` command, by :func:`main` here and, for the SDK's console script, through the
+``ipnotary.cli`` entry point (:func:`add_service_commands`). They read the same ``NOTARY_*``
+variables as the service (``ipnotary.service.config.Settings``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ipnotary.sdk import cli as sdk_cli
+from ipnotary.sdk.cli import err, fail, out
+from ipnotary.service.errors import NotaryError
+
+# The service's own commands, added to the SDK's app below (`app` is that whole command, as the
+# tests and `python -c "from ipnotary.service.cli import main"` use it).
+commands = typer.Typer()
+principal_app = typer.Typer(no_args_is_help=True, help="Create principals and API keys.")
+commands.add_typer(principal_app, name="principal")
+log_app = typer.Typer(no_args_is_help=True, help="The service's append-only log (its identity).")
+commands.add_typer(log_app, name="log")
+
+
+@commands.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (NOTARY_BIND_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (NOTARY_BIND_PORT)")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (NOTARY_DATA_DIR)")] = None,
+    workers: Annotated[int | None, typer.Option(help="API processes (NOTARY_WORKERS)")] = None,
+) -> None:
+    """Run the service (embedded chain, content store and SQLite unless configured otherwise)."""
+    import uvicorn
+
+    from ipnotary.service.config import Environment, load_settings
+
+    for name, value in (("BIND_HOST", host), ("BIND_PORT", port), ("DATA_DIR", data_dir),
+                        ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"NOTARY_{name}"] = str(value)
+    settings = load_settings()
+    settings.check_safety()
+    import logging
+
+    from ipnotary.service.observability.logs import configure_logging, event, logging_config
+    from ipnotary.service.observability.metrics import prepare_multiprocess_dir
+    from ipnotary.service.runtime import redactor_for
+
+    # Once here, and by uvicorn in each worker it spawns (log_config); the app writes the access
+    # lines itself, with the request id (notary.api.request_telemetry).
+    fmt, redactor = settings.resolved_log_format, redactor_for(settings)
+    log_config = logging_config(level=settings.log_level, fmt=fmt, redactor=redactor)
+    configure_logging(level=settings.log_level, fmt=fmt, redactor=redactor)
+    if settings.env is Environment.production:
+        _preflight(settings)
+    # A log line, not a print: a pipeline reading JSON lines on stderr must parse every line.
+    logging.getLogger("ipnotary.service.cli").info(
+        "serving on http://%s:%s (data in %s, chain %s, content %s, %d worker(s))",
+        settings.bind_host, settings.bind_port, settings.data_dir.resolve(),
+        settings.chain_backend.value, settings.content_backend.value, settings.workers,
+        extra=event("service_starting", bind=f"{settings.bind_host}:{settings.bind_port}",
+                    workers=settings.workers))
+    remove_metrics_dir = prepare_multiprocess_dir(settings.workers)
+    try:
+        uvicorn.run(
+            "ipnotary.service.api.app:create_app",
+            factory=True,
+            host=settings.bind_host,
+            port=settings.bind_port,
+            workers=settings.workers,
+            log_config=log_config,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        remove_metrics_dir()
+
+
+def _preflight(settings: Any) -> None:
+    """Production: this process must belong to the deployment its database records (same keys,
+    chain and registries) and its key must be able to anchor, or it does not start: one line."""
+    import logging
+
+    from ipnotary.service.errors import ConfigurationError
+    from ipnotary.service.observability.logs import event
+    from ipnotary.service.runtime import Runtime
+    from ipnotary.service.services.deployment import preflight
+
+    try:
+        runtime = Runtime.build(settings)
+        try:
+            preflight(runtime)
+        finally:
+            runtime.close()
+    except ConfigurationError as exc:
+        logging.getLogger("ipnotary.service.cli").error("refusing to start: %s", exc.detail,
+                                              extra=event("startup_refused", code=exc.code))
+        raise typer.Exit(2) from None
+
+
+@commands.command()
+def deploy(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the settings as JSON")] = False,
+) -> None:
+    """Create a new deployment once: the issuer and log keys (where NOTARY_ISSUER_KEY_FILE and
+    NOTARY_LOG_KEY_FILE point, if missing), the registries (unless their addresses are set), and
+    the deployment's identity in the database; prints the settings every process must share.
+    Run again, it changes nothing and prints the same settings."""
+    from ipnotary.service.config import Environment, load_settings
+    from ipnotary.service.errors import ConfigurationError
+    from ipnotary.service.runtime import Runtime
+    from ipnotary.service.services.deployment import (
+        check_anchoring_account,
+        check_facts,
+        deployment_facts,
+        wait_for_chain,
+    )
+
+    settings = load_settings()
+    try:
+        settings.check_safety()
+    except ConfigurationError as exc:
+        if exc.code != "production_settings_missing":  # what deploy is here to create
+            raise
+    runtime = Runtime.build(settings.model_copy(update={"env": Environment.development}))
+    try:
+        wait_for_chain(runtime, settings.startup_timeout_seconds)
+        facts = deployment_facts(runtime)
+        check_facts(runtime.engine, facts)
+        account = check_anchoring_account(runtime.chain.anchoring_account())
+    finally:
+        runtime.close()
+    env = {
+        "NOTARY_ENV": "production",
+        "NOTARY_ISSUER_KEY_FILE": str(settings.resolved_issuer_key_file.resolve()),
+        "NOTARY_LOG_KEY_FILE": str(settings.resolved_log_key_file.resolve()),
+        "NOTARY_LOG_ORIGIN": facts["log_origin"],
+        "NOTARY_CHAIN_ID": facts["chain_id"],
+        "NOTARY_REGISTRY_ADDRESS": facts["registry_address"],
+        "NOTARY_PLEDGE_REGISTRY_ADDRESS": facts["pledge_registry_address"],
+    }
+    if as_json:
+        out.print_json(json.dumps({"settings": env, "facts": facts, "account": account.detail}))
+    else:
+        for name, value in env.items():
+            out.print(f"{name}={value}", soft_wrap=True, highlight=False)
+    if not account.ok:
+        fail(account.problem or "the chain key cannot anchor")
+
+
+@contextmanager
+def _operator_session(*, init: bool = False) -> Iterator[Any]:
+    """A session on the service's database, for the operator's commands on the server host.
+
+    Says which database it uses, and refuses to create a new SQLite database unless ``init``:
+    run from the wrong directory, it would otherwise print keys the service never sees."""
+    from sqlmodel import Session
+
+    from ipnotary.service.config import load_settings
+    from ipnotary.service.storage.db import create_db_engine, migrate
+
+    settings = load_settings()
+    if settings.database_url is None:
+        db_file = (settings.data_dir / "notary.db").resolve()
+        if not db_file.exists() and not init:
+            fail(f"no service database at {db_file}: run this where the service runs, set "
+                  "NOTARY_DATA_DIR (or NOTARY_DATABASE_URL), or pass --init to create a new one", 2)
+        err.print(f"database: {db_file}", soft_wrap=True)
+    else:
+        from ipnotary.sdk.redaction import redact_url
+
+        err.print(f"database: {redact_url(settings.database_url)}", soft_wrap=True)
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        migrate(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _operator_act(act: Any, *, init: bool = False) -> Any:
+    """Run ``act(session)`` as the operator; a refusal is printed, exit status 1."""
+    from ipnotary.service.errors import NotaryError
+
+    try:
+        with _operator_session(init=init) as session:
+            return act(session)
+    except NotaryError as exc:
+        fail(exc.detail)
+
+
+ExpiresOpt = Annotated[datetime | None, typer.Option(
+    "--expires-at", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
+    help="When the key stops working, e.g. 2027-01-01T00:00:00+00:00 (a bare date: midnight UTC); "
+         "default never")]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _key_json(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "principal_id": row.principal_id,
+            **{k: (None if getattr(row, k) is None else getattr(row, k).isoformat())
+               for k in ("created_at", "expires_at", "revoked_at")},
+            "replaced_by": row.replaced_by}
+
+
+@principal_app.command("create")
+def principal_create(
+    name: Annotated[str, typer.Option(help="Display name, e.g. the company or office")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="holder, notary, arbitrator, platform, credit_authority, pledge_registrar or admin"
+        ),
+    ],
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="The subject this principal speaks for, checked by you: type:id, e.g. "
+            "uscc:91350100M000100Y43 (lets it apply for credit repair)"
+        ),
+    ] = None,
+    key_expires_at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--key-expires-at",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
+            help="When its first API key stops working; default never",
+        ),
+    ] = None,
+    init: Annotated[
+        bool,
+        typer.Option(
+            "--init", help="Create the service's database if there is none yet (a new deployment)"
+        ),
+    ] = False,
+) -> None:
+    """Create a principal in the service's database and print its API key (shown once)."""
+    from ipnotary.service.services.principals import create_principal
+
+    new = _operator_act(lambda session: create_principal(
+        session, name=name, role=role, identifier=subject, key_expires_at=_aware(key_expires_at)),
+        init=init)
+    out.print_json(data={"id": new.principal.id, "name": new.principal.name,
+                         "role": new.principal.role, "api_key": new.api_key, "key_id": new.key_id})
+    err.print("[yellow]Store the API key now: only its hash is kept.[/yellow]")
+
+
+@principal_app.command("keys")
+def principal_keys(principal_id: str) -> None:
+    """List a principal's API keys: id, created, expires, revoked, replaced by (never the key)."""
+    from ipnotary.service.services.principals import keys_of
+
+    rows = _operator_act(lambda session: keys_of(session, principal_id))
+    out.print_json(data=[_key_json(row) for row in rows])
+
+
+@principal_app.command("issue-key")
+def principal_issue_key(principal_id: str, expires_at: ExpiresOpt = None) -> None:
+    """Give a principal another API key (printed once); its other keys keep working."""
+    from ipnotary.service.services.principals import Actor, issue_api_key
+
+    def act(session: Any) -> Any:
+        issued = issue_api_key(session, principal_id=principal_id, actor=Actor.operator(),
+                               expires_at=_aware(expires_at))
+        session.commit()
+        return issued
+
+    issued = _operator_act(act)
+    out.print_json(data={**_key_json(issued.row), "api_key": issued.api_key})
+    err.print("[yellow]Store the API key now: only its hash is kept.[/yellow]")
+
+
+@principal_app.command("revoke-key")
+def principal_revoke_key(
+    key_id: str,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit log")] = None,
+) -> None:
+    """Revoke an API key. A running service refuses it within 5 s (its key cache's lifetime)."""
+    from ipnotary.service.services.principals import Actor, revoke_api_key
+
+    row = _operator_act(
+        lambda session: revoke_api_key(
+            session, key_id=key_id, actor=Actor.operator(), reason=reason
+        )
+    )
+    out.print_json(data=_key_json(row))
+
+
+@principal_app.command("rotate-key")
+def principal_rotate_key(key_id: str, expires_at: ExpiresOpt = None) -> None:
+    """Replace an API key: print a new key for the same principal and revoke the old one."""
+    from ipnotary.service.services.principals import Actor, rotate_api_key
+
+    issued = _operator_act(lambda session: rotate_api_key(
+        session, key_id=key_id, actor=Actor.operator(), expires_at=_aware(expires_at)))
+    out.print_json(data={**_key_json(issued.row), "api_key": issued.api_key, "replaces": key_id})
+    err.print("[yellow]Store the API key now: only its hash is kept. The old key is revoked."
+              "[/yellow]")
+
+
+@principal_app.command("audit")
+def principal_audit(
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Events to print")] = 100,
+    after: Annotated[
+        int | None, typer.Option(help="Only events after this sequence number")
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only this act, e.g. api_key.revoke, principal.create")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Only acts on this principal or key id")
+    ] = None,
+) -> None:
+    """Print the audit log of administrative acts (who, what, when, target), oldest first."""
+    from ipnotary.service.services.principals import audit_events
+
+    events = _operator_act(lambda session: audit_events(session, limit=limit, after=after,
+                                                        action=action, target_id=target))
+    out.print_json(data=[{"seq": e.seq, "at": e.at.isoformat(), "actor_id": e.actor_id,
+                          "actor": e.actor, "action": e.action, "target_type": e.target_type,
+                          "target_id": e.target_id,
+                          "detail": None if e.detail is None else json.loads(e.detail)}
+                         for e in events])
+
+
+
+
+@log_app.command("show")
+def log_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print the log's origin and verifier key (creating the key on first use), as each witness
+    operator registers them: `notary witness add-log --origin ORIGIN --key VKEY`."""
+    from ipnotary.service.config import load_settings
+    from ipnotary.service.runtime import build_log
+
+    log = build_log(load_settings())
+    if as_json:
+        out.print_json(data={"origin": log.origin, "vkey": log.vkey})
+    else:
+        out.print(f"origin {log.origin}\nvkey   {log.vkey}", soft_wrap=True)
+
+
+@commands.command()
+def reconcile(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
+    receipts: Annotated[Path | None, typer.Option(
+        "--receipts", exists=True, file_okay=False,
+        help="A directory of holders' receipts (*.json) to place in the log")] = None,
+    restore: Annotated[bool, typer.Option(
+        "--restore", help="Re-insert the records those receipts give back")] = False,
+) -> None:
+    """After a restore, compare the database with the chain, the witnesses and its own log; name
+    every anchored batch, log entry and receipted record it cannot account for. Exit 0: all
+    accounted for; 1: something is missing; 2: the chain could not be read."""
+    import time
+
+    from ipnotary.service.config import load_settings
+    from ipnotary.service.errors import ChainUnusable
+    from ipnotary.service.services import reconcile as rc
+
+    if restore and receipts is None:
+        fail("--restore needs --receipts DIR", 2)
+    settings = load_settings()
+    started = time.perf_counter()
+    anchors = _open_anchor_reader(settings)
+    try:
+        with _operator_session() as session:
+            try:
+                witnesses = [(w.url, w.key) for w in settings.witnesses]
+                report = rc.reconcile(session, anchors, witnesses=witnesses)
+                anchored = rc.read_anchored_checkpoints(anchors) if receipts else []
+            except ChainUnusable as exc:
+                fail(exc.detail, 2)
+                return
+            if receipts is not None:
+                found = rc.check_receipts(
+                    session, rc.load_receipts(receipts), issuer_keys=_issuer_keys(settings),
+                    report=report, anchored=anchored, restore=restore)
+                if any(f.outcome is rc.ReceiptOutcome.restored for f in found):
+                    report = rc.reconcile(session, anchors, witnesses=witnesses)  # as it is now
+                report.receipts = found
+    finally:
+        anchors.close()
+    report.seconds = round(time.perf_counter() - started, 3)
+    if as_json:
+        out.print_json(json.dumps(report.to_json()))
+    else:
+        _print_reconcile(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _open_anchor_reader(settings: Any) -> Any:
+    """The registry, read-only: never deploys, needs no key. Exit 2 when it cannot be read."""
+    from ipnotary.chain import AnchorReader
+    from ipnotary.chain.errors import ChainError
+    from ipnotary.service.config import ChainBackend
+
+    try:
+        if settings.chain_backend is ChainBackend.embedded:
+            return AnchorReader.from_embedded(settings.chain_dir,
+                                              registry_address=settings.registry_address)
+        from ipnotary.chain._deployments import recorded_address
+
+        address = settings.registry_address
+        if address is None:
+            if settings.chain_id is None:
+                fail("set NOTARY_REGISTRY_ADDRESS (or NOTARY_CHAIN_ID, to read the address "
+                      f"recorded in {settings.chain_dir})", 2)
+            address = recorded_address(settings.chain_dir, settings.chain_id, "EvidenceRegistry")
+        return AnchorReader.from_rpc(settings.chain_rpc_url, registry_address=address,
+                                     expected_chain_id=settings.chain_id)
+    except ChainError as exc:
+        from ipnotary.service.runtime import redactor_for
+
+        fail(redactor_for(settings)(f"cannot read the registry: {exc}"), 2)
+
+
+def _issuer_keys(settings: Any) -> dict[str, str]:
+    """Key id -> public key of every issuer key this deployment signs or signed receipts with."""
+    from ipnotary.sdk.signing import key_id, public_key_from_b64, public_key_to_b64
+    from ipnotary.service.adapters.keys import load_or_create_ed25519_key
+
+    keys = {key_id(public_key_from_b64(k.public_key)): k.public_key
+            for k in settings.issuer_retired_keys}
+    path = settings.resolved_issuer_key_file
+    if path.exists():  # never create one here: a new key would sign nothing a holder has
+        public = load_or_create_ed25519_key(path, purpose="issuer",
+                                            passphrase=settings.resolved_key_passphrase).public_key()
+        keys[key_id(public)] = public_key_to_b64(public)
+    elif not keys:
+        fail(f"no issuer key at {path} (NOTARY_ISSUER_KEY_FILE) to check receipts against", 2)
+    return keys
+
+
+def _print_reconcile(report: Any) -> None:
+    out.print(f"chain {report.chain_id}, registry {report.registry}: "
+              f"{report.anchored_checkpoints} checkpoints anchored, up to log size "
+              f"{report.anchored_size}", soft_wrap=True, highlight=False)
+    out.print(f"database: log size {report.database_log_size}, {report.database_batches} batches, "
+              f"{report.pending_records} records pending", soft_wrap=True, highlight=False)
+    for w in report.witnesses:
+        size = "unknown" if w.size is None else str(w.size)
+        out.print(f"witness {w.name}: size {size} (cosignatures here up to "
+                  f"{w.cosigned_in_database}){': ' + w.error if w.error else ''}",
+                  soft_wrap=True, highlight=False)
+    if report.lost is not None:
+        out.print(f"LOST log entries {report.lost} ({report.lost.count})", soft_wrap=True,
+                  highlight=False)
+    for p in report.problems:
+        out.print(f"MISSING {p.code}: {p.message}", soft_wrap=True, highlight=False)
+    for r in report.receipts:
+        out.print(f"receipt {r.source}: {r.outcome.value}: {r.message}", soft_wrap=True,
+                  highlight=False)
+    verdict = ("everything anchored, witnessed and receipted is accounted for" if report.ok
+               else "the database cannot account for everything above")
+    out.print(f"{verdict} ({report.seconds:.2f} s)", soft_wrap=True, highlight=False)
+
+
+
+
+def add_service_commands(command: typer.Typer) -> tuple[type[Exception], ...]:
+    """Add the service's commands to ``command`` (the ``ipnotary.cli`` entry point); adding them
+    twice changes nothing. Returns the service's user-error root for the one-line reports."""
+    present = {info.callback for info in command.registered_commands}
+    command.registered_commands.extend(
+        info for info in commands.registered_commands if info.callback not in present)
+    groups = {info.typer_instance for info in command.registered_groups}
+    command.registered_groups.extend(
+        info for info in commands.registered_groups if info.typer_instance not in groups)
+    return (NotaryError,)
+
+
+# The whole `notary` command: the SDK's app with the service's commands (importing this module
+# adds them, as the entry point would).
+app = sdk_cli.app
+_USER_ERRORS = add_service_commands(app)
+
+
+def main() -> None:
+    """``notary`` with the service's commands whether or not the entry point is installed, and
+    those of every other installed distribution (the witness's)."""
+    sdk_cli.run(app, (*_USER_ERRORS, *sdk_cli.add_installed_commands(app)))

@@ -1,0 +1,273 @@
+"""The composition root: builds every adapter from :class:`Settings` and wires the service.
+
+Start reading here to see which database, content store and chain a running service uses. Nothing
+is created at import time; ``Runtime.start`` is called by the app's lifespan (or a test).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from ipnotary.sdk.note import NoteSigner
+from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.redaction import Redactor
+from ipnotary.sdk.signing import key_id
+from ipnotary.service.adapters.chain_gateway import ChainGateway, connect_chain
+from ipnotary.service.adapters.keys import load_or_create_ed25519_key
+from ipnotary.service.adapters.principal_cache import PrincipalCache
+from ipnotary.service.config import ContentBackend, Settings
+from ipnotary.service.errors import ConfigurationError, DependencyUnavailable
+from ipnotary.service.services.deployment import check_anchoring_account
+from ipnotary.service.services.issuer import Issuer
+from ipnotary.service.services.transparency_log import TransparencyLog, log_size
+from ipnotary.service.services.trust import load_tsa_roots, served_policy
+from ipnotary.service.storage.content import ContentStore, EmbeddedContentStore, KuboContentStore
+from ipnotary.service.storage.db import create_db_engine, migrate
+from ipnotary.service.worker.anchoring import (
+    AnchoringWorker,
+    CertificationRule,
+    certified_log_size,
+)
+from ipnotary.service.worker.attestation import (
+    AttestationLoop,
+    TimestampRequester,
+    WitnessSubmitter,
+)
+from ipnotary.service.worker.housekeeping import housekeep
+from ipnotary.service.worker.leadership import LeaderLock, leader_lock_for
+
+if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
+    pass
+
+__all__ = ["ChainGateway", "PrincipalCache", "Runtime", "redactor_for"]  # the first two re-exported
+
+log = logging.getLogger(__name__)
+
+
+def redactor_for(settings: Settings) -> Redactor:
+    """Cleans text of the secrets of every URL the settings name (chain node, Kubo, database,
+    witnesses, TSAs) and of the chain key: what readiness, problems and logs may show."""
+    key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
+    urls = [settings.chain_rpc_url, settings.kubo_api_url, settings.database_url,
+            *(w.url for w in settings.witnesses), *settings.tsa_urls]
+    known = Redactor.for_urls(urls).secrets
+    return Redactor([*known, key] if key else known)
+
+
+def default_log_origin(log_key_id: str) -> str:
+    """A development log's origin, derived from its key so two deployments never share one.
+    Production sets ``NOTARY_LOG_ORIGIN`` to a URL naming the deployment."""
+    return f"ip-notary.local/log/{log_key_id[:16]}"
+
+
+def build_log(settings: Settings) -> TransparencyLog:
+    """The log's identity: its key (created on first use) and origin. Witness operators register
+    exactly this origin and verifier key (``notary log show`` prints them)."""
+    log_key = load_or_create_ed25519_key(settings.resolved_log_key_file, purpose="log",
+                                         passphrase=settings.resolved_key_passphrase)
+    origin = settings.log_origin or default_log_origin(key_id(log_key.public_key()))
+    return TransparencyLog(origin, NoteSigner(origin, log_key))
+
+
+def _content_store(settings: Settings) -> ContentStore:
+    if settings.content_backend is ContentBackend.kubo:
+        return KuboContentStore(settings.kubo_api_url)
+    return EmbeddedContentStore(settings.content_dir)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    content_store: ContentStore
+    chain: ChainGateway
+    issuer: Issuer
+    log: TransparencyLog
+    worker: AnchoringWorker
+    attestation: list[AttestationLoop]
+    leader: LeaderLock
+    principals: PrincipalCache
+    _http: httpx.Client
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _policy: TrustPolicy | None = None
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        settings.check_safety()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_db_engine(settings.resolved_database_url)
+        migrate(engine)
+        chain = ChainGateway(connect_chain(settings),
+                             pledge_registry_address=settings.pledge_registry_address)
+        log = build_log(settings)
+        with Session(engine) as session:
+            log.check_origin(session)
+        http = httpx.Client(timeout=settings.witness_timeout_seconds,
+                            limits=httpx.Limits(max_connections=len(settings.witnesses) + 8))
+        submitters = [WitnessSubmitter(engine, url=w.url, vkey=w.key, client=http)
+                      for w in settings.witnesses]
+        roots = load_tsa_roots(settings)
+        stampers = [TimestampRequester(engine, url=url, client=http, roots=roots,
+                                       timeout=settings.tsa_timeout_seconds)
+                    for url in settings.tsa_urls]
+        # The worker talks to the gateway, not a client, so that it reconnects after outages.
+        worker = AnchoringWorker(
+            engine,
+            chain,
+            log,
+            max_items=settings.batch_max_items,
+            interval_seconds=settings.batch_interval_seconds,
+            certification=CertificationRule(
+                witnesses=frozenset(s.name for s in submitters),
+                cosignatures=settings.required_cosignatures,
+                authorities=frozenset(settings.tsa_urls),
+                timestamps=settings.required_timestamps,
+            ),
+        )
+        runtime = cls(
+            settings=settings,
+            engine=engine,
+            content_store=_content_store(settings),
+            chain=chain,
+            issuer=Issuer(load_or_create_ed25519_key(settings.resolved_issuer_key_file,
+                                                     purpose="issuer",
+                                                     passphrase=settings.resolved_key_passphrase)),
+            log=log,
+            worker=worker,
+            attestation=[*(AttestationLoop(w) for w in submitters),
+                         *(AttestationLoop(t) for t in stampers)],
+            leader=leader_lock_for(engine, settings.data_dir),
+            principals=PrincipalCache(engine),
+            _http=http,
+        )
+        runtime.issuer.policy_source = runtime.trust_policy
+        return runtime
+
+    def trust_policy(self) -> TrustPolicy:
+        """The policy this deployment suggests (``services.trust``); built once. Suggesting the
+        chain for time needs its genesis hash, so then the first call needs the chain."""
+        if self._policy is None:
+            chain = None
+            if self.settings.chain_trusted_for_time:
+                self.chain.client()  # connects, or 503 chain_unavailable
+                ident = self.chain.identity()
+                assert ident is not None
+                chain = (ident[0], self.chain.genesis_hash(), ident[1])
+            self._policy = served_policy(settings=self.settings, issuer=self.issuer, log=self.log,
+                                         chain=chain)
+        return self._policy
+
+    def start(self) -> None:
+        """Start the anchoring loop and the witness/TSA loops (they act only while this process
+        leads), and the housekeeping."""
+        if self.settings.run_anchoring_worker and not self._threads:
+            self._stop.clear()
+            self._spawn("anchoring-worker", self.worker.run_forever, self._stop,
+                        is_leader=self.leader.try_acquire)
+            for loop in self.attestation:
+                self._spawn(f"attest-{loop.endpoint.state.name}", loop.run, self._stop,
+                            lambda: self.worker.is_leader)
+            self._spawn("housekeeping", housekeep, self.engine, self._stop,
+                        lambda: self.worker.is_leader)
+
+    def _spawn(self, name: str, target: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.worker.nudge()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
+        self.leader.release()
+        self.chain.close()
+        self._http.close()
+        self.engine.dispose()
+
+    def readiness(self) -> dict[str, dict[str, Any]]:
+        """Each dependency's state; ``ok`` False names what is down. Error texts are cleaned of
+        the configured URLs' credentials (:func:`redactor_for`): a node's error quotes its URL."""
+        checks = self._readiness()
+        cleaned: dict[str, dict[str, Any]] = redactor_for(self.settings).value(checks)
+        return cleaned
+
+    def _readiness(self) -> dict[str, dict[str, Any]]:
+        checks: dict[str, dict[str, Any]] = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = {"ok": True}
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["database"] = {"ok": False, "error": _short(exc)}
+        try:
+            self.content_store.check()
+            checks["content_store"] = {"ok": True, "backend": self.settings.content_backend.value}
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["content_store"] = {"ok": False, "error": _short(exc)}
+        chain_ok = False
+        try:
+            self.chain.check()
+            ident = self.chain.identity()
+            # Every process, follower or leader: a key that cannot anchor is found before a
+            # failover makes this process the one that must (services.deployment).
+            account = check_anchoring_account(self.chain.anchoring_account())
+            chain_ok = account.ok
+            checks["chain"] = {"ok": account.ok, "chain_id": ident[0] if ident else None,
+                               "contract": ident[1] if ident else None, **account.detail}
+            if account.problem:
+                checks["chain"]["error"] = account.problem
+        except (DependencyUnavailable, ConfigurationError) as exc:
+            checks["chain"] = {"ok": False, "error": _short(exc)}
+        state = self.worker.state
+        if chain_ok and self.worker.is_backing_off():
+            # The chain answers again: retry now rather than at the end of the backoff, so the
+            # backlog clears and this process reports what the others do.
+            self.worker.nudge()
+        with state.lock:
+            # Failures the chain explains are the chain's check, not the worker's: once the
+            # chain answers, the leader is as ready as any follower.
+            worker_ok = state.consecutive_failures < 3 or (chain_ok and state.last_error_is_chain)
+            checks["anchoring"] = {
+                "ok": worker_ok,
+                "leader": self.worker.is_leader,
+                "last_error": state.last_error,
+                "consecutive_failures": state.consecutive_failures,
+                "anchored_batches": state.anchored_batches,
+            }
+        try:
+            with Session(self.engine) as session:
+                # Records between the two sizes are in the log, awaiting anchor, witnesses or TSAs.
+                checks["log"] = {"ok": True, "origin": self.log.origin, "size": log_size(session),
+                                 "certified_size": certified_log_size(session)}
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            checks["log"] = {"ok": False, "error": _short(exc)}
+        for check, kind, quorum in (
+            ("witnesses", "witness", self.settings.required_cosignatures),
+            ("timestamp_authorities", "timestamp_authority", self.settings.required_timestamps),
+        ):
+            members = [loop.endpoint.state.report() for loop in self.attestation
+                       if loop.endpoint.state.kind == kind]
+            if members:
+                healthy = sum(1 for m in members if m["ok"])
+                # Ready while the quorum can still be met: a member that is down is named, but
+                # certificates still come.
+                checks[check] = {
+                    "ok": healthy >= quorum, "quorum": quorum, "healthy": healthy,
+                    "down": [m["name"] for m in members if not m["ok"]], "members": members,
+                }
+        return checks
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
