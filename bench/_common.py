@@ -86,12 +86,24 @@ def format_table(rows: Sequence[Row]) -> str:
     header = ["benchmark", "measurement", "value", "baseline (same run)", "ratio", "target", "met"]
     lines = [header]
     for r in rows:
-        base = f"{r.baseline}: {_num(r.baseline_value, r.unit if r.baseline_value else '')}" if (
-            r.baseline and r.baseline_value is not None) else r.baseline
+        base = (
+            f"{r.baseline}: {_num(r.baseline_value, r.unit if r.baseline_value else '')}"
+            if (r.baseline and r.baseline_value is not None)
+            else r.baseline
+        )
         met = "" if r.met is None else ("yes" if r.met else "**NO**")
         name = r.name + (f" ({r.note})" if r.note else "")
-        lines.append([r.group, name, _num(r.value, r.unit), base,
-                      "-" if r.ratio is None else f"{r.ratio:,.2f}x", r.target, met])
+        lines.append(
+            [
+                r.group,
+                name,
+                _num(r.value, r.unit),
+                base,
+                "-" if r.ratio is None else f"{r.ratio:,.2f}x",
+                r.target,
+                met,
+            ]
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = []
     for n, line in enumerate(lines):
@@ -181,7 +193,8 @@ class CpuMeter:
         end_busy, end_own = machine_busy_seconds(), os.times()
         accounted = (end_own.user - start_own.user) + (end_own.system - start_own.system)
         accounted += (end_own.children_user - start_own.children_user) + (
-            end_own.children_system - start_own.children_system)
+            end_own.children_system - start_own.children_system
+        )
         for name, pid in self.watched.items():
             before, after = start_watched[name], process_cpu_seconds(pid)
             if before is not None and after is not None:
@@ -254,8 +267,11 @@ def funded_key(node_url: str, state_dir: Path, ether: int = 1000) -> str:
 # -- the entry point every script shares ------------------------------------------------------
 
 
-def main_for(run: Callable[[argparse.Namespace], list[Row]], description: str,
-             add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
+def main_for(
+    run: Callable[[argparse.Namespace], list[Row]],
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> None:
     """Parse ``--quick`` and ``--json PATH``, run, print the rows as a table, save them as JSON."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter runs")

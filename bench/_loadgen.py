@@ -56,8 +56,7 @@ class RequestFactory:
         self.file_bytes = int(spec.get("file_bytes", 4096))
         self.nonce = os.urandom(8)
         self.head = (
-            f"Host: {host}\r\nAuthorization: Bearer {spec['api_key']}\r\n"
-            "Connection: keep-alive\r\n"
+            f"Host: {host}\r\nAuthorization: Bearer {spec['api_key']}\r\nConnection: keep-alive\r\n"
         )
         self.counter = 0
         self.filler = os.urandom(self.file_bytes)
@@ -80,10 +79,14 @@ class RequestFactory:
             # Unique content: the counter overwrites the first bytes of a random block.
             content = self.nonce + self.counter.to_bytes(8, "big") + self.filler[16:]
             body = (
-                f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n"
-                f"bench upload\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-                f"filename=\"f.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            ).encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
+                (
+                    f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="title"\r\n\r\n'
+                    f'bench upload\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+                    f'filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+                ).encode()
+                + content
+                + f"\r\n--{BOUNDARY}--\r\n".encode()
+            )
             return self._request(
                 "/v1/evidence", f"multipart/form-data; boundary={BOUNDARY}", body
             ), 1
@@ -123,8 +126,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
     return status, body, keep
 
 
-async def _connection(host: str, port: int, factory: RequestFactory, deadline: float,
-                      stats: Stats, expected: set[int]) -> None:
+async def _connection(
+    host: str, port: int, factory: RequestFactory, deadline: float, stats: Stats, expected: set[int]
+) -> None:
     reader = writer = None
     while time.perf_counter() < deadline:
         if writer is None:
@@ -160,10 +164,12 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     deadline = start + float(spec["duration"])
-    await asyncio.gather(*(
-        _connection(host, port, factory, deadline, stats, expected)
-        for _ in range(int(spec["concurrency"]))
-    ))
+    await asyncio.gather(
+        *(
+            _connection(host, port, factory, deadline, stats, expected)
+            for _ in range(int(spec["concurrency"]))
+        )
+    )
     wall = time.perf_counter() - start
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)

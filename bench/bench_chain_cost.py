@@ -58,19 +58,25 @@ def measure_chain(client: Any, chain: str, singles: int) -> list[Row]:
         per_item = receipt.gas_used / n
         log(f"{chain}: batch of {n:>6}: {receipt.gas_used:,} gas, {per_item:,.1f} per item")
         target = n == TARGET_BATCH
-        rows.append(Row(
-            group="chain cost",
-            name=f"{chain}: gas per item, batch of {n:,}",
-            value=per_item,
-            unit="gas",
-            baseline="1 tx per item",
-            baseline_value=per_item_baseline,
-            ratio=per_item_baseline / per_item,
-            target=f"<= {TARGET_GAS_PER_ITEM} gas" if target else "",
-            met=(per_item <= TARGET_GAS_PER_ITEM) if target else None,
-            extra={"chain": chain, "batch_size": n, "tx_gas": receipt.gas_used,
-                   "single_item_tx_gas": single_gas},
-        ))
+        rows.append(
+            Row(
+                group="chain cost",
+                name=f"{chain}: gas per item, batch of {n:,}",
+                value=per_item,
+                unit="gas",
+                baseline="1 tx per item",
+                baseline_value=per_item_baseline,
+                ratio=per_item_baseline / per_item,
+                target=f"<= {TARGET_GAS_PER_ITEM} gas" if target else "",
+                met=(per_item <= TARGET_GAS_PER_ITEM) if target else None,
+                extra={
+                    "chain": chain,
+                    "batch_size": n,
+                    "tx_gas": receipt.gas_used,
+                    "single_item_tx_gas": single_gas,
+                },
+            )
+        )
     return rows
 
 
@@ -90,8 +96,15 @@ def _node(tmp: Path, name: str, singles: int) -> list[Row]:
     start = start_hardhat if name == "hardhat" else start_geth
     node, reason = start(tmp)
     if node is None:
-        return [Row(group="chain cost", name=f"{name}: gas per item", value=None, unit="gas",
-                    note=reason)]
+        return [
+            Row(
+                group="chain cost",
+                name=f"{name}: gas per item",
+                value=None,
+                unit="gas",
+                note=reason,
+            )
+        ]
     try:
         state = tmp / f"{name}-state"
         key = funded_key(node.url, state)
@@ -115,8 +128,13 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nodes", nargs="*", default=["hardhat", "geth"],
-                        choices=["hardhat", "geth"], help="JSON-RPC nodes to measure too")
+    parser.add_argument(
+        "--nodes",
+        nargs="*",
+        default=["hardhat", "geth"],
+        choices=["hardhat", "geth"],
+        help="JSON-RPC nodes to measure too",
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,15 @@ def run(args: argparse.Namespace) -> list[Row]:
             if reason is None:
                 raise
             log(f"skipped: {reason}")
-            return [Row(group="checkpoint", name="witnessing and time-stamping", value=None,
-                        unit="ms", note=reason)]
+            return [
+                Row(
+                    group="checkpoint",
+                    name="witnessing and time-stamping",
+                    value=None,
+                    unit="ms",
+                    note=reason,
+                )
+            ]
 
 
 def _measure(tmp: Path, rounds: int) -> list[Row]:
@@ -125,8 +132,11 @@ def _measure(tmp: Path, rounds: int) -> list[Row]:
                     content=add_checkpoint_body(sizes[name], proof, appended.checkpoint),
                 )
                 assert answer.status_code == 200, answer.text
-                assert any(verifier.verify(text, s) is not None
-                           for s in parse_signature_lines(answer.text) if verifier.matches(s))
+                assert any(
+                    verifier.verify(text, s) is not None
+                    for s in parse_signature_lines(answer.text)
+                    if verifier.matches(s)
+                )
                 cosign[name].append(time.perf_counter() - started)
                 sizes[name] = appended.size
             started = time.perf_counter()
@@ -135,16 +145,41 @@ def _measure(tmp: Path, rounds: int) -> list[Row]:
             verify_token(token, digest=digest, trusted_roots=[tsa.root_certificate])
             stamp.append(time.perf_counter() - started)
         base = _median_ms(seal)
-        rows = [Row(group="checkpoint", name=f"seal: append {LEAVES_PER_CHECKPOINT:,} leaves, sign",
-                    value=base, unit="ms", note="the baseline")]
+        rows = [
+            Row(
+                group="checkpoint",
+                name=f"seal: append {LEAVES_PER_CHECKPOINT:,} leaves, sign",
+                value=base,
+                unit="ms",
+                note="the baseline",
+            )
+        ]
         for name, samples in cosign.items():
             ms = _median_ms(samples)
-            rows.append(Row(group="checkpoint", name=f"witness: add-checkpoint to {name}", value=ms,
-                            unit="ms", baseline="seal", baseline_value=base, ratio=ms / base,
-                            extra={"p90_ms": statistics.quantiles(samples, n=10)[-1] * 1000}))
+            rows.append(
+                Row(
+                    group="checkpoint",
+                    name=f"witness: add-checkpoint to {name}",
+                    value=ms,
+                    unit="ms",
+                    baseline="seal",
+                    baseline_value=base,
+                    ratio=ms / base,
+                    extra={"p90_ms": statistics.quantiles(samples, n=10)[-1] * 1000},
+                )
+            )
         ms = _median_ms(stamp)
-        rows.append(Row(group="checkpoint", name="TSA: RFC 3161 token (openssl ts), checked",
-                        value=ms, unit="ms", baseline="seal", baseline_value=base, ratio=ms / base))
+        rows.append(
+            Row(
+                group="checkpoint",
+                name="TSA: RFC 3161 token (openssl ts), checked",
+                value=ms,
+                unit="ms",
+                baseline="seal",
+                baseline_value=base,
+                ratio=ms / base,
+            )
+        )
         rows += _verification(tlog, tsa, http, rounds)
         return rows
     finally:
@@ -176,9 +211,14 @@ def _verification(tlog: Any, tsa: Any, http: Any, rounds: int) -> list[Row]:
     from ipnotary.service.services.issuer import AnchorFacts, Issuer, LogFacts
 
     issuer = Issuer(Ed25519PrivateKey.generate())
-    record = {"id": "ev_" + "0" * 32, "kind": "evidence", "schema": 1,
-              "holder": {"id": "prn_1", "name": "A"}, "content": {"size": 1, "sha256": "ab" * 32},
-              "received_at": "2026-01-01T00:00:00.000000Z"}
+    record = {
+        "id": "ev_" + "0" * 32,
+        "kind": "evidence",
+        "schema": 1,
+        "holder": {"id": "prn_1", "name": "A"},
+        "content": {"size": 1, "sha256": "ab" * 32},
+        "received_at": "2026-01-01T00:00:00.000000Z",
+    }
     tree = MerkleTree.from_leaf_hashes([record_leaf_hash(record)] * 1 + [bytes(32)] * 999)
     text = Checkpoint(origin=tlog.origin, size=tree.size, root=tree.root).text()
     cosigners = [
@@ -215,9 +255,11 @@ def _verification(tlog: Any, tsa: Any, http: Any, rounds: int) -> list[Row]:
             issued_at=_now(),
         ).to_json_bytes()
 
-    base_policy = TrustPolicy(log=LogPolicy(origin=tlog.origin, keys=[tlog.vkey]),
-                              issuers=[IssuerKey(public_key=issuer.public_key_b64)],
-                              require_independent_time=False)
+    base_policy = TrustPolicy(
+        log=LogPolicy(origin=tlog.origin, keys=[tlog.vkey]),
+        issuers=[IssuerKey(public_key=issuer.public_key_b64)],
+        require_independent_time=False,
+    )
     full_policy = base_policy.model_copy(
         update={
             "witnesses": WitnessPolicy(
@@ -247,9 +289,17 @@ def _verification(tlog: Any, tsa: Any, http: Any, rounds: int) -> list[Row]:
             verify_certificate(cert, policy)
         rates.append(n / (time.perf_counter() - started))
     log(f"verify: {rates[0]:,.0f}/s bare, {rates[1]:,.0f}/s with 3 cosignatures and a token")
-    return [Row(group="checkpoint", name="verify: 3 cosignatures + 1 token, per second",
-                value=rates[1], unit="/s", baseline="no attestations", baseline_value=rates[0],
-                ratio=rates[1] / rates[0])]
+    return [
+        Row(
+            group="checkpoint",
+            name="verify: 3 cosignatures + 1 token, per second",
+            value=rates[1],
+            unit="/s",
+            baseline="no attestations",
+            baseline_value=rates[0],
+            ratio=rates[1] / rates[0],
+        )
+    ]
 
 
 def _now() -> Any:

@@ -83,8 +83,10 @@ def measure(size: int, repeat: int) -> list[Row]:
             sha.append(mb / timed(lambda: hash_file(path, "sha256")))
             ours.append(mb / timed(lambda: fingerprint_file(path)))
             ratios.append(ours[-1] / sm3[-1])
-            log(f"hashing round {n + 1}: SM3 {sm3[-1]:.0f} MB/s, SHA-256 {sha[-1]:.0f} MB/s, "
-                f"fingerprint {ours[-1]:.0f} MB/s")
+            log(
+                f"hashing round {n + 1}: SM3 {sm3[-1]:.0f} MB/s, SHA-256 {sha[-1]:.0f} MB/s, "
+                f"fingerprint {ours[-1]:.0f} MB/s"
+            )
 
     others = statistics.mean(OTHERS) if OTHERS else None
     note = f"{size >> 20} MiB, best of {repeat}"
@@ -92,14 +94,29 @@ def measure(size: int, repeat: int) -> list[Row]:
         note += f"; others used {others:.2f} CPUs"
     ratio = max(ours) / max(sm3)
     return [
-        Row(group="hashing", name="SHA-256 alone (hashlib)", value=max(sha), unit="MB/s",
-            baseline="SM3 alone (hashlib)", baseline_value=max(sm3), ratio=max(sha) / max(sm3),
-            note=note),
-        Row(group="hashing", name="fingerprint: SHA-256 + SM3 + CIDv0 + CIDv1, one pass",
-            value=max(ours), unit="MB/s", baseline="SM3 alone (hashlib)",
-            baseline_value=max(sm3), ratio=ratio, target=f">= {TARGET_RATIO}x",
-            met=ratio >= TARGET_RATIO, note=note + "; needs two free cores",
-            extra={"ratios": ratios, "others_cpus": others}),
+        Row(
+            group="hashing",
+            name="SHA-256 alone (hashlib)",
+            value=max(sha),
+            unit="MB/s",
+            baseline="SM3 alone (hashlib)",
+            baseline_value=max(sm3),
+            ratio=max(sha) / max(sm3),
+            note=note,
+        ),
+        Row(
+            group="hashing",
+            name="fingerprint: SHA-256 + SM3 + CIDv0 + CIDv1, one pass",
+            value=max(ours),
+            unit="MB/s",
+            baseline="SM3 alone (hashlib)",
+            baseline_value=max(sm3),
+            ratio=ratio,
+            target=f">= {TARGET_RATIO}x",
+            met=ratio >= TARGET_RATIO,
+            note=note + "; needs two free cores",
+            extra={"ratios": ratios, "others_cpus": others},
+        ),
     ]
 
 
@@ -109,8 +126,9 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--repeat", type=int, default=0,
-                        help="rounds per measurement (default 3 quick, 5 full)")
+    parser.add_argument(
+        "--repeat", type=int, default=0, help="rounds per measurement (default 3 quick, 5 full)"
+    )
 
 
 if __name__ == "__main__":

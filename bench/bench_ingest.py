@@ -69,8 +69,11 @@ class Phase:
 def phases(quick: bool) -> list[Phase]:
     clients = [1, 16, 64] if quick else [1, 4, 16, 64]
     many = [1, 4] if quick else [1, 2, 4, 16]
-    return ([Phase("digest", c) for c in clients] + [Phase("upload", c) for c in clients]
-            + [Phase("digests", c) for c in many])
+    return (
+        [Phase("digest", c) for c in clients]
+        + [Phase("upload", c) for c in clients]
+        + [Phase("digests", c) for c in many]
+    )
 
 
 # -- the baseline: one transaction per item --------------------------------------------------
@@ -163,7 +166,9 @@ class Bench:
         while time.monotonic() < deadline:
             left = self._scalar(
                 "SELECT count(*) FROM record r LEFT JOIN batch b ON r.batch_seq = b.seq "
-                "WHERE r.seq > :s AND (b.status IS NULL OR b.status <> 'anchored')", s=after_seq)
+                "WHERE r.seq > :s AND (b.status IS NULL OR b.status <> 'anchored')",
+                s=after_seq,
+            )
             if left == 0:
                 return True
             time.sleep(0.25)
@@ -174,10 +179,14 @@ class Bench:
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT r.received_at, b.anchored_at FROM record r JOIN batch b "
-                "ON r.batch_seq = b.seq WHERE r.seq > :a AND r.seq <= :u "
-                "AND b.status = 'anchored'"), {"a": after_seq, "u": upto_seq}).all()
+            rows = conn.execute(
+                text(
+                    "SELECT r.received_at, b.anchored_at FROM record r JOIN batch b "
+                    "ON r.batch_seq = b.seq WHERE r.seq > :a AND r.seq <= :u "
+                    "AND b.status = 'anchored'"
+                ),
+                {"a": after_seq, "u": upto_seq},
+            ).all()
         return [(_dt(anchored) - _dt(received)).total_seconds() for received, anchored in rows]
 
     def batch_of(self, after_seq: int, upto_seq: int) -> dict[str, int | None]:
@@ -185,16 +194,19 @@ class Bench:
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT id, batch_seq FROM record WHERE seq > :a AND seq <= :u"),
-                {"a": after_seq, "u": upto_seq}).all()
+            rows = conn.execute(
+                text("SELECT id, batch_seq FROM record WHERE seq > :a AND seq <= :u"),
+                {"a": after_seq, "u": upto_seq},
+            ).all()
         return dict(rows)
 
     def batches(self, after_seq: int, upto_seq: int) -> int:
         """How many batches the records of a phase went into."""
         count = self._scalar(
             "SELECT count(DISTINCT batch_seq) FROM record WHERE seq > :a AND seq <= :u",
-            a=after_seq, u=upto_seq)
+            a=after_seq,
+            u=upto_seq,
+        )
         return int(count or 0)
 
 
@@ -240,22 +252,34 @@ def _dt(value: Any) -> Any:
 
 
 def load(url: str, api_key: str, mode: str, concurrency: int, duration: float) -> dict[str, Any]:
-    spec = {"url": url, "api_key": api_key, "mode": mode, "concurrency": concurrency,
-            "duration": duration, "batch": 1000, "file_bytes": 4096}
-    out = subprocess.run([sys.executable, "-m", "bench._loadgen", json.dumps(spec)],
-                         capture_output=True, check=True, cwd=REPO, timeout=duration + 300)
+    spec = {
+        "url": url,
+        "api_key": api_key,
+        "mode": mode,
+        "concurrency": concurrency,
+        "duration": duration,
+        "batch": 1000,
+        "file_bytes": 4096,
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "bench._loadgen", json.dumps(spec)],
+        capture_output=True,
+        check=True,
+        cwd=REPO,
+        timeout=duration + 300,
+    )
     result: dict[str, Any] = json.loads(out.stdout)
     return result
 
 
-def run_phase(bench: Bench, phase: Phase, duration: float, baseline: PerItemBaseline,
-              database: str) -> Row:
+def run_phase(
+    bench: Bench, phase: Phase, duration: float, baseline: PerItemBaseline, database: str
+) -> Row:
     before = bench.max_seq()
     meter = CpuMeter(watched={"server": bench.pid})
     with AnchorWatcher(bench) as watcher:
         with meter.measure():
-            result = load(bench.service.url, bench.api_key, phase.mode, phase.concurrency,
-                          duration)
+            result = load(bench.service.url, bench.api_key, phase.mode, phase.concurrency, duration)
         after = bench.max_seq()
         drained = bench.wait_anchored(before, timeout=120)
         time.sleep(0.3)  # one more poll after the last batch
@@ -276,21 +300,25 @@ def run_phase(bench: Bench, phase: Phase, duration: float, baseline: PerItemBase
     batches = bench.batches(before, after)
     client_cpu = result["cpu_seconds"] / result["wall"]
     errors = result["errors"]
-    note = (f"anchored p50 {p50 or 0:.1f} s / p95 {p95 or 0:.1f} s; CPU: server "
-            f"{meter.cpus.get('server', 0):.2f}, client {client_cpu:.2f}, others "
-            f"{meter.others or 0:.2f}")
+    note = (
+        f"anchored p50 {p50 or 0:.1f} s / p95 {p95 or 0:.1f} s; CPU: server "
+        f"{meter.cpus.get('server', 0):.2f}, client {client_cpu:.2f}, others "
+        f"{meter.others or 0:.2f}"
+    )
     if errors:
         note += f"; ERRORS {errors}"
     if not drained:
         note += "; NOT ALL ANCHORED within 120 s"
     if len(delays) < acknowledged_ids or acknowledged_ids < result["receipts"]:
         note += f"; anchoring time known for {len(delays)} of {result['receipts']} receipts"
-    log(f"{database} {phase.mode} x{phase.concurrency}: {rate:,.0f} receipts/s, {note}"
-        + (f"; first error: {result['first_error']}" if result["first_error"] else ""))
+    log(
+        f"{database} {phase.mode} x{phase.concurrency}: {rate:,.0f} receipts/s, {note}"
+        + (f"; first error: {result['first_error']}" if result["first_error"] else "")
+    )
     return Row(
         group="ingest",
         name=f"{database}: {phase.mode}, {phase.concurrency} "
-             f"client{'s' if phase.concurrency > 1 else ''}",
+        f"client{'s' if phase.concurrency > 1 else ''}",
         value=rate,
         unit="receipts/s",
         baseline="1 tx per item",
@@ -325,15 +353,22 @@ def run_phase(bench: Bench, phase: Phase, duration: float, baseline: PerItemBase
     )
 
 
-def run_database(tmp: Path, database: str, database_url: str | None, quick: bool,
-                 baseline_items: int) -> list[Row]:
+def run_database(
+    tmp: Path, database: str, database_url: str | None, quick: bool, baseline_items: int
+) -> list[Row]:
     baseline = per_item_baseline(tmp, baseline_items)
-    log(f"{database}: per-item baseline {baseline.rate:.1f} items/s "
-        f"(tx p50 {baseline.p50 * 1000:.0f} ms)")
-    base_row = Row(group="ingest", name=f"{database}: baseline, 1 tx per item, sequential",
-                   value=baseline.rate, unit="items/s",
-                   note=f"anchored p50 {baseline.p50:.2f} s / p95 {baseline.p95:.2f} s after "
-                        "submission, with no queue")
+    log(
+        f"{database}: per-item baseline {baseline.rate:.1f} items/s "
+        f"(tx p50 {baseline.p50 * 1000:.0f} ms)"
+    )
+    base_row = Row(
+        group="ingest",
+        name=f"{database}: baseline, 1 tx per item, sequential",
+        value=baseline.rate,
+        unit="items/s",
+        note=f"anchored p50 {baseline.p50:.2f} s / p95 {baseline.p95:.2f} s after "
+        "submission, with no queue",
+    )
     bench = Bench(tmp, database, database_url)
     bench.start()
     rows = [base_row]
@@ -345,23 +380,33 @@ def run_database(tmp: Path, database: str, database_url: str | None, quick: bool
             rows.append(run_phase(bench, phase, duration, baseline, database))
     finally:
         bench.stop()
-    for mode, label in (("digest", "single digest submissions"), ("upload", "4 KiB uploads"),
-                        ("digests", "many-digests requests")):
+    for mode, label in (
+        ("digest", "single digest submissions"),
+        ("upload", "4 KiB uploads"),
+        ("digests", "many-digests requests"),
+    ):
         measured = [r for r in rows if r.extra.get("mode") == mode and r.value is not None]
         if not measured:
             continue
         best = max(measured, key=lambda r: r.value or 0)
         has_target = mode != "upload"
         rate = best.value or 0
-        rows.append(Row(
-            group="ingest",
-            name=f"{database}: best of {label}",
-            value=rate, unit="receipts/s", baseline="1 tx per item",
-            baseline_value=baseline.rate, ratio=best.ratio,
-            target=f">= {TARGET_RATE:,}/s, >= {TARGET_RATIO}x" if has_target else "",
-            met=(rate >= TARGET_RATE and (best.ratio or 0) >= TARGET_RATIO) if has_target else None,
-            note=f"{best.extra['concurrency']} clients",
-        ))
+        rows.append(
+            Row(
+                group="ingest",
+                name=f"{database}: best of {label}",
+                value=rate,
+                unit="receipts/s",
+                baseline="1 tx per item",
+                baseline_value=baseline.rate,
+                ratio=best.ratio,
+                target=f">= {TARGET_RATE:,}/s, >= {TARGET_RATIO}x" if has_target else "",
+                met=(rate >= TARGET_RATE and (best.ratio or 0) >= TARGET_RATIO)
+                if has_target
+                else None,
+                note=f"{best.extra['concurrency']} clients",
+            )
+        )
     return rows
 
 
@@ -371,19 +416,25 @@ def hardhat_per_item(tmp: Path, items: int) -> Row:
 
     node, reason = start_hardhat(tmp)
     if node is None:
-        return Row(group="ingest", name="hardhat: 1 tx per item", value=None, unit="items/s",
-                   note=reason)
+        return Row(
+            group="ingest", name="hardhat: 1 tx per item", value=None, unit="items/s", note=reason
+        )
     try:
         state = tmp / "hardhat-state"
         client = EvidenceRegistryClient.connect_rpc(
-            node.url, private_key=funded_key(node.url, state), state_dir=state)
+            node.url, private_key=funded_key(node.url, state), state_dir=state
+        )
         result = per_item_baseline(tmp, items, client)
     finally:
         node.stop()
     log(f"hardhat: per-item {result.rate:.1f} items/s")
-    return Row(group="ingest", name="context: 1 tx per item, sequential, on a Hardhat node",
-               value=result.rate, unit="items/s",
-               note=f"automine, no block interval; tx p50 {result.p50 * 1000:.0f} ms")
+    return Row(
+        group="ingest",
+        name="context: 1 tx per item, sequential, on a Hardhat node",
+        value=result.rate,
+        unit="items/s",
+        note=f"automine, no block interval; tx p50 {result.p50 * 1000:.0f} ms",
+    )
 
 
 def run(args: argparse.Namespace) -> list[Row]:
@@ -399,8 +450,9 @@ def run(args: argparse.Namespace) -> list[Row]:
                 continue
             server, reason = start_postgres()
             if server is None:
-                rows.append(Row(group="ingest", name="postgres", value=None, unit="receipts/s",
-                                note=reason))
+                rows.append(
+                    Row(group="ingest", name="postgres", value=None, unit="receipts/s", note=reason)
+                )
                 continue
             try:
                 url = server.create_database("bench")
@@ -411,10 +463,15 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--databases", nargs="*", default=["sqlite", "postgres"],
-                        choices=["sqlite", "postgres"])
-    parser.add_argument("--no-hardhat", dest="hardhat", action="store_false",
-                        help="skip the per-item context row on a Hardhat node")
+    parser.add_argument(
+        "--databases", nargs="*", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
+    parser.add_argument(
+        "--no-hardhat",
+        dest="hardhat",
+        action="store_false",
+        help="skip the per-item context row on a Hardhat node",
+    )
 
 
 if __name__ == "__main__":

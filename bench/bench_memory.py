@@ -48,8 +48,10 @@ def reset_peak(pid: int) -> bool:
 def upload(url: str, api_key: str, size: int) -> tuple[int, float]:
     """Stream a ``size``-byte multipart upload; (HTTP status, seconds). Content is unique."""
     parts = urlsplit(url)
-    head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\""
-            "\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"'
+        "\r\nContent-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
     block = bytearray(os.urandom(1 << 20))
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=600)
@@ -99,24 +101,41 @@ def run(args: argparse.Namespace) -> list[Row]:
                 peak = _status_kib(pid, "VmHWM") * 1024 / MB
                 peaks.append(peak)
                 rate = size / MB / seconds
-                log(f"upload {size >> 20} MiB: HTTP {status}, {rate:.0f} MB/s, idle {idle:.0f} MB,"
-                    f" peak {peak:.0f} MB")
-                rows.append(Row(
+                log(
+                    f"upload {size >> 20} MiB: HTTP {status}, {rate:.0f} MB/s, idle {idle:.0f} MB,"
+                    f" peak {peak:.0f} MB"
+                )
+                rows.append(
+                    Row(
+                        group="memory",
+                        name=f"server peak RSS, {size >> 20:,} MiB upload",
+                        value=peak,
+                        unit="MB",
+                        baseline="idle server RSS",
+                        baseline_value=idle,
+                        ratio=peak / idle,
+                        target=f"<= {TARGET_MB} MB",
+                        met=status == 201 and peak <= TARGET_MB,
+                        note=f"HTTP {status}; +{peak - idle:.0f} MB over idle; "
+                        f"upload {rate:.0f} MB/s; server {meter.cpus.get('server', 0):.2f} CPU",
+                        extra={
+                            "size": size,
+                            "status": status,
+                            "seconds": seconds,
+                            "growth_mb": peak - idle,
+                        },
+                    )
+                )
+            rows.append(
+                Row(
                     group="memory",
-                    name=f"server peak RSS, {size >> 20:,} MiB upload",
-                    value=peak, unit="MB", baseline="idle server RSS", baseline_value=idle,
-                    ratio=peak / idle, target=f"<= {TARGET_MB} MB",
-                    met=status == 201 and peak <= TARGET_MB,
-                    note=f"HTTP {status}; +{peak - idle:.0f} MB over idle; upload {rate:.0f} MB/s;"
-                         f" server {meter.cpus.get('server', 0):.2f} CPU",
-                    extra={"size": size, "status": status, "seconds": seconds,
-                           "growth_mb": peak - idle},
-                ))
-            rows.append(Row(
-                group="memory", name=f"flatness: peak at {sizes[1] >> 20:,} MiB / at "
-                f"{sizes[0] >> 20:,} MiB", value=peaks[1] / peaks[0], unit="",
-                target="<= 1.1", met=peaks[1] / peaks[0] <= 1.1,
-            ))
+                    name=f"flatness: peak at {sizes[1] >> 20:,} MiB / at {sizes[0] >> 20:,} MiB",
+                    value=peaks[1] / peaks[0],
+                    unit="",
+                    target="<= 1.1",
+                    met=peaks[1] / peaks[0] <= 1.1,
+                )
+            )
         finally:
             bench.stop()
     return rows

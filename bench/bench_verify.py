@@ -52,10 +52,17 @@ def make_certificates(client: Any, count: int) -> tuple[list[bytes], Any]:
     now = format_timestamp(datetime.now(UTC))
     records = [
         {
-            "id": f"ev_{os.urandom(16).hex()}", "kind": "evidence", "schema": 1,
+            "id": f"ev_{os.urandom(16).hex()}",
+            "kind": "evidence",
+            "schema": 1,
             "holder": {"id": "prn_" + "1" * 32, "name": "Acme Studio"},
-            "content": {"size": 4096, "sha256": os.urandom(32).hex(), "sm3": os.urandom(32).hex(),
-                        "cid": "Qm" + "x" * 44, "cid_v1": "bafk" + "y" * 55},
+            "content": {
+                "size": 4096,
+                "sha256": os.urandom(32).hex(),
+                "sm3": os.urandom(32).hex(),
+                "cid": "Qm" + "x" * 44,
+                "cid_v1": "bafk" + "y" * 55,
+            },
             "metadata": {"title": f"design draft {i}", "tags": ["logo", "draft"]},
             "received_at": now,
         }
@@ -67,27 +74,46 @@ def make_certificates(client: Any, count: int) -> tuple[list[bytes], Any]:
     checkpoint = Note(text=text, signatures=(log_key.sign(text),)).format()
     receipt = client.anchor_root(tree.root, tree.size)
     anchor = AnchorFacts(
-        chain_id=receipt.chain_id, contract=receipt.contract, batch_id=receipt.batch_id,
-        tx_hash=receipt.tx_hash, block_number=receipt.block_number,
-        block_hash=receipt.block_hash, block_timestamp=receipt.block_timestamp,
+        chain_id=receipt.chain_id,
+        contract=receipt.contract,
+        batch_id=receipt.batch_id,
+        tx_hash=receipt.tx_hash,
+        block_number=receipt.block_number,
+        block_hash=receipt.block_hash,
+        block_timestamp=receipt.block_timestamp,
     )
     certs = [
         issuer.certificate(
-            record=r, leaf_hash=leaves[i].hex(),
-            log=LogFacts(origin=origin, leaf_index=i, tree_size=tree.size,
-                         inclusion_proof=tree.audit_path(i), checkpoint=checkpoint),
-            timestamps=[], cosignatures=0, anchor=anchor, issued_at=datetime.now(UTC),
+            record=r,
+            leaf_hash=leaves[i].hex(),
+            log=LogFacts(
+                origin=origin,
+                leaf_index=i,
+                tree_size=tree.size,
+                inclusion_proof=tree.audit_path(i),
+                checkpoint=checkpoint,
+            ),
+            timestamps=[],
+            cosignatures=0,
+            anchor=anchor,
+            issued_at=datetime.now(UTC),
         ).to_json_bytes()
         for i, r in enumerate(records)
     ]
-    policy = TrustPolicy(log=LogPolicy(origin=origin, keys=[log_key.vkey()]),
-                         issuers=[IssuerKey(public_key=issuer.public_key_b64)],
-                         require_independent_time=False)
+    policy = TrustPolicy(
+        log=LogPolicy(origin=origin, keys=[log_key.vkey()]),
+        issuers=[IssuerKey(public_key=issuer.public_key_b64)],
+        require_independent_time=False,
+    )
     return certs, policy
 
 
-def _rate(items: list[Any], work: Callable[[Any], object], min_seconds: float,
-          clock: Callable[[], float] = time.thread_time) -> float:
+def _rate(
+    items: list[Any],
+    work: Callable[[Any], object],
+    min_seconds: float,
+    clock: Callable[[], float] = time.thread_time,
+) -> float:
     """Items per second over at least ``min_seconds`` (whole passes over ``items``).
 
     Offline work is timed in this thread's CPU time: on a shared machine, time the scheduler
@@ -146,29 +172,48 @@ def run(args: argparse.Namespace) -> list[Row]:
 
         base, subj, ratio = interleaved(rounds, baseline, offline)
         log(f"offline: {subj:,.0f}/s, Ed25519 alone {base:,.0f}/s")
-        rows.append(Row(
-            group="verification", name="offline, 1 core", value=subj, unit="certs/s",
-            baseline="raw Ed25519 verify", baseline_value=base, ratio=ratio,
-            target=f">= {TARGET_OFFLINE:,}/s", met=subj >= TARGET_OFFLINE,
-            note=f"CPU time, median of {rounds} alternating rounds",
-            extra={"certificate_bytes": sum(map(len, certs)) // len(certs)},
-        ))
+        rows.append(
+            Row(
+                group="verification",
+                name="offline, 1 core",
+                value=subj,
+                unit="certs/s",
+                baseline="raw Ed25519 verify",
+                baseline_value=base,
+                ratio=ratio,
+                target=f">= {TARGET_OFFLINE:,}/s",
+                met=subj >= TARGET_OFFLINE,
+                note=f"CPU time, median of {rounds} alternating rounds",
+                extra={"certificate_bytes": sum(map(len, certs)) // len(certs)},
+            )
+        )
 
         view = open_chain_view(embedded_dir=tmp / "chain")
         try:
             sample = certs[: 100 if args.quick else 300]
 
             def embedded() -> float:
-                return _rate(sample, lambda c: verify_certificate(c, policy, chain=view), 0.5,
-                             time.perf_counter)
+                return _rate(
+                    sample,
+                    lambda c: verify_certificate(c, policy, chain=view),
+                    0.5,
+                    time.perf_counter,
+                )
 
             base, subj, ratio = interleaved(3, offline_wall, embedded)
             log(f"with the embedded chain: {subj:,.0f}/s")
-            rows.append(Row(
-                group="verification", name="with chain check: embedded chain, 1 core",
-                value=subj, unit="certs/s", baseline="offline", baseline_value=base,
-                ratio=ratio, note="wall clock; read-only open of the chain directory",
-            ))
+            rows.append(
+                Row(
+                    group="verification",
+                    name="with chain check: embedded chain, 1 core",
+                    value=subj,
+                    unit="certs/s",
+                    baseline="offline",
+                    baseline_value=base,
+                    ratio=ratio,
+                    note="wall clock; read-only open of the chain directory",
+                )
+            )
         finally:
             view.close()
 
@@ -184,29 +229,51 @@ def _node_rows(tmp: Path, name: str, quick: bool, offline: Callable[[], float]) 
 
     node, reason = start_hardhat(tmp)
     if node is None:
-        return [Row(group="verification", name=f"with chain check: {name}", value=None,
-                    unit="certs/s", note=reason)]
+        return [
+            Row(
+                group="verification",
+                name=f"with chain check: {name}",
+                value=None,
+                unit="certs/s",
+                note=reason,
+            )
+        ]
     try:
         state = tmp / f"{name}-state"
         client = EvidenceRegistryClient.connect_rpc(
-            node.url, private_key=funded_key(node.url, state), state_dir=state)
+            node.url, private_key=funded_key(node.url, state), state_dir=state
+        )
         try:
             certs, policy = make_certificates(client, 100 if quick else 300)
         finally:
             client.close()
         view = open_chain_view(rpc_url=node.url)
         try:
+
             def rpc() -> float:
-                return _rate(certs, lambda c: verify_certificate(c, policy, chain=view), 1.0,
-                             time.perf_counter)
+                return _rate(
+                    certs,
+                    lambda c: verify_certificate(c, policy, chain=view),
+                    1.0,
+                    time.perf_counter,
+                )
 
             base, subj, ratio = interleaved(3, offline, rpc)
         finally:
             view.close()
         log(f"with a {name} node: {subj:,.0f}/s")
-        return [Row(group="verification", name=f"with chain check: {name} node over HTTP",
-                    value=subj, unit="certs/s", baseline="offline", baseline_value=base,
-                    ratio=ratio, note="wall clock; 6 JSON-RPC calls a certificate")]
+        return [
+            Row(
+                group="verification",
+                name=f"with chain check: {name} node over HTTP",
+                value=subj,
+                unit="certs/s",
+                baseline="offline",
+                baseline_value=base,
+                ratio=ratio,
+                note="wall clock; 6 JSON-RPC calls a certificate",
+            )
+        ]
     finally:
         node.stop()
 

@@ -39,8 +39,13 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
-                                capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
     return {
@@ -63,8 +68,9 @@ def run_script(name: str, quick: bool, timeout: float) -> tuple[list[Row], float
     log(f"running bench_{name}")
     start = time.monotonic()
     try:
-        proc = subprocess.run(argv, check=False, cwd=REPO, stdout=subprocess.DEVNULL,
-                              timeout=timeout)
+        proc = subprocess.run(
+            argv, check=False, cwd=REPO, stdout=subprocess.DEVNULL, timeout=timeout
+        )
         code = proc.returncode
     except subprocess.TimeoutExpired:
         code = None
@@ -75,8 +81,15 @@ def run_script(name: str, quick: bool, timeout: float) -> tuple[list[Row], float
     finally:
         path.unlink(missing_ok=True)
     why = "timed out" if code is None else f"exited with {code}"
-    return [Row(group=name, name=f"bench_{name} {why} (see its output above)", value=None,
-                unit="", met=False)], elapsed
+    return [
+        Row(
+            group=name,
+            name=f"bench_{name} {why} (see its output above)",
+            value=None,
+            unit="",
+            met=False,
+        )
+    ], elapsed
 
 
 def report(rows: list[Row], info: dict[str, Any], quick: bool, timings: dict[str, float]) -> str:
@@ -85,14 +98,17 @@ def report(rows: list[Row], info: dict[str, Any], quick: bool, timings: dict[str
     lines = [
         f"# Benchmark results ({'quick' if quick else 'full'} mode)",
         "",
-        (f"Machine: {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}, "
-         f"{info['platform']}; commit {info['commit']}; {info['date']}; load average at start "
-         f"{', '.join(f'{x:.2f}' for x in info['load_average'])}."),
+        (
+            f"Machine: {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}, "
+            f"{info['platform']}; commit {info['commit']}; {info['date']}; load average at start "
+            f"{', '.join(f'{x:.2f}' for x in info['load_average'])}."
+        ),
         "",
         format_table(rows),
         "",
         f"Targets met: {met} of {len(targets)}. Seconds per script: "
-        + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) + ".",
+        + ", ".join(f"{k} {v:.0f}" for k, v in timings.items())
+        + ".",
     ]
     return "\n".join(lines)
 
@@ -116,9 +132,17 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     mode = "quick" if args.quick else "full"
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"{stamp}-{mode}.json").write_text(json.dumps(
-        {"machine": info, "mode": mode, "seconds": timings, "rows": [r.to_dict() for r in rows]},
-        indent=2))
+    (RESULTS / f"{stamp}-{mode}.json").write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "mode": mode,
+                "seconds": timings,
+                "rows": [r.to_dict() for r in rows],
+            },
+            indent=2,
+        )
+    )
     (RESULTS / f"{stamp}-{mode}.md").write_text(text + "\n")
     (RESULTS / f"latest-{mode}.md").write_text(text + "\n")
     log(f"results written to {RESULTS / f'{stamp}-{mode}.json'} and .md")

@@ -105,10 +105,12 @@ class TestCA:
         self.key = _new_key(key_type)
         self.parent = parent
         now = dt.datetime.now(dt.UTC)
-        name = x509.Name([
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IP Notary tests"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ])
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IP Notary tests"),
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            ]
+        )
         public = self.key.public_key()
         builder = (
             x509.CertificateBuilder()
@@ -160,10 +162,14 @@ class TestCA:
         public = key.public_key()
         cert = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IP Notary tests"),
-                x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-            ]))
+            .subject_name(
+                x509.Name(
+                    [
+                        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IP Notary tests"),
+                        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                    ]
+                )
+            )
             .issuer_name(self.certificate.subject)
             .public_key(public)
             .serial_number(x509.random_serial_number())
@@ -234,13 +240,16 @@ class OpenSSLTimestampAuthority:
         self.config_file = self.dir / "openssl-ts.cnf"
         self.ca_file.write_bytes(_pem(self.root_certificate))
         self.tsa_cert_file.write_bytes(_pem(cert))
-        self.untrusted_file.write_bytes(b"".join(
-            _pem(c) for c in [cert, *self.intermediate_certificates]
-        ))
-        self.tsa_key_file.write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ))
+        self.untrusted_file.write_bytes(
+            b"".join(_pem(c) for c in [cert, *self.intermediate_certificates])
+        )
+        self.tsa_key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         os.chmod(self.tsa_key_file, 0o600)
         (self.dir / "serial").write_text("01\n")
         extra = ""
@@ -273,9 +282,20 @@ class OpenSSLTimestampAuthority:
             query, answer = Path(tmp) / "request.tsq", Path(tmp) / "reply.tsr"
             query.write_bytes(request)
             result = subprocess.run(
-                [self.openssl, "ts", "-reply", "-config", str(self.config_file),
-                 "-queryfile", str(query), "-out", str(answer)],
-                capture_output=True, timeout=OPENSSL_TIMEOUT_SECONDS, check=False,
+                [
+                    self.openssl,
+                    "ts",
+                    "-reply",
+                    "-config",
+                    str(self.config_file),
+                    "-queryfile",
+                    str(query),
+                    "-out",
+                    str(answer),
+                ],
+                capture_output=True,
+                timeout=OPENSSL_TIMEOUT_SECONDS,
+                check=False,
             )
             if result.returncode != 0 or not answer.exists():
                 raise RuntimeError(
@@ -292,7 +312,9 @@ class OpenSSLTimestampAuthority:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -309,13 +331,17 @@ class TimeStampResp(tsp.TimeStampResp):
 
 def rejection_response(text: str = "the test TSA refuses this request") -> bytes:
     """A DER TimeStampResp with status ``rejection`` and failInfo ``badRequest``."""
-    return bytes(TimeStampResp({
-        "status": {
-            "status": "rejection",
-            "status_string": [text],
-            "fail_info": {"bad_request"},
-        },
-    }).dump())
+    return bytes(
+        TimeStampResp(
+            {
+                "status": {
+                    "status": "rejection",
+                    "status_string": [text],
+                    "fail_info": {"bad_request"},
+                },
+            }
+        ).dump()
+    )
 
 
 class _QuietServer(http.server.ThreadingHTTPServer):
@@ -421,9 +447,15 @@ def _new_key(key_type: KeyType) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKe
 
 def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=not cert_sign, content_commitment=not cert_sign,
-        key_encipherment=False, data_encipherment=False, key_agreement=False,
-        key_cert_sign=cert_sign, crl_sign=cert_sign, encipher_only=False, decipher_only=False,
+        digital_signature=not cert_sign,
+        content_commitment=not cert_sign,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 

@@ -58,8 +58,15 @@ from tests.integration.service_process import ServiceProcess
 
 pytestmark = pytest.mark.slow
 
-ROLES = ("holder", "notary", "arbitrator", "platform", "credit_authority", "pledge_registrar",
-         "admin")
+ROLES = (
+    "holder",
+    "notary",
+    "arbitrator",
+    "platform",
+    "credit_authority",
+    "pledge_registrar",
+    "admin",
+)
 CALLERS: tuple[str | None, ...] = (None, *ROLES)  # None: no key at all
 EXAMPLES = int(os.environ.get("FUZZ_API_EXAMPLES", "15"))
 STATEFUL_EXAMPLES = int(os.environ.get("FUZZ_STATEFUL_EXAMPLES", "4"))
@@ -74,7 +81,8 @@ def problem_document(ctx: Any, response: schemathesis.Response, case: schemathes
         return
     media_type = (response.headers.get("content-type") or [""])[0].split(";")[0].strip()
     assert media_type == "application/problem+json", (
-        f"{response.status_code} answered as {media_type!r}, not application/problem+json")
+        f"{response.status_code} answered as {media_type!r}, not application/problem+json"
+    )
     body = json.loads(response.content)
     assert isinstance(body, dict), f"a problem document is an object, got {body!r:.200}"
     for name, kind in PROBLEM_FIELDS.items():
@@ -89,9 +97,15 @@ def problem_document(ctx: Any, response: schemathesis.Response, case: schemathes
 # still counted and printed; the run fails on anything else. Remove an entry when its fix lands.
 REPORTED_ELSEWHERE: set[tuple[str, str]] = set()  # known failures fixed elsewhere; none now
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance, negative_data_rejection,
-          problem_document]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    problem_document,
+]
 
 
 @dataclass
@@ -110,27 +124,43 @@ class Campaign:
     def headers(self, caller: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[caller]}"} if caller else {}
 
-    def record(self, phase: str, case: schemathesis.Case, caller: str | None,
-               response: schemathesis.Response, headers: dict[str, str]) -> None:
+    def record(
+        self,
+        phase: str,
+        case: schemathesis.Case,
+        caller: str | None,
+        response: schemathesis.Response,
+        headers: dict[str, str],
+    ) -> None:
         self.requests += 1
         self.by_phase[phase] += 1
         self.statuses[response.status_code] += 1
-        if response.status_code >= 500 and (
-                case.operation.label, "Server error") not in REPORTED_ELSEWHERE:
+        if (
+            response.status_code >= 500
+            and (case.operation.label, "Server error") not in REPORTED_ELSEWHERE
+        ):
             self.server_errors += 1
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
             for failure in group.exceptions:
                 where = f"{case.operation.label}: {failure.title}"
-                seen = self.failures.setdefault(where, {
-                    "count": 0, "phase": phase, "caller": caller, "status": response.status_code,
-                    "message": failure.message[:600],
-                    "curl": case.as_curl_command(headers=headers)[:1500],
-                })
+                seen = self.failures.setdefault(
+                    where,
+                    {
+                        "count": 0,
+                        "phase": phase,
+                        "caller": caller,
+                        "status": response.status_code,
+                        "message": failure.message[:600],
+                        "curl": case.as_curl_command(headers=headers)[:1500],
+                    },
+                )
                 seen["count"] += 1
-                seen["reported_elsewhere"] = (case.operation.label,
-                                              failure.title) in REPORTED_ELSEWHERE
+                seen["reported_elsewhere"] = (
+                    case.operation.label,
+                    failure.title,
+                ) in REPORTED_ELSEWHERE
 
     def send(self, phase: str, case: schemathesis.Case, caller: str | None) -> int:
         headers = self.headers(caller)
@@ -143,9 +173,12 @@ class Campaign:
 
     def figures(self) -> dict[str, Any]:
         return {
-            "seed": SEED, "examples_per_operation_and_mode": EXAMPLES,
-            "stateful_examples_per_role": STATEFUL_EXAMPLES, "requests": self.requests,
-            "by_phase": dict(self.by_phase), "server_errors": self.server_errors,
+            "seed": SEED,
+            "examples_per_operation_and_mode": EXAMPLES,
+            "stateful_examples_per_role": STATEFUL_EXAMPLES,
+            "requests": self.requests,
+            "by_phase": dict(self.by_phase),
+            "server_errors": self.server_errors,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "failures": len(self.open_failures()),
             "reported_elsewhere": sorted(w for w in self.failures if w not in self.open_failures()),
@@ -154,16 +187,18 @@ class Campaign:
 
 
 def _seed_for(*parts: str) -> int:
-    return int.from_bytes(hashlib.blake2b(":".join((str(SEED), *parts)).encode(),
-                                          digest_size=8).digest(), "big")
+    return int.from_bytes(
+        hashlib.blake2b(":".join((str(SEED), *parts)).encode(), digest_size=8).digest(), "big"
+    )
 
 
 @pytest.fixture(scope="module")
 def service(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[ServiceProcess, dict[str, str]]]:
-    svc = ServiceProcess(tmp_path_factory.mktemp("fuzz") / "data",
-                         env={"NOTARY_RATE_LIMIT_PER_MINUTE": "0"})
+    svc = ServiceProcess(
+        tmp_path_factory.mktemp("fuzz") / "data", env={"NOTARY_RATE_LIMIT_PER_MINUTE": "0"}
+    )
     svc.data_dir.mkdir(parents=True)
     keys = {role: svc.create_principal(f"fuzz {role}", role) for role in ROLES}
     svc.start()
@@ -199,8 +234,10 @@ def _operations(schema: Any) -> list[Any]:
 def _admitted(campaign: Campaign, operation: Any, schema: Any) -> list[str | None]:
     """The callers the operation lets past authentication and roles, asked once with each key."""
     cases = schema.iter_coverage_cases(
-        operation, generation_modes=[GenerationMode.POSITIVE],
-        generation_config=schema.config.generation_for(operation=operation, phase="coverage"))
+        operation,
+        generation_modes=[GenerationMode.POSITIVE],
+        generation_config=schema.config.generation_for(operation=operation, phase="coverage"),
+    )
     first = next(iter(cases), None)
     if first is None:
         return list(CALLERS)
@@ -210,19 +247,27 @@ def _admitted(campaign: Campaign, operation: Any, schema: Any) -> list[str | Non
 
 def _coverage(campaign: Campaign, schema: Any, operation: Any, admitted: list[str | None]) -> None:
     cases = schema.iter_coverage_cases(
-        operation, generation_modes=list(GenerationMode),
-        generation_config=schema.config.generation_for(operation=operation, phase="coverage"))
+        operation,
+        generation_modes=list(GenerationMode),
+        generation_config=schema.config.generation_for(operation=operation, phase="coverage"),
+    )
     for i, case in enumerate(cases):
         campaign.send("coverage", case, admitted[i % len(admitted)])
 
 
-def _fuzz(campaign: Campaign, operation: Any, mode: GenerationMode,
-          admitted: list[str | None]) -> None:
+def _fuzz(
+    campaign: Campaign, operation: Any, mode: GenerationMode, admitted: list[str | None]
+) -> None:
     callers = st.one_of(st.sampled_from(admitted), st.sampled_from(CALLERS))
 
     @hypothesis.seed(_seed_for(operation.label, mode.value))
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode), caller=callers)
     def run(case: schemathesis.Case, caller: str | None) -> None:
         campaign.send(f"fuzzing/{mode.value}", case, caller)
@@ -239,18 +284,31 @@ def _stateful(campaign: Campaign, schema: Any, role: str) -> None:
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
             return {"headers": campaign.headers(role), "timeout": 60}
 
-        def validate_response(self, response: schemathesis.Response, case: schemathesis.Case,
-                              additional_checks: Any = None, **kwargs: Any) -> None:
+        def validate_response(
+            self,
+            response: schemathesis.Response,
+            case: schemathesis.Case,
+            additional_checks: Any = None,
+            **kwargs: Any,
+        ) -> None:
             campaign.record("stateful", case, role, response, kwargs["headers"])
 
     AsRole._hypothesis_internal_use_seed = _seed_for("stateful", role)  # what @seed sets
-    AsRole.run(settings=settings(
-        max_examples=STATEFUL_EXAMPLES, stateful_step_count=8, deadline=None, database=None,
-        phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
+    AsRole.run(
+        settings=settings(
+            max_examples=STATEFUL_EXAMPLES,
+            stateful_step_count=8,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
 
 
-def test_api_fuzz(service: tuple[ServiceProcess, dict[str, str]],
-                  request: pytest.FixtureRequest) -> None:
+def test_api_fuzz(
+    service: tuple[ServiceProcess, dict[str, str]], request: pytest.FixtureRequest
+) -> None:
     svc, keys = service
     schema = schemathesis.openapi.from_dict(_document_without_security(f"{svc.url}/openapi.json"))
     schema.config.update(base_url=svc.url)
@@ -274,13 +332,15 @@ def test_api_fuzz(service: tuple[ServiceProcess, dict[str, str]],
     figures = campaign.figures()
     report = os.environ.get("FUZZ_REPORT")
     if report:
-        Path(report).write_text(json.dumps({**figures, "failure_details": campaign.failures},
-                                           indent=2, sort_keys=True))
+        Path(report).write_text(
+            json.dumps({**figures, "failure_details": campaign.failures}, indent=2, sort_keys=True)
+        )
     terminal = request.config.pluginmanager.get_plugin("terminalreporter")
     if terminal is not None:
         terminal.write_line(f"\nAPI fuzz: {json.dumps(figures, sort_keys=True)}")
-    details = "\n\n".join(f"{where} (x{f['count']}, {f['phase']}, caller {f['caller']}, "
-                          f"status {f['status']})\n{f['message']}\n{f['curl']}"
-                          for where, f in sorted(campaign.open_failures().items()))
-    assert campaign.server_errors == 0 and not campaign.open_failures(), (
-        f"{figures}\n\n{details}")
+    details = "\n\n".join(
+        f"{where} (x{f['count']}, {f['phase']}, caller {f['caller']}, "
+        f"status {f['status']})\n{f['message']}\n{f['curl']}"
+        for where, f in sorted(campaign.open_failures().items())
+    )
+    assert campaign.server_errors == 0 and not campaign.open_failures(), f"{figures}\n\n{details}"

@@ -51,19 +51,29 @@ SEED = int(os.environ.get("FUZZ_SEED", "20261127"))
 STEPS = {str(s) for s in Step}
 FIGURES: Counter[str] = Counter()  # what was tried and how it ended, across the properties
 
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _v1_policy() -> TrustPolicy:
     trust = json.loads((V1 / "trust.json").read_text())
-    return TrustPolicy(issuers=[IssuerKey(public_key=trust["issuer"]["public_key"])],
-                       require_independent_time=False)
+    return TrustPolicy(
+        issuers=[IssuerKey(public_key=trust["issuer"]["public_key"])],
+        require_independent_time=False,
+    )
 
 
 SEEDS = {  # name: (certificate bytes, policy, content)
-    "v2": ((V2 / "certificate.json").read_bytes(), TrustPolicy.load(V2 / "policy.json"),
-           (V2 / "hello.txt").read_bytes()),
+    "v2": (
+        (V2 / "certificate.json").read_bytes(),
+        TrustPolicy.load(V2 / "policy.json"),
+        (V2 / "hello.txt").read_bytes(),
+    ),
     "v1": ((V1 / "certificate.json").read_bytes(), _v1_policy(), (V1 / "golden.txt").read_bytes()),
 }
 HOSTILE = sorted((V2 / "hostile").glob("*.json"))
@@ -124,9 +134,9 @@ def byte_mutations(draw: st.DrawFn, data: bytes) -> bytes:
         elif kind == "insert":
             out[at:at] = draw(st.binary(min_size=1, max_size=8))
         elif kind == "delete":
-            del out[at:at + draw(st.integers(1, 16))]
+            del out[at : at + draw(st.integers(1, 16))]
         else:
-            out[at:at] = out[at:at + draw(st.integers(1, 64))]
+            out[at:at] = out[at : at + draw(st.integers(1, 64))]
     return bytes(out)
 
 
@@ -161,7 +171,7 @@ def _tweak_string(draw: st.DrawFn, text: str) -> str:
     if kind == "last":  # the last character of base64 carries the unused bits, if any
         return text[:-1] + draw(st.sampled_from(sorted(set(text) | set("AQgw_-+/"))))
     if kind == "char":
-        return text[:at] + draw(st.characters()) + text[at + 1:]
+        return text[:at] + draw(st.characters()) + text[at + 1 :]
     if kind == "alphabet":  # another character of the kinds the field already holds
         return (
             text[:at] + draw(st.sampled_from(sorted(set(text) | set("0aA_-+/=")))) + text[at + 1 :]
@@ -252,7 +262,7 @@ def test_a_base64_field_respelled_in_its_unused_bits_never_verifies(name: str) -
                 target = doc
                 for part in path[:-1]:
                     target = target[part]
-                target[path[-1]] = text[:-1] + char + value[len(text):]
+                target[path[-1]] = text[:-1] + char + value[len(text) :]
                 _verify(name, doc)
 
 
@@ -270,12 +280,17 @@ def test_hostile_certificates_mutated_further_never_verify() -> None:
 
 @seed(SEED)
 @FUZZ
-@given(data=st.binary(max_size=512) | st.text(max_size=256).map(str.encode)
-       | JSON_VALUES.map(lambda v: json.dumps(v).encode()))
+@given(
+    data=st.binary(max_size=512)
+    | st.text(max_size=256).map(str.encode)
+    | JSON_VALUES.map(lambda v: json.dumps(v).encode())
+)
 def test_garbage_is_a_format_error(data: bytes) -> None:
     FIGURES["garbage documents tried"] += 1
-    for parse in (lambda: parse_json(data, max_bytes=4096, what="x"),
-                  lambda: parse_certificate(data)):
+    for parse in (
+        lambda: parse_json(data, max_bytes=4096, what="x"),
+        lambda: parse_certificate(data),
+    ):
         with contextlib.suppress(FormatError):
             parse()
     with pytest.raises(VerificationError) as info:
@@ -312,8 +327,11 @@ def _note_verdicts(text: str | bytes) -> tuple[bool, list[int | None]] | None:
     times = []
     for key in WITNESS_KEYS:
         witness = CosignatureVerifier.from_vkey(key)
-        times.append(next((witness.verify(note.text, s) for s in note.signatures
-                           if witness.matches(s)), None))
+        times.append(
+            next(
+                (witness.verify(note.text, s) for s in note.signatures if witness.matches(s)), None
+            )
+        )
     return signed, times
 
 
@@ -358,7 +376,10 @@ def test_a_changed_tlog_proof_never_proves_anything_else(data: bytes) -> None:
     verdict = _note_verdicts(proof.note.format())
     if proof.proves_inclusion_of(LEAF) and verdict is not None and verdict[0]:
         assert (proof.index, list(proof.inclusion_proof), proof.note.text) == (
-            INDEX, PATH, ORIGINAL_NOTE.text), "a changed proof proved inclusion"
+            INDEX,
+            PATH,
+            ORIGINAL_NOTE.text,
+        ), "a changed proof proved inclusion"
 
 
 TOKEN = base64.b64decode(GOLDEN_V2["timestamps"][0]["token"])
@@ -381,8 +402,11 @@ def test_a_changed_timestamp_token_is_refused_or_says_what_the_original_said(dat
         return
     FIGURES["time-stamp tokens accepted"] += 1
     assert (info.gen_time, info.digest, info.serial_number, info.nonce) == (
-        ORIGINAL_TOKEN.gen_time, ORIGINAL_TOKEN.digest, ORIGINAL_TOKEN.serial_number,
-        ORIGINAL_TOKEN.nonce), "a changed token verified and says something else"
+        ORIGINAL_TOKEN.gen_time,
+        ORIGINAL_TOKEN.digest,
+        ORIGINAL_TOKEN.serial_number,
+        ORIGINAL_TOKEN.nonce,
+    ), "a changed token verified and says something else"
 
 
 def test_zz_figures(request: pytest.FixtureRequest) -> None:

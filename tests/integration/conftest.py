@@ -241,10 +241,13 @@ def check_one_log(
         records = {r.id: r for r in session.exec(select(Record))}
         batches = list(session.exec(select(Batch).order_by(Batch.seq)))  # type: ignore[arg-type]
         size = max((b.log_size or 0 for b in batches), default=0)
-        tiles = b"".join(read_tile(session, TileKey(0, i))
-                         for i in range((size + TILE_WIDTH - 1) // TILE_WIDTH))
-        proofs = [consistency_proof(session, a.log_size or 0, b.log_size or 0)
-                  for a, b in itertools.pairwise(batches)]
+        tiles = b"".join(
+            read_tile(session, TileKey(0, i)) for i in range((size + TILE_WIDTH - 1) // TILE_WIDTH)
+        )
+        proofs = [
+            consistency_proof(session, a.log_size or 0, b.log_size or 0)
+            for a, b in itertools.pairwise(batches)
+        ]
         for r in records.values():
             session.expunge(r)
         for b in batches:
@@ -264,8 +267,11 @@ def check_one_log(
     by_index = sorted(records.values(), key=lambda r: -1 if r.log_index is None else r.log_index)
     assert [r.log_index for r in by_index] == list(range(len(records))), "log indexes with gaps"
     ranges = {b.seq: (b.log_start or 0, b.log_size or 0) for b in batches}
-    assert all(ranges[r.batch_seq][0] <= (r.log_index or 0) < ranges[r.batch_seq][1]
-               for r in by_index if r.batch_seq is not None), "a log index outside its batch"
+    assert all(
+        ranges[r.batch_seq][0] <= (r.log_index or 0) < ranges[r.batch_seq][1]
+        for r in by_index
+        if r.batch_seq is not None
+    ), "a log index outside its batch"
     leaves = [bytes.fromhex(r.leaf_hash) for r in by_index]
     assert tiles == b"".join(leaves), "the log's leaves are not the records' leaf hashes"
     checkpoints = []
@@ -279,7 +285,8 @@ def check_one_log(
             assert checkpoint.origin == origin
         if keys:
             assert any(k.verify(note.text, sig) for k in keys for sig in note.signatures), (
-                f"batch {b.seq}'s checkpoint is not signed by the log's key")
+                f"batch {b.seq}'s checkpoint is not signed by the log's key"
+            )
         checkpoints.append(checkpoint)
     assert len({c.origin for c in checkpoints}) <= 1, "checkpoints of more than one log"
     for (old, new), proof in zip(itertools.pairwise(checkpoints), proofs, strict=True):

@@ -297,9 +297,12 @@ class PledgeClientSuite:
         assert again.for_registrar("prn_restart").account == address
         assert again.registrar_address("prn_other") != address
         # Another admin key derives other accounts: the derivation is keyed.
-        assert backend.connect(private_key=OTHER_KEY).pledge_registry(
-            pledges.registry_address
-        ).registrar_address("prn_restart") != address
+        assert (
+            backend.connect(private_key=OTHER_KEY)
+            .pledge_registry(pledges.registry_address)
+            .registrar_address("prn_restart")
+            != address
+        )
 
     def test_a_registrar_running_low_is_topped_up(self, pledges: PledgeRegistryClient) -> None:
         funding = RegistrarFunding(gas_per_transaction=300_000, transactions=4, low_water=2)

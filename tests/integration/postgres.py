@@ -199,7 +199,8 @@ class PostgresServer:
                 if time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(
-                    f"postgres not ready after {timeout}s:\n{self.log()}") from None
+                        f"postgres not ready after {timeout}s:\n{self.log()}"
+                    ) from None
                 time.sleep(0.1)
 
     def log(self) -> str:

@@ -33,29 +33,41 @@ class ServiceProcess:
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
-        env.update({
-            "NOTARY_DATA_DIR": str(self.data_dir),
-            "NOTARY_BIND_HOST": "127.0.0.1",
-            "NOTARY_BIND_PORT": str(self.port),
-            "NOTARY_BATCH_INTERVAL_SECONDS": "0.5",
-            "NOTARY_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(REPO),
-        })
+        env.update(
+            {
+                "NOTARY_DATA_DIR": str(self.data_dir),
+                "NOTARY_BIND_HOST": "127.0.0.1",
+                "NOTARY_BIND_PORT": str(self.port),
+                "NOTARY_BATCH_INTERVAL_SECONDS": "0.5",
+                "NOTARY_LOG_LEVEL": "WARNING",
+                "PYTHONPATH": str(REPO),
+            }
+        )
         env.update(self.env)
         return env
 
     def create_principal(self, name: str, role: str) -> str:
         out = subprocess.run(
             [*NOTARY, "principal", "create", "--name", name, "--role", role, "--init"],
-            env=self._env(), cwd=REPO, capture_output=True, check=True, timeout=120,
+            env=self._env(),
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            timeout=120,
         )
         return str(json.loads(out.stdout)["api_key"])
 
     def start(self, timeout: float = 120.0) -> ServiceProcess:
         self.log_path = self.data_dir.parent / f"service-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen([*NOTARY, "serve"], env=self._env(), cwd=REPO, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [*NOTARY, "serve"],
+            env=self._env(),
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -101,8 +113,9 @@ class DigestSubmitter:
     ``acknowledged`` maps each record id to the leaf hash its signed receipt promised.
     """
 
-    def __init__(self, svc: ServiceProcess, key: str, *, total: int, per_request: int = 25,
-                 threads: int = 4) -> None:
+    def __init__(
+        self, svc: ServiceProcess, key: str, *, total: int, per_request: int = 25, threads: int = 4
+    ) -> None:
         self._svc, self._key, self.total, self._per = svc, key, total, per_request
         self._todo = list(range(0, total, per_request))
         self._lock = threading.Lock()

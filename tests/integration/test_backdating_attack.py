@@ -98,19 +98,35 @@ def honest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Honest]:
                 cert = client.certificate(subs[-1].id)
             assert isinstance(cert, Certificate)
             size = cert.log.tree_size
-            wait_for(lambda: all((w.tree(origin) or (0, b""))[0] >= size for w in witnesses), 60,
-                     "every witness to cosign the honest log")
+            wait_for(
+                lambda: all((w.tree(origin) or (0, b""))[0] >= size for w in witnesses),
+                60,
+                "every witness to cosign the honest log",
+            )
             issuer = httpx.get(f"{service.url}/v1/trust", timeout=10).json()["issuers"][0][
                 "public_key"
             ]
         finally:
             deployment.stop()
         assert isinstance(cert, Certificate)
-        policy = court_policy(origin=origin, log_vkey=log_vkey, issuer_public_key=issuer,
-                              witnesses=witnesses, quorum=2)
+        policy = court_policy(
+            origin=origin,
+            log_vkey=log_vkey,
+            issuer_public_key=issuer,
+            witnesses=witnesses,
+            quorum=2,
+        )
         assert verify_certificate(cert, policy).trusted
-        yield Honest(root, data_dir, witnesses, origin, log_vkey, policy, cert,
-                     {w.name: w.tree(origin) for w in witnesses})
+        yield Honest(
+            root,
+            data_dir,
+            witnesses,
+            origin,
+            log_vkey,
+            policy,
+            cert,
+            {w.name: w.tree(origin) for w in witnesses},
+        )
     finally:
         for w in witnesses:
             w.close()
@@ -126,8 +142,15 @@ def _copy_keys(honest: Honest, target: Path, *, log_key: bool = True) -> None:
     shutil.copy2(honest.data_dir / "chain" / "signer.key", target / "chain")
 
 
-def _forge(honest: Honest, data_dir: Path, *, witnesses: bool, extra: dict[str, str] | None = None,
-           settle: float = 0.0, filler: int = 0) -> tuple[str, dict[str, Any]]:
+def _forge(
+    honest: Honest,
+    data_dir: Path,
+    *,
+    witnesses: bool,
+    extra: dict[str, str] | None = None,
+    settle: float = 0.0,
+    filler: int = 0,
+) -> tuple[str, dict[str, Any]]:
     """Run the service under the backdated clock, submit the forged record (and ``filler`` more,
     in the same request, so that the forged log outgrows the honest one); returns its id and the
     service's readiness after ``settle`` seconds."""
@@ -161,8 +184,9 @@ def _mint(data_dir: Path, record_id: str) -> Certificate:
     certificate itself, whatever its service's self-checks would say."""
     engine = create_db_engine(f"sqlite:///{data_dir / 'notary.db'}")
     try:
-        issuer = Issuer(load_or_create_ed25519_key(data_dir / "keys" / "issuer-ed25519.pem",
-                                                   purpose="issuer"))
+        issuer = Issuer(
+            load_or_create_ed25519_key(data_dir / "keys" / "issuer-ed25519.pem", purpose="issuer")
+        )
         with Session(engine) as session:
             record = session.exec(select(Record).where(Record.id == record_id)).one()
             cert = certificate_for(session, issuer, record)
@@ -211,11 +235,13 @@ def _witnesses_unmoved(honest: Honest) -> None:
 
 
 def test_a_rebuilt_backdated_log_is_refused_by_the_witnesses_and_fails_under_the_policy(
-        honest: Honest) -> None:
+    honest: Honest,
+) -> None:
     forged = honest.root / "forged-a"
     _copy_keys(honest, forged)
-    record_id, ready = _forge(honest, forged, witnesses=True, settle=4,
-                              filler=honest.certificate.log.tree_size + 1)
+    record_id, ready = _forge(
+        honest, forged, witnesses=True, settle=4, filler=honest.certificate.log.tree_size + 1
+    )
     # The witnesses refused the fork (the forged log's proof from their size does not verify):
     # the service says so, and no certificate comes out.
     witnesses = ready["checks"]["witnesses"]
@@ -225,8 +251,12 @@ def test_a_rebuilt_backdated_log_is_refused_by_the_witnesses_and_fails_under_the
     for w in honest.witnesses:
         if isinstance(w, NotaryWitness):  # ours keeps the refused checkpoint as evidence
             shown = json.loads(w.cli("show", "--json"))
-            assert next(log for log in shown["logs"] if log["origin"] == honest.origin)[
-                "refused_checkpoints"] >= 1
+            assert (
+                next(log for log in shown["logs"] if log["origin"] == honest.origin)[
+                    "refused_checkpoints"
+                ]
+                >= 1
+            )
 
     cert = _issue_without_witnesses(forged, record_id)
     assert cert.anchor.block_time.startswith("2019-03-01")  # the chain was rebuilt backdated
@@ -246,10 +276,18 @@ def test_a_rebuilt_backdated_log_is_refused_by_the_witnesses_and_fails_under_the
     finally:
         honest_chain.close()
     assert cert.anchor.contract == honest.certificate.anchor.contract
-    chain_policy = honest.policy.model_copy(update={
-        "witnesses": honest.policy.witnesses.model_copy(update={"quorum": 0}),
-        "chains": [TrustedChain(chain_id=cert.anchor.chain_id, genesis_hash=genesis,
-                                registry=honest.certificate.anchor.contract)]})
+    chain_policy = honest.policy.model_copy(
+        update={
+            "witnesses": honest.policy.witnesses.model_copy(update={"quorum": 0}),
+            "chains": [
+                TrustedChain(
+                    chain_id=cert.anchor.chain_id,
+                    genesis_hash=genesis,
+                    registry=honest.certificate.anchor.contract,
+                )
+            ],
+        }
+    )
     rebuilt = open_chain_view(embedded_dir=forged / "chain")
     try:
         with pytest.raises(VerificationError) as info:
@@ -261,8 +299,15 @@ def test_a_rebuilt_backdated_log_is_refused_by_the_witnesses_and_fails_under_the
     # Borrowing the honest checkpoint's cosignatures does not help: they sign another tree.
     borrowed = parse_note(honest.certificate.log.checkpoint).signatures[1:]
     forged_note = parse_note(cert.log.checkpoint)
-    spliced = _resign(forged, cert, **{"log.checkpoint": Note(
-        text=forged_note.text, signatures=forged_note.signatures + borrowed).format()})
+    spliced = _resign(
+        forged,
+        cert,
+        **{
+            "log.checkpoint": Note(
+                text=forged_note.text, signatures=forged_note.signatures + borrowed
+            ).format()
+        },
+    )
     with pytest.raises(VerificationError) as info:
         verify_certificate(spliced, honest.policy)
     assert info.value.step == Step.WITNESSES and "does not verify" in info.value.reason
@@ -274,8 +319,10 @@ def test_a_new_log_origin_is_not_the_log_the_policy_trusts(honest: Honest) -> No
     fresh = {"NOTARY_LOG_ORIGIN": "ip-notary.local/log/fresh-start"}
     record_id, ready = _forge(honest, forged, witnesses=True, settle=4, extra=fresh)
     assert set(ready["checks"]["witnesses"]["down"]) == {w.name for w in honest.witnesses}
-    assert all(m["last_error"] and ("404" in m["last_error"] or "403" in m["last_error"])
-               for m in ready["checks"]["witnesses"]["members"])  # unknown log: refused
+    assert all(
+        m["last_error"] and ("404" in m["last_error"] or "403" in m["last_error"])
+        for m in ready["checks"]["witnesses"]["members"]
+    )  # unknown log: refused
     _witnesses_unmoved(honest)
     cert = _issue_without_witnesses(forged, record_id, **fresh)
     with pytest.raises(VerificationError) as info:

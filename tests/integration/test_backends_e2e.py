@@ -103,9 +103,14 @@ def _trusting_the_chain(
     """A verifier's own policy: the served one, plus a chain it trusts for time (a public chain
     no single party controls), pinned by the genesis block hash it read from a node itself."""
     chain = TrustedChain(chain_id=chain_id, genesis_hash=genesis_hash, registry=registry)
-    return TrustPolicy.from_json({**policy.model_dump(mode="json", exclude_none=True),
-                                  "chains": [chain.model_dump(mode="json")],
-                                  "require_independent_time": True, "notice": None})
+    return TrustPolicy.from_json(
+        {
+            **policy.model_dump(mode="json", exclude_none=True),
+            "chains": [chain.model_dump(mode="json")],
+            "require_independent_time": True,
+            "notice": None,
+        }
+    )
 
 
 def _wait_status(
@@ -235,8 +240,9 @@ def test_evidence_and_works_end_to_end(stack: StackSettings, tmp_path: Path) -> 
             assert "transaction" in checked.steps and "genesis" not in checked.steps
         if stack.node is not None:
             # A verifier who trusts this chain pins its genesis block and gets its block time.
-            own = _trusting_the_chain(policy, registry["chain_id"], view.genesis_hash(),
-                                      registry["contract"])
+            own = _trusting_the_chain(
+                policy, registry["chain_id"], view.genesis_hash(), registry["contract"]
+            )
             for c in certs.values():
                 checked = verify_certificate(c, own, chain=view)
                 assert checked.time_source is TimeSource.CHAIN and checked.independent_time

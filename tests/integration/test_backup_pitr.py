@@ -41,14 +41,17 @@ TOTAL = 600  # digests, 10 per request, from two threads
 
 
 def _archiving(bin_dir: Path, archive: Path) -> PostgresServer:
-    return PostgresServer(bin_dir, extra_settings={
-        "wal_level": "replica",
-        "archive_mode": "on",
-        "archive_command": f"test ! -f {archive}/%f && cp %p {archive}/%f",
-        # A receipt is issued after the commit: the commit must be durable (docs/deployment.md).
-        "synchronous_commit": "on",
-        "full_page_writes": "on",
-    })
+    return PostgresServer(
+        bin_dir,
+        extra_settings={
+            "wal_level": "replica",
+            "archive_mode": "on",
+            "archive_command": f"test ! -f {archive}/%f && cp %p {archive}/%f",
+            # A receipt is issued after the commit: the commit must be durable (docs/deployment.md).
+            "synchronous_commit": "on",
+            "full_page_writes": "on",
+        },
+    )
 
 
 def _as_postgres(server: PostgresServer) -> dict[str, Any]:
@@ -64,14 +67,23 @@ def _owned_dir(server: PostgresServer, path: Path) -> Path:
 
 
 def _pg_env(server: PostgresServer) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": server.password,
-            "LC_ALL": "C"}
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PGPASSWORD": server.password,
+        "LC_ALL": "C",
+    }
 
 
 def _reconcile(svc: ServiceProcess, database_url: str) -> tuple[int, dict[str, Any], str]:
     env = {**svc._env(), "NOTARY_DATABASE_URL": database_url}
-    done = subprocess.run([*NOTARY, "reconcile", "--json"], env=env, cwd=REPO,
-                          capture_output=True, timeout=300, check=False)
+    done = subprocess.run(
+        [*NOTARY, "reconcile", "--json"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
     stderr = done.stderr.decode(errors="replace")
     try:
         report = json.loads(done.stdout)
@@ -96,8 +108,9 @@ def _archive_everything(server: PostgresServer) -> None:
             time.sleep(0.1)
 
 
-def _restore_base_backup(bin_dir: Path, original: PostgresServer, base: Path,
-                         archive: Path) -> PostgresServer:
+def _restore_base_backup(
+    bin_dir: Path, original: PostgresServer, base: Path, archive: Path
+) -> PostgresServer:
     """The PostgreSQL documentation's recovery, section "Recovering Using a Continuous Archive
     Backup": the base backup in a new data directory, ``restore_command`` reading the archive,
     ``recovery.signal``; recovery runs to the end of the archive, then the server opens."""
@@ -127,8 +140,9 @@ def _restore_base_backup(bin_dir: Path, original: PostgresServer, base: Path,
 @pytest.fixture
 def pg_bin() -> Path:
     bin_dir, reason = find_pg_bin()
-    if bin_dir is None or not all(os.access(bin_dir / t, os.X_OK)
-                                  for t in ("pg_basebackup", "pg_dump", "pg_restore")):
+    if bin_dir is None or not all(
+        os.access(bin_dir / t, os.X_OK) for t in ("pg_basebackup", "pg_dump", "pg_restore")
+    ):
         missing_component(reason or f"pg_basebackup, pg_dump or pg_restore missing in {bin_dir}")
     assert bin_dir is not None
     return bin_dir
@@ -143,7 +157,8 @@ def servers() -> Iterator[list[PostgresServer]]:
 
 
 def test_continuous_archiving_restores_every_receipt_and_a_dump_is_named_short(
-        pg_bin: Path, servers: list[PostgresServer], tmp_path: Path) -> None:
+    pg_bin: Path, servers: list[PostgresServer], tmp_path: Path
+) -> None:
     # The backup's home outlives the cluster: a directory of its own (owned by the server's user).
     keeper = PostgresServer(pg_bin)
     backups = keeper.make_root()
@@ -154,9 +169,14 @@ def test_continuous_archiving_restores_every_receipt_and_a_dump_is_named_short(
     primary = _archiving(pg_bin, archive).start()
     servers.append(primary)
     database_url = primary.create_database(prefix="notary")
-    svc = ServiceProcess(tmp_path / "data", env={"NOTARY_DATABASE_URL": database_url,
-                                                 "NOTARY_BATCH_INTERVAL_SECONDS": "0.3",
-                                                 "NOTARY_BATCH_MAX_ITEMS": "25"})
+    svc = ServiceProcess(
+        tmp_path / "data",
+        env={
+            "NOTARY_DATABASE_URL": database_url,
+            "NOTARY_BATCH_INTERVAL_SECONDS": "0.3",
+            "NOTARY_BATCH_MAX_ITEMS": "25",
+        },
+    )
     (tmp_path / "data").mkdir()
     key = svc.create_principal("Holder", "holder")
     svc.start()
@@ -167,15 +187,35 @@ def test_continuous_archiving_restores_every_receipt_and_a_dump_is_named_short(
         with psycopg.connect(database_url) as conn:
             at_base = conn.execute("SELECT count(*) FROM record").fetchone()
         subprocess.run(
-            [str(pg_bin / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
-             "-U", primary.user, "-D", str(base), "-X", "stream", "--checkpoint=fast"],
-            env=_pg_env(primary), check=True, capture_output=True, timeout=120,
-            **_as_postgres(primary))
+            [
+                str(pg_bin / "pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(primary.port),
+                "-U",
+                primary.user,
+                "-D",
+                str(base),
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+            ],
+            env=_pg_env(primary),
+            check=True,
+            capture_output=True,
+            timeout=120,
+            **_as_postgres(primary),
+        )
         traffic.wait_for(300)
         dump = tmp_path / "notary.dump"
         subprocess.run(
             [str(pg_bin / "pg_dump"), "-Fc", "-f", str(dump), database_url],
-            env=_pg_env(primary), check=True, capture_output=True, timeout=120)
+            env=_pg_env(primary),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         with psycopg.connect(database_url) as conn:
             at_dump = conn.execute("SELECT count(*) FROM record").fetchone()
         traffic.join()
@@ -197,8 +237,9 @@ def test_continuous_archiving_restores_every_receipt_and_a_dump_is_named_short(
     svc.env["NOTARY_DATABASE_URL"] = restored_url
     svc.start()
     try:
-        with httpx.Client(base_url=svc.url, headers={"Authorization": f"Bearer {key}"},
-                          timeout=30) as client:
+        with httpx.Client(
+            base_url=svc.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as client:
             for record_id, leaf_hash in receipted.items():
                 view = client.get(f"/v1/evidence/{record_id}")
                 assert view.status_code == 200, (record_id, view.text)
@@ -216,8 +257,13 @@ def test_continuous_archiving_restores_every_receipt_and_a_dump_is_named_short(
 
     # -- The plain dump, restored, is named short ---------------------------------------------
     dumped_url = restored.create_database(prefix="fromdump")
-    subprocess.run([str(pg_bin / "pg_restore"), "--no-owner", "-d", dumped_url, str(dump)],
-                   env=_pg_env(restored), check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [str(pg_bin / "pg_restore"), "--no-owner", "-d", dumped_url, str(dump)],
+        env=_pg_env(restored),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     with psycopg.connect(dumped_url) as conn:
         kept = {row[0] for row in conn.execute("SELECT id FROM record")}
         dump_log_size = conn.execute("SELECT coalesce(max(log_size), 0) FROM batch").fetchone()
@@ -227,8 +273,11 @@ def test_continuous_archiving_restores_every_receipt_and_a_dump_is_named_short(
     code, report, stderr = _reconcile(svc, dumped_url)
     assert code == 1, (report, stderr)
     assert dump_log_size is not None and dump_batches is not None
-    assert report["lost"] == {"start": dump_log_size[0], "end": TOTAL,
-                              "count": TOTAL - dump_log_size[0]}
+    assert report["lost"] == {
+        "start": dump_log_size[0],
+        "end": TOTAL,
+        "count": TOTAL - dump_log_size[0],
+    }
     missing = [p for p in report["problems"] if p["code"] == "anchored_batch_missing"]
     assert missing and all(p["details"]["tree_size"] > dump_log_size[0] for p in missing)
     # Every checkpoint anchored beyond the dump is named by its chain batch id: all of them
@@ -241,5 +290,5 @@ def test_continuous_archiving_restores_every_receipt_and_a_dump_is_named_short(
         f"(recovery {recovery_seconds:.1f} s, reconcile {pitr_reconcile:.2f} s over "
         f"{report['anchored_checkpoints']} checkpoints); the dump lost {len(lost_records)} "
         f"receipted records in {len(missing)} anchored batches, all named by reconcile "
-        f"({report['seconds']:.2f} s)")
-
+        f"({report['seconds']:.2f} s)"
+    )

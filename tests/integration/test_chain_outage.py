@@ -34,10 +34,15 @@ def test_node_down_then_back(tmp_path: Path) -> None:
     node = start_geth(tmp_path, http_port=port)
     account = Account.create()
     NodeBackend(tmp_path / "fund", node.url).fund(account.address, 10**20)
-    svc = ServiceProcess(tmp_path / "data", env={
-        "NOTARY_CHAIN_BACKEND": "rpc", "NOTARY_CHAIN_RPC_URL": node.url,
-        "NOTARY_CHAIN_PRIVATE_KEY": account.key.hex(), "NOTARY_CHAIN_TIMEOUT_SECONDS": "20",
-    })
+    svc = ServiceProcess(
+        tmp_path / "data",
+        env={
+            "NOTARY_CHAIN_BACKEND": "rpc",
+            "NOTARY_CHAIN_RPC_URL": node.url,
+            "NOTARY_CHAIN_PRIVATE_KEY": account.key.hex(),
+            "NOTARY_CHAIN_TIMEOUT_SECONDS": "20",
+        },
+    )
     key = svc.create_principal("Outage Ltd", "holder")
     svc.start()
     try:

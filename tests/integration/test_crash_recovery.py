@@ -27,8 +27,10 @@ PER_REQUEST = 25
 
 @pytest.mark.slow
 def test_kill_9_during_submissions_loses_nothing_and_anchors_once(tmp_path: Path) -> None:
-    svc = ServiceProcess(tmp_path / "data", env={"NOTARY_BATCH_MAX_ITEMS": "400",
-                                                 "NOTARY_BATCH_INTERVAL_SECONDS": "0.3"})
+    svc = ServiceProcess(
+        tmp_path / "data",
+        env={"NOTARY_BATCH_MAX_ITEMS": "400", "NOTARY_BATCH_INTERVAL_SECONDS": "0.3"},
+    )
     key = svc.create_principal("Crash Test Ltd", "holder")
     submitter = DigestSubmitter(svc, key, total=TOTAL, per_request=PER_REQUEST)
     acknowledged = submitter.acknowledged

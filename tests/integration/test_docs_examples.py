@@ -41,8 +41,8 @@ DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 # Documents whose ```sh blocks are not extracted at all, and why.
 EXCLUDED = {
     "docs/deployment.md": "production setup across hosts (PostgreSQL, a JSON-RPC node, several "
-                          "serve processes, a load balancer); the integration suites it names run "
-                          "those arrangements",
+    "serve processes, a load balancer); the integration suites it names run "
+    "those arrangements",
     "docs/security.md": "fuzzing campaigns of minutes to hours; tests/fuzz runs them",
 }
 
@@ -62,8 +62,14 @@ NO_KEY_ROLES = ("operator",)  # the server host's commands read the database, no
 
 # Files a user brings to the examples (their own design, contract, ...), made in each document's
 # scratch directory with content unique to that document.
-USER_FILES = ("design.psd", "moonlight.jpg", "contract.pdf", "valuation.pdf", "decision.pdf",
-              "settlement.pdf")
+USER_FILES = (
+    "design.psd",
+    "moonlight.jpg",
+    "contract.pdf",
+    "valuation.pdf",
+    "decision.pdf",
+    "settlement.pdf",
+)
 
 SHELL_FENCES = {"bash", "shell", "console", "zsh", "shell-session"}  # write ```sh to have it run
 DOC_TIMEOUT = 240.0  # seconds for one document's session; a hung command fails, naming its block
@@ -110,8 +116,13 @@ def doc_blocks(path: Path) -> Iterator[Block]:
             i += 1
         previous = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         marker = _NOT_RUN.match(previous)
-        yield Block(doc, start + 1, fence.group("info").lower(), "\n".join(body) + "\n",
-                    marker.group("reason") if marker else None)
+        yield Block(
+            doc,
+            start + 1,
+            fence.group("info").lower(),
+            "\n".join(body) + "\n",
+            marker.group("reason") if marker else None,
+        )
         i += 1
 
 
@@ -125,6 +136,7 @@ def _runnable(path: Path) -> list[Block]:
 
 # -- what the documents say about their blocks (no service needed) ------------------------------
 
+
 def test_every_skipped_block_says_why_and_every_shell_block_is_sh() -> None:
     problems = []
     for path in _extracted_docs():
@@ -133,11 +145,14 @@ def test_every_skipped_block_says_why_and_every_shell_block_is_sh() -> None:
             if block.skip_reason == "":
                 problems.append(f"{where}: '<!-- not run -->' without a reason ('not run: why')")
             if block.info in SHELL_FENCES:
-                problems.append(f"{where}: ```{block.info} is never run; write ```sh (or mark it "
-                                "<!-- not run: why -->)")
+                problems.append(
+                    f"{where}: ```{block.info} is never run; write ```sh (or mark it "
+                    "<!-- not run: why -->)"
+                )
             if block.runs and block.role is not None and block.role not in _known_roles():
-                problems.append(f"{where}: '# as: {block.role}' is no role "
-                                f"(one of {', '.join(_known_roles())})")
+                problems.append(
+                    f"{where}: '# as: {block.role}' is no role (one of {', '.join(_known_roles())})"
+                )
     assert not problems, "\n".join(problems)
     assert all((REPO / doc).exists() for doc in [*EXCLUDED, *DOC_ROLES]), "a listed document moved"
 
@@ -148,15 +163,22 @@ def test_the_extraction_finds_blocks_and_markers(tmp_path: Path) -> None:
     doc.write_text(
         "intro\n\n```sh\necho one\n```\n\n<!-- not run: needs a GPU -->\n\n```sh\nexit 1\n```\n\n"
         "1. step\n\n   ```sh\n   # as: holder\n   echo two\n   ```\n\n```json\n{}\n```\n"
-        "<!-- not run -->\n```sh\necho three\n```\n", encoding="utf-8")
+        "<!-- not run -->\n```sh\necho three\n```\n",
+        encoding="utf-8",
+    )
     blocks = list(doc_blocks(doc))
     assert [(b.line, b.info, b.runs, b.skip_reason) for b in blocks] == [
-        (3, "sh", True, None), (9, "sh", False, "needs a GPU"), (15, "sh", True, None),
-        (20, "json", False, None), (24, "sh", False, "")]
+        (3, "sh", True, None),
+        (9, "sh", False, "needs a GPU"),
+        (15, "sh", True, None),
+        (20, "json", False, None),
+        (24, "sh", False, ""),
+    ]
     assert blocks[2].code == "# as: holder\necho two\n" and blocks[2].role == "holder"
 
 
 # -- the examples, run against a live service ----------------------------------------------------
+
 
 def _known_roles() -> list[str]:
     return [r.value for r in Role] + list(NO_KEY_ROLES)
@@ -173,10 +195,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
     if shutil.which("jq") is None or shutil.which("curl") is None:
         pytest.fail("the docs' examples use jq and curl: install them (apt-get install jq curl)")
     svc = ServiceProcess(tmp_path_factory.mktemp("docs-service") / "data")
-    names = {"holder": "Acme Studio Ltd", "notary": "Hangzhou Notary Office",
-             "arbitrator": "Hangzhou Arbitration Commission", "platform": "Example Mall",
-             "credit_authority": "City Market Regulation Bureau",
-             "pledge_registrar": "Pledge Registration Office", "admin": "Operator"}
+    names = {
+        "holder": "Acme Studio Ltd",
+        "notary": "Hangzhou Notary Office",
+        "arbitrator": "Hangzhou Arbitration Commission",
+        "platform": "Example Mall",
+        "credit_authority": "City Market Regulation Bureau",
+        "pledge_registrar": "Pledge Registration Office",
+        "admin": "Operator",
+    }
     keys = {role: svc.create_principal(names[role], role) for role in names}
     svc.start()
     try:
@@ -198,10 +225,15 @@ def _scratch(base: Path, live: LiveService, doc: str) -> tuple[Path, dict[str, s
     for name in USER_FILES:
         (base / name).write_bytes(f"{name} of the user following {doc}\n".encode() * 64)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
-    env.update({"PATH": f"{base / 'bin'}{os.pathsep}{env.get('PATH', '')}", "PYTHONPATH": str(REPO),
-                "NOTARY_URL": live.svc.url,
-                # an installation block left unmarked must not change the machine's Python
-                "PIP_REQUIRE_VIRTUALENV": "1"})
+    env.update(
+        {
+            "PATH": f"{base / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+            "PYTHONPATH": str(REPO),
+            "NOTARY_URL": live.svc.url,
+            # an installation block left unmarked must not change the machine's Python
+            "PIP_REQUIRE_VIRTUALENV": "1",
+        }
+    )
     return base, env
 
 
@@ -232,9 +264,15 @@ def _run_session(script: str, cwd: Path, env: dict[str, str]) -> tuple[int | Non
     (cwd / ".session.sh").write_text(script)
     log = cwd / ".session.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["bash", str(cwd / ".session.sh")], cwd=cwd, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["bash", str(cwd / ".session.sh")],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             code: int | None = proc.wait(timeout=DOC_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -254,8 +292,10 @@ def _report(blocks: list[Block], output: str, mark: str, code: int | None) -> st
         return f"the session ended ({status}) outside any block:\n{output[-4000:]}"
     block = blocks[failed]
     printed = output.split(f"{mark} start {failed}\n", 1)[1]
-    return (f"{block.doc}, the block at line {block.line}, failed ({status}):\n"
-            f"{block.code}\n--- its output ---\n{printed[-6000:]}")
+    return (
+        f"{block.doc}, the block at line {block.line}, failed ({status}):\n"
+        f"{block.code}\n--- its output ---\n{printed[-6000:]}"
+    )
 
 
 PARAMS = [

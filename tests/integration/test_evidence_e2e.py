@@ -67,16 +67,20 @@ def test_submit_anchor_certificate_then_verify_with_the_service_stopped(  # type
         later_view = client.wait_anchored(later.id, timeout=60)
         later_cert = client.certificate(later.id)
         assert isinstance(cert, Certificate) and isinstance(later_cert, Certificate)  # version 2
-        proof = client._json("GET", "/v1/log/proofs/consistency", params={
-            "old_size": cert.log.tree_size, "new_size": later_cert.log.tree_size})
+        proof = client._json(
+            "GET",
+            "/v1/log/proofs/consistency",
+            params={"old_size": cert.log.tree_size, "new_size": later_cert.log.tree_size},
+        )
     assert (tmp_path / "copy.txt").read_bytes() == evidence.read_bytes()
     assert cert.version == 2 and cert.notice is not None  # says nobody independent vouches
     assert later_view["log_index"] == 1 and later_cert.log.leaf_index == 1
     assert later_cert.log.tree_size > cert.log.tree_size
     old, new = (Checkpoint.parse(parse_note(c.log.checkpoint).text) for c in (cert, later_cert))
     assert old.origin == new.origin == policy.log.origin  # type: ignore[union-attr]
-    verify_consistency(old.size, new.size, old.root, new.root,
-                       [bytes.fromhex(h) for h in proof["hashes"]])
+    verify_consistency(
+        old.size, new.size, old.root, new.root, [bytes.fromhex(h) for h in proof["hashes"]]
+    )
     assert later_cert.anchor.batch_id > cert.anchor.batch_id
     cert_path = tmp_path / "design.cert.json"
     cert_path.write_bytes(cert.to_json_bytes())
@@ -113,8 +117,17 @@ def test_submit_anchor_certificate_then_verify_with_the_service_stopped(  # type
     assert later_result.anchored_at >= result.anchored_at
 
     # The CLI says the same, with exit status 0; a changed file gives 1 and names the step.
-    cli = [*NOTARY, "verify", str(evidence), str(cert_path), "--policy", str(policy_path),
-           "--chain-data", str(svc.data_dir / "chain"), "--json"]
+    cli = [
+        *NOTARY,
+        "verify",
+        str(evidence),
+        str(cert_path),
+        "--policy",
+        str(policy_path),
+        "--chain-data",
+        str(svc.data_dir / "chain"),
+        "--json",
+    ]
     ok = subprocess.run(cli, cwd=REPO, capture_output=True, timeout=120, check=False)
     assert ok.returncode == 0, ok.stderr
     report = json.loads(ok.stdout)
@@ -180,8 +193,13 @@ def test_certificate_for_another_chain_root_fails_on_chain(service, tmp_path: Pa
         return forged
 
     day_earlier = cert["anchor"]["block_timestamp"] - 86400
-    backdated = forge({**cert["anchor"], "block_timestamp": day_earlier,
-                       "block_time": format_timestamp(datetime.fromtimestamp(day_earlier, UTC))})
+    backdated = forge(
+        {
+            **cert["anchor"],
+            "block_timestamp": day_earlier,
+            "block_time": format_timestamp(datetime.fromtimestamp(day_earlier, UTC)),
+        }
+    )
     careless = forge({**cert["anchor"], "block_timestamp": day_earlier})
     view = open_chain_view(embedded_dir=svc.data_dir / "chain")
     try:

@@ -306,8 +306,9 @@ def test_kill_9_leader_hands_over_and_anchors_every_receipt_once(
         sample = sorted(acknowledged)[:: TOTAL // 10]
         certs = []
         for i, rid in enumerate(sample):  # from either process: one log, one issuer, one registry
-            with NotaryClient(cluster.nodes[names[i % 2]].url, key, timeout=30,
-                              policy=policy) as client:
+            with NotaryClient(
+                cluster.nodes[names[i % 2]].url, key, timeout=30, policy=policy
+            ) as client:
                 certs.append(client.certificate(rid))
     finally:
         monitor.stop.set()

@@ -246,8 +246,9 @@ def _check_log(engine: Engine, tlog: TransparencyLog, total: int) -> OneLog:
             batch = by_seq[r.batch_seq]
             assert r.log_index is not None and batch.log_size is not None
             path = inclusion_proof(session, r.log_index, batch.log_size)
-            root = root_from_inclusion_proof(bytes.fromhex(r.leaf_hash), r.log_index,
-                                             batch.log_size, path)
+            root = root_from_inclusion_proof(
+                bytes.fromhex(r.leaf_hash), r.log_index, batch.log_size, path
+            )
             assert root.hex() == batch.root
     return log
 

@@ -28,8 +28,9 @@ def run(
     svc: ServiceProcess, key: str, *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
     env = {**svc._env(), "NOTARY_URL": svc.url, "NOTARY_API_KEY": key}
-    out = subprocess.run([*NOTARY, *args], cwd=REPO, env=env, capture_output=True, timeout=120,
-                         check=False)
+    out = subprocess.run(
+        [*NOTARY, *args], cwd=REPO, env=env, capture_output=True, timeout=120, check=False
+    )
     if check:
         assert out.returncode == 0, out.stderr.decode()[-2000:]
     return out
@@ -156,8 +157,16 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
             "-o",
             str(forged),
         )
-        refused = run(svc, registrar, "pledge", "release", str(pledge_id), "--consent", str(forged),
-                      check=False)
+        refused = run(
+            svc,
+            registrar,
+            "pledge",
+            "release",
+            str(pledge_id),
+            "--consent",
+            str(forged),
+            check=False,
+        )
         assert refused.returncode == 1 and b"not as the pledgee" in b" ".join(
             refused.stderr.split()
         )
@@ -196,8 +205,11 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
             check=False,
         )
         assert foreign.returncode == 1 and b"not_your_pledge" in b" ".join(foreign.stderr.split())
-        released = json.loads(run(svc, registrar, "pledge", "release", str(pledge_id),
-                                  "--consent", str(consent)).stdout)
+        released = json.loads(
+            run(
+                svc, registrar, "pledge", "release", str(pledge_id), "--consent", str(consent)
+            ).stdout
+        )
         assert released["event"]["receipt"]["record"]["consent"]["act"] == signed
         freed = run(
             svc,
@@ -226,8 +238,9 @@ def _policies(svc: ServiceProcess) -> tuple[TrustPolicy, TrustPolicy]:
     """The service's suggested policy, and one that trusts another issuer key instead."""
     policy = served_operator_policy(svc)
     stranger = public_key_to_b64(Ed25519PrivateKey.generate().public_key())
-    other = TrustPolicy.from_json({**policy.model_dump(mode="json", exclude_none=True),
-                                   "issuers": [{"public_key": stranger}]})
+    other = TrustPolicy.from_json(
+        {**policy.model_dump(mode="json", exclude_none=True), "issuers": [{"public_key": stranger}]}
+    )
     return policy, other
 
 

@@ -254,14 +254,22 @@ def test_we_read_the_bundles_spicy_writes(tmp_path: Path) -> None:
     spicy = spicy_binary()
     key, assets = tmp_path / "log.key", tmp_path / "assets"
     assets.mkdir()
-    subprocess.run([spicy, "-init", "example.com/spicy-log", "-key", str(key),
-                    "-assets", str(assets)], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [spicy, "-init", "example.com/spicy-log", "-key", str(key), "-assets", str(assets)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     files = []
     for i in range(5):
         files.append(tmp_path / f"file-{i}.txt")
         files[-1].write_bytes(b"spicy entry %d\n" % i)
-    subprocess.run([spicy, "-key", str(key), "-assets", str(assets), *map(str, files)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [spicy, "-key", str(key), "-assets", str(assets), *map(str, files)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     signer = NoteSigner.from_skey(key.read_text().strip())  # Go's skey format, read by us
     for i, file in enumerate(files):
         proof = parse_spicy_bundle(Path(f"{file}.spicy").read_text(encoding="utf-8"))
@@ -283,6 +291,9 @@ def test_spicy_agrees_on_every_leaf_of_small_trees(tmp_path: Path, size: int) ->
     entries = [_export(tmp_path, log, i, note) for i in range(size)]
     result = subprocess.run(
         [spicy_binary(), "-verify", log.signer.vkey(), *map(str, entries)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     _assert_verified(result)

@@ -34,9 +34,16 @@ def _all_bytes_under(root: Path) -> list[tuple[Path, bytes]]:
 @pytest.fixture
 def svc(tmp_path: Path):  # type: ignore[no-untyped-def]
     service = ServiceProcess(tmp_path / "data", env={"NOTARY_LOG_LEVEL": "DEBUG"})
-    keys = {name: service.create_principal(name, role) for name, role in
-            [("holder", "holder"), ("arb_a", "arbitrator"), ("arb_b", "arbitrator"),
-             ("platform", "platform"), ("admin", "admin")]}
+    keys = {
+        name: service.create_principal(name, role)
+        for name, role in [
+            ("holder", "holder"),
+            ("arb_a", "arbitrator"),
+            ("arb_b", "arbitrator"),
+            ("platform", "platform"),
+            ("admin", "admin"),
+        ]
+    }
     service.start()
     yield service, keys
     service.stop()
@@ -85,13 +92,15 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         # the pin is the signing key id arbitrator A gave out of band, and B's document fails it.
         assert a_keys.signing_key_id is not None and b_keys.signing_key_id is not None
         with pytest.raises(VerificationError) as refused:
-            clients["holder"].disclose_trade_secret(fid, holder_keys, b_id,
-                                                    signing_key_id=a_keys.signing_key_id)
+            clients["holder"].disclose_trade_secret(
+                fid, holder_keys, b_id, signing_key_id=a_keys.signing_key_id
+            )
         assert refused.value.step == "recipient_key"
         assert clients["holder"]._json("GET", f"/v1/trade-secrets/{fid}/disclosures") == []
 
         disclosure = clients["holder"].disclose_trade_secret(
-            fid, holder_keys, a_id, signing_key_id=a_keys.signing_key_id)
+            fid, holder_keys, a_id, signing_key_id=a_keys.signing_key_id
+        )
         assert disclosure.receipt.record["recipient"]["key_id"] == a_keys.key_id
         assert disclosure.receipt.record["recipient"]["signing_key_id"] == a_keys.signing_key_id
         assert disclosure.receipt.record["filing"]["id"] == fid
@@ -115,8 +124,14 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         container = tmp_path / "container"
         clients["arb_a"].download_content(fid, container, kind=RecordKind.trade_secret)
         with pytest.raises(DecryptionError):
-            open_secret(container, a_wrapped, b_keys, tmp_path / "b.txt", filing_id=fid,
-                        commitment=record["commitment"])
+            open_secret(
+                container,
+                a_wrapped,
+                b_keys,
+                tmp_path / "b.txt",
+                filing_id=fid,
+                commitment=record["commitment"],
+            )
         assert not (tmp_path / "b.txt").exists()
 
         # A flipped ciphertext byte is refused with a clear error, and nothing is written.
@@ -124,8 +139,14 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         data[len(data) // 2] ^= 0x40
         container.write_bytes(bytes(data))
         with pytest.raises(DecryptionError, match="segment"):
-            open_secret(container, a_wrapped, a_keys, tmp_path / "t.txt", filing_id=fid,
-                        commitment=record["commitment"])
+            open_secret(
+                container,
+                a_wrapped,
+                a_keys,
+                tmp_path / "t.txt",
+                filing_id=fid,
+                commitment=record["commitment"],
+            )
         assert not (tmp_path / "t.txt").exists()
 
         # Disclosure only to arbitrators and notaries.
@@ -134,8 +155,9 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
         clients["platform"].register_encryption_key(platform_keys)
         assert platform_keys.signing_key_id is not None
         with pytest.raises(APIError) as info:
-            clients["holder"].disclose_trade_secret(fid, holder_keys, platform_id,
-                                                    signing_key_id=platform_keys.signing_key_id)
+            clients["holder"].disclose_trade_secret(
+                fid, holder_keys, platform_id, signing_key_id=platform_keys.signing_key_id
+            )
         assert info.value.status == 403
         assert b_id != a_id
     finally:
@@ -144,8 +166,14 @@ def test_secret_stays_secret_and_opens_only_for_the_named_arbitrator(svc, tmp_pa
     service.stop()
 
     # Neither the database, the content store, the chain nor the log holds the secret or its digest.
-    needles = [MARKER, plain.sha256.encode(), bytes.fromhex(plain.sha256), plain.sm3.encode(),
-               bytes.fromhex(plain.sm3), hashlib.sha256(MARKER).hexdigest().encode()]
+    needles = [
+        MARKER,
+        plain.sha256.encode(),
+        bytes.fromhex(plain.sha256),
+        plain.sm3.encode(),
+        bytes.fromhex(plain.sm3),
+        hashlib.sha256(MARKER).hexdigest().encode(),
+    ]
     files = [*_all_bytes_under(service.data_dir), (service.log_path, service.log_path.read_bytes())]
     assert any(p.name.endswith(".sqlite3") or p.name == "notary.db" for p, _ in files)
     for path, blob in files:

@@ -53,8 +53,14 @@ def tsa(request: pytest.FixtureRequest) -> OpenSSLTimestampAuthority:
     return server
 
 
-def openssl_verify(tsa: OpenSSLTimestampAuthority, token: bytes, digest: bytes, tmp: Path, *,
-                   ca_file: Path | None = None) -> subprocess.CompletedProcess[str]:
+def openssl_verify(
+    tsa: OpenSSLTimestampAuthority,
+    token: bytes,
+    digest: bytes,
+    tmp: Path,
+    *,
+    ca_file: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
     """``openssl ts -verify`` on a stored token, the way a third party would check it."""
     token_file = tmp / "token.tst"
     token_file.write_bytes(token)
@@ -100,12 +106,17 @@ def test_token_from_a_real_tsa_verifies_here_and_in_openssl(
     assert "Verification: OK" in result.stdout
 
 
-def test_openssl_reads_our_request_as_we_meant_it(tsa: OpenSSLTimestampAuthority,
-                                                  tmp_path: Path) -> None:
+def test_openssl_reads_our_request_as_we_meant_it(
+    tsa: OpenSSLTimestampAuthority, tmp_path: Path
+) -> None:
     query = tmp_path / "request.tsq"
     query.write_bytes(build_request(DIGEST, nonce=0xDEADBEEF, cert_req=True))
-    text = subprocess.run([tsa.openssl, "ts", "-query", "-in", str(query), "-text"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        [tsa.openssl, "ts", "-query", "-in", str(query), "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Hash Algorithm: sha256" in text
     assert "Nonce: 0xDEADBEEF" in text
     assert "Certificate required: yes" in text
@@ -117,7 +128,7 @@ def test_openssl_reads_our_request_as_we_meant_it(tsa: OpenSSLTimestampAuthority
 def _flip_signature_byte(token: bytes) -> bytes:
     signature = cms.ContentInfo.load(token)["content"]["signer_infos"][0]["signature"].contents
     offset = token.index(signature) + len(signature) // 2
-    return token[:offset] + bytes([token[offset] ^ 0x01]) + token[offset + 1:]
+    return token[:offset] + bytes([token[offset] ^ 0x01]) + token[offset + 1 :]
 
 
 @pytest.mark.parametrize("attack", ["another-digest", "another-ca", "flipped-signature-byte"])
@@ -146,8 +157,9 @@ def test_what_we_refuse_openssl_refuses(
 
 
 def test_tsa_under_an_intermediate_ca_verifies_with_the_root_alone(tmp_path: Path) -> None:
-    with OpenSSLTimestampAuthority(tmp_path / "tsa", "ec", openssl=require_openssl(),
-                                   intermediate=True) as tsa:
+    with OpenSSLTimestampAuthority(
+        tmp_path / "tsa", "ec", openssl=require_openssl(), intermediate=True
+    ) as tsa:
         token = request_token(tsa.url, DIGEST)
     assert tsa.intermediate_certificates
     info = verify_token(token, digest=DIGEST, trusted_roots=[tsa.root_certificate])
@@ -159,26 +171,44 @@ def test_tsa_under_an_intermediate_ca_verifies_with_the_root_alone(tmp_path: Pat
 
 
 def test_token_without_embedded_certificate(tsa: OpenSSLTimestampAuthority, tmp_path: Path) -> None:
-    reply = httpx.post(tsa.url, content=build_request(DIGEST, nonce=7, cert_req=False),
-                       headers={"Content-Type": "application/timestamp-query"})
+    reply = httpx.post(
+        tsa.url,
+        content=build_request(DIGEST, nonce=7, cert_req=False),
+        headers={"Content-Type": "application/timestamp-query"},
+    )
     token = token_from_response(reply.content, digest=DIGEST, nonce=7)
     assert read_token(token).tsa_name == ""
     with pytest.raises(TimestampVerificationError) as err:
         verify_token(token, digest=DIGEST, trusted_roots=[tsa.root_certificate])
     assert err.value.step == TimestampCheck.TSA_CERTIFICATE
-    info = verify_token(token, digest=DIGEST, trusted_roots=[tsa.root_certificate],
-                        tsa_certificate=tsa.tsa_certificate)
+    info = verify_token(
+        token,
+        digest=DIGEST,
+        trusted_roots=[tsa.root_certificate],
+        tsa_certificate=tsa.tsa_certificate,
+    )
     assert info.tsa_name == tsa.tsa_certificate.subject.rfc4514_string()
     assert openssl_verify(tsa, token, DIGEST, tmp_path).returncode == 0
 
 
-@pytest.mark.parametrize(("fault", "error", "message"), [
-    ("rejection", TimestampError, "did not grant the time-stamp: status rejection (bad_request)"),
-    ("garbage", FormatError, "not valid DER"),
-    ("wrong_content_type", TimestampError, "/ answered text/html, not application/timestamp-reply"),
-    ("server_error", TimestampError, "/ answered HTTP 500: the test TSA is failing on purpose"),
-    ("slow", TimestampError, "/ could not be reached: ReadTimeout"),
-])
+@pytest.mark.parametrize(
+    ("fault", "error", "message"),
+    [
+        (
+            "rejection",
+            TimestampError,
+            "did not grant the time-stamp: status rejection (bad_request)",
+        ),
+        ("garbage", FormatError, "not valid DER"),
+        (
+            "wrong_content_type",
+            TimestampError,
+            "/ answered text/html, not application/timestamp-reply",
+        ),
+        ("server_error", TimestampError, "/ answered HTTP 500: the test TSA is failing on purpose"),
+        ("slow", TimestampError, "/ could not be reached: ReadTimeout"),
+    ],
+)
 def test_a_failing_tsa_is_reported_for_what_it_did(
     tsa: OpenSSLTimestampAuthority, fault: str, error: type[Exception], message: str
 ) -> None:
@@ -200,8 +230,10 @@ def test_cost_of_one_round_trip_and_one_verification(tmp_path: Path) -> None:
     openssl = require_openssl()
     lines = []
     for key_type in ("rsa", "ec"):
-        with (OpenSSLTimestampAuthority(tmp_path / key_type, key_type, openssl=openssl) as tsa,
-              httpx.Client() as client):
+        with (
+            OpenSSLTimestampAuthority(tmp_path / key_type, key_type, openssl=openssl) as tsa,
+            httpx.Client() as client,
+        ):
             request_token(tsa.url, DIGEST, client=client)  # warm up connection and caches
             trips, verifies, openssl_alone = [], [], []
             for _ in range(5):
@@ -223,4 +255,3 @@ def test_cost_of_one_round_trip_and_one_verification(tmp_path: Path) -> None:
     for line in lines:
         record_measurement(line)
     assert len(lines) == 2
-

@@ -61,8 +61,10 @@ class Log:
 
 @pytest.fixture
 def log() -> Log:
-    return Log(NoteSigner(ORIGIN, Ed25519PrivateKey.generate()),
-               [b"evidence record %d" % i for i in range(40)])
+    return Log(
+        NoteSigner(ORIGIN, Ed25519PrivateKey.generate()),
+        [b"evidence record %d" % i for i in range(40)],
+    )
 
 
 @pytest.fixture

@@ -65,8 +65,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         key = service.create_principal("Acme Studio", "holder")
         admin = service.create_principal("Operator", "admin")
         issuer = httpx.get(f"{service.url}/v1/trust", timeout=10).json()["issuers"][0]["public_key"]
-        policy = court_policy(origin=origin, log_vkey=log_vkey, issuer_public_key=issuer,
-                              witnesses=witnesses, quorum=2, tsa=tsa)
+        policy = court_policy(
+            origin=origin,
+            log_vkey=log_vkey,
+            issuer_public_key=issuer,
+            witnesses=witnesses,
+            quorum=2,
+            tsa=tsa,
+        )
         yield Setup(deployment, witnesses, tsa, origin, log_vkey, policy, key, admin)
     finally:
         if witnesses:
@@ -120,9 +126,13 @@ def test_litewitness_cosignatures_are_accepted_by_our_verifier(setup: Setup) -> 
     )
     with NotaryClient(setup.url, setup.key) as client:
         rebuilt = client.certificate(cert.record_id)  # rebuilt with every cosignature now stored
-    only_lite = court_policy(origin=setup.origin, log_vkey=setup.log_vkey,
-                             issuer_public_key=setup.policy.issuers[0].public_key,
-                             witnesses=[lite], quorum=1)
+    only_lite = court_policy(
+        origin=setup.origin,
+        log_vkey=setup.log_vkey,
+        issuer_public_key=setup.policy.issuers[0].public_key,
+        witnesses=[lite],
+        quorum=1,
+    )
     result = verify_certificate(rebuilt, only_lite)
     assert result.witnesses == (lite.name,) and result.time_source is TimeSource.WITNESSES
 
@@ -132,16 +142,46 @@ def test_the_tokens_pass_openssl_ts_verify(setup: Setup, tmp_path: Path) -> None
     digest = hashlib.sha256(parse_note(cert.log.checkpoint).text.encode()).hexdigest()
     token = tmp_path / "token.tst"
     token.write_bytes(base64.b64decode(cert.timestamps[0].token))
-    ok = subprocess.run([setup.tsa.openssl, "ts", "-verify", "-digest", digest, "-in", str(token),
-                         "-token_in", "-CAfile", str(setup.tsa.ca_file),
-                         "-untrusted", str(setup.tsa.untrusted_file)],
-                        capture_output=True, text=True, check=False)
+    ok = subprocess.run(
+        [
+            setup.tsa.openssl,
+            "ts",
+            "-verify",
+            "-digest",
+            digest,
+            "-in",
+            str(token),
+            "-token_in",
+            "-CAfile",
+            str(setup.tsa.ca_file),
+            "-untrusted",
+            str(setup.tsa.untrusted_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0 and "Verification: OK" in ok.stdout, ok.stdout + ok.stderr
     other = hashlib.sha256(b"another checkpoint").hexdigest()
-    bad = subprocess.run([setup.tsa.openssl, "ts", "-verify", "-digest", other, "-in", str(token),
-                          "-token_in", "-CAfile", str(setup.tsa.ca_file),
-                          "-untrusted", str(setup.tsa.untrusted_file)],
-                         capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [
+            setup.tsa.openssl,
+            "ts",
+            "-verify",
+            "-digest",
+            other,
+            "-in",
+            str(token),
+            "-token_in",
+            "-CAfile",
+            str(setup.tsa.ca_file),
+            "-untrusted",
+            str(setup.tsa.untrusted_file),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode != 0
 
 
@@ -149,8 +189,13 @@ def test_spicy_checks_the_exported_proof(setup: Setup, tmp_path: Path) -> None:
     cert = submit_and_certify(setup, b"exported for spicy")
     cert_file = tmp_path / "cert.json"
     cert_file.write_bytes(cert.to_json_bytes())
-    out = subprocess.run([*NOTARY, "proof", "export", str(cert_file), "--out-dir", str(tmp_path)],
-                         capture_output=True, text=True, check=True, timeout=120)
+    out = subprocess.run(
+        [*NOTARY, "proof", "export", str(cert_file), "--out-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     entry = Path(out.stdout.strip())
     result = run_spicy(setup.log_vkey, entry)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -167,8 +212,9 @@ def test_cli_verify_is_valid_only_under_a_policy(setup: Setup, tmp_path: Path) -
     policy_file.write_bytes(setup.policy.to_json_bytes())
 
     def run(*a: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*NOTARY, "verify", *a], capture_output=True, text=True,
-                              timeout=120, check=False)
+        return subprocess.run(
+            [*NOTARY, "verify", *a], capture_output=True, text=True, timeout=120, check=False
+        )
 
     valid = run(str(cert_file), "--policy", str(policy_file), "--json")
     assert valid.returncode == 0, valid.stdout + valid.stderr
@@ -178,8 +224,11 @@ def test_cli_verify_is_valid_only_under_a_policy(setup: Setup, tmp_path: Path) -
         "timestamp_authority",
     }
     untrusted = run(str(cert_file))
-    assert untrusted.returncode == 4 and "NOT TRUSTED" in untrusted.stdout and "VALID" not in \
-        untrusted.stdout.replace("NOT TRUSTED", "")
+    assert (
+        untrusted.returncode == 4
+        and "NOT TRUSTED" in untrusted.stdout
+        and "VALID" not in untrusted.stdout.replace("NOT TRUSTED", "")
+    )
     doc = json.loads(cert_file.read_text())
     doc["log"]["checkpoint"] = (
         doc["log"]["checkpoint"].replace("\n\n", "\n\n", 1).rsplit("\n— ", 1)[0] + "\n"
@@ -193,8 +242,11 @@ def test_the_log_endpoints_serve_witnessed_consistent_checkpoints(setup: Setup) 
     second = submit_and_certify(setup, b"after")
     old, new = first.log.tree_size, second.log.tree_size
     assert new > old
-    consistency = httpx.get(f"{setup.url}/v1/log/proofs/consistency",
-                            params={"old_size": old, "new_size": new}, timeout=10).json()
+    consistency = httpx.get(
+        f"{setup.url}/v1/log/proofs/consistency",
+        params={"old_size": old, "new_size": new},
+        timeout=10,
+    ).json()
     old_root = Checkpoint.parse(parse_note(first.log.checkpoint).text).root
     new_root = Checkpoint.parse(parse_note(second.log.checkpoint).text).root
     verify_consistency(
@@ -204,8 +256,15 @@ def test_the_log_endpoints_serve_witnessed_consistent_checkpoints(setup: Setup) 
     assert latest.headers["content-type"].startswith("text/plain")
     note = parse_note(latest.text)
     assert Checkpoint.parse(note.text).size >= new
-    assert sum(1 for w in setup.policy.witnesses.members
-               for s in note.signatures if w.verifier.matches(s)) >= 2
+    assert (
+        sum(
+            1
+            for w in setup.policy.witnesses.members
+            for s in note.signatures
+            if w.verifier.matches(s)
+        )
+        >= 2
+    )
     # the level 0 tile holds the leaves; its first hash is leaf 0
     tile = httpx.get(f"{setup.url}/log/tile/0/000.p/1", timeout=10)
     assert tile.status_code == 200 and len(tile.content) == 32
@@ -221,8 +280,11 @@ def test_a_dead_witness_stops_neither_receipts_nor_certificates_below_the_quorum
     try:
         cert = submit_and_certify(setup, b"one witness is down")  # 2 of 3 still cosign
         assert verify_certificate(cert, setup.policy).trusted
-        ready = wait_for(lambda: (r := readiness(setup.url))["checks"]["witnesses"]["down"] and r,
-                         30, "readyz to name the dead witness")
+        ready = wait_for(
+            lambda: (r := readiness(setup.url))["checks"]["witnesses"]["down"] and r,
+            30,
+            "readyz to name the dead witness",
+        )
         assert ready["checks"]["witnesses"]["down"] == [lite.name]
         assert ready["checks"]["witnesses"]["ok"]  # the quorum can still be met
 
@@ -242,8 +304,11 @@ def test_a_dead_witness_stops_neither_receipts_nor_certificates_below_the_quorum
         client.wait_anchored(sub.id, timeout=90, poll=0.3)  # the witnesses catch up
         anchored = client.certificate(sub.id)
     assert verify_certificate(anchored, setup.policy).trusted
-    wait_for(lambda: not readiness(setup.url)["checks"]["witnesses"]["down"], 60,
-             "both witnesses to be back")
+    wait_for(
+        lambda: not readiness(setup.url)["checks"]["witnesses"]["down"],
+        60,
+        "both witnesses to be back",
+    )
 
 
 def test_a_refusing_tsa_holds_certificates_back_until_it_answers(setup: Setup) -> None:
@@ -252,12 +317,19 @@ def test_a_refusing_tsa_holds_certificates_back_until_it_answers(setup: Setup) -
     setup.tsa.fault = "rejection"
     try:
         with NotaryClient(setup.url, setup.key) as client:
-            sub = client.submit_digest(sha256=hashlib.sha256(b"awaiting a time-stamp").hexdigest(),
-                                       size=21)
+            sub = client.submit_digest(
+                sha256=hashlib.sha256(b"awaiting a time-stamp").hexdigest(), size=21
+            )
             with pytest.raises(TimeoutError):
                 client.wait_anchored(sub.id, timeout=5, poll=0.3)
-        ready = wait_for(lambda: (r := readiness(setup.url, setup.admin))["checks"][
-            "timestamp_authorities"]["down"] and r, 30, "readyz to name the TSA")
+        ready = wait_for(
+            lambda: (
+                (r := readiness(setup.url, setup.admin))["checks"]["timestamp_authorities"]["down"]
+                and r
+            ),
+            30,
+            "readyz to name the TSA",
+        )
         assert ready["status"] == "degraded" and "timestamp_authorities" in ready["down"]
         member = ready["checks"]["timestamp_authorities"]["members"][0]
         assert "refuse" in (member["last_error"] or "").lower() or "rejection" in (

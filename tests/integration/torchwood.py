@@ -140,7 +140,10 @@ def run_spicy(log_vkey: str, file: Path | str) -> subprocess.CompletedProcess[st
     0 and "verified" on stderr when the proof holds, 1 otherwise."""
     return subprocess.run(
         [spicy_binary(), "-verify", log_vkey, str(file)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -170,7 +173,9 @@ class _WitnessProcess:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -181,7 +186,8 @@ class _WitnessProcess:
         """``POST <url>/add-checkpoint`` (C2SP tlog-witness)."""
         return httpx.post(
             self.url + "/add-checkpoint",
-            content=add_checkpoint_body(old_size, proof, note), timeout=timeout,
+            content=add_checkpoint_body(old_size, proof, note),
+            timeout=timeout,
         )
 
 
@@ -278,7 +284,9 @@ class LiteWitness(_WitnessProcess):
         # -D keeps the agent in the foreground, so it is our child and we can end it by pid.
         self._agent = subprocess.Popen(
             [agent, "-D", "-a", str(self.agent_socket)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 10
         while not self.agent_socket.exists():
@@ -286,12 +294,16 @@ class LiteWitness(_WitnessProcess):
                 raise RuntimeError("ssh-agent did not create its socket")
             time.sleep(0.02)
         key_file = self._sock_dir / "witness_key"
-        key_file.write_bytes(self.private_key.private_bytes(
-            Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()))
+        key_file.write_bytes(
+            self.private_key.private_bytes(Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption())
+        )
         key_file.chmod(0o600)
         try:
             subprocess.run(
-                [add, "-q", str(key_file)], check=True, capture_output=True, timeout=30,
+                [add, "-q", str(key_file)],
+                check=True,
+                capture_output=True,
+                timeout=30,
                 env={**os.environ, "SSH_AUTH_SOCK": str(self.agent_socket)},
             )
         finally:
@@ -304,10 +316,22 @@ class LiteWitness(_WitnessProcess):
         self._db().close()  # its tables exist before it starts, whether or not a log was added
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
-                [self.binary, "-db", str(self.db_path), "-name", self.name,
-                 "-key", self.fingerprint, "-ssh-agent", str(self.agent_socket),
-                 "-listen", f"127.0.0.1:{self.port}"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    self.binary,
+                    "-db",
+                    str(self.db_path),
+                    "-name",
+                    self.name,
+                    "-key",
+                    self.fingerprint,
+                    "-ssh-agent",
+                    str(self.agent_socket),
+                    "-listen",
+                    f"127.0.0.1:{self.port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while True:
@@ -355,7 +379,11 @@ class NotaryWitness(_WitnessProcess):
     PROGRAM = (sys.executable, "-c", "from ipnotary.sdk.cli import main; main()")
 
     def __init__(
-        self, workdir: Path, *, name: str = "witness.example/notary", port: int | None = None,
+        self,
+        workdir: Path,
+        *,
+        name: str = "witness.example/notary",
+        port: int | None = None,
         program: Sequence[str] = PROGRAM,
     ) -> None:
         self.program = list(program)
@@ -370,7 +398,11 @@ class NotaryWitness(_WitnessProcess):
 
     @classmethod
     def create(
-        cls, workdir: Path, *, name: str = "witness.example/notary", port: int | None = None,
+        cls,
+        workdir: Path,
+        *,
+        name: str = "witness.example/notary",
+        port: int | None = None,
         program: Sequence[str] = PROGRAM,
     ) -> Self:
         """``init`` then ``serve``: a started witness with no logs."""
@@ -388,13 +420,23 @@ class NotaryWitness(_WitnessProcess):
 
     def _env(self) -> dict[str, str]:
         # Nothing of the service's configuration may leak in: a witness is another party.
-        return {k: v for k, v in os.environ.items()
-                if not k.startswith("NOTARY_") and k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+        return {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("NOTARY_") and k not in {"PYTHONPATH", "VIRTUAL_ENV"}
+        }
 
     def cli(self, *args: str) -> str:
         """Run ``notary witness ARGS --dir DIR`` and return its stdout."""
-        done = subprocess.run(self._command(*args), env=self._env(), cwd=REPO,
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            self._command(*args),
+            env=self._env(),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"notary witness {args[0]} failed:\n{done.stderr}")
         return done.stdout
@@ -413,16 +455,21 @@ class NotaryWitness(_WitnessProcess):
             raise RuntimeError("the witness is already running")
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
-                self._command("serve", "--listen", f"127.0.0.1:{self.port}",
-                              "--log-level", "warning"),
-                env=self._env(), cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                self._command(
+                    "serve", "--listen", f"127.0.0.1:{self.port}", "--log-level", "warning"
+                ),
+                env=self._env(),
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while True:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"notary witness exited with {self._proc.returncode}:\n"
-                                   f"{self.log()}")
+                raise RuntimeError(
+                    f"notary witness exited with {self._proc.returncode}:\n{self.log()}"
+                )
             try:
                 if httpx.get(self.url + "/", timeout=1).status_code == 200:
                     return

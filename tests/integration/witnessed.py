@@ -40,8 +40,15 @@ def log_identity(data_dir: Path, **env: str) -> tuple[str, str]:
     (the key is created on first use, so witnesses can register the log before it starts)."""
     run_env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
     run_env.update({"NOTARY_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO), **env})
-    out = subprocess.run([*NOTARY, "log", "show", "--json"], env=run_env, cwd=REPO,
-                         capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [*NOTARY, "log", "show", "--json"],
+        env=run_env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     doc = json.loads(out.stdout)
     return str(doc["origin"]), str(doc["vkey"])
 
@@ -53,8 +60,12 @@ def faketime_env(moment: str) -> dict[str, str]:
         missing_component(
             "faketime (Debian package faketime) is needed to set a process's clock back"
         )
-    return {"LD_PRELOAD": str(FAKETIME_LIB), "FAKETIME": f"@{moment}",
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_NO_CACHE": "1"}
+    return {
+        "LD_PRELOAD": str(FAKETIME_LIB),
+        "FAKETIME": f"@{moment}",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "FAKETIME_NO_CACHE": "1",
+    }
 
 
 @dataclass
@@ -89,9 +100,16 @@ class Deployment:
             self.service.stop()
 
 
-def court_policy(*, origin: str, log_vkey: str, issuer_public_key: str,
-                 witnesses: Sequence[AnyWitness], quorum: int,
-                 tsa: OpenSSLTimestampAuthority | None = None, **changes: Any) -> TrustPolicy:
+def court_policy(
+    *,
+    origin: str,
+    log_vkey: str,
+    issuer_public_key: str,
+    witnesses: Sequence[AnyWitness],
+    quorum: int,
+    tsa: OpenSSLTimestampAuthority | None = None,
+    **changes: Any,
+) -> TrustPolicy:
     """What a verifier assembles out of band: each witness's key from that witness, the TSA's
     root from the time service, the log key and issuer key from the operator's statement."""
     from cryptography.hazmat.primitives.serialization import Encoding

@@ -36,18 +36,23 @@ def drawn_parents(doc: str) -> dict[str, str | None]:
 
 
 @pytest.mark.parametrize(
-    "module_name", ["ipnotary.service.errors", "ipnotary.sdk.errors", "ipnotary.chain.errors"])
+    "module_name", ["ipnotary.service.errors", "ipnotary.sdk.errors", "ipnotary.chain.errors"]
+)
 def test_the_drawn_tree_is_the_code(module_name: str) -> None:
     module = importlib.import_module(module_name)
     drawn = drawn_parents(module.__doc__ or "")
-    classes = {name: cls for name, cls in vars(module).items()
-               if inspect.isclass(cls) and issubclass(cls, Exception)
-               and cls.__module__ == module.__name__}
+    classes = {
+        name: cls
+        for name, cls in vars(module).items()
+        if inspect.isclass(cls) and issubclass(cls, Exception) and cls.__module__ == module.__name__
+    }
     assert drawn, f"{module_name} draws no tree"
     assert set(drawn) == set(classes), (
         f"drawn but not defined: {sorted(set(drawn) - set(classes))}; "
-        f"defined but not drawn: {sorted(set(classes) - set(drawn))}")
+        f"defined but not drawn: {sorted(set(classes) - set(drawn))}"
+    )
     for name, cls in classes.items():
         ours = [base.__name__ for base in cls.__bases__ if base.__module__ == module.__name__]
         assert ours[:1] == ([drawn[name]] if drawn[name] else []), (
-            f"{name} is drawn under {drawn[name]} but inherits from {ours or 'nothing of ours'}")
+            f"{name} is drawn under {drawn[name]} but inherits from {ours or 'nothing of ours'}"
+        )

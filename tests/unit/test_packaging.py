@@ -49,8 +49,9 @@ def test_each_folder_is_one_distribution_whose_src_path_is_its_import_name(folde
 
 
 def test_no_module_has_two_names() -> None:
-    tracked = subprocess.run(["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.splitlines()
+    tracked = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     links = [line.split("\t", 1)[1] for line in tracked if line.startswith("120000 ")]
     assert not links, f"symlinks give modules a second name: {links}"
     assert not (ROOT / "ipnotary").exists()
@@ -64,14 +65,16 @@ def test_every_distribution_is_released_under_one_number() -> None:
         version = project.get("version")
         if version is None:  # the SDK's is read from ipnotary.sdk._version
             assert _project(folder)["tool"]["setuptools"]["dynamic"]["version"] == {
-                "attr": "ipnotary.sdk._version.__version__"}
+                "attr": "ipnotary.sdk._version.__version__"
+            }
             continue
         assert version == ipnotary.sdk.__version__, folder
 
 
 def _locked() -> dict[str, str]:
-    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)", LOCK.read_text("utf-8"),
-                      re.MULTILINE)
+    pins = re.findall(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)", LOCK.read_text("utf-8"), re.MULTILINE
+    )
     return {canonicalize_name(name): version for name, version in pins}
 
 
@@ -92,10 +95,12 @@ def _required() -> list[tuple[str, Requirement]]:
 
 def test_the_lock_satisfies_every_pyproject() -> None:
     locked = _locked()
-    wrong = [f"{where}: {req} (locked: {locked.get(canonicalize_name(req.name), 'absent')})"
-             for where, req in _required()
-             if locked.get(canonicalize_name(req.name)) is None
-             or not req.specifier.contains(locked[canonicalize_name(req.name)], prereleases=True)]
+    wrong = [
+        f"{where}: {req} (locked: {locked.get(canonicalize_name(req.name), 'absent')})"
+        for where, req in _required()
+        if locked.get(canonicalize_name(req.name)) is None
+        or not req.specifier.contains(locked[canonicalize_name(req.name)], prereleases=True)
+    ]
     assert not wrong, f"requirements/dev.lock is stale; run `make lock`: {wrong}"
 
 

@@ -34,8 +34,9 @@ OTHER_DIGEST = hashlib.sha256(b"another checkpoint\n").digest()
 NONCE = 0x0123456789ABCDEF
 
 
-def _request(digest: bytes, *, nonce: int | None = NONCE, cert_req: bool = True,
-             algorithm: str = "sha256") -> bytes:
+def _request(
+    digest: bytes, *, nonce: int | None = NONCE, cert_req: bool = True, algorithm: str = "sha256"
+) -> bytes:
     fields: dict[str, Any] = {
         "version": "v1",
         "message_imprint": {"hash_algorithm": {"algorithm": algorithm}, "hashed_message": digest},
@@ -61,8 +62,9 @@ def _rebuild(token: bytes, **changes: Any) -> bytes:
     fields = {name: sd[name] for name, _, *_ in sd._fields if sd[name].native is not None}
     fields.update(changes)
     fields = {k: v for k, v in fields.items() if v is not None}
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(fields)})
-                 .dump())
+    return bytes(
+        cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(fields)}).dump()
+    )
 
 
 def _tst_der(token: bytes) -> bytes:
@@ -87,16 +89,17 @@ def _reissue(
     validity starts a minute earlier, or the subject gets ``common_name``."""
     subject = cert.subject
     if common_name is not None:
-        subject = x509.Name([a for a in subject if a.oid != x509.NameOID.COMMON_NAME]
-                            + [x509.NameAttribute(x509.NameOID.COMMON_NAME, common_name)])
+        subject = x509.Name(
+            [a for a in subject if a.oid != x509.NameOID.COMMON_NAME]
+            + [x509.NameAttribute(x509.NameOID.COMMON_NAME, common_name)]
+        )
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(cert.issuer)
         .public_key(cert.public_key())
         .serial_number(cert.serial_number)
-        .not_valid_before(cert.not_valid_before_utc - dt.timedelta(
-            minutes=0 if common_name else 1))
+        .not_valid_before(cert.not_valid_before_utc - dt.timedelta(minutes=0 if common_name else 1))
         .not_valid_after(cert.not_valid_after_utc)
     )
     for ext in cert.extensions:
@@ -106,13 +109,16 @@ def _reissue(
 
 def _with_certificate(token: bytes, cert: x509.Certificate) -> bytes:
     der = cert.public_bytes(serialization.Encoding.DER)
-    return _rebuild(token, certificates=cms.CertificateSet(
-        [cms.CertificateChoices({"certificate": asn1_x509.Certificate.load(der)})]
-    ))
+    return _rebuild(
+        token,
+        certificates=cms.CertificateSet(
+            [cms.CertificateChoices({"certificate": asn1_x509.Certificate.load(der)})]
+        ),
+    )
 
 
 def _flip(data: bytes, offset: int) -> bytes:
-    return data[:offset] + bytes([data[offset] ^ 0x01]) + data[offset + 1:]
+    return data[:offset] + bytes([data[offset] ^ 0x01]) + data[offset + 1 :]
 
 
 def main() -> None:
@@ -125,8 +131,15 @@ def main() -> None:
     files: dict[str, bytes] = {}
     cases: dict[str, dict[str, Any]] = {}
 
-    def case(name: str, data: bytes, call: str, error: str, message: str,
-             step: str | None = None, **extra: Any) -> None:
+    def case(
+        name: str,
+        data: bytes,
+        call: str,
+        error: str,
+        message: str,
+        step: str | None = None,
+        **extra: Any,
+    ) -> None:
         files[name] = data
         cases[name] = {"call": call, "error": error, "message": message, **extra}
         if step is not None:
@@ -139,8 +152,9 @@ def main() -> None:
             valid = _token(valid_response)
             files["valid-response.tsr"] = valid_response
             files["valid.tst"] = valid
-            files["valid-without-certificate.tst"] = _token(tsa.reply(_request(DIGEST,
-                                                                                cert_req=False)))
+            files["valid-without-certificate.tst"] = _token(
+                tsa.reply(_request(DIGEST, cert_req=False))
+            )
             files["root.pem"] = ca.certificate.public_bytes(serialization.Encoding.PEM)
             files["other-root.pem"] = other.certificate.public_bytes(serialization.Encoding.PEM)
             files["tsa.pem"] = tsa.tsa_certificate.public_bytes(serialization.Encoding.PEM)
@@ -156,90 +170,222 @@ def main() -> None:
                 "TimestampError",
                 "status rejection (bad_alg)",
             )
-            case("response-waiting.tsr", bytes(TimeStampResp(
-                {"status": {"status": "waiting", "status_string": ["come back later"]}}).dump()),
-                resp, "TimestampError", "status waiting")
-            case("response-for-another-digest.tsr", tsa.reply(_request(OTHER_DIGEST)),
-                 resp, "TimestampError", f"time-stamped digest {OTHER_DIGEST.hex()}")
-            case("response-for-another-nonce.tsr", tsa.reply(_request(DIGEST, nonce=NONCE + 1)),
-                 resp, "TimestampError", f"nonce {NONCE + 1}, not the nonce {NONCE}")
-            case("response-without-nonce.tsr", tsa.reply(_request(DIGEST, nonce=None)),
-                 resp, "TimestampError", "answered with no nonce")
-            case("response-sha512-imprint.tsr",
-                 tsa.reply(_request(hashlib.sha512(b"x").digest(), algorithm="sha512")),
-                 resp, "TimestampError", "sha512 imprint")
-            case("response-granted-without-token.tsr", bytes(TimeStampResp(
-                {"status": {"status": "granted"}}).dump()),
-                resp, "FormatError", "carries no token")
-            case("response-trailing-garbage.tsr", valid_response + b"\x00\x00",
-                 resp, "FormatError", "not valid DER")
-            case("response-truncated.tsr", valid_response[:-20],
-                 resp, "FormatError", "not valid DER")
-            case("response-html-error-page.tsr", b"<html><body>502 Bad Gateway</body></html>",
-                 resp, "FormatError", "not valid DER")
-            case("response-token-not-signed-data.tsr", bytes(TimeStampResp({
-                "status": {"status": "granted"},
-                "time_stamp_token": {"content_type": "data", "content": b"trust me"},
-            }).dump()), resp, "FormatError", "not signed data")
+            case(
+                "response-waiting.tsr",
+                bytes(
+                    TimeStampResp(
+                        {"status": {"status": "waiting", "status_string": ["come back later"]}}
+                    ).dump()
+                ),
+                resp,
+                "TimestampError",
+                "status waiting",
+            )
+            case(
+                "response-for-another-digest.tsr",
+                tsa.reply(_request(OTHER_DIGEST)),
+                resp,
+                "TimestampError",
+                f"time-stamped digest {OTHER_DIGEST.hex()}",
+            )
+            case(
+                "response-for-another-nonce.tsr",
+                tsa.reply(_request(DIGEST, nonce=NONCE + 1)),
+                resp,
+                "TimestampError",
+                f"nonce {NONCE + 1}, not the nonce {NONCE}",
+            )
+            case(
+                "response-without-nonce.tsr",
+                tsa.reply(_request(DIGEST, nonce=None)),
+                resp,
+                "TimestampError",
+                "answered with no nonce",
+            )
+            case(
+                "response-sha512-imprint.tsr",
+                tsa.reply(_request(hashlib.sha512(b"x").digest(), algorithm="sha512")),
+                resp,
+                "TimestampError",
+                "sha512 imprint",
+            )
+            case(
+                "response-granted-without-token.tsr",
+                bytes(TimeStampResp({"status": {"status": "granted"}}).dump()),
+                resp,
+                "FormatError",
+                "carries no token",
+            )
+            case(
+                "response-trailing-garbage.tsr",
+                valid_response + b"\x00\x00",
+                resp,
+                "FormatError",
+                "not valid DER",
+            )
+            case(
+                "response-truncated.tsr", valid_response[:-20], resp, "FormatError", "not valid DER"
+            )
+            case(
+                "response-html-error-page.tsr",
+                b"<html><body>502 Bad Gateway</body></html>",
+                resp,
+                "FormatError",
+                "not valid DER",
+            )
+            case(
+                "response-token-not-signed-data.tsr",
+                bytes(
+                    TimeStampResp(
+                        {
+                            "status": {"status": "granted"},
+                            "time_stamp_token": {"content_type": "data", "content": b"trust me"},
+                        }
+                    ).dump()
+                ),
+                resp,
+                "FormatError",
+                "not signed data",
+            )
 
             # --- tokens: verify_token(data, digest=DIGEST, trusted_roots=[root]) ---
             ver = "verify_token"
-            case("token-signature-flipped.tst", _flip(valid, len(valid) - 5),
-                 ver, "TimestampVerificationError", "signature does not verify", step="signature")
+            case(
+                "token-signature-flipped.tst",
+                _flip(valid, len(valid) - 5),
+                ver,
+                "TimestampVerificationError",
+                "signature does not verify",
+                step="signature",
+            )
             gen_time = tsp.TSTInfo.load(_tst_der(valid))["gen_time"].native
-            case("token-backdated-gen-time.tst",
-                 _replace_tst(valid, {"gen_time": gen_time - dt.timedelta(minutes=30)}),
-                 ver, "TimestampVerificationError", "signature does not verify", step="signature")
-            case("token-imprint-replaced.tst",
-                 _replace_tst(valid, {"message_imprint": {
-                     "hash_algorithm": {"algorithm": "sha256"}, "hashed_message": OTHER_DIGEST}}),
-                 ver, "TimestampVerificationError", "signature does not verify", step="signature",
-                 digest=OTHER_DIGEST.hex())
-            case("token-for-another-digest.tst", _token(tsa.reply(_request(OTHER_DIGEST))),
-                 ver, "TimestampVerificationError", f"the data's digest is {DIGEST.hex()}",
-                 step="imprint")
-            case("token-certificate-stripped.tst", _rebuild(valid, certificates=None),
-                 ver, "TimestampVerificationError", "does not carry its signer's certificate",
-                 step="tsa_certificate")
+            case(
+                "token-backdated-gen-time.tst",
+                _replace_tst(valid, {"gen_time": gen_time - dt.timedelta(minutes=30)}),
+                ver,
+                "TimestampVerificationError",
+                "signature does not verify",
+                step="signature",
+            )
+            case(
+                "token-imprint-replaced.tst",
+                _replace_tst(
+                    valid,
+                    {
+                        "message_imprint": {
+                            "hash_algorithm": {"algorithm": "sha256"},
+                            "hashed_message": OTHER_DIGEST,
+                        }
+                    },
+                ),
+                ver,
+                "TimestampVerificationError",
+                "signature does not verify",
+                step="signature",
+                digest=OTHER_DIGEST.hex(),
+            )
+            case(
+                "token-for-another-digest.tst",
+                _token(tsa.reply(_request(OTHER_DIGEST))),
+                ver,
+                "TimestampVerificationError",
+                f"the data's digest is {DIGEST.hex()}",
+                step="imprint",
+            )
+            case(
+                "token-certificate-stripped.tst",
+                _rebuild(valid, certificates=None),
+                ver,
+                "TimestampVerificationError",
+                "does not carry its signer's certificate",
+                step="tsa_certificate",
+            )
             same_name = _reissue(ca, tsa.tsa_certificate)
-            case("token-signer-certificate-substituted.tst", _with_certificate(valid, same_name),
-                 ver, "TimestampVerificationError", "not the signer's",
-                 step="signing_certificate")
+            case(
+                "token-signer-certificate-substituted.tst",
+                _with_certificate(valid, same_name),
+                ver,
+                "TimestampVerificationError",
+                "not the signer's",
+                step="signing_certificate",
+            )
             renamed = _reissue(ca, tsa.tsa_certificate, common_name="Forged TSA")
-            case("token-signer-certificate-renamed.tst", _with_certificate(valid, renamed),
-                 ver, "TimestampVerificationError", "not the signer certificate",
-                 step="tsa_certificate")
-            case("token-two-signatures.tst",
-                 _rebuild(valid, signer_infos=cms.SignerInfos(
-                     [_signed_data(valid)["signer_infos"][0]] * 2)),
-                 ver, "FormatError", "2 signatures, not exactly one")
-            case("token-tst-info-version-2.tst", _replace_tst(valid, {"version": 2}),
-                 ver, "FormatError", "TSTInfo version v2, not v1")
+            case(
+                "token-signer-certificate-renamed.tst",
+                _with_certificate(valid, renamed),
+                ver,
+                "TimestampVerificationError",
+                "not the signer certificate",
+                step="tsa_certificate",
+            )
+            case(
+                "token-two-signatures.tst",
+                _rebuild(
+                    valid,
+                    signer_infos=cms.SignerInfos([_signed_data(valid)["signer_infos"][0]] * 2),
+                ),
+                ver,
+                "FormatError",
+                "2 signatures, not exactly one",
+            )
+            case(
+                "token-tst-info-version-2.tst",
+                _replace_tst(valid, {"version": 2}),
+                ver,
+                "FormatError",
+                "TSTInfo version v2, not v1",
+            )
             case("token-truncated.tst", valid[:-30], ver, "FormatError", "not valid DER")
             case("token-trailing-byte.tst", valid + b"\x00", ver, "FormatError", "not valid DER")
             case("token-empty.tst", b"", ver, "FormatError", "empty")
-            case("token-not-der.tst", b"-----BEGIN PKCS7-----\n", ver, "FormatError",
-                 "not valid DER")
-            case("token-not-signed-data.tst", bytes(cms.ContentInfo(
-                {"content_type": "data", "content": b"trust me"}).dump()),
-                ver, "FormatError", "not signed data")
+            case(
+                "token-not-der.tst", b"-----BEGIN PKCS7-----\n", ver, "FormatError", "not valid DER"
+            )
+            case(
+                "token-not-signed-data.tst",
+                bytes(cms.ContentInfo({"content_type": "data", "content": b"trust me"}).dump()),
+                ver,
+                "FormatError",
+                "not signed data",
+            )
             signed_other = work / "cms.der"
             (work / "payload").write_bytes(DIGEST)
             subprocess.run(
-                [openssl, "cms", "-sign", "-binary", "-nodetach", "-outform", "DER",
-                 "-in", str(work / "payload"), "-signer", str(tsa.tsa_cert_file),
-                 "-inkey", str(tsa.tsa_key_file), "-out", str(signed_other)],
-                check=True, capture_output=True,
+                [
+                    openssl,
+                    "cms",
+                    "-sign",
+                    "-binary",
+                    "-nodetach",
+                    "-outform",
+                    "DER",
+                    "-in",
+                    str(work / "payload"),
+                    "-signer",
+                    str(tsa.tsa_cert_file),
+                    "-inkey",
+                    str(tsa.tsa_key_file),
+                    "-out",
+                    str(signed_other),
+                ],
+                check=True,
+                capture_output=True,
             )
-            case("token-signs-plain-data.tst", signed_other.read_bytes(),
-                 ver, "FormatError", "signs a data, not a TSTInfo")
+            case(
+                "token-signs-plain-data.tst",
+                signed_other.read_bytes(),
+                ver,
+                "FormatError",
+                "signs a data, not a TSTInfo",
+            )
 
         # A TSA under an intermediate CA: the token carries both certificates, in the order OpenSSL
         # wrote them (not DER's), and verifies with root.pem alone.
         # New intermediates until OpenSSL's order differs from DER's (about one try in two).
         for attempt in range(20):
-            with OpenSSLTimestampAuthority(work / f"chain{attempt}", "ec", openssl=openssl, ca=ca,
-                                           intermediate=True) as tsa:
+            with OpenSSLTimestampAuthority(
+                work / f"chain{attempt}", "ec", openssl=openssl, ca=ca, intermediate=True
+            ) as tsa:
                 chained = _token(tsa.reply(_request(DIGEST)))
             encodings = [c.dump() for c in _signed_data(chained)["certificates"]]
             if encodings != sorted(encodings):
@@ -250,20 +396,38 @@ def main() -> None:
 
         # Tokens from other, real TSAs that must not be trusted under root.pem.
         with OpenSSLTimestampAuthority(work / "unknown", "ec", openssl=openssl, ca=other) as tsa:
-            case("token-from-unknown-tsa.tst", _token(tsa.reply(_request(DIGEST))),
-                 "verify_token", "TimestampVerificationError", "unable to get local issuer",
-                 step="certificate_chain")
-        expired = ca.issue_tsa_certificate("Expired TSA", "ec", not_before=now - dt.timedelta(
-            days=30), not_after=now - dt.timedelta(days=1))
-        with OpenSSLTimestampAuthority(work / "expired", "ec", openssl=openssl, ca=ca,
-                                       tsa_certificate=expired) as tsa:
-            case("token-signed-after-certificate-expired.tst", _token(tsa.reply(_request(DIGEST))),
-                 "verify_token", "TimestampVerificationError", "certificate has expired",
-                 step="certificate_chain")
+            case(
+                "token-from-unknown-tsa.tst",
+                _token(tsa.reply(_request(DIGEST))),
+                "verify_token",
+                "TimestampVerificationError",
+                "unable to get local issuer",
+                step="certificate_chain",
+            )
+        expired = ca.issue_tsa_certificate(
+            "Expired TSA",
+            "ec",
+            not_before=now - dt.timedelta(days=30),
+            not_after=now - dt.timedelta(days=1),
+        )
+        with OpenSSLTimestampAuthority(
+            work / "expired", "ec", openssl=openssl, ca=ca, tsa_certificate=expired
+        ) as tsa:
+            case(
+                "token-signed-after-certificate-expired.tst",
+                _token(tsa.reply(_request(DIGEST))),
+                "verify_token",
+                "TimestampVerificationError",
+                "certificate has expired",
+                step="certificate_chain",
+            )
         eku_cases: list[tuple[str, dict[str, Any], str]] = [
             ("token-eku-not-critical.tst", {"eku_critical": False}, "marked critical"),
-            ("token-eku-code-signing.tst", {"eku": x509.ExtendedKeyUsageOID.CODE_SIGNING},
-             "not for time-stamping"),
+            (
+                "token-eku-code-signing.tst",
+                {"eku": x509.ExtendedKeyUsageOID.CODE_SIGNING},
+                "not for time-stamping",
+            ),
         ]
         for name, kwargs, phrase in eku_cases:
             # openssl ts -reply itself refuses a signer without the critical timeStamping EKU, so
@@ -273,8 +437,14 @@ def main() -> None:
             with OpenSSLTimestampAuthority(work / name, "ec", openssl=openssl, ca=ca) as tsa:
                 good = _token(tsa.reply(_request(DIGEST)))
                 swapped = _reissue_with(ca, tsa.tsa_certificate, bad)
-                case(name, _with_certificate(good, swapped), "verify_token",
-                     "TimestampVerificationError", phrase, step="tsa_certificate")
+                case(
+                    name,
+                    _with_certificate(good, swapped),
+                    "verify_token",
+                    "TimestampVerificationError",
+                    phrase,
+                    step="tsa_certificate",
+                )
 
     for old in HERE.glob("*.ts[tr]"):
         old.unlink()

@@ -33,40 +33,66 @@ def main() -> None:
     operator = RecipientKeys.generate()
     valid = recipient.public_document()
 
-    stripped = {k: v for k, v in valid["encryption_key"].items()
-                if k not in ("hpke_mlkem768x25519", "key_id")}
+    stripped = {
+        k: v
+        for k, v in valid["encryption_key"].items()
+        if k not in ("hpke_mlkem768x25519", "key_id")
+    }
     stripped["key_id"] = hashlib.sha256(canonical_json(stripped)).hexdigest()
     bad_id = {**valid["encryption_key"], "key_id": "0" * 64}
     # The recipient's own signing key over classic-only encryption keys: genuine, but holders must
     # opt in to classic X25519 before wrapping to it.
-    classic = RecipientKeys(x25519=RecipientKeys.generate(post_quantum=False).x25519,
-                            signing=recipient.signing)
+    classic = RecipientKeys(
+        x25519=RecipientKeys.generate(post_quantum=False).x25519, signing=recipient.signing
+    )
 
     cases: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
         "valid": (valid, None, None),
         "classic-only-signed-by-the-recipient": (classic.public_document(), None, None),
         "unsigned-version-1": (recipient.encryption_document(), "VerificationError", "unsigned"),
-        "signed-by-the-operator": (operator.public_document(), "VerificationError",
-                                   "not by"),
-        "encryption-key-swapped": ({**valid, "encryption_key": operator.encryption_document()},
-                                   "VerificationError", "signature does not verify"),
-        "hybrid-key-stripped": ({**valid, "encryption_key": stripped}, "VerificationError",
-                                "signature does not verify"),
-        "signature-truncated": ({**valid, "signature": valid["signature"][:-8]},
-                                "VerificationError", "signature does not verify"),
-        "signing-key-relabelled": ({**valid, "signing_key": operator.public_document()[
-            "signing_key"]}, "VerificationError", "not by"),
-        "inner-key-id-wrong-resigned": (_resign({**valid, "encryption_key": bad_id}, recipient),
-                                        "FormatError", "key_id does not match"),
-        "unknown-field": (_resign({**valid, "comment": "trust me"}, recipient), "FormatError",
-                          "unknown fields"),
+        "signed-by-the-operator": (operator.public_document(), "VerificationError", "not by"),
+        "encryption-key-swapped": (
+            {**valid, "encryption_key": operator.encryption_document()},
+            "VerificationError",
+            "signature does not verify",
+        ),
+        "hybrid-key-stripped": (
+            {**valid, "encryption_key": stripped},
+            "VerificationError",
+            "signature does not verify",
+        ),
+        "signature-truncated": (
+            {**valid, "signature": valid["signature"][:-8]},
+            "VerificationError",
+            "signature does not verify",
+        ),
+        "signing-key-relabelled": (
+            {**valid, "signing_key": operator.public_document()["signing_key"]},
+            "VerificationError",
+            "not by",
+        ),
+        "inner-key-id-wrong-resigned": (
+            _resign({**valid, "encryption_key": bad_id}, recipient),
+            "FormatError",
+            "key_id does not match",
+        ),
+        "unknown-field": (
+            _resign({**valid, "comment": "trust me"}, recipient),
+            "FormatError",
+            "unknown fields",
+        ),
         "version-1-media-type-on-signed-layout": (
             {**valid, "media_type": recipient.encryption_document()["media_type"]},
-            "VerificationError", "unsigned"),
+            "VerificationError",
+            "unsigned",
+        ),
     }
     HERE.mkdir(exist_ok=True)
-    manifest: dict[str, Any] = {"signing_key_id": recipient.signing_key_id,
-                                "key_id": recipient.key_id, "cases": {}}
+    manifest: dict[str, Any] = {
+        "signing_key_id": recipient.signing_key_id,
+        "key_id": recipient.key_id,
+        "cases": {},
+    }
     for name, (doc, error, phrase) in cases.items():
         (HERE / f"{name}.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         manifest["cases"][name] = {"raises": error, "message": phrase}

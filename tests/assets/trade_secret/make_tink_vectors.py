@@ -29,16 +29,26 @@ CASES = [(1024, n) for n in (0, 1, 968, 969, 1976, 1977, 5000)] + [(1 << 20, 100
 
 def streaming_primitive(key: bytes, segment_size: int) -> streaming_aead.StreamingAead:
     params = aes_gcm_hkdf_streaming_pb2.AesGcmHkdfStreamingParams(
-        ciphertext_segment_size=segment_size, derived_key_size=32,
-        hkdf_hash_type=common_pb2.SHA256)
+        ciphertext_segment_size=segment_size, derived_key_size=32, hkdf_hash_type=common_pb2.SHA256
+    )
     key_proto = aes_gcm_hkdf_streaming_pb2.AesGcmHkdfStreamingKey(
-        version=0, key_value=key, params=params)
-    keyset = tink_pb2.Keyset(primary_key_id=1, key=[tink_pb2.Keyset.Key(
-        key_data=tink_pb2.KeyData(
-            type_url="type.googleapis.com/google.crypto.tink.AesGcmHkdfStreamingKey",
-            value=key_proto.SerializeToString(),
-            key_material_type=tink_pb2.KeyData.SYMMETRIC),
-        status=tink_pb2.ENABLED, key_id=1, output_prefix_type=tink_pb2.RAW)])
+        version=0, key_value=key, params=params
+    )
+    keyset = tink_pb2.Keyset(
+        primary_key_id=1,
+        key=[
+            tink_pb2.Keyset.Key(
+                key_data=tink_pb2.KeyData(
+                    type_url="type.googleapis.com/google.crypto.tink.AesGcmHkdfStreamingKey",
+                    value=key_proto.SerializeToString(),
+                    key_material_type=tink_pb2.KeyData.SYMMETRIC,
+                ),
+                status=tink_pb2.ENABLED,
+                key_id=1,
+                output_prefix_type=tink_pb2.RAW,
+            )
+        ],
+    )
     return cleartext_keyset_handle.from_keyset(keyset).primitive(streaming_aead.StreamingAead)
 
 
@@ -60,10 +70,18 @@ def main() -> None:
         sink = _KeepOnClose()
         with streaming_primitive(key, segment_size).new_encrypting_stream(sink, aad) as enc:
             enc.write(plaintext)
-        vectors.append({"segment_size": segment_size, "key": key.hex(), "aad": aad.hex(),
-                        "plaintext": plaintext.hex(), "ciphertext": sink.final.hex()})
-    OUT.write_text(json.dumps({"generator": "tink-py " + _tink_version(), "vectors": vectors},
-                              indent=1) + "\n")
+        vectors.append(
+            {
+                "segment_size": segment_size,
+                "key": key.hex(),
+                "aad": aad.hex(),
+                "plaintext": plaintext.hex(),
+                "ciphertext": sink.final.hex(),
+            }
+        )
+    OUT.write_text(
+        json.dumps({"generator": "tink-py " + _tink_version(), "vectors": vectors}, indent=1) + "\n"
+    )
 
 
 def _tink_version() -> str:

@@ -174,8 +174,9 @@ def _require_node_toolchain() -> None:
     ]
     if not missing:
         return
-    missing_component(f"{', '.join(missing)} not found; install Node 20+ and run `npm ci` in "
-                      f"{ROOT}")
+    missing_component(
+        f"{', '.join(missing)} not found; install Node 20+ and run `npm ci` in {ROOT}"
+    )
 
 
 def _run_node(*args: str) -> subprocess.CompletedProcess[str]:

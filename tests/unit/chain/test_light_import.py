@@ -19,6 +19,7 @@ def test_reading_a_node_does_not_import_the_embedded_chain() -> None:
         "assert 'eth_tester' in sys.modules\n"
         "print('light')\n"
     )
-    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                         timeout=120, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=False
+    )
     assert run.returncode == 0 and run.stdout.strip() == "light", run.stderr[-800:]

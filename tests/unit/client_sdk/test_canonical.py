@@ -20,11 +20,28 @@ from ipnotary.sdk.canonical import MAX_JSON_DEPTH, canonical_json, parse_json
 from ipnotary.sdk.errors import FormatError
 
 _text = st.text(alphabet=st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
-    ["", "\x00", "\x1f", "\x7f", '"', "\\", "\b\f\n\r\t", "/", "\u2028", "\ue000", "\U0001f600",
-     "a\U00010000", "\uffff", "é", "中文"])
+    [
+        "",
+        "\x00",
+        "\x1f",
+        "\x7f",
+        '"',
+        "\\",
+        "\b\f\n\r\t",
+        "/",
+        "\u2028",
+        "\ue000",
+        "\U0001f600",
+        "a\U00010000",
+        "\uffff",
+        "é",
+        "中文",
+    ]
+)
 _keys = _text | st.sampled_from(["a", "b", "B", "aa", "\ue000", "\U0001f600", "\U00010000"])
 _ints = st.integers(min_value=-(2**53) - 2, max_value=2**53 + 2) | st.sampled_from(
-    [0, -1, 2**53 - 1, -(2**53 - 1), 2**53, -(2**53)])
+    [0, -1, 2**53 - 1, -(2**53 - 1), 2**53, -(2**53)]
+)
 _scalars = st.none() | st.booleans() | _ints | _text | st.floats(allow_nan=False)
 _values = st.recursive(
     _scalars,
@@ -84,7 +101,8 @@ def test_duplicate_keys_are_named() -> None:
     with pytest.raises(FormatError, match="the key 'b' twice"):
         parse_json('{"a": {"b": 1, "c": 2, "b": 3}}', max_bytes=1 << 20, what="doc")
     assert parse_json('{"a": {"b": 1}, "b": 2}', max_bytes=1 << 20, what="doc") == json.loads(
-        '{"a": {"b": 1}, "b": 2}')
+        '{"a": {"b": 1}, "b": 2}'
+    )
 
 
 def test_deep_nesting_is_refused_before_parsing_even_with_a_raised_recursion_limit() -> None:
@@ -107,8 +125,9 @@ def test_deep_nesting_is_refused_before_parsing_even_with_a_raised_recursion_lim
         "        raise SystemExit('accepted')\n"
         "print('refused')\n"
     )
-    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                         timeout=300, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=300, check=False
+    )
     assert run.returncode == 0 and run.stdout.strip() == "refused", (
         run.returncode,
         run.stderr[-500:],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,30 +39,49 @@ RECORD = {
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def client(handler: Handler, **kwargs: object) -> NotaryClient:
-    return NotaryClient("http://notary.test", "nk_key", transport=httpx.MockTransport(handler),
-                        **kwargs)  # type: ignore[arg-type]
+def client(handler: Handler, **kwargs: Any) -> NotaryClient:
+    return NotaryClient(
+        "http://notary.test", "nk_key", transport=httpx.MockTransport(handler), **kwargs
+    )
 
 
 def problem(status: int, code: str, detail: str) -> httpx.Response:
-    return httpx.Response(status, json={"type": f"urn:ipnotary:problem:{code}", "title": "t",
-                                        "status": status, "detail": detail, "code": code},
-                          headers={"content-type": "application/problem+json"})
+    return httpx.Response(
+        status,
+        json={
+            "type": f"urn:ipnotary:problem:{code}",
+            "title": "t",
+            "status": status,
+            "detail": detail,
+            "code": code,
+        },
+        headers={"content-type": "application/problem+json"},
+    )
 
 
 def receipt(issuer: Issuer, *, record: dict[str, object] = RECORD) -> dict[str, object]:
     from datetime import UTC, datetime
 
-    return issuer.receipt_document(dict(record), record_leaf_hash(dict(record)).hex(),
-                                   datetime(2026, 11, 27, tzinfo=UTC))
+    return issuer.receipt_document(
+        dict(record), record_leaf_hash(dict(record)).hex(), datetime(2026, 11, 27, tzinfo=UTC)
+    )
 
 
-@pytest.mark.parametrize(("status", "code"), [(401, "authentication_required"),
-                                              (403, "permission_denied"), (409, "not_anchored_yet"),
-                                              (413, "limit_exceeded"), (503, "chain_unavailable")])
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (401, "authentication_required"),
+        (403, "permission_denied"),
+        (409, "not_anchored_yet"),
+        (413, "limit_exceeded"),
+        (503, "chain_unavailable"),
+    ],
+)
 def test_a_problem_document_becomes_an_api_error_with_its_code(status: int, code: str) -> None:
-    with client(lambda _: problem(status, code, "said the service")) as c, \
-            pytest.raises(APIError) as info:
+    with (
+        client(lambda _: problem(status, code, "said the service")) as c,
+        pytest.raises(APIError) as info,
+    ):
         c.get("ev_x")
     assert (info.value.status, info.value.code, info.value.detail) == (
         status,
@@ -72,8 +92,10 @@ def test_a_problem_document_becomes_an_api_error_with_its_code(status: int, code
 
 
 def test_an_error_without_a_problem_document_still_says_what_happened() -> None:
-    with client(lambda _: httpx.Response(502, text="<html>bad gateway</html>")) as c, \
-            pytest.raises(APIError) as info:
+    with (
+        client(lambda _: httpx.Response(502, text="<html>bad gateway</html>")) as c,
+        pytest.raises(APIError) as info,
+    ):
         c.get("ev_x")
     assert (
         info.value.status == 502
@@ -105,8 +127,9 @@ def test_a_receipt_with_a_bad_signature_or_leaf_is_refused() -> None:
     forged["record"]["content"]["size"] = 12  # the record changed after signing
 
     def answer(body: dict[str, object]) -> Handler:
-        return lambda _: httpx.Response(201, json={"id": RECORD["id"], "created": True,
-                                                   "status": "pending", "receipt": body})
+        return lambda _: httpx.Response(
+            201, json={"id": RECORD["id"], "created": True, "status": "pending", "receipt": body}
+        )
 
     with client(answer(good)) as c:
         assert c.submit_digest(sha256="ab" * 32, size=11).receipt.leaf_hash == good["leaf_hash"]
@@ -122,8 +145,10 @@ def test_a_receipt_from_an_issuer_outside_the_policy_is_refused() -> None:
     stranger = receipt(Issuer(Ed25519PrivateKey.generate()))
 
     def handler(_: httpx.Request) -> httpx.Response:
-        return httpx.Response(201, json={"id": RECORD["id"], "created": True,
-                                         "status": "pending", "receipt": stranger})
+        return httpx.Response(
+            201,
+            json={"id": RECORD["id"], "created": True, "status": "pending", "receipt": stranger},
+        )
 
     with client(handler, policy=policy) as c, pytest.raises(FormatError, match="does not list"):
         c.submit_digest(sha256="ab" * 32, size=11)
@@ -135,8 +160,10 @@ def test_a_tampered_certificate_never_reaches_the_caller() -> None:
     with client(lambda _: httpx.Response(200, json=golden), policy=policy) as c:
         assert c.certificate("ev_x").record_id == golden["record"]["id"]
     golden["record"]["holder"]["name"] = "Someone Else"
-    with client(lambda _: httpx.Response(200, json=golden), policy=policy) as c, \
-            pytest.raises(VerificationError) as info:
+    with (
+        client(lambda _: httpx.Response(200, json=golden), policy=policy) as c,
+        pytest.raises(VerificationError) as info,
+    ):
         c.certificate("ev_x")
     assert info.value.step == "leaf_hash"
 
@@ -156,12 +183,16 @@ def test_content_that_does_not_match_the_record_is_deleted(tmp_path: Path) -> No
 
 
 def test_waiting_for_an_anchor_gives_up_after_its_timeout() -> None:
-    with client(lambda _: httpx.Response(200, json={"id": "ev_x", "status": "batched"})) as c, \
-            pytest.raises(TimeoutError, match="not anchored"):
+    with (
+        client(lambda _: httpx.Response(200, json={"id": "ev_x", "status": "batched"})) as c,
+        pytest.raises(TimeoutError, match="not anchored"),
+    ):
         c.wait_anchored("ev_x", timeout=0.05, poll=0.01)
 
 
 def test_the_trust_policy_the_service_suggests_is_parsed_strictly() -> None:
-    with client(lambda _: httpx.Response(200, json={"issuers": []})) as c, \
-            pytest.raises(FormatError, match="trust policy"):
+    with (
+        client(lambda _: httpx.Response(200, json={"issuers": []})) as c,
+        pytest.raises(FormatError, match="trust policy"),
+    ):
         c.trust_policy()

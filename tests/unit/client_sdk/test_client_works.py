@@ -30,8 +30,11 @@ WORK = {
     "copyright_owner": {"name": "Acme Studio Ltd", "id_type": "uscc", "id": "91350100M000100Y43"},
     "completed_on": "2025-03-01",
 }
-PRIOR = {"id": "wk_" + "0" * 32, "received_at": "2025-04-01T00:00:00.000000Z",
-         "copyright_owner": "Someone Else"}
+PRIOR = {
+    "id": "wk_" + "0" * 32,
+    "received_at": "2025-04-01T00:00:00.000000Z",
+    "copyright_owner": "Someone Else",
+}
 
 issuer = Issuer(Ed25519PrivateKey.generate())
 
@@ -49,8 +52,9 @@ def work_record(sha256: str = SHA256, kind: str = "work") -> dict[str, Any]:
 
 
 def answer(record: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    receipt = issuer.receipt_document(record, record_leaf_hash(record).hex(),
-                                      datetime(2026, 11, 27, tzinfo=UTC))
+    receipt = issuer.receipt_document(
+        record, record_leaf_hash(record).hex(), datetime(2026, 11, 27, tzinfo=UTC)
+    )
     return {"id": record["id"], "created": True, "status": "pending", "receipt": receipt, **extra}
 
 
@@ -87,19 +91,26 @@ def test_register_work_uploads_the_file_and_work_and_returns_the_checked_receipt
     assert json.dumps(WORK).encode() in body
 
 
-@pytest.mark.parametrize("record", [work_record(sha256="ab" * 32), work_record(kind="evidence")],
-                         ids=["other content", "not a work"])
+@pytest.mark.parametrize(
+    "record",
+    [work_record(sha256="ab" * 32), work_record(kind="evidence")],
+    ids=["other content", "not a work"],
+)
 def test_a_receipt_that_is_not_for_the_work_sent_is_refused(record: dict[str, Any]) -> None:
-    with client(lambda _: httpx.Response(201, json=answer(record))) as c, \
-            pytest.raises(FormatError, match=SHA256):
+    with (
+        client(lambda _: httpx.Response(201, json=answer(record))) as c,
+        pytest.raises(FormatError, match=SHA256),
+    ):
         c.register_work(CONTENT, WORK)
 
 
 def test_a_receipt_with_a_bad_signature_is_refused() -> None:
     forged = answer(work_record())
     forged["receipt"]["signature"]["value"] = forged["receipt"]["signature"]["value"][::-1]
-    with client(lambda _: httpx.Response(201, json=forged)) as c, \
-            pytest.raises(FormatError, match="invalid signature"):
+    with (
+        client(lambda _: httpx.Response(201, json=forged)) as c,
+        pytest.raises(FormatError, match="invalid signature"),
+    ):
         c.register_work(CONTENT, WORK)
 
 
@@ -117,9 +128,14 @@ def test_register_work_digest_sends_json_and_checks_the_digest() -> None:
         assert not sub.created and sub.prior_registrations == ()
         with pytest.raises(FormatError):
             c.register_work_digest(WORK, sha256="ef" * 32, size=1)
-    assert bodies[0] == ("/v1/works", "application/json",
-                         {"work": WORK, "content": {"sha256": SHA256.upper(), "size": len(CONTENT),
-                                                    "sm3": "cd" * 32}})
+    assert bodies[0] == (
+        "/v1/works",
+        "application/json",
+        {
+            "work": WORK,
+            "content": {"sha256": SHA256.upper(), "size": len(CONTENT), "sm3": "cd" * 32},
+        },
+    )
 
 
 def test_work_registrations_asks_by_digest_and_refuses_an_answer_about_other_content() -> None:
@@ -138,8 +154,10 @@ def test_work_registrations_asks_by_digest_and_refuses_an_answer_about_other_con
             c.work_registrations("ab" * 32)
         with pytest.raises(ValueError, match="64 hexadecimal"):
             c.work_registrations("not-a-digest")
-    assert [(u.path, u.params["sha256"]) for u in asked] == [("/v1/works/registrations", SHA256),
-                                                             ("/v1/works/registrations", "ab" * 32)]
+    assert [(u.path, u.params["sha256"]) for u in asked] == [
+        ("/v1/works/registrations", SHA256),
+        ("/v1/works/registrations", "ab" * 32),
+    ]
 
 
 def test_every_kind_has_its_own_prefix_and_path_and_ids_name_their_kind() -> None:
@@ -178,5 +196,10 @@ def test_the_kind_accessor_and_the_deprecated_kind_path() -> None:
             c.get("ev_4", kind_path="nowhere")
         with pytest.raises(TypeError):
             c.get("ev_5", kind=RecordKind.evidence, kind_path="evidence")
-    assert asked == ["/v1/evidence/wk_1", "/v1/pledge-events/x_2", "/v1/disclosures",
-                     "/v1/trade-secrets/ts_3", "/v1/disclosures"]
+    assert asked == [
+        "/v1/evidence/wk_1",
+        "/v1/pledge-events/x_2",
+        "/v1/disclosures",
+        "/v1/trade-secrets/ts_3",
+        "/v1/disclosures",
+    ]

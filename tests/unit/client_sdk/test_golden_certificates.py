@@ -23,8 +23,9 @@ def policy() -> TrustPolicy:
     return TrustPolicy.load(V2 / "policy.json")
 
 
-def test_the_golden_v2_certificate_verifies_offline_and_on_its_chain(policy: TrustPolicy,
-                                                                     tmp_path: Path) -> None:
+def test_the_golden_v2_certificate_verifies_offline_and_on_its_chain(
+    policy: TrustPolicy, tmp_path: Path
+) -> None:
     cert = (V2 / "certificate.json").read_bytes()
     offline = verify_certificate(cert, policy, content=V2 / "hello.txt")
     assert offline.trusted and offline.time_source is TimeSource.WITNESSES
@@ -41,6 +42,7 @@ def test_the_golden_v2_certificate_verifies_offline_and_on_its_chain(policy: Tru
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_each_hostile_certificate_fails_at_its_step(name: str, policy: TrustPolicy) -> None:
     with pytest.raises(VerificationError) as info:
-        verify_certificate((V2 / "hostile" / f"{name}.json").read_bytes(), policy,
-                           content=V2 / "hello.txt")
+        verify_certificate(
+            (V2 / "hostile" / f"{name}.json").read_bytes(), policy, content=V2 / "hello.txt"
+        )
     assert info.value.step == HOSTILE[name]["step"], (HOSTILE[name]["attack"], info.value)

@@ -209,5 +209,6 @@ def test_consistency_proofs_match_pymerkle() -> None:
         assert t.get_root(old) == tree_root(old, ours.node)
         proof = t.prove_consistency(old, 37)
         pymerkle.verify_consistency(t.get_root(old), t.get_root(37), proof)
-        verify_consistency(old, 37, tree_root(old, ours.node), ours.root,
-                           consistency_proof(old, 37, ours.node))
+        verify_consistency(
+            old, 37, tree_root(old, ours.node), ours.root, consistency_proof(old, 37, ours.node)
+        )

@@ -449,8 +449,12 @@ def test_cosign_only_signs_well_formed_checkpoints() -> None:
         signer.cosign(Checkpoint("o", 1, bytes(32)).text(), -1)
     with pytest.raises(FormatError):
         signer.cosign(Checkpoint("o", 1, bytes(32)).text(), 1 << 63)
-    assert signer.verifier().verify("not a checkpoint\n", parse_signature_lines(
-        LITEWITNESS_COSIGNATURE)[0]) is None
+    assert (
+        signer.verifier().verify(
+            "not a checkpoint\n", parse_signature_lines(LITEWITNESS_COSIGNATURE)[0]
+        )
+        is None
+    )
 
 
 def test_cosigned_checkpoint_note_checks_against_log_and_witness() -> None:

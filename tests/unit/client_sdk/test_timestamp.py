@@ -62,8 +62,11 @@ VALID_RESPONSE = _asset("valid-response.tsr")
 
 
 def _cases(call: str) -> list[Any]:
-    return [pytest.param(name, case, id=name) for name, case in sorted(MANIFEST["cases"].items())
-            if case["call"] == call]
+    return [
+        pytest.param(name, case, id=name)
+        for name, case in sorted(MANIFEST["cases"].items())
+        if case["call"] == call
+    ]
 
 
 def _expect(case: dict[str, Any]) -> Any:
@@ -241,8 +244,12 @@ def test_a_self_signed_intermediate_or_tsa_certificate_is_not_a_back_door_root()
         with pytest.raises(TimestampVerificationError, match="is self-signed") as err:
             verify_token(unknown, digest=DIGEST, trusted_roots=[ROOT], **extra)
         assert err.value.step == TimestampCheck.CERTIFICATE_CHAIN
-    assert verify_token(unknown, digest=DIGEST, trusted_roots=[ROOT, other_root],
-                        intermediates=[other_root]).digest == DIGEST
+    assert (
+        verify_token(
+            unknown, digest=DIGEST, trusted_roots=[ROOT, other_root], intermediates=[other_root]
+        ).digest
+        == DIGEST
+    )
 
 
 def test_no_trusted_roots_means_no_verification() -> None:
@@ -279,7 +286,7 @@ def _signed_regions(token: bytes) -> dict[str, range]:
 def test_every_flipped_byte_of_what_the_tsa_signed_is_refused(region: str) -> None:
     accepted = []
     for offset in _signed_regions(VALID)[region]:
-        flipped = VALID[:offset] + bytes([VALID[offset] ^ 0x01]) + VALID[offset + 1:]
+        flipped = VALID[:offset] + bytes([VALID[offset] ^ 0x01]) + VALID[offset + 1 :]
         try:
             verify_token(flipped, digest=DIGEST, trusted_roots=[ROOT])
         except (TimestampVerificationError, FormatError):
@@ -294,8 +301,11 @@ def _unsigned_labels(token: bytes) -> set[int]:
     signed = cms.ContentInfo.load(token)["content"]
     signer = signed["signer_infos"][0]
     offsets = set()
-    fields = [(signed, signed["version"]), (signer, signer["version"]),
-              (signer, signer["signature_algorithm"])]
+    fields = [
+        (signed, signed["version"]),
+        (signer, signer["version"]),
+        (signer, signer["signature_algorithm"]),
+    ]
     for parent, field in fields:
         encoded = field.dump()
         start = token.index(encoded, token.index(parent.contents))
@@ -307,7 +317,7 @@ def test_flipping_any_byte_of_the_token_is_refused_or_changes_nothing_it_says() 
     unsigned = _unsigned_labels(VALID)
     accepted = []
     for offset in range(len(VALID)):
-        flipped = VALID[:offset] + bytes([VALID[offset] ^ 0x01]) + VALID[offset + 1:]
+        flipped = VALID[:offset] + bytes([VALID[offset] ^ 0x01]) + VALID[offset + 1 :]
         try:
             info = verify_token(flipped, digest=DIGEST, trusted_roots=[ROOT])
         except (TimestampVerificationError, FormatError):
@@ -393,8 +403,9 @@ def test_request_token_uses_a_fresh_nonce_each_time() -> None:
     ],
     ids=["http-503", "html", "no-content-type", "oversized", "rejection", "garbage"],
 )
-def test_request_token_refuses_bad_replies(reply: httpx.Response, error: type[Exception],
-                                           message: str) -> None:
+def test_request_token_refuses_bad_replies(
+    reply: httpx.Response, error: type[Exception], message: str
+) -> None:
     with _client(lambda request: reply) as client, pytest.raises(error, match=re.escape(message)):
         request_token("https://tsa.example/", DIGEST, client=client)
 

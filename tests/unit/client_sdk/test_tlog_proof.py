@@ -145,7 +145,11 @@ def test_malformed_tlog_proofs_are_format_errors(text: str) -> None:
 def test_malformed_spicy_bundles_are_format_errors() -> None:
     good = format_spicy_bundle(2, TREE.audit_path(2), NOTE)
     parse_spicy_bundle(good)
-    for bad in (TLOG_PROOF_HEADER + "\n" + good, good.replace("index 2", "index x"),
-                good.replace("\n\n", "\n", 1), b"\xff" + good.encode()):
+    for bad in (
+        TLOG_PROOF_HEADER + "\n" + good,
+        good.replace("index 2", "index x"),
+        good.replace("\n\n", "\n", 1),
+        b"\xff" + good.encode(),
+    ):
         with pytest.raises(FormatError):
             parse_spicy_bundle(bad)

@@ -87,16 +87,33 @@ def pattern(size: int, seed: int = 0) -> bytes:
     return bytes(out[:size])
 
 
-def seal_bytes(tmp: Path, data: bytes, keys: RecipientKeys, *, filing_id: str | None = None,
-               segment_size: int = SEG) -> SealedSecret:
+def seal_bytes(
+    tmp: Path,
+    data: bytes,
+    keys: RecipientKeys,
+    *,
+    filing_id: str | None = None,
+    segment_size: int = SEG,
+) -> SealedSecret:
     plain = tmp / "plain.bin"
     plain.write_bytes(data)
-    return seal_secret(plain, tmp / "secret.ipnts", holder=keys.public_key(),
-                       filing_id=filing_id or new_filing_id(), segment_size=segment_size)
+    return seal_secret(
+        plain,
+        tmp / "secret.ipnts",
+        holder=keys.public_key(),
+        filing_id=filing_id or new_filing_id(),
+        segment_size=segment_size,
+    )
 
 
-def open_to(tmp: Path, sealed: SealedSecret, wrapped: WrappedKey, keys: RecipientKeys,
-            source: Path | bytes | None = None, **overrides: Any) -> bytes:
+def open_to(
+    tmp: Path,
+    sealed: SealedSecret,
+    wrapped: WrappedKey,
+    keys: RecipientKeys,
+    source: Path | bytes | None = None,
+    **overrides: Any,
+) -> bytes:
     out = tmp / "opened.bin"
     ciphertext: Path | io.BytesIO = sealed.ciphertext_path
     if isinstance(source, bytes):
@@ -115,20 +132,39 @@ def open_to(tmp: Path, sealed: SealedSecret, wrapped: WrappedKey, keys: Recipien
 @pytest.mark.parametrize(
     "size",
     [0, 1, FIRST - 1, FIRST, FIRST + 1, MIB, MIB + 1, FIRST + SEG - 16, 3 * MIB + 12345],
-    ids=["empty", "1-byte", "first-segment-minus-1", "exactly-first-segment",
-         "first-segment-plus-1", "1-MiB", "1-MiB-plus-1", "exactly-two-segments", "multi-MiB"],
+    ids=[
+        "empty",
+        "1-byte",
+        "first-segment-minus-1",
+        "exactly-first-segment",
+        "first-segment-plus-1",
+        "1-MiB",
+        "1-MiB-plus-1",
+        "exactly-two-segments",
+        "multi-MiB",
+    ],
 )
-def test_round_trip_through_disclosure(tmp_path: Path, holder: RecipientKeys,
-                                       arbitrator: RecipientKeys, size: int) -> None:
+def test_round_trip_through_disclosure(
+    tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys, size: int
+) -> None:
     data = pattern(size)
     sealed = seal_bytes(tmp_path, data, holder)
     assert sealed.size == size
-    assert inspect_container(sealed.ciphertext_path).plaintext_size(
-        sealed.ciphertext_path.stat().st_size) == size
+    assert (
+        inspect_container(sealed.ciphertext_path).plaintext_size(
+            sealed.ciphertext_path.stat().st_size
+        )
+        == size
+    )
 
     assert open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder) == data
-    to_arbitrator = disclose(sealed.holder_wrapped_key, holder, arbitrator.public_document(),
-                             filing_id=sealed.filing_id, signing_key_id=pin(arbitrator))
+    to_arbitrator = disclose(
+        sealed.holder_wrapped_key,
+        holder,
+        arbitrator.public_document(),
+        filing_id=sealed.filing_id,
+        signing_key_id=pin(arbitrator),
+    )
     assert to_arbitrator.suite == SUITE_HYBRID
     assert to_arbitrator.recipient_key_id == arbitrator.key_id
     assert open_to(tmp_path, sealed, to_arbitrator, arbitrator) == data
@@ -139,31 +175,47 @@ def test_round_trip_through_disclosure(tmp_path: Path, holder: RecipientKeys,
     size=st.one_of(
         st.integers(0, 6 * SMALL),
         # Segment boundaries for 1 KiB segments: 968 bytes in the first, 1008 in each later one.
-        st.sampled_from([SMALL - 56 + (SMALL - 16) * n for n in range(5)])
-        .flatmap(lambda edge: st.integers(edge - 2, edge + 2)),
+        st.sampled_from([SMALL - 56 + (SMALL - 16) * n for n in range(5)]).flatmap(
+            lambda edge: st.integers(edge - 2, edge + 2)
+        ),
     ),
     segment_size=st.sampled_from([SMALL, SMALL + 1, 4096]),
     chunking=st.integers(1, 5000),
 )
-def test_stream_round_trip_at_segment_boundaries(size: int, segment_size: int,
-                                                 chunking: int) -> None:
+def test_stream_round_trip_at_segment_boundaries(
+    size: int, segment_size: int, chunking: int
+) -> None:
     """Any size, any segment size, and a source that returns short reads of any length."""
     data = pattern(size, seed=size)
     key = os.urandom(32)
     sink = io.BytesIO()
     seen = bytearray()
-    assert stream.encrypt_stream(key, ShortReads(data, chunking), sink, b"aad",
-                                 segment_size=segment_size, observe=seen.extend) == size
+    assert (
+        stream.encrypt_stream(
+            key,
+            ShortReads(data, chunking),
+            sink,
+            b"aad",
+            segment_size=segment_size,
+            observe=seen.extend,
+        )
+        == size
+    )
     assert bytes(seen) == data
     ciphertext = sink.getvalue()
     assert stream.plaintext_size(len(ciphertext), segment_size) == size
     out = io.BytesIO()
-    assert stream.decrypt_stream(key, ShortReads(ciphertext, chunking), out, b"aad",
-                                 segment_size=segment_size) == size
+    assert (
+        stream.decrypt_stream(
+            key, ShortReads(ciphertext, chunking), out, b"aad", segment_size=segment_size
+        )
+        == size
+    )
     assert out.getvalue() == data
     with pytest.raises(DecryptionError):
-        stream.decrypt_stream(key, io.BytesIO(ciphertext), io.BytesIO(), b"other aad",
-                              segment_size=segment_size)
+        stream.decrypt_stream(
+            key, io.BytesIO(ciphertext), io.BytesIO(), b"other aad", segment_size=segment_size
+        )
 
 
 class ShortReads(io.RawIOBase):
@@ -177,15 +229,20 @@ class ShortReads(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         size = self._step if size < 0 else min(size, self._step)
-        chunk = self._data[self._pos:self._pos + size]
+        chunk = self._data[self._pos : self._pos + size]
         self._pos += len(chunk)
         return chunk
 
 
 def test_seal_accepts_a_stream_and_small_segments(tmp_path: Path, holder: RecipientKeys) -> None:
     data = pattern(10 * SMALL + 3)
-    sealed = seal_secret(io.BytesIO(data), tmp_path / "c", holder=holder.public_key(),
-                         filing_id="ts_stream", segment_size=SMALL)
+    sealed = seal_secret(
+        io.BytesIO(data),
+        tmp_path / "c",
+        holder=holder.public_key(),
+        filing_id="ts_stream",
+        segment_size=SMALL,
+    )
     assert inspect_container(sealed.ciphertext_path).segment_size == SMALL
     assert open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder) == data
 
@@ -197,12 +254,15 @@ def test_tink_ciphertexts_decrypt_with_our_stream_reader() -> None:
     for v in vectors:
         ciphertext = bytes.fromhex(v["ciphertext"])
         out = io.BytesIO()
-        stream.decrypt_stream(bytes.fromhex(v["key"]), io.BytesIO(ciphertext), out,
-                              bytes.fromhex(v["aad"]), segment_size=v["segment_size"])
-        assert out.getvalue() == bytes.fromhex(v["plaintext"])
-        assert stream.plaintext_size(len(ciphertext), v["segment_size"]) == len(
-            out.getvalue()
+        stream.decrypt_stream(
+            bytes.fromhex(v["key"]),
+            io.BytesIO(ciphertext),
+            out,
+            bytes.fromhex(v["aad"]),
+            segment_size=v["segment_size"],
         )
+        assert out.getvalue() == bytes.fromhex(v["plaintext"])
+        assert stream.plaintext_size(len(ciphertext), v["segment_size"]) == len(out.getvalue())
 
 
 def test_tink_decrypts_what_we_encrypt() -> None:
@@ -218,7 +278,8 @@ def test_tink_decrypts_what_we_encrypt() -> None:
         sink = io.BytesIO()
         stream.encrypt_stream(key, io.BytesIO(data), sink, b"ad", segment_size=1024)
         with streaming_primitive(key, 1024).new_decrypting_stream(
-                io.BytesIO(sink.getvalue()), b"ad") as dec:
+            io.BytesIO(sink.getvalue()), b"ad"
+        ) as dec:
             assert dec.read() == data
 
 
@@ -226,11 +287,16 @@ def test_tink_decrypts_what_we_encrypt() -> None:
 
 
 def test_disclosure_to_one_recipient_does_not_open_for_another(
-        tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys,
-        notary: RecipientKeys) -> None:
+    tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys, notary: RecipientKeys
+) -> None:
     sealed = seal_bytes(tmp_path, b"formula", holder)
-    to_arbitrator = disclose(sealed.holder_wrapped_key, holder, arbitrator.public_document(),
-                             filing_id=sealed.filing_id, signing_key_id=pin(arbitrator))
+    to_arbitrator = disclose(
+        sealed.holder_wrapped_key,
+        holder,
+        arbitrator.public_document(),
+        filing_id=sealed.filing_id,
+        signing_key_id=pin(arbitrator),
+    )
 
     with pytest.raises(DecryptionError, match="made for recipient key"):
         open_to(tmp_path, sealed, to_arbitrator, notary)
@@ -255,12 +321,16 @@ def test_a_wrapped_key_opens_only_its_own_filing(tmp_path: Path, holder: Recipie
     with pytest.raises(DecryptionError, match="failed authentication"):
         open_to(tmp_path, second, relabelled, holder)
     with pytest.raises(DecryptionError, match="for filing 'ts_first', not 'ts_second'"):
-        disclose(first.holder_wrapped_key, holder, holder.public_document(),
-                 filing_id="ts_second", signing_key_id=pin(holder))
+        disclose(
+            first.holder_wrapped_key,
+            holder,
+            holder.public_document(),
+            filing_id="ts_second",
+            signing_key_id=pin(holder),
+        )
     # The container of filing one presented as filing two is refused from its header.
     with pytest.raises(DecryptionError, match="belongs to filing 'ts_first'"):
-        open_to(tmp_path, second, second.holder_wrapped_key, holder,
-                source=first.ciphertext_path)
+        open_to(tmp_path, second, second.holder_wrapped_key, holder, source=first.ciphertext_path)
 
 
 def test_wrong_filing_id_is_refused(tmp_path: Path, holder: RecipientKeys) -> None:
@@ -270,21 +340,32 @@ def test_wrong_filing_id_is_refused(tmp_path: Path, holder: RecipientKeys) -> No
 
 
 def test_classic_x25519_only_when_the_holder_allows_it(
-        tmp_path: Path, holder: RecipientKeys) -> None:
+    tmp_path: Path, holder: RecipientKeys
+) -> None:
     """wrap_data_key never falls back on its own: a recipient without an ML-KEM-768 key gets a
     classic wrap only if the holder says so."""
     classic = RecipientKeys.generate(post_quantum=False)
     assert "hpke_mlkem768x25519" not in classic.public_document()["encryption_key"]
     sealed = seal_bytes(tmp_path, MARKER * 1000, holder)
     with pytest.raises(VerificationError, match="no post-quantum") as info:
-        disclose(sealed.holder_wrapped_key, holder, classic.public_document(),
-                 filing_id=sealed.filing_id, signing_key_id=pin(classic))
+        disclose(
+            sealed.holder_wrapped_key,
+            holder,
+            classic.public_document(),
+            filing_id=sealed.filing_id,
+            signing_key_id=pin(classic),
+        )
     assert info.value.step == RECIPIENT_KEY_STEP
     with pytest.raises(VerificationError, match="no post-quantum"):
         wrap_data_key(KeyMaterial.generate(), classic.public_key(), filing_id="ts_x")
-    wrapped = disclose(sealed.holder_wrapped_key, holder, classic.public_document(),
-                       filing_id=sealed.filing_id, signing_key_id=pin(classic),
-                       allow_classic=True)
+    wrapped = disclose(
+        sealed.holder_wrapped_key,
+        holder,
+        classic.public_document(),
+        filing_id=sealed.filing_id,
+        signing_key_id=pin(classic),
+        allow_classic=True,
+    )
     assert wrapped.suite == SUITE_X25519
     assert len(wrapped.to_bytes()) < 600  # no 1120-byte hybrid encapsulation
     assert open_to(tmp_path, sealed, wrapped, classic) == MARKER * 1000
@@ -299,18 +380,21 @@ def test_stripping_the_hybrid_key_from_a_document_is_detected(arbitrator: Recipi
     """The operator cannot silently downgrade a recipient to classic X25519: the stripped
     document no longer carries the recipient's signature."""
     doc = arbitrator.public_document()
-    inner = {k: v for k, v in doc["encryption_key"].items()
-             if k not in ("hpke_mlkem768x25519", "key_id")}
+    inner = {
+        k: v for k, v in doc["encryption_key"].items() if k not in ("hpke_mlkem768x25519", "key_id")
+    }
     inner["key_id"] = hashlib.sha256(canonical_json(inner)).hexdigest()
     with pytest.raises(VerificationError, match="signature does not verify"):
-        verify_recipient_document({**doc, "encryption_key": inner},
-                                  signing_key_id=pin(arbitrator))
+        verify_recipient_document({**doc, "encryption_key": inner}, signing_key_id=pin(arbitrator))
 
 
 def test_wrap_data_key_takes_no_unverified_document(arbitrator: RecipientKeys) -> None:
     with pytest.raises(TypeError, match="verify_recipient_document"):
-        wrap_data_key(KeyMaterial.generate(), arbitrator.public_document(),  # type: ignore[arg-type]
-                      filing_id="ts_x")
+        wrap_data_key(
+            KeyMaterial.generate(),
+            arbitrator.public_document(),  # type: ignore[arg-type]
+            filing_id="ts_x",
+        )
 
 
 def key_document_cases() -> list[str]:
@@ -319,7 +403,8 @@ def key_document_cases() -> list[str]:
 
 @pytest.mark.parametrize("case", key_document_cases())
 def test_a_served_key_document_is_used_only_if_the_pinned_key_signed_it(
-        tmp_path: Path, holder: RecipientKeys, case: str) -> None:
+    tmp_path: Path, holder: RecipientKeys, case: str
+) -> None:
     """What a malicious operator could serve in place of the recipient's document, one file per
     attack (tests/assets/trade_secret/key-documents/)."""
     manifest = json.loads((KEY_DOCS / "manifest.json").read_text())
@@ -329,14 +414,26 @@ def test_a_served_key_document_is_used_only_if_the_pinned_key_signed_it(
     if expected["raises"] is None:
         key = verify_recipient_document(doc, signing_key_id=manifest["signing_key_id"])
         assert key.signing_key_id == manifest["signing_key_id"]
-        wrapped = disclose(sealed.holder_wrapped_key, holder, doc, filing_id=sealed.filing_id,
-                           signing_key_id=manifest["signing_key_id"], allow_classic=True)
+        wrapped = disclose(
+            sealed.holder_wrapped_key,
+            holder,
+            doc,
+            filing_id=sealed.filing_id,
+            signing_key_id=manifest["signing_key_id"],
+            allow_classic=True,
+        )
         assert wrapped.recipient_key_id == key.key_id
         return
     error = {"VerificationError": VerificationError, "FormatError": FormatError}[expected["raises"]]
     with pytest.raises(error, match=expected["message"]) as info:
-        disclose(sealed.holder_wrapped_key, holder, doc, filing_id=sealed.filing_id,
-                 signing_key_id=manifest["signing_key_id"], allow_classic=True)
+        disclose(
+            sealed.holder_wrapped_key,
+            holder,
+            doc,
+            filing_id=sealed.filing_id,
+            signing_key_id=manifest["signing_key_id"],
+            allow_classic=True,
+        )
     if isinstance(info.value, VerificationError):
         assert info.value.step == RECIPIENT_KEY_STEP
     # The service's own check (no pin) refuses the same forgeries of the signature.
@@ -374,28 +471,30 @@ class FakeService:
 
 
 def test_the_client_fetches_the_key_document_once_and_sends_nothing_for_a_substitute(
-        tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys) -> None:
+    tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys
+) -> None:
     sealed = seal_bytes(tmp_path, b"formula", holder)
     operator = RecipientKeys.generate()
     fake = FakeService(sealed.holder_wrapped_key, operator.public_document())
     with NotaryClient("http://notary.test", "k", transport=httpx.MockTransport(fake)) as client:
         with pytest.raises(VerificationError, match="not by"):
-            client.disclose_trade_secret(sealed.filing_id, holder, "prn_arb",
-                                         signing_key_id=pin(arbitrator))
+            client.disclose_trade_secret(
+                sealed.filing_id, holder, "prn_arb", signing_key_id=pin(arbitrator)
+            )
         assert fake.document_fetches == 1 and fake.posted == []
 
         fake.served, fake.document_fetches = arbitrator.public_document(), 0
         with pytest.raises(APIError):  # the fake stops at the POST; what was posted is checked
-            client.disclose_trade_secret(sealed.filing_id, holder, "prn_arb",
-                                         signing_key_id=pin(arbitrator))
+            client.disclose_trade_secret(
+                sealed.filing_id, holder, "prn_arb", signing_key_id=pin(arbitrator)
+            )
     assert fake.document_fetches == 1
     wrapped = WrappedKey.from_json(fake.posted[0]["wrapped_key"])
     assert wrapped.recipient_key_id == arbitrator.key_id and wrapped.suite == SUITE_HYBRID
     assert open_to(tmp_path, sealed, wrapped, arbitrator) == b"formula"
 
 
-def test_key_files_made_before_signed_documents_keep_opening_their_filings(
-        tmp_path: Path) -> None:
+def test_key_files_made_before_signed_documents_keep_opening_their_filings(tmp_path: Path) -> None:
     """recipient-keys.json is a first-version key file (no signing key); upgrading it keeps the
     key id, so the filing wrapped to it still opens, and the upgraded file can sign."""
     manifest = json.loads((ASSETS / "manifest.json").read_text())
@@ -406,12 +505,21 @@ def test_key_files_made_before_signed_documents_keep_opening_their_filings(
     old.with_signing_key().save(tmp_path / "upgraded.json")
     upgraded = RecipientKeys.load(tmp_path / "upgraded.json")
     assert upgraded.key_id == old.key_id and upgraded.signing_key_id is not None
-    opened = open_secret(ASSETS / "valid.bin", WrappedKey.from_json(manifest["wrapped_key"]),
-                         upgraded, tmp_path / "out", filing_id=manifest["filing_id"],
-                         commitment=manifest["commitment"])
+    opened = open_secret(
+        ASSETS / "valid.bin",
+        WrappedKey.from_json(manifest["wrapped_key"]),
+        upgraded,
+        tmp_path / "out",
+        filing_id=manifest["filing_id"],
+        commitment=manifest["commitment"],
+    )
     assert opened.size == manifest["plaintext_size"]
-    assert verify_recipient_document(upgraded.public_document(),
-                                     signing_key_id=upgraded.signing_key_id).key_id == old.key_id
+    assert (
+        verify_recipient_document(
+            upgraded.public_document(), signing_key_id=upgraded.signing_key_id
+        ).key_id
+        == old.key_id
+    )
     with pytest.raises(ValueError, match="already have a signing key"):
         upgraded.with_signing_key()
 
@@ -438,32 +546,45 @@ def test_hostile_container_is_refused(tmp_path: Path, attack: str) -> None:
     wrapped = WrappedKey.from_json(manifest["wrapped_key"])
     out = tmp_path / "opened.bin"
     with pytest.raises(DecryptionError, match=manifest["cases"][attack]):
-        open_secret(ASSETS / f"{attack}.bin", wrapped, keys, out,
-                    filing_id=manifest["filing_id"], commitment=manifest["commitment"])
+        open_secret(
+            ASSETS / f"{attack}.bin",
+            wrapped,
+            keys,
+            out,
+            filing_id=manifest["filing_id"],
+            commitment=manifest["commitment"],
+        )
     assert list(tmp_path.iterdir()) == [], "no plaintext, partial or whole, may be left behind"
 
 
 def test_the_untampered_asset_opens(tmp_path: Path) -> None:
     manifest = json.loads((ASSETS / "manifest.json").read_text())
     keys = RecipientKeys.load(ASSETS / "recipient-keys.json")
-    opened = open_secret(ASSETS / "valid.bin", WrappedKey.from_json(manifest["wrapped_key"]), keys,
-                         tmp_path / "out", filing_id=manifest["filing_id"],
-                         commitment=manifest["commitment"])
+    opened = open_secret(
+        ASSETS / "valid.bin",
+        WrappedKey.from_json(manifest["wrapped_key"]),
+        keys,
+        tmp_path / "out",
+        filing_id=manifest["filing_id"],
+        commitment=manifest["commitment"],
+    )
     assert opened.size == manifest["plaintext_size"]
     assert b"TRADE-SECRET-MARKER" in opened.path.read_bytes()
 
 
 @pytest.fixture(scope="module")
-def small_container(tmp_path_factory: pytest.TempPathFactory,
-                    holder: RecipientKeys) -> tuple[SealedSecret, bytes]:
+def small_container(
+    tmp_path_factory: pytest.TempPathFactory, holder: RecipientKeys
+) -> tuple[SealedSecret, bytes]:
     """Four 1 KiB segments, the last one short."""
     tmp = tmp_path_factory.mktemp("small")
     sealed = seal_bytes(tmp, pattern(3200), holder, segment_size=SMALL)
     return sealed, sealed.ciphertext_path.read_bytes()
 
 
-def test_every_header_byte_is_protected(tmp_path: Path, holder: RecipientKeys,
-                                        small_container: tuple[SealedSecret, bytes]) -> None:
+def test_every_header_byte_is_protected(
+    tmp_path: Path, holder: RecipientKeys, small_container: tuple[SealedSecret, bytes]
+) -> None:
     """Flip each byte of the magic, JSON header and stream header: every flip is refused."""
     sealed, data = small_container
     header_end = len(inspect_container(sealed.ciphertext_path).header_bytes)
@@ -475,8 +596,8 @@ def test_every_header_byte_is_protected(tmp_path: Path, holder: RecipientKeys,
 
 
 def test_a_flipped_byte_in_each_segment_is_refused(
-        tmp_path: Path, holder: RecipientKeys,
-        small_container: tuple[SealedSecret, bytes]) -> None:
+    tmp_path: Path, holder: RecipientKeys, small_container: tuple[SealedSecret, bytes]
+) -> None:
     sealed, data = small_container
     start = len(inspect_container(sealed.ciphertext_path).header_bytes)
     # First byte, a middle byte and the last tag byte of every segment.
@@ -488,15 +609,15 @@ def test_a_flipped_byte_in_each_segment_is_refused(
             tampered[offset] ^= 0x01
             where = "first segment" if index == 0 else f"segment {index}"
             with pytest.raises(DecryptionError, match=f"{where} failed authentication"):
-                open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder,
-                        source=bytes(tampered))
+                open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder, source=bytes(tampered))
     assert not (tmp_path / "opened.bin").exists()
 
 
 def test_cut_and_extended_streams_are_named(tmp_path: Path, holder: RecipientKeys) -> None:
     """A container whose final segment is full: cutting it or appending to it is reported so."""
-    sealed = seal_bytes(tmp_path, pattern((SMALL - 56) + 2 * (SMALL - 16)), holder,
-                        segment_size=SMALL)
+    sealed = seal_bytes(
+        tmp_path, pattern((SMALL - 56) + 2 * (SMALL - 16)), holder, segment_size=SMALL
+    )
     data = sealed.ciphertext_path.read_bytes()
     assert (len(data) - len(inspect_container(sealed.ciphertext_path).header_bytes)) % SMALL == 0
     with pytest.raises(DecryptionError, match="appended after the final segment"):
@@ -519,7 +640,8 @@ def test_a_tampered_wrapped_key_is_refused(tmp_path: Path, holder: RecipientKeys
 
 
 def test_the_commitment_hides_the_plaintext_and_its_digest(
-        tmp_path: Path, holder: RecipientKeys) -> None:
+    tmp_path: Path, holder: RecipientKeys
+) -> None:
     data = b"guessable secret: the recipe is flour"
     sealed = seal_bytes(tmp_path, data, holder)
     digest = hashlib.sha256(data).digest()
@@ -537,12 +659,14 @@ def test_the_commitment_hides_the_plaintext_and_its_digest(
 
 
 def test_the_holder_cannot_open_the_commitment_to_another_plaintext(
-        tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys) -> None:
+    tmp_path: Path, holder: RecipientKeys, arbitrator: RecipientKeys
+) -> None:
     """A holder who later wants the arbitrator to accept different contents under the anchored
     commitment must forge a new container and key; the commitment check catches it."""
     original = seal_bytes(tmp_path, b"the real formula", holder, filing_id="ts_dispute")
-    salt = unwrap_data_key(original.holder_wrapped_key, holder,
-                           filing_id="ts_dispute").commitment_salt
+    salt = unwrap_data_key(
+        original.holder_wrapped_key, holder, filing_id="ts_dispute"
+    ).commitment_salt
     with pytest.raises(VerificationError, match="do not open"):
         verify_commitment(hashlib.sha256(b"a better formula").digest(), salt, original.commitment)
 
@@ -553,7 +677,9 @@ def test_the_holder_cannot_open_the_commitment_to_another_plaintext(
     # Even reusing the original salt does not help.
     to_arbitrator = wrap_data_key(
         KeyMaterial(data_key=forged_material.data_key, commitment_salt=salt),
-        arbitrator.public_key(), filing_id="ts_dispute")
+        arbitrator.public_key(),
+        filing_id="ts_dispute",
+    )
     with pytest.raises(DecryptionError, match="does not match the filed commitment"):
         open_to(tmp_path, original, to_arbitrator, arbitrator, source=forged.ciphertext_path)
     assert not (tmp_path / "opened.bin").exists()
@@ -572,15 +698,26 @@ def test_a_wrong_commitment_leaves_no_plaintext(tmp_path: Path, holder: Recipien
 
 
 def test_nothing_sent_to_the_service_contains_the_plaintext_or_its_digest(
-        tmp_path: Path, holder: RecipientKeys) -> None:
+    tmp_path: Path, holder: RecipientKeys
+) -> None:
     data = b"prefix " + MARKER + b" suffix" + pattern(2 * MIB) + MARKER
     sealed = seal_bytes(tmp_path, data, holder)
     material = unwrap_data_key(sealed.holder_wrapped_key, holder, filing_id=sealed.filing_id)
     digest = hashlib.sha256(data).digest()
-    uploaded = [sealed.ciphertext_path.read_bytes(), sealed.holder_wrapped_key.to_bytes(),
-                sealed.commitment.encode(), canonical_json(holder.public_document())]
-    forbidden = [MARKER, digest, digest.hex().encode(), material.data_key,
-                 material.commitment_salt, material.commitment_salt.hex().encode()]
+    uploaded = [
+        sealed.ciphertext_path.read_bytes(),
+        sealed.holder_wrapped_key.to_bytes(),
+        sealed.commitment.encode(),
+        canonical_json(holder.public_document()),
+    ]
+    forbidden = [
+        MARKER,
+        digest,
+        digest.hex().encode(),
+        material.data_key,
+        material.commitment_salt,
+        material.commitment_salt.hex().encode(),
+    ]
     for blob in uploaded:
         for needle in forbidden:
             assert needle not in blob
@@ -588,7 +725,8 @@ def test_nothing_sent_to_the_service_contains_the_plaintext_or_its_digest(
 
 
 def test_opened_and_sealed_files_are_private_to_the_user(
-        tmp_path: Path, holder: RecipientKeys) -> None:
+    tmp_path: Path, holder: RecipientKeys
+) -> None:
     sealed = seal_bytes(tmp_path, MARKER, holder)
     open_to(tmp_path, sealed, sealed.holder_wrapped_key, holder)
     assert stat.S_IMODE((tmp_path / "opened.bin").stat().st_mode) == 0o600
@@ -664,8 +802,10 @@ def test_private_key_file_round_trip(tmp_path: Path, arbitrator: RecipientKeys) 
     arbitrator.save(tmp_path / "locked.json", password="correct horse", scrypt_n=1 << 14)
     text = (tmp_path / "locked.json").read_text()
     assert arbitrator.private_document()["x25519"] not in text
-    assert RecipientKeys.load(tmp_path / "locked.json", password="correct horse").key_id == \
-        arbitrator.key_id
+    assert (
+        RecipientKeys.load(tmp_path / "locked.json", password="correct horse").key_id
+        == arbitrator.key_id
+    )
     with pytest.raises(DecryptionError, match="wrong password"):
         RecipientKeys.load(tmp_path / "locked.json", password="wrong horse")
     with pytest.raises(DecryptionError, match="password-protected"):
@@ -692,8 +832,7 @@ def test_filing_ids(holder: RecipientKeys, tmp_path: Path) -> None:
     assert fid.startswith("ts_") and len(fid) == 35 and fid != new_filing_id()
     for bad in ("", "x" * 129, "ts/1", "ts 1", "-ts", "ts_\u00e9"):
         with pytest.raises(FormatError):
-            seal_secret(io.BytesIO(b""), tmp_path / "c", holder=holder.public_key(),
-                        filing_id=bad)
+            seal_secret(io.BytesIO(b""), tmp_path / "c", holder=holder.public_key(), filing_id=bad)
     assert not (tmp_path / "c").exists()
 
 
@@ -754,7 +893,10 @@ def test_constant_memory_for_a_256_mib_stream(tmp_path: Path) -> None:
     total = 256 * MIB
     result = subprocess.run(
         [sys.executable, "-c", _RSS_SCRIPT, str(tmp_path), str(total)],
-        capture_output=True, text=True, check=True, timeout=600,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
         cwd=Path(__file__).resolve().parents[3],
     )
     report = json.loads(result.stdout)

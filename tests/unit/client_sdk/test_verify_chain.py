@@ -17,12 +17,15 @@ V1 = Path(__file__).resolve().parents[2] / "assets" / "certificates" / "v1"
 def test_the_golden_v1_certificate_checks_out_on_its_chain(tmp_path: Path) -> None:
     shutil.copytree(V1 / "chain", tmp_path / "chain")  # never open the committed files for writing
     trust = json.loads((V1 / "trust.json").read_text())
-    policy = TrustPolicy(issuers=[IssuerKey(public_key=trust["issuer"]["public_key"])],
-                         require_independent_time=False)
+    policy = TrustPolicy(
+        issuers=[IssuerKey(public_key=trust["issuer"]["public_key"])],
+        require_independent_time=False,
+    )
     view = open_chain_view(embedded_dir=tmp_path / "chain")
     try:
-        result = verify_certificate((V1 / "certificate.json").read_bytes(), policy,
-                                    content=V1 / "golden.txt", chain=view)
+        result = verify_certificate(
+            (V1 / "certificate.json").read_bytes(), policy, content=V1 / "golden.txt", chain=view
+        )
     finally:
         view.close()
     assert result.chain_checked and result.confirmations == 1
@@ -36,8 +39,10 @@ def test_an_unreachable_node_is_not_a_forgery() -> None:
     from tests.conftest import free_port
 
     trust = json.loads((V1 / "trust.json").read_text())
-    policy = TrustPolicy(issuers=[IssuerKey(public_key=trust["issuer"]["public_key"])],
-                         require_independent_time=False)
+    policy = TrustPolicy(
+        issuers=[IssuerKey(public_key=trust["issuer"]["public_key"])],
+        require_independent_time=False,
+    )
     view = open_chain_view(rpc_url=f"http://127.0.0.1:{free_port()}", request_timeout=2)
     try:
         verify_certificate((V1 / "certificate.json").read_bytes(), policy, chain=view)
@@ -57,8 +62,12 @@ def test_the_cli_says_the_chain_could_not_be_read_with_its_own_exit_status(tmp_p
 
     trust = json.loads((V1 / "trust.json").read_text())
     policy = tmp_path / "policy.json"
-    policy.write_bytes(TrustPolicy(issuers=[IssuerKey(public_key=trust["issuer"]["public_key"])],
-                                   require_independent_time=False).to_json_bytes())
+    policy.write_bytes(
+        TrustPolicy(
+            issuers=[IssuerKey(public_key=trust["issuer"]["public_key"])],
+            require_independent_time=False,
+        ).to_json_bytes()
+    )
     result = CliRunner().invoke(
         app,
         [

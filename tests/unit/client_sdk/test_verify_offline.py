@@ -49,38 +49,65 @@ class Deployment:
     log: NoteSigner = field(
         default_factory=lambda: NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
     )
-    witnesses: list[CosignatureSigner] = field(default_factory=lambda: [
-        CosignatureSigner(f"witness.test/w{i}", Ed25519PrivateKey.generate()) for i in range(3)])
+    witnesses: list[CosignatureSigner] = field(
+        default_factory=lambda: [
+            CosignatureSigner(f"witness.test/w{i}", Ed25519PrivateKey.generate()) for i in range(3)
+        ]
+    )
 
     def policy(self, quorum: int = 2, **changes: Any) -> TrustPolicy:
         fields: dict[str, Any] = {
             "log": LogPolicy(origin=ORIGIN, keys=[self.log.vkey()]),
             "issuers": [IssuerKey(public_key=self.issuer.public_key_b64)],
-            "witnesses": WitnessPolicy(quorum=quorum, members=[
-                Witness(name=f"Witness {i}", key=w.vkey()) for i, w in enumerate(self.witnesses)]),
+            "witnesses": WitnessPolicy(
+                quorum=quorum,
+                members=[
+                    Witness(name=f"Witness {i}", key=w.vkey()) for i, w in enumerate(self.witnesses)
+                ],
+            ),
             **changes,
         }
         return TrustPolicy(**fields)
 
-    def certificate(self, *, n: int = 5, index: int = 2, cosign: dict[int, int] | None = None,
-                    issued_at: datetime | None = None, received_at: datetime = RECEIVED,
-                    issuer: Issuer | None = None, log: NoteSigner | None = None) -> dict[str, Any]:
+    def certificate(
+        self,
+        *,
+        n: int = 5,
+        index: int = 2,
+        cosign: dict[int, int] | None = None,
+        issued_at: datetime | None = None,
+        received_at: datetime = RECEIVED,
+        issuer: Issuer | None = None,
+        log: NoteSigner | None = None,
+    ) -> dict[str, Any]:
         """A certificate for record ``index`` of ``n``, its checkpoint cosigned by witness i at
         T0 + seconds for each ``cosign`` item (default: all three, at +3, +4, +5 s)."""
         records = [
-            {"id": f"ev_{i:032x}", "kind": "evidence", "schema": 1,
-             "holder": {"id": "prn_1", "name": "Acme"},
-             "content": {"size": CONTENT.size, "sha256": CONTENT.sha256, "sm3": CONTENT.sm3,
-                         "cid": CONTENT.cid} if i == index else {"size": i, "sha256": f"{i:064x}"},
-             "received_at": format_timestamp(received_at)}
+            {
+                "id": f"ev_{i:032x}",
+                "kind": "evidence",
+                "schema": 1,
+                "holder": {"id": "prn_1", "name": "Acme"},
+                "content": {
+                    "size": CONTENT.size,
+                    "sha256": CONTENT.sha256,
+                    "sm3": CONTENT.sm3,
+                    "cid": CONTENT.cid,
+                }
+                if i == index
+                else {"size": i, "sha256": f"{i:064x}"},
+                "received_at": format_timestamp(received_at),
+            }
             for i in range(n)
         ]
         tree = MerkleTree.from_leaf_hashes([record_leaf_hash(r) for r in records])
         signer = log or self.log
         text = Checkpoint(origin=signer.name, size=n, root=tree.root).text()
         cosign = {0: 3, 1: 4, 2: 5} if cosign is None else cosign
-        signatures = (signer.sign(text), *(
-            self.witnesses[i].cosign(text, T0 + seconds) for i, seconds in cosign.items()))
+        signatures = (
+            signer.sign(text),
+            *(self.witnesses[i].cosign(text, T0 + seconds) for i, seconds in cosign.items()),
+        )
         cert = (issuer or self.issuer).certificate(
             record=records[index],
             leaf_hash=record_leaf_hash(records[index]).hex(),
@@ -123,8 +150,18 @@ def test_valid_certificate_is_proven_by_the_quorums_kth_earliest_cosignature(
     cert = deployment.certificate()
     result = verify_certificate(cert, deployment.policy(quorum=2), content=b"hello world")
     assert result.verdict is Verdict.VALID and result.trusted
-    assert result.steps == ("format", "content", "leaf_hash", "checkpoint", "inclusion_proof",
-                            "signature", "issuer", "witnesses", "anchor_fields", "time")
+    assert result.steps == (
+        "format",
+        "content",
+        "leaf_hash",
+        "checkpoint",
+        "inclusion_proof",
+        "signature",
+        "issuer",
+        "witnesses",
+        "anchor_fields",
+        "time",
+    )
     assert result.time_source is TimeSource.WITNESSES
     assert result.proven_time == datetime.fromtimestamp(T0 + 4, UTC)  # 2nd of +3, +4, +5
     assert result.witnesses == ("Witness 0", "Witness 1", "Witness 2")
@@ -153,10 +190,12 @@ def test_fewer_than_k_dishonest_witnesses_cannot_backdate(deployment: Deployment
     assert info.value.step == Step.TIME and "2019" in info.value.reason
 
 
-@pytest.mark.parametrize(("cosign", "quorum"), [({0: 3}, 2), ({}, 1)],
-                         ids=["one-of-two", "stripped"])
-def test_a_missing_quorum_fails_at_witnesses(deployment: Deployment, cosign: dict[int, int],
-                                              quorum: int) -> None:
+@pytest.mark.parametrize(
+    ("cosign", "quorum"), [({0: 3}, 2), ({}, 1)], ids=["one-of-two", "stripped"]
+)
+def test_a_missing_quorum_fails_at_witnesses(
+    deployment: Deployment, cosign: dict[int, int], quorum: int
+) -> None:
     cert = deployment.certificate(cosign=cosign)
     with pytest.raises(VerificationError) as info:
         verify_certificate(cert, deployment.policy(quorum=quorum))
@@ -216,19 +255,24 @@ def test_an_unknown_issuer_or_one_outside_its_window_fails_at_issuer(
     with pytest.raises(VerificationError) as info:
         verify_certificate(cert, deployment.policy())
     assert info.value.step == Step.ISSUER  # ... but not signed by an issuer we trust
-    retired = deployment.policy(issuers=[IssuerKey(public_key=deployment.issuer.public_key_b64,
-                                                   not_after="2026-01-01T00:00:00Z")])
+    retired = deployment.policy(
+        issuers=[
+            IssuerKey(public_key=deployment.issuer.public_key_b64, not_after="2026-01-01T00:00:00Z")
+        ]
+    )
     with pytest.raises(VerificationError) as info:
         verify_certificate(deployment.certificate(), retired)
     assert info.value.step == Step.ISSUER and "trusted from" in info.value.reason
 
 
-def test_times_that_contradict_each_other_fail_at_time(deployment: Deployment,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_times_that_contradict_each_other_fail_at_time(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Our issuer refuses to sign such certificates; a forger's would not.
     monkeypatch.setattr("ipnotary.service.services.issuer.verify_certificate", lambda *a, **k: None)
-    late_receipt = deployment.certificate(received_at=datetime(2027, 1, 1, tzinfo=UTC),
-                                          issued_at=datetime(2027, 1, 2, tzinfo=UTC))
+    late_receipt = deployment.certificate(
+        received_at=datetime(2027, 1, 1, tzinfo=UTC), issued_at=datetime(2027, 1, 2, tzinfo=UTC)
+    )
     with pytest.raises(VerificationError) as info:
         verify_certificate(late_receipt, deployment.policy())
     assert info.value.step == Step.TIME and "received" in info.value.reason
@@ -292,7 +336,7 @@ def _mutate(value: Any) -> Any:
         i = len(value) // 2
         c = value[i] if value else "a"
         swap = {"0": "1", "1": "0", "a": "b", "b": "a", "Z": "Z"}.get(c, "a" if c != "a" else "b")
-        return value[:i] + swap + value[i + 1:] if value else "x"
+        return value[:i] + swap + value[i + 1 :] if value else "x"
     if isinstance(value, list):
         return value[:-1]
     return value
@@ -346,7 +390,7 @@ def test_every_character_of_the_checkpoint_matters(deployment: Deployment) -> No
         if c in "\n—":
             continue
         forged = copy.deepcopy(cert)
-        forged["log"]["checkpoint"] = note[:i] + ("B" if c == "A" else "A") + note[i + 1:]
+        forged["log"]["checkpoint"] = note[:i] + ("B" if c == "A" else "A") + note[i + 1 :]
         with pytest.raises(VerificationError) as info:
             verify_certificate(deployment.resign(forged), policy)
         assert info.value.step in {Step.CHECKPOINT, Step.INCLUSION_PROOF, Step.WITNESSES}, (
@@ -408,8 +452,9 @@ def _v1_policy(**changes: Any) -> TrustPolicy:
 
 def test_the_golden_v1_certificate_verifies_as_attested_by_the_operator_alone() -> None:
     cert = (V1 / "certificate.json").read_bytes()
-    result = verify_certificate(cert, _v1_policy(require_independent_time=False),
-                                content=V1 / "golden.txt")
+    result = verify_certificate(
+        cert, _v1_policy(require_independent_time=False), content=V1 / "golden.txt"
+    )
     assert result.trusted and result.certificate_version == 1
     assert result.time_source is TimeSource.OPERATOR and result.log_origin is None
     assert verify_certificate(cert, None).verdict is Verdict.NOT_TRUSTED
@@ -417,8 +462,10 @@ def test_the_golden_v1_certificate_verifies_as_attested_by_the_operator_alone() 
 
 def test_a_v1_certificate_cannot_meet_a_witness_quorum(deployment: Deployment) -> None:
     cert = (V1 / "certificate.json").read_bytes()
-    policy = _v1_policy(log=LogPolicy(origin=ORIGIN, keys=[deployment.log.vkey()]),
-                        witnesses=deployment.policy().witnesses)
+    policy = _v1_policy(
+        log=LogPolicy(origin=ORIGIN, keys=[deployment.log.vkey()]),
+        witnesses=deployment.policy().witnesses,
+    )
     with pytest.raises(VerificationError) as info:
         verify_certificate(cert, policy)
     assert info.value.step == Step.WITNESSES and "version 1" in info.value.reason

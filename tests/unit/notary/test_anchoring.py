@@ -70,8 +70,16 @@ class FakeRegistry:
         self.sizes.append(tree_size)
         self.transactions += 1
         n = len(self.roots) + 1
-        receipt = FakeReceipt(1337, "0x" + "ab" * 20, n, "0x" + f"{n:064x}", n, "0x" + f"{n:064x}",
-                              1_700_000_000 + n, 50_000)
+        receipt = FakeReceipt(
+            1337,
+            "0x" + "ab" * 20,
+            n,
+            "0x" + f"{n:064x}",
+            n,
+            "0x" + f"{n:064x}",
+            1_700_000_000 + n,
+            50_000,
+        )
         self.roots[root] = receipt
         return receipt
 
@@ -121,8 +129,13 @@ def submit(engine: Engine, n: int, *, holder=None) -> list[tuple[int, str]]:  # 
                     received_at=at,
                 )
 
-            rec = accept_record(session, kind="evidence", owner=holder, build_body=build,
-                                dedup=f"evidence:{holder.id}:{digest}").record
+            rec = accept_record(
+                session,
+                kind="evidence",
+                owner=holder,
+                build_body=build,
+                dedup=f"evidence:{holder.id}:{digest}",
+            ).record
             assert rec.seq is not None
             out.append((rec.seq, rec.id))
     return out
@@ -154,10 +167,14 @@ def test_batches_append_to_one_log_with_signed_growing_checkpoints(
             assert tlog.signer.verifier().verify(note.text, note.signatures[0])
             checkpoints.append(checkpoint)
         # the second checkpoint provably extends the first
-        verify_consistency(10, 20, checkpoints[0].root, checkpoints[1].root,
-                           consistency_proof(session, 10, 20))
-        records = session.exec(select(Record).where(Record.batch_seq.is_not(None))  # type: ignore[union-attr]
-                               .order_by(col(Record.seq))).all()
+        verify_consistency(
+            10, 20, checkpoints[0].root, checkpoints[1].root, consistency_proof(session, 10, 20)
+        )
+        records = session.exec(
+            select(Record)
+            .where(Record.batch_seq.is_not(None))  # type: ignore[union-attr]
+            .order_by(col(Record.seq))
+        ).all()
         assert [r.log_index for r in records] == list(range(20))  # sealing order, no gaps
         for rec in records:
             assert rec.log_index is not None
@@ -165,8 +182,12 @@ def test_batches_append_to_one_log_with_signed_growing_checkpoints(
                 if rec.log_index >= size:
                     continue
                 path = inclusion_proof(session, rec.log_index, size)
-                assert root_from_inclusion_proof(bytes.fromhex(rec.leaf_hash), rec.log_index,
-                                                 size, path) == root
+                assert (
+                    root_from_inclusion_proof(
+                        bytes.fromhex(rec.leaf_hash), rec.log_index, size, path
+                    )
+                    == root
+                )
     assert registry.transactions == 2
 
 
@@ -179,8 +200,15 @@ def test_the_database_refuses_a_second_batch_at_the_same_log_position(
     submit(engine, 2)
     worker_for(engine, tlog, FakeRegistry(), max_items=1).seal_batch(force=True)
     with Session(engine) as session:
-        stale = Batch(root="ab" * 32, size=1, status="sealed", sealed_at=datetime.now(UTC),
-                      log_start=0, log_size=2, checkpoint="x")
+        stale = Batch(
+            root="ab" * 32,
+            size=1,
+            status="sealed",
+            sealed_at=datetime.now(UTC),
+            log_start=0,
+            log_size=2,
+            checkpoint="x",
+        )
         session.add(stale)
         with pytest.raises(IntegrityError):
             session.commit()
@@ -216,13 +244,27 @@ def test_certification_waits_for_the_witness_quorum(engine: Engine, tlog: Transp
         seq = batch.seq
         assert seq is not None
         for name in ("w1", "stranger"):  # a witness the rule does not name does not count
-            session.add(Cosignature(batch_seq=seq, witness=name, timestamp=1, signature_line="x",
-                                    received_at=datetime.now(UTC)))
+            session.add(
+                Cosignature(
+                    batch_seq=seq,
+                    witness=name,
+                    timestamp=1,
+                    signature_line="x",
+                    received_at=datetime.now(UTC),
+                )
+            )
         session.commit()
     assert worker.certify() == 0
     with Session(engine) as session:
-        session.add(Cosignature(batch_seq=seq, witness="w3", timestamp=1, signature_line="x",
-                                received_at=datetime.now(UTC)))
+        session.add(
+            Cosignature(
+                batch_seq=seq,
+                witness="w3",
+                timestamp=1,
+                signature_line="x",
+                received_at=datetime.now(UTC),
+            )
+        )
         session.commit()
     assert worker.certify() == 1
     with Session(engine) as session:
@@ -313,19 +355,30 @@ def test_many_digests_race_with_a_concurrent_submission_resolves_to_one_record(
                 metadata=EvidenceMetadata(),
                 received_at=at,
             )
+
         return build
 
     def submit_one(sha: str) -> str:
         with Session(engine) as other:
-            rec = accept_record(other, kind="evidence", owner=holder, build_body=body(sha),
-                                dedup=f"evidence:{holder.id}:{sha}")
+            rec = accept_record(
+                other,
+                kind="evidence",
+                owner=holder,
+                build_body=body(sha),
+                dedup=f"evidence:{holder.id}:{sha}",
+            )
             return rec.record.id
 
     raced: list[str] = []
     with Session(engine, expire_on_commit=False) as session:
-        stored = accept_many(session, kind="evidence", owner=holder, items=[
-            (f"evidence:{holder.id}:{sha}", body(sha), sha) for sha in ("01" * 32, "02" * 32)
-        ])
+        stored = accept_many(
+            session,
+            kind="evidence",
+            owner=holder,
+            items=[
+                (f"evidence:{holder.id}:{sha}", body(sha), sha) for sha in ("01" * 32, "02" * 32)
+            ],
+        )
     assert [s.created for s in stored] == [True, False]
     assert stored[1].record.id == raced[0]
     with Session(engine) as session:

@@ -20,8 +20,13 @@ PROBLEM_KEYS = {"type", "title", "status", "detail", "code"}
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
     data = tmp_path_factory.mktemp("api")
-    settings = Settings(data_dir=Path(data), max_upload_bytes=1024, max_digests_per_request=10,
-                        batch_interval_seconds=3600, run_anchoring_worker=False)
+    settings = Settings(
+        data_dir=Path(data),
+        max_upload_bytes=1024,
+        max_digests_per_request=10,
+        batch_interval_seconds=3600,
+        run_anchoring_worker=False,
+    )
     runtime = Runtime.build(settings)
     keys = {}
     with Session(runtime.engine) as session:
@@ -314,6 +319,13 @@ def test_records_are_private_to_their_owner(api) -> None:  # type: ignore[no-unt
 def test_openapi_documents_the_routes(api) -> None:  # type: ignore[no-untyped-def]
     client, _ = api
     spec = client.get("/openapi.json").json()
-    for path in ("/v1/evidence", "/v1/evidence/digests", "/v1/evidence/{record_id}/certificate",
-                 "/v1/verify", "/healthz", "/readyz", "/v1/trust"):
+    for path in (
+        "/v1/evidence",
+        "/v1/evidence/digests",
+        "/v1/evidence/{record_id}/certificate",
+        "/v1/verify",
+        "/healthz",
+        "/readyz",
+        "/v1/trust",
+    ):
         assert path in spec["paths"], path

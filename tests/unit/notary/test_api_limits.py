@@ -48,8 +48,11 @@ def _verify_body(certificate_text: str, **options: Any) -> bytes:
 
 
 def test_a_genuine_certificate_sent_raw_still_verifies(api: Api, issued: dict[str, Any]) -> None:
-    r = api.client.post("/v1/verify", content=_verify_body(issued["text"], check_chain=False),
-                        headers={"Content-Type": "application/json"})
+    r = api.client.post(
+        "/v1/verify",
+        content=_verify_body(issued["text"], check_chain=False),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["valid"] is True and r.json()["record_id"] == issued["id"]
 
@@ -63,8 +66,11 @@ def test_verify_refuses_a_certificate_with_a_duplicate_key_at_format(
         verify_certificate(forged.encode(), api.runtime.trust_policy())
     assert offline.value.step == "format"
 
-    r = api.client.post("/v1/verify", content=_verify_body(forged, check_chain=False),
-                        headers={"Content-Type": "application/json"})
+    r = api.client.post(
+        "/v1/verify",
+        content=_verify_body(forged, check_chain=False),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["valid"] is False and body["failed_step"] == "format", body
@@ -76,8 +82,11 @@ def test_verify_applies_the_sdk_size_limit_to_the_certificate(
 ) -> None:
     """JSON whitespace inside the certificate: the same document to a dict, not to the SDK."""
     padded = "{" + " " * (MAX_CERTIFICATE_BYTES + 1) + issued["text"][1:]
-    r = api.client.post("/v1/verify", content=_verify_body(padded, check_chain=False),
-                        headers={"Content-Type": "application/json"})
+    r = api.client.post(
+        "/v1/verify",
+        content=_verify_body(padded, check_chain=False),
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["valid"], r.json()["failed_step"]) == (False, "format")
     assert f"the limit is {MAX_CERTIFICATE_BYTES}" in r.json()["reason"]
@@ -85,8 +94,9 @@ def test_verify_applies_the_sdk_size_limit_to_the_certificate(
 
 def test_a_verify_request_over_its_limit_is_413(api: Api, issued: dict[str, Any]) -> None:
     padded = "{" + " " * (400 * 1024) + issued["text"][1:]
-    r = api.client.post("/v1/verify", content=_verify_body(padded),
-                        headers={"Content-Type": "application/json"})
+    r = api.client.post(
+        "/v1/verify", content=_verify_body(padded), headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 413 and r.json()["code"] == "limit_exceeded", r.text
 
 
@@ -118,12 +128,19 @@ def test_a_malformed_verify_request_is_a_problem(
 
 def test_claims_refuse_a_certificate_with_a_duplicate_key(api: Api, issued: dict[str, Any]) -> None:
     forged = _with_forged_first(issued["text"], "record", {"id": issued["id"], "kind": "work"})
-    body = ('{"certificates": [' + issued["text"] + "," + forged + '], "claimant": '
-            '{"name": "A", "id_type": "uscc", "id": "91350100M000100Y43"}, '
-            '"listing_date": "2030-01-01"}').encode()
-    r = api.client.post("/v1/claims/check", content=body,
-                        headers={**api.principal("limits-platform", "platform"),
-                                 "Content-Type": "application/json"})
+    body = (
+        '{"certificates": [' + issued["text"] + "," + forged + '], "claimant": '
+        '{"name": "A", "id_type": "uscc", "id": "91350100M000100Y43"}, '
+        '"listing_date": "2030-01-01"}'
+    ).encode()
+    r = api.client.post(
+        "/v1/claims/check",
+        content=body,
+        headers={
+            **api.principal("limits-platform", "platform"),
+            "Content-Type": "application/json",
+        },
+    )
     assert r.status_code == 422, r.text
     problem = r.json()
     assert problem["code"] == "malformed_document"
@@ -133,8 +150,9 @@ def test_claims_refuse_a_certificate_with_a_duplicate_key(api: Api, issued: dict
 # -- one body limit, enforced before reading -------------------------------------------------------
 
 
-def _asgi_post(app: Any, path: str, headers: dict[str, str], chunks: Iterable[bytes]
-               ) -> tuple[int, dict[str, Any], int]:
+def _asgi_post(
+    app: Any, path: str, headers: dict[str, str], chunks: Iterable[bytes]
+) -> tuple[int, dict[str, Any], int]:
     """POST straight to the ASGI app; returns (status, JSON body, chunks the app pulled)."""
     source = iter(chunks)
     pulled = 0
@@ -153,9 +171,17 @@ def _asgi_post(app: Any, path: str, headers: dict[str, str], chunks: Iterable[by
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
     }
     asyncio.run(app(scope, receive, send))
@@ -174,13 +200,24 @@ def _route_headers(api: Api) -> dict[str, dict[str, str]]:
     }
 
 
-@pytest.mark.parametrize("path", ["/v1/verify", "/v1/claims/check", "/v1/evidence/digests",
-                                  "/v1/principals", "/v1/credit/entries"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/verify",
+        "/v1/claims/check",
+        "/v1/evidence/digests",
+        "/v1/principals",
+        "/v1/credit/entries",
+    ],
+)
 def test_a_declared_length_over_the_limit_is_refused_before_a_byte_is_read(
     api: Api, path: str
 ) -> None:
-    headers = {**_route_headers(api)[path], "Content-Type": "application/json",
-               "Content-Length": str(2 * MIB)}
+    headers = {
+        **_route_headers(api)[path],
+        "Content-Type": "application/json",
+        "Content-Length": str(2 * MIB),
+    }
     status, body, pulled = _asgi_post(api.client.app, path, headers, [b" " * (64 * 1024)] * 32)
     assert (status, body["code"]) == (413, "limit_exceeded"), body
     assert pulled == 0
@@ -197,8 +234,9 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(api: Api, path
 def test_the_json_digest_path_stops_reading_at_its_own_limit(api: Api) -> None:
     """64 KiB for one digest submission: a larger body is not read whole first."""
     headers = {**api.principal("limits-holder", "holder"), "Content-Type": "application/json"}
-    status, body, pulled = _asgi_post(api.client.app, "/v1/evidence", headers,
-                                      [b" " * (16 * 1024)] * 40)
+    status, body, pulled = _asgi_post(
+        api.client.app, "/v1/evidence", headers, [b" " * (16 * 1024)] * 40
+    )
     assert (status, body["code"]) == (413, "limit_exceeded"), body
     assert pulled <= 5
 
@@ -218,8 +256,9 @@ def test_uploads_keep_their_own_larger_limit(make_api: Callable[..., Api]) -> No
 # -- every list in every request schema is bounded -------------------------------------------------
 
 
-def _unbounded_arrays(schema: Any, components: dict[str, Any], where: str,
-                      seen: set[str]) -> list[str]:
+def _unbounded_arrays(
+    schema: Any, components: dict[str, Any], where: str, seen: set[str]
+) -> list[str]:
     if isinstance(schema, list):
         return [
             p
@@ -250,6 +289,7 @@ def test_every_list_in_every_request_body_has_a_maximum(api: Api) -> None:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             for media in operation.get("requestBody", {}).get("content", {}).values():
-                unbounded += _unbounded_arrays(media.get("schema", {}), components,
-                                               f"{method.upper()} {path}", set())
+                unbounded += _unbounded_arrays(
+                    media.get("schema", {}), components, f"{method.upper()} {path}", set()
+                )
     assert unbounded == []

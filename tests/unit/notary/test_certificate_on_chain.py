@@ -21,7 +21,11 @@ def test_a_v2_certificate_is_checked_against_its_anchoring_transaction(api: Api)
     view = api.runtime.chain.view()
     result = verify_certificate(cert, policy, chain=view)
     assert [s for s in result.steps if s in {"chain_id", "anchor", "transaction", "block"}] == [
-        "chain_id", "anchor", "transaction", "block"]
+        "chain_id",
+        "anchor",
+        "transaction",
+        "block",
+    ]
 
     other = api.client.post(
         "/v1/evidence", json={"sha256": "7f" * 32, "size": 3}, headers=h

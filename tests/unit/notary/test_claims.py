@@ -19,23 +19,39 @@ CONTENT = b"the registered song, as audio bytes" * 50
 
 
 def _work(owner: dict[str, str]) -> dict[str, Any]:
-    return {"title": "Song", "work_type": "musical", "authors": [{"name": "A"}],
-            "copyright_owner": owner, "completed_on": "2025-01-01"}
+    return {
+        "title": "Song",
+        "work_type": "musical",
+        "authors": [{"name": "A"}],
+        "copyright_owner": owner,
+        "completed_on": "2025-01-01",
+    }
 
 
 @pytest.fixture(scope="module")
 def registered(api: Api) -> dict[str, Any]:
     h = api.principal("claimant", "holder", "Acme Studio")
-    r = api.client.post("/v1/works", headers=h, files={"file": ("song.wav", CONTENT)},
-                        data={"work": json.dumps(_work(OWNER))})
+    r = api.client.post(
+        "/v1/works",
+        headers=h,
+        files={"file": ("song.wav", CONTENT)},
+        data={"work": json.dumps(_work(OWNER))},
+    )
     rid = r.json()["id"]
     api.wait_anchored(f"/v1/works/{rid}", h)
     cert = api.client.get(f"/v1/works/{rid}/certificate", headers=h).json()
     return {"cert": cert, "id": rid}
 
 
-def check(api: Api, certs: list[Any], *, claimant: Claimant | None = None, listing_date: Any = None,  # type: ignore[no-untyped-def]
-          content: bytes | None = CONTENT, chain: bool = True):
+def check(
+    api: Api,
+    certs: list[Any],
+    *,
+    claimant: Claimant | None = None,
+    listing_date: Any = None,
+    content: bytes | None = CONTENT,
+    chain: bool = True,
+) -> Any:
     complaint = Complaint(
         certificates=certs,
         claimant=claimant or Claimant("Acme Studio Ltd", "uscc", "91350100m000100y43"),
@@ -60,8 +76,13 @@ def detail(verdict, name: str) -> str:  # type: ignore[no-untyped-def]
 def test_a_sound_claim_is_supported(api: Api, registered: dict[str, Any]) -> None:
     verdict = check(api, [registered["cert"]])
     assert verdict.verdict == "supported", verdict.summary()
-    assert {f.check for f in verdict.findings} == {"authentic", "owner", "precedes_listing",
-                                                   "content_identical", "first_registrant"}
+    assert {f.check for f in verdict.findings} == {
+        "authentic",
+        "owner",
+        "precedes_listing",
+        "content_identical",
+        "first_registrant",
+    }
 
 
 def test_registered_after_the_listing_says_so_with_both_dates(
@@ -105,15 +126,23 @@ def test_an_unrelated_dishonest_credit_entry_needs_a_person(
         def dishonest_entries(self, subject_key: str, as_of: datetime) -> list[dict[str, Any]]:
             return [{"category": "late filing of a trademark renewal"}]
 
-    complaint = Complaint(certificates=[registered["cert"]],
-                          claimant=Claimant("Acme Studio Ltd", "uscc", "91350100m000100y43"),
-                          listing_date=datetime.now(UTC), listing_content=CONTENT)
-    verdict = check_infringement_claim(complaint, policy=api.runtime.trust_policy(),
-                                       chain=api.runtime.chain.view(), credit=OneEntry())
+    complaint = Complaint(
+        certificates=[registered["cert"]],
+        claimant=Claimant("Acme Studio Ltd", "uscc", "91350100m000100y43"),
+        listing_date=datetime.now(UTC),
+        listing_content=CONTENT,
+    )
+    verdict = check_infringement_claim(
+        complaint,
+        policy=api.runtime.trust_policy(),
+        chain=api.runtime.chain.view(),
+        credit=OneEntry(),
+    )
     assert outcome(verdict, "credit_status") is Outcome.unknown
     assert verdict.verdict == "inconclusive"  # ownership and dates still check out
     assert {outcome(verdict, c) for c in ("owner", "precedes_listing", "content_identical")} == {
-        Outcome.passed}
+        Outcome.passed
+    }
 
 
 def test_a_listing_date_in_the_future_is_refused(api: Api, registered: dict[str, Any]) -> None:
@@ -141,8 +170,12 @@ def test_without_a_chain_authenticity_is_only_offline(api: Api, registered: dict
 def test_a_later_registrant_is_not_first(api: Api, registered: dict[str, Any]) -> None:
     h = api.principal("copycat", "holder", "Copycat")
     other = {"name": "Copycat Co", "id_type": "uscc", "id": "91110108551385082Q"}
-    r = api.client.post("/v1/works", headers=h, files={"file": ("song.wav", CONTENT)},
-                        data={"work": json.dumps(_work(other))})
+    r = api.client.post(
+        "/v1/works",
+        headers=h,
+        files={"file": ("song.wav", CONTENT)},
+        data={"work": json.dumps(_work(other))},
+    )
     rid = r.json()["id"]
     api.wait_anchored(f"/v1/works/{rid}", h)
     cert = api.client.get(f"/v1/works/{rid}/certificate", headers=h).json()
@@ -155,9 +188,12 @@ def test_a_later_registrant_is_not_first(api: Api, registered: dict[str, Any]) -
 def test_server_side_check_gives_the_same_verdict(api: Api, registered: dict[str, Any]) -> None:
     import hashlib
 
-    body = {"certificates": [registered["cert"]],
-            "claimant": {"name": "Acme", "id_type": "uscc", "id": "91350100M000100Y43"},
-            "listing_date": "2001-01-01", "listing_sha256": hashlib.sha256(CONTENT).hexdigest()}
+    body = {
+        "certificates": [registered["cert"]],
+        "claimant": {"name": "Acme", "id_type": "uscc", "id": "91350100M000100Y43"},
+        "listing_date": "2001-01-01",
+        "listing_sha256": hashlib.sha256(CONTENT).hexdigest(),
+    }
     r = api.client.post(
         "/v1/claims/check", json=body, headers=api.principal("platform", "platform")
     )

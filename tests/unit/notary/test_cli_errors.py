@@ -17,8 +17,15 @@ V2 = REPO / "tests" / "assets" / "certificates" / "v2"
 
 def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
-    return subprocess.run([*NOTARY, *args], cwd=cwd, env={**base, "PYTHONPATH": str(REPO), **env},
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [*NOTARY, *args],
+        cwd=cwd,
+        env={**base, "PYTHONPATH": str(REPO), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> None:
@@ -41,18 +48,36 @@ def test_a_principal_is_never_created_in_a_database_nobody_serves(tmp_path: Path
 def test_user_errors_end_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{")
     assert_one_line_error(run("policy", "show", "bad.json", cwd=tmp_path))
-    assert_one_line_error(run("verify", str(V2 / "certificate.json"), "--policy", "bad.json",
-                              cwd=tmp_path))
+    assert_one_line_error(
+        run("verify", str(V2 / "certificate.json"), "--policy", "bad.json", cwd=tmp_path)
+    )
     assert run("keys", "generate", "-o", "k.keys", cwd=tmp_path).returncode == 0
     assert_one_line_error(run("keys", "generate", "-o", "k.keys", cwd=tmp_path))  # never overwrite
-    opened = run("secret", "open", "ts_x", "--keys", "k.keys", "-o", "missing/dir/out.bin",
-                 "--url", "http://127.0.0.1:9", cwd=tmp_path)
+    opened = run(
+        "secret",
+        "open",
+        "ts_x",
+        "--keys",
+        "k.keys",
+        "-o",
+        "missing/dir/out.bin",
+        "--url",
+        "http://127.0.0.1:9",
+        cwd=tmp_path,
+    )
     assert opened.returncode != 0 and "Traceback" not in opened.stderr
 
 
 def test_identifiers_are_printed_whole(tmp_path: Path) -> None:
-    shown = run("verify", str(V2 / "hello.txt"), str(V2 / "certificate.json"), "--policy",
-                str(V2 / "policy.json"), cwd=tmp_path, COLUMNS="60")
+    shown = run(
+        "verify",
+        str(V2 / "hello.txt"),
+        str(V2 / "certificate.json"),
+        "--policy",
+        str(V2 / "policy.json"),
+        cwd=tmp_path,
+        COLUMNS="60",
+    )
     assert shown.returncode == 0, shown.stderr
     cert = json.loads((V2 / "certificate.json").read_text())
     assert cert["issuer"]["key_id"] in shown.stdout and cert["record"]["id"] in shown.stdout
@@ -67,9 +92,14 @@ def test_identifiers_are_printed_whole(tmp_path: Path) -> None:
 
 def test_bad_settings_are_named_in_one_line_without_their_values(tmp_path: Path) -> None:
     secret_key = "5a" * 32  # a well-formed chain key: it may appear nowhere in the answer
-    refused = run("serve", cwd=tmp_path, NOTARY_WORKERS="many", NOTARY_BIND_PORT="eighty",
-                  NOTARY_CHAIN_PRIVATE_KEY=secret_key,
-                  NOTARY_CHAIN_RPC_URL="https://user:hunter2@node.example/v3/KEY")
+    refused = run(
+        "serve",
+        cwd=tmp_path,
+        NOTARY_WORKERS="many",
+        NOTARY_BIND_PORT="eighty",
+        NOTARY_CHAIN_PRIVATE_KEY=secret_key,
+        NOTARY_CHAIN_RPC_URL="https://user:hunter2@node.example/v3/KEY",
+    )
     assert_one_line_error(refused)
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert "NOTARY_WORKERS: " in refused.stderr and "NOTARY_BIND_PORT: " in refused.stderr
@@ -87,10 +117,13 @@ def test_a_node_url_without_the_rpc_backend_is_refused(tmp_path: Path) -> None:
 
 def test_every_chain_reading_command_takes_one_source(tmp_path: Path) -> None:
     # pledge status used to take --rpc and ignore --chain-data when given both
-    for args in (("verify", str(V2 / "certificate.json")),
-                 ("credit", "status", "uscc:91350100M000100Y43"),
-                 ("pledge", "status", "--asset-type", "patent", "--number", "201710601862.3")):
-        both = run(*args, "--rpc", "http://127.0.0.1:9", "--chain-data", str(tmp_path),
-                   cwd=tmp_path)
+    for args in (
+        ("verify", str(V2 / "certificate.json")),
+        ("credit", "status", "uscc:91350100M000100Y43"),
+        ("pledge", "status", "--asset-type", "patent", "--number", "201710601862.3"),
+    ):
+        both = run(
+            *args, "--rpc", "http://127.0.0.1:9", "--chain-data", str(tmp_path), cwd=tmp_path
+        )
         assert_one_line_error(both)
         assert "not both" in both.stderr, (args, both.stderr)

@@ -65,10 +65,17 @@ def test_a_fresh_key_is_accepted_in_production(tmp_path: Path) -> None:
 
     key_file = tmp_path / "key.pem"
     key_file.write_text("a key")
-    Settings(env="production", chain_backend="rpc", chain_rpc_url="http://x",
-             chain_private_key=os.urandom(32).hex(), chain_id=1, issuer_key_file=key_file,
-             log_key_file=key_file, registry_address="0x" + "11" * 20,
-             pledge_registry_address="0x" + "22" * 20).check_safety()
+    Settings(
+        env="production",
+        chain_backend="rpc",
+        chain_rpc_url="http://x",
+        chain_private_key=os.urandom(32).hex(),
+        chain_id=1,
+        issuer_key_file=key_file,
+        log_key_file=key_file,
+        registry_address="0x" + "11" * 20,
+        pledge_registry_address="0x" + "22" * 20,
+    ).check_safety()
 
 
 def test_rpc_needs_url_and_production_rpc_needs_a_key() -> None:

@@ -89,8 +89,9 @@ def test_status_classes_and_verification(make_api: Callable[..., Api]) -> None:
     record(api, entry())
     doc = status(api)
     assert doc["class"] == "C"
-    verified = verify_credit_status(doc, subject=KEY, chain=api.runtime.chain.view(),
-                                    policy=api.runtime.trust_policy())
+    verified = verify_credit_status(
+        doc, subject=KEY, chain=api.runtime.chain.view(), policy=api.runtime.trust_policy()
+    )
     assert verified.chain_checked and [
         e["conduct"] for e in verified.dishonest_entries(KEY, verified.as_of)
     ] == ["dishonest"]
@@ -127,8 +128,11 @@ def test_refusals(make_api: Callable[..., Api]) -> None:
     assert bad.status_code == 422 and "check character" in bad.text
     assert api.client.get("/v1/credit/status", params={"subject": "uscc:123"}).status_code == 422
     assert api.client.get("/v1/credit/status", params={"subject": "nonsense"}).status_code == 422
-    no_severity = api.client.post("/v1/credit/entries", json=entry(severity=None),
-                                  headers=api.principal("bureau", "credit_authority"))
+    no_severity = api.client.post(
+        "/v1/credit/entries",
+        json=entry(severity=None),
+        headers=api.principal("bureau", "credit_authority"),
+    )
     assert no_severity.status_code == 422 and "severity" in no_severity.text
     # Repair of an unknown entry.
     r = api.client.post(
@@ -146,8 +150,12 @@ def test_repair_erases_personal_data_but_the_commitment_still_proves_the_decisio
     bureau = api.principal("bureau", "credit_authority")
     # Only the subject may apply.
     stranger = api.principal("stranger", "holder")
-    assert api.client.post(f"/v1/credit/entries/{entry_id}/repairs", json={"statement": "x"},
-                           headers=stranger).status_code == 403
+    assert (
+        api.client.post(
+            f"/v1/credit/entries/{entry_id}/repairs", json={"statement": "x"}, headers=stranger
+        ).status_code
+        == 403
+    )
     with Session(api.runtime.engine) as session:
         subject_key = create_principal(
             session, name="Shady", role="holder", identifier=KEY.lower()
@@ -184,8 +192,11 @@ def test_repair_erases_personal_data_but_the_commitment_still_proves_the_decisio
     )
     pending = api.client.get("/v1/credit/repairs", headers=bureau).json()
     assert [p["id"] for p in pending] == [repair_id]
-    decided = api.client.post(f"/v1/credit/repairs/{repair_id}/decision",
-                              json={"decision": "approved", "reason": "rectified"}, headers=bureau)
+    decided = api.client.post(
+        f"/v1/credit/repairs/{repair_id}/decision",
+        json={"decision": "approved", "reason": "rectified"},
+        headers=bureau,
+    )
     assert decided.status_code == 200, decided.text
     repair_record = decided.json()["repair_record"]["receipt"]["record"]
     assert repair_record["entry"] == {"id": entry_id, "commitment": opening["commitment"]}
@@ -231,9 +242,11 @@ def test_expired_entries_are_erased(make_api: Callable[..., Api]) -> None:
 # "As of T" (issue 11 item 10, issue 13 items 5-6): an entry counts at T only if it is proven
 # recorded by T, public on T's date and not repaired by T.
 
+
 def _verify(api: Api, doc: dict[str, Any]):  # type: ignore[no-untyped-def]
-    return verify_credit_status(doc, subject=KEY, chain=api.runtime.chain.view(),
-                                policy=api.runtime.trust_policy())
+    return verify_credit_status(
+        doc, subject=KEY, chain=api.runtime.chain.view(), policy=api.runtime.trust_policy()
+    )
 
 
 def _resign(api: Api, doc: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -252,11 +265,14 @@ def _step(api: Api, doc: dict[str, Any]) -> str:
 def test_an_entry_whose_publicity_has_ended_is_refused(make_api: Callable[..., Api]) -> None:
     api = make_api()
     today = datetime.now(UTC).date()
-    ended = entry(publicity_start=(today - timedelta(days=60)).isoformat(),
-                  decision_date=(today - timedelta(days=60)).isoformat(),
-                  publicity_end=today.isoformat())
-    r = api.client.post("/v1/credit/entries", json=ended,
-                        headers=api.principal("bureau", "credit_authority"))
+    ended = entry(
+        publicity_start=(today - timedelta(days=60)).isoformat(),
+        decision_date=(today - timedelta(days=60)).isoformat(),
+        publicity_end=today.isoformat(),
+    )
+    r = api.client.post(
+        "/v1/credit/entries", json=ended, headers=api.principal("bureau", "credit_authority")
+    )
     assert r.status_code == 422 and "would count at no time" in r.text
 
 
@@ -264,8 +280,13 @@ def test_an_entry_counts_only_from_when_it_is_proven_recorded(make_api: Callable
     api = make_api()
     before = datetime.now(UTC) - timedelta(days=1)
     # Public since last month, recorded today.
-    record(api, entry(publicity_start=(datetime.now(UTC).date() - timedelta(days=30)).isoformat(),
-                      decision_date=(datetime.now(UTC).date() - timedelta(days=30)).isoformat()))
+    record(
+        api,
+        entry(
+            publicity_start=(datetime.now(UTC).date() - timedelta(days=30)).isoformat(),
+            decision_date=(datetime.now(UTC).date() - timedelta(days=30)).isoformat(),
+        ),
+    )
     earlier = status(api, as_of=before.isoformat())
     assert earlier["entries"] == [] and earlier["class"] == "B"
     assert _verify(api, earlier).credit_class == "B"
@@ -315,8 +336,11 @@ def test_an_answer_for_before_a_repair_still_counts_the_entry(make_api: Callable
     t = datetime.now(UTC)
     time.sleep(1.1)
     bureau = api.principal("bureau", "credit_authority")
-    applied = api.client.post(f"/v1/credit/entries/{entry_id}/repairs", json={"statement": "paid"},
-                              headers=_subject_headers(api)).json()
+    applied = api.client.post(
+        f"/v1/credit/entries/{entry_id}/repairs",
+        json={"statement": "paid"},
+        headers=_subject_headers(api),
+    ).json()
     decided = api.client.post(
         f"/v1/credit/repairs/{applied['id']}/decision",
         json={"decision": "approved", "reason": "rectified"},
@@ -357,14 +381,17 @@ def test_the_authority_reads_what_it_decides_and_the_applicant_reads_the_decisio
     bureau = api.principal("bureau", "credit_authority")
     subject = _subject_headers(api)
     evidence = ["cd" * 32, "ef" * 32]
-    applied = api.client.post(f"/v1/credit/entries/{out['id']}/repairs",
-                              json={"statement": "we paid damages", "evidence_sha256": evidence},
-                              headers=subject)
+    applied = api.client.post(
+        f"/v1/credit/entries/{out['id']}/repairs",
+        json={"statement": "we paid damages", "evidence_sha256": evidence},
+        headers=subject,
+    )
     assert applied.status_code == 201, applied.text
     repair_id = applied.json()["id"]
     listed = api.client.get("/v1/credit/repairs", headers=bureau).json()
     assert [(r["id"], r["statement"], r["evidence_sha256"]) for r in listed] == [
-        (repair_id, "we paid damages", evidence)]
+        (repair_id, "we paid damages", evidence)
+    ]
     api.client.post(
         f"/v1/credit/repairs/{repair_id}/decision",
         json={"decision": "rejected", "reason": "the damages are unpaid"},
@@ -393,8 +420,13 @@ def test_cli_lists_repairs_and_shows_a_decision(
     out = record(api, entry())
     api.principal("bureau", "credit_authority")
     subject = _subject_headers(api)
-    monkeypatch.setattr(cli, "_client", lambda url, key, policy=None: NotaryClient(
-        "http://testserver", key, transport=api.client._transport, policy=policy))
+    monkeypatch.setattr(
+        cli,
+        "_client",
+        lambda url, key, policy=None: NotaryClient(
+            "http://testserver", key, transport=api.client._transport, policy=policy
+        ),
+    )
     applied = CliRunner().invoke(
         cli.app,
         [
@@ -495,10 +527,16 @@ def test_schema_1_entries_and_version_1_documents_still_verify(
     time.sleep(1.1)
     t = datetime.now(UTC)
     time.sleep(1.1)
-    applied = api.client.post(f"/v1/credit/entries/{legacy_id}/repairs", json={"statement": "paid"},
-                              headers=_subject_headers(api)).json()
-    decided = api.client.post(f"/v1/credit/repairs/{applied['id']}/decision",
-                              json={"decision": "approved", "reason": "ok"}, headers=bureau).json()
+    applied = api.client.post(
+        f"/v1/credit/entries/{legacy_id}/repairs",
+        json={"statement": "paid"},
+        headers=_subject_headers(api),
+    ).json()
+    decided = api.client.post(
+        f"/v1/credit/repairs/{applied['id']}/decision",
+        json={"decision": "approved", "reason": "ok"},
+        headers=bureau,
+    ).json()
     api.wait_anchored(f"/v1/credit/repair-records/{decided['repair_record']['id']}", bureau)
     then = status(api, as_of=t.isoformat())
     assert then["entries"][0]["kept"]["severity"] == "general"

@@ -43,8 +43,11 @@ def test_0007_fills_the_kept_fields_and_downgrades(tmp_path: Path) -> None:
             )
     command.upgrade(cfg, "0007")
     with engine.connect() as conn:
-        rows: dict[str, str | None] = dict(conn.execute(text(
-            "SELECT id, severity || ' ' || publicity_start FROM credit_entry")).all())
+        rows: dict[str, str | None] = dict(
+            conn.execute(
+                text("SELECT id, severity || ' ' || publicity_start FROM credit_entry")
+            ).all()
+        )
         assert rows == {"ce_kept": "serious 2026-01-02", "ce_erased": None}
         assert "evidence_sha256" in {c["name"] for c in inspect(conn).get_columns("credit_repair")}
     command.downgrade(cfg, "0006")

@@ -20,8 +20,9 @@ def test_a_fingerprint_without_a_cid_is_declared() -> None:
     assert digest_only.as_record_field()["declared"] == ["sha256", "size", "sm3"]
     no_sm3 = ContentFingerprint(size=fp.size, sha256=fp.sha256)
     assert no_sm3.as_record_field()["declared"] == ["sha256", "size"]
-    uploaded = ContentFingerprint(size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid,
-                                  cid_v1=fp.cid_v1)
+    uploaded = ContentFingerprint(
+        size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
+    )
     assert "declared" not in uploaded.as_record_field()
 
 
@@ -37,8 +38,9 @@ def test_digest_only_evidence_is_marked_and_the_verifier_says_what_it_compared(a
     fp = fingerprint_bytes(DATA)
     # The submitter declares an SM3 that is not the file's: nobody here can tell.
     lie = "00" * 32
-    r = api.client.post("/v1/evidence", headers=h,
-                        json={"sha256": fp.sha256, "size": fp.size, "sm3": lie})
+    r = api.client.post(
+        "/v1/evidence", headers=h, json={"sha256": fp.sha256, "size": fp.size, "sm3": lie}
+    )
     assert r.status_code == 201, r.text
     record = r.json()["receipt"]["record"]
     assert record["content"]["declared"] == ["sha256", "size", "sm3"]
@@ -52,10 +54,13 @@ def test_digest_only_evidence_is_marked_and_the_verifier_says_what_it_compared(a
         cert, policy, content=ContentDigests(size=fp.size, sha256=fp.sha256)
     )
     assert result.digests_checked == ("size", "sha256")
-    assert any("size, sha256 matched the record, which holds them as declared" in n
-               for n in result.notes)
-    assert any("the record's sm3, declared by the submitter, could not be compared" in n
-               for n in result.notes)
+    assert any(
+        "size, sha256 matched the record, which holds them as declared" in n for n in result.notes
+    )
+    assert any(
+        "the record's sm3, declared by the submitter, could not be compared" in n
+        for n in result.notes
+    )
     # Without content nothing was compared.
     assert verify_certificate(cert, policy).digests_checked == ()
 
@@ -73,11 +78,16 @@ def test_uploaded_content_is_measured(api: Api) -> None:
 
 def test_a_work_registered_by_digest_is_marked_too(api: Api) -> None:
     h = api.principal("work-declarer", "holder")
-    work = {"title": "T", "work_type": "written", "authors": [{"name": "A"}],
-            "copyright_owner": {"name": "Acme", "id_type": "uscc", "id": "91350100M000100Y43"},
-            "completed_on": "2025-01-01"}
-    r = api.client.post("/v1/works", headers=h,
-                        json={"work": work, "content": {"sha256": "3c" * 32, "size": 5}})
+    work = {
+        "title": "T",
+        "work_type": "written",
+        "authors": [{"name": "A"}],
+        "copyright_owner": {"name": "Acme", "id_type": "uscc", "id": "91350100M000100Y43"},
+        "completed_on": "2025-01-01",
+    }
+    r = api.client.post(
+        "/v1/works", headers=h, json={"work": work, "content": {"sha256": "3c" * 32, "size": 5}}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["receipt"]["record"]["content"]["declared"] == ["sha256", "size"]
 

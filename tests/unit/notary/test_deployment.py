@@ -27,9 +27,14 @@ from ipnotary.service.worker.anchoring import AnchoringWorker
 
 
 def production_env(tmp: Path) -> dict[str, str]:
-    return {"NOTARY_ENV": "production", "NOTARY_DATA_DIR": str(tmp / "data"),
-            "NOTARY_CHAIN_ID": "1337", "NOTARY_ISSUER_KEY_FILE": str(tmp / "keys" / "issuer.pem"),
-            "NOTARY_LOG_KEY_FILE": str(tmp / "keys" / "log.pem"), "NOTARY_LOG_FORMAT": "text"}
+    return {
+        "NOTARY_ENV": "production",
+        "NOTARY_DATA_DIR": str(tmp / "data"),
+        "NOTARY_CHAIN_ID": "1337",
+        "NOTARY_ISSUER_KEY_FILE": str(tmp / "keys" / "issuer.pem"),
+        "NOTARY_LOG_KEY_FILE": str(tmp / "keys" / "log.pem"),
+        "NOTARY_LOG_FORMAT": "text",
+    }
 
 
 @pytest.fixture
@@ -74,11 +79,21 @@ def test_production_refuses_to_invent_what_processes_share(tmp_path: Path) -> No
         assert f"set {setting}" in message  # every missing setting at once, not one per attempt
     misspelled = tmp_path / "isuer.pem"
     with pytest.raises(ConfigurationError, match=r"isuer\.pem does not exist"):
-        Settings(env="production", data_dir=tmp_path, chain_id=1337, issuer_key_file=misspelled,
-                 log_key_file=misspelled).check_safety()
+        Settings(
+            env="production",
+            data_dir=tmp_path,
+            chain_id=1337,
+            issuer_key_file=misspelled,
+            log_key_file=misspelled,
+        ).check_safety()
     assert not misspelled.exists()  # and nothing was created in its place
-    node = Settings(env="production", data_dir=tmp_path, chain_backend="rpc",
-                    chain_rpc_url="http://127.0.0.1:9", chain_private_key=os.urandom(32).hex())
+    node = Settings(
+        env="production",
+        data_dir=tmp_path,
+        chain_backend="rpc",
+        chain_rpc_url="http://127.0.0.1:9",
+        chain_private_key=os.urandom(32).hex(),
+    )
     with pytest.raises(
         ConfigurationError,
         match=r"set NOTARY_REGISTRY_ADDRESS .*set NOTARY_PLEDGE_REGISTRY_ADDRESS",
@@ -129,8 +144,9 @@ def test_a_rotated_issuer_key_replaces_the_recorded_one_audited(
     runtime = Runtime.build(settings)
     try:
         with Session(runtime.engine) as session:
-            events = session.exec(select(AuditEvent).where(
-                AuditEvent.action == "deployment.issuer_key_rotated")).all()
+            events = session.exec(
+                select(AuditEvent).where(AuditEvent.action == "deployment.issuer_key_rotated")
+            ).all()
     finally:
         runtime.close()
     assert len(events) == 1 and key_id(old.public_key()) in (events[0].detail or "")
@@ -196,7 +212,8 @@ def test_notary_serve_refuses_with_one_line(tmp_path: Path) -> None:
 
 
 def test_after_an_outage_anchoring_resumes_when_the_chain_answers_not_after_the_backoff(
-        make_api: Any) -> None:
+    make_api: Any,
+) -> None:
     """The leader's worker backs off while the node is down; the moment readiness sees the chain
     answer it is nudged, so the backlog does not wait out the backoff and the leader is as ready
     as a follower."""
@@ -216,8 +233,14 @@ def test_after_an_outage_anchoring_resumes_when_the_chain_answers_not_after_the_
             return api.runtime.chain.anchor_root(root, tree_size)
 
     backoff = 60.0
-    worker = AnchoringWorker(api.runtime.engine, Node(), api.runtime.log, max_items=10,
-                             interval_seconds=0.01, max_backoff_seconds=backoff)
+    worker = AnchoringWorker(
+        api.runtime.engine,
+        Node(),
+        api.runtime.log,
+        max_items=10,
+        interval_seconds=0.01,
+        max_backoff_seconds=backoff,
+    )
     api.runtime.worker = worker
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
@@ -233,8 +256,7 @@ def test_after_an_outage_anchoring_resumes_when_the_chain_answers_not_after_the_
         began = time.monotonic()
         ready = api.runtime.readiness()  # sees the chain answer: nudges the worker
         assert ready["chain"]["ok"] is True
-        view = api.wait_anchored(f"/v1/evidence/{created.json()[0]['id']}", holder,
-                                 timeout=backoff)
+        view = api.wait_anchored(f"/v1/evidence/{created.json()[0]['id']}", holder, timeout=backoff)
         waited = time.monotonic() - began
         assert view["status"] == "anchored"
         # Well inside the 8 s wait the worker was in when the chain came back (a loaded machine

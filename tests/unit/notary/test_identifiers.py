@@ -47,7 +47,7 @@ def test_every_single_character_error_in_a_credit_code_is_caught() -> None:
     for i in range(18):
         for c in alphabet:
             if c != code[i]:
-                assert not is_valid_uscc(code[:i] + c + code[i + 1:]), (i, c)
+                assert not is_valid_uscc(code[:i] + c + code[i + 1 :]), (i, c)
 
 
 def test_resident_id_check_digit() -> None:
@@ -86,7 +86,8 @@ def test_party_normalises_and_refuses() -> None:
     ],
 )
 def test_identifiers_are_nfkc_normalised_before_they_are_compared(
-        id_type: IdType, typed: str, canonical: str) -> None:
+    id_type: IdType, typed: str, canonical: str
+) -> None:
     assert normalise_identifier(id_type, typed) == canonical
     assert PartyId(name="X", id_type=id_type, id=typed).key() == f"{id_type.value}:{canonical}"
 
@@ -100,7 +101,8 @@ def test_subject_keys_are_nfkc_normalised() -> None:
 
 
 ARABIC_INDIC_RESIDENT_ID = "11010519491231002X".translate(
-    {ord(d): 0x0660 + int(d) for d in "0123456789"})
+    {ord(d): 0x0660 + int(d) for d in "0123456789"}
+)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +118,8 @@ ARABIC_INDIC_RESIDENT_ID = "11010519491231002X".translate(
     ],
 )
 def test_invisible_and_look_alike_characters_in_identifiers_are_refused(
-        id_type: IdType, value: str, message: str) -> None:
+    id_type: IdType, value: str, message: str
+) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         normalise_identifier(id_type, value)
     with pytest.raises(InvalidInput, match=re.escape(message)):

@@ -50,8 +50,11 @@ def test_a_retired_issuer_key_is_published_with_its_window(tmp_path: Path) -> No
 
     retired_at = datetime.now(UTC)
     new_key_file = tmp_path / "issuer-2026.pem"
-    cert, after = _certificate(data, issuer_key_file=new_key_file, issuer_retired_keys=[
-        {"public_key": old_key, "not_after": format_timestamp(retired_at)}])
+    cert, after = _certificate(
+        data,
+        issuer_key_file=new_key_file,
+        issuer_retired_keys=[{"public_key": old_key, "not_after": format_timestamp(retired_at)}],
+    )
     try:
         policy = after.trust_policy()
         assert [k.public_key for k in policy.issuers] == [after.issuer.public_key_b64, old_key]

@@ -22,16 +22,20 @@ def _build(data_dir: Path, **settings: object) -> Runtime:
 
 
 def _key_files(data_dir: Path) -> dict[str, bytes]:
-    return {name: (data_dir / name).read_bytes()
-            for name in ("keys/issuer-ed25519.pem", "keys/log-ed25519.pem", "chain/signer.key")}
+    return {
+        name: (data_dir / name).read_bytes()
+        for name in ("keys/issuer-ed25519.pem", "keys/log-ed25519.pem", "chain/signer.key")
+    }
 
 
 def _raw_secrets(runtime: Runtime) -> list[bytes]:
     """The private key material as it would appear in a plaintext file, in every encoding."""
     issuer = runtime.issuer._key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    key = load_or_create_signer_key(runtime.settings.chain_dir,
-                                    passphrase=runtime.settings.resolved_key_passphrase)
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    key = load_or_create_signer_key(
+        runtime.settings.chain_dir, passphrase=runtime.settings.resolved_key_passphrase
+    )
     return [issuer, issuer.hex().encode(), key.encode(), key[2:].encode()]
 
 

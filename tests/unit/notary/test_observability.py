@@ -35,9 +35,23 @@ from ipnotary.service.worker.anchoring import AnchoringWorker
 from ipnotary.service.worker.attestation import AttestationLoop, WitnessSubmitter
 from tests.unit.notary.conftest import Api
 
-_MANAGED = ("ipnotary", "uvicorn", "uvicorn.error", "uvicorn.access",
-            "alembic", "httpx", "httpcore", "urllib3", "web3", "asyncio", "multipart",
-            "python_multipart", "eth", "evm", "py.warnings")
+_MANAGED = (
+    "ipnotary",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "alembic",
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "web3",
+    "asyncio",
+    "multipart",
+    "python_multipart",
+    "eth",
+    "evm",
+    "py.warnings",
+)
 
 
 class LogBuffer:
@@ -59,8 +73,11 @@ def service_logging() -> Iterator[Callable[..., LogBuffer]]:
     """Install the service's logging configuration into a buffer; restore everything after."""
     root = logging.getLogger()
     saved_root = (root.level, root.handlers[:], root.filters[:])
-    saved = {name: (lg.level, lg.handlers[:], lg.propagate, lg.disabled)
-             for name in _MANAGED for lg in [logging.getLogger(name)]}
+    saved = {
+        name: (lg.level, lg.handlers[:], lg.propagate, lg.disabled)
+        for name in _MANAGED
+        for lg in [logging.getLogger(name)]
+    }
 
     def configure(*, level: str = "INFO", fmt: LogFormat = LogFormat.json) -> LogBuffer:
         buffer = LogBuffer()
@@ -97,8 +114,9 @@ def scrape(
     return samples
 
 
-def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
-          **labels: str) -> float:
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
@@ -110,7 +128,8 @@ def digests(start: int, count: int) -> dict[str, Any]:
 
 
 def test_every_line_is_one_json_object_with_time_level_logger_event_and_ids(
-        service_logging: Callable[..., LogBuffer]) -> None:
+    service_logging: Callable[..., LogBuffer],
+) -> None:
     logs = service_logging(level="INFO")
     log = logging.getLogger("ipnotary.service.worker.anchoring")
     log.info("sealed batch %s", 7, extra=event("batch_sealed", batch_seq=7, log_size=120))
@@ -135,26 +154,33 @@ def test_every_line_is_one_json_object_with_time_level_logger_event_and_ids(
 
 
 def test_the_level_reaches_the_service_loggers_and_keeps_libraries_quiet(
-        service_logging: Callable[..., LogBuffer]) -> None:
+    service_logging: Callable[..., LogBuffer],
+) -> None:
     logs = service_logging(level="WARNING")
-    logging.getLogger("ipnotary.service.worker.leadership").info("acquired",
-                                                        extra=event("leader_acquired"))
+    logging.getLogger("ipnotary.service.worker.leadership").info(
+        "acquired", extra=event("leader_acquired")
+    )
     logging.getLogger("ipnotary.service.worker.leadership").warning(
-        "lost", extra=event("leader_lost"))
+        "lost", extra=event("leader_lost")
+    )
     assert [line["event"] for line in logs.json()] == ["leader_lost"]
 
     logs = service_logging(level="DEBUG")
     logging.getLogger("ipnotary.service.worker.anchoring").debug(
-        "detail", extra=event("debug_detail"))
+        "detail", extra=event("debug_detail")
+    )
     logging.getLogger("httpx").info("HTTP Request: POST http://node")  # every request at INFO
     assert [line.get("event") for line in logs.json()] == ["debug_detail"]
 
 
 def test_text_format_keeps_a_forged_newline_in_the_path_on_one_line(
-        api: Api, service_logging: Callable[..., LogBuffer]) -> None:
+    api: Api, service_logging: Callable[..., LogBuffer]
+) -> None:
     logs = service_logging(level="INFO", fmt=LogFormat.text)
-    response = api.client.get("/v1/evidence/x%0A2099-01-01T00:00:00Z%20ERROR%20forged",
-                              headers=api.principal("holder", "holder"))
+    response = api.client.get(
+        "/v1/evidence/x%0A2099-01-01T00:00:00Z%20ERROR%20forged",
+        headers=api.principal("holder", "holder"),
+    )
     assert response.status_code in (401, 404)
     access = [line for line in logs.lines() if "ipnotary.service.access" in line]
     assert len(access) == 1, logs.lines()
@@ -163,7 +189,8 @@ def test_text_format_keeps_a_forged_newline_in_the_path_on_one_line(
 
 
 def test_service_events_reach_the_log_at_the_configured_level(
-        make_api: Callable[..., Api], service_logging: Callable[..., LogBuffer]) -> None:
+    make_api: Callable[..., Api], service_logging: Callable[..., LogBuffer]
+) -> None:
     logs = service_logging(level="INFO")
     api = make_api()
     holder = api.principal("holder", "holder")
@@ -178,11 +205,11 @@ def test_service_events_reach_the_log_at_the_configured_level(
     assert sealed and anchored, [line.get("event") for line in logs.json()]
     assert sum(line["records"] for line in sealed) >= 3
     assert {line["batch_seq"] for line in anchored} <= {line["batch_seq"] for line in sealed}
-    assert all(line["tx_hash"].startswith("0x") and line["block_number"] >= 0
-               for line in anchored)
+    assert all(line["tx_hash"].startswith("0x") and line["block_number"] >= 0 for line in anchored)
     deadline = time.monotonic() + 30
-    while (not {line["log_size"] for line in anchored}
-           <= {line["log_size"] for line in logs.events("checkpoint_certified")}):
+    while not {line["log_size"] for line in anchored} <= {
+        line["log_size"] for line in logs.events("checkpoint_certified")
+    }:
         assert time.monotonic() < deadline, logs.events("checkpoint_certified")
         time.sleep(0.05)
 
@@ -191,11 +218,15 @@ def test_service_events_reach_the_log_at_the_configured_level(
 
 
 def test_a_request_id_is_echoed_or_made_and_names_the_access_line(
-        api: Api, service_logging: Callable[..., LogBuffer]) -> None:
+    api: Api, service_logging: Callable[..., LogBuffer]
+) -> None:
     logs = service_logging(level="INFO")
     holder = api.principal("holder", "holder")
-    given = api.client.post("/v1/evidence/digests", json=digests(2000, 1),
-                            headers={**holder, "X-Request-ID": "req-7f3a:1"})
+    given = api.client.post(
+        "/v1/evidence/digests",
+        json=digests(2000, 1),
+        headers={**holder, "X-Request-ID": "req-7f3a:1"},
+    )
     assert given.status_code == 200, given.text
     assert given.headers["X-Request-ID"] == "req-7f3a:1"
     made = [api.client.get("/healthz").headers["X-Request-ID"] for _ in range(2)]
@@ -203,23 +234,26 @@ def test_a_request_id_is_echoed_or_made_and_names_the_access_line(
 
     access = {line["request_id"]: line for line in logs.events("http_request")}
     line = access["req-7f3a:1"]
-    assert (line["method"], line["route"], line["status"]) == (
-        "POST", "/v1/evidence/digests", 200)
+    assert (line["method"], line["route"], line["status"]) == ("POST", "/v1/evidence/digests", 200)
     assert line["record_ids"] == [given.json()[0]["id"]]
     assert line["duration_ms"] > 0
     assert set(made) <= set(access)
 
 
-@pytest.mark.parametrize("hostile", [
-    "x" * 129,                          # longer than any tracer's id: would bloat every line
-    "<script>alert(1)</script>",        # reflected into a page that shows headers
-    '","level":"CRITICAL","x":"',       # closes the JSON string in a naive log writer
-    "a b",                               # spaces split text log fields
-    "-leading-dash",
-    "\u0438\u0434",                      # non-ASCII (sent as UTF-8 bytes)
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "x" * 129,  # longer than any tracer's id: would bloat every line
+        "<script>alert(1)</script>",  # reflected into a page that shows headers
+        '","level":"CRITICAL","x":"',  # closes the JSON string in a naive log writer
+        "a b",  # spaces split text log fields
+        "-leading-dash",
+        "\u0438\u0434",  # non-ASCII (sent as UTF-8 bytes)
+    ],
+)
 def test_a_hostile_request_id_is_replaced_not_reflected(
-        api: Api, service_logging: Callable[..., LogBuffer], hostile: str) -> None:
+    api: Api, service_logging: Callable[..., LogBuffer], hostile: str
+) -> None:
     logs = service_logging(level="INFO")
     response = api.client.get("/healthz", headers=[("X-Request-ID", hostile.encode())])
     echoed = response.headers["X-Request-ID"]
@@ -229,7 +263,8 @@ def test_a_hostile_request_id_is_replaced_not_reflected(
 
 
 def test_an_unexpected_error_is_one_line_with_the_request_id(
-        make_api: Callable[..., Api], service_logging: Callable[..., LogBuffer]) -> None:
+    make_api: Callable[..., Api], service_logging: Callable[..., LogBuffer]
+) -> None:
     logs = service_logging(level="INFO")
     api = make_api()
 
@@ -250,8 +285,9 @@ def test_an_unexpected_error_is_one_line_with_the_request_id(
     assert errors[0]["request_id"] == "incident-req-1"
     assert incident in errors[0]["message"]
     assert "RuntimeError: the handler broke" in errors[0]["exception"]
-    access = [line for line in logs.events("http_request")
-              if line["request_id"] == "incident-req-1"]
+    access = [
+        line for line in logs.events("http_request") if line["request_id"] == "incident-req-1"
+    ]
     assert [(line["status"], line["level"]) for line in access] == [(500, "WARNING")]
 
 
@@ -315,10 +351,20 @@ def test_counters_move_with_submissions_and_anchoring(make_api: Callable[..., Ap
     assert moved("notary_batches_sealed_total") >= 1
     assert moved("notary_batches_anchored_total") >= 1
     assert moved("notary_batches_certified_total") >= 1
-    assert moved("notary_http_requests_total", method="POST", route="/v1/evidence/digests",
-                 status="200") == 2
-    assert moved("notary_http_request_duration_seconds_count", method="POST",
-                 route="/v1/evidence/digests") == 2
+    assert (
+        moved(
+            "notary_http_requests_total", method="POST", route="/v1/evidence/digests", status="200"
+        )
+        == 2
+    )
+    assert (
+        moved(
+            "notary_http_request_duration_seconds_count",
+            method="POST",
+            route="/v1/evidence/digests",
+        )
+        == 2
+    )
     assert value(after, "notary_leader") == 1
     assert value(after, "notary_anchoring_backlog_records") == 0
     assert value(after, "notary_anchoring_oldest_pending_age_seconds") == 0
@@ -326,15 +372,21 @@ def test_counters_move_with_submissions_and_anchoring(make_api: Callable[..., Ap
 
 
 def test_the_backlog_reports_how_long_the_oldest_record_has_waited(
-        make_api: Callable[..., Api]) -> None:
+    make_api: Callable[..., Api],
+) -> None:
     api = make_api(run_anchoring_worker=False)
     admin, holder = api.principal("admin", "admin"), api.principal("holder", "holder")
-    ids = [r["id"] for r in api.client.post("/v1/evidence/digests", json=digests(4000, 3),
-                                            headers=holder).json()]
+    ids = [
+        r["id"]
+        for r in api.client.post(
+            "/v1/evidence/digests", json=digests(4000, 3), headers=holder
+        ).json()
+    ]
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     with Session(api.runtime.engine) as session:  # as if the worker had been down an hour
-        session.execute(update(Record).where(col(Record.id) == ids[0])
-                        .values(received_at=an_hour_ago))
+        session.execute(
+            update(Record).where(col(Record.id) == ids[0]).values(received_at=an_hour_ago)
+        )
         session.commit()
 
     waiting = scrape(api.client, admin)
@@ -372,8 +424,10 @@ def test_chain_errors_are_counted_by_operation(api: Api) -> None:
             gateway.check()
     after = scrape(api.client, admin)
     labels = {"operation": "connect", "error": "ChainUnavailable"}  # the chain layer's error
-    assert (value(after, "notary_chain_errors_total", **labels)
-            - value(before, "notary_chain_errors_total", **labels)) == 2
+    assert (
+        value(after, "notary_chain_errors_total", **labels)
+        - value(before, "notary_chain_errors_total", **labels)
+    ) == 2
 
 
 def _run_until(loop_run: Callable[[threading.Event], None], done: Callable[[], bool]) -> None:
@@ -388,7 +442,8 @@ def _run_until(loop_run: Callable[[threading.Event], None], done: Callable[[], b
 
 
 def test_anchoring_retries_are_logged_and_counted(
-        make_api: Callable[..., Api], service_logging: Callable[..., LogBuffer]) -> None:
+    make_api: Callable[..., Api], service_logging: Callable[..., LogBuffer]
+) -> None:
     class DeadChain:
         def anchor_root(self, root: bytes, tree_size: int) -> Any:
             raise ChainUnusable("the node at http://127.0.0.1:9 refused the connection")
@@ -398,22 +453,33 @@ def test_anchoring_retries_are_logged_and_counted(
     admin, holder = api.principal("admin", "admin"), api.principal("holder", "holder")
     before = scrape(api.client, admin)
     api.client.post("/v1/evidence/digests", json=digests(5000, 1), headers=holder)
-    worker = AnchoringWorker(api.runtime.engine, DeadChain(), api.runtime.log, max_items=10,
-                             interval_seconds=0.01, max_backoff_seconds=0.5)
-    _run_until(lambda stop: worker.run_forever(stop, is_leader=lambda: True),
-               lambda: len(logs.events("anchoring_retry")) >= 2)
+    worker = AnchoringWorker(
+        api.runtime.engine,
+        DeadChain(),
+        api.runtime.log,
+        max_items=10,
+        interval_seconds=0.01,
+        max_backoff_seconds=0.5,
+    )
+    _run_until(
+        lambda stop: worker.run_forever(stop, is_leader=lambda: True),
+        lambda: len(logs.events("anchoring_retry")) >= 2,
+    )
     retries = logs.events("anchoring_retry")
     assert len(retries) >= 2
     assert retries[0]["level"] == "WARNING" and retries[0]["error_type"] == "ChainUnusable"
     assert [r["consecutive_failures"] for r in retries[:2]] == [1, 2]
     after = scrape(api.client, admin)
     key = {"error": "ChainUnusable"}
-    assert (value(after, "notary_anchoring_failures_total", **key)
-            - value(before, "notary_anchoring_failures_total", **key)) >= 2
+    assert (
+        value(after, "notary_anchoring_failures_total", **key)
+        - value(before, "notary_anchoring_failures_total", **key)
+    ) >= 2
 
 
 def test_a_witness_that_is_down_is_logged_counted_and_timed(
-        api: Api, service_logging: Callable[..., LogBuffer]) -> None:
+    api: Api, service_logging: Callable[..., LogBuffer]
+) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from ipnotary.sdk.note import CosignatureSigner
@@ -427,12 +493,17 @@ def test_a_witness_that_is_down_is_logged_counted_and_timed(
         raise httpx.ConnectError("connection refused", request=request)
 
     vkey = CosignatureSigner("witness.test/w1", Ed25519PrivateKey.generate()).vkey()
-    submitter = WitnessSubmitter(api.runtime.engine, url="http://127.0.0.1:9/witness", vkey=vkey,
-                                 client=httpx.Client(transport=httpx.MockTransport(refuse_connection)))
+    submitter = WitnessSubmitter(
+        api.runtime.engine,
+        url="http://127.0.0.1:9/witness",
+        vkey=vkey,
+        client=httpx.Client(transport=httpx.MockTransport(refuse_connection)),
+    )
     loop = AttestationLoop(submitter, poll_seconds=0.01, max_backoff_seconds=0.05)
     before = scrape(api.client, admin)
-    _run_until(lambda stop: loop.run(stop, lambda: True),
-               lambda: len(logs.events("witness_down")) >= 2)
+    _run_until(
+        lambda stop: loop.run(stop, lambda: True), lambda: len(logs.events("witness_down")) >= 2
+    )
     after = scrape(api.client, admin)
 
     down = logs.events("witness_down")
@@ -442,5 +513,7 @@ def test_a_witness_that_is_down_is_logged_counted_and_timed(
     assert value(after, "notary_witness_failures_total", **labels) >= 2
     assert value(before, "notary_witness_failures_total", **labels) == 0  # listed from the start
     assert value(after, "notary_witness_up", witness="witness.test/w1") == 0
-    assert value(after, "notary_witness_request_duration_seconds_count",
-                 witness="witness.test/w1") >= 2
+    assert (
+        value(after, "notary_witness_request_duration_seconds_count", witness="witness.test/w1")
+        >= 2
+    )

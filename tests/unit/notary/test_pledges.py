@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -58,22 +59,42 @@ PATENT = {"type": "patent", "registration_number": "ZL201710601862.3"}
 REGISTRAR = ("pledge_registrar", "pledge_registrar", "IP Pledge Registry")
 
 
-def post(api: Api, path: str, body: dict[str, Any], role: str = "pledge_registrar",  # type: ignore[no-untyped-def]
-         label: str | None = None, idempotency_key: str | None = None):
+def post(
+    api: Api,
+    path: str,
+    body: dict[str, Any],
+    role: str = "pledge_registrar",
+    label: str | None = None,
+    idempotency_key: str | None = None,
+) -> httpx.Response:
     headers = api.principal(label or role, role, "IP Pledge Registry")
     if path == "/v1/pledges":
         headers = {**headers, "Idempotency-Key": idempotency_key or uuid.uuid4().hex}
     return api.client.post(path, json=body, headers=headers)
 
 
-def consent(api: Api, pledge_id: int, action: str, *, signer: dict[str, str] = BANK,
-            key: Ed25519PrivateKey | None = None, signed_at: datetime | None = None,
-            act: dict[str, Any] | None = None) -> dict[str, Any]:
+def consent(
+    api: Api,
+    pledge_id: int,
+    action: str,
+    *,
+    signer: dict[str, str] = BANK,
+    key: Ed25519PrivateKey | None = None,
+    signed_at: datetime | None = None,
+    act: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The pledgee's signed consent, as its own software would make it from the public register
     (``act`` overrides fields of the act)."""
     view = api.client.get(f"/v1/pledges/{pledge_id}").json()
-    fields = {"chain_id": view["chain_id"], "contract": view["contract"], "pledge_id": pledge_id,
-              "action": action, "party": signer, "signed_at": signed_at, **(act or {})}
+    fields = {
+        "chain_id": view["chain_id"],
+        "contract": view["contract"],
+        "pledge_id": pledge_id,
+        "action": action,
+        "party": signer,
+        "signed_at": signed_at,
+        **(act or {}),
+    }
     return {"consent": sign_pledge_act(key or KEYS[signer["id"]], pledge_act(**fields))}
 
 
@@ -93,16 +114,26 @@ def test_register_refuse_double_release_and_status_over_time(make_api: Callable[
     pledge_id = first.json()["pledge"]["pledge_id"]
     registered_at = first.json()["event"]["receipt"]["record"]["pledge"]["block_timestamp"]
 
-    double = post(api, "/v1/pledges", {"asset": {**PATENT, "registration_number": "201710601862.3"},
-                                       "terms": terms(pledgee=STRANGER)})
+    double = post(
+        api,
+        "/v1/pledges",
+        {
+            "asset": {**PATENT, "registration_number": "201710601862.3"},
+            "terms": terms(pledgee=STRANGER),
+        },
+    )
     assert double.status_code == 409 and double.json()["code"] == "asset_already_pledged"
     assert str(pledge_id) in double.json()["detail"]
 
-    bad_party = post(api, f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release",
-                                                                      signer=STRANGER))
+    bad_party = post(
+        api, f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release", signer=STRANGER)
+    )
     assert bad_party.status_code == 403 and bad_party.json()["code"] == "not_a_party"
-    by_pledgor = post(api, f"/v1/pledges/{pledge_id}/enforcement",
-                      consent(api, pledge_id, "enforce", signer=OWNER))
+    by_pledgor = post(
+        api,
+        f"/v1/pledges/{pledge_id}/enforcement",
+        consent(api, pledge_id, "enforce", signer=OWNER),
+    )
     assert by_pledgor.status_code == 403 and by_pledgor.json()["code"] == "not_pledgee"
 
     amended = post(
@@ -113,8 +144,11 @@ def test_register_refuse_double_release_and_status_over_time(make_api: Callable[
         api, f"/v1/pledges/{pledge_id}/amendments", {"terms": terms(pledgee=STRANGER)}
     )
     assert other_parties.status_code == 422
-    other_key = post(api, f"/v1/pledges/{pledge_id}/amendments",
-                     {"terms": terms(pledgee_key=public_key_to_b64(STRANGER_KEY.public_key()))})
+    other_key = post(
+        api,
+        f"/v1/pledges/{pledge_id}/amendments",
+        {"terms": terms(pledgee_key=public_key_to_b64(STRANGER_KEY.public_key()))},
+    )
     assert other_key.status_code == 422 and other_key.json()["code"] == "pledgee_key_fixed"
 
     released = post(api, f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release"))
@@ -174,15 +208,25 @@ def test_a_registrar_changes_only_the_pledges_it_registered(make_api: Callable[.
         assert (info.value.registrar, info.value.caller) == (account_a, sender.account)
     assert chain.get_pledge(pledge_id).registrar == account_a and chain.get_pledge(pledge_id).active
 
-    assert post(api, f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release"),
-                label="office-a").status_code == 201
+    assert (
+        post(
+            api,
+            f"/v1/pledges/{pledge_id}/release",
+            consent(api, pledge_id, "release"),
+            label="office-a",
+        ).status_code
+        == 201
+    )
 
     # Each registrar's chain account was granted once, by the service, and the grant is audited.
     admin = api.principal("admin", "admin")
-    grants = api.client.get("/v1/audit", params={"action": "pledge_registrar.account_grant"},
-                            headers=admin).json()["events"]
+    grants = api.client.get(
+        "/v1/audit", params={"action": "pledge_registrar.account_grant"}, headers=admin
+    ).json()["events"]
     assert {(g["target_id"], g["detail"]["address"]) for g in grants} == {
-        (api.ids["office-a"], account_a), (api.ids["office-b"], account_b)}
+        (api.ids["office-a"], account_a),
+        (api.ids["office-b"], account_b),
+    }
     assert all(g["actor_id"] is None and g["actor"] == "the service" for g in grants)
 
 
@@ -201,8 +245,12 @@ def test_release_and_enforcement_need_the_pledgees_signed_consent(
     tampered = consent(api, pledge_id, "release")
     tampered["consent"]["act"]["nonce"] = "0" * 32
     assert post(api, path, tampered).json()["code"] == "consent_invalid"
-    for wrong in ({"pledge_id": pledge_id + 1}, {"action": "enforce"},
-                  {"contract": "0x" + "12" * 20}, {"chain_id": 1}):
+    for wrong in (
+        {"pledge_id": pledge_id + 1},
+        {"action": "enforce"},
+        {"contract": "0x" + "12" * 20},
+        {"chain_id": 1},
+    ):
         answer = post(api, path, consent(api, pledge_id, "release", act=wrong))
         assert answer.status_code == 403 and answer.json()["code"] == "consent_invalid", wrong
     stale = consent(api, pledge_id, "release", signed_at=datetime.now(UTC) - timedelta(days=8))
@@ -274,8 +322,12 @@ def test_a_retried_registration_after_a_release_returns_the_first_answer(
     first = post(api, "/v1/pledges", body, idempotency_key="pledge-0001")
     assert first.status_code == 201
     pledge_id = first.json()["pledge"]["pledge_id"]
-    assert post(api, f"/v1/pledges/{pledge_id}/release",
-                consent(api, pledge_id, "release")).status_code == 201
+    assert (
+        post(
+            api, f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release")
+        ).status_code
+        == 201
+    )
 
     # The answer to the first request was lost; the client retries after the release.
     retry = post(api, "/v1/pledges", body, idempotency_key="pledge-0001")
@@ -287,17 +339,30 @@ def test_a_retried_registration_after_a_release_returns_the_first_answer(
     assert chain.pledge_count() == 1  # no second pledge on chain
     assert chain.active_pledge_of(asset_id("patent:201710601862.3")) == 0
 
-    reused = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms(secured_amount="1.00")},
-                  idempotency_key="pledge-0001")
+    reused = post(
+        api,
+        "/v1/pledges",
+        {"asset": PATENT, "terms": terms(secured_amount="1.00")},
+        idempotency_key="pledge-0001",
+    )
     assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
     # Another registrar's key space is its own.
     elsewhere = post(api, "/v1/pledges", body, label="office-b", idempotency_key="pledge-0001")
     assert elsewhere.status_code == 201 and elsewhere.json()["pledge"]["pledge_id"] == pledge_id + 1
     # A new key is a new pledge.
-    assert post(api, f"/v1/pledges/{pledge_id + 1}/release", consent(api, pledge_id + 1, "release"),
-                label="office-b").status_code == 201
-    assert post(api, "/v1/pledges", body, idempotency_key="pledge-0002").json()["pledge"][
-        "pledge_id"] == pledge_id + 2
+    assert (
+        post(
+            api,
+            f"/v1/pledges/{pledge_id + 1}/release",
+            consent(api, pledge_id + 1, "release"),
+            label="office-b",
+        ).status_code
+        == 201
+    )
+    assert (
+        post(api, "/v1/pledges", body, idempotency_key="pledge-0002").json()["pledge"]["pledge_id"]
+        == pledge_id + 2
+    )
 
 
 def test_status_for_a_time_not_yet_over_answers_at_once(make_api: Callable[..., Api]) -> None:
@@ -311,8 +376,9 @@ def test_status_for_a_time_not_yet_over_answers_at_once(make_api: Callable[..., 
     retry_after = int(early.headers["Retry-After"])
     assert 1 <= retry_after <= 4 and early.json()["retry_after"] == retry_after
     assert early.headers["content-type"].startswith("application/problem+json")
-    far = api.client.get("/v1/pledges/status",
-                         params={**params, "as_of": (soon + timedelta(hours=1)).isoformat()})
+    far = api.client.get(
+        "/v1/pledges/status", params={**params, "as_of": (soon + timedelta(hours=1)).isoformat()}
+    )
     assert far.status_code == 422
     now = api.client.get("/v1/pledges/status", params=params)
     assert now.status_code == 200 and now.json()["pledged"] is False
@@ -378,8 +444,9 @@ def test_refusals_of_role_and_terms(make_api: Callable[..., Api]) -> None:
 
 
 def consent_stub() -> dict[str, Any]:
-    act = pledge_act(chain_id=1337, contract="0x" + "00" * 20, pledge_id=999, action="release",
-                     party=BANK)
+    act = pledge_act(
+        chain_id=1337, contract="0x" + "00" * 20, pledge_id=999, action="release", party=BANK
+    )
     return {"consent": sign_pledge_act(BANK_KEY, act)}
 
 
@@ -388,10 +455,19 @@ def test_claim_check_reports_a_pledged_work(make_api: Callable[..., Api]) -> Non
 
     api = make_api()
     h = api.principal("owner", "holder", "Acme")
-    work = {"title": "Song", "work_type": "musical", "authors": [{"name": "A"}],
-            "copyright_owner": OWNER, "completed_on": "2025-01-01"}
-    r = api.client.post("/v1/works", headers=h, files={"file": ("s.wav", b"song bytes")},
-                        data={"work": json.dumps(work)})
+    work = {
+        "title": "Song",
+        "work_type": "musical",
+        "authors": [{"name": "A"}],
+        "copyright_owner": OWNER,
+        "completed_on": "2025-01-01",
+    }
+    r = api.client.post(
+        "/v1/works",
+        headers=h,
+        files={"file": ("s.wav", b"song bytes")},
+        data={"work": json.dumps(work)},
+    )
     wid = r.json()["id"]
     api.wait_anchored(f"/v1/works/{wid}", h)
     cert = api.client.get(f"/v1/works/{wid}/certificate", headers=h).json()
@@ -424,22 +500,39 @@ def test_the_sdk_waits_out_a_too_early_answer_in_its_own_thread() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         asked.append(time.monotonic())
         if len(asked) == 1:
-            return httpx.Response(425, headers={"Retry-After": "1"}, json={
-                "type": "urn:ipnotary:problem:too_early", "title": "Too early", "status": 425,
-                "detail": "not over yet", "code": "too_early", "retry_after": 1})
+            return httpx.Response(
+                425,
+                headers={"Retry-After": "1"},
+                json={
+                    "type": "urn:ipnotary:problem:too_early",
+                    "title": "Too early",
+                    "status": 425,
+                    "detail": "not over yet",
+                    "code": "too_early",
+                    "retry_after": 1,
+                },
+            )
         return httpx.Response(200, json={"pledged": False})
 
     with NotaryClient("http://notary.test", transport=httpx.MockTransport(answer)) as client:
-        assert client.pledge_status("patent", "ZL201710601862.3", as_of="2026-01-01T00:00:00Z",
-                                    verify=False) == {"pledged": False}
+        assert client.pledge_status(
+            "patent", "ZL201710601862.3", as_of="2026-01-01T00:00:00Z", verify=False
+        ) == {"pledged": False}
         assert len(asked) == 2 and asked[1] - asked[0] >= 1.0
         asked.clear()
         with pytest.raises(APIError, match="too_early"):  # will not wait beyond max_wait
             client.pledge_status("patent", "ZL201710601862.3", verify=False, max_wait=0.5)
 
 
-SPELLINGS = ["201710601862.3", "CN201710601862.3", "zl 2017 1060 1862.3", "2017106018623",
-             "201710601862", "ZL201710601862·3", "ＺＬ２０１７１０６０１８６２．３"]
+SPELLINGS = [
+    "201710601862.3",
+    "CN201710601862.3",
+    "zl 2017 1060 1862.3",
+    "2017106018623",
+    "201710601862",
+    "ZL201710601862·3",
+    "ＺＬ２０１７１０６０１８６２．３",
+]
 
 
 def test_one_asset_has_one_identity_whatever_its_spelling(make_api: Callable[..., Api]) -> None:
@@ -458,12 +551,21 @@ def test_one_asset_has_one_identity_whatever_its_spelling(make_api: Callable[...
         answer = status(api, asset)
         assert answer["pledged"] and answer["pledge"]["pledge_id"] == pledge_id, spelling
     # The same number under the free-text type that used to take anything is refused, not stored.
-    other = post(api, "/v1/pledges", {"asset": {"type": "other", "registration_number":
-                                                "patent:ZL201710601862.3"}, "terms": terms()})
+    other = post(
+        api,
+        "/v1/pledges",
+        {
+            "asset": {"type": "other", "registration_number": "patent:ZL201710601862.3"},
+            "terms": terms(),
+        },
+    )
     assert other.status_code == 422 and "no longer accepted" in other.text
     # A wrong check character is a typo, not another patent.
-    typo = post(api, "/v1/pledges", {"asset": {**PATENT, "registration_number": "2017106018624"},
-                                     "terms": terms()})
+    typo = post(
+        api,
+        "/v1/pledges",
+        {"asset": {**PATENT, "registration_number": "2017106018624"}, "terms": terms()},
+    )
     assert typo.status_code == 422 and "check character" in typo.text
 
     mark = {"type": "trademark", "registration_number": "12345678"}
@@ -479,10 +581,19 @@ def register_work(api: Api, owner: dict[str, str]) -> str:
     import json
 
     h = api.principal("owner", "holder", "Acme")
-    work = {"title": "Song", "work_type": "musical", "authors": [{"name": "A"}],
-            "copyright_owner": owner, "completed_on": "2025-01-01"}
-    r = api.client.post("/v1/works", headers=h, files={"file": ("s.wav", uuid.uuid4().bytes)},
-                        data={"work": json.dumps(work)})
+    work = {
+        "title": "Song",
+        "work_type": "musical",
+        "authors": [{"name": "A"}],
+        "copyright_owner": owner,
+        "completed_on": "2025-01-01",
+    }
+    r = api.client.post(
+        "/v1/works",
+        headers=h,
+        files={"file": ("s.wav", uuid.uuid4().bytes)},
+        data={"work": json.dumps(work)},
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -504,8 +615,11 @@ def test_a_pledged_work_must_be_registered_here_and_owned_by_the_pledgor(
     r = post(api, "/v1/pledges", {"asset": ours, "terms": terms()})
     assert r.status_code == 201, r.text
     event = r.json()["event"]["receipt"]["record"]
-    assert event["ownership"] == {"checked": True, "work": ours["registration_number"],
-                                  "copyright_owner": f"uscc:{OWNER['id']}"}
+    assert event["ownership"] == {
+        "checked": True,
+        "work": ours["registration_number"],
+        "copyright_owner": f"uscc:{OWNER['id']}",
+    }
     # Registered elsewhere: accepted, and the anchored event says visibly that nobody checked.
     elsewhere = {"type": "copyright", "registration_number": "国作登字—2021—f—00012345"}
     r = post(api, "/v1/pledges", {"asset": elsewhere, "terms": terms()})
@@ -520,15 +634,21 @@ def test_an_ended_term_is_refused_and_a_closed_pledge_answers_409_to_every_act(
 ) -> None:
     api = make_api()
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
-    ended = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms(term_start="2020-01-01",
-                                                                       term_end=yesterday)})
+    ended = post(
+        api,
+        "/v1/pledges",
+        {"asset": PATENT, "terms": terms(term_start="2020-01-01", term_end=yesterday)},
+    )
     assert ended.status_code == 422 and ended.json()["code"] == "term_ended"
     assert status(api, PATENT)["pledged"] is False  # it blocks nothing
 
     r = post(api, "/v1/pledges", {"asset": PATENT, "terms": terms()})
     pledge_id = r.json()["pledge"]["pledge_id"]
-    into_past = post(api, f"/v1/pledges/{pledge_id}/amendments",
-                     {"terms": terms(term_start="2020-01-01", term_end=yesterday)})
+    into_past = post(
+        api,
+        f"/v1/pledges/{pledge_id}/amendments",
+        {"terms": terms(term_start="2020-01-01", term_end=yesterday)},
+    )
     assert into_past.status_code == 422 and into_past.json()["code"] == "term_ended"
     release = consent(api, pledge_id, "release")
     first = post(api, f"/v1/pledges/{pledge_id}/release", release)
@@ -539,9 +659,11 @@ def test_an_ended_term_is_refused_and_a_closed_pledge_answers_409_to_every_act(
         retried.status_code == 200 and retried.json()["event"]["id"] == first.json()["event"]["id"]
     )
     # Every new act on the closed pledge is the same 409, whatever it is.
-    for path, body in ((f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release")),
-                       (f"/v1/pledges/{pledge_id}/enforcement", consent(api, pledge_id, "enforce")),
-                       (f"/v1/pledges/{pledge_id}/amendments", {"terms": terms()})):
+    for path, body in (
+        (f"/v1/pledges/{pledge_id}/release", consent(api, pledge_id, "release")),
+        (f"/v1/pledges/{pledge_id}/enforcement", consent(api, pledge_id, "enforce")),
+        (f"/v1/pledges/{pledge_id}/amendments", {"terms": terms()}),
+    ):
         again = post(api, path, body)
         assert again.status_code == 409 and again.json()["code"] == "pledge_not_active", again.text
         assert "released" in again.json()["detail"]
@@ -563,8 +685,12 @@ def test_status_before_the_chain_existed_is_not_pledged_and_provable(
     if int(reader.head()) >= 1:
         later = {k: v for k, v in doc.items() if k != "signature"}
         block = reader.block(1)
-        later["chain"] = {**later["chain"], "block_number": 1, "block_hash": str(block.hash),
-                          "block_timestamp": int(block.timestamp)}
+        later["chain"] = {
+            **later["chain"],
+            "block_number": 1,
+            "block_hash": str(block.hash),
+            "block_timestamp": int(block.timestamp),
+        }
         with pytest.raises(VerificationError) as info:
             verify_pledge_status(api.runtime.issuer.sign(later), reader=reader)
         assert info.value.step == "block"

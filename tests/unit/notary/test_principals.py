@@ -44,8 +44,9 @@ def test_a_principal_revokes_its_own_key_and_it_answers_401_at_once(api: Api) ->
     assert answer.status_code == 401 and answer.json()["code"] == "authentication_required"
     assert me(api, second.json()["api_key"]) == 200  # the principal's other key still works
     # Revoking again changes nothing (the first time stays).
-    again = api.client.post(f"/v1/api-keys/{keys[0]['id']}/revoke", json={},
-                            headers=bearer(second.json()["api_key"]))
+    again = api.client.post(
+        f"/v1/api-keys/{keys[0]['id']}/revoke", json={}, headers=bearer(second.json()["api_key"])
+    )
     assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
 
 
@@ -65,8 +66,10 @@ def test_only_an_admin_manages_another_principals_keys(api: Api) -> None:
         refused = api.client.request(method, path, json=body, headers=intruder)
         assert refused.status_code == 403 and refused.json()["code"] == "not_your_key", path
     assert me(api, api.keys["victim"]) == 200
-    assert api.client.post("/v1/api-keys/key_nonexistent/revoke", json={},
-                           headers=admin).status_code == 404
+    assert (
+        api.client.post("/v1/api-keys/key_nonexistent/revoke", json={}, headers=admin).status_code
+        == 404
+    )
 
     assert api.client.get(f"/v1/principals/{victim_id}/keys", headers=admin).status_code == 200
     assert (
@@ -80,18 +83,22 @@ def test_rotation_gives_a_new_key_and_revokes_the_old_one(api: Api) -> None:
     old_key = api.keys["rotator"]
     key_id = api.client.get("/v1/principals/me/keys", headers=headers).json()[0]["id"]
     expires = (datetime.now(UTC) + timedelta(days=90)).replace(microsecond=0)
-    rotated = api.client.post(f"/v1/api-keys/{key_id}/rotate",
-                              json={"expires_at": expires.isoformat()}, headers=headers)
+    rotated = api.client.post(
+        f"/v1/api-keys/{key_id}/rotate", json={"expires_at": expires.isoformat()}, headers=headers
+    )
     assert rotated.status_code == 201, rotated.text
     new = rotated.json()
     assert new["replaces"] == key_id and new["api_key"] != old_key
     assert datetime.fromisoformat(new["expires_at"]) == expires
     assert me(api, old_key) == 401 and me(api, new["api_key"]) == 200
-    listed = {k["id"]: k for k in api.client.get("/v1/principals/me/keys",
-                                                 headers=bearer(new["api_key"])).json()}
+    listed = {
+        k["id"]: k
+        for k in api.client.get("/v1/principals/me/keys", headers=bearer(new["api_key"])).json()
+    }
     assert listed[key_id]["replaced_by"] == new["id"] and listed[key_id]["revoked_at"]
-    stale = api.client.post(f"/v1/api-keys/{key_id}/rotate", json={},
-                            headers=bearer(new["api_key"]))
+    stale = api.client.post(
+        f"/v1/api-keys/{key_id}/rotate", json={}, headers=bearer(new["api_key"])
+    )
     assert stale.status_code == 409 and stale.json()["code"] == "key_not_active"
     past = api.client.post(
         f"/v1/api-keys/{new['id']}/rotate",
@@ -110,8 +117,15 @@ def test_rotation_gives_a_new_key_and_revokes_the_old_one(api: Api) -> None:
 def test_an_expiring_key_stops_at_its_expiry_even_when_cached(api: Api) -> None:
     admin = api.principal("admin", "admin")
     expires = datetime.now(UTC) + timedelta(seconds=2)
-    created = api.client.post("/v1/principals", headers=admin, json={
-        "name": "Temporary Auditor", "role": "arbitrator", "key_expires_at": expires.isoformat()})
+    created = api.client.post(
+        "/v1/principals",
+        headers=admin,
+        json={
+            "name": "Temporary Auditor",
+            "role": "arbitrator",
+            "key_expires_at": expires.isoformat(),
+        },
+    )
     assert created.status_code == 201, created.text
     key = created.json()["api_key"]
     assert me(api, key) == 200  # cached now, for less than the cache's 5 s: until the expiry
@@ -149,8 +163,9 @@ def test_the_audit_log_records_every_act_and_only_admins_read_it(
 ) -> None:
     api = make_api()
     admin = api.principal("admin", "admin", "Root")
-    created = api.client.post("/v1/principals", headers=admin,
-                              json={"name": "Acme Studio", "role": "holder"}).json()
+    created = api.client.post(
+        "/v1/principals", headers=admin, json={"name": "Acme Studio", "role": "holder"}
+    ).json()
     acme = bearer(created["api_key"])
     issued = api.client.post("/v1/principals/me/keys", json={}, headers=acme).json()
     rotated = api.client.post(f"/v1/api-keys/{issued['id']}/rotate", json={}, headers=acme).json()
@@ -183,8 +198,9 @@ def test_the_audit_log_records_every_act_and_only_admins_read_it(
 
     page = api.client.get("/v1/audit", params={"limit": 3}, headers=admin).json()
     assert len(page["events"]) == 3
-    rest = api.client.get("/v1/audit", params={"limit": 500, "cursor": page["next_cursor"]},
-                          headers=admin).json()
+    rest = api.client.get(
+        "/v1/audit", params={"limit": 500, "cursor": page["next_cursor"]}, headers=admin
+    ).json()
     assert [e["seq"] for e in page["events"] + rest["events"]] == [e["seq"] for e in events]
     assert rest["next_cursor"] is None
     only = api.client.get("/v1/audit", params={"action": "api_key.revoke"}, headers=admin).json()
@@ -201,8 +217,16 @@ def test_operator_commands_manage_keys_and_read_the_audit_log(api: Api) -> None:
         return json.loads(result.stdout)
 
     expires = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    made = run("principal", "create", "--name", "Platform Ops", "--role", "platform",
-               "--key-expires-at", expires)
+    made = run(
+        "principal",
+        "create",
+        "--name",
+        "Platform Ops",
+        "--role",
+        "platform",
+        "--key-expires-at",
+        expires,
+    )
     issued = run("principal", "issue-key", made["id"])
     listed = run("principal", "keys", made["id"])
     assert {k["id"] for k in listed} == {made["key_id"], issued["id"]}

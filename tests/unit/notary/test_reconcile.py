@@ -77,22 +77,29 @@ def test_an_intact_database_accounts_for_everything(service: Api, tmp_path: Path
         assert report.ok, report.problems
         assert report.database_log_size == report.anchored_size == 20
         findings = rc.check_receipts(
-            session, rc.load_receipts(_receipts(tmp_path / "r", subs)),
-            issuer_keys=_issuer_keys(service), report=report,
-            anchored=rc.read_anchored_checkpoints(anchors))
+            session,
+            rc.load_receipts(_receipts(tmp_path / "r", subs)),
+            issuer_keys=_issuer_keys(service),
+            report=report,
+            anchored=rc.read_anchored_checkpoints(anchors),
+        )
     assert {f.outcome for f in findings} == {rc.ReceiptOutcome.present}
 
 
-def test_lost_record_rows_are_named_and_given_back_by_their_receipts(service: Api,
-                                                                      tmp_path: Path) -> None:
+def test_lost_record_rows_are_named_and_given_back_by_their_receipts(
+    service: Api, tmp_path: Path
+) -> None:
     h = service.principal("rc-holder", "holder")
     subs = _submit(service, h, 0, 20)
     _wait_anchored(service, h, subs)
     lost = [s["id"] for s in subs[5:9]]
     engine = service.runtime.engine
     with Session(engine) as session:
-        indices = sorted(r.log_index for r in session.exec(
-            select(Record).where(col(Record.id).in_(lost))) if r.log_index is not None)
+        indices = sorted(
+            r.log_index
+            for r in session.exec(select(Record).where(col(Record.id).in_(lost)))
+            if r.log_index is not None
+        )
         session.execute(delete(Record).where(col(Record.id).in_(lost)))
         session.commit()
     for rid in lost:
@@ -100,8 +107,9 @@ def test_lost_record_rows_are_named_and_given_back_by_their_receipts(service: Ap
 
     receipts = _receipts(tmp_path / "r", subs)
     forger = Issuer(Ed25519PrivateKey.generate())
-    forged = forger.receipt_document({**subs[0]["receipt"]["record"], "id": "ev_" + "0" * 32},
-                                     "0" * 64, _now())
+    forged = forger.receipt_document(
+        {**subs[0]["receipt"]["record"], "id": "ev_" + "0" * 32}, "0" * 64, _now()
+    )
     (receipts / "forged.json").write_text(json.dumps(forged))
     tampered = json.loads(json.dumps(subs[1]["receipt"]))
     tampered["record"]["content"]["size"] += 1
@@ -116,18 +124,31 @@ def test_lost_record_rows_are_named_and_given_back_by_their_receipts(service: Ap
         assert [list(r) for r in missing.details["ranges"]] == _ranges(indices)
         assert report.lost is None  # the log itself is whole: only rows are missing
         anchored = rc.read_anchored_checkpoints(anchors)
-        findings = {Path(f.source).stem: f for f in rc.check_receipts(
-            session, rc.load_receipts(receipts), issuer_keys=_issuer_keys(service),
-            report=report, anchored=anchored)}
+        findings = {
+            Path(f.source).stem: f
+            for f in rc.check_receipts(
+                session,
+                rc.load_receipts(receipts),
+                issuer_keys=_issuer_keys(service),
+                report=report,
+                anchored=anchored,
+            )
+        }
         assert findings["forged"].outcome is rc.ReceiptOutcome.not_ours
         assert findings["tampered"].outcome is rc.ReceiptOutcome.invalid
         assert {rid: findings[rid].outcome for rid in lost} == dict.fromkeys(
-            lost, rc.ReceiptOutcome.restorable)
+            lost, rc.ReceiptOutcome.restorable
+        )
         assert sorted(findings[rid].log_index for rid in lost) == indices  # type: ignore[type-var]
 
-        restored = rc.check_receipts(session, rc.load_receipts(receipts),
-                                     issuer_keys=_issuer_keys(service), report=report,
-                                     anchored=anchored, restore=True)
+        restored = rc.check_receipts(
+            session,
+            rc.load_receipts(receipts),
+            issuer_keys=_issuer_keys(service),
+            report=report,
+            anchored=anchored,
+            restore=True,
+        )
         assert sum(f.outcome is rc.ReceiptOutcome.restored for f in restored) == 4
         assert rc.reconcile(session, anchors).ok
 
@@ -142,8 +163,9 @@ def test_lost_record_rows_are_named_and_given_back_by_their_receipts(service: Ap
         verify_certificate(cert.json(), policy, chain=service.runtime.chain.view())
 
 
-def test_an_older_copy_names_the_anchored_batches_and_entries_it_lost(service: Api,
-                                                                       tmp_path: Path) -> None:
+def test_an_older_copy_names_the_anchored_batches_and_entries_it_lost(
+    service: Api, tmp_path: Path
+) -> None:
     h = service.principal("rc-holder", "holder")
     before = _submit(service, h, 0, 10)
     _wait_anchored(service, h, before)
@@ -164,11 +186,16 @@ def test_an_older_copy_names_the_anchored_batches_and_entries_it_lost(service: A
             missing = [p for p in report.problems if p.code == "anchored_batch_missing"]
             # Every checkpoint anchored after the copy is named, with its chain batch id.
             assert sorted(p.details["batch_id"] for p in missing) == [
-                cp.batch_id for cp in anchored if cp.tree_size > 10]
+                cp.batch_id for cp in anchored if cp.tree_size > 10
+            ]
             assert all(p.details.get("tx_hash", "").startswith("0x") for p in missing)
             findings = rc.check_receipts(
-                session, rc.load_receipts(_receipts(tmp_path / "r", before + after)),
-                issuer_keys=_issuer_keys(service), report=report, anchored=anchored)
+                session,
+                rc.load_receipts(_receipts(tmp_path / "r", before + after)),
+                issuer_keys=_issuer_keys(service),
+                report=report,
+                anchored=anchored,
+            )
             by_id = {f.record_id: f.outcome for f in findings}
             assert {by_id[s["id"]] for s in before} == {rc.ReceiptOutcome.present}
             assert {by_id[s["id"]] for s in after} == {rc.ReceiptOutcome.lost}
@@ -177,7 +204,8 @@ def test_an_older_copy_names_the_anchored_batches_and_entries_it_lost(service: A
 
 
 def test_records_never_sealed_are_accepted_again_from_their_receipts(
-        make_api: Callable[..., Api], tmp_path: Path) -> None:
+    make_api: Callable[..., Api], tmp_path: Path
+) -> None:
     api = make_api(run_anchoring_worker=False)
     h = api.principal("rc-holder", "holder")
     kept = _submit(api, h, 0, 3)
@@ -188,8 +216,13 @@ def test_records_never_sealed_are_accepted_again_from_their_receipts(
             report = rc.reconcile(session, api.runtime.chain.client())
             assert report.ok and report.pending_records == 3
             findings = rc.check_receipts(
-                session, rc.load_receipts(_receipts(tmp_path / "r", kept + later)),
-                issuer_keys=_issuer_keys(api), report=report, anchored=[], restore=True)
+                session,
+                rc.load_receipts(_receipts(tmp_path / "r", kept + later)),
+                issuer_keys=_issuer_keys(api),
+                report=report,
+                anchored=[],
+                restore=True,
+            )
             by_id = {f.record_id: f.outcome for f in findings}
             assert {by_id[s["id"]] for s in later} == {rc.ReceiptOutcome.restored}
             rows = {r.id: r for r in session.exec(select(Record))}
@@ -212,10 +245,16 @@ def test_a_witness_that_saw_more_of_the_log_reveals_lost_entries(service: Api) -
         return httpx.Response(409, text="9\n", headers={"content-type": "text/x.tlog.size"})
 
     vkey = CosignatureSigner("witness.example/w", Ed25519PrivateKey.generate()).vkey()
-    with Session(service.runtime.engine) as session, httpx.Client(
-            transport=httpx.MockTransport(witness)) as client:
-        report = rc.reconcile(session, service.runtime.chain.client(),
-                              witnesses=[("https://witness.example/w", vkey)], http=client)
+    with (
+        Session(service.runtime.engine) as session,
+        httpx.Client(transport=httpx.MockTransport(witness)) as client,
+    ):
+        report = rc.reconcile(
+            session,
+            service.runtime.chain.client(),
+            witnesses=[("https://witness.example/w", vkey)],
+            http=client,
+        )
     assert not report.ok
     assert [p.code for p in report.problems] == ["witness_ahead"]
     assert report.lost == rc.LogRange(4, 9)
@@ -260,14 +299,16 @@ def test_the_command_exits_0_1_or_2_and_restores_from_receipts(
     assert "MISSING records_missing: 1 log entries have no record" in short.stdout
 
     receipts = _receipts(tmp_path / "r", subs)
-    placed = run("reconcile", "--receipts", str(receipts), "--restore", cwd=tmp_path,
-                 NOTARY_DATA_DIR=data)
+    placed = run(
+        "reconcile", "--receipts", str(receipts), "--restore", cwd=tmp_path, NOTARY_DATA_DIR=data
+    )
     assert placed.returncode == 0, placed.stdout + placed.stderr  # as the database is now
     assert f"restored: record {subs[2]['id']} restored at log index" in placed.stdout
     again = run("reconcile", "--receipts", str(receipts), cwd=tmp_path, NOTARY_DATA_DIR=data)
     assert again.returncode == 0, again.stdout + again.stderr
 
-    unreadable = run("reconcile", cwd=tmp_path, NOTARY_DATA_DIR=data,
-                     NOTARY_REGISTRY_ADDRESS="0x" + "11" * 20)
+    unreadable = run(
+        "reconcile", cwd=tmp_path, NOTARY_DATA_DIR=data, NOTARY_REGISTRY_ADDRESS="0x" + "11" * 20
+    )
     assert unreadable.returncode == 2, unreadable.stdout + unreadable.stderr
     assert unreadable.stderr.startswith("error:") and "Traceback" not in unreadable.stderr

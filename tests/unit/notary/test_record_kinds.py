@@ -16,9 +16,12 @@ from ipnotary.service.domain.pledges import AssetType, PledgeAsset, build_pledge
 
 
 def test_every_kind_has_one_body_builder_in_the_domain() -> None:
-    builders = {name for info in pkgutil.iter_modules(domain.__path__)
-                for name in vars(importlib.import_module(f"ipnotary.service.domain.{info.name}"))
-                if name.startswith("build_") and name.endswith("_record")}
+    builders = {
+        name
+        for info in pkgutil.iter_modules(domain.__path__)
+        for name in vars(importlib.import_module(f"ipnotary.service.domain.{info.name}"))
+        if name.startswith("build_") and name.endswith("_record")
+    }
     assert builders == {f"build_{kind.value}_record" for kind in RecordKind}
 
 

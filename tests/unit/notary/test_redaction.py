@@ -59,7 +59,10 @@ def assert_clean(text: str) -> None:
         (DB_URL, "postgresql+psycopg://***@127.0.0.1:9/notary"),
         (TSA_URL, "http://127.0.0.1:9/stamp?apikey=***"),
         ("https://Zx81KeyAsUser0000000000@node.example", "https://***@node.example"),
-        ("https://witness.example/sigsum/add-checkpoint", "https://witness.example/sigsum/add-checkpoint"),
+        (
+            "https://witness.example/sigsum/add-checkpoint",
+            "https://witness.example/sigsum/add-checkpoint",
+        ),
         ("http://127.0.0.1:5001", "http://127.0.0.1:5001"),
         ("sqlite:////var/lib/notary/notary.db", "sqlite:////var/lib/notary/notary.db"),
         ("not a url", "***"),
@@ -77,8 +80,10 @@ def test_the_secrets_of_a_url() -> None:
 
 def test_a_redactor_cleans_third_party_messages_that_quote_pieces_of_the_url() -> None:
     redact = Redactor.for_urls([RPC_URL])
-    message = (f"HTTPSConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: "
-               f"/v3/{RPC_KEY} (Caused by ...); configured {RPC_URL}.")
+    message = (
+        f"HTTPSConnectionPool(host='127.0.0.1', port=9): Max retries exceeded with url: "
+        f"/v3/{RPC_KEY} (Caused by ...); configured {RPC_URL}."
+    )
     cleaned = redact(message)
     assert_clean(cleaned)
     assert "127.0.0.1" in cleaned and cleaned.endswith("/v3/***.")
@@ -87,12 +92,20 @@ def test_a_redactor_cleans_third_party_messages_that_quote_pieces_of_the_url() -
 
 
 def test_the_service_redactor_knows_every_configured_url(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, chain_backend="rpc", chain_rpc_url=RPC_URL,
-                        kubo_api_url=KUBO_URL, database_url=DB_URL, tsa_urls=[TSA_URL],
-                        chain_private_key="22" * 32)
+    settings = Settings(
+        data_dir=tmp_path,
+        chain_backend="rpc",
+        chain_rpc_url=RPC_URL,
+        kubo_api_url=KUBO_URL,
+        database_url=DB_URL,
+        tsa_urls=[TSA_URL],
+        chain_private_key="22" * 32,
+    )
     redact = redactor_for(settings)
-    text = (f"pw {RPC_PASSWORD} key {RPC_KEY} kubo {KUBO_PASSWORD} db {DB_PASSWORD} "
-            f"tsa {TSA_KEY} {'22' * 32}")
+    text = (
+        f"pw {RPC_PASSWORD} key {RPC_KEY} kubo {KUBO_PASSWORD} db {DB_PASSWORD} "
+        f"tsa {TSA_KEY} {'22' * 32}"
+    )
     assert_clean(redact(text))
     assert "22" * 32 not in redact(text)
 
@@ -160,9 +173,15 @@ def test_no_response_log_line_or_exception_of_the_service_carries_a_secret(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(
-        data_dir=tmp_path, chain_backend="rpc", chain_rpc_url=RPC_URL, chain_private_key="33" * 32,
-        chain_trusted_for_time=True, chain_timeout_seconds=5, content_backend="kubo",
-        kubo_api_url=KUBO_URL, batch_interval_seconds=0.2,
+        data_dir=tmp_path,
+        chain_backend="rpc",
+        chain_rpc_url=RPC_URL,
+        chain_private_key="33" * 32,
+        chain_trusted_for_time=True,
+        chain_timeout_seconds=5,
+        content_backend="kubo",
+        kubo_api_url=KUBO_URL,
+        batch_interval_seconds=0.2,
     )
     caplog.set_level(logging.DEBUG)
     bodies: list[str] = []
@@ -171,8 +190,11 @@ def test_no_response_log_line_or_exception_of_the_service_carries_a_secret(
         with Session(runtime.engine) as session:
             admin = create_principal(session, name="ops", role="admin").api_key
             holder = create_principal(session, name="holder", role="holder").api_key
-        sub = client.post("/v1/evidence", json={"sha256": "7a" * 32, "size": 3},
-                          headers={"Authorization": f"Bearer {holder}"})
+        sub = client.post(
+            "/v1/evidence",
+            json={"sha256": "7a" * 32, "size": 3},
+            headers={"Authorization": f"Bearer {holder}"},
+        )
         assert sub.status_code == 201, sub.text  # records are accepted while the chain is down
 
         trust = client.get("/v1/trust")

@@ -11,17 +11,21 @@ from tests.unit.notary.conftest import Api
 def test_uppercase_hex_digests_are_accepted_and_stored_in_lower_case(api: Api) -> None:
     holder = api.principal("holder", "holder")
     upper = "AB" * 32  # as certutil prints it
-    r = api.client.post("/v1/evidence/digests", json={"items": [{"sha256": upper, "size": 3,
-                                                                 "sm3": "CD" * 32}]},
-                        headers=holder)
+    r = api.client.post(
+        "/v1/evidence/digests",
+        json={"items": [{"sha256": upper, "size": 3, "sm3": "CD" * 32}]},
+        headers=holder,
+    )
     assert r.status_code in (200, 201), r.text
     record = api.client.get(f"/v1/evidence/{r.json()[0]['id']}", headers=holder).json()
     content = record["record"]["content"]
     assert content["sha256"] == upper.lower() and content["sm3"] == "cd" * 32
     # The same content in either case is one record, not two.
-    again = api.client.post("/v1/evidence/digests", json={"items": [{"sha256": upper.lower(),
-                                                                     "size": 3, "sm3": "cd" * 32}]},
-                            headers=holder)
+    again = api.client.post(
+        "/v1/evidence/digests",
+        json={"items": [{"sha256": upper.lower(), "size": 3, "sm3": "cd" * 32}]},
+        headers=holder,
+    )
     assert again.json()[0]["id"] == r.json()[0]["id"] and again.json()[0]["created"] is False
     # Looking up a work by digest takes either case too.
     lookup = api.client.get("/v1/works/registrations", params={"sha256": upper}, headers=holder)
@@ -53,13 +57,16 @@ def test_verify_documents_content_as_a_fingerprint_object(api: Api) -> None:
 
 def test_principals_me_says_whom_the_key_speaks_for(api: Api) -> None:
     admin = api.principal("admin", "admin")
-    created = api.client.post("/v1/principals", json={
-        "name": "Acme Studio Ltd", "role": "holder", "subject": "uscc:91110108551385082Q"},
-        headers=admin)
+    created = api.client.post(
+        "/v1/principals",
+        json={"name": "Acme Studio Ltd", "role": "holder", "subject": "uscc:91110108551385082Q"},
+        headers=admin,
+    )
     assert created.status_code == 201, created.text
     assert created.json()["subject"] == "uscc:91110108551385082Q"
-    me = api.client.get("/v1/principals/me",
-                        headers={"Authorization": f"Bearer {created.json()['api_key']}"}).json()
+    me = api.client.get(
+        "/v1/principals/me", headers={"Authorization": f"Bearer {created.json()['api_key']}"}
+    ).json()
     assert me["subject"] == "uscc:91110108551385082Q" and me["name"] == "Acme Studio Ltd"
     assert api.client.get("/v1/principals/me", headers=admin).json()["subject"] is None
 
@@ -82,10 +89,16 @@ def test_the_sdk_and_cli_find_any_record_by_its_id() -> None:
         for record_id in ("ev_1", "wk_2", "ts_3", "ds_4", "ce_5", "cr_6", "pe_7"):
             client.get(record_id)
         client.get("wk_8", kind=RecordKind.evidence)  # an explicit kind still wins
-    assert asked == ["/v1/evidence/ev_1", "/v1/works/wk_2", "/v1/trade-secrets/ts_3",
-                     "/v1/disclosures/ds_4", "/v1/credit/entries/ce_5",
-                     "/v1/credit/repair-records/cr_6", "/v1/pledge-events/pe_7",
-                     "/v1/evidence/wk_8"]
+    assert asked == [
+        "/v1/evidence/ev_1",
+        "/v1/works/wk_2",
+        "/v1/trade-secrets/ts_3",
+        "/v1/disclosures/ds_4",
+        "/v1/credit/entries/ce_5",
+        "/v1/credit/repair-records/cr_6",
+        "/v1/pledge-events/pe_7",
+        "/v1/evidence/wk_8",
+    ]
 
 
 def test_identities_masked_only_when_something_was_masked(api: Api) -> None:
@@ -95,16 +108,27 @@ def test_identities_masked_only_when_something_was_masked(api: Api) -> None:
     stranger = api.principal("stranger", "platform")
     for i, owner in enumerate((owner_org, person)):
         body = f"work {i} of the masking test".encode()
-        work = {"title": f"W{i}", "work_type": "written", "authors": [{"name": "A"}],
-                "copyright_owner": owner, "completed_on": "2025-01-01"}
-        created = api.client.post("/v1/works", headers=registrant, files={"file": ("w.txt", body)},
-                                  data={"work": json.dumps(work)})
+        work = {
+            "title": f"W{i}",
+            "work_type": "written",
+            "authors": [{"name": "A"}],
+            "copyright_owner": owner,
+            "completed_on": "2025-01-01",
+        }
+        created = api.client.post(
+            "/v1/works",
+            headers=registrant,
+            files={"file": ("w.txt", body)},
+            data={"work": json.dumps(work)},
+        )
         assert created.status_code == 201, created.text
         import hashlib
 
-        seen = api.client.get("/v1/works/registrations",
-                              params={"sha256": hashlib.sha256(body).hexdigest()},
-                              headers=stranger).json()
+        seen = api.client.get(
+            "/v1/works/registrations",
+            params={"sha256": hashlib.sha256(body).hexdigest()},
+            headers=stranger,
+        ).json()
         entry = seen["registrations"][0]
         shown = entry["work"]["copyright_owner"]["id"]
         if owner is owner_org:  # a credit code is public: shown whole, and nothing masked

@@ -59,8 +59,14 @@ def test_every_format_character_is_refused() -> None:
 
 
 def test_visible_text_passes_unchanged() -> None:
-    for text in ["月光下的河流", "Ωmega — “quoted” ½", "שלום עולם", "line one\nline two\tend",
-                 "مرحبا", "emoji 🎨 alone"]:
+    for text in [
+        "月光下的河流",
+        "Ωmega — “quoted” ½",
+        "שלום עולם",
+        "line one\nline two\tend",
+        "مرحبا",
+        "emoji 🎨 alone",
+    ]:
         assert check_text(text) == text
         assert EvidenceMetadata(description=text).description == text
 
@@ -79,9 +85,13 @@ def credit_entry(**changes: Any) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     base = {
         "subject": {"name": "Shady Trading Co", "id_type": "uscc", "id": "91110108551385082Q"},
-        "conduct": "good", "category": "licensing", "description": "licensed fairly",
-        "legal_basis": "Art. 1", "deciding_authority": "Bureau",
-        "decision_date": today.isoformat(), "decision_document_sha256": "ab" * 32,
+        "conduct": "good",
+        "category": "licensing",
+        "description": "licensed fairly",
+        "legal_basis": "Art. 1",
+        "deciding_authority": "Bureau",
+        "decision_date": today.isoformat(),
+        "decision_document_sha256": "ab" * 32,
         "publicity_start": today.isoformat(),
         "publicity_end": (today + timedelta(days=30)).isoformat(),
     }
@@ -95,8 +105,10 @@ def credit_entry(**changes: Any) -> dict[str, Any]:
         ({"description": "a\u202eb"}, ("description",)),
         ({"legal_basis": "Art.\u20601"}, ("legal_basis",)),
         ({"deciding_authority": "Bur\u00adeau"}, ("deciding_authority",)),
-        ({"subject": {"name": "Sh\u2067ady", "id_type": "uscc", "id": "91110108551385082Q"}},
-         ("subject", "name")),
+        (
+            {"subject": {"name": "Sh\u2067ady", "id_type": "uscc", "id": "91110108551385082Q"}},
+            ("subject", "name"),
+        ),
     ],
 )
 def test_credit_texts(change: dict[str, Any], loc: tuple[str, ...]) -> None:
@@ -120,25 +132,34 @@ def test_trade_secret_label() -> None:
 
 def test_evidence_json_and_form_name_the_field_and_the_code_point(api: Api) -> None:
     h = api.principal("text-holder", "holder")
-    r = api.client.post("/v1/evidence", headers=h, json={
-        "sha256": "5a" * 32, "size": 1, "metadata": {"title": "contract\u202egpj.exe"}})
+    r = api.client.post(
+        "/v1/evidence",
+        headers=h,
+        json={"sha256": "5a" * 32, "size": 1, "metadata": {"title": "contract\u202egpj.exe"}},
+    )
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
     assert detail.startswith("metadata.title: ") and "U+202E RIGHT-TO-LEFT OVERRIDE" in detail
-    r = api.client.post("/v1/evidence", headers=h, files={"file": ("a.txt", b"hello")},
-                        data={"case_reference": "(2026)\u200b001", "tags": "a,b\u2066c"})
+    r = api.client.post(
+        "/v1/evidence",
+        headers=h,
+        files={"file": ("a.txt", b"hello")},
+        data={"case_reference": "(2026)\u200b001", "tags": "a,b\u2066c"},
+    )
     assert r.status_code == 422, r.text
     assert r.json()["detail"].startswith("case_reference: ")
     assert "U+200B ZERO WIDTH SPACE" in r.json()["detail"]
-    r = api.client.post("/v1/evidence", headers=h, files={"file": ("a.txt", b"hello")},
-                        data={"tags": "a,b\u2066c"})
+    r = api.client.post(
+        "/v1/evidence", headers=h, files={"file": ("a.txt", b"hello")}, data={"tags": "a,b\u2066c"}
+    )
     assert r.status_code == 422 and "tags: item 1 contains U+2066" in r.json()["detail"]
 
 
 def test_credit_entry_through_the_api(api: Api) -> None:
     h = api.principal("text-bureau", "credit_authority")
-    r = api.client.post("/v1/credit/entries", headers=h,
-                        json=credit_entry(description="sold\u202dfakes"))
+    r = api.client.post(
+        "/v1/credit/entries", headers=h, json=credit_entry(description="sold\u202dfakes")
+    )
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
     assert "description" in detail and "U+202D LEFT-TO-RIGHT OVERRIDE" in detail
@@ -146,10 +167,18 @@ def test_credit_entry_through_the_api(api: Api) -> None:
 
 def test_trade_secret_label_through_the_api(api: Api) -> None:
     h = api.principal("text-ts", "holder")
-    filing = {"id": "ts_" + "1" * 32, "commitment": "ab" * 32, "holder_wrapped_key": {},
-              "label": "formula\u2028v2"}
-    r = api.client.post("/v1/trade-secrets", headers=h, data={"filing": json.dumps(filing)},
-                        files={"file": ("c", b"x")})
+    filing = {
+        "id": "ts_" + "1" * 32,
+        "commitment": "ab" * 32,
+        "holder_wrapped_key": {},
+        "label": "formula\u2028v2",
+    }
+    r = api.client.post(
+        "/v1/trade-secrets",
+        headers=h,
+        data={"filing": json.dumps(filing)},
+        files={"file": ("c", b"x")},
+    )
     assert r.status_code == 422, r.text
     assert r.json()["detail"].startswith("filing.label: ")
     assert "U+2028 LINE SEPARATOR" in r.json()["detail"]

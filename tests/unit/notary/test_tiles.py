@@ -92,16 +92,37 @@ def test_tile_sizes_follow_the_spec_example() -> None:
     assert tiles_for_size(0) == {}
 
 
-@pytest.mark.parametrize(("index", "path"), [
-    (0, "000"), (7, "007"), (999, "999"), (1000, "x001/000"), (1234067, "x001/x234/067"),
-])
+@pytest.mark.parametrize(
+    ("index", "path"),
+    [
+        (0, "000"),
+        (7, "007"),
+        (999, "999"),
+        (1000, "x001/000"),
+        (1234067, "x001/x234/067"),
+    ],
+)
 def test_tile_index_paths(index: int, path: str) -> None:
     assert encode_tile_index(index) == path
     assert decode_tile_index(path) == index
 
 
-@pytest.mark.parametrize("bad", ["", "1", "0001", "x000/001", "001/002", "x001/x002", "x1/002",
-                                 "abc", "-01", "x001/00a", "x001//001"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "1",
+        "0001",
+        "x000/001",
+        "001/002",
+        "x001/x002",
+        "x1/002",
+        "abc",
+        "-01",
+        "x001/00a",
+        "x001//001",
+    ],
+)
 def test_tile_index_paths_refuse_other_spellings(bad: str) -> None:
     with pytest.raises(ValueError):
         decode_tile_index(bad)

@@ -42,10 +42,18 @@ def seal(
 
 
 def post(api: Api, h, sealed: ts.SealedSecret, **filing):  # type: ignore[no-untyped-def]
-    body = {"id": sealed.filing_id, "commitment": sealed.commitment,
-            "holder_wrapped_key": sealed.holder_wrapped_key.to_json(), **filing}
-    return api.client.post("/v1/trade-secrets", headers=h, data={"filing": json.dumps(body)},
-                           files={"file": ("c", sealed.ciphertext_path.read_bytes())})
+    body = {
+        "id": sealed.filing_id,
+        "commitment": sealed.commitment,
+        "holder_wrapped_key": sealed.holder_wrapped_key.to_json(),
+        **filing,
+    }
+    return api.client.post(
+        "/v1/trade-secrets",
+        headers=h,
+        data={"filing": json.dumps(body)},
+        files={"file": ("c", sealed.ciphertext_path.read_bytes())},
+    )
 
 
 def test_a_filing_is_accepted_and_idempotent(
@@ -70,8 +78,12 @@ def test_container_sealed_for_another_filing_is_refused(
         "commitment": sealed.commitment,
         "holder_wrapped_key": sealed.holder_wrapped_key.to_json(),
     }
-    r = api.client.post("/v1/trade-secrets", headers=h, data={"filing": json.dumps(body)},
-                        files={"file": ("c", sealed.ciphertext_path.read_bytes())})
+    r = api.client.post(
+        "/v1/trade-secrets",
+        headers=h,
+        data={"filing": json.dumps(body)},
+        files={"file": ("c", sealed.ciphertext_path.read_bytes())},
+    )
     assert r.status_code == 422 and "wrapped key is for filing" in r.json()["detail"]
 
 
@@ -80,10 +92,17 @@ def test_plain_file_instead_of_container_is_refused(
 ) -> None:
     h, keys, tmp = holder
     _, sealed = seal(keys, tmp)
-    body = {"id": sealed.filing_id, "commitment": sealed.commitment,
-            "holder_wrapped_key": sealed.holder_wrapped_key.to_json()}
-    r = api.client.post("/v1/trade-secrets", headers=h, data={"filing": json.dumps(body)},
-                        files={"file": ("c", b"plaintext by mistake")})
+    body = {
+        "id": sealed.filing_id,
+        "commitment": sealed.commitment,
+        "holder_wrapped_key": sealed.holder_wrapped_key.to_json(),
+    }
+    r = api.client.post(
+        "/v1/trade-secrets",
+        headers=h,
+        data={"filing": json.dumps(body)},
+        files={"file": ("c", b"plaintext by mistake")},
+    )
     assert r.status_code == 422 and "not a trade-secret container" in r.json()["detail"]
 
 
@@ -110,8 +129,11 @@ def test_holder_without_a_key_and_non_holders(
         post(api, api.principal("keyless", "holder"), sealed).json()["code"] == "no_encryption_key"
     )
     assert post(api, api.principal("nota", "notary"), sealed).status_code == 403
-    bad_doc = api.client.put("/v1/principals/me/encryption-key", json={"media_type": "x"},
-                             headers=api.principal("keyless", "holder"))
+    bad_doc = api.client.put(
+        "/v1/principals/me/encryption-key",
+        json={"media_type": "x"},
+        headers=api.principal("keyless", "holder"),
+    )
     assert bad_doc.status_code == 422
 
 
@@ -127,13 +149,26 @@ def test_disclosure_refusals(
         "/v1/principals/me/encryption-key", json=arb_keys.public_document(), headers=arb_h
     )
     arb_id = api.ids["ts-arb"]
-    good = ts.disclose(sealed.holder_wrapped_key, keys, arb_keys.public_document(), filing_id=fid,
-                       signing_key_id=pin(arb_keys))
+    good = ts.disclose(
+        sealed.holder_wrapped_key,
+        keys,
+        arb_keys.public_document(),
+        filing_id=fid,
+        signing_key_id=pin(arb_keys),
+    )
     # Sealed to the wrong key: the holder's own instead of the arbitrator's.
-    wrong = ts.disclose(sealed.holder_wrapped_key, keys, keys.public_document(), filing_id=fid,
-                        signing_key_id=pin(keys))
-    r = api.client.post(f"/v1/trade-secrets/{fid}/disclosures", headers=h,
-                        json={"recipient_id": arb_id, "wrapped_key": wrong.to_json()})
+    wrong = ts.disclose(
+        sealed.holder_wrapped_key,
+        keys,
+        keys.public_document(),
+        filing_id=fid,
+        signing_key_id=pin(keys),
+    )
+    r = api.client.post(
+        f"/v1/trade-secrets/{fid}/disclosures",
+        headers=h,
+        json={"recipient_id": arb_id, "wrapped_key": wrong.to_json()},
+    )
     assert r.status_code == 422
     # Someone else's filing.
     r = api.client.post(
@@ -142,13 +177,19 @@ def test_disclosure_refusals(
         json={"recipient_id": arb_id, "wrapped_key": good.to_json()},
     )
     assert r.status_code == 404
-    ok = api.client.post(f"/v1/trade-secrets/{fid}/disclosures", headers=h,
-                         json={"recipient_id": arb_id, "wrapped_key": good.to_json()})
+    ok = api.client.post(
+        f"/v1/trade-secrets/{fid}/disclosures",
+        headers=h,
+        json={"recipient_id": arb_id, "wrapped_key": good.to_json()},
+    )
     assert ok.status_code == 201
     listed = api.client.get(f"/v1/trade-secrets/{fid}/disclosures", headers=arb_h).json()
     assert [d["id"] for d in listed] == [ok.json()["id"]]
-    again = api.client.post(f"/v1/trade-secrets/{fid}/disclosures", headers=h,
-                            json={"recipient_id": arb_id, "wrapped_key": good.to_json()})
+    again = api.client.post(
+        f"/v1/trade-secrets/{fid}/disclosures",
+        headers=h,
+        json={"recipient_id": arb_id, "wrapped_key": good.to_json()},
+    )
     assert again.status_code == 200 and again.json()["id"] == ok.json()["id"]
     # The anchored record names the key that signed the document the holder sealed to.
     recipient = ok.json()["receipt"]["record"]["recipient"]
@@ -159,13 +200,15 @@ def test_disclosure_refusals(
 def test_only_signed_key_documents_are_registered(api: Api) -> None:
     h = api.principal("ts-signer", "holder")
     keys = ts.RecipientKeys.generate()
-    unsigned = api.client.put("/v1/principals/me/encryption-key", json=keys.encryption_document(),
-                              headers=h)
+    unsigned = api.client.put(
+        "/v1/principals/me/encryption-key", json=keys.encryption_document(), headers=h
+    )
     assert unsigned.status_code == 422 and "unsigned" in unsigned.json()["detail"]
     doc = keys.public_document()
     other = ts.RecipientKeys.generate().encryption_document()
-    forged = api.client.put("/v1/principals/me/encryption-key",
-                            json={**doc, "encryption_key": other}, headers=h)
+    forged = api.client.put(
+        "/v1/principals/me/encryption-key", json={**doc, "encryption_key": other}, headers=h
+    )
     assert forged.status_code == 422 and "signature does not verify" in forged.json()["detail"]
     ok = api.client.put("/v1/principals/me/encryption-key", json=doc, headers=h)
     assert ok.status_code == 200 and ok.json()["key_id"] == keys.key_id
@@ -184,8 +227,9 @@ def test_a_classic_wrap_to_a_post_quantum_recipient_is_refused(
         "/v1/principals/me/encryption-key", json=arb_keys.public_document(), headers=arb_h
     )
     material = ts.unwrap_data_key(sealed.holder_wrapped_key, keys, filing_id=fid)
-    downgraded = ts.wrap_data_key(material, replace(arb_keys.public_key(), hybrid=None),
-                                  filing_id=fid, allow_classic=True)
+    downgraded = ts.wrap_data_key(
+        material, replace(arb_keys.public_key(), hybrid=None), filing_id=fid, allow_classic=True
+    )
     r = api.client.post(
         f"/v1/trade-secrets/{fid}/disclosures",
         headers=h,
@@ -231,8 +275,17 @@ def test_cli_disclose_needs_the_recipients_signing_key_id(
     api.client.put(
         "/v1/principals/me/encryption-key", json=arb_keys.public_document(), headers=arb_h
     )
-    base = ["secret", "disclose", fid, "--to", api.ids["ts-arb-cli"], "--keys", str(key_file),
-            "--api-key", holder_key]
+    base = [
+        "secret",
+        "disclose",
+        fid,
+        "--to",
+        api.ids["ts-arb-cli"],
+        "--keys",
+        str(key_file),
+        "--api-key",
+        holder_key,
+    ]
     runner = CliRunner()
 
     missing = runner.invoke(cli.app, base)
@@ -249,7 +302,8 @@ def test_cli_disclose_needs_the_recipients_signing_key_id(
 
 
 def test_cli_keys_generate_prints_the_signing_key_id_and_upgrade_keeps_the_key_id(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     from ipnotary.sdk import cli
 
     runner = CliRunner()
@@ -262,14 +316,26 @@ def test_cli_keys_generate_prints_the_signing_key_id_and_upgrade_keeps_the_key_i
     assert json.loads(shown.stdout)["signing_key_id"] == keys.signing_key_id
 
     # A key file from before signed documents: upgrade adds a signing key, keeps the key id.
-    old = ts.RecipientKeys(x25519=keys.x25519, mlkem768=keys.mlkem768,
-                           hybrid_x25519=keys.hybrid_x25519)
+    old = ts.RecipientKeys(
+        x25519=keys.x25519, mlkem768=keys.mlkem768, hybrid_x25519=keys.hybrid_x25519
+    )
     old.save(tmp_path / "old.keys")
-    up = runner.invoke(cli.app, ["keys", "upgrade", "--keys", str(tmp_path / "old.keys"),
-                                 "-o", str(tmp_path / "new.keys")])
+    up = runner.invoke(
+        cli.app,
+        ["keys", "upgrade", "--keys", str(tmp_path / "old.keys"), "-o", str(tmp_path / "new.keys")],
+    )
     assert up.exit_code == 0, up.output
     new = ts.RecipientKeys.load(tmp_path / "new.keys")
     assert new.key_id == old.key_id and new.signing_key_id is not None
-    again = runner.invoke(cli.app, ["keys", "upgrade", "--keys", str(tmp_path / "new.keys"),
-                                    "-o", str(tmp_path / "newer.keys")])
+    again = runner.invoke(
+        cli.app,
+        [
+            "keys",
+            "upgrade",
+            "--keys",
+            str(tmp_path / "new.keys"),
+            "-o",
+            str(tmp_path / "newer.keys"),
+        ],
+    )
     assert again.exit_code == 2 and "already have a signing key" in again.output

@@ -31,8 +31,9 @@ def work(**changes: Any) -> dict[str, Any]:
 def test_register_with_file_and_get_a_certificate(api: Api) -> None:
     h = api.principal("acme", "holder", "Acme Studio")
     data = b"a painting, as a PNG would be" * 100
-    r = api.client.post("/v1/works", headers=h, files={"file": ("p.png", data)},
-                        data={"work": json.dumps(work())})
+    r = api.client.post(
+        "/v1/works", headers=h, files={"file": ("p.png", data)}, data={"work": json.dumps(work())}
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["prior_registrations"] == []
@@ -54,8 +55,11 @@ def test_second_registrant_is_accepted_but_flagged_and_lookup_orders_by_anchor(a
     assert r1.status_code == 201 and r1.json()["prior_registrations"] == []
     api.wait_anchored(f"/v1/works/{r1.json()['id']}", first)
     other_owner = {"name": "Second Owner", "id_type": "cn_resident_id", "id": "11010519491231002X"}
-    r2 = api.client.post("/v1/works", headers=second,
-                         json={"work": work(copyright_owner=other_owner), "content": digest})
+    r2 = api.client.post(
+        "/v1/works",
+        headers=second,
+        json={"work": work(copyright_owner=other_owner), "content": digest},
+    )
     assert r2.status_code == 201
     flagged = r2.json()["prior_registrations"]
     assert [p["id"] for p in flagged] == [r1.json()["id"]]
@@ -63,8 +67,11 @@ def test_second_registrant_is_accepted_but_flagged_and_lookup_orders_by_anchor(a
     # The flag is in the anchored record, so in the certificate too.
     assert r2.json()["receipt"]["record"]["prior_registrations"][0]["id"] == r1.json()["id"]
     # Same holder again: the same record, still flagged.
-    again = api.client.post("/v1/works", headers=second,
-                            json={"work": work(copyright_owner=other_owner), "content": digest})
+    again = api.client.post(
+        "/v1/works",
+        headers=second,
+        json={"work": work(copyright_owner=other_owner), "content": digest},
+    )
     assert again.status_code == 200 and again.json()["id"] == r2.json()["id"]
     assert again.json()["prior_registrations"] == flagged
     api.wait_anchored(f"/v1/works/{r2.json()['id']}", second)
@@ -103,8 +110,11 @@ def test_invalid_work_details_are_refused(api: Api, change: dict[str, Any], mess
 
 
 def test_only_holders_register_and_lookup_needs_a_key(api: Api) -> None:
-    r = api.client.post("/v1/works", headers=api.principal("n", "notary"),
-                        json={"work": work(), "content": {"sha256": "ef" * 32, "size": 1}})
+    r = api.client.post(
+        "/v1/works",
+        headers=api.principal("n", "notary"),
+        json={"work": work(), "content": {"sha256": "ef" * 32, "size": 1}},
+    )
     assert r.status_code == 403
     assert (
         api.client.get("/v1/works/registrations", params={"sha256": "ab" * 32}).status_code == 401
@@ -129,31 +139,49 @@ def test_registrations_lookup_masks_identity_numbers_for_others(api: Api) -> Non
     person = {"name": "Wang Fang", "id_type": "cn_resident_id", "id": "11010519491231002X"}
     registrant = api.principal("mask-registrant", "holder")
     digest = {"sha256": "7e" * 32, "size": 10}
-    r = api.client.post("/v1/works", headers=registrant,
-                        json={"work": work(copyright_owner=person), "content": digest})
+    r = api.client.post(
+        "/v1/works",
+        headers=registrant,
+        json={"work": work(copyright_owner=person), "content": digest},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["receipt"]["record"]["work"]["copyright_owner"]["id"] == person["id"]
     with Session(api.runtime.engine) as session:
-        owner_key = create_principal(session, name="Wang Fang", role="holder",
-                                     identifier="cn_resident_id:11010519491231002x").api_key
+        owner_key = create_principal(
+            session, name="Wang Fang", role="holder", identifier="cn_resident_id:11010519491231002x"
+        ).api_key
     owner = {"Authorization": f"Bearer {owner_key}"}
 
     def seen_by(headers: dict[str, str]) -> tuple[str, bool]:
-        regs = api.client.get("/v1/works/registrations", params={"sha256": "7e" * 32},
-                              headers=headers).json()["registrations"]
+        regs = api.client.get(
+            "/v1/works/registrations", params={"sha256": "7e" * 32}, headers=headers
+        ).json()["registrations"]
         return regs[0]["work"]["copyright_owner"]["id"], regs[0]["identities_masked"]
 
-    for who in (registrant, owner, api.principal("mask-notary", "notary"),
-                api.principal("mask-arb", "arbitrator")):
+    for who in (
+        registrant,
+        owner,
+        api.principal("mask-notary", "notary"),
+        api.principal("mask-arb", "arbitrator"),
+    ):
         assert seen_by(who) == (person["id"], False)
-    for who in (api.principal("mask-platform", "platform"), api.principal("mask-other", "holder"),
-                api.principal("mask-admin", "admin")):
+    for who in (
+        api.principal("mask-platform", "platform"),
+        api.principal("mask-other", "holder"),
+        api.principal("mask-admin", "admin"),
+    ):
         assert seen_by(who) == ("110***********002X", True)
     # Organisations' credit codes are public registrations: never masked.
-    r = api.client.post("/v1/works", headers=registrant,
-                        json={"work": work(), "content": {"sha256": "7f" * 32, "size": 10}})
-    regs = api.client.get("/v1/works/registrations", params={"sha256": "7f" * 32},
-                          headers=api.principal("mask-platform", "platform")).json()
+    r = api.client.post(
+        "/v1/works",
+        headers=registrant,
+        json={"work": work(), "content": {"sha256": "7f" * 32, "size": 10}},
+    )
+    regs = api.client.get(
+        "/v1/works/registrations",
+        params={"sha256": "7f" * 32},
+        headers=api.principal("mask-platform", "platform"),
+    ).json()
     assert regs["registrations"][0]["work"]["copyright_owner"]["id"] == OWNER["id"]
 
 
@@ -164,9 +192,11 @@ def test_an_owner_typed_in_full_width_digits_is_one_identity(api: Api) -> None:
         "id_type": "cn_resident_id",
         "id": "１１０１０５１９４９１２３１００２ｘ",
     }
-    r = api.client.post("/v1/works", headers=h,
-                        json={"work": work(copyright_owner=owner),
-                              "content": {"sha256": "6a" * 32, "size": 3}})
+    r = api.client.post(
+        "/v1/works",
+        headers=h,
+        json={"work": work(copyright_owner=owner), "content": {"sha256": "6a" * 32, "size": 3}},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["receipt"]["record"]["work"]["copyright_owner"]["id"] == "11010519491231002X"
 
@@ -176,19 +206,35 @@ def test_an_owner_typed_in_full_width_digits_is_one_identity(api: Api) -> None:
     [
         ({"title": "Moonlight\u202eover"}, "work.title", "U+202E RIGHT-TO-LEFT OVERRIDE"),
         ({"authors": [{"name": "Li\u200bHua"}]}, "work.authors.0.name", "U+200B ZERO WIDTH SPACE"),
-        ({"authors": [{"name": "Li", "pen_name": "X\u2066Y"}]}, "work.authors.0.pen_name",
-         "U+2066 LEFT-TO-RIGHT ISOLATE"),
-        ({"first_publication": {"date": "2025-04-01", "place": "Hang\u2028zhou"}},
-         "work.first_publication.place", "U+2028 LINE SEPARATOR"),
-        ({"copyright_owner": {**OWNER, "name": "Acme\u00adStudio"}}, "work.copyright_owner.name",
-         "U+00AD SOFT HYPHEN"),
-        ({"work_type": "other", "work_type_detail": "a\ufeffb"}, "work.work_type_detail",
-         "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        (
+            {"authors": [{"name": "Li", "pen_name": "X\u2066Y"}]},
+            "work.authors.0.pen_name",
+            "U+2066 LEFT-TO-RIGHT ISOLATE",
+        ),
+        (
+            {"first_publication": {"date": "2025-04-01", "place": "Hang\u2028zhou"}},
+            "work.first_publication.place",
+            "U+2028 LINE SEPARATOR",
+        ),
+        (
+            {"copyright_owner": {**OWNER, "name": "Acme\u00adStudio"}},
+            "work.copyright_owner.name",
+            "U+00AD SOFT HYPHEN",
+        ),
+        (
+            {"work_type": "other", "work_type_detail": "a\ufeffb"},
+            "work.work_type_detail",
+            "U+FEFF ZERO WIDTH NO-BREAK SPACE",
+        ),
     ],
 )
 def test_invisible_characters_in_work_fields_are_refused(
-        api: Api, change: dict[str, Any], where: str, code_point: str) -> None:
-    r = api.client.post("/v1/works", headers=api.principal("acme", "holder"),
-                        json={"work": work(**change), "content": {"sha256": "ce" * 32, "size": 1}})
+    api: Api, change: dict[str, Any], where: str, code_point: str
+) -> None:
+    r = api.client.post(
+        "/v1/works",
+        headers=api.principal("acme", "holder"),
+        json={"work": work(**change), "content": {"sha256": "ce" * 32, "size": 1}},
+    )
     assert r.status_code == 422, r.text
     assert r.json()["detail"].startswith(f"{where}: ") and code_point in r.json()["detail"]

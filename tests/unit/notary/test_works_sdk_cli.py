@@ -28,8 +28,12 @@ OTHER_OWNER = {"name": "Wang Fang", "id_type": "cn_resident_id", "id": "11010519
 
 def sdk(api: Api, label: str, name: str) -> NotaryClient:
     api.principal(label, "holder", name)
-    return NotaryClient("http://testserver", api.keys[label], transport=api.client._transport,
-                        policy=api.runtime.trust_policy())
+    return NotaryClient(
+        "http://testserver",
+        api.keys[label],
+        transport=api.client._transport,
+        policy=api.runtime.trust_policy(),
+    )
 
 
 @pytest.fixture
@@ -66,8 +70,9 @@ def test_register_and_look_up_a_work_through_the_sdk(api: Api) -> None:
         cert = first.certificate(registered.id)
         verify_certificate(cert, api.runtime.trust_policy(), content=content)
 
-        later = second.register_work_digest({**WORK, "copyright_owner": OTHER_OWNER},
-                                            sha256=sha256, size=len(content))
+        later = second.register_work_digest(
+            {**WORK, "copyright_owner": OTHER_OWNER}, sha256=sha256, size=len(content)
+        )
         assert [p["id"] for p in later.prior_registrations] == [registered.id]
         assert later.receipt.record["content"]["declared"] == ["sha256", "size"]
 
@@ -134,8 +139,10 @@ def test_register_and_look_up_a_work_through_the_cli(
     ]
     rows = run("work", "lookup", "--sha256", sha256.upper(), key="cli-second")
     assert rows.exit_code == 0, rows.output
-    assert [r.split("\t")[:2] for r in rows.stdout.splitlines()] == [[first["id"], "True"],
-                                                                     [line[1], "False"]]
+    assert [r.split("\t")[:2] for r in rows.stdout.splitlines()] == [
+        [first["id"], "True"],
+        [line[1], "False"],
+    ]
     # A resident identity number is personal: the first registrant sees the second's masked.
     masked = json.loads(run("work", "lookup", "--sha256", sha256, "--json").stdout)[
         "registrations"
@@ -148,11 +155,15 @@ def test_register_and_look_up_a_work_through_the_cli(
     assert status.exit_code == 0 and json.loads(status.stdout)["kind"] == "work"
 
 
-@pytest.mark.parametrize("args", [
-    ["work", "lookup"],
-    ["work", "lookup", "--sha256", "xyz"],
-    ["work", "lookup", __file__, "--sha256", "ab" * 32],
-], ids=["neither", "not hex", "both"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["work", "lookup"],
+        ["work", "lookup", "--sha256", "xyz"],
+        ["work", "lookup", __file__, "--sha256", "ab" * 32],
+    ],
+    ids=["neither", "not hex", "both"],
+)
 def test_work_lookup_refuses_bad_input_in_one_line(args: list[str], cli_at: list[str]) -> None:
     result = CliRunner().invoke(cli.app, [*args, "--url", "http://testserver"])
     assert result.exit_code == 2, result.output
@@ -160,21 +171,43 @@ def test_work_lookup_refuses_bad_input_in_one_line(args: list[str], cli_at: list
 
 
 def test_work_register_refuses_a_work_file_that_is_not_a_json_object(
-    api: Api, cli_at: list[str], tmp_path: Path,
+    api: Api,
+    cli_at: list[str],
+    tmp_path: Path,
 ) -> None:
     (tmp_path / "a.bin").write_bytes(b"x")
     for text in ("not json", "[1, 2]"):
         (tmp_path / "work.json").write_text(text)
-        result = CliRunner().invoke(cli.app, ["work", "register", str(tmp_path / "a.bin"),
-                                              "--work", str(tmp_path / "work.json"),
-                                              "--url", "http://testserver"])
+        result = CliRunner().invoke(
+            cli.app,
+            [
+                "work",
+                "register",
+                str(tmp_path / "a.bin"),
+                "--work",
+                str(tmp_path / "work.json"),
+                "--url",
+                "http://testserver",
+            ],
+        )
         assert result.exit_code == 2 and "work.json" in result.stderr, result.output
     # A work the service refuses: its reason, on one line.
     (tmp_path / "work.json").write_text(json.dumps({**WORK, "title": ""}))
     api.principal("cli-bad", "holder")
-    refused = CliRunner().invoke(cli.app, ["work", "register", str(tmp_path / "a.bin"), "--work",
-                                           str(tmp_path / "work.json"), "--url", "http://testserver",
-                                           "--api-key", api.keys["cli-bad"]])
+    refused = CliRunner().invoke(
+        cli.app,
+        [
+            "work",
+            "register",
+            str(tmp_path / "a.bin"),
+            "--work",
+            str(tmp_path / "work.json"),
+            "--url",
+            "http://testserver",
+            "--api-key",
+            api.keys["cli-bad"],
+        ],
+    )
     assert refused.exit_code == 1 and "title" in refused.stderr, refused.output
     assert len(refused.stderr.strip().splitlines()) == 1
 

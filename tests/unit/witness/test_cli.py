@@ -80,8 +80,15 @@ def test_add_log_refuses_a_cosignature_key(tmp_path: Path) -> None:
     _, witness_vkey, _ = witness(
         "init", "--name", "office.example/witness", "--dir", str(directory)
     )
-    code, _, err = witness("add-log", "--origin", "office.example/witness",
-                           "--key", witness_vkey.strip(), "--dir", str(directory))
+    code, _, err = witness(
+        "add-log",
+        "--origin",
+        "office.example/witness",
+        "--key",
+        witness_vkey.strip(),
+        "--dir",
+        str(directory),
+    )
     assert code == 1 and "0x04" in err
 
 
@@ -89,8 +96,15 @@ def test_add_log_warns_when_the_key_name_is_not_the_origin(tmp_path: Path) -> No
     directory = tmp_path / "w"
     witness("init", "--name", "office.example/witness", "--dir", str(directory))
     other = FakeLog(origin="example.com/other-name")
-    code, _, err = witness("add-log", "--origin", "example.com/log", "--key", other.signer.vkey(),
-                           "--dir", str(directory))
+    code, _, err = witness(
+        "add-log",
+        "--origin",
+        "example.com/log",
+        "--key",
+        other.signer.vkey(),
+        "--dir",
+        str(directory),
+    )
     assert code == 0 and "warning" in err
 
 

@@ -59,8 +59,9 @@ def post(client: TestClient, body: bytes) -> tuple[int, str, str]:
 # -- 200 -------------------------------------------------------------------------------------------
 
 
-def test_cosigns_a_growing_log_with_its_own_clock(client: TestClient, witness: Witness,
-                                                  log: FakeLog) -> None:
+def test_cosigns_a_growing_log_with_its_own_clock(
+    client: TestClient, witness: Witness, log: FakeLog
+) -> None:
     verifier = CosignatureVerifier.from_vkey(witness.vkey)
     old = 0
     for new in (1, 2, 5, 8, 13, 13, 40):
@@ -80,8 +81,9 @@ def test_extra_signatures_from_unknown_keys_are_ignored(client: TestClient, log:
     assert post(client, request_body(0, [], note))[0] == 200
 
 
-def test_a_rotated_log_key_is_accepted_beside_the_old_one(client: TestClient, witness: Witness,
-                                                          log: FakeLog) -> None:
+def test_a_rotated_log_key_is_accepted_beside_the_old_one(
+    client: TestClient, witness: Witness, log: FakeLog
+) -> None:
     new_key = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
     witness.add_log(ORIGIN, new_key.vkey())
     rotated = FakeLog(signer=new_key)
@@ -168,8 +170,9 @@ def test_unknown_origin_is_404(client: TestClient) -> None:
     assert status == 404, text
 
 
-def test_checkpoint_signed_by_another_key_is_403(client: TestClient, log: FakeLog,
-                                                 witness: Witness) -> None:
+def test_checkpoint_signed_by_another_key_is_403(
+    client: TestClient, log: FakeLog, witness: Witness
+) -> None:
     impostor = FakeLog(signer=NoteSigner(ORIGIN, Ed25519PrivateKey.generate()))
     assert post(client, impostor.body(0, 3))[0] == 403
     assert witness.state.log(ORIGIN).size == 0
@@ -305,10 +308,16 @@ CP1 = _cp(
     "Kg" + K,
     "UgIom7fPZTqpxWWhyjWduBvTvGVqsokMbqTArsQilegKoFBJQjUFAmQ0+YeSPM3wfUQMFSzVnnNuWRTYrajXpNUbIQY=",
 )
-CP3 = _cp(3, "RcCI1Nk56ZcSmIEfIn0SleqtV7uvrlXNccFx595Iwl0=", "UgIom2VbtIcdFbwFAy1n7s6IkAxIY6J/GQO"
-          "TuZF2ORV39d75cbAj2aQYwyJre36kezNobZs4SUUdrcawfAB8WVrx6go=")
-CP5 = _cp(5, "QrtXrQZCCvpIgsSmOsah7HdICzMLLyDfxToMql9WTjY=", "UgIomw/EOJmWi0i1FQsOj+etB7F8IccFam/"
-          "jgd6wzRns4QPVmyEZtdvl1U2KEmLOZ/ASRcWJi0tW90dJWAShei7sDww=")
+CP3 = _cp(
+    3,
+    "RcCI1Nk56ZcSmIEfIn0SleqtV7uvrlXNccFx595Iwl0=",
+    "UgIom2VbtIcdFbwFAy1n7s6IkAxIY6J/GQOTuZF2ORV39d75cbAj2aQYwyJre36kezNobZs4SUUdrcawfAB8WVrx6go=",
+)
+CP5 = _cp(
+    5,
+    "QrtXrQZCCvpIgsSmOsah7HdICzMLLyDfxToMql9WTjY=",
+    "UgIomw/EOJmWi0i1FQsOj+etB7F8IccFam/jgd6wzRns4QPVmyEZtdvl1U2KEmLOZ/ASRcWJi0tW90dJWAShei7sDww=",
+)
 H1, H2, H3, H4 = ("KgE" + K[1:], "KgI" + K[1:], "KgM" + K[1:], "KgQ" + K[1:])
 
 

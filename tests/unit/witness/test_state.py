@@ -60,13 +60,15 @@ def test_add_log_is_idempotent_and_adds_rotated_keys(witness: Witness, log: Fake
 def test_a_log_never_shrinks_even_if_a_check_lets_it(witness: Witness, log: FakeLog) -> None:
     witness.add_checkpoint(log.body(0, 6))
     with pytest.raises(sqlite3.IntegrityError, match="rolls a log back"):
-        witness.state.advance(ORIGIN, 3, log.tree(3).root, lambda size, root: None,
-                              request=b"", now=NOW)
+        witness.state.advance(
+            ORIGIN, 3, log.tree(3).root, lambda size, root: None, request=b"", now=NOW
+        )
     assert witness.state.log(ORIGIN).size == 6
 
 
-def test_refusals_kept_are_capped(witness: Witness, log: FakeLog,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refusals_kept_are_capped(
+    witness: Witness, log: FakeLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("ipnotary.witness.state.MAX_REFUSALS_KEPT", 3)
     witness.add_checkpoint(log.body(0, 4))
     for _ in range(5):
@@ -110,7 +112,10 @@ def _run(witness: Witness, body: bytes, results: dict[str, object], key: str) ->
 
 @pytest.mark.parametrize("second_process", [False, True], ids=["same-witness", "two-witnesses"])
 def test_the_spec_rollback_race_cannot_roll_back(
-    witness: Witness, witness_dir: Path, log: FakeLog, monkeypatch: pytest.MonkeyPatch,
+    witness: Witness,
+    witness_dir: Path,
+    log: FakeLog,
+    monkeypatch: pytest.MonkeyPatch,
     second_process: bool,
 ) -> None:
     witness.add_checkpoint(log.body(0, 1))

@@ -99,4 +99,3 @@ def __getattr__(name: str) -> object:
 
         return EmbeddedChain
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-

@@ -40,8 +40,10 @@ __all__ = [
 ]
 
 _REQUIRED_KEYS = ("contractName", "abi", "bytecode", "deployedBytecode")
-_REBUILD_HINT = ("rebuild the contracts with `npm run export-artifacts` "
-                 "and commit chain/src/ipnotary/chain/artifacts/")
+_REBUILD_HINT = (
+    "rebuild the contracts with `npm run export-artifacts` "
+    "and commit chain/src/ipnotary/chain/artifacts/"
+)
 
 
 @dataclass(frozen=True)

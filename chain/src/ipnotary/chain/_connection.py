@@ -263,9 +263,7 @@ class ChainConnection:
                 f"the chain node ({self.endpoint}) refused {action}: {message}"
             ) from exc
         except (Web3Exception, EthUtilsValidationError) as exc:
-            raise ChainError(
-                f"{action} failed on {self.endpoint}: {self.scrub(str(exc))}"
-            ) from exc
+            raise ChainError(f"{action} failed on {self.endpoint}: {self.scrub(str(exc))}") from exc
 
     def scrub(self, text: str) -> str:
         """``text`` without the parts of the node's URL past its origin (``requests`` quotes

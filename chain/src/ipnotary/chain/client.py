@@ -389,8 +389,11 @@ class EvidenceRegistryClient(AnchorReader):
         under ``key_passphrase`` if given: :func:`load_or_create_signer_key`).
         The embedded chain is final at one block, so there is no confirmations setting.
         """
-        key = (private_key if private_key is not None
-               else load_or_create_signer_key(data_dir, passphrase=key_passphrase))
+        key = (
+            private_key
+            if private_key is not None
+            else load_or_create_signer_key(data_dir, passphrase=key_passphrase)
+        )
         try:
             address = Account.from_key(key).address
         except (ValueError, TypeError):
@@ -580,8 +583,9 @@ class EvidenceRegistryClient(AnchorReader):
 # -- helpers -----------------------------------------------------------------------
 
 
-def load_or_create_signer_key(data_dir: str | os.PathLike[str], *,
-                              passphrase: bytes | None = None) -> str:
+def load_or_create_signer_key(
+    data_dir: str | os.PathLike[str], *, passphrase: bytes | None = None
+) -> str:
     """The embedded chain's signing key (0x-hex), created on first use in ``data_dir/signer.key``
     (mode 0600); it never leaves the directory.
 

@@ -185,4 +185,3 @@ class AnchoringAccount:
     balance_wei: int
     fee_per_gas: int
     anchors_affordable: int | None
-

@@ -56,8 +56,12 @@ def _is_plain(value: Any) -> bool:
     elif kind is list:
         items = value
     else:
-        return kind is str or kind is bool or value is None or (
-            kind is int and -_INT_LIMIT <= value <= _INT_LIMIT)
+        return (
+            kind is str
+            or kind is bool
+            or value is None
+            or (kind is int and -_INT_LIMIT <= value <= _INT_LIMIT)
+        )
     for item in items:
         kind = type(item)
         if kind is str or kind is bool or item is None:
@@ -113,10 +117,14 @@ def parse_json(data: bytes | str, *, max_bytes: int, what: str) -> Any:
 
 # Outside strings, an innermost container (one holding no other): removing them all, level by
 # level, measures the nesting without recursion.
-_STRING: dict[type, re.Pattern[Any]] = {str: re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL),
-           bytes: re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)}
-_INNERMOST: dict[type, re.Pattern[Any]] = {str: re.compile(r"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}"),
-              bytes: re.compile(rb"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}")}
+_STRING: dict[type, re.Pattern[Any]] = {
+    str: re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL),
+    bytes: re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL),
+}
+_INNERMOST: dict[type, re.Pattern[Any]] = {
+    str: re.compile(r"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}"),
+    bytes: re.compile(rb"\[[^\[\]{}]*\]|\{[^\[\]{}]*\}"),
+}
 _OPENING: dict[type, re.Pattern[Any]] = {str: re.compile(r"[\[{]"), bytes: re.compile(rb"[\[{]")}
 
 

@@ -232,8 +232,9 @@ class TimestampTokenField(_Strict):
     """An RFC 3161 time-stamp token (DER, standard base64) over SHA-256 of the checkpoint's
     note text."""
 
-    token: Annotated[str, StringConstraints(
-        pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=MAX_TOKEN_B64_CHARS)]
+    token: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=MAX_TOKEN_B64_CHARS)
+    ]
 
 
 class Certificate(_CertificateBase):
@@ -258,8 +259,11 @@ AnyCertificate = Certificate | CertificateV1
 
 def parse_certificate(data: bytes | str | dict[str, Any]) -> AnyCertificate:
     """A certificate of any version we know; ``FormatError`` for anything else."""
-    raw = data if isinstance(data, dict) else parse_json(
-        data, max_bytes=MAX_CERTIFICATE_BYTES, what="certificate")
+    raw = (
+        data
+        if isinstance(data, dict)
+        else parse_json(data, max_bytes=MAX_CERTIFICATE_BYTES, what="certificate")
+    )
     if not isinstance(raw, dict):
         raise FormatError("a certificate is a JSON object")
     media_type = raw.get("media_type")
@@ -269,4 +273,5 @@ def parse_certificate(data: bytes | str | dict[str, Any]) -> AnyCertificate:
         return CertificateV1.from_json(raw)
     raise FormatError(
         f"not a certificate of a version this verifier knows (media_type {str(media_type)[:80]!r}; "
-        f"known: {CERTIFICATE_MEDIA_TYPE}, {CERTIFICATE_V1_MEDIA_TYPE})")
+        f"known: {CERTIFICATE_MEDIA_TYPE}, {CERTIFICATE_V1_MEDIA_TYPE})"
+    )

@@ -78,9 +78,13 @@ class RegistryChainView:
         found = self._call(self._reader(contract).find_root, root)
         if found is None:
             return None
-        return AnchorView(batch_id=int(found.batch_id), tree_size=int(found.tree_size),
-                          timestamp=int(found.timestamp), block_number=int(found.block_number),
-                          root=bytes(found.root))
+        return AnchorView(
+            batch_id=int(found.batch_id),
+            tree_size=int(found.tree_size),
+            timestamp=int(found.timestamp),
+            block_number=int(found.block_number),
+            root=bytes(found.root),
+        )
 
     def anchor_in_transaction(self, contract: str, tx_hash: str) -> AnchorView | None:
         from ipnotary.chain.errors import AnchorEventNotFound
@@ -91,9 +95,13 @@ class RegistryChainView:
             if isinstance(exc.__cause__, AnchorEventNotFound):
                 return None
             raise
-        return AnchorView(batch_id=int(receipt.batch_id), tree_size=int(receipt.tree_size),
-                          timestamp=int(receipt.block_timestamp),
-                          block_number=int(receipt.block_number), root=bytes(receipt.root))
+        return AnchorView(
+            batch_id=int(receipt.batch_id),
+            tree_size=int(receipt.tree_size),
+            timestamp=int(receipt.block_timestamp),
+            block_number=int(receipt.block_number),
+            root=bytes(receipt.root),
+        )
 
     def block_hash_and_time(self, block_number: int) -> tuple[str, int] | None:
         if not self._readers:
@@ -118,11 +126,15 @@ class RegistryChainView:
 
 
 # What a missing dependency means to someone holding only the SDK.
-_NEEDS_WEB3 = ("reading a chain needs web3, which this installation lacks ({name} is missing): "
-               "pip install 'ip-notary-sdk[chain]'")
-_NEEDS_PY_EVM = ("an embedded chain's directory is read with py-evm ({name} is missing), which "
-                 "comes with the service (ip-notary), not the SDK; read the chain through any "
-                 "node of it instead (rpc_url, `--rpc URL`)")
+_NEEDS_WEB3 = (
+    "reading a chain needs web3, which this installation lacks ({name} is missing): "
+    "pip install 'ip-notary-sdk[chain]'"
+)
+_NEEDS_PY_EVM = (
+    "an embedded chain's directory is read with py-evm ({name} is missing), which "
+    "comes with the service (ip-notary), not the SDK; read the chain through any "
+    "node of it instead (rpc_url, `--rpc URL`)"
+)
 
 
 @contextmanager
@@ -137,13 +149,16 @@ def _chain_access(*, embedded: bool) -> Iterator[None]:
         yield
     except ImportError as exc:
         raise ChainReadError(
-            (_NEEDS_PY_EVM if embedded else _NEEDS_WEB3).format(name=exc.name)) from exc
+            (_NEEDS_PY_EVM if embedded else _NEEDS_WEB3).format(name=exc.name)
+        ) from exc
     except ChainError as exc:
         raise ChainReadError(str(exc)) from exc
 
 
 def open_chain_view(
-    *, rpc_url: str | None = None, embedded_dir: str | os.PathLike[str] | None = None,
+    *,
+    rpc_url: str | None = None,
+    embedded_dir: str | os.PathLike[str] | None = None,
     request_timeout: float = 10.0,
 ) -> RegistryChainView:
     """A view through a JSON-RPC node (``rpc_url``) or an embedded chain directory, read-only.
@@ -169,7 +184,9 @@ def open_chain_view(
 
 
 def open_pledge_reader(
-    *, registry_address: str, rpc_url: str | None = None,
+    *,
+    registry_address: str,
+    rpc_url: str | None = None,
     embedded_dir: str | os.PathLike[str] | None = None,
 ) -> PledgeReader:
     """A read-only :class:`~ipnotary.chain.PledgeReader` of the registry at ``registry_address``

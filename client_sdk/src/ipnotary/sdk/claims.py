@@ -169,8 +169,10 @@ def check_infringement_claim(
     if not complaint.certificates:
         raise FormatError("a complaint needs at least one certificate")
     if _listing_cutoff(complaint.listing_date) > datetime.now(UTC) + timedelta(minutes=5):
-        raise FormatError(f"the listing date {complaint.listing_date} is in the future: a listing "
-                          "cannot have gone up after the complaint about it")
+        raise FormatError(
+            f"the listing date {complaint.listing_date} is in the future: a listing "
+            "cannot have gone up after the complaint about it"
+        )
     findings: list[Finding] = []
     verified: list[VerificationResult] = []
     for raw in complaint.certificates:
@@ -190,8 +192,13 @@ def check_infringement_claim(
             )
             continue
         if not result.trusted:
-            outcome, how = Outcome.unknown, ("is self-consistent, but no trust policy was given: "
-                                             "nobody you trust vouches for it")
+            outcome, how = (
+                Outcome.unknown,
+                (
+                    "is self-consistent, but no trust policy was given: "
+                    "nobody you trust vouches for it"
+                ),
+            )
         elif result.independent_time or result.chain_checked:
             outcome, how = Outcome.passed, "is authentic"
         else:
@@ -202,12 +209,15 @@ def check_infringement_claim(
                     "operator vouches for its time and the chain was not checked"
                 ),
             )
-        findings.append(Finding(
-            "authentic", outcome,
-            f"{result.kind} {result.record_id} {how}; existed by {result.proven_time.isoformat()} "
-            f"({_source(result)})",
-            result.record_id,
-        ))
+        findings.append(
+            Finding(
+                "authentic",
+                outcome,
+                f"{result.kind} {result.record_id} {how}; "
+                f"existed by {result.proven_time.isoformat()} ({_source(result)})",
+                result.record_id,
+            )
+        )
         verified.append(result)
 
     claimant_key = complaint.claimant.key()
@@ -233,9 +243,14 @@ def check_infringement_claim(
             )
         )
     else:
-        findings.append(Finding("owner", Outcome.unknown,
-                                "no verified work registration among the certificates; evidence "
-                                "records prove existence, not ownership"))
+        findings.append(
+            Finding(
+                "owner",
+                Outcome.unknown,
+                "no verified work registration among the certificates; evidence "
+                "records prove existence, not ownership",
+            )
+        )
 
     basis = owned or verified
     cutoff = _listing_cutoff(complaint.listing_date)
@@ -243,13 +258,25 @@ def check_infringement_claim(
         earliest = min(basis, key=lambda r: r.proven_time)
         when = f"{earliest.proven_time.isoformat()} ({_source(earliest)})"
         if earliest.proven_time < cutoff:
-            findings.append(Finding("precedes_listing", Outcome.passed,
-                                    f"registered, and proven to exist by {when}, before the "
-                                    f"listing date {cutoff.isoformat()}", earliest.record_id))
+            findings.append(
+                Finding(
+                    "precedes_listing",
+                    Outcome.passed,
+                    f"registered, and proven to exist by {when}, before the "
+                    f"listing date {cutoff.isoformat()}",
+                    earliest.record_id,
+                )
+            )
         else:
-            findings.append(Finding("precedes_listing", Outcome.failed,
-                                    f"proven to exist only by {when}, which is not before the "
-                                    f"listing date {cutoff.isoformat()}", earliest.record_id))
+            findings.append(
+                Finding(
+                    "precedes_listing",
+                    Outcome.failed,
+                    f"proven to exist only by {when}, which is not before the "
+                    f"listing date {cutoff.isoformat()}",
+                    earliest.record_id,
+                )
+            )
     else:
         findings.append(
             Finding("precedes_listing", Outcome.unknown, "no verified certificate to date")
@@ -257,8 +284,13 @@ def check_infringement_claim(
 
     listing_digest = _listing_sha256(complaint)
     if listing_digest is None:
-        findings.append(Finding("content_identical", Outcome.unknown,
-                                "neither the listing's content nor its digest was given"))
+        findings.append(
+            Finding(
+                "content_identical",
+                Outcome.unknown,
+                "neither the listing's content nor its digest was given",
+            )
+        )
     elif basis:
         same = [
             r
@@ -266,9 +298,15 @@ def check_infringement_claim(
             if r.certificate.record.get("content", {}).get("sha256") == listing_digest
         ]
         if same:
-            findings.append(Finding("content_identical", Outcome.passed,
-                                    f"the listing's SHA-256 {listing_digest} equals the content of "
-                                    f"{same[0].record_id}", same[0].record_id))
+            findings.append(
+                Finding(
+                    "content_identical",
+                    Outcome.passed,
+                    f"the listing's SHA-256 {listing_digest} equals the content of "
+                    f"{same[0].record_id}",
+                    same[0].record_id,
+                )
+            )
         else:
             # Not a contradiction: infringing copies are usually re-encoded, cropped or resized.
             findings.append(
@@ -298,9 +336,14 @@ def check_infringement_claim(
                 )
             )
         else:
-            findings.append(Finding("first_registrant", Outcome.passed,
-                                    f"{r.record_id} names no earlier registration of the content",
-                                    r.record_id))
+            findings.append(
+                Finding(
+                    "first_registrant",
+                    Outcome.passed,
+                    f"{r.record_id} names no earlier registration of the content",
+                    r.record_id,
+                )
+            )
 
     now = datetime.now(UTC)
     if credit is not None:
@@ -308,13 +351,23 @@ def check_infringement_claim(
         if entries:
             # A person weighs it: a dishonest record about something else does not make this
             # claim false.
-            findings.append(Finding("credit_status", Outcome.unknown,
-                                    f"the claimant has {len(entries)} active dishonest IP credit "
-                                    f"entr{'y' if len(entries) == 1 else 'ies'}: "
-                                    + "; ".join(str(e.get("category", "")) for e in entries)))
+            findings.append(
+                Finding(
+                    "credit_status",
+                    Outcome.unknown,
+                    f"the claimant has {len(entries)} active dishonest IP credit "
+                    f"entr{'y' if len(entries) == 1 else 'ies'}: "
+                    + "; ".join(str(e.get("category", "")) for e in entries),
+                )
+            )
         else:
-            findings.append(Finding("credit_status", Outcome.passed,
-                                    "the claimant has no active dishonest IP credit entries"))
+            findings.append(
+                Finding(
+                    "credit_status",
+                    Outcome.passed,
+                    "the claimant has no active dishonest IP credit entries",
+                )
+            )
     if pledges is not None:
         for r in owned:
             # A work registered here is pledged under its record id as the registration number.
@@ -331,8 +384,14 @@ def check_infringement_claim(
                     )
                 )
             else:
-                findings.append(Finding("pledge_status", Outcome.passed,
-                                        f"{r.record_id} is not pledged", r.record_id))
+                findings.append(
+                    Finding(
+                        "pledge_status",
+                        Outcome.passed,
+                        f"{r.record_id} is not pledged",
+                        r.record_id,
+                    )
+                )
 
     if any(f.outcome is Outcome.failed for f in findings):
         verdict = "not_supported"

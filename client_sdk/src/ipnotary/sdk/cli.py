@@ -33,9 +33,13 @@ if TYPE_CHECKING:  # the commands import the SDK when they run: `notary --help` 
     from ipnotary.sdk.errors import VerificationError
 
 # No pretty tracebacks: main() turns every error into one line (NOTARY_DEBUG=1 for the traceback).
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="IP notary: evidence, works, trade secrets, credit and pledges, verifiable "
-                       "without trusting the operator.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="IP notary: evidence, works, trade secrets, credit and pledges, verifiable "
+    "without trusting the operator.",
+)
 
 
 def _show_version(value: bool) -> None:
@@ -47,9 +51,17 @@ def _show_version(value: bool) -> None:
 
 
 @app.callback()
-def _main(version: Annotated[bool, typer.Option(
-        "--version", callback=_show_version, is_eager=True,
-        help="Print the release (as /healthz reports the service's) and exit")] = False) -> None:
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the release (as /healthz reports the service's) and exit",
+        ),
+    ] = False,
+) -> None:
     """IP notary: evidence, works, trade secrets, credit and pledges, verifiable without trusting
     the operator."""
 
@@ -64,8 +76,10 @@ credit_app = typer.Typer(no_args_is_help=True, help="The IP credit register (Art
 app.add_typer(credit_app, name="credit")
 pledge_app = typer.Typer(no_args_is_help=True, help="IP pledge registrations (Art. 27).")
 app.add_typer(pledge_app, name="pledge")
-work_app = typer.Typer(no_args_is_help=True,
-                       help="Register works (copyright) and look up who registered content first.")
+work_app = typer.Typer(
+    no_args_is_help=True,
+    help="Register works (copyright) and look up who registered content first.",
+)
 app.add_typer(work_app, name="work")
 policy_app = typer.Typer(no_args_is_help=True, help="Trust policies for verifying certificates.")
 app.add_typer(policy_app, name="policy")
@@ -94,8 +108,6 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-
-
 @app.command()
 def submit(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
@@ -116,8 +128,13 @@ def submit(
     from ipnotary.sdk.errors import ClientSDKError
     from ipnotary.sdk.fingerprint import fingerprint_file
 
-    metadata = {"title": title, "description": description, "source_url": source_url,
-                "case_reference": case_reference, "tags": tag or None}
+    metadata = {
+        "title": title,
+        "description": description,
+        "source_url": source_url,
+        "case_reference": case_reference,
+        "tags": tag or None,
+    }
     metadata = {k: v for k, v in metadata.items() if v}
     rows: list[dict[str, Any]] = []
     with _client(url, api_key) as client:
@@ -125,24 +142,40 @@ def submit(
             try:
                 if digest_only:
                     fp = fingerprint_file(path)
-                    sub = client.submit_digest(sha256=fp.sha256, sm3=fp.sm3, size=fp.size,
-                                               metadata=metadata)
+                    sub = client.submit_digest(
+                        sha256=fp.sha256, sm3=fp.sm3, size=fp.size, metadata=metadata
+                    )
                 else:
                     size = path.stat().st_size
-                    with Progress("[progress.description]{task.description}", BarColumn(),
-                                  DownloadColumn(), TransferSpeedColumn(), console=err,
-                                  transient=True, disable=size < 8 << 20) as progress:
+                    with Progress(
+                        "[progress.description]{task.description}",
+                        BarColumn(),
+                        DownloadColumn(),
+                        TransferSpeedColumn(),
+                        console=err,
+                        transient=True,
+                        disable=size < 8 << 20,
+                    ) as progress:
                         task = progress.add_task(path.name, total=size)
-                        sub = client.submit_file(path, metadata=metadata,
-                                                 progress=lambda n, t=task: progress.advance(t, n))
+                        sub = client.submit_file(
+                            path,
+                            metadata=metadata,
+                            progress=lambda n, t=task: progress.advance(t, n),
+                        )
             except ClientSDKError as exc:
                 fail(f"{path}: {exc}")
                 return
             if receipt_dir:
                 receipt_dir.mkdir(parents=True, exist_ok=True)
                 (receipt_dir / f"{sub.id}.receipt.json").write_bytes(sub.receipt.to_json_bytes())
-            rows.append({"file": str(path), "record_id": sub.id, "created": sub.created,
-                         "sha256": sub.receipt.record["content"]["sha256"]})
+            rows.append(
+                {
+                    "file": str(path),
+                    "record_id": sub.id,
+                    "created": sub.created,
+                    "sha256": sub.receipt.record["content"]["sha256"],
+                }
+            )
     _print_rows(rows, as_json=as_json, ids=("record_id", "sha256"))
 
 
@@ -161,8 +194,9 @@ def _print_rows(rows: list[dict[str, Any]], *, as_json: bool, ids: tuple[str, ..
     table = Table()
     for key in rows[0]:
         longest = max(len(str(r[key])) for r in rows)
-        table.add_column(key.replace("_", " "), no_wrap=key in ids,
-                         min_width=longest if key in ids else None)
+        table.add_column(
+            key.replace("_", " "), no_wrap=key in ids, min_width=longest if key in ids else None
+        )
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
     out.print(table)
@@ -205,17 +239,34 @@ def certificate(
     err.print(f"certificate for {record_id} written to {output}")
 
 
-PolicyOpt = Annotated[Path | None, typer.Option(
-    "--policy", envvar="NOTARY_TRUST_POLICY", exists=True, dir_okay=False,
-    help="Your trust policy (JSON; docs/trust.md says how to obtain one out of band)")]
+PolicyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy",
+        envvar="NOTARY_TRUST_POLICY",
+        exists=True,
+        dir_okay=False,
+        help="Your trust policy (JSON; docs/trust.md says how to obtain one out of band)",
+    ),
+]
 # Where a command reads the chain: any node of it, or (beside a service with the embedded chain)
 # its data directory. Neither: the answer is checked offline only.
-RpcOpt = Annotated[str | None, typer.Option(
-    "--rpc", help="Any JSON-RPC node of the chain (the SDK's 'chain' extra)")]
-ChainDataOpt = Annotated[Path | None, typer.Option(
-    "--chain-data", help="An embedded chain's data directory (read-only), instead of --rpc")]
-AsOfOpt = Annotated[str | None, typer.Option(
-    "--as-of", help="The moment asked about (RFC 3339, UTC without an offset; default: now)")]
+RpcOpt = Annotated[
+    str | None,
+    typer.Option("--rpc", help="Any JSON-RPC node of the chain (the SDK's 'chain' extra)"),
+]
+ChainDataOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--chain-data", help="An embedded chain's data directory (read-only), instead of --rpc"
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="The moment asked about (RFC 3339, UTC without an offset; default: now)"
+    ),
+]
 
 # Exit statuses of `verify`: 0 valid under the policy, 1 invalid, 2 could not check (bad input,
 # unreadable chain), 4 self-consistent but not trusted (no policy given).
@@ -264,12 +315,19 @@ def verify(
     chain = None
     try:
         chain = _open_chain_view(rpc, chain_data)
-        result = verify_certificate(raw, trust, content=file, chain=chain,
-                                    min_confirmations=confirmations)
+        result = verify_certificate(
+            raw, trust, content=file, chain=chain, min_confirmations=confirmations
+        )
     except VerificationError as exc:
         if as_json:
-            out.print_json(data={"verdict": "invalid", "valid": False, "failed_step": exc.step,
-                                 "reason": exc.reason})
+            out.print_json(
+                data={
+                    "verdict": "invalid",
+                    "valid": False,
+                    "failed_step": exc.step,
+                    "reason": exc.reason,
+                }
+            )
         else:
             _print_invalid(exc)
         raise typer.Exit(1) from None
@@ -297,8 +355,10 @@ def _verification_report(result: Any) -> dict[str, Any]:
         "certificate_version": result.certificate_version,
         "proven_time": result.proven_time.isoformat(),
         "time_source": result.time_source.value,
-        "time_evidence": [{"source": e.source.value, "time": e.time.isoformat(), "detail": e.detail}
-                          for e in result.time_evidence],
+        "time_evidence": [
+            {"source": e.source.value, "time": e.time.isoformat(), "detail": e.detail}
+            for e in result.time_evidence
+        ],
         "log_origin": result.log_origin,
         "leaf_index": result.leaf_index,
         "tree_size": result.tree_size,
@@ -321,21 +381,40 @@ def _print_verification(result: Any, report: dict[str, Any]) -> None:
     from ipnotary.sdk.verify import TimeSource
 
     if not result.trusted:
-        out.print("[bold yellow]NOT TRUSTED[/bold yellow]: the certificate is self-consistent, but "
-                  "no trust policy was given, so nobody you trust vouches for it (--policy FILE)")
+        out.print(
+            "[bold yellow]NOT TRUSTED[/bold yellow]: the certificate is self-consistent, but "
+            "no trust policy was given, so nobody you trust vouches for it (--policy FILE)"
+        )
     elif result.time_source is TimeSource.OPERATOR:
-        out.print("[bold green]VALID[/bold green] [yellow](the time rests on the operator alone)"
-                  "[/yellow]")
+        out.print(
+            "[bold green]VALID[/bold green] [yellow](the time rests on the operator alone)[/yellow]"
+        )
     else:
         out.print("[bold green]VALID[/bold green]")
     # Plain "name  value" lines, never a table: a table cuts long ids to fit the terminal, and a
     # key id or record id copied from here must be whole.
     lines = [("existed by", f"{report['proven_time']} ({result.time_source.value})")]
-    lines += [(f"  {e.source.value}", f"{e.time.isoformat()}: {e.detail}")
-              for e in result.time_evidence]
-    for key in ("record_id", "kind", "certificate_version", "log_origin", "leaf_index", "tree_size",
-                "witnesses", "chain_id", "contract", "block_number", "anchored_at",
-                "confirmations", "issuer_key_id", "content_checked", "chain_checked", "steps"):
+    lines += [
+        (f"  {e.source.value}", f"{e.time.isoformat()}: {e.detail}") for e in result.time_evidence
+    ]
+    for key in (
+        "record_id",
+        "kind",
+        "certificate_version",
+        "log_origin",
+        "leaf_index",
+        "tree_size",
+        "witnesses",
+        "chain_id",
+        "contract",
+        "block_number",
+        "anchored_at",
+        "confirmations",
+        "issuer_key_id",
+        "content_checked",
+        "chain_checked",
+        "steps",
+    ):
         value = report[key]
         lines.append((key, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
     for name, value in lines:
@@ -343,8 +422,10 @@ def _print_verification(result: Any, report: dict[str, Any]) -> None:
     for note in result.notes:
         err.print(f"[yellow]note:[/yellow] {note}")
     if not result.chain_checked:
-        err.print("[yellow]The chain was not consulted; pass --rpc (or --chain-data) to check the "
-                  "anchor on chain.[/yellow]")
+        err.print(
+            "[yellow]The chain was not consulted; pass --rpc (or --chain-data) to check the "
+            "anchor on chain.[/yellow]"
+        )
 
 
 def _chain_source(rpc: str | None, chain_data: Path | None) -> dict[str, Any] | None:
@@ -391,15 +472,20 @@ def claim_check(
     from ipnotary.sdk.errors import ChainReadError, FormatError
 
     try:
-        when: date | datetime = (datetime.fromisoformat(listing_date)
-                                 if "T" in listing_date else date.fromisoformat(listing_date))
+        when: date | datetime = (
+            datetime.fromisoformat(listing_date)
+            if "T" in listing_date
+            else date.fromisoformat(listing_date)
+        )
     except ValueError:
         fail(f"--listing-date {listing_date!r} is not YYYY-MM-DD or an RFC 3339 time", 2)
         return
     complaint = Complaint(
         certificates=[p.read_bytes() for p in cert],
         claimant=Claimant(claimant_name, claimant_id_type, claimant_id),
-        listing_date=when, listing_content=listing_file, listing_sha256=listing_sha256,
+        listing_date=when,
+        listing_content=listing_file,
+        listing_sha256=listing_sha256,
     )
     from ipnotary.sdk.policy import TrustPolicy
 
@@ -414,17 +500,32 @@ def claim_check(
         if chain is not None:
             chain.close()
     if as_json:
-        out.print_json(data={"verdict": verdict.verdict, "summary": verdict.summary(),
-                             "findings": [{"check": f.check, "outcome": f.outcome.value,
-                                           "detail": f.detail, "record_id": f.record_id}
-                                          for f in verdict.findings]})
+        out.print_json(
+            data={
+                "verdict": verdict.verdict,
+                "summary": verdict.summary(),
+                "findings": [
+                    {
+                        "check": f.check,
+                        "outcome": f.outcome.value,
+                        "detail": f.detail,
+                        "record_id": f.record_id,
+                    }
+                    for f in verdict.findings
+                ],
+            }
+        )
     else:
         colour = {"supported": "green", "not_supported": "red"}.get(verdict.verdict, "yellow")
         out.print(f"[bold {colour}]{verdict.verdict.upper()}[/bold {colour}]")
         # One line a finding, never wrapped by us: a digest or id in a detail is copied whole.
         for f in verdict.findings:
-            out.print(f"{f.check:<16} {f.outcome.value:<12} {f.detail}", soft_wrap=True,
-                      highlight=False, markup=False)
+            out.print(
+                f"{f.check:<16} {f.outcome.value:<12} {f.detail}",
+                soft_wrap=True,
+                highlight=False,
+                markup=False,
+            )
     raise typer.Exit({"supported": 0, "not_supported": 1}.get(verdict.verdict, 3))
 
 
@@ -435,15 +536,29 @@ def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_oka
 
     for path in files:
         fp = fingerprint_file(path)
-        out.print_json(data={"file": str(path), "size": fp.size, "sha256": fp.sha256, "sm3": fp.sm3,
-                             "cid": fp.cid, "cid_v1": fp.cid_v1})
+        out.print_json(
+            data={
+                "file": str(path),
+                "size": fp.size,
+                "sha256": fp.sha256,
+                "sm3": fp.sm3,
+                "cid": fp.cid,
+                "cid_v1": fp.cid_v1,
+            }
+        )
 
 
 KeysOpt = Annotated[
     Path, typer.Option("--keys", help="Your private key file ('notary keys generate')")
 ]
-PasswordOpt = Annotated[str | None, typer.Option(
-    "--password", envvar="NOTARY_KEY_PASSWORD", help="Key file password (or NOTARY_KEY_PASSWORD)")]
+PasswordOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        envvar="NOTARY_KEY_PASSWORD",
+        help="Key file password (or NOTARY_KEY_PASSWORD)",
+    ),
+]
 
 
 def _load_keys(path: Path, password: str | None) -> Any:
@@ -460,13 +575,17 @@ def _print_key_ids(keys: Any) -> None:
     # soft_wrap: an id broken across lines would be copied wrong.
     err.print(f"key id (encryption):  {keys.key_id}", soft_wrap=True)
     if keys.signing_key_id is None:
-        err.print("[yellow]no signing key:[/yellow] this file predates signed key documents; "
-                  "'notary keys upgrade' adds one (the key id stays, old filings still open)")
+        err.print(
+            "[yellow]no signing key:[/yellow] this file predates signed key documents; "
+            "'notary keys upgrade' adds one (the key id stays, old filings still open)"
+        )
         return
     err.print(f"signing key id:       {keys.signing_key_id}", soft_wrap=True)
-    err.print("Give the signing key id to anyone who will disclose a secret to you, out of band "
-              "(in person, a signed letter, a call you place): they pass it as --signing-key-id, "
-              "and their SDK refuses any key document it did not sign.")
+    err.print(
+        "Give the signing key id to anyone who will disclose a secret to you, out of band "
+        "(in person, a signed letter, a call you place): they pass it as --signing-key-id, "
+        "and their SDK refuses any key document it did not sign."
+    )
 
 
 @keys_app.command("generate")
@@ -494,8 +613,13 @@ def keys_generate(
 def keys_show(keys_file: KeysOpt, password: PasswordOpt = None) -> None:
     """Print the ids of your keys (the signing key id is the one to give out of band)."""
     keys = _load_keys(keys_file, password)
-    out.print_json(data={"key_id": keys.key_id, "signing_key_id": keys.signing_key_id,
-                         "post_quantum": keys.has_hybrid})
+    out.print_json(
+        data={
+            "key_id": keys.key_id,
+            "signing_key_id": keys.signing_key_id,
+            "post_quantum": keys.has_hybrid,
+        }
+    )
     _print_key_ids(keys)
 
 
@@ -519,8 +643,12 @@ def keys_upgrade(
 
 
 @keys_app.command("register")
-def keys_register(keys_file: KeysOpt, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "",
-                  password: PasswordOpt = None) -> None:
+def keys_register(
+    keys_file: KeysOpt,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+    password: PasswordOpt = None,
+) -> None:
     """Publish your signed key document so filings and disclosures can be sealed to it."""
     from ipnotary.sdk.errors import ClientSDKError
 
@@ -534,10 +662,14 @@ def keys_register(keys_file: KeysOpt, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt
     out.print(f"registered key {key_id}, signed by {keys.signing_key_id}", soft_wrap=True)
 
 
-AllowClassicOpt = Annotated[bool, typer.Option(
-    "--allow-classic",
-    help="Accept classic X25519 key wrapping when the recipient has no ML-KEM-768 key "
-         "(a future quantum computer could open it); refused otherwise")]
+AllowClassicOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-classic",
+        help="Accept classic X25519 key wrapping when the recipient has no ML-KEM-768 key "
+        "(a future quantum computer could open it); refused otherwise",
+    ),
+]
 
 
 @secret_app.command("file")
@@ -563,18 +695,23 @@ def secret_file(
     except ClientSDKError as exc:
         fail(str(exc))
         return
-    out.print_json(data={"id": sub.id, "created": sub.created,
-                         "commitment": sub.receipt.record["commitment"]})
+    out.print_json(
+        data={"id": sub.id, "created": sub.created, "commitment": sub.receipt.record["commitment"]}
+    )
 
 
 @secret_app.command("disclose")
 def secret_disclose(
     filing_id: str,
     to: Annotated[str, typer.Option("--to", help="The arbitrator's or notary's principal id")],
-    signing_key_id: Annotated[str, typer.Option(
-        "--signing-key-id",
-        help="The recipient's signing key id, as they gave it to you out of band ('notary keys "
-             "show' prints it); any key document it did not sign is refused")],
+    signing_key_id: Annotated[
+        str,
+        typer.Option(
+            "--signing-key-id",
+            help="The recipient's signing key id, as they gave it to you out of band ('notary keys "
+            "show' prints it); any key document it did not sign is refused",
+        ),
+    ],
     keys_file: KeysOpt,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
@@ -587,16 +724,24 @@ def secret_disclose(
     keys = _load_keys(keys_file, password)
     try:
         with _client(url, api_key) as client:
-            sub = client.disclose_trade_secret(filing_id, keys, to, signing_key_id=signing_key_id,
-                                               allow_classic=allow_classic)
+            sub = client.disclose_trade_secret(
+                filing_id, keys, to, signing_key_id=signing_key_id, allow_classic=allow_classic
+            )
     except ClientSDKError as exc:
         fail(str(exc))
         return
     recipient = sub.receipt.record["recipient"]
-    err.print(f"sealed to {to}'s key {recipient['key_id']}, signed by {signing_key_id}",
-              soft_wrap=True)
-    out.print_json(data={"disclosure_id": sub.id, "filing_id": filing_id, "recipient": to,
-                         "key_id": recipient["key_id"]})
+    err.print(
+        f"sealed to {to}'s key {recipient['key_id']}, signed by {signing_key_id}", soft_wrap=True
+    )
+    out.print_json(
+        data={
+            "disclosure_id": sub.id,
+            "filing_id": filing_id,
+            "recipient": to,
+            "key_id": recipient["key_id"],
+        }
+    )
 
 
 @secret_app.command("open")
@@ -618,8 +763,14 @@ def secret_open(
     except ClientSDKError as exc:
         fail(str(exc))
         return
-    out.print_json(data={"path": str(opened.path), "size": opened.size, "sha256": opened.sha256,
-                         "commitment": opened.commitment})
+    out.print_json(
+        data={
+            "path": str(opened.path),
+            "size": opened.size,
+            "sha256": opened.sha256,
+            "commitment": opened.commitment,
+        }
+    )
 
 
 JsonFile = Annotated[Path, typer.Option("--file", exists=True, dir_okay=False, help="JSON body")]
@@ -651,8 +802,10 @@ def _load_policy(path: Path | None) -> Any:
 
 def _untrusted_exit(policy: Any) -> None:
     if policy is None:
-        err.print("[yellow]NOT TRUSTED: no trust policy was given (--policy), so nobody you trust "
-                  "vouches for this answer; it is only self-consistent.[/yellow]")
+        err.print(
+            "[yellow]NOT TRUSTED: no trust policy was given (--policy), so nobody you trust "
+            "vouches for this answer; it is only self-consistent.[/yellow]"
+        )
         raise typer.Exit(EXIT_NOT_TRUSTED)
 
 
@@ -688,8 +841,9 @@ def credit_status(
     trust = _load_policy(policy)
     chain = _open_chain_view(rpc, chain_data)
     try:
-        status = _call(url, "", lambda c: c.credit_status(subject, as_of=as_of, chain=chain),
-                       policy=trust)
+        status = _call(
+            url, "", lambda c: c.credit_status(subject, as_of=as_of, chain=chain), policy=trust
+        )
     except VerificationError as exc:
         _print_invalid(exc)
         raise typer.Exit(1) from None
@@ -714,21 +868,35 @@ def credit_status(
 
 
 @credit_app.command("apply-repair")
-def credit_apply(entry_id: str, statement: Annotated[str, typer.Option()],
-                 evidence_sha256: Annotated[list[str] | None, typer.Option(
-                     "--evidence-sha256", help="SHA-256 of a document you send the authority "
-                     "(repeat for each)")] = None,
-                 url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+def credit_apply(
+    entry_id: str,
+    statement: Annotated[str, typer.Option()],
+    evidence_sha256: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--evidence-sha256",
+            help="SHA-256 of a document you send the authority (repeat for each)",
+        ),
+    ] = None,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+) -> None:
     """Apply for repair of an entry about you. Keep the id it prints: `notary credit repair ID`
     shows the decision."""
-    out.print_json(data=_call(url, api_key, lambda c: c.apply_credit_repair(entry_id, statement,
-                                                                            evidence_sha256 or ())))
+    out.print_json(
+        data=_call(
+            url,
+            api_key,
+            lambda c: c.apply_credit_repair(entry_id, statement, evidence_sha256 or ()),
+        )
+    )
 
 
 @credit_app.command("repairs")
 def credit_repairs(
     status: Annotated[str, typer.Option(help="pending, approved or rejected")] = "pending",
-    url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "",
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Repair applications on the entries you recorded (credit authority): the id that
@@ -737,10 +905,21 @@ def credit_repairs(
     if as_json:
         out.print_json(data=rows)
         return
-    _print_rows([{"id": r["id"], "entry_id": r["entry_id"], "submitted_at": r["submitted_at"],
-                  "decision": r["decision"], "statement": r["statement"] or "(erased)",
-                  "evidence_sha256": " ".join(r["evidence_sha256"]) or "-"} for r in rows],
-                as_json=False, ids=("id", "entry_id", "evidence_sha256"))
+    _print_rows(
+        [
+            {
+                "id": r["id"],
+                "entry_id": r["entry_id"],
+                "submitted_at": r["submitted_at"],
+                "decision": r["decision"],
+                "statement": r["statement"] or "(erased)",
+                "evidence_sha256": " ".join(r["evidence_sha256"]) or "-",
+            }
+            for r in rows
+        ],
+        as_json=False,
+        ids=("id", "entry_id", "evidence_sha256"),
+    )
 
 
 @credit_app.command("repair")
@@ -750,9 +929,13 @@ def credit_repair(repair_id: int, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "
 
 
 @credit_app.command("decide-repair")
-def credit_decide(repair_id: int, reason: Annotated[str, typer.Option()],
-                  approve: Annotated[bool, typer.Option("--approve/--reject")] = True,
-                  url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+def credit_decide(
+    repair_id: int,
+    reason: Annotated[str, typer.Option()],
+    approve: Annotated[bool, typer.Option("--approve/--reject")] = True,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+) -> None:
     """Approve or reject a repair application (the authority that recorded the entry)."""
     out.print_json(
         data=_call(
@@ -768,10 +951,15 @@ def pledge_register(
     file: JsonFile,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
-    idempotency_key: Annotated[str | None, typer.Option(
-        "--idempotency-key",
-        help="Same on every retry of this registration, new for a new pledge (default: the file's "
-             "SHA-256, so re-running the command answers with the first registration)")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(
+            "--idempotency-key",
+            help="Same on every retry of this registration, new for a new pledge "
+            "(default: the file's SHA-256, so re-running the command answers with the first "
+            "registration)",
+        ),
+    ] = None,
 ) -> None:
     """Register a pledge: --file holds {"asset": {...}, "terms": {...}} (see docs/pledges.md); the
     terms name the pledgee's key (pledgee_key, from 'notary pledge keygen')."""
@@ -780,8 +968,13 @@ def pledge_register(
     raw = file.read_bytes()
     body = json.loads(raw)
     key = idempotency_key or f"sha256-{hashlib.sha256(raw).hexdigest()}"
-    out.print_json(data=_call(url, api_key, lambda c: c.register_pledge(
-        body["asset"], body["terms"], idempotency_key=key)))
+    out.print_json(
+        data=_call(
+            url,
+            api_key,
+            lambda c: c.register_pledge(body["asset"], body["terms"], idempotency_key=key),
+        )
+    )
 
 
 @pledge_app.command("amend")
@@ -794,11 +987,19 @@ def pledge_amend(
     out.print_json(data=_call(url, api_key, lambda c: c.amend_pledge(pledge_id, terms)))
 
 
-PledgeeKeyOpt = Annotated[Path, typer.Option(
-    "--key", help="The pledgee's private signing key file ('notary pledge keygen')")]
-ConsentOpt = Annotated[Path, typer.Option(
-    "--consent", exists=True, dir_okay=False,
-    help="The pledgee's signed consent ('notary pledge consent' on the pledgee's side)")]
+PledgeeKeyOpt = Annotated[
+    Path,
+    typer.Option("--key", help="The pledgee's private signing key file ('notary pledge keygen')"),
+]
+ConsentOpt = Annotated[
+    Path,
+    typer.Option(
+        "--consent",
+        exists=True,
+        dir_okay=False,
+        help="The pledgee's signed consent ('notary pledge consent' on the pledgee's side)",
+    ),
+]
 
 
 def _load_pledgee_key(path: Path, password: str | None) -> Any:
@@ -886,13 +1087,21 @@ def pledge_consent(
         contract = view["contract"] if contract is None else contract
         party_id_type = pledgee["id_type"] if party_id_type is None else party_id_type
         party_id = pledgee["id"] if party_id is None else party_id
-        err.print(f"pledge {pledge_id}: {json.dumps(view['asset'], ensure_ascii=False)}, pledgee "
-                  f"{pledgee['name']}, status {view['status']}", soft_wrap=True)
+        err.print(
+            f"pledge {pledge_id}: {json.dumps(view['asset'], ensure_ascii=False)}, pledgee "
+            f"{pledgee['name']}, status {view['status']}",
+            soft_wrap=True,
+        )
     assert chain_id is not None and contract is not None
     assert party_id_type is not None and party_id is not None
     try:
-        act = pledge_act(chain_id=chain_id, contract=contract, pledge_id=pledge_id, action=action,
-                         party={"id_type": party_id_type, "id": party_id})
+        act = pledge_act(
+            chain_id=chain_id,
+            contract=contract,
+            pledge_id=pledge_id,
+            action=action,
+            party={"id_type": party_id_type, "id": party_id},
+        )
     except FormatError as exc:
         fail(str(exc), 2)
     output.write_text(json.dumps(sign_pledge_act(signer, act), indent=2) + "\n")
@@ -905,15 +1114,17 @@ def _close_pledge(method: str, pledge_id: int, consent: Path, url: str, api_key:
 
 
 @pledge_app.command("release")
-def pledge_release(pledge_id: int, consent: ConsentOpt, url: UrlOpt = DEFAULT_URL,
-                   api_key: KeyOpt = "") -> None:
+def pledge_release(
+    pledge_id: int, consent: ConsentOpt, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = ""
+) -> None:
     """Release a pledge you registered, with the pledgee's signed consent."""
     _close_pledge("release_pledge", pledge_id, consent, url, api_key)
 
 
 @pledge_app.command("enforce")
-def pledge_enforce(pledge_id: int, consent: ConsentOpt, url: UrlOpt = DEFAULT_URL,
-                   api_key: KeyOpt = "") -> None:
+def pledge_enforce(
+    pledge_id: int, consent: ConsentOpt, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = ""
+) -> None:
     """Record enforcement of a pledge you registered, on the pledgee's signed demand."""
     _close_pledge("enforce_pledge", pledge_id, consent, url, api_key)
 
@@ -938,8 +1149,11 @@ def pledge_status(
     source = _chain_source(rpc, chain_data)
     doc = _call(url, "", lambda c: c.pledge_status(asset_type, number, as_of=as_of, verify=False))
     # An unreadable chain or a missing dependency is a ChainReadError: one line, exit 2 (run()).
-    reader = (None if source is None
-              else open_pledge_reader(registry_address=doc["chain"]["contract"], **source))
+    reader = (
+        None
+        if source is None
+        else open_pledge_reader(registry_address=doc["chain"]["contract"], **source)
+    )
     try:
         verified = verify_pledge_status(doc, reader=reader, policy=trust)
     except VerificationError as exc:
@@ -970,8 +1184,11 @@ def _load_work(path: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, ValueError) as exc:
         fail(f"{path}: not JSON describing a work ({exc})", 2)
     if not isinstance(work, dict):
-        fail(f"{path}: a work is a JSON object (title, work_type, authors, copyright_owner, "
-              "completed_on; docs/works.md)", 2)
+        fail(
+            f"{path}: a work is a JSON object (title, work_type, authors, copyright_owner, "
+            "completed_on; docs/works.md)",
+            2,
+        )
     return work
 
 
@@ -1009,12 +1226,19 @@ def work_register(
                 )
             else:
                 size = file.stat().st_size
-                with Progress("[progress.description]{task.description}", BarColumn(),
-                              DownloadColumn(), TransferSpeedColumn(), console=err,
-                              transient=True, disable=size < 8 << 20) as progress:
+                with Progress(
+                    "[progress.description]{task.description}",
+                    BarColumn(),
+                    DownloadColumn(),
+                    TransferSpeedColumn(),
+                    console=err,
+                    transient=True,
+                    disable=size < 8 << 20,
+                ) as progress:
                     task = progress.add_task(file.name, total=size)
-                    sub = client.register_work(file, details,
-                                               progress=lambda n: progress.advance(task, n))
+                    sub = client.register_work(
+                        file, details, progress=lambda n: progress.advance(task, n)
+                    )
     except ClientSDKError as exc:
         fail(f"{file}: {exc}")
         return
@@ -1024,8 +1248,15 @@ def work_register(
     sha256 = sub.receipt.record["content"]["sha256"]
     prior = list(sub.prior_registrations)
     if as_json:
-        out.print_json(data={"id": sub.id, "created": sub.created, "status": sub.status,
-                             "sha256": sha256, "prior_registrations": prior})
+        out.print_json(
+            data={
+                "id": sub.id,
+                "created": sub.created,
+                "status": sub.status,
+                "sha256": sha256,
+                "prior_registrations": prior,
+            }
+        )
         return
     _print_rows(
         [{"file": str(file), "record_id": sub.id, "created": sub.created, "sha256": sha256}],
@@ -1033,8 +1264,11 @@ def work_register(
         ids=("record_id", "sha256"),
     )
     for p in prior:
-        err.print(f"[yellow]registered earlier by someone else:[/yellow] {p['id']} "
-                  f"({p['copyright_owner']}, {p['received_at']})", soft_wrap=True)
+        err.print(
+            f"[yellow]registered earlier by someone else:[/yellow] {p['id']} "
+            f"({p['copyright_owner']}, {p['received_at']})",
+            soft_wrap=True,
+        )
 
 
 @work_app.command("lookup")
@@ -1073,13 +1307,22 @@ def work_lookup(
     if not registrations:
         err.print(f"nobody has registered content {digest} as a work here", soft_wrap=True)
         return
-    _print_rows([{"id": r["id"], "prior": r["prior"], "anchored": r["anchored"],
-                  "received_at": r["received_at"], "holder": r["holder"].get("name", ""),
-                  "copyright_owner": r["work"].get("copyright_owner", {}).get("name", ""),
-                  "title": r["work"].get("title", "")} for r in registrations],
-                as_json=False, ids=("id", "received_at"))
-
-
+    _print_rows(
+        [
+            {
+                "id": r["id"],
+                "prior": r["prior"],
+                "anchored": r["anchored"],
+                "received_at": r["received_at"],
+                "holder": r["holder"].get("name", ""),
+                "copyright_owner": r["work"].get("copyright_owner", {}).get("name", ""),
+                "title": r["work"].get("title", ""),
+            }
+            for r in registrations
+        ],
+        as_json=False,
+        ids=("id", "received_at"),
+    )
 
 
 @proof_app.command("export")
@@ -1111,9 +1354,11 @@ def proof_export(
     entry = out_dir / f"{parsed.record_id}.json"
     entry.write_bytes(canonical_json(parsed.record))
     Path(f"{entry}.tlog-proof").write_text(
-        format_tlog_proof(parsed.log.leaf_index, proof, parsed.log.checkpoint), encoding="utf-8")
+        format_tlog_proof(parsed.log.leaf_index, proof, parsed.log.checkpoint), encoding="utf-8"
+    )
     Path(f"{entry}.spicy").write_text(
-        format_spicy_bundle(parsed.log.leaf_index, proof, parsed.log.checkpoint), encoding="utf-8")
+        format_spicy_bundle(parsed.log.leaf_index, proof, parsed.log.checkpoint), encoding="utf-8"
+    )
     typer.echo(str(entry))  # plain: scripts read the path (rich would wrap it)
     err.print(f"wrote {entry} (the leaf entry) with .tlog-proof and .spicy beside it")
 
@@ -1135,9 +1380,11 @@ def policy_fetch(
         return
     output.write_bytes(policy.to_json_bytes())
     _print_policy(policy)
-    err.print(f"[yellow]Written to {output}. This is what the operator suggests: confirm the log "
-              "key with the operator's published statement and each witness key with that "
-              "witness before relying on it.[/yellow]")
+    err.print(
+        f"[yellow]Written to {output}. This is what the operator suggests: confirm the log "
+        "key with the operator's published statement and each witness key with that "
+        "witness before relying on it.[/yellow]"
+    )
 
 
 @policy_app.command("show")
@@ -1165,8 +1412,13 @@ def _print_policy(policy: Any, *, as_json: bool = False) -> None:
         ]
     for issuer in policy.issuers:
         window = f"{issuer.not_before or '…'} to {issuer.not_after or '…'}"
-        rows.append({"trusts": "issuer", "what": f"{issuer.name or 'issuer'} ({window})",
-                     "key": issuer.key_id})
+        rows.append(
+            {
+                "trusts": "issuer",
+                "what": f"{issuer.name or 'issuer'} ({window})",
+                "key": issuer.key_id,
+            }
+        )
     rows += [{"trusts": "witness", "what": w.name, "key": w.key} for w in policy.witnesses.members]
     rows.append(
         {
@@ -1175,24 +1427,33 @@ def _print_policy(policy: Any, *, as_json: bool = False) -> None:
             "key": "",
         }
     )
-    rows += [{"trusts": "TSA", "what": tsa.name, "key": _cert_fingerprint(root)}
-             for tsa in policy.timestamp_authorities for root in tsa.roots]
-    rows += [{"trusts": "chain (time)", "what": f"chain {c.chain_id}, registry {c.registry}",
-              "key": c.genesis_hash} for c in policy.chains]
+    rows += [
+        {"trusts": "TSA", "what": tsa.name, "key": _cert_fingerprint(root)}
+        for tsa in policy.timestamp_authorities
+        for root in tsa.roots
+    ]
+    rows += [
+        {
+            "trusts": "chain (time)",
+            "what": f"chain {c.chain_id}, registry {c.registry}",
+            "key": c.genesis_hash,
+        }
+        for c in policy.chains
+    ]
     _print_rows(rows, as_json=as_json, ids=("key",))
     if policy.notice:
         err.print(f"[yellow]{policy.notice}[/yellow]")
     if not policy.require_independent_time:
-        err.print("[yellow]This policy accepts certificates whose time only the operator "
-                  "attests.[/yellow]")
+        err.print(
+            "[yellow]This policy accepts certificates whose time only the operator "
+            "attests.[/yellow]"
+        )
 
 
 def _cert_fingerprint(certificate: Any) -> str:
     from cryptography.hazmat.primitives import hashes
 
     return "SHA-256 " + certificate.fingerprint(hashes.SHA256()).hex()
-
-
 
 
 # Commands another installed distribution adds to `notary` (the service: serve, deploy, principal

@@ -67,8 +67,12 @@ class _ProgressReader:
     sends when asked to (``sha256``: a hash's ``update``), so the answer can be checked against
     the bytes that left."""
 
-    def __init__(self, fh: BinaryIO, callback: ProgressCallback | None,
-                 sha256: Callable[[bytes], object] | None = None) -> None:
+    def __init__(
+        self,
+        fh: BinaryIO,
+        callback: ProgressCallback | None,
+        sha256: Callable[[bytes], object] | None = None,
+    ) -> None:
         self._fh = fh
         self._callback = callback
         self._sha256 = sha256
@@ -124,8 +128,12 @@ def _legacy_kind(kind: RecordKind | None, kind_path: str | None) -> RecordKind |
     if kind is not None:
         raise TypeError("pass kind= or the deprecated kind_path=, not both")
     found = RecordKind.of_api_path(kind_path)
-    warnings.warn(f"kind_path= is deprecated and will be removed in the next release; pass "
-                  f"kind=RecordKind.{found.name}", DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        f"kind_path= is deprecated and will be removed in the next release; pass "
+        f"kind=RecordKind.{found.name}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
     return found
 
 
@@ -143,7 +151,9 @@ class NotaryClient:
         checked against it as they arrive (without one, only for self-consistency)."""
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), headers=headers, transport=transport,
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            transport=transport,
             timeout=httpx.Timeout(timeout, connect=10.0),
         )
         self.policy = policy
@@ -198,8 +208,10 @@ class NotaryClient:
         if record_leaf_hash(receipt.record).hex() != receipt.leaf_hash:
             raise FormatError("the service returned a receipt whose leaf hash does not match")
         if self.policy is not None and self.policy.issuer(receipt.issuer.key_id) is None:
-            raise FormatError(f"receipt signed by key {receipt.issuer.key_id}, which your trust "
-                              "policy does not list")
+            raise FormatError(
+                f"receipt signed by key {receipt.issuer.key_id}, which your trust "
+                "policy does not list"
+            )
 
     # Public API --------------------------------------------------------------------------
 
@@ -284,14 +296,20 @@ class NotaryClient:
                     "application/octet-stream",
                 )
             }
-            data = self._json("POST", RecordKind.work.api_path,
-                              data={"work": json.dumps(work)}, files=files)
+            data = self._json(
+                "POST", RecordKind.work.api_path, data={"work": json.dumps(work)}, files=files
+            )
         finally:
             opened.close()
         return self._work_submission(data, sent.hexdigest())
 
     def register_work_digest(
-        self, work: dict[str, Any], *, sha256: str, size: int, sm3: str | None = None,
+        self,
+        work: dict[str, Any],
+        *,
+        sha256: str,
+        size: int,
+        sm3: str | None = None,
     ) -> WorkSubmission:
         """Register a work by its content's digests, keeping the content (e.g. unpublished
         software); the record says the digests were ``declared``, not measured by the service."""
@@ -310,8 +328,13 @@ class NotaryClient:
                 f"the service's receipt is not a work registration of content {sha256}"
             )
         prior = data.get("prior_registrations") or []
-        return WorkSubmission(sub.id, sub.created, sub.status, sub.receipt,
-                              prior_registrations=tuple(dict(p) for p in prior))
+        return WorkSubmission(
+            sub.id,
+            sub.created,
+            sub.status,
+            sub.receipt,
+            prior_registrations=tuple(dict(p) for p in prior),
+        )
 
     def work_registrations(self, sha256: str) -> Sequence[dict[str, Any]]:
         """Who registered this exact content (hex SHA-256), in anchor order: the first entry, with
@@ -329,15 +352,21 @@ class NotaryClient:
 
     # Any record, of any kind: by its id (whose prefix names the kind) or with ``kind`` ----------
 
-    def get(self, record_id: str, *, kind: RecordKind | None = None,
-            kind_path: str | None = None) -> dict[str, Any]:
+    def get(
+        self, record_id: str, *, kind: RecordKind | None = None, kind_path: str | None = None
+    ) -> dict[str, Any]:
         """A record and its status. ``kind_path`` (a collection path) is deprecated: use
         ``kind``."""
         kind = _legacy_kind(kind, kind_path)
         return dict(self._json("GET", record_path(record_id, kind)))
 
-    def list(self, *, limit: int = 100, kind: RecordKind = RecordKind.evidence,
-             kind_path: str | None = None) -> Iterator[dict[str, Any]]:
+    def list(
+        self,
+        *,
+        limit: int = 100,
+        kind: RecordKind = RecordKind.evidence,
+        kind_path: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Your own records of ``kind``, oldest first, page by page."""
         kind = _legacy_kind(None, kind_path) or kind
         cursor = None
@@ -352,8 +381,13 @@ class NotaryClient:
                 return
 
     def wait_anchored(
-        self, record_id: str, *, timeout: float = 60.0, poll: float = 0.5,
-        kind: RecordKind | None = None, kind_path: str | None = None,
+        self,
+        record_id: str,
+        *,
+        timeout: float = 60.0,
+        poll: float = 0.5,
+        kind: RecordKind | None = None,
+        kind_path: str | None = None,
     ) -> dict[str, Any]:
         kind = _legacy_kind(kind, kind_path)
         deadline = time.monotonic() + timeout
@@ -365,16 +399,19 @@ class NotaryClient:
                 raise TimeoutError(f"record {record_id} not anchored after {timeout}s")
             time.sleep(poll)
 
-    def receipt(self, record_id: str, *, kind: RecordKind | None = None,
-                kind_path: str | None = None) -> Receipt:
+    def receipt(
+        self, record_id: str, *, kind: RecordKind | None = None, kind_path: str | None = None
+    ) -> Receipt:
         kind = _legacy_kind(kind, kind_path)
         receipt = Receipt.from_json(
-            self._request("GET", f"{record_path(record_id, kind)}/receipt").content)
+            self._request("GET", f"{record_path(record_id, kind)}/receipt").content
+        )
         self._check_receipt(receipt)
         return receipt
 
-    def certificate(self, record_id: str, *, kind: RecordKind | None = None,
-                    kind_path: str | None = None) -> AnyCertificate:
+    def certificate(
+        self, record_id: str, *, kind: RecordKind | None = None, kind_path: str | None = None
+    ) -> AnyCertificate:
         """Download a certificate and check it offline (under the client's policy) before
         returning it."""
         kind = _legacy_kind(kind, kind_path)
@@ -384,8 +421,12 @@ class NotaryClient:
         return cert
 
     def download_content(
-        self, record_id: str, destination: str | os.PathLike[str], *,
-        kind: RecordKind | None = None, kind_path: str | None = None,
+        self,
+        record_id: str,
+        destination: str | os.PathLike[str],
+        *,
+        kind: RecordKind | None = None,
+        kind_path: str | None = None,
     ) -> Path:
         """Save the preserved bytes, re-hashing them against the record; a mismatch deletes the
         file."""
@@ -439,11 +480,16 @@ class NotaryClient:
         ``signing_key_id`` (the id they gave you out of band)."""
         from ipnotary.sdk import trade_secret as ts
 
-        return ts.verify_recipient_document(self.encryption_key(principal_id),
-                                            signing_key_id=signing_key_id)
+        return ts.verify_recipient_document(
+            self.encryption_key(principal_id), signing_key_id=signing_key_id
+        )
 
     def file_trade_secret(
-        self, path: str | os.PathLike[str], keys: RecipientKeys, *, label: str | None = None,
+        self,
+        path: str | os.PathLike[str],
+        keys: RecipientKeys,
+        *,
+        label: str | None = None,
         allow_classic: bool = False,
     ) -> Submission:
         """Encrypt a secret locally, then upload only the container, commitment and wrapped key.
@@ -460,22 +506,36 @@ class NotaryClient:
         filing_id = ts.new_filing_id()
         with tempfile.TemporaryDirectory(prefix="ipnotary-seal-") as tmp:
             container = Path(tmp) / f"{filing_id}.ipnts"
-            sealed = ts.seal_secret(path, container, holder=keys.public_key(),
-                                    filing_id=filing_id, allow_classic=allow_classic)
-            filing = {"id": filing_id, "commitment": sealed.commitment,
-                      "holder_wrapped_key": sealed.holder_wrapped_key.to_json()}
+            sealed = ts.seal_secret(
+                path,
+                container,
+                holder=keys.public_key(),
+                filing_id=filing_id,
+                allow_classic=allow_classic,
+            )
+            filing = {
+                "id": filing_id,
+                "commitment": sealed.commitment,
+                "holder_wrapped_key": sealed.holder_wrapped_key.to_json(),
+            }
             if label:
                 filing["label"] = label
             with open(container, "rb") as fh:
                 data = self._json(
-                    "POST", "/v1/trade-secrets",
+                    "POST",
+                    "/v1/trade-secrets",
                     data={"filing": json.dumps(filing)},
                     files={"file": (container.name, fh, "application/octet-stream")},
                 )
         return self._submission(data)
 
     def disclose_trade_secret(
-        self, filing_id: str, keys: RecipientKeys, recipient_id: str, *, signing_key_id: str,
+        self,
+        filing_id: str,
+        keys: RecipientKeys,
+        recipient_id: str,
+        *,
+        signing_key_id: str,
         allow_classic: bool = False,
     ) -> Submission:
         """Re-wrap a filing's key to an arbitrator or notary; recorded and anchored by the service.
@@ -489,14 +549,24 @@ class NotaryClient:
         own = ts.WrappedKey.from_bytes(
             self._request("GET", f"/v1/trade-secrets/{filing_id}/key").content
         )
-        wrapped = ts.disclose(own, keys, self.encryption_key(recipient_id), filing_id=filing_id,
-                              signing_key_id=signing_key_id, allow_classic=allow_classic)
-        data = self._json("POST", f"/v1/trade-secrets/{filing_id}/disclosures",
-                          json={"recipient_id": recipient_id, "wrapped_key": wrapped.to_json()})
+        wrapped = ts.disclose(
+            own,
+            keys,
+            self.encryption_key(recipient_id),
+            filing_id=filing_id,
+            signing_key_id=signing_key_id,
+            allow_classic=allow_classic,
+        )
+        data = self._json(
+            "POST",
+            f"/v1/trade-secrets/{filing_id}/disclosures",
+            json={"recipient_id": recipient_id, "wrapped_key": wrapped.to_json()},
+        )
         return self._submission(data)
 
-    def open_trade_secret(self, filing_id: str, keys: RecipientKeys,
-                          out_path: str | os.PathLike[str]) -> OpenedSecret:
+    def open_trade_secret(
+        self, filing_id: str, keys: RecipientKeys, out_path: str | os.PathLike[str]
+    ) -> OpenedSecret:
         """Download the container and your wrapped key, decrypt locally, check the commitment.
 
         The commitment is taken from the filing's signed record, and its certificate is checked
@@ -518,8 +588,14 @@ class NotaryClient:
         with tempfile.TemporaryDirectory(prefix="ipnotary-open-") as tmp:
             container = Path(tmp) / "container"
             self.download_content(filing_id, container, kind=RecordKind.trade_secret)
-            return ts.open_secret(container, wrapped, keys, out_path, filing_id=filing_id,
-                                  commitment=record["commitment"])
+            return ts.open_secret(
+                container,
+                wrapped,
+                keys,
+                out_path,
+                filing_id=filing_id,
+                commitment=record["commitment"],
+            )
 
     # Credit register (Art. 34) ------------------------------------------------------------
 
@@ -528,8 +604,9 @@ class NotaryClient:
         data = self._json("POST", "/v1/credit/entries", json=details)
         return self._submission(data), dict(data["opening"])
 
-    def credit_status(self, subject: str, *, as_of: str | None = None, verify: bool = True,
-                      chain: Any = None) -> Any:
+    def credit_status(
+        self, subject: str, *, as_of: str | None = None, verify: bool = True, chain: Any = None
+    ) -> Any:
         """A subject's status (``type:id``); verified (``ipnotary.sdk.credit``) unless
         ``verify=False``."""
         params = {"subject": subject, **({"as_of": as_of} if as_of else {})}
@@ -542,8 +619,9 @@ class NotaryClient:
             doc, subject=doc.get("subject"), chain=chain, policy=self.policy
         )
 
-    def apply_credit_repair(self, entry_id: str, statement: str,
-                            evidence_sha256: Sequence[str] = ()) -> dict[str, Any]:
+    def apply_credit_repair(
+        self, entry_id: str, statement: str, evidence_sha256: Sequence[str] = ()
+    ) -> dict[str, Any]:
         """Apply for repair of an entry about you; ``evidence_sha256`` names the documents you
         send the authority. Keep the answer's ``id`` to read the decision
         (:meth:`credit_repair`)."""
@@ -569,14 +647,21 @@ class NotaryClient:
 
     # Pledge register (Art. 27) ------------------------------------------------------------
 
-    def register_pledge(self, asset: dict[str, Any], terms: dict[str, Any], *,
-                        idempotency_key: str | None = None) -> dict[str, Any]:
+    def register_pledge(
+        self, asset: dict[str, Any], terms: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
         """Register a pledge (pledge registrar). Pass the same ``idempotency_key`` when retrying a
         registration whose answer was lost: the service answers with the first registration, even
         after the pledge was released. Without one, a random key is used (no retry protection)."""
         key = idempotency_key or uuid.uuid4().hex
-        return dict(self._json("POST", "/v1/pledges", json={"asset": asset, "terms": terms},
-                               headers={"Idempotency-Key": key}))
+        return dict(
+            self._json(
+                "POST",
+                "/v1/pledges",
+                json={"asset": asset, "terms": terms},
+                headers={"Idempotency-Key": key},
+            )
+        )
 
     def pledge(self, pledge_id: int) -> dict[str, Any]:
         """One pledge from the public register (its chain id and contract name it in a consent)."""
@@ -595,11 +680,20 @@ class NotaryClient:
 
     def enforce_pledge(self, pledge_id: int, consent: dict[str, Any]) -> dict[str, Any]:
         """Record enforcement, with the pledgee's signed demand."""
-        return dict(self._json("POST", f"/v1/pledges/{pledge_id}/enforcement",
-                               json={"consent": consent}))
+        return dict(
+            self._json("POST", f"/v1/pledges/{pledge_id}/enforcement", json={"consent": consent})
+        )
 
-    def pledge_status(self, asset_type: str, number: str, *, as_of: str | None = None,
-                      reader: Any = None, verify: bool = True, max_wait: float = 60.0) -> Any:
+    def pledge_status(
+        self,
+        asset_type: str,
+        number: str,
+        *,
+        as_of: str | None = None,
+        reader: Any = None,
+        verify: bool = True,
+        max_wait: float = 60.0,
+    ) -> Any:
         """Is the asset pledged (as of a time)? Verified, on chain when ``reader`` is given.
 
         For an ``as_of`` whose second is not over yet the service answers 425 with ``Retry-After``;
@@ -628,8 +722,9 @@ class NotaryClient:
         """A principal's keys (an admin: anyone's; otherwise ``me``): ids, expiry, revocation."""
         return tuple(self._json("GET", f"/v1/principals/{principal_id}/keys"))
 
-    def issue_api_key(self, principal_id: str = "me", *,
-                      expires_at: str | None = None) -> dict[str, Any]:
+    def issue_api_key(
+        self, principal_id: str = "me", *, expires_at: str | None = None
+    ) -> dict[str, Any]:
         """Another key for a principal; the answer holds the key, shown once."""
         body = {"expires_at": expires_at} if expires_at else {}
         return dict(self._json("POST", f"/v1/principals/{principal_id}/keys", json=body))
@@ -645,8 +740,9 @@ class NotaryClient:
         body = {"expires_at": expires_at} if expires_at else {}
         return dict(self._json("POST", f"/v1/api-keys/{key_id}/rotate", json=body))
 
-    def audit_log(self, *, limit: int = 100, action: str | None = None,
-                  target_id: str | None = None) -> Iterator[dict[str, Any]]:
+    def audit_log(
+        self, *, limit: int = 100, action: str | None = None, target_id: str | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Every administrative act, oldest first (admin), page by page."""
         cursor: int | None = None
         while True:

@@ -110,23 +110,38 @@ def credit_class(entries: Sequence[Mapping[str, Any]]) -> str:
     return "B"
 
 
-def counts_at(as_of: datetime, *, recorded: datetime, publicity_start: date, publicity_end: date,
-              repaired: datetime | None) -> bool:
+def counts_at(
+    as_of: datetime,
+    *,
+    recorded: datetime,
+    publicity_start: date,
+    publicity_end: date,
+    repaired: datetime | None,
+) -> bool:
     """Whether an entry counts at ``as_of``: recorded by then (``recorded``: the proven time of its
     record), public on that UTC day, and not repaired by then (``repaired``: the proven time of
     its repair's record, ``None`` if there is none or it is not proven yet)."""
     day = as_of.astimezone(UTC).date()
-    return (recorded <= as_of and publicity_start <= day < publicity_end
-            and (repaired is None or repaired > as_of))
+    return (
+        recorded <= as_of
+        and publicity_start <= day < publicity_end
+        and (repaired is None or repaired > as_of)
+    )
 
 
 def _public_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {name: fields.get(name) for name in PUBLIC_FIELDS}
 
 
-def verify_credit_opening(certificate: Any, details: Mapping[str, Any], salt_hex: str, *,
-                          chain: ChainView | None = None, policy: TrustPolicy | None = None,
-                          subject_salt: str | None = None) -> VerificationResult:
+def verify_credit_opening(
+    certificate: Any,
+    details: Mapping[str, Any],
+    salt_hex: str,
+    *,
+    chain: ChainView | None = None,
+    policy: TrustPolicy | None = None,
+    subject_salt: str | None = None,
+) -> VerificationResult:
     """Prove an entry's content from its certificate and opening (what an authority keeps).
 
     A schema 2 record also carries the entry's non-personal fields and a subject commitment: the
@@ -140,15 +155,19 @@ def verify_credit_opening(certificate: Any, details: Mapping[str, Any], salt_hex
     return result
 
 
-def _check_opening(record: Mapping[str, Any], details: Mapping[str, Any], salt_hex: str,
-                   subject_salt: str | None) -> None:
+def _check_opening(
+    record: Mapping[str, Any], details: Mapping[str, Any], salt_hex: str, subject_salt: str | None
+) -> None:
     try:
         commitment = entry_commitment(details, salt_hex)
     except ValueError as exc:
         raise VerificationError("opening", f"the salt is malformed: {exc}") from exc
     if commitment != record.get("entry_commitment"):
-        raise VerificationError("opening", f"the details and salt do not open the commitment of "
-                                           f"{record.get('id')}: they are not what was recorded")
+        raise VerificationError(
+            "opening",
+            f"the details and salt do not open the commitment of "
+            f"{record.get('id')}: they are not what was recorded",
+        )
     if record.get("schema", 1) >= 2:
         if _public_fields(record) != _public_fields(details):
             raise VerificationError(
@@ -171,12 +190,16 @@ def _subject_key(details: Mapping[str, Any]) -> str:
 def _check_subject_commitment(record: Mapping[str, Any], subject_key: str, salt_hex: Any) -> None:
     try:
         ok = isinstance(salt_hex, str) and subject_commitment(subject_key, salt_hex) == record.get(
-            "subject_commitment")
+            "subject_commitment"
+        )
     except ValueError:
         ok = False
     if not ok:
-        raise VerificationError("subject", f"the subject commitment of {record.get('id')} does not "
-                                           f"open to {subject_key} with the salt shown")
+        raise VerificationError(
+            "subject",
+            f"the subject commitment of {record.get('id')} does not "
+            f"open to {subject_key} with the salt shown",
+        )
 
 
 @dataclass(frozen=True)
@@ -207,8 +230,10 @@ class VerifiedCreditStatus:
         if subject_key != self.subject:
             raise ValueError(f"this status document is about {self.subject}, not {subject_key}")
         if as_of < self.as_of:
-            raise ValueError(f"this status document answers for {format_timestamp(self.as_of)}, "
-                             f"not for the earlier {format_timestamp(as_of)}")
+            raise ValueError(
+                f"this status document answers for {format_timestamp(self.as_of)}, "
+                f"not for the earlier {format_timestamp(as_of)}"
+            )
         return [e for e in self.entries if e.get("conduct") == "dishonest"]
 
 
@@ -244,8 +269,11 @@ class _Check:
         if record.get("id") != entry_id or item.get(
             "commitment", record.get("entry_commitment")
         ) != record.get("entry_commitment"):
-            raise VerificationError("anchor", f"entry {entry_id} is shown with the certificate of "
-                                              f"another record ({record.get('id')})")
+            raise VerificationError(
+                "anchor",
+                f"entry {entry_id} is shown with the certificate of "
+                f"another record ({record.get('id')})",
+            )
         if result.proven_time > self.as_of:
             raise VerificationError(
                 "recorded",
@@ -256,8 +284,9 @@ class _Check:
             )
         return entry_id, result
 
-    def repair(self, item: Mapping[str, Any], entry_id: str,
-               entry: VerificationResult) -> tuple[str, VerificationResult | None]:
+    def repair(
+        self, item: Mapping[str, Any], entry_id: str, entry: VerificationResult
+    ) -> tuple[str, VerificationResult | None]:
         """The repair shown with an entry: it must name that entry; ``None`` if not certified."""
         repair = item.get("repair")
         if not isinstance(repair, Mapping):
@@ -284,9 +313,11 @@ class _Check:
         record = result.certificate.record
         schema = record.get("schema", 1)
         details, salt = item.get("details"), item.get("salt")
-        out: dict[str, Any] = {"entry_id": entry_id,
-                               "recorded_by": format_timestamp(result.proven_time),
-                               "time_source": result.time_source.value}
+        out: dict[str, Any] = {
+            "entry_id": entry_id,
+            "recorded_by": format_timestamp(result.proven_time),
+            "time_source": result.time_source.value,
+        }
         if details is not None:
             if not isinstance(details, Mapping) or not isinstance(salt, str):
                 raise VerificationError("opening", f"entry {entry_id} has a malformed opening")
@@ -335,10 +366,17 @@ class _Check:
             raise VerificationError(
                 "publicity", f"entry {entry_id} has no valid publicity period"
             ) from exc
-        if not counts_at(self.as_of, recorded=result.proven_time, publicity_start=start,
-                         publicity_end=end, repaired=None):
-            raise VerificationError("publicity", f"entry {entry_id} is not public on "
-                                                 f"{self.as_of.astimezone(UTC).date()}")
+        if not counts_at(
+            self.as_of,
+            recorded=result.proven_time,
+            publicity_start=start,
+            publicity_end=end,
+            repaired=None,
+        ):
+            raise VerificationError(
+                "publicity",
+                f"entry {entry_id} is not public on {self.as_of.astimezone(UTC).date()}",
+            )
         if item.get("repair") is not None:
             record_id, repair = self.repair(item, entry_id, result)
             out["repair_record_id"] = record_id
@@ -360,8 +398,9 @@ class _Check:
                 )
         return out
 
-    def erasure(self, item: Mapping[str, Any], entry_id: str, erased: Any,
-                fields: Mapping[str, Any]) -> None:
+    def erasure(
+        self, item: Mapping[str, Any], entry_id: str, erased: Any, fields: Mapping[str, Any]
+    ) -> None:
         """Details are erased only after a repair (which must then be shown) or once the period
         has ended by the document's date: anything else would hide a repair (step ``repair``)."""
         if erased == "repaired":
@@ -373,19 +412,25 @@ class _Check:
                 )
             return
         if erased != "expired":
-            raise VerificationError("repair", f"entry {entry_id} is erased ({erased!r}) neither as "
-                                              "repaired nor as expired")
+            raise VerificationError(
+                "repair",
+                f"entry {entry_id} is erased ({erased!r}) neither as repaired nor as expired",
+            )
         try:
-            ended = self.issued_on is not None and date.fromisoformat(
-                str(fields.get("publicity_end"))) <= self.issued_on
+            ended = (
+                self.issued_on is not None
+                and date.fromisoformat(str(fields.get("publicity_end"))) <= self.issued_on
+            )
         except ValueError:
             ended = False
         if not ended:
             raise VerificationError(
-                "repair", f"entry {entry_id} is shown as expired, but its publicity period ends "
-                          f"{fields.get('publicity_end')}, after the document was signed "
-                          f"({self.issued_on}): an entry erased "
-                          "before its period ends was repaired, and the repair is not shown")
+                "repair",
+                f"entry {entry_id} is shown as expired, but its publicity period ends "
+                f"{fields.get('publicity_end')}, after the document was signed "
+                f"({self.issued_on}): an entry erased "
+                "before its period ends was repaired, and the repair is not shown",
+            )
 
 
 def verify_credit_status(
@@ -397,8 +442,11 @@ def verify_credit_status(
 ) -> VerifiedCreditStatus:
     """Check a status document and recompute its answer (see the module docstring for the rule
     and the steps); raises :class:`VerificationError` naming the failed step."""
-    doc = dict(document) if isinstance(document, Mapping) else parse_json(
-        document, max_bytes=MAX_STATUS_BYTES, what="credit status")
+    doc = (
+        dict(document)
+        if isinstance(document, Mapping)
+        else parse_json(document, max_bytes=MAX_STATUS_BYTES, what="credit status")
+    )
     media_type = doc.get("media_type")
     if media_type not in (CREDIT_STATUS_MEDIA_TYPE, CREDIT_STATUS_MEDIA_TYPE_V1):
         raise VerificationError("format", f"not a credit status document: {media_type!r}")
@@ -421,25 +469,33 @@ def verify_credit_status(
     except (KeyError, TypeError, ValueError, FormatError) as exc:
         raise VerificationError("format", f"credit status is malformed: {exc}") from exc
     if key_id(public) != issuer.get("key_id") or not signature_is_valid(
-            public, {k: v for k, v in doc.items() if k != "signature"}, signature):
+        public, {k: v for k, v in doc.items() if k != "signature"}, signature
+    ):
         raise VerificationError(
             "signature", "the register's signature does not cover this document"
         )
     if policy is not None and policy.issuer(str(issuer["key_id"])) is None:
-        raise VerificationError("issuer", f"signed by key {issuer['key_id']}, which the trust "
-                                          "policy does not list")
+        raise VerificationError(
+            "issuer", f"signed by key {issuer['key_id']}, which the trust policy does not list"
+        )
     if subject is not None and doc_subject != subject:
         raise VerificationError("subject", f"the document is about {doc_subject}, not {subject}")
     check = _Check(doc_subject, as_of, issued_on, chain, policy, [])
     counted = [check.counted(item) for item in entries]
     for item in pending:
-        check.unchecked.append(UncheckedEntry(
-            str(item.get("entry_id")), "received by then but not certified yet: not counted; ask "
-            "again once its certificate is issued (the answer may then include it)", counted=False))
+        check.unchecked.append(
+            UncheckedEntry(
+                str(item.get("entry_id")),
+                "received by then but not certified yet: not counted; ask "
+                "again once its certificate is issued (the answer may then include it)",
+                counted=False,
+            )
+        )
     expected = credit_class(counted)
     if doc.get("class") != expected:
         raise VerificationError(
             "class", f"the document says class {doc.get('class')}, its entries give {expected}"
         )
-    return VerifiedCreditStatus(doc_subject, as_of, expected, tuple(counted), chain is not None,
-                                tuple(check.unchecked))
+    return VerifiedCreditStatus(
+        doc_subject, as_of, expected, tuple(counted), chain is not None, tuple(check.unchecked)
+    )

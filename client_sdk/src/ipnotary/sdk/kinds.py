@@ -53,8 +53,10 @@ class RecordKind(StrEnum):
         for kind, known in _COLLECTION.items():
             if known == collection:
                 return kind
-        raise ValueError(f"no record kind is served at {path!r}; known: "
-                         + ", ".join(sorted(_COLLECTION.values())))
+        raise ValueError(
+            f"no record kind is served at {path!r}; known: "
+            + ", ".join(sorted(_COLLECTION.values()))
+        )
 
 
 _ID_PREFIX: dict[RecordKind, str] = {

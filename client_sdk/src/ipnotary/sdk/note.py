@@ -293,10 +293,10 @@ def parse_signature_lines(data: str | bytes) -> tuple[NoteSignature, ...]:
 class Checkpoint:
     """A tree head as the text of a checkpoint note (c2sp.org/tlog-checkpoint)::
 
-        <origin>
-        <size in decimal>
-        <base64 root hash>
-        [<extension line>...]
+    <origin>
+    <size in decimal>
+    <base64 root hash>
+    [<extension line>...]
     """
 
     origin: str

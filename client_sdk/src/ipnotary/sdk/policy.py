@@ -109,8 +109,9 @@ class IssuerKey(_Strict):
         return key_id(public_key_from_b64(self.public_key))
 
     def covers(self, moment: datetime) -> bool:
-        return ((self.not_before is None or parse_time(self.not_before) <= moment)
-                and (self.not_after is None or moment <= parse_time(self.not_after)))
+        return (self.not_before is None or parse_time(self.not_before) <= moment) and (
+            self.not_after is None or moment <= parse_time(self.not_after)
+        )
 
 
 class Witness(_Strict):
@@ -131,8 +132,10 @@ class WitnessPolicy(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> WitnessPolicy:
         if self.quorum > len(self.members):
-            raise ValueError(f"a quorum of {self.quorum} needs at least that many witnesses, "
-                             f"{len(self.members)} listed")
+            raise ValueError(
+                f"a quorum of {self.quorum} needs at least that many witnesses, "
+                f"{len(self.members)} listed"
+            )
         keys = [(w.verifier.name, w.verifier.key_id) for w in self.members]
         if len(set(keys)) != len(keys):
             raise ValueError("a witness key is listed twice; each witness counts once")
@@ -178,7 +181,8 @@ class TrustPolicy(_Strict):
     issuers: Annotated[list[IssuerKey], Field(min_length=1, max_length=32)]
     witnesses: WitnessPolicy = Field(default_factory=WitnessPolicy)
     timestamp_authorities: Annotated[list[TimestampAuthority], Field(max_length=16)] = Field(
-        default_factory=list)
+        default_factory=list
+    )
     chains: Annotated[list[TrustedChain], Field(max_length=16)] = Field(default_factory=list)
     require_independent_time: bool = True
     max_clock_skew_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
@@ -192,14 +196,18 @@ class TrustPolicy(_Strict):
 
     @classmethod
     def from_json(cls, data: bytes | str | dict[str, Any]) -> TrustPolicy:
-        raw = data if isinstance(data, dict) else parse_json(data, max_bytes=MAX_POLICY_BYTES,
-                                                            what="trust policy")
+        raw = (
+            data
+            if isinstance(data, dict)
+            else parse_json(data, max_bytes=MAX_POLICY_BYTES, what="trust policy")
+        )
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-                for err in exc.errors()[:5])
+                for err in exc.errors()[:5]
+            )
             raise FormatError(f"trust policy is malformed: {problems}") from exc
         except (FormatError, ValueError) as exc:
             raise FormatError(f"trust policy is malformed: {exc}") from exc
@@ -225,5 +233,3 @@ class TrustPolicy(_Strict):
     def independent_sources(self) -> bool:
         """Whether anything but the operator can vouch for a time under this policy."""
         return bool(self.witnesses.quorum or self.timestamp_authorities or self.chains)
-
-

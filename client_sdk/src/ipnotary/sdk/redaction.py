@@ -71,12 +71,17 @@ def redact_url(url: str) -> str:
         return MASK if url.strip() else url
     userinfo, hostport = _split_netloc(parts.netloc)
     netloc = f"{MASK}@{hostport}" if userinfo is not None else hostport
-    path = "/".join(MASK if _token_like(unquote(s)) or _token_like(s) else s
-                    for s in parts.path.split("/"))
-    query = "&".join(
-        f"{piece.partition('=')[0]}={MASK}" if "=" in piece else (MASK if piece else piece)
-        for piece in parts.query.split("&")
-    ) if parts.query else ""
+    path = "/".join(
+        MASK if _token_like(unquote(s)) or _token_like(s) else s for s in parts.path.split("/")
+    )
+    query = (
+        "&".join(
+            f"{piece.partition('=')[0]}={MASK}" if "=" in piece else (MASK if piece else piece)
+            for piece in parts.query.split("&")
+        )
+        if parts.query
+        else ""
+    )
     if "://" not in url:
         return urlunsplit((parts.scheme, netloc, path, query, ""))
     return f"{parts.scheme}://{netloc}{path}" + (f"?{query}" if query else "")
@@ -102,8 +107,9 @@ def url_secrets(url: str | None) -> frozenset[str]:
             found.add(user)  # https://KEY@host: the user name is the credential
     found.update(s for s in parts.path.split("/") if _token_like(unquote(s)) or _token_like(s))
     found.update(value for _, value in parse_qsl(parts.query, keep_blank_values=True))
-    found.update(piece.partition("=")[2] if "=" in piece else piece
-                 for piece in parts.query.split("&"))
+    found.update(
+        piece.partition("=")[2] if "=" in piece else piece for piece in parts.query.split("&")
+    )
     if parts.fragment:
         found.add(parts.fragment)
     decoded = {unquote(s) for s in found}

@@ -82,7 +82,9 @@ _SHA256_LEN = 32
 _TST_INFO_OID = "1.2.840.113549.1.9.16.1.4"  # id-ct-TSTInfo
 _GRANTED = ("granted", "granted_with_mods")
 _ESS_HASHES: dict[str, Callable[[bytes], Any]] = {
-    "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384,
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
     "sha512": hashlib.sha512,
 }
 # Every exception asn1crypto raises on hostile DER (it parses lazily, so access can raise too).
@@ -295,12 +297,15 @@ def verify_token(
         raise TimestampVerificationError(
             TimestampCheck.CERTIFICATE_CHAIN, "no trusted TSA root certificates were given"
         )
-    _refuse_extra_anchors([*intermediates, *([tsa_certificate] if tsa_certificate else [])],
-                          trusted_roots)
-    wrapped = _TimeStampResp({
-        "status": {"status": "granted"},
-        "time_stamp_token": _with_certificates_in_der_order(bytes(token)),
-    }).dump()
+    _refuse_extra_anchors(
+        [*intermediates, *([tsa_certificate] if tsa_certificate else [])], trusted_roots
+    )
+    wrapped = _TimeStampResp(
+        {
+            "status": {"status": "granted"},
+            "time_stamp_token": _with_certificates_in_der_order(bytes(token)),
+        }
+    ).dump()
     verifier = VerifierBuilder(
         tsa_certificate=tsa_certificate,
         intermediates=list(intermediates),
@@ -321,6 +326,7 @@ def verify_token(
 
 
 # --- parsing --------------------------------------------------------------------------------------
+
 
 def _load(spec: Any, data: bytes, what: str, *, walk: bool = False) -> Any:
     """Parse DER with no trailing data. asn1crypto parses lazily, so a field can still fail when it
@@ -413,7 +419,9 @@ def _read(token: bytes) -> _ParsedToken:
             digest=bytes(tst["message_imprint"]["hashed_message"].native),
             nonce=None if nonce is None else int(nonce),
             tsa_name=signer.subject if signer is not None else "",
-            accuracy_seconds=None if accuracy is None else (
+            accuracy_seconds=None
+            if accuracy is None
+            else (
                 (accuracy.get("seconds") or 0)
                 + (accuracy.get("millis") or 0) / 1_000
                 + (accuracy.get("micros") or 0) / 1_000_000
@@ -504,16 +512,24 @@ def _with_certificates_in_der_order(token: bytes) -> cms.ContentInfo:
         certificates = signed["certificates"]
         if not isinstance(certificates, cms.CertificateSet) or len(certificates) < 2:
             return content_info
-        fields = {name: signed[name] for name, *_ in signed._fields if name != "certificates"
-                  and not isinstance(signed[name], core.Void)}
-        resorted = cms.ContentInfo({
-            "content_type": "signed_data",
-            "content": cms.SignedData({**fields, "certificates": cms.CertificateSet(
-                list(certificates))}),
-        })
+        fields = {
+            name: signed[name]
+            for name, *_ in signed._fields
+            if name != "certificates" and not isinstance(signed[name], core.Void)
+        }
+        resorted = cms.ContentInfo(
+            {
+                "content_type": "signed_data",
+                "content": cms.SignedData(
+                    {**fields, "certificates": cms.CertificateSet(list(certificates))}
+                ),
+            }
+        )
         encoded = resorted.dump()
-        signed_parts = [signed["encap_content_info"].dump(), *(si.dump() for si in
-                                                               signed["signer_infos"])]
+        signed_parts = [
+            signed["encap_content_info"].dump(),
+            *(si.dump() for si in signed["signer_infos"]),
+        ]
     except _ASN1_ERRORS as exc:
         raise TimestampVerificationError(
             TimestampCheck.FORMAT, f"the token's certificates are malformed: {exc}"
@@ -622,12 +638,19 @@ def _check_signing_certificate(signer_info: cms.SignerInfo, signer: _Signer) -> 
                 if len(value["certs"]) == 0:
                     continue
                 first = value["certs"][0]  # the signer's; the others are its chain
-                algorithm = ("sha1" if kind == "signing_certificate"
-                             else str(first["hash_algorithm"]["algorithm"].native))
+                algorithm = (
+                    "sha1"
+                    if kind == "signing_certificate"
+                    else str(first["hash_algorithm"]["algorithm"].native)
+                )
                 issuer_serial = first["issuer_serial"]
-                names_signer = None if issuer_serial.native is None else (
-                    issuer_serial["serial_number"].native == signer.certificate.serial_number
-                    and any(name == signer_issuer for name in issuer_serial["issuer"])
+                names_signer = (
+                    None
+                    if issuer_serial.native is None
+                    else (
+                        issuer_serial["serial_number"].native == signer.certificate.serial_number
+                        and any(name == signer_issuer for name in issuer_serial["issuer"])
+                    )
                 )
                 ess.append((algorithm, bytes(first["cert_hash"].native), names_signer))
     except _ASN1_ERRORS as exc:

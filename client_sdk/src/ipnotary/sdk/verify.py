@@ -258,10 +258,13 @@ def _declared_notes(record: Mapping[str, Any], compared: tuple[str, ...]) -> lis
         notes.append(
             f"{', '.join(matched)} matched the record, which holds them as declared by the "
             "submitter (the service never received the file): the match shows this is the file "
-            "the submitter described, not a measurement by the service")
+            "the submitter described, not a measurement by the service"
+        )
     if unchecked:
-        notes.append(f"the record's {', '.join(unchecked)}, declared by the submitter, could not "
-                     "be compared with the file given")
+        notes.append(
+            f"the record's {', '.join(unchecked)}, declared by the submitter, could not "
+            "be compared with the file given"
+        )
     return notes
 
 
@@ -336,9 +339,13 @@ def verify_certificate(
     ``VerificationError``: that the node is down says nothing about the certificate.
     """
     try:
-        cert = (certificate if isinstance(certificate, Certificate | CertificateV1)
-                else parse_certificate(certificate if isinstance(certificate, bytes | str)
-                                       else dict(certificate)))
+        cert = (
+            certificate
+            if isinstance(certificate, Certificate | CertificateV1)
+            else parse_certificate(
+                certificate if isinstance(certificate, bytes | str) else dict(certificate)
+            )
+        )
     except FormatError as exc:
         raise VerificationError(Step.FORMAT, str(exc)) from exc
     run = _Run(cert, policy)
@@ -574,10 +581,14 @@ def _check_witnesses(
         # The k-th earliest: with at most k-1 dishonest witnesses, an honest one cosigned by then.
         times.sort()
         moment = times[quorum - 1][0]
-        run.evidence.append(TimeEvidence(
-            TimeSource.WITNESSES, moment,
-            f"{quorum} of {len(policy.witnesses.members)} witnesses had cosigned by then "
-            f"({', '.join(name for _, name in times[:quorum])})"))
+        run.evidence.append(
+            TimeEvidence(
+                TimeSource.WITNESSES,
+                moment,
+                f"{quorum} of {len(policy.witnesses.members)} witnesses had cosigned by then "
+                f"({', '.join(name for _, name in times[:quorum])})",
+            )
+        )
     run.passed(Step.WITNESSES)
 
 
@@ -602,13 +613,19 @@ def _check_timestamps(run: _Run, cert: AnyCertificate, now: datetime) -> None:
                     f"{authority.name}'s time-stamp says {info.gen_time.isoformat()}, "
                     "in the future",
                 )
-            run.evidence.append(TimeEvidence(
-                TimeSource.TIMESTAMP_AUTHORITY, info.gen_time,
-                f"time-stamp by {authority.name} ({info.tsa_name or 'TSA'})"))
+            run.evidence.append(
+                TimeEvidence(
+                    TimeSource.TIMESTAMP_AUTHORITY,
+                    info.gen_time,
+                    f"time-stamp by {authority.name} ({info.tsa_name or 'TSA'})",
+                )
+            )
             break
         else:
-            run.notes.append(f"time-stamp token {i + 1} is not from a TSA the policy trusts "
-                             "(or does not cover this checkpoint); it was not counted")
+            run.notes.append(
+                f"time-stamp token {i + 1} is not from a TSA the policy trusts "
+                "(or does not cover this checkpoint); it was not counted"
+            )
     run.passed(Step.TIMESTAMPS)
 
 
@@ -668,8 +685,15 @@ def _verify_on_chain(
                 f"registry {anchor.contract} has no record of root {root.hex()}: "
                 "it was never anchored there",
             )
-        _compare_anchor(Step.ANCHOR, found, anchor.batch_id, tree_size, anchor.block_number,
-                        anchor.block_timestamp, "on chain")
+        _compare_anchor(
+            Step.ANCHOR,
+            found,
+            anchor.batch_id,
+            tree_size,
+            anchor.block_number,
+            anchor.block_timestamp,
+            "on chain",
+        )
         run.passed(Step.ANCHOR)
 
         current = Step.TRANSACTION
@@ -680,8 +704,15 @@ def _verify_on_chain(
                 f"transaction {anchor.tx_hash} did not anchor root {root.hex()} in registry "
                 f"{anchor.contract}: the certificate names another transaction",
             )
-        _compare_anchor(Step.TRANSACTION, in_tx, anchor.batch_id, tree_size, anchor.block_number,
-                        anchor.block_timestamp, "in the transaction")
+        _compare_anchor(
+            Step.TRANSACTION,
+            in_tx,
+            anchor.batch_id,
+            tree_size,
+            anchor.block_number,
+            anchor.block_timestamp,
+            "in the transaction",
+        )
         run.passed(Step.TRANSACTION)
 
         current = Step.BLOCK
@@ -711,14 +742,25 @@ def _verify_on_chain(
         # caller (``notary verify``: exit status 2) must be able to tell the two apart.
         raise ChainReadError(f"could not check step '{current}': {exc}") from exc
     if trusted is not None:
-        run.evidence.append(TimeEvidence(
-            TimeSource.CHAIN, datetime.fromtimestamp(anchor.block_timestamp, UTC),
-            f"block {anchor.block_number} of chain {anchor.chain_id}, checked on a node"))
+        run.evidence.append(
+            TimeEvidence(
+                TimeSource.CHAIN,
+                datetime.fromtimestamp(anchor.block_timestamp, UTC),
+                f"block {anchor.block_number} of chain {anchor.chain_id}, checked on a node",
+            )
+        )
     return confirmations
 
 
-def _compare_anchor(step: Step, found: AnchorView, batch_id: int, tree_size: int,
-                    block_number: int, timestamp: int, where: str) -> None:
+def _compare_anchor(
+    step: Step,
+    found: AnchorView,
+    batch_id: int,
+    tree_size: int,
+    block_number: int,
+    timestamp: int,
+    where: str,
+) -> None:
     mismatches = [
         f"{name} is {got} {where} but {want} in the certificate"
         for name, got, want in (
@@ -748,8 +790,10 @@ def _check_time(run: _Run, issued_at: datetime) -> tuple[datetime, TimeSource]:
             )
         proven = datetime.fromtimestamp(cert.anchor.block_timestamp, UTC)
         source = TimeSource.OPERATOR
-        run.notes.append("the time rests on the operator alone: no witness, time-stamp authority "
-                         "or trusted chain vouches for it")
+        run.notes.append(
+            "the time rests on the operator alone: no witness, time-stamp authority "
+            "or trusted chain vouches for it"
+        )
     received = cert.record.get("received_at")
     if isinstance(received, str):
         try:

@@ -44,8 +44,12 @@ def serve(
 
     from ipnotary.service.config import Environment, load_settings
 
-    for name, value in (("BIND_HOST", host), ("BIND_PORT", port), ("DATA_DIR", data_dir),
-                        ("WORKERS", workers)):
+    for name, value in (
+        ("BIND_HOST", host),
+        ("BIND_PORT", port),
+        ("DATA_DIR", data_dir),
+        ("WORKERS", workers),
+    ):
         if value is not None:
             os.environ[f"NOTARY_{name}"] = str(value)
     settings = load_settings()
@@ -66,10 +70,18 @@ def serve(
     # A log line, not a print: a pipeline reading JSON lines on stderr must parse every line.
     logging.getLogger("ipnotary.service.cli").info(
         "serving on http://%s:%s (data in %s, chain %s, content %s, %d worker(s))",
-        settings.bind_host, settings.bind_port, settings.data_dir.resolve(),
-        settings.chain_backend.value, settings.content_backend.value, settings.workers,
-        extra=event("service_starting", bind=f"{settings.bind_host}:{settings.bind_port}",
-                    workers=settings.workers))
+        settings.bind_host,
+        settings.bind_port,
+        settings.data_dir.resolve(),
+        settings.chain_backend.value,
+        settings.content_backend.value,
+        settings.workers,
+        extra=event(
+            "service_starting",
+            bind=f"{settings.bind_host}:{settings.bind_port}",
+            workers=settings.workers,
+        ),
+    )
     remove_metrics_dir = prepare_multiprocess_dir(settings.workers)
     try:
         uvicorn.run(
@@ -103,8 +115,9 @@ def _preflight(settings: Any) -> None:
         finally:
             runtime.close()
     except ConfigurationError as exc:
-        logging.getLogger("ipnotary.service.cli").error("refusing to start: %s", exc.detail,
-                                              extra=event("startup_refused", code=exc.code))
+        logging.getLogger("ipnotary.service.cli").error(
+            "refusing to start: %s", exc.detail, extra=event("startup_refused", code=exc.code)
+        )
         raise typer.Exit(2) from None
 
 
@@ -173,8 +186,11 @@ def _operator_session(*, init: bool = False) -> Iterator[Any]:
     if settings.database_url is None:
         db_file = (settings.data_dir / "notary.db").resolve()
         if not db_file.exists() and not init:
-            fail(f"no service database at {db_file}: run this where the service runs, set "
-                  "NOTARY_DATA_DIR (or NOTARY_DATABASE_URL), or pass --init to create a new one", 2)
+            fail(
+                f"no service database at {db_file}: run this where the service runs, set "
+                "NOTARY_DATA_DIR (or NOTARY_DATABASE_URL), or pass --init to create a new one",
+                2,
+            )
         err.print(f"database: {db_file}", soft_wrap=True)
     else:
         from ipnotary.sdk.redaction import redact_url
@@ -200,10 +216,15 @@ def _operator_act(act: Any, *, init: bool = False) -> Any:
         fail(exc.detail)
 
 
-ExpiresOpt = Annotated[datetime | None, typer.Option(
-    "--expires-at", formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
-    help="When the key stops working, e.g. 2027-01-01T00:00:00+00:00 (a bare date: midnight UTC); "
-         "default never")]
+ExpiresOpt = Annotated[
+    datetime | None,
+    typer.Option(
+        "--expires-at",
+        formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
+        help="When the key stops working, e.g. 2027-01-01T00:00:00+00:00 "
+        "(a bare date: midnight UTC); default never",
+    ),
+]
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -211,10 +232,15 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def _key_json(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "principal_id": row.principal_id,
-            **{k: (None if getattr(row, k) is None else getattr(row, k).isoformat())
-               for k in ("created_at", "expires_at", "revoked_at")},
-            "replaced_by": row.replaced_by}
+    return {
+        "id": row.id,
+        "principal_id": row.principal_id,
+        **{
+            k: (None if getattr(row, k) is None else getattr(row, k).isoformat())
+            for k in ("created_at", "expires_at", "revoked_at")
+        },
+        "replaced_by": row.replaced_by,
+    }
 
 
 @principal_app.command("create")
@@ -251,11 +277,21 @@ def principal_create(
     """Create a principal in the service's database and print its API key (shown once)."""
     from ipnotary.service.services.principals import create_principal
 
-    new = _operator_act(lambda session: create_principal(
-        session, name=name, role=role, identifier=subject, key_expires_at=_aware(key_expires_at)),
-        init=init)
-    out.print_json(data={"id": new.principal.id, "name": new.principal.name,
-                         "role": new.principal.role, "api_key": new.api_key, "key_id": new.key_id})
+    new = _operator_act(
+        lambda session: create_principal(
+            session, name=name, role=role, identifier=subject, key_expires_at=_aware(key_expires_at)
+        ),
+        init=init,
+    )
+    out.print_json(
+        data={
+            "id": new.principal.id,
+            "name": new.principal.name,
+            "role": new.principal.role,
+            "api_key": new.api_key,
+            "key_id": new.key_id,
+        }
+    )
     err.print("[yellow]Store the API key now: only its hash is kept.[/yellow]")
 
 
@@ -274,8 +310,12 @@ def principal_issue_key(principal_id: str, expires_at: ExpiresOpt = None) -> Non
     from ipnotary.service.services.principals import Actor, issue_api_key
 
     def act(session: Any) -> Any:
-        issued = issue_api_key(session, principal_id=principal_id, actor=Actor.operator(),
-                               expires_at=_aware(expires_at))
+        issued = issue_api_key(
+            session,
+            principal_id=principal_id,
+            actor=Actor.operator(),
+            expires_at=_aware(expires_at),
+        )
         session.commit()
         return issued
 
@@ -305,11 +345,15 @@ def principal_rotate_key(key_id: str, expires_at: ExpiresOpt = None) -> None:
     """Replace an API key: print a new key for the same principal and revoke the old one."""
     from ipnotary.service.services.principals import Actor, rotate_api_key
 
-    issued = _operator_act(lambda session: rotate_api_key(
-        session, key_id=key_id, actor=Actor.operator(), expires_at=_aware(expires_at)))
+    issued = _operator_act(
+        lambda session: rotate_api_key(
+            session, key_id=key_id, actor=Actor.operator(), expires_at=_aware(expires_at)
+        )
+    )
     out.print_json(data={**_key_json(issued.row), "api_key": issued.api_key, "replaces": key_id})
-    err.print("[yellow]Store the API key now: only its hash is kept. The old key is revoked."
-              "[/yellow]")
+    err.print(
+        "[yellow]Store the API key now: only its hash is kept. The old key is revoked.[/yellow]"
+    )
 
 
 @principal_app.command("audit")
@@ -328,15 +372,26 @@ def principal_audit(
     """Print the audit log of administrative acts (who, what, when, target), oldest first."""
     from ipnotary.service.services.principals import audit_events
 
-    events = _operator_act(lambda session: audit_events(session, limit=limit, after=after,
-                                                        action=action, target_id=target))
-    out.print_json(data=[{"seq": e.seq, "at": e.at.isoformat(), "actor_id": e.actor_id,
-                          "actor": e.actor, "action": e.action, "target_type": e.target_type,
-                          "target_id": e.target_id,
-                          "detail": None if e.detail is None else json.loads(e.detail)}
-                         for e in events])
-
-
+    events = _operator_act(
+        lambda session: audit_events(
+            session, limit=limit, after=after, action=action, target_id=target
+        )
+    )
+    out.print_json(
+        data=[
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor_id": e.actor_id,
+                "actor": e.actor,
+                "action": e.action,
+                "target_type": e.target_type,
+                "target_id": e.target_id,
+                "detail": None if e.detail is None else json.loads(e.detail),
+            }
+            for e in events
+        ]
+    )
 
 
 @log_app.command("show")
@@ -356,11 +411,18 @@ def log_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @commands.command()
 def reconcile(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
-    receipts: Annotated[Path | None, typer.Option(
-        "--receipts", exists=True, file_okay=False,
-        help="A directory of holders' receipts (*.json) to place in the log")] = None,
-    restore: Annotated[bool, typer.Option(
-        "--restore", help="Re-insert the records those receipts give back")] = False,
+    receipts: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipts",
+            exists=True,
+            file_okay=False,
+            help="A directory of holders' receipts (*.json) to place in the log",
+        ),
+    ] = None,
+    restore: Annotated[
+        bool, typer.Option("--restore", help="Re-insert the records those receipts give back")
+    ] = False,
 ) -> None:
     """After a restore, compare the database with the chain, the witnesses and its own log; name
     every anchored batch, log entry and receipted record it cannot account for. Exit 0: all
@@ -387,8 +449,13 @@ def reconcile(
                 return
             if receipts is not None:
                 found = rc.check_receipts(
-                    session, rc.load_receipts(receipts), issuer_keys=_issuer_keys(settings),
-                    report=report, anchored=anchored, restore=restore)
+                    session,
+                    rc.load_receipts(receipts),
+                    issuer_keys=_issuer_keys(settings),
+                    report=report,
+                    anchored=anchored,
+                    restore=restore,
+                )
                 if any(f.outcome is rc.ReceiptOutcome.restored for f in found):
                     report = rc.reconcile(session, anchors, witnesses=witnesses)  # as it is now
                 report.receipts = found
@@ -411,18 +478,23 @@ def _open_anchor_reader(settings: Any) -> Any:
 
     try:
         if settings.chain_backend is ChainBackend.embedded:
-            return AnchorReader.from_embedded(settings.chain_dir,
-                                              registry_address=settings.registry_address)
+            return AnchorReader.from_embedded(
+                settings.chain_dir, registry_address=settings.registry_address
+            )
         from ipnotary.chain._deployments import recorded_address
 
         address = settings.registry_address
         if address is None:
             if settings.chain_id is None:
-                fail("set NOTARY_REGISTRY_ADDRESS (or NOTARY_CHAIN_ID, to read the address "
-                      f"recorded in {settings.chain_dir})", 2)
+                fail(
+                    "set NOTARY_REGISTRY_ADDRESS (or NOTARY_CHAIN_ID, to read the address "
+                    f"recorded in {settings.chain_dir})",
+                    2,
+                )
             address = recorded_address(settings.chain_dir, settings.chain_id, "EvidenceRegistry")
-        return AnchorReader.from_rpc(settings.chain_rpc_url, registry_address=address,
-                                     expected_chain_id=settings.chain_id)
+        return AnchorReader.from_rpc(
+            settings.chain_rpc_url, registry_address=address, expected_chain_id=settings.chain_id
+        )
     except ChainError as exc:
         from ipnotary.service.runtime import redactor_for
 
@@ -434,12 +506,15 @@ def _issuer_keys(settings: Any) -> dict[str, str]:
     from ipnotary.sdk.signing import key_id, public_key_from_b64, public_key_to_b64
     from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 
-    keys = {key_id(public_key_from_b64(k.public_key)): k.public_key
-            for k in settings.issuer_retired_keys}
+    keys = {
+        key_id(public_key_from_b64(k.public_key)): k.public_key
+        for k in settings.issuer_retired_keys
+    }
     path = settings.resolved_issuer_key_file
     if path.exists():  # never create one here: a new key would sign nothing a holder has
-        public = load_or_create_ed25519_key(path, purpose="issuer",
-                                            passphrase=settings.resolved_key_passphrase).public_key()
+        public = load_or_create_ed25519_key(
+            path, purpose="issuer", passphrase=settings.resolved_key_passphrase
+        ).public_key()
         keys[key_id(public)] = public_key_to_b64(public)
     elif not keys:
         fail(f"no issuer key at {path} (NOTARY_ISSUER_KEY_FILE) to check receipts against", 2)
@@ -447,29 +522,43 @@ def _issuer_keys(settings: Any) -> dict[str, str]:
 
 
 def _print_reconcile(report: Any) -> None:
-    out.print(f"chain {report.chain_id}, registry {report.registry}: "
-              f"{report.anchored_checkpoints} checkpoints anchored, up to log size "
-              f"{report.anchored_size}", soft_wrap=True, highlight=False)
-    out.print(f"database: log size {report.database_log_size}, {report.database_batches} batches, "
-              f"{report.pending_records} records pending", soft_wrap=True, highlight=False)
+    out.print(
+        f"chain {report.chain_id}, registry {report.registry}: "
+        f"{report.anchored_checkpoints} checkpoints anchored, up to log size "
+        f"{report.anchored_size}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    out.print(
+        f"database: log size {report.database_log_size}, {report.database_batches} batches, "
+        f"{report.pending_records} records pending",
+        soft_wrap=True,
+        highlight=False,
+    )
     for w in report.witnesses:
         size = "unknown" if w.size is None else str(w.size)
-        out.print(f"witness {w.name}: size {size} (cosignatures here up to "
-                  f"{w.cosigned_in_database}){': ' + w.error if w.error else ''}",
-                  soft_wrap=True, highlight=False)
+        out.print(
+            f"witness {w.name}: size {size} (cosignatures here up to "
+            f"{w.cosigned_in_database}){': ' + w.error if w.error else ''}",
+            soft_wrap=True,
+            highlight=False,
+        )
     if report.lost is not None:
-        out.print(f"LOST log entries {report.lost} ({report.lost.count})", soft_wrap=True,
-                  highlight=False)
+        out.print(
+            f"LOST log entries {report.lost} ({report.lost.count})", soft_wrap=True, highlight=False
+        )
     for p in report.problems:
         out.print(f"MISSING {p.code}: {p.message}", soft_wrap=True, highlight=False)
     for r in report.receipts:
-        out.print(f"receipt {r.source}: {r.outcome.value}: {r.message}", soft_wrap=True,
-                  highlight=False)
-    verdict = ("everything anchored, witnessed and receipted is accounted for" if report.ok
-               else "the database cannot account for everything above")
+        out.print(
+            f"receipt {r.source}: {r.outcome.value}: {r.message}", soft_wrap=True, highlight=False
+        )
+    verdict = (
+        "everything anchored, witnessed and receipted is accounted for"
+        if report.ok
+        else "the database cannot account for everything above"
+    )
     out.print(f"{verdict} ({report.seconds:.2f} s)", soft_wrap=True, highlight=False)
-
-
 
 
 def add_service_commands(command: typer.Typer) -> tuple[type[Exception], ...]:
@@ -477,10 +566,12 @@ def add_service_commands(command: typer.Typer) -> tuple[type[Exception], ...]:
     twice changes nothing. Returns the service's user-error root for the one-line reports."""
     present = {info.callback for info in command.registered_commands}
     command.registered_commands.extend(
-        info for info in commands.registered_commands if info.callback not in present)
+        info for info in commands.registered_commands if info.callback not in present
+    )
     groups = {info.typer_instance for info in command.registered_groups}
     command.registered_groups.extend(
-        info for info in commands.registered_groups if info.typer_instance not in groups)
+        info for info in commands.registered_groups if info.typer_instance not in groups
+    )
     return (NotaryError,)
 
 

@@ -81,7 +81,6 @@ def development_chain_keys() -> frozenset[str]:
     return frozenset(derived | {GETH_DEV_KEY})
 
 
-
 class WitnessSetting(BaseModel):
     """One witness the log sends its checkpoints to: its tlog-witness submission prefix and its
     cosignature verifier key (``name+keyid+base64``, type 0x04), both given by the witness's
@@ -209,7 +208,8 @@ class Settings(BaseSettings):
     # Who may read GET /metrics besides an admin's API key: addresses or networks (comma-separated
     # or JSON), e.g. the Prometheus servers. Empty: admins only (docs/deployment.md, *Metrics*).
     metrics_allow_from: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
-        default_factory=list, max_length=64)
+        default_factory=list, max_length=64
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -265,17 +265,25 @@ class Settings(BaseSettings):
         if self.chain_backend is ChainBackend.embedded and self.chain_rpc_url:
             # Otherwise the node is silently ignored and the process anchors on a chain of its own
             # (it happened: a production start checked the embedded chain, not the node).
-            raise ValueError("NOTARY_CHAIN_RPC_URL is set but NOTARY_CHAIN_BACKEND is embedded: "
-                             "set NOTARY_CHAIN_BACKEND=rpc to use that node, or unset the URL")
+            raise ValueError(
+                "NOTARY_CHAIN_RPC_URL is set but NOTARY_CHAIN_BACKEND is embedded: "
+                "set NOTARY_CHAIN_BACKEND=rpc to use that node, or unset the URL"
+            )
         if self.witness_quorum is not None and self.witness_quorum > len(self.witnesses):
-            raise ValueError(f"NOTARY_WITNESS_QUORUM is {self.witness_quorum} but only "
-                             f"{len(self.witnesses)} witness(es) are configured")
+            raise ValueError(
+                f"NOTARY_WITNESS_QUORUM is {self.witness_quorum} but only "
+                f"{len(self.witnesses)} witness(es) are configured"
+            )
         if self.tsa_quorum is not None and self.tsa_quorum > len(self.tsa_urls):
-            raise ValueError(f"NOTARY_TSA_QUORUM is {self.tsa_quorum} but only "
-                             f"{len(self.tsa_urls)} TSA URL(s) are configured")
+            raise ValueError(
+                f"NOTARY_TSA_QUORUM is {self.tsa_quorum} but only "
+                f"{len(self.tsa_urls)} TSA URL(s) are configured"
+            )
         if self.chain_trusted_for_time and self.chain_backend is ChainBackend.embedded:
-            raise ValueError("NOTARY_CHAIN_TRUSTED_FOR_TIME cannot be set for the embedded chain: "
-                             "it is the operator's own and proves nothing against the operator")
+            raise ValueError(
+                "NOTARY_CHAIN_TRUSTED_FOR_TIME cannot be set for the embedded chain: "
+                "it is the operator's own and proves nothing against the operator"
+            )
         return self
 
     @property
@@ -355,21 +363,27 @@ class Settings(BaseSettings):
         if problems:
             raise ConfigurationError(
                 "NOTARY_ENV=production refuses to invent what every process must share: "
-                + "; ".join(problems), code="production_settings_missing")
+                + "; ".join(problems),
+                code="production_settings_missing",
+            )
 
     def _production_problems(self) -> list[str]:
         """What production requires to be set rather than created or deployed on the spot: a
         process that made its own issuer key or registry would silently disagree with the others
         (``notary deploy`` creates them once and prints these settings)."""
         problems = []
-        for setting, path in (("NOTARY_ISSUER_KEY_FILE", self.issuer_key_file),
-                              ("NOTARY_LOG_KEY_FILE", self.log_key_file)):
+        for setting, path in (
+            ("NOTARY_ISSUER_KEY_FILE", self.issuer_key_file),
+            ("NOTARY_LOG_KEY_FILE", self.log_key_file),
+        ):
             if path is None:
                 problems.append(f"set {setting}")
             elif not path.is_file():
-                problems.append(f"{setting} {path} does not exist (no key is created in "
-                                "production: restore it, or run `notary deploy` for a new "
-                                "deployment)")
+                problems.append(
+                    f"{setting} {path} does not exist (no key is created in "
+                    "production: restore it, or run `notary deploy` for a new "
+                    "deployment)"
+                )
         if self.chain_id is None:
             problems.append("set NOTARY_CHAIN_ID")
         if self.chain_backend is ChainBackend.rpc:
@@ -378,8 +392,9 @@ class Settings(BaseSettings):
                 ("NOTARY_PLEDGE_REGISTRY_ADDRESS", self.pledge_registry_address),
             ):
                 if not value:
-                    problems.append(f"set {setting} (no registry is deployed on the spot in "
-                                    "production)")
+                    problems.append(
+                        f"set {setting} (no registry is deployed on the spot in production)"
+                    )
         return problems
 
 
@@ -391,9 +406,11 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         raise ConfigurationError(
-            "; ".join(_describe(error) for error in exc.errors(include_input=False,
-                                                                include_url=False)),
-            code="invalid_settings") from None
+            "; ".join(
+                _describe(error) for error in exc.errors(include_input=False, include_url=False)
+            ),
+            code="invalid_settings",
+        ) from None
 
 
 def _describe(error: ErrorDetails) -> str:

@@ -56,8 +56,13 @@ def redactor_for(settings: Settings) -> Redactor:
     """Cleans text of the secrets of every URL the settings name (chain node, Kubo, database,
     witnesses, TSAs) and of the chain key: what readiness, problems and logs may show."""
     key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
-    urls = [settings.chain_rpc_url, settings.kubo_api_url, settings.database_url,
-            *(w.url for w in settings.witnesses), *settings.tsa_urls]
+    urls = [
+        settings.chain_rpc_url,
+        settings.kubo_api_url,
+        settings.database_url,
+        *(w.url for w in settings.witnesses),
+        *settings.tsa_urls,
+    ]
     known = Redactor.for_urls(urls).secrets
     return Redactor([*known, key] if key else known)
 
@@ -71,8 +76,9 @@ def default_log_origin(log_key_id: str) -> str:
 def build_log(settings: Settings) -> TransparencyLog:
     """The log's identity: its key (created on first use) and origin. Witness operators register
     exactly this origin and verifier key (``notary log show`` prints them)."""
-    log_key = load_or_create_ed25519_key(settings.resolved_log_key_file, purpose="log",
-                                         passphrase=settings.resolved_key_passphrase)
+    log_key = load_or_create_ed25519_key(
+        settings.resolved_log_key_file, purpose="log", passphrase=settings.resolved_key_passphrase
+    )
     origin = settings.log_origin or default_log_origin(key_id(log_key.public_key()))
     return TransparencyLog(origin, NoteSigner(origin, log_key))
 
@@ -106,19 +112,26 @@ class Runtime:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(settings.resolved_database_url)
         migrate(engine)
-        chain = ChainGateway(connect_chain(settings),
-                             pledge_registry_address=settings.pledge_registry_address)
+        chain = ChainGateway(
+            connect_chain(settings), pledge_registry_address=settings.pledge_registry_address
+        )
         log = build_log(settings)
         with Session(engine) as session:
             log.check_origin(session)
-        http = httpx.Client(timeout=settings.witness_timeout_seconds,
-                            limits=httpx.Limits(max_connections=len(settings.witnesses) + 8))
-        submitters = [WitnessSubmitter(engine, url=w.url, vkey=w.key, client=http)
-                      for w in settings.witnesses]
+        http = httpx.Client(
+            timeout=settings.witness_timeout_seconds,
+            limits=httpx.Limits(max_connections=len(settings.witnesses) + 8),
+        )
+        submitters = [
+            WitnessSubmitter(engine, url=w.url, vkey=w.key, client=http) for w in settings.witnesses
+        ]
         roots = load_tsa_roots(settings)
-        stampers = [TimestampRequester(engine, url=url, client=http, roots=roots,
-                                       timeout=settings.tsa_timeout_seconds)
-                    for url in settings.tsa_urls]
+        stampers = [
+            TimestampRequester(
+                engine, url=url, client=http, roots=roots, timeout=settings.tsa_timeout_seconds
+            )
+            for url in settings.tsa_urls
+        ]
         # The worker talks to the gateway, not a client, so that it reconnects after outages.
         worker = AnchoringWorker(
             engine,
@@ -138,13 +151,19 @@ class Runtime:
             engine=engine,
             content_store=_content_store(settings),
             chain=chain,
-            issuer=Issuer(load_or_create_ed25519_key(settings.resolved_issuer_key_file,
-                                                     purpose="issuer",
-                                                     passphrase=settings.resolved_key_passphrase)),
+            issuer=Issuer(
+                load_or_create_ed25519_key(
+                    settings.resolved_issuer_key_file,
+                    purpose="issuer",
+                    passphrase=settings.resolved_key_passphrase,
+                )
+            ),
             log=log,
             worker=worker,
-            attestation=[*(AttestationLoop(w) for w in submitters),
-                         *(AttestationLoop(t) for t in stampers)],
+            attestation=[
+                *(AttestationLoop(w) for w in submitters),
+                *(AttestationLoop(t) for t in stampers),
+            ],
             leader=leader_lock_for(engine, settings.data_dir),
             principals=PrincipalCache(engine),
             _http=http,
@@ -162,8 +181,9 @@ class Runtime:
                 ident = self.chain.identity()
                 assert ident is not None
                 chain = (ident[0], self.chain.genesis_hash(), ident[1])
-            self._policy = served_policy(settings=self.settings, issuer=self.issuer, log=self.log,
-                                         chain=chain)
+            self._policy = served_policy(
+                settings=self.settings, issuer=self.issuer, log=self.log, chain=chain
+            )
         return self._policy
 
     def start(self) -> None:
@@ -171,13 +191,22 @@ class Runtime:
         leads), and the housekeeping."""
         if self.settings.run_anchoring_worker and not self._threads:
             self._stop.clear()
-            self._spawn("anchoring-worker", self.worker.run_forever, self._stop,
-                        is_leader=self.leader.try_acquire)
+            self._spawn(
+                "anchoring-worker",
+                self.worker.run_forever,
+                self._stop,
+                is_leader=self.leader.try_acquire,
+            )
             for loop in self.attestation:
-                self._spawn(f"attest-{loop.endpoint.state.name}", loop.run, self._stop,
-                            lambda: self.worker.is_leader)
-            self._spawn("housekeeping", housekeep, self.engine, self._stop,
-                        lambda: self.worker.is_leader)
+                self._spawn(
+                    f"attest-{loop.endpoint.state.name}",
+                    loop.run,
+                    self._stop,
+                    lambda: self.worker.is_leader,
+                )
+            self._spawn(
+                "housekeeping", housekeep, self.engine, self._stop, lambda: self.worker.is_leader
+            )
 
     def _spawn(self, name: str, target: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
@@ -223,8 +252,12 @@ class Runtime:
             # failover makes this process the one that must (services.deployment).
             account = check_anchoring_account(self.chain.anchoring_account())
             chain_ok = account.ok
-            checks["chain"] = {"ok": account.ok, "chain_id": ident[0] if ident else None,
-                               "contract": ident[1] if ident else None, **account.detail}
+            checks["chain"] = {
+                "ok": account.ok,
+                "chain_id": ident[0] if ident else None,
+                "contract": ident[1] if ident else None,
+                **account.detail,
+            }
             if account.problem:
                 checks["chain"]["error"] = account.problem
         except (DependencyUnavailable, ConfigurationError) as exc:
@@ -248,23 +281,33 @@ class Runtime:
         try:
             with Session(self.engine) as session:
                 # Records between the two sizes are in the log, awaiting anchor, witnesses or TSAs.
-                checks["log"] = {"ok": True, "origin": self.log.origin, "size": log_size(session),
-                                 "certified_size": certified_log_size(session)}
+                checks["log"] = {
+                    "ok": True,
+                    "origin": self.log.origin,
+                    "size": log_size(session),
+                    "certified_size": certified_log_size(session),
+                }
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             checks["log"] = {"ok": False, "error": _short(exc)}
         for check, kind, quorum in (
             ("witnesses", "witness", self.settings.required_cosignatures),
             ("timestamp_authorities", "timestamp_authority", self.settings.required_timestamps),
         ):
-            members = [loop.endpoint.state.report() for loop in self.attestation
-                       if loop.endpoint.state.kind == kind]
+            members = [
+                loop.endpoint.state.report()
+                for loop in self.attestation
+                if loop.endpoint.state.kind == kind
+            ]
             if members:
                 healthy = sum(1 for m in members if m["ok"])
                 # Ready while the quorum can still be met: a member that is down is named, but
                 # certificates still come.
                 checks[check] = {
-                    "ok": healthy >= quorum, "quorum": quorum, "healthy": healthy,
-                    "down": [m["name"] for m in members if not m["ok"]], "members": members,
+                    "ok": healthy >= quorum,
+                    "quorum": quorum,
+                    "healthy": healthy,
+                    "down": [m["name"] for m in members if not m["ok"]],
+                    "members": members,
                 }
         return checks
 

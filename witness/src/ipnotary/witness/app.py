@@ -41,7 +41,8 @@ def _error(exc: WitnessError) -> Response:
     if isinstance(exc, SizeConflict):
         # Exactly this media type, without a charset parameter: clients match on it.
         return Response(
-            f"{exc.known_size}\n", status_code=exc.status,
+            f"{exc.known_size}\n",
+            status_code=exc.status,
             headers={"content-type": TLOG_SIZE_MEDIA_TYPE},
         )
     return PlainTextResponse(f"{exc}\n", status_code=exc.status)
@@ -70,7 +71,9 @@ def create_app(witness: Witness, *, body_timeout: float = 10.0) -> Starlette:
             lines.append(f"{log.origin} size {log.size}")
         return PlainTextResponse("\n".join(lines) + "\n")
 
-    return Starlette(routes=[
-        Route("/add-checkpoint", add_checkpoint, methods=["POST"]),
-        Route("/", index, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/add-checkpoint", add_checkpoint, methods=["POST"]),
+            Route("/", index, methods=["GET"]),
+        ]
+    )

@@ -29,14 +29,17 @@ from ipnotary.witness.protocol import Witness, init_witness, open_witness
 __all__ = ["add_witness_commands", "witness_app"]
 
 witness_app = typer.Typer(
-    no_args_is_help=True, add_completion=False,
+    no_args_is_help=True,
+    add_completion=False,
     help="Run a C2SP tlog-witness: cosign a log's checkpoints with your own key.",
 )
 
 DEFAULT_DIR = Path("notary-witness")
 DEFAULT_LISTEN = "127.0.0.1:7380"
-DirOpt = Annotated[Path, typer.Option(
-    "--dir", envvar="NOTARY_WITNESS_DIR", help="Witness directory (key and state)")]
+DirOpt = Annotated[
+    Path,
+    typer.Option("--dir", envvar="NOTARY_WITNESS_DIR", help="Witness directory (key and state)"),
+]
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -108,12 +111,23 @@ def serve(
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
-        print("warning: listening beyond loopback; terminate TLS in front of the witness",
-              file=sys.stderr)
-    print(f"notary witness {witness.name}: serving on http://{listen}\n  vkey {witness.vkey}",
-          file=sys.stderr, flush=True)
-    uvicorn.run(create_app(witness), host=host, port=port, log_level=log_level,
-                timeout_keep_alive=30, server_header=False)
+        print(
+            "warning: listening beyond loopback; terminate TLS in front of the witness",
+            file=sys.stderr,
+        )
+    print(
+        f"notary witness {witness.name}: serving on http://{listen}\n  vkey {witness.vkey}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(witness),
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_keep_alive=30,
+        server_header=False,
+    )
 
 
 @witness_app.command()
@@ -125,14 +139,26 @@ def show(
     witness = _open(directory)
     logs = witness.state.logs()
     if as_json:
-        print(json.dumps({
-            "name": witness.name,
-            "vkey": witness.vkey,
-            "logs": [{"origin": log.origin, "size": log.size,
-                      "root": base64.b64encode(log.root).decode(), "keys": list(log.keys),
-                      "updated_at": log.updated_at, "refused_checkpoints": log.refusals}
-                     for log in logs],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "name": witness.name,
+                    "vkey": witness.vkey,
+                    "logs": [
+                        {
+                            "origin": log.origin,
+                            "size": log.size,
+                            "root": base64.b64encode(log.root).decode(),
+                            "keys": list(log.keys),
+                            "updated_at": log.updated_at,
+                            "refused_checkpoints": log.refusals,
+                        }
+                        for log in logs
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     print(f"name: {witness.name}\nvkey: {witness.vkey}")
     for log in logs:

@@ -193,8 +193,12 @@ class Witness:
             check_extends(stored_size, stored_root, request.old_size, checkpoint, request.proof)
 
         self.state.advance(
-            checkpoint.origin, checkpoint.size, checkpoint.root, check,
-            request=body, now=int(self.clock()),
+            checkpoint.origin,
+            checkpoint.size,
+            checkpoint.root,
+            check,
+            request=body,
+            now=int(self.clock()),
         )
         # Timestamped after the commit: the cosignature never predates the state that backs it.
         return self.signer.cosign(request.note.text, int(self.clock())).line()

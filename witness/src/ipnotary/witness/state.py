@@ -215,12 +215,20 @@ class WitnessState:
                 "SELECT origin, vkey FROM log_key ORDER BY added_at, vkey"
             ):
                 keys.setdefault(origin, []).append(vkey)
-            refusals = dict(db.execute(
-                "SELECT origin, count(*) FROM refused_checkpoint GROUP BY origin"
-            ).fetchall())
+            refusals = dict(
+                db.execute(
+                    "SELECT origin, count(*) FROM refused_checkpoint GROUP BY origin"
+                ).fetchall()
+            )
         return [
-            LogState(origin, int(size), bytes(root), tuple(keys.get(origin, ())),
-                     updated_at, int(refusals.get(origin, 0)))
+            LogState(
+                origin,
+                int(size),
+                bytes(root),
+                tuple(keys.get(origin, ())),
+                updated_at,
+                int(refusals.get(origin, 0)),
+            )
             for origin, size, root, updated_at in rows
         ]
 
@@ -235,7 +243,8 @@ class WitnessState:
         with self._connect() as db:
             rows = db.execute(
                 "SELECT received_at, status, reason, request FROM refused_checkpoint "
-                "WHERE origin = ? ORDER BY id", (origin,)
+                "WHERE origin = ? ORDER BY id",
+                (origin,),
             ).fetchall()
         return [(int(t), int(s), str(r), bytes(b)) for t, s, r, b in rows]
 
@@ -290,5 +299,6 @@ class WitnessState:
         if count < MAX_REFUSALS_KEPT:
             db.execute(
                 "INSERT INTO refused_checkpoint (origin, received_at, status, reason, request) "
-                "VALUES (?, ?, ?, ?, ?)", (origin, now, exc.status, str(exc), request),
+                "VALUES (?, ?, ?, ?, ?)",
+                (origin, now, exc.status, str(exc), request),
             )

@@ -180,15 +180,30 @@ def seal_secret(
         if isinstance(plaintext_path, (str, os.PathLike)):
             with open(plaintext_path, "rb") as source:
                 size = stream.encrypt_stream(
-                    material.data_key, source, sink, prefix, segment_size=segment_size,
-                    observe=digest.update)
+                    material.data_key,
+                    source,
+                    sink,
+                    prefix,
+                    segment_size=segment_size,
+                    observe=digest.update,
+                )
         else:
             size = stream.encrypt_stream(
-                material.data_key, plaintext_path, sink, prefix, segment_size=segment_size,
-                observe=digest.update)
+                material.data_key,
+                plaintext_path,
+                sink,
+                prefix,
+                segment_size=segment_size,
+                observe=digest.update,
+            )
     commitment = compute_commitment(digest.digest(), material.commitment_salt)
-    return SealedSecret(ciphertext_path=out, commitment=commitment, holder_wrapped_key=wrapped,
-                        size=size, filing_id=filing_id)
+    return SealedSecret(
+        ciphertext_path=out,
+        commitment=commitment,
+        holder_wrapped_key=wrapped,
+        size=size,
+        filing_id=filing_id,
+    )
 
 
 def disclose(
@@ -241,17 +256,24 @@ def open_secret(
     return _open_stream(ciphertext, material, out, filing_id, commitment)
 
 
-def _open_stream(source: BinaryIO, material: KeyMaterial, out: Path, filing_id: str,
-                 commitment: str) -> OpenedSecret:
+def _open_stream(
+    source: BinaryIO, material: KeyMaterial, out: Path, filing_id: str, commitment: str
+) -> OpenedSecret:
     info = read_container_header(source)
     if info.filing_id != filing_id:
         raise DecryptionError(
-            f"this container belongs to filing {info.filing_id!r}, not {filing_id!r}")
+            f"this container belongs to filing {info.filing_id!r}, not {filing_id!r}"
+        )
     digest = hashlib.sha256()
     with _AtomicOutput(out) as sink:
         size = stream.decrypt_stream(
-            material.data_key, source, sink, info.header_bytes, segment_size=info.segment_size,
-            observe=digest.update)
+            material.data_key,
+            source,
+            sink,
+            info.header_bytes,
+            segment_size=info.segment_size,
+            observe=digest.update,
+        )
         try:
             verify_commitment(digest.digest(), material.commitment_salt, commitment)
         except VerificationError:
@@ -259,8 +281,9 @@ def _open_stream(source: BinaryIO, material: KeyMaterial, out: Path, filing_id: 
                 "the decrypted secret does not match the filed commitment: this is not the "
                 "plaintext that was committed to (or the commitment given is for another filing)"
             ) from None
-    return OpenedSecret(path=out, size=size, sha256=digest.hexdigest(), commitment=commitment,
-                        filing_id=filing_id)
+    return OpenedSecret(
+        path=out, size=size, sha256=digest.hexdigest(), commitment=commitment, filing_id=filing_id
+    )
 
 
 class _AtomicOutput:

@@ -37,7 +37,8 @@ def verify_commitment(plaintext_sha256: bytes, salt: bytes, commitment: str) -> 
     check_commitment(commitment)
     if not hmac.compare_digest(compute_commitment(plaintext_sha256, salt), commitment):
         raise VerificationError(
-            "commitment", "the plaintext and salt do not open the filed commitment")
+            "commitment", "the plaintext and salt do not open the filed commitment"
+        )
 
 
 def check_commitment(commitment: object) -> None:

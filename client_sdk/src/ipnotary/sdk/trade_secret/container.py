@@ -58,8 +58,7 @@ class ContainerInfo:
     def plaintext_size(self, container_size: int) -> int:
         """The plaintext size behind a well-formed container of ``container_size`` bytes."""
         try:
-            return stream.plaintext_size(container_size - len(self.header_bytes),
-                                         self.segment_size)
+            return stream.plaintext_size(container_size - len(self.header_bytes), self.segment_size)
         except ValueError as exc:
             raise DecryptionError(f"the container is too short: {exc}") from exc
 
@@ -75,18 +74,21 @@ def check_filing_id(filing_id: object) -> None:
     if not isinstance(filing_id, str) or not _FILING_ID.fullmatch(filing_id):
         raise FormatError(
             "a filing id is 1-128 characters from A-Z a-z 0-9 _ . : - and starts with a letter "
-            "or digit")
+            "or digit"
+        )
 
 
 def container_prefix(filing_id: str, segment_size: int) -> bytes:
     """Magic, version and header: what a container starts with, and its stream's associated
     data."""
-    header = canonical_json({
-        "media_type": CONTAINER_MEDIA_TYPE,
-        "filing_id": filing_id,
-        "stream": STREAM_ALGORITHM,
-        "segment_size": segment_size,
-    })
+    header = canonical_json(
+        {
+            "media_type": CONTAINER_MEDIA_TYPE,
+            "filing_id": filing_id,
+            "stream": STREAM_ALGORITHM,
+            "segment_size": segment_size,
+        }
+    )
     return CONTAINER_MAGIC + bytes([CONTAINER_VERSION]) + len(header).to_bytes(2, "big") + header
 
 
@@ -106,25 +108,33 @@ def read_container_header(source: BinaryIO) -> ContainerInfo:
     length = int.from_bytes(fixed[-2:], "big")
     if length > MAX_CONTAINER_HEADER_BYTES:
         raise DecryptionError(
-            f"the container header claims {length} bytes; the limit is "
-            f"{MAX_CONTAINER_HEADER_BYTES}")
+            f"the container header claims {length} bytes; the limit is {MAX_CONTAINER_HEADER_BYTES}"
+        )
     raw = stream.read_up_to(source, length)
     if len(raw) < length:
         raise DecryptionError("the container is truncated inside its header")
     try:
         header = parse_json(raw, max_bytes=MAX_CONTAINER_HEADER_BYTES, what="container header")
-        expect_keys(header, {"media_type", "filing_id", "stream", "segment_size"}, set(),
-                     what="container header")
+        expect_keys(
+            header,
+            {"media_type", "filing_id", "stream", "segment_size"},
+            set(),
+            what="container header",
+        )
         if canonical_json(header) != raw:
             raise FormatError("container header is not in canonical JSON form")
     except FormatError as exc:
         raise DecryptionError(f"the container header is malformed: {exc}") from exc
     if header["media_type"] != CONTAINER_MEDIA_TYPE or header["stream"] != STREAM_ALGORITHM:
         raise DecryptionError(
-            f"unsupported container: {header['media_type']!r} with {header['stream']!r}")
+            f"unsupported container: {header['media_type']!r} with {header['stream']!r}"
+        )
     size = header["segment_size"]
-    if (not isinstance(size, int) or isinstance(size, bool)
-            or not stream.MIN_SEGMENT_SIZE <= size <= stream.MAX_SEGMENT_SIZE):
+    if (
+        not isinstance(size, int)
+        or isinstance(size, bool)
+        or not stream.MIN_SEGMENT_SIZE <= size <= stream.MAX_SEGMENT_SIZE
+    ):
         raise DecryptionError(f"the container header has an unacceptable segment_size {size!r}")
     filing_id = header["filing_id"]
     try:

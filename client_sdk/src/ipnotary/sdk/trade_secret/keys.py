@@ -73,7 +73,8 @@ __all__ = [
 
 RECIPIENT_KEY_MEDIA_TYPE = "application/vnd.ipnotary.trade-secret-recipient-key+json;version=1"
 SIGNED_RECIPIENT_KEY_MEDIA_TYPE = (
-    "application/vnd.ipnotary.trade-secret-recipient-key+json;version=2")
+    "application/vnd.ipnotary.trade-secret-recipient-key+json;version=2"
+)
 PRIVATE_KEY_MEDIA_TYPE_V1 = "application/vnd.ipnotary.trade-secret-private-key+json;version=1"
 PRIVATE_KEY_MEDIA_TYPE = "application/vnd.ipnotary.trade-secret-private-key+json;version=2"
 ENCRYPTED_PRIVATE_KEY_MEDIA_TYPE = (
@@ -119,8 +120,10 @@ class RecipientPublicKey:
         return self.hybrid is not None
 
     def __repr__(self) -> str:
-        return (f"RecipientPublicKey(key_id={self.key_id!r}, "
-                f"signing_key_id={self.signing_key_id!r}, post_quantum={self.post_quantum})")
+        return (
+            f"RecipientPublicKey(key_id={self.key_id!r}, "
+            f"signing_key_id={self.signing_key_id!r}, post_quantum={self.post_quantum})"
+        )
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,9 @@ def check_recipient_document(doc: Mapping[str, Any]) -> RecipientKeyInfo:
     wrap a key calls :func:`verify_recipient_document` instead.
     """
     parsed = _parse_document(doc)
-    return RecipientKeyInfo(key_id=parsed.key_id, signing_key_id=parsed.signing_key_id,
-                            post_quantum=parsed.post_quantum)
+    return RecipientKeyInfo(
+        key_id=parsed.key_id, signing_key_id=parsed.signing_key_id, post_quantum=parsed.post_quantum
+    )
 
 
 def recipient_key_id(doc: Mapping[str, Any]) -> str:
@@ -160,13 +164,15 @@ def verify_recipient_document(doc: Mapping[str, Any], *, signing_key_id: str) ->
     document signed by any other key, and one whose signature does not verify.
     """
     if not isinstance(signing_key_id, str) or not _HEX64.fullmatch(signing_key_id):
-        raise FormatError("a signing key id is 64 lowercase hex digits, as 'notary keys show' "
-                          "prints it")
+        raise FormatError(
+            "a signing key id is 64 lowercase hex digits, as 'notary keys show' prints it"
+        )
     if isinstance(doc, Mapping) and doc.get("media_type") == RECIPIENT_KEY_MEDIA_TYPE:
         raise VerificationError(
             RECIPIENT_KEY_STEP,
             "the recipient's key document is unsigned (version 1), so nothing shows it is "
-            "theirs: ask them to add a signing key ('notary keys upgrade') and register again")
+            "theirs: ask them to add a signing key ('notary keys upgrade') and register again",
+        )
     return _parse_signed_document(doc, expected_signer=signing_key_id)
 
 
@@ -178,12 +184,17 @@ def _parse_document(doc: Mapping[str, Any]) -> RecipientPublicKey:
     return _parse_signed_document(doc, expected_signer=None)
 
 
-def _parse_signed_document(doc: Mapping[str, Any], *,
-                           expected_signer: str | None) -> RecipientPublicKey:
+def _parse_signed_document(
+    doc: Mapping[str, Any], *, expected_signer: str | None
+) -> RecipientPublicKey:
     if not isinstance(doc, Mapping):
         raise FormatError("a recipient key document is a JSON object")
-    expect_keys(doc, {"media_type", "encryption_key", "signing_key", "signature"}, set(),
-                what="recipient key document")
+    expect_keys(
+        doc,
+        {"media_type", "encryption_key", "signing_key", "signature"},
+        set(),
+        what="recipient key document",
+    )
     if doc["media_type"] != SIGNED_RECIPIENT_KEY_MEDIA_TYPE:
         raise FormatError(f"not a trade-secret recipient key document: {doc['media_type']!r}")
     if len(canonical_json(dict(doc))) > MAX_PUBLIC_DOCUMENT_BYTES:
@@ -201,13 +212,15 @@ def _parse_signed_document(doc: Mapping[str, Any], *,
             RECIPIENT_KEY_STEP,
             f"the recipient key document is signed by key {signer_id}, not by {expected_signer}, "
             "the key the recipient gave you: it is not their document (substituted by the "
-            "service, or the recipient made new keys); confirm the id with the recipient")
+            "service, or the recipient made new keys); confirm the id with the recipient",
+        )
     unsigned = {k: v for k, v in doc.items() if k != "signature"}
     if not signature_is_valid(signer, unsigned, doc["signature"]):
         raise VerificationError(
             RECIPIENT_KEY_STEP,
             f"the recipient key document's signature does not verify under its signing key "
-            f"{signer_id}: it was altered after it was signed")
+            f"{signer_id}: it was altered after it was signed",
+        )
     inner = _parse_encryption_document(doc["encryption_key"])
     return replace(inner, signing_key_id=signer_id)
 
@@ -215,8 +228,12 @@ def _parse_signed_document(doc: Mapping[str, Any], *,
 def _parse_encryption_document(doc: Mapping[str, Any]) -> RecipientPublicKey:
     if not isinstance(doc, Mapping):
         raise FormatError("an encryption key document is a JSON object")
-    expect_keys(doc, {"media_type", "x25519", "key_id"}, {"hpke_mlkem768x25519"},
-                what="encryption key document")
+    expect_keys(
+        doc,
+        {"media_type", "x25519", "key_id"},
+        {"hpke_mlkem768x25519"},
+        what="encryption key document",
+    )
     if doc["media_type"] != RECIPIENT_KEY_MEDIA_TYPE:
         raise FormatError(f"not a trade-secret encryption key document: {doc['media_type']!r}")
     if len(canonical_json(dict(doc))) > MAX_PUBLIC_DOCUMENT_BYTES:
@@ -227,16 +244,16 @@ def _parse_encryption_document(doc: Mapping[str, Any]) -> RecipientPublicKey:
         x25519 = X25519PublicKey.from_public_bytes(b64_exact(doc["x25519"], 32, "x25519"))
         hybrid = None
         if "hpke_mlkem768x25519" in doc:
-            raw = b64_exact(doc["hpke_mlkem768x25519"], _HYBRID_PUBLIC_SIZE,
-                            "hpke_mlkem768x25519")
+            raw = b64_exact(doc["hpke_mlkem768x25519"], _HYBRID_PUBLIC_SIZE, "hpke_mlkem768x25519")
             hybrid = hpke.MLKEM768X25519PublicKey(
                 MLKEM768PublicKey.from_public_bytes(raw[:_MLKEM768_PUBLIC_SIZE]),
                 X25519PublicKey.from_public_bytes(raw[_MLKEM768_PUBLIC_SIZE:]),
             )
     except ValueError as exc:
         raise FormatError(f"encryption key document: {exc}") from exc
-    return RecipientPublicKey(key_id=doc["key_id"], x25519=x25519, hybrid=hybrid,
-                              signing_key_id=None)
+    return RecipientPublicKey(
+        key_id=doc["key_id"], x25519=x25519, hybrid=hybrid, signing_key_id=None
+    )
 
 
 def _encryption_key_id(doc: Mapping[str, Any]) -> str:
@@ -324,7 +341,8 @@ class RecipientKeys:
         if self.signing is None:
             raise FormatError(
                 "these keys have no signing key (the file predates signed key documents): "
-                "'notary keys upgrade' adds one and keeps the key id")
+                "'notary keys upgrade' adds one and keeps the key id"
+            )
         unsigned: dict[str, Any] = {
             "media_type": SIGNED_RECIPIENT_KEY_MEDIA_TYPE,
             "encryption_key": self.encryption_document(),
@@ -336,19 +354,27 @@ class RecipientKeys:
         """One's own public keys, for sealing a filing to oneself; trusted because local."""
         hybrid = None
         if self.mlkem768 is not None and self.hybrid_x25519 is not None:
-            hybrid = hpke.MLKEM768X25519PublicKey(self.mlkem768.public_key(),
-                                                  self.hybrid_x25519.public_key())
-        return RecipientPublicKey(key_id=self.key_id, x25519=self.x25519.public_key(),
-                                  hybrid=hybrid, signing_key_id=self.signing_key_id)
+            hybrid = hpke.MLKEM768X25519PublicKey(
+                self.mlkem768.public_key(), self.hybrid_x25519.public_key()
+            )
+        return RecipientPublicKey(
+            key_id=self.key_id,
+            x25519=self.x25519.public_key(),
+            hybrid=hybrid,
+            signing_key_id=self.signing_key_id,
+        )
 
     def __repr__(self) -> str:
-        return (f"RecipientKeys(key_id={self.key_id!r}, signing_key_id={self.signing_key_id!r}, "
-                f"post_quantum={self.has_hybrid})")
+        return (
+            f"RecipientKeys(key_id={self.key_id!r}, signing_key_id={self.signing_key_id!r}, "
+            f"post_quantum={self.has_hybrid})"
+        )
 
     # -- private key file --
 
-    def private_document(self, *, password: str | bytes | None = None,
-                         scrypt_n: int = DEFAULT_SCRYPT_N) -> dict[str, Any]:
+    def private_document(
+        self, *, password: str | bytes | None = None, scrypt_n: int = DEFAULT_SCRYPT_N
+    ) -> dict[str, Any]:
         """The private keys as a JSON document, encrypted under ``password`` if one is given.
 
         With a password: scrypt(N=``scrypt_n``, r=8, p=1) derives an AES-256-GCM key that encrypts
@@ -375,21 +401,28 @@ class RecipientKeys:
         envelope: dict[str, Any] = {
             "media_type": ENCRYPTED_PRIVATE_KEY_MEDIA_TYPE,
             "key_id": self.key_id,
-            "kdf": {"name": "scrypt", "salt": b64encode(os.urandom(16)), "n": scrypt_n,
-                    "r": _SCRYPT_R, "p": _SCRYPT_P},
+            "kdf": {
+                "name": "scrypt",
+                "salt": b64encode(os.urandom(16)),
+                "n": scrypt_n,
+                "r": _SCRYPT_R,
+                "p": _SCRYPT_P,
+            },
             "aead": "aes-256-gcm",
             "nonce": b64encode(os.urandom(12)),
         }
         key = _password_key(password, envelope["kdf"])
         envelope["ciphertext"] = b64encode(
-            AESGCM(key).encrypt(b64decode(envelope["nonce"]), canonical_json(plain),
-                                canonical_json(envelope))
+            AESGCM(key).encrypt(
+                b64decode(envelope["nonce"]), canonical_json(plain), canonical_json(envelope)
+            )
         )
         return envelope
 
     @classmethod
-    def from_private_document(cls, doc: Mapping[str, Any], *,
-                              password: str | bytes | None = None) -> RecipientKeys:
+    def from_private_document(
+        cls, doc: Mapping[str, Any], *, password: str | bytes | None = None
+    ) -> RecipientKeys:
         if not isinstance(doc, Mapping):
             raise FormatError("a private key document is a JSON object")
         if doc.get("media_type") == ENCRYPTED_PRIVATE_KEY_MEDIA_TYPE:
@@ -400,8 +433,7 @@ class RecipientKeys:
         required = {"media_type", "key_id", "x25519"}
         if signed:
             required |= {"ed25519", "signing_key_id"}
-        expect_keys(doc, required, {"mlkem768_seed", "hybrid_x25519"},
-                    what="private key document")
+        expect_keys(doc, required, {"mlkem768_seed", "hybrid_x25519"}, what="private key document")
         if doc["media_type"] not in (PRIVATE_KEY_MEDIA_TYPE, PRIVATE_KEY_MEDIA_TYPE_V1):
             raise FormatError(f"not a trade-secret private key document: {doc['media_type']!r}")
         try:
@@ -409,24 +441,33 @@ class RecipientKeys:
             mlkem = hybrid_x = signing = None
             if "mlkem768_seed" in doc or "hybrid_x25519" in doc:
                 mlkem = MLKEM768PrivateKey.from_seed_bytes(
-                    b64_exact(doc.get("mlkem768_seed"), _MLKEM768_SEED_SIZE, "mlkem768_seed"))
+                    b64_exact(doc.get("mlkem768_seed"), _MLKEM768_SEED_SIZE, "mlkem768_seed")
+                )
                 hybrid_x = X25519PrivateKey.from_private_bytes(
-                    b64_exact(doc.get("hybrid_x25519"), 32, "hybrid_x25519"))
+                    b64_exact(doc.get("hybrid_x25519"), 32, "hybrid_x25519")
+                )
             if signed:
                 signing = Ed25519PrivateKey.from_private_bytes(
-                    b64_exact(doc["ed25519"], 32, "ed25519"))
+                    b64_exact(doc["ed25519"], 32, "ed25519")
+                )
             keys = cls(x25519=x25519, mlkem768=mlkem, hybrid_x25519=hybrid_x, signing=signing)
         except ValueError as exc:
             raise FormatError(f"private key document: {exc}") from exc
         if keys.key_id != doc["key_id"]:
             raise FormatError("private key document: the keys do not match its key_id")
         if signed and keys.signing_key_id != doc["signing_key_id"]:
-            raise FormatError("private key document: the signing key does not match its "
-                              "signing_key_id")
+            raise FormatError(
+                "private key document: the signing key does not match its signing_key_id"
+            )
         return keys
 
-    def save(self, path: str | os.PathLike[str], *, password: str | bytes | None = None,
-             scrypt_n: int = DEFAULT_SCRYPT_N) -> None:
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        password: str | bytes | None = None,
+        scrypt_n: int = DEFAULT_SCRYPT_N,
+    ) -> None:
         """Write the private key file, readable by its owner only; never overwrites a file."""
         data = canonical_json(self.private_document(password=password, scrypt_n=scrypt_n))
         fd = os.open(os.fspath(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -436,8 +477,9 @@ class RecipientKeys:
             os.fsync(fh.fileno())
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *,
-             password: str | bytes | None = None) -> RecipientKeys:
+    def load(
+        cls, path: str | os.PathLike[str], *, password: str | bytes | None = None
+    ) -> RecipientKeys:
         with open(path, "rb") as fh:
             data = fh.read(MAX_PRIVATE_KEY_FILE_BYTES + 1)
         doc = parse_json(data, max_bytes=MAX_PRIVATE_KEY_FILE_BYTES, what="private key file")
@@ -448,28 +490,39 @@ def _password_key(password: str | bytes, kdf: Mapping[str, Any]) -> bytes:
     if isinstance(password, str):
         # NFC so the same password typed on two systems gives the same bytes.
         password = unicodedata.normalize("NFC", password).encode("utf-8")
-    return Scrypt(salt=b64decode(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"],
-                  p=kdf["p"]).derive(password)
+    return Scrypt(
+        salt=b64decode(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"], p=kdf["p"]
+    ).derive(password)
 
 
-def _decrypt_private_document(envelope: Mapping[str, Any],
-                              password: str | bytes) -> dict[str, Any]:
-    expect_keys(envelope, {"media_type", "key_id", "kdf", "aead", "nonce", "ciphertext"}, set(),
-                what="encrypted private key document")
+def _decrypt_private_document(envelope: Mapping[str, Any], password: str | bytes) -> dict[str, Any]:
+    expect_keys(
+        envelope,
+        {"media_type", "key_id", "kdf", "aead", "nonce", "ciphertext"},
+        set(),
+        what="encrypted private key document",
+    )
     kdf = envelope["kdf"]
     expect_keys(kdf, {"name", "salt", "n", "r", "p"}, set(), what="key file kdf")
     n = kdf["n"]
-    if (kdf["name"] != "scrypt" or envelope["aead"] != "aes-256-gcm"
-            or not isinstance(n, int) or isinstance(n, bool)
-            or not _SCRYPT_N_RANGE[0] <= n <= _SCRYPT_N_RANGE[1] or n & (n - 1)
-            or kdf["r"] != _SCRYPT_R or kdf["p"] != _SCRYPT_P):
+    if (
+        kdf["name"] != "scrypt"
+        or envelope["aead"] != "aes-256-gcm"
+        or not isinstance(n, int)
+        or isinstance(n, bool)
+        or not _SCRYPT_N_RANGE[0] <= n <= _SCRYPT_N_RANGE[1]
+        or n & (n - 1)
+        or kdf["r"] != _SCRYPT_R
+        or kdf["p"] != _SCRYPT_P
+    ):
         raise FormatError("key file: unsupported or out-of-range key derivation parameters")
     if not isinstance(envelope["ciphertext"], str):
         raise FormatError("key file: ciphertext must be a base64url string")
     aad = canonical_json({k: v for k, v in envelope.items() if k != "ciphertext"})
     try:
         plain = AESGCM(_password_key(password, kdf)).decrypt(
-            b64_exact(envelope["nonce"], 12, "nonce"), b64decode(envelope["ciphertext"]), aad)
+            b64_exact(envelope["nonce"], 12, "nonce"), b64decode(envelope["ciphertext"]), aad
+        )
     except InvalidTag:
         raise DecryptionError("wrong password for this key file, or the file was altered") from None
     doc = parse_json(plain, max_bytes=MAX_PRIVATE_KEY_FILE_BYTES, what="private key document")
@@ -482,8 +535,9 @@ def _decrypt_private_document(envelope: Mapping[str, Any],
 # (wrapping and container parse their documents with these too)
 
 
-def expect_keys(doc: Mapping[str, Any], required: set[str], optional: set[str], *,
-                what: str) -> None:
+def expect_keys(
+    doc: Mapping[str, Any], required: set[str], optional: set[str], *, what: str
+) -> None:
     if not isinstance(doc, Mapping):
         raise FormatError(f"{what} is not a JSON object")
     missing = required - doc.keys()

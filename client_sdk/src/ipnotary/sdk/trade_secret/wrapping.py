@@ -112,7 +112,8 @@ class WrappedKey:
     def __post_init__(self) -> None:
         check_filing_id(self.filing_id)
         if not isinstance(self.recipient_key_id, str) or not _HEX64.fullmatch(
-                self.recipient_key_id):
+            self.recipient_key_id
+        ):
             raise FormatError("wrapped key: recipient_key_id must be 64 lowercase hex digits")
         if self.suite not in _HPKE_SUITES:
             raise FormatError(f"wrapped key: unknown suite {self.suite!r}")
@@ -136,23 +137,36 @@ class WrappedKey:
     def from_json(cls, doc: Mapping[str, Any]) -> WrappedKey:
         if not isinstance(doc, Mapping):
             raise FormatError("a wrapped key is a JSON object")
-        expect_keys(doc, {"media_type", "filing_id", "recipient_key_id", "suite", "sealed"},
-                     set(), what="wrapped key")
+        expect_keys(
+            doc,
+            {"media_type", "filing_id", "recipient_key_id", "suite", "sealed"},
+            set(),
+            what="wrapped key",
+        )
         if doc["media_type"] != WRAPPED_KEY_MEDIA_TYPE:
             raise FormatError(f"not a trade-secret wrapped key: {doc['media_type']!r}")
         for name in ("filing_id", "recipient_key_id", "suite", "sealed"):
             if not isinstance(doc[name], str):
                 raise FormatError(f"wrapped key: {name} must be a string")
-        return cls(filing_id=doc["filing_id"], recipient_key_id=doc["recipient_key_id"],
-                   suite=cast(Suite, doc["suite"]), sealed=b64decode(doc["sealed"]))
+        return cls(
+            filing_id=doc["filing_id"],
+            recipient_key_id=doc["recipient_key_id"],
+            suite=cast(Suite, doc["suite"]),
+            sealed=b64decode(doc["sealed"]),
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> WrappedKey:
         return cls.from_json(parse_json(data, max_bytes=MAX_WRAPPED_KEY_BYTES, what="wrapped key"))
 
 
-def wrap_data_key(material: KeyMaterial, recipient: RecipientPublicKey, *, filing_id: str,
-                  allow_classic: bool = False) -> WrappedKey:
+def wrap_data_key(
+    material: KeyMaterial,
+    recipient: RecipientPublicKey,
+    *,
+    filing_id: str,
+    allow_classic: bool = False,
+) -> WrappedKey:
     """Seal ``material`` to a recipient's public keys for one filing.
 
     ``recipient`` is one's own :meth:`RecipientKeys.public_key` or what
@@ -166,7 +180,8 @@ def wrap_data_key(material: KeyMaterial, recipient: RecipientPublicKey, *, filin
     if not isinstance(recipient, RecipientPublicKey):
         raise TypeError(
             "wrap_data_key takes a RecipientPublicKey: your own (RecipientKeys.public_key()) or "
-            "a recipient's document checked by verify_recipient_document(doc, signing_key_id=...)")
+            "a recipient's document checked by verify_recipient_document(doc, signing_key_id=...)"
+        )
     suite: Suite
     public_key: hpke.MLKEM768X25519PublicKey | X25519PublicKey
     if recipient.hybrid is not None:
@@ -178,14 +193,16 @@ def wrap_data_key(material: KeyMaterial, recipient: RecipientPublicKey, *, filin
             RECIPIENT_KEY_STEP,
             f"recipient key {recipient.key_id} has no post-quantum (ML-KEM-768 + X25519) key; "
             "classic X25519 is used only if you allow it explicitly (allow_classic=True, "
-            "--allow-classic on the command line)")
+            "--allow-classic on the command line)",
+        )
     info = _wrap_info(filing_id, recipient.key_id, suite)
     try:
         sealed = _HPKE_SUITES[suite].encrypt(material.to_bytes(), public_key, info=info)
     except ValueError as exc:  # e.g. a low-order X25519 point: DH gives the all-zero secret
         raise FormatError(f"recipient key {recipient.key_id} is not usable: {exc}") from exc
-    return WrappedKey(filing_id=filing_id, recipient_key_id=recipient.key_id, suite=suite,
-                      sealed=sealed)
+    return WrappedKey(
+        filing_id=filing_id, recipient_key_id=recipient.key_id, suite=suite, sealed=sealed
+    )
 
 
 def unwrap_data_key(wrapped: WrappedKey, keys: RecipientKeys, *, filing_id: str) -> KeyMaterial:
@@ -193,20 +210,24 @@ def unwrap_data_key(wrapped: WrappedKey, keys: RecipientKeys, *, filing_id: str)
     theirs, not for ``filing_id``, or was altered."""
     if wrapped.filing_id != filing_id:
         raise DecryptionError(
-            f"this wrapped key is for filing {wrapped.filing_id!r}, not {filing_id!r}")
+            f"this wrapped key is for filing {wrapped.filing_id!r}, not {filing_id!r}"
+        )
     own_id = keys.key_id
     if wrapped.recipient_key_id != own_id:
         raise DecryptionError(
             f"this wrapped key was made for recipient key {wrapped.recipient_key_id}, "
-            f"not for these keys ({own_id}): ask the holder to disclose it to you")
+            f"not for these keys ({own_id}): ask the holder to disclose it to you"
+        )
     info = _wrap_info(filing_id, own_id, wrapped.suite)
     try:
         plain = _HPKE_SUITES[wrapped.suite].decrypt(
-            wrapped.sealed, _hpke_private_key(keys, wrapped.suite), info=info)
+            wrapped.sealed, _hpke_private_key(keys, wrapped.suite), info=info
+        )
     except (InvalidTag, ValueError):
         raise DecryptionError(
             "the wrapped key failed authentication: it was altered, or made for another filing "
-            "or recipient and relabelled") from None
+            "or recipient and relabelled"
+        ) from None
     return KeyMaterial.from_bytes(plain)
 
 
@@ -221,5 +242,11 @@ def _hpke_private_key(
 
 
 def _wrap_info(filing_id: str, recipient_key_id: str, suite: str) -> bytes:
-    return canonical_json({"purpose": _WRAP_PURPOSE, "filing_id": filing_id,
-                           "recipient_key_id": recipient_key_id, "suite": suite})
+    return canonical_json(
+        {
+            "purpose": _WRAP_PURPOSE,
+            "filing_id": filing_id,
+            "recipient_key_id": recipient_key_id,
+            "suite": suite,
+        }
+    )

@@ -65,7 +65,9 @@ class ChainGateway:
                         f"NOTARY_CHAIN_ID is {exc.expected} but the node at NOTARY_CHAIN_RPC_URL "
                         f"serves chain {exc.actual}: point NOTARY_CHAIN_RPC_URL at a node of chain "
                         f"{exc.expected}, or set NOTARY_CHAIN_ID={exc.actual} if that chain is "
-                        "the deployment's", code="wrong_chain") from exc
+                        "the deployment's",
+                        code="wrong_chain",
+                    ) from exc
                 except ChainError as exc:
                     _count_chain_error("connect", exc)
                     raise ChainUnusable(f"cannot use the chain: {exc}") from exc
@@ -133,13 +135,17 @@ class ChainGateway:
 
     def latest_checkpoint(self) -> AnchoredBatch | None:
         """``chain.AnchoredBatch`` the registry anchored last (None before the first)."""
-        return self._read("latest_checkpoint", "the registry's latest checkpoint",
-                          lambda client: client.latest_checkpoint())
+        return self._read(
+            "latest_checkpoint",
+            "the registry's latest checkpoint",
+            lambda client: client.latest_checkpoint(),
+        )
 
     def anchoring_account(self) -> AnchoringAccount:
         """``chain.AnchoringAccount``: can this process's key anchor, and pay for it?"""
-        return self._read("account", "the anchoring account",
-                          lambda client: client.anchoring_account())
+        return self._read(
+            "account", "the anchoring account", lambda client: client.anchoring_account()
+        )
 
     def genesis_hash(self) -> str:
         return str(self._read("genesis", "the genesis block", lambda client: client.genesis_hash()))
@@ -178,11 +184,14 @@ def connect_chain(settings: Settings) -> Callable[[], EvidenceRegistryClient]:
         from ipnotary.chain.errors import ChainError
 
         try:  # once, here: opening an encrypted key costs scrypt's second
-            key = load_or_create_signer_key(settings.chain_dir,
-                                            passphrase=settings.resolved_key_passphrase)
+            key = load_or_create_signer_key(
+                settings.chain_dir, passphrase=settings.resolved_key_passphrase
+            )
         except ChainError as exc:
-            raise ConfigurationError(f"{exc} (NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE)",
-                                     code="chain_key_unreadable") from exc
+            raise ConfigurationError(
+                f"{exc} (NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE)",
+                code="chain_key_unreadable",
+            ) from exc
 
     def connect() -> EvidenceRegistryClient:
         from ipnotary.chain import DEFAULT_CHAIN_ID, EvidenceRegistryClient

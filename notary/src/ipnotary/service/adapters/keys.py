@@ -55,14 +55,17 @@ def _load(path: Path, purpose: str, passphrase: bytes | None) -> Ed25519PrivateK
     if encrypted and passphrase is None:
         raise ConfigurationError(
             f"{purpose} key file {path} is encrypted: give its passphrase in "
-            "NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE", code="key_passphrase_missing")
+            "NOTARY_KEY_PASSPHRASE or NOTARY_KEY_PASSPHRASE_FILE",
+            code="key_passphrase_missing",
+        )
     try:
         key = serialization.load_pem_private_key(data, password=passphrase if encrypted else None)
     except (ValueError, TypeError) as exc:
         # cryptography says "Bad decrypt" for a wrong passphrase: say it in our words.
         why = "the passphrase does not open it" if encrypted else f"not a PEM private key: {exc}"
-        raise ConfigurationError(f"{purpose} key file {path}: {why}",
-                                 code="key_file_unreadable") from exc
+        raise ConfigurationError(
+            f"{purpose} key file {path}: {why}", code="key_file_unreadable"
+        ) from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigurationError(f"{purpose} key file {path} holds a non-Ed25519 key")
     if passphrase is not None and not encrypted:
@@ -73,10 +76,13 @@ def _load(path: Path, purpose: str, passphrase: bytes | None) -> Ed25519PrivateK
 
 def _pem(key: Ed25519PrivateKey, passphrase: bytes | None) -> bytes:
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase) if passphrase
-        else serialization.NoEncryption())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             encryption)
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )
 
 
 def _rewrite(path: Path, data: bytes) -> None:

@@ -88,8 +88,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.redactor = redactor
     install_error_handlers(app)
     app.add_middleware(RequestBodyLimit, max_bytes=config.max_request_bytes)
-    app.add_middleware(RateLimit, per_minute=config.rate_limit_per_minute,
-                       burst=config.rate_limit_burst, identify=_principal_id)
+    app.add_middleware(
+        RateLimit,
+        per_minute=config.rate_limit_per_minute,
+        burst=config.rate_limit_burst,
+        identify=_principal_id,
+    )
     # Outermost: a 413 or 429 answered above also gets its request id, access line and count.
     app.add_middleware(RequestTelemetry)
     app.include_router(system.router)
@@ -130,22 +134,30 @@ def _document_limits(app: FastAPI, *, rate_limited: bool) -> None:
         components["Problem"] = {
             "type": "object",
             "required": ["type", "title", "status", "detail", "code"],
-            "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                           "status": {"type": "integer"}, "detail": {"type": "string"},
-                           "code": {"type": "string"}},
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "code": {"type": "string"},
+            },
         }
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 if method in {"post", "put", "patch"}:
-                    responses.setdefault("413", {"description": "request body over its limit",
-                                                 "content": _PROBLEM})
+                    responses.setdefault(
+                        "413", {"description": "request body over its limit", "content": _PROBLEM}
+                    )
                 if rate_limited and is_public(path):
-                    responses.setdefault("429", {
-                        "description": "rate limited: retry after `Retry-After` seconds",
-                        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                        "content": _PROBLEM,
-                    })
+                    responses.setdefault(
+                        "429",
+                        {
+                            "description": "rate limited: retry after `Retry-After` seconds",
+                            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                            "content": _PROBLEM,
+                        },
+                    )
         app.openapi_schema = schema
         return schema
 

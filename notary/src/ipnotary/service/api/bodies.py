@@ -280,8 +280,10 @@ def parse_members(model: type[M], members: dict[str, str], *, max_bytes: int) ->
 def validation_errors(exc: ValidationError, *prefix: str | int) -> list[dict[str, Any]]:
     """pydantic's errors with ``loc`` under ``prefix`` (``body``), for
     ``RequestValidationError``."""
-    return [{"loc": (*prefix, *err["loc"]), "msg": err["msg"], "type": err["type"]}
-            for err in exc.errors()]
+    return [
+        {"loc": (*prefix, *err["loc"]), "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors()
+    ]
 
 
 # -- OpenAPI for routes that read their body themselves -----------------------------------------
@@ -301,7 +303,8 @@ def documented_body_schemas() -> dict[str, Any]:
     """The component schemas of every model given to :func:`json_body_doc`."""
     if not _DOCUMENTED:
         return {}
-    _, schemas = models_json_schema([(m, "validation") for m in _DOCUMENTED],
-                                    ref_template="#/components/schemas/{model}")
+    _, schemas = models_json_schema(
+        [(m, "validation") for m in _DOCUMENTED], ref_template="#/components/schemas/{model}"
+    )
     defs: dict[str, Any] = schemas.get("$defs", {})
     return defs

@@ -59,8 +59,12 @@ _BEARER = Security(HTTPBearer(auto_error=False, description="an API key: `Bearer
 _KEY_HEADER = Security(APIKeyHeader(name="X-API-Key", auto_error=False))
 
 
-def _principal(request: Request, runtime: RuntimeDep, _bearer: Annotated[object, _BEARER],
-               _header: Annotated[object, _KEY_HEADER]) -> Principal:
+def _principal(
+    request: Request,
+    runtime: RuntimeDep,
+    _bearer: Annotated[object, _BEARER],
+    _header: Annotated[object, _KEY_HEADER],
+) -> Principal:
     # Not SessionDep: that connection would stay checked out until the response is sent, and a
     # handler opening its own session would then hold two; under load the pool runs dry.
     return runtime.principals.authenticate(api_key_of(request.headers))
@@ -93,12 +97,17 @@ def refuse_repeated_query_parameters(request: Request) -> None:
         return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    lists = {param.alias for param in getattr(dependant, "query_params", ())
-             if _takes_many(param.field_info.annotation)}
+    lists = {
+        param.alias
+        for param in getattr(dependant, "query_params", ())
+        if _takes_many(param.field_info.annotation)
+    }
     for name, n in repeated:
         if name not in lists:
-            raise InvalidInput(f"query parameter {name!r} is given {n} times; give it once",
-                               code="repeated_parameter")
+            raise InvalidInput(
+                f"query parameter {name!r} is given {n} times; give it once",
+                code="repeated_parameter",
+            )
 
 
 def _takes_many(annotation: Any) -> bool:

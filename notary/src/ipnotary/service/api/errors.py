@@ -52,15 +52,29 @@ _STATUS: list[tuple[type[e.NotaryError], int, str]] = [
 ]
 
 
-def problem(status: int, code: str, title: str, detail: str, *,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"type": f"urn:ipnotary:problem:{code}", "title": title, "status": status,
-            "detail": detail, "code": code, **extra}
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": f"urn:ipnotary:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE,
-                        headers=headers or None)
+    return JSONResponse(
+        body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers or None
+    )
 
 
 def redactor_of(request: Request) -> Redactor:
@@ -72,7 +86,7 @@ def redactor_of(request: Request) -> Redactor:
 # What a route that may answer "too early" documents (``responses={425: TOO_EARLY}``).
 TOO_EARLY: dict[str, Any] = {
     "description": "as_of has not passed yet: ask again after `Retry-After` seconds (also "
-                   "`retry_after` in the problem)",
+    "`retry_after` in the problem)",
     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
@@ -82,8 +96,14 @@ def _for_notary_error(exc: e.NotaryError, redact: Redactor) -> JSONResponse:
     detail = redact(exc.detail)
     if isinstance(exc, e.TooEarly):
         # Answered at once, never waited for in a request thread: the client waits instead.
-        return problem(425, exc.code, "Too early", detail, retry_after=exc.retry_after,
-                       headers={"Retry-After": str(exc.retry_after)})
+        return problem(
+            425,
+            exc.code,
+            "Too early",
+            detail,
+            retry_after=exc.retry_after,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     for cls, status, title in _STATUS:
         if isinstance(exc, cls):
             if status >= 500:
@@ -99,8 +119,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FormatError)
     async def _format(request: Request, exc: FormatError) -> JSONResponse:
-        return problem(422, "malformed_document", "Malformed document",
-                       redactor_of(request)(str(exc)))
+        return problem(
+            422, "malformed_document", "Malformed document", redactor_of(request)(str(exc))
+        )
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
@@ -118,13 +139,23 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"])
-        return problem(422, "validation_error", "Invalid request",
-                       f"{where}: {first['msg']}" if where else str(first["msg"]), errors=errors)
+        return problem(
+            422,
+            "validation_error",
+            "Invalid request",
+            f"{where}: {first['msg']}" if where else str(first["msg"]),
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "limit_exceeded",
-                 415: "unsupported_media_type", 400: "bad_request"}
+        codes = {
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "limit_exceeded",
+            415: "unsupported_media_type",
+            400: "bad_request",
+        }
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
@@ -145,12 +176,23 @@ _PROBLEM_SCHEMA = {
     "type": "object",
     "required": ["type", "title", "status", "detail", "code"],
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "code": {"type": "string"},
-        "errors": {"type": "array", "items": {
-            "type": "object", "required": ["loc", "msg", "type"],
-            "properties": {"loc": {"type": "array", "items": {"type": ["string", "integer"]}},
-                           "msg": {"type": "string"}, "type": {"type": "string"}}}},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
         "incident": {"type": "string"},
     },
 }
@@ -184,13 +226,21 @@ def document_problems(app: FastAPI) -> None:
                     if status[0] in "45":
                         response["content"] = _content()
                 if operation.get("security"):
-                    responses.setdefault("401", {
-                        "description": "no key, or an unknown, revoked or expired key",
-                        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
-                        "content": _content()})
-                responses.setdefault("default", {
-                    "description": "any other status: a problem document (docs/api.md, Errors)",
-                    "content": _content()})
+                    responses.setdefault(
+                        "401",
+                        {
+                            "description": "no key, or an unknown, revoked or expired key",
+                            "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                            "content": _content(),
+                        },
+                    )
+                responses.setdefault(
+                    "default",
+                    {
+                        "description": "any other status: a problem document (docs/api.md, Errors)",
+                        "content": _content(),
+                    },
+                )
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

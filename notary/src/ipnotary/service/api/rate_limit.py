@@ -27,9 +27,15 @@ from ipnotary.service.api.errors import problem
 
 __all__ = ["PUBLIC_PATHS", "PUBLIC_PREFIXES", "RateLimit", "TokenBuckets", "is_public"]
 
-PUBLIC_PATHS = frozenset({
-    "/readyz", "/v1/trust", "/v1/verify", "/v1/pledges/status", "/v1/credit/status",
-})
+PUBLIC_PATHS = frozenset(
+    {
+        "/readyz",
+        "/v1/trust",
+        "/v1/verify",
+        "/v1/pledges/status",
+        "/v1/credit/status",
+    }
+)
 PUBLIC_PREFIXES = ("/log/", "/v1/log/")
 
 # Clients remembered at once; the least recently seen is forgotten first (a forgotten client
@@ -44,8 +50,14 @@ def is_public(path: str) -> bool:
 class TokenBuckets:
     """One token bucket per client: ``burst`` tokens, refilled at ``per_minute`` a minute."""
 
-    def __init__(self, per_minute: int, burst: int, *, max_clients: int = MAX_CLIENTS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        burst: int,
+        *,
+        max_clients: int = MAX_CLIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if per_minute <= 0 or burst <= 0:
             raise ValueError("per_minute and burst must be positive")
         self.per_minute = per_minute
@@ -81,8 +93,14 @@ class RateLimit:
     keys cannot each open a bucket of their own.
     """
 
-    def __init__(self, app: ASGIApp, *, per_minute: int, burst: int,
-                 identify: Callable[[Scope, str], str | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_minute: int,
+        burst: int,
+        identify: Callable[[Scope, str], str | None],
+    ) -> None:
         self.app = app
         self.buckets = TokenBuckets(per_minute, burst) if per_minute > 0 else None
         self._identify = identify
@@ -98,7 +116,9 @@ class RateLimit:
             return
         retry_after = max(1, math.ceil(wait))
         response = problem(
-            429, "rate_limited", "Too many requests",
+            429,
+            "rate_limited",
+            "Too many requests",
             f"at most {self.buckets.per_minute} requests a minute (bursts of "
             f"{self.buckets.burst}) per client on the public endpoints; retry in {retry_after} s",
             headers={"Retry-After": str(retry_after)},

@@ -80,8 +80,7 @@ class RequestTelemetry:
             try:
                 await self.app(scope, receive, send_with_id)
             except Exception as exc:
-                if response_started or not await self._answer_unexpected(scope, exc,
-                                                                         send_with_id):
+                if response_started or not await self._answer_unexpected(scope, exc, send_with_id):
                     raise
         finally:
             self._record(scope, request_id, status, time.perf_counter() - started)
@@ -112,15 +111,23 @@ class RequestTelemetry:
         context = current_request()
         client = scope.get("client")
         path = _printable(scope.get("path", "")[:_MAX_PATH_IN_LOG])
-        fields = event("http_request", request_id=request_id, method=method_label, path=path,
-                       route=route, status=status, duration_ms=round(seconds * 1000, 3),
-                       client=client[0] if client else None)
+        fields = event(
+            "http_request",
+            request_id=request_id,
+            method=method_label,
+            path=path,
+            route=route,
+            status=status,
+            duration_ms=round(seconds * 1000, 3),
+            client=client[0] if client else None,
+        )
         if context is not None and context.record_ids:
             fields["record_ids"] = context.record_ids[:100]
         level = logging.WARNING if status >= 500 else logging.INFO
         # No query string: it may carry what a client should not have put in a URL.
-        access_log.log(level, "%s %s %s %.1f ms", method_label, path, status, seconds * 1000,
-                       extra=fields)
+        access_log.log(
+            level, "%s %s %s %.1f ms", method_label, path, status, seconds * 1000, extra=fields
+        )
 
 
 def _printable(text: str) -> str:

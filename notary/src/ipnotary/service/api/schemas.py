@@ -93,7 +93,8 @@ class VerifyRequest(VerifyOptions):
     """The documented shape of ``POST /v1/verify`` (the route reads the certificate raw)."""
 
     certificate: dict[str, Any] = Field(
-        description="the certificate as issued: at most 256 KiB, nesting 32, no key twice")
+        description="the certificate as issued: at most 256 KiB, nesting 32, no key twice"
+    )
 
 
 class VerifyResponse(BaseModel):
@@ -104,7 +105,8 @@ class VerifyResponse(BaseModel):
     record_id: str | None = None
     proven_time: str | None = Field(default=None, description="existed by then, per time_source")
     time_source: str | None = Field(
-        default=None, description="witnesses, timestamp_authority, chain or operator")
+        default=None, description="witnesses, timestamp_authority, chain or operator"
+    )
     witnesses: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     anchored_at: str | None = None

@@ -53,6 +53,7 @@ __all__ = [
 
 Sha256Hex = Hex64
 
+
 class Conduct(StrEnum):
     good = "good"
     dishonest = "dishonest"

@@ -90,8 +90,10 @@ def nfkc_identifier(value: str) -> str:
     value = unicodedata.normalize("NFKC", value).strip()
     found = first_hidden_character(value)
     if found is not None:
-        raise ValueError(f"the identifier contains {describe(found[1])} at position {found[0]}, "
-                         "an invisible formatting or control character; remove it")
+        raise ValueError(
+            f"the identifier contains {describe(found[1])} at position {found[0]}, "
+            "an invisible formatting or control character; remove it"
+        )
     return value
 
 
@@ -103,24 +105,32 @@ def normalise_identifier(id_type: IdType, value: str) -> str:
         # look-alike (Cyrillic А, dotless ı) that upper() might quietly turn into a Latin letter.
         stray = next((c for c in value if not c.isascii()), None)
         if stray is not None:
-            raise ValueError(f"the identifier contains {describe(stray)}, which is not a Latin "
-                             "letter or digit (full-width forms are accepted and converted)")
+            raise ValueError(
+                f"the identifier contains {describe(stray)}, which is not a Latin "
+                "letter or digit (full-width forms are accepted and converted)"
+            )
     if id_type is IdType.uscc:
         value = value.upper()
         if len(value) != 18:
             raise ValueError(f"a unified social credit code has 18 characters, not {len(value)}")
         if not _USCC_SHAPE.match(value):
-            raise ValueError("a unified social credit code uses digits and the letters "
-                             "A-H, J-N, P-R, T, U, W-Y only, with digits in positions 3-8")
+            raise ValueError(
+                "a unified social credit code uses digits and the letters "
+                "A-H, J-N, P-R, T, U, W-Y only, with digits in positions 3-8"
+            )
         if not is_valid_uscc(value):
-            raise ValueError(f"unified social credit code {value} fails its check character "
-                             "(GB 32100-2015); check for a typing error")
+            raise ValueError(
+                f"unified social credit code {value} fails its check character "
+                "(GB 32100-2015); check for a typing error"
+            )
         return value
     if id_type is IdType.cn_resident_id:
         value = value.upper()
         if not is_valid_resident_id(value):
-            raise ValueError("not a valid 18-character resident identity number (GB 11643-1999 "
-                             "shape, birth date or check digit)")
+            raise ValueError(
+                "not a valid 18-character resident identity number (GB 11643-1999 "
+                "shape, birth date or check digit)"
+            )
         return value
     if id_type is IdType.passport:
         value = value.upper()

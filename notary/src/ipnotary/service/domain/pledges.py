@@ -103,13 +103,17 @@ def normalise_registration_number(asset_type: AssetType, number: str) -> str:
         compact = re.sub(r"[\s]", "", value.upper()).replace("·", ".").replace("・", ".")
         m = _PATENT_LOOSE.match(compact)
         if not m:
-            raise ValueError("a patent number is 12 digits (8 before 2004), a dot and a check "
-                             "character, e.g. ZL201710601862.3")
+            raise ValueError(
+                "a patent number is 12 digits (8 before 2004), a dot and a check "
+                "character, e.g. ZL201710601862.3"
+            )
         digits, check = m.group(1), m.group(2)
         expected = patent_check_character(digits)
         if check is not None and check != expected:
-            raise ValueError(f"patent number {digits}.{check} fails its check character (expected "
-                             f"{expected}); check for a typo")
+            raise ValueError(
+                f"patent number {digits}.{check} fails its check character (expected "
+                f"{expected}); check for a typo"
+            )
         return f"{digits}.{expected}"
     if asset_type is AssetType.trademark:
         compact = re.sub(r"\s", "", value)
@@ -126,11 +130,15 @@ def normalise_registration_number(asset_type: AssetType, number: str) -> str:
             return f"{m.group(1)}SR{m.group(2)}"
         if re.fullmatch(r"wk_[0-9a-f]{32}", compact.lower()):
             return compact.lower()
-        raise ValueError("a copyright registration number looks like 国作登字-2021-F-00012345, "
-                         "2021SR0123456 (software) or a work id wk_… from this platform")
-    raise ValueError("asset type 'other' is no longer accepted: a free-text 'scheme:value' has no "
-                     "single spelling, so a second pledge on the same asset could not be refused; "
-                     "use patent, trademark or copyright")
+        raise ValueError(
+            "a copyright registration number looks like 国作登字-2021-F-00012345, "
+            "2021SR0123456 (software) or a work id wk_… from this platform"
+        )
+    raise ValueError(
+        "asset type 'other' is no longer accepted: a free-text 'scheme:value' has no "
+        "single spelling, so a second pledge on the same asset could not be refused; "
+        "use patent, trademark or copyright"
+    )
 
 
 class PledgeAsset(BaseModel):
@@ -144,8 +152,11 @@ class PledgeAsset(BaseModel):
     def _number(self, info: ValidationInfo) -> PledgeAsset:
         if isinstance(info.context, dict) and info.context.get(_STORED):
             return self  # normalised when it was registered (by the rules of that day): keep it
-        object.__setattr__(self, "registration_number",
-                           normalise_registration_number(self.type, self.registration_number))
+        object.__setattr__(
+            self,
+            "registration_number",
+            normalise_registration_number(self.type, self.registration_number),
+        )
         return self
 
     @classmethod
@@ -242,8 +253,11 @@ def build_pledge_event_record(
         "id": record_id,
         "kind": RecordKind.pledge_event.value,
         "schema": 1,
-        "registrar": {"id": str(registrar["id"]), "name": str(registrar["name"]),
-                      "account": str(registrar["account"])},
+        "registrar": {
+            "id": str(registrar["id"]),
+            "name": str(registrar["name"]),
+            "account": str(registrar["account"]),
+        },
         "action": action,
         "asset": asset.model_dump(mode="json", exclude_none=True),
         "pledge": {

@@ -43,8 +43,9 @@ def _date_text(value: Any) -> Any:
         return value
     if isinstance(value, str) and _DATE.fullmatch(value):
         return value
-    raise PydanticCustomError("date_format", "a date is a string YYYY-MM-DD, got {value}",
-                              {"value": _shown(value)})
+    raise PydanticCustomError(
+        "date_format", "a date is a string YYYY-MM-DD, got {value}", {"value": _shown(value)}
+    )
 
 
 def _date_time_text(value: Any) -> Any:
@@ -53,8 +54,10 @@ def _date_time_text(value: Any) -> Any:
     if isinstance(value, str) and _DATE_TIME.fullmatch(value):
         return value
     raise PydanticCustomError(
-        "datetime_format", "a time is an RFC 3339 string like 2026-01-31T08:00:00Z, got {value}",
-        {"value": _shown(value)})
+        "datetime_format",
+        "a time is an RFC 3339 string like 2026-01-31T08:00:00Z, got {value}",
+        {"value": _shown(value)},
+    )
 
 
 def _shown(value: Any) -> str:
@@ -75,4 +78,3 @@ JsonAwareDateTime = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$"), AfterValidator(str.lower)]
 """A SHA-256 or SM3 digest as 64 hex digits, in either case as tools print them (``sha256sum``
 lower, Windows' ``certutil`` upper); stored, hashed and compared in lower case."""
-

@@ -66,8 +66,12 @@ def check_text(value: str, *, item: int | None = None) -> str:
         "invisible_character",
         "{where}contains {character} at position {position}, an invisible formatting or control "
         "character: text in a record must read the same to a person as to a program; remove it",
-        {"where": "" if item is None else f"item {item} ", "character": describe(char),
-         "position": position, "code_point": f"U+{ord(char):04X}"},
+        {
+            "where": "" if item is None else f"item {item} ",
+            "character": describe(char),
+            "position": position,
+            "code_point": f"U+{ord(char):04X}",
+        },
     )
 
 

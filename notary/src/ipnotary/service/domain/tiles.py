@@ -189,5 +189,7 @@ def read_nodes(
     nodes: Sequence[tuple[int, int]], tiles: Mapping[TileKey, bytes]
 ) -> dict[tuple[int, int], bytes]:
     """Hashes of ``nodes`` from already-fetched ``tiles`` (see :func:`tile_for_node`)."""
-    return {(lvl, i): node_from_tile(lvl, i, tiles.get(tile_for_node(lvl, i)[0], b""))
-            for lvl, i in nodes}
+    return {
+        (lvl, i): node_from_tile(lvl, i, tiles.get(tile_for_node(lvl, i)[0], b""))
+        for lvl, i in nodes
+    }

@@ -22,7 +22,6 @@ from ipnotary.service.domain.text import CheckedTextModel
 __all__ = ["FilingRequest", "build_disclosure_record", "build_trade_secret_record"]
 
 
-
 class FilingRequest(CheckedTextModel):
     """What accompanies the uploaded container (the label is checked as record text)."""
 

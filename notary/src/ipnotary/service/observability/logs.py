@@ -62,12 +62,24 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:;=+/@-]{0,127}")
 # Our code's loggers follow NOTARY_LOG_LEVEL; these libraries log every HTTP request or block at
 # INFO/DEBUG, so they speak only from WARNING up whatever the level.
 _OWN_LOGGERS = ("ipnotary", "uvicorn", "uvicorn.error", "alembic")
-_CHATTY_LOGGERS = ("httpx", "httpcore", "urllib3", "web3", "asyncio", "multipart",
-                   "python_multipart", "eth", "evm", "py.warnings")
+_CHATTY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "web3",
+    "asyncio",
+    "multipart",
+    "python_multipart",
+    "eth",
+    "evm",
+    "py.warnings",
+)
 
 # Attributes every LogRecord has: whatever else a record carries came from ``extra=``.
 _RECORD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {
-    "message", "asctime", "taskName",
+    "message",
+    "asctime",
+    "taskName",
     "color_message",  # uvicorn's colourised copy of the message
 }
 
@@ -130,8 +142,11 @@ class RequestContextFilter(logging.Filter):
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in record.__dict__.items()
-            if k not in _RECORD_ATTRIBUTES and not k.startswith("_")}
+    return {
+        k: v
+        for k, v in record.__dict__.items()
+        if k not in _RECORD_ATTRIBUTES and not k.startswith("_")
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -187,8 +202,10 @@ class TextFormatter(_Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extra = _fields(record)
         ids = " ".join(f"{k}={_plain(v)}" for k, v in extra.items())
-        text = (f"{_utc(record.created)} {record.levelname:<7} {record.name}: "
-                f"{record.getMessage()}" + (f"  [{ids}]" if ids else ""))
+        text = (
+            f"{_utc(record.created)} {record.levelname:<7} {record.name}: "
+            f"{record.getMessage()}" + (f"  [{ids}]" if ids else "")
+        )
         exception = self._exception(record)
         if exception:
             text = f"{text}\n{exception}"
@@ -206,8 +223,11 @@ def _redacted(value: Any, redact: Redactor) -> Any:
 
 
 def _utc(created: float) -> str:
-    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return (
+        datetime.fromtimestamp(created, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def logging_config(
@@ -219,9 +239,11 @@ def logging_config(
     quiet = level if logging.getLevelName(level) >= logging.WARNING else "WARNING"
     formatter = JsonFormatter if fmt is LogFormat.json else TextFormatter
     loggers: dict[str, dict[str, Any]] = {
-        name: {"level": level, "handlers": [], "propagate": True} for name in _OWN_LOGGERS}
-    loggers.update({name: {"level": quiet, "handlers": [], "propagate": True}
-                    for name in _CHATTY_LOGGERS})
+        name: {"level": level, "handlers": [], "propagate": True} for name in _OWN_LOGGERS
+    }
+    loggers.update(
+        {name: {"level": quiet, "handlers": [], "propagate": True} for name in _CHATTY_LOGGERS}
+    )
     # The service writes its own access line (notary.api.request_telemetry), with the request
     # id, route and duration: uvicorn's would be a second line for the same request.
     loggers["uvicorn.access"] = {"level": "WARNING", "handlers": [], "propagate": False}
@@ -230,8 +252,14 @@ def logging_config(
         "disable_existing_loggers": False,
         "filters": {"request": {"()": RequestContextFilter}},
         "formatters": {"notary": {"()": formatter, "redactor": redactor}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                                "formatter": "notary", "filters": ["request"]}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "notary",
+                "filters": ["request"],
+            }
+        },
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": loggers,
     }

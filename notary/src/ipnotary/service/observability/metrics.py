@@ -79,56 +79,89 @@ _CHAIN_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 # -- the API ---------------------------------------------------------------------------------
 
 RECEIPTS = Counter(
-    "notary_receipts", "Signed receipts handed out on submission, by record kind and outcome "
+    "notary_receipts",
+    "Signed receipts handed out on submission, by record kind and outcome "
     "(created: a new record; existing: the same holder's earlier record for the same content)",
-    ["kind", "outcome"])
+    ["kind", "outcome"],
+)
 HTTP_REQUESTS = Counter(
-    "notary_http_requests", "HTTP requests answered, by method, route template and status",
-    ["method", "route", "status"])
+    "notary_http_requests",
+    "HTTP requests answered, by method, route template and status",
+    ["method", "route", "status"],
+)
 HTTP_REQUEST_DURATION = Histogram(
     "notary_http_request_duration_seconds",
     "Time from a request's arrival to the end of its response, by method and route template",
-    ["method", "route"], buckets=_LATENCY_BUCKETS)
+    ["method", "route"],
+    buckets=_LATENCY_BUCKETS,
+)
 
 # -- anchoring (the leader) --------------------------------------------------------------------
 
-LEADER = Gauge("notary_leader", "1 while this process holds the anchoring leader lock, else 0",
-               multiprocess_mode="livesum")
+LEADER = Gauge(
+    "notary_leader",
+    "1 while this process holds the anchoring leader lock, else 0",
+    multiprocess_mode="livesum",
+)
 BATCHES_SEALED = Counter("notary_batches_sealed", "Batches sealed into the log (checkpoints made)")
 RECORDS_SEALED = Counter("notary_records_sealed", "Records appended to the log in sealed batches")
 BATCHES_ANCHORED = Counter("notary_batches_anchored", "Checkpoints anchored on the chain")
 BATCHES_CERTIFIED = Counter(
     "notary_batches_certified",
-    "Checkpoints certified (anchored, cosigned by the witness quorum, stamped by the TSA quorum)")
+    "Checkpoints certified (anchored, cosigned by the witness quorum, stamped by the TSA quorum)",
+)
 ANCHORING_FAILURES = Counter(
-    "notary_anchoring_failures", "Anchoring rounds that failed and are retried with backoff, "
-    "by exception type", ["error"])
+    "notary_anchoring_failures",
+    "Anchoring rounds that failed and are retried with backoff, by exception type",
+    ["error"],
+)
 CHAIN_ERRORS = Counter(
-    "notary_chain_errors", "Failed calls to the chain node, by operation (connect, anchor, check, "
-    "genesis, pledge_registry) and exception type", ["operation", "error"])
+    "notary_chain_errors",
+    "Failed calls to the chain node, by operation (connect, anchor, check, "
+    "genesis, pledge_registry) and exception type",
+    ["operation", "error"],
+)
 ANCHOR_DURATION = Histogram(
     "notary_chain_anchor_duration_seconds",
     "Time to anchor one checkpoint: sending the transaction until its confirmations",
-    buckets=_CHAIN_BUCKETS)
+    buckets=_CHAIN_BUCKETS,
+)
 
 # -- witnesses and time-stamp authorities (the leader) -----------------------------------------
 
 WITNESS_REQUEST_DURATION = Histogram(
-    "notary_witness_request_duration_seconds", "add-checkpoint requests to each witness",
-    ["witness"], buckets=_LATENCY_BUCKETS)
+    "notary_witness_request_duration_seconds",
+    "add-checkpoint requests to each witness",
+    ["witness"],
+    buckets=_LATENCY_BUCKETS,
+)
 WITNESS_FAILURES = Counter(
-    "notary_witness_failures", "Failed rounds with each witness, by reason (unreachable: no "
-    "usable answer; refused: it answered and would not cosign)", ["witness", "reason"])
+    "notary_witness_failures",
+    "Failed rounds with each witness, by reason (unreachable: no "
+    "usable answer; refused: it answered and would not cosign)",
+    ["witness", "reason"],
+)
 WITNESS_UP = Gauge(
-    "notary_witness_up", "1 while the leader's last round with this witness succeeded",
-    ["witness"], multiprocess_mode="livemostrecent")
+    "notary_witness_up",
+    "1 while the leader's last round with this witness succeeded",
+    ["witness"],
+    multiprocess_mode="livemostrecent",
+)
 TSA_REQUEST_DURATION = Histogram(
-    "notary_tsa_request_duration_seconds", "RFC 3161 requests to each time-stamp authority",
-    ["tsa"], buckets=_LATENCY_BUCKETS)
-TSA_FAILURES = Counter("notary_tsa_failures", "Failed rounds with each time-stamp authority",
-                       ["tsa"])
-TSA_UP = Gauge("notary_tsa_up", "1 while the leader's last round with this TSA succeeded",
-               ["tsa"], multiprocess_mode="livemostrecent")
+    "notary_tsa_request_duration_seconds",
+    "RFC 3161 requests to each time-stamp authority",
+    ["tsa"],
+    buckets=_LATENCY_BUCKETS,
+)
+TSA_FAILURES = Counter(
+    "notary_tsa_failures", "Failed rounds with each time-stamp authority", ["tsa"]
+)
+TSA_UP = Gauge(
+    "notary_tsa_up",
+    "1 while the leader's last round with this TSA succeeded",
+    ["tsa"],
+    multiprocess_mode="livemostrecent",
+)
 
 
 def count_receipt(kind: str, *, created: bool) -> None:

@@ -93,7 +93,8 @@ def record_entry(
         raise InvalidInput(
             f"the publicity period ended on {details.publicity_end.isoformat()}: an entry recorded "
             "now would count at no time (an entry counts at T only if recorded by T and public on "
-            "T's date); record entries while they are public")
+            "T's date); record entries while they are public"
+        )
     detail_doc = details.model_dump(mode="json")
     salt, subject_salt = new_salt(), new_salt()
     commitment = entry_commitment(detail_doc, salt)
@@ -102,18 +103,32 @@ def record_entry(
 
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
         return build_credit_entry_record(
-            record_id, received_at, authority=authority_field, details=details,
-            commitment=commitment, subject_commitment=subject_commitment(subject_key, subject_salt))
+            record_id,
+            received_at,
+            authority=authority_field,
+            details=details,
+            commitment=commitment,
+            subject_commitment=subject_commitment(subject_key, subject_salt),
+        )
 
     def row(record_id: str) -> list[Any]:
-        return [CreditEntry(
-            id=record_id, authority_id=authority.id, commitment=commitment,
-            conduct=details.conduct.value, status="active", subject_key=subject_key,
-            details=json.dumps(detail_doc, sort_keys=True), salt=salt,
-            severity=None if details.severity is None else details.severity.value,
-            publicity_start=details.publicity_start, publicity_end=details.publicity_end,
-            subject_salt=subject_salt, created_at=datetime.now(UTC),
-        )]
+        return [
+            CreditEntry(
+                id=record_id,
+                authority_id=authority.id,
+                commitment=commitment,
+                conduct=details.conduct.value,
+                status="active",
+                subject_key=subject_key,
+                details=json.dumps(detail_doc, sort_keys=True),
+                salt=salt,
+                severity=None if details.severity is None else details.severity.value,
+                publicity_start=details.publicity_start,
+                publicity_end=details.publicity_end,
+                subject_salt=subject_salt,
+                created_at=datetime.now(UTC),
+            )
+        ]
 
     stored = accept_record(
         session, kind=RecordKind.credit_entry, owner=authority, build_body=build, extra_rows=row
@@ -194,14 +209,19 @@ def apply_for_repair(
     return repair
 
 
-def list_repairs(session: Session, *, authority: Principal, decision: str,
-                 limit: int = 500) -> list[CreditRepair]:
+def list_repairs(
+    session: Session, *, authority: Principal, decision: str, limit: int = 500
+) -> list[CreditRepair]:
     """The applications on entries ``authority`` recorded, with the given decision, oldest first."""
-    return list(session.exec(
-        select(CreditRepair).join(CreditEntry, col(CreditEntry.id) == col(CreditRepair.entry_id))
-        .where(CreditEntry.authority_id == authority.id, CreditRepair.decision == decision)
-        .order_by(col(CreditRepair.id)).limit(limit)
-    ).all())
+    return list(
+        session.exec(
+            select(CreditRepair)
+            .join(CreditEntry, col(CreditEntry.id) == col(CreditRepair.entry_id))
+            .where(CreditEntry.authority_id == authority.id, CreditRepair.decision == decision)
+            .order_by(col(CreditRepair.id))
+            .limit(limit)
+        ).all()
+    )
 
 
 def repair_for(session: Session, *, reader: Principal, repair_id: int) -> CreditRepair:
@@ -241,16 +261,26 @@ def decide_repair(
     authority_field = {"id": authority.id, "name": authority.name}
 
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
-        return build_credit_repair_record(record_id, received_at, authority=authority_field,
-                                          entry_id=entry_id, commitment=commitment)
+        return build_credit_repair_record(
+            record_id,
+            received_at,
+            authority=authority_field,
+            entry_id=entry_id,
+            commitment=commitment,
+        )
 
     def rows(rid: str) -> list[Any]:
         _erase(session, entry, status="repaired", closing_record_id=rid)
         return [entry, repair]
 
-    stored = accept_record(session, kind=RecordKind.credit_repair, owner=authority,
-                           build_body=build, record_id=new_id(RecordKind.credit_repair),
-                           extra_rows=rows)
+    stored = accept_record(
+        session,
+        kind=RecordKind.credit_repair,
+        owner=authority,
+        build_body=build,
+        record_id=new_id(RecordKind.credit_repair),
+        extra_rows=rows,
+    )
     _purge(session)
     return repair, stored
 
@@ -264,8 +294,10 @@ def refuse_unfinished(as_of: datetime | None) -> None:
     except TooEarly:
         raise
     except InvalidInput as exc:
-        raise InvalidInput("as_of is in the future: entries may still be recorded by then, so the "
-                           "register cannot answer for it yet") from exc
+        raise InvalidInput(
+            "as_of is in the future: entries may still be recorded by then, so the "
+            "register cannot answer for it yet"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -294,8 +326,11 @@ def _proof(session: Session, issuer: Issuer, record_id: str) -> _Proof | None:
 
 
 def _shown(entry: CreditEntry, proof: _Proof) -> dict[str, Any]:
-    item: dict[str, Any] = {"entry_id": entry.id, "commitment": entry.commitment,
-                            "certificate": proof.certificate}
+    item: dict[str, Any] = {
+        "entry_id": entry.id,
+        "commitment": entry.commitment,
+        "certificate": proof.certificate,
+    }
     if entry.details is not None:
         item["details"] = json.loads(entry.details)
         item["salt"] = entry.salt
@@ -303,9 +338,12 @@ def _shown(entry: CreditEntry, proof: _Proof) -> dict[str, Any]:
         item["erased"] = entry.status
         if entry.subject_salt is None:  # a schema 1 record: these fields are only in our table
             assert entry.publicity_start is not None  # revision 0007 filled it while not erased
-            item["kept"] = {"conduct": entry.conduct, "severity": entry.severity,
-                            "publicity_start": entry.publicity_start.isoformat(),
-                            "publicity_end": entry.publicity_end.isoformat()}
+            item["kept"] = {
+                "conduct": entry.conduct,
+                "severity": entry.severity,
+                "publicity_start": entry.publicity_start.isoformat(),
+                "publicity_end": entry.publicity_end.isoformat(),
+            }
     if entry.subject_salt is not None:
         item["subject_salt"] = entry.subject_salt
     return item
@@ -327,10 +365,14 @@ def subject_status(
     """
     day = as_of.astimezone(UTC).date()
     candidates = session.exec(
-        select(CreditEntry).where(CreditEntry.subject_key == subject_key,
-                                  col(CreditEntry.publicity_start) <= day,
-                                  col(CreditEntry.publicity_end) > day)
-        .order_by(col(CreditEntry.created_at)).limit(MAX_STATUS_ENTRIES)
+        select(CreditEntry)
+        .where(
+            CreditEntry.subject_key == subject_key,
+            col(CreditEntry.publicity_start) <= day,
+            col(CreditEntry.publicity_end) > day,
+        )
+        .order_by(col(CreditEntry.created_at))
+        .limit(MAX_STATUS_ENTRIES)
     ).all()
     counting: list[dict[str, Any]] = []
     pending: list[dict[str, Any]] = []
@@ -340,16 +382,23 @@ def subject_status(
         if proof is None:
             record = session.exec(select(Record).where(Record.id == entry.id)).one()
             if record.received_at.replace(tzinfo=record.received_at.tzinfo or UTC) <= as_of:
-                pending.append({"entry_id": entry.id, "commitment": entry.commitment,
-                                "received_at": format_timestamp(record.received_at)})
+                pending.append(
+                    {
+                        "entry_id": entry.id,
+                        "commitment": entry.commitment,
+                        "received_at": format_timestamp(record.received_at),
+                    }
+                )
             continue
         if proof.proven_time > as_of:
             continue  # not recorded by then
         item = _shown(entry, proof)
         if entry.closing_record_id is not None:
             repair = _proof(session, issuer, entry.closing_record_id)
-            item["repair"] = {"record_id": entry.closing_record_id,
-                              "certificate": None if repair is None else repair.certificate}
+            item["repair"] = {
+                "record_id": entry.closing_record_id,
+                "certificate": None if repair is None else repair.certificate,
+            }
             if repair is not None and repair.proven_time <= as_of:
                 continue  # repaired by then
         counting.append(item)

@@ -42,8 +42,16 @@ from ipnotary.service.storage.models import DeploymentFact
 if TYPE_CHECKING:
     from ipnotary.service.runtime import Runtime
 
-__all__ = ["FACTS", "MIN_ANCHORS_AFFORDABLE", "AccountCheck", "check_anchoring_account",
-           "check_facts", "deployment_facts", "preflight", "wait_for_chain"]
+__all__ = [
+    "FACTS",
+    "MIN_ANCHORS_AFFORDABLE",
+    "AccountCheck",
+    "check_anchoring_account",
+    "check_facts",
+    "deployment_facts",
+    "preflight",
+    "wait_for_chain",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +87,12 @@ def deployment_facts(runtime: Runtime) -> dict[str, str]:
     }
 
 
-def check_facts(engine: Engine, facts: Mapping[str, str], *,
-                retired_issuer_key_ids: frozenset[str] = frozenset()) -> dict[str, str]:
+def check_facts(
+    engine: Engine,
+    facts: Mapping[str, str],
+    *,
+    retired_issuer_key_ids: frozenset[str] = frozenset(),
+) -> dict[str, str]:
     """Compare ``facts`` with the recorded ones, recording those not recorded yet; returns what was
     newly recorded. Raises :class:`ConfigurationError` (``deployment_mismatch``) naming every fact
     that differs."""
@@ -97,27 +109,39 @@ def check_facts(engine: Engine, facts: Mapping[str, str], *,
                     added[name] = value
                 elif fact.value != value:
                     if name == "issuer_key_id" and fact.value in retired_issuer_key_ids:
-                        audit(session, Actor.service(), "deployment.issuer_key_rotated",
-                              target_type="deployment", target_id=name,
-                              detail={"from": fact.value, "to": value})
+                        audit(
+                            session,
+                            Actor.service(),
+                            "deployment.issuer_key_rotated",
+                            target_type="deployment",
+                            target_id=name,
+                            detail={"from": fact.value, "to": value},
+                        )
                         fact.value, fact.recorded_at = value, now
                         session.add(fact)
                         added[name] = value
                         continue
-                    wrong.append(f"{name} is {value} here but {fact.value} in the deployment "
-                                 f"(recorded {fact.recorded_at:%Y-%m-%d}): check {FACTS[name]}")
+                    wrong.append(
+                        f"{name} is {value} here but {fact.value} in the deployment "
+                        f"(recorded {fact.recorded_at:%Y-%m-%d}): check {FACTS[name]}"
+                    )
             if wrong:
                 raise ConfigurationError(
                     "this process does not belong to the deployment its database records: "
-                    + "; ".join(wrong), code="deployment_mismatch")
+                    + "; ".join(wrong),
+                    code="deployment_mismatch",
+                )
             try:
                 session.commit()
             except IntegrityError:
                 session.rollback()
                 continue  # another process recorded first: compare with what it recorded
             return added
-    raise ConfigurationError("could not record the deployment's identity: the database keeps "
-                             "changing under concurrent starts", code="deployment_unrecorded")
+    raise ConfigurationError(
+        "could not record the deployment's identity: the database keeps "
+        "changing under concurrent starts",
+        code="deployment_unrecorded",
+    )
 
 
 @dataclass(frozen=True)
@@ -131,20 +155,30 @@ class AccountCheck:
 
 def check_anchoring_account(account: Any) -> AccountCheck:
     """Judge a ``chain.AnchoringAccount``: the role, and the fees for at least one anchor."""
-    detail: dict[str, Any] = {"account": str(account.address),
-                              "anchorer_role": bool(account.has_anchorer_role),
-                              "balance_wei": int(account.balance_wei),
-                              "anchors_affordable": account.anchors_affordable}
+    detail: dict[str, Any] = {
+        "account": str(account.address),
+        "anchorer_role": bool(account.has_anchorer_role),
+        "balance_wei": int(account.balance_wei),
+        "anchors_affordable": account.anchors_affordable,
+    }
     if not account.has_anchorer_role:
-        return AccountCheck(False, detail, f"the chain key's account {account.address} does not "
-                                           "hold ANCHORER_ROLE in the registry: this process "
-                                           "could not anchor if it became the leader; grant the "
-                                           "role or use the deployment's key")
+        return AccountCheck(
+            False,
+            detail,
+            f"the chain key's account {account.address} does not "
+            "hold ANCHORER_ROLE in the registry: this process "
+            "could not anchor if it became the leader; grant the "
+            "role or use the deployment's key",
+        )
     affordable = account.anchors_affordable
     if affordable is not None and affordable < MIN_ANCHORS_AFFORDABLE:
-        return AccountCheck(False, detail, f"the chain key's account {account.address} cannot pay "
-                                           f"for one anchor ({account.balance_wei} wei at "
-                                           f"{account.fee_per_gas} wei per gas): fund it")
+        return AccountCheck(
+            False,
+            detail,
+            f"the chain key's account {account.address} cannot pay "
+            f"for one anchor ({account.balance_wei} wei at "
+            f"{account.fee_per_gas} wei per gas): fund it",
+        )
     detail["low_funds"] = affordable is not None and affordable < LOW_ANCHORS_AFFORDABLE
     return AccountCheck(True, detail)
 
@@ -163,10 +197,15 @@ def wait_for_chain(runtime: Runtime, timeout: float) -> None:
             from ipnotary.chain.errors import ChainUnavailable as NodeDown
 
             if not isinstance(cause, NodeDown) or time.monotonic() + delay > deadline:
-                raise ConfigurationError(f"cannot check the deployment's chain at start: "
-                                         f"{exc.detail}", code="chain_unchecked") from exc
-            log.warning("the chain node does not answer yet; retrying in %.1fs", delay,
-                        extra=event("startup_waiting_for_chain", retry_in=delay))
+                raise ConfigurationError(
+                    f"cannot check the deployment's chain at start: {exc.detail}",
+                    code="chain_unchecked",
+                ) from exc
+            log.warning(
+                "the chain node does not answer yet; retrying in %.1fs",
+                delay,
+                extra=event("startup_waiting_for_chain", retry_in=delay),
+            )
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -180,8 +219,9 @@ def preflight(runtime: Runtime) -> dict[str, str]:
         facts = deployment_facts(runtime)
         account = check_anchoring_account(runtime.chain.client().anchoring_account())
     except ChainUnusable as exc:
-        raise ConfigurationError(f"cannot check the deployment's chain at start: {exc.detail}",
-                                 code="chain_unchecked") from exc
+        raise ConfigurationError(
+            f"cannot check the deployment's chain at start: {exc.detail}", code="chain_unchecked"
+        ) from exc
     retired = frozenset(key_id_of(k) for k in settings.issuer_retired_keys)
     added = check_facts(runtime.engine, facts, retired_issuer_key_ids=retired)
     if added:
@@ -191,12 +231,16 @@ def preflight(runtime: Runtime) -> dict[str, str]:
             extra=event("deployment_recorded", **added),
         )
     if not account.ok:
-        raise ConfigurationError(account.problem or "the chain key cannot anchor",
-                                 code="anchoring_account_unusable")
+        raise ConfigurationError(
+            account.problem or "the chain key cannot anchor", code="anchoring_account_unusable"
+        )
     if account.detail.get("low_funds"):
-        log.warning("the anchoring account %s can pay for only %s more anchors",
-                    account.detail["account"], account.detail["anchors_affordable"],
-                    extra=event("anchoring_funds_low", **account.detail))
+        log.warning(
+            "the anchoring account %s can pay for only %s more anchors",
+            account.detail["account"],
+            account.detail["anchors_affordable"],
+            extra=event("anchoring_funds_low", **account.detail),
+        )
     return facts
 
 

@@ -156,13 +156,20 @@ def _registrar_chain(session: Session, chain: PledgeLedger, registrar: Principal
     account = _chain_call(chain.provision_registrar, registrar.id)
     if account.granted_tx is not None or account.funded_tx is not None:
         granted = account.granted_tx is not None
-        audit(session, Actor.service(),
-              "pledge_registrar.account_grant" if granted else "pledge_registrar.account_top_up",
-              target_type="principal", target_id=registrar.id,
-              detail={"address": str(account.address), "chain_id": int(chain.chain_id),
-                      "contract": str(chain.registry_address),
-                      "tx_hash": str(account.granted_tx or account.funded_tx),
-                      "wei": int(account.funded_wei)})
+        audit(
+            session,
+            Actor.service(),
+            "pledge_registrar.account_grant" if granted else "pledge_registrar.account_top_up",
+            target_type="principal",
+            target_id=registrar.id,
+            detail={
+                "address": str(account.address),
+                "chain_id": int(chain.chain_id),
+                "contract": str(chain.registry_address),
+                "tx_hash": str(account.granted_tx or account.funded_tx),
+                "wei": int(account.funded_wei),
+            },
+        )
         session.commit()  # the grant happened on chain, whatever becomes of the request
     return chain.for_registrar(registrar.id)
 
@@ -206,8 +213,14 @@ def _event_record(
         )
 
     dedup = f"pledge_event:{receipt.chain_id}:{receipt.tx_hash}"
-    return accept_record(session, kind=RecordKind.pledge_event, owner=registrar, build_body=build,
-                         dedup=dedup, extra_rows=extra_rows)
+    return accept_record(
+        session,
+        kind=RecordKind.pledge_event,
+        owner=registrar,
+        build_body=build,
+        dedup=dedup,
+        extra_rows=extra_rows,
+    )
 
 
 def _request_digest(asset: PledgeAsset, terms: PledgeTerms) -> str:
@@ -217,8 +230,11 @@ def _request_digest(asset: PledgeAsset, terms: PledgeTerms) -> str:
 
 def _replay(session: Session, row: Pledge, digest: str) -> tuple[Pledge, StoredRecord]:
     if row.request_sha256 != digest:
-        raise InvalidInput("this Idempotency-Key was used for another registration; use a new key "
-                           "for a new pledge", code="idempotency_key_reused")
+        raise InvalidInput(
+            "this Idempotency-Key was used for another registration; use a new key "
+            "for a new pledge",
+            code="idempotency_key_reused",
+        )
     record = session.exec(select(Record).where(Record.id == row.registration_record_id)).first()
     if record is None:
         raise Conflict(f"pledge {row.pledge_id}'s registration event is missing from our records")
@@ -228,8 +244,11 @@ def _replay(session: Session, row: Pledge, digest: str) -> tuple[Pledge, StoredR
 def _ended(terms: PledgeTerms, what: str) -> None:
     today = datetime.now(UTC).date()
     if terms.term_end < today:
-        raise InvalidInput(f"the term ended on {terms.term_end.isoformat()}, before today "
-                           f"({today.isoformat()}): {what}", code="term_ended")
+        raise InvalidInput(
+            f"the term ended on {terms.term_end.isoformat()}, before today "
+            f"({today.isoformat()}): {what}",
+            code="term_ended",
+        )
 
 
 def _ownership(session: Session, asset: PledgeAsset, terms: PledgeTerms) -> dict[str, Any]:
@@ -237,18 +256,27 @@ def _ownership(session: Session, asset: PledgeAsset, terms: PledgeTerms) -> dict
     when it is not theirs; anything registered elsewhere is marked as not checked."""
     work_id = asset.work_id
     if work_id is None:
-        return {"checked": False,
-                "reason": f"the {asset.type.value} is registered outside this platform; the "
-                          "register did not check that the pledgor owns it"}
+        return {
+            "checked": False,
+            "reason": f"the {asset.type.value} is registered outside this platform; the "
+            "register did not check that the pledgor owns it",
+        }
     record = session.exec(
-        select(Record).where(Record.id == work_id, Record.kind == RecordKind.work)).first()
+        select(Record).where(Record.id == work_id, Record.kind == RecordKind.work)
+    ).first()
     if record is None:
-        raise InvalidInput(f"no work {work_id} is registered here; pledge a copyright registered "
-                           "elsewhere by its registration number", code="work_not_registered")
+        raise InvalidInput(
+            f"no work {work_id} is registered here; pledge a copyright registered "
+            "elsewhere by its registration number",
+            code="work_not_registered",
+        )
     owner = owner_subject_key(body_of(record)["work"])
     if owner != terms.pledgor.key():
-        raise InvalidInput(f"work {work_id} is registered with another copyright owner than the "
-                           "pledgor; only its owner can pledge it", code="pledgor_not_owner")
+        raise InvalidInput(
+            f"work {work_id} is registered with another copyright owner than the "
+            "pledgor; only its owner can pledge it",
+            code="pledgor_not_owner",
+        )
     return {"checked": True, "work": work_id, "copyright_owner": owner}
 
 
@@ -264,23 +292,34 @@ def register_pledge(
     """Register a pledge on chain through the registrar's own account, then record its details and
     an anchored event. A repeated ``idempotency_key`` answers with the first registration."""
     digest = _request_digest(asset, terms)
-    earlier = session.exec(select(Pledge).where(Pledge.registrar_id == registrar.id,
-                                                Pledge.idempotency_key == idempotency_key)).first()
+    earlier = session.exec(
+        select(Pledge).where(
+            Pledge.registrar_id == registrar.id, Pledge.idempotency_key == idempotency_key
+        )
+    ).first()
     if earlier is not None:
         return _replay(session, earlier, digest)
     if terms.pledgee_key is None:
-        raise InvalidInput("the terms must name pledgee_key, the pledgee's Ed25519 public key: "
-                           "releases and enforcements need the pledgee's signature with it",
-                           code="pledgee_key_required")
+        raise InvalidInput(
+            "the terms must name pledgee_key, the pledgee's Ed25519 public key: "
+            "releases and enforcements need the pledgee's signature with it",
+            code="pledgee_key_required",
+        )
     _ended(terms, "a pledge for it would block the asset while securing nothing")
     ownership = _ownership(session, asset, terms)
     own = _registrar_chain(session, chain, registrar)
     receipt = _chain_call(
-        own.register, asset_id(asset.key()), party_hash(terms.pledgor.key()),
-        party_hash(terms.pledgee.key()), terms_digest(terms.as_document()),
+        own.register,
+        asset_id(asset.key()),
+        party_hash(terms.pledgor.key()),
+        party_hash(terms.pledgee.key()),
+        terms_digest(terms.as_document()),
     )
-    on_chain = (Pledge.chain_id == int(receipt.chain_id), Pledge.contract == str(receipt.contract),
-                Pledge.pledge_id == int(receipt.pledge_id))
+    on_chain = (
+        Pledge.chain_id == int(receipt.chain_id),
+        Pledge.contract == str(receipt.contract),
+        Pledge.pledge_id == int(receipt.pledge_id),
+    )
     row = session.exec(select(Pledge).where(*on_chain)).first()
     created = row is None
     if row is None:
@@ -304,17 +343,29 @@ def register_pledge(
         new_row.registration_record_id = record_id
         return [new_row]
 
-    stored = _event_record(session, registrar=registrar, receipt=receipt, action="registered",
-                           asset=asset, terms=terms.as_document(), party=None,
-                           ownership=ownership, extra_rows=rows if created else None)
+    stored = _event_record(
+        session,
+        registrar=registrar,
+        receipt=receipt,
+        action="registered",
+        asset=asset,
+        terms=terms.as_document(),
+        party=None,
+        ownership=ownership,
+        extra_rows=rows if created else None,
+    )
     # Re-read: a concurrent retry may have stored the row (and the event) first.
     return session.exec(select(Pledge).where(*on_chain)).one(), stored
 
 
 def load_pledge(session: Session, pledge_id: int, chain: PledgeLedger) -> Pledge:
-    row = session.exec(select(Pledge).where(
-        Pledge.pledge_id == pledge_id, Pledge.chain_id == int(chain.chain_id),
-        Pledge.contract == str(chain.registry_address))).first()
+    row = session.exec(
+        select(Pledge).where(
+            Pledge.pledge_id == pledge_id,
+            Pledge.chain_id == int(chain.chain_id),
+            Pledge.contract == str(chain.registry_address),
+        )
+    ).first()
     if row is None:
         raise NotFound(f"no pledge {pledge_id} in this register")
     return row
@@ -324,17 +375,28 @@ def _checked_consent(row: Pledge, current: Mapping[str, Any], action: str, conse
     """The pledgee's consent to ``action`` on this pledge, or the refusal naming what is wrong."""
     pledgee_key = current.get("pledgee_key")
     if not isinstance(pledgee_key, str):
-        raise Conflict(f"pledge {row.pledge_id}'s terms name no pledgee key, so no consent can be "
-                       "checked; amend is not enough: release it by the registrar's procedure for "
-                       "pledges registered before consent keys", code="no_pledgee_key")
+        raise Conflict(
+            f"pledge {row.pledge_id}'s terms name no pledgee key, so no consent can be "
+            "checked; amend is not enough: release it by the registrar's procedure for "
+            "pledges registered before consent keys",
+            code="no_pledgee_key",
+        )
     try:
-        check_pledge_consent(consent, pledgee_key=pledgee_key, pledgee=current["pledgee"],
-                             chain_id=row.chain_id, contract=row.contract, pledge_id=row.pledge_id,
-                             action=_CONSENT_ACTIONS[action], max_age=CONSENT_MAX_AGE)
+        check_pledge_consent(
+            consent,
+            pledgee_key=pledgee_key,
+            pledgee=current["pledgee"],
+            chain_id=row.chain_id,
+            contract=row.contract,
+            pledge_id=row.pledge_id,
+            action=_CONSENT_ACTIONS[action],
+            max_age=CONSENT_MAX_AGE,
+        )
     except VerificationError as exc:
         if exc.step == "format":
-            raise InvalidInput(f"the consent is malformed: {exc.reason}",
-                               code="invalid_consent") from exc
+            raise InvalidInput(
+                f"the consent is malformed: {exc.reason}", code="invalid_consent"
+            ) from exc
         if exc.step == "party":
             signed_as = consent["act"]["party"]
             pledgor = current["pledgor"]
@@ -343,9 +405,11 @@ def _checked_consent(row: Pledge, current: Mapping[str, Any], action: str, conse
                 pledgor["id"],
             )
             raise PermissionDenied(
-                exc.reason, code="not_pledgee" if is_pledgor else "not_a_party") from exc
-        raise PermissionDenied(f"the pledgee's consent does not hold: {exc.reason}",
-                               code="consent_invalid") from exc
+                exc.reason, code="not_pledgee" if is_pledgor else "not_a_party"
+            ) from exc
+        raise PermissionDenied(
+            f"the pledgee's consent does not hold: {exc.reason}", code="consent_invalid"
+        ) from exc
 
 
 def change_pledge(
@@ -373,9 +437,11 @@ def change_pledge(
         # of either kind is refused there as here. A crash between the chain and the database
         # leaves the row active, so the retry that repairs it goes through as well.
         closed = row.closed_at.isoformat() if row.closed_at else "earlier"
-        raise Conflict(f"pledge {pledge_id} was {row.status} at {closed}; nothing more can be done "
-                       f"to it (GET /v1/pledges/{pledge_id} and its events show how it ended)",
-                       code="pledge_not_active")
+        raise Conflict(
+            f"pledge {pledge_id} was {row.status} at {closed}; nothing more can be done "
+            f"to it (GET /v1/pledges/{pledge_id} and its events show how it ended)",
+            code="pledge_not_active",
+        )
     asset = PledgeAsset.stored(row.asset)
     versions = json.loads(row.terms)
     current: dict[str, Any] = versions[-1]
@@ -388,8 +454,10 @@ def change_pledge(
         if (terms.pledgor.key(), terms.pledgee.key()) != (was.pledgor.key(), was.pledgee.key()):
             raise InvalidInput("an amendment cannot change the parties; release and register anew")
         if terms.pledgee_key != was.pledgee_key:
-            raise InvalidInput("an amendment cannot change the pledgee's key; it is what consents "
-                               "to a release", code="pledgee_key_fixed")
+            raise InvalidInput(
+                "an amendment cannot change the pledgee's key; it is what consents to a release",
+                code="pledgee_key_fixed",
+            )
         _ended(terms, "release the pledge instead of amending it into the past")
         own = _registrar_chain(session, chain, registrar)
         receipt = _chain_call(own.amend, pledge_id, terms_digest(terms.as_document()))
@@ -402,8 +470,12 @@ def change_pledge(
         party = dict(current["pledgee"])
         own = _registrar_chain(session, chain, registrar)
         close = own.release if action == "released" else own.enforce
-        receipt = _chain_call(close, pledge_id, party_hash(PartyId.model_validate(party).key()),
-                              consent_digest(consent))
+        receipt = _chain_call(
+            close,
+            pledge_id,
+            party_hash(PartyId.model_validate(party).key()),
+            consent_digest(consent),
+        )
         row.status = action
         row.closed_at = datetime.fromtimestamp(receipt.block_timestamp, UTC)
     else:
@@ -463,7 +535,7 @@ def pledge_status(
     asset: PledgeAsset,
     as_of: datetime | None,
 ) -> dict[str, Any]:
-    """"Is asset X pledged as of T, and to whom", read from the chain at the block of T.
+    """ "Is asset X pledged as of T, and to whom", read from the chain at the block of T.
 
     Without ``as_of`` the answer is for the newest second that is over. The details (parties,
     terms) come from our records but are checked here against the hashes the chain holds, and a

@@ -122,8 +122,12 @@ def audit(
 ) -> AuditEvent:
     """Append an audit event to the session; it commits with the act it records."""
     event = AuditEvent(
-        at=at or datetime.now(UTC), actor_id=actor.principal_id, actor=actor.name[:300],
-        action=action, target_type=target_type, target_id=target_id,
+        at=at or datetime.now(UTC),
+        actor_id=actor.principal_id,
+        actor=actor.name[:300],
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
         detail=None if detail is None else json.dumps(dict(detail), sort_keys=True),
     )
     session.add(event)
@@ -131,7 +135,11 @@ def audit(
 
 
 def audit_events(
-    session: Session, *, limit: int = 100, after: int | None = None, action: str | None = None,
+    session: Session,
+    *,
+    limit: int = 100,
+    after: int | None = None,
+    action: str | None = None,
     target_id: str | None = None,
 ) -> Sequence[AuditEvent]:
     """Audit events oldest first, from sequence number ``after`` (exclusive)."""
@@ -180,8 +188,14 @@ def create_principal(
     )
     session.add(principal)
     session.flush()
-    audit(session, actor, "principal.create", target_type="principal", target_id=principal.id,
-          detail={"name": name, "role": role, "identifier": identifier})
+    audit(
+        session,
+        actor,
+        "principal.create",
+        target_type="principal",
+        target_id=principal.id,
+        detail={"name": name, "role": role, "identifier": identifier},
+    )
     issued = issue_api_key(
         session, principal_id=principal.id, expires_at=key_expires_at, actor=actor
     )
@@ -209,21 +223,36 @@ def issue_api_key(
     now = datetime.now(UTC)
     expires_at = _expiry(expires_at, now)
     key = _KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(id=new_id("api_key"), principal_id=principal_id, key_hash=hash_api_key(key),
-                 created_at=now, expires_at=expires_at)
+    row = ApiKey(
+        id=new_id("api_key"),
+        principal_id=principal_id,
+        key_hash=hash_api_key(key),
+        created_at=now,
+        expires_at=expires_at,
+    )
     session.add(row)
-    audit(session, actor, "api_key.create", target_type="api_key", target_id=row.id, at=now,
-          detail={"principal_id": principal_id,
-                  "expires_at": None if expires_at is None else expires_at.isoformat(),
-                  **({"replaces": replaces} if replaces else {})})
+    audit(
+        session,
+        actor,
+        "api_key.create",
+        target_type="api_key",
+        target_id=row.id,
+        at=now,
+        detail={
+            "principal_id": principal_id,
+            "expires_at": None if expires_at is None else expires_at.isoformat(),
+            **({"replaces": replaces} if replaces else {}),
+        },
+    )
     return IssuedKey(row, key)
 
 
 def may_manage(actor: Principal, key: ApiKey) -> None:
     """An admin may manage any key, a principal only its own; raises ``PermissionDenied``."""
     if actor.role != Role.admin.value and key.principal_id != actor.id:
-        raise PermissionDenied("only an admin may manage another principal's keys",
-                               code="not_your_key")
+        raise PermissionDenied(
+            "only an admin may manage another principal's keys", code="not_your_key"
+        )
 
 
 def keys_of(session: Session, principal_id: str) -> Sequence[ApiKey]:
@@ -242,7 +271,11 @@ def _key(session: Session, key_id: str) -> ApiKey:
 
 
 def revoke_api_key(
-    session: Session, *, key_id: str, actor: Actor, by: Principal | None = None,
+    session: Session,
+    *,
+    key_id: str,
+    actor: Actor,
+    by: Principal | None = None,
     reason: str | None = None,
 ) -> ApiKey:
     """Revoke a key now (idempotent: a revoked key keeps its first revocation time) and commit.
@@ -255,16 +288,26 @@ def revoke_api_key(
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
         session.add(row)
-        audit(session, actor, "api_key.revoke", target_type="api_key", target_id=row.id,
-              at=row.revoked_at,
-              detail={"principal_id": row.principal_id, **({"reason": reason} if reason else {})})
+        audit(
+            session,
+            actor,
+            "api_key.revoke",
+            target_type="api_key",
+            target_id=row.id,
+            at=row.revoked_at,
+            detail={"principal_id": row.principal_id, **({"reason": reason} if reason else {})},
+        )
         session.commit()
         session.refresh(row)
     return row
 
 
 def rotate_api_key(
-    session: Session, *, key_id: str, actor: Actor, by: Principal | None = None,
+    session: Session,
+    *,
+    key_id: str,
+    actor: Actor,
+    by: Principal | None = None,
     expires_at: datetime | None = None,
 ) -> IssuedKey:
     """A new key for the key's principal; the old key is revoked in the same transaction.
@@ -276,14 +319,24 @@ def rotate_api_key(
         may_manage(by, row)
     now = datetime.now(UTC)
     if row.revoked_at is not None or (row.expires_at is not None and _utc(row.expires_at) <= now):
-        raise Conflict(f"API key {key_id} is revoked or expired; issue a new key instead",
-                       code="key_not_active")
-    issued = issue_api_key(session, principal_id=row.principal_id, actor=actor,
-                           expires_at=expires_at, replaces=row.id)
+        raise Conflict(
+            f"API key {key_id} is revoked or expired; issue a new key instead",
+            code="key_not_active",
+        )
+    issued = issue_api_key(
+        session, principal_id=row.principal_id, actor=actor, expires_at=expires_at, replaces=row.id
+    )
     row.revoked_at, row.replaced_by = now, issued.row.id
     session.add(row)
-    audit(session, actor, "api_key.rotate", target_type="api_key", target_id=row.id, at=now,
-          detail={"principal_id": row.principal_id, "replaced_by": issued.row.id})
+    audit(
+        session,
+        actor,
+        "api_key.rotate",
+        target_type="api_key",
+        target_id=row.id,
+        at=now,
+        detail={"principal_id": row.principal_id, "replaced_by": issued.row.id},
+    )
     session.commit()
     session.refresh(issued.row)
     return issued

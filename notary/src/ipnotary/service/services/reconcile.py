@@ -147,9 +147,16 @@ class ReceiptOutcome(StrEnum):
 
 
 # Outcomes that leave a receipted record unaccounted for (the command's exit status 1).
-_UNACCOUNTED = frozenset({ReceiptOutcome.restorable, ReceiptOutcome.pending, ReceiptOutcome.lost,
-                          ReceiptOutcome.conflict, ReceiptOutcome.unsupported_kind,
-                          ReceiptOutcome.unknown_holder})
+_UNACCOUNTED = frozenset(
+    {
+        ReceiptOutcome.restorable,
+        ReceiptOutcome.pending,
+        ReceiptOutcome.lost,
+        ReceiptOutcome.conflict,
+        ReceiptOutcome.unsupported_kind,
+        ReceiptOutcome.unknown_holder,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -184,8 +191,11 @@ class ReconcileReport:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["ok"] = self.ok
-        data["lost"] = ({"start": self.lost.start, "end": self.lost.end, "count": self.lost.count}
-                        if self.lost else None)
+        data["lost"] = (
+            {"start": self.lost.start, "end": self.lost.end, "count": self.lost.count}
+            if self.lost
+            else None
+        )
         return data
 
 
@@ -198,9 +208,16 @@ def read_anchored_checkpoints(anchors: AnchorSource) -> list[AnchoredCheckpoint]
         found = [anchors.get_batch(i) for i in range(1, count + 1)]
     except ChainError as exc:
         raise ChainUnusable(f"cannot read the registry's checkpoints: {exc}") from exc
-    return [AnchoredCheckpoint(batch_id=int(b.batch_id), root=bytes(b.root).hex(),
-                               tree_size=int(b.tree_size), block_number=int(b.block_number),
-                               timestamp=int(b.timestamp)) for b in found]
+    return [
+        AnchoredCheckpoint(
+            batch_id=int(b.batch_id),
+            root=bytes(b.root).hex(),
+            tree_size=int(b.tree_size),
+            block_number=int(b.block_number),
+            timestamp=int(b.timestamp),
+        )
+        for b in found
+    ]
 
 
 def reconcile(
@@ -218,15 +235,22 @@ def reconcile(
 
     anchored = read_anchored_checkpoints(anchors)
     db_size = log_size(session)
-    batches = {b.log_size: b for b in session.exec(
-        select(Batch).where(col(Batch.log_size).is_not(None)))}
-    pending = int(session.exec(select(func.count()).select_from(Record)
-                               .where(col(Record.batch_seq).is_(None))).one())
+    batches = {
+        b.log_size: b for b in session.exec(select(Batch).where(col(Batch.log_size).is_not(None)))
+    }
+    pending = int(
+        session.exec(
+            select(func.count()).select_from(Record).where(col(Record.batch_seq).is_(None))
+        ).one()
+    )
     report = ReconcileReport(
-        chain_id=int(anchors.chain_id), registry=str(anchors.registry_address),
+        chain_id=int(anchors.chain_id),
+        registry=str(anchors.registry_address),
         anchored_checkpoints=len(anchored),
         anchored_size=max((a.tree_size for a in anchored), default=0),
-        database_log_size=db_size, database_batches=len(batches), pending_records=pending,
+        database_log_size=db_size,
+        database_batches=len(batches),
+        pending_records=pending,
     )
     seen_end = report.anchored_size
 
@@ -234,8 +258,10 @@ def reconcile(
     previous = 0  # where each checkpoint's own entries begin
     for cp in anchored:
         own_start, previous = previous, max(previous, cp.tree_size)
-        where = (f"chain batch {cp.batch_id} (log size {cp.tree_size}, root {cp.root}, "
-                 f"block {cp.block_number})")
+        where = (
+            f"chain batch {cp.batch_id} (log size {cp.tree_size}, root {cp.root}, "
+            f"block {cp.block_number})"
+        )
         details: dict[str, Any] = asdict(cp)
         batch = batches.get(cp.tree_size)
         if cp.tree_size > db_size:
@@ -245,41 +271,62 @@ def reconcile(
                     details["tx_hash"] = str(receipt.tx_hash)
             except ChainError:
                 pass  # the transaction only helps a reader find it; the batch id names it
-            report.problems.append(Problem(
-                "anchored_batch_missing",
-                f"{where} is anchored but the database's log stops at {db_size}: "
-                f"its entries {LogRange(max(db_size, own_start), cp.tree_size)} "
-                "are not in this database", details))
+            report.problems.append(
+                Problem(
+                    "anchored_batch_missing",
+                    f"{where} is anchored but the database's log stops at {db_size}: "
+                    f"its entries {LogRange(max(db_size, own_start), cp.tree_size)} "
+                    "are not in this database",
+                    details,
+                )
+            )
             continue
         tiles_root = tree_root(session, cp.tree_size).hex()
         if tiles_root != cp.root:
-            report.problems.append(Problem(
-                "log_root_mismatch",
-                f"{where}: the database's log gives root {tiles_root} at that size: this log "
-                "is not the one anchored (restored from another deployment, or forked)",
-                {**details, "database_root": tiles_root}))
+            report.problems.append(
+                Problem(
+                    "log_root_mismatch",
+                    f"{where}: the database's log gives root {tiles_root} at that size: this log "
+                    "is not the one anchored (restored from another deployment, or forked)",
+                    {**details, "database_root": tiles_root},
+                )
+            )
         elif batch is None:
-            report.problems.append(Problem(
-                "anchored_batch_missing",
-                f"{where}: the log holds that root but the database has no batch for it",
-                details))
+            report.problems.append(
+                Problem(
+                    "anchored_batch_missing",
+                    f"{where}: the log holds that root but the database has no batch for it",
+                    details,
+                )
+            )
         elif batch.root != cp.root:
-            report.problems.append(Problem(
-                "batch_root_mismatch",
-                f"{where}: the database's batch {batch.seq} of that size has root {batch.root}",
-                {**details, "database_root": batch.root, "batch_seq": batch.seq}))
+            report.problems.append(
+                Problem(
+                    "batch_root_mismatch",
+                    f"{where}: the database's batch {batch.seq} of that size has root {batch.root}",
+                    {**details, "database_root": batch.root, "batch_seq": batch.seq},
+                )
+            )
 
     # 2. Batches the database calls anchored that the registry does not hold.
     on_chain = {(cp.tree_size, cp.root) for cp in anchored}
     for size, batch in sorted(batches.items(), key=lambda item: item[0] or 0):
         if batch.status == "anchored" and (size, batch.root) not in on_chain:
-            report.problems.append(Problem(
-                "anchor_not_on_chain",
-                f"batch {batch.seq} (log size {size}) is marked anchored as chain batch "
-                f"{batch.chain_batch_id} of {batch.contract} on chain {batch.chain_id}, but "
-                f"{report.registry} on chain {report.chain_id} does not hold it",
-                {"batch_seq": batch.seq, "log_size": size, "root": batch.root,
-                 "chain_batch_id": batch.chain_batch_id, "contract": batch.contract}))
+            report.problems.append(
+                Problem(
+                    "anchor_not_on_chain",
+                    f"batch {batch.seq} (log size {size}) is marked anchored as chain batch "
+                    f"{batch.chain_batch_id} of {batch.contract} on chain {batch.chain_id}, but "
+                    f"{report.registry} on chain {report.chain_id} does not hold it",
+                    {
+                        "batch_seq": batch.seq,
+                        "log_size": size,
+                        "root": batch.root,
+                        "chain_batch_id": batch.chain_batch_id,
+                        "contract": batch.contract,
+                    },
+                )
+            )
 
     # 3. Witnesses that saw more of the log than the database holds.
     if witnesses:
@@ -287,21 +334,34 @@ def reconcile(
         client = http or httpx.Client(timeout=10.0)
         try:
             for url, vkey in witnesses:
-                view = _probe_witness(session, client, url=url, vkey=vkey,
-                                      checkpoint=head.checkpoint if head else None, size=db_size)
+                view = _probe_witness(
+                    session,
+                    client,
+                    url=url,
+                    vkey=vkey,
+                    checkpoint=head.checkpoint if head else None,
+                    size=db_size,
+                )
                 report.witnesses.append(view)
                 if view.size is not None and view.size > db_size:
                     seen_end = max(seen_end, view.size)
-                    report.problems.append(Problem(
-                        "witness_ahead",
-                        f"witness {view.name} cosigned the log at size {view.size}; the "
-                        f"database's log stops at {db_size}: entries "
-                        f"{LogRange(db_size, view.size)} were lost by the restore",
-                        {"witness": view.name, "witness_size": view.size}))
+                    report.problems.append(
+                        Problem(
+                            "witness_ahead",
+                            f"witness {view.name} cosigned the log at size {view.size}; the "
+                            f"database's log stops at {db_size}: entries "
+                            f"{LogRange(db_size, view.size)} were lost by the restore",
+                            {"witness": view.name, "witness_size": view.size},
+                        )
+                    )
                 elif view.error is not None and view.size == db_size:
-                    report.problems.append(Problem(
-                        "witness_fork", f"witness {view.name}: {view.error}",
-                        {"witness": view.name, "witness_size": view.size}))
+                    report.problems.append(
+                        Problem(
+                            "witness_fork",
+                            f"witness {view.name}: {view.error}",
+                            {"witness": view.name, "witness_size": view.size},
+                        )
+                    )
         finally:
             if http is None:
                 client.close()
@@ -310,8 +370,13 @@ def reconcile(
         report.lost = LogRange(db_size, seen_end)
 
     # 4. Every leaf of the log has its record.
-    held = int(session.exec(select(func.count()).select_from(Record).where(
-        col(Record.log_index).is_not(None), col(Record.log_index) < db_size)).one())
+    held = int(
+        session.exec(
+            select(func.count())
+            .select_from(Record)
+            .where(col(Record.log_index).is_not(None), col(Record.log_index) < db_size)
+        ).one()
+    )
     if held < db_size:
         gaps = _gaps(session, db_size)
         shown = ", ".join(str(g) for g in gaps[:_MAX_GAPS_LISTED])
@@ -320,19 +385,27 @@ def reconcile(
             if len(gaps) > _MAX_GAPS_LISTED
             else ""
         )
-        report.problems.append(Problem(
-            "records_missing",
-            f"{db_size - held} log entries have no record in the database (entries {shown}{more}): "
-            "receipted records were lost; their holders' receipts restore them",
-            {"count": db_size - held,
-             "ranges": [[g.start, g.end] for g in gaps[:_MAX_GAPS_LISTED]]}))
+        report.problems.append(
+            Problem(
+                "records_missing",
+                f"{db_size - held} log entries have no record in the database "
+                f"(entries {shown}{more}): receipted records were lost; "
+                "their holders' receipts restore them",
+                {
+                    "count": db_size - held,
+                    "ranges": [[g.start, g.end] for g in gaps[:_MAX_GAPS_LISTED]],
+                },
+            )
+        )
     return report
 
 
 def _gaps(session: Session, size: int) -> list[LogRange]:
-    indices = session.exec(select(Record.log_index).where(
-        col(Record.log_index).is_not(None), col(Record.log_index) < size)
-        .order_by(col(Record.log_index))).all()
+    indices = session.exec(
+        select(Record.log_index)
+        .where(col(Record.log_index).is_not(None), col(Record.log_index) < size)
+        .order_by(col(Record.log_index))
+    ).all()
     gaps: list[LogRange] = []
     expected = 0
     for index in indices:
@@ -345,12 +418,24 @@ def _gaps(session: Session, size: int) -> list[LogRange]:
     return gaps
 
 
-def _probe_witness(session: Session, client: httpx.Client, *, url: str, vkey: str,
-                   checkpoint: str | None, size: int) -> WitnessView:
+def _probe_witness(
+    session: Session,
+    client: httpx.Client,
+    *,
+    url: str,
+    vkey: str,
+    checkpoint: str | None,
+    size: int,
+) -> WitnessView:
     name = CosignatureVerifier.from_vkey(vkey).name
-    cosigned = int(session.exec(
-        select(func.max(Batch.log_size)).join(Cosignature, col(Cosignature.batch_seq) == Batch.seq)
-        .where(Cosignature.witness == name)).one() or 0)
+    cosigned = int(
+        session.exec(
+            select(func.max(Batch.log_size))
+            .join(Cosignature, col(Cosignature.batch_seq) == Batch.seq)
+            .where(Cosignature.witness == name)
+        ).one()
+        or 0
+    )
     if checkpoint is None:
         return WitnessView(name, None, cosigned, "the database has no checkpoint to show it")
     body = f"old {size}\n\n{checkpoint}"
@@ -361,16 +446,20 @@ def _probe_witness(session: Session, client: httpx.Client, *, url: str, vkey: st
     text = response.text[:200].strip()
     if response.status_code == 200:
         return WitnessView(name, size, cosigned)
-    if response.status_code == 409 and response.headers.get(
-            "content-type", "").startswith("text/x.tlog.size"):
+    if response.status_code == 409 and response.headers.get("content-type", "").startswith(
+        "text/x.tlog.size"
+    ):
         try:
             theirs = int(text)
         except ValueError:
             return WitnessView(name, None, cosigned, f"answered 409 with {text[:40]!r}")
         if theirs == size:
-            return WitnessView(name, theirs, cosigned,
-                               f"holds another tree of size {size}: this log forked from the one "
-                               "it cosigned")
+            return WitnessView(
+                name,
+                theirs,
+                cosigned,
+                f"holds another tree of size {size}: this log forked from the one it cosigned",
+            )
         return WitnessView(name, theirs, cosigned)
     return WitnessView(name, None, cosigned, f"answered {response.status_code}: {text[:120]!r}")
 
@@ -382,8 +471,10 @@ def load_receipts(directory: Path) -> Iterable[tuple[str, bytes | None, str | No
     """(file name, its bytes or None, why not) for each ``*.json`` file under ``directory``."""
     paths = sorted(p for p in directory.rglob("*.json") if p.is_file())
     if len(paths) > MAX_RECEIPT_FILES:
-        raise ValueError(f"{directory} holds {len(paths)} JSON files; at most "
-                         f"{MAX_RECEIPT_FILES} are read at once")
+        raise ValueError(
+            f"{directory} holds {len(paths)} JSON files; at most "
+            f"{MAX_RECEIPT_FILES} are read at once"
+        )
     for path in paths:
         if path.stat().st_size > MAX_RECEIPT_FILE_BYTES:
             yield str(path), None, f"over {MAX_RECEIPT_FILE_BYTES} bytes"
@@ -416,20 +507,35 @@ def check_receipts(
             findings.append(None)
         except FormatError as exc:
             findings.append(ReceiptFinding(source, ReceiptOutcome.invalid, str(exc)))
-    leaves = _log_leaves(session, report.database_log_size,
-                         wanted={r.leaf_hash for _, _, r in parsed})
+    leaves = _log_leaves(
+        session, report.database_log_size, wanted={r.leaf_hash for _, _, r in parsed}
+    )
     roots = {cp.tree_size: cp.root for cp in anchored}
     for slot, source, receipt in parsed:
-        finding = _place(session, source, receipt, issuer_keys=issuer_keys, leaves=leaves,
-                         report=report, roots=roots)
+        finding = _place(
+            session,
+            source,
+            receipt,
+            issuer_keys=issuer_keys,
+            leaves=leaves,
+            report=report,
+            roots=roots,
+        )
         if restore and finding.outcome in (ReceiptOutcome.restorable, ReceiptOutcome.pending):
             _insert(session, receipt, finding.log_index)
             session.commit()
-            where = (f"at log index {finding.log_index}" if finding.log_index is not None
-                     else "as pending: it will be sealed and anchored")
-            finding = ReceiptFinding(source, ReceiptOutcome.restored,
-                                     f"record {finding.record_id} restored {where}",
-                                     finding.record_id, finding.log_index)
+            where = (
+                f"at log index {finding.log_index}"
+                if finding.log_index is not None
+                else "as pending: it will be sealed and anchored"
+            )
+            finding = ReceiptFinding(
+                source,
+                ReceiptOutcome.restored,
+                f"record {finding.record_id} restored {where}",
+                finding.record_id,
+                finding.log_index,
+            )
         findings[slot] = finding
     return [f for f in findings if f is not None]
 
@@ -456,15 +562,22 @@ def _log_leaves(session: Session, size: int, *, wanted: set[str]) -> dict[str, i
         data = bytes(tile.hashes)
         for i in range(len(data) // 32):
             index = tile.idx * TILE_WIDTH + i
-            leaf = data[i * 32:(i + 1) * 32].hex()
+            leaf = data[i * 32 : (i + 1) * 32].hex()
             if index < size and leaf in wanted:
                 leaves[leaf] = index
     return leaves
 
 
-def _place(session: Session, source: str, receipt: Receipt, *, issuer_keys: Mapping[str, str],
-           leaves: Mapping[str, int], report: ReconcileReport,
-           roots: Mapping[int, str]) -> ReceiptFinding:
+def _place(
+    session: Session,
+    source: str,
+    receipt: Receipt,
+    *,
+    issuer_keys: Mapping[str, str],
+    leaves: Mapping[str, int],
+    report: ReconcileReport,
+    roots: Mapping[int, str],
+) -> ReceiptFinding:
     record = receipt.record
     record_id = str(record.get("id", ""))[:80] or None
 
@@ -474,10 +587,13 @@ def _place(session: Session, source: str, receipt: Receipt, *, issuer_keys: Mapp
     # 1. Ours: signed by one of this deployment's issuer keys, over this record and leaf.
     public = issuer_keys.get(receipt.issuer.key_id)
     if public is None:
-        return finding(ReceiptOutcome.not_ours,
-                       f"signed by key {receipt.issuer.key_id}, not this deployment's issuer key")
+        return finding(
+            ReceiptOutcome.not_ours,
+            f"signed by key {receipt.issuer.key_id}, not this deployment's issuer key",
+        )
     if key_id(public_key_from_b64(public)) != receipt.issuer.key_id or not signature_is_valid(
-            public_key_from_b64(public), receipt.unsigned_body(), receipt.signature.value):
+        public_key_from_b64(public), receipt.unsigned_body(), receipt.signature.value
+    ):
         return finding(ReceiptOutcome.invalid, "the issuer's signature does not verify")
     try:
         leaf = record_leaf_hash(record).hex()
@@ -490,30 +606,37 @@ def _place(session: Session, source: str, receipt: Receipt, *, issuer_keys: Mapp
     if existing is not None:
         if existing.leaf_hash == leaf:
             return finding(ReceiptOutcome.present, "the database holds it", existing.log_index)
-        return finding(ReceiptOutcome.conflict,
-                       f"the database holds another record {record_id} (leaf {existing.leaf_hash})")
+        return finding(
+            ReceiptOutcome.conflict,
+            f"the database holds another record {record_id} (leaf {existing.leaf_hash})",
+        )
     other = session.exec(select(Record.id).where(Record.leaf_hash == leaf)).first()
     if other is not None:
         return finding(ReceiptOutcome.conflict, f"record {other} holds the same leaf")
     # 3. Something we can re-insert from the receipt alone?
     kind = str(record.get("kind", ""))
     if kind not in RESTORABLE_KINDS:
-        return finding(ReceiptOutcome.unsupported_kind,
-                       f"a {kind!r} record keeps state beside the record that its receipt does "
-                       "not carry; restore it from a backup")
+        return finding(
+            ReceiptOutcome.unsupported_kind,
+            f"a {kind!r} record keeps state beside the record that its receipt does "
+            "not carry; restore it from a backup",
+        )
     holder = record.get("holder")
     holder_id = holder.get("id") if isinstance(holder, dict) else None
     if not isinstance(holder_id, str) or session.get(Principal, holder_id) is None:
-        return finding(ReceiptOutcome.unknown_holder,
-                       f"its holder {holder_id!r} is not in this database: restore the principal "
-                       "first")
+        return finding(
+            ReceiptOutcome.unknown_holder,
+            f"its holder {holder_id!r} is not in this database: restore the principal first",
+        )
     # 4. Where is it in the log? Verify it against the anchored root before placing it there.
     index = leaves.get(leaf)
     if index is not None:
         batch = _batch_holding(session, index)
         if batch is None or batch.log_size is None:
-            return finding(ReceiptOutcome.conflict,
-                           f"its leaf is at log index {index} but no batch holds that index")
+            return finding(
+                ReceiptOutcome.conflict,
+                f"its leaf is at log index {index} but no batch holds that index",
+            )
         anchored_root = roots.get(batch.log_size)
         if anchored_root is not None:
             proof = inclusion_proof(session, index, batch.log_size)
@@ -521,25 +644,33 @@ def _place(session: Session, source: str, receipt: Receipt, *, issuer_keys: Mapp
                 bytes.fromhex(leaf), index, batch.log_size, proof
             )
             if recomputed.hex() != anchored_root:
-                return finding(ReceiptOutcome.conflict,
-                               f"its inclusion proof at index {index} does not lead to the root "
-                               f"anchored at size {batch.log_size}", index)
+                return finding(
+                    ReceiptOutcome.conflict,
+                    f"its inclusion proof at index {index} does not lead to the root "
+                    f"anchored at size {batch.log_size}",
+                    index,
+                )
             state = f"anchored at size {batch.log_size}"
         else:
             state = f"sealed in batch {batch.seq}, not anchored yet"
-        return finding(ReceiptOutcome.restorable,
-                       f"the log holds its leaf at index {index} ({state})", index)
+        return finding(
+            ReceiptOutcome.restorable, f"the log holds its leaf at index {index} ({state})", index
+        )
     if report.lost is not None:
-        return finding(ReceiptOutcome.lost,
-                       f"its leaf is not in the database's log, which lost entries {report.lost}: "
-                       "it cannot be placed until they are restored")
-    return finding(ReceiptOutcome.pending,
-                   "never sealed into the log: accepted again, to be anchored")
+        return finding(
+            ReceiptOutcome.lost,
+            f"its leaf is not in the database's log, which lost entries {report.lost}: "
+            "it cannot be placed until they are restored",
+        )
+    return finding(
+        ReceiptOutcome.pending, "never sealed into the log: accepted again, to be anchored"
+    )
 
 
 def _batch_holding(session: Session, index: int) -> Batch | None:
-    return session.exec(select(Batch).where(col(Batch.log_start) <= index,
-                                            col(Batch.log_size) > index)).first()
+    return session.exec(
+        select(Batch).where(col(Batch.log_start) <= index, col(Batch.log_size) > index)
+    ).first()
 
 
 def _insert(session: Session, receipt: Receipt, index: int | None) -> None:
@@ -551,16 +682,25 @@ def _insert(session: Session, receipt: Receipt, index: int | None) -> None:
     content: dict[str, Any] = found if isinstance(found, dict) else {}
     sha256 = content.get("sha256") if isinstance(content.get("sha256"), str) else None
     dedup = dedup_key(kind, holder_id, sha256) if sha256 else None
-    if dedup is not None and session.exec(
-            select(Record.id).where(Record.dedup_key == dedup)).first() is not None:
+    if (
+        dedup is not None
+        and session.exec(select(Record.id).where(Record.dedup_key == dedup)).first() is not None
+    ):
         dedup = None  # the holder submitted the same content again since: both records stand
     batch = _batch_holding(session, index) if index is not None else None
     cid = content.get("cid")
-    session.add(Record(
-        id=str(body["id"]), kind=kind, owner_id=holder_id, dedup_key=dedup,
-        body=canonical_json(body).decode("utf-8"), leaf_hash=receipt.leaf_hash,
-        content_sha256=sha256, content_cid=cid if isinstance(cid, str) else None,
-        received_at=parse_time(str(body.get("received_at") or receipt.issued_at)),
-        batch_seq=batch.seq if batch is not None else None, log_index=index,
-    ))
-
+    session.add(
+        Record(
+            id=str(body["id"]),
+            kind=kind,
+            owner_id=holder_id,
+            dedup_key=dedup,
+            body=canonical_json(body).decode("utf-8"),
+            leaf_hash=receipt.leaf_hash,
+            content_sha256=sha256,
+            content_cid=cid if isinstance(cid, str) else None,
+            received_at=parse_time(str(body.get("received_at") or receipt.issued_at)),
+            batch_seq=batch.seq if batch is not None else None,
+            log_index=index,
+        )
+    )

@@ -168,8 +168,14 @@ def accept_many(
             continue
         record_id = new_id(kind)
         record = _new_record(
-            kind=kind, owner=owner, record_id=record_id, body=build_body(record_id, received_at),
-            dedup=key, content_sha256=sha256, content_cid=None, received_at=received_at,
+            kind=kind,
+            owner=owner,
+            record_id=record_id,
+            body=build_body(record_id, received_at),
+            dedup=key,
+            content_sha256=sha256,
+            content_cid=None,
+            received_at=received_at,
         )
         if key is not None:
             existing[key] = record
@@ -198,8 +204,9 @@ def may_see(session: Session, record: Record, viewer: Principal) -> bool:
     if record.owner_id == viewer.id:
         return True
     if record.kind in _PRIVATE_KINDS:
-        filing_id = (record.id if record.kind == RecordKind.trade_secret
-                     else body_of(record)["filing"]["id"])
+        filing_id = (
+            record.id if record.kind == RecordKind.trade_secret else body_of(record)["filing"]["id"]
+        )
         grant = session.exec(
             select(KeyGrant).where(
                 KeyGrant.filing_id == filing_id, KeyGrant.recipient_id == viewer.id
@@ -263,9 +270,10 @@ def certificate_for(session: Session, issuer: Issuer, record: Record) -> AnyCert
             code="not_anchored_yet",
         )
     batch = session.exec(
-        select(Batch).where(col(Batch.log_size) > record.log_index,
-                            col(Batch.certified_at).is_not(None))
-        .order_by(col(Batch.log_size)).limit(1)
+        select(Batch)
+        .where(col(Batch.log_size) > record.log_index, col(Batch.certified_at).is_not(None))
+        .order_by(col(Batch.log_size))
+        .limit(1)
     ).first()
     if batch is None:
         raise NotReady(
@@ -275,11 +283,16 @@ def certificate_for(session: Session, issuer: Issuer, record: Record) -> AnyCert
         )
     assert batch.log_size is not None and batch.certified_at is not None
     checkpoint = cosigned_checkpoint(session, batch)
-    tokens = list(session.exec(select(TimestampToken.token)
-                               .where(TimestampToken.batch_seq == batch.seq)
-                               .order_by(col(TimestampToken.authority))))
-    cosignatures = session.exec(select(func.count()).select_from(Cosignature)
-                                .where(Cosignature.batch_seq == batch.seq)).one()
+    tokens = list(
+        session.exec(
+            select(TimestampToken.token)
+            .where(TimestampToken.batch_seq == batch.seq)
+            .order_by(col(TimestampToken.authority))
+        )
+    )
+    cosignatures = session.exec(
+        select(func.count()).select_from(Cosignature).where(Cosignature.batch_seq == batch.seq)
+    ).one()
     return issuer.certificate(
         record=body_of(record),
         leaf_hash=record.leaf_hash,

@@ -56,7 +56,8 @@ def set_encryption_key(
     if info.signing_key_id is None:
         raise InvalidInput(
             "the recipient key document is unsigned (version 1); register the signed document "
-            "that 'notary keys generate' prints (older key files: 'notary keys upgrade')")
+            "that 'notary keys generate' prints (older key files: 'notary keys upgrade')"
+        )
     row = session.get(Principal, principal.id)  # the caller's object may be a cached snapshot
     if row is None:
         raise NotFound(f"no principal {principal.id!r}")
@@ -70,14 +71,16 @@ def encryption_key_of(principal: Principal) -> dict[str, Any]:
     if not principal.encryption_keys:
         raise NotFound(
             f"principal {principal.id} has registered no encryption key; they must run "
-            "'notary keys register' first", code="no_encryption_key",
+            "'notary keys register' first",
+            code="no_encryption_key",
         )
     doc: dict[str, Any] = json.loads(principal.encryption_keys)
     return doc
 
 
-def _wrapped(doc: dict[str, Any], *, filing_id: str, key: ts.RecipientKeyInfo,
-             whose: str) -> ts.WrappedKey:
+def _wrapped(
+    doc: dict[str, Any], *, filing_id: str, key: ts.RecipientKeyInfo, whose: str
+) -> ts.WrappedKey:
     try:
         wrapped = ts.WrappedKey.from_json(doc)
     except FormatError as exc:
@@ -96,7 +99,8 @@ def _wrapped(doc: dict[str, Any], *, filing_id: str, key: ts.RecipientKeyInfo,
         # refused rather than recorded.
         raise InvalidInput(
             f"{whose} wrapped key uses the classic suite, but the registered key has an "
-            "ML-KEM-768 + X25519 key: wrap with the hybrid suite")
+            "ML-KEM-768 + X25519 key: wrap with the hybrid suite"
+        )
     return wrapped
 
 
@@ -113,10 +117,12 @@ def file_trade_secret(
     ``container_head`` is the container's first bytes: its header must name this filing.
     """
     holder_key = ts.check_recipient_document(
-        encryption_key_of(session.get(Principal, holder.id) or holder))
+        encryption_key_of(session.get(Principal, holder.id) or holder)
+    )
     holder_key_id = holder_key.key_id
-    wrapped = _wrapped(request.holder_wrapped_key, filing_id=request.id, key=holder_key,
-                       whose="the holder's")
+    wrapped = _wrapped(
+        request.holder_wrapped_key, filing_id=request.id, key=holder_key, whose="the holder's"
+    )
     try:
         info = ts.inspect_container(io.BytesIO(container_head))
     except (FormatError, DecryptionError, ValueError) as exc:
@@ -129,10 +135,16 @@ def file_trade_secret(
 
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
         return build_trade_secret_record(
-            record_id=record_id, holder_id=holder.id, holder_name=holder.name,
-            commitment=request.commitment, ciphertext=ciphertext,
-            container_media_type=ts.CONTAINER_MEDIA_TYPE, stream_algorithm=ts.STREAM_ALGORITHM,
-            holder_key_id=holder_key_id, label=request.label, received_at=received_at,
+            record_id=record_id,
+            holder_id=holder.id,
+            holder_name=holder.name,
+            commitment=request.commitment,
+            ciphertext=ciphertext,
+            container_media_type=ts.CONTAINER_MEDIA_TYPE,
+            stream_algorithm=ts.STREAM_ALGORITHM,
+            holder_key_id=holder_key_id,
+            label=request.label,
+            received_at=received_at,
         )
 
     def grant(record_id: str) -> list[Any]:
@@ -147,9 +159,15 @@ def file_trade_secret(
         ]
 
     return accept_record(
-        session, kind=RecordKind.trade_secret, owner=holder, build_body=build, record_id=request.id,
+        session,
+        kind=RecordKind.trade_secret,
+        owner=holder,
+        build_body=build,
+        record_id=request.id,
         dedup=dedup_key(RecordKind.trade_secret, holder.id, ciphertext.sha256),
-        content_sha256=ciphertext.sha256, content_cid=ciphertext.cid, extra_rows=grant,
+        content_sha256=ciphertext.sha256,
+        content_cid=ciphertext.cid,
+        extra_rows=grant,
     )
 
 
@@ -189,17 +207,25 @@ def disclose_filing(
     wrapped_bytes = wrapped.to_bytes()
     # The signing key id names the key that vouched for the document the holder sealed to, so
     # the recipient can see in the anchored record that it was theirs.
-    recipient_field = {"id": recipient.id, "name": recipient.name, "role": recipient.role,
-                       "key_id": recipient_key_id}
+    recipient_field = {
+        "id": recipient.id,
+        "name": recipient.name,
+        "role": recipient.role,
+        "key_id": recipient_key_id,
+    }
     if recipient_key.signing_key_id is not None:
         recipient_field["signing_key_id"] = recipient_key.signing_key_id
 
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
         return build_disclosure_record(
-            record_id=record_id, holder_id=holder.id, holder_name=holder.name, filing_id=filing_id,
+            record_id=record_id,
+            holder_id=holder.id,
+            holder_name=holder.name,
+            filing_id=filing_id,
             commitment=body_of(filing)["commitment"],
             recipient=recipient_field,
-            wrapped_key_sha256=hashlib.sha256(wrapped_bytes).hexdigest(), received_at=received_at,
+            wrapped_key_sha256=hashlib.sha256(wrapped_bytes).hexdigest(),
+            received_at=received_at,
         )
 
     def grant(record_id: str) -> list[Any]:
@@ -214,8 +240,14 @@ def disclose_filing(
             )
         ]
 
-    return accept_record(session, kind="disclosure", owner=holder, build_body=build,
-                         record_id=new_id("disclosure"), extra_rows=grant)
+    return accept_record(
+        session,
+        kind="disclosure",
+        owner=holder,
+        build_body=build,
+        record_id=new_id("disclosure"),
+        extra_rows=grant,
+    )
 
 
 def wrapped_key_for(session: Session, *, filing_id: str, principal: Principal) -> KeyGrant:

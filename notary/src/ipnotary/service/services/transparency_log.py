@@ -89,8 +89,10 @@ class TransparencyLog:
         in the same database would fork the first one's history. Checked at start-up and again
         before every append (processes sharing a database must share the log key too)."""
         latest = session.exec(
-            select(Batch.checkpoint).where(col(Batch.log_size).is_not(None))
-            .order_by(col(Batch.log_size).desc()).limit(1)
+            select(Batch.checkpoint)
+            .where(col(Batch.log_size).is_not(None))
+            .order_by(col(Batch.log_size).desc())
+            .limit(1)
         ).first()
         if latest is not None:
             self._check_note(latest)
@@ -104,8 +106,9 @@ class TransparencyLog:
                 f"{self.origin!r} (NOTARY_LOG_ORIGIN): a log's origin never changes",
                 code="log_origin_mismatch",
             )
-        if not any(s.name == self.signer.name and s.key_id == self.signer.key_id
-                   for s in note.signatures):
+        if not any(
+            s.name == self.signer.name and s.key_id == self.signer.key_id for s in note.signatures
+        ):
             raise ConfigurationError(
                 f"the log {origin!r} was signed with another key than NOTARY_LOG_KEY_FILE holds; "
                 "restore the log's key (a new key would need every witness and verifier "
@@ -127,22 +130,33 @@ class TransparencyLog:
             # SQLite has a single writer already.
             session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _APPEND_LOCK_ID})
         head = session.exec(
-            select(Batch.log_size, Batch.checkpoint).where(col(Batch.log_size).is_not(None))
-            .order_by(col(Batch.log_size).desc()).limit(1)
+            select(Batch.log_size, Batch.checkpoint)
+            .where(col(Batch.log_size).is_not(None))
+            .order_by(col(Batch.log_size).desc())
+            .limit(1)
         ).first()
         start = 0
         if head is not None:
             start = int(head[0] or 0)
             self._check_note(head[1] or "")
         changed = append_leaves(start, leaf_hashes, lambda key: read_tile(session, key))
-        existing = {(t.level, t.idx) for t in session.exec(
-            select(LogTile).where(tuple_(col(LogTile.level), col(LogTile.idx))
-                                  .in_([(k.level, k.index) for k in changed])))}
+        existing = {
+            (t.level, t.idx)
+            for t in session.exec(
+                select(LogTile).where(
+                    tuple_(col(LogTile.level), col(LogTile.idx)).in_(
+                        [(k.level, k.index) for k in changed]
+                    )
+                )
+            )
+        }
         for key, data in changed.items():
             if (key.level, key.index) in existing:
-                session.execute(update(LogTile).where(col(LogTile.level) == key.level,
-                                                      col(LogTile.idx) == key.index)
-                                .values(hashes=data))
+                session.execute(
+                    update(LogTile)
+                    .where(col(LogTile.level) == key.level, col(LogTile.idx) == key.index)
+                    .values(hashes=data)
+                )
             else:
                 session.add(LogTile(level=key.level, idx=key.index, hashes=data))
         size = start + len(leaf_hashes)
@@ -167,8 +181,11 @@ def _read_tiles(session: Session, keys: Iterable[TileKey]) -> dict[TileKey, byte
     wanted = list(set(keys))
     if not wanted:
         return {}
-    rows = session.exec(select(LogTile).where(
-        tuple_(col(LogTile.level), col(LogTile.idx)).in_([(k.level, k.index) for k in wanted])))
+    rows = session.exec(
+        select(LogTile).where(
+            tuple_(col(LogTile.level), col(LogTile.idx)).in_([(k.level, k.index) for k in wanted])
+        )
+    )
     return {TileKey(r.level, r.idx): bytes(r.hashes) for r in rows}
 
 
@@ -215,7 +232,10 @@ def cosigned_checkpoint(session: Session, batch: Batch) -> str:
     if batch.checkpoint is None:
         raise ValueError(f"batch {batch.seq} has no checkpoint (it predates the log)")
     note = parse_note(batch.checkpoint)
-    rows = session.exec(select(Cosignature).where(Cosignature.batch_seq == batch.seq)
-                        .order_by(col(Cosignature.witness))).all()
+    rows = session.exec(
+        select(Cosignature)
+        .where(Cosignature.batch_seq == batch.seq)
+        .order_by(col(Cosignature.witness))
+    ).all()
     cosignatures = tuple(sig for row in rows for sig in parse_signature_lines(row.signature_line))
     return Note(text=note.text, signatures=note.signatures + cosignatures).format()

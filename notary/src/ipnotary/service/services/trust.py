@@ -73,18 +73,36 @@ def served_policy(
         if roots and settings.tsa_urls
         else []
     )
-    chains = ([TrustedChain(chain_id=chain[0], genesis_hash=chain[1], registry=chain[2],
-                            min_confirmations=settings.chain_confirmations)]
-              if chain is not None else [])
+    chains = (
+        [
+            TrustedChain(
+                chain_id=chain[0],
+                genesis_hash=chain[1],
+                registry=chain[2],
+                min_confirmations=settings.chain_confirmations,
+            )
+        ]
+        if chain is not None
+        else []
+    )
     quorum = settings.required_cosignatures
     independent = bool(quorum or authorities or chains)
     return TrustPolicy(
         name=f"suggested by the operator of {log.origin}",
         log=LogPolicy(origin=log.origin, keys=[log.vkey]),
-        issuers=[IssuerKey(public_key=issuer.public_key_b64, name=issuer.name),
-                 *(IssuerKey(public_key=k.public_key, name=k.name or f"{issuer.name} (retired)",
-                             not_before=k.not_before, not_after=k.not_after)
-                   for k in settings.issuer_retired_keys if k.public_key != issuer.public_key_b64)],
+        issuers=[
+            IssuerKey(public_key=issuer.public_key_b64, name=issuer.name),
+            *(
+                IssuerKey(
+                    public_key=k.public_key,
+                    name=k.name or f"{issuer.name} (retired)",
+                    not_before=k.not_before,
+                    not_after=k.not_after,
+                )
+                for k in settings.issuer_retired_keys
+                if k.public_key != issuer.public_key_b64
+            ),
+        ],
         witnesses=WitnessPolicy(quorum=quorum, members=members),
         timestamp_authorities=authorities,
         chains=chains,

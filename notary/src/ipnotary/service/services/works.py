@@ -26,8 +26,13 @@ from ipnotary.service.domain.works import (
 from ipnotary.service.services.records import READER_ROLES, StoredRecord, accept_record, body_of
 from ipnotary.service.storage.models import Batch, Principal, Record
 
-__all__ = ["Registration", "identities_visible_to", "register_work", "registrations_of",
-           "work_as_seen_by"]
+__all__ = [
+    "Registration",
+    "identities_visible_to",
+    "register_work",
+    "registrations_of",
+    "work_as_seen_by",
+]
 
 
 @dataclass(frozen=True)
@@ -47,8 +52,11 @@ def register_work(
     """Store a work registration; earlier registrations of the content by others are flagged."""
     earlier = session.exec(
         select(Record)
-        .where(Record.kind == RecordKind.work, Record.content_sha256 == content.sha256,
-               Record.owner_id != holder.id)
+        .where(
+            Record.kind == RecordKind.work,
+            Record.content_sha256 == content.sha256,
+            Record.owner_id != holder.id,
+        )
         .order_by(col(Record.seq))
         .limit(20)
     ).all()
@@ -63,14 +71,23 @@ def register_work(
 
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
         return build_work_record(
-            record_id=record_id, holder_id=holder.id, holder_name=holder.name,
-            details=details, content=content, prior=prior, received_at=received_at,
+            record_id=record_id,
+            holder_id=holder.id,
+            holder_name=holder.name,
+            details=details,
+            content=content,
+            prior=prior,
+            received_at=received_at,
         )
 
     stored = accept_record(
-        session, kind=RecordKind.work, owner=holder, build_body=build,
+        session,
+        kind=RecordKind.work,
+        owner=holder,
+        build_body=build,
         dedup=dedup_key(RecordKind.work, holder.id, content.sha256),
-        content_sha256=content.sha256, content_cid=content.cid,
+        content_sha256=content.sha256,
+        content_cid=content.cid,
     )
     if not stored.created:  # the holder's own earlier registration: report what it recorded
         prior = [
@@ -109,7 +126,8 @@ def identities_visible_to(viewer: Principal, record: Record) -> bool:
     if record.owner_id == viewer.id or viewer.role in READER_ROLES:
         return True
     return viewer.identifier is not None and viewer.identifier == owner_subject_key(
-        body_of(record)["work"])
+        body_of(record)["work"]
+    )
 
 
 def work_as_seen_by(viewer: Principal, record: Record) -> tuple[dict[str, Any], bool]:

@@ -106,38 +106,57 @@ class CertificationRule:
 def certify_ready(session: Session, rule: CertificationRule, *, now: datetime | None = None) -> int:
     """Mark every anchored checkpoint that meets ``rule`` as certified; returns how many."""
     query = select(Batch.seq, Batch.log_size).where(
-        Batch.status == "anchored", col(Batch.certified_at).is_(None),
-        col(Batch.log_size).is_not(None))
+        Batch.status == "anchored",
+        col(Batch.certified_at).is_(None),
+        col(Batch.log_size).is_not(None),
+    )
     if rule.cosignatures:
-        cosigned = (select(func.count()).select_from(Cosignature)
-                    .where(Cosignature.batch_seq == Batch.seq,
-                           col(Cosignature.witness).in_(rule.witnesses))
-                    .scalar_subquery())
+        cosigned = (
+            select(func.count())
+            .select_from(Cosignature)
+            .where(Cosignature.batch_seq == Batch.seq, col(Cosignature.witness).in_(rule.witnesses))
+            .scalar_subquery()
+        )
         query = query.where(cosigned >= rule.cosignatures)
     if rule.timestamps:
-        stamped = (select(func.count()).select_from(TimestampToken)
-                   .where(TimestampToken.batch_seq == Batch.seq,
-                          col(TimestampToken.authority).in_(rule.authorities))
-                   .scalar_subquery())
+        stamped = (
+            select(func.count())
+            .select_from(TimestampToken)
+            .where(
+                TimestampToken.batch_seq == Batch.seq,
+                col(TimestampToken.authority).in_(rule.authorities),
+            )
+            .scalar_subquery()
+        )
         query = query.where(stamped >= rule.timestamps)
     ready = [(seq, size) for seq, size in session.exec(query)]
     if ready:
-        session.execute(update(Batch).where(col(Batch.seq).in_([seq for seq, _ in ready]))
-                        .values(certified_at=now or datetime.now(UTC)))
+        session.execute(
+            update(Batch)
+            .where(col(Batch.seq).in_([seq for seq, _ in ready]))
+            .values(certified_at=now or datetime.now(UTC))
+        )
         session.commit()
         metrics.BATCHES_CERTIFIED.inc(len(ready))
         for seq, size in ready:
-            log.info("certified the checkpoint of batch %s (log size %s): its records have "
-                     "certificates", seq, size,
-                     extra=event("checkpoint_certified", batch_seq=seq, log_size=size))
+            log.info(
+                "certified the checkpoint of batch %s (log size %s): its records have certificates",
+                seq,
+                size,
+                extra=event("checkpoint_certified", batch_seq=seq, log_size=size),
+            )
     return len(ready)
 
 
 def certified_log_size(session: Session) -> int:
     """Records with a log index below this have a certificate (sizes only grow, so the newest
     certified checkpoint includes every earlier record)."""
-    return int(session.exec(select(func.max(Batch.log_size))
-                            .where(col(Batch.certified_at).is_not(None))).one() or 0)
+    return int(
+        session.exec(
+            select(func.max(Batch.log_size)).where(col(Batch.certified_at).is_not(None))
+        ).one()
+        or 0
+    )
 
 
 @dataclass(frozen=True)
@@ -153,27 +172,39 @@ class AnchoringBacklog:
 def anchoring_backlog(session: Session) -> AnchoringBacklog:
     """Indexed look-ups only (the oldest unbatched record, the oldest unanchored batch's first
     record, the oldest uncertified batch): cheap enough for every scrape."""
-    unbatched = session.exec(select(func.count()).select_from(Record)
-                             .where(col(Record.batch_seq).is_(None))).one()
-    in_sealed = session.exec(select(func.coalesce(func.sum(Batch.size), 0))
-                             .where(Batch.status != "anchored")).one()
+    unbatched = session.exec(
+        select(func.count()).select_from(Record).where(col(Record.batch_seq).is_(None))
+    ).one()
+    in_sealed = session.exec(
+        select(func.coalesce(func.sum(Batch.size), 0)).where(Batch.status != "anchored")
+    ).one()
     oldest: list[datetime] = []
     first_unbatched = session.exec(
-        select(Record.received_at).where(col(Record.batch_seq).is_(None))
-        .order_by(col(Record.seq)).limit(1)).first()
+        select(Record.received_at)
+        .where(col(Record.batch_seq).is_(None))
+        .order_by(col(Record.seq))
+        .limit(1)
+    ).first()
     if first_unbatched is not None:
         oldest.append(_aware(first_unbatched))
     first_unanchored_batch = session.exec(
-        select(func.min(Batch.seq)).where(Batch.status != "anchored")).one()
+        select(func.min(Batch.seq)).where(Batch.status != "anchored")
+    ).one()
     if first_unanchored_batch is not None:
         received = session.exec(
-            select(Record.received_at).where(Record.batch_seq == first_unanchored_batch)
-            .order_by(col(Record.seq)).limit(1)).first()
+            select(Record.received_at)
+            .where(Record.batch_seq == first_unanchored_batch)
+            .order_by(col(Record.seq))
+            .limit(1)
+        ).first()
         if received is not None:
             oldest.append(_aware(received))
     sealed_at = session.exec(
-        select(Batch.sealed_at).where(col(Batch.certified_at).is_(None))
-        .order_by(col(Batch.seq)).limit(1)).first()
+        select(Batch.sealed_at)
+        .where(col(Batch.certified_at).is_(None))
+        .order_by(col(Batch.seq))
+        .limit(1)
+    ).first()
     return AnchoringBacklog(
         records=int(unbatched) + int(in_sealed),
         oldest_received_at=min(oldest) if oldest else None,
@@ -250,7 +281,9 @@ class AnchoringWorker:
                 waited = datetime.now(UTC) - _aware(oldest)
                 if waited < self.interval:
                     pending = session.exec(
-                        select(func.count()).select_from(Record).where(col(Record.batch_seq).is_(None))
+                        select(func.count())
+                        .select_from(Record)
+                        .where(col(Record.batch_seq).is_(None))
                     ).one()
                     if pending < self.max_items:
                         return None
@@ -268,8 +301,12 @@ class AnchoringWorker:
                 return None
             appended = self._log.append(session, [bytes.fromhex(h) for _, h in rows])
             batch = Batch(
-                root=appended.root.hex(), size=len(rows), status="sealed",
-                sealed_at=datetime.now(UTC), log_start=appended.start, log_size=appended.size,
+                root=appended.root.hex(),
+                size=len(rows),
+                status="sealed",
+                sealed_at=datetime.now(UTC),
+                log_start=appended.start,
+                log_size=appended.size,
                 checkpoint=appended.checkpoint,
             )
             session.add(batch)
@@ -285,10 +322,20 @@ class AnchoringWorker:
             session.refresh(batch)
             metrics.BATCHES_SEALED.inc()
             metrics.RECORDS_SEALED.inc(batch.size)
-            log.info("sealed batch %s: %d records, log size %d, root %s",
-                     batch.seq, batch.size, appended.size, batch.root,
-                     extra=event("batch_sealed", batch_seq=batch.seq, records=batch.size,
-                                 log_size=appended.size, root=batch.root))
+            log.info(
+                "sealed batch %s: %d records, log size %d, root %s",
+                batch.seq,
+                batch.size,
+                appended.size,
+                batch.root,
+                extra=event(
+                    "batch_sealed",
+                    batch_seq=batch.seq,
+                    records=batch.size,
+                    log_size=appended.size,
+                    root=batch.root,
+                ),
+            )
             return batch
 
     def anchor_sealed(self) -> int:
@@ -328,11 +375,19 @@ class AnchoringWorker:
                 metrics.BATCHES_ANCHORED.inc()
                 log.info(
                     "anchored batch %s (log size %s) as chain batch %s in block %s (tx %s)",
-                    batch.seq, batch.log_size, receipt.batch_id, receipt.block_number,
+                    batch.seq,
+                    batch.log_size,
+                    receipt.batch_id,
+                    receipt.block_number,
                     receipt.tx_hash,
-                    extra=event("batch_anchored", batch_seq=batch.seq, log_size=batch.log_size,
-                                chain_batch_id=receipt.batch_id,
-                                block_number=receipt.block_number, tx_hash=receipt.tx_hash),
+                    extra=event(
+                        "batch_anchored",
+                        batch_seq=batch.seq,
+                        log_size=batch.log_size,
+                        chain_batch_id=receipt.batch_id,
+                        block_number=receipt.block_number,
+                        tx_hash=receipt.tx_hash,
+                    ),
                 )
         return done
 
@@ -351,12 +406,16 @@ class AnchoringWorker:
             raise LogBehindChain(
                 f"the registry's latest checkpoint has {size} entries but this database's log "
                 f"only {ours}: entries anchored on chain are missing here (restored from an older "
-                "backup?). Anchoring stopped; run `notary reconcile`", code="log_behind_chain")
+                "backup?). Anchoring stopped; run `notary reconcile`",
+                code="log_behind_chain",
+            )
         if tree_root(session, size) != root:
             raise LogBehindChain(
                 f"the registry's checkpoint at {size} entries has root {root.hex()}, this log's "
                 f"root at that size is {tree_root(session, size).hex()}: the log forked. "
-                "Anchoring stopped; run `notary reconcile`", code="log_forked")
+                "Anchoring stopped; run `notary reconcile`",
+                code="log_forked",
+            )
 
     def run_once(self, *, force: bool = False) -> int:
         """Seal what is due, anchor every sealed batch, certify what is ready."""
@@ -395,10 +454,17 @@ class AnchoringWorker:
                         self.state.last_error_is_chain = _is_chain_failure(exc)
                     failed_rounds += 1
                     metrics.ANCHORING_FAILURES.labels(type(exc).__name__).inc()
-                    log.warning("anchoring failed (retrying in %.1fs): %s", backoff, exc,
-                                extra=event("anchoring_retry", backoff_seconds=backoff,
-                                            consecutive_failures=failed_rounds,
-                                            error_type=type(exc).__name__))
+                    log.warning(
+                        "anchoring failed (retrying in %.1fs): %s",
+                        backoff,
+                        exc,
+                        extra=event(
+                            "anchoring_retry",
+                            backoff_seconds=backoff,
+                            consecutive_failures=failed_rounds,
+                            error_type=type(exc).__name__,
+                        ),
+                    )
                     self._backing_off = True
                     self._pause(stop, backoff)
                     self._backing_off = False
@@ -412,8 +478,11 @@ class AnchoringWorker:
 
     def _after_round(self, anchored: int, failed_rounds: int) -> None:
         if failed_rounds:
-            log.info("anchoring works again after %d failed round(s)", failed_rounds,
-                     extra=event("anchoring_recovered", failed_rounds=failed_rounds))
+            log.info(
+                "anchoring works again after %d failed round(s)",
+                failed_rounds,
+                extra=event("anchoring_recovered", failed_rounds=failed_rounds),
+            )
         with self.state.lock:
             if anchored:
                 self.state.last_anchor_at = datetime.now(UTC)
@@ -446,4 +515,3 @@ def _is_chain_failure(exc: BaseException) -> bool:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-

@@ -123,11 +123,16 @@ class WitnessSubmitter:
             pending = session.exec(
                 # >=: a witness that reported (409) a size we hold no cosignature for gets
                 # that same checkpoint again and cosigns it (tlog-witness allows old == size).
-                select(Batch).where(col(Batch.log_size).is_not(None),
-                                    col(Batch.log_size) >= self._known_size,
-                                    ~col(Batch.seq).in_(select(Cosignature.batch_seq)
-                                                        .where(Cosignature.witness == self.name)))
-                .order_by(col(Batch.log_size)).limit(ROUND_LIMIT)
+                select(Batch)
+                .where(
+                    col(Batch.log_size).is_not(None),
+                    col(Batch.log_size) >= self._known_size,
+                    ~col(Batch.seq).in_(
+                        select(Cosignature.batch_seq).where(Cosignature.witness == self.name)
+                    ),
+                )
+                .order_by(col(Batch.log_size))
+                .limit(ROUND_LIMIT)
             ).all()
             done = 0
             for batch in pending:
@@ -137,8 +142,11 @@ class WitnessSubmitter:
 
     def _cosigned_size(self, session: Session) -> int:
         size = session.exec(
-            select(Batch.log_size).join(Cosignature, col(Cosignature.batch_seq) == Batch.seq)
-            .where(Cosignature.witness == self.name).order_by(col(Batch.log_size).desc()).limit(1)
+            select(Batch.log_size)
+            .join(Cosignature, col(Cosignature.batch_seq) == Batch.seq)
+            .where(Cosignature.witness == self.name)
+            .order_by(col(Batch.log_size).desc())
+            .limit(1)
         ).first()
         return int(size or 0)
 
@@ -154,33 +162,43 @@ class WitnessSubmitter:
                     raise WitnessRefused(
                         f"witness {self.name} holds our log at size {old}, a checkpoint this "
                         "database never made: the log has FORKED, or the database was restored "
-                        "from an older state (see docs/trust.md)")
+                        "from an older state (see docs/trust.md)"
+                    )
                 return
             proof = consistency_proof(session, old, batch.log_size) if old else []
-            body = (f"old {old}\n" + "".join(base64.b64encode(h).decode() + "\n" for h in proof)
-                    + "\n" + batch.checkpoint)
+            body = (
+                f"old {old}\n"
+                + "".join(base64.b64encode(h).decode() + "\n" for h in proof)
+                + "\n"
+                + batch.checkpoint
+            )
             started = time.perf_counter()
             try:
                 response = self._client.post(self._endpoint, content=body.encode("utf-8"))
             except httpx.HTTPError as exc:
-                raise DependencyUnavailable(f"witness {self.name} at {redact_url(self.state.url)} "
-                                            f"is unreachable: {type(exc).__name__}: {exc}") from exc
+                raise DependencyUnavailable(
+                    f"witness {self.name} at {redact_url(self.state.url)} "
+                    f"is unreachable: {type(exc).__name__}: {exc}"
+                ) from exc
             finally:
                 metrics.WITNESS_REQUEST_DURATION.labels(self.name).observe(
-                    time.perf_counter() - started)
+                    time.perf_counter() - started
+                )
             text = response.text[:MAX_RESPONSE_BYTES]
             if response.status_code == 200:
                 self._store(session, batch, text)
                 self._known_size = batch.log_size
                 self.state.ok(batch.log_size)
                 return
-            if (response.status_code == 409
-                    and response.headers.get("content-type", "").startswith("text/x.tlog.size")):
+            if response.status_code == 409 and response.headers.get("content-type", "").startswith(
+                "text/x.tlog.size"
+            ):
                 try:
                     self._known_size = int(text.strip())
                 except ValueError:
-                    raise WitnessRefused(f"witness {self.name} answered 409 with a malformed "
-                                         f"size {text[:40]!r}") from None
+                    raise WitnessRefused(
+                        f"witness {self.name} answered 409 with a malformed size {text[:40]!r}"
+                    ) from None
                 if self._known_size == old:
                     raise WitnessRefused(f"witness {self.name} holds size {old} yet refused it")
                 continue
@@ -193,12 +211,14 @@ class WitnessSubmitter:
             403: "it does not trust our log key (register the log's vkey with the witness)",
             404: "it does not know our log's origin (register the log with the witness)",
             409: "it holds another tree of the same size: the log has FORKED, or our database "
-                 "was restored from an older state",
+            "was restored from an older state",
             422: f"our consistency proof from size {old} does not verify against what it saw: "
-                 "the log has FORKED, or our database was restored from an older state",
+            "the log has FORKED, or our database was restored from an older state",
         }.get(status, "unexpected status")
-        return (f"witness {self.name} refused checkpoint {size} with {status}: {meaning} "
-                f"({text.strip()[:200]!r})")
+        return (
+            f"witness {self.name} refused checkpoint {size} with {status}: {meaning} "
+            f"({text.strip()[:200]!r})"
+        )
 
     def _store(self, session: Session, batch: Batch, response: str) -> None:
         try:
@@ -213,24 +233,42 @@ class WitnessSubmitter:
                 continue  # other keys the witness holds: ignored, as tlog-witness says
             stamp = self.verifier.verify(text, sig)
             if stamp is None:
-                raise WitnessRefused(f"witness {self.name}'s cosignature on checkpoint "
-                                     f"{batch.log_size} does not verify with its configured key")
-            session.add(Cosignature(batch_seq=batch.seq or 0, witness=self.name, timestamp=stamp,
-                                    signature_line=sig.line(), received_at=datetime.now(UTC)))
+                raise WitnessRefused(
+                    f"witness {self.name}'s cosignature on checkpoint "
+                    f"{batch.log_size} does not verify with its configured key"
+                )
+            session.add(
+                Cosignature(
+                    batch_seq=batch.seq or 0,
+                    witness=self.name,
+                    timestamp=stamp,
+                    signature_line=sig.line(),
+                    received_at=datetime.now(UTC),
+                )
+            )
             try:
                 session.commit()
             except IntegrityError:
                 session.rollback()  # stored already by an earlier round that crashed after it
             return
-        raise WitnessRefused(f"witness {self.name} answered without a cosignature by its "
-                             f"configured key ({self.verifier.name})")
+        raise WitnessRefused(
+            f"witness {self.name} answered without a cosignature by its "
+            f"configured key ({self.verifier.name})"
+        )
 
 
 class TimestampRequester:
     """Asks one RFC 3161 TSA for a token over each checkpoint, and keeps it."""
 
-    def __init__(self, engine: Engine, *, url: str, client: httpx.Client,
-                 roots: Sequence[x509.Certificate] = (), timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        url: str,
+        client: httpx.Client,
+        roots: Sequence[x509.Certificate] = (),
+        timeout: float = 10.0,
+    ) -> None:
         self._engine = engine
         self.url = url
         self._client = client
@@ -242,13 +280,19 @@ class TimestampRequester:
     def run_once(self) -> int:
         with Session(self._engine) as session:
             if self._stamped_size is None:  # checkpoints are stamped in order: start after the last
-                self._stamped_size = int(session.exec(
-                    select(func.max(Batch.log_size))
-                    .join(TimestampToken, col(TimestampToken.batch_seq) == Batch.seq)
-                    .where(TimestampToken.authority == self.url)).one() or 0)
+                self._stamped_size = int(
+                    session.exec(
+                        select(func.max(Batch.log_size))
+                        .join(TimestampToken, col(TimestampToken.batch_seq) == Batch.seq)
+                        .where(TimestampToken.authority == self.url)
+                    ).one()
+                    or 0
+                )
             pending = session.exec(
-                select(Batch).where(col(Batch.log_size) > self._stamped_size)
-                .order_by(col(Batch.log_size)).limit(ROUND_LIMIT)
+                select(Batch)
+                .where(col(Batch.log_size) > self._stamped_size)
+                .order_by(col(Batch.log_size))
+                .limit(ROUND_LIMIT)
             ).all()
             for batch in pending:
                 assert batch.checkpoint is not None and batch.log_size is not None
@@ -256,16 +300,22 @@ class TimestampRequester:
                 started = time.perf_counter()
                 try:
                     try:
-                        token = request_token(self.url, digest, timeout=self._timeout,
-                                              client=self._client)
+                        token = request_token(
+                            self.url, digest, timeout=self._timeout, client=self._client
+                        )
                     finally:
                         metrics.TSA_REQUEST_DURATION.labels(self.state.name).observe(
-                            time.perf_counter() - started)
-                    info = (verify_token(token, digest=digest, trusted_roots=self._roots)
-                            if self._roots else read_token(token))
+                            time.perf_counter() - started
+                        )
+                    info = (
+                        verify_token(token, digest=digest, trusted_roots=self._roots)
+                        if self._roots
+                        else read_token(token)
+                    )
                 except (TimestampError, FormatError) as exc:
                     raise DependencyUnavailable(
-                        f"time-stamp authority {redact_url(self.url)}: {exc}") from exc
+                        f"time-stamp authority {redact_url(self.url)}: {exc}"
+                    ) from exc
                 session.add(
                     TimestampToken(
                         batch_seq=batch.seq or 0,
@@ -287,8 +337,13 @@ class TimestampRequester:
 class AttestationLoop:
     """Runs one endpoint's ``run_once`` in its own thread while this process leads."""
 
-    def __init__(self, endpoint: WitnessSubmitter | TimestampRequester, *,
-                 poll_seconds: float = 0.25, max_backoff_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        endpoint: WitnessSubmitter | TimestampRequester,
+        *,
+        poll_seconds: float = 0.25,
+        max_backoff_seconds: float = 10.0,
+    ) -> None:
         self.endpoint = endpoint
         self._poll = poll_seconds
         self._max_backoff = max_backoff_seconds
@@ -311,13 +366,22 @@ class AttestationLoop:
                 state.failed(f"{type(exc).__name__}: {exc}")
                 refused = isinstance(exc, WitnessRefused)
                 metrics.attestation_failed(self._kind, state.name, refused=refused)
-                log.warning("%s %s failed (retrying in %.1fs): %s", state.kind, state.name,
-                            backoff, exc,
-                            extra=event(f"{self._kind}_down", **{self._kind: state.name},
-                                        reason=("refused" if refused else "unreachable")
-                                        if self._kind == "witness" else "failed",
-                                        consecutive_failures=state.consecutive_failures,
-                                        backoff_seconds=backoff))
+                log.warning(
+                    "%s %s failed (retrying in %.1fs): %s",
+                    state.kind,
+                    state.name,
+                    backoff,
+                    exc,
+                    extra=event(
+                        f"{self._kind}_down",
+                        **{self._kind: state.name},
+                        reason=("refused" if refused else "unreachable")
+                        if self._kind == "witness"
+                        else "failed",
+                        consecutive_failures=state.consecutive_failures,
+                        backoff_seconds=backoff,
+                    ),
+                )
                 stop.wait(backoff)
                 continue
             with state.lock:
@@ -325,10 +389,17 @@ class AttestationLoop:
             if healthy:
                 metrics.attestation_succeeded(self._kind, state.name)
                 if down:
-                    log.info("%s %s attests again (log size %d)", state.kind, state.name,
-                             state.attested_size,
-                             extra=event(f"{self._kind}_recovered", **{self._kind: state.name},
-                                         attested_size=state.attested_size))
+                    log.info(
+                        "%s %s attests again (log size %d)",
+                        state.kind,
+                        state.name,
+                        state.attested_size,
+                        extra=event(
+                            f"{self._kind}_recovered",
+                            **{self._kind: state.name},
+                            attested_size=state.attested_size,
+                        ),
+                    )
                 down = False
             backoff = 0.0
             stop.wait(self._poll)

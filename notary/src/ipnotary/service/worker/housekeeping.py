@@ -23,8 +23,12 @@ HOUSEKEEPING_PERIOD = 60.0
 """Seconds between rounds: an expired entry is erased within a minute of its period's end."""
 
 
-def housekeep(engine: Engine, stop: threading.Event, is_leader: Callable[[], bool],
-              period: float = HOUSEKEEPING_PERIOD) -> None:
+def housekeep(
+    engine: Engine,
+    stop: threading.Event,
+    is_leader: Callable[[], bool],
+    period: float = HOUSEKEEPING_PERIOD,
+) -> None:
     """Run the duties every ``period`` seconds while this process leads, until ``stop``."""
     while not stop.wait(period):
         if not is_leader():

@@ -69,8 +69,11 @@ class FileLeaderLock:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
-        log.info("this process is now the anchoring leader (lock file %s)", self._path,
-                 extra=event("leader_acquired", lock="file"))
+        log.info(
+            "this process is now the anchoring leader (lock file %s)",
+            self._path,
+            extra=event("leader_acquired", lock="file"),
+        )
         return True
 
     def release(self) -> None:
@@ -96,9 +99,12 @@ class PostgresLeaderLock:
                 self._conn.commit()
                 return True
             except SQLAlchemyError as exc:
-                log.warning("no longer the anchoring leader: lost the database connection that "
-                            "held the lock (%s)", type(exc).__name__,
-                            extra=event("leader_lost", lock="postgresql"))
+                log.warning(
+                    "no longer the anchoring leader: lost the database connection that "
+                    "held the lock (%s)",
+                    type(exc).__name__,
+                    extra=event("leader_lost", lock="postgresql"),
+                )
                 self._drop()
         conn: Connection | None = None
         try:
@@ -106,15 +112,21 @@ class PostgresLeaderLock:
             got = conn.execute(_ACQUIRE, {"id": _ANCHOR_LOCK_ID}).one()[-1]
             conn.commit()
         except SQLAlchemyError as exc:
-            log.warning("could not ask for the anchoring lock: %s", exc,
-                        extra=event("leader_lock_unavailable"))
+            log.warning(
+                "could not ask for the anchoring lock: %s",
+                exc,
+                extra=event("leader_lock_unavailable"),
+            )
             if conn is not None:
                 conn.invalidate()
             return False
         if got:
             self._conn = conn
-            log.info("this process is now the anchoring leader (PostgreSQL advisory lock %#x)",
-                     _ANCHOR_LOCK_ID, extra=event("leader_acquired", lock="postgresql"))
+            log.info(
+                "this process is now the anchoring leader (PostgreSQL advisory lock %#x)",
+                _ANCHOR_LOCK_ID,
+                extra=event("leader_acquired", lock="postgresql"),
+            )
             return True
         conn.close()
         return False

@@ -114,8 +114,11 @@ def add_record_routes(
             cursor: Annotated[str | None, Query(max_length=32, pattern=r"^\d+$")] = None,
         ) -> RecordPage:
             rows = svc.list_owned_records(
-                session, owner=principal, kind=kind.value,
-                after_seq=int(cursor) if cursor else None, limit=limit + 1,
+                session,
+                owner=principal,
+                kind=kind.value,
+                after_seq=int(cursor) if cursor else None,
+                limit=limit + 1,
             )
             more = len(rows) > limit
             rows = rows[:limit]
@@ -130,9 +133,12 @@ def add_record_routes(
         return record_view(session, visible(session, record_id, principal))
 
     # response_class=Response: the document names the media type served, not application/json.
-    @router.get("/{record_id}/receipt", summary=f"The signed receipt of a {noun}",
-                response_class=Response,
-                responses={200: {"content": {RECEIPT_MEDIA_TYPE: {"schema": {"type": "object"}}}}})
+    @router.get(
+        "/{record_id}/receipt",
+        summary=f"The signed receipt of a {noun}",
+        response_class=Response,
+        responses={200: {"content": {RECEIPT_MEDIA_TYPE: {"schema": {"type": "object"}}}}},
+    )
     def get_receipt(
         record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
     ) -> Response:
@@ -143,10 +149,12 @@ def add_record_routes(
         "/{record_id}/certificate",
         summary=f"The certificate of an anchored {noun}",
         description="409 `not_anchored_yet` until the record's checkpoint is anchored, cosigned "
-                    "by the witness quorum and time-stamped (a few seconds).",
+        "by the witness quorum and time-stamped (a few seconds).",
         response_class=Response,
-        responses={200: {"content": {CERTIFICATE_MEDIA_TYPE: {"schema": {"type": "object"}}}},
-                   409: {"description": "not anchored yet"}},
+        responses={
+            200: {"content": {CERTIFICATE_MEDIA_TYPE: {"schema": {"type": "object"}}}},
+            409: {"description": "not anchored yet"},
+        },
     )
     def get_certificate(
         record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
@@ -164,8 +172,10 @@ def add_record_routes(
     ) -> StreamingResponse:
         record = visible(session, record_id, principal)
         if record.content_cid is None:
-            raise NotFound("this record was submitted by digest only; we hold no content for it",
-                           code="no_content")
+            raise NotFound(
+                "this record was submitted by digest only; we hold no content for it",
+                code="no_content",
+            )
         size = runtime.content_store.size(record.content_cid)
         body = svc.body_of(record)
         content = body.get("content") or body.get("ciphertext") or {}

@@ -61,9 +61,14 @@ class ClaimFields(BaseModel):
 class ClaimRequest(ClaimFields):
     """The documented shape of ``POST /v1/claims/check``."""
 
-    certificates: Annotated[list[dict[str, Any]], Field(
-        min_length=1, max_length=MAX_CERTIFICATES,
-        description="certificates as issued: each at most 256 KiB, nesting 32, no key twice")]
+    certificates: Annotated[
+        list[dict[str, Any]],
+        Field(
+            min_length=1,
+            max_length=MAX_CERTIFICATES,
+            description="certificates as issued: each at most 256 KiB, nesting 32, no key twice",
+        ),
+    ]
 
 
 class FindingOut(BaseModel):
@@ -92,8 +97,9 @@ def _certificates(raw: str | None) -> list[dict[str, Any]]:
     if not items:
         raise _invalid(("certificates",), "too_short", "List should have at least 1 item")
     if len(items) > MAX_CERTIFICATES:
-        raise _invalid(("certificates",), "too_long",
-                       f"List should have at most {MAX_CERTIFICATES} items")
+        raise _invalid(
+            ("certificates",), "too_long", f"List should have at most {MAX_CERTIFICATES} items"
+        )
     certificates = []
     for i, item in enumerate(items):
         # FormatError (a key twice, too deep, too large, not JSON): 422 malformed_document
@@ -104,8 +110,9 @@ def _certificates(raw: str | None) -> list[dict[str, Any]]:
     return certificates
 
 
-def _check(runtime: Runtime, certificates: list[dict[str, Any]], fields: ClaimFields,
-           redact: Redactor) -> ClaimResponse:
+def _check(
+    runtime: Runtime, certificates: list[dict[str, Any]], fields: ClaimFields, redact: Redactor
+) -> ClaimResponse:
     verdict = check_infringement_claim(
         Complaint(
             certificates=certificates,
@@ -119,8 +126,15 @@ def _check(runtime: Runtime, certificates: list[dict[str, Any]], fields: ClaimFi
     return ClaimResponse(
         verdict=verdict.verdict,
         summary=redact(verdict.summary()),
-        findings=[FindingOut(check=f.check, outcome=f.outcome.value, detail=redact(f.detail),
-                             record_id=f.record_id) for f in verdict.findings],
+        findings=[
+            FindingOut(
+                check=f.check,
+                outcome=f.outcome.value,
+                detail=redact(f.detail),
+                record_id=f.record_id,
+            )
+            for f in verdict.findings
+        ],
     )
 
 
@@ -129,8 +143,8 @@ def _check(runtime: Runtime, certificates: list[dict[str, Any]], fields: ClaimFi
     response_model=ClaimResponse,
     summary="Check an infringement complaint",
     description=f"Up to {MAX_CERTIFICATES} certificates, each read by the SDK's parser: one over "
-                "256 KiB, nested deeper than 32 or with a key twice is a 422 "
-                "`malformed_document` naming it.",
+    "256 KiB, nested deeper than 32 or with a key twice is a 422 "
+    "`malformed_document` naming it.",
     openapi_extra={"requestBody": {"required": True, "content": json_body_doc(ClaimRequest)}},
 )
 async def check(request: Request, runtime: RuntimeDep, _: CurrentPrincipal) -> ClaimResponse:

@@ -30,7 +30,6 @@ Authority = Annotated[Principal, Depends(require_roles(Role.credit_authority))]
 RepairId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,8 +77,9 @@ def _repair_out(r: CreditRepair) -> RepairOut:
     "and only the anchored commitments remain. An entry whose publicity period has already "
     "ended is refused (422): it would count at no time.",
 )
-def record(details: CreditEntryDetails, runtime: RuntimeDep, session: SessionDep,
-           authority: Authority) -> JSONResponse:
+def record(
+    details: CreditEntryDetails, runtime: RuntimeDep, session: SessionDep, authority: Authority
+) -> JSONResponse:
     stored, opening = svc.record_entry(session, authority=authority, details=details)
     body = submission_result(runtime, stored).model_dump(mode="json")
     body["opening"] = {
@@ -102,8 +102,11 @@ def record(details: CreditEntryDetails, runtime: RuntimeDep, session: SessionDep
 def apply(
     entry_id: str, application: RepairApplication, session: SessionDep, principal: CurrentPrincipal
 ) -> RepairOut:
-    return _repair_out(svc.apply_for_repair(session, applicant=principal, entry_id=entry_id,
-                                            application=application))
+    return _repair_out(
+        svc.apply_for_repair(
+            session, applicant=principal, entry_id=entry_id, application=application
+        )
+    )
 
 
 @router.get(
@@ -119,17 +122,30 @@ def list_repairs(
     return [_repair_out(r) for r in svc.list_repairs(session, authority=authority, decision=status)]
 
 
-@router.get("/repairs/{repair_id}", response_model=RepairOut,
-            summary="One repair application and its decision (its applicant or deciding authority)")
+@router.get(
+    "/repairs/{repair_id}",
+    response_model=RepairOut,
+    summary="One repair application and its decision (its applicant or deciding authority)",
+)
 def get_repair(repair_id: RepairId, session: SessionDep, principal: CurrentPrincipal) -> RepairOut:
     return _repair_out(svc.repair_for(session, reader=principal, repair_id=repair_id))
 
 
 @router.post("/repairs/{repair_id}/decision", summary="Decide a repair application (the authority)")
-def decide(repair_id: RepairId, body: DecisionIn, runtime: RuntimeDep, session: SessionDep,
-           authority: Authority) -> dict[str, Any]:
-    repair, stored = svc.decide_repair(session, authority=authority, repair_id=repair_id,
-                                       decision=body.decision, reason=body.reason)
+def decide(
+    repair_id: RepairId,
+    body: DecisionIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    authority: Authority,
+) -> dict[str, Any]:
+    repair, stored = svc.decide_repair(
+        session,
+        authority=authority,
+        repair_id=repair_id,
+        decision=body.decision,
+        reason=body.reason,
+    )
     out: dict[str, Any] = {"repair": _repair_out(repair).model_dump(mode="json")}
     if stored is not None:
         out["repair_record"] = submission_result(runtime, stored).model_dump(mode="json")
@@ -147,9 +163,12 @@ def decide(repair_id: RepairId, body: DecisionIn, runtime: RuntimeDep, session: 
     "once (a minute ahead at most; further is 422).",
     responses={425: TOO_EARLY},
 )
-def status(runtime: RuntimeDep, session: SessionDep,
-           subject: Annotated[str, Query(max_length=120)],
-           as_of: datetime | None = None) -> Any:
+def status(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    subject: Annotated[str, Query(max_length=120)],
+    as_of: datetime | None = None,
+) -> Any:
     key = parse_subject_key(subject)
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)

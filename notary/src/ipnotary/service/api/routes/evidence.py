@@ -39,12 +39,20 @@ MAX_DIGEST_JSON_BYTES = 64 * 1024
 
 
 def _evidence_body(
-    record_id: str, received_at: datetime, *, principal: Principal, content: ContentFingerprint,
+    record_id: str,
+    received_at: datetime,
+    *,
+    principal: Principal,
+    content: ContentFingerprint,
     metadata: EvidenceMetadata,
 ) -> dict[str, Any]:
     return build_evidence_record(
-        record_id=record_id, holder_id=principal.id, holder_name=principal.name,
-        content=content, metadata=metadata, received_at=received_at,
+        record_id=record_id,
+        holder_id=principal.id,
+        holder_name=principal.name,
+        content=content,
+        metadata=metadata,
+        received_at=received_at,
     )
 
 
@@ -120,9 +128,7 @@ def _metadata_from_form(fields: dict[str, list[str]]) -> EvidenceMetadata:
     },
     responses={200: {"model": SubmissionResult, "description": "already recorded"}},
 )
-async def submit_evidence(
-    request: Request, runtime: RuntimeDep, principal: Submitter
-) -> Response:
+async def submit_evidence(request: Request, runtime: RuntimeDep, principal: Submitter) -> Response:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
         raw = await read_body(request, max_bytes=MAX_DIGEST_JSON_BYTES)
@@ -164,7 +170,7 @@ async def submit_evidence(
     response_model=list[SubmissionResult],
     summary="Preserve many digests in one request",
     description="Up to `max_digests_per_request` (default 1,000) digest submissions, accepted in "
-                "one "
+    "one "
     "transaction; one receipt each, in request order.",
 )
 def submit_digests(
@@ -178,7 +184,8 @@ def submit_digests(
         if sub.cid or sub.cid_v1:
             raise InvalidInput("a digest submission cannot name a CID: we store no content for it")
         build = functools.partial(
-            _evidence_body, principal=principal,
+            _evidence_body,
+            principal=principal,
             content=ContentFingerprint(size=sub.size, sha256=sub.sha256, sm3=sub.sm3),
             metadata=sub.metadata,
         )

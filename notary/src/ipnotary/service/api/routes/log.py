@@ -38,13 +38,20 @@ def _checkpoint_response(note: str) -> Response:
 def latest_checkpoint(session: SessionDep) -> Response:
     """The newest checkpoint certificates can be built on (anchored, cosigned by the quorum),
     with its cosignatures; the newest signed one while none is certified yet."""
-    batch = session.exec(
-        select(Batch).where(col(Batch.certified_at).is_not(None))
-        .order_by(col(Batch.log_size).desc()).limit(1)
-    ).first() or session.exec(
-        select(Batch).where(col(Batch.log_size).is_not(None))
-        .order_by(col(Batch.log_size).desc()).limit(1)
-    ).first()
+    batch = (
+        session.exec(
+            select(Batch)
+            .where(col(Batch.certified_at).is_not(None))
+            .order_by(col(Batch.log_size).desc())
+            .limit(1)
+        ).first()
+        or session.exec(
+            select(Batch)
+            .where(col(Batch.log_size).is_not(None))
+            .order_by(col(Batch.log_size).desc())
+            .limit(1)
+        ).first()
+    )
     if batch is None:
         raise NotFound("the log is empty: no checkpoint yet", code="log_empty")
     return _checkpoint_response(tlog.cosigned_checkpoint(session, batch))
@@ -52,8 +59,11 @@ def latest_checkpoint(session: SessionDep) -> Response:
 
 @router.get("/log/tile/entries/{path:path}", summary="Entry bundles: not served", status_code=404)
 def entries(path: str) -> Response:
-    raise NotFound("entry bundles are not served: the entries are records private to their "
-                   "holders; the level 0 tiles hold their leaf hashes", code="no_tile")
+    raise NotFound(
+        "entry bundles are not served: the entries are records private to their "
+        "holders; the level 0 tiles hold their leaf hashes",
+        code="no_tile",
+    )
 
 
 @router.get("/log/tile/{level}/{path:path}", summary="A tile of the log (C2SP tlog-tiles)")
@@ -72,8 +82,11 @@ def tile(session: SessionDep, level: Annotated[int, Path(ge=0, le=63)], path: st
     if len(data) < width * 32:
         raise NotFound(f"tile {level}/{path} does not exist (yet)", code="no_tile")
     # A full tile never changes; a partial tile of a given width never changes either.
-    return Response(data[: width * 32], media_type="application/octet-stream",
-                    headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    return Response(
+        data[: width * 32],
+        media_type="application/octet-stream",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )
 
 
 @router.get("/v1/log/checkpoints/{size}", summary="The checkpoint of the log at a size, cosigned")

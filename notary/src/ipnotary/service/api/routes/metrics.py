@@ -58,38 +58,48 @@ class DeploymentState(Collector):
             "Cosignatures a checkpoint needs (NOTARY_REQUIRED_COSIGNATURES)",
             value=settings.required_cosignatures,
         )
-        yield GaugeMetricFamily("notary_tsa_quorum", "Time-stamps a checkpoint needs "
-                                "(NOTARY_REQUIRED_TIMESTAMPS)", value=settings.required_timestamps)
+        yield GaugeMetricFamily(
+            "notary_tsa_quorum",
+            "Time-stamps a checkpoint needs (NOTARY_REQUIRED_TIMESTAMPS)",
+            value=settings.required_timestamps,
+        )
         try:
             with Session(self._runtime.engine) as session:
                 backlog = anchoring_backlog(session)
                 size, certified = log_size(session), certified_log_size(session)
         except Exception as exc:  # noqa: BLE001 - the scrape still reports the process's numbers
             log.warning("metrics: cannot read the database: %s", type(exc).__name__)
-            yield GaugeMetricFamily("notary_database_up", "1 if this scrape could read the "
-                                    "database", value=0)
+            yield GaugeMetricFamily(
+                "notary_database_up", "1 if this scrape could read the database", value=0
+            )
             return
         now = datetime.now(UTC)
-        yield GaugeMetricFamily("notary_database_up", "1 if this scrape could read the database",
-                                value=1)
+        yield GaugeMetricFamily(
+            "notary_database_up", "1 if this scrape could read the database", value=1
+        )
         yield GaugeMetricFamily(
             "notary_anchoring_backlog_records",
             "Receipted records not anchored yet (waiting for a batch, or in a sealed batch not "
-            "yet on the chain)", value=backlog.records)
+            "yet on the chain)",
+            value=backlog.records,
+        )
         yield GaugeMetricFamily(
             "notary_anchoring_oldest_pending_age_seconds",
             "Age of the oldest receipted record not anchored yet (0 when there is none)",
-            value=_age(backlog.oldest_received_at, now))
+            value=_age(backlog.oldest_received_at, now),
+        )
         yield GaugeMetricFamily(
             "notary_certification_oldest_pending_age_seconds",
             "Age of the oldest sealed checkpoint without its certificate yet (waiting for the "
             "chain, the witness quorum or the TSA quorum; 0 when there is none)",
-            value=_age(backlog.oldest_uncertified_sealed_at, now))
+            value=_age(backlog.oldest_uncertified_sealed_at, now),
+        )
         yield GaugeMetricFamily("notary_log_size", "Records in the transparency log", value=size)
         yield GaugeMetricFamily(
             "notary_log_certified_size",
             "Records in the log whose checkpoint is certified (they have certificates)",
-            value=certified)
+            value=certified,
+        )
 
 
 def _allowed_address(runtime: Runtime, request: Request) -> bool:
@@ -106,7 +116,8 @@ def _allowed_address(runtime: Runtime, request: Request) -> bool:
 def _check_admin(runtime: Runtime, api_key: str | None) -> None:
     if not api_key:
         raise AuthenticationRequired(
-            "/metrics needs an admin's API key, or a client address in NOTARY_METRICS_ALLOW_FROM")
+            "/metrics needs an admin's API key, or a client address in NOTARY_METRICS_ALLOW_FROM"
+        )
     principal = runtime.principals.authenticate(api_key)
     if principal.role != Role.admin.value:
         raise PermissionDenied(f"role {principal.role!r} may not read /metrics; it needs: admin")
@@ -116,11 +127,13 @@ def _check_admin(runtime: Runtime, api_key: str | None) -> None:
     "/metrics",
     summary="Prometheus metrics (admin key, or an address in NOTARY_METRICS_ALLOW_FROM)",
     description="The text exposition format. Metric names and the alerts to set on them: "
-                "docs/deployment.md, *Logs, metrics and alerts*.",
+    "docs/deployment.md, *Logs, metrics and alerts*.",
     response_class=Response,
-    responses={200: {"content": {metrics.CONTENT_TYPE: {"schema": {"type": "string"}}}},
-               401: {"description": "no API key, or an unknown, revoked or expired one"},
-               403: {"description": "an API key of another role than admin"}},
+    responses={
+        200: {"content": {metrics.CONTENT_TYPE: {"schema": {"type": "string"}}}},
+        401: {"description": "no API key, or an unknown, revoked or expired one"},
+        403: {"description": "an API key of another role than admin"},
+    },
 )
 async def get_metrics(request: Request, runtime: RuntimeDep) -> Response:
     if not _allowed_address(runtime, request):

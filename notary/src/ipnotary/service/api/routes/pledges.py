@@ -29,10 +29,16 @@ events = APIRouter(prefix=RecordKind.pledge_event.api_path, tags=["pledges"])
 Registrar = Annotated[Principal, Depends(require_roles(Role.pledge_registrar))]
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]{8,200}$",
-    description="required: 8 to 200 visible ASCII characters, new for each pledge; a retry with "
-                "the same key and body answers with the first registration")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        pattern=r"^[\x21-\x7e]{8,200}$",
+        description="required: 8 to 200 visible ASCII characters, new for each pledge; "
+        "a retry with the same key and body answers with the first registration",
+    ),
+]
 
 
 class PledgeCreate(BaseModel):
@@ -91,11 +97,17 @@ class ConsentRequest(BaseModel):
 def _view(row: Pledge) -> dict[str, Any]:
     versions = json.loads(row.terms)
     return {
-        "pledge_id": row.pledge_id, "chain_id": row.chain_id, "contract": row.contract,
-        "asset": json.loads(row.asset), "terms": versions[-1], "amendments": len(versions) - 1,
-        "status": row.status, "registered_at": row.registered_at.isoformat(),
+        "pledge_id": row.pledge_id,
+        "chain_id": row.chain_id,
+        "contract": row.contract,
+        "asset": json.loads(row.asset),
+        "terms": versions[-1],
+        "amendments": len(versions) - 1,
+        "status": row.status,
+        "registered_at": row.registered_at.isoformat(),
         "closed_at": row.closed_at.isoformat() if row.closed_at else None,
-        "registrar_id": row.registrar_id, "registrar_account": row.registrar_account,
+        "registrar_id": row.registrar_id,
+        "registrar_account": row.registrar_account,
     }
 
 
@@ -116,8 +128,12 @@ def _answer(runtime: Any, row: Pledge, stored: Any, status: int) -> JSONResponse
         400: {"description": "no Idempotency-Key header", "content": _PROBLEM},
     },
 )
-async def register(body: PledgeCreate, runtime: RuntimeDep, registrar: Registrar,
-                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def register(
+    body: PledgeCreate,
+    runtime: RuntimeDep,
+    registrar: Registrar,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     if idempotency_key is None:
         # A retry after a lost answer must not register a second pledge once the first is released;
         # only a key the client chose can tell a retry from a new pledge.
@@ -131,8 +147,14 @@ async def register(body: PledgeCreate, runtime: RuntimeDep, registrar: Registrar
     key = idempotency_key
 
     def work(session: Session) -> Any:
-        return svc.register_pledge(session, registrar=registrar, chain=runtime.chain.pledges(),
-                                   asset=body.asset, terms=body.terms, idempotency_key=key)
+        return svc.register_pledge(
+            session,
+            registrar=registrar,
+            chain=runtime.chain.pledges(),
+            asset=body.asset,
+            terms=body.terms,
+            idempotency_key=key,
+        )
 
     row, stored = await run_in_threadpool(with_session, runtime, work)
     return _answer(runtime, row, stored, 201)
@@ -140,8 +162,13 @@ async def register(body: PledgeCreate, runtime: RuntimeDep, registrar: Registrar
 
 def _change(runtime: Any, registrar: Principal, pledge_id: int, **kwargs: Any) -> JSONResponse:
     def work(session: Session) -> Any:
-        return svc.change_pledge(session, registrar=registrar, chain=runtime.chain.pledges(),
-                                 pledge_id=pledge_id, **kwargs)
+        return svc.change_pledge(
+            session,
+            registrar=registrar,
+            chain=runtime.chain.pledges(),
+            pledge_id=pledge_id,
+            **kwargs,
+        )
 
     row, stored = with_session(runtime, work)
     return _answer(runtime, row, stored, 201)
@@ -158,12 +185,21 @@ def amend(
     return _change(runtime, registrar, pledge_id, action="amended", terms=body.terms)
 
 
-@router.post("/{pledge_id}/release", status_code=201,
-             summary="Release, with the pledgee's signed consent (the registering registrar only)")
-def release(pledge_id: int, body: ConsentRequest, runtime: RuntimeDep,
-            registrar: Registrar) -> JSONResponse:
-    return _change(runtime, registrar, pledge_id, action="released",
-                   consent=body.consent.model_dump(mode="json"))
+@router.post(
+    "/{pledge_id}/release",
+    status_code=201,
+    summary="Release, with the pledgee's signed consent (the registering registrar only)",
+)
+def release(
+    pledge_id: int, body: ConsentRequest, runtime: RuntimeDep, registrar: Registrar
+) -> JSONResponse:
+    return _change(
+        runtime,
+        registrar,
+        pledge_id,
+        action="released",
+        consent=body.consent.model_dump(mode="json"),
+    )
 
 
 @router.post(
@@ -174,8 +210,13 @@ def release(pledge_id: int, body: ConsentRequest, runtime: RuntimeDep,
 def enforce(
     pledge_id: int, body: ConsentRequest, runtime: RuntimeDep, registrar: Registrar
 ) -> JSONResponse:
-    return _change(runtime, registrar, pledge_id, action="enforced",
-                   consent=body.consent.model_dump(mode="json"))
+    return _change(
+        runtime,
+        registrar,
+        pledge_id,
+        action="enforced",
+        consent=body.consent.model_dump(mode="json"),
+    )
 
 
 @router.get(

@@ -37,15 +37,19 @@ class PrincipalCreate(BaseModel):
         Annotated[str, Field(max_length=120, description="type:id the principal speaks for")] | None
     ) = None
     key_expires_at: JsonAwareDateTime | None = Field(
-        default=None, description="when the first API key stops working (RFC 3339); none: never")
+        default=None, description="when the first API key stops working (RFC 3339); none: never"
+    )
 
 
 class PrincipalPublic(BaseModel):
     id: str
     name: str
     role: str
-    subject: str | None = Field(default=None, description="type:id the principal speaks for "
-                                "(its identity as a party: works it owns, credit about it)")
+    subject: str | None = Field(
+        default=None,
+        description="type:id the principal speaks for "
+        "(its identity as a party: works it owns, credit about it)",
+    )
 
 
 class PrincipalCreated(PrincipalPublic):
@@ -58,7 +62,8 @@ class KeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     expires_at: JsonAwareDateTime | None = Field(
-        default=None, description="when the new key stops working (RFC 3339); none: never")
+        default=None, description="when the new key stops working (RFC 3339); none: never"
+    )
 
 
 class RevokeRequest(BaseModel):
@@ -103,107 +108,179 @@ class AuditPage(BaseModel):
 
 
 def _key_view(row: ApiKey) -> KeyPublic:
-    return KeyPublic(id=row.id, principal_id=row.principal_id, created_at=row.created_at,
-                     expires_at=row.expires_at, revoked_at=row.revoked_at,
-                     replaced_by=row.replaced_by)
+    return KeyPublic(
+        id=row.id,
+        principal_id=row.principal_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        replaced_by=row.replaced_by,
+    )
 
 
 def _issued(issued: svc.IssuedKey, replaces: str | None = None) -> KeyIssued:
     row = issued.row
-    return KeyIssued(id=row.id, principal_id=row.principal_id, api_key=issued.api_key,
-                     expires_at=row.expires_at, replaces=replaces)
+    return KeyIssued(
+        id=row.id,
+        principal_id=row.principal_id,
+        api_key=issued.api_key,
+        expires_at=row.expires_at,
+        replaces=replaces,
+    )
 
 
 def _target(principal_id: str, caller: Principal) -> str:
     """``me`` or a principal id; a principal other than the caller needs an admin."""
     target = caller.id if principal_id == "me" else principal_id
     if target != caller.id and caller.role != Role.admin.value:
-        raise PermissionDenied("only an admin may manage another principal's keys",
-                               code="not_your_key")
+        raise PermissionDenied(
+            "only an admin may manage another principal's keys", code="not_your_key"
+        )
     return target
 
 
-@router.post("/v1/principals", status_code=201, response_model=PrincipalCreated,
-             summary="Create a principal (admin)")
+@router.post(
+    "/v1/principals",
+    status_code=201,
+    response_model=PrincipalCreated,
+    summary="Create a principal (admin)",
+)
 def create(body: PrincipalCreate, session: SessionDep, admin: Admin) -> PrincipalCreated:
-    new = create_principal(session, name=body.name, role=body.role.value, identifier=body.subject,
-                           key_expires_at=body.key_expires_at, actor=Actor.of(admin))
+    new = create_principal(
+        session,
+        name=body.name,
+        role=body.role.value,
+        identifier=body.subject,
+        key_expires_at=body.key_expires_at,
+        actor=Actor.of(admin),
+    )
     p = new.principal
-    return PrincipalCreated(id=p.id, name=p.name, role=p.role, subject=p.identifier,
-                            api_key=new.api_key,
-                            key_id=new.key_id, key_expires_at=body.key_expires_at)
+    return PrincipalCreated(
+        id=p.id,
+        name=p.name,
+        role=p.role,
+        subject=p.identifier,
+        api_key=new.api_key,
+        key_id=new.key_id,
+        key_expires_at=body.key_expires_at,
+    )
 
 
-@router.get("/v1/principals/{principal_id}/keys", response_model=list[KeyPublic],
-            summary="A principal's API keys (admin: any; a principal: its own, as 'me')")
+@router.get(
+    "/v1/principals/{principal_id}/keys",
+    response_model=list[KeyPublic],
+    summary="A principal's API keys (admin: any; a principal: its own, as 'me')",
+)
 def list_keys(principal_id: str, session: SessionDep, caller: CurrentPrincipal) -> list[KeyPublic]:
     return [_key_view(k) for k in svc.keys_of(session, _target(principal_id, caller))]
 
 
-@router.post("/v1/principals/{principal_id}/keys", status_code=201, response_model=KeyIssued,
-             summary="Issue another API key (admin: any principal; a principal: itself, as 'me')")
-def issue_key(principal_id: str, body: KeyRequest, session: SessionDep,
-              caller: CurrentPrincipal) -> KeyIssued:
-    issued = svc.issue_api_key(session, principal_id=_target(principal_id, caller),
-                               actor=Actor.of(caller), expires_at=body.expires_at)
+@router.post(
+    "/v1/principals/{principal_id}/keys",
+    status_code=201,
+    response_model=KeyIssued,
+    summary="Issue another API key (admin: any principal; a principal: itself, as 'me')",
+)
+def issue_key(
+    principal_id: str, body: KeyRequest, session: SessionDep, caller: CurrentPrincipal
+) -> KeyIssued:
+    issued = svc.issue_api_key(
+        session,
+        principal_id=_target(principal_id, caller),
+        actor=Actor.of(caller),
+        expires_at=body.expires_at,
+    )
     session.commit()
     session.refresh(issued.row)
     return _issued(issued)
 
 
-@router.post("/v1/api-keys/{key_id}/revoke", response_model=KeyPublic,
-             summary="Revoke an API key at once (admin: any; a principal: its own)")
-def revoke_key(key_id: str, body: RevokeRequest, session: SessionDep, caller: CurrentPrincipal,
-               runtime: RuntimeDep) -> KeyPublic:
-    row = svc.revoke_api_key(session, key_id=key_id, actor=Actor.of(caller), by=caller,
-                             reason=body.reason)
+@router.post(
+    "/v1/api-keys/{key_id}/revoke",
+    response_model=KeyPublic,
+    summary="Revoke an API key at once (admin: any; a principal: its own)",
+)
+def revoke_key(
+    key_id: str,
+    body: RevokeRequest,
+    session: SessionDep,
+    caller: CurrentPrincipal,
+    runtime: RuntimeDep,
+) -> KeyPublic:
+    row = svc.revoke_api_key(
+        session, key_id=key_id, actor=Actor.of(caller), by=caller, reason=body.reason
+    )
     # At once in this process; other processes drop it when their cache entry expires.
     runtime.principals.invalidate(row.principal_id)
     return _key_view(row)
 
 
-@router.post("/v1/api-keys/{key_id}/rotate", status_code=201, response_model=KeyIssued,
-             summary="Replace an API key by a new one; the old one is revoked at once")
-def rotate_key(key_id: str, body: KeyRequest, session: SessionDep, caller: CurrentPrincipal,
-               runtime: RuntimeDep) -> KeyIssued:
-    issued = svc.rotate_api_key(session, key_id=key_id, actor=Actor.of(caller), by=caller,
-                                expires_at=body.expires_at)
+@router.post(
+    "/v1/api-keys/{key_id}/rotate",
+    status_code=201,
+    response_model=KeyIssued,
+    summary="Replace an API key by a new one; the old one is revoked at once",
+)
+def rotate_key(
+    key_id: str,
+    body: KeyRequest,
+    session: SessionDep,
+    caller: CurrentPrincipal,
+    runtime: RuntimeDep,
+) -> KeyIssued:
+    issued = svc.rotate_api_key(
+        session, key_id=key_id, actor=Actor.of(caller), by=caller, expires_at=body.expires_at
+    )
     runtime.principals.invalidate(issued.row.principal_id)
     return _issued(issued, replaces=key_id)
 
 
-@router.get("/v1/audit", response_model=AuditPage, tags=["audit"],
-            summary="The audit log of administrative acts, oldest first (admin)")
+@router.get(
+    "/v1/audit",
+    response_model=AuditPage,
+    tags=["audit"],
+    summary="The audit log of administrative acts, oldest first (admin)",
+)
 def audit_log(
     session: SessionDep,
     _: Admin,
     limit: Annotated[int, Query(ge=1, le=svc.MAX_AUDIT_PAGE)] = 100,
-    cursor: Annotated[int | None, Query(ge=0, le=2**63 - 1,
-                                        description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="next_cursor of the previous page")
+    ] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_id: Annotated[str | None, Query(max_length=80)] = None,
 ) -> AuditPage:
     events = svc.audit_events(
         session, limit=limit, after=cursor, action=action, target_id=target_id
     )
-    return AuditPage(events=[_audit_view(e) for e in events],
-                     next_cursor=events[-1].seq if len(events) == limit else None)
+    return AuditPage(
+        events=[_audit_view(e) for e in events],
+        next_cursor=events[-1].seq if len(events) == limit else None,
+    )
 
 
 def _audit_view(event: AuditEvent) -> AuditEventPublic:
     assert event.seq is not None
-    return AuditEventPublic(seq=event.seq, at=event.at, actor_id=event.actor_id, actor=event.actor,
-                            action=event.action, target_type=event.target_type,
-                            target_id=event.target_id,
-                            detail=None if event.detail is None else json.loads(event.detail))
+    return AuditEventPublic(
+        seq=event.seq,
+        at=event.at,
+        actor_id=event.actor_id,
+        actor=event.actor,
+        action=event.action,
+        target_type=event.target_type,
+        target_id=event.target_id,
+        detail=None if event.detail is None else json.loads(event.detail),
+    )
 
 
 @router.get(
     "/v1/principals/me", response_model=PrincipalPublic, summary="Who this API key belongs to"
 )
 def me(principal: CurrentPrincipal) -> PrincipalPublic:
-    return PrincipalPublic(id=principal.id, name=principal.name, role=principal.role,
-                           subject=principal.identifier)
+    return PrincipalPublic(
+        id=principal.id, name=principal.name, role=principal.role, subject=principal.identifier
+    )
 
 
 @router.put(
@@ -236,8 +313,11 @@ def get_encryption_key(
     return encryption_key_of(target)
 
 
-@router.get("/v1/principals", response_model=list[PrincipalPublic],
-            summary="Directory of principals by role")
+@router.get(
+    "/v1/principals",
+    response_model=list[PrincipalPublic],
+    summary="Directory of principals by role",
+)
 def directory(
     session: SessionDep, _: CurrentPrincipal, role: Role | None = None
 ) -> list[PrincipalPublic]:
@@ -246,5 +326,7 @@ def directory(
     query = select(Principal).where(Principal.disabled == False)  # noqa: E712 - an SQL expression
     if role is not None:
         query = query.where(Principal.role == role.value)
-    return [PrincipalPublic(id=p.id, name=p.name, role=p.role, subject=p.identifier)
-            for p in session.exec(query.limit(500))]
+    return [
+        PrincipalPublic(id=p.id, name=p.name, role=p.role, subject=p.identifier)
+        for p in session.exec(query.limit(500))
+    ]

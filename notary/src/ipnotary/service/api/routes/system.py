@@ -18,11 +18,27 @@ router = APIRouter(tags=["system"])
 
 # What anyone may read of a check: its state, never an error text (which may quote a host, a
 # path or a dependency's answer). An admin's key sees everything, cleaned of URL credentials.
-_PUBLIC_FIELDS = frozenset({
-    "ok", "backend", "chain_id", "contract", "leader", "consecutive_failures",
-    "anchored_batches", "origin", "size", "certified_size", "quorum", "healthy", "down",
-    "members", "name", "attested_size", "last_ok_at",
-})
+_PUBLIC_FIELDS = frozenset(
+    {
+        "ok",
+        "backend",
+        "chain_id",
+        "contract",
+        "leader",
+        "consecutive_failures",
+        "anchored_batches",
+        "origin",
+        "size",
+        "certified_size",
+        "quorum",
+        "healthy",
+        "down",
+        "members",
+        "name",
+        "attested_size",
+        "last_ok_at",
+    }
+)
 
 
 def _public_view(value: Any) -> Any:
@@ -51,7 +67,7 @@ def healthz() -> dict[str, str]:
     "/readyz",
     summary="Database, content store, chain and anchoring worker; 503 names what is down",
     description="Anyone sees the status, what is down and each check's state; the error texts "
-                "only with an admin's API key.",
+    "only with an admin's API key.",
     responses={503: {"description": "degraded: at least one dependency is down"}},
 )
 async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
@@ -73,9 +89,8 @@ async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
     "/v1/trust",
     summary="The trust policy this deployment suggests to verifiers (check it out of band)",
     description="A verifier that takes this policy from us trusts us: check the log key, the "
-                "witness keys and the TSA roots with their holders before relying on it "
-                "(docs/trust.md). Without witnesses or TSAs its `notice` says: "
-                + NO_INDEPENDENT_PARTY,
+    "witness keys and the TSA roots with their holders before relying on it "
+    "(docs/trust.md). Without witnesses or TSAs its `notice` says: " + NO_INDEPENDENT_PARTY,
 )
 def trust(runtime: RuntimeDep) -> Response:
     policy = runtime.trust_policy()

@@ -47,8 +47,10 @@ class DisclosureRequest(BaseModel):
 def _filing_from_form(fields: dict[str, list[str]]) -> FilingRequest:
     raw = fields.get("filing")
     if not raw or len(raw) != 1:
-        raise InvalidInput("the form needs one 'filing' field: JSON with id, commitment, "
-                           "holder_wrapped_key and an optional label")
+        raise InvalidInput(
+            "the form needs one 'filing' field: JSON with id, commitment, "
+            "holder_wrapped_key and an optional label"
+        )
     try:
         return FilingRequest.model_validate_json(raw[0])
     except ValidationError as exc:
@@ -86,8 +88,13 @@ async def file_secret(request: Request, runtime: RuntimeDep, holder: Holder) -> 
     )
 
     def store(session: Session) -> Any:
-        return svc.file_trade_secret(session, holder=holder, request=filing, ciphertext=ciphertext,
-                                     container_head=container_head)
+        return svc.file_trade_secret(
+            session,
+            holder=holder,
+            request=filing,
+            ciphertext=ciphertext,
+            container_head=container_head,
+        )
 
     stored = await run_in_threadpool(with_session, runtime, store)
     result = submission_result(runtime, stored)
@@ -113,14 +120,22 @@ def disclose(
     session: SessionDep,
     holder: Holder,
 ) -> JSONResponse:
-    stored = svc.disclose_filing(session, holder=holder, filing_id=filing_id,
-                                 recipient_id=body.recipient_id, wrapped_key=body.wrapped_key)
+    stored = svc.disclose_filing(
+        session,
+        holder=holder,
+        filing_id=filing_id,
+        recipient_id=body.recipient_id,
+        wrapped_key=body.wrapped_key,
+    )
     result = submission_result(runtime, stored)
     return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
 
 
-@router.get("/{filing_id}/disclosures", response_model=list[RecordView],
-            summary="Disclosures of a filing (the holder sees all, a recipient their own)")
+@router.get(
+    "/{filing_id}/disclosures",
+    response_model=list[RecordView],
+    summary="Disclosures of a filing (the holder sees all, a recipient their own)",
+)
 def list_disclosures(
     filing_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> list[RecordView]:

@@ -42,8 +42,9 @@ router = APIRouter(prefix="/v1", tags=["verification"])
 MAX_VERIFY_BYTES = MAX_CERTIFICATE_BYTES + 16 * 1024
 
 
-def _verify(runtime: Runtime, certificate: bytes, options: VerifyOptions,
-            redact: Redactor) -> VerifyResponse:
+def _verify(
+    runtime: Runtime, certificate: bytes, options: VerifyOptions, redact: Redactor
+) -> VerifyResponse:
     content = None
     if options.content is not None:
         c = options.content
@@ -59,11 +60,16 @@ def _verify(runtime: Runtime, certificate: bytes, options: VerifyOptions,
         )
     except VerificationError as exc:
         # A chain step's reason quotes the node's error, and the node's error its URL.
-        return VerifyResponse(valid=False, failed_step=exc.step, reason=redact(exc.reason),
-                              steps=[])
+        return VerifyResponse(
+            valid=False, failed_step=exc.step, reason=redact(exc.reason), steps=[]
+        )
     except DependencyUnavailable as exc:
-        return VerifyResponse(valid=False, failed_step=Step.CHAIN_ID,
-                              reason=redact(f"chain unavailable: {exc}"), steps=[])
+        return VerifyResponse(
+            valid=False,
+            failed_step=Step.CHAIN_ID,
+            reason=redact(f"chain unavailable: {exc}"),
+            steps=[],
+        )
     return VerifyResponse(
         valid=True,
         steps=list(result.steps),
@@ -86,14 +92,15 @@ def _verify(runtime: Runtime, certificate: bytes, options: VerifyOptions,
     response_model=VerifyResponse,
     summary="Verify a certificate (public)",
     description="The certificate is read by the SDK's parser: over 256 KiB, nested deeper than 32 "
-                "or with a key twice, it is `valid: false` at step `format`. The request body is "
-                f"at most {MAX_VERIFY_BYTES} bytes (413).",
+    "or with a key twice, it is `valid: false` at step `format`. The request body is "
+    f"at most {MAX_VERIFY_BYTES} bytes (413).",
     openapi_extra={"requestBody": {"required": True, "content": json_body_doc(VerifyRequest)}},
 )
 async def verify(request: Request, runtime: RuntimeDep) -> VerifyResponse:
     require_json(request)
-    raw = await read_body(request, max_bytes=min(MAX_VERIFY_BYTES,
-                                                 body_limit_of(request) or MAX_VERIFY_BYTES))
+    raw = await read_body(
+        request, max_bytes=min(MAX_VERIFY_BYTES, body_limit_of(request) or MAX_VERIFY_BYTES)
+    )
     members = object_members(raw, what="the request")
     certificate = members.pop("certificate", None)
     try:
@@ -102,9 +109,18 @@ async def verify(request: Request, runtime: RuntimeDep) -> VerifyResponse:
         raise RequestValidationError(validation_errors(exc, "body")) from exc
     if certificate is None:
         raise RequestValidationError(
-            [{"loc": ("body", "certificate"), "msg": "Field required", "type": "missing"}])
+            [{"loc": ("body", "certificate"), "msg": "Field required", "type": "missing"}]
+        )
     if not certificate.startswith("{"):
-        raise RequestValidationError([{"loc": ("body", "certificate"), "type": "dict_type",
-                                       "msg": "Input should be a valid dictionary"}])
-    return await run_in_threadpool(_verify, runtime, certificate.encode("utf-8"), options,
-                                   redactor_of(request))
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "certificate"),
+                    "type": "dict_type",
+                    "msg": "Input should be a valid dictionary",
+                }
+            ]
+        )
+    return await run_in_threadpool(
+        _verify, runtime, certificate.encode("utf-8"), options, redactor_of(request)
+    )

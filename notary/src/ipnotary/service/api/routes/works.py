@@ -97,8 +97,9 @@ async def register(request: Request, runtime: RuntimeDep, principal: Registrant)
         fp, details = await receive_file_upload(
             request, runtime, allowed_fields={"work"}, parse_fields=_work_from_form
         )
-        content = ContentFingerprint(size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid,
-                                     cid_v1=fp.cid_v1)
+        content = ContentFingerprint(
+            size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
+        )
     elif content_type.startswith("application/json"):
         raw = await request.body()
         if len(raw) > 64 * 1024:
@@ -146,13 +147,19 @@ def lookup(
     for reg in registrations_of(session, sha256=sha256):
         body = body_of(reg.record)
         work, masked = work_as_seen_by(viewer, reg.record)
-        entries.append(RegistrationEntry(
-            id=reg.record.id, prior=reg.prior, anchored=reg.anchored,
-            received_at=body["received_at"],
-            anchored_at=reg.batch.block_timestamp if reg.anchored and reg.batch else None,
-            block_number=reg.batch.block_number if reg.anchored and reg.batch else None,
-            holder=body["holder"], work=work, identities_masked=masked,
-        ))
+        entries.append(
+            RegistrationEntry(
+                id=reg.record.id,
+                prior=reg.prior,
+                anchored=reg.anchored,
+                received_at=body["received_at"],
+                anchored_at=reg.batch.block_timestamp if reg.anchored and reg.batch else None,
+                block_number=reg.batch.block_number if reg.anchored and reg.batch else None,
+                holder=body["holder"],
+                work=work,
+                identities_masked=masked,
+            )
+        )
     return RegistrationLookup(sha256=sha256, registrations=entries)
 
 

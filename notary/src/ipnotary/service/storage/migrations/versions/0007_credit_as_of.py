@@ -21,38 +21,51 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('credit_entry', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('severity', sqlmodel.sql.sqltypes.AutoString(length=16),
-                                      nullable=True))
-        batch_op.add_column(sa.Column('publicity_start', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('subject_salt', sqlmodel.sql.sqltypes.AutoString(length=64),
-                                      nullable=True))
-    with op.batch_alter_table('credit_repair', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('evidence_sha256', sa.Text(), nullable=True))
+    with op.batch_alter_table("credit_entry", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("severity", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True)
+        )
+        batch_op.add_column(sa.Column("publicity_start", sa.Date(), nullable=True))
+        batch_op.add_column(
+            sa.Column("subject_salt", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
+    with op.batch_alter_table("credit_repair", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("evidence_sha256", sa.Text(), nullable=True))
 
-    entries = sa.table('credit_entry', sa.column('id', sa.String), sa.column('details', sa.Text),
-                       sa.column('severity', sa.String), sa.column('publicity_start', sa.Date))
+    entries = sa.table(
+        "credit_entry",
+        sa.column("id", sa.String),
+        sa.column("details", sa.Text),
+        sa.column("severity", sa.String),
+        sa.column("publicity_start", sa.Date),
+    )
     conn = op.get_bind()
-    rows = conn.execute(sa.select(entries.c.id, entries.c.details)
-                        .where(entries.c.details.is_not(None))).all()
+    rows = conn.execute(
+        sa.select(entries.c.id, entries.c.details).where(entries.c.details.is_not(None))
+    ).all()
     for entry_id, details in rows:
         doc = json.loads(details)
-        conn.execute(entries.update().where(entries.c.id == entry_id).values(
-            severity=doc.get('severity'),
-            publicity_start=date.fromisoformat(doc['publicity_start'])))
+        conn.execute(
+            entries.update()
+            .where(entries.c.id == entry_id)
+            .values(
+                severity=doc.get("severity"),
+                publicity_start=date.fromisoformat(doc["publicity_start"]),
+            )
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('credit_repair', schema=None) as batch_op:
-        batch_op.drop_column('evidence_sha256')
-    with op.batch_alter_table('credit_entry', schema=None) as batch_op:
-        batch_op.drop_column('subject_salt')
-        batch_op.drop_column('publicity_start')
-        batch_op.drop_column('severity')
+    with op.batch_alter_table("credit_repair", schema=None) as batch_op:
+        batch_op.drop_column("evidence_sha256")
+    with op.batch_alter_table("credit_entry", schema=None) as batch_op:
+        batch_op.drop_column("subject_salt")
+        batch_op.drop_column("publicity_start")
+        batch_op.drop_column("severity")
