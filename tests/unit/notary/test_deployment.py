@@ -20,6 +20,7 @@ from ipnotary.sdk.signing import key_id, public_key_to_b64
 from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.config import Settings
 from ipnotary.service.errors import ConfigurationError
+from ipnotary.service.readiness import check_readiness
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services.deployment import check_facts, preflight
 from ipnotary.service.storage.models import AuditEvent, DeploymentFact
@@ -183,14 +184,14 @@ def test_a_key_that_cannot_anchor_is_found_at_start_and_on_every_process(
     # A follower with that key (not leading, nothing to anchor) is not ready, and says why.
     runtime = Runtime.build(Settings(chain_private_key=stranger, run_anchoring_worker=False))
     try:
-        chain = runtime.readiness()["chain"]
+        chain = check_readiness(runtime)["chain"]
     finally:
         runtime.close()
     assert chain["ok"] is False and chain["anchorer_role"] is False
     assert "ANCHORER_ROLE" in chain["error"]
     runtime = Runtime.build(Settings(run_anchoring_worker=False))
     try:
-        chain = runtime.readiness()["chain"]
+        chain = check_readiness(runtime)["chain"]
     finally:
         runtime.close()
     assert (
@@ -254,7 +255,7 @@ def test_after_an_outage_anchoring_resumes_when_the_chain_answers_not_after_the_
             time.sleep(0.05)
         Node.down = False
         began = time.monotonic()
-        ready = api.runtime.readiness()  # sees the chain answer: nudges the worker
+        ready = check_readiness(api.runtime)  # sees the chain answer: nudges the worker
         assert ready["chain"]["ok"] is True
         view = api.wait_anchored(f"/v1/evidence/{created.json()[0]['id']}", holder, timeout=backoff)
         waited = time.monotonic() - began
@@ -262,7 +263,7 @@ def test_after_an_outage_anchoring_resumes_when_the_chain_answers_not_after_the_
         # Well inside the 8 s wait the worker was in when the chain came back (a loaded machine
         # takes a second or two to anchor and poll; without the wake-up it is 8 s at least).
         assert waited < 8.0 / 2, waited
-        assert api.runtime.readiness()["anchoring"]["ok"] is True
+        assert check_readiness(api.runtime)["anchoring"]["ok"] is True
     finally:
         stop.set()
         worker.nudge()

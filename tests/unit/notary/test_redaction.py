@@ -25,7 +25,6 @@ from ipnotary.sdk.timestamp import request_token
 from ipnotary.service.api.app import create_app
 from ipnotary.service.config import Settings
 from ipnotary.service.errors import NotaryError
-from ipnotary.service.runtime import redactor_for
 from ipnotary.service.services.principals import create_principal
 from ipnotary.service.storage.content import KuboContentStore
 
@@ -101,7 +100,7 @@ def test_the_service_redactor_knows_every_configured_url(tmp_path: Path) -> None
         tsa_urls=[TSA_URL],
         chain_private_key="22" * 32,
     )
-    redact = redactor_for(settings)
+    redact = settings.redactor()
     text = (
         f"pw {RPC_PASSWORD} key {RPC_KEY} kubo {KUBO_PASSWORD} db {DB_PASSWORD} "
         f"tsa {TSA_KEY} {'22' * 32}"

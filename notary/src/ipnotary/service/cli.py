@@ -58,11 +58,10 @@ def serve(
 
     from ipnotary.service.observability.logs import configure_logging, event, logging_config
     from ipnotary.service.observability.metrics import prepare_multiprocess_dir
-    from ipnotary.service.runtime import redactor_for
 
     # Once here, and by uvicorn in each worker it spawns (log_config); the app writes the access
     # lines itself, with the request id (notary.api.request_telemetry).
-    fmt, redactor = settings.resolved_log_format, redactor_for(settings)
+    fmt, redactor = settings.resolved_log_format, settings.redactor()
     log_config = logging_config(level=settings.log_level, fmt=fmt, redactor=redactor)
     configure_logging(level=settings.log_level, fmt=fmt, redactor=redactor)
     if settings.env is Environment.production:
@@ -496,9 +495,7 @@ def _open_anchor_reader(settings: Any) -> Any:
             settings.chain_rpc_url, registry_address=address, expected_chain_id=settings.chain_id
         )
     except ChainError as exc:
-        from ipnotary.service.runtime import redactor_for
-
-        fail(redactor_for(settings)(f"cannot read the registry: {exc}"), 2)
+        fail(settings.redactor()(f"cannot read the registry: {exc}"), 2)
 
 
 def _issuer_keys(settings: Any) -> dict[str, str]:

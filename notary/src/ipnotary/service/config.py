@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ipnotary.sdk.redaction import Redactor
 from ipnotary.service.errors import ConfigurationError
 
 __all__ = [
@@ -317,6 +318,21 @@ class Settings(BaseSettings):
     @property
     def resolved_issuer_key_file(self) -> Path:
         return self.issuer_key_file or self.keys_dir / "issuer-ed25519.pem"
+
+    def redactor(self) -> Redactor:
+        """Cleans text of the secrets of every URL these settings name (chain node, Kubo,
+        database, witnesses, TSAs) and of the chain key: what readiness, problems and logs may
+        show."""
+        key = self.chain_private_key.get_secret_value() if self.chain_private_key else None
+        urls = [
+            self.chain_rpc_url,
+            self.kubo_api_url,
+            self.database_url,
+            *(w.url for w in self.witnesses),
+            *self.tsa_urls,
+        ]
+        known = Redactor.for_urls(urls).secrets
+        return Redactor([*known, key] if key else known)
 
     @property
     def resolved_key_passphrase(self) -> bytes | None:

@@ -10,31 +10,27 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from ipnotary.sdk.note import NoteSigner
 from ipnotary.sdk.policy import TrustPolicy
-from ipnotary.sdk.redaction import Redactor
 from ipnotary.sdk.signing import key_id
 from ipnotary.service.adapters.chain_gateway import ChainGateway, connect_chain
 from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.adapters.principal_cache import PrincipalCache
 from ipnotary.service.config import ContentBackend, Settings
-from ipnotary.service.errors import ConfigurationError, DependencyUnavailable
-from ipnotary.service.services.deployment import check_anchoring_account
 from ipnotary.service.services.issuer import Issuer
-from ipnotary.service.services.transparency_log import TransparencyLog, log_size
+from ipnotary.service.services.transparency_log import TransparencyLog
 from ipnotary.service.services.trust import load_tsa_roots, served_policy
 from ipnotary.service.storage.content import ContentStore, EmbeddedContentStore, KuboContentStore
 from ipnotary.service.storage.db import create_db_engine, migrate
 from ipnotary.service.worker.anchoring import (
     AnchoringWorker,
     CertificationRule,
-    certified_log_size,
 )
 from ipnotary.service.worker.attestation import (
     AttestationLoop,
@@ -44,27 +40,9 @@ from ipnotary.service.worker.attestation import (
 from ipnotary.service.worker.housekeeping import housekeep
 from ipnotary.service.worker.leadership import LeaderLock, leader_lock_for
 
-if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
-    pass
-
-__all__ = ["ChainGateway", "PrincipalCache", "Runtime", "redactor_for"]  # the first two re-exported
+__all__ = ["Runtime", "build_log"]
 
 log = logging.getLogger(__name__)
-
-
-def redactor_for(settings: Settings) -> Redactor:
-    """Cleans text of the secrets of every URL the settings name (chain node, Kubo, database,
-    witnesses, TSAs) and of the chain key: what readiness, problems and logs may show."""
-    key = settings.chain_private_key.get_secret_value() if settings.chain_private_key else None
-    urls = [
-        settings.chain_rpc_url,
-        settings.kubo_api_url,
-        settings.database_url,
-        *(w.url for w in settings.witnesses),
-        *settings.tsa_urls,
-    ]
-    known = Redactor.for_urls(urls).secrets
-    return Redactor([*known, key] if key else known)
 
 
 def default_log_origin(log_key_id: str) -> str:
@@ -223,94 +201,3 @@ class Runtime:
         self.chain.close()
         self._http.close()
         self.engine.dispose()
-
-    def readiness(self) -> dict[str, dict[str, Any]]:
-        """Each dependency's state; ``ok`` False names what is down. Error texts are cleaned of
-        the configured URLs' credentials (:func:`redactor_for`): a node's error quotes its URL."""
-        checks = self._readiness()
-        cleaned: dict[str, dict[str, Any]] = redactor_for(self.settings).value(checks)
-        return cleaned
-
-    def _readiness(self) -> dict[str, dict[str, Any]]:
-        checks: dict[str, dict[str, Any]] = {}
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["database"] = {"ok": True}
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            checks["database"] = {"ok": False, "error": _short(exc)}
-        try:
-            self.content_store.check()
-            checks["content_store"] = {"ok": True, "backend": self.settings.content_backend.value}
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            checks["content_store"] = {"ok": False, "error": _short(exc)}
-        chain_ok = False
-        try:
-            self.chain.check()
-            ident = self.chain.identity()
-            # Every process, follower or leader: a key that cannot anchor is found before a
-            # failover makes this process the one that must (services.deployment).
-            account = check_anchoring_account(self.chain.anchoring_account())
-            chain_ok = account.ok
-            checks["chain"] = {
-                "ok": account.ok,
-                "chain_id": ident[0] if ident else None,
-                "contract": ident[1] if ident else None,
-                **account.detail,
-            }
-            if account.problem:
-                checks["chain"]["error"] = account.problem
-        except (DependencyUnavailable, ConfigurationError) as exc:
-            checks["chain"] = {"ok": False, "error": _short(exc)}
-        state = self.worker.state
-        if chain_ok and self.worker.is_backing_off():
-            # The chain answers again: retry now rather than at the end of the backoff, so the
-            # backlog clears and this process reports what the others do.
-            self.worker.nudge()
-        with state.lock:
-            # Failures the chain explains are the chain's check, not the worker's: once the
-            # chain answers, the leader is as ready as any follower.
-            worker_ok = state.consecutive_failures < 3 or (chain_ok and state.last_error_is_chain)
-            checks["anchoring"] = {
-                "ok": worker_ok,
-                "leader": self.worker.is_leader,
-                "last_error": state.last_error,
-                "consecutive_failures": state.consecutive_failures,
-                "anchored_batches": state.anchored_batches,
-            }
-        try:
-            with Session(self.engine) as session:
-                # Records between the two sizes are in the log, awaiting anchor, witnesses or TSAs.
-                checks["log"] = {
-                    "ok": True,
-                    "origin": self.log.origin,
-                    "size": log_size(session),
-                    "certified_size": certified_log_size(session),
-                }
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            checks["log"] = {"ok": False, "error": _short(exc)}
-        for check, kind, quorum in (
-            ("witnesses", "witness", self.settings.required_cosignatures),
-            ("timestamp_authorities", "timestamp_authority", self.settings.required_timestamps),
-        ):
-            members = [
-                loop.endpoint.state.report()
-                for loop in self.attestation
-                if loop.endpoint.state.kind == kind
-            ]
-            if members:
-                healthy = sum(1 for m in members if m["ok"])
-                # Ready while the quorum can still be met: a member that is down is named, but
-                # certificates still come.
-                checks[check] = {
-                    "ok": healthy >= quorum,
-                    "quorum": quorum,
-                    "healthy": healthy,
-                    "down": [m["name"] for m in members if not m["ok"]],
-                    "members": members,
-                }
-        return checks
-
-
-def _short(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:500]

@@ -35,7 +35,7 @@ from ipnotary.service.api.routes import (
     works,
 )
 from ipnotary.service.config import Settings
-from ipnotary.service.runtime import Runtime, redactor_for
+from ipnotary.service.runtime import Runtime
 
 __all__ = ["create_app"]
 
@@ -52,7 +52,7 @@ def _principal_id(scope: Scope, api_key: str) -> str | None:
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """An app for ``settings`` (read from the environment if omitted), or around a given runtime."""
     config = runtime.settings if runtime is not None else settings or Settings()
-    redactor = redactor_for(config)
+    redactor = config.redactor()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -244,7 +244,7 @@ def record_status(record: Record, batch: Batch | None, certified_size: int) -> s
     time-stamped as configured), ``batched`` once it is in the log, else ``pending``.
 
     ``certified_size`` is the newest certified checkpoint's size
-    (``anchoring.certified_log_size``), read once per request.
+    (``progress.certified_log_size``), read once per request.
     """
     if record.log_index is not None:
         return "anchored" if record.log_index < certified_size else "batched"

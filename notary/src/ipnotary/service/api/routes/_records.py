@@ -24,8 +24,8 @@ from ipnotary.service.observability import metrics
 from ipnotary.service.observability.logs import note_record_id
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services import records as svc
+from ipnotary.service.services.progress import certified_log_size
 from ipnotary.service.storage.models import Batch, Principal, Record
-from ipnotary.service.worker.anchoring import certified_log_size
 
 __all__ = ["MAX_PAGE", "add_record_routes", "record_view", "submission_result", "with_session"]
 

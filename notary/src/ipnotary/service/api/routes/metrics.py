@@ -31,8 +31,8 @@ from ipnotary.service.domain.records import Role
 from ipnotary.service.errors import AuthenticationRequired, PermissionDenied
 from ipnotary.service.observability import metrics
 from ipnotary.service.runtime import Runtime
+from ipnotary.service.services.progress import anchoring_backlog, certified_log_size
 from ipnotary.service.services.transparency_log import log_size
-from ipnotary.service.worker.anchoring import anchoring_backlog, certified_log_size
 
 __all__ = ["DeploymentState", "router"]
 

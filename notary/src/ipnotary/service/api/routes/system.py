@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from ipnotary.sdk._version import __version__
 from ipnotary.service.api.deps import RuntimeDep, api_key_of
 from ipnotary.service.domain.records import Role
+from ipnotary.service.readiness import check_readiness
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services.trust import NO_INDEPENDENT_PARTY
 
@@ -71,7 +72,7 @@ def healthz() -> dict[str, str]:
     responses={503: {"description": "degraded: at least one dependency is down"}},
 )
 async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
-    checks = await run_in_threadpool(runtime.readiness)
+    checks = await run_in_threadpool(check_readiness, runtime)
     pending = await run_in_threadpool(runtime.worker.pending_count)
     down = sorted(name for name, c in checks.items() if not c["ok"])
     if not await run_in_threadpool(_is_admin, runtime, api_key_of(request.headers)):
