@@ -2,8 +2,8 @@
 # Installs the real components the integration suites run against, from the package registries
 # only: geth, Kubo and torchwood's litewitness and spicy built with the Go toolchain into
 # .tools/bin (pinned versions), PostgreSQL, OpenSSL (the test TSA) and faketime (the backdating
-# attack test runs the service under a clock set years back) from Debian's packages, and the npm
-# packages (Hardhat node). Whatever is already installed at the right version is reused, so a
+# attack test runs the service under a clock set years back), chromium, fonts and PDF tools from
+# Debian's packages, and the npm packages (Hardhat node, the verification page's toolchain). Whatever is already installed at the right version is reused, so a
 # second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,13 @@ command -v faketime >/dev/null || packages+=(faketime)
 # The docs' examples (tests/integration/test_docs_examples.py) run as a user would type them.
 command -v jq >/dev/null || packages+=(jq)
 command -v curl >/dev/null || packages+=(curl)
+# The browser tests, the verification page and web capture drive Debian's chromium through
+# Playwright (never a downloaded browser); PDFs are rendered with Noto CJK and read back as a
+# person's tools would (pdftotext, pdfdetach, pdfsig; zbarimg for the QR code).
+command -v chromium >/dev/null || packages+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || packages+=(fonts-noto-cjk)
+command -v pdfsig >/dev/null || packages+=(poppler-utils)
+command -v zbarimg >/dev/null || packages+=(zbar-tools)
 if [ "${#packages[@]}" -gt 0 ]; then
   log "${packages[*]} (apt)"
   $SUDO apt-get update -qq
