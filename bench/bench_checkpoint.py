@@ -75,7 +75,7 @@ def _measure(tmp: Path, rounds: int) -> list[Row]:
         consistency_proof,
     )
     from ipnotary.service.storage.db import create_db_engine, migrate
-    from ipnotary.service.storage.models import Batch
+    from ipnotary.service.storage.models import Batch, BatchStatus
     from tests.integration.torchwood import LiteWitness, NotaryWitness, add_checkpoint_body
     from tests.tsa import OpenSSLTimestampAuthority, require_openssl
 
@@ -108,7 +108,7 @@ def _measure(tmp: Path, rounds: int) -> list[Row]:
                     Batch(
                         root=appended.root.hex(),
                         size=len(leaves),
-                        status="sealed",
+                        status=BatchStatus.sealed,
                         sealed_at=_now(),
                         log_start=appended.start,
                         log_size=appended.size,
@@ -195,7 +195,7 @@ def _verification(tlog: Any, tsa: Any, http: Any, rounds: int) -> list[Row]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from ipnotary.sdk.certificate import record_leaf_hash
+    from ipnotary.sdk.certificate import Anchor, record_leaf_hash
     from ipnotary.sdk.merkle import MerkleTree
     from ipnotary.sdk.note import Checkpoint, CosignatureSigner, Note
     from ipnotary.sdk.policy import (
@@ -208,7 +208,7 @@ def _verification(tlog: Any, tsa: Any, http: Any, rounds: int) -> list[Row]:
     )
     from ipnotary.sdk.timestamp import request_token
     from ipnotary.sdk.verify import verify_certificate
-    from ipnotary.service.services.issuer import AnchorFacts, Issuer, LogFacts
+    from ipnotary.service.services.issuer import Issuer, LogFacts
 
     issuer = Issuer(Ed25519PrivateKey.generate())
     record = {
@@ -243,7 +243,7 @@ def _verification(tlog: Any, tsa: Any, http: Any, rounds: int) -> list[Row]:
             ),
             timestamps=tokens,
             cosignatures=len(note.signatures) - 1,
-            anchor=AnchorFacts(
+            anchor=Anchor.of_block(
                 chain_id=1337,
                 contract="0x" + "12" * 20,
                 batch_id=1,

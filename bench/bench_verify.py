@@ -40,11 +40,11 @@ def make_certificates(client: Any, count: int) -> tuple[list[bytes], Any]:
     certificate for each; returns them with the trust policy they verify under."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ipnotary.sdk.certificate import format_timestamp, record_leaf_hash
+    from ipnotary.sdk.certificate import Anchor, format_timestamp, record_leaf_hash
     from ipnotary.sdk.merkle import MerkleTree
     from ipnotary.sdk.note import Checkpoint, Note, NoteSigner
     from ipnotary.sdk.policy import IssuerKey, LogPolicy, TrustPolicy
-    from ipnotary.service.services.issuer import AnchorFacts, Issuer, LogFacts
+    from ipnotary.service.services.issuer import Issuer, LogFacts
 
     issuer = Issuer(Ed25519PrivateKey.generate())
     origin = "bench.example/log"
@@ -73,7 +73,7 @@ def make_certificates(client: Any, count: int) -> tuple[list[bytes], Any]:
     text = Checkpoint(origin=origin, size=tree.size, root=tree.root).text()
     checkpoint = Note(text=text, signatures=(log_key.sign(text),)).format()
     receipt = client.anchor_root(tree.root, tree.size)
-    anchor = AnchorFacts(
+    anchor = Anchor.of_block(
         chain_id=receipt.chain_id,
         contract=receipt.contract,
         batch_id=receipt.batch_id,

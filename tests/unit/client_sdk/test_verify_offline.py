@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ipnotary.sdk.certificate import format_timestamp, record_leaf_hash
+from ipnotary.sdk.certificate import Anchor, format_timestamp, record_leaf_hash
 from ipnotary.sdk.errors import VerificationError
 from ipnotary.sdk.merkle import MerkleTree
 from ipnotary.sdk.note import Checkpoint, CosignatureSigner, Note, NoteSigner
@@ -27,7 +27,7 @@ from ipnotary.sdk.policy import (
     WitnessPolicy,
 )
 from ipnotary.sdk.verify import ContentDigests, Step, TimeSource, Verdict, verify_certificate
-from ipnotary.service.services.issuer import AnchorFacts, Issuer, LogFacts
+from ipnotary.service.services.issuer import Issuer, LogFacts
 
 CONTENT = ContentDigests(
     size=11,
@@ -120,7 +120,7 @@ class Deployment:
             ),
             timestamps=[],
             cosignatures=len(cosign),
-            anchor=AnchorFacts(
+            anchor=Anchor.of_block(
                 chain_id=1337,
                 contract="0x" + "12" * 20,
                 batch_id=7,

@@ -15,6 +15,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from ipnotary.chain.types import (
+    Address,
+    AnchorReceipt,
+    BatchId,
+    BlockHash,
+    BlockNumber,
+    ChainId,
+    TxHash,
+)
 from ipnotary.sdk.merkle import root_from_inclusion_proof, verify_consistency
 from ipnotary.sdk.note import Checkpoint, NoteSigner, parse_note
 from ipnotary.service.domain.records import (
@@ -32,22 +41,10 @@ from ipnotary.service.services.transparency_log import (
     log_size,
 )
 from ipnotary.service.storage.db import create_db_engine, migrate
-from ipnotary.service.storage.models import Batch, Cosignature, Record
+from ipnotary.service.storage.models import Batch, BatchStatus, Cosignature, Record
 from ipnotary.service.worker.anchoring import AnchoringWorker, CertificationRule
 
 ORIGIN = "test.example/log"
-
-
-@dataclass(frozen=True)
-class FakeReceipt:
-    chain_id: int
-    contract: str
-    batch_id: int
-    tx_hash: str
-    block_number: int
-    block_hash: str
-    block_timestamp: int
-    gas_used: int
 
 
 class FakeRegistry:
@@ -55,12 +52,12 @@ class FakeRegistry:
     simulates an outage."""
 
     def __init__(self) -> None:
-        self.roots: dict[bytes, FakeReceipt] = {}
+        self.roots: dict[bytes, AnchorReceipt] = {}
         self.sizes: list[int] = []
         self.transactions = 0
         self.fail = False
 
-    def anchor_root(self, root: bytes, tree_size: int) -> FakeReceipt:
+    def anchor_root(self, root: bytes, tree_size: int) -> AnchorReceipt:
         if self.fail:
             raise ConnectionError("node down")
         if root in self.roots:
@@ -70,15 +67,17 @@ class FakeRegistry:
         self.sizes.append(tree_size)
         self.transactions += 1
         n = len(self.roots) + 1
-        receipt = FakeReceipt(
-            1337,
-            "0x" + "ab" * 20,
-            n,
-            "0x" + f"{n:064x}",
-            n,
-            "0x" + f"{n:064x}",
-            1_700_000_000 + n,
-            50_000,
+        receipt = AnchorReceipt(
+            chain_id=ChainId(1337),
+            contract=Address("0x" + "ab" * 20),
+            batch_id=BatchId(n),
+            root=root,
+            tree_size=tree_size,
+            tx_hash=TxHash("0x" + f"{n:064x}"),
+            block_number=BlockNumber(n),
+            block_hash=BlockHash("0x" + f"{n:064x}"),
+            block_timestamp=1_700_000_000 + n,
+            gas_used=50_000,
         )
         self.roots[root] = receipt
         return receipt
@@ -203,7 +202,7 @@ def test_the_database_refuses_a_second_batch_at_the_same_log_position(
         stale = Batch(
             root="ab" * 32,
             size=1,
-            status="sealed",
+            status=BatchStatus.sealed,
             sealed_at=datetime.now(UTC),
             log_start=0,
             log_size=2,

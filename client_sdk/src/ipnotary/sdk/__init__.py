@@ -25,7 +25,7 @@ from ipnotary.sdk.errors import (
     VerificationError,
 )
 from ipnotary.sdk.fingerprint import Fingerprint, fingerprint_bytes, fingerprint_file
-from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.kinds import RecordKind, RecordStatus
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.verify import (
     ContentDigests,
@@ -51,6 +51,7 @@ __all__ = [
     "NotaryClient",
     "Receipt",
     "RecordKind",
+    "RecordStatus",
     "Step",
     "Submission",
     "TimeSource",

@@ -123,6 +123,31 @@ class Anchor(_Strict):
         datetime.fromisoformat(value.replace("Z", "+00:00"))
         return value
 
+    @classmethod
+    def of_block(
+        cls,
+        *,
+        chain_id: int,
+        contract: str,
+        batch_id: int,
+        tx_hash: str,
+        block_number: int,
+        block_hash: str,
+        block_timestamp: int,
+    ) -> Anchor:
+        """The anchor as a certificate states it, from what the chain reported: hashes in lower
+        case and the block's time in both forms (a verifier checks that they agree)."""
+        return cls(
+            chain_id=chain_id,
+            contract=contract,
+            batch_id=batch_id,
+            tx_hash=tx_hash.lower(),
+            block_number=block_number,
+            block_hash=block_hash.lower(),
+            block_timestamp=block_timestamp,
+            block_time=format_timestamp(datetime.fromtimestamp(block_timestamp, UTC)),
+        )
+
 
 class Issuer(_Strict):
     """The service key that signed the document; ``key_id`` is SHA-256 of the raw public key."""

@@ -23,7 +23,7 @@ import httpx
 
 from ipnotary.sdk.certificate import AnyCertificate, Receipt, parse_certificate, record_leaf_hash
 from ipnotary.sdk.errors import APIError, ContentIntegrityError, FormatError, TransportError
-from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.kinds import RecordKind, RecordStatus
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from ipnotary.sdk.verify import verify_certificate
@@ -393,7 +393,7 @@ class NotaryClient:
         deadline = time.monotonic() + timeout
         while True:
             view = self.get(record_id, kind=kind)
-            if view["status"] == "anchored":
+            if view["status"] == RecordStatus.anchored:
                 return view
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"record {record_id} not anchored after {timeout}s")
@@ -578,7 +578,7 @@ class NotaryClient:
 
         view = self.get(filing_id, kind=RecordKind.trade_secret)
         record = view["record"]
-        if view["status"] == "anchored":
+        if view["status"] == RecordStatus.anchored:
             cert = self.certificate(filing_id, kind=RecordKind.trade_secret)
             if cert.record != record:
                 raise FormatError("the filing's record differs from its certificate")

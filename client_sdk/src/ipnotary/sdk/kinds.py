@@ -1,4 +1,5 @@
-"""The kinds of record the notary keeps, declared once: each kind's name, id prefix and API path.
+"""The kinds of record the notary keeps, declared once (each kind's name, id prefix and API path),
+and the states a record moves through.
 
 A record's ``kind`` field, the prefix of its id (``wk_…``) and the collection that serves it
 (``/v1/works``) are three spellings of one thing; :class:`RecordKind` holds all three so that the
@@ -11,7 +12,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["RecordKind"]
+__all__ = ["RecordKind", "RecordStatus"]
+
+
+class RecordStatus(StrEnum):
+    """Where a record is on its way to a certificate, as ``GET /v1/<kind>/{id}`` reports it."""
+
+    pending = "pending"  # received and receipted, waiting for a batch
+    batched = "batched"  # sealed into the log; its checkpoint awaits the chain, witnesses, TSAs
+    anchored = "anchored"  # certified: its certificate can be fetched
 
 
 class RecordKind(StrEnum):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ipnotary.sdk.certificate import Anchor
+from ipnotary.sdk.kinds import RecordStatus
 from ipnotary.service.domain.records import ContentFingerprint, EvidenceMetadata
 from ipnotary.service.domain.scalars import JsonBool, JsonInt
 
@@ -40,21 +42,16 @@ class DigestBatchSubmission(BaseModel):
     ]
 
 
-class AnchorInfo(BaseModel):
-    chain_id: int
-    contract: str
-    batch_id: int
-    tx_hash: str
-    block_number: int
-    block_hash: str
-    block_timestamp: int
+class AnchorInfo(Anchor):
+    """The anchor as certificates state it, and the root it anchored (hex)."""
+
     root: str
 
 
 class RecordView(BaseModel):
     id: str
     kind: str
-    status: Literal["pending", "batched", "anchored"]
+    status: RecordStatus
     leaf_hash: str
     received_at: str
     record: dict[str, Any]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -18,6 +18,7 @@ from ipnotary.sdk.certificate import (
     CERTIFICATE_MEDIA_TYPE,
     CERTIFICATE_V1_MEDIA_TYPE,
     RECEIPT_MEDIA_TYPE,
+    Anchor,
     AnyCertificate,
     format_timestamp,
     parse_certificate,
@@ -28,26 +29,13 @@ from ipnotary.sdk.signing import key_id, public_key_to_b64, sign_document
 from ipnotary.sdk.verify import verify_certificate
 from ipnotary.service.errors import ConfigurationError
 
-__all__ = ["OPERATOR_ONLY_NOTICE", "AnchorFacts", "Issuer", "LogFacts"]
+__all__ = ["OPERATOR_ONLY_NOTICE", "Issuer", "LogFacts"]
 
 OPERATOR_ONLY_NOTICE = (
     "No independent party vouches for the time of this certificate: it carries no witness "
     "cosignature and no time-stamp token, and its chain is the operator's own. It shows what the "
     "operator attests, not what the operator could not have backdated."
 )
-
-
-@dataclass(frozen=True)
-class AnchorFacts:
-    """What the database knows about an anchored batch, as the certificate states it."""
-
-    chain_id: int
-    contract: str
-    batch_id: int
-    tx_hash: str
-    block_number: int
-    block_hash: str
-    block_timestamp: int
 
 
 @dataclass(frozen=True)
@@ -114,7 +102,7 @@ class Issuer:
         log: LogFacts,
         timestamps: Sequence[bytes],
         cosignatures: int,
-        anchor: AnchorFacts,
+        anchor: Anchor,
         issued_at: datetime,
     ) -> AnyCertificate:
         """A version 2 certificate: the record's inclusion in the log at a cosigned checkpoint.
@@ -134,7 +122,7 @@ class Issuer:
                 "checkpoint": log.checkpoint,
             },
             "timestamps": [{"token": base64.b64encode(t).decode("ascii")} for t in timestamps],
-            "anchor": _anchor_field(anchor),
+            "anchor": anchor.model_dump(),
             "issued_at": format_timestamp(issued_at),
             "issuer": self._issuer_field(),
         }
@@ -152,7 +140,7 @@ class Issuer:
         tree_size: int,
         audit_path: list[str],
         root: str,
-        anchor: AnchorFacts,
+        anchor: Anchor,
         issued_at: datetime,
     ) -> AnyCertificate:
         """A version 1 certificate, for records anchored in their own batch tree before the log
@@ -168,7 +156,7 @@ class Issuer:
                 "audit_path": audit_path,
                 "root": root,
             },
-            "anchor": _anchor_field(anchor),
+            "anchor": anchor.model_dump(),
             "issued_at": format_timestamp(issued_at),
             "issuer": self._issuer_field(),
         }
@@ -186,16 +174,3 @@ class Issuer:
                 code="certificate_self_check_failed",
             ) from exc
         return cert
-
-
-def _anchor_field(anchor: AnchorFacts) -> dict[str, Any]:
-    return {
-        "chain_id": anchor.chain_id,
-        "contract": anchor.contract,
-        "batch_id": anchor.batch_id,
-        "tx_hash": anchor.tx_hash.lower(),
-        "block_number": anchor.block_number,
-        "block_hash": anchor.block_hash.lower(),
-        "block_timestamp": anchor.block_timestamp,
-        "block_time": format_timestamp(datetime.fromtimestamp(anchor.block_timestamp, UTC)),
-    }

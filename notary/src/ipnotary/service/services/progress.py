@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, func, select
 
-from ipnotary.service.storage.models import Batch, Record
+from ipnotary.service.storage.models import Batch, BatchStatus, Record
 
 __all__ = ["AnchoringBacklog", "anchoring_backlog", "certified_log_size"]
 
@@ -42,7 +42,7 @@ def anchoring_backlog(session: Session) -> AnchoringBacklog:
         select(func.count()).select_from(Record).where(col(Record.batch_seq).is_(None))
     ).one()
     in_sealed = session.exec(
-        select(func.coalesce(func.sum(Batch.size), 0)).where(Batch.status != "anchored")
+        select(func.coalesce(func.sum(Batch.size), 0)).where(Batch.status != BatchStatus.anchored)
     ).one()
     oldest: list[datetime] = []
     first_unbatched = session.exec(
@@ -54,7 +54,7 @@ def anchoring_backlog(session: Session) -> AnchoringBacklog:
     if first_unbatched is not None:
         oldest.append(_aware(first_unbatched))
     first_unanchored_batch = session.exec(
-        select(func.min(Batch.seq)).where(Batch.status != "anchored")
+        select(func.min(Batch.seq)).where(Batch.status != BatchStatus.anchored)
     ).one()
     if first_unanchored_batch is not None:
         received = session.exec(

@@ -47,7 +47,14 @@ from ipnotary.service.domain.records import dedup_key
 from ipnotary.service.domain.tiles import TILE_WIDTH
 from ipnotary.service.errors import ChainUnusable
 from ipnotary.service.services.transparency_log import inclusion_proof, log_size, tree_root
-from ipnotary.service.storage.models import Batch, Cosignature, LogTile, Principal, Record
+from ipnotary.service.storage.models import (
+    Batch,
+    BatchStatus,
+    Cosignature,
+    LogTile,
+    Principal,
+    Record,
+)
 
 __all__ = [
     "AnchorSource",
@@ -311,7 +318,7 @@ def reconcile(
     # 2. Batches the database calls anchored that the registry does not hold.
     on_chain = {(cp.tree_size, cp.root) for cp in anchored}
     for size, batch in sorted(batches.items(), key=lambda item: item[0] or 0):
-        if batch.status == "anchored" and (size, batch.root) not in on_chain:
+        if batch.status == BatchStatus.anchored and (size, batch.root) not in on_chain:
             report.problems.append(
                 Problem(
                     "anchor_not_on_chain",

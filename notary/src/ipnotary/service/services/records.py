@@ -19,15 +19,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ipnotary.sdk.canonical import canonical_json
-from ipnotary.sdk.certificate import AnyCertificate, record_leaf_hash
-from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.certificate import Anchor, AnyCertificate, record_leaf_hash
+from ipnotary.sdk.kinds import RecordKind, RecordStatus
 from ipnotary.sdk.note import Checkpoint, parse_note
 from ipnotary.service.domain.records import Role, new_id
 from ipnotary.service.errors import NotFound, NotReady
-from ipnotary.service.services.issuer import AnchorFacts, Issuer, LogFacts
+from ipnotary.service.services.issuer import Issuer, LogFacts
 from ipnotary.service.services.transparency_log import cosigned_checkpoint, inclusion_proof
 from ipnotary.service.storage.models import (
     Batch,
+    BatchStatus,
     Cosignature,
     KeyGrant,
     Principal,
@@ -239,7 +240,7 @@ def list_owned_records(
     return list(session.exec(query.order_by(col(Record.seq)).limit(limit)))
 
 
-def record_status(record: Record, batch: Batch | None, certified_size: int) -> str:
+def record_status(record: Record, batch: Batch | None, certified_size: int) -> RecordStatus:
     """``anchored`` once a certificate can be fetched (its checkpoint is anchored, witnessed and
     time-stamped as configured), ``batched`` once it is in the log, else ``pending``.
 
@@ -247,10 +248,10 @@ def record_status(record: Record, batch: Batch | None, certified_size: int) -> s
     (``progress.certified_log_size``), read once per request.
     """
     if record.log_index is not None:
-        return "anchored" if record.log_index < certified_size else "batched"
-    if batch is not None and batch.status == "anchored":
-        return "anchored"  # a version 1 record
-    return "batched" if record.batch_seq is not None else "pending"
+        return RecordStatus.anchored if record.log_index < certified_size else RecordStatus.batched
+    if batch is not None and batch.status == BatchStatus.anchored:
+        return RecordStatus.anchored  # a version 1 record
+    return RecordStatus.batched if record.batch_seq is not None else RecordStatus.pending
 
 
 def receipt_for(issuer: Issuer, record: Record) -> dict[str, Any]:
@@ -305,31 +306,22 @@ def certificate_for(session: Session, issuer: Issuer, record: Record) -> AnyCert
         ),
         timestamps=[bytes(t) for t in tokens],
         cosignatures=int(cosignatures),
-        anchor=_anchor_facts(batch),
+        anchor=_anchor(batch),
         issued_at=batch.certified_at,
     )
 
 
-def _anchor_facts(batch: Batch) -> AnchorFacts:
-    assert batch.chain_id is not None and batch.contract is not None
-    assert batch.chain_batch_id is not None and batch.tx_hash is not None
-    assert batch.block_number is not None and batch.block_hash is not None
-    assert batch.block_timestamp is not None
-    return AnchorFacts(
-        chain_id=batch.chain_id,
-        contract=batch.contract,
-        batch_id=batch.chain_batch_id,
-        tx_hash=batch.tx_hash,
-        block_number=batch.block_number,
-        block_hash=batch.block_hash,
-        block_timestamp=batch.block_timestamp,
-    )
+def _anchor(batch: Batch) -> Anchor:
+    anchor = batch.anchor()
+    if anchor is None:
+        raise NotReady(f"batch {batch.seq} is not anchored", code="not_anchored_yet")
+    return anchor
 
 
 def _certificate_v1(session: Session, issuer: Issuer, record: Record) -> AnyCertificate:
     """Records anchored in their own batch tree before the log existed keep version 1."""
     batch = session.get(Batch, record.batch_seq) if record.batch_seq is not None else None
-    if batch is None or batch.status != "anchored" or batch.anchored_at is None:
+    if batch is None or batch.status != BatchStatus.anchored or batch.anchored_at is None:
         raise NotReady(f"record {record.id} is not anchored", code="not_anchored_yet")
     assert record.leaf_index is not None and record.audit_path is not None
     return issuer.certificate_v1(
@@ -339,6 +331,6 @@ def _certificate_v1(session: Session, issuer: Issuer, record: Record) -> AnyCert
         tree_size=batch.size,
         audit_path=json.loads(record.audit_path),
         root=batch.root,
-        anchor=_anchor_facts(batch),
+        anchor=_anchor(batch),
         issued_at=batch.anchored_at,
     )

@@ -24,7 +24,7 @@ from ipnotary.service.domain.works import (
     owner_subject_key,
 )
 from ipnotary.service.services.records import READER_ROLES, StoredRecord, accept_record, body_of
-from ipnotary.service.storage.models import Batch, Principal, Record
+from ipnotary.service.storage.models import Batch, BatchStatus, Principal, Record
 
 __all__ = [
     "Registration",
@@ -43,7 +43,7 @@ class Registration:
 
     @property
     def anchored(self) -> bool:
-        return self.batch is not None and self.batch.status == "anchored"
+        return self.batch is not None and self.batch.status == BatchStatus.anchored
 
 
 def register_work(
@@ -113,7 +113,7 @@ def registrations_of(session: Session, *, sha256: str, limit: int = 100) -> list
 
     def position(item: tuple[Record, Batch | None]) -> tuple[int, int, int, int]:
         record, batch = item
-        if batch is not None and batch.status == "anchored":
+        if batch is not None and batch.status == BatchStatus.anchored:
             return (0, batch.block_number or 0, batch.chain_batch_id or 0, record.leaf_index or 0)
         return (1, 0, 0, record.seq or 0)
 

@@ -7,6 +7,7 @@ Merkle leaf, so a certificate can always be rebuilt byte for byte.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -18,12 +19,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
+
+from ipnotary.sdk.certificate import Anchor
 
 __all__ = [
     "ApiKey",
     "AuditEvent",
     "Batch",
+    "BatchStatus",
     "Cosignature",
     "CreditEntry",
     "CreditRepair",
@@ -125,6 +130,14 @@ class Record(SQLModel, table=True):
     audit_path: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class BatchStatus(StrEnum):
+    """A batch is sealed into the log, then anchored on the chain (certification is a time,
+    ``certified_at``, not a status: witnesses and TSAs answer after the anchor)."""
+
+    sealed = "sealed"
+    anchored = "anchored"
+
+
 class Batch(SQLModel, table=True):
     """Records appended to the log together, and the checkpoint the log reached with them.
 
@@ -144,7 +157,19 @@ class Batch(SQLModel, table=True):
     seq: int | None = Field(default=None, primary_key=True)
     root: str = Field(max_length=64, unique=True)
     size: int
-    status: str = Field(max_length=16, index=True)  # sealed -> anchored
+    # VARCHAR(16) as the migrations made it; loaded back as the enum
+    status: BatchStatus = Field(
+        sa_column=Column(
+            SAEnum(
+                BatchStatus,
+                native_enum=False,
+                length=16,
+                values_callable=lambda members: [m.value for m in members],
+            ),
+            nullable=False,
+            index=True,
+        )
+    )
     sealed_at: datetime
     log_start: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     log_size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
@@ -163,6 +188,29 @@ class Batch(SQLModel, table=True):
     block_hash: str | None = Field(default=None, max_length=66)
     block_timestamp: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     gas_used: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+    def anchor(self) -> Anchor | None:
+        """The anchor as certificates state it, once the batch is anchored."""
+        if (
+            self.status != BatchStatus.anchored
+            or self.chain_id is None
+            or self.contract is None
+            or self.chain_batch_id is None
+            or self.tx_hash is None
+            or self.block_number is None
+            or self.block_hash is None
+            or self.block_timestamp is None
+        ):
+            return None
+        return Anchor.of_block(
+            chain_id=self.chain_id,
+            contract=self.contract,
+            batch_id=self.chain_batch_id,
+            tx_hash=self.tx_hash,
+            block_number=self.block_number,
+            block_hash=self.block_hash,
+            block_timestamp=self.block_timestamp,
+        )
 
 
 class LogTile(SQLModel, table=True):

@@ -35,14 +35,14 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
+from ipnotary.chain.types import AnchorReceipt
 from ipnotary.service.errors import LogBehindChain
 from ipnotary.service.observability import metrics
 from ipnotary.service.observability.logs import event
 from ipnotary.service.services.transparency_log import TransparencyLog, log_size, tree_root
-from ipnotary.service.storage.models import Batch, Cosignature, Record, TimestampToken
+from ipnotary.service.storage.models import Batch, BatchStatus, Cosignature, Record, TimestampToken
 
 __all__ = [
-    "AnchorResult",
     "Anchorer",
     "AnchoringWorker",
     "CertificationRule",
@@ -54,31 +54,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class AnchorResult(Protocol):
-    """The receipt of an anchoring transaction (read-only: ``chain.AnchoredBatch`` is frozen)."""
-
-    @property
-    def chain_id(self) -> int: ...
-    @property
-    def contract(self) -> str: ...
-    @property
-    def batch_id(self) -> int: ...
-    @property
-    def tx_hash(self) -> str: ...
-    @property
-    def block_number(self) -> int: ...
-    @property
-    def block_hash(self) -> str: ...
-    @property
-    def block_timestamp(self) -> int: ...
-    @property
-    def gas_used(self) -> int: ...
-
-
 class Anchorer(Protocol):
     """What the worker needs from the chain layer (``chain.EvidenceRegistryClient`` fits)."""
 
-    def anchor_root(self, root: bytes, tree_size: int) -> AnchorResult: ...
+    def anchor_root(self, root: bytes, tree_size: int) -> AnchorReceipt: ...
 
 
 @runtime_checkable
@@ -104,7 +83,7 @@ class CertificationRule:
 def certify_ready(session: Session, rule: CertificationRule, *, now: datetime | None = None) -> int:
     """Mark every anchored checkpoint that meets ``rule`` as certified; returns how many."""
     query = select(Batch.seq, Batch.log_size).where(
-        Batch.status == "anchored",
+        Batch.status == BatchStatus.anchored,
         col(Batch.certified_at).is_(None),
         col(Batch.log_size).is_not(None),
     )
@@ -237,7 +216,7 @@ class AnchoringWorker:
             batch = Batch(
                 root=appended.root.hex(),
                 size=len(rows),
-                status="sealed",
+                status=BatchStatus.sealed,
                 sealed_at=datetime.now(UTC),
                 log_start=appended.start,
                 log_size=appended.size,
@@ -277,7 +256,7 @@ class AnchoringWorker:
         done = 0
         with Session(self._engine) as session:
             sealed = session.exec(
-                select(Batch).where(Batch.status == "sealed").order_by(col(Batch.seq))
+                select(Batch).where(Batch.status == BatchStatus.sealed).order_by(col(Batch.seq))
             ).all()
             if sealed:
                 self._check_chain_head(session)
@@ -292,7 +271,7 @@ class AnchoringWorker:
                     session.add(batch)
                     session.commit()
                     raise
-                batch.status = "anchored"
+                batch.status = BatchStatus.anchored
                 batch.anchored_at = datetime.now(UTC)
                 batch.chain_id = receipt.chain_id
                 batch.contract = receipt.contract
@@ -435,7 +414,9 @@ class AnchoringWorker:
                 select(func.count()).select_from(Record).where(col(Record.batch_seq).is_(None))
             ).one()
             sealed = session.exec(
-                select(func.coalesce(func.sum(Batch.size), 0)).where(Batch.status != "anchored")
+                select(func.coalesce(func.sum(Batch.size), 0)).where(
+                    Batch.status != BatchStatus.anchored
+                )
             ).one()
             return int(unbatched) + int(sealed)
 

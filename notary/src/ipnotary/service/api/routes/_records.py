@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ipnotary.sdk.canonical import canonical_json
 from ipnotary.sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
-from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.kinds import RecordKind, RecordStatus
 from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from ipnotary.service.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
 from ipnotary.service.errors import NotFound
@@ -39,17 +39,10 @@ def record_view(session: Session, record: Record, certified_size: int | None = N
         certified_size = certified_log_size(session)
     status = svc.record_status(record, batch, certified_size)
     anchor = None
-    if batch is not None and batch.status == "anchored" and status == "anchored":
-        anchor = AnchorInfo(
-            chain_id=batch.chain_id or 0,
-            contract=batch.contract or "",
-            batch_id=batch.chain_batch_id or 0,
-            tx_hash=batch.tx_hash or "",
-            block_number=batch.block_number or 0,
-            block_hash=batch.block_hash or "",
-            block_timestamp=batch.block_timestamp or 0,
-            root=batch.root,
-        )
+    if batch is not None and status is RecordStatus.anchored:
+        facts = batch.anchor()
+        if facts is not None:
+            anchor = AnchorInfo(**facts.model_dump(), root=batch.root)
     body = svc.body_of(record)
     return RecordView(
         id=record.id,
@@ -71,7 +64,7 @@ def submission_result(runtime: Runtime, stored: svc.StoredRecord, **extra: Any) 
     return SubmissionResult(
         id=stored.record.id,
         created=stored.created,
-        status="pending" if stored.record.batch_seq is None else "batched",
+        status=RecordStatus.pending if stored.record.batch_seq is None else RecordStatus.batched,
         receipt=svc.receipt_for(runtime.issuer, stored.record),
         **extra,
     )
