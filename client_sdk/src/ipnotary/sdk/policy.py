@@ -11,6 +11,8 @@ Transparency clients a log list. :class:`TrustPolicy` holds:
   that must have cosigned a checkpoint (C2SP tlog-policy's threshold, written as JSON);
 * ``timestamp_authorities``: RFC 3161 TSAs by their trusted root certificates;
 * ``chains``: chains trusted as a source of time (chain id, genesis block hash, registry);
+* ``document_signers``: the X.509 certificates whose PAdES signatures on PDF certificates it
+  trusts (``ipnotary.sdk.pdf``; optional, so policies written before PDFs still load);
 * ``require_independent_time``: whether a certificate whose time nobody but the operator
   vouches for may verify at all (a policy for the embedded demo deployment says no).
 
@@ -43,6 +45,7 @@ from ipnotary.sdk.signing import key_id, public_key_from_b64
 
 __all__ = [
     "POLICY_MEDIA_TYPE",
+    "DocumentSigner",
     "IssuerKey",
     "LogPolicy",
     "TimestampAuthority",
@@ -163,6 +166,27 @@ class TimestampAuthority(_Strict):
         return self
 
 
+class DocumentSigner(_Strict):
+    """A certificate whose signatures on PDF certificates are trusted within its own validity."""
+
+    name: Name
+    certificate: Pem
+
+    @functools.cached_property
+    def x509(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.certificate.encode("ascii"))
+
+    @model_validator(mode="after")
+    def _parse(self) -> DocumentSigner:
+        try:
+            _ = self.x509
+        except ValueError as exc:
+            raise ValueError(
+                f"document signer {self.name!r}: not a PEM certificate: {exc}"
+            ) from exc
+        return self
+
+
 class TrustedChain(_Strict):
     """A chain whose block times the verifier trusts, with the registry the log anchors in."""
 
@@ -184,6 +208,9 @@ class TrustPolicy(_Strict):
         default_factory=list
     )
     chains: Annotated[list[TrustedChain], Field(max_length=16)] = Field(default_factory=list)
+    document_signers: Annotated[list[DocumentSigner], Field(max_length=16)] = Field(
+        default_factory=list
+    )
     require_independent_time: bool = True
     max_clock_skew_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
     notice: Annotated[str, StringConstraints(max_length=1000)] | None = None
