@@ -1,4 +1,5 @@
-"""The service's own Ed25519 keys (issuer, log), kept as PEM files of mode 0600.
+"""The service's own keys (Ed25519: issuer, log; ECDSA P-256: the PDF document signer), kept as
+PEM files of mode 0600.
 
 Generated on first start when absent, so that ``make run`` needs no setup; in production they are
 given (``NOTARY_ISSUER_KEY_FILE``, ``NOTARY_LOG_KEY_FILE``) and kept with the backups.
@@ -14,18 +15,24 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeGuard, TypeVar
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ipnotary.service.errors import ConfigurationError
 
-__all__ = ["load_or_create_ed25519_key"]
+__all__ = ["load_or_create_ed25519_key", "load_or_create_p256_key"]
 
 log = logging.getLogger(__name__)
 
 _ENCRYPTED_PEM = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
+
+_Key = TypeVar("_Key", Ed25519PrivateKey, ec.EllipticCurvePrivateKey)
 
 
 def load_or_create_ed25519_key(
@@ -33,15 +40,51 @@ def load_or_create_ed25519_key(
 ) -> Ed25519PrivateKey:
     """The Ed25519 key in ``path``, created (mode 0600, encrypted under ``passphrase`` if one is
     given) if the file does not exist."""
+    return _load_or_create(
+        path, purpose, passphrase, Ed25519PrivateKey.generate, _is_ed25519, "Ed25519"
+    )
+
+
+def load_or_create_p256_key(
+    path: Path, *, purpose: str, passphrase: bytes | None = None
+) -> ec.EllipticCurvePrivateKey:
+    """The ECDSA P-256 key in ``path``, created like :func:`load_or_create_ed25519_key`'s. PDF
+    signatures need it: poppler, Acrobat and NSS validate ECDSA P-256, not Ed25519."""
+    return _load_or_create(
+        path,
+        purpose,
+        passphrase,
+        lambda: ec.generate_private_key(ec.SECP256R1()),
+        _is_p256,
+        "ECDSA P-256",
+    )
+
+
+def _is_ed25519(key: PrivateKeyTypes) -> TypeGuard[Ed25519PrivateKey]:
+    return isinstance(key, Ed25519PrivateKey)
+
+
+def _is_p256(key: PrivateKeyTypes) -> TypeGuard[ec.EllipticCurvePrivateKey]:
+    return isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1)
+
+
+def _load_or_create(
+    path: Path,
+    purpose: str,
+    passphrase: bytes | None,
+    generate: Callable[[], _Key],
+    is_kind: Callable[[PrivateKeyTypes], TypeGuard[_Key]],
+    kind_name: str,
+) -> _Key:
     if path.exists():
-        return _load(path, purpose, passphrase)
+        return _load(path, purpose, passphrase, is_kind, kind_name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
+    key = generate()
     # O_EXCL: two processes starting at once must not each write a different key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return load_or_create_ed25519_key(path, purpose=purpose, passphrase=passphrase)
+        return _load_or_create(path, purpose, passphrase, generate, is_kind, kind_name)
     with os.fdopen(fd, "wb") as fh:
         fh.write(_pem(key, passphrase))
         fh.flush()
@@ -49,7 +92,13 @@ def load_or_create_ed25519_key(
     return key
 
 
-def _load(path: Path, purpose: str, passphrase: bytes | None) -> Ed25519PrivateKey:
+def _load(
+    path: Path,
+    purpose: str,
+    passphrase: bytes | None,
+    is_kind: Callable[[PrivateKeyTypes], TypeGuard[_Key]],
+    kind_name: str,
+) -> _Key:
     data = path.read_bytes()
     encrypted = data.lstrip().startswith(_ENCRYPTED_PEM)
     if encrypted and passphrase is None:
@@ -66,15 +115,15 @@ def _load(path: Path, purpose: str, passphrase: bytes | None) -> Ed25519PrivateK
         raise ConfigurationError(
             f"{purpose} key file {path}: {why}", code="key_file_unreadable"
         ) from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigurationError(f"{purpose} key file {path} holds a non-Ed25519 key")
+    if not is_kind(key):
+        raise ConfigurationError(f"{purpose} key file {path} holds a non-{kind_name} key")
     if passphrase is not None and not encrypted:
         _rewrite(path, _pem(key, passphrase))
         log.warning("encrypted the %s key file %s at rest", purpose, path)
     return key
 
 
-def _pem(key: Ed25519PrivateKey, passphrase: bytes | None) -> bytes:
+def _pem(key: PrivateKeyTypes, passphrase: bytes | None) -> bytes:
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase)
         if passphrase
