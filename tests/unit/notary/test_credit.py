@@ -414,6 +414,7 @@ def test_cli_lists_repairs_and_shows_a_decision(
     from typer.testing import CliRunner
 
     from ipnotary.sdk import cli
+    from ipnotary.sdk.cli import options
     from ipnotary.sdk.client import NotaryClient
 
     api = make_api()
@@ -421,8 +422,8 @@ def test_cli_lists_repairs_and_shows_a_decision(
     api.principal("bureau", "credit_authority")
     subject = _subject_headers(api)
     monkeypatch.setattr(
-        cli,
-        "_client",
+        options,
+        "open_client",
         lambda url, key, policy=None: NotaryClient(
             "http://testserver", key, transport=api.client._transport, policy=policy
         ),

@@ -256,6 +256,7 @@ def test_cli_disclose_needs_the_recipients_signing_key_id(
     """`notary secret disclose` fetches the key document once and seals only to the document the
     pinned key signed."""
     from ipnotary.sdk import cli
+    from ipnotary.sdk.cli import options
 
     h, keys, tmp = holder
     key_file = tmp / "holder.keys"
@@ -266,7 +267,7 @@ def test_cli_disclose_needs_the_recipients_signing_key_id(
     def client(url: str, api_key: str | None, policy: Any = None) -> NotaryClient:
         return NotaryClient("http://testserver", api_key, transport=transport, policy=policy)
 
-    monkeypatch.setattr(cli, "_client", client)
+    monkeypatch.setattr(options, "open_client", client)
     holder_key = h["Authorization"].removeprefix("Bearer ")
     with client("", holder_key) as c:
         fid = c.file_trade_secret(tmp / "holder.keys", keys).id  # any file will do as a secret

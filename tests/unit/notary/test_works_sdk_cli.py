@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ipnotary.sdk import NotaryClient, RecordKind, cli, verify_certificate
+from ipnotary.sdk.cli import options
 from ipnotary.service.domain.records import new_id
 from tests.unit.notary.conftest import Api
 
@@ -45,7 +46,7 @@ def cli_at(api: Api, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         urls.append(url)
         return NotaryClient(url, key, transport=api.client._transport, policy=policy)
 
-    monkeypatch.setattr(cli, "_client", client)
+    monkeypatch.setattr(options, "open_client", client)
     return urls
 
 
