@@ -11,17 +11,28 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from ipnotary.sdk import cli as sdk_cli
 from ipnotary.sdk.cli import err, fail, out
 from ipnotary.service.errors import NotaryError
+
+if TYPE_CHECKING:  # each command imports what it needs when it runs: `notary --help` stays quick
+    from sqlmodel import Session
+
+    from ipnotary.chain import AnchorReader
+    from ipnotary.service.config import Settings
+    from ipnotary.service.services.principals import IssuedKey
+    from ipnotary.service.services.reconcile import ReconcileReport
+    from ipnotary.service.storage.models import ApiKey
+
+T = TypeVar("T")
 
 # The service's own commands, added to the SDK's app below (`app` is that whole command, as the
 # tests and `python -c "from ipnotary.service.cli import main"` use it).
@@ -97,7 +108,7 @@ def serve(
         remove_metrics_dir()
 
 
-def _preflight(settings: Any) -> None:
+def _preflight(settings: Settings) -> None:
     """Production: this process must belong to the deployment its database records (same keys,
     chain and registries) and its key must be able to anchor, or it does not start: one line."""
     import logging
@@ -171,7 +182,7 @@ def deploy(
 
 
 @contextmanager
-def _operator_session(*, init: bool = False) -> Iterator[Any]:
+def _operator_session(*, init: bool = False) -> Iterator[Session]:
     """A session on the service's database, for the operator's commands on the server host.
 
     Says which database it uses, and refuses to create a new SQLite database unless ``init``:
@@ -204,7 +215,7 @@ def _operator_session(*, init: bool = False) -> Iterator[Any]:
         engine.dispose()
 
 
-def _operator_act(act: Any, *, init: bool = False) -> Any:
+def _operator_act(act: Callable[[Session], T], *, init: bool = False) -> T:
     """Run ``act(session)`` as the operator; a refusal is printed, exit status 1."""
     from ipnotary.service.errors import NotaryError
 
@@ -230,14 +241,13 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _key_json(row: Any) -> dict[str, Any]:
+def _key_json(row: ApiKey) -> dict[str, str | None]:
     return {
         "id": row.id,
         "principal_id": row.principal_id,
-        **{
-            k: (None if getattr(row, k) is None else getattr(row, k).isoformat())
-            for k in ("created_at", "expires_at", "revoked_at")
-        },
+        "created_at": row.created_at.isoformat(),
+        "expires_at": None if row.expires_at is None else row.expires_at.isoformat(),
+        "revoked_at": None if row.revoked_at is None else row.revoked_at.isoformat(),
         "replaced_by": row.replaced_by,
     }
 
@@ -308,7 +318,7 @@ def principal_issue_key(principal_id: str, expires_at: ExpiresOpt = None) -> Non
     """Give a principal another API key (printed once); its other keys keep working."""
     from ipnotary.service.services.principals import Actor, issue_api_key
 
-    def act(session: Any) -> Any:
+    def act(session: Session) -> IssuedKey:
         issued = issue_api_key(
             session,
             principal_id=principal_id,
@@ -469,7 +479,7 @@ def reconcile(
         raise typer.Exit(1)
 
 
-def _open_anchor_reader(settings: Any) -> Any:
+def _open_anchor_reader(settings: Settings) -> AnchorReader:
     """The registry, read-only: never deploys, needs no key. Exit 2 when it cannot be read."""
     from ipnotary.chain import AnchorReader
     from ipnotary.chain.errors import ChainError
@@ -491,6 +501,7 @@ def _open_anchor_reader(settings: Any) -> Any:
                     2,
                 )
             address = recorded_address(settings.chain_dir, settings.chain_id, "EvidenceRegistry")
+        assert settings.chain_rpc_url is not None  # Settings refuse the rpc backend without one
         return AnchorReader.from_rpc(
             settings.chain_rpc_url, registry_address=address, expected_chain_id=settings.chain_id
         )
@@ -498,7 +509,7 @@ def _open_anchor_reader(settings: Any) -> Any:
         fail(settings.redactor()(f"cannot read the registry: {exc}"), 2)
 
 
-def _issuer_keys(settings: Any) -> dict[str, str]:
+def _issuer_keys(settings: Settings) -> dict[str, str]:
     """Key id -> public key of every issuer key this deployment signs or signed receipts with."""
     from ipnotary.sdk.signing import key_id, public_key_from_b64, public_key_to_b64
     from ipnotary.service.adapters.keys import load_or_create_ed25519_key
@@ -518,7 +529,7 @@ def _issuer_keys(settings: Any) -> dict[str, str]:
     return keys
 
 
-def _print_reconcile(report: Any) -> None:
+def _print_reconcile(report: ReconcileReport) -> None:
     out.print(
         f"chain {report.chain_id}, registry {report.registry}: "
         f"{report.anchored_checkpoints} checkpoints anchored, up to log size "
