@@ -17,13 +17,13 @@ DATA = b"a contract the holder keeps to itself"
 def test_a_fingerprint_without_a_cid_is_declared() -> None:
     fp = fingerprint_bytes(DATA)
     digest_only = ContentFingerprint(size=fp.size, sha256=fp.sha256, sm3=fp.sm3)
-    assert digest_only.as_record_field()["declared"] == ["sha256", "size", "sm3"]
+    assert digest_only.as_record_content().to_json()["declared"] == ["sha256", "size", "sm3"]
     no_sm3 = ContentFingerprint(size=fp.size, sha256=fp.sha256)
-    assert no_sm3.as_record_field()["declared"] == ["sha256", "size"]
+    assert no_sm3.as_record_content().to_json()["declared"] == ["sha256", "size"]
     uploaded = ContentFingerprint(
         size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
     )
-    assert "declared" not in uploaded.as_record_field()
+    assert "declared" not in uploaded.as_record_content().to_json()
 
 
 def _certificate(api: Api, headers: dict[str, str], path: str, record_id: str) -> dict[str, Any]:

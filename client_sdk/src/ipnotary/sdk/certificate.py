@@ -29,6 +29,7 @@ from pydantic import (
 from ipnotary.sdk.canonical import canonical_json, parse_json
 from ipnotary.sdk.errors import FormatError
 from ipnotary.sdk.merkle import leaf_hash
+from ipnotary.sdk.records import RecordBody, parse_record
 
 __all__ = [
     "CERTIFICATE_MEDIA_TYPE",
@@ -217,6 +218,11 @@ class _CertificateBase(_Signed):
     @property
     def kind(self) -> str:
         return str(self.record.get("kind", ""))
+
+    def body(self) -> RecordBody:
+        """The record, typed by its kind (:class:`FormatError` for a body that is not one of
+        ours, e.g. from a newer version of the service)."""
+        return parse_record(self.record)
 
 
 class CertificateV1(_CertificateBase):

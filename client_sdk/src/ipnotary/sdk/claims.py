@@ -33,6 +33,7 @@ from ipnotary.sdk.certificate import Certificate, CertificateV1
 from ipnotary.sdk.errors import FormatError, VerificationError
 from ipnotary.sdk.kinds import RecordKind
 from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.records import EvidenceRecord, RecordBody, WorkRecord
 from ipnotary.sdk.verify import ChainView, TimeSource, VerificationResult, verify_certificate
 
 __all__ = [
@@ -145,13 +146,26 @@ def _listing_sha256(complaint: Complaint) -> str | None:
     return h.hexdigest()
 
 
-def _owner_key(record: Mapping[str, Any]) -> str | None:
-    owner = record.get("work", {}).get("copyright_owner")
-    if not isinstance(owner, Mapping):
+def _body(result: VerificationResult) -> RecordBody | None:
+    """The verified record, typed; None for a body this SDK does not know (a newer kind or
+    schema), of which the claim check then states nothing."""
+    try:
+        return result.certificate.body()
+    except FormatError:
         return None
-    return Claimant(
-        str(owner.get("name", "")), str(owner.get("id_type", "")), str(owner.get("id", ""))
-    ).key()
+
+
+def _owner_key(result: VerificationResult) -> str | None:
+    body = _body(result)
+    if not isinstance(body, WorkRecord):
+        return None
+    owner = body.work.copyright_owner
+    return Claimant(owner.name, owner.id_type, owner.id).key()
+
+
+def _content_sha256(result: VerificationResult) -> str | None:
+    body = _body(result)
+    return body.content.sha256 if isinstance(body, EvidenceRecord | WorkRecord) else None
 
 
 def check_infringement_claim(
@@ -222,7 +236,7 @@ def check_infringement_claim(
 
     claimant_key = complaint.claimant.key()
     works = [r for r in verified if r.kind == RecordKind.work]
-    owned = [r for r in works if _owner_key(r.certificate.record) == claimant_key]
+    owned = [r for r in works if _owner_key(r) == claimant_key]
     if owned:
         findings.append(
             Finding(
@@ -234,7 +248,7 @@ def check_infringement_claim(
             )
         )
     elif works:
-        names = ", ".join(f"{r.record_id}: {_owner_key(r.certificate.record)}" for r in works)
+        names = ", ".join(f"{r.record_id}: {_owner_key(r)}" for r in works)
         findings.append(
             Finding(
                 "owner",
@@ -292,11 +306,7 @@ def check_infringement_claim(
             )
         )
     elif basis:
-        same = [
-            r
-            for r in basis
-            if r.certificate.record.get("content", {}).get("sha256") == listing_digest
-        ]
+        same = [r for r in basis if _content_sha256(r) == listing_digest]
         if same:
             findings.append(
                 Finding(
@@ -324,9 +334,10 @@ def check_infringement_claim(
         )
 
     for r in owned:
-        prior = r.certificate.record.get("prior_registrations") or []
+        body = _body(r)
+        prior = body.prior_registrations if isinstance(body, WorkRecord) else None
         if prior:
-            ids = ", ".join(str(p.get("id")) for p in prior)
+            ids = ", ".join(p.id for p in prior)
             findings.append(
                 Finding(
                     "first_registrant",

@@ -25,6 +25,7 @@ from ipnotary.sdk.certificate import AnyCertificate, Receipt, parse_certificate,
 from ipnotary.sdk.errors import APIError, ContentIntegrityError, FormatError, TransportError
 from ipnotary.sdk.kinds import RecordKind, RecordStatus
 from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.records import RecordBody, WorkRecord, content_of, parse_record
 from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from ipnotary.sdk.verify import verify_certificate
 
@@ -319,11 +320,11 @@ class NotaryClient:
 
     def _work_submission(self, data: dict[str, Any], sha256: str) -> WorkSubmission:
         sub = self._submission(data)
-        record = sub.receipt.record
-        if (
-            record.get("kind") != RecordKind.work
-            or record.get("content", {}).get("sha256") != sha256
-        ):
+        try:
+            body: RecordBody | None = parse_record(sub.receipt.record)
+        except FormatError:
+            body = None
+        if not isinstance(body, WorkRecord) or body.content.sha256 != sha256:
             raise FormatError(
                 f"the service's receipt is not a work registration of content {sha256}"
             )
@@ -434,8 +435,9 @@ class NotaryClient:
 
         kind = _legacy_kind(kind, kind_path)
         view = self.get(record_id, kind=kind)
-        record = view["record"]
-        expected = record.get("content") or record.get("ciphertext") or {}
+        expected = content_of(parse_record(view["record"]))
+        if expected is None:
+            raise FormatError(f"record {record_id} holds no content to download")
         dest = Path(destination)
         fp = Fingerprinter()
         try:
@@ -453,11 +455,11 @@ class NotaryClient:
             raise self._unreachable("downloading the content", exc) from exc
         finally:
             fp.close()
-        if got.sha256 != expected.get("sha256") or got.size != expected.get("size"):
+        if got.sha256 != expected.sha256 or got.size != expected.size:
             dest.unlink(missing_ok=True)
             raise ContentIntegrityError(
                 f"downloaded content hashes to {got.sha256} ({got.size} bytes), the record says "
-                f"{expected.get('sha256')} ({expected.get('size')} bytes)"
+                f"{expected.sha256} ({expected.size} bytes)"
             )
         return dest
 

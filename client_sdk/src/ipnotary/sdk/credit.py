@@ -37,12 +37,14 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ipnotary.sdk.canonical import canonical_json, parse_json
 from ipnotary.sdk.certificate import format_timestamp, parse_time
 from ipnotary.sdk.errors import FormatError, VerificationError
+from ipnotary.sdk.kinds import RecordKind
 from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.records import CreditEntryRecord, CreditRepairRecord, RecordBody
 from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from ipnotary.sdk.verify import ChainView, VerificationResult, verify_certificate
 
@@ -149,32 +151,44 @@ def verify_credit_opening(
     details' subject. Returns the certificate's verification (its ``proven_time`` is when the
     entry is proven recorded)."""
     result = verify_certificate(certificate, policy, chain=chain)
-    if result.certificate.record.get("kind") != "credit_entry":
+    body = _typed_body(result, "opening")
+    if not isinstance(body, CreditEntryRecord):
         raise VerificationError("opening", f"record {result.record_id} is not a credit entry")
-    _check_opening(result.certificate.record, details, salt_hex, subject_salt)
+    _check_opening(body, details, salt_hex, subject_salt)
     return result
 
 
+def _typed_body(result: VerificationResult, step: str) -> RecordBody:
+    try:
+        return result.certificate.body()
+    except FormatError as exc:
+        raise VerificationError(
+            step, f"record {result.record_id} is not one this SDK can read: {exc}"
+        ) from exc
+
+
 def _check_opening(
-    record: Mapping[str, Any], details: Mapping[str, Any], salt_hex: str, subject_salt: str | None
+    record: CreditEntryRecord,
+    details: Mapping[str, Any],
+    salt_hex: str,
+    subject_salt: str | None,
 ) -> None:
     try:
         commitment = entry_commitment(details, salt_hex)
     except ValueError as exc:
         raise VerificationError("opening", f"the salt is malformed: {exc}") from exc
-    if commitment != record.get("entry_commitment"):
+    if commitment != record.entry_commitment:
         raise VerificationError(
             "opening",
             f"the details and salt do not open the commitment of "
-            f"{record.get('id')}: they are not what was recorded",
+            f"{record.id}: they are not what was recorded",
         )
-    if record.get("schema", 1) >= 2:
-        if _public_fields(record) != _public_fields(details):
+    if record.schema_version >= 2:
+        stated = _public_fields(record.to_json())
+        if stated != _public_fields(details):
             raise VerificationError(
                 "opening",
-                f"record {record.get('id')} states fields "
-                f"{_public_fields(record)} that its committed details "
-                "contradict",
+                f"record {record.id} states fields {stated} that its committed details contradict",
             )
         if subject_salt is not None:
             _check_subject_commitment(record, _subject_key(details), subject_salt)
@@ -187,19 +201,28 @@ def _subject_key(details: Mapping[str, Any]) -> str:
     return f"{subject.get('id_type')}:{subject.get('id')}"
 
 
-def _check_subject_commitment(record: Mapping[str, Any], subject_key: str, salt_hex: Any) -> None:
+def _check_subject_commitment(record: CreditEntryRecord, subject_key: str, salt_hex: Any) -> None:
     try:
-        ok = isinstance(salt_hex, str) and subject_commitment(subject_key, salt_hex) == record.get(
-            "subject_commitment"
+        ok = (
+            isinstance(salt_hex, str)
+            and subject_commitment(subject_key, salt_hex) == record.subject_commitment
         )
     except ValueError:
         ok = False
     if not ok:
         raise VerificationError(
             "subject",
-            f"the subject commitment of {record.get('id')} does not "
+            f"the subject commitment of {record.id} does not "
             f"open to {subject_key} with the salt shown",
         )
+
+
+# The two kinds of record a credit status shows, and how its messages name them.
+_Credit = TypeVar("_Credit", CreditEntryRecord, CreditRepairRecord)
+_KIND_OF: dict[type[RecordBody], RecordKind] = {
+    CreditEntryRecord: RecordKind.credit_entry,
+    CreditRepairRecord: RecordKind.credit_repair,
+}
 
 
 @dataclass(frozen=True)
@@ -248,31 +271,34 @@ class _Check:
     policy: TrustPolicy | None
     unchecked: list[UncheckedEntry]
 
-    def certificate(self, item: Mapping[str, Any], kind: str, what: str) -> VerificationResult:
+    def certificate(
+        self, item: Mapping[str, Any], kind: type[_Credit], what: str
+    ) -> tuple[VerificationResult, _Credit]:
         cert = item.get("certificate")
         if cert is None:
             raise VerificationError("anchor", f"{what} is shown without a certificate")
         result = verify_certificate(cert, self.policy, chain=self.chain)
-        record = result.certificate.record
-        if record.get("kind") != kind:
+        body = _typed_body(result, "anchor")
+        if not isinstance(body, kind):
             raise VerificationError(
                 "anchor",
-                f"the certificate of {what} is of a {record.get('kind')} record, not a {kind}",
+                f"the certificate of {what} is of a {result.kind} record, not a {_KIND_OF[kind]}",
             )
-        return result
+        return result, body
 
-    def recorded(self, item: Mapping[str, Any]) -> tuple[str, VerificationResult]:
+    def recorded(
+        self, item: Mapping[str, Any]
+    ) -> tuple[str, VerificationResult, CreditEntryRecord]:
         """The entry's certificate, which must prove its record by ``as_of`` (step ``recorded``)."""
         entry_id = str(item.get("entry_id"))
-        result = self.certificate(item, "credit_entry", f"entry {entry_id}")
-        record = result.certificate.record
-        if record.get("id") != entry_id or item.get(
-            "commitment", record.get("entry_commitment")
-        ) != record.get("entry_commitment"):
+        result, record = self.certificate(item, CreditEntryRecord, f"entry {entry_id}")
+        if (
+            record.id != entry_id
+            or item.get("commitment", record.entry_commitment) != record.entry_commitment
+        ):
             raise VerificationError(
                 "anchor",
-                f"entry {entry_id} is shown with the certificate of "
-                f"another record ({record.get('id')})",
+                f"entry {entry_id} is shown with the certificate of another record ({record.id})",
             )
         if result.proven_time > self.as_of:
             raise VerificationError(
@@ -282,10 +308,10 @@ class _Check:
                 f"({result.time_source.value}), after {format_timestamp(self.as_of)}: it cannot "
                 "count then",
             )
-        return entry_id, result
+        return entry_id, result, record
 
     def repair(
-        self, item: Mapping[str, Any], entry_id: str, entry: VerificationResult
+        self, item: Mapping[str, Any], entry_id: str, entry: CreditEntryRecord
     ) -> tuple[str, VerificationResult | None]:
         """The repair shown with an entry: it must name that entry; ``None`` if not certified."""
         repair = item.get("repair")
@@ -294,24 +320,20 @@ class _Check:
         record_id = str(repair.get("record_id"))
         if repair.get("certificate") is None:
             return record_id, None
-        result = self.certificate(
-            repair, "credit_repair", f"repair {record_id} of entry {entry_id}"
+        result, decided = self.certificate(
+            repair, CreditRepairRecord, f"repair {record_id} of entry {entry_id}"
         )
-        named = result.certificate.record.get("entry")
-        if named != {
-            "id": entry_id,
-            "commitment": entry.certificate.record.get("entry_commitment"),
-        }:
+        named = decided.entry
+        if (named.id, named.commitment) != (entry_id, entry.entry_commitment):
             raise VerificationError(
-                "repair", f"repair {record_id} names {named}, not entry {entry_id}"
+                "repair", f"repair {record_id} names {named.to_json()}, not entry {entry_id}"
             )
         return record_id, result
 
     def counted(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """An entry the document counts at ``as_of``; returns what it contributes."""
-        entry_id, result = self.recorded(item)
-        record = result.certificate.record
-        schema = record.get("schema", 1)
+        entry_id, result, record = self.recorded(item)
+        schema = record.schema_version
         details, salt = item.get("details"), item.get("salt")
         out: dict[str, Any] = {
             "entry_id": entry_id,
@@ -338,7 +360,7 @@ class _Check:
                         "the salt of its subject commitment",
                     )
                 _check_subject_commitment(record, self.subject, item["subject_salt"])
-                fields = _public_fields(record)
+                fields = _public_fields(record.to_json())
             else:
                 kept = item.get("kept")
                 if not isinstance(kept, Mapping):
@@ -378,7 +400,7 @@ class _Check:
                 f"entry {entry_id} is not public on {self.as_of.astimezone(UTC).date()}",
             )
         if item.get("repair") is not None:
-            record_id, repair = self.repair(item, entry_id, result)
+            record_id, repair = self.repair(item, entry_id, record)
             out["repair_record_id"] = record_id
             if repair is None:
                 self.unchecked.append(

@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ipnotary.sdk.canonical import canonical_json, parse_json
 from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.errors import FormatError, VerificationError
-from ipnotary.sdk.kinds import RecordKind
 from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.records import PledgeEventRecord, parse_record
 from ipnotary.sdk.signing import (
     b64decode,
     key_id,
@@ -282,21 +282,21 @@ def verify_pledge_event(body: Mapping[str, Any], *, reader: Any = None) -> Verif
     ``verify_certificate``: this checks what the record says, not that it was anchored.
     """
     try:
-        action, pledge = str(body["action"]), body["pledge"]
-        pledge_id, chain_id = int(pledge["pledge_id"]), int(pledge["chain_id"])
-        contract = str(pledge["contract"])
-    except (KeyError, TypeError, ValueError) as exc:
+        event = parse_record(body)
+    except FormatError as exc:
         raise VerificationError("format", f"not a pledge event record: {exc}") from exc
-    if body.get("kind") != RecordKind.pledge_event:
-        raise VerificationError("format", f"not a pledge event record: kind {body.get('kind')!r}")
+    if not isinstance(event, PledgeEventRecord):
+        raise VerificationError("format", f"not a pledge event record: kind {event.kind!r}")
+    action, pledge = event.action, event.pledge
+    pledge_id, chain_id, contract = pledge.pledge_id, pledge.chain_id, pledge.contract
     consent_action = _ACTIONS_OF_EVENTS.get(action)
     act: dict[str, Any] | None = None
-    terms = body.get("terms")
+    terms = event.terms
     if consent_action is not None:
-        consent = body.get("consent")
-        if not isinstance(consent, Mapping):
+        consent = event.consent
+        if consent is None:
             raise VerificationError("format", f"a {action} event carries the pledgee's consent")
-        if not isinstance(terms, Mapping) or not isinstance(terms.get("pledgee"), Mapping):
+        if terms is None or not isinstance(terms.get("pledgee"), Mapping):
             raise VerificationError("format", f"a {action} event carries the pledge's terms")
         if not isinstance(terms.get("pledgee_key"), str):
             raise VerificationError("key", "the pledge's terms name no pledgee key")
@@ -308,29 +308,28 @@ def verify_pledge_event(body: Mapping[str, Any], *, reader: Any = None) -> Verif
             contract=contract,
             pledge_id=pledge_id,
             action=consent_action,
-            now=datetime.fromisoformat(str(body.get("received_at"))).astimezone(UTC),
+            now=datetime.fromisoformat(event.received_at).astimezone(UTC),
         )
-        if body.get("consent_digest") != consent_digest(consent).hex():
+        if event.consent_digest != consent_digest(consent).hex():
             raise VerificationError("consent", "consent_digest is not the hash of the consent")
     checked = False
     if reader is not None:
-        _check_event_on_chain(body, reader, action, pledge_id, terms)
+        _check_event_on_chain(event, reader)
         checked = True
     return VerifiedPledgeEvent(
         action=action, pledge_id=pledge_id, consent=act, chain_checked=checked
     )
 
 
-def _check_event_on_chain(
-    body: Mapping[str, Any], reader: Any, action: str, pledge_id: int, terms: Any
-) -> None:
+def _check_event_on_chain(event: PledgeEventRecord, reader: Any) -> None:
     from ipnotary.chain.errors import ChainError
 
-    pledge = body["pledge"]
+    pledge, action, terms = event.pledge, event.action, event.terms
+    pledge_id = pledge.pledge_id
     try:
         if (int(reader.chain_id), str(reader.registry_address).lower()) != (
-            int(pledge["chain_id"]),
-            str(pledge["contract"]).lower(),
+            pledge.chain_id,
+            pledge.contract.lower(),
         ):
             raise VerificationError(
                 "contract", "the reader reads another registry than the event names"
@@ -338,12 +337,12 @@ def _check_event_on_chain(
         receipts = [
             r
             for r in reader.pledge_receipts(pledge_id)
-            if str(r.tx_hash).lower() == str(pledge["tx_hash"]).lower()
+            if str(r.tx_hash).lower() == pledge.tx_hash.lower()
         ]
         if len(receipts) != 1 or str(receipts[0].action) != action:
             raise VerificationError(
                 "chain",
-                f"transaction {pledge['tx_hash']} did not {action} "
+                f"transaction {pledge.tx_hash} did not {action} "
                 f"pledge {pledge_id} in this registry",
             )
         receipt = receipts[0]
@@ -352,13 +351,13 @@ def _check_event_on_chain(
             raise VerificationError(
                 "chain", "the transaction was not sent by the pledge's registrar"
             )
-        if isinstance(terms, Mapping) and terms_digest(terms) != on_chain.terms_digest:
+        if terms is not None and terms_digest(terms) != on_chain.terms_digest:
             raise VerificationError("terms", "the terms do not hash to the pledge's termsDigest")
         if action in _ACTIONS_OF_EVENTS:
-            assert isinstance(terms, Mapping)
+            assert terms is not None and event.consent is not None  # checked by the caller
             if receipt.party != party_hash(_key(terms["pledgee"])):
                 raise VerificationError("chain", "the chain names another party than the pledgee")
-            if receipt.consent_digest != consent_digest(body["consent"]):
+            if receipt.consent_digest != consent_digest(event.consent):
                 raise VerificationError("consent", "the chain records the hash of another consent")
     except ChainError as exc:
         raise VerificationError("chain", f"the chain could not be read: {exc}") from exc

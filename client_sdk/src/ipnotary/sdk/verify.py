@@ -206,7 +206,9 @@ class VerificationResult:
 def check_content(record: Mapping[str, Any], digests: ContentDigests) -> tuple[str, ...]:
     """Compare a file's fingerprint with the one the record holds; raises at step ``content``.
 
-    Returns the names of the digests that were compared (both sides had them)."""
+    Returns the names of the digests that were compared (both sides had them). The record is
+    read as the JSON it is, not through ``ipnotary.sdk.records``: a body of a newer kind or
+    schema that states these digests still verifies against its file."""
     content = record.get("content")
     if not isinstance(content, Mapping):
         raise VerificationError(Step.CONTENT, "the record holds no content fingerprint to compare")

@@ -33,6 +33,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.credit import credit_class, entry_commitment, subject_commitment
 from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.records import CreditEntryRecord, CreditRepairRecord, EntryReference
 from ipnotary.service.domain.identifiers import PartyId
 from ipnotary.service.domain.scalars import Hex64, JsonDate
 from ipnotary.service.domain.text import CheckedTextModel, Text
@@ -130,19 +131,20 @@ def build_credit_entry_record(
 
     Schema 1 (before the register answered for past times) held only ``entry_commitment``.
     """
-    return {
-        "id": record_id,
-        "kind": RecordKind.credit_entry.value,
-        "schema": 2,
-        "authority": authority,
-        "entry_commitment": commitment,
-        "subject_commitment": subject_commitment,
-        "conduct": details.conduct.value,
-        "severity": None if details.severity is None else details.severity.value,
-        "publicity_start": details.publicity_start.isoformat(),
-        "publicity_end": details.publicity_end.isoformat(),
-        "received_at": format_timestamp(received_at),
-    }
+    return CreditEntryRecord(
+        id=record_id,
+        kind=RecordKind.credit_entry,
+        schema_version=2,
+        authority=authority,
+        entry_commitment=commitment,
+        subject_commitment=subject_commitment,
+        conduct=details.conduct.value,
+        # stated even when null: a good-conduct entry says it has no severity
+        severity=None if details.severity is None else details.severity.value,
+        publicity_start=details.publicity_start.isoformat(),
+        publicity_end=details.publicity_end.isoformat(),
+        received_at=format_timestamp(received_at),
+    ).to_json()
 
 
 def build_credit_repair_record(
@@ -154,15 +156,15 @@ def build_credit_repair_record(
     commitment: str,
 ) -> dict[str, Any]:
     """A ``credit_repair`` record: the authority closed this entry (named by id and commitment)."""
-    return {
-        "id": record_id,
-        "kind": RecordKind.credit_repair.value,
-        "schema": 1,
-        "authority": authority,
-        "entry": {"id": entry_id, "commitment": commitment},
-        "decision": "repaired",
-        "received_at": format_timestamp(received_at),
-    }
+    return CreditRepairRecord(
+        id=record_id,
+        kind=RecordKind.credit_repair,
+        schema_version=1,
+        authority=authority,
+        entry=EntryReference(id=entry_id, commitment=commitment),
+        decision="repaired",
+        received_at=format_timestamp(received_at),
+    ).to_json()
 
 
 class RepairApplication(CheckedTextModel):

@@ -53,6 +53,7 @@ from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.errors import FormatError
 from ipnotary.sdk.kinds import RecordKind
 from ipnotary.sdk.pledges import asset_id, consent_digest, party_hash, terms_digest
+from ipnotary.sdk.records import PledgeEventRecord, PledgeTransaction
 from ipnotary.sdk.signing import public_key_from_b64
 from ipnotary.service.domain.identifiers import PartyId
 from ipnotary.service.domain.scalars import Hex64, JsonDate
@@ -249,34 +250,35 @@ def build_pledge_event_record(
     pledgee and ``consent`` its signed act (release, enforcement), ``ownership`` whether the
     pledgor is known to own the asset (registration).
     """
-    body: dict[str, Any] = {
-        "id": record_id,
-        "kind": RecordKind.pledge_event.value,
-        "schema": 1,
-        "registrar": {
+    optional: dict[str, Any] = {}
+    if terms is not None:
+        optional["terms"] = dict(terms)
+    if party is not None:
+        optional["party"] = dict(party)
+    if consent is not None:
+        optional["consent"] = dict(consent)
+        optional["consent_digest"] = consent_digest(consent).hex()
+    if ownership is not None:
+        optional["ownership"] = dict(ownership)
+    return PledgeEventRecord(
+        id=record_id,
+        kind=RecordKind.pledge_event,
+        schema_version=1,
+        registrar={
             "id": str(registrar["id"]),
             "name": str(registrar["name"]),
             "account": str(registrar["account"]),
         },
-        "action": action,
-        "asset": asset.model_dump(mode="json", exclude_none=True),
-        "pledge": {
-            "chain_id": int(transaction["chain_id"]),
-            "contract": str(transaction["contract"]),
-            "pledge_id": int(transaction["pledge_id"]),
-            "tx_hash": str(transaction["tx_hash"]),
-            "block_number": int(transaction["block_number"]),
-            "block_timestamp": int(transaction["block_timestamp"]),
-        },
-        "received_at": format_timestamp(received_at),
-    }
-    if terms is not None:
-        body["terms"] = dict(terms)
-    if party is not None:
-        body["party"] = dict(party)
-    if consent is not None:
-        body["consent"] = dict(consent)
-        body["consent_digest"] = consent_digest(consent).hex()
-    if ownership is not None:
-        body["ownership"] = dict(ownership)
-    return body
+        action=action,
+        asset=asset.model_dump(mode="json", exclude_none=True),
+        pledge=PledgeTransaction(
+            chain_id=int(transaction["chain_id"]),
+            contract=str(transaction["contract"]),
+            pledge_id=int(transaction["pledge_id"]),
+            tx_hash=str(transaction["tx_hash"]),
+            block_number=int(transaction["block_number"]),
+            block_timestamp=int(transaction["block_timestamp"]),
+        ),
+        **optional,
+        received_at=format_timestamp(received_at),
+    ).to_json()

@@ -21,8 +21,10 @@ from pydantic import (
     field_validator,
 )
 
+from ipnotary.sdk import records as sdk_records
 from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.records import EvidenceRecord, Party, RecordContent
 from ipnotary.service.domain.scalars import Hex64, JsonDateTime, JsonInt
 from ipnotary.service.domain.text import CheckedTextModel, Text
 
@@ -89,11 +91,11 @@ class ContentFingerprint(BaseModel):
             return []
         return sorted(k for k in DIGEST_FIELDS if getattr(self, k) is not None)
 
-    def as_record_field(self) -> dict[str, Any]:
+    def as_record_content(self) -> RecordContent:
         field = self.model_dump(exclude_none=True)
         if self.declared:
             field["declared"] = self.declared
-        return field
+        return RecordContent(**field)
 
 
 class EvidenceMetadata(CheckedTextModel):
@@ -165,15 +167,13 @@ def build_evidence_record(
     metadata: EvidenceMetadata,
     received_at: datetime,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": record_id,
-        "kind": RecordKind.evidence.value,
-        "schema": 1,
-        "holder": {"id": holder_id, "name": holder_name},
-        "content": content.as_record_field(),
-        "received_at": format_timestamp(received_at),
-    }
     meta = metadata.as_record_field()
-    if meta:
-        body["metadata"] = meta
-    return body
+    return EvidenceRecord(
+        id=record_id,
+        kind=RecordKind.evidence,
+        schema_version=1,
+        holder=Party(id=holder_id, name=holder_name),
+        content=content.as_record_content(),
+        **({"metadata": sdk_records.EvidenceMetadata(**meta)} if meta else {}),
+        received_at=format_timestamp(received_at),
+    ).to_json()

@@ -15,6 +15,13 @@ from pydantic import ConfigDict, StringConstraints
 
 from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.records import (
+    DisclosureRecord,
+    Encryption,
+    FilingReference,
+    Party,
+    TradeSecretRecord,
+)
 from ipnotary.service.domain.records import ContentFingerprint
 from ipnotary.service.domain.scalars import Hex64
 from ipnotary.service.domain.text import CheckedTextModel
@@ -48,23 +55,19 @@ def build_trade_secret_record(
     label: str | None,
     received_at: datetime,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": record_id,
-        "kind": RecordKind.trade_secret.value,
-        "schema": 1,
-        "holder": {"id": holder_id, "name": holder_name},
-        "commitment": commitment,
-        "ciphertext": ciphertext.as_record_field(),
-        "encryption": {
-            "container": container_media_type,
-            "stream": stream_algorithm,
-            "holder_key_id": holder_key_id,
-        },
-        "received_at": format_timestamp(received_at),
-    }
-    if label:
-        body["label"] = label
-    return body
+    return TradeSecretRecord(
+        id=record_id,
+        kind=RecordKind.trade_secret,
+        schema_version=1,
+        holder=Party(id=holder_id, name=holder_name),
+        commitment=commitment,
+        ciphertext=ciphertext.as_record_content(),
+        encryption=Encryption(
+            container=container_media_type, stream=stream_algorithm, holder_key_id=holder_key_id
+        ),
+        **({"label": label} if label else {}),
+        received_at=format_timestamp(received_at),
+    ).to_json()
 
 
 def build_disclosure_record(
@@ -78,13 +81,13 @@ def build_disclosure_record(
     wrapped_key_sha256: str,
     received_at: datetime,
 ) -> dict[str, Any]:
-    return {
-        "id": record_id,
-        "kind": "disclosure",
-        "schema": 1,
-        "holder": {"id": holder_id, "name": holder_name},
-        "filing": {"id": filing_id, "commitment": commitment},
-        "recipient": recipient,
-        "wrapped_key_sha256": wrapped_key_sha256,
-        "received_at": format_timestamp(received_at),
-    }
+    return DisclosureRecord(
+        id=record_id,
+        kind=RecordKind.disclosure,
+        schema_version=1,
+        holder=Party(id=holder_id, name=holder_name),
+        filing=FilingReference(id=filing_id, commitment=commitment),
+        recipient=recipient,
+        wrapped_key_sha256=wrapped_key_sha256,
+        received_at=format_timestamp(received_at),
+    ).to_json()

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.records import Party, PriorRegistration, WorkFields, WorkRecord
 from ipnotary.service.domain.identifiers import (
     IdType,
     PartyId,
@@ -114,16 +115,6 @@ class WorkDetails(CheckedTextModel):
         return out
 
 
-class PriorRegistration(BaseModel):
-    """An earlier registration of the same content by another holder."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    received_at: str
-    copyright_owner: str  # the owner's name as registered
-
-
 def build_work_record(
     *,
     record_id: str,
@@ -134,29 +125,25 @@ def build_work_record(
     prior: list[PriorRegistration],
     received_at: datetime,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": record_id,
-        "kind": RecordKind.work.value,
-        "schema": 1,
-        "holder": {"id": holder_id, "name": holder_name},
-        "work": details.as_record_field(),
-        "content": content.as_record_field(),
-        "received_at": format_timestamp(received_at),
-    }
-    if prior:
-        body["prior_registrations"] = [p.model_dump() for p in prior]
-    return body
+    return WorkRecord(
+        id=record_id,
+        kind=RecordKind.work,
+        schema_version=1,
+        holder=Party(id=holder_id, name=holder_name),
+        work=WorkFields.model_validate(details.as_record_field()),
+        content=content.as_record_content(),
+        **({"prior_registrations": prior} if prior else {}),
+        received_at=format_timestamp(received_at),
+    ).to_json()
 
 
-def owner_subject_key(work: Mapping[str, Any]) -> str | None:
+def owner_subject_key(work: WorkFields) -> str | None:
     """``type:id`` of a recorded work's copyright owner, normalised as identifiers are today (a
     record made before NFKC normalisation may spell it otherwise), or None if it does not parse."""
-    owner = work.get("copyright_owner")
-    if not isinstance(owner, Mapping):
-        return None
+    owner = work.copyright_owner
     try:
-        kind = IdType(str(owner.get("id_type")))
-        return f"{kind.value}:{normalise_identifier(kind, str(owner.get('id', '')))}"
+        kind = IdType(owner.id_type)
+        return f"{kind.value}:{normalise_identifier(kind, owner.id)}"
     except ValueError:
         return None
 

@@ -43,6 +43,7 @@ from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.errors import VerificationError
 from ipnotary.sdk.kinds import RecordKind
 from ipnotary.sdk.pledges import PLEDGE_STATUS_MEDIA_TYPE, check_pledge_consent, consent_digest
+from ipnotary.sdk.records import WorkRecord
 from ipnotary.service.domain.identifiers import PartyId
 from ipnotary.service.domain.pledges import (
     PledgeAsset,
@@ -63,7 +64,7 @@ from ipnotary.service.errors import (
 )
 from ipnotary.service.services.issuer import Issuer
 from ipnotary.service.services.principals import Actor, audit
-from ipnotary.service.services.records import StoredRecord, accept_record, body_of
+from ipnotary.service.services.records import StoredRecord, accept_record, typed_body
 from ipnotary.service.storage.models import Pledge, Principal, Record
 
 if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is first used
@@ -270,7 +271,7 @@ def _ownership(session: Session, asset: PledgeAsset, terms: PledgeTerms) -> dict
             "elsewhere by its registration number",
             code="work_not_registered",
         )
-    owner = owner_subject_key(body_of(record)["work"])
+    owner = owner_subject_key(typed_body(record, WorkRecord).work)
     if owner != terms.pledgor.key():
         raise InvalidInput(
             f"work {work_id} is registered with another copyright owner than the "

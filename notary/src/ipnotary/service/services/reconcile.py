@@ -42,6 +42,7 @@ from ipnotary.sdk.errors import FormatError
 from ipnotary.sdk.kinds import RecordKind
 from ipnotary.sdk.merkle import root_from_inclusion_proof
 from ipnotary.sdk.note import CosignatureVerifier
+from ipnotary.sdk.records import EvidenceRecord, WorkRecord, content_of, parse_record
 from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from ipnotary.service.domain.records import dedup_key
 from ipnotary.service.domain.tiles import TILE_WIDTH
@@ -683,11 +684,12 @@ def _batch_holding(session: Session, index: int) -> Batch | None:
 def _insert(session: Session, receipt: Receipt, index: int | None) -> None:
     """The record row, byte for byte what was receipted; at its log index if it has one."""
     body = receipt.record
-    kind = str(body["kind"])
-    holder_id = str(body["holder"]["id"])
-    found = body.get("content")
-    content: dict[str, Any] = found if isinstance(found, dict) else {}
-    sha256 = content.get("sha256") if isinstance(content.get("sha256"), str) else None
+    typed = parse_record(body)
+    # only kinds whose receipt carries all their state are restored (RESTORABLE_KINDS)
+    assert isinstance(typed, EvidenceRecord | WorkRecord)
+    kind, holder_id = typed.kind, typed.holder.id
+    content = content_of(typed)
+    sha256 = content.sha256 if content is not None else None
     dedup = dedup_key(kind, holder_id, sha256) if sha256 else None
     if (
         dedup is not None
@@ -695,7 +697,7 @@ def _insert(session: Session, receipt: Receipt, index: int | None) -> None:
     ):
         dedup = None  # the holder submitted the same content again since: both records stand
     batch = _batch_holding(session, index) if index is not None else None
-    cid = content.get("cid")
+    cid = content.cid if content is not None else None
     session.add(
         Record(
             id=str(body["id"]),
@@ -705,8 +707,8 @@ def _insert(session: Session, receipt: Receipt, index: int | None) -> None:
             body=canonical_json(body).decode("utf-8"),
             leaf_hash=receipt.leaf_hash,
             content_sha256=sha256,
-            content_cid=cid if isinstance(cid, str) else None,
-            received_at=parse_time(str(body.get("received_at") or receipt.issued_at)),
+            content_cid=cid,
+            received_at=parse_time(typed.received_at),
             batch_seq=batch.seq if batch is not None else None,
             log_index=index,
         )

@@ -12,8 +12,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -22,6 +23,7 @@ from ipnotary.sdk.canonical import canonical_json
 from ipnotary.sdk.certificate import Anchor, AnyCertificate, record_leaf_hash
 from ipnotary.sdk.kinds import RecordKind, RecordStatus
 from ipnotary.sdk.note import Checkpoint, parse_note
+from ipnotary.sdk.records import DisclosureRecord, parse_record
 from ipnotary.service.domain.records import Role, new_id
 from ipnotary.service.errors import NotFound, NotReady
 from ipnotary.service.services.issuer import Issuer, LogFacts
@@ -61,6 +63,18 @@ class StoredRecord:
 
 def body_of(record: Record) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(record.body)
+    return body
+
+
+_Body = TypeVar("_Body", bound=BaseModel)
+
+
+def typed_body(record: Record, kind: type[_Body]) -> _Body:
+    """The stored body as the SDK's model of its kind (``ipnotary.sdk.records``); a row of
+    another kind is a bug in the caller, not an input error."""
+    body = parse_record(body_of(record))
+    if not isinstance(body, kind):
+        raise TypeError(f"record {record.id} is a {record.kind}, not a {kind.__name__}")
     return body
 
 
@@ -206,7 +220,9 @@ def may_see(session: Session, record: Record, viewer: Principal) -> bool:
         return True
     if record.kind in _PRIVATE_KINDS:
         filing_id = (
-            record.id if record.kind == RecordKind.trade_secret else body_of(record)["filing"]["id"]
+            record.id
+            if record.kind == RecordKind.trade_secret
+            else typed_body(record, DisclosureRecord).filing.id
         )
         grant = session.exec(
             select(KeyGrant).where(

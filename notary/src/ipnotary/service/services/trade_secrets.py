@@ -19,6 +19,7 @@ from ipnotary.sdk import trade_secret as ts
 from ipnotary.sdk.canonical import canonical_json
 from ipnotary.sdk.errors import DecryptionError, FormatError, VerificationError
 from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.records import TradeSecretRecord
 from ipnotary.service.domain.records import ContentFingerprint, Role, dedup_key, new_id
 from ipnotary.service.domain.trade_secrets import (
     FilingRequest,
@@ -26,7 +27,7 @@ from ipnotary.service.domain.trade_secrets import (
     build_trade_secret_record,
 )
 from ipnotary.service.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from ipnotary.service.services.records import StoredRecord, accept_record, body_of
+from ipnotary.service.services.records import StoredRecord, accept_record, typed_body
 from ipnotary.service.storage.models import KeyGrant, Principal, Record
 
 __all__ = [
@@ -222,7 +223,7 @@ def disclose_filing(
             holder_id=holder.id,
             holder_name=holder.name,
             filing_id=filing_id,
-            commitment=body_of(filing)["commitment"],
+            commitment=typed_body(filing, TradeSecretRecord).commitment,
             recipient=recipient_field,
             wrapped_key_sha256=hashlib.sha256(wrapped_bytes).hexdigest(),
             received_at=received_at,

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.records import WorkRecord
 from ipnotary.service.domain.records import ContentFingerprint, dedup_key
 from ipnotary.service.domain.works import (
     PriorRegistration,
@@ -23,7 +24,12 @@ from ipnotary.service.domain.works import (
     mask_work_identities,
     owner_subject_key,
 )
-from ipnotary.service.services.records import READER_ROLES, StoredRecord, accept_record, body_of
+from ipnotary.service.services.records import (
+    READER_ROLES,
+    StoredRecord,
+    accept_record,
+    typed_body,
+)
 from ipnotary.service.storage.models import Batch, BatchStatus, Principal, Record
 
 __all__ = [
@@ -62,11 +68,9 @@ def register_work(
     ).all()
     prior = [
         PriorRegistration(
-            id=r.id,
-            received_at=body_of(r)["received_at"],
-            copyright_owner=body_of(r)["work"]["copyright_owner"]["name"],
+            id=r.id, received_at=body.received_at, copyright_owner=body.work.copyright_owner.name
         )
-        for r in earlier
+        for r, body in ((r, typed_body(r, WorkRecord)) for r in earlier)
     ]
 
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
@@ -90,9 +94,7 @@ def register_work(
         content_cid=content.cid,
     )
     if not stored.created:  # the holder's own earlier registration: report what it recorded
-        prior = [
-            PriorRegistration(**p) for p in body_of(stored.record).get("prior_registrations", [])
-        ]
+        prior = typed_body(stored.record, WorkRecord).prior_registrations or []
     return stored, prior
 
 
@@ -126,13 +128,13 @@ def identities_visible_to(viewer: Principal, record: Record) -> bool:
     if record.owner_id == viewer.id or viewer.role in READER_ROLES:
         return True
     return viewer.identifier is not None and viewer.identifier == owner_subject_key(
-        body_of(record)["work"]
+        typed_body(record, WorkRecord).work
     )
 
 
 def work_as_seen_by(viewer: Principal, record: Record) -> tuple[dict[str, Any], bool]:
     """The record's ``work`` as ``viewer`` may see it, and whether identity numbers were masked."""
-    work: dict[str, Any] = body_of(record)["work"]
+    work = typed_body(record, WorkRecord).work.to_json()
     if identities_visible_to(viewer, record):
         return work, False
     masked = mask_work_identities(work)

@@ -1,0 +1,276 @@
+"""The body of each kind of record, typed: exactly what is hashed into the log's leaf.
+
+One model per :class:`~ipnotary.sdk.kinds.RecordKind`, beside it in the SDK because the service
+builds bodies with them (``ipnotary.service.domain``) and every reader parses them with them: the
+verifier's content check, the claim check, the credit and pledge checks. A body is built once and
+never changes; :meth:`RecordBody.to_json` gives the JSON object that is canonicalised and hashed,
+with exactly the fields that were set (a field set to ``None`` is written as ``null``; one never
+set is absent), so parsing a stored body and writing it again gives the same bytes.
+
+Parsing is strict about types and refuses fields a kind does not have: :func:`parse_record` raises
+:class:`~ipnotary.sdk.errors.FormatError` for a body that is not one of ours. The models say what a
+body *is*; the rules for what a holder may submit (text rules, identifier check characters, dates
+not in the future) are the service's, applied before a body is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.kinds import RecordKind
+
+__all__ = [
+    "Author",
+    "CreditEntryRecord",
+    "CreditRepairRecord",
+    "DisclosureRecord",
+    "EvidenceMetadata",
+    "EvidenceRecord",
+    "IdentifiedParty",
+    "Party",
+    "PledgeEventRecord",
+    "PledgeTransaction",
+    "PriorRegistration",
+    "RecordBody",
+    "RecordContent",
+    "TradeSecretRecord",
+    "WorkFields",
+    "WorkRecord",
+    "content_of",
+    "parse_record",
+]
+
+
+class _Body(BaseModel):
+    # strict: a body's numbers are JSON numbers and its strings JSON strings, nothing coerced
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object as anchored: the fields that were set, by their wire names."""
+        body: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return body
+
+
+class Party(_Body):
+    """A principal of the service, as it was named when the record was made."""
+
+    id: str
+    name: str
+
+
+class IdentifiedParty(_Body):
+    """A person or organisation by a typed identifier (``uscc``, ``resident_id`` ...)."""
+
+    name: str
+    id_type: str
+    id: str
+
+
+class RecordContent(_Body):
+    """The fingerprint of the bytes a record is about (or, for a trade secret, its ciphertext).
+
+    Only bytes the service stored have CIDs; ``declared`` names the digests a digest-only
+    submitter stated and the service never measured."""
+
+    size: Annotated[int, Field(ge=0, le=2**53 - 1)]
+    sha256: str
+    sm3: str | None = None
+    cid: str | None = None
+    cid_v1: str | None = None
+    declared: list[str] | None = None
+
+
+class EvidenceMetadata(_Body):
+    title: str | None = None
+    description: str | None = None
+    source_url: str | None = None
+    captured_at: str | None = None
+    case_reference: str | None = None
+    tags: list[str] | None = None
+
+
+class EvidenceRecord(_Body):
+    id: str
+    kind: Literal[RecordKind.evidence]
+    schema_version: Literal[1] = Field(alias="schema")
+    holder: Party
+    content: RecordContent
+    metadata: EvidenceMetadata | None = None
+    received_at: str
+
+
+class Author(_Body):
+    name: str
+    pen_name: str | None = None
+
+
+class Publication(_Body):
+    date: str
+    place: str
+
+
+class WorkFields(_Body):
+    """What the holder declared about a copyright work."""
+
+    title: str
+    work_type: str
+    work_type_detail: str | None = None
+    authors: list[Author]
+    copyright_owner: IdentifiedParty
+    completed_on: str
+    first_publication: Publication | None = None
+
+
+class PriorRegistration(_Body):
+    """An earlier registration of the same content by another holder, known when this one was
+    accepted."""
+
+    id: str
+    received_at: str
+    copyright_owner: str  # the owner's name as registered
+
+
+class WorkRecord(_Body):
+    id: str
+    kind: Literal[RecordKind.work]
+    schema_version: Literal[1] = Field(alias="schema")
+    holder: Party
+    work: WorkFields
+    content: RecordContent
+    prior_registrations: list[PriorRegistration] | None = None
+    received_at: str
+
+
+class Encryption(_Body):
+    container: str
+    stream: str
+    holder_key_id: str
+
+
+class TradeSecretRecord(_Body):
+    id: str
+    kind: Literal[RecordKind.trade_secret]
+    schema_version: Literal[1] = Field(alias="schema")
+    holder: Party
+    commitment: str
+    ciphertext: RecordContent
+    encryption: Encryption
+    label: str | None = None
+    received_at: str
+
+
+class FilingReference(_Body):
+    id: str
+    commitment: str
+
+
+class DisclosureRecord(_Body):
+    id: str
+    kind: Literal[RecordKind.disclosure]
+    schema_version: Literal[1] = Field(alias="schema")
+    holder: Party
+    filing: FilingReference
+    recipient: dict[str, str]
+    wrapped_key_sha256: str
+    received_at: str
+
+
+class CreditEntryRecord(_Body):
+    """Schema 2 states the non-personal fields in the clear beside the commitments; schema 1
+    (before the register answered for past times) held only the entry's commitment."""
+
+    id: str
+    kind: Literal[RecordKind.credit_entry]
+    schema_version: Literal[1, 2] = Field(alias="schema")
+    authority: dict[str, str]
+    entry_commitment: str
+    subject_commitment: str | None = None
+    conduct: str | None = None
+    severity: str | None = None
+    publicity_start: str | None = None
+    publicity_end: str | None = None
+    received_at: str
+
+
+class EntryReference(_Body):
+    id: str
+    commitment: str
+
+
+class CreditRepairRecord(_Body):
+    id: str
+    kind: Literal[RecordKind.credit_repair]
+    schema_version: Literal[1] = Field(alias="schema")
+    authority: dict[str, str]
+    entry: EntryReference
+    decision: Literal["repaired"]
+    received_at: str
+
+
+class PledgeTransaction(_Body):
+    """The mined ``PledgeRegistry`` transaction a pledge event records."""
+
+    chain_id: int
+    contract: str
+    pledge_id: int
+    tx_hash: str
+    block_number: int
+    block_timestamp: int
+
+
+class PledgeEventRecord(_Body):
+    """One ``PledgeRegistry`` transaction and the details behind its hashes. ``terms``,
+    ``party``, ``consent`` and ``ownership`` are documents of their own, checked by
+    ``ipnotary.sdk.pledges`` against the chain's digests."""
+
+    id: str
+    kind: Literal[RecordKind.pledge_event]
+    schema_version: Literal[1] = Field(alias="schema")
+    registrar: dict[str, str]
+    action: str
+    asset: dict[str, str]
+    pledge: PledgeTransaction
+    terms: dict[str, Any] | None = None
+    party: dict[str, Any] | None = None
+    consent: dict[str, Any] | None = None
+    consent_digest: str | None = None
+    ownership: dict[str, Any] | None = None
+    received_at: str
+
+
+RecordBody = Annotated[
+    EvidenceRecord
+    | WorkRecord
+    | TradeSecretRecord
+    | DisclosureRecord
+    | CreditEntryRecord
+    | CreditRepairRecord
+    | PledgeEventRecord,
+    Field(discriminator="kind"),
+]
+_RECORD: TypeAdapter[RecordBody] = TypeAdapter(RecordBody)
+
+
+def parse_record(body: Mapping[str, Any]) -> RecordBody:
+    """The typed body of a record; :class:`FormatError` naming the first field that is not
+    what its kind says."""
+    try:
+        return _RECORD.validate_python(dict(body))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the record"
+        raise FormatError(f"not a record of ours: {where}: {first['msg']}") from None
+
+
+def content_of(body: RecordBody) -> RecordContent | None:
+    """The fingerprint of the bytes the service stores for a record (a trade secret's is its
+    ciphertext's), or None for kinds that have none."""
+    if isinstance(body, EvidenceRecord | WorkRecord):
+        return body.content
+    if isinstance(body, TradeSecretRecord):
+        return body.ciphertext
+    return None
