@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from ipnotary.sdk.canonical import canonical_json
 from ipnotary.sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
 from ipnotary.sdk.kinds import RecordKind, RecordStatus
+from ipnotary.sdk.records import content_of, parse_record
 from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from ipnotary.service.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
 from ipnotary.service.errors import NotFound
@@ -170,15 +171,14 @@ def add_record_routes(
                 code="no_content",
             )
         size = runtime.content_store.size(record.content_cid)
-        body = svc.body_of(record)
-        content = body.get("content") or body.get("ciphertext") or {}
+        content = content_of(parse_record(svc.body_of(record)))
         return StreamingResponse(
             runtime.content_store.open(record.content_cid),
             media_type="application/octet-stream",
             headers={
                 "Content-Length": str(size),
                 "Content-Disposition": f"attachment; filename={json.dumps(record.id + '.bin')}",
-                "X-Content-SHA256": str(content.get("sha256", "")),
+                "X-Content-SHA256": content.sha256 if content else "",
                 "X-Content-CID": record.content_cid,
             },
         )
