@@ -87,6 +87,7 @@ __all__ = [
     "VerifiedProof",
     "add_data_integrity_proof",
     "check_credential_status",
+    "check_data_model",
     "did_key",
     "eddsa_jcs_2022_inputs",
     "fetch_status_list_credential",
@@ -404,8 +405,13 @@ def _issuer_id(document: Mapping[str, Any]) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
-def _check_data_model(document: Mapping[str, Any], step: str, now: datetime) -> None:
-    """The VC 2.0 data model's rules a verifier can check without JSON-LD processing."""
+def check_data_model(
+    document: Mapping[str, Any], *, now: datetime | None, step: str = CredentialStep.FORMAT
+) -> None:
+    """The VC 2.0 data model's rules a verifier (or an issuer, before it signs) can check without
+    JSON-LD processing; ``VerificationError`` at ``step`` for the first one broken. ``now``: the
+    moment the validity period must cover (None: not checked, as an issuer may sign a credential
+    valid from later)."""
     context = document.get("@context")
     if not isinstance(context, list) or not context or context[0] != VC_CONTEXT_V2:
         raise VerificationError(step, f"@context must be a list starting with {VC_CONTEXT_V2}")
@@ -432,6 +438,8 @@ def _check_data_model(document: Mapping[str, Any], step: str, now: datetime) -> 
         if not isinstance(value, str) or not _DATETIME_STAMP.match(value):
             raise VerificationError(step, f"{field} must be an XML Schema dateTimeStamp")
         moment = _parse_datetime(value, step)
+        if now is None:
+            continue
         if field == "validFrom" and moment > now + _MAX_SKEW:
             raise VerificationError(step, f"the credential is valid only from {value}")
         if field == "validUntil" and moment < now - _MAX_SKEW:
@@ -453,7 +461,7 @@ def verify_data_integrity_credential(
     the caller binds the key to an issuer that is no ``did:key`` (as the specification's vector
     names ``https://vc.example/issuers/5678``) by means of its own."""
     moment = now or datetime.now(UTC)
-    _check_data_model(document, CredentialStep.FORMAT, moment)
+    check_data_model(document, now=moment)
     proof = _verify_proof(document, CredentialStep.PROOF)
     if require_issuer_key and proof.controller != _issuer_id(document):
         raise VerificationError(

@@ -23,6 +23,7 @@ from ipnotary.service.api.rate_limit import RateLimit, is_public
 from ipnotary.service.api.request_telemetry import RequestTelemetry
 from ipnotary.service.api.routes import (
     claims,
+    credentials,
     credit,
     evidence,
     log,
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(credit.repair_records)
     app.include_router(pledges.router)
     app.include_router(pledges.events)
+    app.include_router(credentials.router)
+    app.include_router(credentials.vc_api)
     _document_limits(app, rate_limited=config.rate_limit_per_minute > 0)
     document_problems(app)
     return app

@@ -46,7 +46,7 @@ from ipnotary.service.errors import (
     PermissionDenied,
     TooEarly,
 )
-from ipnotary.service.services import pledges
+from ipnotary.service.services import pledges, status_lists
 from ipnotary.service.services.issuer import Issuer
 from ipnotary.service.services.records import StoredRecord, accept_record, certificate_for
 from ipnotary.service.storage.db import purge_erased_rows
@@ -271,6 +271,8 @@ def decide_repair(
 
     def rows(rid: str) -> list[Any]:
         _erase(session, entry, status="repaired", closing_record_id=rid)
+        # The entry's credentials are revoked in the transaction that records the repair.
+        status_lists.revoke(session, record_id=entry_id, at=datetime.now(UTC), cause_record_id=rid)
         return [entry, repair]
 
     stored = accept_record(

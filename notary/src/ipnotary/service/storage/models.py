@@ -30,6 +30,7 @@ __all__ = [
     "Batch",
     "BatchStatus",
     "Cosignature",
+    "CredentialRevocation",
     "CreditEntry",
     "CreditRepair",
     "KeyGrant",
@@ -366,3 +367,20 @@ class DeploymentFact(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=40)
     value: str = Field(max_length=200)
     recorded_at: datetime
+
+
+class CredentialRevocation(SQLModel, table=True):
+    """A revoked record: its entry in a Bitstring Status List is set (``services.status_lists``).
+
+    Every revocable record has its entry from the start (its place follows from ``record.seq``);
+    only revocations are stored, and never undone."""
+
+    __tablename__ = "credential_revocation"
+    __table_args__ = (UniqueConstraint("list_id", "status_index", name="uq_revocation_entry"),)
+
+    record_id: str = Field(primary_key=True, foreign_key="record.id", max_length=40)
+    list_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    status_index: int
+    revoked_at: datetime
+    # The anchored record that decided it (a credit repair, a notarial revocation), if any.
+    cause_record_id: str | None = Field(default=None, max_length=40)
