@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -18,7 +18,9 @@ from ipnotary.sdk.canonical import canonical_json
 from ipnotary.sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
 from ipnotary.sdk.kinds import RecordKind, RecordStatus
 from ipnotary.sdk.records import content_of, parse_record
+from ipnotary.sdk.vc import CREDENTIAL_MEDIA_TYPE
 from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
+from ipnotary.service.api.routes.credentials import record_credential_response
 from ipnotary.service.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
 from ipnotary.service.errors import NotFound
 from ipnotary.service.observability import metrics
@@ -155,6 +157,27 @@ def add_record_routes(
     ) -> Response:
         cert = svc.certificate_for(session, runtime.issuer, visible(session, record_id, principal))
         return Response(cert.to_json_bytes(), media_type=CERTIFICATE_MEDIA_TYPE)
+
+    @router.get(
+        "/{record_id}/certificate.vc",
+        summary=f"The certificate of an anchored {noun} as a W3C Verifiable Credential",
+        description="The certificate inside a VC 2.0 credential secured with `eddsa-jcs-2022` "
+        "(docs/credentials.md); 409 `not_anchored_yet` as for `/certificate`.",
+        response_class=Response,
+        responses={
+            200: {"content": {CREDENTIAL_MEDIA_TYPE: {"schema": {"type": "object"}}}},
+            409: {"description": "not anchored yet"},
+        },
+    )
+    def get_certificate_credential(
+        record_id: str,
+        request: Request,
+        runtime: RuntimeDep,
+        session: SessionDep,
+        principal: CurrentPrincipal,
+    ) -> Response:
+        record = visible(session, record_id, principal)
+        return record_credential_response(runtime, session, record, request)
 
     @router.get(
         "/{record_id}/content",
