@@ -2,7 +2,8 @@
 
 Start with :func:`verify_certificate` (under your :class:`TrustPolicy`, offline or against any
 chain node through ``ipnotary.sdk.chain_view.open_chain_view``) and :class:`NotaryClient` (submit,
-fetch, wait, download).
+fetch, wait, download); :func:`verify_credential` checks a certificate exported as a W3C
+Verifiable Credential (``ipnotary.sdk.vc``).
 """
 
 from ipnotary.sdk._version import __version__
@@ -27,6 +28,12 @@ from ipnotary.sdk.errors import (
 from ipnotary.sdk.fingerprint import Fingerprint, fingerprint_bytes, fingerprint_file
 from ipnotary.sdk.kinds import RecordKind, RecordStatus
 from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.vc import (
+    CredentialStatus,
+    CredentialStep,
+    CredentialVerificationResult,
+    verify_credential,
+)
 from ipnotary.sdk.verify import (
     ContentDigests,
     Step,
@@ -44,6 +51,9 @@ __all__ = [
     "ClientSDKError",
     "ContentDigests",
     "ContentIntegrityError",
+    "CredentialStatus",
+    "CredentialStep",
+    "CredentialVerificationResult",
     "DecryptionError",
     "Fingerprint",
     "FormatError",
@@ -66,4 +76,5 @@ __all__ = [
     "fingerprint_file",
     "parse_certificate",
     "verify_certificate",
+    "verify_credential",
 ]
