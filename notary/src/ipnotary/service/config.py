@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     # 16 clients sending 1,000-digest requests, backlog anchored 2.8-4.3 s after the load stopped
     # with 8 threads, 8-9 s with anyio's default 40, at the same receipts/s (~2,900).
     api_threads: Annotated[int, Field(ge=1, le=200)] = 8
+    # Where people reach this service (behind its proxy): the links printed on PDF certificates
+    # and shared with people who hold no API key start here. Default: the bind address.
+    public_url: Annotated[str, Field(max_length=300, pattern=r"^https?://[^\s?#]+$")] | None = None
 
     # Chain
     chain_backend: ChainBackend = ChainBackend.embedded
@@ -286,6 +289,13 @@ class Settings(BaseSettings):
                 "it is the operator's own and proves nothing against the operator"
             )
         return self
+
+    @property
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.bind_host}]" if ":" in self.bind_host else self.bind_host
+        return f"http://{host}:{self.bind_port}"
 
     @property
     def required_cosignatures(self) -> int:
