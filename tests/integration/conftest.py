@@ -432,7 +432,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if stack is not None:
         _stack_seconds[stack.group(1)] += report.duration
     # One outcome per test: the call's, or the setup's when it skipped or failed before the call.
-    if report.when == "call" or (report.when != "call" and not report.passed):
+    if report.when == "call" or not report.passed:
         outcome = "error" if report.failed and report.when != "call" else report.outcome
         for name in names:
             _by_component[name][outcome] += 1

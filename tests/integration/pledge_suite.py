@@ -133,7 +133,7 @@ class PledgeClientSuite:
         assert (block.hash, block.timestamp) == (receipt.block_hash, receipt.block_timestamp)
         assert int(before) - 1 <= receipt.block_timestamp <= time.time() + 300
         tx = pledges.w3.eth.get_transaction(receipt.tx_hash)
-        assert tx["blockNumber"] == receipt.block_number
+        assert int(tx["blockNumber"]) == receipt.block_number
         assert 21_000 < receipt.gas_used < self.register_gas_limit
 
         pledge = pledges.get_pledge(receipt.pledge_id)

@@ -134,7 +134,7 @@ class RegistryClientSuite:
         assert int(before) - 1 <= receipt.block_timestamp <= after + 300
         assert 21_000 < receipt.gas_used < 400_000
         tx = client.w3.eth.get_transaction(receipt.tx_hash)
-        assert tx["blockNumber"] == receipt.block_number
+        assert int(tx["blockNumber"]) == receipt.block_number
 
         batch = client.find_root(root)
         assert batch is not None

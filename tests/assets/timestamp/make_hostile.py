@@ -25,6 +25,7 @@ from asn1crypto import cms, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tests.tsa import OpenSSLTimestampAuthority, TestCA, TimeStampResp, find_openssl
 
@@ -425,7 +426,7 @@ def main() -> None:
             ("token-eku-not-critical.tst", {"eku_critical": False}, "marked critical"),
             (
                 "token-eku-code-signing.tst",
-                {"eku": x509.ExtendedKeyUsageOID.CODE_SIGNING},
+                {"eku": ExtendedKeyUsageOID.CODE_SIGNING},
                 "not for time-stamping",
             ),
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ import pytest
 from asn1crypto import cms, tsp
 from cryptography import x509
 
-from ipnotary.sdk import timestamp
 from ipnotary.sdk.errors import ClientSDKError, FormatError
 from ipnotary.sdk.timestamp import (
     MAX_RESPONSE_BYTES,
@@ -352,7 +352,7 @@ def _reply(body: bytes, ctype: str = REPLY_MEDIA_TYPE, status: int = 200) -> htt
 
 
 def test_request_token_posts_a_query_and_returns_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timestamp.secrets, "randbits", lambda bits: NONCE)  # the asset's nonce
+    monkeypatch.setattr(secrets, "randbits", lambda bits: NONCE)  # the asset's nonce
     seen: list[httpx.Request] = []
 
     def tsa(request: httpx.Request) -> httpx.Response:

@@ -26,10 +26,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from ipnotary.service.adapters.chain_gateway import ChainGateway
 from ipnotary.service.config import LogFormat
 from ipnotary.service.errors import ChainUnusable
 from ipnotary.service.observability.logs import event, logging_config
-from ipnotary.service.runtime import ChainGateway
 from ipnotary.service.storage.models import Record
 from ipnotary.service.worker.anchoring import AnchoringWorker
 from ipnotary.service.worker.attestation import AttestationLoop, WitnessSubmitter

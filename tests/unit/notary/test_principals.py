@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from ipnotary.service.adapters.principal_cache import PrincipalCache
 from ipnotary.service.cli import app as cli
 from ipnotary.service.errors import AuthenticationRequired
-from ipnotary.service.runtime import PrincipalCache
 from tests.unit.notary.conftest import Api
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from ipnotary.sdk.note import CosignatureVerifier, parse_signature_lines
 from ipnotary.witness import protocol
-from ipnotary.witness.errors import SizeConflict, WitnessSetupError
+from ipnotary.witness.errors import InconsistentProof, SizeConflict, WitnessSetupError
 from ipnotary.witness.protocol import Witness, open_witness
 from ipnotary.witness.state import MAX_REFUSALS_KEPT, STATE_FILE, WitnessState
 from tests.unit.witness.conftest import NOW, ORIGIN, FakeLog
@@ -72,7 +72,7 @@ def test_refusals_kept_are_capped(
     monkeypatch.setattr("ipnotary.witness.state.MAX_REFUSALS_KEPT", 3)
     witness.add_checkpoint(log.body(0, 4))
     for _ in range(5):
-        with pytest.raises(protocol.InconsistentProof):
+        with pytest.raises(InconsistentProof):
             witness.add_checkpoint(log.body(4, 6, proof=[bytes(32)]))
     assert len(witness.state.refused_requests(ORIGIN)) == 3
     assert MAX_REFUSALS_KEPT >= 100

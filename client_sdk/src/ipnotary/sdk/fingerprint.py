@@ -112,7 +112,7 @@ class _SM3Pipeline:
         self._queue: queue.Queue[object] | None = None
         self._thread: threading.Thread | None = None
         self._errors: list[BaseException] = []
-        self._stopper: weakref.finalize | None = None
+        self._stopper: weakref.finalize[[queue.Queue[object]], _SM3Pipeline] | None = None
 
     def submit(self, data: bytes | bytearray | memoryview, owned: bool) -> None:
         """Hash ``data``. ``owned``: it is immutable ``bytes`` the caller cannot change later."""
