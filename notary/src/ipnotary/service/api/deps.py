@@ -1,15 +1,17 @@
-"""Request dependencies: a database session, the caller, role checks (``Annotated`` aliases)."""
+"""Request dependencies: a database session, the caller, role checks (``Annotated`` aliases), and
+the session a handler opens itself for blocking work (:func:`with_session`, :func:`in_session`)."""
 
 from __future__ import annotations
 
 import types
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, TypeVar, Union, get_args, get_origin
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
 from ipnotary.service.domain.records import Role
@@ -22,9 +24,13 @@ __all__ = [
     "RuntimeDep",
     "SessionDep",
     "api_key_of",
+    "in_session",
     "refuse_repeated_query_parameters",
     "require_roles",
+    "with_session",
 ]
+
+T = TypeVar("T")
 
 
 def _runtime(request: Request) -> Runtime:
@@ -42,6 +48,19 @@ def _session(runtime: RuntimeDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(_session)]
+
+
+def with_session(runtime: Runtime, work: Callable[[Session], T]) -> T:
+    """``work(session)`` in a session of its own, open while the work runs and not, as
+    ``SessionDep``'s, for the whole request: an upload's handler holds no pooled connection while
+    it reads the body."""
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        return work(session)
+
+
+async def in_session(runtime: Runtime, work: Callable[[Session], T]) -> T:
+    """:func:`with_session` in the thread pool: blocking database work off the event loop."""
+    return await run_in_threadpool(with_session, runtime, work)
 
 
 def api_key_of(headers: Headers) -> str | None:
@@ -110,7 +129,7 @@ def refuse_repeated_query_parameters(request: Request) -> None:
             )
 
 
-def _takes_many(annotation: Any) -> bool:
+def _takes_many(annotation: object) -> bool:
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType, Annotated):
         return any(_takes_many(arg) for arg in get_args(annotation))

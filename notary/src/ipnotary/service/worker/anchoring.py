@@ -30,12 +30,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
-from ipnotary.chain.types import AnchorReceipt
+from ipnotary.chain.types import AnchoredBatch, AnchorReceipt
 from ipnotary.service.errors import LogBehindChain
 from ipnotary.service.observability import metrics
 from ipnotary.service.observability.logs import event
@@ -66,7 +66,7 @@ class ChainHead(Protocol):
     ``ChainGateway``): the worker then checks the chain's latest checkpoint against its own log
     before anchoring."""
 
-    def latest_checkpoint(self) -> Any: ...  # chain.AnchoredBatch | None
+    def latest_checkpoint(self) -> AnchoredBatch | None: ...
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ class ClaimFields(BaseModel):
 class ClaimRequest(ClaimFields):
     """The documented shape of ``POST /v1/claims/check``."""
 
+    # Any here and below: certificates as sent (JSON objects); the SDK's verifier parses them.
+
     certificates: Annotated[
         list[dict[str, Any]],
         Field(

@@ -168,7 +168,7 @@ def status(
     session: SessionDep,
     subject: Annotated[str, Query(max_length=120)],
     as_of: datetime | None = None,
-) -> Any:
+) -> dict[str, Any]:
     key = parse_subject_key(subject)
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)

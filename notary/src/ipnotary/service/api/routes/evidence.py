@@ -10,11 +10,10 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from ipnotary.service.api.bodies import json_body_doc, read_body
-from ipnotary.service.api.deps import RuntimeDep, SessionDep, require_roles
-from ipnotary.service.api.routes._records import add_record_routes, submission_result, with_session
+from ipnotary.service.api.deps import RuntimeDep, SessionDep, in_session, require_roles
+from ipnotary.service.api.routes._records import add_record_routes, submission_result
 from ipnotary.service.api.schemas import DigestBatchSubmission, DigestSubmission, SubmissionResult
 from ipnotary.service.api.uploads import receive_file_upload
 from ipnotary.service.domain.records import (
@@ -79,7 +78,7 @@ METADATA_FIELDS = {"title", "description", "source_url", "captured_at", "case_re
 
 
 def _metadata_from_form(fields: dict[str, list[str]]) -> EvidenceMetadata:
-    raw: dict[str, Any] = {k: v[-1] for k, v in fields.items() if k != "tags"}
+    raw: dict[str, str | list[str]] = {k: v[-1] for k, v in fields.items() if k != "tags"}
     tags = [t.strip() for v in fields.get("tags", []) for t in v.split(",") if t.strip()]
     if tags:
         raw["tags"] = tags
@@ -142,10 +141,8 @@ async def submit_evidence(request: Request, runtime: RuntimeDep, principal: Subm
         )
         if submission.cid or submission.cid_v1:
             raise InvalidInput("a digest submission cannot name a CID: we store no content for it")
-        stored = await run_in_threadpool(
-            with_session,
-            runtime,
-            lambda s: _accept_evidence(s, principal, content, submission.metadata),
+        stored = await in_session(
+            runtime, lambda s: _accept_evidence(s, principal, content, submission.metadata)
         )
     elif content_type.startswith("multipart/form-data"):
         fp, metadata = await receive_file_upload(
@@ -154,8 +151,8 @@ async def submit_evidence(request: Request, runtime: RuntimeDep, principal: Subm
         content = ContentFingerprint(
             size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
         )
-        stored = await run_in_threadpool(
-            with_session, runtime, lambda s: _accept_evidence(s, principal, content, metadata)
+        stored = await in_session(
+            runtime, lambda s: _accept_evidence(s, principal, content, metadata)
         )
     else:
         raise UnsupportedMediaType(

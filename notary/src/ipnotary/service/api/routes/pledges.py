@@ -12,15 +12,22 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
-from ipnotary.service.api.deps import RuntimeDep, SessionDep, require_roles
+from ipnotary.service.api.deps import (
+    RuntimeDep,
+    SessionDep,
+    in_session,
+    require_roles,
+    with_session,
+)
 from ipnotary.service.api.errors import TOO_EARLY, problem
-from ipnotary.service.api.routes._records import add_record_routes, submission_result, with_session
+from ipnotary.service.api.routes._records import add_record_routes, submission_result
 from ipnotary.service.domain.pledges import AssetType, PledgeAsset, PledgeTerms
 from ipnotary.service.domain.records import RecordKind, Role
 from ipnotary.service.errors import InvalidInput
+from ipnotary.service.runtime import Runtime
 from ipnotary.service.services import pledges as svc
+from ipnotary.service.services.records import StoredRecord
 from ipnotary.service.storage.models import Pledge, Principal
 
 router = APIRouter(prefix="/v1/pledges", tags=["pledges"])
@@ -95,6 +102,7 @@ class ConsentRequest(BaseModel):
 
 
 def _view(row: Pledge) -> dict[str, Any]:
+    # Any: the register's JSON (the asset and terms as stored, each version of the terms a dict).
     versions = json.loads(row.terms)
     return {
         "pledge_id": row.pledge_id,
@@ -111,7 +119,7 @@ def _view(row: Pledge) -> dict[str, Any]:
     }
 
 
-def _answer(runtime: Any, row: Pledge, stored: Any, status: int) -> JSONResponse:
+def _answer(runtime: Runtime, row: Pledge, stored: StoredRecord, status: int) -> JSONResponse:
     body = {
         "pledge": _view(row),
         "event": submission_result(runtime, stored).model_dump(mode="json"),
@@ -146,7 +154,7 @@ async def register(
         )
     key = idempotency_key
 
-    def work(session: Session) -> Any:
+    def work(session: Session) -> tuple[Pledge, StoredRecord]:
         return svc.register_pledge(
             session,
             registrar=registrar,
@@ -156,18 +164,28 @@ async def register(
             idempotency_key=key,
         )
 
-    row, stored = await run_in_threadpool(with_session, runtime, work)
+    row, stored = await in_session(runtime, work)
     return _answer(runtime, row, stored, 201)
 
 
-def _change(runtime: Any, registrar: Principal, pledge_id: int, **kwargs: Any) -> JSONResponse:
-    def work(session: Session) -> Any:
+def _change(
+    runtime: Runtime,
+    registrar: Principal,
+    pledge_id: int,
+    *,
+    action: str,
+    terms: PledgeTerms | None = None,
+    consent: dict[str, Any] | None = None,
+) -> JSONResponse:
+    def work(session: Session) -> tuple[Pledge, StoredRecord]:
         return svc.change_pledge(
             session,
             registrar=registrar,
             chain=runtime.chain.pledges(),
             pledge_id=pledge_id,
-            **kwargs,
+            action=action,
+            terms=terms,
+            consent=consent,
         )
 
     row, stored = with_session(runtime, work)
@@ -230,7 +248,7 @@ def status(
     asset_type: AssetType,
     number: Annotated[str, Query(min_length=1, max_length=100)],
     as_of: datetime | None = None,
-) -> Any:
+) -> dict[str, Any]:
     try:
         asset = PledgeAsset(type=asset_type, registration_number=number)
     except ValidationError as exc:

@@ -43,6 +43,7 @@ _PUBLIC_FIELDS = frozenset(
 
 
 def _public_view(value: Any) -> Any:
+    # Any: a readiness check is JSON of any shape; only the named fields are kept, at any depth.
     if isinstance(value, dict):
         return {k: _public_view(v) for k, v in value.items() if k in _PUBLIC_FIELDS}
     if isinstance(value, list):

@@ -14,20 +14,21 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
-from ipnotary.service.api.routes._records import (
-    add_record_routes,
-    record_view,
-    submission_result,
-    with_session,
+from ipnotary.service.api.deps import (
+    CurrentPrincipal,
+    RuntimeDep,
+    SessionDep,
+    in_session,
+    require_roles,
 )
+from ipnotary.service.api.routes._records import add_record_routes, record_view, submission_result
 from ipnotary.service.api.schemas import RecordView, SubmissionResult
 from ipnotary.service.api.uploads import receive_file_upload
 from ipnotary.service.domain.records import ContentFingerprint, RecordKind, Role
 from ipnotary.service.domain.trade_secrets import FilingRequest
 from ipnotary.service.errors import InvalidInput, NotFound, UnsupportedMediaType
 from ipnotary.service.services import trade_secrets as svc
-from ipnotary.service.services.records import get_visible_record, may_see
+from ipnotary.service.services.records import StoredRecord, get_visible_record, may_see
 from ipnotary.service.storage.models import KeyGrant, Principal, Record
 
 router = APIRouter(prefix=RecordKind.trade_secret.api_path, tags=["trade secrets"])
@@ -41,6 +42,7 @@ class DisclosureRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     recipient_id: Annotated[str, StringConstraints(max_length=40)]
+    # Any: the wrapped-key document as the holder's SDK made it; the service checks its fields.
     wrapped_key: dict[str, Any]
 
 
@@ -87,7 +89,7 @@ async def file_secret(request: Request, runtime: RuntimeDep, holder: Holder) -> 
         size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
     )
 
-    def store(session: Session) -> Any:
+    def store(session: Session) -> StoredRecord:
         return svc.file_trade_secret(
             session,
             holder=holder,
@@ -96,7 +98,7 @@ async def file_secret(request: Request, runtime: RuntimeDep, holder: Holder) -> 
             container_head=container_head,
         )
 
-    stored = await run_in_threadpool(with_session, runtime, store)
+    stored = await in_session(runtime, store)
     result = submission_result(runtime, stored)
     return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
 

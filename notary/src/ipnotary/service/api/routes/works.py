@@ -8,11 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
-from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
-from ipnotary.service.api.routes._records import add_record_routes, submission_result, with_session
+from ipnotary.service.api.deps import (
+    CurrentPrincipal,
+    RuntimeDep,
+    SessionDep,
+    in_session,
+    require_roles,
+)
+from ipnotary.service.api.routes._records import add_record_routes, submission_result
 from ipnotary.service.api.schemas import SubmissionResult
 from ipnotary.service.api.uploads import receive_file_upload
 from ipnotary.service.domain.records import ContentFingerprint, RecordKind, Role
@@ -36,6 +40,7 @@ class WorkDigestRegistration(BaseModel):
 
 
 class WorkSubmissionResult(SubmissionResult):
+    # Any here and below: parts of record bodies (JSON), served as the records hold them.
     prior_registrations: list[dict[str, Any]] = Field(
         default_factory=list,
         description="earlier registrations of the same content by others: "
@@ -116,10 +121,10 @@ async def register(request: Request, runtime: RuntimeDep, principal: Registrant)
     else:
         raise UnsupportedMediaType("send multipart/form-data (file + work) or application/json")
 
-    def store(session: Session) -> tuple[Any, Any]:
-        return register_work(session, holder=principal, details=details, content=content)
-
-    stored, prior = await run_in_threadpool(with_session, runtime, store)
+    stored, prior = await in_session(
+        runtime,
+        lambda session: register_work(session, holder=principal, details=details, content=content),
+    )
     base = submission_result(runtime, stored)
     result = WorkSubmissionResult(
         **base.model_dump(), prior_registrations=[p.model_dump() for p in prior]
