@@ -1,7 +1,7 @@
 """The SDK's parsers and verifier fuzzed with Hypothesis, seeded with the golden certificates
 (``tests/assets/certificates/``) and every hostile one made from them.
 
-What must hold, whatever the input (issue 11, item 12):
+What must hold, whatever the input:
 
 - ``verify_certificate`` returns a result or raises ``VerificationError`` naming one of its steps;
   nothing else escapes it (no ``KeyError``, no ``binascii.Error``, no ``RecursionError``);

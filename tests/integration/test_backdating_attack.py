@@ -1,4 +1,4 @@
-"""The operator tries to backdate, as issue 10 found it could before the log and its witnesses.
+"""The operator tries to backdate, as it could before the log had witnesses.
 
 An honest deployment runs with three witnesses (two ``notary witness``, one torchwood litewitness)
 that keep their own state on the real clock. Then the operator, holding every key of its own

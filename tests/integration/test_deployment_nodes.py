@@ -1,4 +1,4 @@
-"""A production process pointed at a real node of another chain (issue 14, item 1): it refuses at
+"""A production process pointed at a real node of another chain refuses at
 once, in one line naming the setting, rather than waiting out the start-up timeout meant for a
 node that is down."""
 

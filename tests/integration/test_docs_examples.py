@@ -1,4 +1,4 @@
-"""The docs' examples are tests (issue 13): every fenced ```` ```sh ```` block in README.md and
+"""The docs' examples are tests: every fenced ```` ```sh ```` block in README.md and
 docs/*.md runs, in the order it appears, against a live ``notary serve`` on embedded defaults, so
 a document can no longer drift from what the commands do.
 

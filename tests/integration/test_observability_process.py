@@ -1,6 +1,5 @@
 """``notary serve`` as an operator runs it: JSON log lines on standard error and ``/metrics``
-scraped by the real prometheus_client parser while digests arrive and are anchored (issue 14,
-items 5-6)."""
+scraped by the real prometheus_client parser while digests arrive and are anchored."""
 
 from __future__ import annotations
 

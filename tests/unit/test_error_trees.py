@@ -1,5 +1,5 @@
 """Each package's drawn error tree (its ``errors`` module's docstring) is the code's: every class
-drawn where it inherits, and every error class drawn (issue 12, item 5)."""
+drawn where it inherits, and every error class drawn."""
 
 from __future__ import annotations
 

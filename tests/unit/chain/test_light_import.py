@@ -1,5 +1,6 @@
 """A verifier reading a node never loads the embedded chain (py-evm, eth-tester): importing the
-chain package and the SDK's chain view must not import them (issue 12, item 2)."""
+chain package and the SDK's chain view must not import them: a verifier reading a node
+never installs them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The CLI as a notary or operator meets it (issue 13, items 10-12): one line per error, never a
+"""The CLI as a notary or operator meets it: one line per error, never a
 traceback; identifiers never cut; the operator's commands use the service's database or say so."""
 
 from __future__ import annotations

@@ -239,7 +239,7 @@ def test_expired_entries_are_erased(make_api: Callable[..., Api]) -> None:
     assert "details" not in doc["entries"][0] and "salt" not in doc["entries"][0]
 
 
-# "As of T" (issue 11 item 10, issue 13 items 5-6): an entry counts at T only if it is proven
+# "As of T": an entry counts at T only if it is proven
 # recorded by T, public on T's date and not repaired by T.
 
 

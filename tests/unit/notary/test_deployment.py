@@ -1,4 +1,4 @@
-"""A production deployment that cannot drift (issue 14, items 1-2): every shared setting required,
+"""A production deployment that cannot drift: every shared setting required,
 the deployment's identity recorded once and checked by every process at start, a chain key that
 cannot anchor found on every process, and anchoring that resumes as soon as the chain is back."""
 

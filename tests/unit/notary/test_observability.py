@@ -1,4 +1,4 @@
-"""Logs and metrics as an operator meets them (issue 14, items 5-6).
+"""Logs and metrics as an operator meets them.
 
 The log configuration is the one ``notary serve`` installs (``logging_config``), written to a
 buffer instead of standard error; every test puts the process's logging back as it found it.

@@ -1,5 +1,5 @@
 """Numbers, booleans and dates in a request are taken only in the JSON type the OpenAPI document
-gives them (``ipnotary.service.domain.scalars``). Found by the API fuzzer (issue 11, item 12):
+gives them (``ipnotary.service.domain.scalars``). Found by the API fuzzer:
 ``"size": false`` was recorded as a size of 0, ``"captured_at": 0`` as 1 January 1970, a
 ``listing_date`` of ``0`` compared as 1970; ``"min_confirmations": 2.0``, ``"check_chain": "no"``
 and a key expiry in seconds since 1970 were taken."""

@@ -1,4 +1,4 @@
-"""The small things a new user trips on (issue 13, item 13): digests as tools print them, the API
+"""The small things a new user trips on: digests as tools print them, the API
 document saying what a field is, and who an API key speaks for."""
 
 from __future__ import annotations
