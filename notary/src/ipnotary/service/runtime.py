@@ -22,6 +22,7 @@ from ipnotary.sdk.signing import key_id
 from ipnotary.service.adapters.chain_gateway import ChainGateway, connect_chain
 from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.adapters.principal_cache import PrincipalCache
+from ipnotary.service.certificates import CertificatePdf
 from ipnotary.service.config import ContentBackend, Settings
 from ipnotary.service.services.issuer import Issuer
 from ipnotary.service.services.transparency_log import TransparencyLog
@@ -79,6 +80,7 @@ class Runtime:
     attestation: list[AttestationLoop]
     leader: LeaderLock
     principals: PrincipalCache
+    certificate_pdf: CertificatePdf
     _http: httpx.Client
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -144,6 +146,8 @@ class Runtime:
             ],
             leader=leader_lock_for(engine, settings.data_dir),
             principals=PrincipalCache(engine),
+            # Creates the PDF signing key and the share secret where keys are created.
+            certificate_pdf=CertificatePdf.for_settings(settings, origin=log.origin),
             _http=http,
         )
         runtime.issuer.policy_source = runtime.trust_policy

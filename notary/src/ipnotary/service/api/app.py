@@ -30,6 +30,7 @@ from ipnotary.service.api.routes import (
     metrics,
     pledges,
     principals,
+    shared,
     system,
     trade_secrets,
     verify,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(credit.repair_records)
     app.include_router(pledges.router)
     app.include_router(pledges.events)
+    app.include_router(shared.router)
     app.include_router(credentials.router)
     app.include_router(credentials.vc_api)
     _document_limits(app, rate_limited=config.rate_limit_per_minute > 0)

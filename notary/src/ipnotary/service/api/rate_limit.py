@@ -36,7 +36,7 @@ PUBLIC_PATHS = frozenset(
         "/v1/credit/status",
     }
 )
-PUBLIC_PREFIXES = ("/log/", "/v1/log/")
+PUBLIC_PREFIXES = ("/log/", "/v1/log/", "/v1/shared/")
 
 # Clients remembered at once; the least recently seen is forgotten first (a forgotten client
 # starts again with a full bucket, which only ever errs towards letting a request through).

@@ -24,6 +24,7 @@ from ipnotary.sdk.policy import (
     Witness,
     WitnessPolicy,
 )
+from ipnotary.service.certificates.document_signer import trusted_document_signers
 from ipnotary.service.config import Settings
 from ipnotary.service.errors import ConfigurationError
 from ipnotary.service.services.issuer import Issuer
@@ -106,6 +107,7 @@ def served_policy(
         witnesses=WitnessPolicy(quorum=quorum, members=members),
         timestamp_authorities=authorities,
         chains=chains,
+        document_signers=trusted_document_signers(settings, name=issuer.name),
         require_independent_time=independent,
         notice=None if independent else NO_INDEPENDENT_PARTY,
     )

@@ -1,7 +1,8 @@
 """Read routes every record kind shares: one record, its receipt, certificate and content.
 
 A kind's router calls :func:`add_record_routes` so that ``/v1/<kind>/{id}``, ``/receipt``,
-``/certificate`` and ``/content`` behave identically across evidence, works and filings.
+``/certificate`` (also as ``.pdf`` and ``.vc``) and ``/content`` behave identically across
+evidence, works and filings.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from ipnotary.sdk.records import content_of, parse_record
 from ipnotary.sdk.vc import CREDENTIAL_MEDIA_TYPE
 from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep
 from ipnotary.service.api.routes.credentials import record_credential_response
+from ipnotary.service.api.routes.shared import (
+    SHARE_HEADER,
+    certificate_pdf_response,
+    share_headers,
+)
 from ipnotary.service.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
 from ipnotary.service.errors import NotFound
 from ipnotary.service.observability import metrics
@@ -33,6 +39,12 @@ from ipnotary.service.storage.models import Batch, Principal, Record
 __all__ = ["MAX_PAGE", "add_record_routes", "record_view", "submission_result", "with_session"]
 
 MAX_PAGE = 500
+_SHARED_LINK_HEADER = {
+    SHARE_HEADER: {
+        "description": "a link that opens this certificate without an API key (docs/api.md)",
+        "schema": {"type": "string", "format": "uri"},
+    }
+}
 
 
 def record_view(session: Session, record: Record, certified_size: int | None = None) -> RecordView:
@@ -148,7 +160,10 @@ def add_record_routes(
         "by the witness quorum and time-stamped (a few seconds).",
         response_class=Response,
         responses={
-            200: {"content": {CERTIFICATE_MEDIA_TYPE: {"schema": {"type": "object"}}}},
+            200: {
+                "content": {CERTIFICATE_MEDIA_TYPE: {"schema": {"type": "object"}}},
+                "headers": _SHARED_LINK_HEADER,
+            },
             409: {"description": "not anchored yet"},
         },
     )
@@ -156,7 +171,31 @@ def add_record_routes(
         record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
     ) -> Response:
         cert = svc.certificate_for(session, runtime.issuer, visible(session, record_id, principal))
-        return Response(cert.to_json_bytes(), media_type=CERTIFICATE_MEDIA_TYPE)
+        return Response(
+            cert.to_json_bytes(),
+            media_type=CERTIFICATE_MEDIA_TYPE,
+            headers=share_headers(runtime, record_id),
+        )
+
+    @router.get(
+        "/{record_id}/certificate.pdf",
+        summary=f"The certificate of an anchored {noun} as a signed, printable PDF",
+        description="Bilingual A4 PDF/A-3b with the certificate attached as `certificate.json`, "
+        "a QR code to the verification page and a PAdES signature (docs/certificate-pdf.md); "
+        "409 `not_anchored_yet` as for `/certificate`.",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                "headers": _SHARED_LINK_HEADER,
+            },
+            409: {"description": "not anchored yet"},
+        },
+    )
+    def get_certificate_pdf(
+        record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
+        return certificate_pdf_response(runtime, session, visible(session, record_id, principal))
 
     @router.get(
         "/{record_id}/certificate.vc",
