@@ -34,6 +34,7 @@ from ipnotary.service.api.routes import (
     system,
     trade_secrets,
     verify,
+    verify_page,
     works,
 )
 from ipnotary.service.config import Settings
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(principals.router)
     app.include_router(evidence.router)
     app.include_router(verify.router)
+    app.include_router(verify_page.router)
     app.include_router(works.router)
     app.include_router(claims.router)
     app.include_router(trade_secrets.router)
