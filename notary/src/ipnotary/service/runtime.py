@@ -19,7 +19,7 @@ from sqlmodel import Session
 from ipnotary.sdk.note import NoteSigner
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.signing import key_id
-from ipnotary.service.adapters.chain_gateway import ChainGateway, connect_chain
+from ipnotary.service.adapters.chain_gateway import ChainGateway, ChainPort, connect_chain
 from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.adapters.principal_cache import PrincipalCache
 from ipnotary.service.certificates import CertificatePdf
@@ -73,7 +73,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     content_store: ContentStore
-    chain: ChainGateway
+    chain: ChainPort
     issuer: Issuer
     log: TransparencyLog
     worker: AnchoringWorker
@@ -87,14 +87,17 @@ class Runtime:
     _policy: TrustPolicy | None = None
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, *, chain: ChainPort | None = None) -> Runtime:
+        """Everything ``settings`` names; ``chain`` replaces the chain they name (tests pass an
+        in-memory one), and then the chain's key is neither read nor created."""
         settings.check_safety()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(settings.resolved_database_url)
         migrate(engine)
-        chain = ChainGateway(
-            connect_chain(settings), pledge_registry_address=settings.pledge_registry_address
-        )
+        if chain is None:
+            chain = ChainGateway(
+                connect_chain(settings), pledge_registry_address=settings.pledge_registry_address
+            )
         log = build_log(settings)
         with Session(engine) as session:
             log.check_origin(session)

@@ -2,6 +2,9 @@
 translates every ``ipnotary.chain.errors.ChainError`` into the service's :class:`ChainUnusable`,
 counted in ``notary_chain_errors_total`` by operation. The anchoring worker, the pledge service,
 readiness and the deployment checks use the chain only through it.
+
+:class:`ChainPort` is what they need of it; :class:`ChainGateway` is the one the runtime builds
+from the settings, and a test hands ``Runtime.build`` another (an in-memory chain).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ipnotary.service.config import ChainBackend, Settings
 from ipnotary.service.errors import ChainUnusable, ConfigurationError
@@ -25,11 +28,49 @@ if TYPE_CHECKING:  # only for annotations: web3 is imported when the chain is fi
         PledgeRegistryClient,
     )
     from ipnotary.sdk.chain_view import RegistryChainView
+    from ipnotary.sdk.verify import ChainView
+    from ipnotary.service.services.pledges import PledgeLedger
 
-__all__ = ["ChainGateway", "connect_chain"]
+__all__ = ["ChainGateway", "ChainPort", "RegistryConnection", "connect_chain"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class RegistryConnection(Protocol):
+    """The connected registry client as the service reads it (``chain.EvidenceRegistryClient``
+    fits): its identity, its checkpoints (``services.reconcile.AnchorSource``) and whether this
+    process's key can anchor."""
+
+    @property
+    def chain_id(self) -> int: ...
+    @property
+    def registry_address(self) -> str: ...
+    def batch_count(self) -> int: ...
+    def get_batch(self, batch_id: int) -> AnchoredBatch: ...
+    def anchor_receipt_for_root(self, root: bytes) -> AnchorReceipt | None: ...
+    def anchoring_account(self) -> AnchoringAccount: ...
+
+
+class ChainPort(Protocol):
+    """What the service needs from its chain (:class:`ChainGateway` fits).
+
+    Its own calls report a chain that cannot be reached or read as ``ChainUnusable``, except
+    ``anchor_root``, whose chain errors the anchoring worker sees as they are (it retries them);
+    the pledge ledger's calls raise the contract's typed refusals, which ``services.pledges``
+    translates.
+    """
+
+    def client(self) -> RegistryConnection: ...
+    def pledges(self) -> PledgeLedger: ...
+    def anchor_root(self, root: bytes, tree_size: int) -> AnchorReceipt: ...
+    def latest_checkpoint(self) -> AnchoredBatch | None: ...
+    def view(self) -> ChainView: ...
+    def check(self) -> None: ...
+    def identity(self) -> tuple[int, str] | None: ...
+    def anchoring_account(self) -> AnchoringAccount: ...
+    def genesis_hash(self) -> str: ...
+    def close(self) -> None: ...
 
 
 class ChainGateway:
