@@ -15,9 +15,11 @@ Without poppler or zbar the tests skip (and fail under ``CI=true``).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from ipnotary.sdk import NotaryClient, RecordKind, TrustPolicy, Verdict, verify_
 from ipnotary.sdk.certificate import parse_certificate
 from ipnotary.sdk.errors import VerificationError
 from ipnotary.sdk.pdf import PdfStep, read_attached_certificate, verify_certificate_pdf
-from ipnotary.sdk.policy import DocumentSigner
+from ipnotary.sdk.policy import DocumentSigner, TimestampAuthority
 from tests.conftest import missing_component
 from tests.integration.conftest import record_measurement
 from tests.integration.service_process import ServiceProcess
@@ -72,6 +74,8 @@ class Setup:
     evidence: Fetched
     work: Fetched
     workdir: Path
+    key: str  # the holder's
+    design: Path  # the file the evidence preserves
 
 
 def fetch(client: NotaryClient, record_id: str, kind: RecordKind, workdir: Path) -> Fetched:
@@ -144,6 +148,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
                 evidence=fetch(client, evidence.id, RecordKind.evidence, root),
                 work=fetch(client, work.id, RecordKind.work, root),
                 workdir=root,
+                key=key,
+                design=design,
             )
     finally:
         deployment.stop()
@@ -368,3 +374,55 @@ def test_the_holder_gets_the_shared_link_with_every_certificate(setup: Setup) ->
             link = headers["x-shared-certificate-url"]
             shared = json.loads(httpx.get(link, timeout=30).content)
             assert shared["record"]["id"] == fetched.record_id
+
+
+NOTARY_CLI = (sys.executable, "-c", "from ipnotary.sdk.cli import main; main()")
+
+
+def notary(setup: Setup, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
+    env.update({"NOTARY_URL": setup.service.url, "NOTARY_API_KEY": setup.key})
+    return subprocess.run(
+        [*NOTARY_CLI, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def test_the_cli_downloads_the_pdf_and_verifies_it_alone(setup: Setup) -> None:
+    saved = setup.workdir / "from-cli.pdf"
+    done = notary(setup, "certificate", setup.evidence.record_id, "--pdf", "-o", str(saved))
+    assert done.returncode == 0, done.stderr
+    assert "anyone with this link can open it" in done.stderr
+    assert read_attached_certificate(saved.read_bytes()) == setup.evidence.certificate
+    policy = setup.workdir / "court-policy.json"
+    policy.write_bytes(setup.policy.to_json_bytes())
+
+    checked = notary(setup, "verify", str(setup.design), str(saved), "--policy", str(policy))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "VALID" in checked.stdout and "pdf signed by" in checked.stdout
+    report = json.loads(
+        notary(setup, "verify", str(saved), "--policy", str(policy), "--json").stdout
+    )
+    assert report["valid"] and report["pdf"]["signer_trusted"]
+    assert report["pdf"]["timestamp"] is not None
+    assert report["record_id"] == setup.evidence.record_id
+
+    # No policy: self-consistent, trusted by nobody (exit 4); changed after signing: INVALID (1).
+    assert notary(setup, "verify", str(saved)).returncode == 4
+    changed = setup.workdir / "changed.pdf"
+    changed.write_bytes(_appended_update(saved.read_bytes()))
+    refused = notary(setup, "verify", str(changed), "--policy", str(policy), "--json")
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["failed_step"] == "pdf_coverage"
+
+
+def test_a_time_stamp_from_a_tsa_the_policy_does_not_trust_is_noted_not_counted(
+    setup: Setup,
+) -> None:
+    elsewhere = TimestampAuthority(name="another TSA", certificates=[_other_pem()])
+    # Without the service's TSA the certificate's own tokens do not count either: the witness
+    # quorum still proves its time.
+    policy = setup.policy.model_copy(update={"timestamp_authorities": [elsewhere]})
+    verified = verify_certificate_pdf(setup.evidence.pdf, policy)
+    assert verified.signature.timestamp is None
+    assert PdfStep.TIMESTAMP not in verified.signature.steps
+    assert any("not from a TSA the policy trusts" in n for n in verified.signature.notes)

@@ -141,11 +141,13 @@ def verify_certificate_pdf(
     *,
     content: bytes | str | Path | ContentDigests | None = None,
     chain: ChainView | None = None,
+    min_confirmations: int | None = None,
     now: datetime | None = None,
 ) -> PdfVerification:
     """Verify a PDF certificate under ``policy``: its signature, then the attached certificate
-    (with ``content`` and ``chain`` as :func:`~ipnotary.sdk.verify.verify_certificate` takes
-    them). Raises ``VerificationError`` at the first failed step."""
+    (with ``content``, ``chain`` and ``min_confirmations`` as
+    :func:`~ipnotary.sdk.verify.verify_certificate` takes them). Raises ``VerificationError``
+    at the first failed step."""
     data = _read(pdf)
     signature, reader = _check_signature(data, policy, now)
     attached = _attachment(reader)
@@ -153,7 +155,9 @@ def verify_certificate_pdf(
         cert: AnyCertificate = parse_certificate(attached)
     except FormatError as exc:
         raise VerificationError("format", f"the attached certificate: {exc}") from exc
-    result = verify_certificate(cert, policy, content=content, chain=chain, now=now)
+    result = verify_certificate(
+        cert, policy, content=content, chain=chain, min_confirmations=min_confirmations, now=now
+    )
     return PdfVerification(signature=signature, certificate=result)
 
 

@@ -1,4 +1,5 @@
-"""``notary certificate``: download a record's certificate, checked offline before it is saved."""
+"""``notary certificate``: download a record's certificate, checked offline before it is saved
+(``--pdf``: the signed, printable PDF with the certificate attached)."""
 
 from __future__ import annotations
 
@@ -16,20 +17,42 @@ __all__ = ["certificate"]
 
 def certificate(
     record_id: str,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the certificate")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Where to write it (--pdf: default ID.certificate.pdf)"
+        ),
+    ] = None,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
     wait: Annotated[float, typer.Option(help="Seconds to wait for anchoring")] = 0.0,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="The signed, printable PDF (the JSON attached to it)")
+    ] = False,
 ) -> None:
     """Download a record's certificate (checked offline before it is saved)."""
+    from ipnotary.sdk.client import record_path
     from ipnotary.sdk.errors import ClientSDKError
+    from ipnotary.sdk.pdf import verify_certificate_pdf
 
+    if output is None and not pdf:
+        fail("give -o FILE: where to write the certificate", 2)
+    target = output or Path(f"{record_id}.certificate.pdf")
+    shared = None
     try:
         with options.open_client(url, api_key) as client:
             if wait > 0:
                 client.wait_anchored(record_id, timeout=wait)
-            cert = client.certificate(record_id)
+            if pdf:
+                response = client._request("GET", f"{record_path(record_id)}/certificate.pdf")
+                data = response.content
+                verify_certificate_pdf(data, client.policy)  # the signature and the attachment
+                shared = response.headers.get("x-shared-certificate-url")
+            else:
+                data = client.certificate(record_id).to_json_bytes()
     except (ClientSDKError, TimeoutError) as exc:
         fail(str(exc))
-    output.write_bytes(cert.to_json_bytes())
-    err.print(f"certificate for {record_id} written to {output}")
+    target.write_bytes(data)
+    err.print(f"certificate for {record_id} written to {target}")
+    if shared:
+        err.print(f"anyone with this link can open it (no API key): {shared}", soft_wrap=True)

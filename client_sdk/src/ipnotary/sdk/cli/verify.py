@@ -1,5 +1,6 @@
 """``notary verify``: check a certificate under your trust policy, offline or against the chain,
-and report what it proves (the report's fields are those of ``--json``)."""
+and report what it proves (the report's fields are those of ``--json``). A PDF certificate is
+checked as a PDF first (its signature, then its attached certificate: ``ipnotary.sdk.pdf``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ipnotary.sdk.cli.options import ChainDataOpt, PolicyOpt, RpcOpt
 from ipnotary.sdk.cli.output import EXIT_NOT_TRUSTED, err, fail, out, print_invalid
 
 if TYPE_CHECKING:
+    from ipnotary.sdk.pdf import PdfSignature
     from ipnotary.sdk.verify import VerificationResult
 
 __all__ = ["verify"]
@@ -22,7 +24,7 @@ def verify(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="[FILE] CERT: the notarised file (optional) and the certificate JSON",
+            help="[FILE] CERT: the notarised file (optional) and the certificate (JSON or PDF)",
             metavar="[FILE] CERT",
         ),
     ],
@@ -41,6 +43,7 @@ def verify(
     the certificate is self-consistent, but nobody you trust vouches for it).
     """
     from ipnotary.sdk.errors import ChainReadError, FormatError, VerificationError
+    from ipnotary.sdk.pdf import is_pdf, verify_certificate_pdf
     from ipnotary.sdk.policy import TrustPolicy
     from ipnotary.sdk.verify import verify_certificate
 
@@ -55,11 +58,18 @@ def verify(
     except FormatError as exc:
         fail(str(exc), 2)
     chain = None
+    signature: PdfSignature | None = None
     try:
         chain = options.open_chain_view(rpc, chain_data)
-        result = verify_certificate(
-            raw, trust, content=file, chain=chain, min_confirmations=confirmations
-        )
+        if is_pdf(raw):
+            verified = verify_certificate_pdf(
+                raw, trust, content=file, chain=chain, min_confirmations=confirmations
+            )
+            result, signature = verified.certificate, verified.signature
+        else:
+            result = verify_certificate(
+                raw, trust, content=file, chain=chain, min_confirmations=confirmations
+            )
     except VerificationError as exc:
         if as_json:
             out.print_json(
@@ -79,12 +89,47 @@ def verify(
         if chain is not None:
             chain.close()
     report = _verification_report(result)
+    if signature is not None:
+        report["pdf"] = _pdf_report(signature)
     if as_json:
         out.print_json(data=report)
     else:
         _print_verification(result, report)
+        if signature is not None:
+            _print_pdf(signature)
     if not result.trusted:
         raise typer.Exit(EXIT_NOT_TRUSTED)
+
+
+def _pdf_report(signature: PdfSignature) -> dict[str, Any]:
+    return {
+        "signer": signature.signer,
+        "signer_fingerprint": signature.signer_fingerprint,
+        "signer_trusted": signature.trusted,
+        "signer_name": signature.signer_name,
+        "signed_at": signature.signed_at.isoformat(),
+        "timestamp": signature.timestamp.isoformat() if signature.timestamp else None,
+        "timestamp_authority": signature.timestamp_authority,
+        "steps": list(signature.steps),
+        "notes": list(signature.notes),
+    }
+
+
+def _print_pdf(signature: PdfSignature) -> None:
+    stamped = (
+        f"{signature.timestamp.isoformat()} ({signature.timestamp_authority})"
+        if signature.timestamp
+        else f"{signature.signed_at.isoformat()} (as the signer states it; no trusted time-stamp)"
+    )
+    for name, value in (
+        ("pdf signed by", f"{signature.signer_name or 'not checked'}: {signature.signer}"),
+        ("pdf signer sha256", signature.signer_fingerprint),
+        ("pdf signed at", stamped),
+        ("pdf steps", ", ".join(signature.steps)),
+    ):
+        out.print(f"{name:<20} {value}", soft_wrap=True, highlight=False)
+    for note in signature.notes:
+        err.print(f"[yellow]note:[/yellow] {note}")
 
 
 def _verification_report(result: VerificationResult) -> dict[str, Any]:
