@@ -160,6 +160,34 @@ export function checkDer(b, start = 0, end = b.length, depth = 0) {
   if (i !== end) throw new Error('trailing data');
 }
 
+// Algorithms whose parameters are fixed (absent or NULL) in the strict parser rfc3161-client
+// reads tokens with: anything else there makes the token unreadable.
+const NULL_PARAMETERS = new Set([
+  '1.3.14.3.2.26',
+  '2.16.840.1.101.3.4.2.4',
+  OID.sha256,
+  '2.16.840.1.101.3.4.2.2',
+  '2.16.840.1.101.3.4.2.3',
+  '1.2.840.10045.4.3.1',
+  '1.2.840.10045.4.3.2',
+  '1.2.840.10045.4.3.3',
+  '1.2.840.10045.4.3.4',
+  '1.2.840.113549.1.1.1',
+  '1.2.840.113549.1.1.5',
+  '1.2.840.113549.1.1.11',
+  '1.2.840.113549.1.1.12',
+  '1.2.840.113549.1.1.13',
+  '1.2.840.113549.1.1.14',
+]);
+
+/** @param {pkijs.AlgorithmIdentifier} algorithm @param {string} where */
+function checkParameters(algorithm, where) {
+  if (!NULL_PARAMETERS.has(algorithm.algorithmId) || algorithm.algorithmParams === undefined) return;
+  if (!(algorithm.algorithmParams instanceof asn1js.Null)) {
+    throw new Error(`the parameters of ${where} (${algorithm.algorithmId}) are neither absent nor NULL`);
+  }
+}
+
 // -- parsing ---------------------------------------------------------------------------------------
 
 /** @param {Uint8Array} bytes */
@@ -242,6 +270,11 @@ function readToken(token) {
       }
       certificates.push(parseCertificateDer(raw(element)));
     }
+    for (const a of signed.digestAlgorithms) checkParameters(a, 'a digest algorithm');
+    checkParameters(signerInfo.digestAlgorithm, "the signer's digest algorithm");
+    checkParameters(signerInfo.signatureAlgorithm, "the signer's signature algorithm");
+    checkParameters(tst.messageImprint.hashAlgorithm, 'the imprint');
+    for (const c of certificates) checkParameters(c.signatureAlgorithm, "a certificate's signature");
     const signer = findSigner(certificates, signerInfo);
     const tstBlock = ber(tstDer);
     const genTimeBlock = tstBlock.valueBlock.value.find((v) => v.idBlock.tagClass === 1 && v.idBlock.tagNumber === 24);
