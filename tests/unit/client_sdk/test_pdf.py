@@ -166,7 +166,7 @@ def test_an_update_appended_after_signing_fails_at_coverage(made: Made) -> None:
         ).encode()
     )
     failure = _failure(appended, made.policy)
-    assert failure.step == PdfStep.COVERAGE and "were added after them" in failure.reason
+    assert failure.step == PdfStep.COVERAGE and "changed after signing" in failure.reason
 
 
 def test_byte_ranges_moved_off_the_signature_value_fail_at_coverage(made: Made) -> None:

@@ -228,7 +228,7 @@ def _check_signature(
         raise VerificationError(
             PdfStep.COVERAGE,
             f"the PDF was changed after signing: the signature covers its first {end} bytes, "
-            f"and {len(data) - end} bytes (an incremental update) were added after them",
+            f"and {len(data) - end} more bytes (an incremental update, or anything) follow them",
         )
     steps.append(PdfStep.COVERAGE)
 
