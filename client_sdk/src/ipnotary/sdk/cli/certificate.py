@@ -1,5 +1,6 @@
 """``notary certificate``: download a record's certificate, checked offline before it is saved
-(``--pdf``: the signed, printable PDF with the certificate attached)."""
+(``--pdf``: the signed, printable PDF with the certificate attached; ``--vc``: the certificate as
+a W3C Verifiable Credential)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ def certificate(
     output: Annotated[
         Path | None,
         typer.Option(
-            "-o", "--output", help="Where to write it (--pdf: default ID.certificate.pdf)"
+            "-o",
+            "--output",
+            help="Where to write it (--pdf: ID.certificate.pdf, --vc: ID.certificate.vc.json)",
         ),
     ] = None,
     url: UrlOpt = DEFAULT_URL,
@@ -29,15 +32,24 @@ def certificate(
     pdf: Annotated[
         bool, typer.Option("--pdf", help="The signed, printable PDF (the JSON attached to it)")
     ] = False,
+    vc: Annotated[
+        bool,
+        typer.Option(
+            "--vc", help="The certificate as a W3C Verifiable Credential (docs/credentials.md)"
+        ),
+    ] = False,
 ) -> None:
     """Download a record's certificate (checked offline before it is saved)."""
     from ipnotary.sdk.client import record_path
     from ipnotary.sdk.errors import ClientSDKError
     from ipnotary.sdk.pdf import verify_certificate_pdf
+    from ipnotary.sdk.vc import verify_credential
 
-    if output is None and not pdf:
+    if pdf and vc:
+        fail("give --pdf or --vc, not both", 2)
+    if output is None and not (pdf or vc):
         fail("give -o FILE: where to write the certificate", 2)
-    target = output or Path(f"{record_id}.certificate.pdf")
+    target = output or Path(f"{record_id}.certificate.{'vc.json' if vc else 'pdf'}")
     shared = None
     try:
         with options.open_client(url, api_key) as client:
@@ -48,6 +60,9 @@ def certificate(
                 data = response.content
                 verify_certificate_pdf(data, client.policy)  # the signature and the attachment
                 shared = response.headers.get("x-shared-certificate-url")
+            elif vc:
+                data = client._request("GET", f"{record_path(record_id)}/certificate.vc").content
+                verify_credential(data, client.policy)  # its proof, then its certificate
             else:
                 data = client.certificate(record_id).to_json_bytes()
     except (ClientSDKError, TimeoutError) as exc:
