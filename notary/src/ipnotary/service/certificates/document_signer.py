@@ -7,8 +7,8 @@ P-256 and not Ed25519. The certificate is self-signed: it is trusted because the
 policy names it (``TrustPolicy.document_signers``), the way the issuer key is, not through a CA.
 
 The files sit beside the issuer key (the directory of ``NOTARY_ISSUER_KEY_FILE``) and are made
-like the other keys: on a development start, by ``notary deploy`` and by ``--init``; a production
-process never creates them (it refuses to start, naming ``notary deploy``):
+like the other keys: on a development start and by ``notary deploy``; a production process never
+creates them (``CertificatePdf.for_settings`` then runs without PDFs, naming ``notary deploy``):
 
 * ``document-signing-p256.pem``: the key, mode 0600, encrypted under ``NOTARY_KEY_PASSPHRASE``
   like the other key files;

@@ -21,10 +21,10 @@ import base64
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 
@@ -37,10 +37,13 @@ from ipnotary.sdk.verify import TimeSource, VerificationResult, verify_certifica
 from ipnotary.service.certificates.document_signer import DocumentSigner
 from ipnotary.service.certificates.sharing import ShareLinks
 from ipnotary.service.config import Settings
+from ipnotary.service.errors import ConfigurationError
 
 __all__ = ["ATTACHMENT_NAME", "CertificatePdf", "CertificateView", "RenderedPdf", "Row"]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 ATTACHMENT_NAME = "certificate.json"
 BEIJING = timezone(timedelta(hours=8), "CST")
@@ -149,19 +152,26 @@ class RenderedPdf:
 
 class CertificatePdf:
     """Renders and signs PDF certificates; one at a time (WeasyPrint and its fonts are not shared
-    between threads safely, and on two cores a second render would only wait for the first)."""
+    between threads safely, and on two cores a second render would only wait for the first).
+
+    A production process whose key files predate PDFs runs without a signer or a share secret
+    (``missing`` says which file): everything else serves, and PDFs and shared links answer that
+    ``notary deploy`` creates them, rather than the process refusing to start after an upgrade.
+    """
 
     def __init__(
         self,
         *,
-        signer: DocumentSigner,
-        links: ShareLinks,
+        signer: DocumentSigner | None,
+        links: ShareLinks | None,
         issuer_name: str,
         timestamp_urls: Sequence[str] = (),
         tsa_timeout_seconds: float = 10.0,
+        missing: str = "",
     ) -> None:
-        self.signer = signer
-        self.links = links
+        self._signer = signer
+        self._links = links
+        self.missing = missing
         self.issuer_name = issuer_name
         self._tsa_urls = tuple(timestamp_urls)
         self._tsa_timeout = tsa_timeout_seconds
@@ -180,13 +190,37 @@ class CertificatePdf:
     ) -> CertificatePdf:
         """This deployment's renderer. Loads the document-signing key and certificate and the
         share secret, creating them where keys are created (never in production)."""
+        problems: list[str] = []
+        signer = _unless_missing(
+            lambda: DocumentSigner.load(settings, name=issuer_name, origin=origin), problems
+        )
+        links = _unless_missing(
+            lambda: ShareLinks.load(settings, settings.resolved_public_url), problems
+        )
         return cls(
-            signer=DocumentSigner.load(settings, name=issuer_name, origin=origin),
-            links=ShareLinks.load(settings, settings.resolved_public_url),
+            signer=signer,
+            links=links,
             issuer_name=issuer_name,
             timestamp_urls=settings.tsa_urls,
             tsa_timeout_seconds=settings.tsa_timeout_seconds,
+            missing="; ".join(problems),
         )
+
+    @property
+    def signer(self) -> DocumentSigner:
+        if self._signer is None:
+            raise ConfigurationError(self.missing, code="pdf_keys_missing")
+        return self._signer
+
+    @property
+    def links(self) -> ShareLinks:
+        if self._links is None:
+            raise ConfigurationError(self.missing, code="pdf_keys_missing")
+        return self._links
+
+    def shared_url(self, record_id: str) -> str | None:
+        """The record's shared link, or None while this process has no share secret."""
+        return self._links.certificate_url(record_id) if self._links is not None else None
 
     def view(self, cert: AnyCertificate, policy: TrustPolicy | None) -> CertificateView:
         result = verify_certificate(cert, policy)
@@ -238,6 +272,17 @@ class CertificatePdf:
             (done - rendered) * 1000,
         )
         return RenderedPdf(signed, rendered - started, done - rendered)
+
+
+def _unless_missing(load: Callable[[], _T], problems: list[str]) -> _T | None:
+    try:
+        return load()
+    except ConfigurationError as exc:
+        if exc.code != "production_settings_missing":
+            raise
+        log.warning("PDF certificates and shared links are off: %s", exc.detail)
+        problems.append(exc.detail)
+        return None
 
 
 def build_view(

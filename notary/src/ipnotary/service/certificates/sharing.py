@@ -8,7 +8,7 @@ recomputes it; nothing is stored per link). The holder gets the link from the ce
 (``X-Shared-Certificate-URL``) and it is printed, as a QR code, on the PDF.
 
 The secret is a file beside the other keys (``share-token-hmac.key``, 32 random bytes in
-base64, mode 0600), created where they are (a development start, ``notary deploy``, ``--init``).
+base64, mode 0600), created where they are (a development start, ``notary deploy``).
 Replacing it revokes every link at once; there is no revoking one link alone.
 """
 

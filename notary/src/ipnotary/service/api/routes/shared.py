@@ -35,8 +35,10 @@ _NOT_SHARED = "no shared certificate at this address: the link is wrong or no lo
 
 
 def share_headers(runtime: Runtime, record_id: str) -> dict[str, str]:
-    """What the certificate routes add for the holder: the link to pass on."""
-    return {SHARE_HEADER: runtime.certificate_pdf.links.certificate_url(record_id)}
+    """What the certificate routes add for the holder: the link to pass on (none while the
+    process has no share secret, which ``notary deploy`` creates)."""
+    url = runtime.certificate_pdf.shared_url(record_id)
+    return {SHARE_HEADER: url} if url else {}
 
 
 def certificate_pdf_response(runtime: Runtime, session: Session, record: Record) -> Response:
