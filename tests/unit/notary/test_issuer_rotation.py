@@ -19,12 +19,18 @@ from ipnotary.service.config import Settings
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services.issuer import Issuer
 from ipnotary.service.services.principals import create_principal
+from tests.unit.notary.fakes import FakeChain
 
 
-def _certificate(data_dir: Path, **settings: object) -> tuple[dict[str, Any], Runtime]:
+def _certificate(
+    data_dir: Path, chain: FakeChain, **settings: object
+) -> tuple[dict[str, Any], Runtime]:
     from fastapi.testclient import TestClient
 
-    runtime = Runtime.build(Settings(data_dir=data_dir, batch_interval_seconds=0.2, **settings))  # type: ignore[arg-type]
+    runtime = Runtime.build(
+        Settings(data_dir=data_dir, batch_interval_seconds=0.2, **settings),  # type: ignore[arg-type]
+        chain=chain,
+    )
     runtime.start()
     with TestClient(create_app(runtime=runtime)) as client, Session(runtime.engine) as session:
         key = create_principal(session, name="Holder", role="holder").api_key
@@ -43,8 +49,8 @@ def _certificate(data_dir: Path, **settings: object) -> tuple[dict[str, Any], Ru
 
 
 def test_a_retired_issuer_key_is_published_with_its_window(tmp_path: Path) -> None:
-    data = tmp_path / "svc"
-    old_cert, before = _certificate(data)
+    data, chain = tmp_path / "svc", FakeChain()  # one chain, before and after the restart
+    old_cert, before = _certificate(data, chain)
     old_key = before.issuer.public_key_b64
     before.close()
 
@@ -52,6 +58,7 @@ def test_a_retired_issuer_key_is_published_with_its_window(tmp_path: Path) -> No
     new_key_file = tmp_path / "issuer-2026.pem"
     cert, after = _certificate(
         data,
+        chain,
         issuer_key_file=new_key_file,
         issuer_retired_keys=[{"public_key": old_key, "not_after": format_timestamp(retired_at)}],
     )

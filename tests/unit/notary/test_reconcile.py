@@ -2,7 +2,9 @@
 is compared with the chain, the witnesses and the holders' receipts, and names what it lost.
 
 The real restores (PostgreSQL continuous archiving and a plain ``pg_dump``) are in
-``tests/integration/test_backup_pitr.py``; here the embedded chain and SQLite stand in.
+``tests/integration/test_backup_pitr.py``, and the command beside a running service in
+``tests/integration/service/test_reconcile_command.py``; here the in-memory chain
+(``tests/unit/notary/fakes.py``) and SQLite stand in.
 """
 
 from __future__ import annotations
@@ -275,40 +277,3 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
-
-
-def test_the_command_exits_0_1_or_2_and_restores_from_receipts(
-    service: Api, tmp_path: Path
-) -> None:
-    from tests.unit.notary.test_cli_errors import run
-
-    h = service.principal("rc-holder", "holder")
-    subs = _submit(service, h, 0, 6)
-    _wait_anchored(service, h, subs)
-    data = str(service.runtime.settings.data_dir)
-
-    whole = run("reconcile", "--json", cwd=tmp_path, NOTARY_DATA_DIR=data)
-    assert whole.returncode == 0, whole.stderr
-    assert json.loads(whole.stdout)["ok"] is True
-
-    with Session(service.runtime.engine) as session:
-        session.execute(delete(Record).where(col(Record.id) == subs[2]["id"]))
-        session.commit()
-    short = run("reconcile", cwd=tmp_path, NOTARY_DATA_DIR=data)
-    assert short.returncode == 1, short.stderr
-    assert "MISSING records_missing: 1 log entries have no record" in short.stdout
-
-    receipts = _receipts(tmp_path / "r", subs)
-    placed = run(
-        "reconcile", "--receipts", str(receipts), "--restore", cwd=tmp_path, NOTARY_DATA_DIR=data
-    )
-    assert placed.returncode == 0, placed.stdout + placed.stderr  # as the database is now
-    assert f"restored: record {subs[2]['id']} restored at log index" in placed.stdout
-    again = run("reconcile", "--receipts", str(receipts), cwd=tmp_path, NOTARY_DATA_DIR=data)
-    assert again.returncode == 0, again.stdout + again.stderr
-
-    unreadable = run(
-        "reconcile", cwd=tmp_path, NOTARY_DATA_DIR=data, NOTARY_REGISTRY_ADDRESS="0x" + "11" * 20
-    )
-    assert unreadable.returncode == 2, unreadable.stdout + unreadable.stderr
-    assert unreadable.stderr.startswith("error:") and "Traceback" not in unreadable.stderr

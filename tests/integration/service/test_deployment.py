@@ -1,6 +1,7 @@
-"""A production deployment that cannot drift: every shared setting required,
-the deployment's identity recorded once and checked by every process at start, a chain key that
-cannot anchor found on every process, and anchoring that resumes as soon as the chain is back."""
+"""A production deployment that cannot drift: every shared setting required
+(``tests/unit/notary/test_production_settings.py``), the deployment's identity recorded once and
+checked by every process at start, a chain key that cannot anchor found on every process, and
+anchoring that resumes as soon as the chain is back; on the embedded chain, in processes."""
 
 from __future__ import annotations
 
@@ -70,36 +71,6 @@ def start(**overrides: Any) -> dict[str, str]:
         return preflight(runtime)
     finally:
         runtime.close()
-
-
-def test_production_refuses_to_invent_what_processes_share(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError) as info:
-        Settings(env="production", data_dir=tmp_path).check_safety()
-    message = info.value.detail
-    for setting in ("NOTARY_ISSUER_KEY_FILE", "NOTARY_LOG_KEY_FILE", "NOTARY_CHAIN_ID"):
-        assert f"set {setting}" in message  # every missing setting at once, not one per attempt
-    misspelled = tmp_path / "isuer.pem"
-    with pytest.raises(ConfigurationError, match=r"isuer\.pem does not exist"):
-        Settings(
-            env="production",
-            data_dir=tmp_path,
-            chain_id=1337,
-            issuer_key_file=misspelled,
-            log_key_file=misspelled,
-        ).check_safety()
-    assert not misspelled.exists()  # and nothing was created in its place
-    node = Settings(
-        env="production",
-        data_dir=tmp_path,
-        chain_backend="rpc",
-        chain_rpc_url="http://127.0.0.1:9",
-        chain_private_key=os.urandom(32).hex(),
-    )
-    with pytest.raises(
-        ConfigurationError,
-        match=r"set NOTARY_REGISTRY_ADDRESS .*set NOTARY_PLEDGE_REGISTRY_ADDRESS",
-    ):
-        node.check_safety()
 
 
 def test_every_process_of_the_deployment_starts_and_records_nothing_new(
