@@ -9,7 +9,7 @@ Nothing here is a test. The suites that run on every backend live beside it and 
 
 A test module subclasses a suite once per backend and provides a ``backend`` fixture returning
 a :class:`ChainBackend`: :class:`EmbeddedBackend` (the in-process py-evm chain, in
-``tests/unit/chain``) or :class:`NodeBackend` (a JSON-RPC node, in ``tests/integration``).
+``tests/integration/chain``) or :class:`NodeBackend` (a JSON-RPC node, in ``tests/integration``).
 
 :func:`start_hardhat` and :func:`start_geth` start a node (a :class:`NodeProcess`) on free
 loopback ports; when its binary is missing they skip with the reason, or fail under ``CI=true``

@@ -4,7 +4,7 @@ It holds every behaviour test of :class:`chain.PledgeRegistryClient` and
 :class:`chain.PledgeReader`. A test module subclasses it once per backend and provides a
 ``backend`` fixture returning a :class:`tests.integration.chain_backends.ChainBackend`:
 
-* ``tests/unit/chain/test_pledge_client.py`` - the embedded py-evm chain;
+* ``tests/integration/chain/test_pledge_client.py`` - the embedded py-evm chain;
 * ``tests/integration/test_pledge_nodes.py`` - a Hardhat node and geth ``--dev``.
 """
 

@@ -4,7 +4,7 @@ It holds every behaviour test of :class:`chain.EvidenceRegistryClient` and
 :class:`chain.AnchorReader`. A test module subclasses it once per backend and provides a
 ``backend`` fixture returning a :class:`tests.integration.chain_backends.ChainBackend`:
 
-* ``tests/unit/chain/test_registry_client.py`` - the embedded py-evm chain;
+* ``tests/integration/chain/test_registry_client.py`` - the embedded py-evm chain;
 * ``tests/integration/test_chain_nodes.py`` - a Hardhat node and geth ``--dev``.
 
 Each test's registry is fresh, so its log starts empty: every test anchors

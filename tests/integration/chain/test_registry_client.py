@@ -1,5 +1,5 @@
-"""The chain client on the embedded chain (the shared suite), plus what only a unit test can
-reach."""
+"""The chain client on the embedded chain (the shared suite), plus what only the embedded chain
+shows; its errors that need no chain are in ``tests/unit/chain/test_chain_errors.py``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from eth_account import Account
 from web3.middleware import Web3Middleware
 from web3.types import RPCEndpoint, RPCResponse
 
-from ipnotary.chain import AnchorReader, EvidenceRegistryClient, errors
-from ipnotary.chain._artifacts import ContractArtifact, RevertDecoder, load_artifact
-from tests.conftest import free_port
+from ipnotary.chain import EvidenceRegistryClient, errors
 from tests.integration.chain_backends import ADMIN_KEY, EmbeddedBackend, unique_root
 from tests.integration.registry_suite import RegistryClientSuite
 
@@ -27,18 +25,6 @@ class TestEmbeddedRegistryClient(RegistryClientSuite):
         backend.close()
 
 
-def test_unreachable_node_is_chain_unavailable() -> None:
-    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    with pytest.raises(errors.ChainUnavailable, match="cannot reach the chain node") as info:
-        EvidenceRegistryClient.connect_rpc(
-            url, private_key=ADMIN_KEY, registry_address=None, state_dir="x"
-        )
-    assert url in str(info.value) and "RPC URL" in str(info.value)
-    assert isinstance(info.value, ConnectionError)
-    with pytest.raises(errors.ChainUnavailable):
-        AnchorReader.from_rpc(url, registry_address=Account.create().address)
-
-
 def test_rpc_client_needs_an_address_or_a_state_dir(tmp_path: Path) -> None:
     backend = EmbeddedBackend(tmp_path)
     try:
@@ -48,14 +34,6 @@ def test_rpc_client_needs_an_address_or_a_state_dir(tmp_path: Path) -> None:
             EvidenceRegistryClient(backend.w3, private_key=ADMIN_KEY)
     finally:
         backend.close()
-
-
-def test_bad_private_key_is_refused_without_echoing_it(tmp_path: Path) -> None:
-    secret = "0x" + "zz" * 32
-    with pytest.raises(errors.ChainError, match="not a 32-byte secp256k1 key") as info:
-        EvidenceRegistryClient.connect_embedded(tmp_path, private_key=secret)
-    assert secret not in str(info.value)
-    assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 def test_malformed_registry_address(tmp_path: Path) -> None:
@@ -92,43 +70,6 @@ def test_embedded_signer_without_genesis_funds_is_told_why(tmp_path: Path) -> No
     assert Account.from_key(ADMIN_KEY).address in str(info.value)
     # The failed start released the chain: the right key opens it at once.
     EvidenceRegistryClient.connect_embedded(tmp_path, private_key=ADMIN_KEY).close()
-
-
-def test_revert_decoder_reads_any_abi_and_builtin_errors() -> None:
-    pledge = load_artifact("PledgeRegistry")
-    decoder = RevertDecoder([load_artifact("EvidenceRegistry").abi, pledge.abi])
-    from eth_abi import abi as eth_abi
-    from eth_utils import function_signature_to_4byte_selector as selector
-
-    data = selector("Error(string)") + eth_abi.encode(["string"], ["nope"])
-    assert decoder.decode(data).name == "Error"
-    assert decoder.decode(data).args == {"message": "nope"}
-    assert decoder.decode(
-        selector("Panic(uint256)") + eth_abi.encode(["uint256"], [0x11])
-    ).args == {"code": 0x11}
-    pledge_errors = [item for item in pledge.abi if item["type"] == "error" and item["inputs"]]
-    assert pledge_errors, "PledgeRegistry declares custom errors with arguments"
-    assert decoder.decode(b"\xde\xad\xbe\xef").name is None
-    assert decoder.decode(b"\x01").name is None
-
-
-def test_unknown_custom_error_keeps_raw_data() -> None:
-    error = errors.revert_error_class(None)(None, data=b"\xde\xad\xbe\xef", function="anchor")
-    assert "unrecognised revert data 0xdeadbeef" in str(error)
-
-
-def test_artifact_validation_says_how_to_rebuild() -> None:
-    with pytest.raises(errors.ArtifactError, match="npm run export-artifacts"):
-        ContractArtifact.from_json({"contractName": "X", "abi": []})
-    with pytest.raises(errors.ArtifactError, match="unlinked library"):
-        ContractArtifact.from_json(
-            {
-                "contractName": "X",
-                "abi": [],
-                "bytecode": "0x60__$abc$__",
-                "deployedBytecode": "0x00",
-            }
-        )
 
 
 class _PreLondonNode(Web3Middleware):

@@ -1,7 +1,8 @@
 """The embedded chain keeps every block across restarts and crashes, one process at a time.
 
 Restarts and crashes happen in child processes, as they would in production: a
-state that only survives inside one interpreter would prove nothing.
+state that only survives inside one interpreter would prove nothing. The key/value store under it
+is tested alone in ``tests/unit/chain/test_embedded_store.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from eth_account import Account
 
 from ipnotary.chain import AnchorReader, EmbeddedChain, EvidenceRegistryClient, errors
-from ipnotary.chain._embedded import DB_FILE, SQLiteAtomicDB
+from ipnotary.chain._embedded import DB_FILE
 from tests.integration.chain_backends import ADMIN, ADMIN_KEY, send_signed, unique_root
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -292,40 +293,3 @@ def test_evidence_rewriting_test_hooks_are_gone(chain: EmbeddedChain) -> None:
         chain.backend.time_travel(int(time.time()) + 3600)
     with pytest.raises(NotImplementedError):
         chain.backend.revert_to_snapshot(b"")
-
-
-# -- the key/value store -------------------------------------------------------------------
-
-
-def test_atomic_batch_is_all_or_nothing(tmp_path: Path) -> None:
-    db = SQLiteAtomicDB(tmp_path / "kv.sqlite3")
-    try:
-        with pytest.raises(RuntimeError), db.atomic_batch() as batch:
-            batch[b"a"] = b"1"
-            assert batch[b"a"] == b"1"
-            raise RuntimeError("crash mid-batch")
-        assert b"a" not in db
-
-        with db.atomic_batch() as batch:
-            batch[b"a"] = b"1"
-            batch[b"b"] = b"2"
-        with db.atomic_batch() as batch:
-            del batch[b"a"]
-        assert b"a" not in db and db[b"b"] == b"2"
-
-        # A batch inside an outer transaction commits only with it.
-        with pytest.raises(RuntimeError), db.transaction():
-            with db.atomic_batch() as batch:
-                batch[b"c"] = b"3"
-            raise RuntimeError("crash before the block is complete")
-        assert b"c" not in db
-    finally:
-        db.close()
-
-    reopened = SQLiteAtomicDB(tmp_path / "kv.sqlite3", read_only=True)
-    try:
-        assert reopened[b"b"] == b"2"
-        with pytest.raises(errors.ReadOnlyChain):
-            reopened[b"x"] = b"y"
-    finally:
-        reopened.close()
