@@ -8,9 +8,7 @@ import io
 import json
 import os
 import stat
-import subprocess
 import sys
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -842,65 +840,3 @@ def test_container_starts_with_its_magic(tmp_path: Path, holder: RecipientKeys) 
     assert data.startswith(CONTAINER_MAGIC + b"\x01")
     header = json.loads(inspect_container(sealed.ciphertext_path).header_bytes[11:])
     assert set(header) == {"media_type", "filing_id", "stream", "segment_size"}
-
-
-# ----------------------------------------------------------------------------- big streams --
-
-_RSS_SCRIPT = textwrap.dedent(
-    """
-    import hashlib, io, json, os, resource, sys, time
-    from pathlib import Path
-    from ipnotary.sdk.trade_secret import RecipientKeys, open_secret, seal_secret
-
-    TOTAL = int(sys.argv[2])
-    BLOCKS = memoryview(os.urandom(1 << 20) * 2)
-
-    class Generated(io.RawIOBase):
-        def __init__(self):
-            self.left = TOTAL
-        def readable(self):
-            return True
-        def readinto(self, buf):
-            n = min(len(buf), self.left, 1 << 20)
-            offset = (TOTAL - self.left) % (1 << 20)
-            buf[:n] = BLOCKS[offset:offset + n]
-            self.left -= n
-            return n
-
-    tmp = Path(sys.argv[1])
-    keys = RecipientKeys.generate()
-    # Warm up imports and allocators before taking the baseline.
-    seal_secret(io.BytesIO(b"x" * 3000000), tmp / "warm", holder=keys.public_key(),
-                filing_id="ts_warm")
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0 = time.perf_counter()
-    sealed = seal_secret(io.BufferedReader(Generated(), 1 << 16), tmp / "big.ipnts",
-                         holder=keys.public_key(), filing_id="ts_big")
-    t1 = time.perf_counter()
-    opened = open_secret(tmp / "big.ipnts", sealed.holder_wrapped_key, keys, tmp / "big.out",
-                         filing_id="ts_big", commitment=sealed.commitment)
-    t2 = time.perf_counter()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"size": opened.size, "rss_growth_kib": peak - base,
-                      "encrypt_mb_s": TOTAL / 1e6 / (t1 - t0),
-                      "decrypt_mb_s": TOTAL / 1e6 / (t2 - t1)}))
-    """
-)
-
-
-@pytest.mark.slow
-def test_constant_memory_for_a_256_mib_stream(tmp_path: Path) -> None:
-    total = 256 * MIB
-    result = subprocess.run(
-        [sys.executable, "-c", _RSS_SCRIPT, str(tmp_path), str(total)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-        cwd=Path(__file__).resolve().parents[3],
-    )
-    report = json.loads(result.stdout)
-    print(report)
-    assert report["size"] == total
-    # Two 1 MiB segments plus their ciphertexts are in flight; allow generous slack.
-    assert report["rss_growth_kib"] < 32 * 1024, report
