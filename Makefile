@@ -16,7 +16,8 @@ test: setup
 	@./scripts/setup-node.sh
 	.venv/bin/python -m pytest
 
-## Quick feedback: the unit tier (fakes, no chain, no worker threads, no processes).
+## Quick feedback: the unit tier (the service on an in-memory chain, no py-evm chain or node, no
+## service or CLI processes); what needs a real chain or a process is in tests/integration.
 test-fast: setup
 	.venv/bin/python -m pytest tests/unit
 
