@@ -43,5 +43,5 @@ lint: setup
 	.venv/bin/mypy $(SOURCES)
 
 ## Re-resolve the development environment's lock file after a change to a pyproject.toml.
-lock: setup
+lock:
 	./scripts/lock.sh

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV_VERSION=0.13.10
+# Not scripts/setup.sh: its install checks the environment against the lock being remade.
+[ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
 if [ ! -x .venv/bin/uv ] || [ "$(.venv/bin/uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
   .venv/bin/python -m pip install --quiet "uv==$UV_VERSION"
 fi
