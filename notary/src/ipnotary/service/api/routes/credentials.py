@@ -161,7 +161,8 @@ def _issue(runtime: Runtime, credential: dict[str, Any]) -> dict[str, Any]:
     if "proof" in credential:
         raise InvalidInput("the credential already has a proof")
     types = credential.get("type")
-    if _OURS_ONLY & set(types if isinstance(types, list) else [types]):
+    named = {t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)}
+    if _OURS_ONLY & named:
         raise InvalidInput(
             "record credentials and status lists are issued from the records themselves "
             "(GET /v1/{kind}/{id}/certificate.vc), never on request",
