@@ -47,6 +47,8 @@ def assert_problem(response, status: int, code: str) -> dict:  # type: ignore[no
     body = response.json()
     assert set(body) >= PROBLEM_KEYS, body
     assert body["status"] == status and body["code"] == code, body
+    if code == "validation_error":  # every broken rule listed, pydantic's shape
+        assert body["errors"] and {"loc", "msg", "type"} <= set(body["errors"][0]), body
     assert "Traceback" not in response.text
     return body
 
@@ -105,25 +107,25 @@ DIGEST = {"sha256": "ab" * 32, "size": 5}
                 "headers": {"Content-Type": "application/json"},
             },
             422,
-            "invalid_input",
+            "validation_error",
         ),
         (
             "bad digest",
             {"method": "POST", "url": "/v1/evidence", "json": {"sha256": "xyz", "size": 1}},
             422,
-            "invalid_input",
+            "validation_error",
         ),
         (
             "negative size",
             {"method": "POST", "url": "/v1/evidence", "json": {**DIGEST, "size": -1}},
             422,
-            "invalid_input",
+            "validation_error",
         ),
         (
             "unknown field",
             {"method": "POST", "url": "/v1/evidence", "json": {**DIGEST, "owner": "me"}},
             422,
-            "invalid_input",
+            "validation_error",
         ),
         (
             "digest naming a CID",
@@ -143,7 +145,7 @@ DIGEST = {"sha256": "ab" * 32, "size": 5}
                 "json": {**DIGEST, "metadata": {"title": "t" * 301}},
             },
             422,
-            "invalid_input",
+            "validation_error",
         ),
         (
             "capture in the future",
@@ -153,7 +155,7 @@ DIGEST = {"sha256": "ab" * 32, "size": 5}
                 "json": {**DIGEST, "metadata": {"captured_at": "2999-01-01T00:00:00Z"}},
             },
             422,
-            "invalid_input",
+            "validation_error",
         ),
         (
             "naive capture time",
@@ -163,7 +165,7 @@ DIGEST = {"sha256": "ab" * 32, "size": 5}
                 "json": {**DIGEST, "metadata": {"captured_at": "2020-01-01T00:00:00"}},
             },
             422,
-            "invalid_input",
+            "validation_error",
         ),
         (
             "not a url",
@@ -173,7 +175,7 @@ DIGEST = {"sha256": "ab" * 32, "size": 5}
                 "json": {**DIGEST, "metadata": {"source_url": "javascript:alert(1)"}},
             },
             422,
-            "invalid_input",
+            "validation_error",
         ),
         (
             "too many tags",
@@ -183,7 +185,7 @@ DIGEST = {"sha256": "ab" * 32, "size": 5}
                 "json": {**DIGEST, "metadata": {"tags": [f"t{i}" for i in range(33)]}},
             },
             422,
-            "invalid_input",
+            "validation_error",
         ),
         (
             "huge json",

@@ -139,7 +139,7 @@ def test_evidence_json_and_form_name_the_field_and_the_code_point(api: Api) -> N
     )
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
-    assert detail.startswith("metadata.title: ") and "U+202E RIGHT-TO-LEFT OVERRIDE" in detail
+    assert detail.startswith("body.metadata.title: ") and "U+202E RIGHT-TO-LEFT OVERRIDE" in detail
     r = api.client.post(
         "/v1/evidence",
         headers=h,
@@ -147,7 +147,7 @@ def test_evidence_json_and_form_name_the_field_and_the_code_point(api: Api) -> N
         data={"case_reference": "(2026)\u200b001", "tags": "a,b\u2066c"},
     )
     assert r.status_code == 422, r.text
-    assert r.json()["detail"].startswith("case_reference: ")
+    assert r.json()["detail"].startswith("body.case_reference: ")
     assert "U+200B ZERO WIDTH SPACE" in r.json()["detail"]
     r = api.client.post(
         "/v1/evidence", headers=h, files={"file": ("a.txt", b"hello")}, data={"tags": "a,b\u2066c"}
@@ -180,5 +180,5 @@ def test_trade_secret_label_through_the_api(api: Api) -> None:
         files={"file": ("c", b"x")},
     )
     assert r.status_code == 422, r.text
-    assert r.json()["detail"].startswith("filing.label: ")
+    assert r.json()["detail"].startswith("body.filing.label: ")
     assert "U+2028 LINE SEPARATOR" in r.json()["detail"]

@@ -237,4 +237,4 @@ def test_invisible_characters_in_work_fields_are_refused(
         json={"work": work(**change), "content": {"sha256": "ce" * 32, "size": 1}},
     )
     assert r.status_code == 422, r.text
-    assert r.json()["detail"].startswith(f"{where}: ") and code_point in r.json()["detail"]
+    assert r.json()["detail"].startswith(f"body.{where}: ") and code_point in r.json()["detail"]

@@ -18,6 +18,7 @@ import json
 import re
 from typing import Any, TypeVar
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.datastructures import Headers
@@ -286,7 +287,38 @@ def validation_errors(exc: ValidationError, *prefix: str | int) -> list[dict[str
     ]
 
 
+def invalid_request(exc: ValidationError, *prefix: str | int) -> RequestValidationError:
+    """A body a route parsed itself broke ``exc``'s rules: answered by the app's one 422 handler
+    (``api/errors.py``), every error listed, each ``loc`` under ``prefix`` (``body``, ``work``)."""
+    return RequestValidationError(validation_errors(exc, *prefix))
+
+
 # -- OpenAPI for routes that read their body themselves -----------------------------------------
+
+
+def form_fields_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """The ``multipart/form-data`` properties of ``model``'s fields as one form field each, with
+    the limits the model enforces (a list is one comma-separated or repeated field): documented
+    from the model, so the document cannot drift from what is checked."""
+    properties: dict[str, Any] = {}
+    for name, schema in model.model_json_schema()["properties"].items():
+        # an optional field is anyOf [its type, null]: a form field is the type or absent
+        typed: dict[str, Any] = next(
+            (s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"), {}
+        )
+        if typed.get("type") == "array":
+            item = typed.get("items", {})
+            field: dict[str, Any] = {
+                "type": "string",
+                "description": f"comma-separated or repeated; at most {typed.get('maxItems')} "
+                f"of at most {item.get('maxLength')} characters",
+            }
+        else:
+            keep = ("type", "format", "maxLength", "minLength", "pattern")
+            field = {k: typed[k] for k in keep if k in typed}
+        properties[name] = field
+    return properties
+
 
 _DOCUMENTED: list[type[BaseModel]] = []
 

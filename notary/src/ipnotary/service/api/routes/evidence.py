@@ -11,7 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from ipnotary.service.api.bodies import json_body_doc, read_body
+from ipnotary.service.api.bodies import (
+    form_fields_doc,
+    invalid_request,
+    json_body_doc,
+    read_body,
+)
 from ipnotary.service.api.deps import RuntimeDep, SessionDep, in_session, require_roles
 from ipnotary.service.api.routes._records import add_record_routes, submission_result
 from ipnotary.service.api.schemas import DigestBatchSubmission, DigestSubmission, SubmissionResult
@@ -85,9 +90,7 @@ def _metadata_from_form(fields: dict[str, list[str]]) -> EvidenceMetadata:
     try:
         return EvidenceMetadata.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise InvalidInput(f"{where}: {err['msg']}") from exc
+        raise invalid_request(exc, "body") from exc
 
 
 @router.post(
@@ -113,12 +116,7 @@ def _metadata_from_form(fields: dict[str, list[str]]) -> EvidenceMetadata:
                         "required": ["file"],
                         "properties": {
                             "file": {"type": "string", "format": "binary"},
-                            "title": {"type": "string", "maxLength": 300},
-                            "description": {"type": "string", "maxLength": 10000},
-                            "source_url": {"type": "string", "format": "uri"},
-                            "captured_at": {"type": "string", "format": "date-time"},
-                            "case_reference": {"type": "string", "maxLength": 200},
-                            "tags": {"type": "string"},
+                            **form_fields_doc(EvidenceMetadata),
                         },
                     }
                 },
@@ -134,8 +132,7 @@ async def submit_evidence(request: Request, runtime: RuntimeDep, principal: Subm
         try:
             submission = DigestSubmission.model_validate_json(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            raise InvalidInput(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
+            raise invalid_request(exc, "body") from exc
         content = ContentFingerprint.model_validate(
             submission.model_dump(include={"size", "sha256", "sm3"})
         )

@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlmodel import Session
 
+from ipnotary.service.api.bodies import validation_errors
 from ipnotary.service.api.deps import (
     RuntimeDep,
     SessionDep,
@@ -24,7 +26,6 @@ from ipnotary.service.api.errors import TOO_EARLY, problem
 from ipnotary.service.api.routes._records import add_record_routes, submission_result
 from ipnotary.service.domain.pledges import AssetType, PledgeAsset, PledgeTerms
 from ipnotary.service.domain.records import RecordKind, Role
-from ipnotary.service.errors import InvalidInput
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services import pledges as svc
 from ipnotary.service.services.records import StoredRecord
@@ -252,7 +253,14 @@ def status(
     try:
         asset = PledgeAsset(type=asset_type, registration_number=number)
     except ValidationError as exc:
-        raise InvalidInput(exc.errors()[0]["msg"]) from exc
+        # the asset's fields are the query's asset_type and number
+        names = {"type": "asset_type", "registration_number": "number"}
+        raise RequestValidationError(
+            [
+                {**err, "loc": ("query", *(names.get(str(p), p) for p in err["loc"]))}
+                for err in validation_errors(exc)
+            ]
+        ) from exc
     if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
     svc.refuse_unfinished(as_of)  # before the chain: a 425 needs no node, and never waits

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
+from ipnotary.service.api.bodies import invalid_request
 from ipnotary.service.api.deps import (
     CurrentPrincipal,
     RuntimeDep,
@@ -56,8 +57,7 @@ def _filing_from_form(fields: dict[str, list[str]]) -> FilingRequest:
     try:
         return FilingRequest.model_validate_json(raw[0])
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InvalidInput(f"filing.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from exc
+        raise invalid_request(exc, "body", "filing") from exc
 
 
 @router.post(

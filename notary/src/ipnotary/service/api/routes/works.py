@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ipnotary.service.api.bodies import invalid_request
 from ipnotary.service.api.deps import (
     CurrentPrincipal,
     RuntimeDep,
@@ -68,11 +69,6 @@ class RegistrationLookup(BaseModel):
     registrations: list[RegistrationEntry]
 
 
-def _invalid(exc: ValidationError) -> InvalidInput:
-    err = exc.errors()[0]
-    return InvalidInput(f"{'.'.join(str(p) for p in err['loc']) or 'work'}: {err['msg']}")
-
-
 def _work_from_form(fields: dict[str, list[str]]) -> WorkDetails:
     raw = fields.get("work")
     if not raw or len(raw) != 1:
@@ -80,7 +76,7 @@ def _work_from_form(fields: dict[str, list[str]]) -> WorkDetails:
     try:
         return WorkDetails.model_validate_json(raw[0])
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid_request(exc, "body", "work") from exc
 
 
 @router.post(
@@ -112,7 +108,7 @@ async def register(request: Request, runtime: RuntimeDep, principal: Registrant)
         try:
             body = WorkDigestRegistration.model_validate_json(raw)
         except ValidationError as exc:
-            raise _invalid(exc) from exc
+            raise invalid_request(exc, "body") from exc
         if body.content.cid or body.content.cid_v1:
             raise InvalidInput(
                 "a digest registration cannot name a CID: we store no content for it"
