@@ -115,12 +115,15 @@ def new_page(browser: Browser, **context: Any) -> Iterator[tuple[Page, PageError
 
 
 class LiveServer:
-    """An ASGI app served by uvicorn on 127.0.0.1 in a thread; ``url`` is its base URL."""
+    """An ASGI app served by uvicorn on 127.0.0.1 in a thread; ``url`` is its base URL.
 
-    def __init__(self, app: Any) -> None:
+    ``port``: one chosen beforehand (``tests.conftest.free_port``), for an app that must know its
+    own URL when it is built (the service's ``NOTARY_PUBLIC_URL``)."""
+
+    def __init__(self, app: Any, *, port: int | None = None) -> None:
         import uvicorn
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"

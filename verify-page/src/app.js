@@ -264,9 +264,11 @@ function render(outcome) {
     );
   }
   children.push(h('p', { class: 'no-print' }, h('button', { type: 'button', id: 'print', onclick: () => window.print() }, t(L, 'action.print'))));
-  report.replaceChildren(h('h2', { class: 'report-title' }, t(L, 'report.heading')), ...children);
+  report.replaceChildren(h('h2', { class: 'report-title' }, t(L, 'report.heading')), ...children.filter(Boolean));
   report.hidden = false;
   report.dataset.verdict = verdict;
+  // Counts the reports shown, so a program driving the page can wait for the next one.
+  report.dataset.run = String(Number(report.dataset.run ?? 0) + 1);
   heading.focus();
 }
 
@@ -282,7 +284,14 @@ function digestsTable(content, digests) {
       const got = digests?.[n];
       const same = got !== undefined && want !== undefined && String(want) === String(got);
       const status = got === undefined ? t(L, 'field.digest.notcompared') : same ? `✓ ${t(L, 'field.digest.compared')}` : `✗ ${t(L, 'status.failed')}`;
-      return h('tr', {}, h('th', { scope: 'row' }, label[n]), h('td', { class: 'value' }, want === undefined ? '—' : String(want)), h('td', { class: 'value' }, got === undefined ? '—' : String(got)), h('td', {}, status));
+      return h(
+        'tr',
+        {},
+        h('th', { scope: 'row' }, label[n]),
+        h('td', { class: 'value', 'data-label': t(L, 'field.digest.record') }, want === undefined ? '—' : String(want)),
+        h('td', { class: 'value', 'data-label': t(L, 'field.digest.file') }, got === undefined ? '—' : String(got)),
+        h('td', { class: 'digest-status' }, status),
+      );
     });
   if (!rows.length) return null;
   return h(
@@ -335,6 +344,15 @@ export async function start() {
   });
   setLanguage(storedLanguage() ?? browserLanguage());
 
+  try {
+    await fromQuery();
+  } finally {
+    document.body.dataset.ready = 'true';
+  }
+}
+
+/** `?certificate=URL&policy=URL`: fetch them, then verify as if they had been dropped. */
+async function fromQuery() {
   const params = new URLSearchParams(location.search);
   const urls = { certificate: params.get('certificate'), policy: params.get('policy') };
   if (urls.certificate || urls.policy) {
@@ -352,5 +370,4 @@ export async function start() {
     showChosen();
     await run();
   }
-  document.body.dataset.ready = 'true';
 }

@@ -32,9 +32,9 @@ export async function certificateFromPdf(bytes) {
   if (bytes.length > MAX_PDF_BYTES) throw new PdfError(`the PDF is ${bytes.length} bytes; the limit is ${MAX_PDF_BYTES}`);
   workerUrl ??= URL.createObjectURL(new Blob([PDF_WORKER_SOURCE], { type: 'text/javascript' }));
   const worker = new PDFWorker({ port: new Worker(workerUrl) });
-  let doc;
+  let task = null;
   try {
-    doc = await getDocument({
+    task = getDocument({
       data: bytes.slice(),
       worker,
       isEvalSupported: false,
@@ -42,9 +42,10 @@ export async function certificateFromPdf(bytes) {
       disableFontFace: true,
       enableXfa: false,
       stopAtErrors: false,
-    }).promise;
-    const attachments = (await doc.getAttachments()) ?? {};
-    const files = Object.values(attachments);
+    });
+    const doc = await task.promise;
+    // A map of attachment ids to their names; the bytes are fetched for the one chosen.
+    const files = [...((await doc.getAttachments()) ?? new Map()).entries()].map(([id, a]) => ({ id, ...a }));
     const named = files.find((f) => f.filename === ATTACHMENT_NAME);
     const json = files.filter((f) => /\.json$/i.test(f.filename ?? ''));
     const chosen = named ?? (json.length === 1 ? json[0] : null);
@@ -52,12 +53,14 @@ export async function certificateFromPdf(bytes) {
       const names = files.map((f) => f.filename).join(', ') || 'none';
       throw new PdfError(`the PDF carries no ${ATTACHMENT_NAME} (its attachments: ${names})`);
     }
-    return new Uint8Array(chosen.content);
+    const content = chosen.content ?? (await doc.getAttachmentContent(chosen.id));
+    if (!content) throw new PdfError(`the PDF's ${chosen.filename} is empty or unreadable`);
+    return new Uint8Array(content);
   } catch (e) {
     if (e instanceof PdfError) throw e;
     throw new PdfError(`the PDF cannot be read: ${e?.message ?? e}`);
   } finally {
-    await doc?.destroy();
+    await task?.destroy();
     worker.destroy();
   }
 }

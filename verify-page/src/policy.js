@@ -116,6 +116,22 @@ const TimestampAuthority = model(
   },
 );
 
+// The certificates whose PAdES signatures on PDF certificates the person trusts. The page reads
+// the certificate a PDF carries and verifies that; the PDF's own signature is for PDF readers and
+// for `ipnotary.sdk.pdf`, so these are read (and must be certificates) but not used here.
+const DocumentSigner = model(
+  { name: [Name, true], certificate: [str({ min: 50, max: 16384 }), true] },
+  (signer, path) => {
+    valueError(path, () => {
+      try {
+        parseCertificatePem(signer.certificate);
+      } catch (e) {
+        throw new PolicyError(`document signer ${JSON.stringify(signer.name)}: not a PEM certificate: ${e.message}`);
+      }
+    });
+  },
+);
+
 const TrustedChain = model({
   chain_id: [int({ ge: 1n, le: 2n ** 53n - 1n }), true],
   genesis_hash: [Hex0x32, true],
@@ -132,6 +148,7 @@ const TrustPolicy = model(
     witnesses: [WitnessPolicy, false],
     timestamp_authorities: [list(TimestampAuthority, { max: 16 }), false],
     chains: [list(TrustedChain, { max: 16 }), false],
+    document_signers: [list(DocumentSigner, { max: 16 }), false],
     require_independent_time: [bool(), false],
     max_clock_skew_seconds: [int({ ge: 0n, le: 86400n }), false],
     notice: [nullable(str({ max: 1000 })), false],
