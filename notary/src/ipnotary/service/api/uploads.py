@@ -10,13 +10,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
+from ipnotary.sdk.fingerprint import Fingerprint
 from ipnotary.service.api.bodies import allow_body_up_to
 from ipnotary.service.errors import InvalidInput, LimitExceeded
+from ipnotary.service.storage.content import ContentWriter
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ipnotary.service.runtime import Runtime
 
 __all__ = ["FormUpload", "read_multipart_upload", "receive_file_upload"]
 
@@ -29,19 +36,13 @@ MAX_FIELDS = 64
 _FORM_OVERHEAD = MAX_FIELDS * (MAX_FIELD_BYTES + 1024)
 
 
-class _Writer(Protocol):
-    def write(self, data: bytes) -> None: ...
-
-    def abort(self) -> None: ...
-
-
 @dataclass
 class FormUpload:
     fields: dict[str, list[str]] = field(default_factory=dict)
     filename: str | None = None
     file_bytes: int = 0
     saw_file: bool = False
-    writer: Any = None  # the content-store writer the file went to; the caller commits it
+    writer: ContentWriter | None = None  # where the file went; the caller commits it
 
 
 @dataclass
@@ -59,7 +60,7 @@ async def read_multipart_upload(
     body: AsyncIterator[bytes],
     *,
     file_field: str,
-    open_writer: Callable[[], _Writer],
+    open_writer: Callable[[], ContentWriter],
     max_file_bytes: int,
 ) -> FormUpload:
     """Parse the request; the file part goes to ``open_writer()``'s writer, fields are collected.
@@ -82,7 +83,7 @@ async def _read(
     body: AsyncIterator[bytes],
     result: FormUpload,
     file_field: str,
-    open_writer: Callable[[], _Writer],
+    open_writer: Callable[[], ContentWriter],
     max_file_bytes: int,
 ) -> FormUpload:
     ctype, params = parse_options_header(content_type)
@@ -92,7 +93,7 @@ async def _read(
 
     part = _Part()
     events: list[tuple[str, Any]] = []
-    writer: _Writer | None = None
+    writer: ContentWriter | None = None
     pending = bytearray()
 
     def on_part_begin() -> None:
@@ -200,12 +201,12 @@ async def _read(
 
 
 async def receive_file_upload(
-    request: Any,
-    runtime: Any,
+    request: Request,
+    runtime: Runtime,
     *,
     allowed_fields: set[str],
     parse_fields: Callable[[dict[str, list[str]]], T],
-) -> tuple[Any, T]:
+) -> tuple[Fingerprint, T]:
     """Stream a multipart request's ``file`` part into the content store.
 
     ``parse_fields`` validates the other form fields (only ``allowed_fields`` may appear) before
@@ -226,15 +227,16 @@ async def receive_file_upload(
         open_writer=runtime.content_store.writer,
         max_file_bytes=limit,
     )
-    if not form.saw_file:
+    if not form.saw_file or form.writer is None:
         raise InvalidInput("the form needs a 'file' part")
+    writer = form.writer
     try:
         unknown = set(form.fields) - allowed_fields
         if unknown:
             raise InvalidInput(f"unknown form fields: {', '.join(sorted(unknown))}")
         parsed = parse_fields(form.fields)
     except BaseException:
-        await run_in_threadpool(form.writer.abort)
+        await run_in_threadpool(writer.abort)
         raise
-    fingerprint = await run_in_threadpool(form.writer.commit)
+    fingerprint = await run_in_threadpool(writer.commit)
     return fingerprint, parsed

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from ipnotary.sdk.canonical import canonical_json
 from ipnotary.sdk.certificate import CERTIFICATE_MEDIA_TYPE, RECEIPT_MEDIA_TYPE
@@ -36,7 +35,7 @@ from ipnotary.service.services import records as svc
 from ipnotary.service.services.progress import certified_log_size
 from ipnotary.service.storage.models import Batch, Principal, Record
 
-__all__ = ["MAX_PAGE", "add_record_routes", "record_view", "submission_result", "with_session"]
+__all__ = ["MAX_PAGE", "add_record_routes", "record_view", "submission_result"]
 
 MAX_PAGE = 500
 _SHARED_LINK_HEADER = {
@@ -83,16 +82,6 @@ def submission_result(runtime: Runtime, stored: svc.StoredRecord, **extra: Any) 
         receipt=svc.receipt_for(runtime.issuer, stored.record),
         **extra,
     )
-
-
-def with_session(runtime: Runtime, fn: Any) -> Any:
-    with Session(runtime.engine, expire_on_commit=False) as session:
-        return fn(session)
-
-
-async def in_session(runtime: Runtime, fn: Any) -> Any:
-    """Run blocking database work off the event loop."""
-    return await run_in_threadpool(with_session, runtime, fn)
 
 
 def add_record_routes(
