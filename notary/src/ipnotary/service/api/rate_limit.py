@@ -34,9 +34,10 @@ PUBLIC_PATHS = frozenset(
         "/v1/verify",
         "/v1/pledges/status",
         "/v1/credit/status",
+        "/credentials/verify",
     }
 )
-PUBLIC_PREFIXES = ("/log/", "/v1/log/", "/v1/shared/")
+PUBLIC_PREFIXES = ("/log/", "/v1/log/", "/v1/shared/", "/v1/credentials/")
 
 # Clients remembered at once; the least recently seen is forgotten first (a forgotten client
 # starts again with a full bucket, which only ever errs towards letting a request through).

@@ -69,6 +69,12 @@ class Issuer:
     def policy(self) -> TrustPolicy | None:
         return self.policy_source() if self.policy_source is not None else None
 
+    @property
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The issuer's key, for the SDK's Data Integrity proofs (``ipnotary.sdk.vc``): those
+        sign the cryptosuite's hash data, not canonical JSON as :meth:`sign` does."""
+        return self._key
+
     def _issuer_field(self) -> dict[str, str]:
         return {"key_id": self.key_id, "public_key": self.public_key_b64, "name": self.name}
 

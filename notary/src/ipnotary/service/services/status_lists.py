@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -40,7 +39,6 @@ __all__ = [
     "StatusSlot",
     "is_revoked",
     "revoke",
-    "signing_key",
     "status_list_credential",
     "status_slot",
 ]
@@ -95,12 +93,6 @@ def is_revoked(session: Session, record_id: str) -> bool:
     return session.get(CredentialRevocation, record_id) is not None
 
 
-def signing_key(issuer: Issuer) -> Ed25519PrivateKey:
-    """The issuer's Ed25519 key, which signs Data Integrity proofs (over the cryptosuite's hash
-    data, not over canonical JSON as ``Issuer.sign`` does: so it is read, not wrapped)."""
-    return issuer._key
-
-
 def status_list_credential(
     session: Session, issuer: Issuer, *, list_id: int, url: str
 ) -> dict[str, object]:
@@ -123,7 +115,7 @@ def status_list_credential(
     return issue_status_list_credential(
         url,
         (index for index, _ in revoked),
-        signing_key(issuer),
+        issuer.signing_key,
         valid_from=changed.replace(tzinfo=changed.tzinfo or UTC),
         size=LIST_SIZE,
     )

@@ -65,8 +65,10 @@ _OURS_ONLY = frozenset({RECORD_CREDENTIAL_TYPE, "BitstringStatusListCredential"}
 _MAX_BODY = MAX_CREDENTIAL_BYTES + 16 * 1024
 
 
-def _status_list_url(request: Request, list_id: int) -> str:
-    return str(request.url_for("status_list", list_id=str(list_id)))
+def _status_list_url(runtime: Runtime, list_id: int) -> str:
+    """Where verifiers fetch a status list: under NOTARY_PUBLIC_URL, which a credential keeps
+    for years, never the host a request happened to name."""
+    return f"{runtime.settings.resolved_public_url.rstrip('/')}{router.prefix}/status/{list_id}"
 
 
 def record_credential_response(
@@ -79,12 +81,12 @@ def record_credential_response(
     status = (
         None
         if slot is None
-        else StatusListEntry(_status_list_url(request, slot.list_id), slot.index)
+        else StatusListEntry(_status_list_url(runtime, slot.list_id), slot.index)
     )
     credential = issue_record_credential(
         certificate,
         runtime.issuer.policy,
-        status_lists.signing_key(runtime.issuer),
+        runtime.issuer.signing_key,
         status=status,
     )
     return Response(canonical_json(credential), media_type=CREDENTIAL_MEDIA_TYPE)
@@ -111,7 +113,7 @@ def get_status_list(
     list_id: Annotated[int, Path(ge=0, le=2**53 - 1)],
 ) -> Response:
     credential = status_lists.status_list_credential(
-        session, runtime.issuer, list_id=list_id, url=_status_list_url(request, list_id)
+        session, runtime.issuer, list_id=list_id, url=_status_list_url(runtime, list_id)
     )
     body = canonical_json(credential)
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -156,7 +158,7 @@ async def _json_members(request: Request, *names: str) -> dict[str, Any]:
 
 
 def _issue(runtime: Runtime, credential: dict[str, Any]) -> dict[str, Any]:
-    key = status_lists.signing_key(runtime.issuer)
+    key = runtime.issuer.signing_key
     ours = did_key(key.public_key())
     if "proof" in credential:
         raise InvalidInput("the credential already has a proof")
@@ -236,7 +238,10 @@ def _own_status_list(
     if not isinstance(url, str):
         return None
     tail = url.rsplit("/", 1)[-1]
-    if not tail.isdecimal() or len(tail) > 16 or _status_list_url(request, int(tail)) != url:
+    # ASCII digits only: str.isdecimal() takes any script's, and int() reads them
+    if not tail.isascii() or not tail.isdecimal() or len(tail) > 16:
+        return None
+    if _status_list_url(runtime, int(tail)) != url:
         return None
     with Session(runtime.engine) as session:
         try:
