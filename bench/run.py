@@ -25,7 +25,7 @@ from typing import Any
 from bench._common import REPO, Row, format_table, log
 
 # Quick-mode time is a few minutes in all; the order puts the two-core hashing run first.
-SCRIPTS = ["chain_cost", "hashing", "verify", "checkpoint", "memory", "ingest"]
+SCRIPTS = ["chain_cost", "hashing", "verify", "checkpoint", "memory", "ingest", "verify_page"]
 RESULTS = REPO / "bench" / "results"
 
 
