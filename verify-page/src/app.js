@@ -180,6 +180,7 @@ function render(outcome) {
         'section',
         { 'aria-labelledby': 'h-record' },
         h('h3', { id: 'h-record' }, t(L, 'report.record')),
+        verdict === 'valid' ? null : h('p', { class: 'unverified' }, t(L, 'report.unverified')),
         h(
           'dl',
           { class: 'fields' },
