@@ -179,13 +179,27 @@ class NotaryClient:
         return TransportError(f"could not reach the notary service at {origin} ({what}): {reason}")
 
     def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._http.request(method, url, **kwargs)
-        except httpx.TransportError as exc:
-            raise self._unreachable(f"{method} {url}", exc) from exc
-        if response.status_code >= 400:
-            raise _api_error(response)
-        return response
+        # A database restart or failover answers 503 database_unavailable for a few seconds:
+        # waited out here (its Retry-After) rather than handed to every caller. Only bodies that
+        # can be sent again are: a file being streamed cannot.
+        deadline = time.monotonic() + DATABASE_RETRY_SECONDS
+        while True:
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                raise self._unreachable(f"{method} {url}", exc) from exc
+            if response.status_code < 400:
+                return response
+            error = _api_error(response)
+            wait = _retry_after_header(response)
+            if (
+                error.status != 503
+                or error.code != "database_unavailable"
+                or not _can_resend(kwargs)
+                or time.monotonic() + wait > deadline
+            ):
+                raise error
+            time.sleep(wait)
 
     def _json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self._request(method, url, **kwargs)
@@ -763,6 +777,25 @@ class NotaryClient:
         service)."""
         body = certificate if isinstance(certificate, dict) else certificate.model_dump(mode="json")
         return dict(self._json("POST", "/v1/verify", json={"certificate": body}))
+
+
+# How long in all a request waits out a database that is unavailable (restarting, failing over).
+DATABASE_RETRY_SECONDS = 30.0
+
+
+def _retry_after_header(response: httpx.Response) -> float:
+    """The ``Retry-After`` seconds of a 503 (1 s when absent or not a small number)."""
+    try:
+        seconds = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        return 1.0
+    return seconds if 0 < seconds <= 60 else 1.0
+
+
+def _can_resend(kwargs: dict[str, Any]) -> bool:
+    """Whether a request's body can be sent again as it was (no streamed file or iterator)."""
+    content = kwargs.get("content")
+    return "files" not in kwargs and (content is None or isinstance(content, bytes | str))
 
 
 def _retry_after(error: APIError) -> float | None:

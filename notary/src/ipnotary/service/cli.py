@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -51,9 +51,18 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="API processes (NOTARY_WORKERS)")] = None,
 ) -> None:
     """Run the service (embedded chain, content store and SQLite unless configured otherwise)."""
+    import logging
+
     import uvicorn
 
-    from ipnotary.service.config import Environment, load_settings
+    from ipnotary.service.config import (
+        Environment,
+        load_settings,
+        report_unknown_variables,
+    )
+    from ipnotary.service.errors import ConfigurationError
+    from ipnotary.service.observability.logs import configure_logging, event, logging_config
+    from ipnotary.service.observability.metrics import prepare_multiprocess_dir
 
     for name, value in (
         ("BIND_HOST", host),
@@ -63,20 +72,25 @@ def serve(
     ):
         if value is not None:
             os.environ[f"NOTARY_{name}"] = str(value)
-    settings = load_settings()
-    settings.check_safety()
-    import logging
-
-    from ipnotary.service.observability.logs import configure_logging, event, logging_config
-    from ipnotary.service.observability.metrics import prepare_multiprocess_dir
-
+    try:
+        settings = load_settings(report_unknown=False)
+    except ConfigurationError as exc:
+        if not _production_requested():
+            raise  # development: the CLI's one "error:" line
+        _refuse_to_start(exc)  # production: a JSON line, like every other line it writes
     # Once here, and by uvicorn in each worker it spawns (log_config); the app writes the access
     # lines itself, with the request id (notary.api.request_telemetry).
     fmt, redactor = settings.resolved_log_format, settings.redactor()
     log_config = logging_config(level=settings.log_level, fmt=fmt, redactor=redactor)
     configure_logging(level=settings.log_level, fmt=fmt, redactor=redactor)
-    if settings.env is Environment.production:
-        _preflight(settings)
+    try:
+        report_unknown_variables(settings)
+        settings.check_safety()
+        _wait_for_database(settings)
+        if settings.env is Environment.production:
+            _preflight(settings)
+    except NotaryError as exc:
+        _refuse_to_start(exc)
     # A log line, not a print: a pipeline reading JSON lines on stderr must parse every line.
     logging.getLogger("ipnotary.service.cli").info(
         "serving on http://%s:%s (data in %s, chain %s, content %s, %d worker(s))",
@@ -108,27 +122,61 @@ def serve(
         remove_metrics_dir()
 
 
-def _preflight(settings: Settings) -> None:
-    """Production: this process must belong to the deployment its database records (same keys,
-    chain and registries) and its key must be able to anchor, or it does not start: one line."""
+def _production_requested() -> bool:
+    """Whether the environment asks for production, read without the settings (which may be
+    what failed to load)."""
+    return os.environ.get("NOTARY_ENV", "").strip().lower() == "production"
+
+
+def _refuse_to_start(exc: NotaryError) -> NoReturn:
+    """One ``startup_refused`` line, exit 2. Before the settings loaded, logging is configured
+    here: JSON in production (unless ``NOTARY_LOG_FORMAT`` says text), so that a log pipeline
+    parses the one line that says why the process is not running."""
     import logging
 
-    from ipnotary.service.errors import ConfigurationError
-    from ipnotary.service.observability.logs import event
+    from ipnotary.service.config import LogFormat
+    from ipnotary.service.observability.logs import configure_logging, event
+
+    if not logging.getLogger().handlers:
+        requested = os.environ.get("NOTARY_LOG_FORMAT", "").strip().lower()
+        fmt = (
+            LogFormat(requested)
+            if requested in {f.value for f in LogFormat}
+            else LogFormat.json
+            if _production_requested()
+            else LogFormat.text
+        )
+        configure_logging(level="INFO", fmt=fmt)
+    logging.getLogger("ipnotary.service.cli").error(
+        "refusing to start: %s", exc.detail, extra=event("startup_refused", code=exc.code)
+    )
+    raise typer.Exit(2)
+
+
+def _wait_for_database(settings: Settings) -> None:
+    """Before uvicorn builds the app: the database answers (waited for up to
+    ``NOTARY_STARTUP_TIMEOUT_SECONDS``) and lets this service in, or one line says why not."""
+    from ipnotary.service.storage.db import create_db_engine, wait_for_database
+
+    engine = create_db_engine(settings.resolved_database_url, pool_size=1)
+    try:
+        wait_for_database(engine, timeout=settings.startup_timeout_seconds)
+    finally:
+        engine.dispose()
+
+
+def _preflight(settings: Settings) -> None:
+    """Production: this process must belong to the deployment its database records (same keys,
+    chain, registries and trust settings) and its key must be able to anchor, or it does not
+    start: one line (:func:`_refuse_to_start`)."""
     from ipnotary.service.runtime import Runtime
     from ipnotary.service.services.deployment import preflight
 
+    runtime = Runtime.build(settings)
     try:
-        runtime = Runtime.build(settings)
-        try:
-            preflight(runtime)
-        finally:
-            runtime.close()
-    except ConfigurationError as exc:
-        logging.getLogger("ipnotary.service.cli").error(
-            "refusing to start: %s", exc.detail, extra=event("startup_refused", code=exc.code)
-        )
-        raise typer.Exit(2) from None
+        preflight(runtime)
+    finally:
+        runtime.close()
 
 
 @commands.command()

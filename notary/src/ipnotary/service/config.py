@@ -2,11 +2,23 @@
 
 Nothing here runs at import time: the CLI and the app factory build a :class:`Settings` and pass it
 down. :meth:`Settings.check_safety` refuses well-known development keys outside development mode.
+
+:func:`load_settings` also looks at every ``NOTARY_*`` variable that is *not* a setting: a
+mistyped name (``NOTARY_WITNESS`` for ``NOTARY_WITNESSES``) would otherwise be silently ignored,
+and a production leader once certified checkpoints with no witness at all that way. Production
+refuses to start on one; development warns. The variables that other programs of the project
+read (the SDK's commands, the witness, the test suite) are listed once, in
+:data:`OTHER_PROGRAMS_VARIABLES`, with the reason.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -28,14 +40,21 @@ from ipnotary.sdk.redaction import Redactor
 from ipnotary.service.errors import ConfigurationError
 
 __all__ = [
+    "OTHER_PROGRAMS_VARIABLES",
     "ChainBackend",
     "ContentBackend",
     "Environment",
     "RetiredIssuerKey",
     "Settings",
+    "UnknownVariable",
     "WitnessSetting",
     "development_chain_keys",
+    "load_settings",
+    "report_unknown_variables",
+    "unknown_variables",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class Environment(StrEnum):
@@ -59,6 +78,12 @@ class LogFormat(StrEnum):
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# What NOTARY_DATABASE_URL may start with: SQLite, or PostgreSQL under either name psql accepts
+# (and SQLAlchemy's explicit driver forms); storage.db maps them all to psycopg 3.
+DATABASE_SCHEMES = frozenset(
+    {"sqlite", "postgres", "postgresql", "postgresql+psycopg", "postgres+psycopg"}
+)
 
 
 # The mnemonic Hardhat and Anvil derive their accounts from, and geth --dev's fixed key: published
@@ -262,6 +287,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"NOTARY_TSA_URLS: {url[:80]!r} is not an http(s) URL")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        """``postgres://`` and ``postgresql://`` as psql takes them (used through psycopg 3), or
+        SQLite; anything else is refused here, in one line, rather than as a driver's error."""
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+        if scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"NOTARY_DATABASE_URL must start with postgresql:// (or postgres://), or be "
+                f"sqlite:///PATH; {scheme + '://' if scheme else 'a URL without a scheme'} is not "
+                "supported"
+            )
+        return value
+
     @model_validator(mode="after")
     def _backend_needs(self) -> Settings:
         if self.chain_backend is ChainBackend.rpc and not self.chain_rpc_url:
@@ -309,7 +351,12 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
+        """The database URL as SQLAlchemy takes it: PostgreSQL through psycopg 3 whichever of
+        psql's spellings was given, SQLite in the data directory by default."""
         if self.database_url:
+            scheme, _, rest = self.database_url.partition("://")
+            if scheme.lower().startswith("postgres"):
+                return f"postgresql+psycopg://{rest}"
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'notary.db').resolve()}"
 
@@ -424,19 +471,108 @@ class Settings(BaseSettings):
         return problems
 
 
-def load_settings() -> Settings:
+# NOTARY_* variables that are not settings of the service, yet legitimately sit in the environment
+# of an operator's or a developer's shell beside them: other programs of the project read them.
+# Everything else named NOTARY_* is a mistake (load_settings).
+OTHER_PROGRAMS_VARIABLES: Mapping[str, str] = {
+    "NOTARY_URL": "the SDK's `notary` commands: the service's base URL (--url)",
+    "NOTARY_API_KEY": "the SDK's `notary` commands: the caller's API key (--api-key)",
+    "NOTARY_TRUST_POLICY": "`notary verify` and the SDK's checks: the verifier's policy file",
+    "NOTARY_KEY_PASSWORD": "`notary keys` and `notary secret`: the password of a holder's keys",
+    "NOTARY_DEBUG": "every `notary` command: show the traceback of an error",
+    "NOTARY_WITNESS_DIR": "`notary witness`: the witness's directory (--dir)",
+    "NOTARY_PG_BIN": "the test suite: where PostgreSQL's server binaries are",
+    "NOTARY_OPENSSL": "the test suite: the openssl binary that plays a TSA",
+    "NOTARY_IPFS_BIN": "the test suite: the Kubo binary",
+    "NOTARY_CHROMIUM": "the test suite: the Chromium the browser tests drive",
+    "NOTARY_SPICY_BIN": "the test suite: torchwood's spicy",
+    "NOTARY_LITEWITNESS_BIN": "the test suite: torchwood's litewitness",
+}
+
+
+@dataclass(frozen=True)
+class UnknownVariable:
+    """A ``NOTARY_*`` environment variable that no program of the project reads, and the known
+    name nearest to it (a typo's likely intent)."""
+
+    name: str
+    nearest: str | None
+
+    def __str__(self) -> str:
+        if self.nearest is None:
+            return f"{self.name} is not a setting"
+        reader = OTHER_PROGRAMS_VARIABLES.get(self.nearest)
+        return f"{self.name} is not a setting (did you mean {self.nearest}?" + (
+            f" It is read by {reader.split(':', 1)[0]}, not the service)" if reader else ")"
+        )
+
+
+def setting_variables() -> frozenset[str]:
+    """The environment variable of every setting (``NOTARY_<FIELD>``)."""
+    return frozenset(f"NOTARY_{name.upper()}" for name in Settings.model_fields)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[UnknownVariable]:
+    """Every ``NOTARY_*`` variable of ``environ`` that is neither a setting nor read by another
+    program of the project (case-insensitive, as the settings are read), with its nearest name."""
+    settings = setting_variables()
+    known = sorted(settings | OTHER_PROGRAMS_VARIABLES.keys())
+    found = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("NOTARY_") or upper in settings:
+            continue
+        if upper in OTHER_PROGRAMS_VARIABLES:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+        found.append(UnknownVariable(name, close[0] if close else None))
+    return found
+
+
+def report_unknown_variables(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """Production: refuse unknown ``NOTARY_*`` variables (:class:`ConfigurationError`
+    ``unknown_setting``, one line naming each and its nearest name). Development: one warning line
+    each, logged as ``unknown_setting``."""
+    unknown = unknown_variables(os.environ if environ is None else environ)
+    if not unknown:
+        return
+    if settings.env is Environment.production:
+        raise ConfigurationError(
+            "NOTARY_ENV=production refuses NOTARY_* variables it does not know, since a mistyped "
+            "setting would be silently ignored: " + "; ".join(str(u) for u in unknown),
+            code="unknown_setting",
+        )
+    for variable in unknown:
+        log.warning(
+            "%s; it is ignored",
+            variable,
+            extra={
+                "event": "unknown_setting",
+                "variable": variable.name,
+                "nearest": variable.nearest,
+            },
+        )
+
+
+def load_settings(*, report_unknown: bool = True) -> Settings:
     """The settings from the environment, or a :class:`ConfigurationError` naming each bad
     variable in one line. Pydantic's own message spans lines and quotes the input it was given,
-    which holds every setting, secrets (the chain key, credentials in URLs) included."""
+    which holds every setting, secrets (the chain key, credentials in URLs) included.
+
+    With ``report_unknown`` (the default), unknown ``NOTARY_*`` variables are refused in
+    production and warned about in development (:func:`report_unknown_variables`); ``notary
+    serve`` reports them itself once its logging is configured."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
-        raise ConfigurationError(
-            "; ".join(
-                _describe(error) for error in exc.errors(include_input=False, include_url=False)
-            ),
-            code="invalid_settings",
-        ) from None
+        problems = [
+            _describe(error) for error in exc.errors(include_input=False, include_url=False)
+        ]
+        problems += [str(u) for u in unknown_variables(os.environ)]
+        raise ConfigurationError("; ".join(problems), code="invalid_settings") from None
+    if report_unknown:
+        report_unknown_variables(settings)
+    return settings
 
 
 def _describe(error: ErrorDetails) -> str:

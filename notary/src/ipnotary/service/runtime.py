@@ -93,7 +93,7 @@ class Runtime:
         settings.check_safety()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(settings.resolved_database_url)
-        migrate(engine)
+        migrate(engine, wait_seconds=settings.startup_timeout_seconds)
         if chain is None:
             chain = ChainGateway(
                 connect_chain(settings), pledge_registry_address=settings.pledge_registry_address

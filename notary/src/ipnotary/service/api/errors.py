@@ -2,7 +2,10 @@
 
 RFC 9457 problem details plus a stable ``code``. Validation errors add pydantic's ``errors`` list
 (``loc``, ``msg``, ``type``). Nothing unexpected ever leaks a stack trace: it is logged, and the
-client gets a 500 problem with an incident id to quote. Every detail passes the app's
+client gets a 500 problem with an incident id to quote (its error line carries the same
+``incident`` as a field). A database that went away (a restart, a failover, a pool with no
+connection free) is a 503 ``database_unavailable`` with ``Retry-After``, which the SDK's client
+retries, not an unexpected error. Every detail passes the app's
 :class:`~ipnotary.sdk.redaction.Redactor` (``app.state.redactor``): a dependency's error quoting its
 URL must not hand its password or API key to the caller.
 """
@@ -16,12 +19,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ipnotary.sdk.errors import FormatError
 from ipnotary.sdk.redaction import Redactor
 from ipnotary.service import errors as e
 from ipnotary.service.api.bodies import BodyTooLarge
+from ipnotary.service.observability.logs import event
+from ipnotary.service.storage.db import database_unavailable, is_database_outage
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -35,6 +41,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# What a 503 tells a client to wait before asking again: a restarting database or a chain
+# failover takes seconds, and the SDK's client honours it.
+RETRY_AFTER_UNAVAILABLE_SECONDS = 1
 
 _STATUS: list[tuple[type[e.NotaryError], int, str]] = [
     (e.ConfigurationError, 500, "Service misconfigured"),
@@ -106,9 +115,23 @@ def _for_notary_error(exc: e.NotaryError, redact: Redactor) -> JSONResponse:
         )
     for cls, status, title in _STATUS:
         if isinstance(exc, cls):
+            headers = None
             if status >= 500:
-                log.error("%s: %s", type(exc).__name__, detail)
-            return problem(status, exc.code, title, detail)
+                log.error(
+                    "%s: %s",
+                    type(exc).__name__,
+                    detail,
+                    extra=event("request_failed", code=exc.code, status=status),
+                )
+            if status == 503:
+                headers = {"Retry-After": str(RETRY_AFTER_UNAVAILABLE_SECONDS)}
+            return problem(status, exc.code, title, detail, headers=headers)
+    log.error(
+        "%s: %s",
+        type(exc).__name__,
+        detail,
+        extra=event("request_failed", code=exc.code, status=500),
+    )
     return problem(500, exc.code, "Service error", detail)
 
 
@@ -159,17 +182,35 @@ def install_error_handlers(app: FastAPI) -> None:
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
 
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if is_database_outage(exc):
+            return _for_notary_error(database_unavailable(exc), redactor_of(request))
+        return _unexpected_error(exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        incident = secrets.token_hex(8)
-        log.exception("unexpected error (incident %s)", incident)
-        return problem(
-            500,
-            "internal_error",
-            "Internal error",
-            f"the service failed unexpectedly; quote incident {incident}",
-            incident=incident,
-        )
+        if is_database_outage(exc):  # reached here when raised outside a route (middleware)
+            return _for_notary_error(database_unavailable(exc), Redactor())
+        return _unexpected_error(exc)
+
+
+def _unexpected_error(exc: BaseException) -> JSONResponse:
+    """A bug: logged with its traceback and an incident id the client can quote."""
+    incident = secrets.token_hex(8)
+    log.error(
+        "unexpected error (incident %s)",
+        incident,
+        exc_info=exc,
+        extra=event("internal_error", incident=incident, error_type=type(exc).__name__),
+    )
+    return problem(
+        500,
+        "internal_error",
+        "Internal error",
+        f"the service failed unexpectedly; quote incident {incident}",
+        incident=incident,
+    )
 
 
 _PROBLEM_SCHEMA = {

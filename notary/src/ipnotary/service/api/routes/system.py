@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from ipnotary.sdk._version import __version__
@@ -74,7 +75,10 @@ def healthz() -> dict[str, str]:
 )
 async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
     checks = await run_in_threadpool(check_readiness, runtime)
-    pending = await run_in_threadpool(runtime.worker.pending_count)
+    try:
+        pending: int | None = await run_in_threadpool(runtime.worker.pending_count)
+    except SQLAlchemyError:
+        pending = None  # the database check says why
     down = sorted(name for name, c in checks.items() if not c["ok"])
     if not await run_in_threadpool(_is_admin, runtime, api_key_of(request.headers)):
         checks = {name: _public_view(check) for name, check in checks.items()}
