@@ -13,6 +13,8 @@ Transparency clients a log list. :class:`TrustPolicy` holds:
 * ``chains``: chains trusted as a source of time (chain id, genesis block hash, registry);
 * ``document_signers``: the X.509 certificates whose PAdES signatures on PDF certificates it
   trusts (``ipnotary.sdk.pdf``; optional, so policies written before PDFs still load);
+* ``notaries``: notary offices' Ed25519 keys, each with a validity window, whose notarial
+  attestations it trusts (``ipnotary.sdk.attestations``; optional, so older policies still load);
 * ``require_independent_time``: whether a certificate whose time nobody but the operator
   vouches for may verify at all (a policy for the embedded demo deployment says no).
 
@@ -48,6 +50,7 @@ __all__ = [
     "DocumentSigner",
     "IssuerKey",
     "LogPolicy",
+    "NotaryKey",
     "TimestampAuthority",
     "TrustPolicy",
     "TrustedChain",
@@ -187,6 +190,37 @@ class DocumentSigner(_Strict):
         return self
 
 
+class NotaryKey(_Strict):
+    """A notary office's key, trusted for notarial acts (attestations, refusals, revocations)
+    signed within its window, as :class:`IssuerKey` is for certificates."""
+
+    office: Name
+    public_key: B64
+    name: Annotated[str, StringConstraints(max_length=200)] = ""
+    not_before: Timestamp | None = None
+    not_after: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _usable(self) -> NotaryKey:
+        public_key_from_b64(self.public_key)
+        if (
+            self.not_before
+            and self.not_after
+            and parse_time(self.not_after) < parse_time(self.not_before)
+        ):
+            raise ValueError("not_after is before not_before")
+        return self
+
+    @functools.cached_property
+    def key_id(self) -> str:
+        return key_id(public_key_from_b64(self.public_key))
+
+    def covers(self, moment: datetime) -> bool:
+        return (self.not_before is None or parse_time(self.not_before) <= moment) and (
+            self.not_after is None or moment <= parse_time(self.not_after)
+        )
+
+
 class TrustedChain(_Strict):
     """A chain whose block times the verifier trusts, with the registry the log anchors in."""
 
@@ -211,6 +245,7 @@ class TrustPolicy(_Strict):
     document_signers: Annotated[list[DocumentSigner], Field(max_length=16)] = Field(
         default_factory=list
     )
+    notaries: Annotated[list[NotaryKey], Field(max_length=64)] = Field(default_factory=list)
     require_independent_time: bool = True
     max_clock_skew_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
     notice: Annotated[str, StringConstraints(max_length=1000)] | None = None
@@ -248,10 +283,18 @@ class TrustPolicy(_Strict):
         return cls.from_json(data)
 
     def to_json_bytes(self) -> bytes:
-        return canonical_json(self.model_dump(mode="json", exclude_none=True))
+        document = self.model_dump(mode="json", exclude_none=True)
+        if not document["notaries"]:
+            # A policy without notary keys stays the document it was before they existed, which
+            # readers that know nothing of notarial acts (the verification page) still take.
+            del document["notaries"]
+        return canonical_json(document)
 
     def issuer(self, key_id_hex: str) -> IssuerKey | None:
         return next((k for k in self.issuers if k.key_id == key_id_hex), None)
+
+    def notary(self, key_id_hex: str) -> NotaryKey | None:
+        return next((k for k in self.notaries if k.key_id == key_id_hex), None)
 
     def chain(self, chain_id: int) -> TrustedChain | None:
         return next((c for c in self.chains if c.chain_id == chain_id), None)
