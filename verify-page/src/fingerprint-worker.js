@@ -96,6 +96,36 @@ async function rootCid(feed, version) {
 }
 
 /**
+ * The file in slices. Where only hashes read them (`reuse`), one buffer is filled again and
+ * again (a BYOB reader), so hashing a large file makes no garbage; the importers keep slices
+ * until their blocks are hashed, so they get a fresh one each time.
+ * @param {Blob} file @param {number} sliceSize @param {boolean} reuse
+ * @returns {AsyncGenerator<Uint8Array>}
+ */
+async function* slices(file, sliceSize, reuse) {
+  let reader = null;
+  if (reuse) {
+    try {
+      reader = file.stream().getReader({ mode: 'byob' });
+    } catch {
+      reader = null; // not a byte stream here: fresh slices
+    }
+  }
+  if (reader) {
+    let buffer = new ArrayBuffer(sliceSize);
+    for (;;) {
+      const { value, done } = await reader.read(new Uint8Array(buffer));
+      if (done) return;
+      yield value;
+      buffer = value.buffer;
+    }
+  }
+  for (let at = 0; at < file.size; at += sliceSize) {
+    yield new Uint8Array(await file.slice(at, Math.min(file.size, at + sliceSize)).arrayBuffer());
+  }
+}
+
+/**
  * @param {Blob} file
  * @param {string[]} tasks
  * @param {number} sliceSize
@@ -108,12 +138,13 @@ export async function fingerprint(file, tasks, sliceSize, progress) {
   sm3?.init();
   const feeds = tasks.includes('cid') ? [new Feed(), new Feed()] : [];
   const roots = feeds.map((feed, version) => rootCid(feed, /** @type {0 | 1} */ (version)));
-  for (let at = 0; at < file.size; at += sliceSize) {
-    const slice = new Uint8Array(await file.slice(at, Math.min(file.size, at + sliceSize)).arrayBuffer());
+  let done = 0;
+  for await (const slice of slices(file, sliceSize, feeds.length === 0)) {
     sha?.update(slice);
     sm3?.update(slice);
     await Promise.all(feeds.map((f) => f.push(slice)));
-    progress(Math.min(file.size, at + sliceSize));
+    done += slice.length;
+    progress(done);
   }
   for (const f of feeds) f.end();
   const [cid, cidV1] = await Promise.all(roots);
