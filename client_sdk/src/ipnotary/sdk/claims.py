@@ -6,7 +6,8 @@ a reasoned verdict, every finding with its evidence:
 
 - ``authentic``         each certificate verifies under the platform's trust policy (offline, and
                         against the chain when a node is given)
-- ``owner``             the claimant is the registered copyright owner of a verified work
+- ``owner``             the claimant's identifier (normalised as the registers do, its check
+                        character checked) and name are the registered copyright owner's
 - ``precedes_listing``  the registration is proven to have existed before the listing date (the
                         proven time and its source: witnesses, a TSA, a trusted chain, or the
                         operator alone)
@@ -16,12 +17,15 @@ a reasoned verdict, every finding with its evidence:
                         (an entry is for a person to weigh: it makes the verdict inconclusive)
 - ``pledge_status``     (given a pledge source) whether the work is pledged, and to whom
 
-It reads only the certificates, the listing and the chain; our service is not involved.
+It reads only the certificates, the listing and the chain; our service is not involved. A
+verdict whose times rest on the operator alone (no witness, time-stamp authority or trusted chain
+vouches for them) says so in its ``caveats``, which :meth:`ClaimVerdict.summary` leads with.
 """
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -31,12 +35,13 @@ from typing import Any, Protocol
 
 from ipnotary.sdk.certificate import Certificate, CertificateV1
 from ipnotary.sdk.errors import FormatError, VerificationError
-from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.identifiers import InvalidIdentifier, normalise_identifier, subject_key
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.records import EvidenceRecord, RecordBody, WorkRecord
 from ipnotary.sdk.verify import ChainView, TimeSource, VerificationResult, verify_certificate
 
 __all__ = [
+    "OPERATOR_TIME_CAVEAT",
     "ClaimVerdict",
     "Claimant",
     "Complaint",
@@ -56,15 +61,27 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Claimant:
+    """Who complains: a name and a typed identifier (``uscc``, ``cn_resident_id``, ``passport`` or
+    ``other``). The identifier is normalised as the registers store it (full-width forms, case,
+    spaces: ``ipnotary.sdk.identifiers``) and checked on construction: one its standard refuses
+    (a wrong check character, say) raises ``InvalidIdentifier``, a ``FormatError``."""
+
     name: str
-    id_type: str  # uscc, cn_resident_id, passport, other
+    id_type: str
     id: str
 
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise FormatError("the claimant needs a name")
+        try:
+            canonical = normalise_identifier(self.id_type, self.id)
+        except InvalidIdentifier as exc:
+            raise InvalidIdentifier(f"the claimant's identifier is an invalid code: {exc}") from exc
+        object.__setattr__(self, "id", canonical)
+
     def key(self) -> str:
-        value = self.id.strip()
-        if self.id_type in {"uscc", "cn_resident_id", "passport"}:
-            value = value.upper()
-        return f"{self.id_type}:{value}"
+        """``type:id`` in canonical form, as a record's owner or a credit subject is written."""
+        return subject_key(self.id_type, self.id)
 
 
 @dataclass(frozen=True)
@@ -97,11 +114,20 @@ class PledgeSource(Protocol):
     def pledge_status(self, asset_key: str, as_of: datetime) -> dict[str, Any] | None: ...
 
 
+OPERATOR_TIME_CAVEAT = (
+    "the times rest on the operator alone: no witness, time-stamp authority or chain you trust "
+    "vouches for them, so the operator could have backdated them"
+)
+
+
 @dataclass(frozen=True)
 class ClaimVerdict:
     verdict: str  # supported | not_supported | inconclusive
     findings: tuple[Finding, ...]
     verified: tuple[VerificationResult, ...] = field(default=())
+    # What the verdict rests on that a person acting on it must know (the operator's word alone
+    # for a time); part of the verdict, not a note beside it.
+    caveats: tuple[str, ...] = ()
 
     @property
     def supported(self) -> bool:
@@ -111,10 +137,17 @@ class ClaimVerdict:
         failed = [f for f in self.findings if f.outcome is Outcome.failed]
         unknown = [f for f in self.findings if f.outcome is Outcome.unknown]
         if self.verdict == "supported":
-            return "the claim is supported by every check"
-        if failed:
-            return "not supported: " + "; ".join(f.detail for f in failed)
-        return "inconclusive: " + "; ".join(f.detail for f in unknown)
+            text = "the claim is supported by every check"
+        elif failed:
+            text = "not supported: " + "; ".join(f.detail for f in failed)
+        else:
+            text = "inconclusive: " + "; ".join(f.detail for f in unknown)
+        return "; ".join((text, *(f"but {c}" for c in self.caveats)))
+
+    def headline(self) -> str:
+        """The verdict as a person reads it first: ``SUPPORTED``, with what it rests on."""
+        word = self.verdict.upper()
+        return f"{word} ({'; '.join(self.caveats)})" if self.caveats else word
 
 
 def _source(result: VerificationResult) -> str:
@@ -155,12 +188,23 @@ def _body(result: VerificationResult) -> RecordBody | None:
         return None
 
 
-def _owner_key(result: VerificationResult) -> str | None:
+def _owner(result: VerificationResult) -> tuple[str, str] | None:
+    """The registered owner's name and ``type:id`` key, or None for a record that is not a work.
+    A record's identifier was normalised when it was registered; one an older release accepted
+    and today's rules refuse is compared as it stands."""
     body = _body(result)
     if not isinstance(body, WorkRecord):
         return None
     owner = body.work.copyright_owner
-    return Claimant(owner.name, owner.id_type, owner.id).key()
+    try:
+        return owner.name, subject_key(owner.id_type, owner.id)
+    except InvalidIdentifier:
+        return owner.name, f"{owner.id_type}:{owner.id}"
+
+
+def _comparable_name(name: str) -> str:
+    """Names compare as a person reads them: full-width forms, case and runs of spaces aside."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def _content_sha256(result: VerificationResult) -> str | None:
@@ -234,21 +278,43 @@ def check_infringement_claim(
         )
         verified.append(result)
 
-    claimant_key = complaint.claimant.key()
-    works = [r for r in verified if r.kind == RecordKind.work]
-    owned = [r for r in works if _owner_key(r) == claimant_key]
-    if owned:
+    claimant = complaint.claimant
+    claimant_key = claimant.key()
+    works = [(r, owner) for r in verified if (owner := _owner(r)) is not None]
+    # The identifier decides whose registration it is; the name must then be the registered one
+    # too: a credit code is public, so a complaint naming someone else with it is not the owner's.
+    owned = [r for r, (_, key) in works if key == claimant_key]
+    named = [
+        r
+        for r, (name, key) in works
+        if key == claimant_key and _comparable_name(name) == _comparable_name(claimant.name)
+    ]
+    if named:
         findings.append(
             Finding(
                 "owner",
                 Outcome.passed,
-                f"{complaint.claimant.name} ({claimant_key}) is the registered copyright "
-                f"owner in {', '.join(r.record_id for r in owned)}",
+                f"the claimant {claimant.name} ({claimant_key}) is the registered copyright "
+                f"owner, by name and identifier, in {', '.join(r.record_id for r in named)}",
+                named[0].record_id,
+            )
+        )
+    elif owned:
+        registered = "; ".join(
+            f"{r.record_id}: {name}" for r, (name, key) in works if key == claimant_key
+        )
+        findings.append(
+            Finding(
+                "owner",
+                Outcome.unknown,
+                f"the claimant's identifier {claimant_key} is the registered owner's, but the "
+                f"name {claimant.name!r} is not the registered one ({registered}): a person "
+                "checks whether the owner was renamed or someone else is using its code",
                 owned[0].record_id,
             )
         )
     elif works:
-        names = ", ".join(f"{r.record_id}: {_owner_key(r)}" for r in works)
+        names = ", ".join(f"{r.record_id}: {name} ({key})" for r, (name, key) in works)
         findings.append(
             Finding(
                 "owner",
@@ -410,4 +476,10 @@ def check_infringement_claim(
         verdict = "inconclusive"
     else:
         verdict = "supported"
-    return ClaimVerdict(verdict, tuple(findings), tuple(verified))
+    relied_on = owned or verified
+    caveats = (
+        (OPERATOR_TIME_CAVEAT,)
+        if any(r.time_source is TimeSource.OPERATOR for r in relied_on)
+        else ()
+    )
+    return ClaimVerdict(verdict, tuple(findings), tuple(verified), caveats)

@@ -623,17 +623,21 @@ class NotaryClient:
     def credit_status(
         self, subject: str, *, as_of: str | None = None, verify: bool = True, chain: Any = None
     ) -> Any:
-        """A subject's status (``type:id``); verified (``ipnotary.sdk.credit``) unless
-        ``verify=False``."""
-        params = {"subject": subject, **({"as_of": as_of} if as_of else {})}
+        """A subject's status (``type:id``, normalised as the register does:
+        ``ipnotary.sdk.identifiers``); verified (``ipnotary.sdk.credit``), and about that
+        subject, unless ``verify=False``."""
+        from ipnotary.sdk.identifiers import parse_subject_key
+
+        asked = parse_subject_key(subject)
+        params = {"subject": asked, **({"as_of": as_of} if as_of else {})}
         doc = self._json("GET", "/v1/credit/status", params=params)
         if not verify:
             return doc
         from ipnotary.sdk.credit import verify_credit_status
 
-        return verify_credit_status(
-            doc, subject=doc.get("subject"), chain=chain, policy=self.policy
-        )
+        # The subject asked about, not the one the answer names: a status of someone else,
+        # however well signed, is not this subject's.
+        return verify_credit_status(doc, subject=asked, chain=chain, policy=self.policy)
 
     def apply_credit_repair(
         self, entry_id: str, statement: str, evidence_sha256: Sequence[str] = ()

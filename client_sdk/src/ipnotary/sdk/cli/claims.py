@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ipnotary.sdk.cli import options
 from ipnotary.sdk.cli.options import ChainDataOpt, PolicyOpt, RpcOpt
@@ -16,19 +17,63 @@ __all__ = ["claim_check"]
 
 
 def claim_check(
-    cert: Annotated[list[Path], typer.Option("--cert", help="A certificate (repeatable)")],
-    claimant_name: Annotated[str, typer.Option()],
-    claimant_id_type: Annotated[str, typer.Option(help="uscc, cn_resident_id, passport or other")],
-    claimant_id: Annotated[str, typer.Option()],
-    listing_date: Annotated[str, typer.Option(help="YYYY-MM-DD or an RFC 3339 time")],
-    listing_file: Annotated[Path | None, typer.Option(help="The listing's content")] = None,
-    listing_sha256: Annotated[str | None, typer.Option(help="Or its SHA-256")] = None,
+    cert: Annotated[
+        list[Path],
+        typer.Option(
+            "--cert",
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            help="A certificate the claimant sent (JSON; repeat for several)",
+        ),
+    ],
+    claimant_name: Annotated[
+        str,
+        typer.Option(metavar="NAME", help="The claimant's name, as the complaint gives it"),
+    ],
+    claimant_id_type: Annotated[
+        str,
+        typer.Option(
+            metavar="TYPE",
+            help="The claimant's identifier type: uscc, cn_resident_id, passport or other",
+        ),
+    ],
+    claimant_id: Annotated[
+        str,
+        typer.Option(
+            metavar="ID",
+            help="The claimant's identifier, e.g. a unified social credit code (its check "
+            "character is checked; full-width and lower-case forms are accepted)",
+        ),
+    ],
+    listing_date: Annotated[
+        str,
+        typer.Option(
+            metavar="DATE|TIME",
+            help="When the listing went up: YYYY-MM-DD (start of the day, UTC) or an RFC 3339 time",
+        ),
+    ],
+    listing_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE", exists=True, dir_okay=False, help="The listing's content (an image...)"
+        ),
+    ] = None,
+    listing_sha256: Annotated[
+        str | None,
+        typer.Option(metavar="HEX", help="Or the listing content's SHA-256, instead of the file"),
+    ] = None,
     rpc: RpcOpt = None,
     chain_data: ChainDataOpt = None,
     policy: PolicyOpt = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON")] = False,
 ) -> None:
-    """Check an infringement complaint. Exit 0 = supported, 1 = not supported, 3 = inconclusive."""
+    """Check an infringement complaint against the claimant's certificates.
+
+    Exit status 0 = supported, 1 = not supported, 2 = could not check (an invalid identifier, a
+    listing date in the future, an unreadable certificate or chain), 3 = inconclusive (a person
+    decides).
+    """
     from datetime import date, datetime
 
     from ipnotary.sdk.claims import Claimant, Complaint, check_infringement_claim
@@ -42,18 +87,21 @@ def claim_check(
         )
     except ValueError:
         fail(f"--listing-date {listing_date!r} is not YYYY-MM-DD or an RFC 3339 time", 2)
-    complaint = Complaint(
-        certificates=[p.read_bytes() for p in cert],
-        claimant=Claimant(claimant_name, claimant_id_type, claimant_id),
-        listing_date=when,
-        listing_content=listing_file,
-        listing_sha256=listing_sha256,
-    )
-    from ipnotary.sdk.policy import TrustPolicy
-
+    try:
+        complaint = Complaint(
+            certificates=[p.read_bytes() for p in cert],
+            claimant=Claimant(claimant_name, claimant_id_type, claimant_id),
+            listing_date=when,
+            listing_content=listing_file,
+            listing_sha256=listing_sha256,
+        )
+    except FormatError as exc:
+        fail(f"--claimant-id {claimant_id!r}: {exc}", 2)
+    except OSError as exc:
+        fail(f"cannot read a certificate: {exc}", 2)
+    trust = options.load_policy(policy)
     chain = options.open_chain_view(rpc, chain_data)
     try:
-        trust = TrustPolicy.load(policy) if policy else None
         verdict = check_infringement_claim(complaint, policy=trust, chain=chain)
     except (FormatError, ChainReadError) as exc:
         fail(str(exc), 2)
@@ -64,6 +112,7 @@ def claim_check(
         out.print_json(
             data={
                 "verdict": verdict.verdict,
+                "caveats": list(verdict.caveats),
                 "summary": verdict.summary(),
                 "findings": [
                     {
@@ -78,7 +127,7 @@ def claim_check(
         )
     else:
         colour = {"supported": "green", "not_supported": "red"}.get(verdict.verdict, "yellow")
-        out.print(f"[bold {colour}]{verdict.verdict.upper()}[/bold {colour}]")
+        out.print(f"[bold {colour}]{escape(verdict.headline())}[/bold {colour}]", soft_wrap=True)
         # One line a finding, never wrapped by us: a digest or id in a detail is copied whole.
         for f in verdict.findings:
             out.print(

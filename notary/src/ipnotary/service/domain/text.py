@@ -25,34 +25,16 @@ and case-folded before they are compared or stored, and go through the same chec
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Any
 
 from pydantic import BaseModel, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
+# One rule for free text and identifiers, kept in the SDK so that its identifier checks refuse the
+# same characters (``ipnotary.sdk.identifiers``).
+from ipnotary.sdk.identifiers import describe, first_hidden_character
+
 __all__ = ["CheckedTextModel", "Text", "check_text", "describe", "first_hidden_character"]
-
-_REFUSED_CATEGORIES = frozenset({"Cf", "Zl", "Zp", "Cs"})
-_ALLOWED_CONTROLS = frozenset("\t\n")
-
-
-def first_hidden_character(text: str) -> tuple[int, str] | None:
-    """The position and character of the first refused character in ``text``, if any."""
-    for position, char in enumerate(text):
-        category = unicodedata.category(char)
-        if category in _REFUSED_CATEGORIES or (category == "Cc" and char not in _ALLOWED_CONTROLS):
-            return position, char
-    return None
-
-
-def describe(char: str) -> str:
-    """``U+202E RIGHT-TO-LEFT OVERRIDE``: how an error names a character nobody can see."""
-    name = unicodedata.name(char, "") or {
-        "Cc": "(a control character)",
-        "Cs": "(a lone surrogate)",
-    }.get(unicodedata.category(char), "")
-    return f"U+{ord(char):04X} {name}".rstrip()
 
 
 def check_text(value: str, *, item: int | None = None) -> str:

@@ -13,12 +13,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from starlette.concurrency import run_in_threadpool
 
 from ipnotary.sdk.canonical import parse_json
 from ipnotary.sdk.certificate import MAX_CERTIFICATE_BYTES
 from ipnotary.sdk.claims import Claimant, Complaint, check_infringement_claim
+from ipnotary.sdk.identifiers import normalise_identifier
 from ipnotary.sdk.redaction import Redactor
 from ipnotary.service.api.bodies import (
     array_items,
@@ -46,6 +54,13 @@ class ClaimantIn(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     id_type: Annotated[str, StringConstraints(pattern=r"^(uscc|cn_resident_id|passport|other)$")]
     id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+    @model_validator(mode="after")
+    def _valid_code(self) -> ClaimantIn:
+        # The registers' own rule (check character, full-width and case folded): a 422 naming
+        # body.claimant.id, never a verdict about a code that cannot be anyone's.
+        normalise_identifier(self.id_type, self.id)
+        return self
 
 
 class ClaimFields(BaseModel):
@@ -82,6 +97,10 @@ class FindingOut(BaseModel):
 
 class ClaimResponse(BaseModel):
     verdict: str
+    caveats: list[str] = Field(
+        description="what the verdict rests on that a person must know (the operator's word "
+        "alone for a time)"
+    )
     summary: str
     findings: list[FindingOut]
 
@@ -127,6 +146,7 @@ def _check(
     )
     return ClaimResponse(
         verdict=verdict.verdict,
+        caveats=list(verdict.caveats),
         summary=redact(verdict.summary()),
         findings=[
             FindingOut(
