@@ -6,6 +6,7 @@
  * @module api
  */
 
+import { sha256 } from '@noble/hashes/sha2.js';
 import { asBytes, toHex } from './bytes.js';
 import { RpcChainView } from './chain.js';
 import { fingerprintFile } from './fingerprint.js';
@@ -14,7 +15,6 @@ import { certificateFromPdf, isPdf, PdfError } from './pdf.js';
 import { parsePolicy, PolicyError } from './policy.js';
 import { fromIsoformat, fromMillis } from './times.js';
 import { verifyCertificate } from './verify.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 
 /**
  * @typedef {object} VerifyOptions
