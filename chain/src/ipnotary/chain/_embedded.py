@@ -408,7 +408,8 @@ _GETH_STYLE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"lower than block's base fee"), "max fee per gas less than block base fee"),
     (re.compile(r"exceeds gas limit"), "exceeds block gas limit"),
 )
-_NONCE_ERROR = re.compile(r"Invalid transaction nonce: Expected (\d+), but got (\d+)")
+# [0-9], not \d (any script's digits): the chain layer reads numbers in ASCII only, as the SDK does.
+_NONCE_ERROR = re.compile(r"Invalid transaction nonce: Expected ([0-9]+), but got ([0-9]+)")
 
 
 def _geth_style_message(message: str) -> str:

@@ -48,7 +48,7 @@ def _token_like(segment: str) -> bool:
         return False
     if len(segment) >= 32:
         return True
-    has_digit = any(c.isdigit() for c in segment)
+    has_digit = any("0" <= c <= "9" for c in segment)
     return has_digit or (segment.lower() != segment and segment.upper() != segment)
 
 

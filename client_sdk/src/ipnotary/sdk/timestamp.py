@@ -51,6 +51,7 @@ from rfc3161_client import VerificationError as _Rfc3161VerificationError
 from rfc3161_client import VerifierBuilder, decode_timestamp_response
 
 from ipnotary.sdk.errors import FormatError, TimestampError, TimestampVerificationError
+from ipnotary.sdk.numerals import declared_length
 from ipnotary.sdk.redaction import Redactor, redact_url
 
 __all__ = [
@@ -217,8 +218,8 @@ def request_token(
                     f"the TSA at {shown} answered {media_type or 'no content type'}, "
                     f"not {REPLY_MEDIA_TYPE}: is this the TSA's URL?"
                 )
-            declared = reply.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+            declared = declared_length(reply.headers.get("content-length"))
+            if declared is not None and declared > MAX_RESPONSE_BYTES:
                 raise FormatError(
                     f"the TSA at {shown} announced a {declared}-byte reply, "
                     f"over the limit of {MAX_RESPONSE_BYTES}"

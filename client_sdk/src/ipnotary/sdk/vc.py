@@ -58,6 +58,7 @@ from ipnotary.sdk.certificate import (
     parse_time,
 )
 from ipnotary.sdk.errors import APIError, FormatError, TransportError, VerificationError
+from ipnotary.sdk.numerals import is_ascii_digits
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.signing import key_id, public_key_raw
 from ipnotary.sdk.verify import (
@@ -674,7 +675,7 @@ def _status_entry(status: Any, step: str) -> StatusListEntry:
         raise VerificationError(
             step, "credentialStatus.statusListCredential must be an http(s) URL"
         )
-    if not isinstance(index, str) or not index.isdecimal() or len(index) > 10:
+    if not isinstance(index, str) or not is_ascii_digits(index) or len(index) > 10:
         raise VerificationError(step, "credentialStatus.statusListIndex must be a decimal string")
     if status.get("statusPurpose") != _REVOCATION:
         raise VerificationError(step, "credentialStatus.statusPurpose must be revocation")

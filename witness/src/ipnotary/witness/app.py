@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from ipnotary.sdk.numerals import declared_length
 from ipnotary.witness.errors import RequestTooLarge, SizeConflict, WitnessError
 from ipnotary.witness.protocol import MAX_REQUEST_BYTES, Witness
 
@@ -24,8 +25,8 @@ TLOG_SIZE_MEDIA_TYPE = "text/x.tlog.size"
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = declared_length(request.headers.get("content-length"))
+    if declared is not None and declared > limit:
         raise RequestTooLarge(f"a request is at most {limit} bytes")
     chunks: list[bytes] = []
     received = 0

@@ -23,6 +23,7 @@ from typing import Annotated
 
 import typer
 
+from ipnotary.sdk.numerals import is_ascii_digits
 from ipnotary.witness.errors import WitnessError
 from ipnotary.witness.protocol import Witness, init_witness, open_witness
 
@@ -57,7 +58,7 @@ def _open(directory: Path) -> Witness:
 def _parse_listen(listen: str) -> tuple[str, int]:
     host, sep, port = listen.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not is_ascii_digits(port) or not 0 < int(port) < 65536:
         raise typer.BadParameter("expected HOST:PORT, e.g. 127.0.0.1:7380", param_hint="--listen")
     return host, int(port)
 

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ipnotary.sdk.canonical import parse_json
 from ipnotary.sdk.errors import FormatError
+from ipnotary.sdk.numerals import declared_length
 from ipnotary.service.errors import UnsupportedMediaType
 
 __all__ = [
@@ -83,8 +84,7 @@ class RequestBodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared_text = Headers(scope=scope).get("content-length")
-        declared = int(declared_text) if declared_text and declared_text.isdigit() else None
+        declared = declared_length(Headers(scope=scope).get("content-length"))
         limit = scope[_SCOPE_KEY] = _Limit(self.max_bytes, declared)
 
         async def guarded_receive() -> Message:
@@ -121,9 +121,9 @@ def body_limit_of(request: Request) -> int | None:
 async def read_body(request: Request, *, max_bytes: int) -> bytes:
     """The whole body, refused (413) from its declared length or as soon as it passes
     ``max_bytes``: an oversized body is never read whole."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise BodyTooLarge(max_bytes, int(declared))
+    declared = declared_length(request.headers.get("content-length"))
+    if declared is not None and declared > max_bytes:
+        raise BodyTooLarge(max_bytes, declared)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

@@ -16,6 +16,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from ipnotary.sdk.fingerprint import Fingerprint
+from ipnotary.sdk.numerals import declared_length
 from ipnotary.service.api.bodies import allow_body_up_to
 from ipnotary.service.errors import InvalidInput, LimitExceeded
 from ipnotary.service.storage.content import ContentWriter
@@ -215,8 +216,8 @@ async def receive_file_upload(
     limit is refused before a byte is read.
     """
     limit = runtime.settings.max_upload_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + _FORM_OVERHEAD:
+    declared = declared_length(request.headers.get("content-length"))
+    if declared is not None and declared > limit + _FORM_OVERHEAD:
         raise LimitExceeded(f"the upload is larger than the limit of {limit} bytes")
     # The only requests whose body may pass NOTARY_MAX_REQUEST_BYTES.
     allow_body_up_to(request, limit + _FORM_OVERHEAD)

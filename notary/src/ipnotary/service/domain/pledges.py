@@ -52,6 +52,7 @@ from pydantic import (
 from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.errors import FormatError
 from ipnotary.sdk.kinds import RecordKind
+from ipnotary.sdk.numerals import describe_digit, first_foreign_digit
 from ipnotary.sdk.pledges import asset_id, consent_digest, party_hash, terms_digest
 from ipnotary.sdk.records import PledgeEventRecord, PledgeTransaction
 from ipnotary.sdk.signing import public_key_from_b64
@@ -79,8 +80,10 @@ class AssetType(StrEnum):
     other = "other"
 
 
-_PATENT = re.compile(r"^(\d{12}|\d{8})\.([\dX])$")
-_PATENT_LOOSE = re.compile(r"^(?:ZL|CN)*(\d{12}|\d{8})(?:\.?([\dX]))?$")
+# [0-9], never \d: a number in another script's digits is another text, so another asset id, and
+# the one-active-pledge rule (the contract's too) would not see it as the same asset.
+_PATENT = re.compile(r"^([0-9]{12}|[0-9]{8})\.([0-9X])$")
+_PATENT_LOOSE = re.compile(r"^(?:ZL|CN)*([0-9]{12}|[0-9]{8})(?:\.?([0-9X]))?$")
 _DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−﹣", "-"))  # noqa: RUF001 - the dashes to fold
 _STORED = "stored"  # validation context: a pledge row read back, kept exactly as it was stored
 
@@ -100,6 +103,12 @@ def is_valid_patent_number(number: str) -> bool:
 def normalise_registration_number(asset_type: AssetType, number: str) -> str:
     """The one canonical spelling of an asset's number, or ``ValueError`` saying what is wrong."""
     value = unicodedata.normalize("NFKC", number).strip()
+    foreign = first_foreign_digit(value)
+    if foreign is not None:
+        raise ValueError(
+            f"the registration number holds {describe_digit(foreign[1])}: write it in the digits "
+            "0-9 as the register does (full-width digits are accepted and converted)"
+        )
     if asset_type is AssetType.patent:
         compact = re.sub(r"[\s]", "", value.upper()).replace("·", ".").replace("・", ".")
         m = _PATENT_LOOSE.match(compact)
@@ -118,16 +127,16 @@ def normalise_registration_number(asset_type: AssetType, number: str) -> str:
         return f"{digits}.{expected}"
     if asset_type is AssetType.trademark:
         compact = re.sub(r"\s", "", value)
-        m = re.fullmatch(r"第?(\d{1,12})号?", compact)
+        m = re.fullmatch(r"第?([0-9]{1,12})号?", compact)
         digits = m.group(1).lstrip("0") if m else ""
-        if not re.fullmatch(r"\d{4,9}", digits):
+        if not re.fullmatch(r"[0-9]{4,9}", digits):
             raise ValueError("a trademark registration number is 4 to 9 digits")
         return digits
     if asset_type is AssetType.copyright:
         compact = re.sub(r"\s", "", value.translate(_DASHES))
-        if m := re.fullmatch(r"国作登字-?(\d{4})-?([A-Za-z])-?(\d{8})", compact):
+        if m := re.fullmatch(r"国作登字-?([0-9]{4})-?([A-Za-z])-?([0-9]{8})", compact):
             return f"国作登字-{m.group(1)}-{m.group(2).upper()}-{m.group(3)}"
-        if m := re.fullmatch(r"(\d{4})SR(\d{7})", compact.upper()):
+        if m := re.fullmatch(r"([0-9]{4})SR([0-9]{7})", compact.upper()):
             return f"{m.group(1)}SR{m.group(2)}"
         if re.fullmatch(r"wk_[0-9a-f]{32}", compact.lower()):
             return compact.lower()
@@ -183,7 +192,7 @@ class PledgeTerms(BaseModel):
 
     pledgor: PartyId
     pledgee: PartyId
-    secured_amount: Annotated[str, StringConstraints(pattern=r"^\d{1,15}(\.\d{1,2})?$")]
+    secured_amount: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,2})?$")]
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     term_start: JsonDate
     term_end: JsonDate

@@ -21,8 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ipnotary.sdk.merkle import HASH_SIZE, node_hash
+from ipnotary.sdk.numerals import is_ascii_digits
 
 __all__ = [
+    "MAX_TILE_INDEX",
     "TILE_HEIGHT",
     "TILE_WIDTH",
     "TileKey",
@@ -39,6 +41,7 @@ __all__ = [
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT  # 256 hashes, 8 KiB
 MAX_LEVEL = 63
+MAX_TILE_INDEX = 2**63 - 1  # the tile table's index column is 64-bit
 
 
 @dataclass(frozen=True, order=True)
@@ -177,11 +180,18 @@ def decode_tile_index(path: str) -> int:
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         digits = part if last else part.removeprefix("x")
-        if (not last and not part.startswith("x")) or len(digits) != 3 or not digits.isdigit():
+        if (
+            (not last and not part.startswith("x"))
+            or len(digits) != 3
+            or not is_ascii_digits(digits)
+        ):
             raise ValueError(f"not a tile index: {path!r}")
         value = value * 1000 + int(digits)
     if encode_tile_index(value) != path:  # no redundant leading groups like x000/
         raise ValueError(f"not the canonical spelling of a tile index: {path!r}")
+    if value > MAX_TILE_INDEX:
+        # seven groups spell up to 10**21 - 1, past what the tile table's 64-bit column holds
+        raise ValueError(f"no log has a tile {path!r}: the index is past {MAX_TILE_INDEX}")
     return value
 
 

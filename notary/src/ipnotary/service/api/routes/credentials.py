@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ipnotary.sdk.canonical import canonical_json, parse_json
 from ipnotary.sdk.errors import FormatError, VerificationError
+from ipnotary.sdk.numerals import is_ascii_digits
 from ipnotary.sdk.vc import (
     CONTEXT,
     CREDENTIAL_MEDIA_TYPE,
@@ -45,6 +46,7 @@ from ipnotary.service.api.bodies import read_body, require_json
 from ipnotary.service.api.deps import RuntimeDep, SessionDep, require_roles
 from ipnotary.service.api.errors import problem
 from ipnotary.service.domain.records import Role
+from ipnotary.service.domain.scalars import JsonSafeInt
 from ipnotary.service.errors import InvalidInput, NotFound
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services import records as svc
@@ -110,7 +112,7 @@ def get_status_list(
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
-    list_id: Annotated[int, Path(ge=0, le=2**53 - 1)],
+    list_id: Annotated[JsonSafeInt, Path()],
 ) -> Response:
     credential = status_lists.status_list_credential(
         session, runtime.issuer, list_id=list_id, url=_status_list_url(runtime, list_id)
@@ -238,8 +240,7 @@ def _own_status_list(
     if not isinstance(url, str):
         return None
     tail = url.rsplit("/", 1)[-1]
-    # ASCII digits only: str.isdecimal() takes any script's, and int() reads them
-    if not tail.isascii() or not tail.isdecimal() or len(tail) > 16:
+    if not is_ascii_digits(tail) or len(tail) > 16:
         return None
     if _status_list_url(runtime, int(tail)) != url:
         return None

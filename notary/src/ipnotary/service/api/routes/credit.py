@@ -18,6 +18,7 @@ from ipnotary.service.api.routes._records import add_record_routes, submission_r
 from ipnotary.service.domain.credit import CreditEntryDetails, RepairApplication, RepairDecision
 from ipnotary.service.domain.identifiers import parse_subject_key
 from ipnotary.service.domain.records import RecordKind, Role
+from ipnotary.service.domain.scalars import JsonDateTime, RowId
 from ipnotary.service.services import credit as svc
 from ipnotary.service.storage.models import CreditRepair, Principal
 
@@ -27,7 +28,7 @@ repair_records = APIRouter(prefix=RecordKind.credit_repair.api_path, tags=["cred
 
 Authority = Annotated[Principal, Depends(require_roles(Role.credit_authority))]
 # A database integer: past 2**63-1 the query itself would fail (a 500 the API fuzzer found).
-RepairId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RepairId = Annotated[RowId, Path()]
 
 
 class DecisionIn(BaseModel):
@@ -167,7 +168,7 @@ def status(
     runtime: RuntimeDep,
     session: SessionDep,
     subject: Annotated[str, Query(max_length=120)],
-    as_of: datetime | None = None,
+    as_of: JsonDateTime | None = None,
 ) -> dict[str, Any]:
     key = parse_subject_key(subject)
     if as_of is not None and as_of.tzinfo is None:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path, Query, Response
 from sqlmodel import col, select
 
 from ipnotary.service.api.deps import SessionDep
+from ipnotary.service.domain.scalars import MAX_JSON_INT, JsonSafeInt, UrlInt
 from ipnotary.service.domain.tiles import TILE_WIDTH, TileKey, decode_tile_index
 from ipnotary.service.errors import InvalidInput, NotFound
 from ipnotary.service.services import transparency_log as tlog
@@ -24,8 +25,8 @@ from ipnotary.service.storage.models import Batch
 
 router = APIRouter(tags=["log"])
 
-_TILE_PATH = re.compile(r"^(?P<index>(?:x\d{3}/)*\d{3})(?:\.p/(?P<width>[1-9]\d{0,2}))?$")
-Size = Annotated[int, Query(ge=0, le=2**53 - 1)]
+_TILE_PATH = re.compile(r"^(?P<index>(?:x[0-9]{3}/)*[0-9]{3})(?:\.p/(?P<width>[1-9][0-9]{0,2}))?$")
+Size = Annotated[JsonSafeInt, Query()]
 
 NOTE_TYPE = "text/plain; charset=utf-8"
 
@@ -67,7 +68,9 @@ def entries(path: str) -> Response:
 
 
 @router.get("/log/tile/{level}/{path:path}", summary="A tile of the log (C2SP tlog-tiles)")
-def tile(session: SessionDep, level: Annotated[int, Path(ge=0, le=63)], path: str) -> Response:
+def tile(
+    session: SessionDep, level: Annotated[int, UrlInt(ge=0, le=63), Path()], path: str
+) -> Response:
     match = _TILE_PATH.match(path)
     if match is None:
         raise NotFound(f"no tile {level}/{path}", code="no_tile")
@@ -90,7 +93,9 @@ def tile(session: SessionDep, level: Annotated[int, Path(ge=0, le=63)], path: st
 
 
 @router.get("/v1/log/checkpoints/{size}", summary="The checkpoint of the log at a size, cosigned")
-def checkpoint_at(session: SessionDep, size: Annotated[int, Path(ge=1, le=2**53 - 1)]) -> Response:
+def checkpoint_at(
+    session: SessionDep, size: Annotated[int, UrlInt(ge=1, le=MAX_JSON_INT), Path()]
+) -> Response:
     batch = session.exec(select(Batch).where(Batch.log_size == size)).first()
     if batch is None:
         raise NotFound(f"the log has no checkpoint of size {size}", code="no_checkpoint")

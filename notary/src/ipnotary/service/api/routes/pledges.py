@@ -5,7 +5,7 @@ an asset as of any time is public and checkable against the chain (``ipnotary.sd
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -26,6 +26,7 @@ from ipnotary.service.api.errors import TOO_EARLY, problem
 from ipnotary.service.api.routes._records import add_record_routes, submission_result
 from ipnotary.service.domain.pledges import AssetType, PledgeAsset, PledgeTerms
 from ipnotary.service.domain.records import RecordKind, Role
+from ipnotary.service.domain.scalars import MAX_JSON_INT, JsonDateTime, RowId
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services import pledges as svc
 from ipnotary.service.services.records import StoredRecord
@@ -77,9 +78,9 @@ class PledgeAct(BaseModel):
 
     # PLEDGE_ACT_MEDIA_TYPE
     media_type: Literal["application/vnd.ipnotary.pledge-act+json;version=1"]
-    chain_id: int
+    chain_id: Annotated[int, Field(ge=1, le=MAX_JSON_INT)]
     contract: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{40}$")]
-    pledge_id: Annotated[int, Field(gt=0, lt=2**64)]
+    pledge_id: Annotated[int, Field(ge=1, le=MAX_JSON_INT)]
     action: Literal["release", "enforce"]
     party: ActParty
     signed_at: Annotated[str, StringConstraints(max_length=40)]
@@ -199,7 +200,7 @@ def _change(
     summary="Change the terms (same parties and pledgee key; the registering registrar only)",
 )
 def amend(
-    pledge_id: int, body: Amendment, runtime: RuntimeDep, registrar: Registrar
+    pledge_id: RowId, body: Amendment, runtime: RuntimeDep, registrar: Registrar
 ) -> JSONResponse:
     return _change(runtime, registrar, pledge_id, action="amended", terms=body.terms)
 
@@ -210,7 +211,7 @@ def amend(
     summary="Release, with the pledgee's signed consent (the registering registrar only)",
 )
 def release(
-    pledge_id: int, body: ConsentRequest, runtime: RuntimeDep, registrar: Registrar
+    pledge_id: RowId, body: ConsentRequest, runtime: RuntimeDep, registrar: Registrar
 ) -> JSONResponse:
     return _change(
         runtime,
@@ -227,7 +228,7 @@ def release(
     summary="Record enforcement, on the pledgee's signed demand (the registering registrar only)",
 )
 def enforce(
-    pledge_id: int, body: ConsentRequest, runtime: RuntimeDep, registrar: Registrar
+    pledge_id: RowId, body: ConsentRequest, runtime: RuntimeDep, registrar: Registrar
 ) -> JSONResponse:
     return _change(
         runtime,
@@ -248,7 +249,7 @@ def status(
     session: SessionDep,
     asset_type: AssetType,
     number: Annotated[str, Query(min_length=1, max_length=100)],
-    as_of: datetime | None = None,
+    as_of: JsonDateTime | None = None,
 ) -> dict[str, Any]:
     try:
         asset = PledgeAsset(type=asset_type, registration_number=number)
@@ -270,7 +271,7 @@ def status(
 
 
 @router.get("/{pledge_id}", summary="One pledge (public register)")
-def get_pledge(pledge_id: int, runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
+def get_pledge(pledge_id: RowId, runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
     return _view(svc.load_pledge(session, pledge_id, runtime.chain.pledges()))
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
 from ipnotary.service.domain.records import Role
-from ipnotary.service.domain.scalars import JsonAwareDateTime
+from ipnotary.service.domain.scalars import JsonAwareDateTime, StoredInt, UrlInt
 from ipnotary.service.errors import PermissionDenied
 from ipnotary.service.services import principals as svc
 from ipnotary.service.services.principals import Actor, create_principal
@@ -244,9 +244,9 @@ def rotate_key(
 def audit_log(
     session: SessionDep,
     _: Admin,
-    limit: Annotated[int, Query(ge=1, le=svc.MAX_AUDIT_PAGE)] = 100,
+    limit: Annotated[int, UrlInt(ge=1, le=svc.MAX_AUDIT_PAGE), Query()] = 100,
     cursor: Annotated[
-        int | None, Query(ge=0, le=2**63 - 1, description="next_cursor of the previous page")
+        StoredInt | None, Query(description="next_cursor of the previous page")
     ] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     target_id: Annotated[str | None, Query(max_length=80)] = None,
