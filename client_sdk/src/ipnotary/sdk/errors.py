@@ -5,6 +5,8 @@ Every error the SDK raises derives from :class:`ClientSDKError`, so a caller can
     ClientSDKError
     ├── FormatError               a document (certificate, proof, receipt) is malformed or too large
     ├── VerificationError         a check failed; ``.step`` names which one (see ``verify.Step``)
+    │   └── NotTrustedError       the trust policy does not vouch for it (another deployment's
+    │                             log or issuer, a quorum not met): not evidence of an alteration
     ├── ContentIntegrityError     bytes do not match the CID or digest they were fetched under
     ├── DecryptionError           a trade-secret envelope cannot be opened (wrong key or tampered)
     ├── ChainReadError            the chain could not be read (node down, wrong chain, no contract)
@@ -25,6 +27,7 @@ __all__ = [
     "ContentIntegrityError",
     "DecryptionError",
     "FormatError",
+    "NotTrustedError",
     "TimestampError",
     "TimestampVerificationError",
     "TransportError",
@@ -51,6 +54,14 @@ class VerificationError(ClientSDKError):
         super().__init__(f"verification failed at step '{step}': {message}")
         self.step = step
         self.reason = message
+
+
+class NotTrustedError(VerificationError):
+    """A step failed because the verifier's trust policy does not vouch for what the document
+    names: a log or issuer key it does not list (a policy of another deployment, a key outside
+    its window), fewer of its witnesses than its quorum, no independent time where it requires
+    one. The document may be intact; nobody the verifier trusts stands behind it. Every other
+    VerificationError means that something does not match: the evidence was altered."""
 
 
 class ContentIntegrityError(ClientSDKError):

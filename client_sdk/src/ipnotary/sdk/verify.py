@@ -5,7 +5,11 @@
 verifier's own :class:`~ipnotary.sdk.policy.TrustPolicy` and, optionally, any node of the chain;
 nothing is taken from our service. Without a policy (``policy=None``) the same checks run as far
 as they can, and the verdict is :attr:`Verdict.NOT_TRUSTED`: the document is self-consistent, but
-nobody the verifier trusts vouches for it. The steps, in order:
+nobody the verifier trusts vouches for it. A step that fails because the policy does not vouch
+for what the certificate names (another log or issuer key, a quorum not reached, no independent
+time where one is required) raises :class:`~ipnotary.sdk.errors.NotTrustedError`, a
+``VerificationError``; every other failure means that something does not match. The steps, in
+order:
 
 1. ``format``          the document parses as a certificate (version 2, or version 1) within limits
 2. ``content``         (if a file or fingerprint is given) size, SHA-256, SM3 and CIDs match the record
@@ -52,7 +56,12 @@ from ipnotary.sdk.certificate import (
     parse_time,
     record_leaf_hash,
 )
-from ipnotary.sdk.errors import ChainReadError, FormatError, VerificationError
+from ipnotary.sdk.errors import (
+    ChainReadError,
+    FormatError,
+    NotTrustedError,
+    VerificationError,
+)
 from ipnotary.sdk.merkle import root_from_inclusion_proof
 from ipnotary.sdk.note import (
     Checkpoint,
@@ -458,12 +467,12 @@ def _check_checkpoint(run: _Run, cert: Certificate) -> tuple[Note, Checkpoint]:
     policy = run.policy
     if policy is not None:
         if policy.log is None:
-            raise VerificationError(
+            raise NotTrustedError(
                 Step.CHECKPOINT,
                 "the trust policy names no log, so no log checkpoint can be trusted",
             )
         if checkpoint.origin != policy.log.origin:
-            raise VerificationError(
+            raise NotTrustedError(
                 Step.CHECKPOINT,
                 f"the certificate is from log {checkpoint.origin!r}; the trust policy trusts "
                 f"{policy.log.origin!r} only",
@@ -480,7 +489,7 @@ def _check_checkpoint(run: _Run, cert: Certificate) -> tuple[Note, Checkpoint]:
                         )
                     signed = True
         if not signed:
-            raise VerificationError(
+            raise NotTrustedError(
                 Step.CHECKPOINT,
                 "the checkpoint carries no signature by the log key the trust policy names",
             )
@@ -522,13 +531,13 @@ def _check_signature(cert: AnyCertificate) -> str:
 def _check_issuer(policy: TrustPolicy, issuer_key_id: str, issued_at: datetime) -> None:
     key = policy.issuer(issuer_key_id)
     if key is None:
-        raise VerificationError(
+        raise NotTrustedError(
             Step.ISSUER,
             f"the certificate was signed by key {issuer_key_id}, which the trust policy does not "
             "list: anyone can sign a self-consistent certificate with a key of their own",
         )
     if not key.covers(issued_at):
-        raise VerificationError(
+        raise NotTrustedError(
             Step.ISSUER,
             f"issuer key {issuer_key_id} is trusted from {key.not_before or 'the start'} to "
             f"{key.not_after or 'now'}, and the certificate says it was issued "
@@ -544,7 +553,7 @@ def _check_witnesses(
     quorum = policy.witnesses.quorum
     if note is None or checkpoint is None:
         if quorum:
-            raise VerificationError(
+            raise NotTrustedError(
                 Step.WITNESSES,
                 f"this is a version {run.cert.version} certificate: it has no log checkpoint, so "
                 f"no witness vouches for it, and the trust policy requires {quorum} witness(es)",
@@ -574,7 +583,7 @@ def _check_witnesses(
     run.witnesses = tuple(name for _, name in sorted(times, key=lambda t: t[1]))
     if len(times) < quorum:
         have = ", ".join(run.witnesses) or "none"
-        raise VerificationError(
+        raise NotTrustedError(
             Step.WITNESSES,
             f"{len(times)} of the policy's witnesses cosigned the checkpoint ({have}); the quorum "
             f"is {quorum} of {len(policy.witnesses.members)}",
@@ -642,7 +651,7 @@ def _check_anchor_fields(run: _Run) -> None:
         )
     trusted = run.policy.chain(anchor.chain_id) if run.policy else None
     if trusted is not None and trusted.registry.lower() != anchor.contract.lower():
-        raise VerificationError(
+        raise NotTrustedError(
             Step.ANCHOR_FIELDS,
             f"the anchor names registry {anchor.contract} on chain {anchor.chain_id}; the trust "
             f"policy's registry there is {trusted.registry}",
@@ -784,7 +793,7 @@ def _check_time(run: _Run, issued_at: datetime) -> tuple[datetime, TimeSource]:
         proven, source = best.time, best.source
     else:
         if policy is not None and policy.require_independent_time:
-            raise VerificationError(
+            raise NotTrustedError(
                 Step.TIME,
                 "nobody but the operator vouches for this certificate's time (no witness quorum, "
                 "trusted time-stamp or trusted chain checked on a node), and the trust policy "
