@@ -23,7 +23,7 @@ import pytest
 
 from ipnotary.sdk.certificate import format_timestamp, parse_time
 from ipnotary.sdk.chain_view import open_chain_view
-from ipnotary.sdk.errors import ChainReadError, VerificationError
+from ipnotary.sdk.errors import ChainReadError, NotTrustedError, VerificationError
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.verify import verify_certificate
 from tests.browser.conftest import LiveServer, new_page
@@ -82,6 +82,8 @@ def _outcome_python(certificate: bytes, policy: bytes, node: str, now: str) -> t
         result = verify_certificate(
             certificate, TrustPolicy.from_json(policy), chain=chain, now=parse_time(now)
         )
+    except NotTrustedError as exc:
+        return ("not_trusted", exc.step)
     except VerificationError as exc:
         return ("invalid", exc.step)
     except ChainReadError as exc:

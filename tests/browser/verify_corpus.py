@@ -741,6 +741,11 @@ def _synthetic(corpus: Corpus, rng: random.Random, keys: Keys, tsa: Tsa | None, 
         # Fields the page reads but does not use (the PDF's signers) must not stop it reading.
         signer = {"name": "PDF document signer", "certificate": tsa.roots[0]}
         more["document-signers"] = {"document_signers": [signer]}
+    notary = {
+        "office": "北京市公证处",
+        "public_key": keys.issuer_entry(keys.other_issuer)["public_key"],
+    }
+    more["notaries"] = {"notaries": [{**notary, "not_before": at(epoch, -86400)}]}
     for label, policy_knobs in more.items():
         corpus.policies[f"{P}/{label}"] = synthetic_policy(keys, tsa, **policy_knobs)
 
@@ -895,15 +900,10 @@ def _synthetic(corpus: Corpus, rng: random.Random, keys: Keys, tsa: Tsa | None, 
             corpus.add(Case(f"synthetic/{label}/policy={p}", data, p, "corpus", now=later))
     # The verifier's own clock, against which "in the future" is judged.
     data = synthetic(base, keys, tsa, epoch)
-    if f"{P}/document-signers" in corpus.policies:
-        corpus.add(
-            Case(
-                f"synthetic/base/with-{P}/document-signers",
-                data,
-                f"{P}/document-signers",
-                now=later,
-            )
-        )
+    for extra in ("document-signers", "notaries"):
+        if f"{P}/{extra}" in corpus.policies:
+            name = f"synthetic/base/with-{P}/{extra}"
+            corpus.add(Case(name, data, f"{P}/{extra}", now=later))
     for offset in (-10, 15, 299, 311, 1000):
         for p in (P, f"{P}/no-tsa", f"{P}/quorum-0", f"{P}/skew-0"):
             corpus.add(

@@ -142,12 +142,15 @@ function render(outcome) {
   const report = $('report');
   const verdict = outcome.verdict;
   const failedStep = outcome.failed_step ? t(L, `step.${outcome.failed_step}`) : '';
+  // "Not trusted" at a step (the policy vouches for nothing there) reads apart from the
+  // "not trusted" of a certificate checked without any policy.
+  const verdictKey = verdict === 'not_trusted' && outcome.failed_step ? 'verdict.untrusted' : `verdict.${verdict}`;
   const heading = h(
     'h2',
     { id: 'verdict', tabindex: '-1', class: `verdict verdict-${verdict}` },
     h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, { valid: '✓', not_trusted: '?', invalid: '✗', error: '!' }[verdict]),
     ' ',
-    outcome.failed_step || verdict === 'valid' || verdict === 'not_trusted' ? t(L, `verdict.${verdict}`, { step: failedStep }) : message(L, outcome.message),
+    outcome.failed_step || verdict === 'valid' || verdict === 'not_trusted' ? t(L, verdictKey, { step: failedStep }) : message(L, outcome.message),
   );
   const doc = outcome.document;
   const record = doc?.record ?? outcome.result?.record ?? null;
@@ -155,7 +158,7 @@ function render(outcome) {
   const children = [
     h('p', { class: 'generated' }, t(L, 'report.generated', { time: new Date().toISOString() })),
     heading,
-    h('p', { class: 'explain' }, outcome.failed_step || verdict === 'valid' || verdict === 'not_trusted' ? t(L, `verdict.${verdict}.explain`) : ''),
+    h('p', { class: 'explain' }, outcome.failed_step || verdict === 'valid' || verdict === 'not_trusted' ? t(L, `${verdictKey}.explain`) : ''),
     outcome.failed_step ? h('p', { class: 'reason', role: 'alert' }, message(L, outcome.message)) : null,
   ];
   if (res) {

@@ -27,9 +27,8 @@ export const Hex32 = str({ pattern: /^[0-9a-f]{64}$/ });
 export const Hex0x32 = str({ pattern: /^0x[0-9a-f]{64}$/ });
 export const Address = str({ pattern: /^0x[0-9a-fA-F]{40}$/ });
 export const B64 = str({ pattern: /^[A-Za-z0-9_-]+$/, max: 256 });
-export const Timestamp = str({
-  pattern: /^\p{Nd}{4}-\p{Nd}{2}-\p{Nd}{2}T\p{Nd}{2}:\p{Nd}{2}:\p{Nd}{2}(\.\p{Nd}{1,6})?Z$/u,
-});
+// ASCII digits, as the SDK's pattern spells them ([0-9], not pydantic's Unicode \d).
+export const Timestamp = str({ pattern: /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$/ });
 export const Origin = str({ min: 1, max: 200, pattern: /^[^\p{White_Space}+]+$/u });
 const Uint63 = int({ ge: 0n, le: JCS_INT });
 

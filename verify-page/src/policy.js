@@ -13,7 +13,7 @@ import { NoteFormatError, parseVkey, SIGNATURE_TYPE_COSIGNATURE_V1, SIGNATURE_TY
 import { JSONFormatError, parseJSON } from './pyjson.js';
 import { bool, int, list, literal, model, nullable, SchemaError, str, validate } from './schema.js';
 import { parseCertificatePem } from './timestamp.js';
-import { parseTimestampField } from './times.js';
+import { parseTimestampField, TimeError } from './times.js';
 
 export const POLICY_MEDIA_TYPE = 'application/vnd.ipnotary.trust-policy+json;version=1';
 const MAX_POLICY_BYTES = 512 * 1024;
@@ -44,7 +44,7 @@ function valueError(path, check) {
   try {
     return check();
   } catch (e) {
-    if (e instanceof NoteFormatError || e instanceof PolicyError || e instanceof DecodeError) {
+    if (e instanceof NoteFormatError || e instanceof PolicyError || e instanceof DecodeError || e instanceof TimeError) {
       throw new SchemaError(path, `Value error, ${e.message}`);
     }
     throw e;
@@ -81,6 +81,26 @@ const IssuerKey = model(
       const na = key.not_after ? parseTimestampField(key.not_after) : null;
       if (nb !== null && na !== null && na < nb) throw new PolicyError('not_after is before not_before');
       return { notBefore: nb, notAfter: na };
+    });
+  },
+);
+
+// Notary offices' keys, trusted for notarial attestations (`ipnotary.sdk.attestations`), which
+// this page does not verify: read, with the rules of their model, and not used.
+const NotaryKey = model(
+  {
+    office: [Name, true],
+    public_key: [B64, true],
+    name: [str({ max: 200 }), false],
+    not_before: [nullable(Timestamp), false],
+    not_after: [nullable(Timestamp), false],
+  },
+  (key, path) => {
+    valueError(path, () => issuerPublicKey(key.public_key));
+    valueError(path, () => {
+      const nb = key.not_before ? parseTimestampField(key.not_before) : null;
+      const na = key.not_after ? parseTimestampField(key.not_after) : null;
+      if (nb !== null && na !== null && na < nb) throw new PolicyError('not_after is before not_before');
     });
   },
 );
@@ -149,6 +169,7 @@ const TrustPolicy = model(
     timestamp_authorities: [list(TimestampAuthority, { max: 16 }), false],
     chains: [list(TrustedChain, { max: 16 }), false],
     document_signers: [list(DocumentSigner, { max: 16 }), false],
+    notaries: [list(NotaryKey, { max: 64 }), false],
     require_independent_time: [bool(), false],
     max_clock_skew_seconds: [int({ ge: 0n, le: 86400n }), false],
     notice: [nullable(str({ max: 1000 })), false],

@@ -56,6 +56,22 @@ export const STEPS = [
   'time',
 ];
 
+// Failures that mean the person's policy does not vouch for the certificate (another
+// deployment's log or issuer, a key outside its window, a quorum not reached, no independent
+// time where required): the document may be intact, and the verdict is "not trusted" at that
+// step, as the SDK's NotTrustedError says. Every other failure means something does not match.
+const NOT_TRUSTED = new Set([
+  'checkpoint.no_log_in_policy',
+  'checkpoint.other_log',
+  'checkpoint.unsigned',
+  'issuer.unknown',
+  'issuer.window',
+  'witnesses.v1',
+  'witnesses.quorum',
+  'anchor_fields.registry',
+  'time.operator_only',
+]);
+
 /** A failed step, with the key and parameters of its message. */
 export class StepFailure extends Error {
   /** @param {string} step @param {string} key @param {Record<string, unknown>} [params] */
@@ -78,7 +94,7 @@ export class CannotCheck extends Error {
 
 /**
  * @typedef {{key: string, params?: Record<string, unknown>}} Message
- * @typedef {{step: string, status: 'passed' | 'failed' | 'error' | 'skipped' | 'not_run', message: Message}} StepReport
+ * @typedef {{step: string, status: 'passed' | 'failed' | 'untrusted' | 'error' | 'skipped' | 'not_run', message: Message}} StepReport
  * @typedef {{size: number, sha256: string, sm3?: string | null, cid?: string | null, cid_v1?: string | null}} ContentDigests
  */
 
@@ -162,14 +178,17 @@ export async function verifyCertificate(options) {
   const notes = [];
   const seen = { document: null };
   const finish = (verdict, step, message) => {
-    report.push({ step, status: verdict === 'invalid' ? 'failed' : 'error', message });
+    const status = { invalid: 'failed', not_trusted: 'untrusted' }[verdict] ?? 'error';
+    report.push({ step, status, message });
     for (const later of STEPS.slice(STEPS.indexOf(step) + 1)) report.push({ step: later, status: 'not_run', message: { key: 'step.not_run' } });
     return { verdict, failed_step: step, message, steps: passed, report, notes, result: null, document: seen.document };
   };
   try {
     return { ...(await run(options, report, passed, notes, seen)), document: seen.document };
   } catch (e) {
-    if (e instanceof StepFailure) return finish('invalid', e.step, { key: e.key, params: e.params });
+    if (e instanceof StepFailure) {
+      return finish(NOT_TRUSTED.has(e.key) ? 'not_trusted' : 'invalid', e.step, { key: e.key, params: e.params });
+    }
     if (e instanceof CannotCheck) return finish('error', e.step, { key: 'error.chain', params: { step: e.step, detail: e.message } });
     throw e;
   }
