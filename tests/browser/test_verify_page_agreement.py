@@ -316,3 +316,27 @@ def test_every_hostile_asset_fails_at_its_step_in_the_page(
         expected = manifest[case.name.removeprefix("hostile/")]["step"]
         assert outcome.verdict in ("invalid", "not_trusted"), (case.name, outcome)
         assert outcome.step == expected, (case.name, outcome)
+
+
+def test_a_policy_window_that_is_no_time_is_refused_by_the_page(
+    browser: Browser, page_server: LiveServer
+) -> None:
+    """A Python verifier defect outside the corpus (whose policies are all well formed): an
+    issuer key's ``not_before`` matching the pattern but no time (month 13) loads, since
+    ``IssuerKey._usable`` parses the window only when both ends are given, and the verification
+    then raises ``ValueError`` in ``IssuerKey.covers``. The page refuses the policy."""
+    golden = Path(__file__).resolve().parents[1] / "assets/certificates/v2"
+    policy = json.loads((golden / "policy.json").read_text())
+    policy["issuers"][0]["not_before"] = "2026-13-01T00:00:00Z"
+    certificate = (golden / "certificate.json").read_bytes()
+    with pytest.raises(ValueError, match=re.escape("month must be in 1..12")):
+        verify_certificate(certificate, TrustPolicy.from_json(json.dumps(policy)))
+    with new_page(browser) as (page, errors):
+        page.goto(f"{page_server.url}/verify")
+        page.wait_for_selector("body[data-ready=true]")
+        answer = page.evaluate(
+            "async ([c, p]) => ipnotary.verify({certificate: c, policy: p})",
+            [certificate.decode(), json.dumps(policy)],
+        )
+        assert not errors, errors
+    assert answer["verdict"] == "error" and "month must be in 1..12" in answer["reason"], answer
