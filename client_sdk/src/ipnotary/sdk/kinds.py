@@ -33,6 +33,7 @@ class RecordKind(StrEnum):
     credit_entry = "credit_entry"
     credit_repair = "credit_repair"
     pledge_event = "pledge_event"
+    capture = "capture"  # a web page captured by the service (docs/capture.md)
 
     @property
     def id_prefix(self) -> str:
@@ -76,6 +77,7 @@ _ID_PREFIX: dict[RecordKind, str] = {
     RecordKind.credit_entry: "ce",
     RecordKind.credit_repair: "cr",
     RecordKind.pledge_event: "pe",
+    RecordKind.capture: "wc",
 }
 
 _COLLECTION: dict[RecordKind, str] = {
@@ -86,6 +88,7 @@ _COLLECTION: dict[RecordKind, str] = {
     RecordKind.credit_entry: "credit/entries",
     RecordKind.credit_repair: "credit/repair-records",
     RecordKind.pledge_event: "pledge-events",
+    RecordKind.capture: "captures",
 }
 
 _BY_PREFIX: dict[str, RecordKind] = {prefix: kind for kind, prefix in _ID_PREFIX.items()}

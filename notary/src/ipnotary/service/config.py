@@ -240,6 +240,27 @@ class Settings(BaseSettings):
         default_factory=list, max_length=64
     )
 
+    # Web-page capture (docs/capture.md). Networks a capture may reach besides the public
+    # internet (private, loopback, link-local and other special ranges are refused otherwise),
+    # comma-separated or JSON, e.g. 127.0.0.1/32 for a test server on loopback.
+    capture_allow: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list, max_length=64
+    )
+    # DNS servers a capture resolves at (ip or ip:port); empty: /etc/resolv.conf's.
+    capture_dns_servers: Annotated[list[str], NoDecode] = Field(default_factory=list, max_length=8)
+    capture_chromium: Path = Path("/usr/bin/chromium")
+    capture_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    # Bytes all servers may send one capture (the proxy cuts every connection past it).
+    capture_max_bytes: Annotated[int, Field(ge=1024**2, le=8 * 1024**3)] = 100 * 1024**2
+    # How long a capture waits for the one running before it (one at a time per process).
+    capture_queue_seconds: Annotated[float, Field(ge=0, le=600)] = 30.0
+    # PEM roots a captured chain may verify to besides the system's (a private CA's sites).
+    capture_ca_file: Path | None = None
+    # Without a TSA, the clean-environment check compares the clock with this URL's Date header.
+    capture_clock_reference: Annotated[str, Field(max_length=500, pattern=r"^https?://")] | None = (
+        None
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _known_level(cls, value: object) -> object:
@@ -278,6 +299,12 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [u.strip() for u in text.split(",") if u.strip()]
         return value
+
+    @field_validator("capture_allow", "capture_dns_servers", mode="before")
+    @classmethod
+    def _split_capture_list(cls, value: object) -> object:
+        """Capture lists, comma-separated or JSON, as the other list settings."""
+        return cls._split_list(value)
 
     @field_validator("tsa_urls")
     @classmethod

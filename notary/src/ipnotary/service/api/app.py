@@ -22,6 +22,7 @@ from ipnotary.service.api.errors import document_problems, install_error_handler
 from ipnotary.service.api.rate_limit import RateLimit, is_public
 from ipnotary.service.api.request_telemetry import RequestTelemetry
 from ipnotary.service.api.routes import (
+    captures,
     claims,
     credentials,
     credit,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(log.router)
     app.include_router(principals.router)
     app.include_router(evidence.router)
+    app.include_router(captures.router)
     app.include_router(verify.router)
     app.include_router(verify_page.router)
     app.include_router(works.router)
