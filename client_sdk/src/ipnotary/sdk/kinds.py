@@ -34,6 +34,10 @@ class RecordKind(StrEnum):
     credit_repair = "credit_repair"
     pledge_event = "pledge_event"
     capture = "capture"  # a web page captured by the service (docs/capture.md)
+    # Notarial acts (docs/notarisation.md)
+    attestation = "attestation"
+    notarial_refusal = "notarial_refusal"
+    attestation_revocation = "attestation_revocation"
 
     @property
     def id_prefix(self) -> str:
@@ -78,6 +82,9 @@ _ID_PREFIX: dict[RecordKind, str] = {
     RecordKind.credit_repair: "cr",
     RecordKind.pledge_event: "pe",
     RecordKind.capture: "wc",
+    RecordKind.attestation: "na",
+    RecordKind.notarial_refusal: "nr",
+    RecordKind.attestation_revocation: "nv",
 }
 
 _COLLECTION: dict[RecordKind, str] = {
@@ -89,6 +96,9 @@ _COLLECTION: dict[RecordKind, str] = {
     RecordKind.credit_repair: "credit/repair-records",
     RecordKind.pledge_event: "pledge-events",
     RecordKind.capture: "captures",
+    RecordKind.attestation: "attestations",
+    RecordKind.notarial_refusal: "notarial-refusals",
+    RecordKind.attestation_revocation: "attestation-revocations",
 }
 
 _BY_PREFIX: dict[str, RecordKind] = {prefix: kind for kind, prefix in _ID_PREFIX.items()}

@@ -24,14 +24,17 @@ from ipnotary.sdk.errors import FormatError
 from ipnotary.sdk.kinds import RecordKind
 
 __all__ = [
+    "AttestationRecord",
+    "AttestationRevocationRecord",
     "Author",
-    "CaptureRecord",
+    "CoveredRecord",
     "CreditEntryRecord",
     "CreditRepairRecord",
     "DisclosureRecord",
     "EvidenceMetadata",
     "EvidenceRecord",
     "IdentifiedParty",
+    "NotarialRefusalRecord",
     "Party",
     "PledgeEventRecord",
     "PledgeTransaction",
@@ -243,91 +246,80 @@ class PledgeEventRecord(_Body):
     received_at: str
 
 
-class CaptureFile(_Body):
-    """A file inside the capture's WACZ, as anchored."""
-
-    path: str
-    sha256: str
-    size: Annotated[int, Field(ge=0, le=2**53 - 1)]
+# --- notarial acts ------------------------------------------------------------------------------
 
 
-class CapturePackage(_Body):
-    """The WACZ's manifest and signature: the digest of ``datapackage.json``, the anonymous WACZ
-    signature's public key (base64 SubjectPublicKeyInfo) and the ``created`` it signed."""
+class CoveredRecord(_Body):
+    """A record a notarial act or a case or complaint step refers to, by its leaf hash."""
 
-    format: Literal["wacz"]
-    wacz_version: str
-    datapackage_sha256: str
-    signing_key: str
-    created: str
+    record_id: str
+    kind: str
+    leaf_hash: str
 
 
-class CaptureServer(_Body):
-    """A server the browser reached: its name, port and the address the capture connected to."""
-
-    host: str
-    port: int
-    ip: str
-
-
-class CaptureRedirect(_Body):
-    from_url: str = Field(alias="from")
-    to: str
-    status: int
-
-
-class CaptureTls(_Body):
-    """An origin's certificate chain as the browser was shown it (SHA-256 of each DER, leaf
-    first) and whether it verified for the host at capture time."""
-
-    origin: str
-    chain_sha256: list[str]
-    verified: bool
-
-
-class CaptureEnvironment(_Body):
-    """The clean-environment check: passed only if every check did; the failed ones named."""
-
-    clean: bool
-    checks: list[str]
-    failed: list[str]
-
-
-class CaptureRecord(_Body):
-    """A web-page capture: the WACZ (``content``) and what a court asks of it at a glance; the
-    full provenance is ``capture/provenance.json`` inside the WACZ, anchored in ``files``."""
+class AttestationRecord(_Body):
+    """A notarial attestation: the document the notary signed with its own key
+    (``ipnotary.sdk.attestations``), kept whole, and what it says, for lookups."""
 
     id: str
-    kind: Literal[RecordKind.capture]
+    kind: Literal[RecordKind.attestation]
     schema_version: Literal[1] = Field(alias="schema")
-    holder: Party
-    url: str
-    final_url: str
-    title: str | None = None
-    status: int | None = None
-    captured_at: str
-    content: RecordContent
-    package: CapturePackage
-    files: list[CaptureFile]
-    servers: list[CaptureServer]
-    redirects: list[CaptureRedirect] | None = None
-    tls: list[CaptureTls] | None = None
-    blocked_requests: Annotated[int, Field(ge=0)]
-    environment: CaptureEnvironment
-    browser: str
-    timestamp_token: str | None = None  # RFC 3161, base64 DER, over SHA-256 of datapackage.json
+    notary: Party
+    office: str
+    certificate_number: str
+    statement_template: str
+    covers: list[CoveredRecord]
+    document: dict[str, Any]
+    document_sha256: str
+    received_at: str
+
+
+class NotarialRefusalRecord(_Body):
+    """A notary's refusal, with reasons, of an application to notarise records."""
+
+    id: str
+    kind: Literal[RecordKind.notarial_refusal]
+    schema_version: Literal[1] = Field(alias="schema")
+    notary: Party
+    office: str
+    applicant: Party
+    covers: list[CoveredRecord]
+    document: dict[str, Any]
+    document_sha256: str
+    received_at: str
+
+
+class AttestationReference(_Body):
+    id: str
+    leaf_hash: str
+    certificate_number: str
+
+
+class AttestationRevocationRecord(_Body):
+    """A notary's revocation of an attestation, with its reason."""
+
+    id: str
+    kind: Literal[RecordKind.attestation_revocation]
+    schema_version: Literal[1] = Field(alias="schema")
+    notary: Party
+    office: str
+    attestation: AttestationReference
+    document: dict[str, Any]
+    document_sha256: str
     received_at: str
 
 
 RecordBody = Annotated[
     EvidenceRecord
-    | CaptureRecord
     | WorkRecord
     | TradeSecretRecord
     | DisclosureRecord
     | CreditEntryRecord
     | CreditRepairRecord
-    | PledgeEventRecord,
+    | PledgeEventRecord
+    | AttestationRecord
+    | NotarialRefusalRecord
+    | AttestationRevocationRecord,
     Field(discriminator="kind"),
 ]
 _RECORD: TypeAdapter[RecordBody] = TypeAdapter(RecordBody)
@@ -347,7 +339,7 @@ def parse_record(body: Mapping[str, Any]) -> RecordBody:
 def content_of(body: RecordBody) -> RecordContent | None:
     """The fingerprint of the bytes the service stores for a record (a trade secret's is its
     ciphertext's), or None for kinds that have none."""
-    if isinstance(body, EvidenceRecord | WorkRecord | CaptureRecord):
+    if isinstance(body, EvidenceRecord | WorkRecord):
         return body.content
     if isinstance(body, TradeSecretRecord):
         return body.ciphertext

@@ -29,6 +29,7 @@ from ipnotary.service.api.routes import (
     evidence,
     log,
     metrics,
+    notarial,
     pledges,
     principals,
     shared,
@@ -118,6 +119,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(pledges.router)
     app.include_router(pledges.events)
     app.include_router(shared.router)
+    app.include_router(notarial.shares)
+    app.include_router(notarial.notarial)
+    app.include_router(notarial.attestations)
+    app.include_router(notarial.refusals)
+    app.include_router(notarial.revocations)
     app.include_router(credentials.router)
     app.include_router(credentials.vc_api)
     _document_limits(app, rate_limited=config.rate_limit_per_minute > 0)

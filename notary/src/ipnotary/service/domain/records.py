@@ -47,6 +47,9 @@ class Role(StrEnum):
     platform = "platform"
     credit_authority = "credit_authority"
     pledge_registrar = "pledge_registrar"
+    # A seller on an e-commerce platform: answers complaints about its own listings
+    # (docs/complaints.md).
+    seller = "seller"
     admin = "admin"
 
 

@@ -37,6 +37,7 @@ from ipnotary.service.storage.models import (
     Record,
     TimestampToken,
 )
+from ipnotary.service.storage.workflows import RecordAccess
 
 __all__ = [
     "READER_ROLES",
@@ -232,7 +233,17 @@ def may_see(session: Session, record: Record, viewer: Principal) -> bool:
         return grant is not None and (
             record.kind == RecordKind.trade_secret or grant.disclosure_id == record.id
         )
-    return viewer.role in READER_ROLES
+    return _granted(session, record, viewer) or viewer.role in READER_ROLES
+
+
+def _granted(session: Session, record: Record, viewer: Principal) -> bool:
+    """Whether the record was shared with ``viewer`` (``storage.workflows.RecordAccess``)."""
+    row = session.exec(
+        select(RecordAccess.id).where(
+            RecordAccess.record_id == record.id, RecordAccess.principal_id == viewer.id
+        )
+    ).first()
+    return row is not None
 
 
 def get_visible_record(session: Session, *, record_id: str, viewer: Principal) -> Record:

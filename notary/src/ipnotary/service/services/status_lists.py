@@ -47,8 +47,11 @@ __all__ = [
 # among 131,072 (records of every kind share the lists; only revocable ones are ever set).
 LIST_SIZE: Final = MIN_LIST_BITS
 
-REVOCABLE_KINDS: frozenset[str] = frozenset({RecordKind.credit_entry.value})
-"""Kinds whose credentials can be revoked: a credit entry, by its repair (``services.credit``)."""
+REVOCABLE_KINDS: frozenset[str] = frozenset(
+    {RecordKind.credit_entry.value, RecordKind.attestation.value}
+)
+"""Kinds whose credentials can be revoked: a credit entry, by its repair (``services.credit``); a
+notarial attestation, by its notary's revocation (``services.notarial``)."""
 
 
 @dataclass(frozen=True)

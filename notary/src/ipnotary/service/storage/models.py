@@ -384,3 +384,8 @@ class CredentialRevocation(SQLModel, table=True):
     revoked_at: datetime
     # The anchored record that decided it (a credit repair, a notarial revocation), if any.
     cause_record_id: str | None = Field(default=None, max_length=40)
+
+
+# The roles' workflows (sharing, notarial acts, cases, complaints) keep their tables in their own
+# module; imported here so that every table is on SQLModel.metadata wherever the models are.
+from ipnotary.service.storage import workflows as _workflows  # noqa: E402, F401
