@@ -27,6 +27,7 @@ __all__ = [
     "AttestationRecord",
     "AttestationRevocationRecord",
     "Author",
+    "CaptureRecord",
     "CoveredRecord",
     "CreditEntryRecord",
     "CreditRepairRecord",
@@ -309,8 +310,85 @@ class AttestationRevocationRecord(_Body):
     received_at: str
 
 
+class CaptureFile(_Body):
+    """A file inside the capture's WACZ, as anchored."""
+
+    path: str
+    sha256: str
+    size: Annotated[int, Field(ge=0, le=2**53 - 1)]
+
+
+class CapturePackage(_Body):
+    """The WACZ's manifest and signature: the digest of ``datapackage.json``, the anonymous WACZ
+    signature's public key (base64 SubjectPublicKeyInfo) and the ``created`` it signed."""
+
+    format: Literal["wacz"]
+    wacz_version: str
+    datapackage_sha256: str
+    signing_key: str
+    created: str
+
+
+class CaptureServer(_Body):
+    """A server the browser reached: its name, port and the address the capture connected to."""
+
+    host: str
+    port: int
+    ip: str
+
+
+class CaptureRedirect(_Body):
+    from_url: str = Field(alias="from")
+    to: str
+    status: int
+
+
+class CaptureTls(_Body):
+    """An origin's certificate chain as the browser was shown it (SHA-256 of each DER, leaf
+    first) and whether it verified for the host at capture time."""
+
+    origin: str
+    chain_sha256: list[str]
+    verified: bool
+
+
+class CaptureEnvironment(_Body):
+    """The clean-environment check: passed only if every check did; the failed ones named."""
+
+    clean: bool
+    checks: list[str]
+    failed: list[str]
+
+
+class CaptureRecord(_Body):
+    """A web-page capture: the WACZ (``content``) and what a court asks of it at a glance; the
+    full provenance is ``capture/provenance.json`` inside the WACZ, anchored in ``files``."""
+
+    id: str
+    kind: Literal[RecordKind.capture]
+    schema_version: Literal[1] = Field(alias="schema")
+    holder: Party
+    url: str
+    final_url: str
+    title: str | None = None
+    status: int | None = None
+    captured_at: str
+    content: RecordContent
+    package: CapturePackage
+    files: list[CaptureFile]
+    servers: list[CaptureServer]
+    redirects: list[CaptureRedirect] | None = None
+    tls: list[CaptureTls] | None = None
+    blocked_requests: Annotated[int, Field(ge=0)]
+    environment: CaptureEnvironment
+    browser: str
+    timestamp_token: str | None = None  # RFC 3161, base64 DER, over SHA-256 of datapackage.json
+    received_at: str
+
+
 RecordBody = Annotated[
     EvidenceRecord
+    | CaptureRecord
     | WorkRecord
     | TradeSecretRecord
     | DisclosureRecord
@@ -339,7 +417,7 @@ def parse_record(body: Mapping[str, Any]) -> RecordBody:
 def content_of(body: RecordBody) -> RecordContent | None:
     """The fingerprint of the bytes the service stores for a record (a trade secret's is its
     ciphertext's), or None for kinds that have none."""
-    if isinstance(body, EvidenceRecord | WorkRecord):
+    if isinstance(body, EvidenceRecord | WorkRecord | CaptureRecord):
         return body.content
     if isinstance(body, TradeSecretRecord):
         return body.ciphertext
