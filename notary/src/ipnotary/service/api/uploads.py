@@ -8,7 +8,7 @@ pass, constant memory, and the digests are ready when the upload ends.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,6 +37,9 @@ MAX_FIELDS = 64
 _FORM_OVERHEAD = MAX_FIELDS * (MAX_FIELD_BYTES + 1024)
 
 
+HEAD_BYTES = 8192  # of the file, kept as it streams past: a container's header fits
+
+
 @dataclass
 class FormUpload:
     fields: dict[str, list[str]] = field(default_factory=dict)
@@ -44,6 +47,7 @@ class FormUpload:
     file_bytes: int = 0
     saw_file: bool = False
     writer: ContentWriter | None = None  # where the file went; the caller commits it
+    head: bytearray = field(default_factory=bytearray)  # the file's first HEAD_BYTES
 
 
 @dataclass
@@ -177,6 +181,8 @@ async def _read(
                             f"the file is larger than the limit of {max_file_bytes} bytes"
                         )
                     pending += value
+                    if len(result.head) < HEAD_BYTES:
+                        result.head += value[: HEAD_BYTES - len(result.head)]
                 else:
                     part.data += value
                     if len(part.data) > MAX_FIELD_BYTES:
@@ -207,13 +213,15 @@ async def receive_file_upload(
     *,
     allowed_fields: set[str],
     parse_fields: Callable[[dict[str, list[str]]], T],
+    before_commit: Callable[[T, FormUpload], Awaitable[None]] | None = None,
 ) -> tuple[Fingerprint, T]:
     """Stream a multipart request's ``file`` part into the content store.
 
-    ``parse_fields`` validates the other form fields (only ``allowed_fields`` may appear) before
-    the content is committed, so a refused request leaves nothing behind. Returns the committed
-    fingerprint and what ``parse_fields`` returned. An upload whose declared length is over the
-    limit is refused before a byte is read.
+    ``parse_fields`` validates the other form fields (only ``allowed_fields`` may appear) and
+    ``before_commit`` (given what it returned and the upload: size, first bytes) refuses what
+    else it must, both before the content is committed, so a refused request leaves nothing
+    behind. Returns the committed fingerprint and what ``parse_fields`` returned. An upload whose
+    declared length is over the limit is refused before a byte is read.
     """
     limit = runtime.settings.max_upload_bytes
     declared = declared_length(request.headers.get("content-length"))
@@ -236,6 +244,8 @@ async def receive_file_upload(
         if unknown:
             raise InvalidInput(f"unknown form fields: {', '.join(sorted(unknown))}")
         parsed = parse_fields(form.fields)
+        if before_commit is not None:
+            await before_commit(parsed, form)
     except BaseException:
         await run_in_threadpool(writer.abort)
         raise

@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import NoResultFound
 from sqlmodel import Session, select
 
 from ipnotary.sdk import trade_secret as ts
@@ -32,6 +34,7 @@ from ipnotary.service.storage.models import KeyGrant, Principal, Record
 
 __all__ = [
     "DISCLOSEE_ROLES",
+    "check_filing",
     "disclose_filing",
     "encryption_key_of",
     "file_trade_secret",
@@ -105,6 +108,73 @@ def _wrapped(
     return wrapped
 
 
+def _taken(session: Session, *, holder: Principal, filing_id: str, dedup: str | None) -> None:
+    """Refuse a filing id that names another filing: someone else's, or the holder's own filing
+    of other bytes (``dedup`` None: not known yet). A filing id names one container; only a retry
+    of the same upload finds its own record again."""
+    existing = session.exec(select(Record).where(Record.id == filing_id)).first()
+    if existing is None:
+        return
+    if existing.owner_id != holder.id or existing.kind != RecordKind.trade_secret:
+        raise Conflict(f"filing id {filing_id} is taken")
+    if dedup is not None and existing.dedup_key != dedup:
+        raise _reused(filing_id)
+
+
+def _reused(filing_id: str) -> Conflict:
+    return Conflict(
+        f"filing id {filing_id} is already your filing of another container: a filing id names "
+        "one container (it is sealed into it); seal the new secret under a new id",
+        code="filing_id_reused",
+    )
+
+
+def check_filing(
+    session: Session,
+    *,
+    holder: Principal,
+    request: FilingRequest,
+    size: int,
+    container_head: bytes,
+    stored_head: Callable[[str], bytes],
+) -> None:
+    """What can be refused before the container is committed to the content store: the holder's
+    key, the wrapped key, the container's binding to the filing id, and the id itself (a record
+    of the holder's with another container under it: ``stored_head(cid)`` reads that one's first
+    bytes, which differ for any other sealing, its nonces being fresh)."""
+    _holder_key_and_wrap(session, holder, request)
+    _container_for(request, container_head)
+    existing = session.exec(select(Record).where(Record.id == request.id)).first()
+    _taken(session, holder=holder, filing_id=request.id, dedup=None)
+    if existing is None:
+        return
+    body = typed_body(existing, TradeSecretRecord)
+    cid = existing.content_cid
+    if body.ciphertext.size != size or cid is None or stored_head(cid) != container_head:
+        raise _reused(request.id)
+
+
+def _holder_key_and_wrap(
+    session: Session, holder: Principal, request: FilingRequest
+) -> tuple[str, ts.WrappedKey]:
+    holder_key = ts.check_recipient_document(
+        encryption_key_of(session.get(Principal, holder.id) or holder)
+    )
+    wrapped = _wrapped(
+        request.holder_wrapped_key, filing_id=request.id, key=holder_key, whose="the holder's"
+    )
+    return holder_key.key_id, wrapped
+
+
+def _container_for(request: FilingRequest, container_head: bytes) -> None:
+    try:
+        info = ts.inspect_container(io.BytesIO(container_head))
+    except (FormatError, DecryptionError, ValueError) as exc:
+        raise InvalidInput(f"the uploaded file is not a trade-secret container: {exc}") from exc
+    if info.filing_id != request.id:
+        raise InvalidInput(f"the container is sealed for filing {info.filing_id}, not {request.id}")
+
+
 def file_trade_secret(
     session: Session,
     *,
@@ -117,22 +187,10 @@ def file_trade_secret(
 
     ``container_head`` is the container's first bytes: its header must name this filing.
     """
-    holder_key = ts.check_recipient_document(
-        encryption_key_of(session.get(Principal, holder.id) or holder)
-    )
-    holder_key_id = holder_key.key_id
-    wrapped = _wrapped(
-        request.holder_wrapped_key, filing_id=request.id, key=holder_key, whose="the holder's"
-    )
-    try:
-        info = ts.inspect_container(io.BytesIO(container_head))
-    except (FormatError, DecryptionError, ValueError) as exc:
-        raise InvalidInput(f"the uploaded file is not a trade-secret container: {exc}") from exc
-    if info.filing_id != request.id:
-        raise InvalidInput(f"the container is sealed for filing {info.filing_id}, not {request.id}")
-    existing = session.exec(select(Record).where(Record.id == request.id)).first()
-    if existing is not None and existing.owner_id != holder.id:
-        raise Conflict(f"filing id {request.id} is taken")
+    holder_key_id, wrapped = _holder_key_and_wrap(session, holder, request)
+    _container_for(request, container_head)
+    dedup = dedup_key(RecordKind.trade_secret, holder.id, ciphertext.sha256)
+    _taken(session, holder=holder, filing_id=request.id, dedup=dedup)
 
     def build(record_id: str, received_at: datetime) -> dict[str, Any]:
         return build_trade_secret_record(
@@ -159,17 +217,22 @@ def file_trade_secret(
             )
         ]
 
-    return accept_record(
-        session,
-        kind=RecordKind.trade_secret,
-        owner=holder,
-        build_body=build,
-        record_id=request.id,
-        dedup=dedup_key(RecordKind.trade_secret, holder.id, ciphertext.sha256),
-        content_sha256=ciphertext.sha256,
-        content_cid=ciphertext.cid,
-        extra_rows=grant,
-    )
+    try:
+        return accept_record(
+            session,
+            kind=RecordKind.trade_secret,
+            owner=holder,
+            build_body=build,
+            record_id=request.id,
+            dedup=dedup,
+            content_sha256=ciphertext.sha256,
+            content_cid=ciphertext.cid,
+            extra_rows=grant,
+        )
+    except NoResultFound:
+        # Two uploads under one id at once: the other one's record took the id (the unique id
+        # refused this one) and it is not this container's.
+        raise _reused(request.id) from None
 
 
 def disclose_filing(

@@ -6,13 +6,13 @@ The holder's SDK encrypts; these routes take a container, a commitment and wrapp
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
 
 from ipnotary.service.api.bodies import invalid_request
 from ipnotary.service.api.deps import (
@@ -24,10 +24,11 @@ from ipnotary.service.api.deps import (
 )
 from ipnotary.service.api.routes._records import add_record_routes, record_view, submission_result
 from ipnotary.service.api.schemas import RecordView, SubmissionResult
-from ipnotary.service.api.uploads import receive_file_upload
+from ipnotary.service.api.uploads import HEAD_BYTES, FormUpload, receive_file_upload
 from ipnotary.service.domain.records import ContentFingerprint, RecordKind, Role
 from ipnotary.service.domain.trade_secrets import FilingRequest
 from ipnotary.service.errors import InvalidInput, NotFound, UnsupportedMediaType
+from ipnotary.service.runtime import Runtime
 from ipnotary.service.services import trade_secrets as svc
 from ipnotary.service.services.records import StoredRecord, get_visible_record, may_see
 from ipnotary.service.storage.models import KeyGrant, Principal, Record
@@ -36,7 +37,6 @@ router = APIRouter(prefix=RecordKind.trade_secret.api_path, tags=["trade secrets
 disclosures = APIRouter(prefix=RecordKind.disclosure.api_path, tags=["trade secrets"])
 
 Holder = Annotated[Principal, Depends(require_roles(Role.holder))]
-_HEAD_BYTES = 8192  # enough for any container header (its limit is 4 KiB)
 
 
 class DisclosureRequest(BaseModel):
@@ -72,19 +72,31 @@ def _filing_from_form(fields: dict[str, list[str]]) -> FilingRequest:
 async def file_secret(request: Request, runtime: RuntimeDep, holder: Holder) -> JSONResponse:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise UnsupportedMediaType("send multipart/form-data with the container and the filing")
+    container_head = b""
+
+    async def check(filing: FilingRequest, upload: FormUpload) -> None:
+        # Before the container is committed: a refused filing leaves no container behind.
+        nonlocal container_head
+        container_head = bytes(upload.head)
+        await in_session(
+            runtime,
+            lambda session: svc.check_filing(
+                session,
+                holder=holder,
+                request=filing,
+                size=upload.file_bytes,
+                container_head=container_head,
+                stored_head=functools.partial(_stored_head, runtime),
+            ),
+        )
+
     fp, filing = await receive_file_upload(
-        request, runtime, allowed_fields={"filing"}, parse_fields=_filing_from_form
+        request,
+        runtime,
+        allowed_fields={"filing"},
+        parse_fields=_filing_from_form,
+        before_commit=check,
     )
-
-    def head() -> bytes:
-        out = b""
-        for chunk in runtime.content_store.open(fp.cid):
-            out += chunk
-            if len(out) >= _HEAD_BYTES:
-                break
-        return out[:_HEAD_BYTES]
-
-    container_head = await run_in_threadpool(head)
     ciphertext = ContentFingerprint(
         size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
     )
@@ -101,6 +113,15 @@ async def file_secret(request: Request, runtime: RuntimeDep, holder: Holder) -> 
     stored = await in_session(runtime, store)
     result = submission_result(runtime, stored)
     return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
+
+
+def _stored_head(runtime: Runtime, cid: str) -> bytes:
+    out = b""
+    for chunk in runtime.content_store.open(cid):
+        out += chunk
+        if len(out) >= HEAD_BYTES:
+            break
+    return out[:HEAD_BYTES]
 
 
 @router.get("/{filing_id}/key", summary="Your wrapped data key for a filing (holder or disclosee)")
