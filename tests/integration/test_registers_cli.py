@@ -78,6 +78,7 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
                 chain_dir,
                 "--policy",
                 str(policy_file),
+                "--json",
                 check=False,
             )
             if out.returncode == 0 and json.loads(out.stdout)["class"] == "C":
@@ -131,6 +132,7 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
                 chain_dir,
                 "--policy",
                 str(policy_file),
+                "--json",
             ).stdout
         )
         assert answer["pledged"] and answer["pledge_id"] == pledge_id and answer["chain_checked"]
@@ -222,6 +224,7 @@ def test_credit_and_pledge_registers_through_the_cli(tmp_path: Path) -> None:
             "12345678",
             "--chain-data",
             chain_dir,
+            "--json",
             check=False,
         )
         assert freed.returncode == 4 and json.loads(freed.stdout)["pledged"] is False  # no policy

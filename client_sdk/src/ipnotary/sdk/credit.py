@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 
 from ipnotary.sdk.canonical import canonical_json, parse_json
 from ipnotary.sdk.certificate import format_timestamp, parse_time
-from ipnotary.sdk.errors import FormatError, VerificationError
+from ipnotary.sdk.errors import FormatError, NotTrustedError, VerificationError
 from ipnotary.sdk.kinds import RecordKind
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.records import CreditEntryRecord, CreditRepairRecord, RecordBody
@@ -497,7 +497,7 @@ def verify_credit_status(
             "signature", "the register's signature does not cover this document"
         )
     if policy is not None and policy.issuer(str(issuer["key_id"])) is None:
-        raise VerificationError(
+        raise NotTrustedError(
             "issuer", f"signed by key {issuer['key_id']}, which the trust policy does not list"
         )
     if subject is not None and doc_subject != subject:

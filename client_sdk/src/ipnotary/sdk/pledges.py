@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ipnotary.sdk.canonical import canonical_json, parse_json
 from ipnotary.sdk.certificate import format_timestamp
-from ipnotary.sdk.errors import FormatError, VerificationError
+from ipnotary.sdk.errors import FormatError, NotTrustedError, VerificationError
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.records import PledgeEventRecord, parse_record
 from ipnotary.sdk.signing import (
@@ -438,7 +438,7 @@ def verify_pledge_status(
             "signature", "the register's signature does not cover this document"
         )
     if policy is not None and policy.issuer(str(issuer["key_id"])) is None:
-        raise VerificationError(
+        raise NotTrustedError(
             "issuer", f"signed by key {issuer['key_id']}, which the trust policy does not list"
         )
     if (

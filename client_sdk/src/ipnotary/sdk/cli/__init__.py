@@ -29,7 +29,7 @@ import os
 import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -61,6 +61,38 @@ __all__ = [
     "out",
     "run",
 ]
+
+_TYPE_NAMES = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "int range": "INTEGER"}
+
+
+def _readable_types() -> None:
+    """Help names what to give, not Python types: Typer 0.29 prints ``<bool>`` beside every
+    flag, ``<list[Path]>`` beside every argument whatever its metavar, and ``<str>``,
+    ``<float>`` or a strptime format beside an option without one. A flag takes nothing; an
+    argument's metavar (``FILE``) already says what it takes; the rest read as click writes them
+    (``TEXT``, ``INTEGER``, ``PATH``, ``TIME``)."""
+    from typer.core import TyperArgument, TyperOption
+
+    option_type = TyperOption.display_type_rich
+
+    # Any: Typer passes its own vendored click's Context, which it does not export.
+    def option(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag:
+            return None
+        shown = option_type(self, ctx)
+        if shown is None or not shown.startswith("<"):
+            return shown  # a metavar of ours
+        label = shown.strip("<>.").removeprefix("list[").removesuffix("]")
+        return "TIME" if "%" in label else _TYPE_NAMES.get(label, label.upper())
+
+    def argument(self: TyperArgument, ctx: Any) -> str | None:
+        return None
+
+    TyperOption.display_type_rich = option  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument  # type: ignore[method-assign, assignment]
+
+
+_readable_types()
 
 # No pretty tracebacks: main() turns every error into one line (NOTARY_DEBUG=1 for the traceback).
 app = typer.Typer(

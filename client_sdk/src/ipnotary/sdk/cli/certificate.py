@@ -17,18 +17,30 @@ __all__ = ["certificate"]
 
 
 def certificate(
-    record_id: str,
+    record_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="The record's id (ev_..., wk_..., ts_...)", show_default=False
+        ),
+    ],
     output: Annotated[
         Path | None,
         typer.Option(
             "-o",
             "--output",
+            metavar="FILE",
             help="Where to write it (--pdf: ID.certificate.pdf, --vc: ID.certificate.vc.json)",
         ),
     ] = None,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
-    wait: Annotated[float, typer.Option(help="Seconds to wait for anchoring")] = 0.0,
+    wait: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Wait up to SECONDS for the certificate (sealing, anchoring, witnesses, TSAs)",
+        ),
+    ] = 0.0,
     pdf: Annotated[
         bool, typer.Option("--pdf", help="The signed, printable PDF (the JSON attached to it)")
     ] = False,

@@ -12,7 +12,18 @@ from ipnotary.sdk.cli.output import out
 __all__ = ["fingerprint"]
 
 
-def fingerprint(files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)]) -> None:
+def fingerprint(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            metavar="FILE",
+            help="The files to fingerprint (nothing is sent anywhere)",
+            show_default=False,
+        ),
+    ],
+) -> None:
     """Print SHA-256, SM3 and IPFS CIDs of files, as the service would compute them."""
     from ipnotary.sdk.fingerprint import fingerprint_file
 

@@ -44,8 +44,25 @@ __all__ = [
 
 T = TypeVar("T")
 
-UrlOpt = Annotated[str, typer.Option("--url", envvar="NOTARY_URL", help="Service base URL")]
-KeyOpt = Annotated[str, typer.Option("--api-key", envvar="NOTARY_API_KEY", help="Your API key")]
+UrlOpt = Annotated[
+    str,
+    typer.Option(
+        "--url",
+        envvar="NOTARY_URL",
+        metavar="URL",
+        help="The notary service's base URL (or NOTARY_URL)",
+    ),
+]
+KeyOpt = Annotated[
+    str,
+    typer.Option(
+        "--api-key",
+        envvar="NOTARY_API_KEY",
+        metavar="KEY",
+        show_default=False,
+        help="Your API key (or NOTARY_API_KEY)",
+    ),
+]
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 PolicyOpt = Annotated[
@@ -53,6 +70,7 @@ PolicyOpt = Annotated[
     typer.Option(
         "--policy",
         envvar="NOTARY_TRUST_POLICY",
+        metavar="FILE",
         exists=True,
         dir_okay=False,
         help="Your trust policy (JSON; docs/trust.md says how to obtain one out of band)",
@@ -62,32 +80,50 @@ PolicyOpt = Annotated[
 # its data directory. Neither: the answer is checked offline only.
 RpcOpt = Annotated[
     str | None,
-    typer.Option("--rpc", help="Any JSON-RPC node of the chain (the SDK's 'chain' extra)"),
+    typer.Option(
+        "--rpc", metavar="URL", help="Any JSON-RPC node of the chain (the SDK's 'chain' extra)"
+    ),
 ]
 ChainDataOpt = Annotated[
     Path | None,
     typer.Option(
-        "--chain-data", help="An embedded chain's data directory (read-only), instead of --rpc"
+        "--chain-data",
+        metavar="DIR",
+        help="An embedded chain's data directory (read-only), instead of --rpc",
     ),
 ]
 AsOfOpt = Annotated[
     str | None,
     typer.Option(
-        "--as-of", help="The moment asked about (RFC 3339, UTC without an offset; default: now)"
+        "--as-of",
+        metavar="TIME",
+        help="The moment asked about (RFC 3339, UTC without an offset; default: now)",
     ),
 ]
 KeysOpt = Annotated[
-    Path, typer.Option("--keys", help="Your private key file ('notary keys generate')")
+    Path,
+    typer.Option("--keys", metavar="FILE", help="Your private key file ('notary keys generate')"),
 ]
 PasswordOpt = Annotated[
     str | None,
     typer.Option(
         "--password",
         envvar="NOTARY_KEY_PASSWORD",
+        metavar="PASSWORD",
+        show_default=False,
         help="Key file password (or NOTARY_KEY_PASSWORD)",
     ),
 ]
-JsonFile = Annotated[Path, typer.Option("--file", exists=True, dir_okay=False, help="JSON body")]
+JsonFile = Annotated[
+    Path,
+    typer.Option(
+        "--file",
+        metavar="FILE",
+        exists=True,
+        dir_okay=False,
+        help="The JSON document to send (see the command's docs)",
+    ),
+]
 
 
 def open_client(url: str, api_key: str | None, policy: TrustPolicy | None = None) -> NotaryClient:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_NOT_TRUSTED",
+    "end_failed_check",
     "err",
     "exit_if_untrusted",
     "fail",
@@ -96,6 +97,28 @@ def print_invalid(exc: VerificationError) -> None:
         f"[bold red]INVALID[/bold red] at step [bold]{exc.step}[/bold]: {escape(exc.reason)}",
         soft_wrap=True,
     )
+
+
+def end_failed_check(exc: VerificationError, *, as_json: bool = False) -> NoReturn:
+    """A check of a status document failed: NOT TRUSTED (exit 4) when the policy does not vouch
+    for its signer or its certificates' (``NotTrustedError``), else INVALID (exit 1)."""
+    from ipnotary.sdk.errors import NotTrustedError
+
+    untrusted = isinstance(exc, NotTrustedError)
+    if as_json:
+        out.print_json(
+            data={
+                "verdict": "not_trusted" if untrusted else "invalid",
+                "valid": False,
+                "failed_step": exc.step,
+                "reason": exc.reason,
+            }
+        )
+    elif untrusted:
+        print_not_trusted(exc)
+    else:
+        print_invalid(exc)
+    raise typer.Exit(EXIT_NOT_TRUSTED if untrusted else 1)
 
 
 def print_not_trusted(exc: VerificationError) -> None:

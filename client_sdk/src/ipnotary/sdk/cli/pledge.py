@@ -24,7 +24,15 @@ from ipnotary.sdk.cli.options import (
     RpcOpt,
     UrlOpt,
 )
-from ipnotary.sdk.cli.output import err, exit_if_untrusted, fail, out, print_invalid
+from ipnotary.sdk.cli.output import (
+    Line,
+    end_failed_check,
+    err,
+    exit_if_untrusted,
+    fail,
+    out,
+    print_section,
+)
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -85,7 +93,13 @@ def pledge_register(
 
 @pledge_app.command("amend")
 def pledge_amend(
-    pledge_id: int, file: JsonFile, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = ""
+    pledge_id: Annotated[
+        int,
+        typer.Argument(metavar="ID", help="The pledge's id in the register", show_default=False),
+    ],
+    file: JsonFile,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
 ) -> None:
     """Replace a pledge's terms (--file holds the new terms; the parties and pledgee key cannot
     change)."""
@@ -143,7 +157,10 @@ def pledge_keygen(
 
 @pledge_app.command("consent")
 def pledge_consent(
-    pledge_id: int,
+    pledge_id: Annotated[
+        int,
+        typer.Argument(metavar="ID", help="The pledge's id in the register", show_default=False),
+    ],
     action: Annotated[str, typer.Option(help="release or enforce")],
     key: PledgeeKeyOpt,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the consent")],
@@ -209,7 +226,13 @@ def _close_pledge(close: Close, pledge_id: int, consent: Path, url: str, api_key
 
 @pledge_app.command("release")
 def pledge_release(
-    pledge_id: int, consent: ConsentOpt, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = ""
+    pledge_id: Annotated[
+        int,
+        typer.Argument(metavar="ID", help="The pledge's id in the register", show_default=False),
+    ],
+    consent: ConsentOpt,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
 ) -> None:
     """Release a pledge you registered, with the pledgee's signed consent."""
     from ipnotary.sdk.client import NotaryClient
@@ -219,7 +242,13 @@ def pledge_release(
 
 @pledge_app.command("enforce")
 def pledge_enforce(
-    pledge_id: int, consent: ConsentOpt, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = ""
+    pledge_id: Annotated[
+        int,
+        typer.Argument(metavar="ID", help="The pledge's id in the register", show_default=False),
+    ],
+    consent: ConsentOpt,
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
 ) -> None:
     """Record enforcement of a pledge you registered, on the pledgee's signed demand."""
     from ipnotary.sdk.client import NotaryClient
@@ -229,16 +258,26 @@ def pledge_enforce(
 
 @pledge_app.command("status")
 def pledge_status(
-    asset_type: Annotated[str, typer.Option()],
-    number: Annotated[str, typer.Option()],
+    asset_type: Annotated[
+        str,
+        typer.Option(metavar="TYPE", help="The asset's kind: patent, trademark or copyright"),
+    ],
+    number: Annotated[
+        str,
+        typer.Option(
+            metavar="NUMBER", help="Its registration number, e.g. ZL201710601862.3 for a patent"
+        ),
+    ],
     url: UrlOpt = DEFAULT_URL,
     as_of: AsOfOpt = None,
     rpc: RpcOpt = None,
     chain_data: ChainDataOpt = None,
     policy: PolicyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON")] = False,
 ) -> None:
     """Is the asset pledged (as of a time), and to whom; verified under your trust policy, on chain
-    with --rpc/--chain-data. Exit 4 without a policy: nobody you trust vouches for the answer."""
+    with --rpc/--chain-data. Exit 0 = verified, 1 = invalid, 2 = could not check, 4 = not trusted
+    (no policy given, or your policy does not list the register's key)."""
     from ipnotary.sdk.chain_view import open_pledge_reader
     from ipnotary.sdk.errors import VerificationError
     from ipnotary.sdk.pledges import verify_pledge_status
@@ -262,22 +301,61 @@ def pledge_status(
     try:
         verified = verify_pledge_status(doc, reader=reader, policy=trust)
     except VerificationError as exc:
-        print_invalid(exc)
-        raise typer.Exit(1) from None
+        end_failed_check(exc, as_json=as_json)
     finally:
         if reader is not None:
             reader.close()
-    out.print_json(
-        data={
-            "asset": verified.asset_key,
-            "as_of": verified.as_of.isoformat(),
-            "pledged": verified.pledged,
-            "pledge_id": verified.pledge_id,
-            "pledgee": verified.pledgee,
-            "pledgor": verified.pledgor,
-            "block_number": verified.block_number,
-            "chain_checked": verified.chain_checked,
-            "trusted": trust is not None,
-        }
-    )
+    if as_json:
+        out.print_json(
+            data={
+                "asset": verified.asset_key,
+                "as_of": verified.as_of.isoformat(),
+                "pledged": verified.pledged,
+                "pledge_id": verified.pledge_id,
+                "pledgee": verified.pledgee,
+                "pledgor": verified.pledgor,
+                "block_number": verified.block_number,
+                "chain_checked": verified.chain_checked,
+                "trusted": trust is not None,
+            }
+        )
+    else:
+        lines: list[Line] = [
+            ("asset", verified.asset_key),
+            ("as of", f"{verified.as_of.isoformat()} (the chain at block {verified.block_number})"),
+            ("pledged", "yes" if verified.pledged else "no"),
+        ]
+        if verified.pledged:
+            lines += [
+                ("pledge", str(verified.pledge_id)),
+                ("pledgor", _party(verified.pledgor)),
+                ("pledgee", _party(verified.pledgee)),
+            ]
+            terms = verified.terms or {}
+            for name in ("secured_amount", "currency", "term_start", "term_end"):
+                if terms.get(name):
+                    lines.append((name.replace("_", " "), str(terms[name])))
+            for name in ("contract_sha256", "valuation_report_sha256"):
+                if terms.get(name):
+                    lines.append(
+                        (name.replace("_", " ").replace(" sha256", " SHA-256"), terms[name])
+                    )
+        print_section("Pledge status", lines)
+        print_section(
+            "Checks",
+            [
+                (
+                    "on chain",
+                    "checked on a node" if verified.chain_checked else "not consulted",
+                ),
+                ("signed by", "a register key your policy lists" if trust else "not checked"),
+            ],
+        )
     exit_if_untrusted(trust)
+
+
+def _party(party: dict[str, Any] | None) -> str:
+    if not party:
+        return "-"
+    name = party.get("name", "")
+    return f"{name} ({party['id_type']}:{party['id']})" if party.get("id_type") else str(name)

@@ -4,33 +4,75 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from ipnotary.sdk.cli import options
 from ipnotary.sdk.cli.options import DEFAULT_URL, KeyOpt, UrlOpt
-from ipnotary.sdk.cli.output import fail, out, print_rows, upload_progress
+from ipnotary.sdk.cli.output import (
+    Line,
+    err,
+    fail,
+    out,
+    print_section,
+    record_lines,
+    upload_progress,
+)
+
+if TYPE_CHECKING:
+    from ipnotary.sdk.client import Submission
 
 __all__ = ["status", "submit"]
 
 
 def submit(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            metavar="FILE",
+            help="The files to preserve as evidence",
+            show_default=False,
+        ),
+    ],
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
-    title: Annotated[str | None, typer.Option()] = None,
-    description: Annotated[str | None, typer.Option()] = None,
-    source_url: Annotated[str | None, typer.Option()] = None,
-    case_reference: Annotated[str | None, typer.Option()] = None,
-    tag: Annotated[list[str] | None, typer.Option(help="Repeatable")] = None,
+    title: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="What the evidence is, in a few words")
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="A longer description")
+    ] = None,
+    source_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="Where the evidence was found")
+    ] = None,
+    case_reference: Annotated[
+        str | None,
+        typer.Option(metavar="TEXT", help="Your case or matter number, for your own lookups"),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option(metavar="TEXT", help="A tag (repeat for several)")
+    ] = None,
     digest_only: Annotated[
-        bool, typer.Option(help="Send only the fingerprint; keep the file")
+        bool,
+        typer.Option(
+            help="Send only the fingerprint (SHA-256, SM3, size) and keep the file on this machine"
+        ),
     ] = False,
-    receipt_dir: Annotated[Path | None, typer.Option(help="Save each signed receipt here")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    receipt_dir: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", file_okay=False, help="Save each signed receipt in DIR"),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answers as JSON instead")
+    ] = False,
 ) -> None:
-    """Preserve files as evidence; prints each record id and saves receipts."""
+    """Preserve files as evidence: prints, for each, its record id, whether it is new and its
+    digests, and saves the signed receipts (--receipt-dir)."""
     from ipnotary.sdk.errors import ClientSDKError
     from ipnotary.sdk.fingerprint import fingerprint_file
 
@@ -62,21 +104,59 @@ def submit(
                         )
             except ClientSDKError as exc:
                 fail(f"{path}: {exc}")
+            saved = None
             if receipt_dir:
                 receipt_dir.mkdir(parents=True, exist_ok=True)
-                (receipt_dir / f"{sub.id}.receipt.json").write_bytes(sub.receipt.to_json_bytes())
-            rows.append(
-                {
-                    "file": str(path),
-                    "record_id": sub.id,
-                    "created": sub.created,
-                    "sha256": sub.receipt.record["content"]["sha256"],
-                }
-            )
-    print_rows(rows, as_json=as_json, ids=("record_id", "sha256"))
+                saved = receipt_dir / f"{sub.id}.receipt.json"
+                saved.write_bytes(sub.receipt.to_json_bytes())
+            # The service's warnings about this submission (details sent again for a record that
+            # already existed are not changed, say): shown to the person, kept in the JSON.
+            warnings = [str(w) for w in getattr(sub, "warnings", None) or ()]
+            if as_json:
+                rows.append(
+                    {
+                        "file": str(path),
+                        "record_id": sub.id,
+                        "created": sub.created,
+                        "sha256": sub.receipt.record["content"]["sha256"],
+                        **({"warnings": warnings} if warnings else {}),
+                    }
+                )
+                continue
+            _print_submission(path, sub, saved)
+            for warning in warnings:
+                err.print(f"[yellow]warning:[/yellow] {path}: {escape(warning)}", soft_wrap=True)
+    if as_json:
+        out.print_json(data=rows)
 
 
-def status(record_id: str, url: UrlOpt = DEFAULT_URL, api_key: KeyOpt = "") -> None:
+def _print_submission(path: Path, sub: Submission, saved: Path | None) -> None:
+    new = (
+        "yes"
+        if sub.created
+        else "no: this content was submitted before; this is the existing record"
+    )
+    lines: list[Line] = [("new record", new), ("status", sub.status)]
+    lines += [line for line in record_lines(sub.receipt.record) if line[0] != "kind"]
+    lines.append(
+        (
+            "receipt",
+            f"saved to {saved}" if saved else "signed (keep it with --receipt-dir DIR)",
+        )
+    )
+    print_section(f"Evidence {path}", lines)
+
+
+def status(
+    record_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="The record's id (ev_..., wk_..., ts_...)", show_default=False
+        ),
+    ],
+    url: UrlOpt = DEFAULT_URL,
+    api_key: KeyOpt = "",
+) -> None:
     """Show a record and whether it is anchored."""
     from ipnotary.sdk.errors import ClientSDKError
 

@@ -29,7 +29,17 @@ AllowClassicOpt = Annotated[
 
 @secret_app.command("file")
 def secret_file(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            metavar="FILE",
+            help="The secret to file (encrypted here; only ciphertext leaves this machine)",
+            show_default=False,
+        ),
+    ],
     keys_file: KeysOpt,
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
@@ -56,7 +66,9 @@ def secret_file(
 
 @secret_app.command("disclose")
 def secret_disclose(
-    filing_id: str,
+    filing_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The filing's id (ts_...)", show_default=False)
+    ],
     to: Annotated[str, typer.Option("--to", help="The arbitrator's or notary's principal id")],
     signing_key_id: Annotated[
         str,
@@ -99,9 +111,14 @@ def secret_disclose(
 
 @secret_app.command("open")
 def secret_open(
-    filing_id: str,
+    filing_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The filing's id (ts_...)", show_default=False)
+    ],
     keys_file: KeysOpt,
-    output: Annotated[Path, typer.Option("-o", "--output")],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", metavar="FILE", help="Where to write the opened secret"),
+    ],
     url: UrlOpt = DEFAULT_URL,
     api_key: KeyOpt = "",
     password: PasswordOpt = None,

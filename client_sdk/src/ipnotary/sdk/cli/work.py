@@ -11,7 +11,7 @@ import typer
 
 from ipnotary.sdk.cli import options
 from ipnotary.sdk.cli.options import DEFAULT_URL, KeyOpt, UrlOpt
-from ipnotary.sdk.cli.output import err, fail, out, print_rows, upload_progress
+from ipnotary.sdk.cli.output import Line, err, fail, out, print_rows, print_section, upload_progress
 
 __all__ = ["work_app"]
 
@@ -142,19 +142,39 @@ def work_lookup(
     if not registrations:
         err.print(f"nobody has registered content {digest} as a work here", soft_wrap=True)
         return
-    print_rows(
-        [
-            {
-                "id": r["id"],
-                "prior": r["prior"],
-                "anchored": r["anchored"],
-                "received_at": r["received_at"],
-                "holder": r["holder"].get("name", ""),
-                "copyright_owner": r["work"].get("copyright_owner", {}).get("name", ""),
-                "title": r["work"].get("title", ""),
-            }
-            for r in registrations
-        ],
-        as_json=False,
-        ids=("id", "received_at"),
+    out.print(f"Registrations of content {digest}, first registered first", soft_wrap=True)
+    for n, r in enumerate(registrations, 1):
+        work: dict[str, Any] = r.get("work") or {}
+        first = " (registered it first)" if r.get("prior") else ""
+        lines: list[Line] = [("record id", str(r["id"]))]
+        if work.get("title"):
+            lines.append(("title", str(work["title"])))
+        owner = work.get("copyright_owner") or {}
+        if owner:
+            masked = " (identity number masked)" if r.get("identities_masked") else ""
+            lines.append(
+                (
+                    "copyright owner",
+                    f"{owner.get('name')} ({owner.get('id_type')}:{owner.get('id')}){masked}",
+                )
+            )
+        authors = ", ".join(str(a.get("name")) for a in work.get("authors") or ())
+        if authors:
+            lines.append(("authors", authors))
+        holder = r.get("holder") or {}
+        if holder:
+            lines.append(("holder", f"{holder.get('name')} ({holder.get('id')})"))
+        lines.append(("received", str(r.get("received_at"))))
+        lines.append(
+            (
+                "anchored",
+                f"{r.get('anchored_at')} in block {r.get('block_number')}"
+                if r.get("anchored")
+                else "not yet",
+            )
+        )
+        print_section(f"{n}. {r['id']}{first}", lines)
+    err.print(
+        "[yellow]As the service states it: to rely on a registration, verify its certificate "
+        "(from its registrant) with notary verify.[/yellow]"
     )
