@@ -180,7 +180,10 @@ def install_error_handlers(app: FastAPI) -> None:
             400: "bad_request",
         }
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        # The exception's headers are part of the answer: a 405's Allow names the methods the
+        # path has (RFC 9110 requires it).
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(exc.status_code, code, str(exc.detail), str(exc.detail), headers=headers)
 
     @app.exception_handler(SQLAlchemyError)
     async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:

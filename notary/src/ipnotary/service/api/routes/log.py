@@ -29,13 +29,31 @@ _TILE_PATH = re.compile(r"^(?P<index>(?:x[0-9]{3}/)*[0-9]{3})(?:\.p/(?P<width>[1
 Size = Annotated[JsonSafeInt, Query()]
 
 NOTE_TYPE = "text/plain; charset=utf-8"
+# What the routes serve, as the OpenAPI document says it (FastAPI would say JSON for a Response).
+_NOTE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "a C2SP signed note: the checkpoint and its cosignatures",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+}
+_TILE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the tile's hashes, 32 bytes each",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 
 
 def _checkpoint_response(note: str) -> Response:
     return Response(note, media_type=NOTE_TYPE, headers={"Cache-Control": "no-cache, max-age=2"})
 
 
-@router.get("/log/checkpoint", summary="The log's latest witnessed checkpoint (C2SP signed note)")
+@router.get(
+    "/log/checkpoint",
+    summary="The log's latest witnessed checkpoint (C2SP signed note)",
+    response_class=Response,
+    responses=_NOTE_DOC,
+)
 def latest_checkpoint(session: SessionDep) -> Response:
     """The newest checkpoint certificates can be built on (anchored, cosigned by the quorum),
     with its cosignatures; the newest signed one while none is certified yet."""
@@ -67,7 +85,12 @@ def entries(path: str) -> Response:
     )
 
 
-@router.get("/log/tile/{level}/{path:path}", summary="A tile of the log (C2SP tlog-tiles)")
+@router.get(
+    "/log/tile/{level}/{path:path}",
+    summary="A tile of the log (C2SP tlog-tiles)",
+    response_class=Response,
+    responses=_TILE_DOC,
+)
 def tile(
     session: SessionDep, level: Annotated[int, UrlInt(ge=0, le=63), Path()], path: str
 ) -> Response:
@@ -92,7 +115,12 @@ def tile(
     )
 
 
-@router.get("/v1/log/checkpoints/{size}", summary="The checkpoint of the log at a size, cosigned")
+@router.get(
+    "/v1/log/checkpoints/{size}",
+    summary="The checkpoint of the log at a size, cosigned",
+    response_class=Response,
+    responses=_NOTE_DOC,
+)
 def checkpoint_at(
     session: SessionDep, size: Annotated[int, UrlInt(ge=1, le=MAX_JSON_INT), Path()]
 ) -> Response:
