@@ -273,3 +273,22 @@ def test_a_url_resolving_to_a_refused_address_makes_no_request(site: CaptureSite
         assert problem["code"] == "capture_refused"
         assert "127.0.0.2 is in 127.0.0.0/8 (loopback)" in problem["detail"]
     assert site.internal_connections == 0
+
+
+def test_notary_verify_checks_a_capture_offline(captured: Captured, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ipnotary.sdk.cli import app
+
+    certificate = tmp_path / "capture.cert.json"
+    certificate.write_bytes(captured.certificate)
+    policy = tmp_path / "policy.json"
+    policy.write_bytes(captured.api.client.get("/v1/trust").content)
+    result = CliRunner().invoke(
+        app, ["verify", str(captured.wacz), str(certificate), "--policy", str(policy), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["valid"] and report["kind"] == "capture"
+    assert report["steps"][-1] == "capture_files"
+    assert report["capture"]["final_url"] == captured.site.url("/page")

@@ -61,6 +61,7 @@ __all__ = [
     "CaptureVerification",
     "WaczFile",
     "WaczPackage",
+    "capture_report",
     "is_wacz",
     "read_wacz",
     "sign_datapackage_hash",
@@ -325,3 +326,23 @@ def verify_capture(
         if PROVENANCE in archive.namelist():
             provenance, _ = _read_json(archive, PROVENANCE)
     return CaptureVerification(result, record, package, key, provenance, tuple(steps))
+
+
+def capture_report(verified: CaptureVerification) -> dict[str, Any]:
+    """What ``notary verify`` adds to its report for a capture: the full list of steps and what
+    the capture recorded (the fields of ``--json``)."""
+    record = verified.record
+    return {
+        "steps": list(verified.steps),
+        "capture": {
+            "url": record.url,
+            "final_url": record.final_url,
+            "captured_at": record.captured_at,
+            "environment_clean": record.environment.clean,
+            "environment_failed": list(record.environment.failed),
+            "blocked_requests": record.blocked_requests,
+            "servers": [f"{s.host}:{s.port} {s.ip}" for s in record.servers],
+            "files_checked": len(verified.package.files),
+            "signing_key": verified.signing_key,
+        },
+    }

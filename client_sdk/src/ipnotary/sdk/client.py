@@ -280,6 +280,13 @@ class NotaryClient:
         data = self._json("POST", "/v1/evidence/digests", json={"items": items})
         return [self._submission(d) for d in data]
 
+    def capture(self, url: str, *, options: dict[str, Any] | None = None) -> Submission:
+        """Have the service capture the web page at ``url`` as evidence (docs/capture.md): the
+        signed receipt of its capture record, whose content is the signed WACZ
+        (:meth:`download_content`). A capture takes seconds: the service loads the page."""
+        body: dict[str, Any] = {"url": url, **({"options": options} if options else {})}
+        return self._submission(self._json("POST", RecordKind.capture.api_path, json=body))
+
     # Works (copyright registration) ------------------------------------------------------
 
     def register_work(

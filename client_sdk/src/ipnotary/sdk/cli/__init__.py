@@ -35,6 +35,7 @@ import typer
 from rich.markup import escape
 
 from ipnotary.sdk.cli import (
+    capture,
     certificate,
     claims,
     credit,
@@ -132,6 +133,7 @@ app.command()(records.submit)
 app.command()(records.status)
 app.command()(certificate.certificate)
 app.command()(verify.verify)
+app.command()(capture.capture)
 app.command("claim-check")(claims.claim_check)
 app.command()(fingerprint.fingerprint)
 app.add_typer(keys.keys_app, name="keys")

@@ -31,6 +31,7 @@ from ipnotary.sdk.cli.output import (
 )
 
 if TYPE_CHECKING:
+    from ipnotary.sdk.capture import CaptureVerification
     from ipnotary.sdk.pdf import PdfSignature
     from ipnotary.sdk.verify import VerificationResult
 
@@ -67,6 +68,7 @@ def verify(
     or unreadable file, not a certificate, an unreadable chain), 4 = not trusted (no policy given,
     or your policy does not vouch for the certificate's log, issuer or witnesses).
     """
+    from ipnotary.sdk.capture import capture_report, is_wacz, verify_capture
     from ipnotary.sdk.errors import ChainReadError, NotTrustedError, VerificationError
     from ipnotary.sdk.pdf import verify_certificate_pdf
     from ipnotary.sdk.verify import verify_certificate
@@ -89,6 +91,7 @@ def verify(
     trust = options.load_policy(policy)
     chain = None
     signature: PdfSignature | None = None
+    captured: CaptureVerification | None = None
     try:
         chain = options.open_chain_view(rpc, chain_data)
         if _is_pdf(raw):
@@ -96,6 +99,11 @@ def verify(
                 raw, trust, content=file, chain=chain, min_confirmations=confirmations
             )
             result, signature = verified.certificate, verified.signature
+        elif file is not None and is_wacz(file):  # a web-page capture: docs/capture.md
+            captured = verify_capture(
+                file, raw, trust, chain=chain, min_confirmations=confirmations
+            )
+            result = captured.certificate
         else:
             result = verify_certificate(
                 raw, trust, content=file, chain=chain, min_confirmations=confirmations
@@ -124,6 +132,8 @@ def verify(
         if chain is not None:
             chain.close()
     report = _verification_report(result)
+    if captured is not None:
+        report.update(capture_report(captured))
     if signature is not None:
         report["pdf"] = _pdf_report(signature)
     if as_json:
