@@ -4,7 +4,11 @@
   ``NOTARY_MAX_REQUEST_BYTES``: a declared ``Content-Length`` over the limit is refused before the
   first byte is read, a chunked body as soon as it passes the limit. A file upload raises the
   limit of its own request to ``NOTARY_MAX_UPLOAD_BYTES`` (:func:`allow_body_up_to`) before it
-  streams; nothing else can.
+  streams; nothing else can. It also gives every body a deadline that grows with what arrives,
+  as Apache's mod_reqtimeout does (``body=20,MinRate=...``): :data:`BODY_TIMEOUT_SECONDS` for
+  the first bytes, one more second for every :data:`BODY_MIN_RATE` bytes received, and a 408
+  ``request_timeout`` past it. A client that sends a byte now and then (slowloris) would
+  otherwise hold its connection, and the memory of a request, for as long as it likes.
 - :func:`read_body` reads a body whole under a tighter limit of the route's own.
 - :func:`object_members` and :func:`array_items` split a JSON object or array into the raw text
   of its members without interpreting them, so that a certificate inside a request reaches
@@ -16,8 +20,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any, TypeVar
 
+import anyio
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -32,6 +38,9 @@ from ipnotary.sdk.numerals import declared_length
 from ipnotary.service.errors import UnsupportedMediaType
 
 __all__ = [
+    "BODY_MIN_RATE",
+    "BODY_TIMEOUT_SECONDS",
+    "BodyTimeout",
     "BodyTooLarge",
     "RequestBodyLimit",
     "allow_body_up_to",
@@ -62,23 +71,54 @@ class BodyTooLarge(StarletteHTTPException):
         super().__init__(413, f"{what} is over the limit of {limit} bytes for this endpoint")
 
 
+BODY_TIMEOUT_SECONDS = 20.0
+"""Seconds a request body has for its first bytes (and, with :data:`BODY_MIN_RATE`, the rest)."""
+BODY_MIN_RATE = 500
+"""Bytes a second a body must average: every this many bytes received add a second to its
+deadline. An upload of 8 GiB at 500 B/s would take six months; any working link is far faster."""
+
+
+class BodyTimeout(StarletteHTTPException):
+    """A request body that did not arrive by its deadline; answered 408 ``request_timeout``, and
+    the connection is closed (its body was never read to the end)."""
+
+    def __init__(self, seconds: float, received: int) -> None:
+        super().__init__(
+            408,
+            f"the request body did not arrive in time: {received} bytes in {seconds:.0f} s; a "
+            f"body has {BODY_TIMEOUT_SECONDS:.0f} s and one more for every {BODY_MIN_RATE} "
+            "bytes sent",
+        )
+
+
 class _Limit:
-    __slots__ = ("bytes", "declared", "read", "started")
+    __slots__ = ("bytes", "complete", "declared", "read", "since", "started")
 
     def __init__(self, limit: int, declared: int | None) -> None:
         self.bytes = limit
         self.declared = declared
         self.read = 0
         self.started = False  # the response has started: the body no longer matters
+        self.complete = False  # the last part of the body has arrived
+        self.since = time.monotonic()
 
 
 class RequestBodyLimit:
     """Every HTTP request's body at most ``max_bytes`` (``NOTARY_MAX_REQUEST_BYTES``), counted
     as the application reads it; the check of a declared length happens before the first read."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
+        min_rate: int = BODY_MIN_RATE,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.body_timeout = body_timeout
+        self.min_rate = min_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,9 +130,17 @@ class RequestBodyLimit:
         async def guarded_receive() -> Message:
             if not limit.started and limit.declared is not None and limit.declared > limit.bytes:
                 raise BodyTooLarge(limit.bytes, limit.declared)
-            message = await receive()
+            if limit.complete or limit.started:
+                message = await receive()  # a wait for the client to disconnect: no deadline
+            else:
+                deadline = limit.since + self.body_timeout + limit.read / self.min_rate
+                with anyio.move_on_after(deadline - time.monotonic()) as waited:
+                    message = await receive()
+                if waited.cancelled_caught:
+                    raise BodyTimeout(time.monotonic() - limit.since, limit.read)
             if message["type"] == "http.request":
                 limit.read += len(message.get("body", b""))
+                limit.complete = not message.get("more_body", False)
                 if limit.read > limit.bytes and not limit.started:
                     raise BodyTooLarge(limit.bytes)
             return message

@@ -175,6 +175,7 @@ def install_error_handlers(app: FastAPI) -> None:
         codes = {
             404: "not_found",
             405: "method_not_allowed",
+            408: "request_timeout",
             413: "limit_exceeded",
             415: "unsupported_media_type",
             400: "bad_request",
