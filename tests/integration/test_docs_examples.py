@@ -57,6 +57,7 @@ DOC_ROLES = {
     "docs/claims.md": "platform",
     "docs/pledges.md": "pledge_registrar",
     "docs/credit.md": "credit_authority",
+    "docs/notarisation.md": "notary",
 }
 NO_KEY_ROLES = ("operator",)  # the server host's commands read the database, not the API
 

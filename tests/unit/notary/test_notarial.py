@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -222,3 +223,102 @@ def test_sharing_goes_to_notaries_and_arbitrators_only(api: Api, office: Office)
     with pytest.raises(APIError) as not_yours:
         office.notary.share(record, office.notary_id)
     assert not_yours.value.status == 404
+
+
+def test_the_notarial_commands_attest_verify_and_revoke(
+    api: Api, office: Office, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ipnotary.sdk.cli import app, options
+
+    def client(url: str, key: str | None, policy: Any = None) -> NotaryClient:
+        return NotaryClient(url, key, transport=api.client._transport, policy=policy)
+
+    monkeypatch.setattr(options, "open_client", client)
+    runner = CliRunner()
+
+    def notary(*args: str, label: str = "na-cli-notary") -> Any:
+        return runner.invoke(
+            app, [*args, "--url", "http://testserver", "--api-key", api.keys[label]]
+        )
+
+    api.principal("na-cli-notary", "notary", "Li Ming")
+    made = notary(
+        "notarial",
+        "key",
+        "generate",
+        "--office",
+        "Xihu Notary Office",
+        "--notary",
+        "Li Ming",
+        "-o",
+        str(tmp_path / "n.key"),
+    )
+    assert made.exit_code == 0, made.output
+    public = json.loads(made.stdout)
+    assert public["principal_id"] == api.ids["na-cli-notary"]
+    assert (tmp_path / "n.key").stat().st_mode & 0o777 == 0o600
+    assert notary("notarial", "key", "register", "--key", str(tmp_path / "n.key")).exit_code == 0
+
+    record = _anchored_evidence(api, office, b"notarised from the command line")
+    applied = notary(
+        "notarial", "apply", record, "--to", api.ids["na-cli-notary"], label="na-holder"
+    )
+    assert applied.exit_code == 0, applied.output
+    attested = notary(
+        "notarial",
+        "attest",
+        record,
+        "--key",
+        str(tmp_path / "n.key"),
+        "--number",
+        "(2026)西湖证字第7号",
+        "--template",
+        "file_content_at_time",
+    )
+    assert attested.exit_code == 0, attested.output
+    attestation = json.loads(attested.stdout)["id"]
+    _wait(api, f"/v1/attestations/{attestation}", "na-cli-notary")
+    bundle = tmp_path / "b.json"
+    saved = notary(
+        "notarial", "bundle", record, "-o", str(bundle), "--wait", "30", label="na-holder"
+    )
+    assert saved.exit_code == 0, saved.output
+
+    policy = tmp_path / "policy.json"
+    policy.write_bytes(api.runtime.trust_policy().to_json_bytes())
+    trusted = runner.invoke(
+        app,
+        [
+            "notarial",
+            "trust",
+            str(policy),
+            "--office",
+            "Xihu Notary Office",
+            "--public-key",
+            public["policy_entry"]["public_key"],
+            "-o",
+            str(policy),
+        ],
+    )
+    assert trusted.exit_code == 0, trusted.output
+    valid = runner.invoke(app, ["notarial", "verify", str(bundle), "--policy", str(policy)])
+    assert valid.exit_code == 0 and "notarised by Li Ming of Xihu Notary Office" in valid.stdout
+    untrusted = runner.invoke(app, ["notarial", "verify", str(bundle)])
+    assert untrusted.exit_code == 4
+
+    revoked = notary(
+        "notarial",
+        "revoke",
+        attestation,
+        "--key",
+        str(tmp_path / "n.key"),
+        "--reason",
+        "issued in error",
+    )
+    assert revoked.exit_code == 0, revoked.output
+    _wait(api, f"/v1/attestation-revocations/{json.loads(revoked.stdout)['id']}", "na-cli-notary")
+    notary("notarial", "bundle", record, "-o", str(bundle), "--wait", "30", label="na-holder")
+    after = runner.invoke(app, ["notarial", "verify", str(bundle), "--policy", str(policy)])
+    assert after.exit_code == 1 and "REVOKED" in after.stdout and "issued in error" in after.stdout

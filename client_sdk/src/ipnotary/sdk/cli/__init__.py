@@ -41,6 +41,7 @@ from ipnotary.sdk.cli import (
     credit,
     fingerprint,
     keys,
+    notarial,
     pledge,
     policy,
     proof,
@@ -143,6 +144,7 @@ app.add_typer(pledge.pledge_app, name="pledge")
 app.add_typer(work.work_app, name="work")
 app.add_typer(policy.policy_app, name="policy")
 app.add_typer(proof.proof_app, name="proof")
+app.add_typer(notarial.notarial_app, name="notarial")
 
 
 # Commands another installed distribution adds to `notary` (the service: serve, deploy, principal
