@@ -185,7 +185,14 @@ def test_content_that_does_not_match_the_record_is_deleted(tmp_path: Path) -> No
 def test_waiting_for_an_anchor_gives_up_after_its_timeout() -> None:
     with (
         client(lambda _: httpx.Response(200, json={"id": "ev_x", "status": "batched"})) as c,
-        pytest.raises(TimeoutError, match="not anchored"),
+        # A service that does not say which stage: the stages it can be
+        pytest.raises(TimeoutError, match="waits for anchoring, the witness quorum or a time"),
+    ):
+        c.wait_anchored("ev_x", timeout=0.05, poll=0.01)
+    view = {"id": "ev_x", "status": "batched", "waiting_for": "timestamps"}
+    with (
+        client(lambda _: httpx.Response(200, json=view)) as c,
+        pytest.raises(TimeoutError, match="waits for a time-stamp authority's token"),
     ):
         c.wait_anchored("ev_x", timeout=0.05, poll=0.01)
 

@@ -24,7 +24,7 @@ WORK = {
 }
 CLAIM = {
     "certificates": [{}],
-    "claimant": {"name": "Acme", "id_type": "uscc", "id": "1"},
+    "claimant": {"name": "Acme", "id_type": "uscc", "id": "91350100M000100Y43"},
     "listing_date": "2001-01-01",
 }
 

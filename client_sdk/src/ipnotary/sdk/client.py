@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # the trade-secret module (cryptography's HPKE) loads only wh
 
 __all__ = [
     "RECORD_PATHS",
+    "STAGES",
+    "CertificatePdf",
     "NotaryClient",
     "RecordKind",
     "Submission",
@@ -53,6 +55,45 @@ class Submission:
     created: bool
     status: str
     receipt: Receipt
+
+
+@dataclass(frozen=True)
+class CertificatePdf:
+    """A record's signed PDF certificate, checked, and the link that opens it without an API key
+    (``None`` when the service gives none)."""
+
+    data: bytes
+    shared_link: str | None
+
+
+# The header the certificate routes name a record's shared link in (docs/api.md).
+SHARED_LINK_HEADER = "x-shared-certificate-url"
+
+# What a certificate waits for at each stage a record's view names (``waiting_for``), as a person
+# reads it: which party to look at when it takes long.
+STAGES = {
+    "sealing": "its batch to close and be sealed into the log (batches close every few seconds)",
+    "anchoring": "its checkpoint to be anchored on the chain (if this takes long, the chain "
+    "node may be down: /readyz says)",
+    "witnesses": "the witness quorum to cosign its checkpoint (a witness may be down: /readyz "
+    "names it)",
+    "timestamps": "a time-stamp authority's token on its checkpoint (a TSA may be down: /readyz "
+    "names it)",
+    "certifying": "certification, which follows within a second",
+    "anchoring, witnesses or timestamps": "anchoring, the witness quorum or a time-stamp "
+    "authority (this service does not say which)",
+}
+
+
+def _stage_of(view: dict[str, Any]) -> str:
+    """The stage a record's view says it waits for; from its status where the service does not
+    say (an older release)."""
+    stage = view.get("waiting_for")
+    if isinstance(stage, str) and stage:
+        return stage
+    if view.get("status") == RecordStatus.pending:
+        return "sealing"
+    return "anchoring, witnesses or timestamps"
 
 
 @dataclass(frozen=True)
@@ -410,15 +451,28 @@ class NotaryClient:
         poll: float = 0.5,
         kind: RecordKind | None = None,
         kind_path: str | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
+        """Wait until the record's certificate can be fetched; its view. ``on_stage`` is told
+        each stage it waits for as it changes (``sealing``, ``anchoring``, ``witnesses``,
+        ``timestamps``: the view's ``waiting_for``); a ``TimeoutError`` names the one it was
+        still waiting for."""
         kind = _legacy_kind(kind, kind_path)
         deadline = time.monotonic() + timeout
+        stage = None
         while True:
             view = self.get(record_id, kind=kind)
             if view["status"] == RecordStatus.anchored:
                 return view
+            now = _stage_of(view)
+            if now != stage and on_stage is not None:
+                on_stage(now)
+            stage = now
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"record {record_id} not anchored after {timeout}s")
+                raise TimeoutError(
+                    f"record {record_id}: after {timeout:g} s its certificate still waits for "
+                    f"{STAGES.get(stage, stage)}"
+                )
             time.sleep(poll)
 
     def receipt(
@@ -441,6 +495,24 @@ class NotaryClient:
         cert = parse_certificate(raw)
         verify_certificate(cert, self.policy)
         return cert
+
+    def certificate_pdf(self, record_id: str, *, kind: RecordKind | None = None) -> CertificatePdf:
+        """The record's certificate as the signed, printable PDF, checked (its signature and the
+        certificate attached to it, under the client's policy) before it is returned."""
+        from ipnotary.sdk.pdf import verify_certificate_pdf
+
+        response = self._request("GET", f"{record_path(record_id, kind)}/certificate.pdf")
+        verify_certificate_pdf(response.content, self.policy)
+        return CertificatePdf(response.content, response.headers.get(SHARED_LINK_HEADER))
+
+    def credential(self, record_id: str, *, kind: RecordKind | None = None) -> bytes:
+        """The record's certificate as a W3C Verifiable Credential (JSON bytes), checked (its
+        proof, then the certificate inside, under the client's policy) before it is returned."""
+        from ipnotary.sdk.vc import verify_credential
+
+        data = self._request("GET", f"{record_path(record_id, kind)}/certificate.vc").content
+        verify_credential(data, self.policy)
+        return data
 
     def download_content(
         self,

@@ -52,10 +52,8 @@ def certificate(
     ] = False,
 ) -> None:
     """Download a record's certificate (checked offline before it is saved)."""
-    from ipnotary.sdk.client import record_path
+    from ipnotary.sdk.client import STAGES
     from ipnotary.sdk.errors import ClientSDKError
-    from ipnotary.sdk.pdf import verify_certificate_pdf
-    from ipnotary.sdk.vc import verify_credential
 
     if pdf and vc:
         fail("give --pdf or --vc, not both", 2)
@@ -63,18 +61,19 @@ def certificate(
         fail("give -o FILE: where to write the certificate", 2)
     target = output or Path(f"{record_id}.certificate.{'vc.json' if vc else 'pdf'}")
     shared = None
+
+    def waiting(stage: str) -> None:
+        err.print(f"waiting for {STAGES.get(stage, stage)}", soft_wrap=True)
+
     try:
         with options.open_client(url, api_key) as client:
             if wait > 0:
-                client.wait_anchored(record_id, timeout=wait)
+                client.wait_anchored(record_id, timeout=wait, on_stage=waiting)
             if pdf:
-                response = client._request("GET", f"{record_path(record_id)}/certificate.pdf")
-                data = response.content
-                verify_certificate_pdf(data, client.policy)  # the signature and the attachment
-                shared = response.headers.get("x-shared-certificate-url")
+                document = client.certificate_pdf(record_id)  # its signature and attachment
+                data, shared = document.data, document.shared_link
             elif vc:
-                data = client._request("GET", f"{record_path(record_id)}/certificate.vc").content
-                verify_credential(data, client.policy)  # its proof, then its certificate
+                data = client.credential(record_id)  # its proof, then its certificate
             else:
                 data = client.certificate(record_id).to_json_bytes()
     except (ClientSDKError, TimeoutError) as exc:

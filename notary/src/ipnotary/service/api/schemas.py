@@ -58,6 +58,11 @@ class RecordView(BaseModel):
     anchor: AnchorInfo | None = None
     log_index: int | None = Field(default=None, description="position in the log, once sealed")
     has_content: bool
+    waiting_for: str | None = Field(
+        default=None,
+        description="until the certificate can be fetched: what it waits for (sealing, "
+        "anchoring, witnesses, timestamps, certifying); null once anchored",
+    )
 
 
 class SubmissionResult(BaseModel):

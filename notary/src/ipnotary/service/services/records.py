@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import func, insert
@@ -279,6 +280,63 @@ def record_status(record: Record, batch: Batch | None, certified_size: int) -> R
     if batch is not None and batch.status == BatchStatus.anchored:
         return RecordStatus.anchored  # a version 1 record
     return RecordStatus.batched if record.batch_seq is not None else RecordStatus.pending
+
+
+class Stage(StrEnum):
+    """What a record's certificate is waiting for, in pipeline order."""
+
+    sealing = "sealing"  # its batch has not closed: it is not in the log yet
+    anchoring = "anchoring"  # its checkpoint waits for its chain transaction
+    witnesses = "witnesses"  # anchored; the witness quorum has not cosigned yet
+    timestamps = "timestamps"  # anchored and cosigned; a time-stamp authority's token is missing
+    certifying = "certifying"  # everything is in; the worker marks it certified next round
+
+
+class CertificationNeeds(Protocol):
+    """What a checkpoint waits for before certificates are built on it
+    (``worker.anchoring.CertificationRule`` is one)."""
+
+    @property
+    def witnesses(self) -> frozenset[str]: ...
+    @property
+    def cosignatures(self) -> int: ...
+    @property
+    def authorities(self) -> frozenset[str]: ...
+    @property
+    def timestamps(self) -> int: ...
+
+
+def waiting_for(
+    session: Session,
+    record: Record,
+    batch: Batch | None,
+    status: RecordStatus,
+    needs: CertificationNeeds,
+) -> Stage | None:
+    """The stage the record's certificate waits for (None once it can be fetched), so that
+    someone waiting is told whether the chain, a witness or a TSA holds it up."""
+    if status is RecordStatus.anchored:
+        return None
+    if batch is None:
+        return Stage.sealing
+    if batch.status != BatchStatus.anchored:
+        return Stage.anchoring
+    cosigned = session.exec(
+        select(func.count())
+        .select_from(Cosignature)
+        .where(Cosignature.batch_seq == batch.seq, col(Cosignature.witness).in_(needs.witnesses))
+    ).one()
+    if cosigned < needs.cosignatures:
+        return Stage.witnesses
+    stamped = session.exec(
+        select(func.count())
+        .select_from(TimestampToken)
+        .where(
+            TimestampToken.batch_seq == batch.seq,
+            col(TimestampToken.authority).in_(needs.authorities),
+        )
+    ).one()
+    return Stage.timestamps if stamped < needs.timestamps else Stage.certifying
 
 
 def receipt_for(issuer: Issuer, record: Record) -> dict[str, Any]:

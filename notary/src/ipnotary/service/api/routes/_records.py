@@ -46,12 +46,20 @@ _SHARED_LINK_HEADER = {
 }
 
 
-def record_view(session: Session, record: Record, certified_size: int | None = None) -> RecordView:
-    """``certified_size``: ``certified_log_size(session)``, passed in when viewing many records."""
+def record_view(
+    session: Session,
+    record: Record,
+    certified_size: int | None = None,
+    needs: svc.CertificationNeeds | None = None,
+) -> RecordView:
+    """``certified_size``: ``certified_log_size(session)``, passed in when viewing many records;
+    ``needs``: what certification waits for (the runtime's rule), to say which stage a record
+    not yet anchored waits for."""
     batch = session.get(Batch, record.batch_seq) if record.batch_seq is not None else None
     if certified_size is None:
         certified_size = certified_log_size(session)
     status = svc.record_status(record, batch, certified_size)
+    stage = None if needs is None else svc.waiting_for(session, record, batch, status, needs)
     anchor = None
     if batch is not None and status is RecordStatus.anchored:
         facts = batch.anchor()
@@ -68,6 +76,7 @@ def record_view(session: Session, record: Record, certified_size: int | None = N
         anchor=anchor,
         log_index=record.log_index,
         has_content=record.content_cid is not None,
+        waiting_for=None if stage is None else stage.value,
     )
 
 
@@ -105,6 +114,7 @@ def add_record_routes(
 
         @router.get("", response_model=RecordPage, summary=f"List your own {noun}s")
         def list_own_records(
+            runtime: RuntimeDep,
             session: SessionDep,
             principal: CurrentPrincipal,
             limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
@@ -121,13 +131,18 @@ def add_record_routes(
             rows = rows[:limit]
             certified = certified_log_size(session)
             return RecordPage(
-                items=[record_view(session, r, certified) for r in rows],
+                items=[
+                    record_view(session, r, certified, runtime.worker.certification) for r in rows
+                ],
                 next_cursor=str(rows[-1].seq) if more and rows else None,
             )
 
     @router.get("/{record_id}", response_model=RecordView, summary=f"One {noun} and its status")
-    def get_record(record_id: str, session: SessionDep, principal: CurrentPrincipal) -> RecordView:
-        return record_view(session, visible(session, record_id, principal))
+    def get_record(
+        record_id: str, runtime: RuntimeDep, session: SessionDep, principal: CurrentPrincipal
+    ) -> RecordView:
+        record = visible(session, record_id, principal)
+        return record_view(session, record, needs=runtime.worker.certification)
 
     # response_class=Response: the document names the media type served, not application/json.
     @router.get(
