@@ -47,6 +47,7 @@ __all__ = [
     "array_items",
     "body_limit_of",
     "documented_body_schemas",
+    "form_field_chars",
     "json_body_doc",
     "object_members",
     "parse_members",
@@ -366,6 +367,23 @@ def form_fields_doc(model: type[BaseModel]) -> dict[str, Any]:
             field = {k: typed[k] for k in keep if k in typed}
         properties[name] = field
     return properties
+
+
+def form_field_chars(model: type[BaseModel]) -> dict[str, int]:
+    """The documented length in characters of each of ``model``'s fields sent as one form field
+    (a list: all its items, comma-separated); fields without one are left out."""
+    limits: dict[str, int] = {}
+    for name, schema in model.model_json_schema()["properties"].items():
+        typed: dict[str, Any] = next(
+            (s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"), {}
+        )
+        if typed.get("type") == "array":
+            items, length = typed.get("maxItems"), typed.get("items", {}).get("maxLength")
+            if isinstance(items, int) and isinstance(length, int):
+                limits[name] = items * (length + 1)
+        elif isinstance(typed.get("maxLength"), int):
+            limits[name] = typed["maxLength"]
+    return limits
 
 
 _DOCUMENTED: list[type[BaseModel]] = []

@@ -4,11 +4,18 @@ Starlette's own form parser spools files to a temporary file first; for multi-Gi
 a second full pass over the bytes. Here python-multipart's push parser feeds the file part, in
 1 MiB slices on a worker thread, into a content-store writer that fingerprints as it writes: one
 pass, constant memory, and the digests are ready when the upload ends.
+
+A form field's limit is the one the API documents, in characters (the description's 10,000, the
+title's 300 ...): the same text is accepted as a form field and in JSON. While a field streams in,
+its bytes are held to the UTF-8 bound of that limit, four bytes a character (413 past it); its
+characters are then the model's to count (422 past its ``maxLength``, as in JSON). A field that
+holds a JSON document (a work's details, a filing) is bounded as the JSON body of the same
+request would be; all fields together by :data:`MAX_FORM_FIELD_BYTES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,15 +33,32 @@ if TYPE_CHECKING:
 
     from ipnotary.service.runtime import Runtime
 
-__all__ = ["FormUpload", "read_multipart_upload", "receive_file_upload"]
+__all__ = [
+    "MAX_FIELDS",
+    "MAX_FIELD_CHARS",
+    "MAX_FORM_FIELD_BYTES",
+    "FormUpload",
+    "read_multipart_upload",
+    "receive_file_upload",
+    "utf8_bound",
+]
 
 T = TypeVar("T")
 
 _SLICE = 1 << 20
-MAX_FIELD_BYTES = 16 * 1024
+MAX_FIELD_CHARS = 10_000
+"""A form field's limit in characters unless its route names another: the longest text field the
+API documents (an evidence ``description``)."""
 MAX_FIELDS = 64
-# Room for the form's other fields and part headers around the file.
-_FORM_OVERHEAD = MAX_FIELDS * (MAX_FIELD_BYTES + 1024)
+MAX_FORM_FIELD_BYTES = 1 << 20
+"""All of a form's fields together (they are held in memory until the form is read)."""
+# Room for the form's fields and part headers around the file.
+_FORM_OVERHEAD = MAX_FORM_FIELD_BYTES + MAX_FIELDS * 1024
+
+
+def utf8_bound(chars: int) -> int:
+    """The most bytes ``chars`` characters take in UTF-8 (four a character)."""
+    return 4 * chars
 
 
 HEAD_BYTES = 8192  # of the file, kept as it streams past: a container's header fits
@@ -67,16 +91,22 @@ async def read_multipart_upload(
     file_field: str,
     open_writer: Callable[[], ContentWriter],
     max_file_bytes: int,
+    field_bytes: Mapping[str, int] | None = None,
 ) -> FormUpload:
     """Parse the request; the file part goes to ``open_writer()``'s writer, fields are collected.
 
-    Raises InvalidInput for a malformed form or a second file, LimitExceeded (413) for a file over
-    ``max_file_bytes`` or oversized fields; the writer is aborted then. On success the caller
-    commits ``result.writer``.
+    ``field_bytes`` bounds fields in bytes (the :func:`utf8_bound` of a text field's documented
+    characters; others: that of :data:`MAX_FIELD_CHARS`). Raises InvalidInput for a malformed
+    form or a second file, LimitExceeded (413) for a file over ``max_file_bytes``, too many fields
+    or a field past its bound; the writer is aborted then. On success the caller commits
+    ``result.writer``.
     """
     result = FormUpload()
+    limits = dict(field_bytes or {})
     try:
-        return await _read(content_type, body, result, file_field, open_writer, max_file_bytes)
+        return await _read(
+            content_type, body, result, file_field, open_writer, max_file_bytes, limits
+        )
     except BaseException:
         if result.writer is not None:
             await run_in_threadpool(result.writer.abort)
@@ -90,6 +120,7 @@ async def _read(
     file_field: str,
     open_writer: Callable[[], ContentWriter],
     max_file_bytes: int,
+    field_bytes: dict[str, int],
 ) -> FormUpload:
     ctype, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
@@ -142,6 +173,7 @@ async def _read(
             await run_in_threadpool(writer.write, chunk)
 
     in_file = False
+    field_total = 0
     async for chunk in body:
         try:
             parser.write(chunk)
@@ -185,9 +217,16 @@ async def _read(
                         result.head += value[: HEAD_BYTES - len(result.head)]
                 else:
                     part.data += value
-                    if len(part.data) > MAX_FIELD_BYTES:
+                    field_total += len(value)
+                    bound = field_bytes.get(part.name, utf8_bound(MAX_FIELD_CHARS))
+                    if len(part.data) > bound:
                         raise LimitExceeded(
-                            f"form field {part.name!r} is over {MAX_FIELD_BYTES} bytes"
+                            f"form field {part.name!r} is over its limit ({bound} bytes, the "
+                            "most its documented characters take)"
+                        )
+                    if field_total > MAX_FORM_FIELD_BYTES:
+                        raise LimitExceeded(
+                            f"the form's fields are over {MAX_FORM_FIELD_BYTES} bytes together"
                         )
             elif kind == "end":
                 if in_file:
@@ -214,9 +253,11 @@ async def receive_file_upload(
     allowed_fields: set[str],
     parse_fields: Callable[[dict[str, list[str]]], T],
     before_commit: Callable[[T, FormUpload], Awaitable[None]] | None = None,
+    field_bytes: Mapping[str, int] | None = None,
 ) -> tuple[Fingerprint, T]:
     """Stream a multipart request's ``file`` part into the content store.
 
+    ``field_bytes`` bounds fields in bytes (:func:`read_multipart_upload`).
     ``parse_fields`` validates the other form fields (only ``allowed_fields`` may appear) and
     ``before_commit`` (given what it returned and the upload: size, first bytes) refuses what
     else it must, both before the content is committed, so a refused request leaves nothing
@@ -235,6 +276,7 @@ async def receive_file_upload(
         file_field="file",
         open_writer=runtime.content_store.writer,
         max_file_bytes=limit,
+        field_bytes=field_bytes,
     )
     if not form.saw_file or form.writer is None:
         raise InvalidInput("the form needs a 'file' part")

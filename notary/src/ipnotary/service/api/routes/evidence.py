@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from ipnotary.service.api.bodies import (
+    form_field_chars,
     form_fields_doc,
     invalid_request,
     json_body_doc,
@@ -20,7 +21,7 @@ from ipnotary.service.api.bodies import (
 from ipnotary.service.api.deps import RuntimeDep, SessionDep, in_session, require_roles
 from ipnotary.service.api.routes._records import add_record_routes, submission_result
 from ipnotary.service.api.schemas import DigestBatchSubmission, DigestSubmission, SubmissionResult
-from ipnotary.service.api.uploads import receive_file_upload
+from ipnotary.service.api.uploads import receive_file_upload, utf8_bound
 from ipnotary.service.domain.records import (
     ContentFingerprint,
     EvidenceMetadata,
@@ -39,7 +40,11 @@ SUBMITTER_ROLES = (Role.holder, Role.notary, Role.arbitrator, Role.platform)
 Submitter = Annotated[Principal, Depends(require_roles(*SUBMITTER_ROLES))]
 
 MAX_PAGE = 500
-MAX_DIGEST_JSON_BYTES = 64 * 1024
+# The bound in bytes of the longest valid digest submission in any JSON spelling: its metadata's
+# 14,636 characters (title 300, description 10,000, case reference 200, source URL 2,048, 32
+# tags of 64, a time) at most 12 bytes each as \uXXXX surrogate pairs, and the digests: 176 KB.
+# The limits themselves are the metadata's, in characters, as for an upload's form fields.
+MAX_DIGEST_JSON_BYTES = 256 * 1024
 
 
 def _evidence_body(
@@ -80,6 +85,10 @@ def _accept_evidence(
 
 
 METADATA_FIELDS = {"title", "description", "source_url", "captured_at", "case_reference", "tags"}
+# Each form field held to the UTF-8 bound of its documented characters (the model counts them).
+METADATA_FIELD_BYTES = {
+    name: utf8_bound(chars) for name, chars in form_field_chars(EvidenceMetadata).items()
+}
 
 
 def _metadata_from_form(fields: dict[str, list[str]]) -> EvidenceMetadata:
@@ -143,7 +152,11 @@ async def submit_evidence(request: Request, runtime: RuntimeDep, principal: Subm
         )
     elif content_type.startswith("multipart/form-data"):
         fp, metadata = await receive_file_upload(
-            request, runtime, allowed_fields=METADATA_FIELDS, parse_fields=_metadata_from_form
+            request,
+            runtime,
+            allowed_fields=METADATA_FIELDS,
+            parse_fields=_metadata_from_form,
+            field_bytes=METADATA_FIELD_BYTES,
         )
         content = ContentFingerprint(
             size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1

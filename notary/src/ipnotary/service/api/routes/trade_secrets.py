@@ -37,6 +37,8 @@ router = APIRouter(prefix=RecordKind.trade_secret.api_path, tags=["trade secrets
 disclosures = APIRouter(prefix=RecordKind.disclosure.api_path, tags=["trade secrets"])
 
 Holder = Annotated[Principal, Depends(require_roles(Role.holder))]
+# A filing's JSON: an id, a commitment, a wrapped key of a few KiB and a label, in any spelling.
+MAX_FILING_JSON_BYTES = 64 * 1024
 
 
 class DisclosureRequest(BaseModel):
@@ -96,6 +98,7 @@ async def file_secret(request: Request, runtime: RuntimeDep, holder: Holder) -> 
         allowed_fields={"filing"},
         parse_fields=_filing_from_form,
         before_commit=check,
+        field_bytes={"filing": MAX_FILING_JSON_BYTES},
     )
     ciphertext = ContentFingerprint(
         size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1

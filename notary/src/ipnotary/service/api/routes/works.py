@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ipnotary.service.api.bodies import invalid_request
+from ipnotary.service.api.bodies import invalid_request, read_body
 from ipnotary.service.api.deps import (
     CurrentPrincipal,
     RuntimeDep,
@@ -22,11 +22,16 @@ from ipnotary.service.api.schemas import SubmissionResult
 from ipnotary.service.api.uploads import receive_file_upload
 from ipnotary.service.domain.records import ContentFingerprint, RecordKind, Role
 from ipnotary.service.domain.works import WorkDetails
-from ipnotary.service.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
+from ipnotary.service.errors import InvalidInput, UnsupportedMediaType
 from ipnotary.service.services.works import register_work, registrations_of, work_as_seen_by
 from ipnotary.service.storage.models import Principal
 
 router = APIRouter(prefix=RecordKind.work.api_path, tags=["works"])
+# The bound in bytes of the longest valid work in any JSON spelling (as a JSON body or the form's
+# `work` field): about 21,000 characters of details (title 300, 50 authors of 400, the owner, a
+# publication) at most 12 bytes each as \uXXXX surrogate pairs: 260 KB. The limits themselves are
+# WorkDetails', in characters.
+MAX_WORK_JSON_BYTES = 512 * 1024
 
 Registrant = Annotated[Principal, Depends(require_roles(Role.holder))]
 
@@ -96,15 +101,17 @@ async def register(request: Request, runtime: RuntimeDep, principal: Registrant)
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         fp, details = await receive_file_upload(
-            request, runtime, allowed_fields={"work"}, parse_fields=_work_from_form
+            request,
+            runtime,
+            allowed_fields={"work"},
+            parse_fields=_work_from_form,
+            field_bytes={"work": MAX_WORK_JSON_BYTES},
         )
         content = ContentFingerprint(
             size=fp.size, sha256=fp.sha256, sm3=fp.sm3, cid=fp.cid, cid_v1=fp.cid_v1
         )
     elif content_type.startswith("application/json"):
-        raw = await request.body()
-        if len(raw) > 64 * 1024:
-            raise LimitExceeded("a work registration is at most 64 KiB of JSON")
+        raw = await read_body(request, max_bytes=MAX_WORK_JSON_BYTES)
         try:
             body = WorkDigestRegistration.model_validate_json(raw)
         except ValidationError as exc:
