@@ -49,12 +49,17 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 @dataclass(frozen=True)
 class Submission:
-    """A submission's answer: the record id, whether it is new, and the verified signed receipt."""
+    """A submission's answer: the record id, whether it is new, and the verified signed receipt.
+
+    ``warnings``: what was not done, each ``{code, detail, fields}``; with ``created`` false,
+    ``details_not_changed`` names the details sent that differ from the record, which stays as it
+    was first recorded (docs/api.md)."""
 
     id: str
     created: bool
     status: str
     receipt: Receipt
+    warnings: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -252,7 +257,8 @@ class NotaryClient:
     def _submission(self, data: dict[str, Any]) -> Submission:
         receipt = Receipt.from_json(data["receipt"])
         self._check_receipt(receipt)
-        return Submission(data["id"], bool(data["created"]), data["status"], receipt)
+        warnings = tuple(dict(w) for w in data.get("warnings") or () if isinstance(w, dict))
+        return Submission(data["id"], bool(data["created"]), data["status"], receipt, warnings)
 
     def _check_receipt(self, receipt: Receipt) -> None:
         """A receipt is only worth keeping if it is signed and its leaf matches its record."""
@@ -396,6 +402,7 @@ class NotaryClient:
             sub.created,
             sub.status,
             sub.receipt,
+            sub.warnings,
             prior_registrations=tuple(dict(p) for p in prior),
         )
 

@@ -18,6 +18,7 @@ __all__ = [
     "RecordPage",
     "RecordView",
     "SubmissionResult",
+    "SubmissionWarning",
     "VerifyOptions",
     "VerifyRequest",
     "VerifyResponse",
@@ -65,6 +66,32 @@ class RecordView(BaseModel):
     )
 
 
+class SubmissionWarning(BaseModel):
+    """Something a submission asked for that was not done, and why."""
+
+    code: str = Field(description="`details_not_changed`: the record already existed")
+    detail: str
+    fields: list[str] = Field(
+        default_factory=list, description="the fields it names, as dotted paths in the record"
+    )
+
+    @classmethod
+    def details_not_changed(cls, fields: list[str]) -> list[SubmissionWarning]:
+        """The warning for details sent again for a record that already existed (none if the
+        submission stated nothing other than the record holds)."""
+        if not fields:
+            return []
+        return [
+            cls(
+                code="details_not_changed",
+                detail="you had already recorded this content: the record is kept as it was "
+                f"first recorded (it is anchored unchanged), so these were not changed: "
+                f"{', '.join(fields)}; submit other content to record other details",
+                fields=fields,
+            )
+        ]
+
+
 class SubmissionResult(BaseModel):
     """Answer to a submission: the record and the signed receipt (our promise to anchor it)."""
 
@@ -72,6 +99,11 @@ class SubmissionResult(BaseModel):
     created: bool = Field(description="false when the same content from you was already recorded")
     status: str
     receipt: dict[str, Any]
+    warnings: list[SubmissionWarning] = Field(
+        default_factory=list,
+        description="what was not done; with `created: false`, the details sent that differ from "
+        "the record, which stays as first recorded (`details_not_changed`)",
+    )
 
 
 class RecordPage(BaseModel):

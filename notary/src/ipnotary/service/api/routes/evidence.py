@@ -20,7 +20,12 @@ from ipnotary.service.api.bodies import (
 )
 from ipnotary.service.api.deps import RuntimeDep, SessionDep, in_session, require_roles
 from ipnotary.service.api.routes._records import add_record_routes, submission_result
-from ipnotary.service.api.schemas import DigestBatchSubmission, DigestSubmission, SubmissionResult
+from ipnotary.service.api.schemas import (
+    DigestBatchSubmission,
+    DigestSubmission,
+    SubmissionResult,
+    SubmissionWarning,
+)
 from ipnotary.service.api.uploads import receive_file_upload, utf8_bound
 from ipnotary.service.domain.records import (
     ContentFingerprint,
@@ -30,6 +35,7 @@ from ipnotary.service.domain.records import (
     build_evidence_record,
     dedup_key,
 )
+from ipnotary.service.domain.resubmission import fields_not_changed
 from ipnotary.service.errors import InvalidInput, LimitExceeded, UnsupportedMediaType
 from ipnotary.service.services import records as svc
 from ipnotary.service.storage.models import Principal
@@ -63,6 +69,22 @@ def _evidence_body(
         metadata=metadata,
         received_at=received_at,
     )
+
+
+def _not_changed(
+    stored: svc.StoredRecord,
+    principal: Principal,
+    content: ContentFingerprint,
+    metadata: EvidenceMetadata,
+) -> list[SubmissionWarning]:
+    """For a record that already existed: what this submission stated otherwise."""
+    if stored.created:
+        return []
+    record = stored.record
+    submitted = _evidence_body(
+        record.id, record.received_at, principal=principal, content=content, metadata=metadata
+    )
+    return SubmissionWarning.details_not_changed(fields_not_changed(svc.body_of(record), submitted))
 
 
 def _accept_evidence(
@@ -147,8 +169,9 @@ async def submit_evidence(request: Request, runtime: RuntimeDep, principal: Subm
         )
         if submission.cid or submission.cid_v1:
             raise InvalidInput("a digest submission cannot name a CID: we store no content for it")
+        metadata = submission.metadata
         stored = await in_session(
-            runtime, lambda s: _accept_evidence(s, principal, content, submission.metadata)
+            runtime, lambda s: _accept_evidence(s, principal, content, metadata)
         )
     elif content_type.startswith("multipart/form-data"):
         fp, metadata = await receive_file_upload(
@@ -168,7 +191,9 @@ async def submit_evidence(request: Request, runtime: RuntimeDep, principal: Subm
         raise UnsupportedMediaType(
             "send multipart/form-data (with a file) or application/json (digest only)"
         )
-    result = submission_result(runtime, stored)
+    result = submission_result(
+        runtime, stored, warnings=_not_changed(stored, principal, content, metadata)
+    )
     return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
 
 
@@ -187,18 +212,21 @@ def submit_digests(
     if len(batch.items) > limit:
         raise LimitExceeded(f"at most {limit} digests per request; got {len(batch.items)}")
     items = []
+    contents = []
     for sub in batch.items:
         if sub.cid or sub.cid_v1:
             raise InvalidInput("a digest submission cannot name a CID: we store no content for it")
+        content = ContentFingerprint(size=sub.size, sha256=sub.sha256, sm3=sub.sm3)
+        contents.append(content)
         build = functools.partial(
-            _evidence_body,
-            principal=principal,
-            content=ContentFingerprint(size=sub.size, sha256=sub.sha256, sm3=sub.sm3),
-            metadata=sub.metadata,
+            _evidence_body, principal=principal, content=content, metadata=sub.metadata
         )
         items.append((dedup_key(RecordKind.evidence, principal.id, sub.sha256), build, sub.sha256))
     stored = svc.accept_many(session, kind=RecordKind.evidence.value, owner=principal, items=items)
-    return [submission_result(runtime, s) for s in stored]
+    return [
+        submission_result(runtime, s, warnings=_not_changed(s, principal, content, sub.metadata))
+        for s, content, sub in zip(stored, contents, batch.items, strict=True)
+    ]
 
 
 add_record_routes(router, kind=RecordKind.evidence, noun="evidence record")

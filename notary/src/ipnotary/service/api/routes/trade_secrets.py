@@ -23,14 +23,20 @@ from ipnotary.service.api.deps import (
     require_roles,
 )
 from ipnotary.service.api.routes._records import add_record_routes, record_view, submission_result
-from ipnotary.service.api.schemas import RecordView, SubmissionResult
+from ipnotary.service.api.schemas import RecordView, SubmissionResult, SubmissionWarning
 from ipnotary.service.api.uploads import HEAD_BYTES, FormUpload, receive_file_upload
 from ipnotary.service.domain.records import ContentFingerprint, RecordKind, Role
+from ipnotary.service.domain.resubmission import fields_not_changed
 from ipnotary.service.domain.trade_secrets import FilingRequest
 from ipnotary.service.errors import InvalidInput, NotFound, UnsupportedMediaType
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services import trade_secrets as svc
-from ipnotary.service.services.records import StoredRecord, get_visible_record, may_see
+from ipnotary.service.services.records import (
+    StoredRecord,
+    body_of,
+    get_visible_record,
+    may_see,
+)
 from ipnotary.service.storage.models import KeyGrant, Principal, Record
 
 router = APIRouter(prefix=RecordKind.trade_secret.api_path, tags=["trade secrets"])
@@ -114,7 +120,12 @@ async def file_secret(request: Request, runtime: RuntimeDep, holder: Holder) -> 
         )
 
     stored = await in_session(runtime, store)
-    result = submission_result(runtime, stored)
+    warnings: list[SubmissionWarning] = []
+    if not stored.created and filing.label is not None:
+        warnings = SubmissionWarning.details_not_changed(
+            fields_not_changed(body_of(stored.record), {"label": filing.label})
+        )
+    result = submission_result(runtime, stored, warnings=warnings)
     return JSONResponse(result.model_dump(mode="json"), status_code=201 if stored.created else 200)
 
 

@@ -18,11 +18,13 @@ from ipnotary.service.api.deps import (
     require_roles,
 )
 from ipnotary.service.api.routes._records import add_record_routes, submission_result
-from ipnotary.service.api.schemas import SubmissionResult
+from ipnotary.service.api.schemas import SubmissionResult, SubmissionWarning
 from ipnotary.service.api.uploads import receive_file_upload
 from ipnotary.service.domain.records import ContentFingerprint, RecordKind, Role
+from ipnotary.service.domain.resubmission import fields_not_changed
 from ipnotary.service.domain.works import WorkDetails
 from ipnotary.service.errors import InvalidInput, UnsupportedMediaType
+from ipnotary.service.services.records import body_of
 from ipnotary.service.services.works import register_work, registrations_of, work_as_seen_by
 from ipnotary.service.storage.models import Principal
 
@@ -128,7 +130,16 @@ async def register(request: Request, runtime: RuntimeDep, principal: Registrant)
         runtime,
         lambda session: register_work(session, holder=principal, details=details, content=content),
     )
-    base = submission_result(runtime, stored)
+    warnings: list[SubmissionWarning] = []
+    if not stored.created:
+        submitted = {
+            "work": details.as_record_field(),
+            "content": content.as_record_content().model_dump(mode="json", exclude_none=True),
+        }
+        warnings = SubmissionWarning.details_not_changed(
+            fields_not_changed(body_of(stored.record), submitted)
+        )
+    base = submission_result(runtime, stored, warnings=warnings)
     result = WorkSubmissionResult(
         **base.model_dump(), prior_registrations=[p.model_dump() for p in prior]
     )
@@ -148,8 +159,6 @@ def lookup(
     viewer: CurrentPrincipal,
     sha256: Annotated[str, Query(pattern=r"^[0-9a-fA-F]{64}$")],
 ) -> RegistrationLookup:
-    from ipnotary.service.services.records import body_of
-
     sha256 = sha256.lower()  # as sha256sum or certutil print it: stored in lower case
     entries = []
     for reg in registrations_of(session, sha256=sha256):
