@@ -8,7 +8,7 @@ import json
 from datetime import UTC
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -18,15 +18,18 @@ from ipnotary.service.api.bodies import validation_errors
 from ipnotary.service.api.deps import (
     RuntimeDep,
     SessionDep,
+    api_key_of,
     in_session,
     require_roles,
     with_session,
 )
 from ipnotary.service.api.errors import TOO_EARLY, problem
 from ipnotary.service.api.routes._records import add_record_routes, submission_result
+from ipnotary.service.domain.identifiers import mask_identifier
 from ipnotary.service.domain.pledges import AssetType, PledgeAsset, PledgeTerms
 from ipnotary.service.domain.records import RecordKind, Role
 from ipnotary.service.domain.scalars import MAX_JSON_INT, JsonDateTime, RowId
+from ipnotary.service.errors import AuthenticationRequired
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services import pledges as svc
 from ipnotary.service.services.records import StoredRecord
@@ -103,15 +106,49 @@ class ConsentRequest(BaseModel):
     consent: SignedConsent
 
 
-def _view(row: Pledge) -> dict[str, Any]:
+# Who reads the parties' identity numbers in a pledge's view: admins, and notaries and arbitrators,
+# who must establish who a party is; besides, the registrar of the pledge and the parties.
+_PARTY_READERS = frozenset({Role.admin.value, Role.notary.value, Role.arbitrator.value})
+
+
+def _masked_parties(terms: dict[str, Any], viewer: Principal | None, row: Pledge) -> bool:
+    """Mask, in place, the identity numbers of people among ``terms``' parties unless ``viewer``
+    may read them (``identifiers.mask_identifier``: an organisation's credit code stays whole);
+    whether anything was masked."""
+    parties = [terms.get("pledgor"), terms.get("pledgee")]
+    if viewer is not None and (
+        viewer.role in _PARTY_READERS
+        or viewer.id == row.registrar_id
+        or any(
+            isinstance(p, dict) and viewer.identifier == f"{p.get('id_type')}:{p.get('id')}"
+            for p in parties
+        )
+    ):
+        return False
+    masked = False
+    for party in parties:
+        if isinstance(party, dict) and isinstance(party.get("id"), str):
+            try:
+                shown = mask_identifier(str(party.get("id_type")), party["id"])
+            except ValueError:  # an id type this version does not know: show none of it
+                shown = "*" * len(party["id"])
+            masked = masked or shown != party["id"]
+            party["id"] = shown
+    return masked
+
+
+def _view(row: Pledge, viewer: Principal | None) -> dict[str, Any]:
     # Any: the register's JSON (the asset and terms as stored, each version of the terms a dict).
     versions = json.loads(row.terms)
+    terms = versions[-1]
+    masked = _masked_parties(terms, viewer, row)
     return {
         "pledge_id": row.pledge_id,
         "chain_id": row.chain_id,
         "contract": row.contract,
         "asset": json.loads(row.asset),
-        "terms": versions[-1],
+        "terms": terms,
+        "identities_masked": masked,
         "amendments": len(versions) - 1,
         "status": row.status,
         "registered_at": row.registered_at.isoformat(),
@@ -121,9 +158,11 @@ def _view(row: Pledge) -> dict[str, Any]:
     }
 
 
-def _answer(runtime: Runtime, row: Pledge, stored: StoredRecord, status: int) -> JSONResponse:
+def _answer(
+    runtime: Runtime, registrar: Principal, row: Pledge, stored: StoredRecord, status: int
+) -> JSONResponse:
     body = {
-        "pledge": _view(row),
+        "pledge": _view(row, registrar),  # the registrar of the pledge: its terms whole
         "event": submission_result(runtime, stored).model_dump(mode="json"),
     }
     return JSONResponse(body, status_code=status if stored.created else 200)
@@ -167,7 +206,7 @@ async def register(
         )
 
     row, stored = await in_session(runtime, work)
-    return _answer(runtime, row, stored, 201)
+    return _answer(runtime, registrar, row, stored, 201)
 
 
 def _change(
@@ -191,7 +230,7 @@ def _change(
         )
 
     row, stored = with_session(runtime, work)
-    return _answer(runtime, row, stored, 201)
+    return _answer(runtime, registrar, row, stored, 201)
 
 
 @router.post(
@@ -270,9 +309,29 @@ def status(
     )
 
 
-@router.get("/{pledge_id}", summary="One pledge (public register)")
-def get_pledge(pledge_id: RowId, runtime: RuntimeDep, session: SessionDep) -> dict[str, Any]:
-    return _view(svc.load_pledge(session, pledge_id, runtime.chain.pledges()))
+@router.get(
+    "/{pledge_id}",
+    summary="One pledge (public register)",
+    description="Anyone may read it; a person's identity number among the parties is masked "
+    "(`identities_masked`) except for the registrar of the pledge, the parties themselves, "
+    "notaries, arbitrators and admins (send a key). Organisations' credit codes are shown whole.",
+)
+def get_pledge(
+    pledge_id: RowId, runtime: RuntimeDep, session: SessionDep, request: Request
+) -> dict[str, Any]:
+    row = svc.load_pledge(session, pledge_id, runtime.chain.pledges())
+    return _view(row, _viewer(runtime, request))
+
+
+def _viewer(runtime: Runtime, request: Request) -> Principal | None:
+    """The principal of the request's key, if it sent a valid one (the route is public)."""
+    key = api_key_of(request.headers)
+    if not key:
+        return None
+    try:
+        return runtime.principals.authenticate(key)
+    except AuthenticationRequired:
+        return None
 
 
 add_record_routes(events, kind=RecordKind.pledge_event, noun="pledge event")
