@@ -9,9 +9,9 @@ The page runs the cases in batches inside one page (one browser per session), so
 certificates take seconds. The file of a case is hashed by the page once per distinct file and
 its fingerprint compared with the Python one; the cases then carry the page's own fingerprint.
 
-Where the Python verifier is wrong, the case is listed in :data:`PYTHON_DEFECTS` with what the
-page answers instead: the test asserts both, so the day the Python verifier is fixed, the entry
-fails and goes.
+Where the Python verifier is wrong (raises instead of answering), the case is listed in
+:data:`PYTHON_DEFECTS` with what the page answers instead: the test asserts both, so the day the
+Python verifier is fixed, the entry fails and goes. None is listed now.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ipnotary.sdk.certificate import format_timestamp, parse_time
-from ipnotary.sdk.errors import NotTrustedError, VerificationError
+from ipnotary.sdk.errors import FormatError, NotTrustedError, VerificationError
 from ipnotary.sdk.fingerprint import fingerprint_bytes
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.verify import verify_certificate
@@ -71,57 +71,10 @@ class Defect:
     page: Callable[[Case, Outcome], bool]  # what the page must answer instead
 
 
-def _fails_at(step_with_policy: str, step_without: str) -> Callable[[Case, Outcome], bool]:
-    return lambda case, page: (
-        (page.verdict, page.step)
-        == (
-            "invalid",
-            step_with_policy if case.policy else step_without,
-        )
-    )
-
-
-def _answers(case: Case, page: Outcome) -> bool:
-    return page.verdict in ("valid", "invalid", "not_trusted") and page.step != "format"
-
-
-PYTHON_DEFECTS = [
-    Defect(
-        r"issued-at-(month-13|february-30|hour-24|year-0)|issued-month-13",
-        "ValueError",
-        "issued_at matches the field's pattern but is no time (month 13, 30 February, hour 24, "
-        "year 0): verify_certificate parses it after the signature "
-        "step with parse_time, outside any try, and a ValueError escapes (Certificate.issued_at "
-        "has no validator, unlike anchor.block_time). The page fails step issuer (no key's "
-        "window covers a time that does not exist) or, without a policy, step time",
-        _fails_at("issuer", "time"),
-    ),
-    Defect(
-        r"block-timestamp-beyond-9999",
-        "ValueError",
-        "anchor.block_timestamp is an integer up to 2**53-1, but _check_anchor_fields compares "
-        "it with datetime.fromtimestamp, which raises beyond the year 9999; the page fails step "
-        "anchor_fields (no block_time can equal it)",
-        _fails_at("anchor_fields", "anchor_fields"),
-    ),
-    Defect(
-        r"cosigned-beyond-9999",
-        "ValueError",
-        "a policy witness's valid cosignature dated after the year 9999 (its timestamp is a "
-        "uint64): _check_witnesses calls datetime.fromtimestamp before its 'in the future' "
-        "check, which raises; the page fails step witnesses (in the future)",
-        _fails_at("witnesses", "time"),
-    ),
-    Defect(
-        r"token-bad-padding|token-one-char-over",
-        "Error",
-        "timestamps[].token matches its pattern but is not decodable base64 (padding): "
-        "_check_timestamps decodes it with base64.b64decode outside any try, and "
-        "binascii.Error escapes; the page counts no time from that token (a note says so) and "
-        "goes on",
-        _answers,
-    ),
-]
+# Cases where the Python verifier raises something other than a VerificationError, with what the
+# page answers instead. Empty: each crash found here became a verdict at a named step, the same in
+# both verifiers (``tests/unit/client_sdk/test_verify_unusable_values.py``).
+PYTHON_DEFECTS: list[Defect] = []
 
 
 def _python(case: Case, corpus: Corpus, policies: dict[str, TrustPolicy]) -> Outcome:
@@ -321,16 +274,15 @@ def test_every_hostile_asset_fails_at_its_step_in_the_page(
 def test_a_policy_window_that_is_no_time_is_refused_by_the_page(
     browser: Browser, page_server: LiveServer
 ) -> None:
-    """A Python verifier defect outside the corpus (whose policies are all well formed): an
-    issuer key's ``not_before`` matching the pattern but no time (month 13) loads, since
-    ``IssuerKey._usable`` parses the window only when both ends are given, and the verification
-    then raises ``ValueError`` in ``IssuerKey.covers``. The page refuses the policy."""
+    """Outside the corpus (whose policies are all well formed): an issuer key's ``not_before``
+    matching the pattern but no time (month 13) is refused by both verifiers when the policy is
+    read (the SDK loaded it and raised ``ValueError`` in ``IssuerKey.covers``)."""
     golden = Path(__file__).resolve().parents[1] / "assets/certificates/v2"
     policy = json.loads((golden / "policy.json").read_text())
     policy["issuers"][0]["not_before"] = "2026-13-01T00:00:00Z"
     certificate = (golden / "certificate.json").read_bytes()
-    with pytest.raises(ValueError, match=re.escape("month must be in 1..12")):
-        verify_certificate(certificate, TrustPolicy.from_json(json.dumps(policy)))
+    with pytest.raises(FormatError, match=re.escape("month must be in 1..12")):
+        TrustPolicy.from_json(json.dumps(policy))
     with new_page(browser) as (page, errors):
         page.goto(f"{page_server.url}/verify")
         page.wait_for_selector("body[data-ready=true]")

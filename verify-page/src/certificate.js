@@ -9,7 +9,8 @@
 
 import { parseJSON, JSONFormatError, isObject } from './pyjson.js';
 import { anyObject, int, list, literal, model, nullable, SchemaError, str, validate } from './schema.js';
-import { parseTimestampField, TimeError } from './times.js';
+import { b64decodeLenient, DecodeError } from './bytes.js';
+import { MAX_SECONDS, parseTimestampField, TimeError } from './times.js';
 
 export const CERTIFICATE_MEDIA_TYPE = 'application/vnd.ipnotary.certificate+json;version=2';
 export const CERTIFICATE_V1_MEDIA_TYPE = 'application/vnd.ipnotary.certificate+json;version=1';
@@ -28,13 +29,30 @@ export const Hex0x32 = str({ pattern: /^0x[0-9a-f]{64}$/ });
 export const Address = str({ pattern: /^0x[0-9a-fA-F]{40}$/ });
 export const B64 = str({ pattern: /^[A-Za-z0-9_-]+$/, max: 256 });
 // ASCII digits, as the SDK's pattern spells them ([0-9], not pydantic's Unicode \d).
-export const Timestamp = str({ pattern: /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$/ });
+const TimestampPattern = str({ pattern: /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$/ });
 export const Origin = str({ min: 1, max: 200, pattern: /^[^\p{White_Space}+]+$/u });
 const Uint63 = int({ ge: 0n, le: JCS_INT });
+// Unix seconds up to the last second of the year 9999, the SDK's `UnixSeconds`.
+const UnixSeconds = int({ ge: 0n, le: MAX_SECONDS });
 
-/** Anchor.block_time's validator: `datetime.fromisoformat` must read it. */
-const BlockTime = (value, path, ctx) => {
-  const text = Timestamp(value, path, ctx);
+/** A time-stamp token's validator: base64 as `base64.b64decode` reads it (padding and all). */
+const TokenText = (value, path, ctx) => {
+  const text = str({ pattern: /^[A-Za-z0-9+/]+={0,2}$/, max: MAX_TOKEN_B64_CHARS })(value, path, ctx);
+  try {
+    b64decodeLenient(text);
+  } catch (e) {
+    if (e instanceof DecodeError) throw new SchemaError(path, `Value error, not decodable base64: ${e.message}`);
+    throw e;
+  }
+  return text;
+};
+
+/**
+ * A time field, as the SDK's `Timestamp` reads it: its pattern, and a time `parse_time` can read
+ * (the pattern admits month 13, 30 February, hour 24, year 0, which fail at `format`).
+ */
+export const Timestamp = (value, path, ctx) => {
+  const text = TimestampPattern(value, path, ctx);
   try {
     parseTimestampField(text);
   } catch (e) {
@@ -51,8 +69,8 @@ const Anchor = model({
   tx_hash: [Hex0x32, true],
   block_number: [Uint63, true],
   block_hash: [Hex0x32, true],
-  block_timestamp: [Uint63, true],
-  block_time: [BlockTime, true],
+  block_timestamp: [UnixSeconds, true],
+  block_time: [Timestamp, true],
 });
 
 const Issuer = model({
@@ -101,7 +119,7 @@ const CertificateV2 = model({
     true,
   ],
   timestamps: [
-    list(model({ token: [str({ pattern: /^[A-Za-z0-9+/]+={0,2}$/, max: MAX_TOKEN_B64_CHARS }), true] }), {
+    list(model({ token: [TokenText, true] }), {
       max: MAX_TIMESTAMP_TOKENS,
     }),
     true,

@@ -11,7 +11,7 @@ export class TimeError extends Error {}
 const US = 1_000_000n;
 // datetime.min and datetime.max, as Unix seconds.
 const MIN_SECONDS = -62135596800n;
-const MAX_SECONDS = 253402300799n;
+export const MAX_SECONDS = 253402300799n;
 
 /** @param {number} y */
 const isLeap = (y) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;

@@ -14,16 +14,18 @@ document either parses into something the verifier understands or fails at the `
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
-    field_validator,
 )
 
 from ipnotary.sdk.canonical import canonical_json, parse_json
@@ -36,6 +38,7 @@ __all__ = [
     "CERTIFICATE_V1_MEDIA_TYPE",
     "MAX_CERTIFICATE_BYTES",
     "MAX_RECORD_BYTES",
+    "MAX_UNIX_SECONDS",
     "RECEIPT_MEDIA_TYPE",
     "Anchor",
     "AnyCertificate",
@@ -68,15 +71,9 @@ Hex32 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Hex0x32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{64}$")]
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 B64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_length=256)]
-# [0-9], not \d: pydantic-core's \d takes any script's digits, which fromisoformat then refuses
-# (a ValueError in the middle of a verification instead of a refusal at ``format``).
-Timestamp = Annotated[
-    str,
-    StringConstraints(
-        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
-    ),
-]
-Uint63 = Annotated[int, Field(ge=0, le=2**53 - 1)]  # JCS numbers are exact only to 2^53
+# The last second Python's datetime can hold (9999-12-31T23:59:59Z): a Unix time beyond it is no
+# time a verifier can compare, so a document that states one is refused where it is read.
+MAX_UNIX_SECONDS = 253_402_300_799
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -85,8 +82,45 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_time(value: str) -> datetime:
-    """The inverse of :func:`format_timestamp` (any RFC 3339 UTC form our documents carry)."""
-    return datetime.fromisoformat(value).astimezone(UTC)  # Python 3.11 reads the "Z" itself
+    """The inverse of :func:`format_timestamp` (any RFC 3339 UTC form our documents carry).
+
+    ``ValueError`` for text that is no time, including one whose offset moves it outside the
+    years 1 to 9999 (``datetime`` raises ``OverflowError`` there, which callers that refuse bad
+    input with ``except ValueError`` would let escape)."""
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC)  # Python 3.11 reads the "Z" itself
+    except OverflowError as exc:
+        raise ValueError(f"{value[:40]!r} is outside the years 1 to 9999: {exc}") from exc
+
+
+def _a_time(value: str) -> str:
+    # The pattern admits month 13, 30 February, hour 24 and year 0; a later step that parses the
+    # field would raise in the middle of a verification instead of refusing it at ``format``.
+    parse_time(value)
+    return value
+
+
+def _decodable_base64(value: str) -> str:
+    # As the verifier decodes it (``base64.b64decode``): the pattern admits text with a character
+    # too many or missing padding, which would raise binascii.Error at step ``timestamps``.
+    try:
+        base64.b64decode(value)
+    except binascii.Error as exc:
+        raise ValueError(f"not decodable base64: {exc}") from exc
+    return value
+
+
+# [0-9], not \d: pydantic-core's \d takes any script's digits, which fromisoformat then refuses
+# (a ValueError in the middle of a verification instead of a refusal at ``format``).
+Timestamp = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
+    ),
+    AfterValidator(_a_time),
+]
+Uint63 = Annotated[int, Field(ge=0, le=2**53 - 1)]  # JCS numbers are exact only to 2^53
+UnixSeconds = Annotated[int, Field(ge=0, le=MAX_UNIX_SECONDS)]
 
 
 def record_leaf_hash(record: dict[str, Any]) -> bytes:
@@ -120,14 +154,8 @@ class Anchor(_Strict):
     tx_hash: Hex0x32
     block_number: Uint63
     block_hash: Hex0x32
-    block_timestamp: Uint63
+    block_timestamp: UnixSeconds
     block_time: Timestamp
-
-    @field_validator("block_time")
-    @classmethod
-    def _parseable(cls, value: str) -> str:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return value
 
     @classmethod
     def of_block(
@@ -269,7 +297,9 @@ class TimestampTokenField(_Strict):
     note text."""
 
     token: Annotated[
-        str, StringConstraints(pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=MAX_TOKEN_B64_CHARS)
+        str,
+        StringConstraints(pattern=r"^[A-Za-z0-9+/]+={0,2}$", max_length=MAX_TOKEN_B64_CHARS),
+        AfterValidator(_decodable_base64),
     ]
 
 

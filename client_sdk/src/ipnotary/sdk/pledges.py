@@ -25,7 +25,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ipnotary.sdk.canonical import canonical_json, parse_json
-from ipnotary.sdk.certificate import format_timestamp
+from ipnotary.sdk.certificate import format_timestamp, parse_time
 from ipnotary.sdk.errors import FormatError, NotTrustedError, VerificationError
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.records import PledgeEventRecord, parse_record
@@ -171,7 +171,7 @@ def check_pledge_consent(
     act = consent["act"]
     try:
         _check_act_shape(act)
-        signed_at = datetime.fromisoformat(act["signed_at"]).astimezone(UTC)
+        signed_at = parse_time(act["signed_at"])
         b64decode(consent["signature"])
     except (FormatError, ValueError, TypeError) as exc:
         raise VerificationError("format", f"the consent is malformed: {exc}") from exc

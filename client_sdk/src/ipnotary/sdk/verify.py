@@ -49,6 +49,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ipnotary.sdk.certificate import (
+    MAX_UNIX_SECONDS,
     AnyCertificate,
     Certificate,
     CertificateV1,
@@ -572,11 +573,13 @@ def _check_witnesses(
                     f"witness {witness.name}'s cosignature does not verify: the checkpoint or "
                     "the cosignature was altered",
                 )
-            moment = datetime.fromtimestamp(stamp, UTC)
-            if moment > now + run.skew:
+            # A uint64 may say a second past the year 9999, which no datetime holds: that is in
+            # the future by any clock, and refused as such rather than raised while converting.
+            moment = _from_unix(stamp)
+            if moment is None or moment - now > run.skew:
+                when = moment.isoformat() if moment is not None else f"Unix time {stamp}"
                 raise VerificationError(
-                    Step.WITNESSES,
-                    f"witness {witness.name} cosigned at {moment.isoformat()}, in the future",
+                    Step.WITNESSES, f"witness {witness.name} cosigned at {when}, in the future"
                 )
             times.append((moment, witness.name))
             break
@@ -618,7 +621,7 @@ def _check_timestamps(run: _Run, cert: AnyCertificate, now: datetime) -> None:
                 info = verify_token(token, digest=digest, trusted_roots=authority.roots)
             except (TimestampError, FormatError):
                 continue
-            if info.gen_time > now + run.skew:
+            if info.gen_time - now > run.skew:
                 raise VerificationError(
                     Step.TIMESTAMPS,
                     f"{authority.name}'s time-stamp says {info.gen_time.isoformat()}, "
@@ -763,6 +766,13 @@ def _verify_on_chain(
     return confirmations
 
 
+def _from_unix(seconds: int) -> datetime | None:
+    """``seconds`` as a UTC time, or ``None`` past what ``datetime`` holds (the year 9999)."""
+    if not 0 <= seconds <= MAX_UNIX_SECONDS:
+        return None
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def _compare_anchor(
     step: Step,
     found: AnchorView,
@@ -811,14 +821,15 @@ def _check_time(run: _Run, issued_at: datetime) -> tuple[datetime, TimeSource]:
             received_at = parse_time(received)
         except ValueError as exc:
             raise VerificationError(Step.TIME, f"record.received_at is not a time: {exc}") from exc
-        if received_at > proven + run.skew:
+        # Differences, not sums: a time near the year 9999 plus the skew overflows datetime.
+        if received_at - proven > run.skew:
             raise VerificationError(
                 Step.TIME,
                 f"the record says it was received {received_at.isoformat()}, after the time it is "
                 f"proven to have existed by ({proven.isoformat()}, {source.value}): the operator's "
                 "clock or the record is wrong",
             )
-    if proven > issued_at + run.skew:
+    if proven - issued_at > run.skew:
         raise VerificationError(
             Step.TIME,
             f"the certificate says it was issued {issued_at.isoformat()}, before the time its "
