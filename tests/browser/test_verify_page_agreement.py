@@ -292,3 +292,29 @@ def test_a_policy_window_that_is_no_time_is_refused_by_the_page(
         )
         assert not errors, errors
     assert answer["verdict"] == "error" and "month must be in 1..12" in answer["reason"], answer
+
+
+def test_a_policy_listing_one_witness_key_twice_is_refused_by_both(
+    browser: Browser, page_server: LiveServer
+) -> None:
+    """One witness key under two names (two key ids): an Ed25519 cosignature does not sign the
+    name, so the same signature relabelled would count twice. Both verifiers refuse the policy."""
+    from ipnotary.sdk.note import CosignatureVerifier
+
+    golden = Path(__file__).resolve().parents[1] / "assets/certificates/v2"
+    policy = json.loads((golden / "policy.json").read_text())
+    first = CosignatureVerifier.from_vkey(policy["witnesses"]["members"][0]["key"])
+    alias = CosignatureVerifier("alias.example/witness", first.public_key).vkey()
+    policy["witnesses"]["members"].append({"name": "the same witness again", "key": alias})
+    with pytest.raises(FormatError, match="the same public key"):
+        TrustPolicy.from_json(json.dumps(policy))
+    certificate = (golden / "certificate.json").read_text()
+    with new_page(browser) as (page, errors):
+        page.goto(f"{page_server.url}/verify")
+        page.wait_for_selector("body[data-ready=true]")
+        answer = page.evaluate(
+            "async ([c, p]) => ipnotary.verify({certificate: c, policy: p})",
+            [certificate, json.dumps(policy)],
+        )
+        assert not errors, errors
+    assert answer["verdict"] == "error" and "the same public key" in answer["reason"], answer

@@ -116,8 +116,16 @@ const WitnessPolicy = model(
       throw new SchemaError(path, `Value error, a quorum of ${w.quorum} needs at least that many witnesses, ${w.members.length} listed`);
     }
     for (const m of w.members) m.verifier = valueError(path, () => parseVkey(m.key, SIGNATURE_TYPE_COSIGNATURE_V1));
-    const keys = w.members.map((m) => `${m.verifier.name}\n${m.verifier.keyId}`);
-    if (new Set(keys).size !== keys.length) throw new SchemaError(path, 'Value error, a witness key is listed twice; each witness counts once');
+    // By public key, as the SDK: the key id derives from the name, which an Ed25519 cosignature
+    // does not sign, so one key under two names would count one witness twice.
+    const seen = new Map();
+    for (const m of w.members) {
+      const key = toHex(m.verifier.publicKey);
+      if (seen.has(key)) {
+        throw new SchemaError(path, `Value error, witnesses ${JSON.stringify(seen.get(key))} and ${JSON.stringify(m.name)} have the same public key: one key is one witness, and counts once`);
+      }
+      seen.set(key, m.name);
+    }
   },
 );
 

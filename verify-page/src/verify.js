@@ -445,7 +445,10 @@ function checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, sk
   }
   /** @type {[bigint, string][]} */
   const times = [];
+  const counted = new Set(); // a key counts once, whatever names it is listed under
   for (const witness of members) {
+    const publicKey = toHex(witness.verifier.publicKey);
+    if (counted.has(publicKey)) continue;
     for (const sig of note.signatures) {
       if (!matches(witness.verifier, sig)) continue;
       const stamp = cosignatureTime(witness.verifier, note.text, sig);
@@ -460,6 +463,7 @@ function checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, sk
       }
       if (moment > now + skew) throw new StepFailure('witnesses', 'witnesses.future', { name: witness.name, time: formatTime(moment) });
       times.push([moment, witness.name]);
+      counted.add(publicKey);
       break;
     }
   }

@@ -402,6 +402,12 @@ class _Ed25519Key:
         self.public_key = public_key
         self.key_id = key_id(name, self.signature_type, _raw_public(public_key))
 
+    @property
+    def public_key_bytes(self) -> bytes:
+        """The raw public key: what identifies the signer, whatever name and key id it is
+        listed under (tlog-policy calls two vkeys of one public key duplicates)."""
+        return _raw_public(self.public_key)
+
     def vkey(self) -> str:
         """``<name>+<key id hex>+base64(type || public key)``, the form logs and witnesses
         publish."""

@@ -142,9 +142,18 @@ class WitnessPolicy(_Strict):
                 f"a quorum of {self.quorum} needs at least that many witnesses, "
                 f"{len(self.members)} listed"
             )
-        keys = [(w.verifier.name, w.verifier.key_id) for w in self.members]
-        if len(set(keys)) != len(keys):
-            raise ValueError("a witness key is listed twice; each witness counts once")
+        # By public key, not (name, key id): the key id is derived from the name, and an Ed25519
+        # cosignature does not sign the name, so one key under two names would let one witness's
+        # cosignature, relabelled, count twice towards the quorum.
+        seen: dict[bytes, str] = {}
+        for w in self.members:
+            key = w.verifier.public_key_bytes
+            if key in seen:
+                raise ValueError(
+                    f"witnesses {seen[key]!r} and {w.name!r} have the same public key: one key "
+                    "is one witness, and counts once"
+                )
+            seen[key] = w.name
         return self
 
 

@@ -561,8 +561,11 @@ def _check_witnesses(
             )
         return
     times: list[tuple[datetime, str]] = []
+    counted: set[bytes] = set()  # a key counts once, whatever names it is listed under
     for witness in policy.witnesses.members:
         verifier = witness.verifier
+        if verifier.public_key_bytes in counted:
+            continue
         for sig in note.signatures:
             if not verifier.matches(sig):
                 continue
@@ -582,6 +585,7 @@ def _check_witnesses(
                     Step.WITNESSES, f"witness {witness.name} cosigned at {when}, in the future"
                 )
             times.append((moment, witness.name))
+            counted.add(verifier.public_key_bytes)
             break
     run.witnesses = tuple(name for _, name in sorted(times, key=lambda t: t[1]))
     if len(times) < quorum:
