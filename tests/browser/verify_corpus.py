@@ -732,12 +732,28 @@ def _synthetic(corpus: Corpus, rng: random.Random, keys: Keys, tsa: Tsa | None, 
             more[f"tsa-{label}"] = {
                 "timestamp_authorities": [{"name": f"TSA {label}", "certificates": roots}]
             }
-            more[f"tsa-{label}-then-ours"] = {
-                "timestamp_authorities": [
-                    {"name": f"TSA {label}", "certificates": roots},
-                    {"name": "corpus TSA", "certificates": tsa.roots},
-                ]
+            if not set(roots) & set(tsa.roots):  # a root listed twice is refused
+                more[f"tsa-{label}-then-ours"] = {
+                    "timestamp_authorities": [
+                        {"name": f"TSA {label}", "certificates": roots},
+                        {"name": "corpus TSA", "certificates": tsa.roots},
+                    ]
+                }
+        # The time rules: which sources must agree on the proven time.
+        two_tsas = [
+            {"name": "corpus TSA", "certificates": tsa.roots},
+            {"name": "RSA TSA", "certificates": tsa.other_roots["rsa-root"]},
+        ]
+        for rule in ("tsa_quorum", "witnesses_and_tsa"):
+            more[f"rule-{rule}"] = {"time_rule": rule}
+            more[f"rule-{rule}-2-of-2"] = {
+                "time_rule": rule,
+                "tsa_quorum": 2,
+                "timestamp_authorities": two_tsas,
             }
+            more[f"rule-{rule}-1-of-2"] = {"time_rule": rule, "timestamp_authorities": two_tsas}
+        more["rule-earliest-2-tsas"] = {"time_rule": "earliest", "timestamp_authorities": two_tsas}
+        more["rule-tsa_quorum-no-witnesses"] = {"time_rule": "tsa_quorum", "quorum": 0}
         # Fields the page reads but does not use (the PDF's signers) must not stop it reading.
         signer = {"name": "PDF document signer", "certificate": tsa.roots[0]}
         more["document-signers"] = {"document_signers": [signer]}
@@ -898,6 +914,32 @@ def _synthetic(corpus: Corpus, rng: random.Random, keys: Keys, tsa: Tsa | None, 
         corpus.add(Case(f"synthetic/{label}/no-policy", data, None, now=later))
         for p in rng.sample(synthetic_policies, 4):
             corpus.add(Case(f"synthetic/{label}/policy={p}", data, p, "corpus", now=later))
+    # Each time rule against the knobs that decide it: tokens from one TSA, two, none; a token
+    # twice; a backdated or forged token; no witness quorum; cosignatures before and after the
+    # tokens.
+    rule_knobs = {
+        "base": base,
+        "two-tsas": replace(base, tokens=("good", "rsa")),
+        "rsa-only": replace(base, tokens=("rsa",)),
+        "token-twice": replace(base, tokens=("good", "good")),
+        "rsa-twice": replace(base, tokens=("rsa", "rsa")),
+        "backdated-and-rsa": replace(base, tokens=("backdated-gen-time", "rsa")),
+        "no-token": replace(base, tokens=()),
+        "one-cosignature": replace(base, cosign=(("alpha", 0),)),
+        "one-cosignature-two-tsas": replace(base, cosign=(("alpha", 0),), tokens=("good", "rsa")),
+        "cosigned-after-tokens": replace(
+            base, cosign=(("alpha", 100), ("beta", 110)), issued_at=200, tokens=("good", "rsa")
+        ),
+        "cosigned-long-before": replace(
+            base, cosign=(("alpha", -3000), ("beta", -2990)), tokens=("good", "rsa")
+        ),
+        "v1": replace(base, version=1),
+    }
+    rule_policies = [p for p in synthetic_policies if "/rule-" in p]
+    for label, s in rule_knobs.items():
+        data = synthetic(s, keys, tsa, epoch)
+        for p in rule_policies:
+            corpus.add(Case(f"synthetic/rules/{label}/policy={p}", data, p, "corpus", now=later))
     # The verifier's own clock, against which "in the future" is judged.
     data = synthetic(base, keys, tsa, epoch)
     for extra in ("document-signers", "notaries"):

@@ -169,6 +169,7 @@ function render(outcome) {
         h('h3', { id: 'h-time' }, t(L, 'report.time')),
         h('p', { class: 'proven-time' }, h('span', {}, t(L, 'field.proven_time')), ' ', h('strong', {}, res.proven_time)),
         h('p', {}, t(L, 'field.time_source'), ' ', h('strong', {}, t(L, `source.${res.time_source}`))),
+        h('p', { class: 'time-rule' }, t(L, 'field.time_rule'), ' ', h('strong', {}, t(L, `rule.${res.time_rule}`, res.time_rule_params))),
         res.time_evidence.length
           ? h('ul', { class: 'evidence' }, ...res.time_evidence.map((e) => h('li', {}, h('span', { class: 'value' }, e.time), ' — ', t(L, `source.${e.source}`), ': ', message(L, e.detail))))
           : null,
@@ -213,7 +214,14 @@ function render(outcome) {
             { class: 'fields' },
             row('field.chain', doc.anchor.chain_id),
             row('field.contract', doc.anchor.contract),
-            row('field.block', `${doc.anchor.block_number} (${doc.anchor.block_time})`),
+            // The block's time is the operator's statement unless a trusted chain checked on a
+            // node vouched for it: never shown as if proven next to the proven time.
+            row(
+              'field.block',
+              res?.time_evidence.some((e) => e.source === 'chain')
+                ? `${doc.anchor.block_number} (${doc.anchor.block_time})`
+                : `${doc.anchor.block_number} (${doc.anchor.block_time}; ${t(L, 'field.block.unproven')})`,
+            ),
             row('field.tx', doc.anchor.tx_hash),
           ),
         ),

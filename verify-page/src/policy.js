@@ -16,6 +16,8 @@ import { parseCertificatePem } from './timestamp.js';
 import { parseTimestampField, TimeError } from './times.js';
 
 export const POLICY_MEDIA_TYPE = 'application/vnd.ipnotary.trust-policy+json;version=1';
+// The SDK's TimeRule: which trusted sources decide the proven time.
+export const TIME_RULES = ['earliest', 'tsa_quorum', 'witnesses_and_tsa'];
 const MAX_POLICY_BYTES = 512 * 1024;
 
 export class PolicyError extends Error {}
@@ -167,6 +169,12 @@ const TrustedChain = model({
   min_confirmations: [int({ ge: 1n, le: 100000n }), false],
 });
 
+/** @type {import('./schema.js').Validator} */
+const timeRule = (value, path) => {
+  if (!TIME_RULES.includes(value)) throw new SchemaError(path, `Input should be ${TIME_RULES.map((r) => `'${r}'`).join(', ')}`);
+  return value;
+};
+
 const TrustPolicy = model(
   {
     media_type: [literal(POLICY_MEDIA_TYPE), false],
@@ -181,10 +189,24 @@ const TrustPolicy = model(
     require_independent_time: [bool(), false],
     max_clock_skew_seconds: [int({ ge: 0n, le: 86400n }), false],
     notice: [nullable(str({ max: 1000 })), false],
+    time_rule: [timeRule, false],
+    tsa_quorum: [int({ ge: 1n, le: 16n }), false],
   },
   (p, path) => {
     p.witnesses = p.witnesses ?? { quorum: 0n, members: [] };
     if (p.witnesses.quorum && !p.log) throw new SchemaError(path, 'Value error, a witness quorum needs the log it witnesses');
+    p.time_rule = p.time_rule ?? 'earliest';
+    p.tsa_quorum = p.tsa_quorum ?? 1n;
+    const tsas = (p.timestamp_authorities ?? []).length;
+    if (p.time_rule !== 'earliest' && p.tsa_quorum > BigInt(tsas)) {
+      throw new SchemaError(path, `Value error, time rule ${p.time_rule} needs time-stamps from ${p.tsa_quorum} TSA(s), and the policy lists ${tsas}`);
+    }
+    if (p.time_rule === 'witnesses_and_tsa' && !p.witnesses.quorum) {
+      throw new SchemaError(path, 'Value error, time rule witnesses_and_tsa needs a witness quorum');
+    }
+    // A TSA counts once towards tsa_quorum: one root under two names would be two.
+    const roots = (p.timestamp_authorities ?? []).flatMap((a) => a.roots.map((r) => toHex(r.der)));
+    if (new Set(roots).size !== roots.length) throw new SchemaError(path, 'Value error, a TSA root certificate is listed twice; each TSA counts once');
   },
 );
 
@@ -199,6 +221,8 @@ const TrustPolicy = model(
  * @property {boolean} require_independent_time
  * @property {bigint} max_clock_skew_seconds
  * @property {string | null} notice
+ * @property {'earliest' | 'tsa_quorum' | 'witnesses_and_tsa'} time_rule
+ * @property {bigint} tsa_quorum
  */
 
 /**
@@ -231,6 +255,8 @@ export function parsePolicy(data) {
     require_independent_time: p.require_independent_time ?? true,
     max_clock_skew_seconds: p.max_clock_skew_seconds ?? 300n,
     notice: p.notice ?? null,
+    time_rule: p.time_rule,
+    tsa_quorum: p.tsa_quorum,
   };
 }
 

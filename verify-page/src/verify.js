@@ -70,6 +70,8 @@ const NOT_TRUSTED = new Set([
   'witnesses.quorum',
   'anchor_fields.registry',
   'time.operator_only',
+  'time.tsa_quorum',
+  'time.rule_needs_witnesses',
 ]);
 
 /** A failed step, with the key and parameters of its message. */
@@ -208,7 +210,9 @@ async function run({ certificate, policy, content = null, chain = null, now }, r
     report.push({ step, status: 'passed', message: { key, params } });
   };
   const skip = (step, key, params = {}) => report.push({ step, status: 'skipped', message: { key, params } });
-  const state = { witnesses: [], result: null };
+  // witnessTime: the quorum's k-th earliest cosignature; tsaTimes: a policy TSA's index to its
+  // earliest genTime (each TSA counts once towards a tsa_quorum).
+  const state = { witnesses: [], result: null, witnessTime: null, tsaTimes: new Map() };
 
   let cert;
   try {
@@ -296,7 +300,7 @@ async function run({ certificate, policy, content = null, chain = null, now }, r
     checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, skip);
     if (policy.timestamp_authorities.length) {
       if (cert.version === 2) {
-        await checkTimestamps(doc, policy, note, now, skew, evidence, notes);
+        await checkTimestamps(doc, policy, note, now, skew, evidence, notes, state);
         pass('timestamps', 'timestamps.ok', { counted: evidence.filter((e) => e.source === 'timestamp_authority').length, total: doc.timestamps.length });
       } else {
         skip('timestamps', 'skip.v1');
@@ -335,7 +339,7 @@ async function run({ certificate, policy, content = null, chain = null, now }, r
     for (const step of ['chain_id', 'genesis', 'anchor', 'transaction', 'block', 'confirmations']) skip(step, 'skip.no_rpc');
   }
 
-  const { proven, source } = checkTime(doc, policy, evidence, issuedAt, skew, notes);
+  const { proven, source } = checkTime(doc, policy, evidence, issuedAt, skew, notes, state);
   pass('time', 'time.ok', { time: formatTime(proven), source });
   if (cert.version === 2 && typeof doc.notice === 'string' && doc.notice) notes.push({ key: 'note.issuer_says', params: { notice: doc.notice } });
 
@@ -356,6 +360,8 @@ async function run({ certificate, policy, content = null, chain = null, now }, r
       leaf_index: String(leafIndex),
       proven_time: formatTime(proven),
       time_source: source,
+      time_rule: policy ? policy.time_rule : 'earliest',
+      time_rule_params: policy ? { k: String(policy.tsa_quorum), n: String(policy.timestamp_authorities.length) } : {},
       time_evidence: evidence.map((e) => ({ source: e.source, time: formatTime(e.time), detail: e.detail })),
       witnesses: state.witnesses,
       chain_id: String(anchor.chain_id),
@@ -479,6 +485,7 @@ function checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, sk
   if (quorum) {
     // The k-th earliest: with at most k-1 dishonest witnesses, an honest one had cosigned by then.
     times.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : pyCompare(a[1], b[1])));
+    state.witnessTime = times[quorum - 1][0];
     evidence.push({
       source: 'witnesses',
       time: times[quorum - 1][0],
@@ -496,13 +503,13 @@ function pyCompare(a, b) {
   return x.length - y.length;
 }
 
-async function checkTimestamps(doc, policy, note, now, skew, evidence, notes) {
+async function checkTimestamps(doc, policy, note, now, skew, evidence, notes, state) {
   const digest = sha256(utf8(note.text));
   for (const [i, field] of doc.timestamps.entries()) {
     const token = b64decodeLenient(field.token); // decodable: the model refused any other at `format`
     let counted = false;
     let lastReason = '';
-    for (const authority of policy.timestamp_authorities) {
+    for (const [number, authority] of policy.timestamp_authorities.entries()) {
       let info;
       try {
         info = await verifyToken(token, digest, authority.roots);
@@ -519,6 +526,8 @@ async function checkTimestamps(doc, policy, note, now, skew, evidence, notes) {
         time: info.genTime,
         detail: { key: 'evidence.tsa', params: { name: authority.name, tsa: info.tsaName || 'TSA' } },
       });
+      const earliest = state.tsaTimes.get(number);
+      if (earliest === undefined || info.genTime < earliest) state.tsaTimes.set(number, info.genTime);
       counted = true;
       break;
     }
@@ -592,10 +601,26 @@ function compareAnchor(step, found, anchor, treeSize, where) {
   if (mismatches.length) throw new StepFailure(step, `${step}.mismatch`, { details: mismatches.join('; ') });
 }
 
-function checkTime(doc, policy, evidence, issuedAt, skew, notes) {
+/** The proven time under a rule that needs TSAs (and, for one, witnesses) to agree: the SDK's `_by_rule`. */
+function byRule(policy, state) {
+  const k = Number(policy.tsa_quorum);
+  const n = policy.timestamp_authorities.length;
+  const stamps = [...state.tsaTimes.values()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (stamps.length < k) throw new StepFailure('time', 'time.tsa_quorum', { rule: policy.time_rule, k, n, count: stamps.length });
+  const tsaTime = stamps[k - 1];
+  if (policy.time_rule === 'tsa_quorum') return { proven: tsaTime, source: 'timestamp_authority' };
+  if (state.witnessTime === null) throw new StepFailure('time', 'time.rule_needs_witnesses', { rule: policy.time_rule });
+  // Both vouch that the record existed by the later of the two times.
+  if (tsaTime >= state.witnessTime) return { proven: tsaTime, source: 'timestamp_authority' };
+  return { proven: state.witnessTime, source: 'witnesses' };
+}
+
+function checkTime(doc, policy, evidence, issuedAt, skew, notes, state) {
   let proven;
   let source;
-  if (evidence.length) {
+  if (policy && policy.time_rule !== 'earliest') {
+    ({ proven, source } = byRule(policy, state));
+  } else if (evidence.length) {
     let best = evidence[0];
     for (const e of evidence) if (e.time < best.time) best = e;
     proven = best.time;

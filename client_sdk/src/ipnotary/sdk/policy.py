@@ -16,7 +16,12 @@ Transparency clients a log list. :class:`TrustPolicy` holds:
 * ``notaries``: notary offices' Ed25519 keys, each with a validity window, whose notarial
   attestations it trusts (``ipnotary.sdk.attestations``; optional, so older policies still load);
 * ``require_independent_time``: whether a certificate whose time nobody but the operator
-  vouches for may verify at all (a policy for the embedded demo deployment says no).
+  vouches for may verify at all (a policy for the embedded demo deployment says no);
+* ``time_rule`` (with ``tsa_quorum``): which sources must agree on the proven time
+  (:class:`TimeRule`): ``earliest``, the earliest of any one trusted source (the default, so
+  that any one trusted TSA or chain is enough); ``tsa_quorum``, the k-th earliest of k of the
+  policy's TSAs; ``witnesses_and_tsa``, the later of the witness quorum's time and the TSAs'
+  (both must vouch).
 
 ``docs/trust.md`` says how a verifier assembles one (witness keys from the witnesses themselves,
 TSA roots from the national time service, the log key from the operator's published documents).
@@ -26,10 +31,12 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -51,6 +58,7 @@ __all__ = [
     "IssuerKey",
     "LogPolicy",
     "NotaryKey",
+    "TimeRule",
     "TimestampAuthority",
     "TrustPolicy",
     "TrustedChain",
@@ -68,6 +76,21 @@ Pem = Annotated[str, StringConstraints(min_length=50, max_length=16_384)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeRule(StrEnum):
+    """Which trusted sources decide the time a record provably existed by."""
+
+    # The earliest time of any one source the policy trusts: the witness quorum's k-th earliest
+    # cosignature, one trusted TSA's genTime, a trusted chain's block time. Any one of them, if
+    # dishonest, can backdate alone.
+    EARLIEST = "earliest"
+    # The k-th earliest genTime of ``tsa_quorum`` distinct TSAs of the policy (each TSA counted
+    # once, at its earliest token): fewer than k dishonest TSAs cannot backdate.
+    TSA_QUORUM = "tsa_quorum"
+    # The later of the witness quorum's time and the TSAs' (as for ``tsa_quorum``): backdating
+    # takes k witnesses and the TSAs together.
+    WITNESSES_AND_TSA = "witnesses_and_tsa"
 
 
 class LogPolicy(_Strict):
@@ -258,11 +281,25 @@ class TrustPolicy(_Strict):
     require_independent_time: bool = True
     max_clock_skew_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
     notice: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    time_rule: TimeRule = TimeRule.EARLIEST
+    tsa_quorum: Annotated[int, Field(ge=1, le=16)] = 1
 
     @model_validator(mode="after")
     def _meaningful(self) -> TrustPolicy:
         if self.witnesses.quorum and self.log is None:
             raise ValueError("a witness quorum needs the log it witnesses")
+        tsas = len(self.timestamp_authorities)
+        if self.time_rule is not TimeRule.EARLIEST and self.tsa_quorum > tsas:
+            raise ValueError(
+                f"time rule {self.time_rule.value} needs time-stamps from {self.tsa_quorum} "
+                f"TSA(s), and the policy lists {tsas}"
+            )
+        if self.time_rule is TimeRule.WITNESSES_AND_TSA and not self.witnesses.quorum:
+            raise ValueError("time rule witnesses_and_tsa needs a witness quorum")
+        roots = [r.public_bytes(Encoding.DER) for a in self.timestamp_authorities for r in a.roots]
+        if len(set(roots)) != len(roots):
+            # A TSA counts once towards tsa_quorum: one root under two names would be two.
+            raise ValueError("a TSA root certificate is listed twice; each TSA counts once")
         return self
 
     @classmethod
@@ -297,6 +334,9 @@ class TrustPolicy(_Strict):
             # A policy without notary keys stays the document it was before they existed, which
             # readers that know nothing of notarial acts (the verification page) still take.
             del document["notaries"]
+        if self.time_rule is TimeRule.EARLIEST and self.tsa_quorum == 1:
+            # Likewise a policy with the rule every policy had before there was a choice.
+            del document["time_rule"], document["tsa_quorum"]
         return canonical_json(document)
 
     def issuer(self, key_id_hex: str) -> IssuerKey | None:

@@ -29,7 +29,8 @@ order:
                        the stated hash and time, and enough blocks were built on top of it
 12. ``time``           the time the record is proven to have existed by, from the sources the
                        policy trusts (the quorum's k-th earliest cosignature, a TSA's genTime, a
-                       trusted chain's block time; the earliest wins), is consistent with the
+                       trusted chain's block time) by the policy's ``time_rule`` (the earliest
+                       wins; or k of its TSAs; or witnesses and TSAs), is consistent with the
                        record's ``received_at`` and the certificate's ``issued_at``; and a policy
                        that requires an independent source gets one.
 """  # noqa: E501 - the table of steps above is wider than 100 columns
@@ -72,7 +73,7 @@ from ipnotary.sdk.note import (
     NoteVerifier,
     parse_note,
 )
-from ipnotary.sdk.policy import TrustPolicy
+from ipnotary.sdk.policy import TimeRule, TrustPolicy
 from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
 
 __all__ = [
@@ -202,6 +203,9 @@ class VerificationResult:
     # The record's digests compared with the given file or fingerprint (empty without one); a
     # note says which of them the submitter only declared (``record.content.declared``).
     digests_checked: tuple[str, ...] = ()
+    # The policy's rule that chose ``proven_time`` among ``time_evidence`` (``earliest`` without
+    # a policy): see :class:`~ipnotary.sdk.policy.TimeRule`.
+    time_rule: TimeRule = TimeRule.EARLIEST
 
     @property
     def trusted(self) -> bool:
@@ -324,6 +328,8 @@ class _Run:
         self.notes: list[str] = []
         self.evidence: list[TimeEvidence] = []
         self.witnesses: tuple[str, ...] = ()
+        self.witness_time: datetime | None = None  # the quorum's k-th earliest cosignature
+        self.tsa_times: dict[int, datetime] = {}  # a policy TSA's index: its earliest genTime
         self.skew = timedelta(seconds=policy.max_clock_skew_seconds if policy else 300)
 
     def passed(self, step: Step) -> None:
@@ -439,6 +445,7 @@ def verify_certificate(
         notes=tuple(run.notes),
         certificate=cert,
         digests_checked=digests_checked,
+        time_rule=policy.time_rule if policy is not None else TimeRule.EARLIEST,
     )
 
 
@@ -599,6 +606,7 @@ def _check_witnesses(
         # The k-th earliest: with at most k-1 dishonest witnesses, an honest one cosigned by then.
         times.sort()
         moment = times[quorum - 1][0]
+        run.witness_time = moment
         run.evidence.append(
             TimeEvidence(
                 TimeSource.WITNESSES,
@@ -620,7 +628,7 @@ def _check_timestamps(run: _Run, cert: AnyCertificate, now: datetime) -> None:
     digest = hashlib.sha256(_parse_checkpoint(cert.log.checkpoint)[0].text.encode("utf-8")).digest()
     for i, field in enumerate(cert.timestamps):
         token = base64.b64decode(field.token)
-        for authority in policy.timestamp_authorities:
+        for number, authority in enumerate(policy.timestamp_authorities):
             try:
                 info = verify_token(token, digest=digest, trusted_roots=authority.roots)
             except (TimestampError, FormatError):
@@ -638,6 +646,10 @@ def _check_timestamps(run: _Run, cert: AnyCertificate, now: datetime) -> None:
                     f"time-stamp by {authority.name} ({info.tsa_name or 'TSA'})",
                 )
             )
+            # Each TSA counts once towards a tsa_quorum, at its earliest token.
+            earliest = run.tsa_times.get(number)
+            if earliest is None or info.gen_time < earliest:
+                run.tsa_times[number] = info.gen_time
             break
         else:
             run.notes.append(
@@ -800,9 +812,36 @@ def _compare_anchor(
         raise VerificationError(step, "; ".join(mismatches))
 
 
+def _by_rule(run: _Run, policy: TrustPolicy) -> tuple[datetime, TimeSource]:
+    """The proven time under a rule that needs TSAs (and, for one, witnesses) to agree."""
+    k, n = policy.tsa_quorum, len(policy.timestamp_authorities)
+    stamps = sorted(run.tsa_times.values())
+    if len(stamps) < k:
+        raise NotTrustedError(
+            Step.TIME,
+            f"the trust policy's time rule {policy.time_rule.value} needs time-stamps from {k} "
+            f"of its {n} TSA(s); {len(stamps)} of them stamped this checkpoint",
+        )
+    tsa_time = stamps[k - 1]  # with at most k-1 dishonest TSAs, an honest one stamped by then
+    if policy.time_rule is TimeRule.TSA_QUORUM:
+        return tsa_time, TimeSource.TIMESTAMP_AUTHORITY
+    if run.witness_time is None:
+        raise NotTrustedError(
+            Step.TIME,
+            "the trust policy's time rule witnesses_and_tsa needs the witness quorum's time, "
+            "and no quorum of witnesses vouches for this checkpoint",
+        )
+    # Both vouch that the record existed by the later of the two times.
+    if tsa_time >= run.witness_time:
+        return tsa_time, TimeSource.TIMESTAMP_AUTHORITY
+    return run.witness_time, TimeSource.WITNESSES
+
+
 def _check_time(run: _Run, issued_at: datetime) -> tuple[datetime, TimeSource]:
     cert, policy = run.cert, run.policy
-    if run.evidence:
+    if policy is not None and policy.time_rule is not TimeRule.EARLIEST:
+        proven, source = _by_rule(run, policy)
+    elif run.evidence:
         best = min(run.evidence, key=lambda e: e.time)
         proven, source = best.time, best.source
     else:

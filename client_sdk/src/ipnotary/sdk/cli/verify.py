@@ -276,6 +276,7 @@ def _verification_report(result: VerificationResult) -> dict[str, Any]:
         "certificate_version": result.certificate_version,
         "proven_time": result.proven_time.isoformat(),
         "time_source": result.time_source.value,
+        "time_rule": result.time_rule.value,
         "time_evidence": [
             {"source": e.source.value, "time": e.time.isoformat(), "detail": e.detail}
             for e in result.time_evidence
@@ -289,6 +290,8 @@ def _verification_report(result: VerificationResult) -> dict[str, Any]:
         "batch_id": result.batch_id,
         "block_number": result.block_number,
         "anchored_at": result.anchored_at.isoformat(),
+        # Whether anchored_at is proven (a trusted chain read on a node) or the operator's word.
+        "anchored_at_proven": _anchor_time_proven(result),
         "confirmations": result.confirmations,
         "issuer_key_id": result.issuer_key_id,
         "content_checked": result.content_checked,
@@ -308,15 +311,38 @@ def _vouched_for_by(result: VerificationResult) -> list[Line]:
             who += "; the chain was read, but your policy does not trust it for time"
         lines: list[Line] = [("vouched for by", who)]
     else:
-        best = min(result.time_evidence, key=lambda e: e.time)
-        lines = [("vouched for by", best.detail)]
-        # The earliest source decides; the others agree, and are listed as well.
+        # The policy's time rule chose the proven time among the sources; the others are listed.
+        best = next(
+            (
+                e
+                for e in result.time_evidence
+                if e.time == result.proven_time and e.source is result.time_source
+            ),
+            min(result.time_evidence, key=lambda e: e.time),
+        )
+        lines = [("vouched for by", best.detail), ("by the rule", _rule_words(result))]
         lines += [
             ("also", f"{e.time.isoformat()}: {e.detail}")
             for e in sorted(result.time_evidence, key=lambda e: e.time)
             if e is not best
         ]
     return lines
+
+
+def _rule_words(result: VerificationResult) -> str:
+    from ipnotary.sdk.policy import TimeRule
+
+    if result.time_rule is TimeRule.TSA_QUORUM:
+        return "tsa_quorum: the time-stamps of k of your policy's TSAs (the k-th earliest)"
+    if result.time_rule is TimeRule.WITNESSES_AND_TSA:
+        return "witnesses_and_tsa: the witness quorum and your policy's TSAs together (the later)"
+    return "earliest: the earliest of any one source your policy trusts"
+
+
+def _anchor_time_proven(result: VerificationResult) -> bool:
+    from ipnotary.sdk.verify import TimeSource
+
+    return any(e.source is TimeSource.CHAIN for e in result.time_evidence)
 
 
 def _print_verification(result: VerificationResult, report: dict[str, Any]) -> None:
@@ -358,7 +384,15 @@ def _print_verification(result: VerificationResult, report: dict[str, Any]) -> N
     )
     chain: list[Line] = [
         ("chain", f"{result.chain_id}, registry {result.contract}"),
-        ("block", f"{result.block_number} at {report['anchored_at']} (batch {result.batch_id})"),
+        (
+            "block",
+            f"{result.block_number} at {report['anchored_at']} (batch {result.batch_id}; "
+            + (
+                "a trusted chain, checked on a node)"
+                if report["anchored_at_proven"]
+                else "the operator's statement, not proven: the proven time is under Proven)"
+            ),
+        ),
     ]
     if result.confirmations is not None:
         chain.append(("confirmations", str(result.confirmations)))
