@@ -417,18 +417,22 @@ def test_a_database_behind_or_beside_the_chain_never_anchors(
         migrate(eng)
         return eng
 
-    behind = fresh_database("behind.sqlite")  # lost the anchored entries 10..19
+    behind = fresh_database("behind.sqlite")  # lost the anchored entries 0..19
     submit(behind, 10)
-    with pytest.raises(LogBehindChain, match="only 10") as info:
+    with pytest.raises(LogBehindChain, match="only 0") as info:
         worker_for(behind, tlog, registry, max_items=10).run_once()
     assert info.value.code == "log_behind_chain" and registry.sizes == [10, 20]
+    with Session(behind) as session:  # sealed nothing into positions the chain already holds
+        assert log_size(session) == 0
 
     forked = fresh_database("forked.sqlite")  # another history, longer than the chain's
     with Session(forked) as session:
         other = create_principal(session, name="Other", role="holder").principal
     submit(forked, 30, holder=other)
+    forking = worker_for(forked, tlog, registry, max_items=30)
+    assert forking.seal_batch(force=True) is not None  # as a worker without the check did
     with pytest.raises(LogBehindChain, match="forked") as info:
-        worker_for(forked, tlog, registry, max_items=30).run_once()
+        forking.run_once()
     assert info.value.code == "log_forked" and registry.sizes == [10, 20]
 
     # The database that holds the anchored log goes on anchoring.

@@ -26,8 +26,10 @@ from ipnotary.service.errors import NotaryError
 if TYPE_CHECKING:  # each command imports what it needs when it runs: `notary --help` stays quick
     from sqlmodel import Session
 
-    from ipnotary.chain import AnchorReader
+    from ipnotary.chain import AnchorReader, EvidenceRegistryClient
+    from ipnotary.service.adapters.registry_roles import RoleGrant
     from ipnotary.service.config import Settings
+    from ipnotary.service.runtime import Runtime
     from ipnotary.service.services.principals import IssuedKey
     from ipnotary.service.services.reconcile import ReconcileReport
     from ipnotary.service.storage.models import ApiKey
@@ -41,6 +43,15 @@ principal_app = typer.Typer(no_args_is_help=True, help="Create principals and AP
 commands.add_typer(principal_app, name="principal")
 log_app = typer.Typer(no_args_is_help=True, help="The service's append-only log (its identity).")
 commands.add_typer(log_app, name="log")
+trust_app = typer.Typer(
+    no_args_is_help=True,
+    help="The fleet's trust settings: witnesses, quorums, TSAs and the policy it serves.",
+)
+commands.add_typer(trust_app, name="trust")
+registry_app = typer.Typer(
+    no_args_is_help=True, help="Roles in the deployment's registries (admin, anchorer, registrar)."
+)
+commands.add_typer(registry_app, name="registry")
 
 
 @commands.command()
@@ -615,6 +626,171 @@ def _print_reconcile(report: ReconcileReport) -> None:
         else "the database cannot account for everything above"
     )
     out.print(f"{verdict} ({report.seconds:.2f} s)", soft_wrap=True, highlight=False)
+
+
+@contextmanager
+def _runtime_for_operator() -> Iterator[Runtime]:
+    """The service's runtime on this host's settings, for an operator's command: nothing is
+    started, no key is created, production's start-up checks are not run."""
+    from ipnotary.service.config import Environment, load_settings
+    from ipnotary.service.runtime import Runtime
+
+    settings = load_settings()
+    runtime = Runtime.build(settings.model_copy(update={"env": Environment.development}))
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@trust_app.command("show")
+def trust_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Compare this environment's trust settings with the fleet's recorded ones. Exit 1 when they
+    differ (a process started with these settings would refuse to start)."""
+    from ipnotary.service.services.deployment import TRUST_FACTS, recorded_facts, trust_facts
+
+    with _runtime_for_operator() as runtime:
+        here = trust_facts(runtime)
+        recorded = recorded_facts(runtime.engine)
+    rows = [
+        {
+            "name": name,
+            "setting": TRUST_FACTS[name],
+            "here": here[name],
+            "fleet": recorded.get(name),
+            "same": recorded.get(name) == here[name],
+        }
+        for name in TRUST_FACTS
+    ]
+    if as_json:
+        out.print_json(data=rows)
+    else:
+        for row in rows:
+            mark = "same" if row["same"] else "DIFFERS"
+            out.print(
+                f"{row['name']}: {mark}\n  here:  {row['here']}\n  fleet: {row['fleet']}",
+                soft_wrap=True,
+                highlight=False,
+            )
+    if not all(row["same"] for row in rows):
+        raise typer.Exit(1)
+
+
+@trust_app.command("set")
+def trust_set(
+    reason: Annotated[
+        str | None, typer.Option(help="Why, for the audit log (e.g. the witness added)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Record this environment's trust settings (NOTARY_WITNESSES, NOTARY_WITNESS_QUORUM,
+    NOTARY_TSA_URLS, NOTARY_TSA_QUORUM, NOTARY_TSA_CA_FILE, and the policy they give) as the
+    fleet's, audited as deployment.trust_changed. Processes still running the old settings then
+    report themselves not ready until restarted with the new ones."""
+    from ipnotary.service.services.deployment import change_trust
+
+    with _runtime_for_operator() as runtime:
+        change = change_trust(runtime, reason=reason)
+    if as_json:
+        out.print_json(
+            data={n: {"from": old, "to": new} for n, (old, new) in change.changed.items()}
+        )
+        return
+    if not change.changed:
+        out.print("nothing to change: the fleet already records these trust settings")
+    for name, (old, new) in change.changed.items():
+        out.print(f"{name}: {old} -> {new}", soft_wrap=True, highlight=False)
+
+
+@contextmanager
+def _registry_client() -> Iterator[EvidenceRegistryClient]:
+    from ipnotary.service.adapters.chain_gateway import connect_chain
+    from ipnotary.service.config import load_settings
+
+    settings = load_settings()
+    client = connect_chain(settings)()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _grant_json(grant: RoleGrant) -> dict[str, str]:
+    return {
+        "registry": grant.registry,
+        "address": grant.address,
+        "role": grant.role,
+        "account": grant.account,
+        "action": grant.action,
+        "tx_hash": grant.tx_hash,
+    }
+
+
+@registry_app.command("roles")
+def registry_roles(
+    account: Annotated[
+        str | None, typer.Argument(help="An account (0x...); default the chain key's")
+    ] = None,
+) -> None:
+    """Which roles an account holds in each registry."""
+    from ipnotary.service.adapters.registry_roles import holds_role
+
+    with _registry_client() as client:
+        who = account or str(client.account)
+        held = {
+            "account": who,
+            "evidence": {
+                r: holds_role(client, r, who, registry="evidence") for r in ("admin", "anchorer")
+            },
+            "pledge": {
+                r: holds_role(client, r, who, registry="pledge") for r in ("admin", "registrar")
+            },
+        }
+    out.print_json(data=held)
+
+
+@registry_app.command("grant")
+def registry_grant(
+    role: Annotated[str, typer.Argument(help="admin, anchorer or registrar")],
+    account: Annotated[str, typer.Argument(help="The account (0x...) that gets it")],
+    registry: Annotated[
+        str | None, typer.Option(help="evidence or pledge (default: the role's own)")
+    ] = None,
+) -> None:
+    """Grant a role, sent by NOTARY_CHAIN_PRIVATE_KEY's account (which must hold admin)."""
+    from ipnotary.service.adapters.registry_roles import grant_role
+
+    with _registry_client() as client:
+        grant = _operator_call(lambda: grant_role(client, role, account, registry=registry))
+    out.print_json(data=_grant_json(grant))
+
+
+@registry_app.command("renounce")
+def registry_renounce(
+    role: Annotated[str, typer.Argument(help="admin or anchorer")],
+    successor: Annotated[
+        str | None,
+        typer.Option(help="For admin: the account that holds it already (checked first)"),
+    ] = None,
+    registry: Annotated[str | None, typer.Option(help="evidence (default) or pledge")] = None,
+) -> None:
+    """NOTARY_CHAIN_PRIVATE_KEY's own account gives up a role (the admin role only to a
+    successor that holds it already)."""
+    from ipnotary.service.adapters.registry_roles import renounce_role
+
+    with _registry_client() as client:
+        grant = _operator_call(
+            lambda: renounce_role(client, role, registry=registry, successor=successor)
+        )
+    out.print_json(data=_grant_json(grant))
+
+
+def _operator_call(act: Callable[[], T]) -> T:
+    """A refusal of the service's (a role nobody holds, a bad name) as one line, exit 1."""
+    try:
+        return act()
+    except NotaryError as exc:
+        fail(exc.detail)
 
 
 def add_service_commands(command: typer.Typer) -> tuple[type[Exception], ...]:

@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from ipnotary.sdk._version import __version__
 from ipnotary.sdk.note import NoteSigner
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.signing import key_id
@@ -24,6 +25,7 @@ from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from ipnotary.service.adapters.principal_cache import PrincipalCache
 from ipnotary.service.certificates import CertificatePdf
 from ipnotary.service.config import ContentBackend, Settings
+from ipnotary.service.services.fleet import Fleet
 from ipnotary.service.services.issuer import Issuer
 from ipnotary.service.services.transparency_log import TransparencyLog
 from ipnotary.service.services.trust import load_tsa_roots, served_policy
@@ -81,6 +83,7 @@ class Runtime:
     leader: LeaderLock
     principals: PrincipalCache
     certificate_pdf: CertificatePdf
+    fleet: Fleet
     _http: httpx.Client
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -151,9 +154,11 @@ class Runtime:
             principals=PrincipalCache(engine),
             # Creates the PDF signing key and the share secret where keys are created.
             certificate_pdf=CertificatePdf.for_settings(settings, origin=log.origin),
+            fleet=Fleet(engine, url=settings.resolved_public_url, version=__version__),
             _http=http,
         )
         runtime.issuer.policy_source = runtime.trust_policy
+        runtime.fleet.attach(runtime)
         return runtime
 
     def trust_policy(self) -> TrustPolicy:
@@ -173,9 +178,12 @@ class Runtime:
 
     def start(self) -> None:
         """Start the anchoring loop and the witness/TSA loops (they act only while this process
-        leads), and the housekeeping."""
-        if self.settings.run_anchoring_worker and not self._threads:
-            self._stop.clear()
+        leads), the housekeeping, and this process's heartbeat in the fleet's table."""
+        if self._threads:
+            return
+        self._stop.clear()
+        self._spawn("fleet-heartbeat", self.fleet.run, self._stop)
+        if self.settings.run_anchoring_worker:
             self._spawn(
                 "anchoring-worker",
                 self.worker.run_forever,

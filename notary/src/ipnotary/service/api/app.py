@@ -39,6 +39,7 @@ from ipnotary.service.api.routes import (
     verify_page,
     works,
 )
+from ipnotary.service.api.write_gate import WriteGate
 from ipnotary.service.config import Settings
 from ipnotary.service.runtime import Runtime
 
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.redactor = redactor
     install_error_handlers(app)
+    # Innermost: while the deployment is halted (a log behind the chain), nothing is accepted.
+    app.add_middleware(WriteGate)
     app.add_middleware(RequestBodyLimit, max_bytes=config.max_request_bytes)
     app.add_middleware(
         RateLimit,

@@ -7,7 +7,9 @@ response. When the response ends it writes the access line, logger ``ipnotary.se
 event ``http_request``: method, path, route template, status, duration, client address and the
 records the request created or returned; and it counts ``notary_http_requests`` and
 ``notary_http_request_duration_seconds`` by *route template* (``/v1/evidence/{record_id}``), never
-by path, so that made-up paths cannot grow the series without bound.
+by path, so that made-up paths cannot grow the series without bound. The health probes
+(``/healthz``, ``/readyz``) count in ``notary_probe_requests`` instead: a readiness 503 reports a
+dependency, not a request the service failed.
 
 An exception no handler took is answered here with the app's own 500 handler
 (``api/errors.py``), inside the request's context: its error line carries the request id, the
@@ -104,8 +106,14 @@ class RequestTelemetry:
         method = scope.get("method", "")
         method_label = method if method in _METHODS else "OTHER"
         route = route_template(scope)
-        metrics.HTTP_REQUESTS.labels(method_label, route, str(status)).inc()
-        metrics.HTTP_REQUEST_DURATION.labels(method_label, route).observe(seconds)
+        if route in metrics.PROBE_ROUTES:
+            # A probe's 503 says a dependency is down (alerted on by its own rule): counted
+            # apart, so that the 5xx alert on notary_http_requests pages only for failed requests.
+            metrics.PROBE_REQUESTS.labels(route, str(status)).inc()
+            metrics.PROBE_DURATION.labels(route).observe(seconds)
+        else:
+            metrics.HTTP_REQUESTS.labels(method_label, route, str(status)).inc()
+            metrics.HTTP_REQUEST_DURATION.labels(method_label, route).observe(seconds)
         if not access_log.isEnabledFor(logging.INFO):
             return
         context = current_request()

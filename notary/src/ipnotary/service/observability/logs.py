@@ -6,7 +6,8 @@ then on every logger of the process (ours, uvicorn's, the libraries') writes thr
 on standard error, at ``NOTARY_LOG_LEVEL``, in ``NOTARY_LOG_FORMAT``:
 
 - ``json``: one JSON object a line: ``time`` (UTC, RFC 3339), ``level``, ``logger``, ``event``
-  (a stable name for the service's own events, see :func:`event`), ``message`` (for people),
+  (a stable name for the service's own events, see :func:`event`; for a line a library logged
+  without one, its logger and level, :func:`fallback_event`), ``message`` (for people),
   the ids the event is about (``request_id``, ``record_id``, ``batch_seq``, ``log_size``,
   ``witness``, ``tsa``, ...), ``pid``, and ``exception`` with the traceback when there is one.
 - ``text``: the same as one readable line, ids as ``key=value`` after the message.
@@ -48,6 +49,7 @@ __all__ = [
     "configure_logging",
     "current_request",
     "event",
+    "fallback_event",
     "logging_config",
     "note_record_id",
     "unbind_request",
@@ -73,6 +75,7 @@ _CHATTY_LOGGERS = (
     "eth",
     "evm",
     "py.warnings",
+    "alembic.runtime.plugins",  # one INFO line per plugin at every migration check
 )
 
 # Attributes every LogRecord has: whatever else a record carries came from ``extra=``.
@@ -184,8 +187,7 @@ class JsonFormatter(_Formatter):
             "logger": record.name,
         }
         extra = _fields(record)
-        if "event" in extra:
-            line["event"] = extra.pop("event")
+        line["event"] = extra.pop("event", None) or fallback_event(record)
         line["message"] = redact(record.getMessage())
         for key, value in extra.items():
             line[key] = _redacted(_plain(value), redact)
@@ -196,11 +198,19 @@ class JsonFormatter(_Formatter):
         return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
 
 
+def fallback_event(record: logging.LogRecord) -> str:
+    """The ``event`` of a line logged without one (a library's, uvicorn's): its top-level
+    logger and level, e.g. ``uvicorn_info``, ``alembic_warning``: stable, so a pipeline can still
+    filter on it."""
+    return f"{record.name.split('.', 1)[0] or 'root'}_{record.levelname.lower()}"
+
+
 class TextFormatter(_Formatter):
     """``time level logger: message key=value ...`` and the traceback below; redacted."""
 
     def format(self, record: logging.LogRecord) -> str:
         extra = _fields(record)
+        extra.setdefault("event", fallback_event(record))
         ids = " ".join(f"{k}={_plain(v)}" for k, v in extra.items())
         text = (
             f"{_utc(record.created)} {record.levelname:<7} {record.name}: "

@@ -2,12 +2,16 @@
 
 Two kinds of numbers:
 
-- *Events a process counts* (receipts, requests, batches sealed/anchored/certified, chain and
-  witness/TSA failures, request latencies) and *its own state* (leader, witness and TSA health):
-  the module-level instruments below, updated where the thing happens.
+- *Events a process counts* (receipts, requests, readiness probes apart from them, batches
+  sealed/anchored/certified, chain and witness/TSA failures, request latencies, database commit
+  latency) and *its own state* (leader, witness and TSA health, the anchoring account's balance as
+  its last readiness probe read it): the module-level instruments below, updated where the thing
+  happens.
 - *The deployment's state in the database* (anchoring backlog and its age, log size, certified
-  size): read when scraped (``ipnotary.service.api.routes.metrics``), so every process reports the
-  same numbers whichever one is asked, and they are right even while no process leads.
+  size, the age of the last anchor and of the last certified checkpoint) and *this process's*
+  (build version and config fingerprint, database pool, content store): read when scraped
+  (``ipnotary.service.api.routes.metrics``), so every process reports the same deployment numbers
+  whichever one is asked, and they are right even while no process leads.
 
 With ``NOTARY_WORKERS`` > 1, ``notary serve`` gives its workers a directory for
 prometheus-client's multiprocess mode (:func:`prepare_multiprocess_dir`): each worker writes its
@@ -39,17 +43,23 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.registry import Collector
 
 __all__ = [
+    "ANCHORING_ACCOUNT_BALANCE",
     "ANCHORING_FAILURES",
+    "ANCHORS_AFFORDABLE",
     "ANCHOR_DURATION",
     "BATCHES_ANCHORED",
     "BATCHES_CERTIFIED",
     "BATCHES_SEALED",
     "CHAIN_ERRORS",
     "CONTENT_TYPE",
+    "DATABASE_COMMIT_DURATION",
     "HTTP_REQUESTS",
     "HTTP_REQUEST_DURATION",
     "LEADER",
     "MULTIPROCESS_DIR_ENV",
+    "PROBE_DURATION",
+    "PROBE_REQUESTS",
+    "PROBE_ROUTES",
     "RECEIPTS",
     "RECORDS_SEALED",
     "TSA_FAILURES",
@@ -95,6 +105,30 @@ HTTP_REQUEST_DURATION = Histogram(
     ["method", "route"],
     buckets=_LATENCY_BUCKETS,
 )
+# The health checks are counted apart: a readiness probe's 503 reports a dependency that is down
+# (alerted on by its own rule), not a request the service failed, and must not page as one.
+PROBE_ROUTES = frozenset({"/readyz", "/healthz"})
+PROBE_REQUESTS = Counter(
+    "notary_probe_requests",
+    "Health and readiness probes answered (/healthz, /readyz), by route and status; not in "
+    "notary_http_requests",
+    ["route", "status"],
+)
+PROBE_DURATION = Histogram(
+    "notary_probe_duration_seconds",
+    "Time to answer a health or readiness probe (a readiness probe checks every dependency)",
+    ["route"],
+    buckets=_LATENCY_BUCKETS,
+)
+
+# -- the database ------------------------------------------------------------------------------
+
+DATABASE_COMMIT_DURATION = Histogram(
+    "notary_database_commit_duration_seconds",
+    "Time for the database to commit this process's heartbeat row (every few seconds and at "
+    "every readiness probe): what each receipt's commit waits for, synchronous standby included",
+    buckets=_LATENCY_BUCKETS,
+)
 
 # -- anchoring (the leader) --------------------------------------------------------------------
 
@@ -120,6 +154,17 @@ CHAIN_ERRORS = Counter(
     "Failed calls to the chain node, by operation (connect, anchor, check, "
     "genesis, pledge_registry) and exception type",
     ["operation", "error"],
+)
+ANCHORING_ACCOUNT_BALANCE = Gauge(
+    "notary_anchoring_account_balance_wei",
+    "The anchoring account's balance, as this process's last readiness probe read it",
+    multiprocess_mode="livemostrecent",
+)
+ANCHORS_AFFORDABLE = Gauge(
+    "notary_anchoring_anchors_affordable",
+    "How many anchors the anchoring account can pay for at the current fee (its last readiness "
+    "probe)",
+    multiprocess_mode="livemostrecent",
 )
 ANCHOR_DURATION = Histogram(
     "notary_chain_anchor_duration_seconds",

@@ -18,10 +18,22 @@ that depend on which process answered. In production (``notary serve`` with
 recorded facts) and prints the settings every process must then share. An issuer key rotated by
 the documented procedure (the old key listed in ``NOTARY_ISSUER_RETIRED_KEYS``) replaces the
 recorded one, audited.
+
+Beside the identity, the fleet records its *trust settings* (:data:`TRUST_FACTS`): the witness set
+and quorum, the TSAs, their quorum and roots, and a digest of the policy ``/v1/trust`` serves. A
+process that would ask other witnesses, wait for another quorum or serve another policy refuses to
+start like one with another key; changing them is an act of its own (``notary trust set``,
+:func:`change_trust`), audited as ``deployment.trust_changed``, after which every process still
+running the old settings reports itself not ready until restarted (``/readyz`` ``deployment``).
+:func:`config_fingerprint` is what ``/readyz`` and ``notary_build_info`` show of all of it, so
+that the processes of a rolling restart can be told apart at a glance.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -33,6 +45,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from ipnotary.sdk.redaction import redact_url
 from ipnotary.sdk.signing import key_id
 from ipnotary.service.errors import ChainUnusable, ConfigurationError
 from ipnotary.service.observability.logs import event
@@ -45,11 +58,18 @@ if TYPE_CHECKING:
 __all__ = [
     "FACTS",
     "MIN_ANCHORS_AFFORDABLE",
+    "TRUST_FACTS",
     "AccountCheck",
+    "TrustChange",
+    "change_trust",
     "check_anchoring_account",
     "check_facts",
+    "config_fingerprint",
     "deployment_facts",
     "preflight",
+    "recorded_facts",
+    "trust_differences",
+    "trust_facts",
     "wait_for_chain",
 ]
 
@@ -65,10 +85,72 @@ FACTS: Mapping[str, str] = {
     "registry_address": "NOTARY_REGISTRY_ADDRESS",
     "pledge_registry_address": "NOTARY_PLEDGE_REGISTRY_ADDRESS",
 }
+# The fleet's trust settings, recorded beside its identity: name -> the setting that decides it.
+TRUST_FACTS: Mapping[str, str] = {
+    "witnesses": "NOTARY_WITNESSES",
+    "witness_quorum": "NOTARY_WITNESS_QUORUM",
+    "tsa_urls": "NOTARY_TSA_URLS",
+    "tsa_quorum": "NOTARY_TSA_QUORUM",
+    "tsa_roots": "NOTARY_TSA_CA_FILE",
+    "trust_policy": "the policy /v1/trust serves (NOTARY_ISSUER_RETIRED_KEYS, "
+    "NOTARY_CHAIN_TRUSTED_FOR_TIME, NOTARY_CHAIN_CONFIRMATIONS, the PDF signing key)",
+}
 MIN_ANCHORS_AFFORDABLE = 1
 """Fewer anchors than this paid for: not ready (anchoring would stop at the next batch)."""
 LOW_ANCHORS_AFFORDABLE = 1000
 """Fewer than this: ready, but readiness and the start-up log say the account runs low."""
+
+
+def trust_facts(runtime: Runtime, *, policy: bool = True) -> dict[str, str]:
+    """This process's trust settings as the fleet records them (:data:`TRUST_FACTS`). URLs lose
+    their credentials (user-info, token-like segments): the record is shown in error messages.
+    ``policy`` False leaves out the served policy's digest (it may need the chain)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from ipnotary.service.services.trust import load_tsa_roots
+
+    settings = runtime.settings
+    witnesses = sorted(
+        ({"key": w.key, "url": redact_url(w.url)} for w in settings.witnesses),
+        key=lambda w: w["key"],
+    )
+    roots = sorted(
+        hashlib.sha256(c.public_bytes(Encoding.DER)).hexdigest()[:16]
+        for c in load_tsa_roots(settings)
+    )
+    facts = {
+        "witnesses": json.dumps(witnesses, separators=(",", ":")),
+        "witness_quorum": str(settings.required_cosignatures),
+        "tsa_urls": json.dumps(sorted(redact_url(u) for u in settings.tsa_urls)),
+        "tsa_quorum": str(settings.required_timestamps),
+        "tsa_roots": ",".join(roots) or "none",
+    }
+    if policy:
+        digest = hashlib.sha256(runtime.trust_policy().to_json_bytes()).hexdigest()
+        facts["trust_policy"] = f"sha256:{digest[:32]}"
+    return facts
+
+
+def config_fingerprint(runtime: Runtime) -> str:
+    """A short digest of everything the processes of a deployment must agree on that this process
+    knows without asking the chain: its keys, origin, chain and registry settings and its trust
+    settings. Equal on every process of a fleet that agrees; shown in ``/readyz`` and
+    ``notary_build_info``."""
+    settings = runtime.settings
+    facts = {
+        **trust_facts(runtime, policy=False),
+        "issuer_key_id": runtime.issuer.key_id,
+        "retired_issuer_keys": ",".join(sorted(key_id_of(k) for k in settings.issuer_retired_keys)),
+        "log_origin": runtime.log.origin,
+        "log_key_id": f"{runtime.log.signer.key_id:08x}",
+        "chain_id": str(settings.chain_id),
+        "registry_address": (settings.registry_address or "").lower(),
+        "pledge_registry_address": (settings.pledge_registry_address or "").lower(),
+        "chain_confirmations": str(settings.chain_confirmations),
+        "chain_trusted_for_time": str(settings.chain_trusted_for_time),
+    }
+    text = json.dumps(facts, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def deployment_facts(runtime: Runtime) -> dict[str, str]:
@@ -101,13 +183,26 @@ def check_facts(
         with Session(engine) as session:
             recorded = {f.name: f for f in session.exec(select(DeploymentFact))}
             wrong: list[str] = []
+            messages: dict[str, str] = {}
             added: dict[str, str] = {}
+            rotating = (
+                "issuer_key_id" in recorded
+                and facts.get("issuer_key_id", recorded["issuer_key_id"].value)
+                != recorded["issuer_key_id"].value
+                and recorded["issuer_key_id"].value in retired_issuer_key_ids
+            )
             for name, value in facts.items():
                 fact = recorded.get(name)
                 if fact is None:
                     session.add(DeploymentFact(name=name, value=value, recorded_at=now))
                     added[name] = value
                 elif fact.value != value:
+                    if name == "trust_policy" and rotating:
+                        # The rotated key changes the served policy: recorded with the key.
+                        fact.value, fact.recorded_at = value, now
+                        session.add(fact)
+                        added[name] = value
+                        continue
                     if name == "issuer_key_id" and fact.value in retired_issuer_key_ids:
                         audit(
                             session,
@@ -121,14 +216,16 @@ def check_facts(
                         session.add(fact)
                         added[name] = value
                         continue
-                    wrong.append(
-                        f"{name} is {value} here but {fact.value} in the deployment "
-                        f"(recorded {fact.recorded_at:%Y-%m-%d}): check {FACTS[name]}"
-                    )
+                    wrong.append(name)
+                    messages[name] = _mismatch(name, value, fact)
+            if "trust_policy" in wrong and any(
+                n in TRUST_FACTS for n in wrong if n != "trust_policy"
+            ):
+                wrong.remove("trust_policy")  # it follows from the settings named
             if wrong:
                 raise ConfigurationError(
                     "this process does not belong to the deployment its database records: "
-                    + "; ".join(wrong),
+                    + "; ".join(messages[n] for n in wrong),
                     code="deployment_mismatch",
                 )
             try:
@@ -142,6 +239,88 @@ def check_facts(
         "changing under concurrent starts",
         code="deployment_unrecorded",
     )
+
+
+def _mismatch(name: str, value: str, fact: DeploymentFact) -> str:
+    where = (
+        f"{name} is {value} here but {fact.value} in the deployment "
+        f"(recorded {fact.recorded_at:%Y-%m-%d})"
+    )
+    if name in TRUST_FACTS:
+        return (
+            f"{where}: check {TRUST_FACTS[name]}, or change it for the whole fleet with "
+            "`notary trust set` (docs/operations.md)"
+        )
+    return f"{where}: check {FACTS[name]}"
+
+
+def recorded_facts(engine: Engine) -> dict[str, str]:
+    """Every fact the deployment recorded, identity and trust."""
+    with Session(engine) as session:
+        return {f.name: f.value for f in session.exec(select(DeploymentFact))}
+
+
+def trust_differences(runtime: Runtime) -> dict[str, tuple[str, str]]:
+    """name -> (here, recorded) for each recorded trust fact this process differs in; empty when
+    none is recorded (a development deployment) or all agree."""
+    recorded = recorded_facts(runtime.engine)
+    if not any(name in recorded for name in TRUST_FACTS):
+        return {}
+    here = trust_facts(runtime)
+    return {
+        name: (value, recorded[name])
+        for name, value in here.items()
+        if name in recorded and recorded[name] != value
+    }
+
+
+@dataclass(frozen=True)
+class TrustChange:
+    """What ``notary trust set`` changed: name -> (before, after)."""
+
+    changed: dict[str, tuple[str | None, str]]
+
+
+def change_trust(runtime: Runtime, *, reason: str | None = None) -> TrustChange:
+    """Record this process's trust settings as the fleet's: the explicit act that changes the
+    witness set, the quorums, the TSAs or the served policy, audited as
+    ``deployment.trust_changed`` (from, to, reason). Processes still running the old settings
+    then report themselves not ready, and new ones start only with the new settings."""
+    facts = trust_facts(runtime)
+    now = datetime.now(UTC)
+    with Session(runtime.engine) as session:
+        recorded = {f.name: f for f in session.exec(select(DeploymentFact))}
+        changed: dict[str, tuple[str | None, str]] = {}
+        for name, value in facts.items():
+            fact = recorded.get(name)
+            if fact is not None and fact.value == value:
+                continue
+            changed[name] = (None if fact is None else fact.value, value)
+            if fact is None:
+                session.add(DeploymentFact(name=name, value=value, recorded_at=now))
+            else:
+                fact.value, fact.recorded_at = value, now
+                session.add(fact)
+        if changed:
+            audit(
+                session,
+                Actor.operator(),
+                "deployment.trust_changed",
+                target_type="deployment",
+                target_id="trust",
+                detail={
+                    "changed": {n: {"from": old, "to": new} for n, (old, new) in changed.items()},
+                    **({"reason": reason} if reason else {}),
+                },
+            )
+            session.commit()
+    if changed:
+        log.warning(
+            "the fleet's trust settings changed: %s",
+            "; ".join(f"{n}: {old} -> {new}" for n, (old, new) in changed.items()),
+            extra=event("trust_changed", settings=sorted(changed)),
+        )
+    return TrustChange(changed)
 
 
 @dataclass(frozen=True)
@@ -216,7 +395,7 @@ def preflight(runtime: Runtime) -> dict[str, str]:
     settings = runtime.settings
     wait_for_chain(runtime, settings.startup_timeout_seconds)
     try:
-        facts = deployment_facts(runtime)
+        facts = {**deployment_facts(runtime), **trust_facts(runtime)}
         account = check_anchoring_account(runtime.chain.client().anchoring_account())
     except ChainUnusable as exc:
         raise ConfigurationError(
@@ -234,6 +413,13 @@ def preflight(runtime: Runtime) -> dict[str, str]:
         raise ConfigurationError(
             account.problem or "the chain key cannot anchor", code="anchoring_account_unusable"
         )
+    from ipnotary.service.errors import LogBehindChain
+
+    # A database behind the chain starts, to answer reads and say why it takes nothing: the halt
+    # recorded here (logged as log_halted, reported by /readyz and every refused submission)
+    # stops every process from accepting records before any arrive.
+    with contextlib.suppress(LogBehindChain):
+        runtime.worker.verify_log_against_chain(force=True)
     if account.detail.get("low_funds"):
         log.warning(
             "the anchoring account %s can pay for only %s more anchors",

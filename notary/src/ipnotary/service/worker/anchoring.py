@@ -17,6 +17,14 @@ those): certificates are built only on certified checkpoints.
 
 Only one worker seals at a time: the caller holds a leader lock (``worker.leadership``).
 
+Never on a database behind the chain: before it seals anything in a leadership term (and every
+:data:`RECHECK_SECONDS` after), the leader compares the registry's latest checkpoint with its own
+log (:meth:`AnchoringWorker.verify_log_against_chain`). A log shorter than the chain's, or one whose
+root at the chain's size differs (a restore that lost anchored records, another deployment's
+backup), would seal its pending records into log positions the chain already holds: instead the
+worker seals and anchors nothing, records the deployment's halt (``services.fleet``) so that no
+process accepts records either, and clears it once the log and the chain agree again.
+
 Each step logs one line with its ``event`` (``batch_sealed``, ``batch_anchored``,
 ``checkpoint_certified``, ``anchoring_retry``, ``anchoring_recovered``) and counts in
 ``ipnotary.service.observability.metrics``; :func:`anchoring_backlog` is what ``/metrics`` reports
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,10 +48,12 @@ from ipnotary.chain.types import AnchoredBatch, AnchorReceipt
 from ipnotary.service.errors import LogBehindChain
 from ipnotary.service.observability import metrics
 from ipnotary.service.observability.logs import event
+from ipnotary.service.services.fleet import clear_halt, read_halt, record_halt
 from ipnotary.service.services.transparency_log import TransparencyLog, log_size, tree_root
 from ipnotary.service.storage.models import Batch, BatchStatus, Cosignature, Record, TimestampToken
 
 __all__ = [
+    "RECHECK_SECONDS",
     "Anchorer",
     "AnchoringWorker",
     "CertificationRule",
@@ -52,6 +63,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+RECHECK_SECONDS = 10.0
+"""Once the leader found its log to be the chain's in this term, how often it checks again: its own
+anchors keep them agreeing, so this only catches a registry someone else anchors in."""
 
 
 class Anchorer(Protocol):
@@ -164,6 +179,8 @@ class AnchoringWorker:
         self.is_leader = False
         self._wake = threading.Event()
         self._backing_off = False
+        # When this leadership term last found the log to be the chain's (monotonic seconds).
+        self._verified_at: float | None = None
 
     def nudge(self) -> None:
         """End a backoff (or poll) wait now: the chain answers again, or the process stops."""
@@ -310,28 +327,97 @@ class AnchoringWorker:
         once it grew past the chain's size, a fork of the anchored one."""
         if not isinstance(self._anchorer, ChainHead):
             return
-        head = self._anchorer.latest_checkpoint()
+        self._compare_with_head(session, self._anchorer.latest_checkpoint())
+
+    def _compare_with_head(self, session: Session, head: AnchoredBatch | None) -> None:
+        """:class:`LogBehindChain` (recorded as the deployment's halt) unless ``head`` is one of
+        this log's checkpoints."""
         if head is None:
             return
         size, root = int(head.tree_size), bytes(head.root)
         ours = log_size(session)
         if size > ours:
-            raise LogBehindChain(
+            self._halt(
+                "log_behind_chain",
                 f"the registry's latest checkpoint has {size} entries but this database's log "
                 f"only {ours}: entries anchored on chain are missing here (restored from an older "
-                "backup?). Anchoring stopped; run `notary reconcile`",
-                code="log_behind_chain",
+                "backup?). Sealing, anchoring and accepting records stopped; restore a later "
+                "state and run `notary reconcile`",
+                chain_size=size,
+                log_size=ours,
             )
-        if tree_root(session, size) != root:
-            raise LogBehindChain(
+        ours_root = tree_root(session, size)
+        if ours_root != root:
+            self._halt(
+                "log_forked",
                 f"the registry's checkpoint at {size} entries has root {root.hex()}, this log's "
-                f"root at that size is {tree_root(session, size).hex()}: the log forked. "
-                "Anchoring stopped; run `notary reconcile`",
-                code="log_forked",
+                f"root at that size is {ours_root.hex()}: the log forked. Sealing, anchoring and "
+                "accepting records stopped; run `notary reconcile`",
+                chain_size=size,
+                log_size=ours,
             )
 
+    def _halt(self, code: str, detail: str, *, chain_size: int, log_size: int) -> None:
+        self._verified_at = None
+        record_halt(
+            self._engine, code=code, detail=detail, chain_size=chain_size, log_size=log_size
+        )
+        raise LogBehindChain(detail, code=code)
+
+    def verify_log_against_chain(self, *, force: bool = False) -> None:
+        """Before sealing: the registry's latest checkpoint must be one of this log's
+        (:class:`LogBehindChain` otherwise, and the deployment halts). Checked once per leadership
+        term and every :data:`RECHECK_SECONDS` after; a chain that does not answer stops sealing
+        only until the first check of the term succeeded (records wait, receipted)."""
+        if not isinstance(self._anchorer, ChainHead):
+            return
+        now = time.monotonic()
+        if (
+            not force
+            and self._verified_at is not None
+            and now - self._verified_at < RECHECK_SECONDS
+        ):
+            return
+        with Session(self._engine) as session:
+            # The first check of a term runs even with nothing to seal: a process started on a
+            # restored database halts the deployment before the first record arrives.
+            work = force or self._verified_at is None or self._has_work(session)
+            if not work:
+                return
+            try:
+                head = self._anchorer.latest_checkpoint()
+            except Exception as exc:
+                idle = not force and not self._has_work(session)
+                if _is_chain_failure(exc) and (self._verified_at is not None or idle):
+                    # Agreed in this term (only our own anchors moved the chain since), or
+                    # nothing to seal yet: the chain's absence stops nothing here.
+                    return
+                raise
+            self._compare_with_head(session, head)
+            halted = read_halt(session) is not None
+        self._verified_at = now
+        if halted:
+            clear_halt(self._engine)
+
+    def _has_work(self, session: Session) -> bool:
+        """Something to seal or anchor, or a halt to lift: otherwise an idle leader need not ask
+        the chain."""
+        if read_halt(session) is not None:
+            return True
+        pending = session.exec(
+            select(Record.seq).where(col(Record.batch_seq).is_(None)).limit(1)
+        ).first()
+        if pending is not None:
+            return True
+        sealed = session.exec(
+            select(Batch.seq).where(Batch.status == BatchStatus.sealed).limit(1)
+        ).first()
+        return sealed is not None
+
     def run_once(self, *, force: bool = False) -> int:
-        """Seal what is due, anchor every sealed batch, certify what is ready."""
+        """Check the log against the chain, seal what is due, anchor every sealed batch,
+        certify what is ready."""
+        self.verify_log_against_chain()
         while self.seal_batch(force=force) is not None:
             force = False  # only the first batch is forced; the rest follow the normal rule
         anchored = self.anchor_sealed()
@@ -354,6 +440,7 @@ class AnchoringWorker:
                 self.is_leader = is_leader()
                 metrics.LEADER.set(1 if self.is_leader else 0)
                 if not self.is_leader:
+                    self._verified_at = None  # a new term checks the log against the chain first
                     stop.wait(1.0)
                     continue
                 try:

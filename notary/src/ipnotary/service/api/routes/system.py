@@ -39,6 +39,22 @@ _PUBLIC_FIELDS = frozenset(
         "name",
         "attested_size",
         "last_ok_at",
+        # Which process leads and what it reports (its host and address: admins only).
+        "role",
+        "leader_at",
+        "process",
+        "since",
+        "reported_seconds_ago",
+        "source",
+        "detail",
+        "kind",
+        # The deployment: build, configuration, and why it takes nothing.
+        "version",
+        "config_fingerprint",
+        "differs",
+        "halted",
+        "chain_size",
+        "write_seconds",
     }
 )
 
@@ -87,6 +103,9 @@ async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
         "down": down,
         "checks": checks,
         "pending_records": pending,
+        "version": runtime.fleet.version,
+        "config_fingerprint": runtime.fleet.config_fingerprint,
+        "process": runtime.fleet.id,
     }
     return JSONResponse(body, status_code=200 if not down else 503)
 
