@@ -26,10 +26,13 @@ from ipnotary.sdk.note import (
     Checkpoint,
     CosignatureSigner,
     CosignatureVerifier,
+    MlDsaCosignatureSigner,
+    MlDsaCosignatureVerifier,
     Note,
     NoteSignature,
     NoteSigner,
     NoteVerifier,
+    cosignature_verifier_from_vkey,
     key_id,
     parse_note,
     parse_signature_lines,
@@ -463,3 +466,86 @@ def test_cosigned_checkpoint_note_checks_against_log_and_witness() -> None:
     cosigned = parse_note(note.with_signatures(cosig).format())
     assert cosigned.signed_by(sigsum_log())
     assert cosigned.signed_by(CosignatureVerifier.from_vkey(LITEWITNESS_VKEY))
+
+
+# -- ML-DSA-44 cosignatures, against the rules of the C2SP tlog-cosignature text ---------------
+
+
+def _mldsa_signer(name: str = "witness.example/pq") -> MlDsaCosignatureSigner:
+    from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA44PrivateKey
+
+    return MlDsaCosignatureSigner(name, MLDSA44PrivateKey.from_seed_bytes(bytes(range(32))))
+
+
+_PQ_TEXT = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+
+
+def test_mldsa_key_id_and_vkey_are_the_specs() -> None:
+    """Key ID: SHA-256(<name> || "\\n" || 0x06 || 1312-byte public key)[:4]; the vkey has
+    signature type 0x06 and the raw public key as its material."""
+    import hashlib
+
+    signer = _mldsa_signer()
+    public = signer.public_key.public_bytes_raw()
+    assert len(public) == 1312
+    expected = hashlib.sha256(b"witness.example/pq\n\x06" + public).digest()[:4]
+    assert signer.key_id == int.from_bytes(expected, "big")
+    name, hex_id, material = signer.vkey().split("+", 2)
+    assert (name, hex_id) == ("witness.example/pq", expected.hex())
+    assert base64.b64decode(material) == b"\x06" + public
+    parsed = cosignature_verifier_from_vkey(signer.vkey())
+    assert isinstance(parsed, MlDsaCosignatureVerifier)
+    assert parsed.key_id == signer.key_id and parsed.public_key_bytes == public
+    with pytest.raises(FormatError, match="signature type 0x06"):
+        CosignatureVerifier.from_vkey(signer.vkey())
+
+
+def test_mldsa_signed_message_is_the_specs_cosigned_message() -> None:
+    """struct { label "subtree/v1\\n\\0"; cosigner_name<1..255>; u64 timestamp; log_origin<1..255>;
+    u64 start = 0; u64 end = tree size; hash[32] }, signed with ML-DSA-44 (FIPS 204)."""
+    signer = _mldsa_signer()
+    sig = signer.cosign(_PQ_TEXT, 1679315147)
+    assert sig.key_id == signer.key_id and len(sig.signature) == 8 + 2420
+    assert sig.signature[:8] == (1679315147).to_bytes(8, "big")
+    name, origin = b"witness.example/pq", b"example.com/behind-the-sofa"
+    message = (
+        b"subtree/v1\n\x00"
+        + bytes([len(name)])
+        + name
+        + (1679315147).to_bytes(8, "big")
+        + bytes([len(origin)])
+        + origin
+        + bytes(8)
+        + (20852163).to_bytes(8, "big")
+        + base64.b64decode("CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=")
+    )
+    signer.public_key.verify(sig.signature[8:], message)  # raises if it is another message
+    assert signer.verifier().verify(_PQ_TEXT, sig) == 1679315147
+
+
+def test_mldsa_cosignature_signs_the_name_and_not_the_extension_lines() -> None:
+    signer = _mldsa_signer()
+    sig = signer.cosign(_PQ_TEXT, 1679315147)
+    # Extension lines are not in the signed message: the spec makes no statement about them.
+    assert signer.verifier().verify(_PQ_TEXT + "extension line\n", sig) == 1679315147
+    # The name is: the same key under another name does not take the line as its own.
+    other = MlDsaCosignatureVerifier("other.example/pq", signer.public_key)
+    relabelled = NoteSignature(other.name, other.key_id, sig.signature)
+    assert other.verify(_PQ_TEXT, relabelled) is None
+    # Another size, root or origin is another message.
+    assert signer.verifier().verify(_PQ_TEXT.replace("20852163", "20852164"), sig) is None
+    tampered = NoteSignature(sig.name, sig.key_id, sig.signature[:-1] + b"\x00")
+    assert signer.verifier().verify(_PQ_TEXT, tampered) is None
+    # A timestamp past 2^63-1 is refused, as for Ed25519.
+    huge = NoteSignature(sig.name, sig.key_id, (2**63).to_bytes(8, "big") + sig.signature[8:])
+    assert signer.verifier().verify(_PQ_TEXT, huge) is None
+
+
+def test_mldsa_vkeys_of_the_wrong_size_are_refused() -> None:
+    public = bytes(1311)
+    vkey = (
+        f"short.example/pq+{key_id('short.example/pq', 0x06, public):08x}+"
+        + base64.b64encode(b"\x06" + public).decode()
+    )
+    with pytest.raises(FormatError, match="1312 key bytes"):
+        MlDsaCosignatureVerifier.from_vkey(vkey)

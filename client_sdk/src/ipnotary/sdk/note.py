@@ -1,9 +1,11 @@
-"""C2SP signed notes, tlog checkpoints and Ed25519 witness cosignatures.
+"""C2SP signed notes, tlog checkpoints and witness cosignatures (Ed25519 and ML-DSA-44).
 
 The log's checkpoints are `c2sp.org/signed-note`_ texts in the `c2sp.org/tlog-checkpoint`_ shape,
 signed by the log (signature type 0x01, :class:`NoteSigner`) and cosigned by witnesses that other
 parties run (`c2sp.org/tlog-cosignature`_ ``cosignature/v1``, type 0x04,
-:class:`CosignatureSigner`). The same bytes are read by the Go ecosystem
+:class:`CosignatureSigner`), or with ML-DSA-44 (type 0x06, :class:`MlDsaCosignatureSigner`: the
+post-quantum cosignature of the newest tlog-cosignature text, which also signs the witness's name).
+The same bytes are read by the Go ecosystem
 (``golang.org/x/mod/sumdb/note``, torchwood's litewitness and spicy), and the tests check that both
 ways.
 
@@ -19,7 +21,8 @@ Where to start reading:
 Parsing raises :class:`~ipnotary.sdk.errors.FormatError` on anything the specs forbid, and every
 input has a size limit to prevent DoS. Verifying never raises: ``verify`` returns ``False`` (or
 ``None`` for a cosignature) when a signature does not check out, so a caller decides what a bad
-signature means. Ed25519 is ``cryptography``'s; nothing here is hand-made cryptography.
+signature means. Ed25519 and ML-DSA-44 (FIPS 204, pure, empty context) are ``cryptography``'s;
+nothing here is hand-made cryptography.
 
 .. _c2sp.org/signed-note: https://c2sp.org/signed-note
 .. _c2sp.org/tlog-checkpoint: https://c2sp.org/tlog-checkpoint
@@ -38,6 +41,7 @@ from typing import ClassVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA44PrivateKey, MLDSA44PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ipnotary.sdk.errors import FormatError
@@ -46,15 +50,20 @@ __all__ = [
     "COSIGNATURE_V1",
     "MAX_NOTE_BYTES",
     "MAX_SIGNATURES",
+    "SIGNATURE_TYPE_COSIGNATURE_MLDSA44",
     "SIGNATURE_TYPE_COSIGNATURE_V1",
     "SIGNATURE_TYPE_ED25519",
+    "AnyCosignatureVerifier",
     "Checkpoint",
     "CosignatureSigner",
     "CosignatureVerifier",
+    "MlDsaCosignatureSigner",
+    "MlDsaCosignatureVerifier",
     "Note",
     "NoteSignature",
     "NoteSigner",
     "NoteVerifier",
+    "cosignature_verifier_from_vkey",
     "key_id",
     "parse_note",
     "parse_signature_lines",
@@ -69,7 +78,12 @@ MAX_SIGNATURES = 100
 
 SIGNATURE_TYPE_ED25519 = 0x01
 SIGNATURE_TYPE_COSIGNATURE_V1 = 0x04
+SIGNATURE_TYPE_COSIGNATURE_MLDSA44 = 0x06
 COSIGNATURE_V1 = "cosignature/v1"
+# tlog-cosignature's ML-DSA-44 signed message starts with this 12-byte label.
+_SUBTREE_V1_LABEL = b"subtree/v1\n\x00"
+_MLDSA44_PUBLIC_KEY_SIZE = 1312
+_MLDSA44_SIGNATURE_SIZE = 2420
 
 _SIGNATURE_PREFIX = "\u2014 "  # em dash, space
 _MAX_UINT32 = (1 << 32) - 1
@@ -207,7 +221,7 @@ class Note:
                 merged.append(sig)
         return Note(self.text, tuple(merged))
 
-    def signed_by(self, verifier: NoteVerifier | CosignatureVerifier) -> bool:
+    def signed_by(self, verifier: NoteVerifier | AnyCosignatureVerifier) -> bool:
         """Whether the note carries a valid signature from ``verifier`` and no invalid one.
 
         Signature lines from other keys are ignored, as the spec requires. A line that names this
@@ -217,7 +231,7 @@ class Note:
         matching = [s for s in self.signatures if verifier.matches(s)]
         if not matching:
             return False
-        if isinstance(verifier, CosignatureVerifier):
+        if isinstance(verifier, CosignatureVerifier | MlDsaCosignatureVerifier):
             return all(verifier.verify(self.text, s) is not None for s in matching)
         return all(verifier.verify(self.text, s) for s in matching)
 
@@ -364,7 +378,8 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def _parse_vkey(vkey: str, signature_type: int, kind: str) -> tuple[str, int, Ed25519PublicKey]:
+def _vkey_parts(vkey: str) -> tuple[str, str, bytes]:
+    """A vkey's name, key id (hex) and key material (type byte first), unchecked."""
     if not isinstance(vkey, str) or len(vkey) > 4096:
         raise FormatError("a verifier key is a short string")
     name, plus1, rest = vkey.partition("+")
@@ -375,17 +390,27 @@ def _parse_vkey(vkey: str, signature_type: int, kind: str) -> tuple[str, int, Ed
     material = _b64decode_strict(encoded, "the verifier key")
     if not material:
         raise FormatError("the verifier key has no key material")
+    return name, hex_id, material
+
+
+def _checked_public(vkey: str, signature_type: int, kind: str, size: int) -> tuple[str, int, bytes]:
+    name, hex_id, material = _vkey_parts(vkey)
     if material[0] != signature_type:
         raise FormatError(
             f"verifier key {name!r} has signature type 0x{material[0]:02x}, not the "
             f"0x{signature_type:02x} of {kind}"
         )
     public = material[1:]
-    if len(public) != _ED25519_PUBLIC_KEY_SIZE:
-        raise FormatError(f"an Ed25519 verifier key holds {_ED25519_PUBLIC_KEY_SIZE} key bytes")
+    if len(public) != size:
+        raise FormatError(f"{kind} verifier key holds {size} key bytes, not {len(public)}")
     expected = key_id(name, signature_type, public)
     if int(hex_id, 16) != expected:
         raise FormatError(f"verifier key {name!r} has key id {hex_id}, not {expected:08x}")
+    return name, expected, public
+
+
+def _parse_vkey(vkey: str, signature_type: int, kind: str) -> tuple[str, int, Ed25519PublicKey]:
+    name, expected, public = _checked_public(vkey, signature_type, kind, _ED25519_PUBLIC_KEY_SIZE)
     return name, expected, Ed25519PublicKey.from_public_bytes(public)
 
 
@@ -563,3 +588,129 @@ class CosignatureSigner(_Ed25519Key):
         _check_timestamp(timestamp)
         signature = self._private_key.sign(_cosigned_message(checkpoint_text, timestamp))
         return NoteSignature(self.name, self.key_id, timestamp.to_bytes(8, "big") + signature)
+
+
+# -- ML-DSA-44 cosignatures (tlog-cosignature, type 0x06) -----------------------------------------
+
+
+def _length_prefixed(value: bytes, what: str) -> bytes:
+    # opaque value<1..2^8-1>: one length byte, then the bytes.
+    if not 1 <= len(value) <= 255:
+        raise FormatError(f"{what} is 1 to 255 bytes for an ML-DSA-44 cosignature")
+    return bytes([len(value)]) + value
+
+
+def _mldsa_cosigned_message(name: str, checkpoint_text: str, timestamp: int) -> bytes:
+    """tlog-cosignature's ``cosigned_message`` for a checkpoint: the label, the cosigner's name,
+    the timestamp, the log's origin, start 0, end = the tree size, and the root hash. Extension
+    lines are not signed (the spec makes no statement about them)."""
+    checkpoint = Checkpoint.parse(checkpoint_text)
+    return b"".join(
+        (
+            _SUBTREE_V1_LABEL,
+            _length_prefixed(name.encode("utf-8"), "the cosigner name"),
+            timestamp.to_bytes(8, "big"),
+            _length_prefixed(checkpoint.origin.encode("utf-8"), "the log origin"),
+            (0).to_bytes(8, "big"),
+            checkpoint.size.to_bytes(8, "big"),
+            checkpoint.root,
+        )
+    )
+
+
+class _MlDsaKey:
+    """Name, key id and vkey of an ML-DSA-44 cosigner (type 0x06)."""
+
+    signature_type: ClassVar[int] = SIGNATURE_TYPE_COSIGNATURE_MLDSA44
+    name: str
+    key_id: int
+    public_key: MLDSA44PublicKey
+
+    def _bind(self, name: str, public_key: MLDSA44PublicKey) -> None:
+        self.name = name
+        self.public_key = public_key
+        self.key_id = key_id(name, self.signature_type, self.public_key_bytes)
+
+    @property
+    def public_key_bytes(self) -> bytes:
+        """The raw 1312-byte public key: what identifies the witness, whatever its name."""
+        return self.public_key.public_bytes_raw()
+
+    def vkey(self) -> str:
+        """``<name>+<key id hex>+base64(0x06 || public key)``, as the witness publishes it."""
+        material = bytes([self.signature_type]) + self.public_key_bytes
+        return f"{self.name}+{self.key_id:08x}+{_b64(material)}"
+
+    def matches(self, sig: NoteSignature) -> bool:
+        return sig.name == self.name and sig.key_id == self.key_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, key id {self.key_id:08x})"
+
+
+class MlDsaCosignatureVerifier(_MlDsaKey):
+    """Checks ML-DSA-44 witness cosignatures (type 0x06) and reads their timestamp."""
+
+    def __init__(self, name: str, public_key: MLDSA44PublicKey) -> None:
+        _check_key_name(name)
+        self._bind(name, public_key)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> MlDsaCosignatureVerifier:
+        name, _, public = _checked_public(
+            vkey, SIGNATURE_TYPE_COSIGNATURE_MLDSA44, "an ML-DSA-44", _MLDSA44_PUBLIC_KEY_SIZE
+        )
+        try:
+            return cls(name, MLDSA44PublicKey.from_public_bytes(public))
+        except ValueError as exc:
+            raise FormatError(f"verifier key {name!r} is not an ML-DSA-44 key: {exc}") from exc
+
+    def verify(self, checkpoint_text: str, sig: NoteSignature) -> int | None:
+        """The POSIX time the witness cosigned ``checkpoint_text`` at, or ``None`` if ``sig`` is
+        not its valid cosignature over it. ``0`` means the witness makes no statement about the
+        time (the spec allows it), only about the tree's consistency."""
+        if not self.matches(sig) or len(sig.signature) != 8 + _MLDSA44_SIGNATURE_SIZE:
+            return None
+        timestamp = int.from_bytes(sig.signature[:8], "big")
+        if timestamp > _MAX_INT63:
+            return None
+        try:
+            message = _mldsa_cosigned_message(self.name, checkpoint_text, timestamp)
+        except FormatError:
+            return None
+        try:
+            self.public_key.verify(sig.signature[8:], message)
+        except InvalidSignature:
+            return None
+        return timestamp
+
+
+class MlDsaCosignatureSigner(_MlDsaKey):
+    """A witness's ML-DSA-44 key: timestamped cosignatures that a quantum computer cannot forge."""
+
+    def __init__(self, name: str, private_key: MLDSA44PrivateKey) -> None:
+        _check_key_name(name)
+        self._private_key = private_key
+        self._bind(name, private_key.public_key())
+
+    def verifier(self) -> MlDsaCosignatureVerifier:
+        return MlDsaCosignatureVerifier(self.name, self.public_key)
+
+    def cosign(self, checkpoint_text: str, timestamp: int) -> NoteSignature:
+        """Cosign a checkpoint text as of ``timestamp`` (POSIX seconds, the witness's own clock)."""
+        _check_timestamp(timestamp)
+        message = _mldsa_cosigned_message(self.name, checkpoint_text, timestamp)
+        signature = self._private_key.sign(message)
+        return NoteSignature(self.name, self.key_id, timestamp.to_bytes(8, "big") + signature)
+
+
+AnyCosignatureVerifier = CosignatureVerifier | MlDsaCosignatureVerifier
+
+
+def cosignature_verifier_from_vkey(vkey: str) -> AnyCosignatureVerifier:
+    """A witness's verifier from its vkey, by the signature type it names: Ed25519
+    ``cosignature/v1`` (0x04) or ML-DSA-44 (0x06)."""
+    _, _, material = _vkey_parts(vkey)
+    if material[0] == SIGNATURE_TYPE_COSIGNATURE_MLDSA44:
+        return MlDsaCosignatureVerifier.from_vkey(vkey)
+    return CosignatureVerifier.from_vkey(vkey)

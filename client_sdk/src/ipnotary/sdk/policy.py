@@ -49,7 +49,7 @@ from pydantic import (
 from ipnotary.sdk.canonical import canonical_json, parse_json
 from ipnotary.sdk.certificate import B64, Address, Hex0x32, Origin, Timestamp, parse_time
 from ipnotary.sdk.errors import FormatError
-from ipnotary.sdk.note import CosignatureVerifier, NoteVerifier
+from ipnotary.sdk.note import AnyCosignatureVerifier, NoteVerifier, cosignature_verifier_from_vkey
 from ipnotary.sdk.signing import key_id, public_key_from_b64
 
 __all__ = [
@@ -70,6 +70,8 @@ POLICY_MEDIA_TYPE: Final = "application/vnd.ipnotary.trust-policy+json;version=1
 MAX_POLICY_BYTES = 512 * 1024
 
 VKey = Annotated[str, StringConstraints(min_length=10, max_length=400)]
+# A witness's vkey may hold an ML-DSA-44 key (1312 bytes, about 1,750 characters of base64).
+WitnessVKey = Annotated[str, StringConstraints(min_length=10, max_length=2400)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Pem = Annotated[str, StringConstraints(min_length=50, max_length=16_384)]
 
@@ -144,14 +146,15 @@ class IssuerKey(_Strict):
 
 
 class Witness(_Strict):
-    """A witness by its cosignature verifier key (type 0x04); ``name`` is for people."""
+    """A witness by its cosignature verifier key: Ed25519 ``cosignature/v1`` (type 0x04) or
+    ML-DSA-44 (type 0x06, tlog-cosignature's post-quantum cosignature); ``name`` is for people."""
 
     name: Name
-    key: VKey
+    key: WitnessVKey
 
     @functools.cached_property
-    def verifier(self) -> CosignatureVerifier:
-        return CosignatureVerifier.from_vkey(self.key)
+    def verifier(self) -> AnyCosignatureVerifier:
+        return cosignature_verifier_from_vkey(self.key)
 
 
 class WitnessPolicy(_Strict):

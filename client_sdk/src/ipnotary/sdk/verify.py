@@ -67,10 +67,11 @@ from ipnotary.sdk.errors import (
 from ipnotary.sdk.merkle import root_from_inclusion_proof
 from ipnotary.sdk.note import (
     Checkpoint,
-    CosignatureVerifier,
+    MlDsaCosignatureVerifier,
     Note,
     NoteSignature,
     NoteVerifier,
+    cosignature_verifier_from_vkey,
     parse_note,
 )
 from ipnotary.sdk.policy import TimeRule, TrustPolicy
@@ -315,7 +316,7 @@ def _log_signature_valid(vkey: str, text: str, sig: NoteSignature) -> bool:
 
 @lru_cache(maxsize=1024)
 def _cosignature_time(vkey: str, text: str, sig: NoteSignature) -> int | None:
-    return CosignatureVerifier.from_vkey(vkey).verify(text, sig)
+    return cosignature_verifier_from_vkey(vkey).verify(text, sig)
 
 
 class _Run:
@@ -568,6 +569,7 @@ def _check_witnesses(
             )
         return
     times: list[tuple[datetime, str]] = []
+    untimed: list[str] = []  # ML-DSA-44 cosignatures of time 0: consistency, but no time
     counted: set[bytes] = set()  # a key counts once, whatever names it is listed under
     for witness in policy.witnesses.members:
         verifier = witness.verifier
@@ -583,6 +585,12 @@ def _check_witnesses(
                     f"witness {witness.name}'s cosignature does not verify: the checkpoint or "
                     "the cosignature was altered",
                 )
+            if stamp == 0 and isinstance(verifier, MlDsaCosignatureVerifier):
+                # tlog-cosignature: an ML-DSA-44 cosigner may sign with time 0 to make no
+                # statement about the time; it still vouches that the tree is consistent.
+                untimed.append(witness.name)
+                counted.add(verifier.public_key_bytes)
+                break
             # A uint64 may say a second past the year 9999, which no datetime holds: that is in
             # the future by any clock, and refused as such rather than raised while converting.
             moment = _from_unix(stamp)
@@ -594,15 +602,20 @@ def _check_witnesses(
             times.append((moment, witness.name))
             counted.add(verifier.public_key_bytes)
             break
-    run.witnesses = tuple(name for _, name in sorted(times, key=lambda t: t[1]))
-    if len(times) < quorum:
+    run.witnesses = tuple(sorted([*(name for _, name in times), *untimed]))
+    if len(run.witnesses) < quorum:
         have = ", ".join(run.witnesses) or "none"
         raise NotTrustedError(
             Step.WITNESSES,
-            f"{len(times)} of the policy's witnesses cosigned the checkpoint ({have}); the quorum "
-            f"is {quorum} of {len(policy.witnesses.members)}",
+            f"{len(run.witnesses)} of the policy's witnesses cosigned the checkpoint ({have}); the "
+            f"quorum is {quorum} of {len(policy.witnesses.members)}",
         )
-    if quorum:
+    if quorum and len(times) < quorum:
+        run.notes.append(
+            f"{len(untimed)} witness cosignature(s) state no time ({', '.join(untimed)}): the "
+            "quorum vouches that the log is consistent, but not for when"
+        )
+    elif quorum:
         # The k-th earliest: with at most k-1 dishonest witnesses, an honest one cosigned by then.
         times.sort()
         moment = times[quorum - 1][0]

@@ -3,6 +3,7 @@
 A notary office, arbitration commission, court or platform runs this on its own machine::
 
     notary witness init --name court.example/witness      # prints the vkey to give the log operator
+                                        # (--algorithm ml-dsa-44: a post-quantum cosigning key)
     notary witness add-log --origin <log origin> --key <the log's vkey>
     notary witness serve --listen 127.0.0.1:7380          # put TLS in front to expose it
     notary witness show
@@ -67,10 +68,18 @@ def _parse_listen(listen: str) -> tuple[str, int]:
 def init(
     name: Annotated[str, typer.Option(help="The witness's name, e.g. court.example/witness")],
     directory: DirOpt = DEFAULT_DIR,
+    algorithm: Annotated[
+        str,
+        typer.Option(
+            metavar="ed25519|ml-dsa-44",
+            help="The cosignature key: ed25519 (cosignature/v1, what every client reads) or "
+            "ml-dsa-44 (post-quantum, C2SP tlog-cosignature; for clients that read it)",
+        ),
+    ] = "ed25519",
 ) -> None:
     """Create the witness key and state; print the vkey to give to the log operator."""
     try:
-        witness = init_witness(directory, name)
+        witness = init_witness(directory, name, algorithm=algorithm)
     except WitnessError as exc:
         raise _fail(exc) from None
     print(witness.vkey)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA44PrivateKey
 
 from ipnotary.sdk.errors import FormatError
 from ipnotary.sdk.merkle import HASH_SIZE, MAX_PROOF_LENGTH, verify_consistency
@@ -34,6 +35,7 @@ from ipnotary.sdk.note import (
     MAX_NOTE_BYTES,
     Checkpoint,
     CosignatureSigner,
+    MlDsaCosignatureSigner,
     Note,
     NoteVerifier,
     parse_note,
@@ -47,7 +49,7 @@ from ipnotary.witness.errors import (
     SizeConflict,
     WitnessSetupError,
 )
-from ipnotary.witness.keys import KEY_FILE, load_key_file, write_key_file
+from ipnotary.witness.keys import KEY_FILE, WitnessKey, load_key_file, write_key_file
 from ipnotary.witness.state import STATE_FILE, WitnessState
 
 __all__ = [
@@ -151,7 +153,7 @@ class Witness:
 
     def __init__(
         self,
-        signer: CosignatureSigner,
+        signer: CosignatureSigner | MlDsaCosignatureSigner,
         state: WitnessState,
         *,
         clock: Callable[[], float] = time.time,
@@ -204,11 +206,28 @@ class Witness:
         return self.signer.cosign(request.note.text, int(self.clock())).line()
 
 
-def init_witness(directory: Path, name: str) -> Witness:
-    """Create a witness in ``directory`` (mode 0700): a new key (0600) and an empty state."""
-    key = Ed25519PrivateKey.generate()
+ALGORITHMS = ("ed25519", "ml-dsa-44")
+
+
+def _signer(name: str, key: WitnessKey) -> CosignatureSigner | MlDsaCosignatureSigner:
+    if isinstance(key, MLDSA44PrivateKey):
+        return MlDsaCosignatureSigner(name, key)
+    return CosignatureSigner(name, key)
+
+
+def init_witness(directory: Path, name: str, *, algorithm: str = "ed25519") -> Witness:
+    """Create a witness in ``directory`` (mode 0700): a new key (0600) and an empty state.
+
+    ``algorithm`` is ``ed25519`` (``cosignature/v1``) or ``ml-dsa-44``, the post-quantum
+    cosignature of tlog-cosignature, which a quantum computer cannot forge; logs' clients and
+    verifiers must know it (this SDK and the verification page do)."""
+    if algorithm not in ALGORITHMS:
+        raise WitnessSetupError(f"algorithm {algorithm!r} is not one of {', '.join(ALGORITHMS)}")
+    key: WitnessKey = (
+        MLDSA44PrivateKey.generate() if algorithm == "ml-dsa-44" else Ed25519PrivateKey.generate()
+    )
     try:
-        signer = CosignatureSigner(name, key)
+        signer = _signer(name, key)
     except FormatError as exc:
         raise WitnessSetupError(f"invalid witness name: {exc}") from exc
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -229,7 +248,7 @@ def open_witness(
     key = load_key_file(directory)
     state = WitnessState.open(directory / STATE_FILE, busy_timeout=busy_timeout)
     try:
-        signer = CosignatureSigner(state.name, key)
+        signer = _signer(state.name, key)
     except FormatError as exc:
         raise WitnessSetupError(f"the stored witness name is invalid: {exc}") from exc
     return Witness(signer, state, clock=clock)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from ipnotary.sdk.note import CosignatureVerifier
+from ipnotary.sdk.note import cosignature_verifier_from_vkey
 from ipnotary.sdk.policy import (
     IssuerKey,
     LogPolicy,
@@ -60,7 +60,7 @@ def served_policy(
     from cryptography.hazmat.primitives.serialization import Encoding
 
     members = [
-        Witness(name=CosignatureVerifier.from_vkey(w.key).name, key=w.key)
+        Witness(name=cosignature_verifier_from_vkey(w.key).name, key=w.key)
         for w in settings.witnesses
     ]
     roots = load_tsa_roots(settings)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from ipnotary.sdk.errors import FormatError
-from ipnotary.sdk.note import CosignatureVerifier, parse_note, parse_signature_lines
+from ipnotary.sdk.note import cosignature_verifier_from_vkey, parse_note, parse_signature_lines
 from ipnotary.sdk.redaction import redact_url
 from ipnotary.sdk.timestamp import TimestampError, read_token, request_token, verify_token
 from ipnotary.service.errors import DependencyUnavailable
@@ -108,7 +108,7 @@ class WitnessSubmitter:
 
     def __init__(self, engine: Engine, *, url: str, vkey: str, client: httpx.Client) -> None:
         self._engine = engine
-        self.verifier = CosignatureVerifier.from_vkey(vkey)
+        self.verifier = cosignature_verifier_from_vkey(vkey)  # Ed25519 or ML-DSA-44
         self.name = self.verifier.name
         self._endpoint = url.rstrip("/") + "/add-checkpoint"
         self._client = client
