@@ -230,6 +230,15 @@ class Settings(BaseSettings):
     rate_limit_per_minute: Annotated[int, Field(ge=0, le=1_000_000)] = 1200
     rate_limit_burst: Annotated[int, Field(ge=1, le=100_000)] = 120
 
+    # The people's web app (docs/web.md): a session ends after web_session_idle_minutes without
+    # a request and web_session_hours after sign-in; web_sign_in_failures wrong passwords in a row
+    # lock an account for web_lockout_minutes; an invitation link lasts web_invitation_hours.
+    web_session_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    web_session_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 12
+    web_sign_in_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    web_lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
+    web_invitation_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
+
     # Logs (notary.observability.logs): the level of every logger of the process, ours and
     # uvicorn's; the format defaults to json in production and text in development.
     log_level: str = "INFO"

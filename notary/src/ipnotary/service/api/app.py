@@ -30,6 +30,7 @@ from ipnotary.service.api.routes import (
     log,
     metrics,
     notarial,
+    persons,
     pledges,
     principals,
     shared,
@@ -39,6 +40,7 @@ from ipnotary.service.api.routes import (
     verify_page,
     works,
 )
+from ipnotary.service.api.web import router as web_app
 from ipnotary.service.api.write_gate import WriteGate
 from ipnotary.service.config import Settings
 from ipnotary.service.runtime import Runtime
@@ -129,6 +131,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(notarial.revocations)
     app.include_router(credentials.router)
     app.include_router(credentials.vc_api)
+    app.include_router(persons.router)
+    # The people's web app (/app): pages for each role, signed in with a password, not a key.
+    app.include_router(web_app)
     _document_limits(app, rate_limited=config.rate_limit_per_minute > 0)
     document_problems(app)
     return app
