@@ -39,6 +39,7 @@ from typing import Any
 from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA44PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -46,7 +47,7 @@ from ipnotary.sdk.certificate import format_timestamp
 from ipnotary.sdk.errors import FormatError
 from ipnotary.sdk.fingerprint import fingerprint_bytes
 from ipnotary.sdk.merkle import MerkleTree
-from ipnotary.sdk.note import CosignatureSigner, NoteSigner
+from ipnotary.sdk.note import CosignatureSigner, MlDsaCosignatureSigner, NoteSigner
 from ipnotary.sdk.signing import key_id, public_key_to_b64, sign_document
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "certificates"
@@ -262,10 +263,17 @@ class Keys:
         self.origin = "synthetic.example/log"
         self.log = NoteSigner(self.origin, _seeded_key("log"))
         self.other_log = NoteSigner(self.origin, _seeded_key("another log key"))
-        self.witnesses = {
+        self.witnesses: dict[str, CosignatureSigner | MlDsaCosignatureSigner] = {
             name: CosignatureSigner(f"{name}.example/witness", _seeded_key(f"witness {name}"))
             for name in ("alpha", "beta", "gamma", "delta")
         }
+        # ML-DSA-44 witnesses (tlog-cosignature type 0x06); their signatures are hedged, so new
+        # bytes each session, with the same meaning.
+        for name in ("epsilon", "zeta"):
+            seed = hashlib.sha256(f"corpus pq witness {name}".encode()).digest()
+            self.witnesses[name] = MlDsaCosignatureSigner(
+                f"{name}.example/pq-witness", MLDSA44PrivateKey.from_seed_bytes(seed)
+            )
 
     def issuer_entry(
         self, key: Ed25519PrivateKey | None = None, /, **window: str
@@ -384,7 +392,7 @@ def synthetic(s: Synth, keys: Keys, tsa: Tsa | None, epoch: int) -> bytes:
             continue
         sig = keys.witnesses[name].cosign(text, epoch + offset)
         if name in s.forged:
-            sig = replace(sig, signature=sig.signature[:8] + bytes(64))
+            sig = replace(sig, signature=sig.signature[:8] + bytes(len(sig.signature) - 8))
         lines.append(sig.line())
     if s.stranger:
         stranger = CosignatureSigner("stranger.example/witness", _seeded_key("stranger"))
@@ -757,6 +765,11 @@ def _synthetic(corpus: Corpus, rng: random.Random, keys: Keys, tsa: Tsa | None, 
         # Fields the page reads but does not use (the PDF's signers) must not stop it reading.
         signer = {"name": "PDF document signer", "certificate": tsa.roots[0]}
         more["document-signers"] = {"document_signers": [signer]}
+    # Post-quantum witnesses beside an Ed25519 one, and alone.
+    more["mldsa-2-of-3"] = {"members": ("alpha", "epsilon", "zeta")}
+    more["mldsa-only"] = {"members": ("epsilon", "zeta"), "quorum": 2}
+    more["mldsa-only-1"] = {"members": ("epsilon", "zeta"), "quorum": 1}
+    more["mldsa-3-of-3"] = {"members": ("alpha", "epsilon", "zeta"), "quorum": 3}
     notary = {
         "office": "北京市公证处",
         "public_key": keys.issuer_entry(keys.other_issuer)["public_key"],
@@ -936,6 +949,27 @@ def _synthetic(corpus: Corpus, rng: random.Random, keys: Keys, tsa: Tsa | None, 
         "v1": replace(base, version=1),
     }
     rule_policies = [p for p in synthetic_policies if "/rule-" in p]
+    pq = ("epsilon", "zeta")
+    mldsa_knobs = {
+        "mldsa": replace(base, cosign=(("alpha", 0), ("epsilon", 10), ("zeta", 20))),
+        "mldsa-forged": replace(
+            base, cosign=(("alpha", 0), ("epsilon", 10), ("zeta", 20)), forged=("zeta",)
+        ),
+        "mldsa-time-zero": replace(base, cosign=(("alpha", 0), ("epsilon", -epoch), ("zeta", 20))),
+        "mldsa-all-time-zero": replace(base, cosign=tuple((n, -epoch) for n in pq)),
+        "mldsa-in-future": replace(base, cosign=(("epsilon", 10), ("zeta", 10**6))),
+        "mldsa-beyond-9999": replace(base, cosign=(("epsilon", 10), ("zeta", 2**40))),
+        "mldsa-after-issue": replace(base, cosign=(("epsilon", 10), ("zeta", 400))),
+        "mldsa-one": replace(base, cosign=(("zeta", 5),)),
+        "mldsa-with-extensions": replace(
+            base, cosign=(("epsilon", 1), ("zeta", 2)), extensions=("ext",)
+        ),
+    }
+    mldsa_policies = [p for p in synthetic_policies if "/mldsa" in p] + [P]
+    for label, s in mldsa_knobs.items():
+        data = synthetic(s, keys, tsa, epoch)
+        for p in mldsa_policies:
+            corpus.add(Case(f"synthetic/mldsa/{label}/policy={p}", data, p, "corpus", now=later))
     for label, s in rule_knobs.items():
         data = synthetic(s, keys, tsa, epoch)
         for p in rule_policies:

@@ -1,15 +1,18 @@
 /**
  * C2SP signed notes (`c2sp.org/signed-note`), tlog checkpoints (`c2sp.org/tlog-checkpoint`) and
- * Ed25519 witness cosignatures (`c2sp.org/tlog-cosignature`, `cosignature/v1`), read with the
- * same rules as `ipnotary.sdk.note`: what the Python parser refuses, this one refuses.
+ * witness cosignatures (`c2sp.org/tlog-cosignature`: Ed25519 `cosignature/v1`, type 0x04, and
+ * ML-DSA-44, type 0x06), read with the same rules as `ipnotary.sdk.note`: what the Python parser
+ * refuses, this one refuses.
  *
  * Ed25519 is `@noble/curves` in its strict RFC 8032 mode (no ZIP-215 leniency), as OpenSSL
- * behind the Python verifier is strict.
+ * behind the Python verifier is strict. ML-DSA-44 is `@noble/post-quantum` (FIPS 204, pure, empty
+ * context), as `cryptography`'s is behind the SDK.
  *
  * @module note
  */
 
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { ml_dsa44 } from '@noble/post-quantum/ml-dsa.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { b64decodeStrict, b64encode, concat, DecodeError, utf8 } from './bytes.js';
 
@@ -17,6 +20,11 @@ export const MAX_NOTE_BYTES = 64 * 1024;
 export const MAX_SIGNATURES = 100;
 export const SIGNATURE_TYPE_ED25519 = 0x01;
 export const SIGNATURE_TYPE_COSIGNATURE_V1 = 0x04;
+export const SIGNATURE_TYPE_COSIGNATURE_MLDSA44 = 0x06;
+// The key material each signature type holds, and tlog-cosignature's ML-DSA-44 message label.
+const PUBLIC_KEY_SIZE = { [SIGNATURE_TYPE_ED25519]: 32, [SIGNATURE_TYPE_COSIGNATURE_V1]: 32, [SIGNATURE_TYPE_COSIGNATURE_MLDSA44]: 1312 };
+const MLDSA44_SIGNATURE_SIZE = 2420;
+const SUBTREE_V1_LABEL = utf8('subtree/v1\n\0');
 const MAX_INT63 = (1n << 63n) - 1n;
 const SIGNATURE_PREFIX = '\u2014 ';
 const CONTROL = /[\x00-\x09\x0b-\x1f]/;
@@ -175,12 +183,30 @@ export function parseVkey(vkey, type) {
     throw new NoteFormatError(`verifier key ${JSON.stringify(name)} has signature type 0x${material[0].toString(16).padStart(2, '0')}, not 0x0${type}`);
   }
   const publicKey = material.slice(1);
-  if (publicKey.length !== 32) throw new NoteFormatError('an Ed25519 verifier key holds 32 key bytes');
+  if (publicKey.length !== PUBLIC_KEY_SIZE[type]) throw new NoteFormatError(`a verifier key of type 0x0${type} holds ${PUBLIC_KEY_SIZE[type]} key bytes`);
   const expected = keyId(name, type, publicKey);
   if (parseInt(hexId, 16) !== expected) {
     throw new NoteFormatError(`verifier key ${JSON.stringify(name)} has key id ${hexId}, not ${expected.toString(16).padStart(8, '0')}`);
   }
-  return { name, keyId: expected, publicKey, vkey };
+  return { name, keyId: expected, publicKey, vkey, type };
+}
+
+/**
+ * A witness's vkey, by the signature type it names: Ed25519 `cosignature/v1` (0x04) or ML-DSA-44
+ * (0x06), as the SDK's `cosignature_verifier_from_vkey`.
+ * @param {string} vkey
+ */
+export function parseCosignerVkey(vkey) {
+  let type = SIGNATURE_TYPE_COSIGNATURE_V1;
+  const second = typeof vkey === 'string' ? vkey.indexOf('+', vkey.indexOf('+') + 1) : -1;
+  if (second > 0) {
+    try {
+      if (b64decodeStrict(vkey.slice(second + 1))[0] === SIGNATURE_TYPE_COSIGNATURE_MLDSA44) type = SIGNATURE_TYPE_COSIGNATURE_MLDSA44;
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e; // parseVkey says what is wrong with it
+    }
+  }
+  return parseVkey(vkey, type);
 }
 
 /**
@@ -226,6 +252,7 @@ export function logSignatureValid(key, text, sig) {
  * @returns {bigint | null}
  */
 export function cosignatureTime(key, text, sig) {
+  if (key.type === SIGNATURE_TYPE_COSIGNATURE_MLDSA44) return mldsaCosignatureTime(key, text, sig);
   if (!matches(key, sig) || sig.signature.length !== 72) return null;
   const view = new DataView(sig.signature.buffer, sig.signature.byteOffset);
   const timestamp = view.getBigUint64(0);
@@ -238,5 +265,43 @@ export function cosignatureTime(key, text, sig) {
     }
     const message = utf8(`cosignature/v1\ntime ${timestamp}\n${text}`);
     return ed25519Valid(sig.signature.slice(8), message, key.publicKey) ? timestamp : null;
+  });
+}
+
+/** `opaque value<1..2^8-1>`: one length byte, then the bytes; null beyond its bounds. @param {Uint8Array} value */
+const lengthPrefixed = (value) => (value.length >= 1 && value.length <= 255 ? concat(Uint8Array.of(value.length), value) : null);
+
+/** @param {bigint} n */
+const u64 = (n) => {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, n);
+  return out;
+};
+
+/**
+ * An ML-DSA-44 cosignature's time (0: the witness states none), or null: tlog-cosignature's
+ * `cosigned_message` (label, cosigner name, timestamp, origin, start 0, end = size, root), as
+ * the SDK's `MlDsaCosignatureVerifier.verify`. Extension lines are not signed.
+ */
+function mldsaCosignatureTime(key, text, sig) {
+  if (!matches(key, sig) || sig.signature.length !== 8 + MLDSA44_SIGNATURE_SIZE) return null;
+  const timestamp = new DataView(sig.signature.buffer, sig.signature.byteOffset).getBigUint64(0);
+  if (timestamp > MAX_INT63) return null;
+  return cached(`m|${key.vkey}|${b64encode(sig.signature)}|${text}`, () => {
+    let checkpoint;
+    try {
+      checkpoint = parseCheckpoint(text);
+    } catch {
+      return null;
+    }
+    const name = lengthPrefixed(utf8(key.name));
+    const origin = lengthPrefixed(utf8(checkpoint.origin));
+    if (!name || !origin) return null;
+    const message = concat(SUBTREE_V1_LABEL, name, u64(timestamp), origin, u64(0n), u64(checkpoint.size), checkpoint.root);
+    try {
+      return ml_dsa44.verify(sig.signature.slice(8), message, key.publicKey) ? timestamp : null;
+    } catch {
+      return null;
+    }
   });
 }

@@ -29,7 +29,7 @@ import { certificateFrom, FormatError, parseCertificate, unsignedBody } from './
 import { ChainReadError } from './chain.js';
 import { CanonicalizationError, canonicalJSON } from './jcs.js';
 import { leafHash, ProofError, rootFromInclusionProof } from './merkle.js';
-import { cosignatureTime, ed25519Valid, logSignatureValid, matches, NoteFormatError, parseCheckpoint, parseNote } from './note.js';
+import { cosignatureTime, ed25519Valid, logSignatureValid, matches, NoteFormatError, parseCheckpoint, parseNote, SIGNATURE_TYPE_COSIGNATURE_MLDSA44 } from './note.js';
 import { chainOf, issuerOf } from './policy.js';
 import { fromPlain, isObject } from './pyjson.js';
 import { formatTime, fromIsoformat, fromTimestamp, parseTimestampField, seconds, TimeError } from './times.js';
@@ -297,7 +297,7 @@ async function run({ certificate, policy, content = null, chain = null, now }, r
       });
     }
     pass('issuer', 'issuer.ok', { name: key.name || issuerKeyId });
-    checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, skip);
+    checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, skip, notes);
     if (policy.timestamp_authorities.length) {
       if (cert.version === 2) {
         await checkTimestamps(doc, policy, note, now, skew, evidence, notes, state);
@@ -441,7 +441,7 @@ function checkSignature(cert) {
   return keyId;
 }
 
-function checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, skip) {
+function checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, skip, notes) {
   const quorum = Number(policy.witnesses.quorum);
   const members = policy.witnesses.members;
   if (!note) {
@@ -451,6 +451,8 @@ function checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, sk
   }
   /** @type {[bigint, string][]} */
   const times = [];
+  /** @type {string[]} ML-DSA-44 cosignatures of time 0: consistency, but no time */
+  const untimed = [];
   const counted = new Set(); // a key counts once, whatever names it is listed under
   for (const witness of members) {
     const publicKey = toHex(witness.verifier.publicKey);
@@ -459,6 +461,12 @@ function checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, sk
       if (!matches(witness.verifier, sig)) continue;
       const stamp = cosignatureTime(witness.verifier, note.text, sig);
       if (stamp === null) throw new StepFailure('witnesses', 'witnesses.bad_cosignature', { name: witness.name });
+      if (stamp === 0n && witness.verifier.type === SIGNATURE_TYPE_COSIGNATURE_MLDSA44) {
+        // tlog-cosignature: time 0 states no time; the witness still vouches for consistency.
+        untimed.push(witness.name);
+        counted.add(publicKey);
+        break;
+      }
       let moment;
       try {
         moment = fromTimestamp(stamp);
@@ -473,16 +481,18 @@ function checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, sk
       break;
     }
   }
-  state.witnesses = times.map(([, name]) => name).sort(pyCompare);
-  if (times.length < quorum) {
+  state.witnesses = [...times.map(([, name]) => name), ...untimed].sort(pyCompare);
+  if (state.witnesses.length < quorum) {
     throw new StepFailure('witnesses', 'witnesses.quorum', {
-      count: times.length,
+      count: state.witnesses.length,
       have: state.witnesses.join(', ') || '—',
       quorum,
       members: members.length,
     });
   }
-  if (quorum) {
+  if (quorum && times.length < quorum) {
+    notes.push({ key: 'note.witnesses_untimed', params: { count: untimed.length, names: untimed.join(', ') } });
+  } else if (quorum) {
     // The k-th earliest: with at most k-1 dishonest witnesses, an honest one had cosigned by then.
     times.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : pyCompare(a[1], b[1])));
     state.witnessTime = times[quorum - 1][0];
