@@ -26,6 +26,7 @@ from ipnotary.service.api.routes import (
     claims,
     credentials,
     credit,
+    docs_page,
     evidence,
     log,
     metrics,
@@ -92,6 +93,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         summary="Blockchain-anchored evidence, works, trade secrets, credit and pledge records",
         lifespan=lifespan,
         dependencies=[Depends(refuse_repeated_query_parameters)],
+        # /docs is routes/docs_page.py, with its assets served from here, not a CDN; no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.redactor = redactor
     install_error_handlers(app)
@@ -114,6 +118,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(captures.router)
     app.include_router(verify.router)
     app.include_router(verify_page.router)
+    app.include_router(docs_page.router)
     app.include_router(works.router)
     app.include_router(claims.router)
     app.include_router(trade_secrets.router)
