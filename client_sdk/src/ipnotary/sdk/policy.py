@@ -30,6 +30,8 @@ TSA roots from the national time service, the log key from the operator's publis
 from __future__ import annotations
 
 import functools
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -50,6 +52,7 @@ from ipnotary.sdk.canonical import canonical_json, parse_json
 from ipnotary.sdk.certificate import B64, Address, Hex0x32, Origin, Timestamp, parse_time
 from ipnotary.sdk.errors import FormatError
 from ipnotary.sdk.note import AnyCosignatureVerifier, NoteVerifier, cosignature_verifier_from_vkey
+from ipnotary.sdk.numerals import parse_decimal
 from ipnotary.sdk.signing import key_id, public_key_from_b64
 
 __all__ = [
@@ -60,10 +63,13 @@ __all__ = [
     "NotaryKey",
     "TimeRule",
     "TimestampAuthority",
+    "TlogPolicy",
     "TrustPolicy",
     "TrustedChain",
     "Witness",
     "WitnessPolicy",
+    "format_tlog_policy",
+    "parse_tlog_policy",
 ]
 
 POLICY_MEDIA_TYPE: Final = "application/vnd.ipnotary.trust-policy+json;version=1"
@@ -355,3 +361,144 @@ class TrustPolicy(_Strict):
     def independent_sources(self) -> bool:
         """Whether anything but the operator can vouch for a time under this policy."""
         return bool(self.witnesses.quorum or self.timestamp_authorities or self.chains)
+
+
+# -- C2SP tlog-policy text (c2sp.org/tlog-policy) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TlogPolicy:
+    """What a C2SP tlog-policy file says, in the terms of a :class:`TrustPolicy`: the log keys,
+    the witnesses that count towards the quorum, and the quorum (k of them). The text holds no
+    issuer keys, TSAs or chains: a verifier adds those (``notary policy import``)."""
+
+    log_keys: tuple[str, ...]
+    witnesses: tuple[Witness, ...]
+    quorum: int
+    ignored: tuple[str, ...] = ()  # witnesses the quorum does not name: they would not count
+
+
+_TLOG_SPACE = re.compile(r"[ \t]+")
+_TLOG_OCTETS = re.compile(rb"[^\t\n\x20-\x7e\x80-\xff]")
+MAX_TLOG_POLICY_BYTES = 256 * 1024
+
+
+def parse_tlog_policy(data: bytes) -> TlogPolicy:
+    """Read a tlog-policy file; ``FormatError`` for anything its spec forbids or our policy
+    cannot say (nested groups: a :class:`WitnessPolicy` is one k of n)."""
+    if len(data) > MAX_TLOG_POLICY_BYTES:
+        raise FormatError(f"a tlog-policy file is at most {MAX_TLOG_POLICY_BYTES} bytes")
+    bad = _TLOG_OCTETS.search(data)
+    if bad:
+        raise FormatError(f"byte 0x{bad.group()[0]:02x} is not allowed in a tlog-policy file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # The spec keeps high octets opaque; our names and keys are UTF-8 text.
+        raise FormatError(f"the tlog-policy file is not UTF-8: {exc}") from exc
+    logs: list[str] = []
+    witnesses: dict[str, str] = {}  # name: vkey, in order
+    groups: dict[str, tuple[int, tuple[str, ...]]] = {}
+    quorum: str | None = None
+    for number, raw in enumerate(text.split("\n"), start=1):
+        words = [w for w in _TLOG_SPACE.split(raw.strip(" \t")) if w]
+        if not words or words[0].startswith("#"):
+            continue
+        keyword, args = words[0], words[1:]
+        where = f"line {number}"
+        if keyword == "log" and len(args) in (1, 2):
+            logs.append(args[0])
+        elif keyword == "witness" and len(args) in (2, 3):
+            name = args[0]
+            if name == "none" or name in witnesses or name in groups:
+                raise FormatError(f"{where}: the name {name!r} is reserved or defined already")
+            witnesses[name] = args[1]
+        elif keyword == "group" and len(args) >= 3:
+            name, threshold, members = args[0], args[1], tuple(args[2:])
+            if name == "none" or name in witnesses or name in groups:
+                raise FormatError(f"{where}: the name {name!r} is reserved or defined already")
+            for m in members:
+                if m not in witnesses and m not in groups:
+                    raise FormatError(f"{where}: group member {m!r} is not defined above")
+            if len(set(members)) != len(members):
+                raise FormatError(f"{where}: a group lists each member at most once")
+            if threshold == "all":
+                k = len(members)
+            elif threshold == "any":
+                k = 1
+            else:
+                try:
+                    k = parse_decimal(threshold, max_digits=3, what="a group threshold")
+                except ValueError as exc:
+                    raise FormatError(f"{where}: {exc}") from exc
+                if not 1 <= k <= len(members):
+                    raise FormatError(f"{where}: a threshold is 1 to {len(members)}, not {k}")
+            groups[name] = (k, members)
+        elif keyword == "quorum" and len(args) == 1:
+            if quorum is not None:
+                raise FormatError(f"{where}: a policy has exactly one quorum line")
+            if args[0] != "none" and args[0] not in witnesses and args[0] not in groups:
+                raise FormatError(f"{where}: the quorum {args[0]!r} is not defined above")
+            quorum = args[0]
+        else:
+            raise FormatError(f"{where}: not a log, witness, group or quorum line: {raw[:80]!r}")
+    if quorum is None:
+        raise FormatError("a tlog-policy file needs a quorum line")
+    if quorum == "none":
+        k, members = 0, tuple(witnesses)
+    elif quorum in witnesses:
+        k, members = 1, (quorum,)
+    else:
+        k, members = groups[quorum]
+        nested = [m for m in members if m in groups]
+        if nested:
+            raise FormatError(
+                f"the quorum {quorum!r} has groups as members ({', '.join(nested)}): a trust "
+                "policy here is one k of n witnesses, so nested groups cannot be imported"
+            )
+    try:
+        every = {name: Witness(name=name, key=vkey) for name, vkey in witnesses.items()}
+        publics = [w.verifier.public_key_bytes for w in every.values()]
+        log_publics = [NoteVerifier.from_vkey(k).public_key_bytes for k in logs]
+    except (ValidationError, FormatError) as exc:
+        raise FormatError(
+            f"a witness key is not a cosignature vkey, or a log key not a note key: {exc}"
+        ) from exc
+    # The spec: two vkeys of the same public key are duplicates, whatever their names.
+    if len(set(publics)) != len(publics):
+        raise FormatError("two witness lines have the same public key")
+    if len(set(log_publics)) != len(log_publics):
+        raise FormatError("two log lines have the same public key")
+    chosen = tuple(every[m] for m in members)
+    ignored = tuple(name for name in witnesses if name not in members)
+    return TlogPolicy(tuple(logs), chosen, k, ignored)
+
+
+def _tlog_token(name: str, taken: set[str]) -> str:
+    # Names are whitespace-separated tokens; ours may hold spaces (a person's wording).
+    base = _TLOG_SPACE.sub("-", name.strip()) or "witness"
+    word, n = base, 1
+    while word in taken or word == "none":
+        n += 1
+        word = f"{base}-{n}"
+    taken.add(word)
+    return word
+
+
+def format_tlog_policy(policy: TrustPolicy) -> str:
+    """The policy's log, witnesses and quorum as a C2SP tlog-policy file. Issuers, TSAs, chains
+    and the time rule have no place in it and are left out (the comment lines say so)."""
+    lines = [f"# {policy.name}" if policy.name else "# exported from an ipnotary trust policy"]
+    lines.append("# issuer keys, TSAs, chains and the time rule are not part of tlog-policy")
+    if policy.log is not None:
+        lines += [f"log {key}" for key in policy.log.keys]
+    taken: set[str] = set()
+    names = [_tlog_token(w.name, taken) for w in policy.witnesses.members]
+    lines += [f"witness {n} {w.key}" for n, w in zip(names, policy.witnesses.members, strict=True)]
+    if policy.witnesses.quorum == 0:
+        lines.append("quorum none")
+    else:
+        group = _tlog_token("witness-quorum", taken)
+        lines.append(f"group {group} {policy.witnesses.quorum} {' '.join(names)}")
+        lines.append(f"quorum {group}")
+    return "\n".join(lines) + "\n"
