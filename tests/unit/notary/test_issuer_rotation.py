@@ -56,6 +56,8 @@ def test_a_retired_issuer_key_is_published_with_its_window(tmp_path: Path) -> No
 
     retired_at = datetime.now(UTC)
     new_key_file = tmp_path / "issuer-2026.pem"
+    # Made by the operator first: a service never makes a key beside an existing deployment's.
+    load_or_create_ed25519_key(new_key_file, purpose="issuer")
     cert, after = _certificate(
         data,
         chain,

@@ -43,7 +43,7 @@ from ipnotary.service.worker.attestation import (
 from ipnotary.service.worker.housekeeping import housekeep
 from ipnotary.service.worker.leadership import LeaderLock, leader_lock_for
 
-__all__ = ["Runtime", "build_log"]
+__all__ = ["Runtime", "build_log", "is_new_development_deployment"]
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,28 @@ def default_log_origin(log_key_id: str) -> str:
     return f"ip-notary.local/log/{log_key_id[:16]}"
 
 
-def build_log(settings: Settings) -> TransparencyLog:
-    """The log's identity: its key (created on first use) and origin. Witness operators register
-    exactly this origin and verifier key (``notary log show`` prints them)."""
+def build_log(settings: Settings, *, create: bool = True) -> TransparencyLog:
+    """The log's identity: its key (created if missing when ``create``, else refused naming
+    NOTARY_LOG_KEY_FILE) and origin. Witness operators register exactly this origin and verifier
+    key (``notary log show`` prints them)."""
     log_key = load_or_create_ed25519_key(
-        settings.resolved_log_key_file, purpose="log", passphrase=settings.resolved_key_passphrase
+        settings.resolved_log_key_file,
+        purpose="log",
+        passphrase=settings.resolved_key_passphrase,
+        create=create,
+        setting="NOTARY_LOG_KEY_FILE",
     )
     origin = settings.log_origin or default_log_origin(key_id(log_key.public_key()))
     return TransparencyLog(origin, NoteSigner(origin, log_key))
+
+
+def is_new_development_deployment(settings: Settings) -> bool:
+    """A development deployment with none of its key files yet: the one place, besides
+    ``notary deploy``, where keys are made."""
+    from ipnotary.service.config import Environment
+
+    keys = (settings.resolved_issuer_key_file, settings.resolved_log_key_file)
+    return settings.env is Environment.development and not any(p.exists() for p in keys)
 
 
 def _content_store(settings: Settings) -> ContentStore:
@@ -90,10 +104,23 @@ class Runtime:
     _policy: TrustPolicy | None = None
 
     @classmethod
-    def build(cls, settings: Settings, *, chain: ChainPort | None = None) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        chain: ChainPort | None = None,
+        create_keys: bool | None = None,
+    ) -> Runtime:
         """Everything ``settings`` names; ``chain`` replaces the chain they name (tests pass an
-        in-memory one), and then the chain's key is neither read nor created."""
+        in-memory one), and then the chain's key is neither read nor created.
+
+        ``create_keys``: whether missing key files are made (``notary deploy`` says yes). By
+        default only for a new development deployment, one none of whose key files exist yet
+        (``make run`` the first time): a key missing beside others that exist is refused, in
+        one line naming its setting and path, never quietly replaced."""
         settings.check_safety()
+        if create_keys is None:
+            create_keys = is_new_development_deployment(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(settings.resolved_database_url)
         migrate(engine, wait_seconds=settings.startup_timeout_seconds)
@@ -101,7 +128,7 @@ class Runtime:
             chain = ChainGateway(
                 connect_chain(settings), pledge_registry_address=settings.pledge_registry_address
             )
-        log = build_log(settings)
+        log = build_log(settings, create=create_keys)
         with Session(engine) as session:
             log.check_origin(session)
         http = httpx.Client(
@@ -142,6 +169,8 @@ class Runtime:
                     settings.resolved_issuer_key_file,
                     purpose="issuer",
                     passphrase=settings.resolved_key_passphrase,
+                    create=create_keys,
+                    setting="NOTARY_ISSUER_KEY_FILE",
                 )
             ),
             log=log,
@@ -153,7 +182,9 @@ class Runtime:
             leader=leader_lock_for(engine, settings.data_dir),
             principals=PrincipalCache(engine),
             # Creates the PDF signing key and the share secret where keys are created.
-            certificate_pdf=CertificatePdf.for_settings(settings, origin=log.origin),
+            certificate_pdf=CertificatePdf.for_settings(
+                settings, origin=log.origin, create=create_keys
+            ),
             fleet=Fleet(engine, url=settings.resolved_public_url, version=__version__),
             _http=http,
         )

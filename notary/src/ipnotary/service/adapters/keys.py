@@ -1,8 +1,12 @@
-"""The service's own keys (Ed25519: issuer, log; ECDSA P-256: the PDF document signer), kept as
-PEM files of mode 0600.
+"""The service's own keys (Ed25519: issuer, log; ECDSA P-256: the PDF document signer) and
+secrets (the share-token HMAC key), kept as files of mode 0600.
 
-Generated on first start when absent, so that ``make run`` needs no setup; in production they are
-given (``NOTARY_ISSUER_KEY_FILE``, ``NOTARY_LOG_KEY_FILE``) and kept with the backups.
+A key is created only where the caller says so (``create=True``): by ``notary deploy``, and by a
+development service starting on a new data directory, so that ``make run`` needs no setup.
+Anything else that finds a key missing refuses in one line naming the setting and the path
+(``key_missing``): run from the wrong directory, ``notary log show`` would otherwise make a new
+log key and print it as the one to publish. In production the keys are given
+(``NOTARY_ISSUER_KEY_FILE``, ``NOTARY_LOG_KEY_FILE``) and kept with the backups.
 
 At rest, with a passphrase (``NOTARY_KEY_PASSPHRASE`` or ``NOTARY_KEY_PASSPHRASE_FILE``), every key
 file is an *encrypted* PKCS#8 PEM (``cryptography``'s ``BestAvailableEncryption``: PBKDF2 and
@@ -13,8 +17,10 @@ an HSM or a KMS takes the place of these files.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeGuard, TypeVar
@@ -26,7 +32,15 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ipnotary.service.errors import ConfigurationError
 
-__all__ = ["load_or_create_ed25519_key", "load_or_create_p256_key"]
+__all__ = [
+    "KEY_MISSING",
+    "load_or_create_ed25519_key",
+    "load_or_create_p256_key",
+    "load_or_create_secret",
+]
+
+# The code of the refusal to create a key; PDF certificates treat it as "not set up here".
+KEY_MISSING = "key_missing"
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +50,34 @@ _Key = TypeVar("_Key", Ed25519PrivateKey, ec.EllipticCurvePrivateKey)
 
 
 def load_or_create_ed25519_key(
-    path: Path, *, purpose: str, passphrase: bytes | None = None
+    path: Path,
+    *,
+    purpose: str,
+    passphrase: bytes | None = None,
+    create: bool = True,
+    setting: str | None = None,
 ) -> Ed25519PrivateKey:
-    """The Ed25519 key in ``path``, created (mode 0600, encrypted under ``passphrase`` if one is
-    given) if the file does not exist."""
+    """The Ed25519 key in ``path``; if the file does not exist, created (mode 0600, encrypted
+    under ``passphrase`` if one is given) when ``create``, else refused naming ``setting``."""
+    if not create:
+        _require(path, purpose, setting)
     return _load_or_create(
         path, purpose, passphrase, Ed25519PrivateKey.generate, _is_ed25519, "Ed25519"
     )
 
 
 def load_or_create_p256_key(
-    path: Path, *, purpose: str, passphrase: bytes | None = None
+    path: Path,
+    *,
+    purpose: str,
+    passphrase: bytes | None = None,
+    create: bool = True,
+    setting: str | None = None,
 ) -> ec.EllipticCurvePrivateKey:
     """The ECDSA P-256 key in ``path``, created like :func:`load_or_create_ed25519_key`'s. PDF
     signatures need it: poppler, Acrobat and NSS validate ECDSA P-256, not Ed25519."""
+    if not create:
+        _require(path, purpose, setting)
     return _load_or_create(
         path,
         purpose,
@@ -57,6 +85,54 @@ def load_or_create_p256_key(
         lambda: ec.generate_private_key(ec.SECP256R1()),
         _is_p256,
         "ECDSA P-256",
+    )
+
+
+def load_or_create_secret(
+    path: Path,
+    *,
+    purpose: str,
+    size: int = 32,
+    create: bool = True,
+    setting: str | None = None,
+) -> bytes:
+    """A random secret of ``size`` bytes kept base64 in ``path`` (mode 0600), created like the
+    keys: when ``create``, else refused naming ``setting``."""
+    if not create:
+        _require(path, purpose, setting)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting at once must not each write a different secret.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            secret = secrets.token_bytes(size)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(base64.b64encode(secret) + b"\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            return secret
+    try:
+        secret = base64.b64decode(path.read_bytes().strip(), validate=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{purpose} {path}: {exc}") from exc
+    if len(secret) < size:
+        raise ConfigurationError(f"{purpose} {path} holds fewer than {size} bytes")
+    return secret
+
+
+def _require(path: Path, purpose: str, setting: str | None) -> None:
+    if path.exists():
+        return
+    named = f" ({setting})" if setting else ""
+    point = f", or point {setting} at it" if setting else ""
+    raise ConfigurationError(
+        f"no {purpose} key at {path.resolve()}{named}: keys are made only by `notary deploy` "
+        "(and a first `notary serve` on a new data directory); run this where the service's "
+        f"data is (NOTARY_DATA_DIR){point}",
+        code=KEY_MISSING,
     )
 
 

@@ -97,8 +97,11 @@ class DocumentSigner:
         self.name = name
 
     @classmethod
-    def load(cls, settings: Settings, *, name: str, origin: str) -> DocumentSigner:
-        """The signer in the files beside the issuer key, created where keys are created.
+    def load(
+        cls, settings: Settings, *, name: str, origin: str, create: bool = True
+    ) -> DocumentSigner:
+        """The signer in the files beside the issuer key, created where keys are created
+        (``create``; never in production).
 
         ``name`` (the issuer's) and ``origin`` (the log's) name the certificate's subject."""
         files = DocumentSigningFiles.beside(settings.resolved_issuer_key_file)
@@ -109,7 +112,10 @@ class DocumentSigner:
                 code="production_settings_missing",
             )
         key = load_or_create_p256_key(
-            files.key, purpose="document-signing", passphrase=settings.resolved_key_passphrase
+            files.key,
+            purpose="document-signing",
+            passphrase=settings.resolved_key_passphrase,
+            create=create,
         )
         certificate = _load_or_create_certificate(files.certificate, key, name, origin)
         return cls(key, certificate, name=name)

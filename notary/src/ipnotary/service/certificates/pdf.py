@@ -34,6 +34,7 @@ from ipnotary.sdk.note import parse_note
 from ipnotary.sdk.policy import TrustPolicy
 from ipnotary.sdk.timestamp import read_token
 from ipnotary.sdk.verify import TimeSource, VerificationResult, verify_certificate
+from ipnotary.service.adapters.keys import KEY_MISSING
 from ipnotary.service.certificates.document_signer import DocumentSigner
 from ipnotary.service.certificates.sharing import ShareLinks
 from ipnotary.service.config import Settings
@@ -186,16 +187,23 @@ class CertificatePdf:
 
     @classmethod
     def for_settings(
-        cls, settings: Settings, *, origin: str, issuer_name: str = "ip-notary"
+        cls,
+        settings: Settings,
+        *,
+        origin: str,
+        issuer_name: str = "ip-notary",
+        create: bool = True,
     ) -> CertificatePdf:
         """This deployment's renderer. Loads the document-signing key and certificate and the
-        share secret, creating them where keys are created (never in production)."""
+        share secret, creating them where keys are created (``create``; never in production)."""
         problems: list[str] = []
         signer = _unless_missing(
-            lambda: DocumentSigner.load(settings, name=issuer_name, origin=origin), problems
+            lambda: DocumentSigner.load(settings, name=issuer_name, origin=origin, create=create),
+            problems,
         )
         links = _unless_missing(
-            lambda: ShareLinks.load(settings, settings.resolved_public_url), problems
+            lambda: ShareLinks.load(settings, settings.resolved_public_url, create=create),
+            problems,
         )
         return cls(
             signer=signer,
@@ -278,7 +286,8 @@ def _unless_missing(load: Callable[[], _T], problems: list[str]) -> _T | None:
     try:
         return load()
     except ConfigurationError as exc:
-        if exc.code != "production_settings_missing":
+        # Keys made before PDFs existed, and none to be made here: everything else still serves.
+        if exc.code not in ("production_settings_missing", KEY_MISSING):
             raise
         log.warning("PDF certificates and shared links are off: %s", exc.detail)
         problems.append(exc.detail)

@@ -17,11 +17,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
-import secrets
 from pathlib import Path
 from urllib.parse import quote
 
+from ipnotary.service.adapters.keys import load_or_create_secret
 from ipnotary.service.config import Environment, Settings
 from ipnotary.service.errors import ConfigurationError
 
@@ -46,8 +45,20 @@ class ShareLinks:
         self.public_url = public_url.rstrip("/")
 
     @classmethod
-    def load(cls, settings: Settings, public_url: str) -> ShareLinks:
-        return cls(_load_or_create_secret(share_secret_file(settings), settings), public_url)
+    def load(cls, settings: Settings, public_url: str, *, create: bool = True) -> ShareLinks:
+        """The links under this deployment's secret, created where keys are (``create``; never
+        in production)."""
+        path = share_secret_file(settings)
+        if settings.env is Environment.production and not path.exists():
+            raise ConfigurationError(
+                f"the share-token secret {path} does not exist (no key is created in production: "
+                "restore it, or run `notary deploy` to create it)",
+                code="production_settings_missing",
+            )
+        secret = load_or_create_secret(
+            path, purpose="share-token", size=SECRET_BYTES, create=create
+        )
+        return cls(secret, public_url)
 
     def token(self, record_id: str) -> str:
         mac = hmac.new(self._secret, _CONTEXT + record_id.encode("utf-8"), hashlib.sha256)
@@ -67,36 +78,3 @@ class ShareLinks:
         """The verification page, told to fetch and check this record's shared certificate."""
         shared = quote(self.certificate_url(record_id), safe="")
         return f"{self.public_url}/verify?certificate={shared}"
-
-
-def _load_or_create_secret(path: Path, settings: Settings) -> bytes:
-    if path.exists():
-        return _read_secret(path)
-    if settings.env is Environment.production:
-        raise ConfigurationError(
-            f"the share-token secret {path} does not exist (no key is created in production: "
-            "restore it, or run `notary deploy` to create it)",
-            code="production_settings_missing",
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes starting at once must not each write a different secret.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_secret(path)
-    secret = secrets.token_bytes(SECRET_BYTES)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(base64.b64encode(secret) + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    return secret
-
-
-def _read_secret(path: Path) -> bytes:
-    try:
-        secret = base64.b64decode(path.read_bytes().strip(), validate=True)
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"share-token secret {path}: {exc}") from exc
-    if len(secret) < SECRET_BYTES:
-        raise ConfigurationError(f"share-token secret {path} holds fewer than 32 bytes")
-    return secret
