@@ -113,6 +113,8 @@ def safe_next(value: str | None, default: str = HOME) -> str:
         return default
     if parts.path != HOME and not parts.path.startswith(HOME + "/"):
         return default
+    if any(segment in (".", "..") for segment in parts.path.split("/")):
+        return default  # the browser would resolve it to a path outside /app
     return value
 
 
@@ -234,10 +236,10 @@ def _same_origin(request: Request, runtime: Runtime) -> bool:
     return origin in own
 
 
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 async def _read_form(request: Request) -> FormData:
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        raise InvalidInput("this page takes a form", code="unsupported_media_type")
     try:
         return await request.form(
             max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FORM_FIELD_BYTES
@@ -276,7 +278,9 @@ def _context_dependency(*, form: bool) -> Callable[[Request], Awaitable[WebConte
                 raise CsrfRefused("this form was sent from another site")
             header = request.headers.get(CSRF_HEADER)
             if form:
-                ctx.form = await _read_form(request)
+                # No form, no token: refused as a forgery, not as a malformed request.
+                is_form = request.headers.get("content-type", "").startswith(_FORM_TYPES)
+                ctx.form = await _read_form(request) if is_form else FormData()
                 sent = ctx.form.get(CSRF_FIELD)
                 ctx.check_csrf(header or (sent if isinstance(sent, str) else None))
             elif header is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from ipnotary.sdk.kinds import RecordKind
@@ -52,7 +53,7 @@ from ipnotary.service.api.web.progress import (
 )
 from ipnotary.service.domain.records import ContentFingerprint, Role
 from ipnotary.service.domain.works import WorkDetails, WorkType
-from ipnotary.service.errors import InvalidInput
+from ipnotary.service.errors import DependencyUnavailable, InvalidInput
 from ipnotary.service.services import records as svc
 from ipnotary.service.services import sharing
 from ipnotary.service.services.works import register_work
@@ -305,6 +306,16 @@ def _token_check(ctx: WebContext, fields: dict[str, list[str]]) -> dict[str, lis
     return {k: v for k, v in fields.items() if k != CSRF_FIELD}
 
 
+async def _refuse_while_halted(ctx: WebContext) -> None:
+    """As the API's write gate (``api/write_gate.py``) answers its submissions: while the
+    deployment is halted (a log behind the chain), no page accepts a record either."""
+    halt = await run_in_threadpool(ctx.runtime.fleet.halt)
+    if halt is not None:
+        raise DependencyUnavailable(
+            f"{halt.detail} (since {halt.since:%Y-%m-%dT%H:%M:%SZ})", code=halt.code
+        )
+
+
 def _uploaded(ctx: WebContext, record: Record) -> Response:
     location = f"{HOME}/records/{record.id}"
     if _wants_json(ctx):
@@ -321,6 +332,7 @@ def evidence_form(ctx: Page) -> Response:
 @router.post("/evidence")
 async def submit_evidence(ctx: UploadPage) -> Response:
     user = ctx.require(*SUBMITTER_ROLES)
+    await _refuse_while_halted(ctx)
 
     def parse(fields: dict[str, list[str]]) -> Any:
         fields = _token_check(ctx, fields)
@@ -414,6 +426,7 @@ def work_form(ctx: Page) -> Response:
 @router.post("/works")
 async def submit_work(ctx: UploadPage) -> Response:
     user = ctx.require(Role.holder)
+    await _refuse_while_halted(ctx)
     fp, details = await receive_file_upload(
         ctx.request,
         ctx.runtime,
