@@ -214,10 +214,7 @@ def deploy(
     except ConfigurationError as exc:
         if exc.code != "production_settings_missing":  # what deploy is here to create
             raise
-    # The one command that makes a deployment's missing keys.
-    runtime = Runtime.build(
-        settings.model_copy(update={"env": Environment.development}), create_keys=True
-    )
+    runtime = Runtime.build(settings.model_copy(update={"env": Environment.development}))
     try:
         wait_for_chain(runtime, settings.startup_timeout_seconds)
         facts = deployment_facts(runtime)
@@ -311,6 +308,7 @@ def _key_json(row: ApiKey) -> dict[str, str | None]:
         "expires_at": None if row.expires_at is None else row.expires_at.isoformat(),
         "revoked_at": None if row.revoked_at is None else row.revoked_at.isoformat(),
         "replaced_by": row.replaced_by,
+        "parent_id": row.parent_id,
     }
 
 
@@ -367,11 +365,7 @@ def principal_create(
 
 
 @principal_app.command("keys")
-def principal_keys(
-    principal_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The principal's id (prn_...)", show_default=False)
-    ],
-) -> None:
+def principal_keys(principal_id: str) -> None:
     """List a principal's API keys: id, created, expires, revoked, replaced by (never the key)."""
     from ipnotary.service.services.principals import keys_of
 
@@ -380,12 +374,7 @@ def principal_keys(
 
 
 @principal_app.command("issue-key")
-def principal_issue_key(
-    principal_id: Annotated[
-        str, typer.Argument(metavar="ID", help="The principal's id (prn_...)", show_default=False)
-    ],
-    expires_at: ExpiresOpt = None,
-) -> None:
+def principal_issue_key(principal_id: str, expires_at: ExpiresOpt = None) -> None:
     """Give a principal another API key (printed once); its other keys keep working."""
     from ipnotary.service.services.principals import Actor, issue_api_key
 
@@ -406,14 +395,7 @@ def principal_issue_key(
 
 @principal_app.command("revoke-key")
 def principal_revoke_key(
-    key_id: Annotated[
-        str,
-        typer.Argument(
-            metavar="ID",
-            help="The API key's id (as principal keys lists it; never the key)",
-            show_default=False,
-        ),
-    ],
+    key_id: str,
     reason: Annotated[str | None, typer.Option(help="Why, for the audit log")] = None,
 ) -> None:
     """Revoke an API key. A running service refuses it within 5 s (its key cache's lifetime)."""
@@ -428,17 +410,7 @@ def principal_revoke_key(
 
 
 @principal_app.command("rotate-key")
-def principal_rotate_key(
-    key_id: Annotated[
-        str,
-        typer.Argument(
-            metavar="ID",
-            help="The API key's id (as principal keys lists it; never the key)",
-            show_default=False,
-        ),
-    ],
-    expires_at: ExpiresOpt = None,
-) -> None:
+def principal_rotate_key(key_id: str, expires_at: ExpiresOpt = None) -> None:
     """Replace an API key: print a new key for the same principal and revoke the old one."""
     from ipnotary.service.services.principals import Actor, rotate_api_key
 
@@ -451,6 +423,43 @@ def principal_rotate_key(
     err.print(
         "[yellow]Store the API key now: only its hash is kept. The old key is revoked.[/yellow]"
     )
+
+
+@principal_app.command("disable")
+def principal_disable(
+    principal_id: str,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit log")] = None,
+) -> None:
+    """Disable a principal: every key of it answers 401 (within 5 s in a running service) until it
+    is enabled again; the keys are kept."""
+    from ipnotary.service.services.principals import Actor, set_disabled
+
+    row = _operator_act(
+        lambda session: set_disabled(
+            session, principal_id=principal_id, disabled=True, actor=Actor.operator(), reason=reason
+        )
+    )
+    out.print_json(data={"id": row.id, "name": row.name, "role": row.role, "disabled": True})
+
+
+@principal_app.command("enable")
+def principal_enable(
+    principal_id: str,
+    reason: Annotated[str | None, typer.Option(help="Why, for the audit log")] = None,
+) -> None:
+    """Enable a disabled principal again: its keys that are neither revoked nor expired work."""
+    from ipnotary.service.services.principals import Actor, set_disabled
+
+    row = _operator_act(
+        lambda session: set_disabled(
+            session,
+            principal_id=principal_id,
+            disabled=False,
+            actor=Actor.operator(),
+            reason=reason,
+        )
+    )
+    out.print_json(data={"id": row.id, "name": row.name, "role": row.role, "disabled": False})
 
 
 @principal_app.command("audit")
@@ -492,22 +501,13 @@ def principal_audit(
 
 
 @log_app.command("show")
-def log_show(
-    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON")] = False,
-) -> None:
-    """Print the log's origin and verifier key, as each witness operator registers them:
-    `notary witness add-log --origin ORIGIN --key VKEY`. Run it where the service runs: it reads
-    the log key (NOTARY_LOG_KEY_FILE) and never makes one."""
+def log_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Print the log's origin and verifier key (creating the key on first use), as each witness
+    operator registers them: `notary witness add-log --origin ORIGIN --key VKEY`."""
     from ipnotary.service.config import load_settings
-    from ipnotary.service.errors import ConfigurationError
     from ipnotary.service.runtime import build_log
 
-    # Never create: a key made here, in the wrong directory, would be printed as the one to
-    # publish while the service signs with another.
-    try:
-        log = build_log(load_settings(), create=False)
-    except ConfigurationError as exc:
-        fail(exc.detail, 2)
+    log = build_log(load_settings())
     if as_json:
         out.print_json(data={"origin": log.origin, "vkey": log.vkey})
     else:
@@ -674,9 +674,7 @@ def _runtime_for_operator() -> Iterator[Runtime]:
     from ipnotary.service.runtime import Runtime
 
     settings = load_settings()
-    runtime = Runtime.build(
-        settings.model_copy(update={"env": Environment.development}), create_keys=False
-    )
+    runtime = Runtime.build(settings.model_copy(update={"env": Environment.development}))
     try:
         yield runtime
     finally:

@@ -66,7 +66,8 @@ class ApiKey(SQLModel, table=True):
     """API keys are stored as SHA-256 hashes: they are 256-bit random, so no slow KDF is needed.
 
     A key answers 401 once ``revoked_at`` or ``expires_at`` has passed; rotating a key revokes it
-    and names its successor in ``replaced_by``."""
+    and names its successor in ``replaced_by``. A key a principal minted with one of its keys names
+    that key in ``parent_id``: it never outlives it and is revoked with it."""
 
     __tablename__ = "api_key"
 
@@ -77,6 +78,7 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = None
     expires_at: datetime | None = None
     replaced_by: str | None = Field(default=None, max_length=40)
+    parent_id: str | None = Field(default=None, max_length=40, index=True)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -1,6 +1,9 @@
 """``/v1/principals``, ``/v1/api-keys``, ``/v1/audit``: the operator creates principals; keys are
-issued, rotated and revoked by an admin (any key) or their principal (its own); every such act is in
-the audit log, which only admins read. Anyone with a key can see who principals are.
+issued, rotated and revoked by an admin (any key) or their principal (its own; a key it mints is
+bound to the minting key, ``services/principals.py``); an admin disables and enables principals;
+every such act is in the audit log, which only admins read. Anyone with a key can see who
+principals are; the identity number a principal speaks for only whoever needs it (:func:`_subject`,
+``docs/security.md``).
 
 The paths are written out in full (the router has no prefix) so that the key and audit endpoints
 can live beside the principals they belong to.
@@ -12,10 +15,17 @@ import json
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ipnotary.service.api.deps import CurrentPrincipal, RuntimeDep, SessionDep, require_roles
+from ipnotary.service.api.deps import (
+    CurrentPrincipal,
+    RuntimeDep,
+    SessionDep,
+    api_key_of,
+    require_roles,
+)
+from ipnotary.service.domain.identifiers import mask_identifier
 from ipnotary.service.domain.records import Role
 from ipnotary.service.domain.scalars import JsonAwareDateTime, StoredInt, UrlInt
 from ipnotary.service.errors import PermissionDenied
@@ -47,8 +57,53 @@ class PrincipalPublic(BaseModel):
     role: str
     subject: str | None = Field(
         default=None,
-        description="type:id the principal speaks for "
-        "(its identity as a party: works it owns, credit about it)",
+        description="type:id the principal speaks for (its identity as a party: works it owns, "
+        "credit about it); a person's identity number masked unless you may read it "
+        "(docs/security.md)",
+    )
+    subject_masked: bool = Field(default=False, description="subject is shown masked")
+
+
+class PrincipalState(PrincipalPublic):
+    """A principal as an admin sees it after changing it."""
+
+    disabled: bool
+
+
+class DisableRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
+# Who reads the identity numbers principals speak for: admins (who checked them), and notaries
+# and arbitrators, who must establish who a party is; besides, each principal its own.
+SUBJECT_READERS = frozenset({Role.admin.value, Role.notary.value, Role.arbitrator.value})
+
+
+def _subject(viewer: Principal, principal: Principal) -> tuple[str | None, bool]:
+    """What ``viewer`` is shown of ``principal``'s subject, and whether it is masked: a person's
+    identity number is personal data (``identifiers.mask_identifier``; an organisation's credit
+    code is a public registration and shown whole)."""
+    subject = principal.identifier
+    if subject is None or viewer.id == principal.id or viewer.role in SUBJECT_READERS:
+        return subject, False
+    id_type, _, value = subject.partition(":")
+    try:
+        shown = f"{id_type}:{mask_identifier(id_type, value)}"
+    except ValueError:  # an id type this version does not know: show none of it
+        shown = f"{id_type}:{'*' * len(value)}"
+    return shown, shown != subject
+
+
+def _public(viewer: Principal, principal: Principal) -> PrincipalPublic:
+    subject, masked = _subject(viewer, principal)
+    return PrincipalPublic(
+        id=principal.id,
+        name=principal.name,
+        role=principal.role,
+        subject=subject,
+        subject_masked=masked,
     )
 
 
@@ -81,6 +136,10 @@ class KeyPublic(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     replaced_by: str | None
+    parent_id: str | None = Field(
+        default=None,
+        description="the key that minted this one: it expires no later and is revoked with it",
+    )
 
 
 class KeyIssued(BaseModel):
@@ -89,6 +148,10 @@ class KeyIssued(BaseModel):
     api_key: str = Field(description="shown once; only its hash is stored")
     expires_at: datetime | None
     replaces: str | None = None
+    parent_id: str | None = Field(
+        default=None,
+        description="the key that minted this one: it expires no later and is revoked with it",
+    )
 
 
 class AuditEventPublic(BaseModel):
@@ -115,6 +178,7 @@ def _key_view(row: ApiKey) -> KeyPublic:
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
         replaced_by=row.replaced_by,
+        parent_id=row.parent_id,
     )
 
 
@@ -126,6 +190,7 @@ def _issued(issued: svc.IssuedKey, replaces: str | None = None) -> KeyIssued:
         api_key=issued.api_key,
         expires_at=row.expires_at,
         replaces=replaces,
+        parent_id=row.parent_id,
     )
 
 
@@ -180,15 +245,24 @@ def list_keys(principal_id: str, session: SessionDep, caller: CurrentPrincipal) 
     status_code=201,
     response_model=KeyIssued,
     summary="Issue another API key (admin: any principal; a principal: itself, as 'me')",
+    description="A key a principal mints for itself is the minting key's child: it expires no "
+    "later (none asked: the minting key's expiry; a later one: 422 `key_outlives_parent`) and is "
+    "revoked with it.",
 )
 def issue_key(
-    principal_id: str, body: KeyRequest, session: SessionDep, caller: CurrentPrincipal
+    principal_id: str,
+    body: KeyRequest,
+    session: SessionDep,
+    caller: CurrentPrincipal,
+    request: Request,
 ) -> KeyIssued:
+    target = _target(principal_id, caller)
     issued = svc.issue_api_key(
         session,
-        principal_id=_target(principal_id, caller),
+        principal_id=target,
         actor=Actor.of(caller),
         expires_at=body.expires_at,
+        parent=svc.minting_parent(svc.key_of_request(session, api_key_of(request.headers)), target),
     )
     session.commit()
     session.refresh(issued.row)
@@ -198,7 +272,8 @@ def issue_key(
 @router.post(
     "/v1/api-keys/{key_id}/revoke",
     response_model=KeyPublic,
-    summary="Revoke an API key at once (admin: any; a principal: its own)",
+    summary="Revoke an API key at once, and the keys minted from it (admin: any; a principal: "
+    "its own)",
 )
 def revoke_key(
     key_id: str,
@@ -219,7 +294,8 @@ def revoke_key(
     "/v1/api-keys/{key_id}/rotate",
     status_code=201,
     response_model=KeyIssued,
-    summary="Replace an API key by a new one; the old one is revoked at once",
+    summary="Replace an API key by a new one; the old one, and the keys minted from it, are "
+    "revoked at once",
 )
 def rotate_key(
     key_id: str,
@@ -227,9 +303,15 @@ def rotate_key(
     session: SessionDep,
     caller: CurrentPrincipal,
     runtime: RuntimeDep,
+    request: Request,
 ) -> KeyIssued:
     issued = svc.rotate_api_key(
-        session, key_id=key_id, actor=Actor.of(caller), by=caller, expires_at=body.expires_at
+        session,
+        key_id=key_id,
+        actor=Actor.of(caller),
+        by=caller,
+        by_key=svc.key_of_request(session, api_key_of(request.headers)),
+        expires_at=body.expires_at,
     )
     runtime.principals.invalidate(issued.row.principal_id)
     return _issued(issued, replaces=key_id)
@@ -278,9 +360,57 @@ def _audit_view(event: AuditEvent) -> AuditEventPublic:
     "/v1/principals/me", response_model=PrincipalPublic, summary="Who this API key belongs to"
 )
 def me(principal: CurrentPrincipal) -> PrincipalPublic:
-    return PrincipalPublic(
-        id=principal.id, name=principal.name, role=principal.role, subject=principal.identifier
+    return _public(principal, principal)
+
+
+def _set_disabled(
+    principal_id: str,
+    disabled: bool,
+    body: DisableRequest,
+    session: SessionDep,
+    admin: Principal,
+    runtime: RuntimeDep,
+) -> PrincipalState:
+    row = svc.set_disabled(
+        session,
+        principal_id=principal_id,
+        disabled=disabled,
+        actor=Actor.of(admin),
+        by=admin,
+        reason=body.reason,
     )
+    runtime.principals.invalidate(row.id)  # at once here; other processes within 5 s
+    return PrincipalState(**_public(admin, row).model_dump(), disabled=row.disabled)
+
+
+@router.post(
+    "/v1/principals/{principal_id}/disable",
+    response_model=PrincipalState,
+    summary="Disable a principal: every key of it answers 401 until it is enabled (admin)",
+)
+def disable(
+    principal_id: str,
+    body: DisableRequest,
+    session: SessionDep,
+    admin: Admin,
+    runtime: RuntimeDep,
+) -> PrincipalState:
+    return _set_disabled(principal_id, True, body, session, admin, runtime)
+
+
+@router.post(
+    "/v1/principals/{principal_id}/enable",
+    response_model=PrincipalState,
+    summary="Enable a disabled principal again: its keys work as before (admin)",
+)
+def enable(
+    principal_id: str,
+    body: DisableRequest,
+    session: SessionDep,
+    admin: Admin,
+    runtime: RuntimeDep,
+) -> PrincipalState:
+    return _set_disabled(principal_id, False, body, session, admin, runtime)
 
 
 @router.put(
@@ -319,14 +449,11 @@ def get_encryption_key(
     summary="Directory of principals by role",
 )
 def directory(
-    session: SessionDep, _: CurrentPrincipal, role: Role | None = None
+    session: SessionDep, caller: CurrentPrincipal, role: Role | None = None
 ) -> list[PrincipalPublic]:
     from sqlmodel import select
 
     query = select(Principal).where(Principal.disabled == False)  # noqa: E712 - an SQL expression
     if role is not None:
         query = query.where(Principal.role == role.value)
-    return [
-        PrincipalPublic(id=p.id, name=p.name, role=p.role, subject=p.identifier)
-        for p in session.exec(query.limit(500))
-    ]
+    return [_public(caller, p) for p in session.exec(query.limit(500))]
