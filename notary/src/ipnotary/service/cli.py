@@ -214,7 +214,10 @@ def deploy(
     except ConfigurationError as exc:
         if exc.code != "production_settings_missing":  # what deploy is here to create
             raise
-    runtime = Runtime.build(settings.model_copy(update={"env": Environment.development}))
+    # The one command that makes a deployment's missing keys.
+    runtime = Runtime.build(
+        settings.model_copy(update={"env": Environment.development}), create_keys=True
+    )
     try:
         wait_for_chain(runtime, settings.startup_timeout_seconds)
         facts = deployment_facts(runtime)
@@ -365,7 +368,11 @@ def principal_create(
 
 
 @principal_app.command("keys")
-def principal_keys(principal_id: str) -> None:
+def principal_keys(
+    principal_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The principal's id (prn_...)", show_default=False)
+    ],
+) -> None:
     """List a principal's API keys: id, created, expires, revoked, replaced by (never the key)."""
     from ipnotary.service.services.principals import keys_of
 
@@ -374,7 +381,12 @@ def principal_keys(principal_id: str) -> None:
 
 
 @principal_app.command("issue-key")
-def principal_issue_key(principal_id: str, expires_at: ExpiresOpt = None) -> None:
+def principal_issue_key(
+    principal_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The principal's id (prn_...)", show_default=False)
+    ],
+    expires_at: ExpiresOpt = None,
+) -> None:
     """Give a principal another API key (printed once); its other keys keep working."""
     from ipnotary.service.services.principals import Actor, issue_api_key
 
@@ -395,7 +407,14 @@ def principal_issue_key(principal_id: str, expires_at: ExpiresOpt = None) -> Non
 
 @principal_app.command("revoke-key")
 def principal_revoke_key(
-    key_id: str,
+    key_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="The API key's id (as principal keys lists it; never the key)",
+            show_default=False,
+        ),
+    ],
     reason: Annotated[str | None, typer.Option(help="Why, for the audit log")] = None,
 ) -> None:
     """Revoke an API key. A running service refuses it within 5 s (its key cache's lifetime)."""
@@ -410,7 +429,17 @@ def principal_revoke_key(
 
 
 @principal_app.command("rotate-key")
-def principal_rotate_key(key_id: str, expires_at: ExpiresOpt = None) -> None:
+def principal_rotate_key(
+    key_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="The API key's id (as principal keys lists it; never the key)",
+            show_default=False,
+        ),
+    ],
+    expires_at: ExpiresOpt = None,
+) -> None:
     """Replace an API key: print a new key for the same principal and revoke the old one."""
     from ipnotary.service.services.principals import Actor, rotate_api_key
 
@@ -501,13 +530,22 @@ def principal_audit(
 
 
 @log_app.command("show")
-def log_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Print the log's origin and verifier key (creating the key on first use), as each witness
-    operator registers them: `notary witness add-log --origin ORIGIN --key VKEY`."""
+def log_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON")] = False,
+) -> None:
+    """Print the log's origin and verifier key, as each witness operator registers them:
+    `notary witness add-log --origin ORIGIN --key VKEY`. Run it where the service runs: it reads
+    the log key (NOTARY_LOG_KEY_FILE) and never makes one."""
     from ipnotary.service.config import load_settings
+    from ipnotary.service.errors import ConfigurationError
     from ipnotary.service.runtime import build_log
 
-    log = build_log(load_settings())
+    # Never create: a key made here, in the wrong directory, would be printed as the one to
+    # publish while the service signs with another.
+    try:
+        log = build_log(load_settings(), create=False)
+    except ConfigurationError as exc:
+        fail(exc.detail, 2)
     if as_json:
         out.print_json(data={"origin": log.origin, "vkey": log.vkey})
     else:
@@ -674,7 +712,9 @@ def _runtime_for_operator() -> Iterator[Runtime]:
     from ipnotary.service.runtime import Runtime
 
     settings = load_settings()
-    runtime = Runtime.build(settings.model_copy(update={"env": Environment.development}))
+    runtime = Runtime.build(
+        settings.model_copy(update={"env": Environment.development}), create_keys=False
+    )
     try:
         yield runtime
     finally:
