@@ -21,7 +21,11 @@ Transparency clients a log list. :class:`TrustPolicy` holds:
   (:class:`TimeRule`): ``earliest``, the earliest of any one trusted source (the default, so
   that any one trusted TSA or chain is enough); ``tsa_quorum``, the k-th earliest of k of the
   policy's TSAs; ``witnesses_and_tsa``, the later of the witness quorum's time and the TSAs'
-  (both must vouch).
+  (both must vouch);
+* ``operator_attested_log_size``: the log's first N entries were certified before the
+  deployment had witnesses or TSAs (an upgrade from the embedded default): certificates on a
+  checkpoint of at most that size verify with the operator's time alone, reported as such,
+  whatever the quorum and ``require_independent_time`` say for every later one (optional).
 
 ``docs/trust.md`` says how a verifier assembles one (witness keys from the witnesses themselves,
 TSA roots from the national time service, the log key from the operator's published documents).
@@ -292,11 +296,17 @@ class TrustPolicy(_Strict):
     notice: Annotated[str, StringConstraints(max_length=1000)] | None = None
     time_rule: TimeRule = TimeRule.EARLIEST
     tsa_quorum: Annotated[int, Field(ge=1, le=16)] = 1
+    # Earlier records keep the certificates they had when witnesses were turned on: the policy
+    # says up to which log size the operator's word is all there is (docs/trust.md, Turning
+    # witnesses on).
+    operator_attested_log_size: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
 
     @model_validator(mode="after")
     def _meaningful(self) -> TrustPolicy:
         if self.witnesses.quorum and self.log is None:
             raise ValueError("a witness quorum needs the log it witnesses")
+        if self.operator_attested_log_size is not None and self.log is None:
+            raise ValueError("operator_attested_log_size needs the log it counts entries of")
         tsas = len(self.timestamp_authorities)
         if self.time_rule is not TimeRule.EARLIEST and self.tsa_quorum > tsas:
             raise ValueError(

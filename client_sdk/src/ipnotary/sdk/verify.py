@@ -331,6 +331,9 @@ class _Run:
         self.witnesses: tuple[str, ...] = ()
         self.witness_time: datetime | None = None  # the quorum's k-th earliest cosignature
         self.tsa_times: dict[int, datetime] = {}  # a policy TSA's index: its earliest genTime
+        # The checkpoint is within the policy's operator_attested_log_size: certified before
+        # the deployment had witnesses or TSAs, so only the operator vouches for its time.
+        self.operator_attested = False
         self.skew = timedelta(seconds=policy.max_clock_skew_seconds if policy else 300)
 
     def passed(self, step: Step) -> None:
@@ -388,6 +391,8 @@ def verify_certificate(
 
     if isinstance(cert, Certificate):
         note, checkpoint = _check_checkpoint(run, cert)
+        before = policy.operator_attested_log_size if policy is not None else None
+        run.operator_attested = before is not None and checkpoint.size <= before
         leaf_index, tree_size, root = cert.log.leaf_index, cert.log.tree_size, checkpoint.root
         path = cert.log.inclusion_proof
     else:
@@ -559,7 +564,7 @@ def _check_witnesses(
 ) -> None:
     policy = run.policy
     assert policy is not None
-    quorum = policy.witnesses.quorum
+    quorum = 0 if run.operator_attested else policy.witnesses.quorum
     if note is None or checkpoint is None:
         if quorum:
             raise NotTrustedError(
@@ -852,13 +857,17 @@ def _by_rule(run: _Run, policy: TrustPolicy) -> tuple[datetime, TimeSource]:
 
 def _check_time(run: _Run, issued_at: datetime) -> tuple[datetime, TimeSource]:
     cert, policy = run.cert, run.policy
-    if policy is not None and policy.time_rule is not TimeRule.EARLIEST:
+    if (
+        policy is not None
+        and policy.time_rule is not TimeRule.EARLIEST
+        and not run.operator_attested
+    ):
         proven, source = _by_rule(run, policy)
     elif run.evidence:
         best = min(run.evidence, key=lambda e: e.time)
         proven, source = best.time, best.source
     else:
-        if policy is not None and policy.require_independent_time:
+        if policy is not None and policy.require_independent_time and not run.operator_attested:
             raise NotTrustedError(
                 Step.TIME,
                 "nobody but the operator vouches for this certificate's time (no witness quorum, "
@@ -871,6 +880,13 @@ def _check_time(run: _Run, issued_at: datetime) -> tuple[datetime, TimeSource]:
             "the time rests on the operator alone: no witness, time-stamp authority "
             "or trusted chain vouches for it"
         )
+        if run.operator_attested and policy is not None:
+            run.notes.append(
+                f"the certificate is from before the deployment's witnesses: its checkpoint of "
+                f"{cert.log.tree_size if isinstance(cert, Certificate) else '?'} entries is within "
+                f"the first {policy.operator_attested_log_size}, which the trust policy accepts "
+                "on the operator's word alone (operator_attested_log_size)"
+            )
     received = cert.record.get("received_at")
     if isinstance(received, str):
         try:

@@ -28,7 +28,11 @@ from ipnotary.service.config import ContentBackend, Settings
 from ipnotary.service.services.fleet import Fleet
 from ipnotary.service.services.issuer import Issuer
 from ipnotary.service.services.transparency_log import TransparencyLog
-from ipnotary.service.services.trust import load_tsa_roots, served_policy
+from ipnotary.service.services.trust import (
+    load_tsa_roots,
+    operator_attested_log_size,
+    served_policy,
+)
 from ipnotary.service.storage.content import ContentStore, EmbeddedContentStore, KuboContentStore
 from ipnotary.service.storage.db import create_db_engine, migrate
 from ipnotary.service.worker.anchoring import (
@@ -202,8 +206,16 @@ class Runtime:
                 ident = self.chain.identity()
                 assert ident is not None
                 chain = (ident[0], self.chain.genesis_hash(), ident[1])
+            with Session(self.engine) as session:
+                # Certificates from before witnesses were turned on stay valid, for what they
+                # are: the policy names the log size up to which the operator alone vouches.
+                before = operator_attested_log_size(session)
             self._policy = served_policy(
-                settings=self.settings, issuer=self.issuer, log=self.log, chain=chain
+                settings=self.settings,
+                issuer=self.issuer,
+                log=self.log,
+                chain=chain,
+                operator_attested=before,
             )
         return self._policy
 

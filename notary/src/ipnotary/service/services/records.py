@@ -29,6 +29,7 @@ from ipnotary.service.domain.records import Role, new_id
 from ipnotary.service.errors import NotFound, NotReady
 from ipnotary.service.services.issuer import Issuer, LogFacts
 from ipnotary.service.services.transparency_log import cosigned_checkpoint, inclusion_proof
+from ipnotary.service.services.trust import certified_without_attestation
 from ipnotary.service.storage.models import (
     Batch,
     BatchStatus,
@@ -368,17 +369,26 @@ def certificate_for(session: Session, issuer: Issuer, record: Record) -> AnyCert
             code="not_anchored_yet",
         )
     assert batch.log_size is not None and batch.certified_at is not None
-    checkpoint = cosigned_checkpoint(session, batch)
-    tokens = list(
-        session.exec(
-            select(TimestampToken.token)
-            .where(TimestampToken.batch_seq == batch.seq)
-            .order_by(col(TimestampToken.authority))
+    unattested = session.exec(
+        select(Batch.seq).where(Batch.seq == batch.seq, certified_without_attestation())
+    ).first()
+    if unattested is not None and batch.checkpoint is not None:
+        # Certified before the deployment had witnesses or TSAs: the certificate it had then.
+        # A witness turned on later may cosign the old checkpoint now; its time is not the
+        # record's, and the certificate must stay the one its holder already has.
+        checkpoint, tokens, cosignatures = batch.checkpoint, [], 0
+    else:
+        checkpoint = cosigned_checkpoint(session, batch)
+        tokens = list(
+            session.exec(
+                select(TimestampToken.token)
+                .where(TimestampToken.batch_seq == batch.seq)
+                .order_by(col(TimestampToken.authority))
+            )
         )
-    )
-    cosignatures = session.exec(
-        select(func.count()).select_from(Cosignature).where(Cosignature.batch_seq == batch.seq)
-    ).one()
+        cosignatures = session.exec(
+            select(func.count()).select_from(Cosignature).where(Cosignature.batch_seq == batch.seq)
+        ).one()
     return issuer.certificate(
         record=body_of(record),
         leaf_hash=record.leaf_hash,

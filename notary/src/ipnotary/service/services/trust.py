@@ -8,11 +8,19 @@ before relying on it. The service also checks every certificate it issues agains
 When nothing independent is configured (no witness quorum, no TSA roots, no chain trusted for
 time), the policy says so in its ``notice`` and does not require an independent time: that is the
 embedded demo deployment, whose certificates rest on the operator alone.
+
+Turning witnesses (or TSAs) on later keeps what exists: the checkpoints certified before, with no
+attestation at all, are the log's operator-attested history (:func:`operator_attested_log_size`).
+Their records keep their certificates, byte for byte (``services.records`` builds them without the
+cosignatures a witness may add later), and the policy names the size up to which a certificate
+rests on the operator alone (``operator_attested_log_size``); every later one needs the quorum.
 """
 
 from __future__ import annotations
 
 from cryptography import x509
+from sqlalchemy import ColumnElement, and_, exists, func
+from sqlmodel import Session, col, select
 
 from ipnotary.sdk.note import cosignature_verifier_from_vkey
 from ipnotary.sdk.policy import (
@@ -29,8 +37,15 @@ from ipnotary.service.config import Settings
 from ipnotary.service.errors import ConfigurationError
 from ipnotary.service.services.issuer import Issuer
 from ipnotary.service.services.transparency_log import TransparencyLog
+from ipnotary.service.storage.models import Batch, Cosignature, TimestampToken
 
-__all__ = ["NO_INDEPENDENT_PARTY", "load_tsa_roots", "served_policy"]
+__all__ = [
+    "NO_INDEPENDENT_PARTY",
+    "certified_without_attestation",
+    "load_tsa_roots",
+    "operator_attested_log_size",
+    "served_policy",
+]
 
 NO_INDEPENDENT_PARTY = (
     "This deployment has no witnesses, no time-stamp authority and no chain trusted for time: "
@@ -48,15 +63,46 @@ def load_tsa_roots(settings: Settings) -> list[x509.Certificate]:
         raise ConfigurationError(f"NOTARY_TSA_CA_FILE {settings.tsa_ca_file}: {exc}") from exc
 
 
+def certified_without_attestation() -> ColumnElement[bool]:
+    """The SQL condition "the batch was certified with no cosignature and no time-stamp token
+    received by then": certified while the deployment had neither witnesses nor TSAs. What a
+    witness or TSA sends later (one turned on afterwards catches up on old checkpoints) does not
+    change that, nor the certificates built on it."""
+    cosigned = exists().where(
+        col(Cosignature.batch_seq) == col(Batch.seq),
+        col(Cosignature.received_at) <= col(Batch.certified_at),
+    )
+    stamped = exists().where(
+        col(TimestampToken.batch_seq) == col(Batch.seq),
+        col(TimestampToken.received_at) <= col(Batch.certified_at),
+    )
+    return and_(col(Batch.certified_at).is_not(None), ~cosigned, ~stamped)
+
+
+def operator_attested_log_size(session: Session) -> int | None:
+    """The largest checkpoint certified by the operator alone (:func:`certified_without_
+    attestation`), or None when there is none: up to it, a certificate has only the operator's
+    word for its time."""
+    size = session.exec(
+        select(func.max(Batch.log_size)).where(
+            col(Batch.log_size).is_not(None), certified_without_attestation()
+        )
+    ).one()
+    return int(size) if size else None
+
+
 def served_policy(
     *,
     settings: Settings,
     issuer: Issuer,
     log: TransparencyLog,
     chain: tuple[int, str, str] | None,
+    operator_attested: int | None = None,
 ) -> TrustPolicy:
     """The policy for this deployment; ``chain`` is (chain id, genesis hash, registry) when the
-    chain is to be suggested as a source of time (``NOTARY_CHAIN_TRUSTED_FOR_TIME``)."""
+    chain is to be suggested as a source of time (``NOTARY_CHAIN_TRUSTED_FOR_TIME``);
+    ``operator_attested`` the :func:`operator_attested_log_size`, named in the policy once
+    certificates wait for witnesses or TSAs."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
     members = [
@@ -110,4 +156,11 @@ def served_policy(
         document_signers=trusted_document_signers(settings, name=issuer.name),
         require_independent_time=independent,
         notice=None if independent else NO_INDEPENDENT_PARTY,
+        # Only once certificates wait for attestation: before, every certificate is the
+        # operator's word, and the policy already says so.
+        operator_attested_log_size=(
+            operator_attested
+            if settings.required_cosignatures or settings.required_timestamps
+            else None
+        ),
     )
