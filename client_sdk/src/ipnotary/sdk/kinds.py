@@ -38,6 +38,8 @@ class RecordKind(StrEnum):
     attestation = "attestation"
     notarial_refusal = "notarial_refusal"
     attestation_revocation = "attestation_revocation"
+    # Arbitration cases (docs/arbitration.md)
+    case_event = "case_event"
 
     @property
     def id_prefix(self) -> str:
@@ -85,6 +87,7 @@ _ID_PREFIX: dict[RecordKind, str] = {
     RecordKind.attestation: "na",
     RecordKind.notarial_refusal: "nr",
     RecordKind.attestation_revocation: "nv",
+    RecordKind.case_event: "ae",
 }
 
 _COLLECTION: dict[RecordKind, str] = {
@@ -99,6 +102,7 @@ _COLLECTION: dict[RecordKind, str] = {
     RecordKind.attestation: "attestations",
     RecordKind.notarial_refusal: "notarial-refusals",
     RecordKind.attestation_revocation: "attestation-revocations",
+    RecordKind.case_event: "case-events",
 }
 
 _BY_PREFIX: dict[str, RecordKind] = {prefix: kind for kind, prefix in _ID_PREFIX.items()}

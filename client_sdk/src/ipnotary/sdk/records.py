@@ -28,6 +28,7 @@ __all__ = [
     "AttestationRevocationRecord",
     "Author",
     "CaptureRecord",
+    "CaseEventRecord",
     "CoveredRecord",
     "CreditEntryRecord",
     "CreditRepairRecord",
@@ -386,6 +387,77 @@ class CaptureRecord(_Body):
     received_at: str
 
 
+# --- arbitration cases --------------------------------------------------------------------------
+
+
+class CaseReference(_Body):
+    id: str
+    commission: str
+    number: str
+
+
+class CaseActor(_Body):
+    """Who acted in a case, and in which capacity (``administrator``, ``arbitrator``, ``party``)."""
+
+    id: str
+    name: str
+    capacity: str
+
+
+class CaseParty(_Body):
+    """A party to a case: its label (claimant, respondent), its typed identifier and, once
+    invited, the principal that acts for it."""
+
+    label: str
+    name: str
+    id_type: str
+    id: str
+    principal_id: str | None = None
+
+
+class CaseSubmission(_Body):
+    """What a submission put before the tribunal: an exhibit (a record's certificate), a statement
+    (a document), or a trade-secret disclosure to a member of the tribunal."""
+
+    number: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    type: Literal["exhibit", "statement", "disclosure"]
+    title: str
+    record: CoveredRecord | None = None
+    sha256: str | None = None
+    size: Annotated[int, Field(ge=0, le=2**53 - 1)] | None = None
+    filename: str | None = None
+    filing_id: str | None = None
+    recipient_id: str | None = None
+
+
+class CaseShare(_Body):
+    """The tribunal's sharing of a submission with every party."""
+
+    number: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    event_id: str
+
+
+class CaseEventRecord(_Body):
+    """One act in an arbitration case. ``seq`` counts the case's acts from 1 and ``previous`` is
+    the leaf hash of the act before it, so the case's own log can be checked for gaps."""
+
+    id: str
+    kind: Literal[RecordKind.case_event]
+    schema_version: Literal[1] = Field(alias="schema")
+    case: CaseReference
+    seq: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    previous: str | None
+    actor: CaseActor
+    act: Literal["opened", "invited", "submitted", "shared", "closed"]
+    parties: list[CaseParty] | None = None
+    tribunal: list[Party] | None = None
+    party: CaseParty | None = None
+    submission: CaseSubmission | None = None
+    shared: CaseShare | None = None
+    note: str | None = None
+    received_at: str
+
+
 RecordBody = Annotated[
     EvidenceRecord
     | CaptureRecord
@@ -397,7 +469,8 @@ RecordBody = Annotated[
     | PledgeEventRecord
     | AttestationRecord
     | NotarialRefusalRecord
-    | AttestationRevocationRecord,
+    | AttestationRevocationRecord
+    | CaseEventRecord,
     Field(discriminator="kind"),
 ]
 _RECORD: TypeAdapter[RecordBody] = TypeAdapter(RecordBody)

@@ -36,6 +36,7 @@ from rich.markup import escape
 
 from ipnotary.sdk.cli import (
     capture,
+    case,
     certificate,
     claims,
     credit,
@@ -145,6 +146,7 @@ app.add_typer(work.work_app, name="work")
 app.add_typer(policy.policy_app, name="policy")
 app.add_typer(proof.proof_app, name="proof")
 app.add_typer(notarial.notarial_app, name="notarial")
+app.add_typer(case.case_app, name="case")
 
 
 # Commands another installed distribution adds to `notary` (the service: serve, deploy, principal

@@ -22,6 +22,7 @@ from ipnotary.service.api.errors import document_problems, install_error_handler
 from ipnotary.service.api.rate_limit import RateLimit, is_public
 from ipnotary.service.api.request_telemetry import RequestTelemetry
 from ipnotary.service.api.routes import (
+    arbitration,
     captures,
     claims,
     credentials,
@@ -134,6 +135,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(notarial.attestations)
     app.include_router(notarial.refusals)
     app.include_router(notarial.revocations)
+    app.include_router(arbitration.cases)
+    app.include_router(arbitration.events)
     app.include_router(credentials.router)
     app.include_router(credentials.vc_api)
     app.include_router(persons.router)

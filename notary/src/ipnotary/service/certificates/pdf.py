@@ -281,6 +281,36 @@ class CertificatePdf:
         )
         return RenderedPdf(signed, rendered - started, done - rendered)
 
+    def render_page(
+        self, page: str, *, attachments: Sequence[tuple[str, bytes, str]], reason: str
+    ) -> bytes:
+        """Another document of ours (an arbitration case's evidence index) as PDF/A-3b, each
+        ``(name, bytes, description)`` attached as a Data file, signed by the key that signs
+        certificates; rendered under the same lock (one WeasyPrint render at a time)."""
+        from weasyprint import HTML, Attachment
+
+        with self._lock:
+            document = HTML(string=page).write_pdf(
+                pdf_variant="pdf/a-3b",
+                attachments=[
+                    Attachment(
+                        string=data.decode("utf-8"),
+                        name=name,
+                        description=description,
+                        relationship="Data",
+                    )
+                    for name, data, description in attachments
+                ],
+            )
+            signed: bytes = self.signer.sign(
+                document,
+                timestamp_urls=self._tsa_urls,
+                timeout=self._tsa_timeout,
+                reason=reason,
+                location=self.links.public_url,
+            )
+        return signed
+
 
 def _unless_missing(load: Callable[[], _T], problems: list[str]) -> _T | None:
     try:

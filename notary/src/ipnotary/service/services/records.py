@@ -42,6 +42,7 @@ from ipnotary.service.storage.models import (
 from ipnotary.service.storage.workflows import RecordAccess
 
 __all__ = [
+    "PARTICIPANT_KINDS",
     "READER_ROLES",
     "StoredRecord",
     "accept_record",
@@ -235,7 +236,14 @@ def may_see(session: Session, record: Record, viewer: Principal) -> bool:
         return grant is not None and (
             record.kind == RecordKind.trade_secret or grant.disclosure_id == record.id
         )
-    return _granted(session, record, viewer) or viewer.role in READER_ROLES
+    if _granted(session, record, viewer):
+        return True
+    return record.kind not in PARTICIPANT_KINDS and viewer.role in READER_ROLES
+
+
+# The acts of a case (and of a complaint) are seen by its participants only, each as the act's
+# ``record_access`` rows say: not even a notary or arbitrator outside it learns that it exists.
+PARTICIPANT_KINDS = frozenset({RecordKind.case_event})
 
 
 def _granted(session: Session, record: Record, viewer: Principal) -> bool:
