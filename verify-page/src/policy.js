@@ -192,10 +192,15 @@ const TrustPolicy = model(
     notice: [nullable(str({ max: 1000 })), false],
     time_rule: [timeRule, false],
     tsa_quorum: [int({ ge: 1n, le: 16n }), false],
+    // The log's first N entries were certified before the deployment had witnesses or TSAs: a
+    // certificate on a checkpoint of at most N entries rests on the operator alone (the SDK's rule).
+    operator_attested_log_size: [nullable(int({ ge: 1n, le: 2n ** 63n - 1n })), false],
   },
   (p, path) => {
     p.witnesses = p.witnesses ?? { quorum: 0n, members: [] };
     if (p.witnesses.quorum && !p.log) throw new SchemaError(path, 'Value error, a witness quorum needs the log it witnesses');
+    p.operator_attested_log_size = p.operator_attested_log_size ?? null;
+    if (p.operator_attested_log_size !== null && !p.log) throw new SchemaError(path, 'Value error, operator_attested_log_size needs the log it counts entries of');
     p.time_rule = p.time_rule ?? 'earliest';
     p.tsa_quorum = p.tsa_quorum ?? 1n;
     const tsas = (p.timestamp_authorities ?? []).length;
@@ -224,6 +229,7 @@ const TrustPolicy = model(
  * @property {string | null} notice
  * @property {'earliest' | 'tsa_quorum' | 'witnesses_and_tsa'} time_rule
  * @property {bigint} tsa_quorum
+ * @property {bigint | null} operator_attested_log_size
  */
 
 /**
@@ -258,6 +264,7 @@ export function parsePolicy(data) {
     notice: p.notice ?? null,
     time_rule: p.time_rule,
     tsa_quorum: p.tsa_quorum,
+    operator_attested_log_size: p.operator_attested_log_size,
   };
 }
 

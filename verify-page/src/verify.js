@@ -212,7 +212,7 @@ async function run({ certificate, policy, content = null, chain = null, now }, r
   const skip = (step, key, params = {}) => report.push({ step, status: 'skipped', message: { key, params } });
   // witnessTime: the quorum's k-th earliest cosignature; tsaTimes: a policy TSA's index to its
   // earliest genTime (each TSA counts once towards a tsa_quorum).
-  const state = { witnesses: [], result: null, witnessTime: null, tsaTimes: new Map() };
+  const state = { witnesses: [], result: null, witnessTime: null, tsaTimes: new Map(), operatorAttested: false };
 
   let cert;
   try {
@@ -256,6 +256,8 @@ async function run({ certificate, policy, content = null, chain = null, now }, r
   let path;
   if (cert.version === 2) {
     ({ note, checkpoint } = checkCheckpoint(doc, policy));
+    const before = policy ? policy.operator_attested_log_size : null;
+    state.operatorAttested = before !== null && before !== undefined && checkpoint.size <= before;
     pass('checkpoint', 'checkpoint.ok', { origin: checkpoint.origin, size: String(checkpoint.size) });
     leafIndex = doc.log.leaf_index;
     treeSize = doc.log.tree_size;
@@ -442,7 +444,8 @@ function checkSignature(cert) {
 }
 
 function checkWitnesses(cert, policy, note, now, skew, evidence, state, pass, skip, notes) {
-  const quorum = Number(policy.witnesses.quorum);
+  // A checkpoint from before the deployment's witnesses needs none (the policy's history).
+  const quorum = state.operatorAttested ? 0 : Number(policy.witnesses.quorum);
   const members = policy.witnesses.members;
   if (!note) {
     if (quorum) throw new StepFailure('witnesses', 'witnesses.v1', { version: cert.version, quorum });
@@ -628,7 +631,7 @@ function byRule(policy, state) {
 function checkTime(doc, policy, evidence, issuedAt, skew, notes, state) {
   let proven;
   let source;
-  if (policy && policy.time_rule !== 'earliest') {
+  if (policy && policy.time_rule !== 'earliest' && !state.operatorAttested) {
     ({ proven, source } = byRule(policy, state));
   } else if (evidence.length) {
     let best = evidence[0];
@@ -636,10 +639,11 @@ function checkTime(doc, policy, evidence, issuedAt, skew, notes, state) {
     proven = best.time;
     source = best.source;
   } else {
-    if (policy && policy.require_independent_time) throw new StepFailure('time', 'time.operator_only');
+    if (policy && policy.require_independent_time && !state.operatorAttested) throw new StepFailure('time', 'time.operator_only');
     proven = fromTimestamp(doc.anchor.block_timestamp);
     source = 'operator';
     notes.push({ key: 'note.operator_time' });
+    if (state.operatorAttested) notes.push({ key: 'note.before_witnesses', params: { size: String(doc.log.tree_size), before: String(policy.operator_attested_log_size) } });
   }
   const received = doc.record.received_at;
   if (typeof received === 'string') {
