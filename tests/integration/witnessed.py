@@ -36,12 +36,13 @@ FAKETIME_LIB = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
 
 def log_identity(data_dir: Path, **env: str) -> tuple[str, str]:
-    """(origin, vkey) of the log in ``data_dir``, from ``notary log show`` as an operator runs it
-    (the key is created on first use, so witnesses can register the log before it starts)."""
+    """(origin, vkey) of the log in ``data_dir``, from ``notary log show --init`` as an operator
+    runs it for a new deployment (it makes the log key, so witnesses can register the log before
+    the service's first start)."""
     run_env = {k: v for k, v in os.environ.items() if not k.startswith("NOTARY_")}
     run_env.update({"NOTARY_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO), **env})
     out = subprocess.run(
-        [*NOTARY, "log", "show", "--json"],
+        [*NOTARY, "log", "show", "--json", "--init"],
         env=run_env,
         cwd=REPO,
         capture_output=True,

@@ -41,6 +41,22 @@ def test_log_show_away_from_the_data_refuses_and_makes_no_key(tmp_path: Path) ->
     assert not data.exists()
 
 
+def test_log_show_init_makes_the_key_of_a_new_deployment(tmp_path: Path) -> None:
+    """Before the first start, so that witnesses can register the log: the service then starts
+    on it and signs with that key."""
+    from ipnotary.service.cli import app
+
+    env = {"NOTARY_DATA_DIR": str(tmp_path)}
+    shown = CliRunner().invoke(app, ["log", "show", "--json", "--init"], env=env)
+    assert shown.exit_code == 0, shown.output
+    runtime = _build(tmp_path)
+    try:
+        assert runtime.log.vkey in shown.output
+        assert runtime.certificate_pdf.shared_url("ev_x") is not None  # the rest made at start
+    finally:
+        runtime.close()
+
+
 def test_log_show_where_the_service_runs_prints_its_key(tmp_path: Path) -> None:
     from ipnotary.service.cli import app
 

@@ -532,18 +532,26 @@ def principal_audit(
 @log_app.command("show")
 def log_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON")] = False,
+    init: Annotated[
+        bool,
+        typer.Option(
+            "--init",
+            help="Make the log key if there is none yet: a new deployment, before its first "
+            "start, so that witnesses can register the log",
+        ),
+    ] = False,
 ) -> None:
     """Print the log's origin and verifier key, as each witness operator registers them:
     `notary witness add-log --origin ORIGIN --key VKEY`. Run it where the service runs: it reads
-    the log key (NOTARY_LOG_KEY_FILE) and never makes one."""
+    the log key (NOTARY_LOG_KEY_FILE) and makes one only with --init."""
     from ipnotary.service.config import load_settings
     from ipnotary.service.errors import ConfigurationError
     from ipnotary.service.runtime import build_log
 
-    # Never create: a key made here, in the wrong directory, would be printed as the one to
-    # publish while the service signs with another.
+    # Only with --init: a key made here by accident, in the wrong directory, would be printed as
+    # the one to publish while the service signs with another.
     try:
-        log = build_log(load_settings(), create=False)
+        log = build_log(load_settings(), create=init)
     except ConfigurationError as exc:
         fail(exc.detail, 2)
     if as_json:

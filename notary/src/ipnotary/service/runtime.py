@@ -74,12 +74,17 @@ def build_log(settings: Settings, *, create: bool = True) -> TransparencyLog:
 
 
 def is_new_development_deployment(settings: Settings) -> bool:
-    """A development deployment with none of its key files yet: the one place, besides
-    ``notary deploy``, where keys are made."""
+    """A development deployment that has no database yet (or, on a database server, none of its
+    key files): the one place, besides ``notary deploy`` and ``notary log show --init``, where
+    keys are made. A database without its keys is a deployment run with the wrong settings."""
     from ipnotary.service.config import Environment
 
+    if settings.env is not Environment.development:
+        return False
+    if not settings.database_url:
+        return not (settings.data_dir / "notary.db").exists()
     keys = (settings.resolved_issuer_key_file, settings.resolved_log_key_file)
-    return settings.env is Environment.development and not any(p.exists() for p in keys)
+    return not any(p.exists() for p in keys)
 
 
 def _content_store(settings: Settings) -> ContentStore:
@@ -119,9 +124,9 @@ class Runtime:
         in-memory one), and then the chain's key is neither read nor created.
 
         ``create_keys``: whether missing key files are made (``notary deploy`` says yes). By
-        default only for a new development deployment, one none of whose key files exist yet
-        (``make run`` the first time): a key missing beside others that exist is refused, in
-        one line naming its setting and path, never quietly replaced."""
+        default only for a new development deployment (:func:`is_new_development_deployment`:
+        ``make run`` the first time): a key missing from a deployment that exists is refused,
+        in one line naming its setting and path, never quietly replaced."""
         settings.check_safety()
         if create_keys is None:
             create_keys = is_new_development_deployment(settings)
