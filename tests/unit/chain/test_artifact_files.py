@@ -30,6 +30,9 @@ FROZEN_ARTIFACTS = {
     "legacy/EvidenceRegistry-v1.json": (
         "5d5b86a20b19110bd637aa4f06cfdf5e81689ac8bfe63228a60f75147beba19e"
     ),
+    "legacy/EvidenceRegistry-v2.json": (
+        "15a8f74e3db6abd313d24bb5a8885ad5e82d0003a18a2e2a25f662af40ba3cbd"
+    ),
 }
 
 
