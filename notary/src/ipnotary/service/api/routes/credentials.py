@@ -46,7 +46,7 @@ from ipnotary.service.api.bodies import read_body, require_json
 from ipnotary.service.api.deps import RuntimeDep, SessionDep, require_roles
 from ipnotary.service.api.errors import problem
 from ipnotary.service.domain.records import Role
-from ipnotary.service.domain.scalars import JsonSafeInt
+from ipnotary.service.domain.scalars import MAX_STORED_INT, UrlInt
 from ipnotary.service.errors import InvalidInput, NotFound
 from ipnotary.service.runtime import Runtime
 from ipnotary.service.services import records as svc
@@ -54,6 +54,10 @@ from ipnotary.service.services import status_lists
 from ipnotary.service.storage.models import Principal, Record
 
 __all__ = ["record_credential_response", "router", "vc_api"]
+
+# The last list whose records' sequence numbers, up to the next list's first, a 64-bit column
+# holds: a larger id reached the database as an integer it cannot hold (500).
+MAX_LIST_ID = MAX_STORED_INT // status_lists.LIST_SIZE - 1
 
 router = APIRouter(prefix="/v1/credentials", tags=["credentials"])
 vc_api = APIRouter(prefix="/credentials", tags=["VC-API"])
@@ -112,7 +116,7 @@ def get_status_list(
     request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
-    list_id: Annotated[JsonSafeInt, Path()],
+    list_id: Annotated[int, UrlInt(ge=0, le=MAX_LIST_ID), Path()],
 ) -> Response:
     credential = status_lists.status_list_credential(
         session, runtime.issuer, list_id=list_id, url=_status_list_url(runtime, list_id)
@@ -240,7 +244,7 @@ def _own_status_list(
     if not isinstance(url, str):
         return None
     tail = url.rsplit("/", 1)[-1]
-    if not is_ascii_digits(tail) or len(tail) > 16:
+    if not is_ascii_digits(tail) or len(tail) > 16 or int(tail) > MAX_LIST_ID:
         return None
     if _status_list_url(runtime, int(tail)) != url:
         return None

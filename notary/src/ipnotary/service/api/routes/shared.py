@@ -12,6 +12,7 @@ every kind (``/v1/<kind>/{id}/certificate.pdf``) and by the shared link with ``f
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -28,6 +29,7 @@ from ipnotary.service.storage.models import Record
 
 __all__ = ["SHARE_HEADER", "certificate_pdf_response", "router", "share_headers"]
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # unpadded base64url of an HMAC-SHA256
 router = APIRouter(prefix="/v1/shared", tags=["shared"])
 
 SHARE_HEADER = "X-Shared-Certificate-URL"
@@ -81,7 +83,8 @@ def shared_certificate(
     session: SessionDep,
     format: Annotated[Literal["json", "pdf"], Query()] = "json",
 ) -> Response:
-    if not runtime.certificate_pdf.links.opens(record_id, token):
+    # The token's one shape first: compare_digest refuses (raises on) text that is not ASCII.
+    if not _TOKEN.fullmatch(token) or not runtime.certificate_pdf.links.opens(record_id, token):
         raise NotFound(_NOT_SHARED, code="not_shared")
     record = session.exec(select(Record).where(Record.id == record_id)).first()
     if record is None:  # a valid token for a record that is gone (restored from a backup)
