@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from typer.testing import CliRunner
 
@@ -37,6 +38,7 @@ def test_init_prints_a_cosignature_vkey_and_keeps_the_key_private(tmp_path: Path
     assert stat.S_IMODE((directory / KEY_FILE).stat().st_mode) == 0o600
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     key = load_key_file(directory)
+    assert isinstance(key, Ed25519PrivateKey), "the default algorithm is Ed25519"
     assert CosignatureSigner("court.example/witness", key).vkey() == out.strip()
 
 

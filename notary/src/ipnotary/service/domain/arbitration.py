@@ -153,7 +153,8 @@ def build_case_event_record(
     shared: CaseShare | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    optional = {
+    # Only the fields this act has are set, so the body serialises without nulls (exclude_unset).
+    optional: dict[str, Any] = {
         "parties": parties,
         "tribunal": tribunal,
         "party": party,

@@ -390,7 +390,6 @@ class CredentialRevocation(SQLModel, table=True):
 
 # The roles' workflows (sharing, notarial acts, cases, complaints) keep their tables in their own
 # module; imported here so that every table is on SQLModel.metadata wherever the models are.
-from ipnotary.service.storage import workflows as _workflows  # noqa: E402, F401
-
 # People's accounts for the web app (persons, invitations, sessions) likewise.
 from ipnotary.service.storage import accounts as _accounts  # noqa: E402, F401
+from ipnotary.service.storage import workflows as _workflows  # noqa: E402, F401
