@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from ipnotary.service.config import Settings
 from ipnotary.service.errors import ConfigurationError
 from ipnotary.service.runtime import Runtime
+from tests.unit.notary.conftest import serve
 from tests.unit.notary.fakes import FakeChain
 
 
@@ -23,6 +24,15 @@ def _files(root: Path) -> set[str]:
         for p in root.rglob("*")
         if p.is_file() and (p.parent.name == "keys" or p.suffix in (".key", ".pem"))
     }
+
+
+def _signed_something(data: Path) -> None:
+    """A deployment in ``data`` that has issued a receipt: from then on its keys are its own."""
+    service = serve(data, chain=FakeChain())
+    api = next(service)
+    h = api.principal("holder", "holder")
+    assert api.client.post("/v1/evidence", headers=h, files={"file": ("a", b"a")}).is_success
+    next(service, None)
 
 
 def _build(data: Path, create_keys: bool | None = None) -> Runtime:
@@ -78,6 +88,21 @@ def test_a_new_development_data_directory_gets_its_keys(tmp_path: Path) -> None:
     assert {"keys/issuer-ed25519.pem", "keys/log-ed25519.pem"} <= _files(tmp_path)
 
 
+def test_a_deployment_that_signed_nothing_yet_still_gets_its_keys(tmp_path: Path) -> None:
+    """`notary principal create --init` before the first start made only the database."""
+    from ipnotary.service.cli import app
+
+    made = CliRunner().invoke(
+        app,
+        ["principal", "create", "--name", "Acme", "--role", "holder", "--init"],
+        env={"NOTARY_DATA_DIR": str(tmp_path)},
+    )
+    assert made.exit_code == 0, made.output
+    assert not _files(tmp_path)
+    _build(tmp_path).close()
+    assert {"keys/issuer-ed25519.pem", "keys/log-ed25519.pem"} <= _files(tmp_path)
+
+
 @pytest.mark.parametrize(
     ("missing", "setting"),
     [
@@ -88,7 +113,7 @@ def test_a_new_development_data_directory_gets_its_keys(tmp_path: Path) -> None:
 def test_a_key_missing_beside_the_others_is_refused_not_replaced(
     tmp_path: Path, missing: str, setting: str
 ) -> None:
-    _build(tmp_path).close()
+    _signed_something(tmp_path)
     (tmp_path / missing).unlink()
     before = _files(tmp_path)
     with pytest.raises(ConfigurationError, match=setting) as refused:
@@ -101,7 +126,7 @@ def test_pdf_keys_missing_beside_the_others_turn_pdfs_off_and_are_not_made(
     tmp_path: Path,
 ) -> None:
     """A data directory from before PDFs: everything else starts; the PDF key is not made."""
-    _build(tmp_path).close()
+    _signed_something(tmp_path)
     made = _files(tmp_path)
     for name in made:
         if name.startswith("keys/") and "issuer" not in name and "log" not in name:
@@ -119,7 +144,7 @@ def test_pdf_keys_missing_beside_the_others_turn_pdfs_off_and_are_not_made(
 
 
 def test_deploy_makes_what_is_missing(tmp_path: Path) -> None:
-    _build(tmp_path).close()
+    _signed_something(tmp_path)
     (tmp_path / "keys" / "log-ed25519.pem").unlink()
     _build(tmp_path, create_keys=True).close()
     assert (tmp_path / "keys" / "log-ed25519.pem").is_file()

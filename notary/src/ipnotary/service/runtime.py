@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ipnotary.sdk._version import __version__
 from ipnotary.sdk.note import NoteSigner
@@ -73,18 +73,18 @@ def build_log(settings: Settings, *, create: bool = True) -> TransparencyLog:
     return TransparencyLog(origin, NoteSigner(origin, log_key))
 
 
-def is_new_development_deployment(settings: Settings) -> bool:
-    """A development deployment that has no database yet (or, on a database server, none of its
-    key files): the one place, besides ``notary deploy`` and ``notary log show --init``, where
-    keys are made. A database without its keys is a deployment run with the wrong settings."""
+def is_new_development_deployment(settings: Settings, engine: Engine) -> bool:
+    """A development deployment that has signed nothing yet (no record in its database): the one
+    place, besides ``notary deploy`` and ``notary log show --init``, where keys are made. Once a
+    receipt or checkpoint exists, a key found missing is the wrong settings or a lost file, and
+    a new one would sign as a different deployment."""
     from ipnotary.service.config import Environment
+    from ipnotary.service.storage.models import Record
 
     if settings.env is not Environment.development:
         return False
-    if not settings.database_url:
-        return not (settings.data_dir / "notary.db").exists()
-    keys = (settings.resolved_issuer_key_file, settings.resolved_log_key_file)
-    return not any(p.exists() for p in keys)
+    with Session(engine) as session:
+        return session.exec(select(Record.seq).limit(1)).first() is None
 
 
 def _content_store(settings: Settings) -> ContentStore:
@@ -128,11 +128,11 @@ class Runtime:
         ``make run`` the first time): a key missing from a deployment that exists is refused,
         in one line naming its setting and path, never quietly replaced."""
         settings.check_safety()
-        if create_keys is None:
-            create_keys = is_new_development_deployment(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = create_db_engine(settings.resolved_database_url)
         migrate(engine, wait_seconds=settings.startup_timeout_seconds)
+        if create_keys is None:
+            create_keys = is_new_development_deployment(settings, engine)
         if chain is None:
             chain = ChainGateway(
                 connect_chain(settings), pledge_registry_address=settings.pledge_registry_address
