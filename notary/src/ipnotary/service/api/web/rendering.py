@@ -7,8 +7,8 @@ on for every template.
 
 The headers keep every page a plain document: a Content-Security-Policy with no inline script or
 style (scripts and styles are files of this service, ``web/app/static``), forms only to this
-origin, nothing from another host, nothing may frame the page, no referrer leaves it (an
-invitation's link holds its token), and a private page is never cached.
+origin, nothing from another host, nothing may frame the page, no referrer leaves for another
+site (an invitation's link holds its token), and a private page is never cached.
 """
 
 from __future__ import annotations
@@ -52,7 +52,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: Chromium then sends "Origin: null" with the pages' own forms, which the
+    # CSRF check must refuse. same-origin sends nothing to other sites (an invitation's token
+    # is in its address).
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
