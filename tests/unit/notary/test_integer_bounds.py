@@ -97,3 +97,58 @@ def test_a_tile_index_of_seven_groups_is_no_tile(api: Api) -> None:
     assert r.json()["code"] == "no_tile"
     assert api.client.get("/log/tile/0/x009/x223/x372/x036/x854/x775/807").status_code == 404
     assert api.client.get("/log/tile/%206/000").status_code == 422
+
+
+def _url_integer_fields(app: Any) -> list[tuple[str, Any]]:
+    """(where, field) of every integer a route reads from its path or query, from the routes
+    themselves (their dependants), so that a role check answering first hides none of them."""
+    from fastapi.routing import APIRoute
+
+    def params(dependant: Any) -> list[Any]:
+        found = [*dependant.path_params, *dependant.query_params]
+        for sub in dependant.dependencies:
+            found += params(sub)
+        return found
+
+    def routes(holder: Any) -> list[APIRoute]:
+        # FastAPI keeps an included router as a route of its own (original_router in 0.165)
+        found: list[APIRoute] = []
+        for route in holder.routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            elif (inner := getattr(route, "original_router", None)) is not None:
+                found += routes(inner)
+        return found
+
+    fields = []
+    for route in routes(app):
+        for f in params(route.dependant):
+            if "int" in repr(f.field_info.annotation):
+                fields.append((f"{sorted(route.methods)} {route.path} {f.name}", f))
+            elif any("\\d" in str(getattr(m, "pattern", "")) for m in f.field_info.metadata):
+                # digits as text: \d in a pattern is every script's digits (Unicode)
+                fields.append((f"{sorted(route.methods)} {route.path} {f.name} (text)", f))
+    return fields
+
+
+def test_every_path_and_query_integer_has_one_spelling(api: Api) -> None:
+    """The class the page size showed: ``?limit=+6`` and ``?limit=%206`` were taken as 6, and a
+    cursor of Arabic-Indic digits or 30 digits passed its ``\\d`` pattern (a 500 past 64 bits),
+    because those two parameters were declared apart from :class:`UrlInt`."""
+    fields = _url_integer_fields(api.client.app)
+    assert len(fields) > 10, "the routes lost their integers"
+    accepted = []
+    for where, f in fields:
+        for spelling in (" 6", "6 ", "+6", "6_0", "06", "6.0", "\u0666", *PAST):
+            _, errors = f.validate(spelling, {}, loc=("query",))
+            if not errors:
+                accepted.append(f"{where} = {spelling!r}")
+    assert not accepted, "misspelt or past 64 bits, accepted:\n" + "\n".join(accepted)
+
+
+def test_a_record_list_refuses_a_misspelt_page_size_and_cursor(api: Api) -> None:
+    h = api.principal("bounds-holder", "holder")
+    for query in ({"limit": "+6"}, {"limit": " 6"}, {"cursor": "\u0666"}, {"cursor": "9" * 30}):
+        r = api.client.get("/v1/evidence", params=query, headers=h)
+        assert r.status_code == 422, (query, r.text)
+    assert api.client.get("/v1/evidence", params={"limit": "6"}, headers=h).status_code == 200

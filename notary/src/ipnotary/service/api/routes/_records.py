@@ -27,6 +27,7 @@ from ipnotary.service.api.routes.shared import (
     share_headers,
 )
 from ipnotary.service.api.schemas import AnchorInfo, RecordPage, RecordView, SubmissionResult
+from ipnotary.service.domain.scalars import StoredInt, UrlInt
 from ipnotary.service.errors import NotFound
 from ipnotary.service.observability import metrics
 from ipnotary.service.observability.logs import note_record_id
@@ -117,14 +118,16 @@ def add_record_routes(
             runtime: RuntimeDep,
             session: SessionDep,
             principal: CurrentPrincipal,
-            limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-            cursor: Annotated[str | None, Query(max_length=32, pattern=r"^\d+$")] = None,
+            limit: Annotated[int, UrlInt(ge=1, le=MAX_PAGE), Query()] = 50,
+            cursor: Annotated[
+                StoredInt | None, Query(description="next_cursor of the previous page")
+            ] = None,
         ) -> RecordPage:
             rows = svc.list_owned_records(
                 session,
                 owner=principal,
                 kind=kind.value,
-                after_seq=int(cursor) if cursor else None,
+                after_seq=cursor,
                 limit=limit + 1,
             )
             more = len(rows) > limit
