@@ -40,6 +40,8 @@ class RecordKind(StrEnum):
     attestation_revocation = "attestation_revocation"
     # Arbitration cases (docs/arbitration.md)
     case_event = "case_event"
+    # E-commerce complaints (docs/complaints.md)
+    complaint_event = "complaint_event"
 
     @property
     def id_prefix(self) -> str:
@@ -88,6 +90,7 @@ _ID_PREFIX: dict[RecordKind, str] = {
     RecordKind.notarial_refusal: "nr",
     RecordKind.attestation_revocation: "nv",
     RecordKind.case_event: "ae",
+    RecordKind.complaint_event: "cp",
 }
 
 _COLLECTION: dict[RecordKind, str] = {
@@ -103,6 +106,7 @@ _COLLECTION: dict[RecordKind, str] = {
     RecordKind.notarial_refusal: "notarial-refusals",
     RecordKind.attestation_revocation: "attestation-revocations",
     RecordKind.case_event: "case-events",
+    RecordKind.complaint_event: "complaint-events",
 }
 
 _BY_PREFIX: dict[str, RecordKind] = {prefix: kind for kind, prefix in _ID_PREFIX.items()}

@@ -29,6 +29,7 @@ __all__ = [
     "Author",
     "CaptureRecord",
     "CaseEventRecord",
+    "ComplaintEventRecord",
     "CoveredRecord",
     "CreditEntryRecord",
     "CreditRepairRecord",
@@ -458,6 +459,143 @@ class CaseEventRecord(_Body):
     received_at: str
 
 
+# --- e-commerce complaints ----------------------------------------------------------------------
+
+
+class ComplaintReference(_Body):
+    id: str
+    platform: Party
+    holder: Party
+
+
+class ComplaintActor(_Body):
+    """Who took a step, and as what (``holder``, ``platform``, ``seller``)."""
+
+    id: str
+    name: str
+    capacity: Literal["holder", "platform", "seller"]
+
+
+class ComplaintRulesInForce(_Body):
+    """The platform's time limits when the notice arrived; they govern the whole complaint."""
+
+    decision_hours: Annotated[int, Field(ge=1, le=10_000)]
+    forward_hours: Annotated[int, Field(ge=1, le=10_000)]
+    window_days: Annotated[int, Field(ge=1, le=365)]
+    lift_hours: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class ComplaintRight(_Body):
+    """The right a notice relies on: a work registered here (``work``), or a copyright, patent or
+    trademark by its registration number."""
+
+    type: Literal["copyright", "patent", "trademark"]
+    title: str
+    registration_number: str | None = None
+    work: CoveredRecord | None = None
+
+
+class ComplaintListingEntry(_Body):
+    index: Annotated[int, Field(ge=0, le=10_000)]
+    url: str
+    seller_id: str | None = None
+
+
+class ComplaintNotice(_Body):
+    """A rights holder's notice (E-Commerce Law Art. 42): who it is, the right, the listings, the
+    prima facie evidence (records by leaf hash) and the statement of good faith."""
+
+    holder: IdentifiedParty
+    right: ComplaintRight
+    listings: list[ComplaintListingEntry]
+    evidence: list[CoveredRecord]
+    good_faith: str
+
+
+class StatementOfReasons(_Body):
+    """Why the platform restricted a listing or did not (the fields of EU DSA Art. 17)."""
+
+    restriction: str | None = None  # what was restricted, its scope and duration
+    facts: str
+    ground: str
+    automated: bool
+    redress: str
+
+
+class ComplaintForwarding(_Body):
+    """A document the platform forwarded: the notice (to sellers) or a declaration (to the
+    holder), by the step that made it."""
+
+    document: Literal["notice", "declaration"]
+    event_id: str
+    to: list[Party]
+
+
+class ComplaintDeclaration(_Body):
+    """A seller's declaration of non-infringement (Art. 43) and its own evidence."""
+
+    seller: IdentifiedParty
+    statement: str
+    evidence: list[CoveredRecord]
+
+
+class ComplaintAction(_Body):
+    """The holder's notice that it complained to an authority or sued (Art. 43, within the
+    window): to whom, the reference it was given, when it filed, and its proof."""
+
+    type: Literal["authority_complaint", "lawsuit"]
+    addressee: str
+    reference: str
+    filed_on: str
+    evidence: list[CoveredRecord]
+
+
+class ComplaintDue(_Body):
+    """The step due next on the listings a step touched, by whom, and by when (None: no limit)."""
+
+    step: str
+    party: Literal["holder", "platform", "seller"]
+    by: str | None = None
+
+
+class ComplaintEventRecord(_Body):
+    """One step of an e-commerce complaint. ``seq`` counts the complaint's steps from 1 and
+    ``previous`` is the leaf hash of the step before it, as for a case's acts; ``listings`` are
+    the indices (into the notice) of the listings the step is about."""
+
+    id: str
+    kind: Literal[RecordKind.complaint_event]
+    schema_version: Literal[1] = Field(alias="schema")
+    complaint: ComplaintReference
+    seq: Annotated[int, Field(ge=1, le=2**53 - 1)]
+    previous: str | None
+    actor: ComplaintActor
+    step: Literal[
+        "filed",
+        "measures_taken",
+        "rejected",
+        "notice_forwarded",
+        "declared",
+        "declaration_forwarded",
+        "action_notified",
+        "measures_lifted",
+        "published",
+    ]
+    listings: list[Annotated[int, Field(ge=0, le=10_000)]]
+    notice: ComplaintNotice | None = None
+    rules: ComplaintRulesInForce | None = None
+    measure: Literal["delete", "block", "disconnect", "stop_transactions"] | None = None
+    reasons: StatementOfReasons | None = None
+    forwarded: ComplaintForwarding | None = None
+    sellers: dict[str, Party] | None = None  # listing index -> the seller it was forwarded to
+    declaration: ComplaintDeclaration | None = None
+    window_ends_at: str | None = None
+    action: ComplaintAction | None = None
+    note: str | None = None
+    due: ComplaintDue | None = None
+    received_at: str
+
+
 RecordBody = Annotated[
     EvidenceRecord
     | CaptureRecord
@@ -470,7 +608,8 @@ RecordBody = Annotated[
     | AttestationRecord
     | NotarialRefusalRecord
     | AttestationRevocationRecord
-    | CaseEventRecord,
+    | CaseEventRecord
+    | ComplaintEventRecord,
     Field(discriminator="kind"),
 ]
 _RECORD: TypeAdapter[RecordBody] = TypeAdapter(RecordBody)

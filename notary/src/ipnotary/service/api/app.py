@@ -25,6 +25,7 @@ from ipnotary.service.api.routes import (
     arbitration,
     captures,
     claims,
+    complaints,
     credentials,
     credit,
     docs_page,
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(notarial.revocations)
     app.include_router(arbitration.cases)
     app.include_router(arbitration.events)
+    app.include_router(complaints.complaints)
+    app.include_router(complaints.events)
     app.include_router(credentials.router)
     app.include_router(credentials.vc_api)
     app.include_router(persons.router)

@@ -243,7 +243,7 @@ def may_see(session: Session, record: Record, viewer: Principal) -> bool:
 
 # The acts of a case (and of a complaint) are seen by its participants only, each as the act's
 # ``record_access`` rows say: not even a notary or arbitrator outside it learns that it exists.
-PARTICIPANT_KINDS = frozenset({RecordKind.case_event})
+PARTICIPANT_KINDS = frozenset({RecordKind.case_event, RecordKind.complaint_event})
 
 
 def _granted(session: Session, record: Record, viewer: Principal) -> bool:
