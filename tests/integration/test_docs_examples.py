@@ -58,6 +58,7 @@ DOC_ROLES = {
     "docs/pledges.md": "pledge_registrar",
     "docs/credit.md": "credit_authority",
     "docs/notarisation.md": "notary",
+    "docs/complaints.md": "holder",
 }
 NO_KEY_ROLES = ("operator",)  # the server host's commands read the database, not the API
 
@@ -201,6 +202,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
         "notary": "Hangzhou Notary Office",
         "arbitrator": "Hangzhou Arbitration Commission",
         "platform": "Example Mall",
+        "seller": "Shop One",
         "credit_authority": "City Market Regulation Bureau",
         "pledge_registrar": "Pledge Registration Office",
         "admin": "Operator",

@@ -39,6 +39,7 @@ from ipnotary.sdk.cli import (
     case,
     certificate,
     claims,
+    complaint,
     credit,
     fingerprint,
     keys,
@@ -147,6 +148,7 @@ app.add_typer(policy.policy_app, name="policy")
 app.add_typer(proof.proof_app, name="proof")
 app.add_typer(notarial.notarial_app, name="notarial")
 app.add_typer(case.case_app, name="case")
+app.add_typer(complaint.complaint_app, name="complaint")
 
 
 # Commands another installed distribution adds to `notary` (the service: serve, deploy, principal
