@@ -114,7 +114,8 @@ def _code(exc: pytest.ExceptionInfo[APIError]) -> tuple[int, str | None]:
 
 
 def test_a_complaint_with_counter_notice_and_the_window(world: World) -> None:
-    holder, platform, seller = world.c("holder"), world.c("platform"), world.c("seller")
+    holder, platform = world.clients["holder"].complaints, world.c("platform")
+    seller = world.c("seller")
     cid = _file(world)
     view = holder.complaint(cid)
     assert [x["state"] for x in view["listings"]] == ["notified"] * 3

@@ -30,6 +30,7 @@ from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from ipnotary.sdk.verify import verify_certificate
 
 if TYPE_CHECKING:  # the trade-secret module (cryptography's HPKE) loads only when used
+    from ipnotary.sdk.complaints import ComplaintsClient
     from ipnotary.sdk.trade_secret import OpenedSecret, RecipientKeys, RecipientPublicKey
 
 __all__ = [
@@ -276,6 +277,14 @@ class NotaryClient:
             )
 
     # Public API --------------------------------------------------------------------------
+
+    @property
+    def complaints(self) -> ComplaintsClient:
+        """E-commerce complaints through this client: ``client.complaints.file(...)``,
+        ``.measure``, ``.declare``, ``.timeline`` ... (``ipnotary.sdk.complaints``)."""
+        from ipnotary.sdk.complaints import ComplaintsClient
+
+        return ComplaintsClient(self)
 
     def trust_policy(self) -> TrustPolicy:
         """The trust policy the service suggests. Taking it from the service is trusting the

@@ -66,7 +66,7 @@ RecordRef = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}_[0-9a-f]{32}$")
 MAX_LISTINGS = 500
 MAX_EVIDENCE = 50
 MAX_URL = 2000
-ListingIndex = Annotated[int, Field(ge=0, lt=MAX_LISTINGS)]
+ListingIndex = Annotated[int, Field(ge=0, le=MAX_LISTINGS - 1)]
 LongText = Annotated[Text, StringConstraints(max_length=4000)]
 # The E-Commerce Law's window is 15 days (Art. 43); the platform's own limits for deciding,
 # forwarding and lifting are "timely", which a platform states in hours.

@@ -537,12 +537,12 @@ def forward(
     _only(capacity, "platform", "forward a notice or declaration")
     if body.document == "notice":
         return _forward_notice(session, complaint, actor, body, now)
-    rows = _listings(session, complaint.id, body.listings)
+    # The rules first: a listing with no declaration is refused as out of order (409).
+    rows = _move(session, complaint, body.listings, "declaration_forwarded", now)
     declarations = {_event(session, complaint.id, "declared", r.idx).id for r in rows}
     if len(declarations) != 1:
         raise InvalidInput("forward one declaration at a time: these listings have several")
     declared = session.exec(select(Record).where(Record.id == declarations.pop())).one()
-    rows = _move(session, complaint, body.listings, "declaration_forwarded", now)
     holder = session.get(Principal, complaint.holder_id)
     assert holder is not None
     evidence = [
