@@ -211,6 +211,13 @@ def test_a_complaint_with_counter_notice_and_the_window(world: World) -> None:
     with pytest.raises(VerificationError) as gap:
         verify_complaint_timeline(missing, policy)
     assert gap.value.step in ("timeline_signature", "complaint_log")
+    # Even signed by the issuer, a timeline with a step left out breaks the chain of steps.
+    resigned = copy.deepcopy(doc)
+    del resigned["events"][4], resigned["signature"]
+    resigned = world.api.runtime.issuer.sign(resigned)
+    with pytest.raises(VerificationError) as forked:
+        verify_complaint_timeline(resigned, policy)
+    assert forked.value.step == "complaint_log"
 
     # A seller's copy holds what it may read and declares the rest withheld.
     theirs = world.c("seller").timeline(cid)
@@ -274,3 +281,20 @@ def test_overdue_steps_are_listed_and_rules_are_per_platform(world: World) -> No
     assert world.c("holder").complaint(later)["rules"]["window_days"] == 20
     assert world.c("holder").complaint(cid)["rules"]["window_days"] == 15
     platform.set_rules()  # back to the defaults for the other tests
+
+
+def test_the_public_register_masks_identity_numbers(world: World) -> None:
+    evidence = _evidence(world, "holder", f"a person's photograph {world.clock.now}")
+    notice = _notice(world, evidence, [{"url": "https://mall.example/item/9"}])
+    notice["holder"] = {"name": "Li Ming", "id_type": "cn_resident_id", "id": "11010519491231002X"}
+    cid = world.c("holder").file(notice)["complaint_id"]
+    assert cid not in [c["id"] for c in world.c("outsider").register()]
+    world.c("platform").publish(cid)
+    entry = next(c for c in world.c("outsider").register() if c["id"] == cid)
+    assert entry["holder"]["id"] == "110***********002X"
+    assert entry["listings"] == [
+        {"index": 0, "url": "https://mall.example/item/9", "state": "notified", "measure": None}
+    ]
+    with pytest.raises(APIError) as twice:
+        world.c("platform").publish(cid)
+    assert _code(twice) == (409, "already_published")
