@@ -298,3 +298,36 @@ def test_the_public_register_masks_identity_numbers(world: World) -> None:
     with pytest.raises(APIError) as twice:
         world.c("platform").publish(cid)
     assert _code(twice) == (409, "already_published")
+
+
+def test_bad_notices_and_steps_are_refused_with_problems(world: World) -> None:
+    headers = {"Authorization": f"Bearer {world.api.keys['cp-holder']}"}
+    evidence = _evidence(world, "holder", f"capture {world.clock.now}")
+    good = _notice(world, evidence, [{"url": "https://mall.example/item/1"}])
+    bad = [
+        {**good, "platform_id": world.ids["holder"]},  # not a platform
+        {**good, "evidence": ["ev_" + "0" * 32]},  # no such record
+        {**good, "listings": [{"url": "ftp://mall.example/x"}]},
+        {**good, "listings": [{"url": "https://mall.example/1"}] * 2},
+        {**good, "listings": [{"url": f"https://mall.example/{n}"} for n in range(501)]},
+        {**good, "listings": [{"url": "https://m.example/1", "seller_id": world.ids["holder"]}]},
+        {**good, "right": {"type": "patent", "title": "A patent"}},
+        {**good, "good_faith": "bad \u202e text"},
+    ]
+    for body in bad:
+        r = world.api.client.post("/v1/complaints", json=body, headers=headers)
+        assert r.status_code in (404, 422), r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+    cid = world.c("holder").file(good)["complaint_id"]
+    platform = {"Authorization": f"Bearer {world.api.keys['cp-platform']}"}
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("measures", {"listings": [5], "measure": "block", "reasons": REASONS}),
+        ("measures", {"listings": [0, 0], "measure": "block", "reasons": REASONS}),
+        ("measures", {"listings": [0], "measure": "ban", "reasons": REASONS}),
+        ("forwardings", {"document": "declaration", "listings": [0]}),
+        ("liftings", {"listings": [], "note": "x"}),
+    ]
+    for path, step in steps:
+        r = world.api.client.post(f"/v1/complaints/{cid}/{path}", json=step, headers=platform)
+        assert r.status_code in (404, 409, 422), (path, r.text)
+    assert world.api.client.get("/v1/complaints/register?platform_id=x").status_code == 200
