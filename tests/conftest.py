@@ -37,3 +37,10 @@ def missing_component(reason: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"CI=true and a real component is missing: {reason}")
     pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that use the session's one Chromium run last: Playwright's sync API keeps an event
+    loop running on the main thread for as long as it is open, so ``asyncio.run`` in any test
+    after the first browser test failed ("cannot be called from a running event loop")."""
+    items.sort(key=lambda item: "browser" in getattr(item, "fixturenames", ()))

@@ -256,7 +256,8 @@ def test_the_sdk_alone_runs_a_claim_check(sdk_venv: Path) -> None:
             "--claimant-id-type",
             "other",
             "--claimant-id",
-            "prn_fa0737ae4077f54a57233c0d5a3bd648",
+            # an 'other' identifier is scheme:value (ipnotary.sdk.identifiers)
+            "ipnotary:prn_fa0737ae4077f54a57233c0d5a3bd648",
             "--listing-date",
             "2026-11-27T12:00:00+00:00",
             "--listing-file",

@@ -21,14 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SOURCES = ("chain/src", "client_sdk/src", "witness/src", "notary/src")
 
 # Sites left as they are, each with its reason; a new one fails the test below.
-LEFT: dict[tuple[str, str], str] = {
-    ("notary/src/ipnotary/service/config.py", "\\d"): "the operator's own settings file; reported "
-    "to the owner of config.py",
-    ("notary/src/ipnotary/service/api/routes/_records.py", "\\d"): "the list cursor: int() of "
-    "other digits reads the same sequence number; reported to the owner of _records.py",
-    ("notary/src/ipnotary/service/observability/metrics.py", "isdigit"): "file names the "
-    "service itself wrote in its metrics directory; reported to the owner of metrics.py",
-}
+LEFT: dict[tuple[str, str], str] = {}  # every reader of digits goes through numerals now
 
 
 @pytest.mark.parametrize(

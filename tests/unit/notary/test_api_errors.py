@@ -192,7 +192,7 @@ DIGEST = {"sha256": "ab" * 32, "size": 5}
             {
                 "method": "POST",
                 "url": "/v1/evidence",
-                "json": {**DIGEST, "metadata": {"description": "d" * 70_000}},
+                "json": {**DIGEST, "metadata": {"description": "d" * 300_000}},
             },
             413,
             "limit_exceeded",

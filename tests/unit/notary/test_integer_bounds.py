@@ -124,10 +124,10 @@ def _url_integer_fields(app: Any) -> list[tuple[str, Any]]:
     for route in routes(app):
         for f in params(route.dependant):
             if "int" in repr(f.field_info.annotation):
-                fields.append((f"{sorted(route.methods)} {route.path} {f.name}", f))
+                fields.append((f"{sorted(route.methods or ())} {route.path} {f.name}", f))
             elif any("\\d" in str(getattr(m, "pattern", "")) for m in f.field_info.metadata):
                 # digits as text: \d in a pattern is every script's digits (Unicode)
-                fields.append((f"{sorted(route.methods)} {route.path} {f.name} (text)", f))
+                fields.append((f"{sorted(route.methods or ())} {route.path} {f.name} (text)", f))
     return fields
 
 

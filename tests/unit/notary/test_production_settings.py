@@ -42,3 +42,16 @@ def test_production_refuses_to_invent_what_processes_share(tmp_path: Path) -> No
         match=r"set NOTARY_REGISTRY_ADDRESS .*set NOTARY_PLEDGE_REGISTRY_ADDRESS",
     ):
         node.check_safety()
+
+
+def test_an_ml_dsa_witness_fits_the_witness_setting() -> None:
+    """NOTARY_WITNESSES held keys of at most 500 characters: an ML-DSA-44 witness's vkey (about
+    1,760) was refused, though the submitter and the verifiers take it."""
+    from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA44PrivateKey
+
+    from ipnotary.sdk.note import MlDsaCosignatureSigner
+    from ipnotary.service.config import WitnessSetting
+
+    vkey = MlDsaCosignatureSigner("court.example/witness", MLDSA44PrivateKey.generate()).vkey()
+    assert len(vkey) > 1700
+    assert WitnessSetting(url="https://w.example/", key=vkey).key == vkey

@@ -109,13 +109,19 @@ def development_chain_keys() -> frozenset[str]:
 
 class WitnessSetting(BaseModel):
     """One witness the log sends its checkpoints to: its tlog-witness submission prefix and its
-    cosignature verifier key (``name+keyid+base64``, type 0x04), both given by the witness's
-    operator. The key is the witness's own: the operator never holds its private half."""
+    cosignature verifier key (``name+keyid+base64``, type 0x04 Ed25519 or 0x06 ML-DSA-44), both
+    given by the witness's operator. The key is the witness's own: the operator never holds its
+    private half."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: Annotated[str, Field(min_length=8, max_length=500, pattern=r"^https?://")]
-    key: Annotated[str, Field(min_length=10, max_length=500)]
+    # An ML-DSA-44 vkey is about 1,760 characters (a 1,312-byte key in base64) plus its name.
+    key: Annotated[str, Field(min_length=10, max_length=2500)]
+
+
+# An RFC 3339 UTC time as the policy writes it, in ASCII digits (``\d`` is any script's).
+_UTC_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
 
 
 class RetiredIssuerKey(BaseModel):
@@ -126,10 +132,8 @@ class RetiredIssuerKey(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     public_key: Annotated[str, Field(min_length=40, max_length=60, pattern=r"^[A-Za-z0-9_-]+$")]
-    not_after: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")]
-    not_before: (
-        Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")] | None
-    ) = None
+    not_after: Annotated[str, Field(pattern=_UTC_TIME)]
+    not_before: Annotated[str, Field(pattern=_UTC_TIME)] | None = None
     name: Annotated[str, Field(max_length=200)] = ""
 
 

@@ -64,6 +64,7 @@ __all__ = [
     "RowId",
     "StoredInt",
     "UrlInt",
+    "stored_int_or_none",
 ]
 
 MAX_STORED_INT = 2**63 - 1
@@ -138,6 +139,18 @@ class UrlInt:
         return core_schema.no_info_before_validator_function(
             _integer_text, core_schema.int_schema(ge=self.ge, le=self.le)
         )
+
+
+def stored_int_or_none(text: str | None) -> int | None:
+    """A page's cursor from a form or link (the web app's ``?after=``): the integer ``text``
+    spells in its one form if a 64-bit column holds it, else ``None`` (the first page). A page
+    link is not an API call, so a stale or edited one shows the first page instead of an error;
+    ``str.isdigit`` would take other scripts' digits and 19 nines past 64 bits (a 500)."""
+    try:
+        value = parse_decimal(text or "")
+    except ValueError:
+        return None
+    return value if value <= MAX_STORED_INT else None
 
 
 JsonInt = Annotated[int, Strict()]

@@ -42,6 +42,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
+from ipnotary.sdk.numerals import is_ascii_digits
+
 __all__ = [
     "ANCHORING_ACCOUNT_BALANCE",
     "ANCHORING_FAILURES",
@@ -275,7 +277,7 @@ def _forget_dead_workers(path: Path) -> None:
     a new pid): a dead leader's ``notary_leader`` 1 must not count."""
     for file in path.glob("gauge_live*_*.db"):
         pid_text = file.stem.rpartition("_")[2]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+        if not is_ascii_digits(pid_text) or int(pid_text) == os.getpid():
             continue
         try:
             os.kill(int(pid_text), 0)

@@ -23,6 +23,7 @@ from ipnotary.service.api.web.auth import HOME, Page, WebContext, WebRoute, acco
 from ipnotary.service.api.web.i18n import N_
 from ipnotary.service.api.web.messages import ROLE_NAMES
 from ipnotary.service.domain.records import Role
+from ipnotary.service.domain.scalars import stored_int_or_none
 from ipnotary.service.errors import InvalidInput, NotFound
 from ipnotary.service.readiness import check_readiness
 from ipnotary.service.services import accounts, principals
@@ -260,7 +261,7 @@ def revoke_key(key_id: str, ctx: Page) -> Response:
 def audit_log(ctx: Page, action: str = "", target_id: str = "", after: str = "") -> Response:
     ctx.require(Role.admin)
     action, target_id = action.strip()[:64], target_id.strip()[:80]
-    cursor = int(after) if after.isdigit() and len(after) <= 19 else None
+    cursor = stored_int_or_none(after)
 
     def load(session: Session) -> list[AuditEvent]:
         if cursor is not None:

@@ -52,6 +52,7 @@ from ipnotary.service.api.web.progress import (
     typed,
 )
 from ipnotary.service.domain.records import ContentFingerprint, Role
+from ipnotary.service.domain.scalars import stored_int_or_none
 from ipnotary.service.domain.works import WorkDetails, WorkType
 from ipnotary.service.errors import DependencyUnavailable, InvalidInput
 from ipnotary.service.services import records as svc
@@ -119,7 +120,7 @@ def _wants_json(ctx: WebContext) -> bool:
 def records(ctx: Page, before: str | None = None) -> Response:
     """The signed-in principal's own records, newest first (``before``: a page further back)."""
     user = ctx.signed_in
-    cursor = int(before) if before and before.isdigit() and len(before) <= 19 else None
+    cursor = stored_int_or_none(before)
 
     def load(session: Session) -> dict[str, Any]:
         query = select(Record).where(Record.owner_id == user.principal.id)
