@@ -16,9 +16,7 @@ in the middle (it lacks checkpoints the chain holds). Started on that copy:
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,33 +24,13 @@ import httpx
 import psycopg
 import pytest
 
-from ipnotary.chain import EvidenceRegistryClient
 from ipnotary.sdk import NotaryClient
-from ipnotary.service.adapters.keys import load_or_create_ed25519_key
-from tests.integration.chain_backends import NodeProcess
-from tests.integration.conftest import fund_new_account, wait_all_anchored
+from tests.integration.conftest import wait_all_anchored
+from tests.integration.operations.conftest import start_all
 from tests.integration.postgres import PostgresServer
 from tests.integration.service_process import DigestSubmitter, ServiceProcess
 
 pytestmark = [pytest.mark.postgres, pytest.mark.hardhat]
-
-
-def start_all(nodes: list[ServiceProcess]) -> None:
-    errors: list[BaseException] = []
-
-    def start(node: ServiceProcess) -> None:
-        try:
-            node.start()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(n,)) for n in nodes]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
 
 
 def log_size(database_url: str) -> int:
@@ -65,30 +43,6 @@ def log_size(database_url: str) -> int:
 def ready(url: str) -> tuple[int, dict[str, Any]]:
     answer = httpx.get(f"{url}/readyz", timeout=30)
     return answer.status_code, answer.json()
-
-
-@pytest.fixture
-def shared(hardhat_node: NodeProcess, tmp_path: Path) -> Iterator[dict[str, str]]:
-    key = fund_new_account(hardhat_node, tmp_path)
-    deployer = EvidenceRegistryClient.connect_rpc(
-        hardhat_node.url, private_key=key, state_dir=tmp_path / "deployer"
-    )
-    registry = str(deployer.registry_address)
-    pledges = str(deployer.pledge_registry(None).registry_address)
-    deployer.close()
-    for name in ("issuer", "log"):
-        load_or_create_ed25519_key(tmp_path / "keys" / f"{name}.pem", purpose=name)
-    yield {
-        "NOTARY_CHAIN_BACKEND": "rpc",
-        "NOTARY_CHAIN_RPC_URL": hardhat_node.url,
-        "NOTARY_CHAIN_PRIVATE_KEY": key,
-        "NOTARY_REGISTRY_ADDRESS": registry,
-        "NOTARY_PLEDGE_REGISTRY_ADDRESS": pledges,
-        "NOTARY_ISSUER_KEY_FILE": str(tmp_path / "keys" / "issuer.pem"),
-        "NOTARY_LOG_KEY_FILE": str(tmp_path / "keys" / "log.pem"),
-        "NOTARY_BATCH_MAX_ITEMS": "20",
-        "NOTARY_BATCH_INTERVAL_SECONDS": "0.3",
-    }
 
 
 def test_a_leader_behind_the_chain_seals_nothing_and_no_process_accepts(

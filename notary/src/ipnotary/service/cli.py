@@ -700,6 +700,9 @@ def _print_reconcile(report: ReconcileReport) -> None:
         )
     for p in report.problems:
         out.print(f"MISSING {p.code}: {p.message}", soft_wrap=True, highlight=False)
+    for f in report.database:
+        label = "DATABASE" if f.severity == "problem" else "NOTICE"
+        out.print(f"{label} {f.code}: {f.message}", soft_wrap=True, highlight=False)
     for r in report.receipts:
         out.print(
             f"receipt {r.source}: {r.outcome.value}: {r.message}", soft_wrap=True, highlight=False
@@ -707,7 +710,7 @@ def _print_reconcile(report: ReconcileReport) -> None:
     verdict = (
         "everything anchored, witnessed and receipted is accounted for"
         if report.ok
-        else "the database cannot account for everything above"
+        else "the database cannot account for everything above, or cannot take commits"
     )
     out.print(f"{verdict} ({report.seconds:.2f} s)", soft_wrap=True, highlight=False)
 

@@ -227,6 +227,14 @@ class Fleet:
             assert self._last is not None
             return self._last
 
+    def commit_waiting_seconds(self) -> float:
+        """How long this process's current heartbeat commit has been waiting (0 when none is):
+        a commit that does not return is a database that takes no receipts."""
+        with self._probe_lock:
+            if self._inflight is None:
+                return 0.0
+            return time.monotonic() - self._inflight_since
+
     def run(self, stop: threading.Event) -> None:
         """Write this process's row every :data:`HEARTBEAT_SECONDS` until ``stop``; then remove
         it (a process that shuts down cleanly is gone at once, not after a timeout)."""

@@ -12,7 +12,12 @@ keep. Anything the database lost is named, from these sources, in four checks:
 3. no witness holds a checkpoint larger than the database's log (asked by sending it the
    database's newest checkpoint with ``old`` set to its size: a witness at another size answers
    409 with its own, tlog-witness; one at the same size cosigns the same checkpoint again);
-4. every leaf the log holds has its record row.
+4. every leaf the log holds has its record row;
+5. the database server itself, when it is PostgreSQL (:func:`database_findings`): a restored copy
+   that still waits for the old synchronous standby (every commit would hang), still recovers,
+   still archives into what may be the production archive, or sits on a new timeline that needs
+   a new base backup. Each finding is a *problem* (the service cannot run on it as it is) or a
+   *notice* (what the operator must do next), named by its code.
 
 What the database cannot account for is one of: anchored batches it does not have, the range of
 log entries lost (from its log's size to the largest size the chain or a witness saw), log
@@ -33,7 +38,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import func
+from sqlalchemy import func, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from ipnotary.sdk.canonical import canonical_json
@@ -60,6 +66,7 @@ from ipnotary.service.storage.models import (
 __all__ = [
     "AnchorSource",
     "AnchoredCheckpoint",
+    "DatabaseFinding",
     "LogRange",
     "Problem",
     "ReceiptFinding",
@@ -67,6 +74,7 @@ __all__ = [
     "ReconcileReport",
     "WitnessView",
     "check_receipts",
+    "database_findings",
     "load_receipts",
     "read_anchored_checkpoints",
     "reconcile",
@@ -176,6 +184,16 @@ class ReceiptFinding:
     log_index: int | None = None
 
 
+@dataclass(frozen=True)
+class DatabaseFinding:
+    """Something about the database server the operator must fix (``problem``: the service
+    cannot run on it as it is) or do next (``notice``)."""
+
+    code: str
+    severity: str  # "problem" or "notice"
+    message: str
+
+
 @dataclass
 class ReconcileReport:
     chain_id: int
@@ -189,12 +207,18 @@ class ReconcileReport:
     problems: list[Problem] = field(default_factory=list)
     witnesses: list[WitnessView] = field(default_factory=list)
     receipts: list[ReceiptFinding] = field(default_factory=list)
+    database: list[DatabaseFinding] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        """Everything anchored, witnessed and receipted is accounted for."""
-        return not self.problems and not any(r.outcome in _UNACCOUNTED for r in self.receipts)
+        """Everything anchored, witnessed and receipted is accounted for, and the database can
+        take the service's commits."""
+        return (
+            not self.problems
+            and not any(r.outcome in _UNACCOUNTED for r in self.receipts)
+            and not any(f.severity == "problem" for f in self.database)
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -377,6 +401,9 @@ def reconcile(
     if seen_end > db_size:
         report.lost = LogRange(db_size, seen_end)
 
+    # 5. The server the database runs on.
+    report.database = database_findings(session)
+
     # 4. Every leaf of the log has its record.
     held = int(
         session.exec(
@@ -406,6 +433,91 @@ def reconcile(
             )
         )
     return report
+
+
+def database_findings(session: Session) -> list[DatabaseFinding]:
+    """What a restored (or any) PostgreSQL server is set up to do wrong for the service
+    (docs/deployment.md, *Backups and restore*): read from its settings and statistics views;
+    nothing on SQLite. A view this role may not read is skipped."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    found: list[DatabaseFinding] = []
+
+    def read(query: str) -> Any:
+        try:
+            with session.begin_nested():
+                return session.execute(text(query)).one()
+        except SQLAlchemyError:
+            return None
+
+    recovering = read("SELECT pg_is_in_recovery()")
+    if recovering is not None and recovering[0]:
+        found.append(
+            DatabaseFinding(
+                "database_in_recovery",
+                "problem",
+                "the server is still in recovery (or a standby): it takes no writes; wait until "
+                "`SELECT pg_is_in_recovery()` answers f, or promote it",
+            )
+        )
+    sync = read(
+        "SELECT current_setting('synchronous_standby_names'),"
+        " current_setting('synchronous_commit'),"
+        " (SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum'))"
+    )
+    if sync is not None and sync[0].strip() and sync[1] not in ("off", "local") and not sync[2]:
+        found.append(
+            DatabaseFinding(
+                "synchronous_standby_missing",
+                "problem",
+                f"synchronous_standby_names is {sync[0]!r} but no synchronous standby is "
+                "connected: every commit, so every receipt, would wait for ever. On a restored "
+                "copy set it to '' (ALTER SYSTEM SET synchronous_standby_names = ''; SELECT "
+                "pg_reload_conf()), or start the WAL stream against this server first",
+            )
+        )
+    archiver = read(
+        "SELECT current_setting('archive_mode'), current_setting('archive_command'),"
+        " last_failed_time > coalesce(last_archived_time, 'epoch'::timestamptz), last_failed_wal"
+        " FROM pg_stat_archiver"
+    )
+    archiving = archiver is not None and archiver[0] != "off" and archiver[1].strip() != ""
+    if archiver is not None and not archiving:
+        found.append(
+            DatabaseFinding(
+                "wal_not_archived",
+                "notice",
+                "archive_mode is off (or archive_command empty): right for a trial restore; "
+                "before this server takes production traffic, archive its WAL and take a new "
+                "base backup, or a later loss loses everything since",
+            )
+        )
+    if archiving and archiver is not None and archiver[2]:
+        found.append(
+            DatabaseFinding(
+                "wal_archiving_failing",
+                "problem",
+                f"archive_command fails (last failed segment {archiver[3]}): WAL piles up and "
+                "nothing after the last archived segment can be restored",
+            )
+        )
+    timeline = read("SELECT timeline_id FROM pg_control_checkpoint()")
+    if timeline is not None and int(timeline[0]) > 1:
+        found.append(
+            DatabaseFinding(
+                "new_timeline",
+                "notice",
+                f"the server is on timeline {int(timeline[0])} (a restore or a promotion): take "
+                "a new base backup once it serves"
+                + (
+                    "; it archives: if this is a trial restore, stop it, since its timeline "
+                    "would be in the production archive"
+                    if archiving
+                    else ""
+                ),
+            )
+        )
+    return found
 
 
 def _gaps(session: Session, size: int) -> list[LogRange]:

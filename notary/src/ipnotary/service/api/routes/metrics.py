@@ -36,6 +36,7 @@ from ipnotary.service.errors import AuthenticationRequired, PermissionDenied
 from ipnotary.service.observability import metrics
 from ipnotary.service.observability.logs import event
 from ipnotary.service.runtime import Runtime
+from ipnotary.service.services.fleet import read_halt
 from ipnotary.service.services.progress import anchoring_backlog, certified_log_size
 from ipnotary.service.services.transparency_log import log_size
 from ipnotary.service.storage.models import Batch, BatchStatus
@@ -79,6 +80,12 @@ class DeploymentState(Collector):
         )
         yield from self._content_store()
         yield from self._pool()
+        yield GaugeMetricFamily(
+            "notary_database_commit_waiting_seconds",
+            "How long this process's heartbeat commit has been waiting now (0: none waits); "
+            "a commit that does not return (a synchronous standby that is gone) grows it",
+            value=self._runtime.fleet.commit_waiting_seconds(),
+        )
         try:
             with Session(self._runtime.engine) as session:
                 backlog = anchoring_backlog(session)
@@ -90,6 +97,7 @@ class DeploymentState(Collector):
                     .limit(1)
                 ).first()
                 last_certified = session.exec(select(func.max(Batch.certified_at))).one()
+                halted = read_halt(session) is not None
         except Exception as exc:  # noqa: BLE001 - the scrape still reports the process's numbers
             log.warning(
                 "metrics: cannot read the database: %s",
@@ -134,6 +142,12 @@ class DeploymentState(Collector):
             "Age of the oldest sealed checkpoint without its certificate yet (waiting for the "
             "chain, the witness quorum or the TSA quorum; 0 when there is none)",
             value=_age(backlog.oldest_uncertified_sealed_at, now),
+        )
+        yield GaugeMetricFamily(
+            "notary_log_halted",
+            "1 while the deployment is halted: its log is behind the chain's latest checkpoint or "
+            "forks from it, so nothing is sealed or accepted (docs/operations.md)",
+            value=1 if halted else 0,
         )
         yield GaugeMetricFamily("notary_log_size", "Records in the transparency log", value=size)
         yield GaugeMetricFamily(
