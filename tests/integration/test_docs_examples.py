@@ -58,6 +58,7 @@ DOC_ROLES = {
     "docs/pledges.md": "pledge_registrar",
     "docs/credit.md": "credit_authority",
     "docs/notarisation.md": "notary",
+    "docs/arbitration.md": "arbitrator",
     "docs/complaints.md": "holder",
 }
 NO_KEY_ROLES = ("operator",)  # the server host's commands read the database, not the API
