@@ -292,3 +292,26 @@ def test_notary_verify_checks_a_capture_offline(captured: Captured, tmp_path: Pa
     assert report["valid"] and report["kind"] == "capture"
     assert report["steps"][-1] == "capture_files"
     assert report["capture"]["final_url"] == captured.site.url("/page")
+
+
+def test_digital_bazaars_verifier_verifies_the_captures_credential(
+    captured: Captured, tmp_path: Path
+) -> None:
+    from ipnotary.sdk import CredentialStatus, verify_credential
+    from ipnotary.sdk.vc import CONTEXT_URL
+    from tests.vc_verifier import verify_with_digital_bazaar
+
+    holder = {"Authorization": f"Bearer {captured.api.keys['holder']}"}
+    path = f"/v1/captures/{captured.answer['id']}/certificate.vc"
+    reply = captured.api.client.get(path, headers=holder)
+    assert reply.status_code == 200 and reply.headers["content-type"] == "application/vc"
+    credential = reply.json()
+    context = captured.api.client.get("/v1/credentials/contexts/v1").json()
+    answer = verify_with_digital_bazaar(
+        tmp_path, credential, contexts={CONTEXT_URL: context}, documents={}, expand=True
+    )
+    assert answer["verified"] is True, answer
+    assert answer["expanded"] == {"ok": True, "nodes": 1}, answer
+    assert "credentialStatus" not in credential  # a capture is never revoked
+    result = verify_credential(credential, captured.policy)
+    assert result.certificate.kind == "capture" and result.status is CredentialStatus.NOT_REVOCABLE

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,44 +24,25 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ipnotary.sdk import CredentialStatus, NotaryClient, TrustPolicy, verify_credential
+from ipnotary.sdk.attestations import NotarialKey, Template
 from ipnotary.sdk.errors import VerificationError
 from ipnotary.sdk.kinds import RecordKind
 from ipnotary.sdk.signing import public_key_to_b64
 from ipnotary.sdk.trade_secret import RecipientKeys
 from ipnotary.sdk.vc import CONTEXT_URL
-from tests.conftest import REPO, missing_component
+from tests.conftest import REPO
 from tests.integration.service_process import NOTARY, ServiceProcess
+from tests.vc_verifier import node, verify_with_digital_bazaar
 
-INTEROP = REPO / "tests" / "interop" / "vc"
 VECTORS = REPO / "tests" / "assets" / "vc"
 SUBJECT = "uscc:91110108551385082Q"
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        missing_component("node is not installed (Node 20; scripts/setup-node.sh)")
-    if not (INTEROP / "node_modules" / "@digitalbazaar" / "vc").is_dir():
-        missing_component(f"{INTEROP}/node_modules is missing: run scripts/setup-node.sh")
-    return node
-
-
-def verify_with_digital_bazaar(
-    tmp: Path, credential: dict[str, Any], **request: Any
-) -> dict[str, Any]:
-    """What ``verify.js`` answers for ``credential`` (``request``: its contexts and documents)."""
-    path = tmp / f"request-{uuid.uuid4().hex}.json"
-    path.write_text(json.dumps({"credential": credential, **request}))
-    done = subprocess.run(
-        [_node(), str(INTEROP / "verify.js"), str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    answer: dict[str, Any] = json.loads(done.stdout)
-    return answer
+USCC = "91350100M000100Y43"
+# Every kind but a capture, whose credential is checked by the same verifier in
+# tests/browser/test_capture.py (a capture needs the browser and the capture site).
+KINDS = [kind.value for kind in RecordKind if kind is not RecordKind.capture]
+# Kinds whose credentials carry a status entry: a credit entry (its repair) and a notarial
+# attestation (its notary's revocation) can be revoked.
+REVOCABLE = {"credit_entry", "attestation"}
 
 
 # -- the specification's vector ------------------------------------------------------------------
@@ -168,13 +147,53 @@ def _credential(client: NotaryClient, record_id: str, kind: RecordKind) -> dict[
     return credential
 
 
+def _id(client: NotaryClient) -> str:
+    return str(client._json("GET", "/v1/principals/me")["id"])
+
+
+def _notarial_acts(clients: dict[str, NotaryClient], evidence: str) -> dict[RecordKind, str]:
+    """A notary's attestation of ``evidence``, a refusal, and a revocation (of a second
+    attestation, so that the first one's credential stays active)."""
+    holder, notary = clients["holder"].notarial, clients["notary"].notarial
+    holder_client = clients["holder"]
+    key = NotarialKey.generate(
+        office="Hangzhou Notary Office", notary="the notary", principal_id=_id(clients["notary"])
+    )
+    notary.register_key(key)
+    holder_client.wait_anchored(evidence, timeout=90)  # a notary attests a proven time
+    holder.share(evidence, _id(clients["notary"]))
+    number = "(2026)浙杭证字第{}号"
+    _, kept = notary.attest(
+        key, [evidence], certificate_number=number.format(1), template=Template.file_content_at_time
+    )
+    _, revoked = notary.attest(
+        key, [evidence], certificate_number=number.format(2), template=Template.file_content_at_time
+    )
+    _, refused = notary.refuse(key, [evidence], reasons=["the applicant did not appear"])
+    clients["notary"].wait_anchored(revoked["id"], kind=RecordKind.attestation, timeout=90)
+    _, revocation = notary.revoke(key, revoked["id"], reason="issued under the wrong number")
+    return {
+        RecordKind.attestation: kept["id"],
+        RecordKind.notarial_refusal: refused["id"],
+        RecordKind.attestation_revocation: revocation["id"],
+    }
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    _node()
+    node()
     svc = ServiceProcess(tmp_path_factory.mktemp("vc") / "data")
     keys = {
         role: svc.create_principal(f"the {role}", role)
-        for role in ("holder", "arbitrator", "credit_authority", "pledge_registrar", "admin")
+        for role in (
+            "holder",
+            "arbitrator",
+            "credit_authority",
+            "pledge_registrar",
+            "notary",
+            "platform",
+            "admin",
+        )
     }
     svc.start()
     try:
@@ -238,6 +257,26 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             },
         )
         ids[RecordKind.pledge_event] = event["event"]["id"]
+        ids.update(_notarial_acts(clients, ids[RecordKind.evidence]))
+        ids[RecordKind.case_event] = clients["arbitrator"].cases.open(
+            commission="Hangzhou Arbitration Commission",
+            case_number="(2026)杭仲字第7号",
+            parties=[
+                {"label": "claimant", "name": "Acme", "id_type": "uscc", "id": USCC},
+                {"label": "respondent", "name": "Shady", "id_type": "uscc", "id": SUBJECT[5:]},
+            ],
+            tribunal=[_id(clients["arbitrator"])],
+        )["event"]["id"]
+        ids[RecordKind.complaint_event] = holder.complaints.file(
+            {
+                "platform_id": _id(clients["platform"]),
+                "holder": {"name": "Acme", "id_type": "uscc", "id": USCC},
+                "right": {"type": "trademark", "title": "ACME", "registration_number": "第1号"},
+                "listings": [{"url": "https://mall.example/item/1"}],
+                "evidence": [ids[RecordKind.evidence]],
+                "good_faith": "We believe in good faith that the listing infringes our mark.",
+            }
+        )["id"]
 
         # The repaired entry's credential, issued before the repair: what its holder kept.
         revoked = _credential(bureau, repaired.id, RecordKind.credit_entry)
@@ -249,6 +288,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             RecordKind.credit_entry: bureau,
             RecordKind.credit_repair: bureau,
             RecordKind.pledge_event: clients["pledge_registrar"],
+            RecordKind.attestation: clients["notary"],
+            RecordKind.notarial_refusal: clients["notary"],
+            RecordKind.attestation_revocation: clients["notary"],
+            RecordKind.case_event: clients["arbitrator"],
         }
         found = Deployment(
             svc,
@@ -267,10 +310,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 
 def test_there_is_a_credential_of_every_record_kind(deployment: Deployment) -> None:
-    assert set(deployment.credentials) == {kind.value for kind in RecordKind}
+    assert set(deployment.credentials) == set(KINDS)
 
 
-@pytest.mark.parametrize("kind", [kind.value for kind in RecordKind])
+@pytest.mark.parametrize("kind", KINDS)
 def test_digital_bazaars_verifier_verifies_our_credential_offline(
     kind: str, deployment: Deployment, tmp_path: Path
 ) -> None:
@@ -287,13 +330,13 @@ def test_digital_bazaars_verifier_verifies_our_credential_offline(
         credential["proof"]["verificationMethod"],
         *deployment.request_for(credential)["documents"],
     }
-    revocable = kind == RecordKind.credit_entry.value
+    revocable = kind in REVOCABLE
     assert ("credentialStatus" in credential) is revocable
     if revocable:
         assert answer["status"] == {"verified": True, "revoked": False, "error": None}
 
 
-@pytest.mark.parametrize("kind", [kind.value for kind in RecordKind])
+@pytest.mark.parametrize("kind", KINDS)
 def test_our_sdk_verifies_the_same_credential_under_the_served_policy(
     kind: str, deployment: Deployment
 ) -> None:
@@ -303,7 +346,7 @@ def test_our_sdk_verifies_the_same_credential_under_the_served_policy(
         == deployment.credentials[kind]["credentialSubject"]["recordId"]
     )
     assert result.certificate.kind == kind
-    expected = CredentialStatus.ACTIVE if kind == "credit_entry" else CredentialStatus.NOT_REVOCABLE
+    expected = CredentialStatus.ACTIVE if kind in REVOCABLE else CredentialStatus.NOT_REVOCABLE
     assert result.status is expected
 
 

@@ -18,7 +18,7 @@ PUBLIC = [
     ("GET", "/v1/log/checkpoints/1"),
     ("GET", "/v1/log/proofs/inclusion?leaf_index=0&tree_size=1"),
     ("GET", "/v1/credit/status?subject=uscc:91350100M000100Y43"),
-    ("GET", "/v1/pledges/status?asset=patent:ZL202310000001.X"),
+    ("GET", "/v1/pledges/status?asset_type=patent&number=ZL202310000001.X"),
 ]
 
 
@@ -59,7 +59,8 @@ def _send(api: Api, method: str, path: str, headers: dict[str, str] | None = Non
 
 
 def test_every_public_endpoint_is_limited_per_client(make_api: Callable[..., Api]) -> None:
-    api = make_api(rate_limit_per_minute=60, rate_limit_burst=1, run_anchoring_worker=False)
+    # One token a minute: a slow first request (a loaded CI machine) cannot refill the bucket.
+    api = make_api(rate_limit_per_minute=1, rate_limit_burst=1, run_anchoring_worker=False)
     for i, (method, path) in enumerate(PUBLIC):
         # A principal per endpoint: a fresh bucket of one request each.
         headers = api.principal(f"client-{i}", "holder")
@@ -70,7 +71,7 @@ def test_every_public_endpoint_is_limited_per_client(make_api: Callable[..., Api
         assert second.headers["content-type"].startswith("application/problem+json")
         problem = second.json()
         assert (problem["status"], problem["code"]) == (429, "rate_limited"), problem
-        assert second.headers["Retry-After"] == "1"
+        assert 0 < int(second.headers["Retry-After"]) <= 60
 
 
 def test_keys_addresses_and_private_endpoints(make_api: Callable[..., Api]) -> None:

@@ -30,6 +30,8 @@ from ipnotary.sdk.signing import key_id, public_key_from_b64, signature_is_valid
 from ipnotary.sdk.verify import verify_certificate
 
 if TYPE_CHECKING:  # the trade-secret module (cryptography's HPKE) loads only when used
+    from ipnotary.sdk.arbitration import CasesClient
+    from ipnotary.sdk.attestations import NotarialClient
     from ipnotary.sdk.complaints import ComplaintsClient
     from ipnotary.sdk.trade_secret import OpenedSecret, RecipientKeys, RecipientPublicKey
 
@@ -277,6 +279,22 @@ class NotaryClient:
             )
 
     # Public API --------------------------------------------------------------------------
+
+    @property
+    def notarial(self) -> NotarialClient:
+        """Notarial acts through this client: ``client.notarial.share(...)``, ``.attest``,
+        ``.refuse``, ``.revoke``, ``.bundle`` (``ipnotary.sdk.attestations``)."""
+        from ipnotary.sdk.attestations import NotarialClient
+
+        return NotarialClient(self)
+
+    @property
+    def cases(self) -> CasesClient:
+        """Arbitration cases through this client: ``client.cases.open(...)``, ``.invite``,
+        ``.submit_exhibit``, ``.export`` ... (``ipnotary.sdk.arbitration``)."""
+        from ipnotary.sdk.arbitration import CasesClient
+
+        return CasesClient(self)
 
     @property
     def complaints(self) -> ComplaintsClient:
