@@ -135,3 +135,18 @@ def test_identities_masked_only_when_something_was_masked(api: Api) -> None:
             assert shown == owner["id"] and entry["identities_masked"] is False
         else:
             assert shown != owner["id"] and entry["identities_masked"] is True
+
+
+def test_time_stamp_authorities_are_named_by_url_with_secrets_masked() -> None:
+    from unittest.mock import MagicMock
+
+    from ipnotary.service.worker.attestation import TimestampRequester
+
+    def name(url: str) -> str:
+        return TimestampRequester(MagicMock(), url=url, client=MagicMock()).state.name
+
+    # Two authorities behind one host stay two (the /readyz entry and the metric label).
+    assert name("https://tsa.example/rsa") != name("https://tsa.example/ecdsa")
+    assert name("https://tsa.example/rsa") == "https://tsa.example/rsa"
+    masked = name("https://user:hunter2@tsa.example/stamp?key=s3cret")
+    assert "hunter2" not in masked and "s3cret" not in masked and "tsa.example/stamp" in masked

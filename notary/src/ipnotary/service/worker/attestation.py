@@ -274,7 +274,9 @@ class TimestampRequester:
         self._client = client
         self._roots = list(roots)
         self._timeout = timeout
-        self.state = EndpointState(httpx.URL(url).host or url, url, "timestamp_authority")
+        # Named by its whole URL (secrets masked), not its host: two TSAs behind one host are two
+        # authorities, with a /readyz entry and metric series each.
+        self.state = EndpointState(redact_url(url), url, "timestamp_authority")
         self._stamped_size: int | None = None
 
     def run_once(self) -> int:
