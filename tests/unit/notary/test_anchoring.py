@@ -441,3 +441,30 @@ def test_a_database_behind_or_beside_the_chain_never_anchors(
     assert registry.sizes == [10, 20, 30]
     behind.dispose()
     forked.dispose()
+
+
+def test_traffic_that_keeps_a_batch_due_does_not_starve_anchoring(
+    engine: Engine, tlog: TransparencyLog
+) -> None:
+    """Records arriving as fast as batches are sealed: a round seals what was due when it began
+    and then anchors (it used to seal until nothing was due, which under load was never)."""
+    registry = FakeRegistry()
+    worker = worker_for(engine, tlog, registry, max_items=5)
+    submit(engine, 10)  # two batches due
+    sealed = 0
+    seal = worker.seal_batch
+
+    def seal_while_traffic_arrives(*, force: bool = False) -> Batch | None:
+        nonlocal sealed
+        batch = seal(force=force)
+        if batch is not None:
+            sealed += 1
+            assert sealed < 50, "the round keeps sealing and never anchors"
+            submit(engine, 5)  # another batch's worth arrived meanwhile
+        return batch
+
+    worker.seal_batch = seal_while_traffic_arrives  # type: ignore[method-assign]
+    assert worker.run_once() == 2  # the two batches due at the start, anchored in this round
+    assert sealed == 2 and registry.sizes == [5, 10]
+    assert worker.run_once() == 2  # the next round takes what arrived meanwhile
+    assert registry.sizes == [5, 10, 15, 20]

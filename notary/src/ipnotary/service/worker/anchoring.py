@@ -414,11 +414,24 @@ class AnchoringWorker:
         ).first()
         return sealed is not None
 
+    def _batches_due(self) -> int:
+        """Batches the records waiting now fill (at least one, for a partial batch that is due)."""
+        with Session(self._engine) as session:
+            pending = session.exec(
+                select(func.count()).select_from(Record).where(col(Record.batch_seq).is_(None))
+            ).one()
+        return max(1, -(-int(pending) // self.max_items))
+
     def run_once(self, *, force: bool = False) -> int:
         """Check the log against the chain, seal what is due, anchor every sealed batch,
         certify what is ready."""
         self.verify_log_against_chain()
-        while self.seal_batch(force=force) is not None:
+        # Seal at most the batches that were due when the round began, then anchor: under
+        # traffic that keeps a batch due at every check, sealing "until nothing is due" never
+        # reached the anchoring below (46,550 records sealed in 1,862 batches, none anchored).
+        for _ in range(self._batches_due()):
+            if self.seal_batch(force=force) is None:
+                break
             force = False  # only the first batch is forced; the rest follow the normal rule
         anchored = self.anchor_sealed()
         self.certify()
