@@ -4,13 +4,14 @@ end to end, the refusals, both languages, the keyboard, and axe-core on every pa
 One service for the module and the session's one browser (``conftest.browser``); each test takes
 fresh browser contexts (own cookies and language). Every page is also checked for errors in its
 console, which is where Chromium reports what the Content-Security-Policy blocked.
-``WEB_SCREENSHOTS=docs/images`` saves the screenshots ``docs/web.md`` shows.
+``WEB_SCREENSHOTS=docs/images`` saves the screenshots ``docs/web.md`` shows (:func:`screenshot`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 import uuid
@@ -36,11 +37,17 @@ from tests.browser.web_app import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, ViewportSize
 
 HOLDER_USCC = "91350100M000100Y43"
 HOLDER_NAME = "杭州光影文化传媒有限公司"
 BANK = {"name": "杭州银行股份有限公司", "id_type": "uscc", "id": "91110108551385082Q"}
+
+# The screenshots of docs/web.md: a 1280x800 window, the page's whole height up to a limit (the
+# audit log's hundred events would make one 20,000 pixels tall), in a 256-colour palette, which
+# loses nothing visible of text and flat colours and keeps each image well under 150 KB.
+SHOT_VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
+SHOT_MAX_HEIGHT = 2400
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +72,28 @@ def person(web: WebService, label: str, role: str, name: str, email: str) -> str
     return email
 
 
+def screenshot(page: Page, name: str) -> None:
+    """``docs/images/web-<name>.png`` (``web_app.shot``) when ``WEB_SCREENSHOTS`` names the
+    folder, at the size docs/web.md shows; the page's own window size is restored after."""
+    folder = os.environ.get("WEB_SCREENSHOTS")
+    if not folder:
+        return
+    from PIL import Image
+
+    before = page.viewport_size
+    page.set_viewport_size(SHOT_VIEWPORT)
+    try:
+        shot(page, name)
+    finally:
+        if before is not None:
+            page.set_viewport_size(before)
+    path = Path(folder) / f"web-{name}.png"
+    with Image.open(path) as taken:
+        image = taken.convert("RGB")
+    image = image.crop((0, 0, image.width, min(image.height, SHOT_MAX_HEIGHT)))
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
 def visit(page: Page, url: str, what: str) -> None:
     """Open a page, check that it answered and passes axe-core."""
     response = page.goto(url)
@@ -81,15 +110,16 @@ def test_an_administrator_invites_a_holder_who_uploads_and_verifies_the_pdf(
         # The first administrator, invited with the operator's API key.
         page.goto(admin_link)
         check_accessibility(page, "invitation (zh)")
-        shot(page, "invitation")
+        screenshot(page, "invitation")
         set_password(page, admin_link)
         sign_in(page, web.url, "ops@notary.example")
         assert page.url.endswith("/app/admin")
         check_accessibility(page, "admin health (zh)")
-        shot(page, "admin-health")
+        screenshot(page, "admin-health")
         assert page.locator("h1").inner_text() == "平台运行状况"
 
         visit(page, f"{web.url}/app/admin/principals", "organisations (zh)")
+        screenshot(page, "admin-principals")
         page.locator("#name").fill(HOLDER_NAME)
         page.locator("#role").select_option("holder")
         page.locator("#identifier").fill(f"uscc:{HOLDER_USCC}")
@@ -100,12 +130,14 @@ def test_an_administrator_invites_a_holder_who_uploads_and_verifies_the_pdf(
         page.get_by_role("link", name=f"前往 {HOLDER_NAME}").click()
         page.wait_for_selector("#person-email")
         check_accessibility(page, "organisation (zh)")
+        screenshot(page, "principal")
         page.locator("#person-name").fill("李明")
         page.locator("#person-email").fill("li.ming@guangying.example")
         page.get_by_role("button", name="生成邀请链接").click()
         link = page.locator("#invitation-link").input_value()
         assert "/app/invitations/" in link
         check_accessibility(page, "invitation issued (zh)")
+        screenshot(page, "invitation-issued")
         page.get_by_role("button", name="退出登录").click()
         page.wait_for_url(re.compile(r".*/app/sign-in\?signed_out=1$"))
         assert not errors, errors
@@ -121,6 +153,7 @@ def test_an_administrator_invites_a_holder_who_uploads_and_verifies_the_pdf(
         page.get_by_role("link", name="证据存证").first.click()
         page.wait_for_selector("#file")
         check_accessibility(page, "preserve evidence (zh)")
+        screenshot(page, "evidence-new")
         page.set_input_files("#file", design)
         page.locator("#title").fill("品牌标志定稿")
         page.locator("#tags").fill("标志, 定稿")
@@ -152,7 +185,7 @@ def test_an_administrator_invites_a_holder_who_uploads_and_verifies_the_pdf(
         assert "证书可下载" in page.locator("[data-progress-summary]").inner_text()
         assert page.locator("#certificate-heading").is_visible()
         check_accessibility(page, "record, certified (zh)")
-        shot(page, "record")
+        screenshot(page, "record")
 
         with page.expect_download() as download_info:
             page.get_by_role("link", name=re.compile("下载 PDF 证书")).click()
@@ -163,7 +196,7 @@ def test_an_administrator_invites_a_holder_who_uploads_and_verifies_the_pdf(
 
         visit(page, f"{web.url}/app/records", "records (zh)")
         assert "品牌标志定稿" in page.locator("table").inner_text()
-        shot(page, "records")
+        screenshot(page, "records")
         assert not errors, errors
 
     # A judge checks the downloaded PDF on the verification page, with the file and a policy
@@ -225,7 +258,7 @@ def test_a_notary_opens_a_shared_record_in_the_verification_page(
         sign_in(page, web.url, notary_email)
         assert page.url.endswith("/app/shared")
         check_accessibility(page, "shared with me (en)")
-        shot(page, "shared")
+        screenshot(page, "shared")
         row = page.locator("tr", has_text=record_id)
         assert "Supply contract" in row.inner_text()
         row.get_by_role("link", name=re.compile("Open in the verification page")).click()
@@ -290,7 +323,7 @@ def test_a_platform_checks_a_claim_finding_by_finding(
         assert "证书真实" in findings
         assert hashlib.sha256(artwork).hexdigest() in page.locator(".verdict").inner_text()
         check_accessibility(page, "claim check verdict (zh)")
-        shot(page, "claims")
+        screenshot(page, "claims")
         assert not errors, errors
 
 
@@ -378,7 +411,7 @@ def test_the_public_finds_a_pledge_by_a_respelled_number_and_a_credit_entry(
             assert signed["pledged"] is True and signed["signature"]
             check_accessibility(page, f"pledge answer ({locale})")
             if locale == "zh-CN":
-                shot(page, "pledges")
+                screenshot(page, "pledges")
             assert not errors, errors
 
     with new_page(browser, locale="zh-CN") as (page, errors):
@@ -390,7 +423,7 @@ def test_the_public_finds_a_pledge_by_a_respelled_number_and_a_credit_entry(
         assert "C：一条一般失信记录" in text and "销售假冒注册商标的商品" in text, text
         verify_link = page.get_by_role("link", name=re.compile("在验证页面验证此记录的证书"))
         check_accessibility(page, "credit answer (zh)")
-        shot(page, "credit")
+        screenshot(page, "credit")
         verify_link.click()
         page.wait_for_selector("#report:not([hidden]) #verdict")
         assert entry.json()["id"] in page.locator("#report").inner_text()
@@ -413,6 +446,7 @@ def test_refusals_a_stranger_a_signed_out_visitor_and_a_forged_form(
         assert "Nothing was found here, or it is not visible to you." in page.inner_text("main")
         assert "Confidential" not in page.content()
         check_accessibility(page, "refusal page (en)")
+        screenshot(page, "refusal-en")
         pdf = page.request.get(f"{record}/certificate.pdf")
         assert pdf.status == 404 and not pdf.body().startswith(b"%PDF")
         errors.console.clear()  # the 404s above are logged by the browser, as they should be
@@ -528,14 +562,18 @@ def test_every_page_of_every_role_in_both_languages_passes_axe(
                     page.wait_for_selector("body[data-ready=true]")
                     assert page.locator("html").get_attribute("lang") == lang, path
                     seen[f"{lang} {path}"] = check_accessibility(page, f"{path} ({lang})")
+                    if path == "/app" and lang == "zh-CN":
+                        screenshot(page, "home")
+                    if path == "/app/trade-secrets" and lang == "en":
+                        screenshot(page, "trade-secrets-en")
                     if path == "/app/sign-in" and lang == "en":
-                        shot(page, "sign-in-en")
+                        screenshot(page, "sign-in-en")
                     if path == "/app/admin/audit" and lang == "en":
-                        shot(page, "admin-audit-en")
+                        screenshot(page, "admin-audit-en")
                     if path == "/app/works/new" and lang == "zh-CN":
-                        shot(page, "work-new")
+                        screenshot(page, "work-new")
                     if path == "/app/registers/pledges" and lang == "en":
-                        shot(page, "pledges-empty-en")
+                        screenshot(page, "pledges-empty-en")
                 errors.console = [e for e in errors.console if "404" not in e]
                 assert not errors, errors
     lesser = {key: [v["id"] for v in found] for key, found in seen.items() if found}
