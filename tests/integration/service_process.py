@@ -165,3 +165,22 @@ class DigestSubmitter:
         for t in self._threads:
             t.join(timeout=timeout)
         assert not self.errors, self.errors
+
+
+def start_all(nodes: list[ServiceProcess]) -> None:
+    """Start processes at the same moment, as an orchestrator does (they migrate together)."""
+    errors: list[BaseException] = []
+
+    def start(node: ServiceProcess) -> None:
+        try:
+            node.start()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in nodes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]

@@ -54,7 +54,7 @@ from tests.integration.conftest import (
     wait_all_anchored,
 )
 from tests.integration.postgres import PostgresServer, find_pg_bin
-from tests.integration.service_process import ServiceProcess
+from tests.integration.service_process import ServiceProcess, start_all
 
 # The anchoring lock's id (worker.leadership._ANCHOR_LOCK_ID), as pg_locks shows it.
 ANCHOR_LOCK_ID = 0x4E4F5441
@@ -145,25 +145,6 @@ class LeadershipMonitor(threading.Thread):
             self.stop.wait(0.2)
 
 
-def _start_all(nodes: list[ServiceProcess]) -> None:
-    """Start processes at the same moment, as an orchestrator does (they migrate together)."""
-    errors: list[BaseException] = []
-
-    def start(node: ServiceProcess) -> None:
-        try:
-            node.start()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(n,)) for n in nodes]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-
-
 @pytest.fixture(params=STACKS)
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
     stack: Stack = request.param
@@ -202,7 +183,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]
         )
     cluster = Cluster(nodes, database_url, node.url, registry)
     try:
-        _start_all(list(nodes.values()))
+        start_all(list(nodes.values()))
         yield cluster
     finally:
         for svc in nodes.values():

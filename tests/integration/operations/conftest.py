@@ -1,10 +1,9 @@
 """What the operations suites share: two ``notary serve`` processes of one deployment on a real
-chain node (:func:`shared`, the settings they share; :func:`start_all`, started together as an
-orchestrator starts them)."""
+chain node (:func:`shared`, the settings they share); ``service_process.start_all`` starts them
+together, as an orchestrator does."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,25 +13,6 @@ from ipnotary.chain import EvidenceRegistryClient
 from ipnotary.service.adapters.keys import load_or_create_ed25519_key
 from tests.integration.chain_backends import NodeProcess
 from tests.integration.conftest import fund_new_account
-from tests.integration.service_process import ServiceProcess
-
-
-def start_all(nodes: list[ServiceProcess]) -> None:
-    errors: list[BaseException] = []
-
-    def start(node: ServiceProcess) -> None:
-        try:
-            node.start()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(n,)) for n in nodes]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
 
 
 @pytest.fixture

@@ -26,9 +26,8 @@ import pytest
 
 from ipnotary.sdk import NotaryClient
 from tests.integration.conftest import wait_all_anchored
-from tests.integration.operations.conftest import start_all
 from tests.integration.postgres import PostgresServer
-from tests.integration.service_process import DigestSubmitter, ServiceProcess
+from tests.integration.service_process import DigestSubmitter, ServiceProcess, start_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.hardhat]
 

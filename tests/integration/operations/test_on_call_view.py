@@ -28,9 +28,8 @@ from ipnotary.sdk import NotaryClient
 from ipnotary.sdk.note import CosignatureSigner
 from tests.conftest import free_port
 from tests.integration.conftest import wait_all_anchored
-from tests.integration.operations.conftest import start_all
 from tests.integration.postgres import PostgresServer
-from tests.integration.service_process import DigestSubmitter, ServiceProcess
+from tests.integration.service_process import DigestSubmitter, ServiceProcess, start_all
 
 pytestmark = [pytest.mark.postgres, pytest.mark.hardhat]
 
